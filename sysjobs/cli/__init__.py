@@ -1,0 +1,13 @@
+"""The ``sysjobs`` command line (typer + rich).
+
+Each command group lives in its own module and registers itself on :data:`app` when
+imported here.
+"""
+
+from sysjobs.cli import run_cmd  # noqa: F401  (registers `sysjobs run`)
+from sysjobs.cli.app import app
+
+
+def main() -> None:
+    """Entry point of the ``sysjobs`` console script."""
+    app()

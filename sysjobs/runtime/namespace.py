@@ -1,0 +1,75 @@
+"""How a ``sys.*`` namespace plugs into the sandbox: a JS prelude plus Python operations.
+
+A binding module (``sysjobs.bindings.jobs``, ``…data`` …) builds a :class:`Namespace`:
+
+* ``prelude`` — JS source of one function expression ``(function (host) { … return ns; })``.
+  It runs during bootstrap, *before* any user code, so the intrinsics it captures are the
+  real ones. It returns the object scripts see as ``sys.<name>``; the bootstrap freezes it.
+  ``host`` gives the prelude what it needs and nothing more:
+
+  - ``host.call(op, args)`` — synchronous call of the Python operation ``<name>.<op>`` with
+    one JSON-serialisable argument object; returns the decoded JSON reply or throws a
+    branded platform error.
+  - ``host.error(code, message, info)`` — a branded platform ``Error``.
+  - ``host.codeOf(e)`` / ``host.messageOf(e)`` / ``host.infoOf(e)`` — brand look-ups.
+  - ``host.date(ms)`` — a ``Date`` or ``null``; ``host.freeze(o)``; ``host.stringify(v)``.
+  - ``host.ns(name)`` — another namespace's object (namespaces are built in registry order).
+
+* ``operations`` — each validates its argument object with a pydantic model (unknown keys,
+  wrong types → ``badRequest`` naming the parameter) and returns a JSON-serialisable value.
+
+The runtime knows nothing about jobs: services reach an operation through the closure its
+binding module builds, and per-run facts (deadline, current job, log sink) through
+:class:`CallContext`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+A = TypeVar("A", bound=BaseModel)
+
+
+@dataclass
+class CallContext:
+    """What an operation knows about the run that called it (one per script run)."""
+
+    #: ``time.monotonic()`` value after which the script is out of time.
+    deadline: float
+    #: The job the script runs in, or None.
+    job_id: str | None = None
+    #: The user the script runs as: ``{"id": …, "name": …}`` or None.
+    user: dict[str, Any] | None = None
+    #: Receives each ``log()`` line; set by the sandbox for the run.
+    log_sink: Callable[[str], None] | None = None
+    #: Free slots for bindings (e.g. the current job's fencing token).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def remaining(self) -> float:
+        """Seconds left before the script's deadline (never negative)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+
+@dataclass(frozen=True)
+class Operation(Generic[A]):
+    """One Python operation reachable from JS as ``host.call(name, args)``."""
+
+    name: str
+    args: type[A]
+    handler: Callable[[CallContext, A], Any]
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A ``sys.<name>`` namespace: its JS prelude and its Python operations."""
+
+    name: str
+    prelude: str
+    operations: tuple[Operation[Any], ...] = ()
+    #: Install the prelude's result as a global too (``log`` is ``globalThis.log``).
+    global_name: str | None = None
