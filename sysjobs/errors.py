@@ -108,5 +108,5 @@ def code_of(exc: BaseException) -> str:
     """The code of ``exc`` by the one table (subclasses take their base's code)."""
     for cls in type(exc).__mro__:
         if cls in ERROR_CODES:
-            return ERROR_CODES[cls]  # type: ignore[index]
+            return ERROR_CODES[cls]
     return SystemException.code

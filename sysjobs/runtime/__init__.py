@@ -1,1 +1,16 @@
-"""sysjobs.runtime"""
+"""The V8 sandbox: hardened contexts, the synchronous ``sys`` bridge, limits. Knows no jobs."""
+
+from sysjobs.runtime.namespace import CallContext, Namespace, Operation
+from sysjobs.runtime.result import Limits, Outcome, RunResult, ScriptError
+from sysjobs.runtime.sandbox import Sandbox
+
+__all__ = [
+    "CallContext",
+    "Limits",
+    "Namespace",
+    "Operation",
+    "Outcome",
+    "RunResult",
+    "Sandbox",
+    "ScriptError",
+]

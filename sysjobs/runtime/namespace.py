@@ -25,6 +25,7 @@ binding module builds, and per-run facts (deadline, current job, log sink) throu
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,8 +48,18 @@ class CallContext:
     user: dict[str, Any] | None = None
     #: Receives each ``log()`` line; set by the sandbox for the run.
     log_sink: Callable[[str], None] | None = None
-    #: Free slots for bindings (e.g. the current job's fencing token).
+    #: Free slots for bindings (e.g. the current job's fencing token, open cursors).
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Called once when the run ends, whatever its outcome (e.g. close DB cursors).
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Run the cleanups, newest first; one failing does not skip the others."""
+        while self.cleanups:
+            try:
+                self.cleanups.pop()()
+            except Exception:
+                logging.getLogger("sysjobs.runtime").exception("cleanup failed")
 
     def remaining(self) -> float:
         """Seconds left before the script's deadline (never negative)."""

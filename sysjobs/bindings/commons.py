@@ -1,0 +1,118 @@
+"""``sys.commons``: the lazy ``ResultSet`` shared by ``find``/``logs`` of every namespace.
+
+A binding operation that returns many items calls :func:`open_result_set` with a Python
+iterator (typically a database cursor). The first page travels with the reply; later
+pages are fetched as the script iterates, and every cursor still open when the run ends
+is closed by the run's cleanups.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from sysjobs.errors import BadRequest
+from sysjobs.runtime.namespace import CallContext, Namespace, Operation
+
+_PRELUDE = resources.files("sysjobs.bindings").joinpath("commons.js").read_text("utf-8")
+PAGE_SIZE = 100
+_KEY = "commons.result_sets"
+
+
+@dataclass
+class _Cursor:
+    items: Iterator[Any]
+    count: Callable[[], int]
+    encode: Callable[[Any], Any]
+    close: Callable[[], None] | None
+
+
+def _registry(ctx: CallContext) -> dict[int, _Cursor]:
+    reg: dict[int, _Cursor] | None = ctx.extras.get(_KEY)
+    if reg is None:
+        reg = ctx.extras[_KEY] = {}
+        ctx.cleanups.append(lambda: _close_all(reg))
+    return reg
+
+
+def _close_all(reg: dict[int, _Cursor]) -> None:
+    for cursor in reg.values():
+        _release(cursor)
+    reg.clear()
+
+
+def _page(cursor: _Cursor) -> tuple[list[Any], bool]:
+    """Up to PAGE_SIZE encoded items, and whether the iterator is exhausted."""
+    batch = list(itertools.islice(cursor.items, PAGE_SIZE + 1))
+    done = len(batch) <= PAGE_SIZE
+    if not done:
+        cursor.items = itertools.chain([batch.pop()], cursor.items)
+    else:
+        _release(cursor)
+    return [cursor.encode(x) for x in batch], done
+
+
+def _release(cursor: _Cursor) -> None:
+    """Free the cursor's database resources; ``count()`` keeps working."""
+    cursor.items = iter(())
+    if cursor.close is not None:
+        close, cursor.close = cursor.close, None
+        close()
+
+
+def open_result_set(
+    ctx: CallContext,
+    items: Iterable[Any],
+    count: Callable[[], int],
+    encode: Callable[[Any], Any] = lambda x: x,
+    close: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Register ``items`` for this run and return the handle the JS prelude expects."""
+    reg = _registry(ctx)
+    cursor_id = len(reg) + 1
+    cursor = reg[cursor_id] = _Cursor(iter(items), count, encode, close)
+    first, done = _page(cursor)
+    return {"id": cursor_id, "items": first, "done": done}
+
+
+class CursorArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: int
+
+
+def _lookup(ctx: CallContext, cursor_id: int) -> _Cursor:
+    cursor = _registry(ctx).get(cursor_id)
+    if cursor is None:
+        raise BadRequest("The result set is closed.")
+    return cursor
+
+
+def _next_page(ctx: CallContext, args: CursorArgs) -> dict[str, Any]:
+    items, done = _page(_lookup(ctx, args.id))
+    return {"items": items, "done": done}
+
+
+def _count(ctx: CallContext, args: CursorArgs) -> int:
+    return _lookup(ctx, args.id).count()
+
+
+def _close(ctx: CallContext, args: CursorArgs) -> None:
+    _release(_lookup(ctx, args.id))
+
+
+def commons_namespace() -> Namespace:
+    """The ``sys.commons`` namespace."""
+    return Namespace(
+        name="commons",
+        prelude=_PRELUDE,
+        operations=(
+            Operation("page", CursorArgs, _next_page),
+            Operation("count", CursorArgs, _count),
+            Operation("close", CursorArgs, _close),
+        ),
+    )

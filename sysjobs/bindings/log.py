@@ -1,0 +1,35 @@
+"""The global ``log(...)``: to the run's log sink (the CLI's stdout, or the current job's log).
+
+Where a line goes is decided by whoever starts the run (``Sandbox.run(log_sink=…)``): the
+binding itself only hands the formatted line over.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict
+
+from sysjobs.runtime.namespace import CallContext, Namespace, Operation
+
+_PRELUDE = resources.files("sysjobs.bindings").joinpath("log.js").read_text("utf-8")
+
+
+class WriteArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    message: str
+
+
+def _write(ctx: CallContext, args: WriteArgs) -> None:
+    if ctx.log_sink is not None:
+        ctx.log_sink(args.message)
+
+
+def log_namespace() -> Namespace:
+    """The ``log`` global function."""
+    return Namespace(
+        name="log",
+        prelude=_PRELUDE,
+        operations=(Operation("write", WriteArgs, _write),),
+        global_name="log",
+    )

@@ -1,0 +1,262 @@
+// sysjobs bootstrap: runs once per V8 context, before any user code.
+//
+// It is one function expression, called from Python with the synchronous callback `cb`
+// and the transport buffer's size. Everything privileged (the callback, the shared
+// buffer, the real intrinsics, the error brands) stays in this closure: user code only
+// ever sees the frozen `sys` object, the `log` function and hardened globals.
+//
+// Transport (see sysjobs/runtime/bridge.py for the Python half): messages are JSON text
+// written as UTF-16 code units into a fixed-size, non-growable SharedArrayBuffer. UTF-16
+// rather than UTF-8 because bare V8 has no TextEncoder and a JS string already *is*
+// UTF-16: the copy is a plain loop and Python decodes it in C. Header (Uint32 words):
+// [0] kind, [1] units in this chunk, [2] units in the whole message; payload at byte 16.
+(function (cb, bufferBytes, namespaceSpecs) {
+  "use strict";
+
+  // ---- intrinsics, captured before user code can replace them -------------------
+  const G = globalThis;
+  const R = Reflect;
+  const rApply = R.apply;
+  const rDefine = R.defineProperty;
+  const rOwnKeys = R.ownKeys;
+  const rGetPrototypeOf = R.getPrototypeOf;
+  const oFreeze = Object.freeze;
+  const oCreate = Object.create;
+  const oHasOwn = Object.hasOwn;
+  const oKeys = Object.keys;
+  const oIsFrozen = Object.isFrozen;
+  const jStringify = JSON.stringify;
+  const jParse = JSON.parse;
+  const sFromCharCode = String.fromCharCode;
+  const sCharCodeAt = String.prototype.charCodeAt;
+  const sSlice = String.prototype.slice;
+  const mMin = Math.min;
+  const ErrorCtor = Error;
+  const TypeErrorCtor = TypeError;
+  const DateCtor = Date;
+  const StringCtor = String;
+  const NumberIsFinite = Number.isFinite;
+  const WeakMapCtor = WeakMap;
+  const wmGet = WeakMap.prototype.get;
+  const wmSet = WeakMap.prototype.set;
+  const wmHas = WeakMap.prototype.has;
+  const typedSubarray = rGetPrototypeOf(Uint16Array.prototype).subarray;
+  const indirectEval = G.eval;
+  const SAB = G.SharedArrayBuffer;
+
+  // ---- transport -----------------------------------------------------------------
+  const KIND_CALL = 1, KIND_PART = 2, KIND_MORE = 3, KIND_END = 4;
+  const REPLY_DONE = 1, REPLY_PART = 2;
+  const HEADER_BYTES = 16;
+  const sab = new SAB(bufferBytes);
+  const u32 = new Uint32Array(sab, 0, 4);
+  const u16 = new Uint16Array(sab, HEADER_BYTES);
+  const capacity = u16.length;
+  const CHUNK = 8192;
+
+  function writeChunk(s, from, len) {
+    for (let i = 0; i < len; i++) u16[i] = rApply(sCharCodeAt, s, [from + i]);
+  }
+
+  function readChunk(len) {
+    let out = "";
+    for (let at = 0; at < len; at += CHUNK) {
+      const end = mMin(at + CHUNK, len);
+      out += rApply(sFromCharCode, null, rApply(typedSubarray, u16, [at, end]));
+    }
+    return out;
+  }
+
+  function transport(request) {
+    const total = request.length;
+    let sent = 0;
+    do {
+      const len = mMin(capacity, total - sent);
+      writeChunk(request, sent, len);
+      sent += len;
+      u32[0] = sent < total ? KIND_PART : KIND_CALL;
+      u32[1] = len;
+      u32[2] = total;
+      cb();
+    } while (sent < total);
+    let reply = readChunk(u32[1]);
+    while (u32[0] === REPLY_PART) {
+      u32[0] = KIND_MORE;
+      cb();
+      reply += readChunk(u32[1]);
+    }
+    if (u32[0] !== REPLY_DONE) throw makeError("systemException", "The host did not answer.");
+    return reply;
+  }
+
+  function endOfRun() {
+    u32[0] = KIND_END;
+    u32[1] = 0;
+    cb();
+  }
+
+  // ---- branded platform errors ---------------------------------------------------
+  // A platform error is a real Error (with a stack) registered in this private map, so
+  // user code cannot forge a code by setting properties or prototypes.
+  const brands = new WeakMapCtor();
+
+  function callableText(text) {
+    // `e.message` must read as the string in string contexts *and* be callable, because
+    // the documented samples use both `e.message` and `e.message()`.
+    const f = function message() { return text; };
+    rDefine(f, "toString", { value: function toString() { return text; } });
+    rDefine(f, "valueOf", { value: function valueOf() { return text; } });
+    rDefine(f, Symbol.toPrimitive, { value: function () { return text; } });
+    rDefine(f, "length", { value: text.length });
+    return oFreeze(f);
+  }
+
+  function brand(e, code, message, info, kind) {
+    rApply(wmSet, brands, [e, oFreeze({ code: code, message: message, info: info, kind: kind })]);
+    rDefine(e, "message", { value: callableText(message), writable: false, enumerable: false, configurable: false });
+    rDefine(e, "code", { value: function code_() { return code; }, enumerable: false });
+    rDefine(e, "additionalInfo", { value: function additionalInfo() { return info; }, enumerable: false });
+    return e;
+  }
+
+  function makeError(code, message, info) {
+    const text = StringCtor(message);
+    return brand(new ErrorCtor(text), StringCtor(code), text, info === undefined ? null : info, "platform");
+  }
+
+  function brandOf(e) {
+    if ((typeof e !== "object" && typeof e !== "function") || e === null) return undefined;
+    return rApply(wmHas, brands, [e]) ? rApply(wmGet, brands, [e]) : undefined;
+  }
+
+  // ---- host calls ----------------------------------------------------------------
+  function call(op, args) {
+    const request = jStringify({ op: op, args: args === undefined ? null : args });
+    const reply = jParse(transport(request));
+    if (oHasOwn(reply, "err")) {
+      const err = reply.err;
+      throw makeError(err.code, err.message, oHasOwn(err, "info") ? err.info : null);
+    }
+    return oHasOwn(reply, "ok") ? reply.ok : null;
+  }
+
+  function deepFreeze(o) {
+    if ((typeof o !== "object" && typeof o !== "function") || o === null || oIsFrozen(o)) return o;
+    oFreeze(o);
+    const keys = rOwnKeys(o);
+    for (let i = 0; i < keys.length; i++) {
+      const d = R.getOwnPropertyDescriptor(o, keys[i]);
+      if (d && oHasOwn(d, "value")) deepFreeze(d.value);
+    }
+    return o;
+  }
+
+  const globalAdapters = oCreate(null);
+  const namespaces = oCreate(null);
+
+  const host = oFreeze({
+    call: call,
+    error: makeError,
+    brand: function (e, code, message, info) { return brand(e, StringCtor(code), StringCtor(message), info === undefined ? null : info, "script"); },
+    codeOf: function (e) { const b = brandOf(e); return b ? b.code : null; },
+    messageOf: function (e) { const b = brandOf(e); return b ? b.message : undefined; },
+    infoOf: function (e) { const b = brandOf(e); return b ? b.info : null; },
+    isBranded: function (e) { return brandOf(e) !== undefined; },
+    date: function (ms) { return ms === null || ms === undefined ? null : new DateCtor(ms); },
+    freeze: oFreeze,
+    stringify: jStringify,
+    parse: jParse,
+    ns: function (name) { return namespaces[name]; },
+    adaptGlobal: function (name, fn) { globalAdapters[name] = fn; },
+  });
+
+  // ---- namespaces and the `sys` global --------------------------------------------
+  const sys = oCreate(null);
+  for (let i = 0; i < namespaceSpecs.length; i++) {
+    const spec = namespaceSpecs[i];
+    const obj = spec.prelude(host);
+    namespaces[spec.name] = obj;
+    if (spec.globalName) {
+      rDefine(G, spec.globalName, { value: obj, writable: false, enumerable: false, configurable: false });
+    } else {
+      sys[spec.name] = obj;
+    }
+  }
+  deepFreeze(sys);
+  for (const name in namespaces) deepFreeze(namespaces[name]);
+  rDefine(G, "sys", { value: sys, writable: false, enumerable: false, configurable: false });
+
+  // ---- hardening -----------------------------------------------------------------
+  const refuse = function () { throw new TypeErrorCtor("Code generation from strings is disabled in sysjobs scripts."); };
+  const FunctionProto = Function.prototype;
+  const tamedFunction = function Function() { refuse(); };
+  rDefine(tamedFunction, "prototype", { value: FunctionProto, writable: false });
+  const constructorsOf = [
+    FunctionProto,
+    rGetPrototypeOf(async function () {}),
+    rGetPrototypeOf(function* () {}),
+    rGetPrototypeOf(async function* () {}),
+  ];
+  for (let i = 0; i < constructorsOf.length; i++) {
+    rDefine(constructorsOf[i], "constructor", { value: tamedFunction, writable: false, configurable: false });
+  }
+  rDefine(G, "Function", { value: tamedFunction, writable: false, configurable: false });
+  const removed = ["eval", "WebAssembly", "SharedArrayBuffer", "Atomics", "WeakRef",
+    "FinalizationRegistry", "setTimeout", "clearTimeout", "setInterval", "clearInterval",
+  ];
+  for (let i = 0; i < removed.length; i++) delete G[removed[i]];
+
+  // ---- the run -------------------------------------------------------------------
+  function describe(e) {
+    const b = brandOf(e);
+    if (b) return { code: b.code, name: "Error", message: b.message, info: b.info, stack: safeStack(e) };
+    if (e instanceof ErrorCtor) {
+      let msg;
+      try { msg = StringCtor(e.message); } catch (_) { msg = ""; }
+      let name;
+      try { name = StringCtor(e.name); } catch (_) { name = "Error"; }
+      return { code: null, name: name, message: msg, info: null, stack: safeStack(e) };
+    }
+    let text;
+    try { text = jStringify(e); } catch (_) { text = undefined; }
+    if (text === undefined) { try { text = StringCtor(e); } catch (_) { text = typeof e; } }
+    return { code: null, name: "Uncaught", message: text, info: null, stack: null };
+  }
+
+  function safeStack(e) {
+    try { const s = e.stack; return typeof s === "string" ? s : null; } catch (_) { return null; }
+  }
+
+  function serialize(value) {
+    if (value === undefined) return '{"ok":true}';
+    try {
+      const text = jStringify(value);
+      return text === undefined ? '{"ok":true}' : '{"ok":true,"value":' + text + "}";
+    } catch (e) {
+      return jStringify({ ok: true, unserializable: describe(e).message });
+    }
+  }
+
+  function run(source, globalsJson) {
+    // Runs the user's script as a global script (indirect eval), serialises its
+    // completion value inside the same timed call, and reports every throw as data.
+    try {
+      const globals = jParse(globalsJson);
+      const names = oKeys(globals);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i];
+        const adapt = globalAdapters[name];
+        const value = adapt ? adapt(globals[name]) : globals[name];
+        rDefine(G, name, { value: value, writable: true, enumerable: false, configurable: true });
+      }
+      return serialize(indirectEval(source));
+    } catch (e) {
+      try { return jStringify({ ok: false, error: describe(e) }); }
+      catch (_) { return '{"ok":false,"error":{"code":null,"name":"Uncaught","message":"unprintable error"}}'; }
+    } finally {
+      endOfRun();
+    }
+  }
+
+  return [sab, run, endOfRun];
+})

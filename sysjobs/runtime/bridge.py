@@ -1,0 +1,265 @@
+"""The native edge: the only module that touches mini-racer's internals.
+
+mini-racer's public ``wrap_py_function`` only makes *async* JS functions (a Promise per
+call). Scripts need ``var job = sys.jobs.findById(id)`` to return the job in the same
+statement, so this module uses the library's internal synchronous callback:
+``mr_make_js_callback(ctx, id)`` makes a JS function that, when called, invokes the
+context's ``handle_callback_from_v8(id, raw_handle)`` *on the isolate's thread while the JS
+caller waits*. We install our own handler for our own id on that context (every other id
+goes to the original — evals hang otherwise), free the argument handle without reading it
+(reading would re-enter the busy isolate and deadlock), and exchange requests and replies
+as bytes in a fixed-size ``SharedArrayBuffer`` that only the bootstrap closure holds.
+
+Thread state pinning: CPython creates and destroys a thread state each time a foreign
+thread enters Python, ~15 µs per call. On the first callback we take one extra
+``PyGILState_Ensure`` on the isolate thread so the thread state survives between calls
+(~3 µs per call); it is released by the end-of-run callback, or on close.
+
+Pinned: mini-racer 0.14.1 exactly (see pyproject.toml). ``tests/unit/runtime/
+test_bridge_contract.py`` fails loudly if an upgrade changes any internal used here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import struct
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from py_mini_racer import MiniRacer
+from py_mini_racer._exc import (
+    JSEvalException,
+    JSOOMException,
+    JSTerminatedException,
+    JSTimeoutException,
+)
+from py_mini_racer._mini_racer import _make_context
+
+log = logging.getLogger(__name__)
+
+KIND_CALL, KIND_PART, KIND_MORE, KIND_END = 1, 2, 3, 4
+REPLY_DONE, REPLY_PART = 1, 2
+HEADER_BYTES = 16
+DEFAULT_BUFFER_BYTES = 256 * 1024
+
+_pythonapi: Any = ctypes.pythonapi
+_pythonapi.PyGILState_Ensure.restype = ctypes.c_int
+_pythonapi.PyGILState_Release.argtypes = [ctypes.c_int]
+
+
+class BridgeError(Exception):
+    """Base of the errors this module raises instead of mini-racer's own."""
+
+
+class ScriptTimeout(BridgeError):
+    """The evaluation ran past its time limit and was terminated."""
+
+
+class ScriptMemoryLimit(BridgeError):
+    """The isolate reached its heap limit."""
+
+
+class ScriptTerminated(BridgeError):
+    """The evaluation was terminated (the isolate is no longer usable)."""
+
+
+class ScriptEvalError(BridgeError):
+    """The source could not be evaluated (e.g. a syntax error in trusted code)."""
+
+
+class ReentrancyError(BridgeError):
+    """A host handler tried to evaluate JS in the isolate that is waiting for it."""
+
+
+Dispatch = Callable[[bytes], bytes]
+"""Takes a request as UTF-16-LE JSON bytes and returns the reply as UTF-16-LE bytes."""
+
+
+class _EventLoop:
+    """One asyncio loop thread per process serves every context's async plumbing.
+
+    mini-racer would otherwise start a loop thread per context; contexts are one-shot
+    here, so that thread would be created and joined for every script.
+    """
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+    _pid: int = 0
+
+    @classmethod
+    def get(cls) -> asyncio.AbstractEventLoop:
+        import os
+
+        with cls._lock:
+            if cls._loop is None or cls._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="sysjobs-v8-loop", daemon=True
+                ).start()
+                cls._loop, cls._pid = loop, os.getpid()
+            return cls._loop
+
+
+class Bridge:
+    """One V8 context with the synchronous host callback and its transport buffer."""
+
+    def __init__(self, *, heap_limit_bytes: int | None = None) -> None:
+        self._cm: AbstractContextManager[Any] = _make_context(_EventLoop.get())
+        ctx = self._cm.__enter__()
+        self._ctx: Any = ctx
+        self._mr: Any = _bare_mini_racer(ctx)
+        if heap_limit_bytes:
+            self._mr.set_hard_memory_limit(heap_limit_bytes)
+        self._callback_id: int = next(ctx._next_async_callback_id)
+        self._original = ctx.handle_callback_from_v8
+        object.__setattr__(ctx, "handle_callback_from_v8", self._on_callback)
+        self._dispatch: Dispatch | None = None
+        self._buf: memoryview | None = None
+        self._capacity = 0
+        self._request = bytearray()
+        self._reply_rest = b""
+        self._pinned: int | None = None
+        self._in_callback = False
+        self._closed = False
+        self._end_fn: Any = None
+
+    # ---- setup ------------------------------------------------------------------
+    def js_callback(self) -> Any:
+        """The JS function that calls back into this bridge synchronously."""
+        raw = self._ctx._dll.mr_make_js_callback(self._ctx._ctx, self._callback_id)
+        return self._ctx._value_handle_to_python(self._ctx._wrap_raw_handle(raw))
+
+    def attach(self, buffer: Any, dispatch: Dispatch, end_fn: Any) -> None:
+        """Start serving calls: ``buffer`` is the bootstrap's SharedArrayBuffer view."""
+        if not isinstance(buffer, memoryview):
+            raise BridgeError("bootstrap did not return the transport buffer")
+        self._buf = buffer
+        self._capacity = (len(buffer) - HEADER_BYTES) // 2
+        self._dispatch = dispatch
+        self._end_fn = end_fn
+
+    # ---- evaluation --------------------------------------------------------------
+    def eval(self, source: str, timeout_s: float | None = None) -> Any:
+        """Evaluate trusted source; mini-racer's errors become this module's."""
+        self._check_usable()
+        return self._translate(lambda: self._mr.eval(source, timeout_sec=timeout_s))
+
+    def call(self, fn: Any, *args: Any, timeout_s: float | None = None) -> Any:
+        """Call a JS function handle obtained from a trusted evaluation."""
+        self._check_usable()
+        return self._translate(lambda: fn(*args, timeout_sec=timeout_s))
+
+    def heap_limit_reached(self) -> bool:
+        return bool(self._mr.was_hard_memory_limit_reached())
+
+    def _check_usable(self) -> None:
+        if self._in_callback:
+            raise ReentrancyError("a host handler cannot evaluate JS in the calling isolate")
+        if self._closed:
+            raise BridgeError("the bridge is closed")
+
+    def _translate(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except JSTimeoutException as e:
+            raise ScriptTimeout(str(e)) from None
+        except JSOOMException as e:
+            raise ScriptMemoryLimit(str(e)) from None
+        except JSTerminatedException as e:
+            raise ScriptTerminated(str(e)) from None
+        except JSEvalException as e:
+            if self.heap_limit_reached():
+                raise ScriptMemoryLimit(str(e)) from None
+            raise ScriptEvalError(str(e)) from None
+
+    # ---- the callback (runs on the isolate thread) --------------------------------
+    def _on_callback(self, callback_id: int, raw: Any) -> None:
+        if callback_id != self._callback_id:
+            # RuntimeError: the shared loop is gone at interpreter exit.
+            with contextlib.suppress(RuntimeError):
+                self._original(callback_id, raw)
+            return
+        # Any exception escaping here would be swallowed by ctypes and JS would read a
+        # stale buffer: everything is caught.
+        self._in_callback = True
+        try:
+            self._ctx._free(raw)
+            if self._pinned is None:
+                self._pinned = _pythonapi.PyGILState_Ensure()
+            self._serve()
+        except BaseException:
+            log.exception("sysjobs bridge: transport failure")
+            self._write_reply(b'{\x00}\x00', 0)
+        finally:
+            self._in_callback = False
+
+    def _serve(self) -> None:
+        buf = self._buf
+        assert buf is not None and self._dispatch is not None
+        kind, units, _total = struct.unpack_from("<III", buf, 0)
+        if kind == KIND_END:
+            self._unpin()
+        elif kind == KIND_PART:
+            self._request += buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
+        elif kind == KIND_CALL:
+            self._request += buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
+            request, self._request = bytes(self._request), bytearray()
+            self._send(self._dispatch(request))
+        elif kind == KIND_MORE:
+            self._send(self._reply_rest)
+
+    def _send(self, reply: bytes) -> None:
+        limit = 2 * self._capacity
+        self._reply_rest = reply[limit:]
+        self._write_reply(reply[:limit], REPLY_PART if self._reply_rest else REPLY_DONE)
+
+    def _write_reply(self, chunk: bytes, kind: int) -> None:
+        buf = self._buf
+        assert buf is not None
+        struct.pack_into("<III", buf, 0, kind, len(chunk) // 2, 0)
+        buf[HEADER_BYTES : HEADER_BYTES + len(chunk)] = chunk
+
+    def _unpin(self) -> None:
+        if self._pinned is not None:
+            state, self._pinned = self._pinned, None
+            _pythonapi.PyGILState_Release(state)
+
+    # ---- teardown -----------------------------------------------------------------
+    def close(self) -> None:
+        """Free the context. Releases the pinned thread state first when still held."""
+        if self._closed:
+            return
+        if self._pinned is not None and self._end_fn is not None:
+            try:
+                self._mr_call_quietly(self._end_fn)
+            except Exception:
+                log.warning("sysjobs bridge: could not release a pinned thread state")
+        self._closed = True
+        self._buf = None
+        self._end_fn = None
+        self._cm.__exit__(None, None, None)
+
+    def _mr_call_quietly(self, fn: Any) -> None:
+        self._translate(lambda: fn(timeout_sec=0.5))
+
+
+def _bare_mini_racer(ctx: Any) -> Any:
+    """A MiniRacer over ``ctx`` *without* its setTimeout shim (timers are not exposed:
+    mini-racer's own ``setTimeout`` relies on SharedArrayBuffer and Atomics, which
+    scripts do not get), which also saves one eval per context."""
+    mr = MiniRacer.__new__(MiniRacer)
+    mr._own_context_maker = None
+    mr._ctx = ctx
+    return mr
+
+
+def context_count() -> int:
+    """How many V8 contexts are alive in this process (for leak checks in tests)."""
+    from py_mini_racer._context import context_count as _count
+
+    return int(_count())

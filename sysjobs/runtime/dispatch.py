@@ -1,0 +1,85 @@
+"""Python side of a host call: decode, validate with pydantic, run, encode — never raise.
+
+Errors are mapped at this one boundary (httpx's ``map_httpcore_exceptions`` is the model):
+a :class:`~sysjobs.errors.SysError` keeps its code and message; a pydantic validation
+error becomes ``badRequest`` naming the parameter; anything else becomes
+``systemException`` with a correlation id, and its traceback goes to the host's log only —
+no Python object, path or traceback ever reaches JS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from sysjobs.errors import BadRequest, SysError, SystemException, code_of
+from sysjobs.runtime.namespace import CallContext, Namespace, Operation
+
+log = logging.getLogger("sysjobs.runtime")
+
+
+def operation_table(namespaces: Iterable[Namespace]) -> dict[str, Operation[Any]]:
+    """``{"jobs.findById": Operation, …}`` for every namespace."""
+    return {f"{ns.name}.{op.name}": op for ns in namespaces for op in ns.operations}
+
+
+def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> str:
+    """One sentence naming the parameter, the value and what is allowed."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "arguments"
+    kind = err["type"]
+    if kind == "missing":
+        return f"Parameter '{where}' is required."
+    if kind == "extra_forbidden":
+        allowed = ", ".join(model.model_fields) or "none"
+        return f"Unknown parameter '{where}'. Allowed parameters: {allowed}."
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if where in message:
+        return message
+    value = err.get("input")
+    shown = json.dumps(value, default=str)[:80] if value is not None else "null"
+    return f"Invalid value {shown} for parameter '{where}': {message}."
+
+
+def validate(op: Operation[Any], args: Any) -> BaseModel:
+    try:
+        model: BaseModel = op.args.model_validate(args if args is not None else {})
+        return model
+    except ValidationError as exc:
+        raise BadRequest(describe_validation_error(exc, op.args)) from None
+
+
+def error_reply(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, SysError):
+        return {"err": {"code": code_of(exc), "message": exc.message, "info": exc.info}}
+    correlation = uuid.uuid4().hex[:12]
+    log.error("host call failed [%s]", correlation, exc_info=exc)
+    message = f"An internal error happened (correlation id {correlation})."
+    return {"err": {"code": SystemException.code, "message": message, "info": None}}
+
+
+def handle(table: Mapping[str, Operation[Any]], ctx: CallContext, request: str) -> str:
+    """Serve one request (JSON text) and return the reply (JSON text)."""
+    try:
+        message = json.loads(request)
+        op = table.get(message.get("op"))
+        if op is None:
+            raise BadRequest(f"Unknown operation '{message.get('op')}'.")
+        result = op.handler(ctx, validate(op, message.get("args")))
+        reply: dict[str, Any] = {"ok": result}
+        return json.dumps(reply, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return json.dumps(error_reply(exc), ensure_ascii=False, default=str)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
