@@ -1,0 +1,3 @@
+var query = {};
+query['status'] = 'FINISHED';
+query['_size'] = 50;

@@ -1,0 +1,40 @@
+"""``jsdocs_samples/*.js`` are the spec's samples, byte for byte — no more, no fewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from samples.spec_samples import NAMES, SPEC, SpecSample, extract
+
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+
+
+@pytest.fixture(scope="module")
+def spec_samples() -> list[SpecSample]:
+    if not SPEC.exists():
+        pytest.skip(f"the spec is not beside the clone ({SPEC})")
+    return extract(SPEC.read_text("utf-8"))
+
+
+def test_every_spec_sample_is_a_file_with_exactly_its_bytes(
+    spec_samples: list[SpecSample],
+) -> None:
+    for sample in spec_samples:
+        path = SAMPLES_DIR / f"{sample.stem}.js"
+        assert path.read_bytes() == sample.text.encode("utf-8"), f"{path.name} drifted"
+
+
+def test_the_spec_has_exactly_the_named_samples(spec_samples: list[SpecSample]) -> None:
+    assert sorted(s.stem for s in spec_samples) == sorted(NAMES.values())
+
+
+def test_no_sample_file_is_missing_from_the_spec() -> None:
+    on_disk = {p.stem for p in SAMPLES_DIR.glob("*.js")}
+    assert on_disk == set(NAMES.values())
+
+
+def test_every_sample_has_a_sidecar() -> None:
+    for stem in NAMES.values():
+        assert (SAMPLES_DIR / f"{stem}.expected.yaml").exists(), stem
