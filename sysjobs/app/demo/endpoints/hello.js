@@ -1,0 +1,2 @@
+// Endpoint script: answers GET /hello once the endpoint is deployed.
+return {message: 'hello from ' + sys.data.count('companies', {}) + ' companies'};

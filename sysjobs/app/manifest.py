@@ -1,0 +1,184 @@
+"""The app manifest: what an app declares, validated once where it enters (pydantic).
+
+An app is a folder with ``app.yaml`` (or ``app.json``) and the JavaScript files it names.
+Entities, actions, listeners and endpoints are mappings keyed by name, so a validation
+error's location reads as the path of the bad key, e.g.
+``entities.companies.fields.type.choices``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+#: The public job types, as the spec lists them; job listeners may only name these.
+PUBLIC_JOB_TYPES = (
+    "IMPORT_RECORDS", "EXPORT_RECORDS", "EXECUTE_ACTION", "DELETE_RECORDS", "EXECUTE_LISTENER",
+    "IMPORT_USERS", "EXPORT_USERS", "STOP_APP", "START_APP", "DEPLOY_ENDPOINT",
+    "UNDEPLOY_ENDPOINT",
+)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Model(BaseModel):
+    """Manifest keys are camelCase; unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"  #: ISO ``YYYY-MM-DD``; ISO strings order like dates.
+    CHOICE = "choice"
+    RELATIONSHIP = "relationship"  #: the id of a record of ``entity``
+    FILE = "file"  #: the id of a file in the files store
+
+
+class FieldDef(_Model):
+    type: FieldType
+    label: str | None = None
+    required: bool = False
+    #: Allowed values of a ``choice`` field.
+    choices: tuple[str, ...] = ()
+    #: Target entity of a ``relationship`` field.
+    entity: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldDef:
+        if self.type is FieldType.CHOICE and not self.choices:
+            raise ValueError("a choice field needs 'choices'")
+        if self.type is FieldType.RELATIONSHIP and not self.entity:
+            raise ValueError("a relationship field needs 'entity'")
+        return self
+
+
+class ActionKind(StrEnum):
+    ONE_RECORD = "oneRecord"  #: runs once per record, sees ``record`` / ``oldRecord``
+    MANY_RECORDS = "manyRecords"  #: runs once for the whole query, sees ``query``
+    GLOBAL = "global"  #: belongs to no entity
+
+
+class ParameterDef(_Model):
+    type: FieldType = FieldType.TEXT
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+class ActionDef(_Model):
+    kind: ActionKind = ActionKind.ONE_RECORD
+    script: str
+    parameters: dict[str, ParameterDef] = Field(default_factory=dict)
+    #: Put the script's return value into the job's per-record results.
+    returns_response: bool = False
+    queue: str = "mix"
+    label: str | None = None
+
+
+class EntityDef(_Model):
+    #: Field whose value is a record's ``label()``.
+    label_field: str | None = None
+    fields: dict[str, FieldDef]
+    actions: dict[str, ActionDef] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> EntityDef:
+        for name in self.fields:
+            if not all(_NAME.match(part) for part in name.split(".")):
+                raise ValueError(f"invalid field name '{name}'")
+        if self.label_field is not None and self.label_field not in self.fields:
+            raise ValueError(f"labelField '{self.label_field}' is not a field")
+        for name, action in self.actions.items():
+            if action.kind is ActionKind.GLOBAL:
+                raise ValueError(f"action '{name}' of an entity cannot be global")
+        return self
+
+
+class DataEvent(StrEnum):
+    CREATED = "created"
+    CHANGED = "changed"
+    DELETED = "deleted"
+
+
+class JobEvent(StrEnum):
+    CREATED = "created"
+    STARTED = "started"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    RESUMED = "resumed"
+    CANCELED = "canceled"
+
+
+class ListenerDef(_Model):
+    type: str = Field(pattern="^(data|job)$")
+    script: str
+    #: data listeners: the entity and record events they react to.
+    entity: str | None = None
+    events: tuple[str, ...] = ()
+    #: job listeners: the job type whose events they react to.
+    job_type: str | None = None
+    #: Run as an EXECUTE_LISTENER job instead of inline.
+    background: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> ListenerDef:
+        allowed = [e.value for e in (DataEvent if self.type == "data" else JobEvent)]
+        for event in self.events:
+            if event not in allowed:
+                raise ValueError(f"invalid event '{event}'; allowed: {', '.join(allowed)}")
+        if self.type == "data" and not self.entity:
+            raise ValueError("a data listener needs 'entity'")
+        if self.type == "job" and self.job_type not in PUBLIC_JOB_TYPES:
+            raise ValueError(
+                f"invalid jobType '{self.job_type}'; allowed: {', '.join(PUBLIC_JOB_TYPES)}"
+            )
+        return self
+
+
+class EndpointDef(_Model):
+    path: str
+    script: str | None = None
+
+
+class UserDef(_Model):
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    first_name: str
+    last_name: str
+
+
+class Manifest(_Model):
+    name: str
+    entities: dict[str, EntityDef] = Field(default_factory=dict)
+    #: Global actions (kind ``global``).
+    actions: dict[str, ActionDef] = Field(default_factory=dict)
+    listeners: dict[str, ListenerDef] = Field(default_factory=dict)
+    endpoints: dict[str, EndpointDef] = Field(default_factory=dict)
+    users: tuple[UserDef, ...] = ()
+    #: Seed records per entity: inline rows.
+    seed: dict[str, tuple[dict[str, Any], ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references(self) -> Manifest:
+        for ename, entity in self.entities.items():
+            for fname, fdef in entity.fields.items():
+                if fdef.entity is not None and fdef.entity not in self.entities:
+                    raise ValueError(
+                        f"entities.{ename}.fields.{fname}.entity: unknown entity '{fdef.entity}'"
+                    )
+        for lname, listener in self.listeners.items():
+            if listener.entity is not None and listener.entity not in self.entities:
+                raise ValueError(f"listeners.{lname}.entity: unknown entity '{listener.entity}'")
+        for sname in self.seed:
+            if sname not in self.entities:
+                raise ValueError(f"seed.{sname}: unknown entity '{sname}'")
+        for aname, action in self.actions.items():
+            if action.kind is not ActionKind.GLOBAL:
+                raise ValueError(f"actions.{aname}.kind: a top-level action must be 'global'")
+        return self
