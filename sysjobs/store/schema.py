@@ -1,0 +1,111 @@
+"""The job engine's tables, as SQLAlchemy Core, on one shared :data:`metadata`.
+
+Times are stored as integer milliseconds since the epoch (UTC): the spec's filters are
+millisecond ranges, both dialects compare integers exactly, and no timezone handling leaks
+into SQL. The hot row (``jobs``) holds only what claiming, leasing and listing need; logs,
+results/checkpoints and the audit trail of transitions live in their own tables so that a
+chatty job never contends with the claim path.
+
+Other modules (``sysjobs.store.app_schema``) add their tables to the same :data:`metadata`;
+this module imports nothing from them so that the dependency points one way only.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+#: Autoincrement ids: 64-bit on PostgreSQL, SQLite's rowid alias (INTEGER PRIMARY KEY) there.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),  # 24 lowercase hex, time-ordered
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(255), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("queue", sa.String(32), nullable=False),
+    sa.Column("low_priority", sa.Boolean(), nullable=False, default=False),
+    sa.Column("progress", sa.Integer(), nullable=False, default=0),
+    sa.Column("has_errors", sa.Boolean(), nullable=False, default=False),
+    sa.Column("created_ms", sa.BigInteger(), nullable=False),
+    sa.Column("started_ms", sa.BigInteger(), nullable=True),
+    sa.Column("ended_ms", sa.BigInteger(), nullable=True),
+    sa.Column("run_by_id", sa.String(64), nullable=True),
+    sa.Column("run_by_name", sa.String(255), nullable=True),
+    sa.Column("parent_id", sa.String(24), nullable=True),
+    sa.Column("root_id", sa.String(24), nullable=True),
+    sa.Column("data", sa.JSON(), nullable=False),
+    # Lease: who runs it (a fresh worker id), which claim (attempt), until when.
+    sa.Column("owner", sa.String(40), nullable=True),
+    sa.Column("attempt", sa.Integer(), nullable=False, default=0),
+    sa.Column("lease_expires_ms", sa.BigInteger(), nullable=True),
+    # When a requested stop/cancel stops being cooperative and the worker forces it.
+    sa.Column("force_at_ms", sa.BigInteger(), nullable=True),
+    # Lost-lease retries: how many times the worker vanished, and how many retries allowed.
+    sa.Column("lost_count", sa.Integer(), nullable=False, default=0),
+    sa.Column("max_retries", sa.Integer(), nullable=False, default=0),
+    sa.Index(
+        "ix_jobs_pending",
+        "queue",
+        "low_priority",
+        "created_ms",
+        postgresql_where=sa.text("status = 'PENDING'"),
+        sqlite_where=sa.text("status = 'PENDING'"),
+    ),
+    sa.Index(
+        "ix_jobs_leased",
+        "lease_expires_ms",
+        postgresql_where=sa.text("owner IS NOT NULL"),
+        sqlite_where=sa.text("owner IS NOT NULL"),
+    ),
+    sa.Index("ix_jobs_created", "created_ms", "id"),
+    sa.Index("ix_jobs_status_created", "status", "created_ms"),
+    sa.Index("ix_jobs_type_created", "type", "created_ms"),
+    sa.Index("ix_jobs_started", "started_ms"),
+    sa.Index("ix_jobs_ended", "ended_ms"),
+    sa.Index("ix_jobs_parent", "parent_id"),
+)
+
+job_results = sa.Table(
+    "job_results",
+    metadata,
+    sa.Column(
+        "job_id", sa.String(24), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("results", sa.JSON(), nullable=True),
+    sa.Column("checkpoint", sa.JSON(), nullable=True),
+)
+
+job_logs = sa.Table(
+    "job_logs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "job_id", sa.String(24), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("ts_ms", sa.BigInteger(), nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("additional_info", sa.JSON(), nullable=True),
+    sa.Index("ix_job_logs_job_ts", "job_id", "ts_ms", "id"),
+)
+
+job_events = sa.Table(
+    "job_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "job_id", sa.String(24), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("at_ms", sa.BigInteger(), nullable=False),
+    sa.Column("from_status", sa.String(16), nullable=True),
+    sa.Column("to_status", sa.String(16), nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False, default=0),
+    sa.Column("owner", sa.String(40), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Index("ix_job_events_job", "job_id", "id"),
+    sa.Index("ix_job_events_at", "at_ms"),
+)
