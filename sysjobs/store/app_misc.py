@@ -1,0 +1,114 @@
+"""Queries on the app's users, files, endpoints and app state, each named once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from sysjobs.store.app_schema import app_endpoints, app_files, app_state, app_users
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: str
+    name: str
+    content_type: str
+    content: bytes
+    size: int
+    token_hash: str | None
+    token_expires_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class AppMiscStore:
+    """Users, files, endpoints and app state on one database."""
+
+    def __init__(self, db: sa.Engine) -> None:
+        self.db = db
+
+    # users -------------------------------------------------------------------------
+    def users(self) -> list[UserRow]:
+        """Every user by email."""
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(app_users).order_by(app_users.c.email)).all()
+        return [UserRow(**r._mapping) for r in rows]
+
+    def user_by_email(self, email: str) -> UserRow | None:
+        """One user by its unique email."""
+        with self.db.connect() as conn:
+            r = conn.execute(sa.select(app_users).where(app_users.c.email == email)).first()
+        return None if r is None else UserRow(**r._mapping)
+
+    def insert_user(self, user: UserRow) -> None:
+        with self.db.begin() as conn:
+            conn.execute(sa.insert(app_users).values(**user.__dict__))
+
+    # files -------------------------------------------------------------------------
+    def insert_file(self, row: FileRow) -> None:
+        with self.db.begin() as conn:
+            conn.execute(sa.insert(app_files).values(**row.__dict__))
+
+    def file(self, file_id: str) -> FileRow | None:
+        """One file, content included."""
+        with self.db.connect() as conn:
+            r = conn.execute(sa.select(app_files).where(app_files.c.id == file_id)).first()
+        return None if r is None else FileRow(**r._mapping)
+
+    def file_by_name(self, name: str) -> FileRow | None:
+        """The newest file called ``name``."""
+        stmt = (sa.select(app_files).where(app_files.c.name == name)
+                .order_by(app_files.c.id.desc()).limit(1))
+        with self.db.connect() as conn:
+            r = conn.execute(stmt).first()
+        return None if r is None else FileRow(**r._mapping)
+
+    def set_file_token(self, file_id: str, token_hash: str, expires: dt.datetime) -> None:
+        stmt = (sa.update(app_files).where(app_files.c.id == file_id)
+                .values(token_hash=token_hash, token_expires_at=expires))
+        with self.db.begin() as conn:
+            conn.execute(stmt)
+
+    # endpoints and app state ---------------------------------------------------------
+    def status(self, table: sa.Table, key: str) -> str | None:
+        """The status column of an endpoint (by name) or of the app (by app name)."""
+        with self.db.connect() as conn:
+            r = conn.execute(sa.select(table.c.status).where(table.c.name == key)).first()
+        return None if r is None else str(r.status)
+
+    def set_status(self, table: sa.Table, key: str, status: str) -> None:
+        """Upsert a status row (endpoints, app state)."""
+        now = dt.datetime.now(dt.UTC)
+        with self.db.begin() as conn:
+            done = conn.execute(
+                sa.update(table).where(table.c.name == key).values(status=status, updated_at=now)
+            ).rowcount
+            if not done:
+                conn.execute(sa.insert(table).values(name=key, status=status, updated_at=now))
+
+    def endpoint_status(self, name: str) -> str | None:
+        return self.status(app_endpoints, name)
+
+    def set_endpoint_status(self, name: str, status: str) -> None:
+        self.set_status(app_endpoints, name, status)
+
+    def app_status(self, app_name: str) -> str | None:
+        return self.status(app_state, app_name)
+
+    def set_app_status(self, app_name: str, status: str) -> None:
+        self.set_status(app_state, app_name, status)
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    return dict(row.__dict__)
