@@ -8,3 +8,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Run platform JavaScript in a V8 sandbox and manage background jobs."""

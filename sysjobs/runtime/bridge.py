@@ -248,6 +248,27 @@ class Bridge:
         self._translate(lambda: fn(timeout_sec=0.5))
 
 
+def configure_v8(*, max_old_space_mb: int | None = None) -> bool:
+    """Set process-wide V8 flags; only effective before the first context of the process.
+
+    A cap on the old space makes a runaway single allocation hit V8's (fatal) limit
+    quickly instead of thrashing the GC up to ~1.6 GB; used in child processes, where
+    that fatal error is an outcome, not a host crash. Returns False when V8 was already
+    initialised with other flags.
+    """
+    from py_mini_racer._dll import DEFAULT_V8_FLAGS, init_mini_racer
+    from py_mini_racer._exc import MiniRacerBaseException
+
+    flags = list(DEFAULT_V8_FLAGS)
+    if max_old_space_mb:
+        flags.append(f"--max-old-space-size={max_old_space_mb}")
+    try:
+        init_mini_racer(flags=flags)
+    except MiniRacerBaseException:
+        return False
+    return True
+
+
 def _bare_mini_racer(ctx: Any) -> Any:
     """A MiniRacer over ``ctx`` *without* its setTimeout shim (timers are not exposed:
     mini-racer's own ``setTimeout`` relies on SharedArrayBuffer and Atomics, which

@@ -33,6 +33,8 @@ from sysjobs.runtime.result import Limits, Outcome, RunResult, ScriptError
 
 _BOOTSTRAP_JS = resources.files("sysjobs.runtime").joinpath("bootstrap.js").read_text("utf-8")
 _CANARY_FLOOR_S = 0.05
+#: Uncaught RangeErrors that mean "out of memory" rather than a bug in the script.
+_ALLOCATION_FAILURES = ("Array buffer allocation failed",)
 
 
 def build_bootstrap(namespaces: Sequence[Namespace]) -> str:
@@ -237,6 +239,9 @@ def _decode(envelope: Any) -> tuple[Outcome, Any, ScriptError | None]:
     if data.get("ok"):
         return Outcome.OK, data.get("value"), None
     err = data.get("error") or {}
+    if err.get("name") == "RangeError" and err.get("message") in _ALLOCATION_FAILURES:
+        message = f"The script could not allocate memory: {err.get('message')}."
+        return Outcome.MEMORY_LIMIT, None, ScriptError("memoryLimit", "Error", message)
     error = ScriptError(
         code=err.get("code"),
         name=str(err.get("name") or "Error"),
