@@ -1,0 +1,80 @@
+// sys.jobs: background jobs. Every value a Job method returns is read from the store when
+// the method is called (so status() changes while the job runs); only the ID is kept.
+(function (host) {
+  "use strict";
+  const secret = {};
+  const isArray = Array.isArray;
+
+  function fresh(id) { return host.call("jobs.get", { id: id }); }
+
+  class Job {
+    #id;
+    constructor(token, id) {
+      if (token !== secret) throw host.error("badRequest", "sys.jobs.Job cannot be constructed directly; use sys.jobs.findById(id) or sys.jobs.find(query).");
+      this.#id = id;
+    }
+    id() { return this.#id; }
+    label() { return fresh(this.#id).label; }
+    name() { return this.label(); }
+    type() { return fresh(this.#id).type; }
+    status() { return fresh(this.#id).status; }
+    progress() { return fresh(this.#id).progress; }
+    waiting() { return fresh(this.#id).waiting; }
+    duration() { return fresh(this.#id).duration; }
+    hasErrors() { return fresh(this.#id).hasErrors; }
+    startDate() { return host.date(fresh(this.#id).startDate); }
+    endDate() { return host.date(fresh(this.#id).endDate); }
+    runBy() { return fresh(this.#id).runBy; }
+    data() { return fresh(this.#id).data; }
+    results() { return fresh(this.#id).results; }
+    logs(query) {
+      const handle = host.call("jobs.jobLogs", { jobId: this.#id, query: query === undefined ? {} : query });
+      return host.ns("commons").resultSet(handle, wrapLog);
+    }
+    logInfo(message) { host.call("jobs.jobLog", { jobId: this.#id, level: "INFO", message: message }); }
+    logError(message) { host.call("jobs.jobLog", { jobId: this.#id, level: "ERROR", message: message }); }
+    toString() { return "[sys.jobs.Job " + this.#id + "]"; }
+    toJSON() { return { id: this.#id }; }
+  }
+
+  class JobLog {
+    #e;
+    constructor(token, entry) {
+      if (token !== secret) throw host.error("badRequest", "sys.jobs.JobLog cannot be constructed directly; use sys.jobs.logs(jobId, query).");
+      this.#e = entry;
+    }
+    timestamp() { return host.date(this.#e.timestamp); }
+    level() { return this.#e.level; }
+    message() { return this.#e.message; }
+    additionalInfo() { return this.#e.additionalInfo; }
+    toString() { return this.#e.level + ": " + this.#e.message; }
+    toJSON() { return this.#e; }
+  }
+
+  function wrapJob(encoded) { return encoded === null ? null : new Job(secret, encoded.id); }
+  function wrapLog(entry) { return new JobLog(secret, entry); }
+
+  // logInfo(message) and logInfo(jobId, message): with one argument it is the message.
+  function logTo(level, args) {
+    const one = args.length < 2;
+    host.call("jobs.log", { jobId: one ? null : args[0], message: one ? args[0] : args[1], level: level });
+  }
+
+  return {
+    findById: function findById(id) { return wrapJob(host.call("jobs.findById", { id: id })); },
+    find: function find(query) { return host.ns("commons").resultSet(host.call("jobs.find", { query: query }), wrapJob); },
+    logs: function logs(jobId, query) { return host.ns("commons").resultSet(host.call("jobs.logs", { jobId: jobId, query: query }), wrapLog); },
+    logInfo: function logInfo() { logTo("INFO", arguments); },
+    logError: function logError() { logTo("ERROR", arguments); },
+    waitForJob: function waitForJob(jobId, desiredStatus, maxTimeToWait) {
+      const statuses = isArray(desiredStatus) ? desiredStatus.slice() : desiredStatus;
+      host.call("jobs.waitForJob", { jobId: jobId, desiredStatus: statuses, maxTimeToWait: maxTimeToWait });
+    },
+    setLowPriority: function setLowPriority(jobId) { host.call("jobs.setLowPriority", { jobId: jobId }); },
+    removeLowPriority: function removeLowPriority(jobId) { host.call("jobs.removeLowPriority", { jobId: jobId }); },
+    getCurrentJobId: function getCurrentJobId() { return host.call("jobs.getCurrentJobId", {}); },
+    getCurrentJob: function getCurrentJob() { return wrapJob(host.call("jobs.getCurrentJob", {})); },
+    Job: Job,
+    JobLog: JobLog,
+  };
+})

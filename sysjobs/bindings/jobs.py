@@ -1,0 +1,156 @@
+"""``sys.jobs``: the spec's job functions, as thin validated calls into the engine.
+
+Why the binding validates IDs and statuses itself instead of leaving it to the engine: the
+spec promises messages that name *the script's* parameter (``id`` for ``findById``,
+``jobId`` elsewhere), and only the binding knows which one the script passed.
+
+The engine is typed structurally (:class:`JobsEngine`), so this module depends on the
+verbs of ``docs/contracts.md`` and not on how the engine is built.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from sysjobs.bindings import jobs_args as a
+from sysjobs.bindings.commons import open_result_set
+from sysjobs.bindings.jobs_types import JobLike, JobLogLike, JobsEngine
+from sysjobs.errors import Timeout
+from sysjobs.runtime.namespace import CallContext, Namespace, Operation
+
+_PRELUDE = resources.files("sysjobs.bindings").joinpath("jobs.js").read_text("utf-8")
+#: Time kept back from the script's deadline when a wait is cut short by it, so that the
+#: script can still catch the ``timeout`` and react (the samples log a line).
+DEADLINE_MARGIN_S = 0.25
+
+
+def _ms(value: Any) -> int | None:
+    return None if value is None else int(value.timestamp() * 1000)
+
+
+def encode_job(job: JobLike) -> dict[str, Any]:
+    """What a ``sys.jobs.Job`` method reads; ``data`` without private ``_`` inputs."""
+    data = {k: v for k, v in (job.data or {}).items() if not str(k).startswith("_")}
+    return {
+        "id": job.id,
+        "label": job.label,
+        "type": job.type,
+        "status": str(job.status),
+        "progress": job.progress,
+        "waiting": job.waiting_ms(),
+        "duration": job.duration_ms(),
+        "hasErrors": bool(job.has_errors),
+        "startDate": _ms(job.started_at),
+        "endDate": _ms(job.ended_at),
+        "runBy": job.run_by,
+        "data": data,
+        "results": job.results,
+    }
+
+
+def encode_log(entry: JobLogLike) -> dict[str, Any]:
+    """What a ``sys.jobs.JobLog`` method reads (logs never change, so one snapshot)."""
+    return {
+        "timestamp": _ms(entry.timestamp),
+        "level": str(entry.level),
+        "message": entry.message,
+        "additionalInfo": entry.additional_info,
+    }
+
+
+class _Jobs:
+    """The operations, closed over one engine."""
+
+    def __init__(self, engine: JobsEngine) -> None:
+        self.engine = engine
+
+    def find_by_id(self, ctx: CallContext, args: a.FindByIdArgs) -> dict[str, Any] | None:
+        job = self.engine.get(args.id)
+        return None if job is None else encode_job(job)
+
+    def get(self, ctx: CallContext, args: a.FindByIdArgs) -> dict[str, Any]:
+        return encode_job(self.engine.require(args.id))
+
+    def find(self, ctx: CallContext, args: a.FindArgs) -> dict[str, Any]:
+        cursor = self.engine.find(args.query)
+        return open_result_set(
+            ctx, iter(cursor), cursor.count, lambda job: {"id": job.id}, cursor.close
+        )
+
+    def logs(self, ctx: CallContext, args: a.LogsArgs) -> dict[str, Any]:
+        self.engine.require(args.jobId)
+        cursor = self.engine.logs(args.jobId, args.query)
+        return open_result_set(ctx, iter(cursor), cursor.count, encode_log, cursor.close)
+
+    def log(self, ctx: CallContext, args: a.LogArgs) -> None:
+        job_id = args.jobId if args.jobId is not None else ctx.job_id
+        if job_id is None:
+            return  # the spec: without a current job the log is discarded silently
+        self._append(job_id, args.level, args.message)
+
+    def job_log(self, ctx: CallContext, args: a.JobLogArgs) -> None:
+        self._append(args.jobId, args.level, args.message)
+
+    def _append(self, job_id: str, level: str, message: str) -> None:
+        self.engine.require(job_id)
+        if level == "ERROR":
+            self.engine.log_error(job_id, message)
+        else:
+            self.engine.log_info(job_id, message)
+
+    def wait_for_job(self, ctx: CallContext, args: a.WaitArgs) -> None:
+        job = self.engine.require(args.jobId)
+        if str(job.status) in args.desiredStatus:
+            return
+        asked = args.maxTimeToWait / 1000
+        allowed = max(0.0, ctx.remaining() - DEADLINE_MARGIN_S)
+        try:
+            self.engine.wait(args.jobId, list(args.desiredStatus), min(asked, allowed))
+        except Timeout:
+            raise self._timeout(args, cut=allowed < asked) from None
+
+    def _timeout(self, args: a.WaitArgs, *, cut: bool) -> Timeout:
+        job = self.engine.get(args.jobId)
+        status = str(job.status) if job is not None else "unknown"
+        wanted = " or ".join(args.desiredStatus)
+        why = "before the script's time limit" if cut else f"within {args.maxTimeToWait:g} ms"
+        return Timeout(
+            f"Job {args.jobId} did not reach {wanted} {why}; its status is {status}.",
+            info={"jobId": args.jobId, "status": status, "desiredStatus": args.desiredStatus},
+        )
+
+    def set_low(self, ctx: CallContext, args: a.JobIdArgs) -> None:
+        self.engine.require(args.jobId)
+        self.engine.set_low_priority(args.jobId, True)
+
+    def remove_low(self, ctx: CallContext, args: a.JobIdArgs) -> None:
+        self.engine.require(args.jobId)
+        self.engine.set_low_priority(args.jobId, False)
+
+    def current_id(self, ctx: CallContext, args: a.NoArgs) -> str | None:
+        return ctx.job_id
+
+    def current(self, ctx: CallContext, args: a.NoArgs) -> dict[str, Any] | None:
+        job = self.engine.get(ctx.job_id) if ctx.job_id is not None else None
+        return None if job is None else encode_job(job)
+
+
+def jobs_namespace(engine: JobsEngine) -> Namespace:
+    """The ``sys.jobs`` namespace over ``engine``."""
+    j = _Jobs(engine)
+    ops: tuple[Operation[Any], ...] = (
+        Operation("findById", a.FindByIdArgs, j.find_by_id),
+        Operation("get", a.FindByIdArgs, j.get),
+        Operation("find", a.FindArgs, j.find),
+        Operation("logs", a.LogsArgs, j.logs),
+        Operation("jobLogs", a.JobLogsArgs, j.logs),
+        Operation("log", a.LogArgs, j.log),
+        Operation("jobLog", a.JobLogArgs, j.job_log),
+        Operation("waitForJob", a.WaitArgs, j.wait_for_job),
+        Operation("setLowPriority", a.JobIdArgs, j.set_low),
+        Operation("removeLowPriority", a.JobIdArgs, j.remove_low),
+        Operation("getCurrentJobId", a.NoArgs, j.current_id),
+        Operation("getCurrentJob", a.NoArgs, j.current),
+    )
+    return Namespace(name="jobs", prelude=_PRELUDE, operations=ops)
