@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sysjobs.store.app_schema import app_endpoints, app_files, app_state, app_users
+from sysjobs.store.records import RecordStore
 
 
 @dataclass(frozen=True)
@@ -110,5 +111,24 @@ class AppMiscStore:
         self.set_status(app_state, app_name, status)
 
 
-def row_dict(row: Any) -> dict[str, Any]:
-    return dict(row.__dict__)
+
+
+@dataclass(frozen=True)
+class AppStores:
+    """The app's stores on one database: hand in the engine's SQLAlchemy engine to share it."""
+
+    records: RecordStore
+    misc: AppMiscStore
+
+    @classmethod
+    def for_db(cls, db: sa.Engine) -> AppStores:
+        return cls(RecordStore(db), AppMiscStore(db))
+
+    @classmethod
+    def open(cls, url: str) -> AppStores:
+        """Own engine on ``url``, migrated to the newest revision (tests, tools)."""
+        from sysjobs.store.migrate import upgrade
+
+        db = sa.create_engine(url)
+        upgrade(db)
+        return cls.for_db(db)

@@ -1,0 +1,177 @@
+"""Records of the app's entities: what ``sys.data`` and the record jobs act on.
+
+Values are validated by field type on the way in (``BadRequest`` naming field and value),
+required fields are checked on save (``ValidationErrors``), and every create/change/delete
+is announced to the subscribers (the listener dispatcher) after it is committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sysjobs.app.definition import AppDefinition
+from sysjobs.app.fields import coerce, is_id
+from sysjobs.app.ids import new_id
+from sysjobs.app.manifest import EntityDef, FieldType
+from sysjobs.app.query import parse_query
+from sysjobs.errors import BadRequest, NotFound, OptimisticLocking, ValidationErrors
+from sysjobs.store.records import RecordRow, RecordStore
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record as services and scripts exchange it (flat field paths → values)."""
+
+    entity: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    label: str | None = None
+    version: int = 0
+
+    @property
+    def is_new(self) -> bool:
+        return self.id is None
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON form the ``sys.data`` prelude wraps into a ``Record``."""
+        return {"id": self.id, "entityName": self.entity, "label": self.label,
+                "version": self.version, "fields": dict(self.fields)}
+
+    def to_json(self) -> dict[str, Any]:
+        """Nested JSON (``address.city`` → ``{"address": {"city": …}}``), as ``toJson()``."""
+        out: dict[str, Any] = {"id": self.id, "label": self.label, "entityName": self.entity}
+        for path, value in self.fields.items():
+            node = out
+            *parents, leaf = path.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return out
+
+    @staticmethod
+    def from_row(row: RecordRow) -> Record:
+        return Record(row.entity, dict(row.data), row.id, row.label, row.version)
+
+
+#: ``(event, record, old_record)`` with event ``created`` | ``changed`` | ``deleted``.
+RecordHook = Callable[[str, Record, "Record | None"], None]
+
+
+class RecordsService:
+    """find / findOne / findById / count / save / remove / createRecord over one store."""
+
+    def __init__(self, definition: AppDefinition, store: RecordStore) -> None:
+        self.definition = definition
+        self.store = store
+        self.hooks: list[RecordHook] = []
+
+    def _announce(self, event: str, record: Record, old: Record | None) -> None:
+        for hook in self.hooks:
+            hook(event, record, old)
+
+    def find(self, entity: str, query: Any) -> tuple[Iterator[Record], Callable[[], int]]:
+        """Matching records (lazy) and a count of all matches ignoring ``_size``."""
+        parsed = parse_query(entity, self.definition.entity(entity), query)
+        rows = self.store.find(parsed)
+        return (Record.from_row(r) for r in rows), lambda: self.store.count(parsed)
+
+    def find_one(self, entity: str, query: Any) -> Record | None:
+        parsed = parse_query(entity, self.definition.entity(entity), query)
+        row = next(iter(self.store.find(replace(parsed, size=1))), None)
+        return None if row is None else Record.from_row(row)
+
+    def find_by_id(self, entity: str, record_id: Any) -> Record | None:
+        self.definition.entity(entity)
+        if not is_id(record_id):
+            raise BadRequest(
+                f"Invalid value {record_id!r} for parameter 'id': "
+                "expected 24 hexadecimal characters"
+            )
+        row = self.store.get(record_id)
+        return None if row is None or row.entity != entity else Record.from_row(row)
+
+    def count(self, entity: str, query: Any) -> int:
+        return self.store.count(parse_query(entity, self.definition.entity(entity), query))
+
+    def create_record(self, entity: str) -> Record:
+        """A new, unsaved record of ``entity`` (validates the entity name)."""
+        self.definition.entity(entity)
+        return Record(entity)
+
+    def validate(self, entity: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Stored form of every field, or ``BadRequest`` / ``ValidationErrors``."""
+        edef = self.definition.entity(entity)
+        unknown = [name for name in fields if name not in edef.fields]
+        if unknown:
+            allowed = ", ".join(edef.fields)
+            raise BadRequest(
+                f"Invalid field '{unknown[0]}' for entity '{entity}'. Allowed fields: {allowed}"
+            )
+        values = {n: coerce(entity, n, edef.fields[n], v) for n, v in fields.items()}
+        missing = [n for n, f in edef.fields.items() if f.required and values.get(n) is None]
+        if missing:
+            raise ValidationErrors(
+                f"Record of entity '{entity}' is missing required field(s): {', '.join(missing)}",
+                info={"errors": [{"field": n, "message": "required"} for n in missing]},
+            )
+        self._check_references(entity, edef, values)
+        return {n: v for n, v in values.items() if v is not None}
+
+    def _check_references(self, entity: str, edef: EntityDef, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            fdef = edef.fields[name]
+            if fdef.type is FieldType.RELATIONSHIP and value is not None:
+                row = self.store.get(value)
+                if row is None or row.entity != fdef.entity:
+                    raise BadRequest(
+                        f"Invalid value '{value}' for field '{name}' of entity '{entity}': "
+                        f"no record of entity '{fdef.entity}' has this id"
+                    )
+
+    def save(self, record: Record) -> Record:
+        """Insert a new record or update an existing one (optimistic on ``version``)."""
+        values = self.validate(record.entity, record.fields)
+        label = self._label(record.entity, values)
+        now = dt.datetime.now(dt.UTC)
+        if record.id is None:
+            row = RecordRow(new_id(), record.entity, label, values, 1, now, now)
+            self.store.insert([row])
+            saved = Record.from_row(row)
+            self._announce("created", saved, None)
+            return saved
+        old = self.find_by_id(record.entity, record.id)
+        if old is None:
+            raise NotFound(f"Record '{record.id}' of entity '{record.entity}' not found.")
+        version = record.version or old.version
+        row = RecordRow(record.id, record.entity, label, values, version + 1, now, now)
+        if not self.store.update(row, version):
+            raise OptimisticLocking(f"Record '{record.id}' was changed by someone else.")
+        saved = Record.from_row(row)
+        self._announce("changed", saved, old)
+        return saved
+
+    def insert_many(self, entity: str, rows: list[dict[str, Any]]) -> list[Record]:
+        """Insert already validated field maps in one transaction (imports, seeds)."""
+        now = dt.datetime.now(dt.UTC)
+        built = [RecordRow(new_id(), entity, self._label(entity, v), v, 1, now, now) for v in rows]
+        self.store.insert(built)
+        records = [Record.from_row(r) for r in built]
+        for record in records:
+            self._announce("created", record, None)
+        return records
+
+    def remove(self, entity: str, record_id: Any) -> Record:
+        """Delete a record and return it; ``NotFound`` when there is none."""
+        record = self.find_by_id(entity, record_id)
+        if record is None or not self.store.delete(str(record_id)):
+            raise NotFound(f"Record '{record_id}' of entity '{entity}' not found.")
+        self._announce("deleted", record, record)
+        return record
+
+    def _label(self, entity: str, values: Mapping[str, Any]) -> str | None:
+        label_field = self.definition.entity(entity).label_field
+        value = values.get(label_field) if label_field else None
+        return None if value is None else str(value)
