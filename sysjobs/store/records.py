@@ -109,9 +109,9 @@ class RecordStore:
     def find(self, query: RecordQuery) -> Iterator[RecordRow]:
         """Matching records in the query's order, fetched a page at a time."""
         order = _value(query.sort_field, query.sort_cast)
-        keys = [order, app_records.c.id]
+        keys = [order.asc().nulls_last(), app_records.c.id]
         if query.sort_desc:
-            keys = [order.desc(), app_records.c.id.desc()]
+            keys = [order.desc().nulls_last(), app_records.c.id.desc()]
         base = sa.select(app_records).where(_filtered(query)).order_by(*keys)
         offset, left = query.offset, query.size
         while left is None or left > 0:
