@@ -31,7 +31,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install system-deps
+# TypeScript (npm) for the type-check of the spec's samples against sysjobs/bindings/sys.d.ts.
+node_modules/.bin/tsc:
+	npm install --no-save --no-package-lock --no-audit --no-fund typescript@5.6.3
+
+pytest: install system-deps node_modules/.bin/tsc
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck pytest

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from samples.spec_samples import NAMES, SPEC, SpecSample, extract
+from .spec_samples import NAMES, SPEC, SpecSample, extract
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "jsdocs_samples"
 

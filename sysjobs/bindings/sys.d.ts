@@ -1,0 +1,152 @@
+// TypeScript declarations of what a sysjobs script sees: the `sys` global and `log()`.
+//
+// Kept in step with the bindings by tests/conformance/test_sys_dts.py: every function and
+// class method of each namespace's JS object is declared here, and nothing else is.
+// Every sample of the spec type-checks against this file (`tsc --noEmit --checkJs`).
+
+/** Writes one line to the script's log: values joined by spaces, non-strings as JSON. */
+declare function log(...values: unknown[]): void;
+
+declare namespace sys {
+  /** Background jobs. */
+  namespace jobs {
+    /** The statuses a job goes through. */
+    type Status = "PENDING" | "RUNNING" | "FINISHED" | "STOPPING" | "STOPPED" | "CANCELING" | "CANCELED";
+
+    /** The job types scripts may use (others are system ones). */
+    type Type =
+      | "IMPORT_RECORDS" | "EXPORT_RECORDS" | "EXECUTE_ACTION" | "DELETE_RECORDS"
+      | "EXECUTE_LISTENER" | "IMPORT_USERS" | "EXPORT_USERS" | "STOP_APP" | "START_APP"
+      | "DEPLOY_ENDPOINT" | "UNDEPLOY_ENDPOINT";
+
+    /** The query of `find`. Several types or statuses: separated by commas. Dates in ms. */
+    interface JobQuery {
+      type?: string;
+      status?: string;
+      startFrom?: number;
+      startTo?: number;
+      endFrom?: number;
+      endTo?: number;
+      createFrom?: number;
+      createTo?: number;
+      hasErrors?: boolean | "true" | "false";
+      _size?: number;
+    }
+
+    /** The query of `logs`. `from`/`to` (ms since Epoch) take precedence over `period`. */
+    interface LogQuery {
+      level?: "INFO" | "ERROR";
+      message?: string;
+      from?: number;
+      to?: number;
+      /** `today`, `yesterday` or a duration such as `2h 30m` or `10m`. */
+      period?: string;
+      _size?: number;
+    }
+
+    /** Finds a job by its ID; null if there is none. Throws badRequest for an invalid ID. */
+    function findById(id: string): Job | null;
+    /** Jobs matching the query, newest first. Throws badRequest for an invalid query. */
+    function find(query: JobQuery): sys.commons.ResultSet<Job>;
+    /** Logs of a job. Throws badRequest (invalid jobId or query) or notFound. */
+    function logs(jobId: string, query: LogQuery): sys.commons.ResultSet<JobLog>;
+    /** Adds an INFO log to the job, or to the current job (discarded if there is none). */
+    function logInfo(message: string): void;
+    function logInfo(jobId: string | null, message: string): void;
+    /** Adds an ERROR log (and sets the job's error flag). */
+    function logError(message: string): void;
+    function logError(jobId: string | null, message: string): void;
+    /** Returns once the job is in one of the statuses; throws timeout after maxTimeToWait ms. */
+    function waitForJob(jobId: string, desiredStatus: Status | Status[] | string | string[], maxTimeToWait: number): void;
+    function setLowPriority(jobId: string): void;
+    function removeLowPriority(jobId: string): void;
+    /** The ID of the job running the script, or null outside a job. */
+    function getCurrentJobId(): string | null;
+    /** The job running the script, or null outside a job. */
+    function getCurrentJob(): Job | null;
+
+    /** A job. Every method except id() reads the job's current state from the store. */
+    class Job {
+      private constructor();
+      id(): string;
+      label(): string;
+      /** Same as label(). */
+      name(): string;
+      type(): string;
+      status(): string;
+      /** Percentage, 0 to 100. */
+      progress(): number;
+      /** Milliseconds from creation to start (grows while pending). */
+      waiting(): number;
+      /** Milliseconds from start to end (grows while running). */
+      duration(): number;
+      hasErrors(): boolean;
+      startDate(): Date | null;
+      endDate(): Date | null;
+      runBy(): { id: string; name: string } | null;
+      data(): Record<string, any>;
+      results(): Record<string, any> | null;
+      logs(query?: LogQuery): sys.commons.ResultSet<JobLog>;
+      logInfo(message: string): void;
+      logError(message: string): void;
+    }
+
+    /** One line of a job's log. */
+    class JobLog {
+      private constructor();
+      timestamp(): Date;
+      level(): string;
+      message(): string;
+      additionalInfo(): Record<string, any> | null;
+    }
+  }
+
+  /** Records, actions and the app's data. */
+  namespace data {
+    /** Runs an action over the records matching the query in a background job; returns the job's ID. */
+    function executeAction(entityName: string, query: Record<string, any>, actionName: string, params?: Record<string, any>): string;
+  }
+
+  /** Helpers shared by every namespace. */
+  namespace commons {
+    /** A lazy cursor: items are fetched as you iterate. */
+    class ResultSet<T> {
+      private constructor();
+      hasNext(): boolean;
+      /** Throws badRequest past the end. */
+      next(): T;
+      /** Total matching the query, ignoring `_size`. */
+      count(): number;
+      /** At most 1,000 items (systemException beyond). */
+      toArray(): T[];
+      close(): void;
+    }
+    /** Used by the platform's own namespaces to build result sets; not for scripts. */
+    function resultSet<T>(handle: unknown, wrap?: (item: any) => T): ResultSet<T>;
+  }
+
+  /** Platform errors. */
+  namespace exceptions {
+    const BAD_REQUEST_ERROR: "badRequest";
+    const NOT_FOUND_ERROR: "notFound";
+    const TIMEOUT_ERROR: "timeout";
+    const VALIDATION_ERRORS: "validationErrors";
+    const ACCESS_FORBIDDEN_ERROR: "forbidden";
+    const OPTIMISTIC_LOCKING_ERROR: "optimisticLocking";
+    const SYSTEM_ERROR: "systemException";
+    const UNKNOWN_ERROR: "unknown";
+
+    /** The platform code of an error (`badRequest`, `notFound`, `timeout`…), or null. */
+    function getCode(e: unknown): string | null;
+    function getMessage(e: unknown): string | null;
+    function getAdditionalInfo(e: unknown): any;
+    function throwException(code: string, message?: string, additionalInfo?: any): never;
+
+    class ScriptException extends Error {
+      constructor(code?: string, message?: string, additionalInfo?: any);
+      code(): string;
+      additionalInfo(): any;
+      throw(): never;
+    }
+  }
+}
