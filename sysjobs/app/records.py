@@ -93,6 +93,11 @@ class RecordsService:
         row = self.store.get(record_id)
         return None if row is None or row.entity != entity else Record.from_row(row)
 
+    def scan(self, entity: str, query: Any, after_id: str | None, limit: int) -> list[Record]:
+        """The next chunk of matches in id order after ``after_id`` (resumable job scans)."""
+        parsed = parse_query(entity, self.definition.entity(entity), query)
+        return [Record.from_row(r) for r in self.store.scan(parsed, after_id, limit)]
+
     def count(self, entity: str, query: Any) -> int:
         return self.store.count(parse_query(entity, self.definition.entity(entity), query))
 
@@ -153,13 +158,18 @@ class RecordsService:
         self._announce("changed", saved, old)
         return saved
 
-    def insert_many(self, entity: str, rows: list[dict[str, Any]]) -> list[Record]:
-        """Insert already validated field maps in one transaction (imports, seeds)."""
+    def insert_many(
+        self, entity: str, rows: list[dict[str, Any]], *, announce: bool = True
+    ) -> list[Record]:
+        """Insert already validated field maps in one transaction (imports, seeds).
+
+        Seeds pass ``announce=False``: loading an app is not a stream of user events.
+        """
         now = dt.datetime.now(dt.UTC)
         built = [RecordRow(new_id(), entity, self._label(entity, v), v, 1, now, now) for v in rows]
         self.store.insert(built)
         records = [Record.from_row(r) for r in built]
-        for record in records:
+        for record in records if announce else ():
             self._announce("created", record, None)
         return records
 

@@ -1,0 +1,150 @@
+"""The running app: its definition, services on the shared database, and the verbs that
+start its public jobs (``sys.data.executeAction`` & co., the CLI and the Python API).
+
+Every starter validates its inputs *before* enqueuing (a bad entity, action, query or
+parameter is a ``BadRequest`` to the caller, not a failed job) and puts the handler's
+private inputs in ``_``-prefixed data keys, so ``data()`` is exactly the spec's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sysjobs.app.definition import AppDefinition
+from sysjobs.app.fields import coerce
+from sysjobs.app.files import FilesService
+from sysjobs.app.listeners import ListenerDispatcher
+from sysjobs.app.manifest import ActionDef, ActionKind, FieldDef
+from sysjobs.app.ports import EngineLike
+from sysjobs.app.query import parse_query
+from sysjobs.app.records import RecordsService
+from sysjobs.app.status import AppStatus, EndpointStatus, StatusService
+from sysjobs.app.users import UsersService
+from sysjobs.errors import BadRequest
+from sysjobs.store.app_misc import AppStores
+
+
+class App:
+    def __init__(self, definition: AppDefinition, stores: AppStores, engine: EngineLike) -> None:
+        self.definition = definition
+        self.engine = engine
+        self.records = RecordsService(definition, stores.records)
+        self.files = FilesService(stores.misc)
+        self.users = UsersService(stores.misc)
+        self.status = StatusService(definition, stores.misc)
+        self.listeners = ListenerDispatcher(definition, self._start_listener)
+        self.records.hooks.append(self.listeners.on_record)
+
+    def seed(self) -> None:
+        """Load the manifest's seed records and users into empty entities (idempotent)."""
+        self.users.seed(self.definition.manifest.users)
+        for entity, rows in self.definition.manifest.seed.items():
+            if self.records.count(entity, {}) == 0:
+                values = [self.records.validate(entity, self._seed_refs(entity, r)) for r in rows]
+                self.records.insert_many(entity, values, announce=False)
+
+    def _seed_refs(self, entity: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Seed rows name related records by label; store their ids."""
+        out = dict(row)
+        for name, fdef in self.definition.entity(entity).fields.items():
+            if fdef.entity and isinstance(out.get(name), str) and len(out[name]) != 24:
+                target = self.definition.entity(fdef.entity).label_field or "id"
+                found = self.records.find_one(fdef.entity, {target: f'"{out[name]}"'})
+                out[name] = None if found is None else found.id
+        return out
+
+    def _enqueue(self, job_type: str, data: dict[str, Any], label: str, **kw: Any) -> str:
+        job = self.engine.enqueue(job_type, data, label=label, **kw)
+        return str(job.id)
+
+    def execute_action(self, entity: str | None, query: Any, action_name: str,
+                       params: Mapping[str, Any] | None = None, **kw: Any) -> str:
+        """Start EXECUTE_ACTION (``entity`` None for a global action); returns the job id."""
+        action = self.definition.action(entity, action_name)
+        if entity is not None:
+            parse_query(entity, self.definition.entity(entity), query)
+        data = {"entityName": entity, "actionName": action_name, "_query": query or {},
+                "_params": validate_params(action_name, action, params or {})}
+        kw.setdefault("queue", action.queue)
+        target = f" on {entity}" if entity else ""
+        return self._enqueue("EXECUTE_ACTION", data, f"Execute action {action_name}{target}", **kw)
+
+    def delete_records(self, entity: str, query: Any, **kw: Any) -> str:
+        parse_query(entity, self.definition.entity(entity), query)
+        data = {"entityName": entity, "_query": query or {}}
+        return self._enqueue("DELETE_RECORDS", data, f"Delete records of {entity}", **kw)
+
+    def import_records(self, entity: str, file_id: str, **kw: Any) -> str:
+        self.definition.entity(entity)
+        stored = self.files.get(file_id)
+        data = {"fileName": stored.name, "entityName": entity, "_fileId": file_id}
+        return self._enqueue("IMPORT_RECORDS", data, f"Import records into {entity}", **kw)
+
+    def export_records(self, entity: str, query: Any = None, **kw: Any) -> str:
+        parse_query(entity, self.definition.entity(entity), query)
+        data = {"entityName": entity, "_query": query or {}}
+        return self._enqueue("EXPORT_RECORDS", data, f"Export records of {entity}", **kw)
+
+    def execute_listener(self, name: str, inputs: Mapping[str, Any] | None = None,
+                         **kw: Any) -> str:
+        self.definition.listener(name)
+        data = {"listenerName": name, **{k: v for k, v in (inputs or {}).items()
+                                          if k.startswith("_")}}
+        return self._enqueue("EXECUTE_LISTENER", data, f"Execute listener {name}", **kw)
+
+    def _start_listener(self, name: str, inputs: dict[str, Any]) -> str:
+        return self.execute_listener(name, inputs)
+
+    def import_users(self, file_id: str, notify_users: bool = False, **kw: Any) -> str:
+        stored = self.files.get(file_id)
+        data = {"fileName": stored.name, "notifyUsers": notify_users, "_fileId": file_id}
+        return self._enqueue("IMPORT_USERS", data, "Import users", **kw)
+
+    def export_users(self, **kw: Any) -> str:
+        return self._enqueue("EXPORT_USERS", {}, "Export users", **kw)
+
+    def start_app(self, push_changes: bool = False, waking_up: bool = False, **kw: Any) -> str:
+        data = {"pushChanges": push_changes, "wakingUp": waking_up}
+        return self._enqueue("START_APP", data, f"Start app {self.definition.name}", **kw)
+
+    def stop_app(self, **kw: Any) -> str:
+        return self._enqueue("STOP_APP", {}, f"Stop app {self.definition.name}", **kw)
+
+    def deploy_endpoint(self, name: str, **kw: Any) -> str:
+        self.status.set_endpoint(name, EndpointStatus.DEPLOYING)
+        return self._enqueue("DEPLOY_ENDPOINT", {"endpointName": name},
+                             f"Deploy endpoint {name}", **kw)
+
+    def undeploy_endpoint(self, name: str, **kw: Any) -> str:
+        self.status.set_endpoint(name, EndpointStatus.UNDEPLOYING)
+        return self._enqueue("UNDEPLOY_ENDPOINT", {"endpointName": name},
+                             f"Undeploy endpoint {name}", **kw)
+
+    def is_running(self) -> bool:
+        """Whether app jobs may run (STOP_APP holds them back until START_APP)."""
+        return self.status.app() is AppStatus.STARTED
+
+
+def validate_params(action_name: str, action: ActionDef, params: Mapping[str, Any]
+                    ) -> dict[str, Any]:
+    """The action's parameters by their declared types; ``BadRequest`` naming the bad one."""
+    if not isinstance(params, Mapping):
+        raise BadRequest(f"Invalid value {params!r} for parameter 'params': expected an object")
+    unknown = [n for n in params if n not in action.parameters]
+    if unknown:
+        allowed = ", ".join(action.parameters) or "none"
+        raise BadRequest(f"Invalid parameter '{unknown[0]}' for action '{action_name}'. "
+                         f"Allowed parameters: {allowed}")
+    out: dict[str, Any] = {}
+    for name, pdef in action.parameters.items():
+        # Already validated by the manifest: build the field without re-validating it.
+        fdef = FieldDef.model_construct(type=pdef.type, choices=pdef.choices)
+        value = coerce(f"action {action_name}", name, fdef, params.get(name))
+        if value is None and pdef.required:
+            raise BadRequest(f"Parameter '{name}' of action '{action_name}' is required")
+        out[name] = value
+    return out
+
+
+__all__ = ["ActionKind", "App", "validate_params"]

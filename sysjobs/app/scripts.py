@@ -1,0 +1,63 @@
+"""Running an action's or listener's JavaScript through the job's script runner.
+
+Scripts are function bodies (they may ``return`` their response). The wrapper turns the
+plain JSON globals into what scripts expect — ``record``/``oldRecord`` as ``sys.data``
+Records, ``action.field('param1').val()`` — and hands back a JSON value (a returned
+Record becomes its ``toJson()``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sysjobs.app.ports import ScriptOutcomeLike, ScriptRunnerLike
+from sysjobs.errors import SystemException
+
+#: Seconds one action/listener run may take.
+SCRIPT_TIMEOUT_S = 30.0
+
+_WRAPPER = """(function () {
+  var __rec = function (r) { return r == null ? null : sys.data._record(r); };
+  var __params = (typeof action === 'undefined' || action == null) ? {} : (action.params || {});
+  var __action = {
+    params: __params,
+    field: function (name) {
+      return { val: function () { var v = __params[name]; return v === undefined ? null : v; } };
+    }
+  };
+  var __out = (function (record, oldRecord, query, action, event) {
+%s
+  })(
+    __rec(typeof record === 'undefined' ? null : record),
+    __rec(typeof oldRecord === 'undefined' ? null : oldRecord),
+    typeof query === 'undefined' ? null : query,
+    __action,
+    typeof event === 'undefined' ? null : event
+  );
+  if (__out != null && typeof __out.toJson === 'function') return __out.toJson();
+  return __out === undefined ? null : __out;
+})()"""
+
+
+def wrap(source: str) -> str:
+    """The script as a function body, called with the run's globals."""
+    return _WRAPPER % source
+
+
+def run_script(
+    runner: ScriptRunnerLike | None,
+    source: str,
+    *,
+    job_id: str | None,
+    globals: dict[str, Any],
+    timeout_s: float = SCRIPT_TIMEOUT_S,
+) -> ScriptOutcomeLike:
+    """Run ``source`` wrapped; the outcome tells success or the script's error."""
+    if runner is None:
+        raise SystemException("No script runner is available to run app scripts.")
+    return runner.run(wrap(source), job_id=job_id, globals=globals, timeout_s=timeout_s)
+
+
+def error_text(outcome: ScriptOutcomeLike) -> str:
+    """One line for a failed run: ``code: message``."""
+    return f"{outcome.error_code or 'unknown'}: {outcome.error_message or 'script failed'}"
