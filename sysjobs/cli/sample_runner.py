@@ -1,0 +1,123 @@
+"""Run one sample the way its sidecar says, and report whether it did what the spec says.
+
+A run: the sidecar's ``given`` script (data the sample needs) → wait until the jobs it
+started, and any the app started in reaction, have settled → note the newest jobs → run
+the sample (as a job when ``in_job``; with the workers paused when ``workers: false``) →
+collect the jobs it created → :func:`sysjobs.cli.sample_checks.check`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sysjobs.bindings.jobs_types import JobLike, JobsEngine
+from sysjobs.cli.sample_checks import SIDE_EFFECT_TYPES, Observed, SampleRun, check
+from sysjobs.runtime import RunResult
+
+#: Statuses after which a job changes no more on its own.
+_ACTIVE = "PENDING,RUNNING,STOPPING,CANCELING"
+_LOOKBACK_MS = 60_000
+
+
+class SampleHost(Protocol):
+    """What running a sample needs: the engine, a way to run scripts, pausable workers."""
+
+    @property
+    def engine(self) -> JobsEngine: ...
+
+    def run_script(
+        self, source: str, *, in_job: bool, timeout_s: float
+    ) -> tuple[RunResult, str | None]:
+        """Run ``source`` (inside a fresh job when ``in_job``); the result and that job's id."""
+        ...
+
+    def workers_paused(self) -> AbstractContextManager[None]:
+        """While entered, no worker claims a job."""
+        ...
+
+
+@dataclass
+class Report:
+    """The verdict on one run, with what it printed."""
+
+    run: SampleRun
+    problems: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    error: str | None = None
+    ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def settle(engine: JobsEngine, timeout_s: float = 60.0) -> None:
+    """Wait until no job is active twice in a row (listener jobs start after actions end)."""
+    deadline = time.monotonic() + timeout_s
+    quiet = 0
+    while quiet < 2 and time.monotonic() < deadline:
+        quiet = quiet + 1 if engine.find({"status": _ACTIVE}).count() == 0 else 0
+        time.sleep(0.1)
+
+
+def _ids_since(engine: JobsEngine, since_ms: int) -> Iterator[JobLike]:
+    yield from engine.find({"createFrom": since_ms})
+
+
+def execute(run: SampleRun, host: SampleHost) -> Report:
+    """Run ``run`` on ``host`` and judge it."""
+    report = Report(run)
+    engine = host.engine
+    if run.given:
+        given, _ = host.run_script(run.given, in_job=False, timeout_s=120.0)
+        if not given.ok:
+            report.problems.append(f"the sidecar's given script failed: {_describe(given)}")
+            return report
+    settle(engine)
+    newest = list(engine.find({"_size": 10}))
+    since = int(time.time() * 1000) - _LOOKBACK_MS
+    before = {j.id for j in _ids_since(engine, since)}
+    started = time.monotonic()
+    if run.workers:
+        result, current_id = host.run_script(run.source, in_job=run.in_job, timeout_s=run.timeout_s)
+    else:
+        with host.workers_paused():
+            result, current_id = host.run_script(
+                run.source, in_job=run.in_job, timeout_s=run.timeout_s
+            )
+    report.ms = round((time.monotonic() - started) * 1000, 1)
+    created = [
+        j for j in reversed(list(_ids_since(engine, since)))
+        if j.id not in before and j.id != current_id and str(j.type) not in SIDE_EFFECT_TYPES
+    ]
+    report.logs = list(result.logs)
+    report.error = None if result.ok else _describe(result)
+    seen = _observed(result, created, engine.get(current_id) if current_id else None, newest)
+    report.problems = check(run, seen, engine)
+    return report
+
+
+def _observed(
+    result: RunResult, created: list[JobLike], current: JobLike | None, newest: list[JobLike]
+) -> Observed:
+    error: Any = result.error
+    return Observed(
+        ok=result.ok,
+        logs=result.logs,
+        error_code=getattr(error, "code", None),
+        error_name=getattr(error, "name", None),
+        error_message=getattr(error, "message", None),
+        created=created,
+        current=current,
+        newest_before=newest,
+    )
+
+
+def _describe(result: RunResult) -> str:
+    if result.error is None:
+        return str(result.outcome)
+    return result.error.headline()
