@@ -1,0 +1,65 @@
+"""The ``data`` of each public job type: the spec's keys, plus private ``_`` inputs.
+
+Private inputs (aliases starting with ``_``) are what the handler needs but the spec's
+``data()`` does not show: the query map, the action's parameters, the file id, a
+listener's event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ExecuteActionData(_Data):
+    entityName: str | None = None
+    actionName: str
+    query: dict[str, Any] = Field(default_factory=dict, alias="_query")
+    params: dict[str, Any] = Field(default_factory=dict, alias="_params")
+
+
+class DeleteRecordsData(_Data):
+    entityName: str
+    query: dict[str, Any] = Field(default_factory=dict, alias="_query")
+
+
+class ImportRecordsData(_Data):
+    fileName: str
+    entityName: str
+    file_id: str = Field(alias="_fileId")
+
+
+class ExportRecordsData(_Data):
+    entityName: str
+    query: dict[str, Any] = Field(default_factory=dict, alias="_query")
+
+
+class ExecuteListenerData(_Data):
+    listenerName: str
+    event: dict[str, Any] | None = Field(default=None, alias="_event")
+    record: dict[str, Any] | None = Field(default=None, alias="_record")
+    old_record: dict[str, Any] | None = Field(default=None, alias="_oldRecord")
+
+
+class ImportUsersData(_Data):
+    fileName: str
+    notifyUsers: bool = False
+    file_id: str = Field(alias="_fileId")
+
+
+class NoData(_Data):
+    """EXPORT_USERS and STOP_APP take no parameters."""
+
+
+class StartAppData(_Data):
+    pushChanges: bool = False
+    wakingUp: bool = False
+
+
+class EndpointData(_Data):
+    endpointName: str
