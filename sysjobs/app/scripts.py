@@ -1,9 +1,9 @@
 """Running an action's or listener's JavaScript through the job's script runner.
 
-Scripts are function bodies (they may ``return`` their response). The wrapper turns the
-plain JSON globals into what scripts expect — ``record``/``oldRecord`` as ``sys.data``
-Records, ``action.field('param1').val()`` — and hands back a JSON value (a returned
-Record becomes its ``toJson()``).
+Scripts are function bodies (they may ``return`` their response): the wrapper calls the
+body with the run's globals — which the ``sys.data`` prelude adapts into what scripts
+expect, ``record``/``oldRecord`` as Records and ``action.field('param1').val()`` — and
+hands back a JSON value (a returned Record becomes its ``toJson()``).
 """
 
 from __future__ import annotations
@@ -17,21 +17,13 @@ from sysjobs.errors import SystemException
 SCRIPT_TIMEOUT_S = 30.0
 
 _WRAPPER = """(function () {
-  var __rec = function (r) { return r == null ? null : sys.data._record(r); };
-  var __params = (typeof action === 'undefined' || action == null) ? {} : (action.params || {});
-  var __action = {
-    params: __params,
-    field: function (name) {
-      return { val: function () { var v = __params[name]; return v === undefined ? null : v; } };
-    }
-  };
   var __out = (function (record, oldRecord, query, action, event) {
 %s
   })(
-    __rec(typeof record === 'undefined' ? null : record),
-    __rec(typeof oldRecord === 'undefined' ? null : oldRecord),
+    typeof record === 'undefined' ? null : record,
+    typeof oldRecord === 'undefined' ? null : oldRecord,
     typeof query === 'undefined' ? null : query,
-    __action,
+    typeof action === 'undefined' ? null : action,
     typeof event === 'undefined' ? null : event
   );
   if (__out != null && typeof __out.toJson === 'function') return __out.toJson();

@@ -1,0 +1,132 @@
+// sys.data: records of the app's entities, and the record jobs (executeAction, delete,
+// importRecords). A Record keeps its JSON form privately; field(path).val(v) changes only
+// that copy until sys.data.save(record) sends it back.
+(function (host) {
+  "use strict";
+  const secret = {};
+  const hasOwn = Object.prototype.hasOwnProperty;
+
+  function copy(v) { return v === undefined ? null : host.parse(host.stringify(v)); }
+
+  class Field {
+    #record; #path;
+    constructor(token, record, path) {
+      if (token !== secret) throw host.error("badRequest", "Fields are reached with record.field(path).");
+      this.#record = record; this.#path = path;
+    }
+    val(value) {
+      if (arguments.length === 0) return this.#record.__get(secret, this.#path);
+      this.#record.__set(secret, this.#path, value);
+      return this;
+    }
+    name() { return this.#path; }
+  }
+
+  class Record {
+    #d;
+    constructor(token, d) {
+      if (token !== secret) throw host.error("badRequest", "Records come from sys.data.createRecord(entityName) or sys.data.find(...).");
+      this.#d = d;
+    }
+    __get(token, path) {
+      if (token !== secret) return undefined;
+      const v = this.#d.fields[path];
+      return v === undefined ? null : copy(v);
+    }
+    __set(token, path, value) {
+      if (token === secret) this.#d.fields[path] = copy(value);
+    }
+    __wire(token) { return token === secret ? this.#d : null; }
+    id() { return this.#d.id; }
+    label() { return this.#d.label; }
+    entityName() { return this.#d.entityName; }
+    isNew() { return this.#d.id === null || this.#d.id === undefined; }
+    field(path) {
+      const names = this.#d.fieldNames;
+      if (typeof path !== "string" || names.indexOf(path) < 0) {
+        throw host.error("badRequest", "Invalid field '" + path + "' for entity '" + this.#d.entityName + "'. Allowed fields: " + names.join(", "));
+      }
+      return new Field(secret, this, path);
+    }
+    toJson() {
+      const out = { id: this.#d.id, label: this.#d.label, entityName: this.#d.entityName };
+      const f = this.#d.fields;
+      for (const path in f) {
+        if (!hasOwn.call(f, path)) continue;
+        const parts = path.split(".");
+        let node = out;
+        for (let i = 0; i < parts.length - 1; i++) {
+          if (node[parts[i]] === null || typeof node[parts[i]] !== "object") node[parts[i]] = {};
+          node = node[parts[i]];
+        }
+        node[parts[parts.length - 1]] = copy(f[path]);
+      }
+      return out;
+    }
+    toJSON() { return this.toJson(); }
+    toString() { return "[sys.data.Record " + this.#d.entityName + " " + this.#d.id + "]"; }
+  }
+
+  function wrap(d) { return d === null || d === undefined ? null : new Record(secret, d); }
+  function wireOf(record, param) {
+    if (!(record instanceof Record)) {
+      throw host.error("badRequest", "Invalid value for parameter '" + param + "': expected a record from sys.data");
+    }
+    return record.__wire(secret);
+  }
+  function q(query) { return query === undefined ? {} : query; }
+  function opts(options) { return options === undefined || options === null ? {} : options; }
+
+  // Action scripts see `record`/`oldRecord` as Records and `action.field(name).val()`.
+  host.adaptGlobal("record", wrap);
+  host.adaptGlobal("oldRecord", wrap);
+  host.adaptGlobal("action", function (a) {
+    const params = (a && a.params) || {};
+    return host.freeze({
+      params: params,
+      field: function (name) {
+        return { val: function () { const v = params[name]; return v === undefined ? null : v; } };
+      },
+    });
+  });
+
+  return {
+    find: function (entityName, query) {
+      const handle = host.call("find", { entityName: entityName, query: q(query) });
+      return host.ns("commons").resultSet(handle, wrap);
+    },
+    findOne: function (entityName, query) {
+      return wrap(host.call("findOne", { entityName: entityName, query: q(query) }));
+    },
+    findById: function (entityName, id) {
+      return wrap(host.call("findById", { entityName: entityName, id: id }));
+    },
+    count: function (entityName, query) {
+      return host.call("count", { entityName: entityName, query: q(query) });
+    },
+    createRecord: function (entityName) {
+      return wrap(host.call("createRecord", { entityName: entityName }));
+    },
+    save: function (record) { return wrap(host.call("save", { record: wireOf(record, "record") })); },
+    remove: function (recordOrEntity, id) {
+      const args = recordOrEntity instanceof Record
+        ? { entityName: recordOrEntity.entityName(), id: recordOrEntity.id() }
+        : { entityName: recordOrEntity, id: id };
+      return wrap(host.call("remove", args));
+    },
+    executeAction: function (entityName, query, actionName, params, options) {
+      return host.call("executeAction", { entityName: entityName, query: q(query), actionName: actionName,
+        params: params === undefined ? {} : params, options: opts(options) });
+    },
+    delete: function (entityName, query, options) {
+      return host.call("delete", { entityName: entityName, query: q(query), options: opts(options) });
+    },
+    importRecords: function (entityName, fileId, options) {
+      return host.call("importRecords", { entityName: entityName, fileId: fileId, options: opts(options) });
+    },
+    endpointStatus: function (endpointName) {
+      return host.call("endpointStatus", { endpointName: endpointName });
+    },
+    Record: Record,
+  };
+})

@@ -1,0 +1,149 @@
+"""``sys.data``: records of the app's entities and the record jobs, over an :class:`App`.
+
+The prelude (``data.js``) gives scripts ``Record`` objects; these operations validate the
+arguments (pydantic: unknown keys and wrong types are ``badRequest`` naming them) and call
+the app's services. Jobs started from a script record the script's job as their parent.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sysjobs.app.app import App
+from sysjobs.app.records import Record
+from sysjobs.bindings.commons import open_result_set
+from sysjobs.runtime.namespace import CallContext, Namespace, Operation
+
+_PRELUDE = resources.files("sysjobs.bindings").joinpath("data.js").read_text("utf-8")
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EntityArgs(_Args):
+    entityName: str
+
+
+class QueryArgs(EntityArgs):
+    query: dict[str, Any] = Field(default_factory=dict)
+
+
+class IdArgs(EntityArgs):
+    id: Any = None
+
+
+class WireRecord(_Args):
+    id: str | None = None
+    entityName: str
+    label: str | None = None
+    version: int = 0
+    fields: dict[str, Any] = Field(default_factory=dict)
+    fieldNames: list[str] = Field(default_factory=list)
+
+
+class SaveArgs(_Args):
+    record: WireRecord
+
+
+class JobOptions(_Args):
+    lowPriority: bool = False
+
+
+class ExecuteActionArgs(QueryArgs):
+    actionName: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    options: JobOptions = Field(default_factory=JobOptions)
+
+
+class DeleteArgs(QueryArgs):
+    options: JobOptions = Field(default_factory=JobOptions)
+
+
+class ImportArgs(EntityArgs):
+    fileId: str
+    options: JobOptions = Field(default_factory=JobOptions)
+
+
+class EndpointArgs(_Args):
+    endpointName: str
+
+
+class _Ops:
+    """The operations, closed over one app."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def encode(self, record: Record | None) -> dict[str, Any] | None:
+        if record is None:
+            return None
+        names = list(self.app.definition.entity(record.entity).fields)
+        return {**record.wire(), "fieldNames": names}
+
+    def find(self, ctx: CallContext, a: QueryArgs) -> dict[str, Any]:
+        items, count = self.app.records.find(a.entityName, a.query)
+        return open_result_set(ctx, items, count, self.encode)
+
+    def find_one(self, ctx: CallContext, a: QueryArgs) -> dict[str, Any] | None:
+        return self.encode(self.app.records.find_one(a.entityName, a.query))
+
+    def find_by_id(self, ctx: CallContext, a: IdArgs) -> dict[str, Any] | None:
+        return self.encode(self.app.records.find_by_id(a.entityName, a.id))
+
+    def count(self, ctx: CallContext, a: QueryArgs) -> int:
+        return self.app.records.count(a.entityName, a.query)
+
+    def create(self, ctx: CallContext, a: EntityArgs) -> dict[str, Any] | None:
+        return self.encode(self.app.records.create_record(a.entityName))
+
+    def save(self, ctx: CallContext, a: SaveArgs) -> dict[str, Any] | None:
+        r = a.record
+        record = Record(r.entityName, dict(r.fields), r.id, r.label, r.version)
+        return self.encode(self.app.records.save(record))
+
+    def remove(self, ctx: CallContext, a: IdArgs) -> dict[str, Any] | None:
+        return self.encode(self.app.records.remove(a.entityName, a.id))
+
+    def _job(self, ctx: CallContext, low_priority: bool) -> dict[str, Any]:
+        return {"low_priority": low_priority, "run_by": ctx.user, "parent_id": ctx.job_id}
+
+    def execute_action(self, ctx: CallContext, a: ExecuteActionArgs) -> str:
+        return self.app.execute_action(a.entityName, a.query, a.actionName, a.params,
+                                       **self._job(ctx, a.options.lowPriority))
+
+    def delete(self, ctx: CallContext, a: DeleteArgs) -> str:
+        return self.app.delete_records(a.entityName, a.query,
+                                       **self._job(ctx, a.options.lowPriority))
+
+    def import_records(self, ctx: CallContext, a: ImportArgs) -> str:
+        return self.app.import_records(a.entityName, a.fileId,
+                                       **self._job(ctx, a.options.lowPriority))
+
+    def endpoint_status(self, ctx: CallContext, a: EndpointArgs) -> str:
+        return self.app.status.endpoint(a.endpointName).value
+
+
+def data_namespace(app: App) -> Namespace:
+    """The ``sys.data`` namespace over ``app``."""
+    ops = _Ops(app)
+    return Namespace(
+        name="data",
+        prelude=_PRELUDE,
+        operations=(
+            Operation("find", QueryArgs, ops.find),
+            Operation("findOne", QueryArgs, ops.find_one),
+            Operation("findById", IdArgs, ops.find_by_id),
+            Operation("count", QueryArgs, ops.count),
+            Operation("createRecord", EntityArgs, ops.create),
+            Operation("save", SaveArgs, ops.save),
+            Operation("remove", IdArgs, ops.remove),
+            Operation("executeAction", ExecuteActionArgs, ops.execute_action),
+            Operation("delete", DeleteArgs, ops.delete),
+            Operation("importRecords", ImportArgs, ops.import_records),
+            Operation("endpointStatus", EndpointArgs, ops.endpoint_status),
+        ),
+    )
