@@ -1,0 +1,63 @@
+"""The 11 public job types of the app, registered on an engine.
+
+``register_app_job_types(engine, app)`` is the one call a host makes; each handler is
+closed over the :class:`~sysjobs.app.app.App` whose records, files and scripts it uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from sysjobs.app.app import App
+from sysjobs.app.jobtypes import actions, bulk, system
+from sysjobs.app.jobtypes import models as m
+from sysjobs.jobs.registry import JobType
+
+#: (name, data model, handler, queue, idempotent)
+_TYPES: tuple[tuple[str, type[BaseModel], Callable[..., None], str, bool], ...] = (
+    ("EXECUTE_ACTION", m.ExecuteActionData, actions.execute_action, "mix", False),
+    ("DELETE_RECORDS", m.DeleteRecordsData, bulk.delete_records, "heavy", True),
+    ("IMPORT_RECORDS", m.ImportRecordsData, bulk.import_records, "heavy", False),
+    ("EXPORT_RECORDS", m.ExportRecordsData, bulk.export_records, "heavy", True),
+    ("EXECUTE_LISTENER", m.ExecuteListenerData, system.execute_listener, "light", False),
+    ("IMPORT_USERS", m.ImportUsersData, system.import_users, "light", False),
+    ("EXPORT_USERS", m.NoData, system.export_users, "light", True),
+    ("START_APP", m.StartAppData, system.start_app, "system", True),
+    ("STOP_APP", m.NoData, system.stop_app, "system", True),
+    ("DEPLOY_ENDPOINT", m.EndpointData, system.deploy_endpoint, "system", True),
+    ("UNDEPLOY_ENDPOINT", m.EndpointData, system.undeploy_endpoint, "system", True),
+)
+APP_JOB_TYPES = tuple(t[0] for t in _TYPES)
+
+
+class _Registers(Protocol):
+    def register(self, job_type: JobType) -> Any: ...
+
+
+def _bind(app: App, handler: Callable[..., None]) -> Callable[[Any, Any], None]:
+    def run(ctx: Any, data: Any) -> None:
+        handler(app, ctx, data)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def app_job_types(app: App) -> list[JobType]:
+    """The 11 public job types, bound to ``app``."""
+    return [
+        JobType(name, model, _bind(app, handler), queue=queue, idempotent=idem)
+        for name, model, handler, queue, idem in _TYPES
+    ]
+
+
+def register_app_job_types(engine: _Registers, app: App) -> None:
+    """Register the 11 public job types of ``app`` on ``engine``."""
+    for job_type in app_job_types(app):
+        engine.register(job_type)
+
+
+__all__ = ["APP_JOB_TYPES", "app_job_types", "register_app_job_types"]
