@@ -19,7 +19,7 @@
     hasNext() {
       if (this.#at < this.#buffer.length) return true;
       if (this.#done) return false;
-      const page = host.call("commons.page", { id: this.#id });
+      const page = host.call("page", { id: this.#id });
       this.#buffer = page.items;
       this.#at = 0;
       this.#done = page.done;
@@ -31,7 +31,7 @@
       this.#at += 1;
       return this.#wrap(item);
     }
-    count() { return host.call("commons.count", { id: this.#id }); }
+    count() { return host.call("count", { id: this.#id }); }
     toArray() {
       const out = [];
       while (this.hasNext()) {
@@ -43,7 +43,7 @@
       return out;
     }
     close() {
-      if (!this.#done) host.call("commons.close", { id: this.#id });
+      if (!this.#done) host.call("close", { id: this.#id });
       this.#buffer = [];
       this.#at = 0;
       this.#done = true;

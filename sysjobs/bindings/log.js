@@ -22,6 +22,6 @@
   return function log() {
     let line = "";
     for (let i = 0; i < arguments.length; i++) line += (i ? " " : "") + text(arguments[i]);
-    host.call("log.write", { message: line });
+    host.call("write", { message: line });
   };
 })

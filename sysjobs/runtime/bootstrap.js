@@ -154,27 +154,35 @@
   const globalAdapters = oCreate(null);
   const namespaces = oCreate(null);
 
-  const host = oFreeze({
-    call: call,
-    error: makeError,
-    brand: function (e, code, message, info) { return brand(e, StringCtor(code), StringCtor(message), info === undefined ? null : info, "script"); },
-    codeOf: function (e) { const b = brandOf(e); return b ? b.code : null; },
-    messageOf: function (e) { const b = brandOf(e); return b ? b.message : undefined; },
-    infoOf: function (e) { const b = brandOf(e); return b ? b.info : null; },
-    isBranded: function (e) { return brandOf(e) !== undefined; },
-    date: function (ms) { return ms === null || ms === undefined ? null : new DateCtor(ms); },
-    freeze: oFreeze,
-    stringify: jStringify,
-    parse: jParse,
-    ns: function (name) { return namespaces[name]; },
-    adaptGlobal: function (name, fn) { globalAdapters[name] = fn; },
-  });
+  // Each namespace's prelude gets its own host: `host.call("findById", …)` in the jobs
+  // prelude reaches the Python operation "jobs.findById" and nothing else's.
+  function makeHost(nsName) {
+    const prefix = nsName + ".";
+    return oFreeze({
+      call: function (op, args) {
+        const name = StringCtor(op);
+        return call(rApply(sSlice, name, [0, prefix.length]) === prefix ? name : prefix + name, args);
+      },
+      error: makeError,
+      brand: function (e, code, message, info) { return brand(e, StringCtor(code), StringCtor(message), info === undefined ? null : info, "script"); },
+      codeOf: function (e) { const b = brandOf(e); return b ? b.code : null; },
+      messageOf: function (e) { const b = brandOf(e); return b ? b.message : undefined; },
+      infoOf: function (e) { const b = brandOf(e); return b ? b.info : null; },
+      isBranded: function (e) { return brandOf(e) !== undefined; },
+      date: function (ms) { return ms === null || ms === undefined ? null : new DateCtor(ms); },
+      freeze: oFreeze,
+      stringify: jStringify,
+      parse: jParse,
+      ns: function (name) { return namespaces[name]; },
+      adaptGlobal: function (name, fn) { globalAdapters[name] = fn; },
+    });
+  }
 
   // ---- namespaces and the `sys` global --------------------------------------------
   const sys = oCreate(null);
   for (let i = 0; i < namespaceSpecs.length; i++) {
     const spec = namespaceSpecs[i];
-    const obj = spec.prelude(host);
+    const obj = spec.prelude(makeHost(spec.name));
     namespaces[spec.name] = obj;
     if (spec.globalName) {
       rDefine(G, spec.globalName, { value: obj, writable: false, enumerable: false, configurable: false });

@@ -76,6 +76,11 @@ class ReentrancyError(BridgeError):
     """A host handler tried to evaluate JS in the isolate that is waiting for it."""
 
 
+#: V8's first isolate initialises process-wide allocator pools; two threads creating the
+#: first contexts at once hit a fatal "IsConfigurablePoolInitialized" check (seen when the
+#: warm pool's filler raced the first run). Context creation is serialised.
+_CREATE_LOCK = threading.Lock()
+
 Dispatch = Callable[[bytes], bytes]
 """Takes a request as UTF-16-LE JSON bytes and returns the reply as UTF-16-LE bytes."""
 
@@ -110,7 +115,8 @@ class Bridge:
 
     def __init__(self, *, heap_limit_bytes: int | None = None) -> None:
         self._cm: AbstractContextManager[Any] = _make_context(_EventLoop.get())
-        ctx = self._cm.__enter__()
+        with _CREATE_LOCK:
+            ctx = self._cm.__enter__()
         self._ctx: Any = ctx
         self._mr: Any = _bare_mini_racer(ctx)
         if heap_limit_bytes:
@@ -238,7 +244,8 @@ class Bridge:
             try:
                 self._mr_call_quietly(self._end_fn)
             except Exception:
-                log.warning("sysjobs bridge: could not release a pinned thread state")
+                # Only after a limit event; the thread state (a few KB) dies with the process.
+                log.debug("sysjobs bridge: could not release a pinned thread state")
         self._closed = True
         self._buf = None
         self._end_fn = None

@@ -7,12 +7,17 @@ A binding module (``sysjobs.bindings.jobs``, ``…data`` …) builds a :class:`N
   real ones. It returns the object scripts see as ``sys.<name>``; the bootstrap freezes it.
   ``host`` gives the prelude what it needs and nothing more:
 
-  - ``host.call(op, args)`` — synchronous call of the Python operation ``<name>.<op>`` with
-    one JSON-serialisable argument object; returns the decoded JSON reply or throws a
+  - ``host.call(op, args)`` — synchronous call of *this namespace's* Python operation
+    ``op`` (``host.call("findById", {id})`` in the jobs prelude reaches ``jobs.findById``;
+    the full name ``"jobs.findById"`` is accepted too)
+    with one JSON-serialisable argument object; returns the decoded JSON reply or throws a
     branded platform error.
   - ``host.error(code, message, info)`` — a branded platform ``Error``.
   - ``host.codeOf(e)`` / ``host.messageOf(e)`` / ``host.infoOf(e)`` — brand look-ups.
-  - ``host.date(ms)`` — a ``Date`` or ``null``; ``host.freeze(o)``; ``host.stringify(v)``.
+  - ``host.date(ms)`` — a ``Date`` or ``null``; ``host.freeze(o)``; ``host.stringify(v)``,
+    ``host.parse(s)`` (the real JSON functions, captured before user code).
+  - ``host.adaptGlobal(name, fn)`` — when a run is given ``globals={name: json}``, the
+    script sees ``fn(json)`` (e.g. ``record`` as a ``Record`` object).
   - ``host.ns(name)`` — another namespace's object (namespaces are built in registry order).
 
 * ``operations`` — each validates its argument object with a pydantic model (unknown keys,

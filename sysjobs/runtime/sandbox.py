@@ -179,6 +179,8 @@ class Sandbox:
         try:
             envelope = iso.bridge.call(iso.run_fn, source, json.dumps(globals), timeout_s=timeout)
             self._canary(iso)
+            if iso.bridge.heap_limit_reached():  # work after the return ran out of memory
+                return self._memory_limit()
         except ScriptTimeout:
             return self._limit(Outcome.TIMEOUT, f"The script ran longer than {timeout:g} s.")
         except ScriptMemoryLimit:

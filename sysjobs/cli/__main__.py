@@ -1,0 +1,5 @@
+"""``python -m sysjobs.cli``."""
+
+from sysjobs.cli import main
+
+main()

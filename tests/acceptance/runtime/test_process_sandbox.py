@@ -1,0 +1,70 @@
+"""Scripts that would kill a process run in a child: the host survives and says why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.runtime import Limits, Outcome
+from sysjobs.runtime.process import ProcessSandbox, SandboxFactory, classify_exit
+
+FACTORY = SandboxFactory("sysjobs.host:core_sandbox", {"pool_size": 0})
+
+
+@pytest.fixture(scope="module")
+def process_sandbox() -> Iterator[ProcessSandbox]:
+    sandbox = ProcessSandbox(FACTORY, Limits(timeout_s=5.0))
+    yield sandbox
+    sandbox.close()
+
+
+def assert_next_script_runs(sandbox: ProcessSandbox) -> None:
+    result = sandbox.run("log('alive'); 6 * 7")
+    assert (result.outcome, result.value, result.logs) == (Outcome.OK, 42, ["alive"])
+
+
+def test_a_script_runs_in_the_child_and_streams_its_log_lines(process_sandbox: ProcessSandbox) -> None:
+    seen: list[str] = []
+    result = process_sandbox.run("log('one'); log('two'); 'done'", log_sink=seen.append)
+    assert (result.outcome, result.value, result.logs, seen) == (
+        Outcome.OK, "done", ["one", "two"], ["one", "two"]
+    )
+
+
+def test_one_huge_allocation_is_a_memory_limit_and_the_child_is_replaced(
+    process_sandbox: ProcessSandbox,
+) -> None:
+    result = process_sandbox.run("new Array(2 ** 27).fill(1.5); 1", timeout_s=3)
+    assert result.outcome is Outcome.MEMORY_LIMIT
+    assert result.error is not None and result.error.code == "memoryLimit"
+    assert_next_script_runs(process_sandbox)
+
+
+def test_array_buffer_bomb_hits_the_data_limit(process_sandbox: ProcessSandbox) -> None:
+    source = "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1"
+    result = process_sandbox.run(source)
+    assert result.outcome is Outcome.MEMORY_LIMIT
+    assert result.error is not None and "allocate" in result.error.message
+    assert_next_script_runs(process_sandbox)
+
+
+def test_timeouts_are_enforced_in_the_child(process_sandbox: ProcessSandbox) -> None:
+    result = process_sandbox.run("while (true) {}", timeout_s=0.5)
+    assert result.outcome is Outcome.TIMEOUT
+    assert_next_script_runs(process_sandbox)
+
+
+@pytest.mark.parametrize(
+    ("exitcode", "stderr", "outcome"),
+    [
+        (-5, "# Fatal JavaScript out of memory: CALL_AND_RETRY_LAST", Outcome.MEMORY_LIMIT),
+        (133, "Fatal JavaScript out of memory", Outcome.MEMORY_LIMIT),
+        (-9, "", Outcome.MEMORY_LIMIT),
+        (-11, "", Outcome.CRASHED),
+        (139, "", Outcome.CRASHED),
+        (-6, "some assertion", Outcome.CRASHED),
+    ],
+)
+def test_child_deaths_map_to_outcomes(exitcode: int, stderr: str, outcome: Outcome) -> None:
+    assert classify_exit(exitcode, stderr) is outcome

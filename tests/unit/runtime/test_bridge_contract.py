@@ -1,0 +1,54 @@
+"""The mini-racer internals the bridge relies on. If an upgrade changes any of them, these
+fail loudly, before anything subtle breaks (mini-racer is pinned to an exact version)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+
+import py_mini_racer
+from py_mini_racer import _context, _dll, _mini_racer
+
+PINNED = "0.14.1"
+
+
+def test_mini_racer_is_the_pinned_version() -> None:
+    assert importlib.metadata.version("mini-racer") == PINNED
+
+
+def test_make_context_takes_an_event_loop() -> None:
+    assert "event_loop" in inspect.signature(_mini_racer._make_context).parameters
+
+
+def test_context_has_the_callback_entry_and_handle_helpers() -> None:
+    for name in ("handle_callback_from_v8", "_free", "_wrap_raw_handle", "_value_handle_to_python"):
+        assert callable(getattr(_context.Context, name)), name
+    fields = {f for f in _context.Context.__dataclass_fields__}
+    assert {"_dll", "_ctx", "_next_async_callback_id"} <= fields
+
+
+def test_dll_exposes_the_synchronous_js_callback_maker() -> None:
+    source = inspect.getsource(_dll._build_dll_handle)
+    assert "mr_make_js_callback" in source
+    assert "mr_context_count" in source
+
+
+def test_init_accepts_flags_and_default_flags_exist() -> None:
+    assert "flags" in inspect.signature(_dll.init_mini_racer).parameters
+    assert "--single-threaded" in _dll.DEFAULT_V8_FLAGS
+
+
+def test_mini_racer_instances_can_wrap_an_existing_context() -> None:
+    source = inspect.getsource(py_mini_racer.MiniRacer.__init__)
+    assert "self._own_context_maker" in source and "self._ctx" in source
+
+
+def test_shared_array_buffers_come_back_as_memoryviews() -> None:
+    from sysjobs.runtime.bridge import Bridge
+
+    bridge = Bridge()
+    try:
+        view = bridge.eval("new SharedArrayBuffer(64)")
+        assert isinstance(view, memoryview) and len(view) == 64
+    finally:
+        bridge.close()
