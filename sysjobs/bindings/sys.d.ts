@@ -103,8 +103,49 @@ declare namespace sys {
 
   /** Records, actions and the app's data. */
   namespace data {
+    // Explicit exports: `delete` below needs an export clause, which makes every member explicit.
+    export type Obj = { [key: string]: any };
+    /** A query map: field paths to values or operators, plus `_size`, `_offset`, `_sortField`… */
+    export type Query = Obj;
+    /** Options of the record jobs. */
+    export interface JobOptions { lowPriority?: boolean }
+
+    /** A field of a record: `val()` reads it, `val(v)` changes the record's copy. */
+    export interface Field {
+      val(): any;
+      val(value: any): Field;
+      name(): string;
+    }
+
+    /** A record of an entity; changes are sent back with `sys.data.save(record)`. */
+    export class Record {
+      private constructor();
+      id(): string | null;
+      label(): string | null;
+      entityName(): string;
+      isNew(): boolean;
+      field(path: string): Field;
+      toJson(): Obj;
+    }
+
+    export function find(entityName: string, query?: Query): sys.commons.ResultSet<Record>;
+    export function findOne(entityName: string, query?: Query): Record | null;
+    export function findById(entityName: string, id: string): Record | null;
+    export function count(entityName: string, query?: Query): number;
+    export function createRecord(entityName: string): Record;
+    export function save(record: Record): Record;
+    export function remove(record: Record): Record | null;
+    export function remove(entityName: string, id: string): Record | null;
     /** Runs an action over the records matching the query in a background job; returns the job's ID. */
-    function executeAction(entityName: string, query: Record<string, any>, actionName: string, params?: Record<string, any>): string;
+    export function executeAction(entityName: string | null, query: Query, actionName: string, params?: Obj, options?: JobOptions): string;
+    /** Deletes the matching records in a background job; returns the job's ID. */
+    function delete_(entityName: string, query: Query, options?: JobOptions): string;
+    // `delete` is a reserved word: declared under another name, exported as `delete`.
+    export { delete_ as delete };
+    /** Imports a stored CSV file into the entity in a background job; returns the job's ID. */
+    export function importRecords(entityName: string, fileId: string, options?: JobOptions): string;
+    /** DEPLOYING, DEPLOYED, UNDEPLOYING or UNDEPLOYED. */
+    export function endpointStatus(endpointName: string): string;
   }
 
   /** Helpers shared by every namespace. */

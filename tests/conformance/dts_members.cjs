@@ -23,6 +23,13 @@ function namespaceBody(name, body) {
   for (const st of body.statements) {
     if (ts.isFunctionDeclaration(st)) entry.members.add(st.name.text);
     else if (ts.isClassDeclaration(st)) { entry.members.add(st.name.text); entry.classes[st.name.text] = classMembers(st); }
+    else if (ts.isExportDeclaration(st) && st.exportClause && ts.isNamedExports(st.exportClause)) {
+      // `export { delete_ as delete }`: the member scripts see is the exported name.
+      for (const el of st.exportClause.elements) {
+        if (el.propertyName) entry.members.delete(el.propertyName.text);
+        entry.members.add(el.name.text);
+      }
+    }
     else if (ts.isVariableStatement(st)) st.declarationList.declarations.forEach((d) => entry.members.add(d.name.getText(src)));
   }
   out[name] = { members: [...entry.members].sort(), classes: entry.classes };
