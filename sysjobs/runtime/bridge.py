@@ -22,6 +22,7 @@ test_bridge_contract.py`` fails loudly if an upgrade changes any internal used h
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import ctypes
 import logging
@@ -133,6 +134,7 @@ class Bridge:
         self._in_callback = False
         self._closed = False
         self._end_fn: Any = None
+        self._running: concurrent.futures.Future[Any] | None = None
 
     # ---- setup ------------------------------------------------------------------
     def js_callback(self) -> Any:
@@ -156,9 +158,30 @@ class Bridge:
         return self._translate(lambda: self._mr.eval(source, timeout_sec=timeout_s))
 
     def call(self, fn: Any, *args: Any, timeout_s: float | None = None) -> Any:
-        """Call a JS function handle obtained from a trusted evaluation."""
+        """Call a JS function handle obtained from a trusted evaluation.
+
+        The call can be cut short from another thread with :meth:`terminate`.
+        """
         self._check_usable()
-        return self._translate(lambda: fn(*args, timeout_sec=timeout_s))
+
+        async def run() -> Any:
+            return await asyncio.wait_for(fn.cancelable()(*args), timeout=timeout_s)
+
+        future = asyncio.run_coroutine_threadsafe(run(), self._ctx.event_loop)
+        self._running = future
+        try:
+            return self._translate(future.result)
+        except TimeoutError:
+            raise ScriptTimeout("JavaScript was terminated by timeout") from None
+        except concurrent.futures.CancelledError:
+            raise ScriptTerminated("JavaScript was terminated from outside") from None
+        finally:
+            self._running = None
+
+    def terminate(self) -> bool:
+        """Terminate the running :meth:`call` (thread-safe); False when none is running."""
+        future = self._running
+        return future is not None and future.cancel()
 
     def heap_limit_reached(self) -> bool:
         return bool(self._mr.was_hard_memory_limit_reached())

@@ -20,6 +20,8 @@ class Outcome(StrEnum):
     MEMORY_LIMIT = "memoryLimit"
     #: The process running the script died (native crash, signal).
     CRASHED = "crashed"
+    #: Cut short from outside (a forced stop or cancel of the job it runs in).
+    TERMINATED = "terminated"
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ class Sandbox:
         self._refill = threading.Event()
         self._closed = False
         self._filler: threading.Thread | None = None
+        self._active: dict[str, _Isolate] = {}
 
     # ---- pool ---------------------------------------------------------------------
     def _new_isolate(self) -> _Isolate:
@@ -145,8 +146,12 @@ class Sandbox:
         globals: dict[str, Any] | None = None,
         log_sink: Callable[[str], None] | None = None,
         extras: dict[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> RunResult:
-        """Run ``source`` once; never raises for anything the script does."""
+        """Run ``source`` once; never raises for anything the script does.
+
+        ``run_id`` names the run for :meth:`terminate` (a job id, typically).
+        """
         started = time.monotonic()
         timeout = timeout_s if timeout_s is not None else self.limits.timeout_s
         logs: list[str] = []
@@ -165,9 +170,13 @@ class Sandbox:
             deadline=started + timeout, job_id=job_id, user=user, log_sink=sink,
             extras=dict(extras or {}),
         )
+        if run_id is not None:
+            self._active[run_id] = iso
         try:
             outcome, value, error = self._execute(iso, source, globals or {}, timeout)
         finally:
+            if run_id is not None:
+                self._active.pop(run_id, None)
             iso.close()
             iso.ctx.close()
         elapsed = (time.monotonic() - started) * 1000
@@ -188,7 +197,7 @@ class Sandbox:
         except ScriptTerminated:
             if iso.bridge.heap_limit_reached():
                 return self._memory_limit()
-            return self._limit(Outcome.TIMEOUT, "The script was terminated.")
+            return self._limit(Outcome.TERMINATED, "The script was terminated (forced stop).")
         except _LeftoverWork:
             return self._limit(
                 Outcome.TIMEOUT,
@@ -212,6 +221,11 @@ class Sandbox:
     @staticmethod
     def _limit(outcome: Outcome, message: str) -> tuple[Outcome, Any, ScriptError]:
         return outcome, None, ScriptError(code=str(outcome), name="Error", message=message)
+
+    def terminate(self, run_id: str) -> bool:
+        """Terminate the V8 execution of the run named ``run_id`` (from any thread)."""
+        iso = self._active.get(run_id)
+        return iso is not None and iso.bridge.terminate()
 
     def close(self) -> None:
         """Discard the warm pool."""

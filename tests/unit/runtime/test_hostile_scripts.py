@@ -168,3 +168,22 @@ def test_the_transport_buffer_is_not_reachable_from_globals(sandbox: Sandbox) ->
 def test_error_prepare_stack_trace_hook_cannot_break_error_reporting(sandbox: Sandbox) -> None:
     result = sandbox.run("Error.prepareStackTrace = () => { throw new Error('hook') }; sys.exceptions.throwException('badRequest', 'x')")
     assert result.error is not None and result.error.code == "badRequest"
+
+
+def test_a_run_can_be_terminated_from_another_thread(sandbox: Sandbox) -> None:
+    import threading
+    import time
+
+    def stop_soon() -> None:
+        for _ in range(200):
+            if sandbox.terminate("job-1"):
+                return
+            time.sleep(0.01)
+
+    stopper = threading.Thread(target=stop_soon)
+    stopper.start()
+    result = sandbox.run("while (true) {}", run_id="job-1", timeout_s=10)
+    stopper.join()
+    assert result.outcome is Outcome.TERMINATED
+    assert result.error is not None and result.error.code == "terminated"
+    assert_next_script_runs(sandbox)
