@@ -28,6 +28,7 @@ import ctypes
 import logging
 import struct
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -114,7 +115,9 @@ class _EventLoop:
 class Bridge:
     """One V8 context with the synchronous host callback and its transport buffer."""
 
-    def __init__(self, *, heap_limit_bytes: int | None = None) -> None:
+    def __init__(
+        self, *, heap_limit_bytes: int | None = None, pin_thread_state: bool = True
+    ) -> None:
         self._cm: AbstractContextManager[Any] = _make_context(_EventLoop.get())
         with _CREATE_LOCK:
             ctx = self._cm.__enter__()
@@ -131,6 +134,7 @@ class Bridge:
         self._request = bytearray()
         self._reply_rest = b""
         self._pinned: int | None = None
+        self._pin = pin_thread_state
         self._in_callback = False
         self._closed = False
         self._end_fn: Any = None
@@ -218,7 +222,7 @@ class Bridge:
         self._in_callback = True
         try:
             self._ctx._free(raw)
-            if self._pinned is None:
+            if self._pinned is None and self._pin:
                 self._pinned = _pythonapi.PyGILState_Ensure()
             self._serve()
         except BaseException:
@@ -307,6 +311,52 @@ def _bare_mini_racer(ctx: Any) -> Any:
     mr._own_context_maker = None
     mr._ctx = ctx
     return mr
+
+
+def raw_callback_seconds(calls: int, *, pin_thread_state: bool) -> float:
+    """Seconds for ``calls`` JS→Python calls of a bare synchronous callback (no transport).
+
+    The floor the bridge is measured against in ``bench/``: the handler only frees the
+    argument handle, as every synchronous call must.
+    """
+    bridge = Bridge(pin_thread_state=pin_thread_state)
+    ctx = bridge._ctx
+    state: dict[str, int | None] = {"pinned": None}
+
+    def handler(callback_id: int, raw: Any) -> None:
+        if callback_id != bridge._callback_id:
+            bridge._original(callback_id, raw)
+            return
+        ctx._free(raw)
+        if pin_thread_state and state["pinned"] is None:
+            state["pinned"] = _pythonapi.PyGILState_Ensure()
+
+    object.__setattr__(ctx, "handle_callback_from_v8", handler)
+    try:
+        loop = bridge.eval(
+            "(function (cb, n) { const t = Date.now(); for (let i = 0; i < n; i++) cb(); "
+            "cb.done = true; return Date.now() - t; })"
+        )
+        started = time.perf_counter()
+        bridge.call(loop, bridge.js_callback(), calls)
+        elapsed = time.perf_counter() - started
+        if state["pinned"] is not None:
+            unpin = bridge.eval("(function (cb) { cb(); })")
+            state_value = state["pinned"]
+            state["pinned"] = None
+
+            def release(callback_id: int, raw: Any) -> None:
+                if callback_id != bridge._callback_id:
+                    bridge._original(callback_id, raw)
+                    return
+                ctx._free(raw)
+                _pythonapi.PyGILState_Release(state_value)
+
+            object.__setattr__(ctx, "handle_callback_from_v8", release)
+            bridge.call(unpin, bridge.js_callback())
+        return elapsed
+    finally:
+        bridge.close()
 
 
 def context_count() -> int:

@@ -53,9 +53,11 @@ def build_bootstrap(namespaces: Sequence[Namespace]) -> str:
 class _Isolate:
     """A bootstrapped context waiting for its one run."""
 
-    def __init__(self, source: str, table: dict[str, Any], limits: Limits) -> None:
+    def __init__(
+        self, source: str, table: dict[str, Any], limits: Limits, *, pin: bool = True
+    ) -> None:
         self.ctx = CallContext(deadline=0.0)
-        self.bridge = Bridge(heap_limit_bytes=limits.heap_bytes)
+        self.bridge = Bridge(heap_limit_bytes=limits.heap_bytes, pin_thread_state=pin)
         try:
             factory = self.bridge.eval(source)
             parts = self.bridge.call(factory, self.bridge.js_callback(), limits.buffer_bytes)
@@ -86,8 +88,10 @@ class Sandbox:
         limits: Limits | None = None,
         *,
         pool_size: int = 2,
+        pin_thread_state: bool = True,
     ) -> None:
         self.limits = limits or Limits()
+        self._pin = pin_thread_state
         self.namespaces = tuple(namespaces)
         self._source = build_bootstrap(self.namespaces)
         self._table = dispatch.operation_table(self.namespaces)
@@ -100,7 +104,7 @@ class Sandbox:
 
     # ---- pool ---------------------------------------------------------------------
     def _new_isolate(self) -> _Isolate:
-        return _Isolate(self._source, self._table, self.limits)
+        return _Isolate(self._source, self._table, self.limits, pin=self._pin)
 
     def _take(self) -> _Isolate:
         if self._pool_size <= 0:
