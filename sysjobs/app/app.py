@@ -33,7 +33,8 @@ class App:
         self.files = FilesService(stores.misc)
         self.users = UsersService(stores.misc)
         self.status = StatusService(definition, stores.misc)
-        self.listeners = ListenerDispatcher(definition, self._start_listener)
+        self.listeners = ListenerDispatcher(definition, self._start_listener,
+                                            self.records.wire)
         self.records.hooks.append(self.listeners.on_record)
 
     def seed(self) -> None:

@@ -25,8 +25,10 @@ StartListener = Callable[[str, dict[str, Any]], str]
 
 
 class ListenerDispatcher:
-    def __init__(self, definition: AppDefinition, start: StartListener) -> None:
+    def __init__(self, definition: AppDefinition, start: StartListener,
+                 wire: Callable[[Record], dict[str, Any]]) -> None:
         self.definition = definition
+        self.wire = wire
         self.start = start
         #: Runs inline listeners in the calling process (set by the host), or None.
         self.inline_runner: ScriptRunnerLike | None = None
@@ -35,8 +37,8 @@ class ListenerDispatcher:
         """Record hook: fire the data listeners of ``record``'s entity for ``event``."""
         js_event = {"type": "DATA", "entityName": record.entity, "dataEvent": event,
                     "recordId": record.id}
-        inputs = {"_event": js_event, "_record": record.wire(),
-                  "_oldRecord": None if old is None else old.wire()}
+        inputs = {"_event": js_event, "_record": self.wire(record),
+                  "_oldRecord": None if old is None else self.wire(old)}
         for name, listener in self.definition.manifest.listeners.items():
             if listener.type == "data" and listener.entity == record.entity and (
                 not listener.events or event in listener.events

@@ -68,6 +68,11 @@ class RecordsService:
         self.store = store
         self.hooks: list[RecordHook] = []
 
+    def wire(self, record: Record) -> dict[str, Any]:
+        """The JSON form scripts get: the record plus its entity's field paths."""
+        names = list(self.definition.entity(record.entity).fields)
+        return {**record.wire(), "fieldNames": names}
+
     def _announce(self, event: str, record: Record, old: Record | None) -> None:
         for hook in self.hooks:
             hook(event, record, old)

@@ -79,10 +79,7 @@ class _Ops:
         self.app = app
 
     def encode(self, record: Record | None) -> dict[str, Any] | None:
-        if record is None:
-            return None
-        names = list(self.app.definition.entity(record.entity).fields)
-        return {**record.wire(), "fieldNames": names}
+        return None if record is None else self.app.records.wire(record)
 
     def find(self, ctx: CallContext, a: QueryArgs) -> dict[str, Any]:
         items, count = self.app.records.find(a.entityName, a.query)

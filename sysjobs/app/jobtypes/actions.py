@@ -26,7 +26,8 @@ def execute_action(app: App, ctx: ContextLike, data: ExecuteActionData) -> None:
     params = {"params": data.params}
     if action.kind is ActionKind.ONE_RECORD and data.entityName is not None:
         def per_record(record: Record) -> dict[str, Any]:
-            globals_ = {"record": record.wire(), "oldRecord": record.wire(), "action": params}
+            wired = app.records.wire(record)
+            globals_ = {"record": wired, "oldRecord": wired, "action": params}
             return _run(ctx, action, source, globals_)
 
         run_record_loop(ctx, app.records, data.entityName, data.query, per_record)

@@ -1,0 +1,78 @@
+"""Fixtures of the app tests: a fresh database per test on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``SYSJOBS_TEST_PG_URL`` (a server URL; each test gets its own
+database); without it the PostgreSQL half is skipped, unless ``SYSJOBS_REQUIRE_PG`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from sysjobs.app.app import App
+from sysjobs.app.definition import AppDefinition, load_demo_app
+from sysjobs.app.jobtypes import register_app_job_types
+from sysjobs.store.app_misc import AppStores
+from tests.integration.app.harness import LocalJobs, SandboxRunner
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        return
+    server = os.environ.get("SYSJOBS_TEST_PG_URL")
+    if not server:
+        if os.environ.get("SYSJOBS_REQUIRE_PG"):
+            pytest.fail("SYSJOBS_TEST_PG_URL is not set and PostgreSQL is required")
+        pytest.skip("no PostgreSQL server (set SYSJOBS_TEST_PG_URL)")
+    name = f"app_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(server).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@dataclass
+class AppEnv:
+    app: App
+    jobs: LocalJobs
+    runner: SandboxRunner
+    stores: AppStores
+
+
+def make_env(url: str, definition: AppDefinition | None = None) -> AppEnv:
+    stores = AppStores.open(url)
+    jobs = LocalJobs()
+    app = App(definition or load_demo_app(), stores, jobs)
+    register_app_job_types(jobs, app)
+    runner = SandboxRunner(app)
+    jobs.runner = runner
+    app.seed()
+    return AppEnv(app, jobs, runner, stores)
+
+
+@pytest.fixture
+def env(app_url: str) -> Iterator[AppEnv]:
+    e = make_env(app_url)
+    yield e
+    e.runner.sandbox.close()
+    e.stores.records.db.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Alembic's version-location warning comes from the shared migration config, not us."""
+    mark = pytest.mark.filterwarnings("ignore:No path_separator:DeprecationWarning")
+    for item in items:
+        if "integration/app" in str(item.path):
+            item.add_marker(mark)

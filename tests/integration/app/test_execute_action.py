@@ -1,0 +1,117 @@
+"""EXECUTE_ACTION end to end: data()/results() shapes, per-record errors, caps, stop/resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sysjobs.app.definition import load_app
+from sysjobs.errors import BadRequest
+from tests.integration.app.conftest import AppEnv, make_env
+
+LOOP_APP = """
+name: loop
+entities:
+  items:
+    labelField: name
+    fields:
+      name: {type: text, required: true}
+      n: {type: number}
+      touched: {type: number}
+    actions:
+      touch:
+        script: touch.js
+        returnsResponse: true
+      fails:
+        script: fails.js
+"""
+TOUCH_JS = """
+if (record.field('name').val() === 'bad') throw new Error('bad record ' + record.id());
+record.field('touched').val((record.field('touched').val() || 0) + 1);
+sys.data.save(record);
+return record.field('n').val();
+"""
+
+
+def loop_env(app_url: str, tmp_path: Path, count: int) -> AppEnv:
+    (tmp_path / "app.yaml").write_text(LOOP_APP)
+    (tmp_path / "touch.js").write_text(TOUCH_JS)
+    (tmp_path / "fails.js").write_text("throw new Error('always');")
+    env = make_env(app_url, load_app(tmp_path))
+    rows = [{"name": "bad" if i == 7 else f"item {i}", "n": i} for i in range(count)]
+    env.app.records.insert_many("items", rows, announce=False)
+    return env
+
+
+def test_execute_action_on_matching_companies_has_spec_data_and_results(env: AppEnv) -> None:
+    job_id = env.app.execute_action("companies", {"type": "a"}, "logSomething",
+                                    {"param1": "a", "param2": "b"})
+    job = env.jobs.run(job_id)
+    assert job.public_data() == {"entityName": "companies", "actionName": "logSomething"}
+    assert job.status == "FINISHED" and job.progress == 100 and not job.has_errors
+    assert job.results is not None
+    acme = env.app.records.find_one("companies", {"name": "Acme"})
+    assert acme is not None and acme.id is not None
+    assert set(job.results) == {"results"}
+    assert job.results["results"][acme.id] == {"status": "ok", "response": "logged Acme with a/b"}
+    assert len(job.results["results"]) == 2
+    assert ("INFO", "logSomething on Acme: param1=a, param2=b") in job.logs
+
+
+def test_many_records_action_gives_status_and_response(env: AppEnv) -> None:
+    job = env.jobs.run(env.app.execute_action("companies", {"type": "a,b"}, "countByType", {}))
+    assert job.results == {"results": {"status": "ok", "response": 4}}
+
+
+def test_global_action_runs_once_and_creates_a_record(env: AppEnv) -> None:
+    job = env.jobs.run(env.app.execute_action(None, {}, "quickAdd", {"name": "Newco"}))
+    assert job.results is not None
+    new_id = job.results["results"]["response"]
+    assert job.results["results"]["status"] == "ok"
+    found = env.app.records.find_by_id("companies", new_id)
+    assert found is not None and found.label == "Newco"
+
+
+def test_execute_action_rejects_bad_inputs_before_enqueuing(env: AppEnv) -> None:
+    with pytest.raises(BadRequest, match="'actionName'"):
+        env.app.execute_action("companies", {}, "nope", {})
+    with pytest.raises(BadRequest, match="Invalid parameter 'param9'"):
+        env.app.execute_action("companies", {}, "logSomething", {"param9": 1})
+    with pytest.raises(BadRequest, match="Invalid field 'colour'"):
+        env.app.execute_action("companies", {"colour": "red"}, "logSomething", {})
+    assert env.jobs.jobs == {}
+
+
+@pytest.mark.slow
+def test_action_over_2500_records_caps_results_and_flags_the_failing_one(
+    app_url: str, tmp_path: Path
+) -> None:
+    env = loop_env(app_url, tmp_path, 2500)
+    job = env.jobs.run(env.app.execute_action("items", {}, "touch", {}))
+    assert job.status == "FINISHED" and job.progress == 100
+    assert job.results is not None
+    results = job.results["results"]
+    assert len(results) == 1000
+    bad = env.app.records.find_one("items", {"name": "bad"})
+    assert bad is not None and bad.id is not None
+    assert results[bad.id]["status"] == "error"
+    assert "bad record" in results[bad.id]["errorMessage"]
+    assert job.has_errors and len(job.errors()) == 1 and bad.id in job.errors()[0]
+    assert env.app.records.count("items", {"touched": "1"}) == 2499
+
+
+def test_stopped_action_resumes_with_the_records_not_yet_done(
+    app_url: str, tmp_path: Path
+) -> None:
+    env = loop_env(app_url, tmp_path, 250)
+    job_id = env.app.execute_action("items", {}, "touch", {})
+    job = env.jobs.run(job_id, stop_after=120)
+    assert job.status == "STOPPED"
+    assert env.app.records.count("items", {"touched": "1"}) == 119  # the bad one failed
+    assert 0 < job.progress < 100
+    job = env.jobs.run(job_id)
+    assert job.status == "FINISHED" and job.progress == 100
+    assert env.app.records.count("items", {"touched": "1"}) == 249
+    assert env.app.records.count("items", {"touched": "greater(1)"}) == 0
+    assert job.results is not None and len(job.results["results"]) == 250
