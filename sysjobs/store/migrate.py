@@ -27,9 +27,15 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
+#: Serialises concurrent upgrades of one PostgreSQL database (several processes starting).
+UPGRADE_LOCK_KEY = 0x5157_4A6F_6273
+
+
 def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
     """Bring the database to ``revision`` (all heads by default) in one transaction."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": UPGRADE_LOCK_KEY})
         command.upgrade(alembic_config(connection), revision)
 
 

@@ -1,0 +1,114 @@
+"""What a running handler sees: its job, fenced writes, and the cooperative stop signal.
+
+Every write goes through the lease (owner + attempt): once the worker has lost the job — the
+reaper took it back, a forced stop ended it — writes are refused and :class:`LeaseLost` is
+raised so the handler unwinds instead of working on for nobody.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sysjobs.errors import SystemException
+from sysjobs.jobs.leases import Lease
+from sysjobs.jobs.models import Job
+from sysjobs.jobs.scripts import ScriptRunner
+
+if TYPE_CHECKING:
+    from sysjobs.jobs.engine import Engine
+
+#: How often ``should_stop`` re-reads the job's status when no signal arrived (seconds).
+STOP_POLL_S = 0.1
+
+
+class LeaseLost(SystemException):
+    """This job's lease was lost; its writes are refused."""
+
+
+class RunState:
+    """Signals between the worker (heartbeat, shutdown) and the running handler."""
+
+    def __init__(self) -> None:
+        #: A stop or cancel was requested (seen by the heartbeat or a status read).
+        self.stop_requested = threading.Event()
+        #: The lease is gone: every write would be refused.
+        self.lost = threading.Event()
+        #: The worker is shutting down: reach a safe point and return.
+        self.shutdown = threading.Event()
+        #: The handler was told to stop (``should_stop`` returned True at least once).
+        self.acknowledged = False
+
+
+class JobContext:
+    """The handler's view of its job (one per claim)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        lease: Lease,
+        job: Job,
+        *,
+        checkpoint: Mapping[str, Any] | None = None,
+        script_runner: ScriptRunner | None = None,
+        state: RunState | None = None,
+    ) -> None:
+        self.engine = engine
+        self.lease = lease
+        self.job = job
+        self.script_runner = script_runner
+        self.state = state or RunState()
+        #: What ``save_checkpoint`` stored last (given back on resume); empty on a first run.
+        self.checkpoint: dict[str, Any] = dict(checkpoint or {})
+        self._last_poll = float("-inf")
+
+    def log_info(self, message: str, info: Any = None) -> None:
+        """Append an INFO line to this job's log."""
+        self._fenced(self.engine.leases.log(self.lease, "INFO", message, info))
+
+    def log_error(self, message: str, info: Any = None) -> None:
+        """Append an ERROR line (sets ``hasErrors``)."""
+        self._fenced(self.engine.leases.log(self.lease, "ERROR", message, info))
+
+    def set_progress(self, pct: int) -> None:
+        """Report progress 0-100 (written at most a few times a second, and at the end)."""
+        self._fenced(self.engine.leases.set_progress(self.lease, pct))
+
+    def should_stop(self) -> bool:
+        """Whether to stop at this safe point (stop, cancel, shutdown, or a lost lease)."""
+        if not self._signalled() and time.monotonic() - self._last_poll >= STOP_POLL_S:
+            self._last_poll = float("-inf")
+            status = self.engine.leases.lease_status(self.lease)
+            if status is None:
+                self.state.lost.set()
+            elif status[0] in ("STOPPING", "CANCELING"):
+                self.state.stop_requested.set()
+        if self._signalled():
+            self.state.acknowledged = True
+            return True
+        return False
+
+    def save_checkpoint(self, checkpoint: Mapping[str, Any]) -> None:
+        """Store where the job is, so a resumed (or retried) run continues from there."""
+        self.checkpoint = dict(checkpoint)
+        self._fenced(self.engine.leases.save_checkpoint(self.lease, self.checkpoint))
+
+    def set_results(self, results: Mapping[str, Any]) -> None:
+        """Store the job's results (validated by the type's results model, if any)."""
+        self._fenced(self.engine.leases.set_results(self.lease, results))
+
+    def enqueue(self, type: str, data: Mapping[str, Any], **options: Any) -> Job:
+        """Start another job as a child of this one (its parent/root are recorded)."""
+        options.setdefault("parent_id", self.job.id)
+        return self.engine.enqueue(type, data, **options)
+
+    def _signalled(self) -> bool:
+        s = self.state
+        return s.stop_requested.is_set() or s.lost.is_set() or s.shutdown.is_set()
+
+    def _fenced(self, accepted: bool) -> None:
+        if not accepted:
+            self.state.lost.set()
+            raise LeaseLost(f"Job {self.job.id} is no longer held by this worker")

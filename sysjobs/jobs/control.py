@@ -1,0 +1,132 @@
+"""The user verbs that move jobs: stop, force_stop, resume, cancel, low priority; and the
+shape of a new job row.
+
+Stop and cancel of a running job are requests: the status says STOPPING/CANCELING, the
+worker sees it at the next safe point (or forces it once ``force_at`` passes). A job that is
+not running is canceled at once. Anything the transition table does not allow raises
+``Conflict`` naming the status the job is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from sysjobs.errors import BadRequest, NotFound
+from sysjobs.jobs.ids import check_job_id, new_job_id, now_ms
+from sysjobs.jobs.models import Job
+from sysjobs.jobs.registry import QUEUES, JobType
+from sysjobs.jobs.settings import EngineSettings
+from sysjobs.jobs.status import illegal, paths_for
+from sysjobs.store.jobstore import JobStore
+
+if TYPE_CHECKING:
+    from sysjobs.jobs.engine import Engine
+
+
+class ControlVerbs:
+    """Mixed into ``Engine``: the transitions users ask for."""
+
+    store: JobStore
+    settings: EngineSettings
+
+    def stop(self, job_id: str) -> Job:
+        """Ask a RUNNING job to stop at its next safe point (forced after the grace period)."""
+        grace = now_ms() + int(self.settings.stop_grace_s * 1000)
+        return self._move("stop", job_id, {"STOPPING": {"force_at_ms": grace}})
+
+    def force_stop(self, job_id: str) -> Job:
+        """Stop a RUNNING/STOPPING job now: its worker terminates the execution."""
+        return self._move("force_stop", job_id, {"STOPPING": {"force_at_ms": now_ms()}})
+
+    def resume(self, job_id: str) -> Job:
+        """Put a STOPPED job back to PENDING; it continues from its checkpoint."""
+        return self._move("resume", job_id, {"PENDING": {"ended_ms": None}})
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel for good: at once when not running, else at the worker's next safe point."""
+        now = now_ms()
+        grace = now + int(self.settings.stop_grace_s * 1000)
+        values = {"CANCELED": {"ended_ms": now}, "CANCELING": {"force_at_ms": grace}}
+        return self._move("cancel", job_id, values)
+
+    def set_low_priority(self, job_id: str, flag: bool) -> Job:
+        """Flag or unflag a job as low priority (matters while it is PENDING)."""
+        row = self.store.set_low_priority(check_job_id(job_id), bool(flag))
+        if row is None:
+            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
+        return Job.from_row(row)
+
+    def _move(self, verb: str, job_id: str, values: Mapping[str, Mapping[str, Any]]) -> Job:
+        row, current = self.store.transition(
+            check_job_id(job_id), paths=paths_for(verb), now_ms=now_ms(),
+            reason=verb, values=values,
+        )  # fmt: skip
+        if row is not None:
+            return Job.from_row(row)
+        if current is None:
+            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
+        raise illegal(verb, job_id, current)
+
+
+def new_job_row(
+    engine: Engine,
+    job_type: JobType,
+    data: Mapping[str, Any],
+    *,
+    label: str | None,
+    run_by: Mapping[str, Any] | None,
+    low_priority: bool,
+    queue: str | None,
+    parent_id: str | None,
+) -> dict[str, Any]:
+    """The ``jobs`` row of a new PENDING job (validated data, parent/root resolved)."""
+    _validate_data(job_type, data)
+    queue = queue or job_type.queue
+    if queue not in QUEUES:
+        raise BadRequest(
+            f"Invalid value {queue!r} for parameter 'queue'. Allowed values: {', '.join(QUEUES)}"
+        )
+    root_id = None
+    if parent_id is not None:
+        parent = engine.require(parent_id, parameter="parentId")
+        root_id = parent.root_id or parent.id
+    created = now_ms()
+    return {
+        "id": new_job_id(created),
+        "type": job_type.name,
+        "label": label if label is not None else job_type.name,
+        "status": "PENDING",
+        "queue": queue,
+        "low_priority": bool(low_priority),
+        "progress": 0,
+        "has_errors": False,
+        "created_ms": created,
+        "run_by_id": None if run_by is None else str(run_by.get("id", "")),
+        "run_by_name": None if run_by is None else str(run_by.get("name", "")),
+        "parent_id": parent_id,
+        "root_id": root_id,
+        "data": dict(data),
+        "attempt": 0,
+        "lost_count": 0,
+        "max_retries": job_type.max_retries,
+        "started_ms": None,
+        "ended_ms": None,
+        "owner": None,
+        "lease_expires_ms": None,
+        "force_at_ms": None,
+    }
+
+
+def _validate_data(job_type: JobType, data: object) -> None:
+    if not isinstance(data, Mapping):
+        raise BadRequest(f"Invalid value {data!r} for parameter 'data'. Allowed values: an object")
+    try:
+        job_type.data_model.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"'{'.'.join(str(p) for p in e['loc']) or 'data'}': {e['msg']}" for e in exc.errors()
+        )
+        raise BadRequest(f"Invalid data for job type {job_type.name}: {problems}") from exc

@@ -1,0 +1,220 @@
+"""The engine service: the one place that knows which query does what.
+
+``Engine`` is usable without JavaScript: bindings, the app, the CLI and the workers all call
+these verbs; none of them touches the store. Waits share ``waiting.wait_until`` with the
+workers' idle loop; hints come from this process's commits and, on PostgreSQL, from LISTEN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sysjobs.errors import BadRequest, NotFound, Timeout
+from sysjobs.jobs import control
+from sysjobs.jobs.cursor import Cursor
+from sysjobs.jobs.hub import Hub
+from sysjobs.jobs.ids import check_job_id, now_ms
+from sysjobs.jobs.leases import Leases
+from sysjobs.jobs.models import Job, JobEvent, JobLog
+from sysjobs.jobs.queries import FindQuery, LogsQuery
+from sysjobs.jobs.registry import JobType, Registry
+from sysjobs.jobs.settings import EngineSettings
+from sysjobs.jobs.status import ALL_STATUSES
+from sysjobs.jobs.waiting import wait_until
+from sysjobs.store.database import Database
+from sysjobs.store.jobstore import JobStore
+from sysjobs.store.listing import JobFilter, ListingStore, LogFilter
+from sysjobs.store.retention import PruneCounts, RetentionStore
+
+
+class Engine(control.ControlVerbs):
+    """Durable background jobs on SQLite or PostgreSQL."""
+
+    def __init__(self, database: Database, settings: EngineSettings | None = None) -> None:
+        self.database = database
+        self.settings = settings or EngineSettings()
+        self.registry = Registry()
+        self.hub = Hub()
+        self.store = JobStore(database)
+        self.listing = ListingStore(database)
+        self.leases = Leases(self)
+        database.local_sink = self.hub.notify
+        database.listen(self.hub.notify)
+
+    @classmethod
+    def open(
+        cls, url: str | None = None, *, migrate: bool = True, settings: EngineSettings | None = None
+    ) -> Engine:
+        """Connect to ``url`` (default: ``sqlite:///.sysjobs/sysjobs.db``), migrating first."""
+        settings = settings or EngineSettings()
+        database = Database(url, hints=settings.hints)
+        if migrate:
+            database.migrate()
+        return cls(database, settings)
+
+    @property
+    def url(self) -> str:
+        """The database URL (password hidden)."""
+        return self.database.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Stop listening and release connections."""
+        self.database.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def register(self, job_type: JobType) -> JobType:
+        """Make a job type known to this engine (and to workers built on it)."""
+        return self.registry.register(job_type)
+
+    def enqueue(
+        self,
+        type: str,
+        data: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        run_by: Mapping[str, Any] | None = None,
+        low_priority: bool = False,
+        queue: str | None = None,
+        parent_id: str | None = None,
+    ) -> Job:
+        """Create a PENDING job; ``data`` is validated by the type's model."""
+        row = control.new_job_row(
+            self, self.registry.require(type), data, label=label, run_by=run_by,
+            low_priority=low_priority, queue=queue, parent_id=parent_id,
+        )  # fmt: skip
+        self.store.insert_job(row, reason="enqueued")
+        return Job.from_row({**row, "results": None})
+
+    def get(self, job_id: str, *, parameter: str = "id") -> Job | None:
+        """The job, or None; ``BadRequest`` for a malformed id."""
+        row = self.store.get_job(check_job_id(job_id, parameter))
+        return None if row is None else Job.from_row(row)
+
+    def require(self, job_id: str, *, parameter: str = "jobId") -> Job:
+        """The job, or ``NotFound``."""
+        job = self.get(job_id, parameter=parameter)
+        if job is None:
+            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
+        return job
+
+    def find(self, query: Mapping[str, Any]) -> Cursor[Job]:
+        """Jobs matching the spec's ``find`` query, newest first, streamed."""
+        q = FindQuery.parse(query, self.registry.queryable())
+        f = JobFilter(q.types, q.statuses, q.created, q.started, q.ended, q.has_errors)
+        return Cursor(
+            lambda after, limit: self.listing.jobs_page(f, after, limit),
+            lambda row: (row["created_ms"], row["id"]),
+            Job.from_row,
+            lambda: self.listing.jobs_count(f),
+            q.size,
+        )
+
+    def logs(self, job_id: str, query: Mapping[str, Any]) -> Cursor[JobLog]:
+        """A job's logs matching the spec's ``logs`` query, oldest first, streamed."""
+        self.require(job_id)
+        q = LogsQuery.parse(query, now_ms())
+        f = LogFilter(job_id, q.level, q.message, q.ts)
+        return Cursor(
+            lambda after, limit: self.listing.logs_page(f, after, limit),
+            lambda row: (row["ts_ms"], row["id"]),
+            JobLog.from_row,
+            lambda: self.listing.logs_count(f),
+            q.size,
+        )
+
+    def log_info(self, job_id: str, message: str, additional_info: Any = None) -> None:
+        """Append an INFO line to any job's log."""
+        self._log(job_id, "INFO", message, additional_info)
+
+    def log_error(self, job_id: str, message: str, additional_info: Any = None) -> None:
+        """Append an ERROR line to any job's log (sets ``hasErrors``)."""
+        self._log(job_id, "ERROR", message, additional_info)
+
+    def _log(self, job_id: str, level: str, message: str, info: Any) -> None:
+        entry = self.log_entry(level, message, info)
+        if not self.listing.append_log(check_job_id(job_id), entry):
+            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
+        self.hub.notify([f"job:{job_id}"])
+
+    @staticmethod
+    def log_entry(level: str, message: object, info: Any) -> dict[str, Any]:
+        """A validated log row (``message`` must be a string)."""
+        if not isinstance(message, str):
+            raise BadRequest(
+                f"Invalid value {message!r} for parameter 'message'. Allowed values: a string"
+            )
+        return {"ts_ms": now_ms(), "level": level, "message": message, "additional_info": info}
+
+    def wait(self, job_id: str, statuses: Sequence[str] | str, timeout_s: float) -> Job:
+        """Return once the job is in one of ``statuses``; ``Timeout`` (with its status) if not."""
+        wanted = _statuses(statuses)
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s < 0:
+            raise BadRequest(
+                f"Invalid value {timeout_s!r} for parameter 'maxTimeToWait'. "
+                "Allowed values: a number >= 0"
+            )
+        self.require(job_id)
+
+        def read() -> Job | None:
+            job = self.require(job_id)
+            return job if job.status in wanted else None
+
+        found = wait_until(
+            read, hub=self.hub, keys=[f"job:{job_id}"], timeout_s=timeout_s,
+            poll=self.database.poll_interval,
+        )  # fmt: skip
+        if found is not None:
+            return found
+        current = self.require(job_id).status
+        raise Timeout(
+            f"Job {job_id} did not reach {', '.join(wanted)} within {timeout_s:g}s; "
+            f"its status is {current}",
+            info={"jobId": job_id, "status": str(current)},
+        )
+
+    def events(self, job_id: str) -> list[JobEvent]:
+        """Every transition of the job, oldest first."""
+        self.require(job_id)
+        return [JobEvent.from_row(r) for r in self.store.events(check_job_id(job_id))]
+
+    def prune(
+        self, *, jobs_days: float | None = None, logs_days: float | None = None
+    ) -> PruneCounts:
+        """Apply retention: drop ended jobs / old logs (defaults from the settings)."""
+        jobs_days = self.settings.retain_jobs_days if jobs_days is None else jobs_days
+        logs_days = self.settings.retain_logs_days if logs_days is None else logs_days
+        retention = RetentionStore(self.database)
+        now = now_ms()
+        jobs = (
+            retention.prune_jobs(now - int(jobs_days * 86_400_000)) if jobs_days is not None else 0
+        )
+        logs = (
+            retention.prune_logs(now - int(logs_days * 86_400_000)) if logs_days is not None else 0
+        )
+        return PruneCounts(jobs=jobs, logs=logs)
+
+    def reap(self) -> int:
+        """Recover expired leases now (workers call this periodically)."""
+        return self.leases.reap()
+
+
+def _statuses(statuses: Sequence[str] | str) -> tuple[str, ...]:
+    items = [statuses] if isinstance(statuses, str) else list(statuses)
+    if not items:
+        raise BadRequest(
+            "Invalid value [] for parameter 'desiredStatus'. "
+            f"Allowed values: {', '.join(ALL_STATUSES)}"
+        )
+    for item in items:
+        if item not in ALL_STATUSES:
+            raise BadRequest(
+                f"Invalid value {item!r} for parameter 'desiredStatus'. "
+                f"Allowed values: {', '.join(ALL_STATUSES)}"
+            )
+    return tuple(items)

@@ -1,0 +1,77 @@
+"""The in-process wake-up hub: hints by key, waited on with a condition variable.
+
+Keys are ``job:<id>`` (that job changed) and ``work`` (a job became claimable); ``*`` means
+"anything may have changed" (a LISTEN reconnect, an oversized notification). A hint only says
+"re-read now"; the database row is always the truth. Only keys somebody is watching are
+tracked, so the hub stays small however many jobs pass through.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+
+class Hub:
+    """Generation counters per watched key, behind one condition variable."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watchers: Counter[str] = Counter()
+        self._generation: dict[str, int] = {}
+        self._everything = 0
+
+    def notify(self, keys: Iterable[str]) -> None:
+        """Bump the watched ``keys`` (all of them for ``*``) and wake every waiter."""
+        with self._cond:
+            for key in keys:
+                if key == "*":
+                    self._everything += 1
+                elif key in self._generation:
+                    self._generation[key] += 1
+            self._cond.notify_all()
+
+    @contextmanager
+    def watch(self, keys: Iterable[str]) -> Iterator[Watch]:
+        """Track ``keys`` for the duration of a wait loop."""
+        names = tuple(dict.fromkeys(keys))
+        with self._cond:
+            for key in names:
+                self._watchers[key] += 1
+                self._generation.setdefault(key, 0)
+        try:
+            yield Watch(self, names)
+        finally:
+            with self._cond:
+                for key in names:
+                    self._watchers[key] -= 1
+                    if self._watchers[key] <= 0:
+                        del self._watchers[key]
+                        del self._generation[key]
+
+    def _sum(self, keys: tuple[str, ...]) -> int:
+        return self._everything + sum(self._generation.get(k, 0) for k in keys)
+
+
+class Watch:
+    """One waiter's view: "has any of my keys been hinted since I last looked?"."""
+
+    def __init__(self, hub: Hub, keys: tuple[str, ...]) -> None:
+        self._hub = hub
+        self._keys = keys
+        with hub._cond:
+            self._seen = hub._sum(keys)
+
+    def mark(self) -> None:
+        """Remember the current generation (call right before re-reading the database)."""
+        with self._hub._cond:
+            self._seen = self._hub._sum(self._keys)
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a hint newer than the last ``mark`` or ``timeout``; True if hinted."""
+        with self._hub._cond:
+            return self._hub._cond.wait_for(
+                lambda: self._hub._sum(self._keys) != self._seen, timeout=max(0.0, timeout)
+            )

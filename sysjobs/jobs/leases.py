@@ -1,0 +1,195 @@
+"""The worker-facing verbs: claim with a lease, heartbeat, fenced writes, finish, reap.
+
+Every claim is a lease held by an owner (a fresh worker id) for one attempt; every later
+write names both, so a worker that lost its job — paused past its lease, taken back by the
+reaper, force-stopped — can no longer touch it. The reaper turns expired leases into a clear
+ending (or a capped retry for idempotent types) written to the job's own log.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from sysjobs.errors import BadRequest
+from sysjobs.jobs.ids import now_ms
+from sysjobs.jobs.models import Job
+from sysjobs.jobs.reaping import decide_lost
+from sysjobs.jobs.registry import QUEUES
+from sysjobs.store.jobstore import JobStore
+from sysjobs.store.leases import ClaimSpec, LeaseStore
+from sysjobs.store.listing import ListingStore
+
+if TYPE_CHECKING:
+    from sysjobs.jobs.engine import Engine
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The fencing token of one claim."""
+
+    job_id: str
+    owner: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed job: its lease, its snapshot, and the checkpoint to continue from."""
+
+    lease: Lease
+    job: Job
+    checkpoint: dict[str, Any] | None
+
+
+class Outcome(StrEnum):
+    """How a run ended, as the worker saw it; ``finish`` maps it by the job's status."""
+
+    #: The handler returned having done its work: FINISHED wins over a late stop/cancel.
+    COMPLETED = "completed"
+    #: The handler raised: FINISHED with errors (a cancel in flight still lands).
+    FAILED = "failed"
+    #: The handler returned because ``should_stop`` said so (RUNNING = worker shutdown).
+    STOPPED = "stopped at a safe point"
+    #: The grace period passed: the worker ended it by force.
+    FORCED = "forced after the grace period"
+    #: The worker is leaving and the handler did not reach a safe point: put it back.
+    RELEASED = "released by a worker shutting down"
+
+
+#: outcome -> {status at the end of the run: status it lands in}.
+TARGETS: dict[Outcome, dict[str, str]] = {
+    Outcome.COMPLETED: {"RUNNING": "FINISHED", "STOPPING": "FINISHED", "CANCELING": "FINISHED"},
+    Outcome.FAILED: {"RUNNING": "FINISHED", "STOPPING": "FINISHED", "CANCELING": "CANCELED"},
+    Outcome.STOPPED: {"RUNNING": "PENDING", "STOPPING": "STOPPED", "CANCELING": "CANCELED"},
+    Outcome.FORCED: {"STOPPING": "STOPPED", "CANCELING": "CANCELED"},
+    Outcome.RELEASED: {"RUNNING": "PENDING", "STOPPING": "STOPPED", "CANCELING": "CANCELED"},
+}
+
+
+def new_owner() -> str:
+    """A fresh worker id: never reused, so an old lease can never match a new worker."""
+    return f"w{os.getpid()}-{secrets.token_hex(8)}"
+
+
+class Leases:
+    """Lease verbs bound to one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = LeaseStore(engine.database)
+        self.listing = ListingStore(engine.database)
+        self.jobs = JobStore(engine.database)
+
+    def claim(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        queues: tuple[str, ...] = QUEUES,
+        types: list[str] | None = None,
+        allow_low: bool = True,
+        lease_s: float | None = None,
+    ) -> list[Claimed]:
+        """Lease up to ``limit`` jobs of the registered ``types`` from ``queues``."""
+        settings = self.engine.settings
+        now = now_ms()
+        spec = ClaimSpec(
+            owner=owner,
+            queues=queues,
+            types=types if types is not None else self.engine.registry.names(),
+            limit=limit,
+            allow_low=allow_low,
+            aged_before_ms=now - int(settings.low_priority_ageing_s * 1000),
+            now_ms=now,
+            lease_ms=int((lease_s or settings.lease_s) * 1000),
+        )
+        if limit <= 0 or not spec.types or not spec.queues:
+            return []
+        rows = self.store.claim(spec)
+        return [
+            Claimed(Lease(r["id"], owner, r["attempt"]), Job.from_row(r), r.get("checkpoint"))
+            for r in rows
+        ]
+
+    def heartbeat(
+        self, owner: str, lease_s: float | None = None
+    ) -> dict[str, tuple[int, str, int | None]]:
+        """Extend all of ``owner``'s leases: {job id: (attempt, status, force_at_ms)}."""
+        lease_ms = int((lease_s or self.engine.settings.lease_s) * 1000)
+        rows = self.store.heartbeat(owner, now_ms(), lease_ms)
+        return {r["id"]: (r["attempt"], r["status"], r["force_at_ms"]) for r in rows}
+
+    def lease_status(self, lease: Lease) -> tuple[str, int | None] | None:
+        """(status, force_at_ms) while the lease holds, else None."""
+        row = self.store.lease_status(lease.job_id, lease.owner, lease.attempt)
+        return None if row is None else (row["status"], row["force_at_ms"])
+
+    def log(self, lease: Lease, level: str, message: str, info: Any = None) -> bool:
+        """A fenced log line; False when the lease is gone."""
+        entry = self.engine.log_entry(level, message, info)
+        return self.listing.append_log_fenced(lease.job_id, lease.owner, lease.attempt, entry)
+
+    def set_progress(self, lease: Lease, pct: int | float) -> bool:
+        """A fenced progress write (0-100)."""
+        if isinstance(pct, bool) or not isinstance(pct, int | float) or not 0 <= pct <= 100:
+            raise BadRequest(
+                f"Invalid value {pct!r} for parameter 'progress'. Allowed values: 0 to 100"
+            )
+        return self.store.set_progress(lease.job_id, lease.owner, lease.attempt, int(pct))
+
+    def save_checkpoint(self, lease: Lease, checkpoint: dict[str, Any]) -> bool:
+        """A fenced checkpoint write."""
+        return self.jobs.write_result_fields(
+            lease.job_id, lease.owner, lease.attempt, {"checkpoint": checkpoint}
+        )
+
+    def set_results(self, lease: Lease, results: Any) -> bool:
+        """A fenced results write, validated by the type's results model when it has one."""
+        job_type = self.engine.registry.get(self.engine.require(lease.job_id).type)
+        if job_type is not None and job_type.results_model is not None:
+            try:
+                results = job_type.results_model.model_validate(results).model_dump(mode="json")
+            except ValidationError as exc:
+                raise BadRequest(f"Invalid results for {job_type.name}: {exc}") from exc
+        return self.jobs.write_result_fields(
+            lease.job_id, lease.owner, lease.attempt, {"results": dict(results)}
+        )
+
+    def finish(
+        self, lease: Lease, outcome: Outcome, *, reason: str | None = None, has_errors: bool = False
+    ) -> Job | None:
+        """End the lease with ``outcome``; None when it was already lost (writes refused)."""
+        values: dict[str, Any] = {"has_errors": True} if has_errors else {}
+        if outcome is Outcome.COMPLETED:
+            values["progress"] = 100
+        row = self.store.finish(
+            lease.job_id, lease.owner, lease.attempt,
+            targets=TARGETS[outcome], now_ms=now_ms(), values=values, reason=reason or outcome,
+        )  # fmt: skip
+        return None if row is None else self.engine.require(lease.job_id)
+
+    def reap(self) -> int:
+        """Recover every expired lease (see ``reaping.decide_lost``); returns how many."""
+        now = now_ms()
+        total = 0
+        while batch := self.store.recover(
+            lambda row: decide_lost(row, now, None), now_ms=now, expired_before_ms=now
+        ):
+            total += len(batch)
+        return total
+
+    def release_owner(self, owner: str, cause: str) -> int:
+        """Recover all jobs of a worker known dead (e.g. its process was killed)."""
+        now = now_ms()
+        total = 0
+        while batch := self.store.recover(
+            lambda row: decide_lost(row, now, cause), now_ms=now, owner=owner
+        ):
+            total += len(batch)
+        return total

@@ -1,0 +1,94 @@
+"""The job-type registry: what a job type is, and which ones an engine knows.
+
+A job type is a Python handler with a pydantic model for its ``data`` (validated at enqueue,
+parsed again for the handler) and, optionally, one for its results. The app layer registers
+the 11 public types; tests register their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from sysjobs.errors import BadRequest
+
+if TYPE_CHECKING:
+    from sysjobs.jobs.context import JobContext
+
+#: The job types scripts may name (``find``'s ``type``), whether registered here or not.
+PUBLIC_JOB_TYPES: tuple[str, ...] = (
+    "IMPORT_RECORDS", "EXPORT_RECORDS", "EXECUTE_ACTION", "DELETE_RECORDS",
+    "EXECUTE_LISTENER", "IMPORT_USERS", "EXPORT_USERS", "STOP_APP", "START_APP",
+    "DEPLOY_ENDPOINT", "UNDEPLOY_ENDPOINT",
+)  # fmt: skip
+
+#: The queues every pool serves unless told otherwise.
+QUEUES: tuple[str, ...] = ("mix", "light", "heavy", "system")
+#: Retries granted to an idempotent type whose worker vanished (poison pills stop here).
+IDEMPOTENT_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class JobType:
+    """A kind of job: its name, input model, handler and where it runs."""
+
+    name: str  # "EXECUTE_ACTION"
+    data_model: type[BaseModel]
+    handler: Callable[[JobContext, Any], None]
+    queue: str = "mix"  # mix | light | heavy | system
+    idempotent: bool = False  # retried after a lost lease (capped)
+    public: bool = True
+    #: Validates ``set_results`` when given.
+    results_model: type[BaseModel] | None = None
+
+    def __post_init__(self) -> None:
+        if self.queue not in QUEUES:
+            raise ValueError(f"job type {self.name}: queue {self.queue!r} not in {QUEUES}")
+
+    @property
+    def max_retries(self) -> int:
+        """How many lost leases are retried before the job ends for good."""
+        return IDEMPOTENT_RETRIES if self.idempotent else 0
+
+
+class Registry:
+    """The job types one engine (or worker process) can run."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, JobType] = {}
+
+    def register(self, job_type: JobType) -> JobType:
+        """Add a type; registering the same name twice with a different type is an error."""
+        known = self._types.get(job_type.name)
+        if known is not None and known != job_type:
+            raise ValueError(f"job type {job_type.name} is already registered")
+        self._types[job_type.name] = job_type
+        return job_type
+
+    def get(self, name: str) -> JobType | None:
+        """The type called ``name``, if registered."""
+        return self._types.get(name)
+
+    def require(self, name: object) -> JobType:
+        """The type called ``name``, else ``BadRequest`` listing the known ones."""
+        found = self._types.get(name) if isinstance(name, str) else None
+        if found is None:
+            allowed = ", ".join(sorted(self._types)) or "(no job types registered)"
+            raise BadRequest(
+                f"Invalid value {name!r} for parameter 'type'. Allowed values: {allowed}"
+            )
+        return found
+
+    def names(self) -> list[str]:
+        """Registered type names, sorted."""
+        return sorted(self._types)
+
+    def queryable(self) -> set[str]:
+        """Names ``find`` accepts: the spec's public types plus every registered one."""
+        return set(PUBLIC_JOB_TYPES) | set(self._types)
+
+    def __iter__(self) -> Iterator[JobType]:
+        return iter(self._types.values())

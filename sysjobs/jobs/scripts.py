@@ -1,0 +1,43 @@
+"""The seam through which a job runs JavaScript without the engine knowing V8.
+
+``sysjobs.worker.scripts`` implements :class:`ScriptRunner` with the runtime and bindings,
+inside a worker process; job handlers receive it on their :class:`~sysjobs.jobs.JobContext`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class ScriptOutcome:
+    """How one script run ended."""
+
+    #: True when the script completed without a thrown error or limit.
+    ok: bool
+    #: The script's JSON result when ``ok``.
+    value: Any = None
+    #: The platform error code when not ``ok`` (``timeout``, ``badRequest``, ``crashed`` …).
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@runtime_checkable
+class ScriptRunner(Protocol):
+    """Runs a script in a sandbox on behalf of a job."""
+
+    def run(
+        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float
+    ) -> ScriptOutcome:
+        """Run ``source`` with ``globals`` for the job ``job_id`` within ``timeout_s``."""
+        ...
+
+
+@runtime_checkable
+class TerminableScriptRunner(ScriptRunner, Protocol):
+    """A runner that can cut a job's running script short (forced stop/cancel)."""
+
+    def terminate(self, job_id: str) -> None:
+        """Terminate the V8 execution of ``job_id``'s script, if one is running."""
+        ...

@@ -1,0 +1,23 @@
+"""Engine tunables, with the defaults sysjobs ships."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Timing and retention knobs of one engine."""
+
+    #: How long a claim holds without a heartbeat (heartbeats come every third of it).
+    lease_s: float = 30.0
+    #: Time a running job gets to stop/cancel cooperatively before it is forced.
+    stop_grace_s: float = 30.0
+    #: A low-priority job waiting this long competes as a normal one (no starvation).
+    low_priority_ageing_s: float = 60.0
+    #: FINISHED/CANCELED jobs older than this are removed by ``prune`` (None = keep).
+    retain_jobs_days: float | None = 30.0
+    #: Log lines older than this are removed by ``prune`` (None = keep with their job).
+    retain_logs_days: float | None = None
+    #: PostgreSQL: publish and listen to NOTIFY hints (off = poll only).
+    hints: bool = True

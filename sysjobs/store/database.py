@@ -1,0 +1,106 @@
+"""One database handle: the engine, its dialect, and the two kinds of transaction.
+
+``write()`` begins a transaction that may change rows and collects the hint keys of what it
+changed; the hint is published inside the transaction (PostgreSQL ``NOTIFY``) and handed to
+the in-process sink right after commit, so waiters in this process wake without a round trip.
+``read()`` is a plain snapshot read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from sysjobs.store import migrate
+from sysjobs.store.dialect import Dialect, HintSink, Listener
+from sysjobs.store.postgres import PostgresDialect
+from sysjobs.store.sqlite import SqliteDialect
+
+#: Where ``sysjobs`` keeps its database when no URL is given.
+DEFAULT_URL = "sqlite:///" + str(Path(".sysjobs") / "sysjobs.db")
+
+
+def normalize_url(url: str | None) -> sa.URL:
+    """Accept ``sqlite:///file``, ``postgresql://…``/``postgres://…`` (psycopg 3 implied)."""
+    text = url or DEFAULT_URL
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text[len("postgres://") :]
+    parsed = sa.make_url(text)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database URL {parsed!r}: use sqlite:/// or postgresql://")
+    return parsed
+
+
+def dialect_for(url: sa.URL, *, hints: bool = True) -> Dialect:
+    """The seam implementation for ``url``."""
+    if url.get_backend_name() == "sqlite":
+        return SqliteDialect()
+    return PostgresDialect(hints=hints)
+
+
+class Tx:
+    """A write transaction's connection plus the hint keys of what it changed."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.keys: list[str] = []
+
+    def hint(self, *keys: str) -> None:
+        """Say that these keys changed (``job:<id>``, ``work`` for new pending jobs)."""
+        self.keys.extend(keys)
+
+
+class Database:
+    """The engine of one URL, with write/read transactions and hint plumbing."""
+
+    def __init__(self, url: str | None, *, hints: bool = True) -> None:
+        self.url = normalize_url(url)
+        self.dialect = dialect_for(self.url, hints=hints)
+        self.engine = self.dialect.create_engine(self.url)
+        self.local_sink: HintSink | None = None
+        self._listener: Listener | None = None
+
+    @property
+    def name(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.dialect.name
+
+    def migrate(self) -> None:
+        """Apply every pending revision (no-op when already current)."""
+        if not migrate.is_current(self.engine):
+            migrate.upgrade(self.engine)
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A write transaction; hints go out with the commit and to this process after it."""
+        with self.engine.begin() as connection:
+            tx = Tx(connection)
+            yield tx
+            self.dialect.notify(connection, tx.keys)
+        if tx.keys and self.local_sink is not None:
+            self.local_sink(tx.keys)
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read-only snapshot, rolled back at the end."""
+        with self.engine.connect().execution_options(sysjobs_read=True) as connection:
+            yield connection
+
+    def listen(self, sink: HintSink) -> None:
+        """Feed other processes' hints into ``sink`` (PostgreSQL only; SQLite polls)."""
+        if self._listener is None:
+            self._listener = self.dialect.listen(self.url, sink)
+
+    def poll_interval(self, idle_rounds: int) -> float:
+        """The dialect's re-read pace."""
+        return self.dialect.poll_interval(idle_rounds)
+
+    def close(self) -> None:
+        """Stop listening and dispose of the pool."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        self.engine.dispose()

@@ -1,0 +1,45 @@
+"""What differs between SQLite and PostgreSQL, and nothing else.
+
+Procrastinate keeps its connector to a handful of operations; ours is smaller still. Every
+query is written once (SQLAlchemy Core, in the ``store`` modules); a dialect only says how to
+build the engine, how a *write* transaction begins (SQLite must take its write lock up front
+with ``BEGIN IMMEDIATE`` or two claimers deadlock on lock upgrade), how to publish a wake-up
+hint inside a transaction, where hints from other processes come from, and how often to poll
+when hints cannot be trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import sqlalchemy as sa
+
+#: Called with the keys a hint names ("*" = anything may have changed).
+HintSink = Callable[[Iterable[str]], None]
+
+
+class Listener(Protocol):
+    """A background source of hints from other processes."""
+
+    def close(self) -> None:
+        """Stop listening and release the connection."""
+
+
+class Dialect(Protocol):
+    """The per-database seam: engine setup, write begin, notify, listen, poll pace."""
+
+    #: "sqlite" or "postgresql".
+    name: str
+
+    def create_engine(self, url: sa.URL) -> sa.Engine:
+        """An engine configured for this database (pragmas, pool, begin mode)."""
+
+    def notify(self, connection: sa.Connection, keys: list[str]) -> None:
+        """Publish a hint inside the current transaction (delivered on commit, if at all)."""
+
+    def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:
+        """Start receiving other processes' hints, or None when the database has none."""
+
+    def poll_interval(self, idle_rounds: int) -> float:
+        """Seconds to sleep between re-reads after ``idle_rounds`` rounds without change."""

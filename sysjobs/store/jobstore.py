@@ -1,0 +1,119 @@
+"""Named queries for a job's own life: create, read, user-driven transitions, results.
+
+Each method is one query (or one short transaction) with a docstring saying what it does
+and which index serves it. Transitions read the row under lock first (``FOR UPDATE`` on
+PostgreSQL; SQLite's write lock is already held) so the audit event records the true
+``from`` status and an illegal request can name the status it met.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import Any
+
+import sqlalchemy as sa
+
+from sysjobs.store.database import Database
+from sysjobs.store.rows import Row, add_events, as_row, event, fence, job_select
+from sysjobs.store.schema import job_events, job_results, jobs
+
+
+class JobStore:
+    """The job table's queries that are not about leases, listing or retention."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert_job(self, row: Mapping[str, Any], *, reason: str | None = None) -> None:
+        """Insert a new PENDING job, its empty results row and its creation event."""
+        with self.db.write() as tx:
+            tx.connection.execute(jobs.insert(), [dict(row)])
+            tx.connection.execute(job_results.insert(), [{"job_id": row["id"]}])
+            add_events(
+                tx.connection,
+                [event(row["id"], row["created_ms"], None, row["status"], reason=reason)],
+            )
+            tx.hint(f"job:{row['id']}", "work")
+
+    def get_job(self, job_id: str) -> Row | None:
+        """One job by primary key, with its results."""
+        with self.db.read() as conn:
+            found = conn.execute(job_select().where(jobs.c.id == job_id)).first()
+        return as_row(found) if found is not None else None
+
+    def transition(
+        self,
+        job_id: str,
+        *,
+        paths: Mapping[str, Sequence[str]],
+        now_ms: int,
+        reason: str | None = None,
+        values: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> tuple[Row | None, str | None]:
+        """Move a job along ``paths[current]``; one event per step, ``values[landing]`` set.
+
+        Returns ``(row_after, None)`` on success, ``(None, current_status)`` when the status
+        does not allow it, and ``(None, None)`` when the job does not exist.
+        """
+        with self.db.write() as tx:
+            current = _locked_status(tx.connection, jobs.c.id == job_id)
+            if current is None or current not in paths:
+                return None, current
+            path = paths[current]
+            extra = (values or {}).get(path[-1], {})
+            tx.connection.execute(
+                jobs.update().where(jobs.c.id == job_id).values(status=path[-1], **extra)
+            )
+            add_events(
+                tx.connection,
+                [event(job_id, now_ms, a, b, reason=reason) for a, b in pairwise([current, *path])],
+            )
+            tx.hint(f"job:{job_id}", *(["work"] if path[-1] == "PENDING" else []))
+            after = tx.connection.execute(job_select().where(jobs.c.id == job_id)).one()
+        return as_row(after), None
+
+    def set_low_priority(self, job_id: str, flag: bool) -> Row | None:
+        """Flip the low-priority flag (any status); None when the job does not exist."""
+        with self.db.write() as tx:
+            done = tx.connection.execute(
+                jobs.update().where(jobs.c.id == job_id).values(low_priority=flag)
+            )
+            if done.rowcount == 0:
+                return None
+            tx.hint(f"job:{job_id}", "work")
+            after = tx.connection.execute(job_select().where(jobs.c.id == job_id)).one()
+        return as_row(after)
+
+    def events(self, job_id: str) -> list[Row]:
+        """The audit trail of one job, oldest first (``ix_job_events_job``)."""
+        query = job_events.select().where(job_events.c.job_id == job_id).order_by(job_events.c.id)
+        with self.db.read() as conn:
+            return [as_row(r) for r in conn.execute(query)]
+
+    def checkpoint(self, job_id: str) -> dict[str, Any] | None:
+        """The checkpoint saved by the job's last run (given back on resume)."""
+        query = sa.select(job_results.c.checkpoint).where(job_results.c.job_id == job_id)
+        with self.db.read() as conn:
+            value = conn.execute(query).scalar()
+        return dict(value) if isinstance(value, dict) else None
+
+    def write_result_fields(
+        self, job_id: str, owner: str, attempt: int, values: Mapping[str, Any]
+    ) -> bool:
+        """Set ``results``/``checkpoint`` if the lease still holds; False when fenced off."""
+        with self.db.write() as tx:
+            if _locked_status(tx.connection, fence(job_id, owner, attempt)) is None:
+                return False
+            tx.connection.execute(
+                job_results.update().where(job_results.c.job_id == job_id).values(**values)
+            )
+            tx.hint(f"job:{job_id}")
+        return True
+
+
+def _locked_status(connection: sa.Connection, where: sa.ColumnElement[bool]) -> str | None:
+    """The status of the matching job, row-locked for the rest of the transaction."""
+    query = sa.select(jobs.c.status).where(where).with_for_update()
+    value = connection.execute(query).scalar()
+    return str(value) if value is not None else None

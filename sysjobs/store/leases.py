@@ -1,0 +1,241 @@
+"""Named queries for leases: claim, heartbeat, fenced finish, recovery of lost leases.
+
+A claim is one atomic statement — ``UPDATE … WHERE id IN (SELECT … ORDER BY … LIMIT n FOR
+UPDATE SKIP LOCKED) RETURNING …``. On PostgreSQL the row locks let many claimers share the
+table; SQLite ignores ``FOR UPDATE`` and relies on the ``BEGIN IMMEDIATE`` write lock taken by
+``Database.write``. The pending scan is served by the partial index ``ix_jobs_pending``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from sysjobs.store.database import Database
+from sysjobs.store.rows import LEASED, Row, add_events, as_row, event, fence
+from sysjobs.store.schema import job_logs, job_results, jobs
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """What a claimer can take: its queues, the types it knows, how many, whether low too."""
+
+    owner: str
+    queues: Sequence[str]
+    types: Sequence[str]
+    limit: int
+    allow_low: bool
+    aged_before_ms: int  # low-priority jobs created before this count as normal (ageing)
+    now_ms: int
+    lease_ms: int
+
+
+#: A recovery decision for one lost job: (new status, reason, log level, log message).
+Recovery = tuple[str, str, str, str]
+
+
+class LeaseStore:
+    """Queries run by workers and the reaper."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def claim(self, spec: ClaimSpec) -> list[Row]:
+        """Lease up to ``limit`` pending jobs: normal (and aged) first, then low priority."""
+        claimed = self._claim_batch(spec, low=False, limit=spec.limit)
+        if spec.allow_low and len(claimed) < spec.limit:
+            claimed += self._claim_batch(spec, low=True, limit=spec.limit - len(claimed))
+        return claimed
+
+    def _claim_batch(self, spec: ClaimSpec, *, low: bool, limit: int) -> list[Row]:
+        pending = sa.and_(
+            jobs.c.status == "PENDING",
+            jobs.c.queue.in_(spec.queues),
+            jobs.c.type.in_(spec.types),
+            jobs.c.low_priority.is_(True)
+            if low
+            else sa.or_(jobs.c.low_priority.is_(False), jobs.c.created_ms <= spec.aged_before_ms),
+        )
+        ids = (
+            sa.select(jobs.c.id)
+            .where(pending)
+            .order_by(jobs.c.created_ms, jobs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        update = (
+            jobs.update()
+            .where(jobs.c.id.in_(ids), jobs.c.status == "PENDING")
+            .values(
+                status="RUNNING",
+                owner=spec.owner,
+                attempt=jobs.c.attempt + 1,
+                lease_expires_ms=spec.now_ms + spec.lease_ms,
+                started_ms=sa.func.coalesce(jobs.c.started_ms, spec.now_ms),
+                ended_ms=None,
+                force_at_ms=None,
+            )
+            .returning(*jobs.c)
+        )
+        with self.db.write() as tx:
+            rows = [as_row(r) for r in tx.connection.execute(update)]
+            if not rows:
+                return []
+            _attach_results(tx.connection, rows)
+            add_events(tx.connection, [_claim_event(r, spec) for r in rows])
+            tx.hint(*(f"job:{r['id']}" for r in rows))
+        return sorted(rows, key=lambda r: (r["created_ms"], r["id"]))
+
+    def heartbeat(self, owner: str, now_ms: int, lease_ms: int) -> list[Row]:
+        """Extend every lease ``owner`` holds; returns id/attempt/status/force_at of each."""
+        update = (
+            jobs.update()
+            .where(jobs.c.owner == owner, jobs.c.status.in_(LEASED))
+            .values(lease_expires_ms=now_ms + lease_ms)
+            .returning(jobs.c.id, jobs.c.attempt, jobs.c.status, jobs.c.force_at_ms)
+        )
+        with self.db.write() as tx:
+            return [as_row(r) for r in tx.connection.execute(update)]
+
+    def set_progress(self, job_id: str, owner: str, attempt: int, progress: int) -> bool:
+        """Write progress if the lease holds (the heartbeat path; no event, no hint)."""
+        with self.db.write() as tx:
+            done = tx.connection.execute(
+                jobs.update().where(fence(job_id, owner, attempt)).values(progress=progress)
+            )
+            return done.rowcount > 0
+
+    def lease_status(self, job_id: str, owner: str, attempt: int) -> Row | None:
+        """Status and force deadline of a job if the lease still holds, else None."""
+        query = sa.select(jobs.c.status, jobs.c.force_at_ms).where(
+            fence(job_id, owner, attempt), jobs.c.status.in_(LEASED)
+        )
+        with self.db.read() as conn:
+            found = conn.execute(query).first()
+        return as_row(found) if found is not None else None
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        attempt: int,
+        *,
+        targets: Mapping[str, str],
+        now_ms: int,
+        values: Mapping[str, Any],
+        reason: str | None = None,
+    ) -> Row | None:
+        """End a lease: move the job to ``targets[current]``; None when fenced off."""
+        with self.db.write() as tx:
+            current = tx.connection.execute(
+                sa.select(jobs.c.status)
+                .where(fence(job_id, owner, attempt), jobs.c.status.in_(LEASED))
+                .with_for_update()
+            ).scalar()
+            if current is None or current not in targets:
+                return None
+            after = targets[current]
+            _release(tx.connection, job_id, after, now_ms, values)
+            add_events(
+                tx.connection,
+                [
+                    event(
+                        job_id, now_ms, current, after, attempt=attempt, owner=owner, reason=reason
+                    )
+                ],
+            )
+            tx.hint(f"job:{job_id}", "work")
+            row = tx.connection.execute(sa.select(*jobs.c).where(jobs.c.id == job_id)).one()
+        return as_row(row)
+
+    def recover(
+        self,
+        decide: Callable[[Row], Recovery],
+        *,
+        now_ms: int,
+        expired_before_ms: int | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+    ) -> list[Row]:
+        """Take back leases that expired (or all of one dead ``owner``); ``decide`` says how."""
+        where: list[sa.ColumnElement[bool]] = [jobs.c.owner.is_not(None), jobs.c.status.in_(LEASED)]
+        if expired_before_ms is not None:
+            where.append(jobs.c.lease_expires_ms < expired_before_ms)
+        if owner is not None:
+            where.append(jobs.c.owner == owner)
+        query = sa.select(*jobs.c).where(*where).limit(limit).with_for_update(skip_locked=True)
+        with self.db.write() as tx:
+            lost = [as_row(r) for r in tx.connection.execute(query)]
+            for row in lost:
+                _recover_one(tx.connection, row, decide(row), now_ms)
+                tx.hint(f"job:{row['id']}", "work")
+        return lost
+
+
+def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
+    """Add ``results`` and ``checkpoint`` to claimed rows (one query for the batch)."""
+    query = sa.select(job_results).where(job_results.c.job_id.in_([r["id"] for r in rows]))
+    extra = {r.job_id: r for r in connection.execute(query)}
+    for row in rows:
+        found = extra.get(row["id"])
+        row["results"] = found.results if found is not None else None
+        row["checkpoint"] = found.checkpoint if found is not None else None
+
+
+def _claim_event(row: Row, spec: ClaimSpec) -> dict[str, Any]:
+    return event(
+        row["id"],
+        spec.now_ms,
+        "PENDING",
+        "RUNNING",
+        attempt=row["attempt"],
+        owner=spec.owner,
+        reason="claimed",
+    )
+
+
+def _release(
+    connection: sa.Connection, job_id: str, status: str, now_ms: int, values: Mapping[str, Any]
+) -> None:
+    """Clear the lease; a job put back to PENDING has no end date."""
+    connection.execute(
+        jobs.update()
+        .where(jobs.c.id == job_id)
+        .values(
+            status=status,
+            owner=None,
+            lease_expires_ms=None,
+            force_at_ms=None,
+            ended_ms=None if status == "PENDING" else now_ms,
+            **values,
+        )
+    )
+
+
+def _recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms: int) -> None:
+    status, reason, level, message = decision
+    values: dict[str, Any] = {"lost_count": row["lost_count"] + 1}
+    if level == "ERROR":
+        values["has_errors"] = True
+    _release(connection, row["id"], status, now_ms, values)
+    connection.execute(
+        job_logs.insert(),
+        [{"job_id": row["id"], "ts_ms": now_ms, "level": level, "message": message}],
+    )
+    add_events(
+        connection,
+        [
+            event(
+                row["id"],
+                now_ms,
+                row["status"],
+                status,
+                attempt=row["attempt"],
+                owner=row["owner"],
+                reason=reason,
+            )
+        ],
+    )

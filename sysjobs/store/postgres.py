@@ -1,0 +1,96 @@
+"""PostgreSQL via psycopg 3: shared by worker processes on many machines.
+
+Hints travel by ``NOTIFY`` on one channel, sent inside the writing transaction so they are
+delivered only after commit. They are hints, never the truth: waiters always re-read the row,
+and a slow poll stands behind them for lost notifications (reconnects, ``notify=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+import sqlalchemy as sa
+
+from sysjobs.store.dialect import HintSink, Listener
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "sysjobs"
+#: NOTIFY payloads must stay under 8000 bytes; beyond this we just say "anything changed".
+MAX_PAYLOAD = 4000
+#: The poll standing behind notifications (seconds), and without them.
+POLL_WITH_HINTS_S, POLL_WITHOUT_HINTS_S = 0.5, 0.05
+
+
+class PostgresDialect:
+    """The PostgreSQL side of the seam."""
+
+    name = "postgresql"
+
+    def __init__(self, *, hints: bool = True) -> None:
+        self.hints = hints
+
+    def create_engine(self, url: sa.URL) -> sa.Engine:
+        """A pooled psycopg 3 engine; pre-ping so a restarted server is survived."""
+        url = url.set(drivername="postgresql+psycopg")
+        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    def notify(self, connection: sa.Connection, keys: list[str]) -> None:
+        """``pg_notify`` inside the transaction: delivered on commit, dropped on rollback."""
+        if not self.hints or not keys:
+            return
+        payload = ",".join(dict.fromkeys(keys))
+        if len(payload) > MAX_PAYLOAD:
+            payload = "*"
+        connection.execute(sa.text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
+
+    def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:
+        """A daemon thread on its own connection, reconnecting with backoff."""
+        if not self.hints:
+            return None
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return PgListener(conninfo, sink)
+
+    def poll_interval(self, idle_rounds: int) -> float:
+        """Hints do the waking; the poll is only a safety net."""
+        return POLL_WITH_HINTS_S if self.hints else POLL_WITHOUT_HINTS_S
+
+
+class PgListener:
+    """``LISTEN sysjobs`` on a dedicated autocommit connection, in a daemon thread."""
+
+    def __init__(self, conninfo: str, sink: HintSink) -> None:
+        self._conninfo = conninfo
+        self._sink = sink
+        self._closed = threading.Event()
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sysjobs-pg-listen", daemon=True)
+        self._thread.start()
+        self.ready.wait(5.0)
+
+    def close(self) -> None:
+        """Ask the thread to stop; it notices within one receive timeout."""
+        self._closed.set()
+        self._thread.join(timeout=2.0)
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._closed.is_set():
+            try:
+                self._listen_once()
+                backoff = 0.1
+            except psycopg.Error as exc:
+                log.warning("sysjobs: LISTEN connection lost (%s); retrying in %.1fs", exc, backoff)
+                self._closed.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _listen_once(self) -> None:
+        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            self.ready.set()
+            self._sink(["*"])  # anything may have changed while we were not listening
+            while not self._closed.is_set():
+                for notification in conn.notifies(timeout=0.5):
+                    self._sink(notification.payload.split(","))

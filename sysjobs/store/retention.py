@@ -1,0 +1,62 @@
+"""Retention: delete ended jobs (with their logs, results and events) and old logs.
+
+Deletes run in small batches so a prune never holds SQLite's write lock (or a large set of
+PostgreSQL row locks) for long while workers are claiming.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from sysjobs.store.database import Database
+from sysjobs.store.schema import job_events, job_logs, job_results, jobs
+
+BATCH = 500
+ENDED = ("FINISHED", "CANCELED")
+
+
+@dataclass(frozen=True)
+class PruneCounts:
+    """What a prune removed."""
+
+    jobs: int
+    logs: int
+
+
+class RetentionStore:
+    """Batched deletes for retention."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def prune_jobs(self, ended_before_ms: int) -> int:
+        """Delete FINISHED/CANCELED jobs that ended before the cut-off (``ix_jobs_ended``)."""
+        total = 0
+        while True:
+            with self.db.write() as tx:
+                ids = list(
+                    tx.connection.execute(
+                        sa.select(jobs.c.id)
+                        .where(jobs.c.status.in_(ENDED), jobs.c.ended_ms < ended_before_ms)
+                        .limit(BATCH)
+                    ).scalars()
+                )
+                for table in (job_logs, job_events, job_results):
+                    tx.connection.execute(table.delete().where(table.c.job_id.in_(ids)))
+                tx.connection.execute(jobs.delete().where(jobs.c.id.in_(ids)))
+            total += len(ids)
+            if len(ids) < BATCH:
+                return total
+
+    def prune_logs(self, before_ms: int) -> int:
+        """Delete log lines older than the cut-off, whatever their job's status."""
+        total = 0
+        while True:
+            with self.db.write() as tx:
+                ids = sa.select(job_logs.c.id).where(job_logs.c.ts_ms < before_ms).limit(BATCH)
+                done = tx.connection.execute(job_logs.delete().where(job_logs.c.id.in_(ids)))
+            total += done.rowcount
+            if done.rowcount < BATCH:
+                return total
