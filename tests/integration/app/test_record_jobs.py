@@ -1,0 +1,111 @@
+"""DELETE_RECORDS, IMPORT_RECORDS and EXPORT_RECORDS end to end, with their exact shapes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from sysjobs.errors import AccessForbidden, BadRequest, NotFound
+from tests.integration.app.conftest import AppEnv
+
+
+def test_delete_records_deletes_matches_with_per_record_results(env: AppEnv) -> None:
+    ids = [r.id for r in env.app.records.find("companies", {"type": "a"})[0]]
+    job = env.jobs.run(env.app.delete_records("companies", {"type": "a"}))
+    assert job.public_data() == {"entityName": "companies"}
+    assert job.results == {"results": {i: {"status": "ok"} for i in ids}}
+    assert job.progress == 100
+    assert env.app.records.count("companies", {"type": "a"}) == 0
+    assert env.app.records.count("companies", {}) == 3
+
+
+def test_stopped_delete_resumes_without_redoing_work(env: AppEnv) -> None:
+    env.app.records.insert_many(
+        "companies", [{"name": f"c{i}", "type": "c"} for i in range(300)], announce=False
+    )
+    job_id = env.app.delete_records("companies", {"type": "c"})
+    job = env.jobs.run(job_id, stop_after=150)
+    assert job.status == "STOPPED"
+    assert env.app.records.count("companies", {"type": "c"}) == 301 - 150
+    job = env.jobs.run(job_id)
+    assert job.status == "FINISHED" and not job.has_errors
+    assert job.results is not None
+    assert len(job.results["results"]) == 301
+    assert all(v == {"status": "ok"} for v in job.results["results"].values())
+    assert env.app.records.count("companies", {"type": "c"}) == 0
+
+
+CSV_WITH_BAD_ROWS = (
+    "name,type,employees,active,founded\n"
+    "Alpha,a,10,true,2001-01-01\n"
+    "Beta,z,20,false,2002-02-02\n"  # line 3: bad choice
+    "Gamma,b,lots,true,\n"  # line 4: bad number
+    ",a,5,true,\n"  # line 5: missing required name
+    "Delta,c,40,,2004-04-04\n"
+)
+
+
+def test_import_records_logs_bad_rows_with_line_and_reason_and_writes_nothing_for_them(
+    env: AppEnv,
+) -> None:
+    file_id = env.app.files.put("companies.csv", CSV_WITH_BAD_ROWS.encode())
+    before = env.app.records.count("companies", {})
+    job = env.jobs.run(env.app.import_records("companies", file_id))
+    assert job.public_data() == {"fileName": "companies.csv", "entityName": "companies"}
+    assert job.results == {"rowsImported": 2, "rowsWithErrors": 3}
+    errors = job.errors()
+    assert errors[0].startswith("Line 3:") and "'type'" in errors[0] and "'z'" in errors[0]
+    assert errors[1].startswith("Line 4:") and "'employees'" in errors[1]
+    assert errors[2].startswith("Line 5:") and "name" in errors[2]
+    assert env.app.records.count("companies", {}) == before + 2
+    assert env.app.records.count("companies", {"name": "Beta,Gamma"}) == 0
+    alpha = env.app.records.find_one("companies", {"name": "Alpha"})
+    assert alpha is not None
+    assert alpha.fields == {"name": "Alpha", "type": "a", "employees": 10, "active": True,
+                            "founded": "2001-01-01"}
+
+
+def test_import_records_validates_entity_and_file_before_enqueuing(env: AppEnv) -> None:
+    with pytest.raises(BadRequest, match="'entityName'"):
+        env.app.import_records("nope", "0" * 24)
+    with pytest.raises(NotFound):
+        env.app.import_records("companies", "0" * 24)
+    with pytest.raises(BadRequest, match="'fileId'"):
+        env.app.import_records("companies", "abc")
+
+
+def test_export_records_writes_a_csv_file_downloadable_only_with_its_token(env: AppEnv) -> None:
+    job = env.jobs.run(env.app.export_records("companies", {"type": "a"}))
+    assert job.public_data() == {"entityName": "companies"}
+    assert job.results is not None
+    assert set(job.results) == {"fileLink", "fileId", "recordsExported"}
+    assert job.results["recordsExported"] == 2
+    link, file_id = job.results["fileLink"], job.results["fileId"]
+    path, token = link.split("?token=")
+    assert path == f"/api/files/{file_id}/download" and len(token) >= 40
+    stored = env.app.files.download(file_id, token)
+    rows = list(csv.DictReader(io.StringIO(stored.content.decode())))
+    assert [r["name"] for r in rows] == ["Acme", "Globex"]
+    assert rows[0]["address.city"] == "Springfield"
+    with pytest.raises(AccessForbidden):
+        env.app.files.download(file_id, None)
+    with pytest.raises(AccessForbidden):
+        env.app.files.download(file_id, token[:-1] + ("A" if token[-1] != "A" else "B"))
+
+
+def test_export_link_expires(env: AppEnv) -> None:
+    file_id = env.app.files.put("x.csv", b"a\n")
+    token = env.app.files.link(file_id, ttl=dt.timedelta(seconds=-1)).split("?token=")[1]
+    with pytest.raises(AccessForbidden, match="expired"):
+        env.app.files.download(file_id, token)
+
+
+def test_exported_file_imports_back(env: AppEnv) -> None:
+    job = env.jobs.run(env.app.export_records("companies", {}))
+    assert job.results is not None
+    job = env.jobs.run(env.app.import_records("companies", job.results["fileId"]))
+    assert job.results == {"rowsImported": 5, "rowsWithErrors": 0}
+    assert env.app.records.count("companies", {"name": "Acme"}) == 2
