@@ -22,9 +22,9 @@ def shown(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else json.dumps(value, default=str)
 
 
-def check_id(value: str, parameter: str) -> str:
+def check_id(value: object, parameter: str) -> str:
     """``value`` if it is a job ID; otherwise the spec's ``badRequest`` message."""
-    if not _ID.fullmatch(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise ValueError(
             f"Invalid value {shown(value)} for parameter '{parameter}': "
             "an ID is 24 lowercase hexadecimal characters (0-9, a-f)."
@@ -43,18 +43,18 @@ class NoArgs(_Args):
 class FindByIdArgs(_Args):
     id: str
 
-    @field_validator("id")
+    @field_validator("id", mode="before")
     @classmethod
-    def _id(cls, v: str, info: ValidationInfo) -> str:
+    def _id(cls, v: object, info: ValidationInfo) -> str:
         return check_id(v, "id")
 
 
 class JobIdArgs(_Args):
     jobId: str
 
-    @field_validator("jobId")
+    @field_validator("jobId", mode="before")
     @classmethod
-    def _id(cls, v: str, info: ValidationInfo) -> str:
+    def _id(cls, v: object, info: ValidationInfo) -> str:
         return check_id(v, "jobId")
 
 
@@ -85,9 +85,9 @@ class LogArgs(_Args):
     level: Literal["INFO", "ERROR"]
     message: str
 
-    @field_validator("jobId")
+    @field_validator("jobId", mode="before")
     @classmethod
-    def _id(cls, v: str | None, info: ValidationInfo) -> str | None:
+    def _id(cls, v: object, info: ValidationInfo) -> str | None:
         return None if v is None else check_id(v, "jobId")
 
 

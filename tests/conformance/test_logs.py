@@ -1,0 +1,122 @@
+"""logs(jobId, query) — "Retrieves logs for a background job. You can add some filters and
+paginate them."."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from .helpers import JS, Jobs
+
+UNKNOWN = "0123456789abcdef01234567"
+
+
+def _messages(js: JS, job: str, query: dict[str, object]) -> list[str]:
+    src = (f"var r = sys.jobs.logs('{job}', {json.dumps(query)}), out = [];"
+           " while (r.hasNext()) out.push(r.next().message()); out")
+    return list(js.value(src))
+
+
+@pytest.fixture
+def job(jobs: Jobs) -> str:
+    job_id = jobs.pending()
+    jobs.log(job_id, "INFO", "first step done")
+    jobs.log(job_id, "ERROR", "Second step FAILED")
+    jobs.log(job_id, "INFO", "third step done")
+    return job_id
+
+
+def test_returns_a_result_set_with_the_logs_of_the_job(js: JS, job: str) -> None:
+    assert sorted(_messages(js, job, {})) == sorted(
+        ["first step done", "Second step FAILED", "third step done"]
+    )
+
+
+def test_items_are_sys_jobs_job_log(js: JS, job: str) -> None:
+    assert js.value(f"sys.jobs.logs('{job}', {{}}).next() instanceof sys.jobs.JobLog") is True
+
+
+def test_level_info(js: JS, job: str) -> None:
+    assert sorted(_messages(js, job, {"level": "INFO"})) == ["first step done", "third step done"]
+
+
+def test_level_error(js: JS, job: str) -> None:
+    assert _messages(js, job, {"level": "ERROR"}) == ["Second step FAILED"]
+
+
+def test_message_is_matched_partially(js: JS, job: str) -> None:
+    assert sorted(_messages(js, job, {"message": "step done"})) == [
+        "first step done", "third step done"
+    ]
+
+
+def test_message_match_ignores_case(js: JS, job: str) -> None:
+    assert _messages(js, job, {"message": "second step failed"}) == ["Second step FAILED"]
+
+
+def test_from_is_the_minimum_timestamp(js: JS, jobs: Jobs, job: str) -> None:
+    time.sleep(0.01)
+    cut = int(time.time() * 1000)
+    time.sleep(0.01)
+    jobs.log(job, "INFO", "late entry")
+    assert _messages(js, job, {"from": cut}) == ["late entry"]
+
+
+def test_to_is_the_maximum_timestamp(js: JS, jobs: Jobs, job: str) -> None:
+    time.sleep(0.01)
+    cut = int(time.time() * 1000)
+    time.sleep(0.01)
+    jobs.log(job, "INFO", "late entry")
+    assert "late entry" not in _messages(js, job, {"to": cut})
+    assert len(_messages(js, job, {"to": cut})) == 3
+
+
+def test_from_given_period_is_ignored(js: JS, job: str) -> None:
+    assert _messages(js, job, {"from": 0, "period": "yesterday"}) != []
+
+
+def test_to_given_period_is_ignored(js: JS, job: str) -> None:
+    far = int(time.time() * 1000) + 3_600_000
+    assert len(_messages(js, job, {"to": far, "period": "yesterday"})) == 3
+
+
+def test_period_today(js: JS, job: str) -> None:
+    assert len(_messages(js, job, {"period": "today"})) == 3
+
+
+def test_period_yesterday(js: JS, job: str) -> None:
+    assert _messages(js, job, {"period": "yesterday"}) == []
+
+
+@pytest.mark.parametrize("period", ["2h 30m", "10m"])
+def test_period_time_duration_reads_logs_in_the_last_amount_of_time(
+    js: JS, job: str, period: str
+) -> None:
+    assert len(_messages(js, job, {"period": period})) == 3
+
+
+def test_size_is_the_maximum_number_of_logs_to_retrieve(js: JS, job: str) -> None:
+    assert len(_messages(js, job, {"_size": 2})) == 2
+
+
+def test_bad_request_if_job_id_is_invalid(js: JS) -> None:
+    code, message = js.error("sys.jobs.logs('nope', {})")
+    assert code == "badRequest" and "'jobId'" in message and "nope" in message
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [({"level": "WARN"}, "level"), ({"period": "soon"}, "period"), ({"from": "x"}, "from"),
+     ({"_size": "ten"}, "_size"), ({"colour": "red"}, "colour")],
+)
+def test_bad_request_if_query_is_invalid(
+    js: JS, job: str, query: dict[str, object], parameter: str
+) -> None:
+    code, message = js.error(f"sys.jobs.logs('{job}', {json.dumps(query)})")
+    assert code == "badRequest" and parameter in message
+
+
+def test_not_found_if_no_job_is_found_with_the_given_id(js: JS) -> None:
+    assert js.error(f"sys.jobs.logs('{UNKNOWN}', {{}})")[0] == "notFound"
