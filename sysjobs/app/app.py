@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sysjobs.app.definition import AppDefinition
+from sysjobs.app.definition import AppDefinition, load_demo_app
 from sysjobs.app.fields import coerce
 from sysjobs.app.files import FilesService
+from sysjobs.app.job_events import pump
 from sysjobs.app.listeners import ListenerDispatcher
 from sysjobs.app.manifest import ActionDef, ActionKind, FieldDef
 from sysjobs.app.ports import EngineLike
@@ -23,6 +24,12 @@ from sysjobs.app.status import AppStatus, EndpointStatus, StatusService
 from sysjobs.app.users import UsersService
 from sysjobs.errors import BadRequest
 from sysjobs.store.app_misc import AppStores
+
+#: App job types held back while the app is stopped (START_APP/STOP_APP still run).
+HELD_WHEN_STOPPED = frozenset({
+    "EXECUTE_ACTION", "DELETE_RECORDS", "IMPORT_RECORDS", "EXPORT_RECORDS", "EXECUTE_LISTENER",
+    "IMPORT_USERS", "EXPORT_USERS", "DEPLOY_ENDPOINT", "UNDEPLOY_ENDPOINT",
+})
 
 
 class App:
@@ -36,6 +43,26 @@ class App:
         self.listeners = ListenerDispatcher(definition, self._start_listener,
                                             self.records.wire)
         self.records.hooks.append(self.listeners.on_record)
+        self._job_events = stores.job_events
+
+    @classmethod
+    def open(cls, engine: Any, definition: AppDefinition | None = None) -> App:
+        """The app on ``engine``'s database (a ``sysjobs.jobs.Engine``), seeded.
+
+        Register its job types with :func:`sysjobs.app.jobtypes.register_app_job_types`.
+        """
+        app = cls(definition or load_demo_app(), AppStores.for_db(engine.database.engine),
+                  engine)
+        app.seed()
+        return app
+
+    def pump_job_events(self, limit: int = 500) -> int:
+        """Fire job listeners for new job transitions (call it from a worker loop)."""
+        return pump(self._job_events, self.listeners, self.definition.name, limit)
+
+    def held_job_types(self) -> frozenset[str]:
+        """Job types workers must not claim now: every app job while the app is STOPPED."""
+        return frozenset() if self.is_running() else HELD_WHEN_STOPPED
 
     def seed(self) -> None:
         """Load the manifest's seed records and users into empty entities (idempotent)."""

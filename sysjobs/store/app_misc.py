@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
+from sysjobs.store.app_events import JobEventsStore
 from sysjobs.store.app_schema import app_endpoints, app_files, app_state, app_users
 from sysjobs.store.records import RecordStore
 
@@ -119,10 +119,11 @@ class AppStores:
 
     records: RecordStore
     misc: AppMiscStore
+    job_events: JobEventsStore
 
     @classmethod
     def for_db(cls, db: sa.Engine) -> AppStores:
-        return cls(RecordStore(db), AppMiscStore(db))
+        return cls(RecordStore(db), AppMiscStore(db), JobEventsStore(db))
 
     @classmethod
     def open(cls, url: str) -> AppStores:

@@ -1,0 +1,65 @@
+"""Job listeners fire on the engine's real job transitions, each event once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.app.app import App
+from sysjobs.app.jobtypes import APP_JOB_TYPES, register_app_job_types
+from sysjobs.app.listeners import ListenerDispatcher
+from sysjobs.jobs import Engine
+
+
+@pytest.fixture
+def engine(app_url: str) -> Iterator[Engine]:
+    eng = Engine.open(app_url)
+    yield eng
+    eng.close()
+
+
+def test_app_opens_on_the_engine_and_registers_the_11_public_types(engine: Engine) -> None:
+    app = App.open(engine)
+    register_app_job_types(engine, app)
+    assert set(APP_JOB_TYPES) <= set(engine.registry.names()) and len(APP_JOB_TYPES) == 11
+    assert app.records.count("companies", {"type": "a"}) == 2
+    job = engine.require(app.execute_action("companies", {"type": "a"}, "logSomething",
+                                            {"param1": "a", "param2": "b"}))
+    assert job.type == "EXECUTE_ACTION" and job.status == "PENDING"
+    assert job.data["entityName"] == "companies" and job.data["actionName"] == "logSomething"
+
+
+def test_job_transitions_fire_job_listeners_once(engine: Engine) -> None:
+    app = App.open(engine)
+    register_app_job_types(engine, app)
+    fired: list[tuple[str, str, str]] = []
+    app.listeners.on_job = lambda t, e, i: fired.append((t, e, i))  # type: ignore[method-assign]
+    assert app.pump_job_events() == 0  # a fresh cursor starts at the newest transition
+    job_id = app.execute_action("companies", {}, "logSomething", {})
+    engine.cancel(job_id)
+    other = App.open(engine)  # a second process sharing the database
+    other.listeners.on_job = lambda t, e, i: fired.append(("other", e, i))  # type: ignore[method-assign]
+    assert app.pump_job_events() >= 2
+    assert other.pump_job_events() == 0
+    events = [e for t, e, i in fired if i == job_id]
+    assert events[0] == "created" and events[-1] == "canceled"
+    assert all(t == "EXECUTE_ACTION" for t, _, _ in fired)
+
+
+def test_demo_job_listener_is_started_for_a_finished_action(engine: Engine) -> None:
+    app = App.open(engine)
+    register_app_job_types(engine, app)
+    dispatcher: ListenerDispatcher = app.listeners
+    dispatcher.on_job("EXECUTE_ACTION", "finished", "f" * 24)
+    [job] = list(engine.find({"type": "EXECUTE_LISTENER"}))
+    assert job.data["listenerName"] == "onActionJobFinished"
+    assert job.data["_event"]["jobEvent"] == "finished"
+
+
+def test_stopped_app_holds_back_app_jobs(engine: Engine) -> None:
+    app = App.open(engine)
+    assert app.held_job_types() == frozenset()
+    app.status.set_app(app.status.app().__class__("STOPPED"))
+    held = app.held_job_types()
+    assert "EXECUTE_ACTION" in held and "START_APP" not in held and "STOP_APP" not in held
