@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,9 @@ import sqlalchemy as sa
 from sysjobs.app.app import App
 from sysjobs.app.definition import AppDefinition, load_demo_app
 from sysjobs.app.jobtypes import register_app_job_types
+from sysjobs.jobs import Engine, Job
 from sysjobs.store.app_misc import AppStores
+from sysjobs.worker.pool import WorkerPool
 from tests.integration.app.harness import LocalJobs, SandboxRunner
 
 
@@ -68,6 +71,46 @@ def env(app_url: str) -> Iterator[AppEnv]:
     yield e
     e.runner.sandbox.close()
     e.stores.records.db.dispose()
+
+
+@dataclass
+class Live:
+    """The real engine with an in-process worker pool, the demo app and a V8 runner."""
+
+    engine: Engine
+    app: App
+    runner: SandboxRunner
+    pool: WorkerPool
+
+    def js(self, source: str) -> Any:
+        result = self.runner.sandbox.run(source, timeout_s=60)
+        assert result.ok, result.error
+        return result.value
+
+    def wait(self, job_id: str, *statuses: str, timeout_s: float = 60) -> Job:
+        return self.engine.wait(job_id, list(statuses or ["FINISHED"]), timeout_s)
+
+
+def make_live(url: str, definition: AppDefinition | None = None) -> Live:
+    engine = Engine.open(url)
+    app = App.open(engine, definition)
+    register_app_job_types(engine, app)
+    runner = SandboxRunner(app, engine)
+    pool = WorkerPool(engine, concurrency=4, script_runner=runner).start()
+    return Live(engine, app, runner, pool)
+
+
+def close_live(live: Live) -> None:
+    live.pool.stop(grace_s=5)
+    live.runner.sandbox.close()
+    live.engine.close()
+
+
+@pytest.fixture
+def live(app_url: str) -> Iterator[Live]:
+    lv = make_live(app_url)
+    yield lv
+    close_live(lv)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

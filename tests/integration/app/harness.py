@@ -16,6 +16,7 @@ from typing import Any
 from sysjobs.app.app import App
 from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.data import data_namespace
+from sysjobs.bindings.jobs import jobs_namespace
 from sysjobs.jobs.registry import JobType
 from sysjobs.jobs.scripts import ScriptOutcome
 from sysjobs.runtime import Sandbox
@@ -113,16 +114,28 @@ class LocalJobs:
 
 
 class SandboxRunner:
-    """The ``ScriptRunner`` seam over a real ``Sandbox`` with ``sys.data`` bound to the app."""
+    """The ``ScriptRunner`` seam over a real ``Sandbox`` with ``sys.data`` bound to the app.
 
-    def __init__(self, app: App) -> None:
-        self.sandbox = Sandbox([*core_namespaces(), data_namespace(app)], pool_size=1)
+    With an engine, ``sys.jobs`` is bound too and ``log()`` lines go to the job's log.
+    """
+
+    def __init__(self, app: App, engine: Any = None) -> None:
+        namespaces = [*core_namespaces(), data_namespace(app)]
+        if engine is not None:
+            namespaces.append(jobs_namespace(engine))
+        self.sandbox = Sandbox(namespaces, pool_size=2)
+        self.engine = engine
         self.current: dict[str, LocalContext] = {}
+
+    def _sink(self, job_id: str | None) -> Any:
+        if self.engine is not None and job_id is not None:
+            return lambda line: self.engine.log_info(job_id, line)
+        ctx = self.current.get(job_id or "")
+        return None if ctx is None else ctx.log_info
 
     def run(self, source: str, *, job_id: str | None, globals: dict[str, Any],
             timeout_s: float) -> ScriptOutcome:
-        ctx = self.current.get(job_id or "")
-        sink = None if ctx is None else ctx.log_info
+        sink = self._sink(job_id)
         result = self.sandbox.run(source, timeout_s=timeout_s, job_id=job_id, globals=globals,
                                   log_sink=sink)
         if result.ok:
