@@ -83,22 +83,29 @@ def execute(run: SampleRun, host: SampleHost) -> Report:
     before = {j.id for j in _ids_since(engine, since)}
     started = time.monotonic()
     if run.workers:
-        result, current_id = host.run_script(run.source, in_job=run.in_job, timeout_s=run.timeout_s)
+        result, current_id, created = _run_and_collect(run, host, since, before)
     else:
+        # Observe before the workers come back, or the PENDING job would already run.
         with host.workers_paused():
-            result, current_id = host.run_script(
-                run.source, in_job=run.in_job, timeout_s=run.timeout_s
-            )
+            result, current_id, created = _run_and_collect(run, host, since, before)
     report.ms = round((time.monotonic() - started) * 1000, 1)
-    created = [
-        j for j in reversed(list(_ids_since(engine, since)))
-        if j.id not in before and j.id != current_id and str(j.type) not in SIDE_EFFECT_TYPES
-    ]
     report.logs = list(result.logs)
     report.error = None if result.ok else _describe(result)
     seen = _observed(result, created, engine.get(current_id) if current_id else None, newest)
     report.problems = check(run, seen, engine)
     return report
+
+
+def _run_and_collect(
+    run: SampleRun, host: SampleHost, since: int, before: set[str]
+) -> tuple[RunResult, str | None, list[JobLike]]:
+    """Run the sample; and the jobs it created, oldest first (side effects excluded)."""
+    result, current_id = host.run_script(run.source, in_job=run.in_job, timeout_s=run.timeout_s)
+    created = [
+        j for j in reversed(list(_ids_since(host.engine, since)))
+        if j.id not in before and j.id != current_id and str(j.type) not in SIDE_EFFECT_TYPES
+    ]
+    return result, current_id, created
 
 
 def _observed(
