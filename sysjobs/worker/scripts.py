@@ -1,0 +1,94 @@
+"""The engine's :class:`~sysjobs.jobs.scripts.ScriptRunner`, built from the sandbox.
+
+Job handlers (EXECUTE_ACTION, EXECUTE_LISTENER, RUN_SCRIPT) run JavaScript through this
+runner; the engine and the app never import the sandbox. A script that runs for a job
+writes its ``log()`` lines to that job's log, and a forced stop or cancel terminates its
+V8 execution by job id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sysjobs.errors import SystemException
+from sysjobs.jobs import JobContext, JobType
+from sysjobs.jobs.scripts import ScriptOutcome
+from sysjobs.runtime import RunResult, Sandbox
+
+#: Writes one ``log()`` line of a job's script: ``(job_id, line)``.
+JobLogWriter = Callable[[str, str], None]
+
+
+def to_outcome(result: RunResult) -> ScriptOutcome:
+    """The engine's view of a run: ok, value, or the error's code and message."""
+    if result.ok:
+        return ScriptOutcome(ok=True, value=result.value)
+    error = result.error
+    code = (error.code or error.name) if error else str(result.outcome)
+    return ScriptOutcome(ok=False, error_code=code, error_message=error.message if error else None)
+
+
+class SandboxScriptRunner:
+    """Runs job scripts in ``sandbox``; ``log_writer`` receives their ``log()`` lines."""
+
+    def __init__(self, sandbox: Sandbox, log_writer: JobLogWriter | None = None) -> None:
+        self.sandbox = sandbox
+        self.log_writer = log_writer
+
+    def run(
+        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float
+    ) -> ScriptOutcome:
+        result = self.run_result(source, job_id=job_id, globals=globals, timeout_s=timeout_s)
+        return to_outcome(result)
+
+    def run_result(
+        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float
+    ) -> RunResult:
+        """Like :meth:`run`, with the sandbox's full :class:`RunResult`."""
+        sink = None
+        if job_id is not None and self.log_writer is not None:
+            writer = self.log_writer
+            sink = lambda line: writer(job_id, line)  # noqa: E731
+        return self.sandbox.run(
+            source, job_id=job_id, globals=globals, timeout_s=timeout_s, log_sink=sink,
+            run_id=job_id,
+        )  # fmt: skip
+
+    def terminate(self, job_id: str) -> None:
+        """End the V8 execution of ``job_id``'s script now (forced stop or cancel)."""
+        self.sandbox.terminate(job_id)
+
+
+class RunScriptData(BaseModel):
+    """RUN_SCRIPT's inputs, both private (``_``-prefixed: ``data()`` shows neither)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    source: str = Field(alias="_source")
+    timeout_s: float = Field(default=30.0, alias="_timeout_s", gt=0)
+
+
+def _run_script(ctx: JobContext, data: RunScriptData) -> None:
+    """The script runs as the job: ``getCurrentJobId()``, ``log()`` and ``logInfo`` use it.
+
+    A script error is the job's outcome, not a worker failure: it is logged as
+    ``code: message`` (which sets hasErrors) and the results carry it.
+    """
+    runner = ctx.script_runner
+    if runner is None:
+        raise SystemException("This worker has no script runner.")
+    outcome = runner.run(data.source, job_id=ctx.job.id, globals={}, timeout_s=data.timeout_s)
+    if outcome.ok:
+        ctx.set_results({"value": outcome.value})
+        return
+    ctx.log_error(f"{outcome.error_code}: {outcome.error_message}")
+    ctx.set_results({"error": {"code": outcome.error_code, "message": outcome.error_message}})
+
+
+def script_job_type() -> JobType:
+    """RUN_SCRIPT: a script run as a background job (``sysjobs run --in-job``)."""
+    return JobType(
+        name="RUN_SCRIPT", data_model=RunScriptData, handler=_run_script, queue="mix", public=False
+    )
