@@ -20,6 +20,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def alembic_config(connection: sa.Connection | None = None) -> Config:
     """An in-memory Alembic config pointing at the packaged migrations."""
     config = Config()
+    config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("version_locations", str(MIGRATIONS / "versions"))
     if connection is not None:

@@ -92,5 +92,5 @@ class PgListener:
             self.ready.set()
             self._sink(["*"])  # anything may have changed while we were not listening
             while not self._closed.is_set():
-                for notification in conn.notifies(timeout=0.5):
+                for notification in conn.notifies(timeout=0.1):
                     self._sink(notification.payload.split(","))

@@ -1,0 +1,94 @@
+"""Running one claimed job: run the handler, then finalize — fenced by the lease.
+
+The claim happened in the pool's dispatcher; here the handler runs in its own thread with a
+:class:`~sysjobs.jobs.JobContext`, and the outcome is written with one fenced statement.
+A handler that lost its lease (``LeaseLost``) writes nothing more: the job belongs to
+someone else now. A forced stop ends the lease from the heartbeat thread; the handler's
+thread is abandoned, and anything it still tries to write is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from sysjobs.jobs import Claimed, Engine, JobContext, LeaseLost, Outcome, RunState
+from sysjobs.jobs.scripts import ScriptRunner, TerminableScriptRunner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    """A job this pool is executing."""
+
+    claimed: Claimed
+    state: RunState = field(default_factory=RunState)
+    #: Set once the job's lease was ended (by the run itself, or forced by the heartbeat).
+    ended: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def job_id(self) -> str:
+        return self.claimed.lease.job_id
+
+
+def run_job(engine: Engine, running: Running, runner: ScriptRunner | None) -> None:
+    """Run the handler, then finalize (unless the lease was lost or forced meanwhile)."""
+    outcome, error = _run_handler(engine, running, runner)
+    if outcome is None or running.ended.is_set():
+        return
+    try:
+        engine.leases.finish(running.claimed.lease, outcome, reason=error, has_errors=bool(error))
+    finally:
+        running.ended.set()
+
+
+def _run_handler(
+    engine: Engine, running: Running, runner: ScriptRunner | None
+) -> tuple[Outcome | None, str | None]:
+    """(outcome, error text); outcome None means "not ours any more, write nothing"."""
+    claimed = running.claimed
+    job_type = engine.registry.get(claimed.job.type)
+    ctx = JobContext(
+        engine, claimed.lease, claimed.job,
+        checkpoint=claimed.checkpoint, script_runner=runner, state=running.state,
+    )  # fmt: skip
+    try:
+        if job_type is None:
+            raise LookupError(f"job type {claimed.job.type} is not registered in this worker")
+        job_type.handler(ctx, job_type.data_model.model_validate(claimed.job.data))
+    except LeaseLost:
+        return None, None
+    except Exception as exc:  # the handler's failure is the job's, not the worker's
+        log.exception("sysjobs: job %s (%s) failed", claimed.job.id, claimed.job.type)
+        message = f"Job failed: {type(exc).__name__}: {exc}"
+        try:
+            ctx.log_error(message)
+        except LeaseLost:
+            return None, None
+        return Outcome.FAILED, message
+    return (Outcome.STOPPED if running.state.acknowledged else Outcome.COMPLETED), None
+
+
+def force_end(
+    engine: Engine, running: Running, runner: ScriptRunner | None, *, released: bool = False
+) -> None:
+    """End a job that would not stop in time: terminate its script, close its lease."""
+    if running.ended.is_set():
+        return
+    running.ended.set()
+    running.state.lost.set()
+    if isinstance(runner, TerminableScriptRunner):
+        try:
+            runner.terminate(running.job_id)
+        except Exception:  # terminating is best effort; the lease is what counts
+            log.exception("sysjobs: could not terminate the script of job %s", running.job_id)
+    outcome = Outcome.RELEASED if released else Outcome.FORCED
+    why = (
+        "Put back: the worker shut down before the job reached a safe point."
+        if released
+        else "Forced: the job did not stop within the grace period; its execution was ended."
+    )
+    engine.leases.log(running.claimed.lease, "INFO", why)
+    engine.leases.finish(running.claimed.lease, outcome)

@@ -1,0 +1,164 @@
+"""A pool of job slots in one process: claim → run (thread per job) → finalize.
+
+Three kinds of thread: the dispatcher claims jobs when slots are free and otherwise waits on
+the engine's hints (the same ``wait_until`` as ``waitForJob``), and reaps expired leases now
+and then; the heartbeat renews this pool's leases, relays stop/cancel requests and forces
+jobs whose grace period passed — running JavaScript cannot block it; and one thread per
+running job. Used in-process by ``sysjobs run`` and tests, and inside each worker process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+
+from sysjobs.jobs import Claimed, Engine, new_owner
+from sysjobs.jobs.ids import now_ms
+from sysjobs.jobs.scripts import ScriptRunner
+from sysjobs.jobs.waiting import wait_until
+from sysjobs.worker.execution import Running, force_end, run_job
+from sysjobs.worker.queues import default_limits, free_slots
+
+
+class WorkerPool:
+    """``concurrency`` slots leasing jobs from ``engine`` under one fresh owner id."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        concurrency: int = 4,
+        queues: Mapping[str, int] | None = None,
+        lease_s: float | None = None,
+        script_runner: ScriptRunner | None = None,
+        shutdown_grace_s: float = 10.0,
+    ) -> None:
+        self.engine = engine
+        self.concurrency = max(1, concurrency)
+        self.limits = dict(queues or default_limits(self.concurrency))
+        self.lease_s = lease_s or engine.settings.lease_s
+        self.script_runner = script_runner
+        self.shutdown_grace_s = shutdown_grace_s
+        self.owner = new_owner()
+        self.running: dict[str, Running] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_reap = 0.0
+
+    def start(self) -> WorkerPool:
+        """Start the dispatcher and heartbeat threads."""
+        for target, name in ((self._dispatch_loop, "dispatch"), (self._heartbeat_loop, "beat")):
+            thread = threading.Thread(target=target, name=f"sysjobs-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self, grace_s: float | None = None) -> None:
+        """Graceful: stop claiming, ask running jobs to reach a safe point, put back the rest."""
+        self._stopping.set()
+        with self._lock:
+            for running in self.running.values():
+                running.state.shutdown.set()
+        deadline = time.monotonic() + (self.shutdown_grace_s if grace_s is None else grace_s)
+        while self.running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for running in self._snapshot():
+            force_end(self.engine, running, self.script_runner, released=True)
+            self._forget(running)
+        for thread in self._threads:
+            thread.join(timeout=5.0)
+
+    def __enter__(self) -> WorkerPool:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # ---- dispatcher ---------------------------------------------------------------
+    def _dispatch_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._maybe_reap()
+            claimed = wait_until(
+                self._claim, hub=self.engine.hub, keys=["work", f"pool:{self.owner}"],
+                timeout_s=self.lease_s / 2, poll=self.engine.database.poll_interval,
+                stop=self._stopping.is_set,
+            )  # fmt: skip
+            for item in claimed or []:
+                self._launch(item)
+
+    def _claim(self) -> list[Claimed] | None:
+        """Claim for every queue with free slots; None when nothing was taken."""
+        if self._stopping.is_set():
+            return None
+        with self._lock:
+            busy = Counter(r.claimed.job.queue for r in self.running.values())
+        free = {q: n for q, n in free_slots(self.limits, busy, self.concurrency).items() if n}
+        total = self.concurrency - sum(busy.values())
+        if not free or total <= 0:
+            return None
+        allow_low = total > 1 or self.concurrency == 1  # low priority never takes the last slot
+        groups = [(tuple(free), total)] if min(free.values()) >= total else list(free.items())
+        claimed: list[Claimed] = []
+        for queues, limit in groups:
+            names = queues if isinstance(queues, tuple) else (queues,)
+            claimed += self.engine.leases.claim(
+                self.owner, limit=min(limit, total - len(claimed)), queues=names,
+                allow_low=allow_low, lease_s=self.lease_s,
+            )  # fmt: skip
+        return claimed or None
+
+    def _launch(self, claimed: Claimed) -> None:
+        running = Running(claimed)
+        with self._lock:
+            self.running[running.job_id] = running
+        thread = threading.Thread(
+            target=self._run, args=(running,), name=f"sysjobs-job-{running.job_id}", daemon=True
+        )
+        thread.start()
+
+    def _run(self, running: Running) -> None:
+        try:
+            run_job(self.engine, running, self.script_runner)
+        finally:
+            self._forget(running)
+
+    def _forget(self, running: Running) -> None:
+        with self._lock:
+            if self.running.get(running.job_id) is running:
+                del self.running[running.job_id]
+        self.engine.hub.notify([f"pool:{self.owner}"])  # a slot is free
+
+    def _snapshot(self) -> list[Running]:
+        with self._lock:
+            return list(self.running.values())
+
+    def _maybe_reap(self) -> None:
+        if time.monotonic() - self._last_reap >= self.lease_s / 2:
+            self._last_reap = time.monotonic()
+            self.engine.reap()
+
+    # ---- heartbeat ----------------------------------------------------------------
+    def _heartbeat_loop(self) -> None:
+        tick = min(self.lease_s / 3, 1.0)
+        while not self._stopping.wait(tick):
+            if self.running:
+                self._beat()
+
+    def _beat(self) -> None:
+        """Renew leases; relay stop/cancel; force jobs past their grace; drop lost ones."""
+        held = self.engine.leases.heartbeat(self.owner, self.lease_s)
+        now = now_ms()
+        for running in self._snapshot():
+            found = held.get(running.job_id)
+            if found is None or found[0] != running.claimed.lease.attempt:
+                running.state.lost.set()
+                continue
+            _attempt, status, force_at = found
+            if status in ("STOPPING", "CANCELING"):
+                running.state.stop_requested.set()
+                if force_at is not None and force_at <= now:
+                    force_end(self.engine, running, self.script_runner)
+                    self._forget(running)

@@ -1,0 +1,189 @@
+"""Shared database fixtures: every engine test runs on SQLite and on a real PostgreSQL.
+
+``pg_server`` starts a throwaway PostgreSQL cluster from the machine's binaries for the whole
+session (as the ``postgres`` user when we are root — PostgreSQL refuses to run as root) on a
+free port with a private socket directory, and removes it afterwards. Each PostgreSQL test
+gets its own database cloned from a migrated template (``CREATE DATABASE … TEMPLATE``), which
+is much faster than migrating every time; each SQLite test gets a copy of a migrated file.
+
+Without PostgreSQL binaries the PostgreSQL half is skipped — unless ``SYSJOBS_REQUIRE_PG=1``
+(CI), where a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from sysjobs.jobs import Engine
+from sysjobs.store import migrate
+
+TEMPLATE_DB = "sysjobs_template"
+
+
+@dataclass(frozen=True)
+class PgServer:
+    """A running throwaway cluster."""
+
+    host: str  # the unix socket directory
+    port: int
+
+    def url(self, database: str = "postgres") -> str:
+        """A SQLAlchemy/libpq URL for ``database`` on this server."""
+        return f"postgresql+psycopg://postgres@/{database}?host={self.host}&port={self.port}"
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    on_path = shutil.which("pg_ctl")
+    if found:
+        return Path(found[0]).parent
+    return Path(on_path).parent if on_path else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(*args: str) -> list[str]:
+    """Run as the ``postgres`` user when we are root."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("SYSJOBS_REQUIRE_PG") == "1":
+        pytest.fail(f"PostgreSQL is required (SYSJOBS_REQUIRE_PG=1) but {reason}")
+    pytest.skip(f"PostgreSQL not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL cluster for the session, with a migrated template database."""
+    bindir = _pg_bin()
+    if bindir is None:
+        _missing("no pg_ctl found (apt-get install postgresql)")
+        return
+    root = Path(tempfile.mkdtemp(prefix="sysjobs-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+    port = _free_port()
+    opts = (
+        f"-p {port} -k {sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c max_connections=300"
+    )
+    try:
+        subprocess.run(
+            _as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
+                         "postgres", "-E", "UTF8", "--no-sync"),
+            check=True, capture_output=True,
+        )  # fmt: skip
+        subprocess.run(
+            _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w",
+                         "-l", str(root / "server.log"), "start"),
+            check=True, capture_output=True,
+        )  # fmt: skip
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        _missing(f"the server did not start: {exc.stderr.decode(errors='replace')[-500:]}")
+        return
+    server = PgServer(str(sock), port)
+    try:
+        _make_template(server)
+        yield server
+    finally:
+        subprocess.run(
+            _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _admin(server: PgServer) -> sa.Engine:
+    return sa.create_engine(server.url(), isolation_level="AUTOCOMMIT")
+
+
+def _make_template(server: PgServer) -> None:
+    admin = _admin(server)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{TEMPLATE_DB}"'))
+    admin.dispose()
+    engine = sa.create_engine(server.url(TEMPLATE_DB))
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "sysjobs.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database per test: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "sysjobs.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = _admin(server)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"'))
+    try:
+        yield server.url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """``Engine.open(db_url)``, closed after the test."""
+    opened = Engine.open(db_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _share_pg_with_other_suites(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Give suites that read ``SYSJOBS_TEST_PG_URL`` this session's server (if they run)."""
+    wants_pg = any(
+        "postgres" in getattr(getattr(item, "callspec", None), "id", "")
+        for item in request.session.items
+    )
+    if not wants_pg or os.environ.get("SYSJOBS_TEST_PG_URL"):
+        yield
+        return
+    with contextlib.suppress(pytest.skip.Exception):
+        server: PgServer = request.getfixturevalue("pg_server")
+        os.environ["SYSJOBS_TEST_PG_URL"] = server.url()
+    yield
+    os.environ.pop("SYSJOBS_TEST_PG_URL", None)

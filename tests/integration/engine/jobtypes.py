@@ -1,0 +1,89 @@
+"""Plain Python job types for the engine tests (no JavaScript needed).
+
+Importable by path so worker *processes* (spawned) can register them too:
+``register`` is the ``setup`` hook given to ``WorkerProcesses``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from pydantic import BaseModel
+
+from sysjobs.jobs import Engine, JobContext, JobType
+
+
+class Empty(BaseModel):
+    pass
+
+
+class Steps(BaseModel):
+    steps: int = 10
+    step_s: float = 0.02
+
+
+class Message(BaseModel):
+    text: str
+
+
+class Sleep(BaseModel):
+    seconds: float = 30.0
+
+
+def noop(ctx: JobContext, data: Empty) -> None:
+    """Does nothing (throughput, ordering)."""
+
+
+def record_run(ctx: JobContext, data: Empty) -> None:
+    """One log line per execution: the exactly-once check counts them."""
+    ctx.log_info(f"ran in {os.getpid()}")
+
+
+def echo(ctx: JobContext, data: Message) -> None:
+    ctx.log_info(data.text)
+    ctx.set_results({"echo": data.text})
+
+
+def fail(ctx: JobContext, data: Message) -> None:
+    raise RuntimeError(data.text)
+
+
+def stepper(ctx: JobContext, data: Steps) -> None:
+    """Units of work with a checkpoint after each; stops cooperatively between units."""
+    done = int(ctx.checkpoint.get("done", 0))
+    while done < data.steps:
+        if ctx.should_stop():
+            ctx.log_info(f"stopping after {done} steps")
+            return
+        time.sleep(data.step_s)
+        done += 1
+        ctx.save_checkpoint({"done": done})
+        ctx.set_progress(done * 100 // data.steps)
+        ctx.log_info(f"step {done}")
+    ctx.set_results({"done": done})
+
+
+def stubborn(ctx: JobContext, data: Sleep) -> None:
+    """Never checks should_stop: only a forced stop (or the end of the sleep) ends it."""
+    ctx.log_info("started")
+    time.sleep(data.seconds)
+    ctx.log_info("woke up")
+
+
+TYPES = [
+    JobType("NOOP", Empty, noop),
+    JobType("RECORD_RUN", Empty, record_run),
+    JobType("ECHO", Message, echo, queue="light"),
+    JobType("FAIL", Message, fail),
+    JobType("STEPPER", Steps, stepper),
+    JobType("STUBBORN", Sleep, stubborn),
+    JobType("STUBBORN_IDEMPOTENT", Sleep, stubborn, idempotent=True),
+    JobType("HEAVY", Empty, noop, queue="heavy"),
+]
+
+
+def register(engine: Engine) -> None:
+    """Register every test type on ``engine``."""
+    for job_type in TYPES:
+        engine.register(job_type)
