@@ -8,23 +8,25 @@ import sys
 from pathlib import Path
 
 
-def sysjobs(*args: str) -> subprocess.CompletedProcess[str]:
+def sysjobs(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, in ``cwd`` (where its embedded ./.sysjobs/ database lives)."""
     return subprocess.run(
-        [sys.executable, "-m", "sysjobs.cli", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "sysjobs.cli", *args], capture_output=True, text=True,
+        timeout=120, cwd=cwd,
     )
 
 
 def test_run_prints_log_lines_and_exits_zero(tmp_path: Path) -> None:
     script = tmp_path / "hello.js"
     script.write_text("log('hello'); log('world', 1)")
-    done = sysjobs("run", str(script))
+    done = sysjobs("run", str(script), cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "hello\nworld 1\n", "")
 
 
 def test_uncaught_error_prints_code_and_message_and_exits_non_zero(tmp_path: Path) -> None:
     script = tmp_path / "bad.js"
     script.write_text("log('before'); sys.exceptions.throwException('badRequest', 'Invalid id')")
-    done = sysjobs("run", str(script))
+    done = sysjobs("run", str(script), cwd=tmp_path)
     assert done.returncode == 1
     assert done.stdout == "before\n"
     assert done.stderr == "badRequest: Invalid id\n"
@@ -33,7 +35,7 @@ def test_uncaught_error_prints_code_and_message_and_exits_non_zero(tmp_path: Pat
 def test_json_prints_the_run_result(tmp_path: Path) -> None:
     script = tmp_path / "value.js"
     script.write_text("log('x'); ({answer: 42})")
-    done = sysjobs("run", "--json", str(script))
+    done = sysjobs("run", "--json", str(script), cwd=tmp_path)
     result = json.loads(done.stdout)
     assert done.returncode == 0
     assert (result["outcome"], result["value"], result["logs"]) == ("ok", {"answer": 42}, ["x"])
@@ -42,13 +44,53 @@ def test_json_prints_the_run_result(tmp_path: Path) -> None:
 def test_timeout_option_ends_a_runaway_script(tmp_path: Path) -> None:
     script = tmp_path / "loop.js"
     script.write_text("while (true) {}")
-    done = sysjobs("run", "--timeout", "0.5", str(script))
+    done = sysjobs("run", "--timeout", "0.5", str(script), cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith("timeout: ")
 
 
 def test_missing_script_is_one_clear_line(tmp_path: Path) -> None:
-    done = sysjobs("run", str(tmp_path / "nope.js"))
+    done = sysjobs("run", str(tmp_path / "nope.js"), cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("badRequest: cannot read script")
     assert "Traceback" not in done.stderr
+
+
+def test_embedded_default_runs_jobs_the_script_starts(tmp_path: Path) -> None:
+    script = tmp_path / "wait.js"
+    script.write_text(
+        "var jobId = sys.data.executeAction('companies', {}, 'logSomething', {param1: 'a', param2: 'b'});\n"
+        "sys.jobs.waitForJob(jobId, 'FINISHED', 60000);\n"
+        "log('status: ' + sys.jobs.findById(jobId).status());\n"
+    )
+    done = sysjobs("run", str(script), cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "status: FINISHED\n", "")
+    assert (tmp_path / ".sysjobs" / "sysjobs.db").exists()
+
+
+def test_without_in_job_there_is_no_current_job(tmp_path: Path) -> None:
+    script = tmp_path / "current.js"
+    script.write_text("log('job id: ' + sys.jobs.getCurrentJobId())")
+    done = sysjobs("run", str(script), cwd=tmp_path)
+    assert done.stdout == "job id: null\n"
+
+
+def test_in_job_runs_the_script_as_a_job_whose_log_gets_its_lines(tmp_path: Path) -> None:
+    script = tmp_path / "in_job.js"
+    script.write_text(
+        "var job = sys.jobs.getCurrentJob();\n"
+        "log('job id: ' + job.label());\n"
+        "sys.jobs.logInfo('via logInfo');\n"
+        "log(sys.jobs.getCurrentJobId().length);\n"
+    )
+    done = sysjobs("run", "--in-job", str(script), cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "job id: in_job.js\nvia logInfo\n24\n", "")
+
+
+def test_in_job_error_is_reported_and_the_exit_code_is_non_zero(tmp_path: Path) -> None:
+    script = tmp_path / "fails.js"
+    script.write_text("log('before'); sys.jobs.findById('nope')")
+    done = sysjobs("run", "--in-job", str(script), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == "before\n"
+    assert done.stderr.startswith("badRequest: ") and "'nope'" in done.stderr
