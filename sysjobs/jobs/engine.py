@@ -7,7 +7,7 @@ workers' idle loop; hints come from this process's commits and, on PostgreSQL, f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sysjobs.errors import BadRequest, NotFound, Timeout
@@ -88,8 +88,19 @@ class Engine(control.ControlVerbs):
             self, self.registry.require(type), data, label=label, run_by=run_by,
             low_priority=low_priority, queue=queue, parent_id=parent_id,
         )  # fmt: skip
-        self.store.insert_job(row, reason="enqueued")
+        self.store.insert_jobs([row], reason="enqueued")
         return Job.from_row({**row, "results": None})
+
+    def enqueue_many(
+        self, type: str, items: Iterable[Mapping[str, Any]], **options: Any
+    ) -> list[Job]:
+        """Create many PENDING jobs of one type in one transaction (same options for all)."""
+        job_type = self.registry.require(type)
+        rows = [
+            control.new_job_row(self, job_type, data, **_enqueue_options(options)) for data in items
+        ]
+        self.store.insert_jobs(rows, reason="enqueued")
+        return [Job.from_row({**row, "results": None}) for row in rows]
 
     def get(self, job_id: str, *, parameter: str = "id") -> Job | None:
         """The job, or None; ``BadRequest`` for a malformed id."""
@@ -202,6 +213,21 @@ class Engine(control.ControlVerbs):
     def reap(self) -> int:
         """Recover expired leases now (workers call this periodically)."""
         return self.leases.reap()
+
+
+def _enqueue_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    allowed = ("label", "run_by", "low_priority", "queue", "parent_id")
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown enqueue options: {sorted(unknown)}")
+    return {
+        "label": None,
+        "run_by": None,
+        "low_priority": False,
+        "queue": None,
+        "parent_id": None,
+        **options,
+    }
 
 
 def _statuses(statuses: Sequence[str] | str) -> tuple[str, ...]:

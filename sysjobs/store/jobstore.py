@@ -25,16 +25,18 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def insert_job(self, row: Mapping[str, Any], *, reason: str | None = None) -> None:
-        """Insert a new PENDING job, its empty results row and its creation event."""
+    def insert_jobs(self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None) -> None:
+        """Insert new PENDING jobs, their empty results rows and creation events (one tx)."""
+        if not rows:
+            return
         with self.db.write() as tx:
-            tx.connection.execute(jobs.insert(), [dict(row)])
-            tx.connection.execute(job_results.insert(), [{"job_id": row["id"]}])
+            tx.connection.execute(jobs.insert(), [dict(r) for r in rows])
+            tx.connection.execute(job_results.insert(), [{"job_id": r["id"]} for r in rows])
             add_events(
                 tx.connection,
-                [event(row["id"], row["created_ms"], None, row["status"], reason=reason)],
+                [event(r["id"], r["created_ms"], None, r["status"], reason=reason) for r in rows],
             )
-            tx.hint(f"job:{row['id']}", "work")
+            tx.hint("work", *(f"job:{r['id']}" for r in rows[:50]))
 
     def get_job(self, job_id: str) -> Row | None:
         """One job by primary key, with its results."""

@@ -151,5 +151,5 @@ class ListingStore:
                 sa.literal(entry.get("additional_info"), sa.JSON()),
             ).where(held)
             columns = ["job_id", "ts_ms", "level", "message", "additional_info"]
-            done = conn.execute(job_logs.insert().from_select(columns, source))
-            return done.rowcount > 0
+            insert = job_logs.insert().from_select(columns, source).returning(job_logs.c.id)
+            return conn.execute(insert).first() is not None  # rowcount is -1 on psycopg here

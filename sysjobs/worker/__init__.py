@@ -1,1 +1,6 @@
-"""sysjobs.worker"""
+"""sysjobs.worker — worker pools: threads in one process, or supervised worker processes."""
+
+from sysjobs.worker.pool import WorkerPool
+from sysjobs.worker.processes import WorkerConfig, WorkerProcesses
+
+__all__ = ["WorkerConfig", "WorkerPool", "WorkerProcesses"]

@@ -34,6 +34,7 @@ class WorkerPool:
         lease_s: float | None = None,
         script_runner: ScriptRunner | None = None,
         shutdown_grace_s: float = 10.0,
+        owner: str | None = None,
     ) -> None:
         self.engine = engine
         self.concurrency = max(1, concurrency)
@@ -41,10 +42,12 @@ class WorkerPool:
         self.lease_s = lease_s or engine.settings.lease_s
         self.script_runner = script_runner
         self.shutdown_grace_s = shutdown_grace_s
-        self.owner = new_owner()
+        #: The fresh worker id every lease of this pool is held by.
+        self.owner = owner or new_owner()
         self.running: dict[str, Running] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # no more claims
+        self._closed = threading.Event()  # no more heartbeats (after the running jobs left)
         self._threads: list[threading.Thread] = []
         self._last_reap = 0.0
 
@@ -59,16 +62,19 @@ class WorkerPool:
     def stop(self, grace_s: float | None = None) -> None:
         """Graceful: stop claiming, ask running jobs to reach a safe point, put back the rest."""
         self._stopping.set()
-        with self._lock:
-            for running in self.running.values():
-                running.state.shutdown.set()
+        self.engine.hub.notify([f"pool:{self.owner}"])  # wake the dispatcher now
+        for thread in self._threads[:1]:
+            thread.join(timeout=10.0)
+        for running in self._snapshot():
+            running.state.shutdown.set()
         deadline = time.monotonic() + (self.shutdown_grace_s if grace_s is None else grace_s)
         while self.running and time.monotonic() < deadline:
             time.sleep(0.01)
         for running in self._snapshot():
             force_end(self.engine, running, self.script_runner, released=True)
             self._forget(running)
-        for thread in self._threads:
+        self._closed.set()
+        for thread in self._threads[1:]:
             thread.join(timeout=5.0)
 
     def __enter__(self) -> WorkerPool:
@@ -112,6 +118,8 @@ class WorkerPool:
 
     def _launch(self, claimed: Claimed) -> None:
         running = Running(claimed)
+        if self._stopping.is_set():
+            running.state.shutdown.set()
         with self._lock:
             self.running[running.job_id] = running
         thread = threading.Thread(
@@ -143,7 +151,7 @@ class WorkerPool:
     # ---- heartbeat ----------------------------------------------------------------
     def _heartbeat_loop(self) -> None:
         tick = min(self.lease_s / 3, 1.0)
-        while not self._stopping.wait(tick):
+        while not self._closed.wait(tick):
             if self.running:
                 self._beat()
 
