@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sysjobs.errors import BadRequest, NotFound, Timeout
-from sysjobs.jobs import control
+from sysjobs.jobs import caps, control
 from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.hub import Hub
 from sysjobs.jobs.ids import check_job_id, now_ms
@@ -148,8 +148,10 @@ class Engine(control.ControlVerbs):
         self._log(job_id, "ERROR", message, additional_info)
 
     def _log(self, job_id: str, level: str, message: str, info: Any) -> None:
-        entry = self.log_entry(level, message, info)
-        if not self.listing.append_log(check_job_id(job_id), entry):
+        capped = caps.capped_entry(self, check_job_id(job_id), self.log_entry(level, message, info))
+        if capped is None:  # over the job's log cap: dropped (the job's log says so)
+            return
+        if not self.listing.append_log(job_id, capped):
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         self.hub.notify([f"job:{job_id}"])
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from sysjobs.errors import BadRequest
+from sysjobs.jobs import caps
 from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.reaping import decide_lost
@@ -133,7 +134,10 @@ class Leases:
     def log(self, lease: Lease, level: str, message: str, info: Any = None) -> bool:
         """A fenced log line; False when the lease is gone."""
         entry = self.engine.log_entry(level, message, info)
-        return self.listing.append_log_fenced(lease.job_id, lease.owner, lease.attempt, entry)
+        capped = caps.capped_entry(self.engine, lease.job_id, entry)
+        if capped is None:  # over the job's log cap: dropped, but the fence still answers
+            return self.lease_status(lease) is not None
+        return self.listing.append_log_fenced(lease.job_id, lease.owner, lease.attempt, capped)
 
     def set_progress(self, lease: Lease, pct: int | float) -> bool:
         """A fenced progress write (0-100)."""
@@ -157,8 +161,11 @@ class Leases:
                 results = job_type.results_model.model_validate(results).model_dump(mode="json")
             except ValidationError as exc:
                 raise BadRequest(f"Invalid results for {job_type.name}: {exc}") from exc
+        kept, too_large = caps.cap_results(self.engine, dict(results))
+        if too_large is not None and not self.log(lease, "ERROR", too_large):
+            return False
         return self.jobs.write_result_fields(
-            lease.job_id, lease.owner, lease.attempt, {"results": dict(results)}
+            lease.job_id, lease.owner, lease.attempt, {"results": kept}
         )
 
     def finish(

@@ -1,0 +1,123 @@
+"""Per-job caps: how much log and how large a result one job may keep.
+
+A script can call ``log()`` in a loop or return a huge value; without caps one job fills the
+database and slows every other job's writes. The caps live in the engine, where every log
+line and every result passes (``Engine.log_*``, the fenced ``Leases.log``/``set_results``):
+
+* at most ``max_log_lines`` lines per job; the first line refused is replaced by one ERROR
+  line telling the job's reader that the log was capped (so ``hasErrors`` is set), later
+  ones are dropped silently;
+* each line's message at most ``max_message_chars`` (the rest is cut, and the line says so);
+* results at most ``max_result_bytes`` of JSON; larger results are replaced by a small
+  marker ``{"truncated": true, "bytes": n, "limit": m}`` and an ERROR line says why.
+
+Line counts are kept per engine in memory (a bounded LRU of job ids), seeded from the
+database the first time a job is seen, so a job resumed by another process keeps its budget.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sysjobs.jobs.engine import Engine
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The limits of one engine."""
+
+    #: Log lines kept per job (the notice line saying the log was capped comes on top).
+    max_log_lines: int = 10_000
+    #: Characters kept of one log message.
+    max_message_chars: int = 64 * 1024
+    #: Bytes of JSON kept as a job's results.
+    max_result_bytes: int = 1024 * 1024
+
+
+#: Job ids whose line counts one engine remembers.
+_TRACKED_JOBS = 4096
+
+_lock = threading.Lock()
+_caps: weakref.WeakKeyDictionary[Engine, Caps] = weakref.WeakKeyDictionary()
+_counts: weakref.WeakKeyDictionary[Engine, OrderedDict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def configure(engine: Engine, caps: Caps) -> None:
+    """Use ``caps`` for ``engine`` (tests use small ones)."""
+    with _lock:
+        _caps[engine] = caps
+        _counts.pop(engine, None)
+
+
+def caps_of(engine: Engine) -> Caps:
+    """The caps in force for ``engine``."""
+    return _caps.get(engine) or Caps()
+
+
+def log_notice(limit: int) -> str:
+    """The line written once a job's log reaches its cap."""
+    return (
+        f"Log limit reached: a job keeps at most {limit} log lines; "
+        "further lines of this job are dropped."
+    )
+
+
+def admit_log(engine: Engine, job_id: str, count_existing: Callable[[], int]) -> str:
+    """``"keep"``, ``"notice"`` (write the notice instead) or ``"drop"`` for one more line."""
+    limit = caps_of(engine).max_log_lines
+    with _lock:
+        counts = _counts.setdefault(engine, OrderedDict())
+        seen = counts.get(job_id)
+    if seen is None:
+        seen = count_existing()  # outside the lock: a database read
+    with _lock:
+        counts = _counts.setdefault(engine, OrderedDict())
+        seen = max(seen, counts.get(job_id, 0)) + 1
+        counts[job_id] = seen
+        counts.move_to_end(job_id)
+        while len(counts) > _TRACKED_JOBS:
+            counts.popitem(last=False)
+    if seen <= limit:
+        return "keep"
+    return "notice" if seen == limit + 1 else "drop"
+
+
+def cap_message(engine: Engine, message: str) -> str:
+    """``message`` cut to the engine's per-line limit (saying how much was cut)."""
+    limit = caps_of(engine).max_message_chars
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}… [{len(message) - limit} more characters cut]"
+
+
+def cap_results(engine: Engine, results: Any) -> tuple[Any, str | None]:
+    """(results to store, None) or (a small marker, the reason) when they are too large."""
+    limit = caps_of(engine).max_result_bytes
+    size = len(json.dumps(results, ensure_ascii=False, default=str).encode("utf-8"))
+    if size <= limit:
+        return results, None
+    reason = (
+        f"Results too large: {size} bytes of JSON, the limit is {limit} bytes; "
+        "they were not kept."
+    )
+    return {"truncated": True, "bytes": size, "limit": limit}, reason
+
+
+def capped_entry(engine: Engine, job_id: str, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The log row to write for ``job_id`` under the caps, or None to drop the line."""
+    from sysjobs.store.listing import LogFilter
+
+    verdict = admit_log(engine, job_id, lambda: engine.listing.logs_count(LogFilter(job_id)))
+    if verdict == "drop":
+        return None
+    if verdict == "notice":
+        notice = log_notice(caps_of(engine).max_log_lines)
+        return {**entry, "level": "ERROR", "message": notice, "additional_info": None}
+    return {**entry, "message": cap_message(engine, entry["message"])}
