@@ -104,8 +104,7 @@ def cap_results(engine: Engine, results: Any) -> tuple[Any, str | None]:
     if size <= limit:
         return results, None
     reason = (
-        f"Results too large: {size} bytes of JSON, the limit is {limit} bytes; "
-        "they were not kept."
+        f"Results too large: {size} bytes of JSON, the limit is {limit} bytes; they were not kept."
     )
     return {"truncated": True, "bytes": size, "limit": limit}, reason
 

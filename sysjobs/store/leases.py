@@ -65,10 +65,14 @@ class LeaseStore:
             .order_by(jobs.c.created_ms, jobs.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            # Materialised once: inlined into the UPDATE, PostgreSQL may re-run a LIMIT …
+            # SKIP LOCKED subquery per row and take more than ``limit`` rows.
+            .cte("claimable")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         update = (
             jobs.update()
-            .where(jobs.c.id.in_(ids), jobs.c.status == "PENDING")
+            .where(jobs.c.id.in_(sa.select(ids.c.id)), jobs.c.status == "PENDING")
             .values(
                 status="RUNNING",
                 owner=spec.owner,

@@ -1,0 +1,117 @@
+"""Leases: expiry, the reaper's reasons, capped retries, and fencing of late writes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.jobs import (
+    Engine,
+    EngineSettings,
+    JobContext,
+    JobStatus,
+    LeaseLost,
+    Outcome,
+    new_owner,
+)
+from tests.integration.engine.helpers import open_engine
+
+S = JobStatus
+SHORT = EngineSettings(lease_s=0.2, stop_grace_s=0.2)
+
+
+@pytest.fixture
+def eng(db_url: str) -> Iterator[Engine]:
+    with open_engine(db_url, SHORT) as engine:
+        yield engine
+
+
+def _claim_and_pause(engine: Engine) -> JobContext:
+    """A worker that claims one job and then stops heartbeating (a paused process)."""
+    (claimed,) = engine.leases.claim(new_owner(), limit=1)
+    time.sleep(0.3)
+    return JobContext(engine, claimed.lease, claimed.job)
+
+
+def _messages(engine: Engine, job_id: str) -> list[str]:
+    return [entry.message for entry in engine.logs(job_id, {})]
+
+
+def test_a_lost_job_ends_finished_with_the_reason_in_its_log(eng: Engine) -> None:
+    job = eng.enqueue("RECORD_RUN", {})
+    _claim_and_pause(eng)
+    assert eng.reap() == 1
+    lost = eng.require(job.id)
+    assert lost.status is S.FINISHED and lost.has_errors and lost.ended_at is not None
+    (message,) = _messages(eng, job.id)
+    assert message.startswith("Job lost: worker w") and "stopped renewing its lease" in message
+    assert "not retried because its type is not idempotent" in message
+
+
+def test_a_paused_workers_late_writes_are_refused(eng: Engine) -> None:
+    job = eng.enqueue("RECORD_RUN", {})
+    ctx = _claim_and_pause(eng)
+    eng.reap()
+    before = eng.require(job.id)
+    for write in (
+        lambda: ctx.log_info("late"), lambda: ctx.log_error("late"),
+        lambda: ctx.set_progress(50), lambda: ctx.set_results({"late": True}),
+        lambda: ctx.save_checkpoint({"late": True}),
+    ):  # fmt: skip
+        with pytest.raises(LeaseLost):
+            write()
+    assert eng.leases.finish(ctx.lease, Outcome.COMPLETED) is None
+    assert eng.require(job.id) == before
+    assert "late" not in _messages(eng, job.id)
+    assert ctx.should_stop()
+
+
+def test_a_newer_claim_fences_off_the_older_attempt(eng: Engine) -> None:
+    job = eng.enqueue("STUBBORN_IDEMPOTENT", {"seconds": 0})
+    old = _claim_and_pause(eng)
+    eng.reap()  # idempotent: back to PENDING
+    (new,) = eng.leases.claim(new_owner(), limit=1)
+    assert new.lease.attempt == old.lease.attempt + 1
+    with pytest.raises(LeaseLost):
+        old.log_info("from the old attempt")
+    assert eng.leases.finish(new.lease, Outcome.COMPLETED) is not None
+    assert eng.require(job.id).status is S.FINISHED
+
+
+def test_an_idempotent_job_is_retried_a_capped_number_of_times(eng: Engine) -> None:
+    job = eng.enqueue("STUBBORN_IDEMPOTENT", {"seconds": 0})
+    for attempt in (1, 2):
+        _claim_and_pause(eng)
+        eng.reap()
+        assert eng.require(job.id).status is S.PENDING, attempt
+    _claim_and_pause(eng)
+    eng.reap()
+    ended = eng.require(job.id)
+    assert ended.status is S.FINISHED and ended.has_errors
+    messages = _messages(eng, job.id)
+    assert messages[0].startswith("Retrying: ") and "Retry 1 of 2" in messages[0]
+    assert "Retry 2 of 2" in messages[1]
+    assert "gave up after its worker was lost 3 times" in messages[2]
+
+
+def test_a_lost_job_that_was_stopping_ends_stopped_and_can_resume(eng: Engine) -> None:
+    job = eng.enqueue("STEPPER", {})
+    eng.leases.claim(new_owner(), limit=1)
+    eng.stop(job.id)
+    time.sleep(0.3)
+    eng.reap()
+    assert eng.require(job.id).status is S.STOPPED
+    assert eng.resume(job.id).status is S.PENDING
+
+
+def test_heartbeats_keep_a_lease_alive_past_its_length(eng: Engine) -> None:
+    job = eng.enqueue("RECORD_RUN", {})
+    owner = new_owner()
+    (claimed,) = eng.leases.claim(owner, limit=1)
+    for _ in range(5):
+        time.sleep(0.1)
+        assert job.id in eng.leases.heartbeat(owner)
+        eng.reap()
+    assert eng.leases.finish(claimed.lease, Outcome.COMPLETED) is not None

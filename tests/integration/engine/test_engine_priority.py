@@ -1,0 +1,84 @@
+"""Low priority and queues: normal jobs first, ageing against starvation, queue limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.jobs import Engine, EngineSettings, JobStatus, new_owner
+from tests.integration.engine.helpers import open_engine, running_pool
+
+
+@pytest.fixture
+def eng(db_url: str) -> Iterator[Engine]:
+    with open_engine(db_url, EngineSettings(lease_s=5.0, low_priority_ageing_s=0.5)) as engine:
+        yield engine
+
+
+def _claim_order(engine: Engine, n: int) -> list[str]:
+    owner = new_owner()
+    return [c.job.id for _ in range(n) for c in engine.leases.claim(owner, limit=1)]
+
+
+def test_a_low_priority_job_is_claimed_only_when_no_normal_job_waits(eng: Engine) -> None:
+    low = eng.enqueue("NOOP", {}, low_priority=True)
+    normal = [eng.enqueue("NOOP", {}).id for _ in range(3)]
+    assert _claim_order(eng, 4) == [*normal, low.id]
+
+
+def test_set_and_remove_low_priority_change_the_claim_order(eng: Engine) -> None:
+    first, second = eng.enqueue("NOOP", {}), eng.enqueue("NOOP", {})
+    eng.set_low_priority(first.id, True)
+    third = eng.enqueue("NOOP", {}, low_priority=True)
+    eng.set_low_priority(third.id, False)
+    assert _claim_order(eng, 3) == [second.id, third.id, first.id]
+
+
+def test_an_aged_low_priority_job_competes_as_a_normal_one(eng: Engine) -> None:
+    low = eng.enqueue("NOOP", {}, low_priority=True)
+    time.sleep(0.6)  # older than the ageing threshold
+    normal = eng.enqueue("NOOP", {})
+    assert _claim_order(eng, 2) == [low.id, normal.id]
+
+
+def test_low_priority_never_takes_the_last_free_slot(eng: Engine) -> None:
+    eng.enqueue("NOOP", {}, low_priority=True)
+    assert eng.leases.claim(new_owner(), limit=1, allow_low=False) == []
+
+
+def test_a_low_priority_job_does_not_starve_under_constant_load(eng: Engine) -> None:
+    stop = threading.Event()
+
+    def feed() -> None:  # keeps normal work waiting all the time
+        while not stop.is_set():
+            eng.enqueue_many("STEPPER", [{"steps": 1, "step_s": 0.01}] * 4)
+            time.sleep(0.02)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    try:
+        time.sleep(0.1)
+        low = eng.enqueue("NOOP", {}, low_priority=True)
+        with running_pool(eng, concurrency=2):
+            done = eng.wait(low.id, ["FINISHED"], 15)
+            still_waiting = eng.find({"status": "PENDING"}).count()
+    finally:
+        stop.set()
+        feeder.join()
+    assert done.status is JobStatus.FINISHED
+    assert still_waiting > 0  # normal jobs were waiting when the low-priority one ran
+
+
+def test_a_queue_limit_caps_how_many_of_its_jobs_a_pool_runs_at_once(eng: Engine) -> None:
+    jobs = eng.enqueue_many("STUBBORN", [{"seconds": 0.3}] * 4, queue="heavy")
+    with running_pool(eng, concurrency=4, queues={"heavy": 1, "mix": 4}) as pool:
+        peak = 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and eng.find({"status": "FINISHED"}).count() < 4:
+            peak = max(peak, len(pool.running))
+            time.sleep(0.02)
+    assert peak == 1
+    assert all(eng.require(j.id).status is JobStatus.FINISHED for j in jobs)

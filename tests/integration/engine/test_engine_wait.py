@@ -1,0 +1,63 @@
+"""``wait``: reads first, wakes on change (this process or another), times out with status."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from sysjobs.errors import BadRequest, NotFound, Timeout
+from sysjobs.jobs import Engine, JobStatus, new_owner
+from tests.integration.engine.helpers import open_engine
+from tests.integration.engine.jobtypes import register
+
+
+@pytest.fixture
+def eng(engine: Engine) -> Engine:
+    register(engine)
+    return engine
+
+
+def test_wait_returns_at_once_when_the_job_is_already_in_a_desired_status(eng: Engine) -> None:
+    job = eng.enqueue("NOOP", {})
+    assert eng.wait(job.id, "PENDING", 0).status is JobStatus.PENDING
+    assert eng.wait(job.id, ["FINISHED", "PENDING"], 0).id == job.id
+
+
+def test_wait_for_job_times_out_with_timeout_code_and_the_current_status(eng: Engine) -> None:
+    job = eng.enqueue("NOOP", {})
+    started = time.monotonic()
+    with pytest.raises(Timeout, match="its status is PENDING") as raised:
+        eng.wait(job.id, ["FINISHED"], 0.2)
+    assert time.monotonic() - started >= 0.2
+    assert raised.value.code == "timeout" and raised.value.info["status"] == "PENDING"
+
+
+def test_wait_wakes_when_another_thread_changes_the_job(eng: Engine) -> None:
+    job = eng.enqueue("NOOP", {})
+    threading.Timer(0.1, lambda: eng.cancel(job.id)).start()
+    started = time.monotonic()
+    assert eng.wait(job.id, ["CANCELED"], 10).status is JobStatus.CANCELED
+    assert time.monotonic() - started < 5
+
+
+def test_wait_wakes_on_a_change_made_through_another_engine(db_url: str, eng: Engine) -> None:
+    job = eng.enqueue("NOOP", {})
+    with open_engine(db_url) as other:  # another connection pool: a hint or the poll
+        threading.Timer(0.1, lambda: other.leases.claim(new_owner(), limit=1)).start()
+        assert eng.wait(job.id, ["RUNNING"], 10).status is JobStatus.RUNNING
+
+
+def test_wait_rejects_bad_statuses_and_timeouts_and_unknown_jobs(eng: Engine) -> None:
+    job = eng.enqueue("NOOP", {})
+    with pytest.raises(BadRequest, match="Invalid value 'DONE' for parameter 'desiredStatus'"):
+        eng.wait(job.id, ["DONE"], 1)
+    with pytest.raises(BadRequest, match="parameter 'desiredStatus'"):
+        eng.wait(job.id, [], 1)
+    with pytest.raises(BadRequest, match="parameter 'maxTimeToWait'"):
+        eng.wait(job.id, ["FINISHED"], -1)
+    with pytest.raises(BadRequest, match="parameter 'jobId'"):
+        eng.wait("nope", ["FINISHED"], 1)
+    with pytest.raises(NotFound):
+        eng.wait("a" * 24, ["FINISHED"], 1)
