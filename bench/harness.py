@@ -1,0 +1,177 @@
+"""The driver every system shares: start workers, warm up, enqueue, wait, measure.
+
+Imported by each system's script (``sys_*.py``), which runs in its own interpreter — sysjobs'
+venv for sysjobs, ``bench/.venv-peers`` for the peers — so this module uses the standard
+library only. A system plugs in a :class:`System`: how to prepare its storage, start one
+worker process, enqueue a batch, and count finished jobs. The figures come back as one JSON
+line on stdout.
+
+* throughput: idle workers (warmed up with a few jobs), then N jobs enqueued in batches and
+  the clock stops when all N are done: jobs/s = N / (enqueue + drain).
+* latency: one job every ``interval`` s on idle workers; each job's start is recorded by the
+  job itself (peers: ``time.time()`` appended to a file) or by the system (sysjobs: the row's
+  ``started_ms``); enqueue→start = start - the client's clock just before enqueue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WARMUP_JOBS = 20
+BATCH = 1000
+
+
+@dataclass
+class System:
+    """What differs between the systems under test."""
+
+    name: str
+    #: Prepare empty storage (schema, flush).
+    prepare: Callable[[], None]
+    #: Argv of one worker process (run with this interpreter).
+    worker_argv: Callable[[int], list[str]]
+    #: Enqueue jobs numbered ``ids`` (each job gets its number as argument).
+    enqueue: Callable[[Sequence[int]], None]
+    #: How many jobs have finished so far.
+    done: Callable[[], int]
+    #: Enqueue→start figures for the latency jobs, {number: start (s since epoch)}; None →
+    #: read the files written by the jobs themselves (env ``BENCH_LAT_DIR``).
+    starts: Callable[[], dict[int, float]] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    cleanup: Callable[[], None] = lambda: None
+
+
+def _start_workers(
+    system: System, count: int, env: dict[str, str]
+) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen(system.worker_argv(i), env=env, start_new_session=True)
+        for i in range(count)
+    ]
+
+
+def _stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def wait_done(system: System, target: int, timeout_s: float, pace: float = 0.01) -> float:
+    """Block until ``done() >= target``; returns the time (perf_counter) it was seen."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if system.done() >= target:
+            return time.perf_counter()
+        time.sleep(pace)
+    raise TimeoutError(f"{system.name}: {system.done()} of {target} jobs done after {timeout_s}s")
+
+
+def _file_starts(lat_dir: Path) -> dict[int, float]:
+    starts: dict[int, float] = {}
+    for path in lat_dir.glob("*.txt"):
+        for line in path.read_text().splitlines():
+            number, _, ts = line.partition(" ")
+            starts[int(number)] = float(ts)
+    return starts
+
+
+def record_start(number: int) -> None:
+    """Called by a peer's job: append ``number start`` to this process's file (latency runs)."""
+    lat_dir = os.environ.get("BENCH_LAT_DIR")
+    if lat_dir:
+        with open(Path(lat_dir) / f"{os.getpid()}.txt", "a") as f:
+            f.write(f"{number} {time.time()}\n")
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def run(system: System, args: argparse.Namespace) -> dict[str, object]:
+    """One measurement of ``system`` as the command line asks."""
+    system.prepare()
+    lat_dir = Path(tempfile.mkdtemp(prefix="bench-lat-"))
+    env = {**os.environ, **system.extra_env}
+    if args.mode == "latency":
+        env["BENCH_LAT_DIR"] = str(lat_dir)
+    procs = _start_workers(system, args.workers, env)
+    try:
+        system.enqueue(range(-WARMUP_JOBS, 0))
+        wait_done(system, WARMUP_JOBS, 180)
+        if args.mode == "throughput":
+            return _throughput(system, args.n)
+        return _latency(system, args.n, args.interval, lat_dir)
+    finally:
+        _stop_workers(procs)
+        system.cleanup()
+
+
+def _throughput(system: System, n: int) -> dict[str, object]:
+    started = time.perf_counter()
+    for first in range(0, n, BATCH):
+        system.enqueue(range(first, min(n, first + BATCH)))
+    enqueued = time.perf_counter()
+    ended = wait_done(system, WARMUP_JOBS + n, timeout_s=max(600, n / 10))
+    return {
+        "jobs": n,
+        "seconds": ended - started,
+        "jobs_per_s": n / (ended - started),
+        "enqueue_s": enqueued - started,
+    }
+
+
+def _latency(system: System, n: int, interval: float, lat_dir: Path) -> dict[str, object]:
+    sent: dict[int, float] = {}
+    next_at = time.perf_counter()
+    for number in range(n):
+        next_at += interval
+        sent[number] = time.time()
+        system.enqueue([number])
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+    wait_done(system, WARMUP_JOBS + n, timeout_s=120)
+    starts = system.starts() if system.starts is not None else _file_starts(lat_dir)
+    delays = [(starts[i] - sent[i]) * 1000 for i in sent if i in starts]
+    return {
+        "jobs": len(delays),
+        "p50_ms": statistics.median(delays),
+        "p99_ms": percentile(delays, 99),
+        "max_ms": max(delays),
+    }
+
+
+def main(make: Callable[[argparse.Namespace], System]) -> None:
+    """Command line of a system script: ``run`` (measure) or ``worker`` (one worker process)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["run", "worker"])
+    parser.add_argument("--mode", choices=["throughput", "latency"], default="throughput")
+    parser.add_argument("--target", required=True, help="URL / conninfo / port of the store")
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=0.1)
+    args = parser.parse_args()
+    system = make(args)
+    result = run(system, args)
+    print(json.dumps({"system": system.name, "mode": args.mode, **result}), flush=True)
+    sys.exit(0)

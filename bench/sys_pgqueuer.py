@@ -1,0 +1,84 @@
+"""pgqueuer (pinned in ``bench/.venv-peers``): a no-op entrypoint on the shared PostgreSQL.
+
+Workers run ``PgQueuer.run`` with the library's defaults (batch size 10, LISTEN/NOTIFY),
+through its psycopg driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+import harness
+import psycopg
+from pgqueuer import PgQueuer, PsycopgDriver, Queries
+from pgqueuer.models import Job
+
+CONNINFO = sys.argv[sys.argv.index("--target") + 1] if "--target" in sys.argv else ""
+
+
+async def _with_queries(action: str, ids: Sequence[int] = ()) -> None:
+    conn = await psycopg.AsyncConnection.connect(CONNINFO, autocommit=True)
+    try:
+        queries = Queries(PsycopgDriver(conn))
+        if action == "install":
+            await queries.install()
+        else:
+            ids = list(ids)
+            payloads: list[bytes | None] = [str(i).encode() for i in ids]
+            await queries.enqueue(["noop"] * len(ids), payloads, [0] * len(ids))
+    finally:
+        await conn.close()
+
+
+def _prepare() -> None:
+    with psycopg.connect(CONNINFO, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    asyncio.run(_with_queries("install"))
+
+
+def _enqueue(ids: Sequence[int]) -> None:
+    asyncio.run(_with_queries("enqueue", ids))
+
+
+def _done() -> int:
+    with psycopg.connect(CONNINFO) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _worker() -> None:
+    conn = await psycopg.AsyncConnection.connect(CONNINFO, autocommit=True)
+    pgq = PgQueuer(PsycopgDriver(conn))
+
+    @pgq.entrypoint("noop")
+    async def noop(job: Job) -> None:
+        number = int(job.payload or b"0")
+        if number >= 0:
+            harness.record_start(number)
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, pgq.shutdown.set)
+    await pgq.run()
+
+
+def make(args: argparse.Namespace) -> harness.System:
+    return harness.System(
+        name="pgqueuer",
+        prepare=_prepare,
+        worker_argv=lambda _i: [sys.executable, __file__, "worker", "--target", CONNINFO],
+        enqueue=_enqueue,
+        done=_done,
+    )
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "worker":
+        asyncio.run(_worker())
+    else:
+        harness.main(make)
