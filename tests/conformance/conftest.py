@@ -3,9 +3,7 @@ the engine owner's ``engine`` fixture (``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,13 +28,3 @@ def js(jobs_engine: Engine) -> Iterator[JS]:
 @pytest.fixture
 def jobs(jobs_engine: Engine) -> Jobs:
     return Jobs(jobs_engine)
-
-
-# Until the shared ``engine`` fixture lands in tests/conftest.py: SQLite only.
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        opened = Engine.open(f"sqlite:///{tmp_path / 'jobs.db'}")
-    yield opened
-    opened.close()

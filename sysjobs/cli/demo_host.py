@@ -1,0 +1,96 @@
+"""The demo app on one database with in-process workers: what the samples run against.
+
+A thin adapter over :class:`sysjobs.host.Host` (the composition root), shaped as the
+sample runner's ``SampleHost``: scripts run directly (outside any job) or as a RUN_SCRIPT
+job — exactly what ``sysjobs run --in-job`` does — and the workers can be paused.
+Shared by ``sysjobs demo`` and ``tests/samples`` so both judge the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sysjobs.cli.sample_runner import settle
+from sysjobs.host import DONE_STATUSES, Host
+from sysjobs.jobs import Engine, Job
+from sysjobs.runtime import Limits, Outcome, RunResult, ScriptError
+from sysjobs.worker.pool import WorkerPool
+
+
+class DemoHost:
+    """A :class:`Host` on ``url`` (demo app) with a worker pool that can be paused."""
+
+    def __init__(self, url: str, *, workers: int = 2) -> None:
+        self.host = Host(url, limits=Limits(timeout_s=120.0))
+        self._workers = workers
+        self.pool: WorkerPool | None = None
+
+    @property
+    def engine(self) -> Engine:
+        return self.host.engine
+
+    def start_workers(self) -> None:
+        """Start the in-process worker pool (its slots run jobs in threads)."""
+        if self.pool is None:
+            self.pool = self.host.workers(concurrency=self._workers).start()
+
+    def stop_workers(self) -> None:
+        """Stop claiming; running jobs reach a safe point."""
+        if self.pool is not None:
+            self.pool.stop(grace_s=5.0)
+            self.pool = None
+
+    def run_script(
+        self, source: str, *, in_job: bool, timeout_s: float
+    ) -> tuple[RunResult, str | None]:
+        """Run ``source``; as a RUN_SCRIPT job when ``in_job`` (its id is returned)."""
+        if not in_job:
+            return self.host.run(source, timeout_s=timeout_s), None
+        job = self.host.start_script_job(source, label="Run a sample", timeout_s=timeout_s)
+        ended = self.engine.wait(job.id, DONE_STATUSES, timeout_s + 60)
+        return self._result_of(ended), job.id
+
+    def _result_of(self, job: Job) -> RunResult:
+        """The job's run as a :class:`RunResult`: its log lines, value or error."""
+        results = job.results or {}
+        error = results.get("error")
+        headline = f"{error['code']}: {error['message']}" if error else None
+        entries = sorted(self.engine.logs(job.id, {}), key=lambda e: (e.timestamp, e.id))
+        lines = [e.message for e in entries if not (e.level == "ERROR" and e.message == headline)]
+        if error is None and str(job.status) == "FINISHED":
+            return RunResult(Outcome.OK, results.get("value"), lines)
+        failure = ScriptError(
+            code=(error or {}).get("code") or str(job.status), name="Error",
+            message=(error or {}).get("message") or f"the job ended {job.status}",
+        )
+        return RunResult(Outcome.ERROR, None, lines, error=failure)
+
+    @contextmanager
+    def workers_paused(self) -> Iterator[None]:
+        """No job is claimed while inside (a job started meanwhile stays PENDING)."""
+        running = self.pool is not None
+        self.stop_workers()
+        try:
+            yield
+        finally:
+            if running:
+                self.start_workers()
+
+    def close(self) -> None:
+        """Let started jobs end first: a handler thread outliving its database is a leak."""
+        if self.pool is not None:
+            settle(self.engine)
+        self.stop_workers()
+        self.host.close()
+
+
+@contextmanager
+def open_demo_host(url: str, *, workers: int = 2) -> Iterator[DemoHost]:
+    """A :class:`DemoHost` with its workers started, closed on exit."""
+    host = DemoHost(url, workers=workers)
+    try:
+        host.start_workers()
+        yield host
+    finally:
+        host.close()

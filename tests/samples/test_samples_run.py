@@ -1,0 +1,32 @@
+"""Every run of every spec sample, against the demo app with real workers, judged by its
+sidecar — on SQLite and on PostgreSQL (``db_url`` from ``tests/conftest.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sysjobs.cli.demo_host import DemoHost, open_demo_host
+from sysjobs.cli.sample_checks import SampleRun, load_runs
+from sysjobs.cli.sample_runner import execute
+
+SAMPLES = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+RUNS = load_runs(SAMPLES)
+
+
+@pytest.fixture
+def host(db_url: str) -> Iterator[DemoHost]:
+    with open_demo_host(db_url) as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[r.id for r in RUNS])
+def test_sample_does_what_the_spec_says(host: DemoHost, run: SampleRun) -> None:
+    report = execute(run, host)
+    assert report.ok, "\n".join([*report.problems, "output:", *report.logs])
+
+
+def test_every_sample_has_at_least_one_run() -> None:
+    assert {r.sample for r in RUNS} == {p.stem for p in SAMPLES.glob("*.js")}
