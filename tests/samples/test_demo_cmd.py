@@ -1,0 +1,46 @@
+"""``sysjobs demo`` (what ``make demo`` runs): progress, each sample's output, a summary
+table, and an exit status that says whether every sample passed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "sysjobs.cli", "demo", "--samples", str(ROOT / "jsdocs_samples"),
+         "--db", str(tmp_path / ".sysjobs" / "demo.db"), *args],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
+    )
+
+
+def test_demo_runs_samples_prints_their_output_and_a_summary(tmp_path: Path) -> None:
+    result = _demo(tmp_path, "--only", "find_by_id")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "job: Execute action logSomething on companies" in result.stdout
+    assert "jsdocs samples" in result.stdout and "1 passed, 0 failed" in result.stdout
+    assert (tmp_path / ".sysjobs" / "demo.db").exists()
+
+
+def test_demo_exits_non_zero_when_a_sample_fails(tmp_path: Path) -> None:
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    (samples / "broken.js").write_text("log('not what the sidecar says');\n")
+    (samples / "broken.expected.yaml").write_text(
+        "function: none\nruns:\n  - name: broken\n    expect:\n      log: ['^something else$']\n"
+    )
+    env = {**os.environ, "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sysjobs.cli", "demo", "--samples", str(samples),
+         "--db", str(tmp_path / "demo.db")],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
+    )
+    assert result.returncode == 1
+    assert "0 passed, 1 failed" in result.stdout
+    assert "does not match" in result.stdout
