@@ -1,4 +1,5 @@
-"""Fixtures of the app tests: a fresh database per test on SQLite and on PostgreSQL.
+"""Fixtures of the app tests: the real engine, an in-process worker pool, the demo app and
+a V8 script runner, on a fresh database per test — SQLite and PostgreSQL.
 
 PostgreSQL comes from ``SYSJOBS_TEST_PG_URL`` (a server URL; each test gets its own
 database); without it the PostgreSQL half is skipped, unless ``SYSJOBS_REQUIRE_PG`` is set.
@@ -17,12 +18,11 @@ import pytest
 import sqlalchemy as sa
 
 from sysjobs.app.app import App
-from sysjobs.app.definition import AppDefinition, load_demo_app
+from sysjobs.app.definition import AppDefinition
 from sysjobs.app.jobtypes import register_app_job_types
 from sysjobs.jobs import Engine, Job
-from sysjobs.store.app_misc import AppStores
 from sysjobs.worker.pool import WorkerPool
-from tests.integration.app.harness import LocalJobs, SandboxRunner
+from tests.integration.app.harness import LiveJobs, SandboxRunner
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -48,69 +48,55 @@ def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @dataclass
 class AppEnv:
-    app: App
-    jobs: LocalJobs
-    runner: SandboxRunner
-    stores: AppStores
-
-
-def make_env(url: str, definition: AppDefinition | None = None) -> AppEnv:
-    stores = AppStores.open(url)
-    jobs = LocalJobs()
-    app = App(definition or load_demo_app(), stores, jobs)
-    register_app_job_types(jobs, app)
-    runner = SandboxRunner(app)
-    jobs.runner = runner
-    app.seed()
-    return AppEnv(app, jobs, runner, stores)
-
-
-@pytest.fixture
-def env(app_url: str) -> Iterator[AppEnv]:
-    e = make_env(app_url)
-    yield e
-    e.runner.sandbox.close()
-    e.stores.records.db.dispose()
-
-
-@dataclass
-class Live:
-    """The real engine with an in-process worker pool, the demo app and a V8 runner."""
+    """The real engine with an in-process worker pool, an app and a V8 runner."""
 
     engine: Engine
     app: App
     runner: SandboxRunner
-    pool: WorkerPool
+    pool: WorkerPool | None
+    jobs: LiveJobs
 
     def js(self, source: str) -> Any:
         result = self.runner.sandbox.run(source, timeout_s=60)
         assert result.ok, result.error
         return result.value
 
-    def wait(self, job_id: str, *statuses: str, timeout_s: float = 60) -> Job:
+    def wait(self, job_id: str, *statuses: str, timeout_s: float = 120) -> Job:
         return self.engine.wait(job_id, list(statuses or ["FINISHED"]), timeout_s)
 
+    def start_workers(self) -> None:
+        if self.pool is None:
+            self.pool = WorkerPool(self.engine, concurrency=4, script_runner=self.runner).start()
 
-def make_live(url: str, definition: AppDefinition | None = None) -> Live:
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.stop(grace_s=5)
+            alive = [t.name for t in self.pool._threads if t.is_alive()]
+            assert not alive, f"worker threads still running after stop: {alive}"
+        self.runner.sandbox.close()
+        self.engine.close()
+
+
+def make_env(url: str, definition: AppDefinition | None = None, *, workers: bool = True
+             ) -> AppEnv:
     engine = Engine.open(url)
     app = App.open(engine, definition)
     register_app_job_types(engine, app)
-    runner = SandboxRunner(app, engine)
-    pool = WorkerPool(engine, concurrency=4, script_runner=runner).start()
-    return Live(engine, app, runner, pool)
-
-
-def close_live(live: Live) -> None:
-    live.pool.stop(grace_s=5)
-    live.runner.sandbox.close()
-    live.engine.close()
+    env = AppEnv(engine, app, SandboxRunner(app, engine), None, LiveJobs(engine))
+    if workers:
+        env.start_workers()
+    return env
 
 
 @pytest.fixture
-def live(app_url: str) -> Iterator[Live]:
-    lv = make_live(app_url)
-    yield lv
-    close_live(lv)
+def env(app_url: str) -> Iterator[AppEnv]:
+    e = make_env(app_url)
+    yield e
+    e.close()
+
+
+#: The same fixture under the name the JS-driven tests read best with.
+live = env
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sysjobs.app.definition import load_app
-from tests.integration.app.conftest import Live, close_live, make_live
-from tests.integration.app.test_execute_action import LOOP_APP, TOUCH_JS
+from tests.integration.app.conftest import AppEnv, make_env
+from tests.integration.app.test_execute_action import write_loop_app
 
 
-def test_spec_sample_execute_action_then_find_by_id(live: Live) -> None:
+def test_spec_sample_execute_action_then_find_by_id(live: AppEnv) -> None:
     job_id = live.js("""
         var jobId = sys.data.executeAction('companies', {type: 'a'}, 'logSomething',
                                            {param1: 'a', param2: 'b'});
@@ -29,7 +28,7 @@ def test_spec_sample_execute_action_then_find_by_id(live: Live) -> None:
     assert "logSomething on Acme: param1=a, param2=b" in messages
 
 
-def test_spec_sample_wait_for_job_from_a_script(live: Live) -> None:
+def test_spec_sample_wait_for_job_from_a_script(live: AppEnv) -> None:
     out = live.js("""
         var jobId = sys.data.executeAction('companies', {}, 'logSomething', {param1: 'a', param2: 'b'});
         sys.jobs.waitForJob(jobId, ['FINISHED', 'STOPPED'], 60000);
@@ -39,7 +38,7 @@ def test_spec_sample_wait_for_job_from_a_script(live: Live) -> None:
     assert out == ["FINISHED", 100, 5]
 
 
-def test_delete_and_import_from_javascript_with_low_priority(live: Live) -> None:
+def test_delete_and_import_from_javascript_with_low_priority(live: AppEnv) -> None:
     file_id = live.app.files.put("c.csv", b"name,type\nZed,a\n,b\n")
     ids = live.js(f"""
         [sys.data.importRecords('companies', '{file_id}', {{lowPriority: true}}),
@@ -55,10 +54,7 @@ def test_delete_and_import_from_javascript_with_low_priority(live: Live) -> None
 def test_long_action_stops_and_resumes_without_redoing_records(
     app_url: str, tmp_path: Path
 ) -> None:
-    (tmp_path / "app.yaml").write_text(LOOP_APP)
-    (tmp_path / "touch.js").write_text(TOUCH_JS)
-    (tmp_path / "fails.js").write_text("throw new Error('always');")
-    live = make_live(app_url, load_app(tmp_path))
+    live = make_env(app_url, write_loop_app(tmp_path))
     try:
         live.app.records.insert_many(
             "items", [{"name": f"i{i}", "n": i} for i in range(600)], announce=False)
@@ -77,4 +73,4 @@ def test_long_action_stops_and_resumes_without_redoing_records(
         assert live.app.records.count("items", {"touched": "greater(1)"}) == 0
         assert finished.results is not None and len(finished.results["results"]) == 600
     finally:
-        close_live(live)
+        live.close()

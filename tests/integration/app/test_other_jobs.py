@@ -12,9 +12,8 @@ from tests.integration.app.conftest import AppEnv
 
 def test_record_created_fires_the_background_listener_as_a_job(env: AppEnv) -> None:
     saved = env.app.records.save(Record("companies", {"name": "Newco", "type": "a"}))
-    [pending] = env.jobs.pending("EXECUTE_LISTENER")
-    assert pending.public_data() == {"listenerName": "onCompanyCreated"}
-    job = env.jobs.run(pending.id)
+    [job] = env.jobs.of_type("EXECUTE_LISTENER")
+    assert job.public_data() == {"listenerName": "onCompanyCreated"}
     assert job.status == "FINISHED" and not job.has_errors
     assert ("INFO", f"company created: Newco ({saved.id})") in job.logs
 
@@ -24,17 +23,16 @@ def test_record_changes_and_deletes_do_not_fire_a_created_listener(env: AppEnv) 
     assert acme is not None
     env.app.records.save(Record("companies", {**acme.fields, "employees": 1}, acme.id))
     env.app.records.remove("companies", acme.id)
-    assert env.jobs.pending("EXECUTE_LISTENER") == []
+    assert env.engine.find({"type": "EXECUTE_LISTENER"}).count() == 0
 
 
 def test_job_event_fires_the_job_listener_with_the_event(env: AppEnv) -> None:
     env.app.listeners.on_job("EXECUTE_ACTION", "finished", "a" * 24)
     env.app.listeners.on_job("EXECUTE_ACTION", "started", "a" * 24)  # not listened to
     env.app.listeners.on_job("EXECUTE_LISTENER", "finished", "b" * 24)  # never loops
-    [pending] = env.jobs.pending("EXECUTE_LISTENER")
-    assert pending.data["_event"] == {"type": "JOB", "jobType": "EXECUTE_ACTION",
-                                      "jobEvent": "finished", "jobId": "a" * 24}
-    job = env.jobs.run(pending.id)
+    [job] = env.jobs.of_type("EXECUTE_LISTENER")
+    assert job.data["_event"] == {"type": "JOB", "jobType": "EXECUTE_ACTION",
+                                  "jobEvent": "finished", "jobId": "a" * 24}
     assert ("INFO", f"job {'a' * 24} of type EXECUTE_ACTION finished") in job.logs
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 
 import pytest
 
@@ -24,16 +25,21 @@ def test_delete_records_deletes_matches_with_per_record_results(env: AppEnv) -> 
 
 def test_stopped_delete_resumes_without_redoing_work(env: AppEnv) -> None:
     env.app.records.insert_many(
-        "companies", [{"name": f"c{i}", "type": "c"} for i in range(300)], announce=False
+        "companies", [{"name": f"c{i}", "type": "c"} for i in range(3000)], announce=False
     )
     job_id = env.app.delete_records("companies", {"type": "c"})
-    job = env.jobs.run(job_id, stop_after=150)
-    assert job.status == "STOPPED"
-    assert env.app.records.count("companies", {"type": "c"}) == 301 - 150
+    env.wait(job_id, "RUNNING")
+    while env.app.records.count("companies", {"type": "c"}) > 2950:
+        time.sleep(0.005)
+    env.engine.stop(job_id)
+    stopped = env.wait(job_id, "STOPPED")
+    left = env.app.records.count("companies", {"type": "c"})
+    assert 0 < left < 3001 and stopped.progress < 100
+    env.engine.resume(job_id)
     job = env.jobs.run(job_id)
-    assert job.status == "FINISHED" and not job.has_errors
+    assert job.status == "FINISHED" and not job.has_errors and job.progress == 100
     assert job.results is not None
-    assert len(job.results["results"]) == 301
+    assert len(job.results["results"]) == 1000  # capped
     assert all(v == {"status": "ok"} for v in job.results["results"].values())
     assert env.app.records.count("companies", {"type": "c"}) == 0
 
