@@ -1,0 +1,57 @@
+"""What every ``sysjobs jobs …`` command shares: the sub-app, argument types, opening a host.
+
+Opening the host is where a wrong ``--db`` shows up (a bad URL, a server that refuses the
+connection): it becomes one ``code: message`` line, like every other error of the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sysjobs.cli.app import app
+from sysjobs.cli.options import fail, reported_errors
+from sysjobs.errors import SysError
+from sysjobs.host import Host
+
+jobs_app = typer.Typer(
+    name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True
+)
+app.add_typer(jobs_app, name="jobs")
+
+IdArg = Annotated[str, typer.Argument(help="The job's id (24 hex characters).")]
+TIME_HELP = "Milliseconds since the epoch, or an ISO date (UTC unless it says)."
+TimeOpt = Annotated[str | None, typer.Option(help=TIME_HELP)]
+CsvOpt = Annotated[list[str] | None, typer.Option(help="Repeat, or separate with commas.")]
+
+
+class Switch(StrEnum):
+    """``on`` / ``off`` for ``jobs low-priority``."""
+
+    on = "on"
+    off = "off"
+
+
+@contextmanager
+def opened_host(db: str | None, app_dir: Path | None) -> Iterator[Host]:
+    """The host of ``--db``/``--app``; any failure to open it is one line, not a traceback."""
+    with reported_errors():
+        try:
+            host = Host(db, app_dir)
+        except SysError:
+            raise
+        except (ValueError, OSError) as exc:
+            fail("badRequest", f"cannot open the database or app: {exc}")
+        except Exception as exc:  # e.g. the database server refuses the connection
+            fail("databaseError", f"cannot open {db or 'the default database'}: {_first(exc)}")
+        with host:
+            yield host
+
+
+def _first(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

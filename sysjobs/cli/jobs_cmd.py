@@ -1,0 +1,137 @@
+"""``sysjobs jobs …``: list, inspect, wait for and control background jobs from a terminal.
+
+Every filter is one of the spec's ``find`` / ``logs`` parameters under a CLI spelling
+(``--start-from`` for ``startFrom``), handed to the engine as the same query map a script
+would pass, so the CLI accepts and rejects exactly what ``sys.jobs.find`` does. Each read
+command has ``--json`` (the dashboard API's shape); every error is one ``code: message``
+line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from sysjobs.cli import jobs_view as view
+from sysjobs.cli import logs_cmd, stats_cmd  # noqa: F401  (register `jobs logs`, `jobs stats`)
+from sysjobs.cli.jobs_base import CsvOpt, IdArg, Switch, TimeOpt, jobs_app, opened_host
+from sysjobs.cli.options import AppOption, DbOption, JsonOption, fail
+from sysjobs.jobs import Job
+from sysjobs.web.views import job_json
+
+
+def _csv(values: list[str] | None) -> str | None:
+    return ",".join(values) if values else None
+
+
+def find_query(options: dict[str, Any]) -> dict[str, Any]:
+    """The spec's ``find`` map from the CLI options (unset ones left out)."""
+    query: dict[str, Any] = {"type": _csv(options["type"]), "status": _csv(options["status"])}
+    for key in ("startFrom", "startTo", "endFrom", "endTo", "createFrom", "createTo"):
+        query[key] = view.parse_time(options[key], key)
+    query["hasErrors"] = options["has_errors"]
+    query["_size"] = options["size"]
+    return {k: v for k, v in query.items() if v is not None}
+
+
+@jobs_app.command("ls")
+def ls(
+    type: CsvOpt = None,
+    status: CsvOpt = None,
+    start_from: TimeOpt = None,
+    start_to: TimeOpt = None,
+    end_from: TimeOpt = None,
+    end_to: TimeOpt = None,
+    create_from: TimeOpt = None,
+    create_to: TimeOpt = None,
+    has_errors: Annotated[
+        bool | None, typer.Option("--has-errors/--no-errors", help="Only with / without errors.")
+    ] = None,
+    size: Annotated[int, typer.Option("--size", "-n", help="At most this many jobs.")] = 50,
+    db: DbOption = None,
+    app_dir: AppOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List jobs, newest first, filtered by the spec's find parameters."""
+    options = {
+        "type": type, "status": status, "startFrom": start_from, "startTo": start_to,
+        "endFrom": end_from, "endTo": end_to, "createFrom": create_from,
+        "createTo": create_to, "has_errors": has_errors, "size": size,
+    }  # fmt: skip
+    with opened_host(db, app_dir) as host:
+        cursor = host.engine.find(find_query(options))
+        found, total = list(cursor), cursor.count()
+    if as_json:
+        view.print_json({"count": total, "jobs": [job_json(j) for j in found]})
+    else:
+        view.jobs_table(found, total)
+
+
+@jobs_app.command("show")
+def show(job_id: IdArg, db: DbOption = None, app_dir: AppOption = None,
+         as_json: JsonOption = False) -> None:  # fmt: skip
+    """Show one job: status, progress, times, data (without private inputs) and results."""
+    with opened_host(db, app_dir) as host:
+        job = host.engine.require(job_id)
+    if as_json:
+        view.print_json(job_json(job))
+    else:
+        view.job_detail(job)
+
+
+@jobs_app.command("wait")
+def wait(
+    job_id: IdArg,
+    status: Annotated[list[str], typer.Option(help="Wanted status; repeat or use commas.")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 60.0,
+    db: DbOption = None,
+    app_dir: AppOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Wait until the job reaches one of the statuses (exit 2 with ``timeout:`` if not)."""
+    wanted = [s.strip() for item in status for s in item.split(",") if s.strip()]
+    with opened_host(db, app_dir) as host:
+        _report(host.engine.wait(job_id, wanted, timeout), as_json)
+
+
+def _report(job: Job, as_json: bool) -> None:
+    if as_json:
+        view.print_json(job_json(job))
+    else:
+        view.console.print(f"{job.id} {view.status_text(str(job.status))} {job.progress}%")
+
+
+def _verb(name: str, doc: str) -> None:
+    def command(job_id: IdArg, db: DbOption = None, app_dir: AppOption = None,
+                as_json: JsonOption = False) -> None:  # fmt: skip
+        with opened_host(db, app_dir) as host:
+            _report(getattr(host.engine, name.replace("-", "_"))(job_id), as_json)
+
+    command.__doc__ = doc
+    jobs_app.command(name)(command)
+
+
+_verb("stop", "Ask a RUNNING job to stop at its next safe point (resumable).")
+_verb("force-stop", "Stop a RUNNING or STOPPING job now, terminating its script.")
+_verb("resume", "Put a STOPPED job back to PENDING; it continues where it stopped.")
+_verb("cancel", "Cancel a PENDING, RUNNING or STOPPED job for good.")
+
+
+@jobs_app.command("low-priority")
+def low_priority(
+    job_id: IdArg,
+    switch: Annotated[str, typer.Argument(help="on or off.")],
+    db: DbOption = None,
+    app_dir: AppOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Flag or unflag a job as low priority (it matters while the job is PENDING)."""
+    with opened_host(db, app_dir) as host:
+        if switch not in (Switch.on, Switch.off):
+            fail("badRequest", f"Invalid value {switch!r} for 'switch'. Allowed values: on, off")
+        job = host.engine.set_low_priority(job_id, switch == Switch.on)
+    if as_json:
+        view.print_json(job_json(job))
+    else:
+        view.console.print(f"{job.id} low priority: {'on' if job.low_priority else 'off'}")

@@ -1,0 +1,133 @@
+"""How the ``sysjobs jobs`` commands print: rich tables for people, JSON for programs.
+
+Rendering lives apart from the commands so that each command reads as "query, then show",
+and so the JSON printed by ``--json`` is exactly the dashboard API's (``sysjobs.web.views``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sysjobs.errors import BadRequest
+from sysjobs.jobs import Job, JobLog
+from sysjobs.jobs.stats import EngineStats
+from sysjobs.web.views import job_json
+
+#: Piped output is not cut to 80 columns: tables stay one row per job for grep and less.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+_STATUS_STYLE = {
+    "PENDING": "yellow", "RUNNING": "cyan", "FINISHED": "green", "STOPPING": "magenta",
+    "STOPPED": "magenta", "CANCELING": "red", "CANCELED": "red",
+}  # fmt: skip
+
+
+def parse_time(value: str | None, parameter: str) -> int | None:
+    """A CLI time: milliseconds since the epoch, or an ISO 8601 date (UTC unless it says)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(
+            f"Invalid value {value!r} for parameter '{parameter}'. Allowed values: "
+            "milliseconds since the epoch, or an ISO 8601 date like 2026-11-25T10:00"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on stdout."""
+    typer.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def when(moment: datetime | None) -> str:
+    """A local-free, sortable timestamp (UTC, seconds)."""
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def age(ms: int | None) -> str:
+    """Milliseconds as a short human duration."""
+    if ms is None:
+        return "-"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m {int(seconds % 60)}s"
+    return f"{int(seconds // 3600)}h {int(seconds % 3600 // 60)}m"
+
+
+def status_text(status: str) -> str:
+    """A status in its colour."""
+    return f"[{_STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def jobs_table(jobs: list[Job], total: int) -> None:
+    """The ``jobs ls`` table, newest first, with how many matched in total."""
+    table = Table(title=f"{len(jobs)} of {total} jobs", title_justify="left")
+    for column in ("ID", "TYPE", "LABEL", "STATUS", "PROGRESS", "CREATED", "DURATION", "ERR"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=40)
+    for job in jobs:
+        table.add_row(
+            job.id, job.type, job.label or "", status_text(str(job.status)), f"{job.progress}%",
+            when(job.created_at), age(job.duration_ms()), "yes" if job.has_errors else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+def job_detail(job: Job) -> None:
+    """``jobs show``: every field of the job, its data (without ``_`` keys) and results."""
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    shown = job_json(job)
+    for key in ("id", "type", "label", "status", "progress", "queue", "lowPriority", "hasErrors"):
+        value = shown[key]
+        table.add_row(key, status_text(value) if key == "status" else str(value))
+    for key, moment in (("created", job.created_at), ("started", job.started_at),
+                        ("ended", job.ended_at)):  # fmt: skip
+        table.add_row(key, when(moment))
+    table.add_row("waiting", age(job.waiting_ms()))
+    table.add_row("duration", age(job.duration_ms()))
+    for key in ("runBy", "parentId", "data", "results"):
+        if shown[key] not in (None, {}):
+            table.add_row(key, json.dumps(shown[key], ensure_ascii=False, default=str))
+    console.print(table)
+
+
+def log_line(entry: JobLog) -> str:
+    """``2026-11-25 10:00:00 INFO  message`` (ERROR in red)."""
+    level = "[red]ERROR[/]" if entry.level == "ERROR" else "INFO "
+    return f"[dim]{when(entry.timestamp)}[/] {level} {entry.message}"
+
+
+def stats_table(stats: EngineStats) -> None:
+    """``jobs stats``: one row per queue, then the totals."""
+    table = Table(title="Queues", title_justify="left")
+    for column in ("QUEUE", "PENDING", "OLDEST PENDING", "RUNNING"):
+        table.add_column(column)
+    for q in stats.queues:
+        table.add_row(q.queue, str(q.pending), age(q.oldest_pending_age_ms), str(q.running))
+    console.print(table)
+    window = age(int(stats.window_s * 1000))
+    console.print(
+        f"queue depth {stats.pending} · oldest pending {age(stats.oldest_pending_age_ms)} · "
+        f"running {stats.running}\n"
+        f"throughput {stats.finished_in_window} finished in the last {window} "
+        f"({stats.throughput_per_min:g}/min) · lost leases {stats.lost_leases_in_window} "
+        f"in the last {window}, {stats.lost_leases_total} in total"
+    )
+    console.print(" · ".join(f"{status_text(s)} {n}" for s, n in stats.by_status.items()))

@@ -1,0 +1,61 @@
+"""``sysjobs serve``: the dashboard and its JSON API on one port.
+
+The dashboard always asks for a token. Without ``--token`` / ``SYSJOBS_TOKEN`` a random one
+is made and printed with the URL to open (in the fragment, so it stays out of access
+logs); ``--read-token`` adds a token that can only look, and ``--read-only`` makes every
+token look-only. By default the server also runs a small worker pool, like ``sysjobs run``,
+so the jobs it starts make progress; ``--workers 0`` leaves them to a ``sysjobs worker`` fleet.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from sysjobs.cli.app import app
+from sysjobs.cli.jobs_base import opened_host
+from sysjobs.cli.options import AppOption, DbOption, fail
+from sysjobs.web.app import create_app
+from sysjobs.web.auth import AuthConfig
+
+
+@app.command("serve")
+def serve(
+    bind: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="SYSJOBS_TOKEN", help="Admin bearer token (default: a random one)."),
+    ] = None,
+    read_token: Annotated[
+        str | None,
+        typer.Option(envvar="SYSJOBS_READ_TOKEN", help="A second token that can only read."),
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="No token may change jobs or run scripts.")
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=0, help="In-process workers (0: leave jobs to `sysjobs worker`).")
+    ] = 2,
+    db: DbOption = None,
+    app_dir: AppOption = None,
+) -> None:
+    """Serve the live dashboard and its JSON API (OpenAPI at /api/openapi.json)."""
+    if token is not None and not token.strip():
+        fail("badRequest", "Invalid value '' for parameter '--token'. Allowed values: non-empty")
+    chosen = token or secrets.token_urlsafe(18)
+    auth = AuthConfig(chosen, read_token or None, read_only)
+    with opened_host(db, app_dir) as host:
+        web = create_app(host, auth, db_url=db, app_dir=str(app_dir) if app_dir else None)
+        shown = "#token=" + chosen if token is None else ""
+        typer.echo(f"sysjobs dashboard on http://{bind}:{port}/{shown}"
+                   + (" (read-only)" if read_only else ""))  # fmt: skip
+        pool = host.workers(workers).start() if workers else None
+        try:
+            uvicorn.run(web, host=bind, port=port, log_level="warning")
+        finally:
+            if pool is not None:
+                pool.stop()

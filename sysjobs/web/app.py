@@ -1,0 +1,85 @@
+"""The dashboard: an ASGI (Starlette) app over a :class:`~sysjobs.host.Host`.
+
+``/api/…`` is the JSON API (bearer token; see :mod:`sysjobs.web.auth`), ``/`` and
+``/jobs/{id}``, ``/console`` are plain HTML pages with vanilla JS shipped as package data —
+no build step — that poll the API for live status, progress and logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sysjobs.errors import SysError
+from sysjobs.host import Host
+from sysjobs.web import api, errors, scripts
+from sysjobs.web.auth import AuthConfig
+from sysjobs.web.openapi import document
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _html(name: str) -> Callable[[Request], Awaitable[Response]]:
+    async def page(_request: Request) -> Response:
+        return FileResponse(STATIC / name, media_type="text/html")
+
+    return page
+
+
+async def openapi(_request: Request) -> JSONResponse:
+    """The API's OpenAPI document (public: it holds no data)."""
+    return JSONResponse(document())
+
+
+def routes() -> list[Route | Mount]:
+    """Every route; ``/low-priority`` before the generic ``/{verb}``."""
+    return [
+        Route("/", _html("index.html")),
+        Route("/jobs/{job_id}", _html("job.html")),
+        Route("/console", _html("console.html")),
+        Route("/api/openapi.json", openapi),
+        Route("/api/me", api.whoami),
+        Route("/api/stats", api.stats),
+        Route("/api/jobs", api.list_jobs),
+        Route("/api/jobs/{job_id}", api.show_job),
+        Route("/api/jobs/{job_id}/logs", api.job_logs),
+        Route("/api/jobs/{job_id}/low-priority", api.low_priority, methods=["POST"]),
+        Route("/api/jobs/{job_id}/{verb}", api.job_verb, methods=["POST"]),
+        Route("/api/scripts", scripts.run_script, methods=["POST"]),
+        Route("/api/files/{file_id}/download", scripts.download_file),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+def create_app(host: Host, auth: AuthConfig, *, db_url: str | None = None,
+               app_dir: str | None = None) -> Starlette:  # fmt: skip
+    """The dashboard over ``host``; ``db_url``/``app_dir`` let console scripts open the same."""
+    console = scripts.ScriptConsole(db_url, app_dir)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            console.close()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            errors.ApiError: errors.on_api_error,
+            SysError: errors.on_sys_error,
+            HTTPException: errors.on_http_error,
+            Exception: errors.on_unexpected,
+        },
+    )
+    app.state.host, app.state.auth, app.state.console = host, auth, console
+    return app

@@ -1,0 +1,69 @@
+"""Bearer-token authentication with two roles, and a read-only mode.
+
+The admin token may read and change jobs and run scripts; the read token may only read.
+``read_only`` turns every change into 403 whatever the token. There is always a token:
+``sysjobs serve`` makes a random one when none is configured, so no endpoint — above all
+none that runs scripts — is ever open without authentication. The HTML pages and static
+files carry no data and need no token; every ``/api`` route except the OpenAPI document and
+file downloads (which carry their own per-file token) does.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+
+from starlette.requests import Request
+
+from sysjobs.web.errors import ApiError
+
+
+class Role(StrEnum):
+    """What a caller may do."""
+
+    #: Read jobs, logs and stats.
+    READ = "read"
+    #: Also stop/resume/cancel jobs and run scripts.
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Who gets in: the admin token, an optional read-only token, and the read-only switch."""
+
+    token: str
+    read_token: str | None = None
+    read_only: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.token:
+            raise ValueError("the dashboard needs a non-empty token")
+
+    def role_of(self, presented: str | None) -> Role | None:
+        """The role a presented token grants (compared in constant time)."""
+        if not presented:
+            return None
+        if hmac.compare_digest(presented.encode(), self.token.encode()):
+            return Role.READ if self.read_only else Role.ADMIN
+        if self.read_token and hmac.compare_digest(presented.encode(), self.read_token.encode()):
+            return Role.READ
+        return None
+
+
+def bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def require(request: Request, *, write: bool = False) -> Role:
+    """The caller's role, or 401 (no/unknown token) / 403 (a change with a read-only role)."""
+    config: AuthConfig = request.app.state.auth
+    role = config.role_of(bearer(request))
+    if role is None:
+        raise ApiError(401, "unauthorized", "A valid bearer token is required")
+    if write and role is not Role.ADMIN:
+        why = "the dashboard runs read-only" if config.read_only else "the token is read-only"
+        raise ApiError(403, "forbidden", f"This operation changes data, and {why}")
+    return role

@@ -1,0 +1,78 @@
+"""Every failure of the HTTP API is JSON ``{code, message}`` with a fitting status.
+
+Platform errors keep their code (``badRequest`` → 400, ``notFound`` → 404, ``forbidden`` →
+403, ``timeout`` → 408); authentication problems are 401/403 raised as :class:`ApiError`.
+Anything unexpected is a 500 ``systemException`` carrying a correlation id, while the
+traceback goes to the server's log only — a client never sees one.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sysjobs.errors import SysError, code_of
+
+log = logging.getLogger("sysjobs.web")
+
+#: HTTP status for each platform code (anything else is a 400: the request could not be done).
+STATUS_OF_CODE = {"notFound": 404, "forbidden": 403, "timeout": 408, "systemException": 500}
+
+
+class ApiError(Exception):
+    """An error the API reports as it is: HTTP status, code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def bad_parameter(parameter: str, value: object, allowed: str) -> ApiError:
+    """A 400 worded like the engine's: the parameter, the value, what is allowed."""
+    return ApiError(
+        400, "badRequest",
+        f"Invalid value {value!r} for parameter '{parameter}'. Allowed values: {allowed}",
+    )  # fmt: skip
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    """The one shape of every error body."""
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+async def on_api_error(_request: Request, exc: Exception) -> Response:
+    """Authentication, authorisation and request-shape errors."""
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    response = error_response(exc.status, exc.code, exc.message)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def on_sys_error(_request: Request, exc: Exception) -> Response:
+    """Platform errors keep their code and message."""
+    assert isinstance(exc, SysError)
+    code = code_of(exc)
+    return error_response(STATUS_OF_CODE.get(code, 400), code, exc.message)
+
+
+async def on_http_error(_request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 in the same shape."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "notFound", 405: "methodNotAllowed"}.get(exc.status_code, "badRequest")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """Log the traceback with a correlation id; the client gets only the id."""
+    correlation = uuid.uuid4().hex[:12]
+    log.error("unexpected error %s on %s %s", correlation, request.method, request.url.path,
+              exc_info=exc)  # fmt: skip
+    return error_response(
+        500, "systemException", f"An internal error happened (correlation id {correlation})"
+    )

@@ -1,0 +1,89 @@
+"""The JSON shapes of jobs, logs and stats, shared by the HTTP API and ``sysjobs … --json``.
+
+One function per shape, so the CLI's ``--json`` and the dashboard's API never drift apart.
+Keys are camelCase and times are milliseconds since the epoch, as the spec's ``find`` and
+``logs`` parameters are; ``data`` never carries the handler's private ``_`` inputs. This
+module imports no web framework: the CLI uses it too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sysjobs.jobs import Job, JobEvent, JobLog
+from sysjobs.jobs.models import to_ms
+from sysjobs.jobs.stats import EngineStats
+from sysjobs.jobs.status import USER_TRANSITIONS
+
+#: Status in which each user verb is allowed (the dashboard enables buttons with these).
+VERBS = ("stop", "force_stop", "resume", "cancel")
+#: Statuses after which nothing changes any more for a follower.
+ENDED = ("FINISHED", "STOPPED", "CANCELED")
+
+
+def actions_for(status: str) -> dict[str, bool]:
+    """Which verbs the state machine allows now; priority matters only before a claim."""
+    allowed = {_camel(v): any(s.value == status for s in USER_TRANSITIONS[v]) for v in VERBS}
+    allowed["lowPriority"] = status in ("PENDING", "STOPPED")
+    return allowed
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """A job as the API and ``--json`` show it."""
+    return {
+        "id": job.id,
+        "type": job.type,
+        "label": job.label,
+        "status": str(job.status),
+        "progress": job.progress,
+        "createdAt": to_ms(job.created_at),
+        "startedAt": to_ms(job.started_at),
+        "endedAt": to_ms(job.ended_at),
+        "waitingMs": job.waiting_ms(),
+        "durationMs": job.duration_ms(),
+        "hasErrors": job.has_errors,
+        "runBy": job.run_by,
+        "lowPriority": job.low_priority,
+        "queue": job.queue,
+        "parentId": job.parent_id,
+        "rootId": job.root_id,
+        "data": job.public_data(),
+        "results": job.results,
+        "actions": actions_for(str(job.status)),
+    }
+
+
+def log_json(entry: JobLog) -> dict[str, Any]:
+    """One log line."""
+    return {
+        "id": entry.id,
+        "jobId": entry.job_id,
+        "timestamp": to_ms(entry.timestamp),
+        "level": entry.level,
+        "message": entry.message,
+        "additionalInfo": entry.additional_info,
+    }
+
+
+def event_json(event: JobEvent) -> dict[str, Any]:
+    """One transition of the audit trail."""
+    return {
+        "at": to_ms(event.at),
+        "from": None if event.from_status is None else str(event.from_status),
+        "to": str(event.to_status),
+        "attempt": event.attempt,
+        "reason": event.reason,
+    }
+
+
+def stats_json(stats: EngineStats) -> dict[str, Any]:
+    """Queue statistics (the model's fields, camelCased)."""
+    raw = stats.model_dump(mode="json")
+    raw["queues"] = [{_camel(k): v for k, v in q.items()} for q in raw["queues"]]
+    by_status = raw.pop("by_status")
+    return {**{_camel(k): v for k, v in raw.items()}, "byStatus": by_status}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
