@@ -65,3 +65,10 @@ def test_bad_request_if_message_is_invalid(
 @pytest.mark.parametrize(("fn", "level"), FUNCTIONS)
 def test_not_found_if_no_job_is_found_with_the_given_id(js: JS, fn: str, level: str) -> None:
     assert js.error(f"sys.jobs.{fn}('{UNKNOWN}', 'x')")[0] == "notFound"
+
+
+@pytest.mark.parametrize(("fn", "level"), FUNCTIONS)
+def test_a_null_job_id_means_the_current_job(js: JS, jobs: Jobs, fn: str, level: str) -> None:
+    current = jobs.pending()
+    js.run_ok(f"sys.jobs.{fn}(null, 'explicitly none')", job_id=current)
+    assert (level, "explicitly none") in jobs.logs(current)

@@ -120,3 +120,8 @@ def test_bad_request_if_query_is_invalid(
 
 def test_not_found_if_no_job_is_found_with_the_given_id(js: JS) -> None:
     assert js.error(f"sys.jobs.logs('{UNKNOWN}', {{}})")[0] == "notFound"
+
+
+def test_bad_request_if_query_is_missing(js: JS, job: str) -> None:
+    code, message = js.error(f"sys.jobs.logs('{job}')")
+    assert code == "badRequest" and "'query'" in message
