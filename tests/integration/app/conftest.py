@@ -1,21 +1,15 @@
 """Fixtures of the app tests: the real engine, an in-process worker pool, the demo app and
-a V8 script runner, on a fresh database per test — SQLite and PostgreSQL.
-
-PostgreSQL comes from ``SYSJOBS_TEST_PG_URL`` (a server URL; each test gets its own
-database); without it the PostgreSQL half is skipped, unless ``SYSJOBS_REQUIRE_PG`` is set.
+a V8 script runner, on a fresh database per test — SQLite and PostgreSQL (``db_url`` of
+``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from sysjobs.app.app import App
 from sysjobs.app.definition import AppDefinition
@@ -25,25 +19,10 @@ from sysjobs.worker.pool import WorkerPool
 from tests.integration.app.harness import LiveJobs, SandboxRunner
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-        return
-    server = os.environ.get("SYSJOBS_TEST_PG_URL")
-    if not server:
-        if os.environ.get("SYSJOBS_REQUIRE_PG"):
-            pytest.fail("SYSJOBS_TEST_PG_URL is not set and PostgreSQL is required")
-        pytest.skip("no PostgreSQL server (set SYSJOBS_TEST_PG_URL)")
-    name = f"app_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(server).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+@pytest.fixture
+def app_url(db_url: str) -> str:
+    """The engine suite's fresh, migrated database (SQLite and PostgreSQL)."""
+    return db_url
 
 
 @dataclass

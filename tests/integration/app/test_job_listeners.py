@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from sysjobs.app.app import App
 from sysjobs.app.jobtypes import APP_JOB_TYPES, register_app_job_types
 from sysjobs.app.listeners import ListenerDispatcher
 from sysjobs.jobs import Engine
-
-
-@pytest.fixture
-def engine(app_url: str) -> Iterator[Engine]:
-    eng = Engine.open(app_url)
-    yield eng
-    eng.close()
 
 
 def test_app_opens_on_the_engine_and_registers_the_11_public_types(engine: Engine) -> None:
