@@ -1,0 +1,107 @@
+// Shared by every page: the bearer token, calls to the JSON API, small formatters.
+// The token comes once in the URL fragment (#token=…, printed by `sysjobs serve`) and is
+// kept in localStorage; the fragment never reaches the server or its access log.
+"use strict";
+
+const Sysjobs = (() => {
+  const KEY = "sysjobsToken";
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromHash) {
+    localStorage.setItem(KEY, fromHash);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+
+  function token() { return localStorage.getItem(KEY) || ""; }
+
+  async function api(path, options = {}) {
+    const headers = Object.assign({ Authorization: "Bearer " + token() }, options.headers || {});
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {
+      method: options.method || "GET", headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const body = await response.json().catch(() => ({ code: "badResponse", message: response.statusText }));
+    if (!response.ok) {
+      if (response.status === 401) showLogin();
+      const error = new Error(body.code + ": " + body.message);
+      error.status = response.status;
+      throw error;
+    }
+    return body;
+  }
+
+  function showLogin() {
+    const form = document.getElementById("login");
+    if (!form || !form.hidden) return;
+    form.hidden = false;
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      localStorage.setItem(KEY, form.elements.token.value.trim());
+      location.reload();
+    };
+  }
+
+  function showError(error) {
+    const box = document.getElementById("error");
+    if (!box) return;
+    box.textContent = error ? String(error.message || error) : "";
+    box.hidden = !error;
+  }
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  function when(ms) {
+    if (ms === null || ms === undefined) return "";
+    return new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+  }
+
+  function age(ms) {
+    if (ms === null || ms === undefined) return "–";
+    const s = ms / 1000;
+    if (s < 60) return s.toFixed(1) + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m " + Math.floor(s % 60) + "s";
+    return Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+  }
+
+  function badge(status) { return el("span", { class: "status " + status.toLowerCase(), "data-testid": "status" }, status); }
+
+  function progressBar(pct) {
+    const bar = el("div", { class: "progress", "data-testid": "progress" });
+    bar.append(el("div", { class: "fill" }));
+    bar.append(el("span", {}, pct + "%"));
+    bar.firstChild.style.width = pct + "%";
+    bar.dataset.value = pct;
+    return bar;
+  }
+
+  // Calls fn now and then every ms, never overlapping itself; returns a stop function.
+  function every(ms, fn) {
+    let timer = null, stopped = false;
+    const tick = async () => {
+      try { await fn(); showError(null); } catch (e) { showError(e); }
+      if (!stopped) timer = setTimeout(tick, ms);
+    };
+    tick();
+    return () => { stopped = true; clearTimeout(timer); };
+  }
+
+  // Fills the "role" marker so pages can disable what a read-only token may not do.
+  async function role() {
+    const me = await api("/api/me");
+    document.body.dataset.role = me.role;
+    const marker = document.getElementById("role");
+    if (marker) marker.textContent = me.role === "admin" ? "" : "read-only";
+    return me.role;
+  }
+
+  return { api, el, when, age, badge, progressBar, every, role, showError, token };
+})();

@@ -1,0 +1,106 @@
+// One job: live status and progress, buttons enabled by the state machine (the API's
+// `actions`), data without private inputs, results, transitions and a followable log.
+"use strict";
+
+(() => {
+  const { api, el, when, age, badge, progressBar, every, role, showError } = Sysjobs;
+  const jobId = location.pathname.split("/").pop();
+  const logForm = document.getElementById("log-filters");
+  let canWrite = false;
+  let job = null;
+  let last = null;  // "<ms>:<id>" of the last log line shown, for following
+
+  function fields(j) {
+    const rows = [
+      ["id", j.id], ["type", j.type], ["queue", j.queue], ["created", when(j.createdAt)],
+      ["started", when(j.startedAt)], ["ended", when(j.endedAt)], ["waiting", age(j.waitingMs)],
+      ["duration", age(j.durationMs)], ["has errors", j.hasErrors ? "yes" : "no"],
+      ["run by", j.runBy ? j.runBy.name || j.runBy.id : ""], ["parent", j.parentId || ""],
+    ];
+    return rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { class: "mono" }, String(v))]);
+  }
+
+  function render(j) {
+    document.title = "sysjobs · " + (j.label || j.id);
+    document.getElementById("label").textContent = j.label || j.type;
+    document.getElementById("badge").replaceChildren(badge(j.status));
+    const bar = progressBar(j.progress);
+    bar.classList.add("big");
+    document.getElementById("bar").replaceChildren(bar);
+    document.getElementById("fields").replaceChildren(...fields(j));
+    document.getElementById("data").textContent = JSON.stringify(j.data, null, 2);
+    document.getElementById("results").textContent = j.results ? JSON.stringify(j.results, null, 2) : "none yet";
+    for (const button of document.querySelectorAll("button[data-verb]")) {
+      const key = button.dataset.verb.replace(/-(\w)/g, (_, c) => c.toUpperCase());
+      button.disabled = !canWrite || !j.actions[key];
+    }
+    document.getElementById("lp").textContent = j.lowPriority ? "on" : "off";
+    document.getElementById("btn-low-priority").disabled = !canWrite || !j.actions.lowPriority;
+    document.getElementById("events").replaceChildren(...j.events.map((e) => el("tr", {},
+      el("td", { class: "mono" }, when(e.at)), el("td", {}, e.from || ""), el("td", {}, e.to),
+      el("td", {}, String(e.attempt)), el("td", {}, e.reason || ""))));
+  }
+
+  function logQuery() {
+    const params = new URLSearchParams();
+    for (const input of logForm.elements) {
+      if (!input.name || input.name === "follow" || !input.value) continue;
+      const isTime = input.name === "from" || input.name === "to";
+      params.set(input.name, isTime ? String(new Date(input.value).getTime()) : input.value.trim());
+    }
+    if (last) params.set("after", last);
+    return params;
+  }
+
+  function logRow(entry) {
+    return el("tr", { "data-testid": "log-row" }, el("td", { class: "mono" }, when(entry.timestamp)),
+      el("td", { class: "level-" + entry.level }, entry.level), el("td", {}, entry.message));
+  }
+
+  // Log reads run one after another, so a filter change and a follow tick never interleave.
+  let logChain = Promise.resolve();
+  function refreshLogs(reset) {
+    logChain = logChain.then(() => readLogs(reset), () => readLogs(reset));
+    return logChain;
+  }
+
+  async function readLogs(reset) {
+    const body = document.getElementById("log-rows");
+    if (reset) { last = null; body.replaceChildren(); }
+    if (!reset && !logForm.elements.follow.checked) return;
+    const page = await api("/api/jobs/" + jobId + "/logs?" + logQuery().toString());
+    body.append(...page.logs.map(logRow));
+    if (page.logs.length) {
+      const tail = page.logs[page.logs.length - 1];
+      last = tail.timestamp + ":" + tail.id;
+    }
+    document.getElementById("log-count").textContent = body.children.length + " lines";
+  }
+
+  async function refresh() {
+    job = await api("/api/jobs/" + jobId);
+    render(job);
+    await refreshLogs(false);
+  }
+
+  async function act(path, body) {
+    try {
+      job = Object.assign(job, await api(path, { method: "POST", body }));
+      render(job);
+      showError(null);
+    } catch (e) { showError(e); }
+  }
+
+  for (const button of document.querySelectorAll("button[data-verb]")) {
+    button.addEventListener("click", () => act("/api/jobs/" + jobId + "/" + button.dataset.verb, {}));
+  }
+  document.getElementById("btn-low-priority").addEventListener("click", () =>
+    act("/api/jobs/" + jobId + "/low-priority", { lowPriority: !job.lowPriority }));
+  logForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    refreshLogs(true).catch(showError);
+  });
+
+  role().then((r) => { canWrite = r === "admin"; if (job) render(job); }).catch(() => {});
+  every(1000, refresh);
+})();
