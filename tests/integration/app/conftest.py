@@ -16,7 +16,8 @@ from sysjobs.app.definition import AppDefinition
 from sysjobs.app.jobtypes import register_app_job_types
 from sysjobs.jobs import Engine, Job
 from sysjobs.worker.pool import WorkerPool
-from tests.integration.app.harness import LiveJobs, SandboxRunner
+from sysjobs.worker.scripts import SandboxScriptRunner
+from tests.integration.app.harness import LiveJobs, app_runner
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ class AppEnv:
 
     engine: Engine
     app: App
-    runner: SandboxRunner
+    runner: SandboxScriptRunner
     pool: WorkerPool | None
     jobs: LiveJobs
 
@@ -61,7 +62,7 @@ def make_env(url: str, definition: AppDefinition | None = None, *, workers: bool
     engine = Engine.open(url)
     app = App.open(engine, definition)
     register_app_job_types(engine, app)
-    env = AppEnv(engine, app, SandboxRunner(app, engine), None, LiveJobs(engine))
+    env = AppEnv(engine, app, app_runner(app, engine), None, LiveJobs(engine))
     if workers:
         env.start_workers()
     return env

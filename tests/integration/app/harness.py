@@ -1,5 +1,5 @@
-"""Test harness for the app's job types: the ``ScriptRunner`` seam over a real V8 sandbox,
-and a view of finished jobs that reads like the spec (data(), results(), logs)."""
+"""Test harness for the app's job types: the worker's real script runner over a V8 sandbox
+with the app's bindings, and a view of settled jobs that reads like the spec."""
 
 from __future__ import annotations
 
@@ -11,33 +11,18 @@ from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.data import data_namespace
 from sysjobs.bindings.jobs import jobs_namespace
 from sysjobs.jobs import Engine, Job
-from sysjobs.jobs.scripts import ScriptOutcome
 from sysjobs.runtime import Sandbox
+from sysjobs.worker.scripts import SandboxScriptRunner
 
 #: Statuses a test waits for: the job is done working for now.
 SETTLED = ["FINISHED", "STOPPED", "CANCELED"]
 
 
-class SandboxRunner:
-    """Runs app scripts in a real ``Sandbox`` with ``sys.data`` and ``sys.jobs`` bound;
-    ``log()`` lines go to the job's log."""
-
-    def __init__(self, app: App, engine: Engine) -> None:
-        namespaces = [*core_namespaces(), data_namespace(app), jobs_namespace(engine)]
-        self.sandbox = Sandbox(namespaces, pool_size=2)
-        self.engine = engine
-
-    def run(self, source: str, *, job_id: str | None, globals: dict[str, Any],
-            timeout_s: float) -> ScriptOutcome:
-        engine = self.engine
-        sink = None if job_id is None else (lambda line: engine.log_info(job_id, line))
-        result = self.sandbox.run(source, timeout_s=timeout_s, job_id=job_id, globals=globals,
-                                  log_sink=sink)
-        if result.ok:
-            return ScriptOutcome(True, result.value)
-        error = result.error
-        return ScriptOutcome(False, None, error.code if error else result.outcome.value,
-                             error.message if error else result.outcome.value)
+def app_runner(app: App, engine: Engine) -> SandboxScriptRunner:
+    """The worker's real ``ScriptRunner`` over a sandbox with ``sys.data`` and ``sys.jobs``
+    bound to ``app``/``engine``; ``log()`` lines go to the job's log."""
+    namespaces = [*core_namespaces(), data_namespace(app), jobs_namespace(engine)]
+    return SandboxScriptRunner(Sandbox(namespaces, pool_size=2), engine.log_info)
 
 
 @dataclass
