@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest install system-deps bench chaos clean
+.PHONY: demo test lint typecheck pytest install system-deps browser-deps bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,14 @@ typecheck: install
 node_modules/.bin/tsc:
 	npm install --no-save --no-package-lock --no-audit --no-fund typescript@5.6.3
 
-pytest: install system-deps node_modules/.bin/tsc
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; no browser download).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+pytest: install system-deps browser-deps node_modules/.bin/tsc
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck pytest
