@@ -153,7 +153,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:16]}"
     admin = _admin(server)
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"'))
+        conn.execute(
+            sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}" STRATEGY FILE_COPY')
+        )
     try:
         yield server.url(name)
     finally:

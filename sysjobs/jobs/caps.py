@@ -41,6 +41,8 @@ class Caps:
     max_result_bytes: int = 1024 * 1024
 
 
+#: Lines the worker may still write about a job past its cap (how the job ended).
+RESERVED_LINES = 100
 #: Job ids whose line counts one engine remembers.
 _TRACKED_JOBS = 4096
 
@@ -69,9 +71,11 @@ def log_notice(limit: int) -> str:
     )
 
 
-def admit_log(engine: Engine, job_id: str, count_existing: Callable[[], int]) -> str:
+def admit_log(
+    engine: Engine, job_id: str, count_existing: Callable[[], int], limit: int | None = None
+) -> str:
     """``"keep"``, ``"notice"`` (write the notice instead) or ``"drop"`` for one more line."""
-    limit = caps_of(engine).max_log_lines
+    limit = caps_of(engine).max_log_lines if limit is None else limit
     with _lock:
         counts = _counts.setdefault(engine, OrderedDict())
         seen = counts.get(job_id)
@@ -109,10 +113,20 @@ def cap_results(engine: Engine, results: Any) -> tuple[Any, str | None]:
     return {"truncated": True, "bytes": size, "limit": limit}, reason
 
 
-def capped_entry(engine: Engine, job_id: str, entry: dict[str, Any]) -> dict[str, Any] | None:
-    """The log row to write for ``job_id`` under the caps, or None to drop the line."""
+def capped_entry(
+    engine: Engine, job_id: str, entry: dict[str, Any], *, reserved: bool = False
+) -> dict[str, Any] | None:
+    """The log row to write for ``job_id`` under the caps, or None to drop the line.
+
+    ``reserved`` lines (the worker's own ERROR lines: why a job failed or ended) do not
+    count against the job's cap and have :data:`RESERVED_LINES` of their own, so a job
+    that flooded its log still says how it ended.
+    """
     from sysjobs.store.listing import LogFilter
 
+    if reserved:
+        kept = admit_log(engine, f"{job_id}!reserved", lambda: 0, RESERVED_LINES) == "keep"
+        return {**entry, "message": cap_message(engine, entry["message"])} if kept else None
     verdict = admit_log(engine, job_id, lambda: engine.listing.logs_count(LogFilter(job_id)))
     if verdict == "drop":
         return None

@@ -134,7 +134,7 @@ class Leases:
     def log(self, lease: Lease, level: str, message: str, info: Any = None) -> bool:
         """A fenced log line; False when the lease is gone."""
         entry = self.engine.log_entry(level, message, info)
-        capped = caps.capped_entry(self.engine, lease.job_id, entry)
+        capped = caps.capped_entry(self.engine, lease.job_id, entry, reserved=level == "ERROR")
         if capped is None:  # over the job's log cap: dropped, but the fence still answers
             return self.lease_status(lease) is not None
         return self.listing.append_log_fenced(lease.job_id, lease.owner, lease.attempt, capped)
@@ -179,7 +179,7 @@ class Leases:
             lease.job_id, lease.owner, lease.attempt,
             targets=TARGETS[outcome], now_ms=now_ms(), values=values, reason=reason or outcome,
         )  # fmt: skip
-        return None if row is None else self.engine.require(lease.job_id)
+        return None if row is None else Job.from_row(row)
 
     def reap(self) -> int:
         """Recover every expired lease (see ``reaping.decide_lost``); returns how many."""

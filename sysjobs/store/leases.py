@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sysjobs.store.database import Database
-from sysjobs.store.rows import LEASED, Row, add_events, as_row, event, fence
+from sysjobs.store.rows import LEASED, Row, add_events, as_row, event, fence, job_select
 from sysjobs.store.schema import job_logs, job_results, jobs
 
 
@@ -151,8 +151,8 @@ class LeaseStore:
                     )
                 ],
             )
-            tx.hint(f"job:{job_id}", "work")
-            row = tx.connection.execute(sa.select(*jobs.c).where(jobs.c.id == job_id)).one()
+            tx.hint(f"job:{job_id}", *(["work"] if after == "PENDING" else []))
+            row = tx.connection.execute(job_select().where(jobs.c.id == job_id)).one()
         return as_row(row)
 
     def recover(
@@ -174,8 +174,9 @@ class LeaseStore:
         with self.db.write() as tx:
             lost = [as_row(r) for r in tx.connection.execute(query)]
             for row in lost:
-                _recover_one(tx.connection, row, decide(row), now_ms)
-                tx.hint(f"job:{row['id']}", "work")
+                decision = decide(row)
+                _recover_one(tx.connection, row, decision, now_ms)
+                tx.hint(f"job:{row['id']}", *(["work"] if decision[0] == "PENDING" else []))
         return lost
 
 

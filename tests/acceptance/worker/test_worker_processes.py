@@ -1,0 +1,132 @@
+"""Worker processes: spawned children share one database; SIGKILL and SIGTERM are survived,
+and under load every job runs exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from sysjobs.jobs import Engine, EngineSettings, JobStatus
+from sysjobs.worker import WorkerConfig, WorkerProcesses
+from tests.integration.engine.helpers import open_engine
+
+SETUP = "tests.integration.engine.jobtypes:register"
+
+
+@pytest.fixture
+def eng(db_url: str) -> Iterator[Engine]:
+    with open_engine(db_url, EngineSettings(lease_s=2.0)) as engine:
+        yield engine
+
+
+@pytest.fixture
+def workers(db_url: str) -> Iterator[WorkerProcesses]:
+    config = WorkerConfig(db_url, concurrency=2, lease_s=2.0, shutdown_grace_s=2.0, setup=SETUP)
+    supervisor = WorkerProcesses(config, processes=1).start()
+    yield supervisor
+    supervisor.stop(timeout_s=10)
+
+
+def _messages(engine: Engine, job_id: str) -> list[str]:
+    return [entry.message for entry in engine.logs(job_id, {})]
+
+
+def _wait_for_log(engine: Engine, job_id: str, text: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in _messages(engine, job_id):
+        assert time.monotonic() < deadline, f"no log {text!r} in {_messages(engine, job_id)}"
+        time.sleep(0.05)
+
+
+def test_a_worker_process_runs_jobs_of_types_registered_by_the_setup_hook(
+    eng: Engine, workers: WorkerProcesses
+) -> None:
+    job = eng.enqueue("ECHO", {"text": "from a child"})
+    done = eng.wait(job.id, ["FINISHED"], 60)
+    assert done.results == {"echo": "from a child"}
+
+
+def test_sigkill_mid_job_ends_the_job_with_the_reason_and_keeps_its_logs(
+    eng: Engine, workers: WorkerProcesses
+) -> None:
+    job = eng.enqueue("STUBBORN", {"seconds": 60})
+    _wait_for_log(eng, job.id, "started")
+    (pid,) = workers.pids()
+    os.kill(pid, signal.SIGKILL)
+    ended = eng.wait(job.id, ["FINISHED"], 30)
+    assert ended.has_errors
+    messages = _messages(eng, job.id)
+    assert messages[0] == "started"
+    assert f"worker process {pid} died (killed by SIGKILL)" in messages[-1]
+    assert "not retried because its type is not idempotent" in messages[-1]
+    # A replacement took over: new jobs still run.
+    assert eng.wait(eng.enqueue("NOOP", {}).id, ["FINISHED"], 60).status is JobStatus.FINISHED
+
+
+def test_sigkill_mid_job_retries_an_idempotent_job_on_the_replacement(
+    eng: Engine, workers: WorkerProcesses
+) -> None:
+    job = eng.enqueue("STUBBORN_IDEMPOTENT", {"seconds": 1.0})
+    _wait_for_log(eng, job.id, "started")
+    os.kill(workers.pids()[0], signal.SIGKILL)
+    done = eng.wait(job.id, ["FINISHED"], 60)
+    messages = _messages(eng, job.id)
+    assert not done.has_errors and done.attempt == 2
+    assert messages.count("started") == 2 and messages[-1] == "woke up"
+    assert any(m.startswith("Retrying: worker process") for m in messages)
+
+
+def test_sigterm_puts_a_running_job_back_at_a_safe_point(eng: Engine, db_url: str) -> None:
+    config = WorkerConfig(db_url, concurrency=1, lease_s=2.0, shutdown_grace_s=5.0, setup=SETUP)
+    supervisor = WorkerProcesses(config, processes=1).start()
+    try:
+        job = eng.enqueue("STEPPER", {"steps": 2000, "step_s": 0.01})
+        _wait_for_log(eng, job.id, "step 3")
+        os.kill(supervisor.pids()[0], signal.SIGTERM)
+        back = eng.wait(job.id, ["PENDING"], 30)
+    finally:
+        supervisor.stop(timeout_s=10)
+    assert back.status is JobStatus.PENDING
+    assert any(m.startswith("stopping after") for m in _messages(eng, job.id))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_four_worker_processes_run_every_one_of_8000_jobs_exactly_once(db_url: str) -> None:
+    with open_engine(db_url, EngineSettings(lease_s=10.0)) as engine:
+        jobs = engine.enqueue_many("RECORD_RUN", [{} for _ in range(8000)])
+        config = WorkerConfig(db_url, concurrency=8, lease_s=10.0, setup=SETUP)
+        supervisor = WorkerProcesses(config, processes=4).start()
+        try:
+            deadline = time.monotonic() + 120
+            while engine.find({"status": "FINISHED"}).count() < 8000:
+                assert time.monotonic() < deadline, "jobs did not finish in time"
+                time.sleep(0.25)
+        finally:
+            supervisor.stop(timeout_s=20)
+        runs, claims, pids = _tally(db_url)
+    assert runs == Counter({j.id: 1 for j in jobs})  # one execution per job
+    assert claims == Counter({j.id: 1 for j in jobs})  # one claim per job
+    assert len(pids) == 4  # the work was shared by all four processes
+
+
+def _tally(url: str) -> tuple[Counter[str], Counter[str], set[str]]:
+    """Read the audit straight from the database: runs (logs), claims (events), pids."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            logs = conn.execute(sa.text("SELECT job_id, message FROM job_logs")).all()
+            claims = conn.execute(
+                sa.text("SELECT job_id FROM job_events WHERE to_status = 'RUNNING'")
+            ).all()
+    finally:
+        engine.dispose()
+    runs = Counter(job_id for job_id, _ in logs)
+    pids = {message.removeprefix("ran in ") for _, message in logs}
+    return runs, Counter(job_id for (job_id,) in claims), pids
