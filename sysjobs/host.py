@@ -41,8 +41,10 @@ class Host:
         namespaces: Sequence[Namespace] = (),
         job_types: Sequence[JobType] = (),
         pool_size: int = 2,
+        engine: Engine | None = None,
     ) -> None:
-        self.engine = Engine.open(db_url)
+        self._owns_engine = engine is None
+        self.engine = engine if engine is not None else Engine.open(db_url)
         try:
             definition = load_app(app_dir) if app_dir is not None else load_demo_app()
             self.app = App.open(self.engine, definition)
@@ -57,7 +59,8 @@ class Host:
                 pool_size=pool_size,
             )  # fmt: skip
         except BaseException:
-            self.engine.close()
+            if self._owns_engine:
+                self.engine.close()
             raise
         self.runner = SandboxScriptRunner(self.sandbox, self._job_log)
 
@@ -100,9 +103,10 @@ class Host:
         )
 
     def close(self) -> None:
-        """Discard the sandbox pool and close the database."""
+        """Discard the sandbox pool and close the database (when this host opened it)."""
         self.sandbox.close()
-        self.engine.close()
+        if self._owns_engine:
+            self.engine.close()
 
     def __enter__(self) -> Host:
         return self
@@ -122,3 +126,25 @@ def host_sandbox(db_url: str | None = None, app_dir: str | None = None,
     """The sandbox of a full :class:`Host` (for a :class:`ProcessSandbox` child)."""
     limits = Limits(timeout_s=timeout_s) if timeout_s is not None else None
     return Host(db_url, app_dir, limits=limits, pool_size=1).sandbox
+
+
+# ---- worker processes ------------------------------------------------------------------
+# `sysjobs worker` spawns processes that receive import paths, not objects: the setup hook
+# builds this process's one Host on the engine the worker opened, and the runner factory
+# hands out its script runner.
+_process_host: Host | None = None
+
+
+def worker_setup(engine: Engine) -> None:
+    """Worker-process hook: load the app (``SYSJOBS_APP`` or the demo) and its job types."""
+    global _process_host
+    import os
+
+    _process_host = Host(engine=engine, app_dir=os.environ.get("SYSJOBS_APP") or None)
+
+
+def worker_runner() -> SandboxScriptRunner:
+    """Worker-process hook: the script runner of the host :func:`worker_setup` built."""
+    if _process_host is None:
+        raise RuntimeError("worker_setup must run before worker_runner")
+    return _process_host.runner
