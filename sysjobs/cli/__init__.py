@@ -4,6 +4,7 @@ Each command group lives in its own module and registers itself on :data:`app` w
 imported here.
 """
 
+import sysjobs.cli.app_cmd  # registers `sysjobs jobs start …`
 import sysjobs.cli.demo_cmd
 import sysjobs.cli.jobs_cmd
 import sysjobs.cli.serve_cmd  # noqa: F401  (registers `sysjobs serve`)
