@@ -47,5 +47,10 @@ pytest: install system-deps browser-deps node_modules/.bin/tsc
 
 test: lint typecheck pytest
 
+# Benchmarks against Procrastinate, pgqueuer and RQ (peers in bench/.venv-peers); not in `test`.
+bench: install system-deps
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
+	cd bench && ../$(PY) run.py
+
 clean:
 	rm -rf $(VENV) .sysjobs .mypy_cache .ruff_cache .pytest_cache

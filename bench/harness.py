@@ -8,6 +8,8 @@ line on stdout.
 
 * throughput: idle workers (warmed up with a few jobs), then N jobs enqueued in batches and
   the clock stops when all N are done: jobs/s = N / (enqueue + drain).
+* backlog: ``--backlog`` jobs queued before the workers start; the rate over ``--n`` of them
+  (does a job cost more when the queue is long?).
 * latency: one job every ``interval`` s on idle workers; each job's start is recorded by the
   job itself (peers: ``time.time()`` appended to a file) or by the system (sysjobs: the row's
   ``started_ms``); enqueue→start = start - the client's clock just before enqueue.
@@ -116,6 +118,8 @@ def run(system: System, args: argparse.Namespace) -> dict[str, object]:
     env = {**os.environ, **system.extra_env}
     if args.mode == "latency":
         env["BENCH_LAT_DIR"] = str(lat_dir)
+    if args.mode == "backlog":
+        return _backlog(system, args, env)
     procs = _start_workers(system, args.workers, env)
     try:
         system.enqueue(range(-WARMUP_JOBS, 0))
@@ -142,6 +146,26 @@ def _throughput(system: System, n: int) -> dict[str, object]:
     }
 
 
+def _backlog(system: System, args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
+    """``--backlog`` jobs queued before the workers start; the rate over ``--n`` of them."""
+    for first in range(0, args.backlog, BATCH):
+        system.enqueue(range(first, min(args.backlog, first + BATCH)))
+    procs = _start_workers(system, args.workers, env)
+    try:
+        started = wait_done(system, WARMUP_JOBS, 180, pace=0.005)
+        ended = wait_done(system, WARMUP_JOBS + args.n, timeout_s=max(600, args.n / 10))
+    finally:
+        _stop_workers(procs)
+        system.cleanup()
+    return {
+        "jobs": args.n,
+        "backlog": args.backlog,
+        "workers": args.workers,
+        "seconds": ended - started,
+        "jobs_per_s": args.n / (ended - started),
+    }
+
+
 def _latency(system: System, n: int, interval: float, lat_dir: Path) -> dict[str, object]:
     sent: dict[int, float] = {}
     next_at = time.perf_counter()
@@ -165,13 +189,16 @@ def main(make: Callable[[argparse.Namespace], System]) -> None:
     """Command line of a system script: ``run`` (measure) or ``worker`` (one worker process)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=["run", "worker"])
-    parser.add_argument("--mode", choices=["throughput", "latency"], default="throughput")
+    modes = ["throughput", "latency", "backlog"]
+    parser.add_argument("--mode", choices=modes, default="throughput")
     parser.add_argument("--target", required=True, help="URL / conninfo / port of the store")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--interval", type=float, default=0.1)
+    parser.add_argument("--backlog", type=int, default=10_000)
     args = parser.parse_args()
     system = make(args)
     result = run(system, args)
-    print(json.dumps({"system": system.name, "mode": args.mode, **result}), flush=True)
+    summary = {"system": system.name, "mode": args.mode, "workers": args.workers, **result}
+    print(json.dumps(summary), flush=True)
     sys.exit(0)

@@ -1,0 +1,302 @@
+"""``make bench``: sysjobs side by side with Procrastinate, pgqueuer and RQ, in one run.
+
+Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog`` picks some):
+
+* throughput — N no-op jobs enqueued then drained by 2 worker processes, interleaved, 3 times;
+* latency — enqueue→start p50/p99, one job every 100 ms on idle workers;
+* wait — ``waitForJob`` wake-up after another process changes the status;
+* bridge — ``bench/bridge_bench.py``'s figures (raw vs bridged call, pinned, sandbox ready);
+* scale — ``find``/``logs`` per filter on a big table, with each plan; jobs/s for 1 to 4
+  worker processes; jobs/s with a short and a long queue.
+
+``BENCH_FULL=1`` uses the large sizes (1M rows, 100k queued jobs); ``BENCH_N`` overrides N
+and ``BENCH_REPEAT`` the repeats. Prints rich tables; writes ``bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import servers
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE / ".venv-peers"
+PEER_PY = PEERS / "bin" / "python"
+#: The peers, pinned; installed into their own venv, never into sysjobs' dependencies.
+PEER_PINS = (
+    "procrastinate==3.10.0", "pgqueuer==1.6.0", "rq==2.12.0", "redis==8.1.0",
+    "psycopg[binary]==3.3.9",
+)  # fmt: skip
+FULL = os.environ.get("BENCH_FULL") == "1"
+N = int(os.environ.get("BENCH_N", "10000"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+LATENCY_JOBS = 100
+SCALE_ROWS = 1_000_000 if FULL else 100_000
+WORKER_N = 5_000 if FULL else 1_000
+BACKLOGS = (10_000, 100_000) if FULL else (10_000, 40_000)
+BACKLOG_N = 3_000 if FULL else 1_000
+SECTIONS = os.environ.get("BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog")
+
+console = Console(width=140)
+
+
+def ensure_peers() -> None:
+    """Create ``bench/.venv-peers`` with the pinned peers (once)."""
+    stamp = PEERS / "pins.txt"
+    if stamp.exists() and stamp.read_text() == "\n".join(PEER_PINS):
+        return
+    console.print("[bold]installing the peers into bench/.venv-peers[/bold]")
+    subprocess.run([shutil.which("python3") or sys.executable, "-m", "venv", str(PEERS)],
+                   check=True)  # fmt: skip
+    subprocess.run([str(PEER_PY), "-m", "pip", "install", "-q", *PEER_PINS], check=True)
+    stamp.write_text("\n".join(PEER_PINS))
+
+
+def ensure_redis() -> None:
+    """Debian's ``redis-server``, installed with apt-get when missing."""
+    if shutil.which("redis-server"):
+        return
+    console.print("[bold]installing redis-server (apt-get)[/bold]")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env)
+
+
+def machine() -> dict[str, Any]:
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")), platform.processor(),
+    )  # fmt: skip
+    mem_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )  # fmt: skip
+    return {"nproc": os.cpu_count(), "cpu": model, "memory_gib": round(mem_kb / 2**20, 1),
+            "python": platform.python_version()}  # fmt: skip
+
+
+class Runner:
+    """Runs one system's script (in its interpreter) against fresh storage."""
+
+    def __init__(self, pg: servers.Pg, redis_port: int, tmp: Path) -> None:
+        self.pg = pg
+        self.redis_port = redis_port
+        self.tmp = tmp
+        self.count = 0
+
+    def target(self, system: str) -> str:
+        self.count += 1
+        if system == "sysjobs-sqlite":
+            return f"sqlite:///{self.tmp / f'sj{self.count}.db'}"
+        if system == "rq":
+            return str(self.redis_port)
+        name = self.pg.fresh_database(f"b{self.count}")
+        return self.pg.url(name) if system.startswith("sysjobs") else self.pg.conninfo(name)
+
+    def run(self, system: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+        script = "sys_sysjobs.py" if system.startswith("sysjobs") else f"sys_{system}.py"
+        python = sys.executable if system.startswith("sysjobs") else str(PEER_PY)
+        argv = [python, script, "run", "--target", self.target(system), *args]
+        done = subprocess.run(
+            argv, cwd=HERE, capture_output=True, text=True, env={**os.environ, **(env or {})}
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0 or not lines:
+            console.print(f"[red]{system} failed[/red]\n{done.stderr[-3000:]}")
+            return {"system": system, "error": done.stderr[-3000:]}
+        return dict(json.loads(lines[-1]))
+
+
+SYSTEMS = ("sysjobs-sqlite", "sysjobs-postgresql", "procrastinate", "pgqueuer", "rq")
+PEER_NAMES = ("procrastinate", "pgqueuer", "rq")
+
+
+def _fmt(values: list[float]) -> str:
+    if not values:
+        return "failed"
+    return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
+
+
+def throughput(runner: Runner) -> dict[str, Any]:
+    per: dict[str, list[dict[str, Any]]] = {s: [] for s in SYSTEMS}
+    for rep in range(REPEAT):
+        for system in SYSTEMS:
+            result = runner.run(system, "--mode", "throughput", "--n", str(N))
+            per[system].append(result)
+            rate = result.get("jobs_per_s", 0)
+            console.print(f"  round {rep + 1}: {system:20s} {rate:8.1f} jobs/s")
+    rates = {s: [r["jobs_per_s"] for r in rs if "jobs_per_s" in r] for s, rs in per.items()}
+    table = Table(title=f"Throughput: {N:,} no-op jobs, 2 worker processes, {REPEAT} rounds "
+                        "interleaved — jobs/s median (min-max)")  # fmt: skip
+    table.add_column("system")
+    table.add_column("jobs/s", justify="right")
+    table.add_column("enqueue s (median)", justify="right")
+    for sj in ("sysjobs-sqlite", "sysjobs-postgresql"):
+        table.add_column(f"{sj} / system", justify="right")
+    ratios: dict[str, dict[str, Any]] = {}
+    for system in SYSTEMS:
+        enq = [r["enqueue_s"] for r in per[system] if "enqueue_s" in r]
+        cells = [system, _fmt(rates[system]), f"{statistics.median(enq):.2f}" if enq else "-"]
+        for sj in ("sysjobs-sqlite", "sysjobs-postgresql"):
+            paired = [a / b for a, b in zip(rates[sj], rates[system], strict=False) if b]
+            if paired and system != sj:
+                ratios.setdefault(sj, {})[system] = {
+                    "median": statistics.median(paired), "min": min(paired), "max": max(paired),
+                }  # fmt: skip
+                mid, low, high = statistics.median(paired), min(paired), max(paired)
+                cells.append(f"{mid:.2f}x ({low:.2f}-{high:.2f})")
+            else:
+                cells.append("-")
+        table.add_row(*cells)
+    console.print(table)
+    return {"n": N, "rounds": per, "ratios": ratios}
+
+
+def latency(runner: Runner) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    table = Table(title=f"Enqueue→start latency: one job every 100 ms on idle workers "
+                        f"({LATENCY_JOBS} jobs)")  # fmt: skip
+    for col in ("system", "p50 ms", "p99 ms", "max ms"):
+        table.add_column(col, justify="right" if col != "system" else "left")
+    for system in SYSTEMS:
+        r = runner.run(system, "--mode", "latency", "--n", str(LATENCY_JOBS))
+        out[system] = r
+        if "p50_ms" in r:
+            table.add_row(system, f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['max_ms']:.1f}")
+    console.print(table)
+    console.print("  (sysjobs' start is the row's started_ms, whole milliseconds; the peers' "
+                  "is time.time() taken by the job itself)")  # fmt: skip
+    return out
+
+
+def wait(runner: Runner) -> dict[str, Any]:
+    import wait_bench
+
+    out = {}
+    table = Table(title="waitForJob wake-up after another process changes the status")
+    for col in ("database", "p50 ms", "p99 ms", "max ms", "goal"):
+        table.add_column(col)
+    for name, goal in (("sysjobs-sqlite", "≤ 20 ms"), ("sysjobs-postgresql", "≤ 5 ms")):
+        r = wait_bench.measure(runner.target(name))
+        out[name] = r
+        table.add_row(name, f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['max_ms']:.1f}", goal)
+    console.print(table)
+    return out
+
+
+def bridge() -> dict[str, Any]:
+    import bridge_bench
+
+    return dict(bridge_bench.main())
+
+
+def scale(runner: Runner) -> dict[str, Any]:
+    import scale_bench
+
+    from sysjobs.jobs import Engine
+
+    out: dict[str, Any] = {}
+    for name in ("sysjobs-sqlite", "sysjobs-postgresql"):
+        engine = Engine.open(runner.target(name))
+        try:
+            started = time.perf_counter()
+            base = scale_bench.fill(engine, SCALE_ROWS, SCALE_ROWS)
+            console.print(f"  {name}: filled {SCALE_ROWS:,} jobs + {SCALE_ROWS:,} logs in "
+                          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+            rows = scale_bench.measure(engine, base)
+        finally:
+            engine.close()
+        out[name] = rows
+        table = Table(title=f"{name}: find / logs on {SCALE_ROWS:,} jobs / {SCALE_ROWS:,} logs "
+                            f"(first page of {scale_bench.PAGE}, p50 of {scale_bench.REPEAT})")
+        for col in ("call", "filter", "rows", "page p50 ms", "count() p50 ms", "indexed"):
+            table.add_column(col, justify="right" if "ms" in col or col == "rows" else "left")
+        for r in rows:
+            table.add_row(r["kind"], r["filter"], str(r["rows"]), f"{r['page_p50_ms']:.2f}",
+                          f"{r['count_p50_ms']:.2f}", "yes" if r["index"] else "[red]no[/red]")
+        console.print(table)
+        console.print(f"[bold]{name}: plans (EXPLAIN of the page query)[/bold]")
+        for r in rows:
+            console.print(f"  {r['kind']} {r['filter']}:", highlight=False)
+            for line in r["plan"]:
+                console.print(f"      {line}", highlight=False, markup=False)
+    return out
+
+
+def _sweep(runner: Runner, title: str, cases: list[tuple[str, list[str]]],
+           label: Callable[[dict[str, Any]], str]) -> list[dict[str, Any]]:  # fmt: skip
+    table = Table(title=title)
+    for col in ("system", "case", "jobs/s"):
+        table.add_column(col)
+    out = []
+    for system in ("sysjobs-sqlite", "sysjobs-postgresql"):
+        for case, args in cases:
+            r = runner.run(system, *args)
+            r["case"] = case
+            out.append(r)
+            table.add_row(system, label(r), f"{r.get('jobs_per_s', 0):,.0f}")
+    console.print(table)
+    return out
+
+
+def workers(runner: Runner) -> list[dict[str, Any]]:
+    cases = [(f"{w}", ["--mode", "throughput", "--n", str(WORKER_N), "--workers", str(w)])
+             for w in (1, 2, 3, 4)]  # fmt: skip
+    return _sweep(runner, f"sysjobs jobs/s by worker processes ({WORKER_N:,} jobs, 2 cores)",
+                  cases, lambda r: f"{r['case']} worker process(es)")  # fmt: skip
+
+
+def backlog(runner: Runner) -> list[dict[str, Any]]:
+    cases = [(f"{b}", ["--mode", "backlog", "--backlog", str(b), "--n", str(BACKLOG_N)])
+             for b in BACKLOGS]  # fmt: skip
+    return _sweep(runner, f"sysjobs jobs/s with a long queue (rate over {BACKLOG_N:,} jobs, "
+                  "2 worker processes)", cases, lambda r: f"{int(r['case']):,} queued")
+
+
+def main() -> None:
+    ensure_peers()
+    ensure_redis()
+    results: dict[str, Any] = {"machine": machine(), "full": FULL, "peers": list(PEER_PINS),
+                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    m = results["machine"]
+    console.print(f"[bold]machine[/bold]: {m['nproc']} cores, {m['cpu']}, {m['memory_gib']} GiB; "
+                  f"python {m['python']}; full={FULL}")  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="sysjobs-bench-"))
+    with servers.postgres() as pg, servers.redis() as redis_port:
+        runner = Runner(pg, redis_port, tmp)
+        sections: dict[str, Callable[[], Any]] = {
+            "throughput": lambda: throughput(runner),
+            "latency": lambda: latency(runner),
+            "wait": lambda: wait(runner),
+            "bridge": bridge,
+            "scale": lambda: scale(runner),
+            "workers": lambda: workers(runner),
+            "backlog": lambda: backlog(runner),
+        }
+        for name, section in sections.items():
+            if name in SECTIONS.split(","):
+                console.rule(name)
+                started = time.perf_counter()
+                results[name] = section()
+                console.print(f"  ({name}: {time.perf_counter() - started:.0f} s)")
+    shutil.rmtree(tmp, ignore_errors=True)
+    results["ended"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    (HERE / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    console.print(f"wrote {HERE / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
