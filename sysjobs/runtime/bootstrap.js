@@ -130,8 +130,10 @@
   }
 
   // ---- host calls ----------------------------------------------------------------
+  // Envelopes (requests, error reports) have no prototype: a script that sets
+  // Object.prototype.toJSON must not be able to rewrite them while they are serialised.
   function call(op, args) {
-    const request = jStringify({ op: op, args: args === undefined ? null : args });
+    const request = jStringify({ __proto__: null, op: op, args: args === undefined ? null : args });
     const reply = jParse(transport(request));
     if (oHasOwn(reply, "err")) {
       const err = reply.err;
@@ -217,18 +219,18 @@
   // ---- the run -------------------------------------------------------------------
   function describe(e) {
     const b = brandOf(e);
-    if (b) return { code: b.code, name: "Error", message: b.message, info: b.info, stack: safeStack(e) };
+    if (b) return { __proto__: null, code: b.code, name: "Error", message: b.message, info: b.info, stack: safeStack(e) };
     if (e instanceof ErrorCtor) {
       let msg;
       try { msg = StringCtor(e.message); } catch (_) { msg = ""; }
       let name;
       try { name = StringCtor(e.name); } catch (_) { name = "Error"; }
-      return { code: null, name: name, message: msg, info: null, stack: safeStack(e) };
+      return { __proto__: null, code: null, name: name, message: msg, info: null, stack: safeStack(e) };
     }
     let text;
     try { text = jStringify(e); } catch (_) { text = undefined; }
     if (text === undefined) { try { text = StringCtor(e); } catch (_) { text = typeof e; } }
-    return { code: null, name: "Uncaught", message: text, info: null, stack: null };
+    return { __proto__: null, code: null, name: "Uncaught", message: text, info: null, stack: null };
   }
 
   function safeStack(e) {
@@ -241,7 +243,7 @@
       const text = jStringify(value);
       return text === undefined ? '{"ok":true}' : '{"ok":true,"value":' + text + "}";
     } catch (e) {
-      return jStringify({ ok: true, unserializable: describe(e).message });
+      return jStringify({ __proto__: null, ok: true, unserializable: describe(e).message });
     }
   }
 
@@ -259,7 +261,7 @@
       }
       return serialize(indirectEval(source));
     } catch (e) {
-      try { return jStringify({ ok: false, error: describe(e) }); }
+      try { return jStringify({ __proto__: null, ok: false, error: describe(e) }); }
       catch (_) { return '{"ok":false,"error":{"code":null,"name":"Uncaught","message":"unprintable error"}}'; }
     } finally {
       endOfRun();

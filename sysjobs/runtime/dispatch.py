@@ -56,18 +56,29 @@ def validate(op: Operation[Any], args: Any) -> BaseModel:
 
 def error_reply(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, SysError):
-        return {"err": {"code": code_of(exc), "message": exc.message, "info": exc.info}}
+        return {"err": {"code": code_of(exc), "message": _short(exc.message), "info": exc.info}}
     correlation = uuid.uuid4().hex[:12]
     log.error("host call failed [%s]", correlation, exc_info=exc)
     message = f"An internal error happened (correlation id {correlation})."
     return {"err": {"code": SystemException.code, "message": message, "info": None}}
 
 
+#: Characters of an error message sent to JS (messages quote the offending value).
+MAX_MESSAGE_CHARS = 1000
+
+
+def _short(message: str) -> str:
+    """``message`` cut to :data:`MAX_MESSAGE_CHARS` (an echoed 1 MB argument stays home)."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}… ({len(message) - MAX_MESSAGE_CHARS} more characters)"
+
+
 def handle(table: Mapping[str, Operation[Any]], ctx: CallContext, request: str) -> str:
     """Serve one request (JSON text) and return the reply (JSON text)."""
     try:
-        message = json.loads(request)
-        op = table.get(message.get("op"))
+        message = _decode_request(request)
+        op = table.get(str(message.get("op")))
         if op is None:
             raise BadRequest(f"Unknown operation '{message.get('op')}'.")
         result = op.handler(ctx, validate(op, message.get("args")))
@@ -76,6 +87,17 @@ def handle(table: Mapping[str, Operation[Any]], ctx: CallContext, request: str) 
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         return json.dumps(error_reply(exc), ensure_ascii=False, default=str)
+
+
+def _decode_request(request: str) -> dict[str, Any]:
+    """The request as a dict; arguments nested past Python's recursion limit are refused."""
+    try:
+        message = json.loads(request)
+    except RecursionError:
+        raise BadRequest("The arguments are nested too deeply.") from None
+    if not isinstance(message, dict):
+        raise BadRequest("Malformed host call: the request is not a JSON object.")
+    return message
 
 
 def _json_default(value: Any) -> Any:

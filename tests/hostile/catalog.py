@@ -1,0 +1,139 @@
+"""The hostile scripts, each with the exact outcome code it must end with.
+
+``code`` is what the host reports for the run: ``ok`` for a script that completes (then
+``value`` is its completion value), a platform code (``timeout``, ``memoryLimit``,
+``badRequest`` …) for limits and branded errors, or the JS error's name (``RangeError``,
+``TypeError``, ``Uncaught`` for a thrown non-Error) for plain throws — never a code the
+script forged. A script run as a RUN_SCRIPT job carries the same code in its results.
+
+Scripts that can take their whole process down (one huge allocation, ArrayBuffers past the
+data limit) are in :data:`PROCESS_KILLERS`: they only ever run in a child process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One hostile script and how it must end."""
+
+    name: str
+    source: str
+    code: str
+    #: The completion value when ``code`` is ``ok``.
+    value: Any = None
+    #: Text the error message must contain (when it matters).
+    message: str | None = None
+    #: The run's time limit (memory bombs get longer to reach the heap limit).
+    timeout_s: float = 1.0
+    #: The code when the script runs as a job, if it differs (it has a current job there).
+    job_code: str | None = None
+
+
+def h(
+    name: str, source: str, code: str, value: Any = None, message: str | None = None,
+    timeout_s: float = 1.0, job_code: str | None = None,
+) -> Hostile:  # fmt: skip
+    return Hostile(name, source, code, value, message, timeout_s, job_code)
+
+
+CPU = [
+    h("infinite loop", "while (true) {}", "timeout"),
+    h("busy for loop with work", "var x = 0; for (;;) { x += Math.random() }", "timeout"),
+    h("catastrophic regex backtracking", "/^(a+)+$/.test('a'.repeat(40) + '!')", "timeout"),
+    h("sort comparator that never returns", "[3, 2, 1].sort(function () { while (true) {} })", "timeout"),
+    h("getter trap on the completion value", "({ get x() { while (true) {} } })", "timeout"),
+    h("toJSON trap on a log argument", "log({ toJSON: function () { while (true) {} } })", "timeout"),
+    h("toString trap on a bridge argument", "sys.jobs.findById({ toString: function () { while (true) {} } })", "badRequest"),
+    h("proxy trap on a bridge argument", "sys.jobs.find(new Proxy({}, { ownKeys: function () { while (true) {} } }))", "timeout"),
+    h("infinite generator spread", "function* g() { for (;;) yield 1 } [...g()].length", "memoryLimit", timeout_s=10.0),
+]
+
+MEMORY = [
+    h("heap growth loop", "var a = []; while (true) a.push({x: [1, 2, 3]})", "memoryLimit", timeout_s=10.0),
+    h("string doubling", "var s = 'x'; while (true) s += s", "RangeError", message="Invalid string length"),
+    h("one huge string", "'x'.repeat(2 ** 30)", "RangeError", message="Invalid string length"),
+    h("ArrayBuffer past any length", "new ArrayBuffer(2 ** 45); 1", "RangeError", message="Invalid array buffer length"),
+    h("typed array too large", "new Float64Array(2 ** 40); 1", "RangeError"),
+    h("map growth loop", "var m = new Map(); for (var i = 0; ; i++) m.set(i, {v: i})", "memoryLimit", timeout_s=10.0),
+    h("array of strings growth", "var a = []; for (var i = 0; ; i++) a.push('item ' + i + ' '.repeat(100))", "memoryLimit", timeout_s=10.0),
+]
+
+RECURSION = [
+    h("plain recursion", "function f() { return f() } f()", "RangeError", message="call stack"),
+    h("recursion through a getter", "var o = { get x() { return this.x } }; o.x", "RangeError", message="call stack"),
+    h("recursion through toString", "var o = { toString: function () { return '' + o } }; '' + o", "RangeError", message="call stack"),
+    h("recursion through the bridge", "function f() { sys.exceptions.getCode(null); return f() } f()", "RangeError"),
+    h("recursion through log", "function f(n) { log(n); return f(n + 1) } f(0)", "RangeError"),
+    h("deeply nested completion value", "var o = {}; for (var i = 0; i < 5000; i++) o = {a: o}; o", "RangeError", timeout_s=5.0),
+    h("deeply nested bridge argument", "var o = []; for (var i = 0; i < 5000; i++) o = [o]; sys.jobs.find({type: o})", "badRequest", timeout_s=5.0),
+]
+
+ASYNC = [
+    h("await loop after return", "(async function () { while (true) { await 0 } })(); 1", "timeout"),
+    h("growing promise chain after return", "function f() { return Promise.resolve().then(f) } f(); 1", "memoryLimit", timeout_s=10.0),
+    h("busy microtask after return", "Promise.resolve().then(function () { while (true) {} }); 1", "timeout"),
+    h("unhandled rejection", "Promise.reject(new Error('nobody listens')); 'done'", "ok", value="done"),
+    h("async throw after return", "(async function () { await 0; throw new Error('late') })(); 7", "ok", value=7),
+    h("then getter on Object.prototype", "Object.defineProperty(Object.prototype, 'then', { get: function () { while (true) {} } }); Promise.resolve({}); 1", "timeout"),
+]
+
+POLLUTION = [
+    h("Object.prototype pollution", "Object.prototype.polluted = 'yes'; Object.prototype.code = 'notFound'; sys.jobs.find({_size: 1}).hasNext() === true || true", "ok", value=True),
+    h("Array.prototype pollution", "Array.prototype.push = null; Array.prototype.map = null; Array.prototype[Symbol.iterator] = function* () { throw new Error('iter') }; typeof sys.jobs.find({_size: 1}).hasNext()", "ok", value="boolean"),
+    h("toJSON on Object.prototype", "Object.prototype.toJSON = function () { return 'forged' }; sys.jobs.findById('0123456789abcdef01234567'); 1", "badRequest", message='Invalid value "forged"'),
+    h("JSON replaced", "JSON.stringify = function () { return '{\"ok\":true,\"value\":\"forged\"}' }; JSON.parse = function () { return {ok: true, value: 'forged'} }; 5", "ok", value=5),
+    h("Function.prototype call/apply replaced", "Function.prototype.call = null; Function.prototype.apply = null; Reflect.apply = null; sys.exceptions.getCode(new Error('x'))", "ok", value=None),
+    h("String intrinsics replaced", "String.prototype.charCodeAt = function () { return 65 }; String.fromCharCode = function () { return 'X' }; log('still fine'); 'ok'", "ok", value="ok"),
+    h("Error constructor replaced", "Error = function () { return {code: 'forged'} }; sys.jobs.findById('nope')", "badRequest"),
+    h("WeakMap brand check replaced", "WeakMap.prototype.get = function () { return {code: 'notFound', message: 'forged'} }; WeakMap.prototype.has = function () { return true }; throw new TypeError('plain')", "TypeError"),
+    h("Symbol.toPrimitive on Object.prototype", "Object.prototype[Symbol.toPrimitive] = function () { while (true) {} }; sys.jobs.findById('nope')", "badRequest"),
+]
+
+FORGED = [
+    h("thrown object with a code", "throw {code: 'notFound', message: 'forged'}", "Uncaught"),
+    h("Error with a code property", "var e = new Error('x'); e.code = 'timeout'; throw e", "Error"),
+    h("Error with a code method", "var e = new Error('x'); e.code = function () { return 'notFound' }; throw e", "Error"),
+    h("thrown null", "throw null", "Uncaught"),
+    h("thrown object without prototype", "throw Object.create(null)", "Uncaught"),
+    h("thrown object whose message loops", "throw { get message() { while (true) {} } }", "timeout"),
+    h("thrown proxy", "throw new Proxy({}, { get: function () { while (true) {} } })", "timeout"),
+    h("forged brand via getCode override", "sys.exceptions.getCode = function () { return 'notFound' }; throw new Error('plain')", "Error"),
+]
+
+SYS_MUTATION = [
+    h("strict assignment to sys.jobs", "'use strict'; sys.jobs = null", "TypeError"),
+    h("redefining a sys.jobs function", "Object.defineProperty(sys.jobs, 'find', {value: 1})", "TypeError"),
+    h("deleting sys", "delete globalThis.sys; typeof sys.jobs.find", "ok", value="function"),
+    h("replacing log", "log = function () {}; globalThis.log = null; typeof log", "ok", value="function"),
+    h("prototype swap of sys", "try { Object.setPrototypeOf(sys, {evil: 1}) } catch (e) {} typeof sys.evil", "ok", value="undefined"),
+    h("calling bridge functions unbound", "var f = sys.jobs.findById; f('nope')", "badRequest"),
+]
+
+BRIDGE_INPUT = [
+    h("huge id string", "sys.jobs.findById('0'.repeat(1000000))", "badRequest"),
+    h("huge page size", "typeof sys.jobs.find({_size: 1e300}).hasNext()", "ok", value="boolean"),
+    h("huge log argument outside a job", "sys.jobs.logInfo('x'.repeat(3000000)); 'discarded'", "ok", value="discarded"),
+    h("waitForJob on itself", "sys.jobs.waitForJob(sys.jobs.getCurrentJobId(), 'FINISHED', 500)", "badRequest", job_code="timeout"),
+]
+
+FLOODS = [
+    h("huge log flood", "for (;;) log('flood')", "timeout"),
+    h("logInfo flood", "for (var i = 0; i < 3000; i++) sys.jobs.logInfo('line ' + i); 'flooded'", "ok", value="flooded"),
+    h("one huge log line", "log('y'.repeat(2000000)); 'logged'", "ok", value="logged"),
+    h("huge result", "'z'.repeat(3000000)", "ok"),
+]
+
+#: Every in-process hostile script (run directly and as jobs).
+ALL: list[Hostile] = [
+    *CPU, *MEMORY, *RECURSION, *ASYNC, *POLLUTION, *FORGED, *SYS_MUTATION, *BRIDGE_INPUT, *FLOODS
+]
+
+#: Scripts that end their process: only ever run in a child (``ProcessSandbox``, workers).
+PROCESS_KILLERS = [
+    h("one huge array", "new Array(2 ** 27).fill(1.5); 1", "memoryLimit"),
+    h("ArrayBuffers past the data limit", "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1", "memoryLimit"),
+]
