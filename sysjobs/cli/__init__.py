@@ -5,6 +5,8 @@ imported here.
 """
 
 import sysjobs.cli.app_cmd  # registers `sysjobs jobs start …`
+import sysjobs.cli.db_cmd  # registers `sysjobs db upgrade|prune`
+import sysjobs.cli.worker_cmd  # registers `sysjobs worker`
 import sysjobs.cli.demo_cmd
 import sysjobs.cli.jobs_cmd
 import sysjobs.cli.serve_cmd  # noqa: F401  (registers `sysjobs serve`)

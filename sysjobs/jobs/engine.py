@@ -55,8 +55,8 @@ class Engine(control.ControlVerbs):
 
     @property
     def url(self) -> str:
-        """The database URL (password hidden)."""
-        return self.database.url.render_as_string(hide_password=True)
+        """The database URL, usable to open the same database elsewhere (a child process)."""
+        return self.database.url.render_as_string(hide_password=False)
 
     def close(self) -> None:
         """Stop listening and release connections."""

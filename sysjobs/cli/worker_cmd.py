@@ -1,0 +1,56 @@
+"""``sysjobs worker``: run a pool of worker processes until SIGTERM/Ctrl-C.
+
+Any number of ``sysjobs worker`` commands, on any number of machines, may share one
+PostgreSQL database; on SQLite they share the file on one machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from sysjobs.cli.app import app
+from sysjobs.cli.options import DbOption
+from sysjobs.worker.processes import WorkerConfig, WorkerProcesses
+from sysjobs.worker.queues import parse_queues
+
+#: The host's hooks: load the app and its job types, and hand out its script runner.
+DEFAULT_SETUP = "sysjobs.host:worker_setup"
+DEFAULT_RUNNER = "sysjobs.host:worker_runner"
+
+
+@app.command("worker")
+def worker(
+    db: DbOption = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Worker processes to start.")
+    ] = 2,
+    slots: Annotated[int, typer.Option("--slots", min=1, help="Jobs per process at once.")] = 4,
+    queues: Annotated[
+        str | None,
+        typer.Option("--queues", "-q", help="Queues to serve, with optional limits: mix,heavy=1"),
+    ] = None,
+    lease: Annotated[float, typer.Option("--lease", help="Lease length in seconds.")] = 30.0,
+    setup: Annotated[
+        str, typer.Option("--setup", help="module:function(engine) registering job types.")
+    ] = DEFAULT_SETUP,
+    runner: Annotated[
+        str, typer.Option("--runner", help="module:function() building the script runner.")
+    ] = DEFAULT_RUNNER,
+) -> None:
+    """Run worker processes that claim and execute background jobs."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        parse_queues(queues, slots)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--queues") from exc
+    config = WorkerConfig(
+        db, concurrency=slots, queues=queues, lease_s=lease,
+        setup=setup or None, runner_factory=runner or None,
+    )  # fmt: skip
+    supervisor = WorkerProcesses(config, processes=concurrency)
+    where = supervisor.engine.database.url.render_as_string(hide_password=True)
+    typer.echo(f"sysjobs worker: {concurrency} process(es), {slots} slot(s) each, on {where}")
+    supervisor.serve_forever()

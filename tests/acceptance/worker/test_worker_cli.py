@@ -1,0 +1,47 @@
+"""The ``sysjobs worker`` and ``sysjobs db`` commands, run as real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from sysjobs.jobs import EngineSettings
+from tests.integration.engine.helpers import open_engine
+
+ROOT = Path(__file__).resolve().parents[3]
+CLI = [sys.executable, "-m", "sysjobs.cli"]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_db_upgrade_creates_the_schema_and_prune_reports_counts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgraded = subprocess.run([*CLI, "db", "upgrade", "--db", url], env=_env(),
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    assert "up to date" in upgraded.stdout
+    pruned = subprocess.run([*CLI, "db", "prune", "--db", url, "--jobs-days", "0"], env=_env(),
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert pruned.stdout.strip() == "pruned 0 job(s) and 0 log line(s)"
+
+
+def test_sysjobs_worker_runs_jobs_and_exits_cleanly_on_sigterm(db_url: str) -> None:
+    with open_engine(db_url, EngineSettings()) as engine:
+        job = engine.enqueue("ECHO", {"text": "via the CLI"})
+        worker = subprocess.Popen(
+            [*CLI, "worker", "--db", db_url, "--concurrency", "2", "--slots", "2",
+             "--setup", "tests.integration.engine.jobtypes:register", "--runner", ""],
+            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            done = engine.wait(job.id, ["FINISHED"], 60)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            out, err = worker.communicate(timeout=60)
+    assert done.results == {"echo": "via the CLI"}
+    assert worker.returncode == 0, err
+    assert "2 process(es), 2 slot(s) each" in out
