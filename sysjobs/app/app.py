@@ -14,7 +14,7 @@ from typing import Any
 from sysjobs.app.definition import AppDefinition, load_demo_app
 from sysjobs.app.fields import coerce
 from sysjobs.app.files import FilesService
-from sysjobs.app.job_events import pump
+from sysjobs.app.job_events import JobEventPump, pump
 from sysjobs.app.listeners import ListenerDispatcher
 from sysjobs.app.manifest import ActionDef, ActionKind, FieldDef
 from sysjobs.app.ports import EngineLike
@@ -59,6 +59,10 @@ class App:
     def pump_job_events(self, limit: int = 500) -> int:
         """Fire job listeners for new job transitions (call it from a worker loop)."""
         return pump(self._job_events, self.listeners, self.definition.name, limit)
+
+    def start_job_event_pump(self, interval_s: float = 0.5) -> JobEventPump:
+        """Pump job transitions to job listeners on a thread; ``.stop()`` it when done."""
+        return JobEventPump(self.pump_job_events, interval_s).start()
 
     def held_job_types(self) -> frozenset[str]:
         """Job types workers must not claim now: every app job while the app is STOPPED."""

@@ -8,8 +8,14 @@ does not replay history.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
+
 from sysjobs.app.listeners import ListenerDispatcher
 from sysjobs.store.app_events import JobEventsStore, Transition
+
+_log = logging.getLogger("sysjobs.app.job_events")
 
 #: ``to_status`` → the listener's ``jobEvent``.
 _EVENTS = {"RUNNING": "started", "FINISHED": "finished", "STOPPED": "stopped",
@@ -41,3 +47,36 @@ def pump(store: JobEventsStore, listeners: ListenerDispatcher, app_name: str,
         if event is not None:
             listeners.on_job(t.job_type, event, t.job_id)
     return len(batch)
+
+
+class JobEventPump:
+    """A daemon thread that pumps job transitions to listeners every ``interval_s``.
+
+    For hosts without a loop of their own; a failing round is logged and retried, so a
+    database hiccup never kills the pump.
+    """
+
+    def __init__(self, pump_once: Callable[[], int], interval_s: float = 0.5) -> None:
+        self._pump_once = pump_once
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="sysjobs-job-events",
+                                        daemon=True)
+
+    def start(self) -> JobEventPump:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self._pump_once() > 0
+            except Exception:  # keep pumping after a transient database error
+                _log.exception("job event pump failed; retrying")
+                busy = False
+            if not busy:
+                self._stop.wait(self._interval_s)

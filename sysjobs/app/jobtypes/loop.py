@@ -37,9 +37,16 @@ class LoopState:
 def run_record_loop(ctx: ContextLike, records: RecordsService, entity: str,
                     query: dict[str, Any], per_record: PerRecord) -> None:
     cp: dict[str, Any] = dict(ctx.checkpoint or {})
-    state = LoopState(**cp) if cp else LoopState(total=records.count(entity, query))
-    while True:
-        chunk = records.scan(entity, query, state.after, CHUNK)
+    size = query.get("_size")  # at most this many records (validated at enqueue)
+    limit = None if size is None else int(size)
+    if not cp:
+        total = records.count(entity, query)
+        state = LoopState(total=total if limit is None else min(total, limit))
+    else:
+        state = LoopState(**cp)
+    while limit is None or state.done < limit:
+        left = CHUNK if limit is None else min(CHUNK, limit - state.done)
+        chunk = records.scan(entity, query, state.after, left)
         if not chunk:
             break
         for record in chunk:

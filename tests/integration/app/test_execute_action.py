@@ -106,3 +106,9 @@ def test_action_over_2500_records_caps_results_and_flags_the_failing_one(
     assert "bad record" in results[bad.id]["errorMessage"]
     assert job.has_errors and len(job.errors()) == 1 and bad.id in job.errors()[0]
     assert env.app.records.count("items", {"touched": "1"}) == 2499
+
+
+def test_size_in_the_query_bounds_the_records_acted_on(env: AppEnv) -> None:
+    job = env.jobs.run(env.app.execute_action("companies", {"_size": 3}, "logSomething", {}))
+    assert job.results is not None and len(job.results["results"]) == 3
+    assert job.progress == 100

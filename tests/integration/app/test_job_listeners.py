@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from sysjobs.app.app import App
+from sysjobs.app.definition import load_app
 from sysjobs.app.jobtypes import APP_JOB_TYPES, register_app_job_types
 from sysjobs.app.listeners import ListenerDispatcher
+from sysjobs.app.records import Record
 from sysjobs.jobs import Engine
+from tests.integration.app.conftest import make_env
 
 
 def test_app_opens_on_the_engine_and_registers_the_11_public_types(engine: Engine) -> None:
@@ -52,3 +58,57 @@ def test_stopped_app_holds_back_app_jobs(engine: Engine) -> None:
     app.status.set_app(app.status.app().__class__("STOPPED"))
     held = app.held_job_types()
     assert "EXECUTE_ACTION" in held and "START_APP" not in held and "STOP_APP" not in held
+
+
+def test_pump_thread_runs_the_demo_job_listener_after_an_action_finishes(app_url: str) -> None:
+    env = make_env(app_url)
+    pump = env.app.start_job_event_pump(interval_s=0.05)
+    try:
+        job_id = env.app.execute_action("companies", {"type": "a"}, "logSomething", {})
+        env.wait(job_id)
+        deadline = time.monotonic() + 60
+        while env.engine.find({"type": "EXECUTE_LISTENER"}).count() == 0:
+            assert time.monotonic() < deadline, "the job listener never fired"
+            time.sleep(0.05)
+        [listener_job] = env.jobs.of_type("EXECUTE_LISTENER")
+        assert listener_job.public_data() == {"listenerName": "onActionJobFinished"}
+        assert ("INFO", f"job {job_id} of type EXECUTE_ACTION finished") in listener_job.logs
+    finally:
+        pump.stop()
+        env.close()
+
+
+INLINE_APP = """
+name: inline
+entities:
+  notes:
+    labelField: title
+    fields:
+      title: {type: text}
+      seen: {type: boolean}
+listeners:
+  markSeen:
+    type: data
+    entity: notes
+    events: [created]
+    script: mark.js
+"""
+
+
+def test_inline_data_listener_runs_right_away_with_record_and_event(
+    app_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "app.yaml").write_text(INLINE_APP)
+    (tmp_path / "mark.js").write_text(
+        "if (event.dataEvent === 'created' && oldRecord === null) {"
+        " record.field('seen').val(true); sys.data.save(record); }"
+    )
+    env = make_env(app_url, load_app(tmp_path), workers=False)
+    try:
+        env.app.listeners.inline_runner = env.runner
+        saved = env.app.records.save(Record("notes", {"title": "hello"}))
+        again = env.app.records.find_by_id("notes", saved.id)
+        assert again is not None and again.fields["seen"] is True
+        assert env.engine.find({}).count() == 0  # no job: it ran inline
+    finally:
+        env.close()
