@@ -79,7 +79,6 @@ class _Jobs:
         )
 
     def logs(self, ctx: CallContext, args: a.LogsArgs) -> dict[str, Any]:
-        self.engine.require(args.jobId)
         cursor = self.engine.logs(args.jobId, args.query)
         return open_result_set(ctx, iter(cursor), cursor.count, encode_log, cursor.close)
 
@@ -93,16 +92,12 @@ class _Jobs:
         self._append(args.jobId, args.level, args.message)
 
     def _append(self, job_id: str, level: str, message: str) -> None:
-        self.engine.require(job_id)
         if level == "ERROR":
             self.engine.log_error(job_id, message)
         else:
             self.engine.log_info(job_id, message)
 
     def wait_for_job(self, ctx: CallContext, args: a.WaitArgs) -> None:
-        job = self.engine.require(args.jobId)
-        if str(job.status) in args.desiredStatus:
-            return
         asked = args.maxTimeToWait / 1000
         allowed = max(0.0, ctx.remaining() - DEADLINE_MARGIN_S)
         try:
@@ -121,11 +116,9 @@ class _Jobs:
         )
 
     def set_low(self, ctx: CallContext, args: a.JobIdArgs) -> None:
-        self.engine.require(args.jobId)
         self.engine.set_low_priority(args.jobId, True)
 
     def remove_low(self, ctx: CallContext, args: a.JobIdArgs) -> None:
-        self.engine.require(args.jobId)
         self.engine.set_low_priority(args.jobId, False)
 
     def current_id(self, ctx: CallContext, args: a.NoArgs) -> str | None:
