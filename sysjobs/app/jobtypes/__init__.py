@@ -16,20 +16,26 @@ from sysjobs.app.jobtypes import actions, bulk, system
 from sysjobs.app.jobtypes import models as m
 from sysjobs.jobs.registry import JobType
 
-#: (name, data model, handler, queue, idempotent)
-_TYPES: tuple[tuple[str, type[BaseModel], Callable[..., None], str, bool], ...] = (
-    ("EXECUTE_ACTION", m.ExecuteActionData, actions.execute_action, "mix", False),
-    ("DELETE_RECORDS", m.DeleteRecordsData, bulk.delete_records, "heavy", True),
-    ("IMPORT_RECORDS", m.ImportRecordsData, bulk.import_records, "heavy", False),
-    ("EXPORT_RECORDS", m.ExportRecordsData, bulk.export_records, "heavy", True),
-    ("EXECUTE_LISTENER", m.ExecuteListenerData, system.execute_listener, "light", False),
-    ("IMPORT_USERS", m.ImportUsersData, system.import_users, "light", False),
-    ("EXPORT_USERS", m.NoData, system.export_users, "light", True),
-    ("START_APP", m.StartAppData, system.start_app, "system", True),
-    ("STOP_APP", m.NoData, system.stop_app, "system", True),
-    ("DEPLOY_ENDPOINT", m.EndpointData, system.deploy_endpoint, "system", True),
-    ("UNDEPLOY_ENDPOINT", m.EndpointData, system.undeploy_endpoint, "system", True),
-)
+_Handler = Callable[..., None]
+#: (name, data model, handler, queue, idempotent, results model)
+_TYPES: tuple[tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] | None], ...] = (
+    ("EXECUTE_ACTION", m.ExecuteActionData, actions.execute_action, "mix", False,
+     m.RecordResults),
+    ("DELETE_RECORDS", m.DeleteRecordsData, bulk.delete_records, "heavy", True,
+     m.RecordResults),
+    ("IMPORT_RECORDS", m.ImportRecordsData, bulk.import_records, "heavy", False,
+     m.ImportRecordsResults),
+    ("EXPORT_RECORDS", m.ExportRecordsData, bulk.export_records, "heavy", True,
+     m.ExportRecordsResults),
+    ("EXECUTE_LISTENER", m.ExecuteListenerData, system.execute_listener, "light", False, None),
+    ("IMPORT_USERS", m.ImportUsersData, system.import_users, "light", False,
+     m.ImportUsersResults),
+    ("EXPORT_USERS", m.NoData, system.export_users, "light", True, m.ExportUsersResults),
+    ("START_APP", m.StartAppData, system.start_app, "system", True, None),
+    ("STOP_APP", m.NoData, system.stop_app, "system", True, None),
+    ("DEPLOY_ENDPOINT", m.EndpointData, system.deploy_endpoint, "system", True, None),
+    ("UNDEPLOY_ENDPOINT", m.EndpointData, system.undeploy_endpoint, "system", True, None),
+)  # fmt: skip
 APP_JOB_TYPES = tuple(t[0] for t in _TYPES)
 
 
@@ -49,8 +55,9 @@ def _bind(app: App, handler: Callable[..., None]) -> Callable[[Any, Any], None]:
 def app_job_types(app: App) -> list[JobType]:
     """The 11 public job types, bound to ``app``."""
     return [
-        JobType(name, model, _bind(app, handler), queue=queue, idempotent=idem)
-        for name, model, handler, queue, idem in _TYPES
+        JobType(name, model, _bind(app, handler), queue=queue, idempotent=idem,
+                results_model=results)
+        for name, model, handler, queue, idem, results in _TYPES
     ]
 
 

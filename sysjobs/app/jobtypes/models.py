@@ -63,3 +63,35 @@ class StartAppData(_Data):
 
 class EndpointData(_Data):
     endpointName: str
+
+
+# ---- results: the exact shapes of the spec's results() (the engine validates them) ----
+
+
+class RecordResults(_Data):
+    """EXECUTE_ACTION / DELETE_RECORDS: ``{"results": {id: {status, …}}}`` (one-record), or
+    ``{"results": {status, response}}`` for a many-records or global action."""
+
+    results: dict[str, Any]
+
+
+class ImportRecordsResults(_Data):
+    rowsImported: int
+    rowsWithErrors: int
+
+
+class ExportRecordsResults(_Data):
+    fileLink: str
+    fileId: str
+    recordsExported: int
+
+
+class ImportUsersResults(_Data):
+    usersImported: int
+    usersWithErrors: int
+
+
+class ExportUsersResults(_Data):
+    fileLink: str
+    fileId: str
+    usersExported: int
