@@ -52,5 +52,9 @@ bench: install system-deps
 	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
 	cd bench && ../$(PY) run.py
 
+# The chaos and hostile-input harness with its heavy variants; prints a summary at the end.
+chaos: install system-deps
+	SYSJOBS_CHAOS_HEAVY=1 $(VENV)/bin/pytest -q tests/chaos tests/hostile tests/properties
+
 clean:
 	rm -rf $(VENV) .sysjobs .mypy_cache .ruff_cache .pytest_cache

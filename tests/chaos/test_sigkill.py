@@ -1,0 +1,126 @@
+"""SIGKILL a worker process: mid-job, during a claim, during a finish, during a log burst.
+
+The supervisor sees the death, takes the dead worker's leases back with the reason and
+starts a replacement; idempotent jobs are retried (capped), others end with the reason.
+"During a claim/finish" is made exact by holding the database's write lock from the test
+(SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``LOCK TABLE jobs``): the worker blocks inside that
+statement, and is killed there.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from sysjobs.jobs import Engine
+from sysjobs.worker import WorkerProcesses
+from tests.chaos.audit import TALLY, audit, fault, reasons, wait_all_ended
+from tests.chaos.conftest import chaos_engine, wait_for, worker_processes
+
+#: Jobs per default scenario; the heavy variants multiply it.
+JOBS = 40
+
+
+def kill_one(supervisor: WorkerProcesses, rng: random.Random) -> int:
+    pid = rng.choice(supervisor.pids())
+    os.kill(pid, signal.SIGKILL)
+    fault("SIGKILL")
+    return pid
+
+
+def messages(engine: Engine, job_id: str) -> list[str]:
+    return [e.message for e in engine.logs(job_id, {})]
+
+
+def run_kill_scenario(url: str, jobs: int, kills: int, *, lines: int, work_s: float,
+                      seed: int) -> None:  # fmt: skip
+    rng = random.Random(seed)
+    with chaos_engine(url) as engine, worker_processes(url, processes=2, concurrency=2) as sup:
+        items = [{"n": n, "lines": lines, "work_s": work_s, "steps": 2} for n in range(jobs)]
+        ids = [j.id for j in engine.enqueue_many("CHAOS_UNIT", items)]
+        for _ in range(kills):
+            time.sleep(rng.uniform(0.1, 0.6))
+            kill_one(sup, rng)
+            wait_for(lambda: len(sup.pids()) == 2, 30, "a replacement worker")
+        recovery = wait_all_ended(engine, ids, 120)
+        TALLY.recovery_s.append(recovery)
+        report = audit(url, ids, lines_per_run=lines)
+        report.assert_clean()
+        for job_id in ids:  # every abnormal end says which worker died and why
+            job = engine.require(job_id)
+            if job.has_errors:
+                assert any("died (killed by SIGKILL)" in r for r in reasons(engine, job))
+
+
+def test_sigkill_workers_mid_job_loses_nothing_and_finishes_nothing_twice(db_url: str) -> None:
+    run_kill_scenario(db_url, JOBS, kills=3, lines=3, work_s=0.1, seed=1)
+
+
+def test_sigkill_during_a_log_burst_keeps_every_acknowledged_line(db_url: str) -> None:
+    run_kill_scenario(db_url, 12, kills=3, lines=150, work_s=0.05, seed=2)
+
+
+@pytest.mark.chaos_heavy
+def test_heavy_many_sigkills_under_load(db_url: str) -> None:
+    run_kill_scenario(db_url, 1000, kills=25, lines=5, work_s=0.02, seed=3)
+
+
+@contextmanager
+def write_lock(url: str) -> Iterator[None]:
+    """Hold the database's write lock (every claim, heartbeat and finish waits)."""
+    db = sa.create_engine(url, connect_args={"timeout": 60} if url.startswith("sqlite") else {})
+    conn = db.connect()
+    try:
+        if url.startswith("sqlite"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("LOCK TABLE jobs IN EXCLUSIVE MODE")
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+        db.dispose()
+
+
+def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: str) -> None:
+    with chaos_engine(db_url) as engine, worker_processes(db_url, processes=1) as sup:
+        warm = engine.enqueue("CHAOS_UNIT", {"n": 0})
+        engine.wait(warm.id, ["FINISHED"], 60)  # the worker is up and idle, polling
+        (pid,) = sup.pids()
+        os.kill(pid, signal.SIGSTOP)  # frozen: it cannot claim what we enqueue now
+        job = engine.enqueue("CHAOS_UNIT", {"n": 1}).id
+        with write_lock(db_url):
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(1.0)  # its next claim is blocked on our lock, inside the statement
+            os.kill(pid, signal.SIGKILL)
+            fault("SIGKILL during claim")
+            time.sleep(0.3)
+        wait_for(lambda: pid not in sup.pids(), 10, "the supervisor to see the death")
+        done = engine.wait(job, ["FINISHED"], 60)
+        assert [e.to_status for e in engine.events(job)].count("RUNNING") == 1
+        assert not done.has_errors
+        audit(db_url, [warm.id, job], lines_per_run=3).assert_clean()
+
+
+def test_sigkill_during_a_finish_ends_the_job_once_with_the_reason(db_url: str) -> None:
+    with chaos_engine(db_url) as engine, worker_processes(db_url, processes=1) as sup:
+        job = engine.enqueue("CHAOS_ONCE", {"n": 7, "linger_s": 0.6})
+        wait_for(lambda: "unit 7 finishing" in messages(engine, job.id), 60, "the job to finish")
+        (pid,) = sup.pids()
+        with write_lock(db_url):
+            time.sleep(0.9)  # the handler returned: its finish is blocked on our lock
+            os.kill(pid, signal.SIGKILL)
+            fault("SIGKILL during finish")
+        ended = engine.wait(job.id, ["FINISHED"], 60)
+        trail = [e.to_status for e in engine.events(job.id)]
+        assert trail.count("FINISHED") == 1 and ended.has_errors
+        assert any("killed by SIGKILL" in r for r in reasons(engine, ended))
+        audit(db_url, [job.id]).assert_clean()
