@@ -103,7 +103,7 @@ def document() -> dict[str, Any]:
             },
             "/api/stats": {"get": _op("Queue statistics", _query({"window": "Seconds"}))},
             "/api/scripts": {
-                "post": _op("Run a script {source, inJob?, timeoutS?, label?}", body=True)
+                "post": _op("Run a script {source, inJob?, wait?, timeoutS?, label?}", body=True)
             },
             "/api/files/{fileId}/download": {
                 "get": _op(

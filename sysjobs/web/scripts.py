@@ -18,15 +18,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sysjobs.host import Host
 from sysjobs.runtime import Limits
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
 from sysjobs.web.api import host_of, json_body
 from sysjobs.web.auth import require
 from sysjobs.web.errors import bad_parameter
-from sysjobs.web.views import job_json
+from sysjobs.web.views import ENDED, job_json, log_json
 
 #: The longest a console script may ask to run, in seconds.
 MAX_TIMEOUT_S = 300.0
+#: Extra seconds a waiting request allows for a worker to pick the script's job up.
+JOB_WAIT_MARGIN_S = 60.0
 
 
 class ScriptConsole:
@@ -73,16 +76,30 @@ def _script_args(body: dict[str, Any]) -> tuple[str, float, bool, str]:
 
 
 async def run_script(request: Request) -> JSONResponse:
-    """POST /api/scripts ``{source, inJob?, timeoutS?, label?}`` — admin only."""
+    """POST /api/scripts ``{source, inJob?, wait?, timeoutS?, label?}`` — admin only.
+
+    In a job, the reply is the new job (202), or with ``wait: true`` the ended job and its
+    log lines — the script's output — once the workers have run it.
+    """
     require(request, write=True)
-    source, timeout, in_job, label = _script_args(await json_body(request))
+    body = await json_body(request)
+    source, timeout, in_job, label = _script_args(body)
     if in_job:
         host = host_of(request)
         job = host.start_script_job(source, label=label, timeout_s=timeout)
-        return JSONResponse({"job": job_json(job)}, status_code=202)
+        if body.get("wait") is not True:
+            return JSONResponse({"job": job_json(job)}, status_code=202)
+        return JSONResponse(await run_in_threadpool(_job_output, host, job.id, timeout))
     console: ScriptConsole = request.app.state.console
     result = await run_in_threadpool(console.run, source, timeout)
     return JSONResponse({"result": result})
+
+
+def _job_output(host: Host, job_id: str, timeout_s: float) -> dict[str, Any]:
+    """Wait for the script's job to end (its own limit plus a margin); its job and log."""
+    ended = host.engine.wait(job_id, ENDED, timeout_s + JOB_WAIT_MARGIN_S)
+    lines = [log_json(entry) for entry in host.engine.logs(job_id, {})]
+    return {"job": job_json(ended), "logs": lines}
 
 
 def download_file(request: Request) -> Response:

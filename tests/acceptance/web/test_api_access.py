@@ -117,3 +117,13 @@ def test_pages_and_static_files_are_served(client: TestClient) -> None:
         page = client.get(path)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "Sysjobs" in client.get("/static/common.js").text
+
+
+def test_run_a_script_in_a_job_and_wait_for_its_output(client: TestClient, host: Host) -> None:
+    body = {"source": "log('one'); log('two')", "inJob": True, "wait": True, "timeoutS": 20}
+    with host.workers(1):
+        reply = client.post("/api/scripts", json=body, headers=auth())
+    assert reply.status_code == 200
+    output = reply.json()
+    assert output["job"]["status"] == "FINISHED"
+    assert [line["message"] for line in output["logs"]] == ["one", "two"]
