@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from sysjobs.cli.app import app
@@ -39,18 +40,27 @@ class Switch(StrEnum):
 
 @contextmanager
 def opened_host(db: str | None, app_dir: Path | None) -> Iterator[Host]:
-    """The host of ``--db``/``--app``; any failure to open it is one line, not a traceback."""
+    """The host of ``--db``/``--app``; any failure, opening or later, is one line."""
     with reported_errors():
-        try:
-            host = Host(db, app_dir)
-        except SysError:
-            raise
-        except (ValueError, OSError) as exc:
-            fail("badRequest", f"cannot open the database or app: {exc}")
-        except Exception as exc:  # e.g. the database server refuses the connection
-            fail("databaseError", f"cannot open {db or 'the default database'}: {_first(exc)}")
+        host = _open(db, app_dir)
         with host:
-            yield host
+            try:
+                yield host
+            except (SysError, click.exceptions.Exit, click.ClickException, click.Abort):
+                raise
+            except Exception as exc:  # e.g. the database went away mid-command
+                fail("systemException", f"{type(exc).__name__}: {_first(exc)}")
+
+
+def _open(db: str | None, app_dir: Path | None) -> Host:
+    try:
+        return Host(db, app_dir)
+    except SysError:
+        raise
+    except (ValueError, OSError) as exc:
+        fail("badRequest", f"cannot open the database or app: {exc}")
+    except Exception as exc:  # e.g. the database server refuses the connection
+        fail("databaseError", f"cannot open {db or 'the default database'}: {_first(exc)}")
 
 
 def _first(exc: BaseException) -> str:

@@ -77,7 +77,10 @@ def logs(
     with opened_host(db, app_dir) as host:
         tail = LogTail(host.engine, job_id, query)
         if follow:
-            _follow(host.engine, job_id, tail, as_json)
+            try:
+                _follow(host.engine, job_id, tail, as_json)
+            except KeyboardInterrupt:  # Ctrl-C ends following, not the job
+                raise typer.Exit(130) from None
         else:
             _print(tail.new_lines(), as_json)
 

@@ -59,9 +59,11 @@ const Sysjobs = (() => {
     return node;
   }
 
+  // Local wall-clock time, like the datetime inputs of the filters.
   function when(ms) {
     if (ms === null || ms === undefined) return "";
-    return new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+    const offset = new Date(ms).getTimezoneOffset() * 60000;
+    return new Date(ms - offset).toISOString().replace("T", " ").slice(0, 19);
   }
 
   function age(ms) {

@@ -67,6 +67,9 @@
     set("st-throughput", s.throughputPerMin.toFixed(2));
     set("st-finished", s.finishedInWindow);
     set("st-lost", s.lostLeasesInWindow + " / " + s.lostLeasesTotal);
+    document.getElementById("queues").replaceChildren(...s.queues.map((q) => el("tr", {},
+      el("td", {}, q.queue), el("td", {}, String(q.pending)),
+      el("td", {}, age(q.oldestPendingAgeMs)), el("td", {}, String(q.running)))));
   }
 
   async function refresh() { await Promise.all([refreshJobs(), refreshStats()]); }

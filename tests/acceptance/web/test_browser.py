@@ -65,6 +65,7 @@ def test_list_filter_and_open_a_job(page: Page, server: str, host: Host, db_url:
     rows = page.get_by_test_id("job-row")
     expect(rows).to_have_count(2)
     expect(page.locator("#st-finished")).to_have_text("1")
+    expect(page.locator("#st-pending")).to_have_text("0")
     page.select_option("select[name=status]", "FINISHED")
     page.click("form#filters button[type=submit]")
     expect(rows).to_have_count(1)
@@ -163,3 +164,24 @@ def test_wrong_token_asks_for_one(page: Page, server: str) -> None:
     page.goto(f"{server}/#token=wrong")
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#error")).to_contain_text("unauthorized")
+
+
+def test_queue_stats_show_depth_and_running(page: Page, server: str, host: Host,
+                                            db_url: str) -> None:  # fmt: skip
+    jobs = [host.engine.enqueue("STEPS", {"steps": 100, "step_s": 0.1}, label=f"Batch {n}")
+            for n in range(4)]  # fmt: skip
+    page.goto(f"{server}/#token={ADMIN}")
+    expect(page.locator("#st-running")).to_have_text("2")
+    expect(page.locator("#st-pending")).to_have_text("2")
+    expect(page.get_by_test_id("queues").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("queues")).to_contain_text("mix")
+    page.select_option("select[name=status]", "PENDING,RUNNING,STOPPING,CANCELING")
+    page.click("form#filters button[type=submit]")
+    expect(page.get_by_test_id("job-row")).to_have_count(4)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=progress]')]"
+        ".some((bar) => Number(bar.dataset.value) > 0)"
+    )
+    shot(page, "list-live", db_url)
+    for job in jobs:
+        host.engine.cancel(job.id)
