@@ -97,7 +97,7 @@ class JobContext:
 
     def set_results(self, results: Mapping[str, Any]) -> None:
         """Store the job's results (validated by the type's results model, if any)."""
-        self._fenced(self.engine.leases.set_results(self.lease, results))
+        self._fenced(self.engine.leases.set_results(self.lease, results, type_name=self.job.type))
 
     def enqueue(self, type: str, data: Mapping[str, Any], **options: Any) -> Job:
         """Start another job as a child of this one (its parent/root are recorded)."""

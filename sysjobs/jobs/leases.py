@@ -153,9 +153,14 @@ class Leases:
             lease.job_id, lease.owner, lease.attempt, {"checkpoint": checkpoint}
         )
 
-    def set_results(self, lease: Lease, results: Any) -> bool:
-        """A fenced results write, validated by the type's results model when it has one."""
-        job_type = self.engine.registry.get(self.engine.require(lease.job_id).type)
+    def set_results(self, lease: Lease, results: Any, *, type_name: str | None = None) -> bool:
+        """A fenced results write, validated by the type's results model when it has one.
+
+        ``type_name`` (the running job's type, known to its context) saves a read per job.
+        """
+        if type_name is None:
+            type_name = self.engine.require(lease.job_id).type
+        job_type = self.engine.registry.get(type_name)
         if job_type is not None and job_type.results_model is not None:
             try:
                 results = job_type.results_model.model_validate(results).model_dump(mode="json")

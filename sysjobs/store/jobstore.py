@@ -103,13 +103,17 @@ class JobStore:
     def write_result_fields(
         self, job_id: str, owner: str, attempt: int, values: Mapping[str, Any]
     ) -> bool:
-        """Set ``results``/``checkpoint`` if the lease still holds; False when fenced off."""
+        """Set ``results``/``checkpoint`` if the lease still holds; False when fenced off.
+
+        One statement: the fence is checked (and the job row locked) inside the ``UPDATE``.
+        """
+        held = sa.exists(
+            sa.select(jobs.c.id).where(fence(job_id, owner, attempt)).with_for_update()
+        )
+        update = job_results.update().where(job_results.c.job_id == job_id, held).values(**values)
         with self.db.write() as tx:
-            if _locked_status(tx.connection, fence(job_id, owner, attempt)) is None:
+            if tx.connection.execute(update).rowcount == 0:
                 return False
-            tx.connection.execute(
-                job_results.update().where(job_results.c.job_id == job_id).values(**values)
-            )
             tx.hint(f"job:{job_id}")
         return True
 
