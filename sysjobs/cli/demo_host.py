@@ -25,6 +25,8 @@ class DemoHost:
         self.host = Host(url, limits=Limits(timeout_s=120.0))
         self._workers = workers
         self.pool: WorkerPool | None = None
+        # The demo app's job listener reacts to finished actions, as in production.
+        self._events = self.host.app.start_job_event_pump(interval_s=0.2)
 
     @property
     def engine(self) -> Engine:
@@ -61,7 +63,8 @@ class DemoHost:
         if error is None and str(job.status) == "FINISHED":
             return RunResult(Outcome.OK, results.get("value"), lines)
         failure = ScriptError(
-            code=(error or {}).get("code") or str(job.status), name="Error",
+            code=(error or {}).get("code") or str(job.status),
+            name="Error",
             message=(error or {}).get("message") or f"the job ended {job.status}",
         )
         return RunResult(Outcome.ERROR, None, lines, error=failure)
@@ -77,11 +80,16 @@ class DemoHost:
             if running:
                 self.start_workers()
 
+    def settle(self) -> None:
+        """Until no job is active and the app's listeners have seen every transition."""
+        settle(self.engine, self.host.app.pump_job_events)
+
     def close(self) -> None:
         """Let started jobs end first: a handler thread outliving its database is a leak."""
         if self.pool is not None:
-            settle(self.engine)
+            self.settle()
         self.stop_workers()
+        self._events.stop()
         self.host.close()
 
 

@@ -9,7 +9,7 @@ collect the jobs it created → :func:`sysjobs.cli.sample_checks.check`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,6 +39,10 @@ class SampleHost(Protocol):
         """While entered, no worker claims a job."""
         ...
 
+    def settle(self) -> None:
+        """Return once no job is active and nothing is about to start one."""
+        ...
+
 
 @dataclass
 class Report:
@@ -55,12 +59,21 @@ class Report:
         return not self.problems
 
 
-def settle(engine: JobsEngine, timeout_s: float = 60.0) -> None:
-    """Wait until no job is active twice in a row (listener jobs start after actions end)."""
+def settle(
+    engine: JobsEngine, pump: Callable[[], int] | None = None, timeout_s: float = 60.0
+) -> None:
+    """Wait until no job is active twice in a row.
+
+    ``pump`` fires the app's job listeners for transitions not yet seen (it returns how
+    many it handled): listener jobs start *after* the job they react to ended, so a
+    quiet engine is only settled once the pump has nothing left either.
+    """
     deadline = time.monotonic() + timeout_s
     quiet = 0
     while quiet < 2 and time.monotonic() < deadline:
-        quiet = quiet + 1 if engine.find({"status": _ACTIVE}).count() == 0 else 0
+        pumped = pump() if pump is not None else 0
+        idle = pumped == 0 and engine.find({"status": _ACTIVE}).count() == 0
+        quiet = quiet + 1 if idle else 0
         time.sleep(0.1)
 
 
@@ -77,7 +90,7 @@ def execute(run: SampleRun, host: SampleHost) -> Report:
         if not given.ok:
             report.problems.append(f"the sidecar's given script failed: {_describe(given)}")
             return report
-    settle(engine)
+    host.settle()
     newest = list(engine.find({"_size": 10}))
     since = int(time.time() * 1000) - _LOOKBACK_MS
     before = {j.id for j in _ids_since(engine, since)}
@@ -102,7 +115,8 @@ def _run_and_collect(
     """Run the sample; and the jobs it created, oldest first (side effects excluded)."""
     result, current_id = host.run_script(run.source, in_job=run.in_job, timeout_s=run.timeout_s)
     created = [
-        j for j in reversed(list(_ids_since(host.engine, since)))
+        j
+        for j in reversed(list(_ids_since(host.engine, since)))
         if j.id not in before and j.id != current_id and str(j.type) not in SIDE_EFFECT_TYPES
     ]
     return result, current_id, created
