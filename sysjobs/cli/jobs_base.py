@@ -46,7 +46,7 @@ def opened_host(db: str | None, app_dir: Path | None) -> Iterator[Host]:
         with host:
             try:
                 yield host
-            except (SysError, click.exceptions.Exit, click.ClickException, click.Abort):
+            except (SysError, typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException):
                 raise
             except Exception as exc:  # e.g. the database went away mid-command
                 fail("systemException", f"{type(exc).__name__}: {_first(exc)}")

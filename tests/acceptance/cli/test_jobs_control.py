@@ -35,7 +35,7 @@ def test_wait_returns_when_the_status_is_reached_or_times_out(cli: Cli, host: Ho
 
 
 def test_stop_and_resume_a_running_job(cli: Cli, host: Host) -> None:
-    job = host.engine.enqueue("STEPS", {"steps": 50, "step_s": 0.1})
+    job = host.engine.enqueue("STEPS", {"steps": 400, "step_s": 0.05})  # outlives slow CLI starts
     with host.workers(1):
         host.engine.wait(job.id, "RUNNING", 30)
         stopped = cli("jobs", "stop", job.id)
