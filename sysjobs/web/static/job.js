@@ -30,6 +30,9 @@
     document.getElementById("fields").replaceChildren(...fields(j));
     document.getElementById("data").textContent = JSON.stringify(j.data, null, 2);
     document.getElementById("results").textContent = j.results ? JSON.stringify(j.results, null, 2) : "none yet";
+    const fileLink = j.results && j.results.fileLink;  // an export: its link carries its own token
+    document.getElementById("file").hidden = !fileLink;
+    if (fileLink) document.getElementById("file-link").href = fileLink;
     for (const button of document.querySelectorAll("button[data-verb]")) {
       const key = button.dataset.verb.replace(/-(\w)/g, (_, c) => c.toUpperCase());
       button.disabled = !canWrite || !j.actions[key];

@@ -185,3 +185,15 @@ def test_queue_stats_show_depth_and_running(page: Page, server: str, host: Host,
     shot(page, "list-live", db_url)
     for job in jobs:
         host.engine.cancel(job.id)
+
+
+def test_an_export_job_page_downloads_its_file(page: Page, server: str, host: Host) -> None:
+    job_id = host.app.export_records("companies")
+    host.engine.wait(job_id, "FINISHED", 60)
+    page.goto(f"{server}/jobs/{job_id}#token={ADMIN}")
+    link = page.get_by_test_id("file-link")
+    expect(link).to_be_visible()
+    with page.expect_download() as download:
+        link.click()
+    path = download.value.path()
+    assert "Acme" in Path(path).read_text()
