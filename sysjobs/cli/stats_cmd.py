@@ -14,13 +14,14 @@ from sysjobs.cli import jobs_view as view
 from sysjobs.cli.jobs_base import jobs_app, opened_host
 from sysjobs.cli.options import AppOption, DbOption, JsonOption
 from sysjobs.jobs.stats import DEFAULT_WINDOW_S, engine_stats
+from sysjobs.web.api import MAX_WINDOW_S
 from sysjobs.web.views import stats_json
 
 
 @jobs_app.command("stats")
 def stats(
     window: Annotated[
-        float, typer.Option(min=1, help="Throughput window in seconds.")
+        float, typer.Option(min=1, max=MAX_WINDOW_S, help="Throughput window in seconds.")
     ] = DEFAULT_WINDOW_S,
     db: DbOption = None,
     app_dir: AppOption = None,

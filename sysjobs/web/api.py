@@ -25,6 +25,8 @@ from sysjobs.web.views import actions_for, event_json, job_json, log_json, stats
 
 #: Page size of the list when the client does not say.
 DEFAULT_SIZE = "50"
+#: The longest throughput window a stats request may ask for (a year).
+MAX_WINDOW_S = 365 * 86_400.0
 #: The verbs a POST may name, and the engine method of each.
 VERB_METHODS = {"stop": "stop", "force-stop": "force_stop", "resume": "resume", "cancel": "cancel"}
 
@@ -61,7 +63,8 @@ def job_logs(request: Request) -> JSONResponse:
     after = _after(query.pop("after", None))
     if after is not None:
         query.pop("period", None)
-        query["from"] = str(max(after[0], int(query.get("from") or 0)))
+        given = str(query.get("from") or "0")
+        query["from"] = str(max(after[0], int(given))) if given.isdigit() else given
     cursor = host_of(request).engine.logs(request.path_params["job_id"], query)
     entries = [log_json(e) for e in cursor]
     if after is not None:
@@ -115,8 +118,8 @@ def stats(request: Request) -> JSONResponse:
         window_s = float(window)
     except ValueError:
         window_s = -1.0
-    if not window_s > 0:
-        raise bad_parameter("window", window, "seconds > 0")
+    if not 0 < window_s <= MAX_WINDOW_S:
+        raise bad_parameter("window", window, f"seconds, > 0 and <= {MAX_WINDOW_S:g}")
     return JSONResponse(stats_json(engine_stats(host_of(request).engine, window_s)))
 
 

@@ -97,6 +97,8 @@ def test_logs_filter_by_level_message_and_follow_after(client: TestClient, host:
     assert [e["message"] for e in after["logs"]] == ["step 3 of 3", "Something broke"]
     recent = client.get(url + "?period=10m&_size=1", headers=auth()).json()
     assert (recent["count"], len(recent["logs"])) == (4, 1)
+    odd = client.get(url + "?after=1:1&from=soon", headers=auth())
+    assert (odd.status_code, odd.json()["code"]) == (400, "badRequest")
     bad = client.get(url + "?level=DEBUG", headers=auth())
     assert (bad.status_code, bad.json()["code"]) == (400, "badRequest")
 
@@ -155,5 +157,6 @@ def test_stats_count_depth_running_and_throughput(client: TestClient, host: Host
     assert stats["byStatus"]["FINISHED"] == 1
     assert stats["queues"][0]["queue"] == "mix"
     assert (stats["lostLeasesInWindow"], stats["lostLeasesTotal"]) == (0, 0)
-    bad = client.get("/api/stats?window=-1", headers=auth())
-    assert (bad.status_code, bad.json()["code"]) == (400, "badRequest")
+    for window in ("-1", "nan", "inf", "soon"):
+        bad = client.get(f"/api/stats?window={window}", headers=auth())
+        assert (bad.status_code, bad.json()["code"]) == (400, "badRequest"), window
