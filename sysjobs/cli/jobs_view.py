@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sysjobs.errors import BadRequest
@@ -21,7 +22,7 @@ from sysjobs.jobs.stats import EngineStats
 from sysjobs.web.views import job_json
 
 #: Piped output is not cut to 80 columns: tables stay one row per job for grep and less.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 _STATUS_STYLE = {
     "PENDING": "yellow", "RUNNING": "cyan", "FINISHED": "green", "STOPPING": "magenta",
@@ -71,7 +72,7 @@ def age(ms: int | None) -> str:
 
 
 def status_text(status: str) -> str:
-    """A status in its colour."""
+    """A status in its colour (text from users is escaped: ``[red]`` in a message stays text)."""
     return f"[{_STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
 
@@ -82,8 +83,9 @@ def jobs_table(jobs: list[Job], total: int) -> None:
         table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=40)
     for job in jobs:
         table.add_row(
-            job.id, job.type, job.label or "", status_text(str(job.status)), f"{job.progress}%",
-            when(job.created_at), age(job.duration_ms()), "yes" if job.has_errors else "",
+            job.id, escape(job.type), escape(job.label or ""), status_text(str(job.status)),
+            f"{job.progress}%", when(job.created_at), age(job.duration_ms()),
+            "yes" if job.has_errors else "",
         )  # fmt: skip
     console.print(table)
 
@@ -96,7 +98,7 @@ def job_detail(job: Job) -> None:
     shown = job_json(job)
     for key in ("id", "type", "label", "status", "progress", "queue", "lowPriority", "hasErrors"):
         value = shown[key]
-        table.add_row(key, status_text(value) if key == "status" else str(value))
+        table.add_row(key, status_text(value) if key == "status" else escape(str(value)))
     for key, moment in (("created", job.created_at), ("started", job.started_at),
                         ("ended", job.ended_at)):  # fmt: skip
         table.add_row(key, when(moment))
@@ -104,14 +106,14 @@ def job_detail(job: Job) -> None:
     table.add_row("duration", age(job.duration_ms()))
     for key in ("runBy", "parentId", "data", "results"):
         if shown[key] not in (None, {}):
-            table.add_row(key, json.dumps(shown[key], ensure_ascii=False, default=str))
+            table.add_row(key, escape(json.dumps(shown[key], ensure_ascii=False, default=str)))
     console.print(table)
 
 
 def log_line(entry: JobLog) -> str:
     """``2026-11-25 10:00:00 INFO  message`` (ERROR in red)."""
     level = "[red]ERROR[/]" if entry.level == "ERROR" else "INFO "
-    return f"[dim]{when(entry.timestamp)}[/] {level} {entry.message}"
+    return f"[dim]{when(entry.timestamp)}[/] {level} {escape(entry.message)}"
 
 
 def stats_table(stats: EngineStats) -> None:
@@ -120,7 +122,7 @@ def stats_table(stats: EngineStats) -> None:
     for column in ("QUEUE", "PENDING", "OLDEST PENDING", "RUNNING"):
         table.add_column(column)
     for q in stats.queues:
-        table.add_row(q.queue, str(q.pending), age(q.oldest_pending_age_ms), str(q.running))
+        table.add_row(escape(q.queue), str(q.pending), age(q.oldest_pending_age_ms), str(q.running))
     console.print(table)
     window = age(int(stats.window_s * 1000))
     console.print(

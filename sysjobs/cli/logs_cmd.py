@@ -12,6 +12,7 @@ import contextlib
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from sysjobs.cli import jobs_view as view
@@ -122,7 +123,7 @@ def _step(engine: Engine, job_id: str, tail: LogTail, show: Any,
     job = engine.require(job_id)
     show(tail.new_lines())
     if bar is not None and task is not None:
-        bar.update(task, completed=job.progress, description=f"{job.label} {job.status}")
+        bar.update(task, completed=job.progress, description=escape(f"{job.label} {job.status}"))
     if job.status in ENDED:
         show(tail.new_lines())
         return True

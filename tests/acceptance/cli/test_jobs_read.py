@@ -75,3 +75,12 @@ def test_stats(cli: Cli, host: Host) -> None:
     assert stats["lostLeasesTotal"] == 0
     text = cli("jobs", "stats").stdout
     assert "queue depth 1" in text and "lost leases 0" in text
+
+
+def test_markup_in_labels_and_messages_is_printed_as_text(cli: Cli, host: Host) -> None:
+    job = host.engine.enqueue("STEPS", {"steps": 1}, label="[red]odd[/] [bold")
+    host.engine.log_info(job.id, "a [/] message [x]")
+    listed = cli("jobs", "ls")
+    assert listed.returncode == 0 and "[red]odd[/] [bold" in listed.stdout
+    logs = cli("jobs", "logs", job.id)
+    assert logs.returncode == 0 and logs.stdout.rstrip().endswith("a [/] message [x]")
