@@ -19,7 +19,7 @@ function classMembers(node) {
 }
 
 function namespaceBody(name, body) {
-  const entry = { members: new Set(), classes: {} };
+  const entry = { members: new Set(), classes: {}, constants: {} };
   for (const st of body.statements) {
     if (ts.isFunctionDeclaration(st)) entry.members.add(st.name.text);
     else if (ts.isClassDeclaration(st)) { entry.members.add(st.name.text); entry.classes[st.name.text] = classMembers(st); }
@@ -30,9 +30,17 @@ function namespaceBody(name, body) {
         entry.members.add(el.name.text);
       }
     }
-    else if (ts.isVariableStatement(st)) st.declarationList.declarations.forEach((d) => entry.members.add(d.name.getText(src)));
+    else if (ts.isVariableStatement(st)) {
+      st.declarationList.declarations.forEach((d) => {
+        entry.members.add(d.name.getText(src));
+        // `const X: "value"`: the declared value, checked against what scripts see.
+        if (d.type && ts.isLiteralTypeNode(d.type) && ts.isStringLiteral(d.type.literal)) {
+          entry.constants[d.name.getText(src)] = d.type.literal.text;
+        }
+      });
+    }
   }
-  out[name] = { members: [...entry.members].sort(), classes: entry.classes };
+  out[name] = { members: [...entry.members].sort(), classes: entry.classes, constants: entry.constants };
 }
 
 for (const st of src.statements) {

@@ -35,9 +35,10 @@ _ENUMERATE = r"""
 (function () {
   var out = {globals: typeof log === 'function' ? ['log'] : []};
   Object.keys(sys).forEach(function (ns) {
-    var obj = sys[ns], entry = {members: Object.keys(obj).sort(), classes: {}};
+    var obj = sys[ns], entry = {members: Object.keys(obj).sort(), classes: {}, constants: {}};
     entry.members.forEach(function (name) {
       var v = obj[name];
+      if (typeof v === 'string') entry.constants[name] = v;
       if (typeof v === 'function' && /^[A-Z]/.test(name) && v.prototype) {
         entry.classes[name] = Object.getOwnPropertyNames(v.prototype).sort();
       }
@@ -111,6 +112,16 @@ def test_every_class_method_is_declared_and_nothing_more(
     actual = {k: _public(v) for k, v in js[namespace]["classes"].items()}
     declared = {k: _public(v) for k, v in dts[namespace]["classes"].items()}
     assert actual == declared
+
+
+@pytest.mark.parametrize("namespace", ["jobs", "commons", "exceptions", "data"])
+def test_every_constant_is_declared_with_its_value(
+    surfaces: tuple[dict[str, Any], dict[str, Any]], namespace: str
+) -> None:
+    js, dts = surfaces
+    if namespace not in js:
+        pytest.skip(f"sys.{namespace} is not provided by the bindings yet")
+    assert js[namespace]["constants"] == dts[namespace]["constants"]
 
 
 def test_the_log_global_is_declared(surfaces: tuple[dict[str, Any], dict[str, Any]]) -> None:
