@@ -27,9 +27,18 @@ from sysjobs.web.openapi import document
 STATIC = Path(__file__).parent / "static"
 
 
+#: Pages load only their own scripts and styles, cannot be framed, and send no referrer.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 def _html(name: str) -> Callable[[Request], Awaitable[Response]]:
     async def page(_request: Request) -> Response:
-        return FileResponse(STATIC / name, media_type="text/html")
+        return FileResponse(STATIC / name, media_type="text/html", headers=PAGE_HEADERS)
 
     return page
 

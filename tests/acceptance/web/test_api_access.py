@@ -116,6 +116,7 @@ def test_pages_and_static_files_are_served(client: TestClient) -> None:
     for path in ("/", "/jobs/0123456789abcdef01234567", "/console"):
         page = client.get(path)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
     assert "Sysjobs" in client.get("/static/common.js").text
 
 

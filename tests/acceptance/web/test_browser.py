@@ -41,8 +41,13 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     opened = context.new_page()
     opened.set_default_timeout(20_000)
+    problems: list[str] = []
+    opened.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: problems.append(str(e)))
     yield opened
     context.close()
+    blocked = [p for p in problems if "Content Security Policy" in p or "Error" in p]
+    assert not blocked, blocked
 
 
 def shot(page: Page, name: str, db_url: str) -> None:
