@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from sysjobs.bindings.jobs_types import JobLike, JobsEngine
+from sysjobs.cli.sample_schema import validate_sidecar
 
 #: Jobs the demo app creates on its own (its job listener runs after every action job);
 #: ``jobs_created`` is about what the script itself started.
@@ -44,17 +45,21 @@ def load_runs(directory: Path) -> list[SampleRun]:
     """Every run of every ``*.js`` in ``directory``, in file-name order."""
     runs: list[SampleRun] = []
     for script in sorted(directory.glob("*.js")):
-        sidecar = yaml.safe_load(script.with_suffix(".expected.yaml").read_text("utf-8"))
+        sidecar_path = script.with_suffix(".expected.yaml")
+        sidecar = validate_sidecar(yaml.safe_load(sidecar_path.read_text("utf-8")))
         source = script.read_text("utf-8")
         for spec in sidecar["runs"]:
             given = (spec.get("given") or {}).get("script")
             runs.append(
                 SampleRun(
-                    sample=script.stem, name=spec["name"], source=source,
+                    sample=script.stem,
+                    name=spec["name"],
+                    source=source,
                     in_job=bool(spec.get("in_job", False)),
                     workers=bool(spec.get("workers", True)),
                     timeout_s=float(spec.get("timeout_s", 30.0)),
-                    given=given, expect=spec.get("expect") or {},
+                    given=given,
+                    expect=spec.get("expect") or {},
                 )
             )
     return runs
@@ -127,8 +132,9 @@ def check(run: SampleRun, seen: Observed, engine: JobsEngine) -> list[str]:
 def _check_outcome(expect: Mapping[str, Any], seen: Observed, problems: list[str]) -> None:
     wanted = expect.get("outcome", "ok")
     if wanted == "ok" and not seen.ok:
-        problems.append(f"expected success, got {seen.error_code or seen.error_name}: "
-                        f"{seen.error_message}")
+        problems.append(
+            f"expected success, got {seen.error_code or seen.error_name}: {seen.error_message}"
+        )
         return
     if wanted == "error":
         if seen.ok:
@@ -140,8 +146,9 @@ def _check_outcome(expect: Mapping[str, Any], seen: Observed, problems: list[str
         if "error_message" in expect and not re.search(
             expect["error_message"], seen.error_message or ""
         ):
-            problems.append(f"error message {seen.error_message!r} does not match "
-                            f"{expect['error_message']!r}")
+            problems.append(
+                f"error message {seen.error_message!r} does not match {expect['error_message']!r}"
+            )
 
 
 def _check_per_job(
@@ -149,8 +156,10 @@ def _check_per_job(
 ) -> None:
     jobs = list(engine.find(spec["find"]))
     if len(jobs) < int(spec.get("min_jobs", 1)):
-        problems.append(f"expected at least {spec.get('min_jobs', 1)} job(s) for "
-                        f"{dict(spec['find'])}, the store has {len(jobs)}")
+        problems.append(
+            f"expected at least {spec.get('min_jobs', 1)} job(s) for "
+            f"{dict(spec['find'])}, the store has {len(jobs)}"
+        )
     patterns: list[str] = []
     per_log = spec.get("per_log")
     for job in jobs:
@@ -158,8 +167,10 @@ def _check_per_job(
         if per_log:
             entries = list(engine.logs(job.id, per_log["query"]))
             if len(entries) < int(per_log.get("min_logs", 0)):
-                problems.append(f"job {job.id} has {len(entries)} log(s), "
-                                f"expected at least {per_log['min_logs']}")
+                problems.append(
+                    f"job {job.id} has {len(entries)} log(s), "
+                    f"expected at least {per_log['min_logs']}"
+                )
             for entry in entries:
                 patterns += [_fmt(p, log=_Escaped(entry)) for p in per_log["lines"]]
     _match_lines(patterns, logs, problems)
@@ -169,8 +180,9 @@ def _check_created(
     wanted: Sequence[Mapping[str, Any]], created: Sequence[JobLike], problems: list[str]
 ) -> None:
     if len(wanted) != len(created):
-        problems.append(f"expected {len(wanted)} job(s) created, got "
-                        f"{[(j.type, j.id) for j in created]}")
+        problems.append(
+            f"expected {len(wanted)} job(s) created, got {[(j.type, j.id) for j in created]}"
+        )
     for spec, job in zip(wanted, created, strict=False):
         for key, value in spec.items():
             got = _field(job, key)
@@ -199,7 +211,10 @@ def _check_newest(
             problems.append(f"job {job.id}: expected has_errors {spec['has_errors']}")
         log = spec.get("each_has_log")
         if log:
-            found = [e for e in engine.logs(job.id, {"level": log["level"]})
-                     if e.message == log["message"]]
+            found = [
+                e
+                for e in engine.logs(job.id, {"level": log["level"]})
+                if e.message == log["message"]
+            ]
             if not found:
                 problems.append(f"job {job.id} has no {log['level']} log {log['message']!r}")

@@ -1,0 +1,36 @@
+"""A sidecar with a misspelt or unknown key is refused before anything runs (otherwise the
+run would pass while checking nothing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sysjobs.cli.sample_checks import load_runs
+
+
+def _write(tmp_path: Path, sidecar: str) -> Path:
+    (tmp_path / "s.js").write_text("log('x');\n")
+    (tmp_path / "s.expected.yaml").write_text(sidecar)
+    return tmp_path
+
+
+def test_every_shipped_sidecar_is_valid() -> None:
+    assert load_runs(Path(__file__).resolve().parents[2] / "jsdocs_samples")
+
+
+@pytest.mark.parametrize(
+    "sidecar",
+    [
+        "function: f\nruns:\n  - name: a\n    expcet: {log: []}\n",
+        "function: f\nruns:\n  - name: a\n    expect: {logs: ['x']}\n",
+        "function: f\nruns:\n  - name: a\n    expect: {outcome: fine}\n",
+        "function: f\nruns:\n  - name: a\n    expect: {jobs_created: [{tpye: X}]}\n",
+        "function: f\nruns: []\n",
+    ],
+)
+def test_a_bad_sidecar_is_refused(tmp_path: Path, sidecar: str) -> None:
+    with pytest.raises(ValidationError):
+        load_runs(_write(tmp_path, sidecar))
