@@ -26,7 +26,7 @@ from rich.table import Table
 from sysjobs.bindings import core_namespaces
 from sysjobs.runtime import CallContext, Limits, Namespace, Operation, Sandbox
 from sysjobs.runtime.bridge import raw_callback_seconds
-from sysjobs.runtime.sandbox import _Isolate
+from sysjobs.runtime.isolate import Isolate
 
 CALLS = 100_000
 
@@ -77,7 +77,7 @@ def ready_ms() -> tuple[float, float]:
         for _ in range(20):
             time.sleep(0.02)  # let the filler refill, as between jobs
             started = time.perf_counter()
-            iso: _Isolate = sandbox._take()
+            iso: Isolate = sandbox.take()
             warm.append((time.perf_counter() - started) * 1000)
             iso.close()
         return statistics.median(cold), statistics.median(warm)

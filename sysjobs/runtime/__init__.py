@@ -3,6 +3,7 @@
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 from sysjobs.runtime.result import Limits, Outcome, RunResult, ScriptError
 from sysjobs.runtime.sandbox import Sandbox
+from sysjobs.runtime.session import Session
 
 __all__ = [
     "CallContext",
@@ -13,4 +14,5 @@ __all__ = [
     "RunResult",
     "Sandbox",
     "ScriptError",
+    "Session",
 ]

@@ -10,7 +10,7 @@ import pytest
 from sysjobs.bindings import core_namespaces
 from sysjobs.runtime import CallContext, Limits, Namespace, Operation, Outcome, Sandbox
 from sysjobs.runtime.dispatch import operation_table
-from sysjobs.runtime.sandbox import _Isolate, build_bootstrap
+from sysjobs.runtime.isolate import Isolate, build_bootstrap
 from tests.unit.runtime.conftest import Empty
 
 
@@ -98,7 +98,7 @@ def test_arguments_are_validated_and_the_parameter_is_named(sandbox: Sandbox) ->
 
 
 def test_reentering_the_isolate_from_a_handler_is_refused_cleanly() -> None:
-    holder: dict[str, _Isolate] = {}
+    holder: dict[str, Isolate] = {}
 
     def reenter(ctx: CallContext, args: Empty) -> object:
         return holder["isolate"].bridge.eval("1")  # the isolate is busy waiting for us
@@ -110,7 +110,7 @@ def test_reentering_the_isolate_from_a_handler_is_refused_cleanly() -> None:
     )
     namespaces = [*core_namespaces(), namespace]
     table = operation_table(namespaces)
-    isolate = holder["isolate"] = _Isolate(build_bootstrap(namespaces), table, Limits())
+    isolate = holder["isolate"] = Isolate(build_bootstrap(namespaces), table, Limits())
     try:
         script = "try { sys.re.go(); 'no' } catch (e) { sys.exceptions.getCode(e) }"
         envelope = isolate.bridge.call(isolate.run_fn, script, "{}", timeout_s=5)
@@ -159,3 +159,22 @@ def test_log_lines_go_to_the_given_sink_as_they_happen(sandbox: Sandbox) -> None
 def test_globals_given_to_a_run_are_visible_to_the_script(sandbox: Sandbox) -> None:
     result = sandbox.run("record.name + ':' + params.n", globals={"record": {"name": "Acme"}, "params": {"n": 3}})
     assert result.value == "Acme:3"
+
+
+def test_a_session_runs_several_scripts_in_one_isolate(sandbox: Sandbox) -> None:
+    from sysjobs.runtime.bridge import context_count
+
+    with sandbox.session(job_id="0123456789abcdef01234567") as session:
+        results = [session.run("record.n * 2", globals={"record": {"n": 0}})]
+        alive = context_count()
+        results += [session.run("record.n * 2", globals={"record": {"n": n}}) for n in range(1, 5)]
+        assert context_count() == alive
+    assert [r.value for r in results] == [0, 2, 4, 6, 8]
+
+
+def test_a_session_replaces_its_isolate_after_a_limit_event(sandbox: Sandbox) -> None:
+    with sandbox.session() as session:
+        assert session.run("while (true) {}", timeout_s=0.2).outcome is Outcome.TIMEOUT
+        assert session.run("log('fresh'); 1").logs == ["fresh"]
+        assert session.run("throw new Error('x')").outcome is Outcome.ERROR
+        assert session.run("2").value == 2

@@ -1,0 +1,63 @@
+"""A bootstrapped V8 context: the bridge, the bootstrap's ``run`` function, the dispatch.
+
+The bootstrap source is built once per sandbox from its namespaces; each isolate evaluates
+it and calls it with the synchronous callback, getting back the transport buffer, the
+``run(source, globals)`` function and the end-of-run signal (which releases the pinned
+thread state).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from importlib import resources
+from typing import Any
+
+from sysjobs.runtime import dispatch
+from sysjobs.runtime.bridge import Bridge
+from sysjobs.runtime.namespace import CallContext, Namespace
+from sysjobs.runtime.result import Limits
+
+_BOOTSTRAP_JS = resources.files("sysjobs.runtime").joinpath("bootstrap.js").read_text("utf-8")
+
+
+def build_bootstrap(namespaces: Sequence[Namespace]) -> str:
+    """The source whose evaluation yields ``function (cb, bufferBytes) → [sab, run, end]``."""
+    specs = ",".join(
+        f"{{name:{json.dumps(ns.name)},globalName:{json.dumps(ns.global_name)},"
+        f"prelude:({ns.prelude.strip()})}}"
+        for ns in namespaces
+    )
+    return (
+        f"(function(){{const boot=\n{_BOOTSTRAP_JS}\n;"
+        f"return function(cb,bytes){{return boot(cb,bytes,[{specs}]);}};}})()"
+    )
+
+
+class Isolate:
+    """A bootstrapped context waiting for its one run."""
+
+    def __init__(
+        self, source: str, table: dict[str, Any], limits: Limits, *, pin: bool = True
+    ) -> None:
+        self.ctx = CallContext(deadline=0.0)
+        self.bridge = Bridge(heap_limit_bytes=limits.heap_bytes, pin_thread_state=pin)
+        try:
+            factory = self.bridge.eval(source)
+            parts = self.bridge.call(factory, self.bridge.js_callback(), limits.buffer_bytes)
+            buffer, self.run_fn, end_fn = parts[0], parts[1], parts[2]
+            self.bridge.attach(buffer, self._serve(table), end_fn)
+        except BaseException:
+            self.bridge.close()
+            raise
+
+    def _serve(self, table: dict[str, Any]) -> Callable[[bytes], bytes]:
+        def serve(request: bytes) -> bytes:
+            text = request.decode("utf-16-le", "surrogatepass")
+            reply = dispatch.handle(table, self.ctx, text)
+            return reply.encode("utf-16-le", "surrogatepass")
+
+        return serve
+
+    def close(self) -> None:
+        self.bridge.close()

@@ -1,0 +1,164 @@
+"""Runs in one isolate, and what a run's outcome is.
+
+A run is: call the bootstrap's ``run(source, globals)`` under the wall-clock limit (user
+code and the serialisation of its completion value run inside that one timed call, so
+getter traps are covered) → a short *canary* eval that catches promise chains or microtask
+loops still running after the script returned. Any limit event discards the isolate; the
+next run of the session takes a fresh one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sysjobs.runtime.bridge import ScriptMemoryLimit, ScriptTerminated, ScriptTimeout
+from sysjobs.runtime.isolate import Isolate
+from sysjobs.runtime.namespace import CallContext
+from sysjobs.runtime.result import Outcome, RunResult, ScriptError
+
+if TYPE_CHECKING:
+    from sysjobs.runtime.sandbox import Sandbox
+
+_CANARY_FLOOR_S = 0.05
+#: Uncaught RangeErrors that mean "out of memory" rather than a bug in the script.
+_ALLOCATION_FAILURES = ("Array buffer allocation failed",)
+_KEEPS_ISOLATE = (Outcome.OK, Outcome.ERROR)
+
+Verdict = tuple[Outcome, Any, ScriptError | None]
+
+
+class Session:
+    """One or more runs for the same job and user, in one isolate while it stays healthy."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        *,
+        job_id: str | None,
+        user: dict[str, Any] | None,
+        log_sink: Callable[[str], None] | None,
+        extras: dict[str, Any] | None,
+        run_id: str | None,
+    ) -> None:
+        self._sandbox = sandbox
+        self._job_id, self._user, self._log_sink = job_id, user, log_sink
+        self._extras = dict(extras or {})
+        self._run_id = run_id
+        self._iso: Isolate | None = None
+        if run_id is not None:
+            sandbox._active[run_id] = self
+
+    def run(
+        self, source: str, *, timeout_s: float | None = None, globals: dict[str, Any] | None = None
+    ) -> RunResult:
+        """Run ``source``; never raises for anything the script does."""
+        limits = self._sandbox.limits
+        started = time.monotonic()
+        timeout = timeout_s if timeout_s is not None else limits.timeout_s
+        logs: list[str] = []
+        dropped = [0]
+
+        def sink(line: str) -> None:
+            if len(logs) < limits.max_log_lines:
+                logs.append(line)
+            else:
+                dropped[0] += 1
+            if self._log_sink is not None:
+                self._log_sink(line)
+
+        iso = self._iso = self._iso or self._sandbox.take()
+        iso.ctx = CallContext(
+            deadline=started + timeout, job_id=self._job_id, user=self._user, log_sink=sink,
+            extras=dict(self._extras),
+        )  # fmt: skip
+        try:
+            outcome, value, error = self._execute(iso, source, globals or {}, timeout)
+        finally:
+            iso.ctx.close()
+        if outcome not in _KEEPS_ISOLATE:
+            self._discard()
+        elapsed = round((time.monotonic() - started) * 1000, 3)
+        return RunResult(outcome, value, logs, dropped[0], error, elapsed)
+
+    def terminate(self) -> bool:
+        """Terminate the running script (from any thread); False when none runs."""
+        iso = self._iso
+        return iso is not None and iso.bridge.terminate()
+
+    def close(self) -> None:
+        """Discard the isolate and forget the run id."""
+        if self._run_id is not None:
+            self._sandbox._active.pop(self._run_id, None)
+        self._discard()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- one run --------------------------------------------------------------------
+    def _discard(self) -> None:
+        iso, self._iso = self._iso, None
+        if iso is not None:
+            iso.close()
+
+    def _execute(
+        self, iso: Isolate, source: str, globals: dict[str, Any], timeout: float
+    ) -> Verdict:
+        try:
+            envelope = iso.bridge.call(iso.run_fn, source, json.dumps(globals), timeout_s=timeout)
+            if not _canary_passes(iso):
+                return _limit(
+                    Outcome.TIMEOUT,
+                    "The script returned but left asynchronous work (a promise chain or "
+                    "microtask loop) running past its time limit.",
+                )
+            if iso.bridge.heap_limit_reached():  # work after the return ran out of memory
+                return self._memory_limit()
+        except ScriptTimeout:
+            return _limit(Outcome.TIMEOUT, f"The script ran longer than {timeout:g} s.")
+        except ScriptMemoryLimit:
+            return self._memory_limit()
+        except ScriptTerminated:
+            if iso.bridge.heap_limit_reached():
+                return self._memory_limit()
+            return _limit(Outcome.TERMINATED, "The script was terminated (forced stop).")
+        return _decode(envelope)
+
+    def _memory_limit(self) -> Verdict:
+        mib = self._sandbox.limits.heap_bytes // (1024 * 1024)
+        return _limit(Outcome.MEMORY_LIMIT, f"The script exceeded its memory limit of {mib} MiB.")
+
+
+def _canary_passes(iso: Isolate) -> bool:
+    try:
+        iso.bridge.eval("0", timeout_s=max(_CANARY_FLOOR_S, iso.ctx.remaining()))
+    except ScriptTimeout:
+        return False
+    return True
+
+
+def _limit(outcome: Outcome, message: str) -> Verdict:
+    return outcome, None, ScriptError(code=str(outcome), name="Error", message=message)
+
+
+def _decode(envelope: Any) -> Verdict:
+    data = json.loads(envelope) if isinstance(envelope, str) else {}
+    if data.get("ok"):
+        return Outcome.OK, data.get("value"), None
+    err = data.get("error") or {}
+    if err.get("name") == "RangeError" and err.get("message") in _ALLOCATION_FAILURES:
+        message = f"The script could not allocate memory: {err.get('message')}."
+        return Outcome.MEMORY_LIMIT, None, ScriptError("memoryLimit", "Error", message)
+    error = ScriptError(
+        code=err.get("code"),
+        name=str(err.get("name") or "Error"),
+        message=str(err.get("message") or ""),
+        stack=err.get("stack"),
+        info=err.get("info"),
+    )
+    return Outcome.ERROR, None, error
