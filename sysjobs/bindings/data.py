@@ -53,7 +53,10 @@ class JobOptions(_Args):
     lowPriority: bool = False
 
 
-class ExecuteActionArgs(QueryArgs):
+class ExecuteActionArgs(_Args):
+    #: None (``null``) for a global action.
+    entityName: str | None
+    query: dict[str, Any] = Field(default_factory=dict)
     actionName: str
     params: dict[str, Any] = Field(default_factory=dict)
     options: JobOptions = Field(default_factory=JobOptions)

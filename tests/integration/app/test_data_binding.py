@@ -135,6 +135,15 @@ def test_job_starters_return_job_ids_with_options(quiet: AppEnv) -> None:
     assert jobs[2].data["fileName"] == "c.csv"
 
 
+def test_global_action_from_javascript_with_a_null_entity(quiet: AppEnv) -> None:
+    job_id = quiet.js("sys.data.executeAction(null, {}, 'quickAdd', {name: 'Newco'})")
+    job = quiet.engine.require(job_id)
+    assert job.data["entityName"] is None and job.data["actionName"] == "quickAdd"
+    quiet.start_workers()
+    done = quiet.wait(job_id)
+    assert done.results is not None and done.results["results"]["status"] == "ok"
+
+
 def test_endpoint_status_is_visible_from_scripts(quiet: AppEnv) -> None:
     assert quiet.js("sys.data.endpointStatus('hello')") == "UNDEPLOYED"
     quiet.app.deploy_endpoint("hello")
