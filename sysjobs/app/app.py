@@ -44,6 +44,7 @@ class App:
                                             self.records.wire)
         self.records.hooks.append(self.listeners.on_record)
         self._job_events = stores.job_events
+        self._misc = stores.misc
 
     @classmethod
     def open(cls, engine: Any, definition: AppDefinition | None = None) -> App:
@@ -69,7 +70,10 @@ class App:
         return frozenset() if self.is_running() else HELD_WHEN_STOPPED
 
     def seed(self) -> None:
-        """Load the manifest's seed records and users into empty entities (idempotent)."""
+        """Load the manifest's seed records and users into empty entities, once per database:
+        many worker processes open the same app at the same time, and only one may seed."""
+        if not self._misc.claim_once(f"{self.definition.name}:seeded"):
+            return
         self.users.seed(self.definition.manifest.users)
         for entity, rows in self.definition.manifest.seed.items():
             if self.records.count(entity, {}) == 0:

@@ -9,6 +9,7 @@ listener on EXECUTE_LISTENER would otherwise feed itself forever.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,8 @@ from sysjobs.app.records import Record
 from sysjobs.app.scripts import error_text, run_script
 
 _log = logging.getLogger("sysjobs.app.listeners")
+#: Inline listeners that save records fire listeners again; this deep, the chain is a loop.
+MAX_INLINE_DEPTH = 8
 
 #: Starts an EXECUTE_LISTENER job: ``(listener name, private inputs)`` → job id.
 StartListener = Callable[[str, dict[str, Any]], str]
@@ -32,6 +35,9 @@ class ListenerDispatcher:
         self.start = start
         #: Runs inline listeners in the calling process (set by the host), or None.
         self.inline_runner: ScriptRunnerLike | None = None
+        # Not thread-local: a nested save runs on the sandbox's own thread, not the caller's.
+        self._depth = 0
+        self._lock = threading.Lock()
 
     def on_record(self, event: str, record: Record, old: Record | None) -> None:
         """Record hook: fire the data listeners of ``record``'s entity for ``event``."""
@@ -60,8 +66,17 @@ class ListenerDispatcher:
         if listener.background or self.inline_runner is None:
             self.start(name, inputs)
             return
-        outcome = run_script(self.inline_runner, self.definition.script(listener.script),
-                             job_id=None, globals=listener_globals(inputs))
+        with self._lock:
+            if self._depth >= MAX_INLINE_DEPTH:
+                _log.error("listener %s not run: inline listeners nested too deep", name)
+                return
+            self._depth += 1
+        try:
+            outcome = run_script(self.inline_runner, self.definition.script(listener.script),
+                                 job_id=None, globals=listener_globals(inputs))
+        finally:
+            with self._lock:
+                self._depth -= 1
         if not outcome.ok:
             _log.error("listener %s failed: %s", name, error_text(outcome))
 

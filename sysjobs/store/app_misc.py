@@ -89,14 +89,26 @@ class AppMiscStore:
         return None if r is None else str(r.status)
 
     def set_status(self, table: sa.Table, key: str, status: str) -> None:
-        """Upsert a status row (endpoints, app state)."""
+        """Upsert a status row (endpoints, app state); a racing insert turns into an update."""
         now = dt.datetime.now(dt.UTC)
-        with self.db.begin() as conn:
-            done = conn.execute(
-                sa.update(table).where(table.c.name == key).values(status=status, updated_at=now)
-            ).rowcount
-            if not done:
-                conn.execute(sa.insert(table).values(name=key, status=status, updated_at=now))
+        update = sa.update(table).where(table.c.name == key).values(status=status, updated_at=now)
+        try:
+            with self.db.begin() as conn:
+                if not conn.execute(update).rowcount:
+                    conn.execute(sa.insert(table).values(name=key, status=status, updated_at=now))
+        except sa.exc.IntegrityError:
+            with self.db.begin() as conn:
+                conn.execute(update)
+
+    def claim_once(self, key: str) -> bool:
+        """True for the one caller that first records ``key`` (e.g. who seeds the app)."""
+        now = dt.datetime.now(dt.UTC)
+        try:
+            with self.db.begin() as conn:
+                conn.execute(sa.insert(app_state).values(name=key, status="DONE", updated_at=now))
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     def endpoint_status(self, name: str) -> str | None:
         return self.status(app_endpoints, name)

@@ -8,7 +8,7 @@ from pathlib import Path
 from sysjobs.app.app import App
 from sysjobs.app.definition import load_app
 from sysjobs.app.jobtypes import APP_JOB_TYPES, register_app_job_types
-from sysjobs.app.listeners import ListenerDispatcher
+from sysjobs.app.listeners import MAX_INLINE_DEPTH, ListenerDispatcher
 from sysjobs.app.records import Record
 from sysjobs.jobs import Engine
 from tests.integration.app.conftest import make_env
@@ -110,5 +110,21 @@ def test_inline_data_listener_runs_right_away_with_record_and_event(
         again = env.app.records.find_by_id("notes", saved.id)
         assert again is not None and again.fields["seen"] is True
         assert env.engine.find({}).count() == 0  # no job: it ran inline
+    finally:
+        env.close()
+
+
+def test_inline_listeners_that_feed_themselves_stop_at_a_depth_limit(
+    app_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "app.yaml").write_text(INLINE_APP.replace("[created]", "[created, changed]"))
+    (tmp_path / "mark.js").write_text("record.field('title').val(record.field('title').val() + '!');"
+                                      "sys.data.save(record);")
+    env = make_env(app_url, load_app(tmp_path), workers=False)
+    try:
+        env.app.listeners.inline_runner = env.runner
+        saved = env.app.records.save(Record("notes", {"title": "x"}))
+        again = env.app.records.find_by_id("notes", saved.id)
+        assert again is not None and again.label == "x" + "!" * MAX_INLINE_DEPTH
     finally:
         env.close()
