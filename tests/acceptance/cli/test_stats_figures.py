@@ -1,0 +1,31 @@
+"""``sysjobs jobs stats`` counts what a person on call looks for: depth, age, running, losses."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from sysjobs.jobs import Engine, EngineSettings, new_owner
+from tests.acceptance.cli.conftest import STEPS, Cli
+
+SHORT = EngineSettings(lease_s=0.2, stop_grace_s=0.2)
+
+
+def test_running_pending_age_and_a_lost_lease(cli: Cli, db_url: str) -> None:
+    with Engine.open(db_url, settings=SHORT) as engine:
+        engine.register(STEPS)
+        lost = engine.enqueue("STEPS", {"steps": 1})
+        (claimed,) = engine.leases.claim(new_owner(), limit=1)
+        assert claimed.job.id == lost.id
+        waiting = engine.enqueue("STEPS", {"steps": 1}, queue="light")
+        time.sleep(0.3)
+        held = json.loads(cli("jobs", "stats", "--json").stdout)
+        assert (held["running"], held["pending"]) == (1, 1)
+        assert held["oldestPendingAgeMs"] >= 300
+        by_queue = {q["queue"]: q for q in held["queues"]}
+        assert (by_queue["mix"]["running"], by_queue["light"]["pending"]) == (1, 1)
+        assert engine.reap() == 1  # the worker went silent: its lease expired
+        after = json.loads(cli("jobs", "stats", "--json").stdout)
+        engine.cancel(waiting.id)
+    assert (after["running"], after["lostLeasesInWindow"], after["lostLeasesTotal"]) == (0, 1, 1)
+    assert after["byStatus"]["FINISHED"] == 1
