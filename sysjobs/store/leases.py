@@ -134,15 +134,16 @@ class LeaseStore:
     ) -> Row | None:
         """End a lease: move the job to ``targets[current]``; None when fenced off."""
         with self.db.write() as tx:
-            current = tx.connection.execute(
-                sa.select(jobs.c.status)
+            before = tx.connection.execute(
+                job_select()
                 .where(fence(job_id, owner, attempt), jobs.c.status.in_(LEASED))
-                .with_for_update()
-            ).scalar()
-            if current is None or current not in targets:
+                .with_for_update(of=jobs)
+            ).first()
+            current = before.status if before is not None else None
+            if before is None or current not in targets:
                 return None
             after = targets[current]
-            _release(tx.connection, job_id, after, now_ms, values)
+            changed = _release(tx.connection, job_id, after, now_ms, values)
             add_events(
                 tx.connection,
                 [
@@ -152,8 +153,7 @@ class LeaseStore:
                 ],
             )
             tx.hint(f"job:{job_id}", *(["work"] if after == "PENDING" else []))
-            row = tx.connection.execute(job_select().where(jobs.c.id == job_id)).one()
-        return as_row(row)
+        return {**as_row(before), **changed}  # the row as it is now, without reading it back
 
     def recover(
         self,
@@ -181,9 +181,13 @@ class LeaseStore:
 
 
 def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
-    """Add ``results`` and ``checkpoint`` to claimed rows (one query for the batch)."""
-    query = sa.select(job_results).where(job_results.c.job_id.in_([r["id"] for r in rows]))
-    extra = {r.job_id: r for r in connection.execute(query)}
+    """Add ``results`` and ``checkpoint`` to claimed rows (one query for the batch).
+
+    Only the lease holder writes them, so a first claim (attempt 1) has neither: no query.
+    """
+    again = [r["id"] for r in rows if r["attempt"] > 1]
+    query = sa.select(job_results).where(job_results.c.job_id.in_(again))
+    extra = {r.job_id: r for r in connection.execute(query)} if again else {}
     for row in rows:
         found = extra.get(row["id"])
         row["results"] = found.results if found is not None else None
@@ -204,20 +208,18 @@ def _claim_event(row: Row, spec: ClaimSpec) -> dict[str, Any]:
 
 def _release(
     connection: sa.Connection, job_id: str, status: str, now_ms: int, values: Mapping[str, Any]
-) -> None:
-    """Clear the lease; a job put back to PENDING has no end date."""
-    connection.execute(
-        jobs.update()
-        .where(jobs.c.id == job_id)
-        .values(
-            status=status,
-            owner=None,
-            lease_expires_ms=None,
-            force_at_ms=None,
-            ended_ms=None if status == "PENDING" else now_ms,
-            **values,
-        )
-    )
+) -> Row:
+    """Clear the lease; a job put back to PENDING has no end date. Returns what it set."""
+    changed: Row = {
+        "status": status,
+        "owner": None,
+        "lease_expires_ms": None,
+        "force_at_ms": None,
+        "ended_ms": None if status == "PENDING" else now_ms,
+        **values,
+    }
+    connection.execute(jobs.update().where(jobs.c.id == job_id).values(**changed))
+    return changed
 
 
 def _recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms: int) -> None:
