@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
@@ -128,3 +130,18 @@ def test_run_a_script_in_a_job_and_wait_for_its_output(client: TestClient, host:
     output = reply.json()
     assert output["job"]["status"] == "FINISHED"
     assert [line["message"] for line in output["logs"]] == ["one", "two"]
+
+
+def test_an_internal_failure_is_a_500_with_a_correlation_id(tmp_path: Path) -> None:
+    path = tmp_path / "gone.db"
+    with Host(f"sqlite:///{path}") as host:
+        app = create_app(host, AuthConfig(ADMIN))
+        host.engine.close()
+        path.unlink()  # the database vanishes under the running dashboard
+        with TestClient(app, raise_server_exceptions=False) as client:
+            reply = client.get("/api/jobs", headers=auth())
+    assert reply.status_code == 500
+    body = reply.json()
+    assert body["code"] == "systemException"
+    assert body["message"].startswith("An internal error happened (correlation id ")
+    assert "Traceback" not in reply.text and "sqlite" not in reply.text.lower()
