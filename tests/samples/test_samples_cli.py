@@ -1,0 +1,51 @@
+"""The samples through the command line users run them with: ``sysjobs run SCRIPT.js``
+(with ``--in-job`` where the sample needs a job), on SQLite and PostgreSQL.
+
+A few representative samples only: every sample is judged in full by test_samples_run.py;
+this checks that the CLI path gives the same documented output.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+
+
+def _run(db_url: str, tmp_path: Path, sample: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sysjobs.cli", "run", "--db", db_url, *flags,
+         str(SAMPLES / f"{sample}.js")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sample", "flags", "expected"),
+    [
+        ("wait_for_job", (), [r"job finished!!!"]),
+        ("get_current_job_id", ("--in-job",), [r"job id: [0-9a-f]{24}"]),
+    ],
+)
+def test_sample_prints_its_documented_lines(
+    db_url: str, tmp_path: Path, sample: str, flags: tuple[str, ...], expected: list[str]
+) -> None:
+    result = _run(db_url, tmp_path, sample, *flags)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(expected), lines
+    for pattern, line in zip(expected, lines, strict=True):
+        assert re.fullmatch(pattern, line), line
+
+
+def test_get_current_job_outside_a_job_fails_on_the_documented_null(
+    db_url: str, tmp_path: Path
+) -> None:
+    result = _run(db_url, tmp_path, "get_current_job")
+    assert result.returncode != 0
+    assert "null" in result.stderr
