@@ -139,9 +139,9 @@ class LeaseStore:
                 .where(fence(job_id, owner, attempt), jobs.c.status.in_(LEASED))
                 .with_for_update(of=jobs)
             ).first()
-            current = before.status if before is not None else None
-            if before is None or current not in targets:
+            if before is None or before.status not in targets:
                 return None
+            current = str(before.status)
             after = targets[current]
             changed = _release(tx.connection, job_id, after, now_ms, values)
             add_events(

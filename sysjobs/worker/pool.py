@@ -9,6 +9,7 @@ running job. Used in-process by ``sysjobs run`` and tests, and inside each worke
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -20,6 +21,10 @@ from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.waiting import wait_until
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.queues import default_limits, free_slots
+
+log = logging.getLogger(__name__)
+#: Pause after a failed claim before trying again (seconds).
+RETRY_S = 1.0
 
 
 class WorkerPool:
@@ -86,12 +91,17 @@ class WorkerPool:
     # ---- dispatcher ---------------------------------------------------------------
     def _dispatch_loop(self) -> None:
         while not self._stopping.is_set():
-            self._maybe_reap()
-            claimed = wait_until(
-                self._claim, hub=self.engine.hub, keys=["work", f"pool:{self.owner}"],
-                timeout_s=self.lease_s / 2, poll=self.engine.database.poll_interval,
-                stop=self._stopping.is_set,
-            )  # fmt: skip
+            try:
+                self._maybe_reap()
+                claimed = wait_until(
+                    self._claim, hub=self.engine.hub, keys=["work", f"pool:{self.owner}"],
+                    timeout_s=self.lease_s / 2, poll=self.engine.database.poll_interval,
+                    stop=self._stopping.is_set,
+                )  # fmt: skip
+            except Exception:  # a database hiccup must not end the pool; try again shortly
+                log.exception("sysjobs: claiming failed; retrying in %.1fs", RETRY_S)
+                self._stopping.wait(RETRY_S)
+                continue
             for item in claimed or []:
                 self._launch(item)
 
@@ -152,8 +162,12 @@ class WorkerPool:
     def _heartbeat_loop(self) -> None:
         tick = min(self.lease_s / 3, 1.0)
         while not self._closed.wait(tick):
-            if self.running:
+            if not self.running:
+                continue
+            try:
                 self._beat()
+            except Exception:  # keep beating: the lease outlives a short outage
+                log.exception("sysjobs: heartbeat failed; retrying")
 
     def _beat(self) -> None:
         """Renew leases; relay stop/cancel; force jobs past their grace; drop lost ones."""
