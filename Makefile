@@ -33,7 +33,7 @@ typecheck: install
 
 # TypeScript (npm) for the type-check of the spec's samples against sysjobs/bindings/sys.d.ts.
 node_modules/.bin/tsc:
-	npm install --no-save --no-package-lock --no-audit --no-fund typescript@5.6.3
+	npm install --prefix . --no-save --no-package-lock --no-audit --no-fund typescript@5.6.3
 
 # Debian's chromium for the dashboard's browser tests (Playwright drives it; no browser download).
 browser-deps:
