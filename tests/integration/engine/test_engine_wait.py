@@ -8,7 +8,7 @@ import time
 import pytest
 
 from sysjobs.errors import BadRequest, NotFound, Timeout
-from sysjobs.jobs import Engine, JobStatus, new_owner
+from sysjobs.jobs import Engine, EngineSettings, JobStatus, new_owner
 from tests.integration.engine.helpers import open_engine
 from tests.integration.engine.jobtypes import register
 
@@ -61,3 +61,11 @@ def test_wait_rejects_bad_statuses_and_timeouts_and_unknown_jobs(eng: Engine) ->
         eng.wait("nope", ["FINISHED"], 1)
     with pytest.raises(NotFound):
         eng.wait("a" * 24, ["FINISHED"], 1)
+
+
+def test_wait_still_wakes_with_notifications_switched_off(db_url: str) -> None:
+    quiet = EngineSettings(hints=False)
+    with open_engine(db_url, quiet) as waiter, open_engine(db_url, quiet) as changer:
+        job = changer.enqueue("NOOP", {})
+        threading.Timer(0.1, lambda: changer.cancel(job.id)).start()
+        assert waiter.wait(job.id, ["CANCELED"], 10).status is JobStatus.CANCELED
