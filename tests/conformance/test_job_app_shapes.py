@@ -61,3 +61,47 @@ def test_progress_of_a_finished_job_is_100(host: DemoHost) -> None:
     [j.progress(), j.startDate() <= j.endDate(), j.duration() >= 0, j.waiting() >= 0]
     """
     assert _run(host, src) == [100, True, True, True]
+
+
+def _data_and_results(host: DemoHost, job_id: str) -> Any:
+    return _run(host, f"""
+    sys.jobs.waitForJob('{job_id}', ['FINISHED', 'CANCELED', 'STOPPED'], 50000);
+    var j = sys.jobs.findById('{job_id}'); [j.data(), j.results()]
+    """)
+
+
+@pytest.mark.parametrize(
+    ("start", "expected_data"),
+    [
+        (lambda app: app.export_records("companies"), {"entityName": "companies"}),
+        (lambda app: app.delete_records("contacts", {}), {"entityName": "contacts"}),
+        (lambda app: app.start_app(), {"pushChanges": False, "wakingUp": False}),
+        (lambda app: app.deploy_endpoint("hello"), {"endpointName": "hello"}),
+        (lambda app: app.undeploy_endpoint("hello"), {"endpointName": "hello"}),
+        (lambda app: app.execute_listener("onCompanyCreated"),
+         {"listenerName": "onCompanyCreated"}),
+    ],
+    ids=["export records", "delete records", "start app", "deploy endpoint",
+         "undeploy endpoint", "execute listener"],
+)
+def test_data_returns_the_documented_parameters_of_each_job_type(
+    host: DemoHost, start: Any, expected_data: dict[str, Any]
+) -> None:
+    data, _ = _data_and_results(host, start(host.host.app))
+    assert data == expected_data
+
+
+def test_export_records_results_have_file_link_file_id_and_records_exported(
+    host: DemoHost,
+) -> None:
+    _, results = _data_and_results(host, host.host.app.export_records("companies"))
+    assert set(results) == {"fileLink", "fileId", "recordsExported"}
+    assert results["recordsExported"] == 5
+
+
+def test_delete_records_results_map_each_record_to_its_status(host: DemoHost) -> None:
+    contacts = _run(host, "sys.data.count('contacts', {})")
+    _, results = _data_and_results(host, host.host.app.delete_records("contacts", {}))
+    entries = results["results"]
+    assert len(entries) == contacts > 0
+    assert all(e == {"status": "ok"} for e in entries.values())
