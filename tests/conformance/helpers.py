@@ -17,6 +17,7 @@ from sysjobs.bindings.jobs_args import NoArgs
 from sysjobs.jobs import PUBLIC_JOB_TYPES, Engine, Job, JobType, Outcome, new_owner
 from sysjobs.jobs.models import to_ms
 from sysjobs.runtime import CallContext, Namespace, Operation, RunResult, Sandbox
+from sysjobs.store.schema import job_logs
 
 #: Jobs that a test claims go through this queue alone, so a claim takes exactly them.
 _CLAIM_QUEUE = "system"
@@ -159,6 +160,13 @@ class Jobs:
         (self.engine.log_error if level == "ERROR" else self.engine.log_info)(
             job_id, message, info
         )
+
+    def log_at(self, job_id: str, level: str, message: str, ts_ms: int) -> None:
+        """A log line written at ``ts_ms`` (the past cannot be reached through the API)."""
+        with self.engine.database.engine.begin() as conn:
+            conn.execute(job_logs.insert(), [
+                {"job_id": job_id, "ts_ms": ts_ms, "level": level, "message": message}
+            ])
 
     def logs(self, job_id: str) -> list[tuple[str, str]]:
         return [(str(e.level), e.message) for e in self.engine.logs(job_id, {})]

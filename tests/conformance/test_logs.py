@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 
 import pytest
 
@@ -125,3 +126,46 @@ def test_not_found_if_no_job_is_found_with_the_given_id(js: JS) -> None:
 def test_bad_request_if_query_is_missing(js: JS, job: str) -> None:
     code, message = js.error(f"sys.jobs.logs('{job}')")
     assert code == "badRequest" and "'query'" in message
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _local_midnight_ms() -> int:
+    now = datetime.now().astimezone()
+    return int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+
+
+@pytest.fixture
+def dated(jobs: Jobs) -> str:
+    """A job with logs from yesterday (local noon), 3 h, 2 h, 11 min and 5 min ago."""
+    job_id = jobs.pending()
+    now = _now_ms()
+    jobs.log_at(job_id, "INFO", "yesterday", _local_midnight_ms() - 12 * 3_600_000)
+    for label, minutes in (("3h ago", 180), ("2h ago", 120), ("11m ago", 11), ("5m ago", 5)):
+        jobs.log_at(job_id, "INFO", label, now - minutes * 60_000)
+    return job_id
+
+
+def test_period_yesterday_reads_the_logs_of_yesterday(js: JS, dated: str) -> None:
+    assert _messages(js, dated, {"period": "yesterday"}) == ["yesterday"]
+
+
+def test_period_today_leaves_out_yesterday(js: JS, dated: str) -> None:
+    assert "yesterday" not in _messages(js, dated, {"period": "today"})
+
+
+def test_period_10m_reads_the_last_ten_minutes(js: JS, dated: str) -> None:
+    assert _messages(js, dated, {"period": "10m"}) == ["5m ago"]
+
+
+def test_period_2h_30m_reads_the_last_two_and_a_half_hours(js: JS, dated: str) -> None:
+    assert _messages(js, dated, {"period": "2h 30m"}) == ["2h ago", "11m ago", "5m ago"]
+
+
+def test_from_and_to_bound_an_inclusive_range(js: JS, jobs: Jobs, dated: str) -> None:
+    job = jobs.pending()
+    for ts in (1_000, 2_000, 3_000):
+        jobs.log_at(job, "INFO", f"at {ts}", ts)
+    assert _messages(js, job, {"from": 2_000, "to": 3_000}) == ["at 2000", "at 3000"]
