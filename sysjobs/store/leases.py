@@ -8,6 +8,7 @@ table; SQLite ignores ``FOR UPDATE`` and relies on the ``BEGIN IMMEDIATE`` write
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,41 +52,13 @@ class LeaseStore:
         return claimed
 
     def _claim_batch(self, spec: ClaimSpec, *, low: bool, limit: int) -> list[Row]:
-        pending = sa.and_(
-            jobs.c.status == "PENDING",
-            jobs.c.queue.in_(spec.queues),
-            jobs.c.type.in_(spec.types),
-            jobs.c.low_priority.is_(True)
-            if low
-            else sa.or_(jobs.c.low_priority.is_(False), jobs.c.created_ms <= spec.aged_before_ms),
-        )
-        ids = (
-            sa.select(jobs.c.id)
-            .where(pending)
-            .order_by(jobs.c.created_ms, jobs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            # Materialised once: inlined into the UPDATE, PostgreSQL may re-run a LIMIT …
-            # SKIP LOCKED subquery per row and take more than ``limit`` rows.
-            .cte("claimable")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
-        )
-        update = (
-            jobs.update()
-            .where(jobs.c.id.in_(sa.select(ids.c.id)), jobs.c.status == "PENDING")
-            .values(
-                status="RUNNING",
-                owner=spec.owner,
-                attempt=jobs.c.attempt + 1,
-                lease_expires_ms=spec.now_ms + spec.lease_ms,
-                started_ms=sa.func.coalesce(jobs.c.started_ms, spec.now_ms),
-                ended_ms=None,
-                force_at_ms=None,
-            )
-            .returning(*jobs.c)
-        )
+        params = {
+            "queues": list(spec.queues), "types": list(spec.types), "limit": limit,
+            "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": spec.now_ms,
+            "expires": spec.now_ms + spec.lease_ms,
+        }  # fmt: skip
         with self.db.write() as tx:
-            rows = [as_row(r) for r in tx.connection.execute(update)]
+            rows = [as_row(r) for r in tx.connection.execute(_claim_statement(low), params)]
             if not rows:
                 return []
             _attach_results(tx.connection, rows)
@@ -178,6 +151,46 @@ class LeaseStore:
                 _recover_one(tx.connection, row, decision, now_ms)
                 tx.hint(f"job:{row['id']}", *(["work"] if decision[0] == "PENDING" else []))
         return lost
+
+
+@functools.cache
+def _claim_statement(low: bool) -> sa.Update:
+    """The claim, built once per kind (its cache key is then memoised, not recomputed)."""
+    pending = sa.and_(
+        jobs.c.status == "PENDING",
+        jobs.c.queue.in_(sa.bindparam("queues", expanding=True)),
+        jobs.c.type.in_(sa.bindparam("types", expanding=True)),
+        jobs.c.low_priority.is_(True)
+        if low
+        else sa.or_(
+            jobs.c.low_priority.is_(False), jobs.c.created_ms <= sa.bindparam("aged_before")
+        ),
+    )
+    ids = (
+        sa.select(jobs.c.id)
+        .where(pending)
+        .order_by(jobs.c.created_ms, jobs.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
+        .with_for_update(skip_locked=True)
+        # Materialised once: inlined into the UPDATE, PostgreSQL may re-run a LIMIT …
+        # SKIP LOCKED subquery per row and take more than ``limit`` rows.
+        .cte("claimable")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    return (
+        jobs.update()
+        .where(jobs.c.id.in_(sa.select(ids.c.id)), jobs.c.status == "PENDING")
+        .values(
+            status="RUNNING",
+            owner=sa.bindparam("owner"),
+            attempt=jobs.c.attempt + 1,
+            lease_expires_ms=sa.bindparam("expires"),
+            started_ms=sa.func.coalesce(jobs.c.started_ms, sa.bindparam("now")),
+            ended_ms=None,
+            force_at_ms=None,
+        )
+        .returning(*jobs.c)
+    )
 
 
 def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
