@@ -195,3 +195,14 @@ def test_bad_request_if_query_is_invalid(
 def test_bad_request_if_query_is_missing(js: JS) -> None:
     code, message = js.error("sys.jobs.find()")
     assert code == "badRequest" and "query" in message
+
+
+def test_start_and_end_filters_leave_out_jobs_that_have_not_started_or_ended(
+    js: JS, jobs: Jobs
+) -> None:
+    pending = jobs.pending()
+    running = jobs.running()
+    done = jobs.finished()
+    assert pending not in _ids(js, {"startFrom": 0})
+    assert set(_ids(js, {"startFrom": 0})) == {running, done}
+    assert _ids(js, {"endFrom": 0}) == [done]

@@ -189,3 +189,17 @@ def test_not_found_if_job_is_not_found_in_the_database(
     src = f"var j = sys.jobs.findById('{job}'); __hook(); j.{method}"
     code, _ = js.error(src, hook=lambda: jobs.delete(job))
     assert code == "notFound"
+
+
+def test_waiting_stops_growing_once_the_job_started(js: JS, jobs: Jobs) -> None:
+    job = jobs.running()
+    first = _call(js, job, "waiting()")
+    time.sleep(0.05)
+    assert _call(js, job, "waiting()") == first
+
+
+def test_duration_stops_growing_once_the_job_ended(js: JS, jobs: Jobs) -> None:
+    job = jobs.finished()
+    first = _call(js, job, "duration()")
+    time.sleep(0.05)
+    assert _call(js, job, "duration()") == first
