@@ -63,8 +63,9 @@ def child_main(config: WorkerConfig) -> None:
             script_runner=runner, shutdown_grace_s=config.shutdown_grace_s, owner=config.owner,
         )  # fmt: skip
         pool.start()
-        while not stop.wait(0.5):
-            pass
+        supervisor = os.getppid()
+        while not stop.wait(0.5) and os.getppid() == supervisor:
+            pass  # an orphaned worker (its supervisor was killed) stops too
         pool.stop()
     finally:
         engine.close()
