@@ -2,7 +2,9 @@
 
 Import validates each row completely before writing it, so a bad row writes nothing and
 is reported as an ERROR log with its line number and reason; good rows are inserted a
-batch per transaction, and a stopped import resumes after the last line it wrote.
+batch per transaction, and a stopped import resumes after the last line it wrote. Imported
+rows do not fire data listeners (one job per row would swamp the queue); the import job's
+own events reach job listeners.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import io
 from typing import Any
 
 from sysjobs.app.app import App
-from sysjobs.app.jobtypes.loop import run_record_loop
+from sysjobs.app.jobtypes.loop import StopCheck, run_record_loop
 from sysjobs.app.jobtypes.models import DeleteRecordsData, ExportRecordsData, ImportRecordsData
 from sysjobs.app.ports import ContextLike
 from sysjobs.app.records import Record
@@ -43,6 +45,7 @@ def import_records(app: App, ctx: ContextLike, data: ImportRecordsData) -> None:
               "rowsWithErrors": int(cp.get("rowsWithErrors", 0))}
     last_line = int(cp.get("line", 1))
     batch: list[dict[str, Any]] = []
+    should_stop = StopCheck(ctx)
     for i, (line, row) in enumerate(rows):
         if line <= last_line:
             continue
@@ -51,10 +54,11 @@ def import_records(app: App, ctx: ContextLike, data: ImportRecordsData) -> None:
             counts["rowsWithErrors"] += 1
         else:
             batch.append(fields)
-        if len(batch) >= BATCH or i == len(rows) - 1 or ctx.should_stop():
+        stop = should_stop()
+        if len(batch) >= BATCH or i == len(rows) - 1 or stop:
             _flush(app, ctx, data.entityName, batch, counts, line)
             ctx.set_progress(min(99, (i + 1) * 100 // max(len(rows), 1)))
-            if ctx.should_stop():
+            if stop:
                 return
     _flush(app, ctx, data.entityName, batch, counts, rows[-1][0] if rows else last_line)
     ctx.set_progress(100)
@@ -78,7 +82,8 @@ def _import_row(app: App, ctx: ContextLike, entity: str, line: int,
 def _flush(app: App, ctx: ContextLike, entity: str, batch: list[dict[str, Any]],
            counts: dict[str, int], line: int) -> None:
     if batch:
-        app.records.insert_many(entity, batch)
+        # No per-row listener jobs: a 100k-row import must not enqueue 100k jobs.
+        app.records.insert_many(entity, batch, announce=False)
         counts["rowsImported"] += len(batch)
         batch.clear()
     ctx.save_checkpoint({**counts, "line": line})

@@ -74,3 +74,22 @@ def test_long_action_stops_and_resumes_without_redoing_records(
         assert finished.results is not None and len(finished.results["results"]) == 600
     finally:
         live.close()
+
+
+def test_stopped_import_resumes_after_the_last_line_written(live: AppEnv) -> None:
+    rows = "".join(f"n{i},{'abc'[i % 3]}\n" for i in range(20_000))
+    file_id = live.app.files.put("big.csv", ("name,type\n" + rows).encode())
+    job_id = live.app.import_records("companies", file_id)
+    deadline = time.monotonic() + 60
+    while (live.engine.require(job_id).results or {}).get("rowsImported", 0) < 500:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    live.engine.stop(job_id)
+    stopped = live.wait(job_id, "STOPPED", "FINISHED")
+    if stopped.status == "STOPPED":
+        assert live.app.records.count("companies", {}) - 5 < 20_000
+        live.engine.resume(job_id)
+    done = live.wait(job_id)
+    assert done.results == {"rowsImported": 20_000, "rowsWithErrors": 0}
+    assert live.app.records.count("companies", {}) == 20_005
+    assert live.app.records.count("companies", {"name": "n0,n19999"}) == 2
