@@ -4,6 +4,8 @@ Each command group lives in its own module and registers itself on :data:`app` w
 imported here.
 """
 
+import typer
+
 import sysjobs.cli.app_cmd  # registers `sysjobs jobs start …`
 import sysjobs.cli.db_cmd  # registers `sysjobs db upgrade|prune`
 import sysjobs.cli.demo_cmd
@@ -15,5 +17,28 @@ from sysjobs.cli.app import app
 
 
 def main() -> None:
-    """Entry point of the ``sysjobs`` console script."""
-    app()
+    """Entry point of the ``sysjobs`` console script.
+
+    Usage errors (a missing argument, an unknown option or value) are one
+    ``badRequest: …`` line with exit code 2, like every other error of the CLI.
+    """
+    import sys
+
+    from typer.exceptions import TyperException
+
+    try:
+        code = app(standalone_mode=False)
+    except TyperException as exc:  # typer's (vendored click) usage errors
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"badRequest: {_usage_message(exc)}{hint}", file=sys.stderr)
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None
+    except (typer.Abort, KeyboardInterrupt):
+        print("aborted", file=sys.stderr)
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: Exception) -> str:
+    format_message = getattr(exc, "format_message", None)
+    return str(format_message() if callable(format_message) else exc)

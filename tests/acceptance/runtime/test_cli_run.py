@@ -94,3 +94,14 @@ def test_in_job_error_is_reported_and_the_exit_code_is_non_zero(tmp_path: Path) 
     assert done.returncode == 1
     assert done.stdout == "before\n"
     assert done.stderr.startswith("badRequest: ") and "'nope'" in done.stderr
+
+
+def test_usage_errors_are_one_bad_request_line(tmp_path: Path) -> None:
+    missing = sysjobs("run", cwd=tmp_path)
+    unknown = sysjobs("run", "--bogus", "x.js", cwd=tmp_path)
+    for done in (missing, unknown):
+        assert done.returncode == 2
+        assert done.stderr.startswith("badRequest: ") and done.stderr.count("\n") == 1
+        assert "Traceback" not in done.stderr
+    assert "Missing argument 'script'" in missing.stderr
+    assert "No such option: --bogus" in unknown.stderr
