@@ -30,6 +30,8 @@ def _run(db_url: str, tmp_path: Path, sample: str, *flags: str) -> subprocess.Co
     [
         ("wait_for_job", (), [r"job finished!!!"]),
         ("get_current_job_id", ("--in-job",), [r"job id: [0-9a-f]{24}"]),
+        ("get_current_job_id", (), [r"job id: null"]),
+        ("find_by_id", (), [r"job: Execute action logSomething on companies"]),
     ],
 )
 def test_sample_prints_its_documented_lines(
