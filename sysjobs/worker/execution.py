@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
+from sysjobs.errors import SysError
 from sysjobs.jobs import Claimed, Engine, JobContext, LeaseLost, Outcome, RunState
 from sysjobs.jobs.scripts import ScriptRunner, TerminableScriptRunner
 
 log = logging.getLogger(__name__)
+#: Seconds a worker keeps trying to write a job's end while the database is away.
+FINISH_RETRY_S = 60.0
 
 
 @dataclass
@@ -35,19 +39,46 @@ class Running:
 
 def run_job(engine: Engine, running: Running, runner: ScriptRunner | None) -> None:
     """Run the handler, then finalize (unless the lease was lost or forced meanwhile)."""
-    outcome, error = _run_handler(engine, running, runner)
+    outcome, error, unlogged = _run_handler(engine, running, runner)
     if outcome is None or running.ended.is_set():
         return
     try:
-        engine.leases.finish(running.claimed.lease, outcome, reason=error, has_errors=bool(error))
+        _finish(engine, running, outcome, error, unlogged)
     finally:
         running.ended.set()
 
 
+def _finish(
+    engine: Engine, running: Running, outcome: Outcome, error: str | None, unlogged: bool
+) -> None:
+    """Write the end, retrying while the database does not answer (a restart, a cut
+    connection): the job stays in the pool meanwhile, so its heartbeat keeps the lease —
+    giving up early would leave it RUNNING under a lease renewed for nobody."""
+    deadline = time.monotonic() + FINISH_RETRY_S
+    pause = 0.1
+    while True:
+        try:
+            if unlogged and error is not None:  # the reason goes in the job's log first
+                unlogged = not engine.leases.log(running.claimed.lease, "ERROR", error)
+            engine.leases.finish(
+                running.claimed.lease, outcome, reason=error, has_errors=bool(error)
+            )
+            return
+        except SysError:
+            raise
+        except Exception:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("sysjobs: could not end job %s yet; retrying", running.job_id)
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
 def _run_handler(
     engine: Engine, running: Running, runner: ScriptRunner | None
-) -> tuple[Outcome | None, str | None]:
-    """(outcome, error text); outcome None means "not ours any more, write nothing"."""
+) -> tuple[Outcome | None, str | None, bool]:
+    """(outcome, error text, whether that text still has to be logged); outcome None means
+    "not ours any more, write nothing"."""
     claimed = running.claimed
     job_type = engine.registry.get(claimed.job.type)
     ctx = JobContext(
@@ -59,16 +90,19 @@ def _run_handler(
             raise LookupError(f"job type {claimed.job.type} is not registered in this worker")
         job_type.handler(ctx, job_type.data_model.model_validate(claimed.job.data))
     except LeaseLost:
-        return None, None
+        return None, None, False
     except Exception as exc:  # the handler's failure is the job's, not the worker's
         log.exception("sysjobs: job %s (%s) failed", claimed.job.id, claimed.job.type)
         message = f"Job failed: {type(exc).__name__}: {exc}"
         try:
             ctx.log_error(message)
         except LeaseLost:
-            return None, None
-        return Outcome.FAILED, message
-    return (Outcome.STOPPED if running.state.acknowledged else Outcome.COMPLETED), None
+            return None, None, False
+        except Exception:  # the database is away: the finish retries, logging it first
+            log.exception("sysjobs: could not log the failure of job %s", claimed.job.id)
+            return Outcome.FAILED, message, True
+        return Outcome.FAILED, message, False
+    return (Outcome.STOPPED if running.state.acknowledged else Outcome.COMPLETED), None, False
 
 
 def force_end(

@@ -94,3 +94,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("chaos_heavy"):
             item.add_marker(skip)
+
+
+@pytest.fixture
+def private_pg_url() -> Iterator[str]:
+    """A migrated database on a PostgreSQL cluster of its own, for scenarios that restart
+    the server (restarting the session's cluster would cut every other fixture's pool)."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from sysjobs.store import migrate
+    from tests.conftest import PgServer, _as_postgres, _free_port, _missing, _pg_bin
+
+    bindir = _pg_bin()
+    if bindir is None:
+        _missing("no pg_ctl found (apt-get install postgresql)")
+        return
+    root = Path(tempfile.mkdtemp(prefix="sysjobs-chaos-pg-"))  # the postgres user must reach it
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+    port = _free_port()
+    opts = f"-p {port} -k {sock} -c listen_addresses='' -c fsync=off -c max_connections=200"
+    pg_ctl = str(bindir / "pg_ctl")
+    subprocess.run(_as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
+                                "postgres", "--no-sync"), check=True, capture_output=True)  # fmt: skip
+    subprocess.run(_as_postgres(pg_ctl, "-D", str(data), "-o", opts, "-w", "-l",
+                                str(root / "server.log"), "start"), check=True, capture_output=True)  # fmt: skip
+    server = PgServer(str(sock), port)
+    try:
+        admin = sa.create_engine(server.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("CREATE DATABASE chaos"))
+        admin.dispose()
+        db = sa.create_engine(server.url("chaos"))
+        migrate.upgrade(db)
+        db.dispose()
+        yield server.url("chaos")
+    finally:
+        subprocess.run(_as_postgres(pg_ctl, "-D", str(data), "-m", "immediate", "stop"),
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
