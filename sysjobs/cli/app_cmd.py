@@ -30,7 +30,7 @@ start_app = typer.Typer(
 )  # fmt: skip
 jobs_app.add_typer(start_app, name="start")
 
-QUERY_HELP = "Query map as JSON, e.g. '{\"type\": \"a\"}'."
+QUERY_HELP = 'Query map as JSON, e.g. \'{"type": "a"}\'.'
 QueryOpt = Annotated[str, typer.Option("--query", help=QUERY_HELP)]
 LowOpt = Annotated[bool, typer.Option("--low-priority", help="Flag the job as low priority.")]
 WaitOpt = Annotated[bool, typer.Option("--wait", help="Run workers here until the job ends.")]
@@ -55,9 +55,16 @@ def _params(pairs: list[str] | None, params_json: str | None) -> dict[str, Any]:
     return params
 
 
-def _run(db: str | None, app_dir: Path | None, starter: Callable[[App], str], *,
-         wait: bool, timeout: float, as_json: bool,
-         after: Callable[[App, Job], None] | None = None) -> None:
+def _run(
+    db: str | None,
+    app_dir: Path | None,
+    starter: Callable[[App], str],
+    *,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
+    after: Callable[[App, Job], None] | None = None,
+) -> None:
     """Start a job through ``starter``; with ``wait``, run workers until it settles."""
     with opened_host(db, app_dir) as host:
         job_id = starter(host.app)
@@ -112,6 +119,7 @@ def import_records(
     db: DbOption = None, app_dir: AppOption = None, as_json: JsonOption = False,
 ) -> None:  # fmt: skip
     """IMPORT_RECORDS: upload CSV_FILE into the files store and import it into ENTITY."""
+
     def starter(a: App) -> str:
         file_id = a.files.put(csv_file.name, csv_file.read_bytes())
         return a.import_records(entity, file_id, low_priority=low_priority)
@@ -163,6 +171,7 @@ def import_users(
     app_dir: AppOption = None, as_json: JsonOption = False,
 ) -> None:  # fmt: skip
     """IMPORT_USERS: upload CSV_FILE (email,firstName,lastName) and import its users."""
+
     def starter(a: App) -> str:
         return a.import_users(a.files.put(csv_file.name, csv_file.read_bytes()), notify)
 
@@ -189,12 +198,14 @@ def _endpoint(name: str, doc: str, verb: str) -> None:
     start_app.command(name)(command)
 
 
-_simple("export-users", "EXPORT_USERS: write every user to a CSV in the files store.",
-        lambda a: a.export_users())
+_simple(
+    "export-users",
+    "EXPORT_USERS: write every user to a CSV in the files store.",
+    lambda a: a.export_users(),
+)
 _simple("stop-app", "STOP_APP: hold back the app's jobs until START_APP.", lambda a: a.stop_app())
 _endpoint("deploy-endpoint", "DEPLOY_ENDPOINT: DEPLOYING → DEPLOYED.", "deploy_endpoint")
-_endpoint("undeploy-endpoint", "UNDEPLOY_ENDPOINT: UNDEPLOYING → UNDEPLOYED.",
-          "undeploy_endpoint")
+_endpoint("undeploy-endpoint", "UNDEPLOY_ENDPOINT: UNDEPLOYING → UNDEPLOYED.", "undeploy_endpoint")
 
 
 @start_app.command("start-app")
