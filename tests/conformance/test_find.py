@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from sysjobs.jobs import PUBLIC_JOB_TYPES
+
 from .helpers import JS, Jobs
 
 
@@ -206,3 +208,9 @@ def test_start_and_end_filters_leave_out_jobs_that_have_not_started_or_ended(
     assert pending not in _ids(js, {"startFrom": 0})
     assert set(_ids(js, {"startFrom": 0})) == {running, done}
     assert _ids(js, {"endFrom": 0}) == [done]
+
+
+@pytest.mark.parametrize("job_type", PUBLIC_JOB_TYPES)
+def test_type_accepts_every_job_type_scripts_can_use(js: JS, jobs: Jobs, job_type: str) -> None:
+    job = jobs.pending(type=job_type)
+    assert _ids(js, {"type": job_type}) == [job]
