@@ -19,6 +19,10 @@ from sysjobs.jobs.models import to_ms
 from sysjobs.runtime import CallContext, Namespace, Operation, RunResult, Sandbox
 from sysjobs.store.schema import job_logs
 
+#: The job types the spec says scripts may use (find's ``type``, Job.type()).
+SPEC_JOB_TYPES = ("IMPORT_RECORDS", "EXPORT_RECORDS", "EXECUTE_ACTION", "DELETE_RECORDS",
+                  "EXECUTE_LISTENER", "IMPORT_USERS", "EXPORT_USERS", "STOP_APP", "START_APP",
+                  "DEPLOY_ENDPOINT", "UNDEPLOY_ENDPOINT")
 #: Jobs that a test claims go through this queue alone, so a claim takes exactly them.
 _CLAIM_QUEUE = "system"
 

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from sysjobs.jobs import PUBLIC_JOB_TYPES
-
-from .helpers import JS, Jobs
+from .helpers import JS, SPEC_JOB_TYPES, Jobs
 
 
 def _ids(js: JS, query: dict[str, object]) -> list[str]:
@@ -210,7 +208,7 @@ def test_start_and_end_filters_leave_out_jobs_that_have_not_started_or_ended(
     assert _ids(js, {"endFrom": 0}) == [done]
 
 
-@pytest.mark.parametrize("job_type", PUBLIC_JOB_TYPES)
+@pytest.mark.parametrize("job_type", SPEC_JOB_TYPES)
 def test_type_accepts_every_job_type_scripts_can_use(js: JS, jobs: Jobs, job_type: str) -> None:
     job = jobs.pending(type=job_type)
     assert _ids(js, {"type": job_type}) == [job]

@@ -6,11 +6,7 @@ import time
 
 import pytest
 
-from .helpers import JS, Jobs
-
-PUBLIC_TYPES = ["IMPORT_RECORDS", "EXPORT_RECORDS", "EXECUTE_ACTION", "DELETE_RECORDS",
-                "EXECUTE_LISTENER", "IMPORT_USERS", "EXPORT_USERS", "STOP_APP", "START_APP",
-                "DEPLOY_ENDPOINT", "UNDEPLOY_ENDPOINT"]
+from .helpers import JS, SPEC_JOB_TYPES, Jobs
 
 
 def _call(js: JS, job: str, method: str) -> object:
@@ -32,7 +28,7 @@ def test_name_is_the_same_as_label(js: JS, jobs: Jobs) -> None:
     assert _call(js, job, "name()") == "Nightly export"
 
 
-@pytest.mark.parametrize("job_type", PUBLIC_TYPES)
+@pytest.mark.parametrize("job_type", SPEC_JOB_TYPES)
 def test_type_returns_the_type_of_the_job(js: JS, jobs: Jobs, job_type: str) -> None:
     job = jobs.pending(type=job_type)
     assert _call(js, job, "type()") == job_type
