@@ -45,3 +45,11 @@ def test_sysjobs_worker_runs_jobs_and_exits_cleanly_on_sigterm(db_url: str) -> N
     assert done.results == {"echo": "via the CLI"}
     assert worker.returncode == 0, err
     assert "2 process(es), 2 slot(s) each" in out
+
+
+def test_sysjobs_worker_rejects_an_unknown_queue_before_starting(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = subprocess.run([*CLI, "worker", "--db", url, "--queues", "mix,fast"], env=_env(),
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 2
+    assert "unknown queue 'fast'" in result.stderr
