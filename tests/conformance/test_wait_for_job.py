@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -14,17 +16,28 @@ WAIT_STATUSES = ["PENDING", "RUNNING", "FINISHED", "STOPPING", "STOPPED", "CANCE
                  "CANCELED"]
 
 
+@contextmanager
+def later(seconds: float, action: Callable[[], object]) -> Iterator[None]:
+    """Run ``action`` on another thread after ``seconds`` (while the script waits)."""
+    timer = threading.Timer(seconds, action)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+
+
 def test_returns_when_the_job_reaches_the_status(js: JS, jobs: Jobs) -> None:
     job = jobs.pending()
-    threading.Timer(0.3, jobs.cancel, args=[job]).start()
-    js.run_ok(f"sys.jobs.waitForJob('{job}', 'CANCELED', 10000)")
+    with later(0.3, lambda: jobs.cancel(job)):
+        js.run_ok(f"sys.jobs.waitForJob('{job}', 'CANCELED', 10000)")
     assert str(jobs.get(job).status) == "CANCELED"
 
 
 def test_returns_when_the_job_reaches_one_of_the_statuses(js: JS, jobs: Jobs) -> None:
     job = jobs.pending()
-    threading.Timer(0.3, jobs.cancel, args=[job]).start()
-    js.run_ok(f"sys.jobs.waitForJob('{job}', ['FINISHED', 'CANCELED'], 10000)")
+    with later(0.3, lambda: jobs.cancel(job)):
+        js.run_ok(f"sys.jobs.waitForJob('{job}', ['FINISHED', 'CANCELED'], 10000)")
 
 
 def test_returns_at_once_when_the_job_is_already_in_the_status(js: JS, jobs: Jobs) -> None:
