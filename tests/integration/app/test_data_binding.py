@@ -148,3 +148,13 @@ def test_endpoint_status_is_visible_from_scripts(quiet: AppEnv) -> None:
     assert quiet.js("sys.data.endpointStatus('hello')") == "UNDEPLOYED"
     quiet.app.deploy_endpoint("hello")
     assert quiet.js("sys.data.endpointStatus('hello')") == "DEPLOYING"
+
+
+def test_saving_a_stale_copy_is_an_optimistic_locking_error(quiet: AppEnv) -> None:
+    code, message = error_of(quiet, """
+        var a = sys.data.findOne('companies', {name: 'Acme'});
+        var b = sys.data.findById('companies', a.id());
+        a.field('employees').val(1); sys.data.save(a);
+        b.field('employees').val(2); sys.data.save(b);
+    """)
+    assert code == "optimisticLocking" and "changed by someone else" in message
