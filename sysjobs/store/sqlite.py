@@ -1,12 +1,16 @@
 """SQLite: the embedded default — one file, WAL, writes serialised by ``BEGIN IMMEDIATE``.
 
-SQLite has no cross-process notification, so other processes are seen by polling with a
-backoff (fast right after activity, slower when idle); hints inside one process go through the
-in-process hub and wake waiters at once.
+SQLite has no cross-process notification. Hints inside one process go through the
+in-process hub and wake waiters at once; other processes' commits are noticed by a watcher
+thread that ``stat``s the write-ahead log every few milliseconds (every commit appends to
+it) and says "anything may have changed" when it moved — a few microseconds a look, against
+a database read. Polling with a backoff stays behind it as the safety net.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,8 @@ from sysjobs.store.dialect import HintSink, Listener
 BUSY_TIMEOUT_S = 30.0
 #: Poll pace: starts at the first value, doubles while idle, capped at the second.
 POLL_MIN_S, POLL_MAX_S = 0.005, 0.25
+#: How often the watcher looks at the write-ahead log.
+WATCH_S = 0.005
 
 
 class SqliteDialect:
@@ -38,8 +44,10 @@ class SqliteDialect:
         """Nothing to publish: other processes poll."""
 
     def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:
-        """No cross-process hints in SQLite."""
-        return None
+        """Watch the file's write-ahead log for other processes' commits."""
+        if not url.database or url.database == ":memory:":
+            return None
+        return WalWatcher(Path(f"{url.database}-wal"), sink)
 
     def poll_interval(self, idle_rounds: int) -> float:
         """Exponential backoff: other processes' changes are only seen by re-reading."""
@@ -62,3 +70,34 @@ def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class WalWatcher:
+    """A daemon thread that hints ``*`` whenever the write-ahead log changes."""
+
+    def __init__(self, wal: Path, sink: HintSink) -> None:
+        self._wal = wal
+        self._sink = sink
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sysjobs-wal-watch", daemon=True)
+        self._thread.start()
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self._wal)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _run(self) -> None:
+        seen = self._signature()
+        while not self._closed.wait(WATCH_S):
+            now = self._signature()
+            if now != seen:
+                seen = now
+                self._sink(["*"])
+
+    def close(self) -> None:
+        """Stop watching."""
+        self._closed.set()
+        self._thread.join(timeout=1.0)
