@@ -8,10 +8,12 @@ hands back a JSON value (a returned Record becomes its ``toJson()``).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sysjobs.app.ports import ScriptOutcomeLike, ScriptRunnerLike
 from sysjobs.errors import SystemException
+from sysjobs.jobs.scripts import SessionScriptRunner
 
 #: Seconds one action/listener run may take.
 SCRIPT_TIMEOUT_S = 30.0
@@ -48,6 +50,14 @@ def run_script(
     if runner is None:
         raise SystemException("No script runner is available to run app scripts.")
     return runner.run(wrap(source), job_id=job_id, globals=globals, timeout_s=timeout_s)
+
+
+def script_session(runner: ScriptRunnerLike | None, job_id: str) -> AbstractContextManager[object]:
+    """Around one script's many runs for one job (an action over records): one context
+    for all of them when the runner supports sessions, else a fresh one per run."""
+    if isinstance(runner, SessionScriptRunner):
+        return runner.session(job_id)
+    return nullcontext()
 
 
 def error_text(outcome: ScriptOutcomeLike) -> str:

@@ -8,7 +8,8 @@ V8 execution by job id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sysjobs.errors import SystemException
 from sysjobs.jobs import JobContext, JobType
 from sysjobs.jobs.scripts import ScriptOutcome
-from sysjobs.runtime import RunResult, Sandbox
+from sysjobs.runtime import RunResult, Sandbox, Session
 
 #: Writes one ``log()`` line of a job's script: ``(job_id, line)``.
 JobLogWriter = Callable[[str, str], None]
@@ -37,6 +38,23 @@ class SandboxScriptRunner:
     def __init__(self, sandbox: Sandbox, log_writer: JobLogWriter | None = None) -> None:
         self.sandbox = sandbox
         self.log_writer = log_writer
+        self._sessions: dict[str, Session] = {}
+
+    @contextmanager
+    def session(self, job_id: str) -> Iterator[SandboxScriptRunner]:
+        """While open, runs for ``job_id`` share one context (replaced after a limit event)."""
+        with self.sandbox.session(job_id=job_id, log_sink=self._sink(job_id), run_id=job_id) as s:
+            self._sessions[job_id] = s
+            try:
+                yield self
+            finally:
+                self._sessions.pop(job_id, None)
+
+    def _sink(self, job_id: str | None) -> Callable[[str], None] | None:
+        if job_id is None or self.log_writer is None:
+            return None
+        writer = self.log_writer
+        return lambda line: writer(job_id, line)
 
     def run(
         self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float
@@ -48,13 +66,12 @@ class SandboxScriptRunner:
         self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float
     ) -> RunResult:
         """Like :meth:`run`, with the sandbox's full :class:`RunResult`."""
-        sink = None
-        if job_id is not None and self.log_writer is not None:
-            writer = self.log_writer
-            sink = lambda line: writer(job_id, line)  # noqa: E731
+        session = self._sessions.get(job_id) if job_id is not None else None
+        if session is not None:
+            return session.run(source, timeout_s=timeout_s, globals=globals)
         return self.sandbox.run(
-            source, job_id=job_id, globals=globals, timeout_s=timeout_s, log_sink=sink,
-            run_id=job_id,
+            source, job_id=job_id, globals=globals, timeout_s=timeout_s,
+            log_sink=self._sink(job_id), run_id=job_id,
         )  # fmt: skip
 
     def terminate(self, job_id: str) -> None:

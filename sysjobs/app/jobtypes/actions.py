@@ -10,7 +10,7 @@ from sysjobs.app.jobtypes.models import ExecuteActionData
 from sysjobs.app.manifest import ActionDef, ActionKind
 from sysjobs.app.ports import ContextLike
 from sysjobs.app.records import Record
-from sysjobs.app.scripts import error_text, run_script
+from sysjobs.app.scripts import error_text, run_script, script_session
 from sysjobs.errors import SysError
 
 
@@ -30,7 +30,8 @@ def execute_action(app: App, ctx: ContextLike, data: ExecuteActionData) -> None:
             globals_ = {"record": wired, "oldRecord": wired, "action": params}
             return _run(ctx, action, source, globals_)
 
-        run_record_loop(ctx, app.records, data.entityName, data.query, per_record)
+        with script_session(ctx.script_runner, ctx.job.id):
+            run_record_loop(ctx, app.records, data.entityName, data.query, per_record)
         return
     globals_ = {"query": data.query, "action": params}
     try:
