@@ -106,6 +106,15 @@ def download_file(request: Request) -> Response:
     """GET /api/files/{id}/download?token=… — an export, checked against its own token."""
     token = request.query_params.get("token") or request.headers.get("x-file-token")
     stored = host_of(request).app.files.download(request.path_params["file_id"], token)
-    disposition = f'attachment; filename="{stored.name.replace(chr(34), "")}"'
+    disposition = f'attachment; filename="{safe_filename(stored.name)}"'
     return Response(stored.content, media_type=stored.content_type,
                     headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+def safe_filename(name: str) -> str:
+    """The last path component of ``name``, without quotes or control characters, in
+    latin-1: a stored name like ``../../etc/passwd``, one with a CR/LF (a second header) or
+    one the header encoding cannot carry must not reach the Content-Disposition header."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c >= " " and c not in '"\x7f').strip(" .")
+    return cleaned.encode("latin-1", "replace").decode("latin-1") or "download"
