@@ -39,7 +39,7 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> s
         allowed = ", ".join(model.model_fields) or "none"
         return f"Unknown parameter '{where}'. Allowed parameters: {allowed}."
     message = str(err["msg"]).removeprefix("Value error, ")
-    if where in message:
+    if f"'{where}'" in message:  # the model's own message already names the parameter
         return message
     value = err.get("input")
     shown = json.dumps(value, default=str)[:80] if value is not None else "null"

@@ -178,3 +178,10 @@ def test_a_session_replaces_its_isolate_after_a_limit_event(sandbox: Sandbox) ->
         assert session.run("log('fresh'); 1").logs == ["fresh"]
         assert session.run("throw new Error('x')").outcome is Outcome.ERROR
         assert session.run("2").value == 2
+
+
+def test_a_type_error_names_the_parameter_even_when_its_name_hides_in_a_word(sandbox: Sandbox) -> None:
+    # 'id' is inside "valid": the message must still name the parameter itself.
+    result = sandbox.run("sys.test.strict({id: 42})")
+    assert result.error is not None and result.error.code == "badRequest"
+    assert result.error.message.startswith("Invalid value 42 for parameter 'id': ")
