@@ -141,6 +141,8 @@ class _Parser:
                 f"Allowed operators: {names}"
             )
         values = tuple(coerce(self.entity_name, name, fdef, v) for v in raw)
+        if any(isinstance(v, str) and "\x00" in v for v in values):  # PostgreSQL refuses NUL
+            raise BadRequest(f"Invalid value for field '{name}': text may not contain NUL")
         _check_arity(name, op, values)
         return Cond(name, op, values, CASTS.get(fdef.type, Cast.TEXT))
 

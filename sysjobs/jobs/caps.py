@@ -94,8 +94,10 @@ def admit_log(
 
 
 def cap_message(engine: Engine, message: str) -> str:
-    """``message`` cut to the engine's per-line limit (saying how much was cut)."""
+    """``message`` cut to the engine's per-line limit (saying how much was cut), NUL
+    characters replaced by U+FFFD so that a line reads the same on both databases."""
     limit = caps_of(engine).max_message_chars
+    message = message.replace("\x00", "\ufffd")  # PostgreSQL cannot store NUL in text
     if len(message) <= limit:
         return message
     return f"{message[:limit]}… [{len(message) - limit} more characters cut]"

@@ -72,8 +72,8 @@ class LogsQuery(BaseModel):
         if len(levels) > 1:
             raise _bad("level", q["level"], "INFO, ERROR (one of them)")
         message = q.get("message")
-        if message is not None and not isinstance(message, str):
-            raise _bad("message", message, "a string")
+        if message is not None and (not isinstance(message, str) or "\x00" in message):
+            raise _bad("message", message, "a string without NUL characters")
         ts = _range(q, "from", "to")
         if ts == (None, None) and q.get("period") is not None:
             ts = periods.period_range(q["period"], now_ms)
