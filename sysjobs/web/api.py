@@ -135,6 +135,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         body = json.loads(raw or b"{}")
     except ValueError as exc:
         raise ApiError(400, "badRequest", f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "badRequest", "The body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ApiError(400, "badRequest", "The body must be a JSON object")
     return body
