@@ -147,7 +147,13 @@ def _limit(outcome: Outcome, message: str) -> Verdict:
 
 
 def _decode(envelope: Any) -> Verdict:
-    data = json.loads(envelope) if isinstance(envelope, str) else {}
+    try:
+        data = json.loads(envelope) if isinstance(envelope, str) else {}
+    except RecursionError:  # V8 serialised it, Python's decoder cannot nest that deep
+        message = "The script's completion value is nested too deeply to be returned."
+        return Outcome.ERROR, None, ScriptError(None, "RangeError", message)
+    if not isinstance(data, dict):
+        data = {}
     if data.get("ok"):
         return Outcome.OK, data.get("value"), None
     err = data.get("error") or {}

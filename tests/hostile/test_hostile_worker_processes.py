@@ -1,0 +1,56 @@
+"""Hostile scripts as jobs through spawned worker processes (``sysjobs worker``'s path: the
+Host hooks build each process's sandbox): exact codes, the worker survives, the next job
+runs — and the worker process was never replaced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.host import Host
+from sysjobs.worker import WorkerConfig, WorkerProcesses
+from tests.hostile.catalog import ALL, Hostile
+from tests.hostile.conftest import DONE
+
+PICKED = {"infinite loop", "deep recursion" , "plain recursion", "thrown object with a code",
+          "Error with a code property", "await loop after return", "deeply nested completion value",
+          "toJSON on Object.prototype", "strict assignment to sys.jobs", "huge id string",
+          "waitForJob on itself"}  # fmt: skip
+CHOSEN = [h for h in ALL if h.name in PICKED]
+
+
+@pytest.fixture(scope="module")
+def process_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host, WorkerProcesses]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('hostile-procs') / 'p.db'}"
+    config = WorkerConfig(url, concurrency=2, lease_s=5.0, shutdown_grace_s=2.0,
+                          setup="sysjobs.host:worker_setup", runner_factory="sysjobs.host:worker_runner")  # fmt: skip
+    with Host(url) as host:
+        supervisor = WorkerProcesses(config, processes=1).start()
+        try:
+            yield host, supervisor
+        finally:
+            supervisor.stop(timeout_s=10)
+
+
+def test_the_selection_is_there() -> None:
+    assert len(CHOSEN) >= 10
+
+
+@pytest.mark.parametrize("hostile", CHOSEN, ids=[h.name for h in CHOSEN])
+def test_a_hostile_job_in_a_worker_process_ends_with_its_code(
+    process_host: tuple[Host, WorkerProcesses], hostile: Hostile
+) -> None:
+    host, supervisor = process_host
+    pids = supervisor.pids()
+    job = host.start_script_job(hostile.source, label=hostile.name, timeout_s=hostile.timeout_s)
+    ended = host.engine.wait(job.id, DONE, 60)
+    code = hostile.job_code or hostile.code
+    assert ended.status == "FINISHED"
+    if code == "ok":
+        assert "error" not in (ended.results or {})
+    else:
+        assert (ended.results or {})["error"]["code"] == code, ended.results
+    nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE, 60)
+    assert nxt.results == {"value": 42}
+    assert supervisor.pids() == pids  # the same worker process survived it
