@@ -40,6 +40,8 @@ class RunState:
         self.shutdown = threading.Event()
         #: The handler was told to stop (``should_stop`` returned True at least once).
         self.acknowledged = False
+        #: Results to write with the job's end (``set_results(..., at_end=True)``).
+        self.results: dict[str, Any] | None = None
 
 
 class JobContext:
@@ -95,8 +97,17 @@ class JobContext:
         self.checkpoint = dict(checkpoint)
         self._fenced(self.engine.leases.save_checkpoint(self.lease, self.checkpoint))
 
-    def set_results(self, results: Mapping[str, Any]) -> None:
-        """Store the job's results (validated by the type's results model, if any)."""
+    def set_results(self, results: Mapping[str, Any], *, at_end: bool = False) -> None:
+        """Store the job's results (validated by the type's results model, if any).
+
+        ``at_end``: for a handler's last act — checked now, written by the worker in the
+        same transaction as the job's end (one write less per job).
+        """
+        if at_end:
+            kept = self.engine.leases.checked_results(self.lease, results, type_name=self.job.type)
+            self._fenced(kept is not None)
+            self.state.results = kept
+            return
         self._fenced(self.engine.leases.set_results(self.lease, results, type_name=self.job.type))
 
     def enqueue(self, type: str, data: Mapping[str, Any], **options: Any) -> Job:

@@ -158,6 +158,17 @@ class Leases:
 
         ``type_name`` (the running job's type, known to its context) saves a read per job.
         """
+        kept = self.checked_results(lease, results, type_name=type_name)
+        if kept is None:
+            return False
+        return self.jobs.write_result_fields(
+            lease.job_id, lease.owner, lease.attempt, {"results": kept}
+        )
+
+    def checked_results(
+        self, lease: Lease, results: Any, *, type_name: str | None = None
+    ) -> dict[str, Any] | None:
+        """Results validated and capped (a cap is logged); None when the lease is gone."""
         if type_name is None:
             type_name = self.engine.require(lease.job_id).type
         job_type = self.engine.registry.get(type_name)
@@ -168,21 +179,24 @@ class Leases:
                 raise BadRequest(f"Invalid results for {job_type.name}: {exc}") from exc
         kept, too_large = caps.cap_results(self.engine, dict(results))
         if too_large is not None and not self.log(lease, "ERROR", too_large):
-            return False
-        return self.jobs.write_result_fields(
-            lease.job_id, lease.owner, lease.attempt, {"results": kept}
-        )
+            return None
+        return dict(kept)
 
     def finish(
-        self, lease: Lease, outcome: Outcome, *, reason: str | None = None, has_errors: bool = False
-    ) -> Job | None:
-        """End the lease with ``outcome``; None when it was already lost (writes refused)."""
+        self, lease: Lease, outcome: Outcome, *, reason: str | None = None,
+        has_errors: bool = False, results: dict[str, Any] | None = None,
+    ) -> Job | None:  # fmt: skip
+        """End the lease with ``outcome``; None when it was already lost (writes refused).
+
+        ``results`` (already checked, see ``checked_results``) land in the same transaction.
+        """
         values: dict[str, Any] = {"has_errors": True} if has_errors else {}
         if outcome is Outcome.COMPLETED:
             values["progress"] = 100
         row = self.store.finish(
             lease.job_id, lease.owner, lease.attempt,
             targets=TARGETS[outcome], now_ms=now_ms(), values=values, reason=reason or outcome,
+            results=results,
         )  # fmt: skip
         return None if row is None else Job.from_row(row)
 

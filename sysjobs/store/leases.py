@@ -104,8 +104,12 @@ class LeaseStore:
         now_ms: int,
         values: Mapping[str, Any],
         reason: str | None = None,
+        results: Mapping[str, Any] | None = None,
     ) -> Row | None:
-        """End a lease: move the job to ``targets[current]``; None when fenced off."""
+        """End a lease: move the job to ``targets[current]``; None when fenced off.
+
+        ``results`` (when given) are written in the same transaction.
+        """
         with self.db.write() as tx:
             before = tx.connection.execute(
                 job_select()
@@ -117,6 +121,13 @@ class LeaseStore:
             current = str(before.status)
             after = targets[current]
             changed = _release(tx.connection, job_id, after, now_ms, values)
+            if results is not None:
+                changed["results"] = dict(results)
+                tx.connection.execute(
+                    job_results.update()
+                    .where(job_results.c.job_id == job_id)
+                    .values(results=changed["results"])
+                )
             add_events(
                 tx.connection,
                 [

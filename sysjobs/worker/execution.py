@@ -61,8 +61,9 @@ def _finish(
             if unlogged and error is not None:  # the reason goes in the job's log first
                 unlogged = not engine.leases.log(running.claimed.lease, "ERROR", error)
             engine.leases.finish(
-                running.claimed.lease, outcome, reason=error, has_errors=bool(error)
-            )
+                running.claimed.lease, outcome, reason=error, has_errors=bool(error),
+                results=running.state.results,
+            )  # fmt: skip
             return
         except SysError:
             raise

@@ -98,10 +98,11 @@ def _run_script(ctx: JobContext, data: RunScriptData) -> None:
         raise SystemException("This worker has no script runner.")
     outcome = runner.run(data.source, job_id=ctx.job.id, globals={}, timeout_s=data.timeout_s)
     if outcome.ok:
-        ctx.set_results({"value": outcome.value})
+        ctx.set_results({"value": outcome.value}, at_end=True)
         return
     ctx.log_error(f"{outcome.error_code}: {outcome.error_message}")
-    ctx.set_results({"error": {"code": outcome.error_code, "message": outcome.error_message}})
+    error = {"code": outcome.error_code, "message": outcome.error_message}
+    ctx.set_results({"error": error}, at_end=True)
 
 
 def script_job_type() -> JobType:
