@@ -44,6 +44,8 @@ class WorkerConfig:
     #: ``module:function() -> ScriptRunner`` called in the child after start (or None).
     runner_factory: str | None = None
     owner: str = ""
+    #: The supervisor's pid: a worker that finds another parent was orphaned and stops.
+    supervisor_pid: int = 0
 
 
 def child_main(config: WorkerConfig) -> None:
@@ -63,12 +65,16 @@ def child_main(config: WorkerConfig) -> None:
             script_runner=runner, shutdown_grace_s=config.shutdown_grace_s, owner=config.owner,
         )  # fmt: skip
         pool.start()
-        supervisor = os.getppid()
-        while not stop.wait(0.5) and os.getppid() == supervisor:
+        while _supervised(config) and not stop.wait(0.5):
             pass  # an orphaned worker (its supervisor was killed) stops too
         pool.stop()
     finally:
         engine.close()
+
+
+def _supervised(config: WorkerConfig) -> bool:
+    """Whether the supervisor that spawned us is still our parent (always, when unknown)."""
+    return not config.supervisor_pid or os.getppid() == config.supervisor_pid
 
 
 def describe_exit(code: int | None) -> str:
@@ -105,10 +111,10 @@ class WorkerProcesses:
 
     def _spawn(self) -> None:
         owner = new_owner()
+        config = replace(self.config, owner=owner, supervisor_pid=os.getpid())
         child = SPAWN.Process(
-            target=child_main, args=(replace(self.config, owner=owner),),
-            name=f"sysjobs-worker-{owner}", daemon=False,
-        )  # fmt: skip
+            target=child_main, args=(config,), name=f"sysjobs-worker-{owner}", daemon=False
+        )
         child.start()
         self.children[owner] = child
 
