@@ -26,7 +26,9 @@ def lines_by_pid(engine: Engine, job_id: str) -> list[tuple[int, int, str]]:
     return found
 
 
-@pytest.mark.parametrize("job_type", ["CHAOS_UNIT", "CHAOS_ONCE"])
+@pytest.mark.parametrize(
+    "job_type", ["CHAOS_UNIT", pytest.param("CHAOS_ONCE", marks=pytest.mark.chaos_heavy)]
+)
 def test_a_worker_paused_past_its_lease_cannot_write_after_resuming(
     db_url: str, job_type: str
 ) -> None:

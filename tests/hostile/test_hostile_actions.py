@@ -117,6 +117,7 @@ def process_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proces
     sandbox.close()
 
 
+@pytest.mark.chaos_heavy  # ~15 s each on a busy machine; the core sandbox's twin runs always
 @pytest.mark.parametrize("hostile", PROCESS_KILLERS, ids=[k.name for k in PROCESS_KILLERS])
 def test_a_script_that_kills_its_process_is_a_memory_limit_and_the_child_is_replaced(
     process_sandbox: ProcessSandbox, hostile: Hostile
