@@ -16,6 +16,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -104,15 +105,23 @@ def pg_server() -> Iterator[PgServer]:
         _missing(f"the server did not start: {exc.stderr.decode(errors='replace')[-500:]}")
         return
     server = PgServer(str(sock), port)
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_DFL:  # `timeout pytest …`: still stop the cluster on SIGTERM
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         _make_template(server)
         yield server
     finally:
+        signal.signal(signal.SIGTERM, previous)
         subprocess.run(
             _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt("SIGTERM")  # pytest then runs the finalizers
 
 
 def _admin(server: PgServer) -> sa.Engine:
