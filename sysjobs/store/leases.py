@@ -164,11 +164,20 @@ class LeaseStore:
         return lost
 
 
+_PENDING: sa.ColumnClause[str] = sa.literal_column("'PENDING'")
+
+
 @functools.cache
 def _claim_statement(low: bool) -> sa.Update:
-    """The claim, built once per kind (its cache key is then memoised, not recomputed)."""
+    """The claim, built once per kind (its cache key is then memoised, not recomputed).
+
+    ``'PENDING'`` is written as a literal so the planners can use the partial index
+    ``ix_jobs_pending_order`` (a bound parameter hides the value from SQLite's planner); the
+    UPDATE's own re-check is written so that no index on ``status`` drives its plan —
+    SQLite otherwise walked every pending row to find the few ids of the CTE.
+    """
     pending = sa.and_(
-        jobs.c.status == "PENDING",
+        jobs.c.status == _PENDING,
         jobs.c.queue.in_(sa.bindparam("queues", expanding=True)),
         jobs.c.type.in_(sa.bindparam("types", expanding=True)),
         jobs.c.low_priority.is_(True)
@@ -190,7 +199,7 @@ def _claim_statement(low: bool) -> sa.Update:
     )
     return (
         jobs.update()
-        .where(jobs.c.id.in_(sa.select(ids.c.id)), jobs.c.status == "PENDING")
+        .where(jobs.c.id.in_(sa.select(ids.c.id)), jobs.c.status.concat("") == _PENDING)
         .values(
             status="RUNNING",
             owner=sa.bindparam("owner"),

@@ -55,6 +55,14 @@ jobs = sa.Table(
         postgresql_where=sa.text("status = 'PENDING'"),
         sqlite_where=sa.text("status = 'PENDING'"),
     ),
+    # The claim's order across queues (revision 0003): oldest pending first, stop after n.
+    sa.Index(
+        "ix_jobs_pending_order",
+        "created_ms",
+        "id",
+        postgresql_where=sa.text("status = 'PENDING'"),
+        sqlite_where=sa.text("status = 'PENDING'"),
+    ),
     sa.Index(
         "ix_jobs_leased",
         "lease_expires_ms",
