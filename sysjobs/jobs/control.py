@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from sysjobs.errors import BadRequest, NotFound
+from sysjobs.jobs.hooks import EngineHooks, fire
 from sysjobs.jobs.ids import check_job_id, new_job_id, now_ms
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.registry import QUEUES, JobType
@@ -31,6 +32,7 @@ class ControlVerbs:
 
     store: JobStore
     settings: EngineSettings
+    hooks: list[EngineHooks]
 
     def stop(self, job_id: str) -> Job:
         """Ask a RUNNING job to stop at its next safe point (forced after the grace period)."""
@@ -65,7 +67,9 @@ class ControlVerbs:
             reason=verb, values=values,
         )  # fmt: skip
         if row is not None:
-            return Job.from_row(row)
+            job = Job.from_row(row)
+            fire(self.hooks, lambda hook: hook.job_changed(job, verb))
+            return job
         if current is None:
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         raise illegal(verb, job_id, current)

@@ -8,11 +8,13 @@ workers' idle loop; hints come from this process's commits and, on PostgreSQL, f
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import methodcaller
 from typing import Any
 
 from sysjobs.errors import BadRequest, NotFound, Timeout
 from sysjobs.jobs import caps, control
 from sysjobs.jobs.cursor import Cursor
+from sysjobs.jobs.hooks import EngineHooks, fire
 from sysjobs.jobs.hub import Hub
 from sysjobs.jobs.ids import check_job_id, now_ms
 from sysjobs.jobs.leases import Leases
@@ -39,6 +41,8 @@ class Engine(control.ControlVerbs):
         self.store = JobStore(database)
         self.listing = ListingStore(database)
         self.leases = Leases(self)
+        #: Lifecycle hooks (see ``sysjobs.jobs.hooks``), run after each change commits.
+        self.hooks: list[EngineHooks] = []
         database.local_sink = self.hub.notify
         database.listen(self.hub.notify)
 
@@ -89,7 +93,9 @@ class Engine(control.ControlVerbs):
             low_priority=low_priority, queue=queue, parent_id=parent_id,
         )  # fmt: skip
         self.store.insert_jobs([row], reason="enqueued")
-        return Job.from_row({**row, "results": None})
+        job = Job.from_row({**row, "results": None})
+        fire(self.hooks, lambda hook: hook.job_enqueued(job))
+        return job
 
     def enqueue_many(
         self, type: str, items: Iterable[Mapping[str, Any]], **options: Any
@@ -100,7 +106,10 @@ class Engine(control.ControlVerbs):
             control.new_job_row(self, job_type, data, **_enqueue_options(options)) for data in items
         ]
         self.store.insert_jobs(rows, reason="enqueued")
-        return [Job.from_row({**row, "results": None}) for row in rows]
+        jobs = [Job.from_row({**row, "results": None}) for row in rows]
+        for job in jobs if self.hooks else ():
+            fire(self.hooks, methodcaller("job_enqueued", job))
+        return jobs
 
     def get(self, job_id: str, *, parameter: str = "id") -> Job | None:
         """The job, or None; ``BadRequest`` for a malformed id."""

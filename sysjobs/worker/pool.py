@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from sysjobs.jobs import Claimed, Engine, new_owner
+from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.waiting import wait_until
@@ -138,9 +139,14 @@ class WorkerPool:
         thread.start()
 
     def _run(self, running: Running) -> None:
+        hooks, job, owner = self.engine.hooks, running.claimed.job, self.owner
+        fire(hooks, lambda hook: hook.job_started(job, owner))
         try:
             run_job(self.engine, running, self.script_runner)
         finally:
+            if hooks:
+                ended = self.engine.get(job.id)
+                fire(hooks, lambda hook: hook.job_ended(ended, job.id, owner))
             self._forget(running)
 
     def _forget(self, running: Running) -> None:
