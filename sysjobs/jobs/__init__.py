@@ -3,6 +3,7 @@
 from sysjobs.jobs.context import JobContext, LeaseLost, RunState
 from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.engine import Engine
+from sysjobs.jobs.hooks import EngineHooks
 from sysjobs.jobs.ids import is_job_id, new_job_id
 from sysjobs.jobs.leases import Claimed, Lease, Outcome, new_owner
 from sysjobs.jobs.models import Job, JobEvent, JobLog
@@ -17,6 +18,7 @@ __all__ = [
     "Claimed",
     "Cursor",
     "Engine",
+    "EngineHooks",
     "EngineSettings",
     "Job",
     "JobContext",
