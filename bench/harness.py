@@ -52,6 +52,9 @@ class System:
     starts: Callable[[], dict[int, float]] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     cleanup: Callable[[], None] = lambda: None
+    #: After a backlog was queued: what the database does on its own soon after a bulk
+    #: insert (PostgreSQL: autovacuum's ANALYZE), done now so the steady state is measured.
+    settle: Callable[[], None] = lambda: None
 
 
 def _start_workers(
@@ -150,6 +153,7 @@ def _backlog(system: System, args: argparse.Namespace, env: dict[str, str]) -> d
     """``--backlog`` jobs queued before the workers start; the rate over ``--n`` of them."""
     for first in range(0, args.backlog, BATCH):
         system.enqueue(range(first, min(args.backlog, first + BATCH)))
+    system.settle()
     procs = _start_workers(system, args.workers, env)
     try:
         started = wait_done(system, WARMUP_JOBS, 180, pace=0.005)

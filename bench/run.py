@@ -7,7 +7,9 @@ Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog`` pi
 * wait — ``waitForJob`` wake-up after another process changes the status;
 * bridge — ``bench/bridge_bench.py``'s figures (raw vs bridged call, pinned, sandbox ready);
 * scale — ``find``/``logs`` per filter on a big table, with each plan; jobs/s for 1 to 4
-  worker processes; jobs/s with a short and a long queue.
+  worker processes; jobs/s with a short and a long queue;
+* engine — ``bench/engine_bench.py`` (the engine alone, Python no-op jobs); only when named
+  in ``BENCH_ONLY``.
 
 ``BENCH_FULL=1`` uses the large sizes (1M rows, 100k queued jobs); ``BENCH_N`` overrides N
 and ``BENCH_REPEAT`` the repeats. Prints rich tables; writes ``bench/results.json``.
@@ -236,6 +238,18 @@ def scale(runner: Runner) -> dict[str, Any]:
     return out
 
 
+def engine_section(runner: Runner) -> dict[str, Any]:
+    """The engine owner's ``engine_bench.py`` (Python no-op jobs, in-process), as it prints."""
+    url = runner.target("sysjobs-postgresql")
+    done = subprocess.run(
+        [sys.executable, "engine_bench.py", "--pg", url, "--jobs", "2000", "--samples", "100",
+         "--rows", str(SCALE_ROWS // 10)],
+        cwd=HERE, capture_output=True, text=True,
+    )  # fmt: skip
+    console.print(done.stdout, highlight=False, markup=False)
+    return {"stdout": done.stdout, "returncode": done.returncode}
+
+
 def _sweep(runner: Runner, title: str, cases: list[tuple[str, list[str]]],
            label: Callable[[dict[str, Any]], str]) -> list[dict[str, Any]]:  # fmt: skip
     table = Table(title=title)
@@ -285,6 +299,7 @@ def main() -> None:
             "scale": lambda: scale(runner),
             "workers": lambda: workers(runner),
             "backlog": lambda: backlog(runner),
+            "engine": lambda: engine_section(runner),
         }
         for name, section in sections.items():
             if name in SECTIONS.split(","):

@@ -82,6 +82,12 @@ class Driver:
             rows = conn.exec_driver_sql("SELECT id, started_ms FROM jobs").all()
         return {self.ids[r[0]]: r[1] / 1000 for r in rows if r[0] in self.ids}
 
+    def settle(self) -> None:
+        assert self.engine is not None
+        if self.engine.database.name == "postgresql":
+            with self.engine.database.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE jobs")
+
     def cleanup(self) -> None:
         if self.engine is not None:
             self.engine.close()
@@ -99,6 +105,7 @@ def make(args: argparse.Namespace) -> harness.System:
         starts=driver.starts,
         extra_env={"BENCH_SYSJOBS_URL": args.target},
         cleanup=driver.cleanup,
+        settle=driver.settle,
     )
 
 
