@@ -42,6 +42,7 @@ def worker(
 ) -> None:
     """Run worker processes that claim and execute background jobs."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations: quiet unless wrong
     try:
         parse_queues(queues, slots)
     except ValueError as exc:
