@@ -67,6 +67,24 @@ def bench_throughput(url: str, jobs: int) -> dict[str, str]:
     return {"enqueue jobs/s": f"{jobs / enqueue_s:,.0f}", "run jobs/s": f"{jobs / run_s:,.0f}"}
 
 
+def bench_js(url: str, jobs: int) -> dict[str, str]:
+    """A no-op JavaScript job (RUN_SCRIPT) through the host's sandboxes, 4 slots."""
+    from sysjobs.host import Host  # the full stack: runtime, bindings, app
+
+    with Host(url, pool_size=4) as host:
+        started = time.perf_counter()
+        ids = [host.start_script_job("var x = 1;").id for _ in range(jobs)]
+        enqueue_s = time.perf_counter() - started
+        started = time.perf_counter()
+        with host.workers(concurrency=4):
+            host.engine.wait(ids[-1], ["FINISHED"], 600)
+            while host.engine.find({"status": "PENDING,RUNNING", "_size": 1}).count():
+                time.sleep(0.01)
+        run_s = time.perf_counter() - started
+    return {"JS no-op enqueue jobs/s": f"{jobs / enqueue_s:,.0f}",
+            "JS no-op run jobs/s": f"{jobs / run_s:,.0f}"}  # fmt: skip
+
+
 def bench_latency(url: str, samples: int) -> dict[str, str]:
     """Enqueue into an idle pool; time until the handler starts; and wait() wake-up."""
     with _open(url) as engine, _open(url) as other:
@@ -200,6 +218,7 @@ def main() -> None:
         for name, url in backends.items():
             results[name] = {
                 **bench_throughput(url, args.jobs),
+                **bench_js(url, args.jobs),
                 **bench_latency(url, args.samples),
                 **bench_queries(url, args.rows),
             }
