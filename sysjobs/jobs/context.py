@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sysjobs.errors import SystemException
-from sysjobs.jobs.leases import Lease
+from sysjobs.jobs.leases import Lease, check_progress
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.scripts import ScriptRunner
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: How often ``should_stop`` re-reads the job's status when no signal arrived (seconds).
 STOP_POLL_S = 0.1
+#: Progress is written at once at most this often (seconds); the heartbeat writes the rest.
+PROGRESS_EVERY_S = 0.5
 
 
 class LeaseLost(SystemException):
@@ -40,6 +42,9 @@ class RunState:
         self.shutdown = threading.Event()
         #: The handler was told to stop (``should_stop`` returned True at least once).
         self.acknowledged = False
+        #: Progress as last reported, and as last written (the heartbeat writes the gap).
+        self.progress: int | None = None
+        self.progress_written: int | None = None
         #: Results to write with the job's end (``set_results(..., at_end=True)``).
         self.results: dict[str, Any] | None = None
 
@@ -65,6 +70,7 @@ class JobContext:
         #: What ``save_checkpoint`` stored last (given back on resume); empty on a first run.
         self.checkpoint: dict[str, Any] = dict(checkpoint or {})
         self._last_poll = float("-inf")
+        self._progress_at = float("-inf")
 
     def log_info(self, message: str, info: Any = None) -> None:
         """Append an INFO line to this job's log."""
@@ -75,13 +81,19 @@ class JobContext:
         self._fenced(self.engine.leases.log(self.lease, "ERROR", message, info))
 
     def set_progress(self, pct: int) -> None:
-        """Report progress 0-100 (written at most a few times a second, and at the end)."""
-        self._fenced(self.engine.leases.set_progress(self.lease, pct))
+        """Report progress 0-100: written at once at most every ``PROGRESS_EVERY_S``; the
+        values in between go out with the heartbeat or the job's end (off the hot row)."""
+        self.state.progress = check_progress(pct)
+        now = time.monotonic()
+        if self.state.progress_written is None or now - self._progress_at >= PROGRESS_EVERY_S:
+            self._progress_at = now
+            self._fenced(self.engine.leases.set_progress(self.lease, self.state.progress))
+            self.state.progress_written = self.state.progress
 
     def should_stop(self) -> bool:
         """Whether to stop at this safe point (stop, cancel, shutdown, or a lost lease)."""
         if not self._signalled() and time.monotonic() - self._last_poll >= STOP_POLL_S:
-            self._last_poll = float("-inf")
+            self._last_poll = time.monotonic()
             status = self.engine.leases.lease_status(self.lease)
             if status is None:
                 self.state.lost.set()

@@ -73,6 +73,15 @@ TARGETS: dict[Outcome, dict[str, str]] = {
 }
 
 
+def check_progress(pct: object) -> int:
+    """``pct`` as an int 0-100, else ``BadRequest`` naming the parameter."""
+    if isinstance(pct, bool) or not isinstance(pct, int | float) or not 0 <= pct <= 100:
+        raise BadRequest(
+            f"Invalid value {pct!r} for parameter 'progress'. Allowed values: 0 to 100"
+        )
+    return int(pct)
+
+
 def new_owner() -> str:
     """A fresh worker id: never reused, so an old lease can never match a new worker."""
     return f"w{os.getpid()}-{secrets.token_hex(8)}"
@@ -141,11 +150,9 @@ class Leases:
 
     def set_progress(self, lease: Lease, pct: int | float) -> bool:
         """A fenced progress write (0-100)."""
-        if isinstance(pct, bool) or not isinstance(pct, int | float) or not 0 <= pct <= 100:
-            raise BadRequest(
-                f"Invalid value {pct!r} for parameter 'progress'. Allowed values: 0 to 100"
-            )
-        return self.store.set_progress(lease.job_id, lease.owner, lease.attempt, int(pct))
+        return self.store.set_progress(
+            lease.job_id, lease.owner, lease.attempt, check_progress(pct)
+        )
 
     def save_checkpoint(self, lease: Lease, checkpoint: dict[str, Any]) -> bool:
         """A fenced checkpoint write."""
@@ -185,6 +192,7 @@ class Leases:
     def finish(
         self, lease: Lease, outcome: Outcome, *, reason: str | None = None,
         has_errors: bool = False, results: dict[str, Any] | None = None,
+        progress: int | None = None,
     ) -> Job | None:  # fmt: skip
         """End the lease with ``outcome``; None when it was already lost (writes refused).
 
@@ -193,6 +201,8 @@ class Leases:
         values: dict[str, Any] = {"has_errors": True} if has_errors else {}
         if outcome is Outcome.COMPLETED:
             values["progress"] = 100
+        elif progress is not None:  # the last reported value, if the heartbeat had not yet
+            values["progress"] = progress
         row = self.store.finish(
             lease.job_id, lease.owner, lease.attempt,
             targets=TARGETS[outcome], now_ms=now_ms(), values=values, reason=reason or outcome,

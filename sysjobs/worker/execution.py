@@ -62,7 +62,7 @@ def _finish(
                 unlogged = not engine.leases.log(running.claimed.lease, "ERROR", error)
             engine.leases.finish(
                 running.claimed.lease, outcome, reason=error, has_errors=bool(error),
-                results=running.state.results,
+                results=running.state.results, progress=running.state.progress,
             )  # fmt: skip
             return
         except SysError:

@@ -185,8 +185,18 @@ class WorkerPool:
                 running.state.lost.set()
                 continue
             _attempt, status, force_at = found
+            _flush_progress(self.engine, running)
             if status in ("STOPPING", "CANCELING"):
                 running.state.stop_requested.set()
                 if force_at is not None and force_at <= now:
                     force_end(self.engine, running, self.script_runner)
                     self._forget(running)
+
+
+def _flush_progress(engine: Engine, running: Running) -> None:
+    """Write progress the handler reported since the last write (heartbeat pace)."""
+    state = running.state
+    if state.progress is not None and state.progress != state.progress_written:
+        value = state.progress
+        if engine.leases.set_progress(running.claimed.lease, value):
+            state.progress_written = value

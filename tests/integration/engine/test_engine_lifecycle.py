@@ -168,3 +168,28 @@ def _job_in(eng: Engine, status: JobStatus) -> str:
         if status is S.STOPPED:
             eng.leases.finish(claimed.lease, Outcome.STOPPED)
     return job.id
+
+
+def test_progress_between_writes_lands_with_the_jobs_end(eng: Engine) -> None:
+    from sysjobs.jobs import JobContext
+
+    job = eng.enqueue("NOOP", {})
+    claimed = _claim_one(eng)
+    ctx = JobContext(eng, claimed.lease, claimed.job)
+    ctx.set_progress(10)  # written at once
+    ctx.set_progress(37)  # kept for the heartbeat or the end (off the hot row)
+    assert eng.require(job.id).progress == 10
+    eng.stop(job.id)
+    stopped = eng.leases.finish(claimed.lease, Outcome.STOPPED, progress=ctx.state.progress)
+    assert stopped is not None and stopped.progress == 37
+
+
+def test_progress_outside_0_to_100_is_rejected(eng: Engine) -> None:
+    from sysjobs.jobs import JobContext
+
+    eng.enqueue("NOOP", {})
+    claimed = _claim_one(eng)
+    ctx = JobContext(eng, claimed.lease, claimed.job)
+    for bad in (-1, 101, "50", True):
+        with pytest.raises(BadRequest, match=r"parameter 'progress'\. Allowed values: 0 to 100"):
+            ctx.set_progress(bad)  # type: ignore[arg-type]
