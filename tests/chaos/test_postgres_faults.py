@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from sysjobs.worker.pool import WorkerPool
 from tests.chaos.audit import TALLY, audit, fault, reasons, wait_all_ended
 from tests.chaos.conftest import chaos_engine, wait_for, worker_processes
 from tests.conftest import _as_postgres, _pg_bin
@@ -137,22 +138,29 @@ def test_a_database_refusing_connections_is_ridden_out(db_url: str) -> None:
 
 @PG
 def test_an_exhausted_connection_pool_delays_but_loses_nothing(db_url: str) -> None:
-    """Every connection of the workers' own pools is taken by a flood of readers."""
-    with chaos_engine(db_url) as engine, worker_processes(db_url, processes=1, concurrency=2):
+    """Every connection of the worker pool's own engine is taken (pool size + overflow):
+    claims, heartbeats and finishes wait for one; once they are freed, every job runs once."""
+    with chaos_engine(db_url, lease_s=5.0) as engine:
         ids = [j.id for j in engine.enqueue_many(
             "CHAOS_UNIT", [{"n": n, "lines": 2, "work_s": 0.05} for n in range(20)])]  # fmt: skip
         pool = engine.database.engine.pool
         held = [engine.database.engine.connect() for _ in range(pool.size() + 20)]  # all of them
         fault("connection pool exhausted")
         try:
+            pool._timeout = 0.5  # type: ignore[attr-defined]
             with pytest.raises(sa.exc.TimeoutError):  # the engine's pool is really exhausted
-                engine.database.engine.pool._timeout = 0.5  # type: ignore[attr-defined]
                 engine.database.engine.connect()
+            pool._timeout = 30  # type: ignore[attr-defined]
+            workers = WorkerPool(engine, concurrency=2, lease_s=5.0).start()
+            time.sleep(2.0)  # the workers wait for a connection meanwhile
+            assert finished(db_url) == 0
         finally:
-            engine.database.engine.pool._timeout = 30  # type: ignore[attr-defined]
             for conn in held:
                 conn.close()
-        TALLY.recovery_s.append(wait_all_ended(engine, ids, 60))
+        try:
+            TALLY.recovery_s.append(wait_all_ended(engine, ids, 60))
+        finally:
+            workers.stop(grace_s=5.0)
         audit(db_url, ids, lines_per_run=2).assert_clean()
 
 

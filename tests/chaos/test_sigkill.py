@@ -47,8 +47,9 @@ def run_kill_scenario(url: str, jobs: int, kills: int, *, lines: int, work_s: fl
         ids = [j.id for j in engine.enqueue_many("CHAOS_UNIT", items)]
         for _ in range(kills):
             time.sleep(rng.uniform(0.1, 0.6))
-            kill_one(sup, rng)
-            wait_for(lambda: len(sup.pids()) == 2, 30, "a replacement worker")
+            pid = kill_one(sup, rng)
+            wait_for(lambda: pid not in sup.pids() and len(sup.pids()) == 2, 30,  # noqa: B023
+                     "a replacement worker")  # fmt: skip
         recovery = wait_all_ended(engine, ids, 120)
         TALLY.recovery_s.append(recovery)
         report = audit(url, ids, lines_per_run=lines)
@@ -73,16 +74,34 @@ def test_heavy_many_sigkills_under_load(db_url: str) -> None:
 
 
 @contextmanager
-def write_lock(url: str) -> Iterator[None]:
-    """Hold the database's write lock (every claim, heartbeat and finish waits)."""
-    db = sa.create_engine(url, connect_args={"timeout": 60} if url.startswith("sqlite") else {})
+def write_lock(url: str, stopped_pid: int | None = None) -> Iterator[None]:
+    """Hold the database's write lock (every claim, heartbeat and finish waits).
+
+    A worker frozen by SIGSTOP may be frozen inside a transaction, holding locks we need:
+    then it is thawed for a moment and frozen again until the lock is ours.
+    """
+    sqlite = url.startswith("sqlite")
+    db = sa.create_engine(url, connect_args={"timeout": 1.0} if sqlite else {})
     conn = db.connect()
     try:
-        if url.startswith("sqlite"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        for _ in range(50):
+            try:
+                if sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    conn.exec_driver_sql("BEGIN")
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+                    conn.exec_driver_sql("LOCK TABLE jobs IN EXCLUSIVE MODE")
+                break
+            except sa.exc.OperationalError:
+                conn.rollback()
+                if stopped_pid is None:
+                    raise
+                os.kill(stopped_pid, signal.SIGCONT)
+                time.sleep(0.05)
+                os.kill(stopped_pid, signal.SIGSTOP)
         else:
-            conn.exec_driver_sql("BEGIN")
-            conn.exec_driver_sql("LOCK TABLE jobs IN EXCLUSIVE MODE")
+            raise AssertionError("could not take the write lock")
         yield
     finally:
         conn.rollback()
@@ -97,7 +116,7 @@ def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: 
         (pid,) = sup.pids()
         os.kill(pid, signal.SIGSTOP)  # frozen: it cannot claim what we enqueue now
         job = engine.enqueue("CHAOS_UNIT", {"n": 1}).id
-        with write_lock(db_url):
+        with write_lock(db_url, stopped_pid=pid):
             os.kill(pid, signal.SIGCONT)
             time.sleep(1.0)  # its next claim is blocked on our lock, inside the statement
             os.kill(pid, signal.SIGKILL)
