@@ -86,6 +86,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         tr.write_line(f"  {name:<16} {value}")
 
 
+def heavy_on_postgres(url: str) -> None:
+    """Run this scenario's PostgreSQL half only under ``make chaos`` (the SQLite half always)."""
+    if url.startswith("postgresql") and os.environ.get("SYSJOBS_CHAOS_HEAVY") != "1":
+        pytest.skip("heavy chaos variant on PostgreSQL: run with make chaos")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Heavy variants run only under ``make chaos`` (``SYSJOBS_CHAOS_HEAVY=1``)."""
     if os.environ.get("SYSJOBS_CHAOS_HEAVY") == "1":

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from sysjobs.jobs.registry import IDEMPOTENT_RETRIES
 from tests.chaos.audit import TALLY, audit, fault, reasons, wait_all_ended
-from tests.chaos.conftest import chaos_engine, worker_processes
+from tests.chaos.conftest import chaos_engine, heavy_on_postgres, worker_processes
 
 
 def test_a_poison_pill_ends_after_the_retry_cap_while_other_jobs_flow(db_url: str) -> None:
+    heavy_on_postgres(db_url)
     # One slot per process: with more, a job sharing the pill's process dies with it and is
     # charged the same lost run (it cannot be told apart from the culprit).
     with chaos_engine(db_url) as engine, worker_processes(db_url, processes=3, concurrency=1):

@@ -109,12 +109,33 @@ def write_lock(url: str, stopped_pid: int | None = None) -> Iterator[None]:
         db.dispose()
 
 
+def freeze_outside_writes(url: str, pid: int) -> None:
+    """SIGSTOP the worker at a moment it holds no SQLite write lock (else thaw and retry)."""
+    import sqlite3
+
+    for _ in range(100):
+        os.kill(pid, signal.SIGSTOP)
+        if not url.startswith("sqlite"):
+            return
+        probe = sqlite3.connect(sa.make_url(url).database or "", timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.02)
+        finally:
+            probe.close()
+    raise AssertionError("the worker never let go of the write lock")
+
+
 def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: str) -> None:
     with chaos_engine(db_url) as engine, worker_processes(db_url, processes=1) as sup:
         warm = engine.enqueue("CHAOS_UNIT", {"n": 0})
         engine.wait(warm.id, ["FINISHED"], 60)  # the worker is up and idle, polling
         (pid,) = sup.pids()
-        os.kill(pid, signal.SIGSTOP)  # frozen: it cannot claim what we enqueue now
+        freeze_outside_writes(db_url, pid)  # frozen: it cannot claim what we enqueue now
         job = engine.enqueue("CHAOS_UNIT", {"n": 1}).id
         with write_lock(db_url, stopped_pid=pid):
             os.kill(pid, signal.SIGCONT)

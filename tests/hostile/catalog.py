@@ -67,7 +67,7 @@ RECURSION = [
     h("recursion through a getter", "var o = { get x() { return this.x } }; o.x", "RangeError", message="call stack"),
     h("recursion through toString", "var o = { toString: function () { return '' + o } }; '' + o", "RangeError", message="call stack"),
     h("recursion through the bridge", "function f() { sys.exceptions.getCode(null); return f() } f()", "RangeError"),
-    h("recursion through log", "function f(n) { log(n); return f(n + 1) } f(0)", "RangeError"),
+    h("recursion through log", "function f(n) { log(n); return f(n + 1) } f(0)", "RangeError", timeout_s=5.0),
     h("deeply nested completion value", "var o = {}; for (var i = 0; i < 5000; i++) o = {a: o}; o", "RangeError", timeout_s=5.0),
     h("deeply nested bridge argument", "var o = []; for (var i = 0; i < 5000; i++) o = [o]; sys.jobs.find({type: o})", "badRequest", timeout_s=5.0),
 ]
@@ -114,16 +114,16 @@ SYS_MUTATION = [
 ]
 
 BRIDGE_INPUT = [
-    h("huge id string", "sys.jobs.findById('0'.repeat(1000000))", "badRequest"),
+    h("huge id string", "sys.jobs.findById('0'.repeat(1000000))", "badRequest", timeout_s=5.0),
     h("huge page size", "typeof sys.jobs.find({_size: 1e300}).hasNext()", "ok", value="boolean"),
-    h("huge log argument outside a job", "sys.jobs.logInfo('x'.repeat(3000000)); 'discarded'", "ok", value="discarded"),
+    h("huge log argument outside a job", "sys.jobs.logInfo('x'.repeat(3000000)); 'discarded'", "ok", value="discarded", timeout_s=5.0),
     h("waitForJob on itself", "sys.jobs.waitForJob(sys.jobs.getCurrentJobId(), 'FINISHED', 500)", "badRequest", job_code="timeout"),
 ]
 
 FLOODS = [
-    h("huge log flood", "for (;;) log('flood')", "timeout"),
-    h("logInfo flood", "for (var i = 0; i < 3000; i++) sys.jobs.logInfo('line ' + i); 'flooded'", "ok", value="flooded"),
-    h("one huge log line", "log('y'.repeat(2000000)); 'logged'", "ok", value="logged"),
+    h("huge log flood", "for (;;) log('flood')", "timeout", timeout_s=2.0),
+    h("logInfo flood", "for (var i = 0; i < 3000; i++) sys.jobs.logInfo('line ' + i); 'flooded'", "ok", value="flooded", timeout_s=5.0),
+    h("one huge log line", "log('y'.repeat(2000000)); 'logged'", "ok", value="logged", timeout_s=5.0),
     h("huge result", "'z'.repeat(3000000)", "ok"),
 ]
 

@@ -60,7 +60,7 @@ def test_as_a_job_ends_with_the_exact_code_and_a_reason(
 
 
 def test_a_log_flood_is_capped_per_job_and_the_job_is_told(host: Host, workers: WorkerPool) -> None:
-    job = run_job(host, "for (;;) log('flood')")
+    job = run_job(host, "for (;;) log('flood')", timeout_s=5.0)
     lines = lines_of(host, job.id)
     notice = ("ERROR", f"Log limit reached: a job keeps at most {CAPS.max_log_lines} log lines; "
               "further lines of this job are dropped.")  # fmt: skip
@@ -71,14 +71,14 @@ def test_a_log_flood_is_capped_per_job_and_the_job_is_told(host: Host, workers: 
 
 
 def test_a_log_info_flood_is_capped_the_same_way(host: Host, workers: WorkerPool) -> None:
-    job = run_job(host, "for (var i = 0; i < 1000; i++) sys.jobs.logInfo('line ' + i); 'done'")
+    job = run_job(host, "for (var i = 0; i < 1000; i++) sys.jobs.logInfo('line ' + i); 'done'", 5.0)
     lines = lines_of(host, job.id)
     assert job.results == {"value": "done"} and len(lines) == CAPS.max_log_lines + 1
     assert lines[-1][1].startswith("Log limit reached")
 
 
 def test_one_huge_log_line_is_cut_and_says_so(host: Host, workers: WorkerPool) -> None:
-    job = run_job(host, "log('y'.repeat(2000000)); 'logged'")
+    job = run_job(host, "log('y'.repeat(2000000)); 'logged'", 5.0)
     [(level, message)] = lines_of(host, job.id)
     assert level == "INFO"
     cut = 2_000_000 - CAPS.max_message_chars
@@ -86,7 +86,7 @@ def test_one_huge_log_line_is_cut_and_says_so(host: Host, workers: WorkerPool) -
 
 
 def test_a_huge_result_is_replaced_by_a_marker_and_an_error_line(host: Host, workers: WorkerPool) -> None:
-    job = run_job(host, "'z'.repeat(3000000)")
+    job = run_job(host, "'z'.repeat(3000000)", 5.0)
     size = len('{"value": ""}') + 3_000_000
     assert job.results == {"truncated": True, "bytes": size, "limit": CAPS.max_result_bytes}
     assert job.has_errors
