@@ -22,7 +22,7 @@ from sysjobs.jobs.models import Job, JobEvent, JobLog
 from sysjobs.jobs.queries import FindQuery, LogsQuery
 from sysjobs.jobs.registry import JobType, Registry
 from sysjobs.jobs.settings import EngineSettings
-from sysjobs.jobs.status import ALL_STATUSES
+from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.waiting import wait_until
 from sysjobs.store.database import Database
 from sysjobs.store.jobstore import JobStore
@@ -175,7 +175,7 @@ class Engine(control.ControlVerbs):
 
     def wait(self, job_id: str, statuses: Sequence[str] | str, timeout_s: float) -> Job:
         """Return once the job is in one of ``statuses``; ``Timeout`` (with its status) if not."""
-        wanted = _statuses(statuses)
+        wanted = check_statuses(statuses)
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s < 0:
             raise BadRequest(
                 f"Invalid value {timeout_s!r} for parameter 'maxTimeToWait'. "
@@ -239,19 +239,3 @@ def _enqueue_options(options: Mapping[str, Any]) -> dict[str, Any]:
         "parent_id": None,
         **options,
     }
-
-
-def _statuses(statuses: Sequence[str] | str) -> tuple[str, ...]:
-    items = [statuses] if isinstance(statuses, str) else list(statuses)
-    if not items:
-        raise BadRequest(
-            "Invalid value [] for parameter 'desiredStatus'. "
-            f"Allowed values: {', '.join(ALL_STATUSES)}"
-        )
-    for item in items:
-        if item not in ALL_STATUSES:
-            raise BadRequest(
-                f"Invalid value {item!r} for parameter 'desiredStatus'. "
-                f"Allowed values: {', '.join(ALL_STATUSES)}"
-            )
-    return tuple(items)

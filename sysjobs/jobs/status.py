@@ -7,9 +7,10 @@ illegal and raises ``Conflict`` naming the status the job is in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
-from sysjobs.errors import Conflict
+from sysjobs.errors import BadRequest, Conflict
 
 
 class JobStatus(StrEnum):
@@ -70,3 +71,15 @@ def illegal(verb: str, job_id: str, current: str) -> Conflict:
         f"Allowed only when the status is: {allowed}",
         info={"status": current},
     )
+
+
+def check_statuses(statuses: Sequence[str] | str) -> tuple[str, ...]:
+    """``waitForJob``'s desired statuses (one or many), each a real status."""
+    items = [statuses] if isinstance(statuses, str) else list(statuses)
+    wrong: object = [] if not items else next((i for i in items if i not in ALL_STATUSES), None)
+    if wrong is not None:
+        raise BadRequest(
+            f"Invalid value {wrong!r} for parameter 'desiredStatus'. "
+            f"Allowed values: {', '.join(ALL_STATUSES)}"
+        )
+    return tuple(items)
