@@ -49,6 +49,7 @@ class Host:
             definition = load_app(app_dir) if app_dir is not None else load_demo_app()
             self.app = App.open(self.engine, definition)
             register_app_job_types(self.engine, self.app)
+            self.engine.registry.hold(self.app.held_job_types)
             self.engine.register(script_job_type())
             for job_type in job_types:
                 self.engine.register(job_type)

@@ -112,7 +112,7 @@ class Leases:
         spec = ClaimSpec(
             owner=owner,
             queues=queues,
-            types=types if types is not None else self.engine.registry.names(),
+            types=types if types is not None else self.engine.registry.claimable(),
             limit=limit,
             allow_low=allow_low,
             aged_before_ms=now - int(settings.low_priority_ageing_s * 1000),

@@ -7,7 +7,7 @@ the 11 public types; tests register their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,20 @@ class Registry:
 
     def __init__(self) -> None:
         self._types: dict[str, JobType] = {}
+        self._holds: list[Callable[[], Collection[str]]] = []
+
+    def hold(self, held_types: Callable[[], Collection[str]]) -> None:
+        """Keep workers from claiming the types ``held_types()`` names at claim time.
+
+        The app holds its jobs while it is STOPPED. The answer is asked at every claim, not
+        cached: a job enqueued right after STOP_APP finished must not slip through.
+        """
+        self._holds.append(held_types)
+
+    def claimable(self) -> list[str]:
+        """Registered type names that no hold keeps back now, sorted."""
+        held = {name for hold in self._holds for name in hold()}
+        return [name for name in sorted(self._types) if name not in held]
 
     def register(self, job_type: JobType) -> JobType:
         """Add a type; registering the same name twice with a different type is an error."""

@@ -1,0 +1,48 @@
+"""The Host wires engine, app, bindings and workers: what only the whole can show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.host import Host
+
+
+@pytest.fixture
+def host(db_url: str) -> Iterator[Host]:
+    with Host(db_url, pool_size=1) as h:
+        yield h
+
+
+def test_while_the_app_is_stopped_its_jobs_wait_and_system_jobs_still_run(host: Host) -> None:
+    with host.workers(2):
+        stopped = host.engine.wait(host.app.stop_app(), ["FINISHED"], 30)
+        assert stopped.status == "FINISHED" and not host.app.is_running()
+        action = host.app.execute_action("companies", {}, "logSomething", {"param1": "a", "param2": "b"})
+        with pytest.raises(Exception) as waited:
+            host.engine.wait(action, ["RUNNING", "FINISHED"], 1.5)
+        assert getattr(waited.value, "code", None) == "timeout"
+        assert host.engine.require(action).status == "PENDING"
+        started = host.engine.wait(host.app.start_app(), ["FINISHED"], 30)
+        assert started.status == "FINISHED"
+        assert host.engine.wait(action, ["FINISHED"], 30).status == "FINISHED"
+
+
+def test_a_script_job_runs_with_the_full_sys_global(host: Host) -> None:
+    with host.workers(1):
+        job = host.run_in_job(
+            "log(typeof sys.jobs.find, typeof sys.data.find, typeof sys.commons.ResultSet,"
+            " typeof sys.exceptions.getCode); sys.data.count('companies', {})",
+            label="wiring", wait_s=60,
+        )
+    assert job.status == "FINISHED" and not job.has_errors
+    assert job.results == {"value": 5}
+    assert [entry.message for entry in host.engine.logs(job.id, {})] == [
+        "function function function function"
+    ]
+
+
+def test_run_outside_a_job_has_no_current_job(host: Host) -> None:
+    result = host.run("[sys.jobs.getCurrentJobId(), sys.jobs.getCurrentJob()]")
+    assert result.value == [None, None]
