@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -128,11 +129,12 @@ class Leases:
         ]
 
     def heartbeat(
-        self, owner: str, lease_s: float | None = None
+        self, owner: str, lease_s: float | None = None, *, job_ids: Collection[str] | None = None
     ) -> dict[str, tuple[int, str, int | None]]:
-        """Extend all of ``owner``'s leases: {job id: (attempt, status, force_at_ms)}."""
+        """Extend ``owner``'s leases — only those of ``job_ids`` (the jobs the worker really
+        runs) when given: {job id: (attempt, status, force_at_ms)}."""
         lease_ms = int((lease_s or self.engine.settings.lease_s) * 1000)
-        rows = self.store.heartbeat(owner, now_ms(), lease_ms)
+        rows = self.store.heartbeat(owner, now_ms(), lease_ms, job_ids=job_ids)
         return {r["id"]: (r["attempt"], r["status"], r["force_at_ms"]) for r in rows}
 
     def lease_status(self, lease: Lease) -> tuple[str, int | None] | None:

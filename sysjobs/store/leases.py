@@ -9,7 +9,7 @@ table; SQLite ignores ``FOR UPDATE`` and relies on the ``BEGIN IMMEDIATE`` write
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,11 +66,17 @@ class LeaseStore:
             tx.hint(*(f"job:{r['id']}" for r in rows))
         return sorted(rows, key=lambda r: (r["created_ms"], r["id"]))
 
-    def heartbeat(self, owner: str, now_ms: int, lease_ms: int) -> list[Row]:
-        """Extend every lease ``owner`` holds; returns id/attempt/status/force_at of each."""
+    def heartbeat(
+        self, owner: str, now_ms: int, lease_ms: int, *, job_ids: Collection[str] | None = None
+    ) -> list[Row]:
+        """Extend the leases ``owner`` holds (of ``job_ids`` only, when given); returns
+        id/attempt/status/force_at of each."""
+        held = [jobs.c.owner == owner, jobs.c.status.in_(LEASED)]
+        if job_ids is not None:
+            held.append(jobs.c.id.in_(list(job_ids)))
         update = (
             jobs.update()
-            .where(jobs.c.owner == owner, jobs.c.status.in_(LEASED))
+            .where(*held)
             .values(lease_expires_ms=now_ms + lease_ms)
             .returning(jobs.c.id, jobs.c.attempt, jobs.c.status, jobs.c.force_at_ms)
         )

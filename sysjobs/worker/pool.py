@@ -177,9 +177,14 @@ class WorkerPool:
 
     def _beat(self) -> None:
         """Renew leases; relay stop/cancel; force jobs past their grace; drop lost ones."""
-        held = self.engine.leases.heartbeat(self.owner, self.lease_s)
+        running_now = self._snapshot()
+        # Only the jobs this pool runs: a lease it holds without running the job (a claim
+        # whose reply was lost) must expire and go back to the reaper, not live forever.
+        held = self.engine.leases.heartbeat(
+            self.owner, self.lease_s, job_ids=[r.job_id for r in running_now]
+        )
         now = now_ms()
-        for running in self._snapshot():
+        for running in running_now:
             found = held.get(running.job_id)
             if found is None or found[0] != running.claimed.lease.attempt:
                 running.state.lost.set()
