@@ -86,6 +86,9 @@ class _Jobs:
         job_id = args.jobId if args.jobId is not None else ctx.job_id
         if job_id is None:
             return  # the spec: without a current job the log is discarded silently
+        if job_id == ctx.job_id and ctx.job_log is not None:
+            ctx.job_log(args.level, args.message)  # fenced by the running job's lease
+            return
         self._append(job_id, args.level, args.message)
 
     def job_log(self, ctx: CallContext, args: a.JobLogArgs) -> None:

@@ -53,6 +53,9 @@ class CallContext:
     user: dict[str, Any] | None = None
     #: Receives each ``log()`` line; set by the sandbox for the run.
     log_sink: Callable[[str], None] | None = None
+    #: Writes ``(level, message)`` to the current job's log, fenced by the job's lease when
+    #: the run belongs to a worker's job (a worker that lost the lease writes nothing).
+    job_log: Callable[[str, str], None] | None = None
     #: Free slots for bindings (e.g. the current job's fencing token, open cursors).
     extras: dict[str, Any] = field(default_factory=dict)
     #: Called once when the run ends, whatever its outcome (e.g. close DB cursors).

@@ -93,6 +93,7 @@ class Sandbox:
         log_sink: Callable[[str], None] | None = None,
         extras: dict[str, Any] | None = None,
         run_id: str | None = None,
+        job_log: Callable[[str, str], None] | None = None,
     ) -> Session:
         """Several runs in one isolate — for one job's many units of work (records).
 
@@ -100,7 +101,7 @@ class Sandbox:
         ``run_id`` names the session for :meth:`terminate` (a job id, typically).
         """
         return Session(self, job_id=job_id, user=user, log_sink=log_sink, extras=extras,
-                       run_id=run_id)  # fmt: skip
+                       run_id=run_id, job_log=job_log)  # fmt: skip
 
     def run(
         self,
@@ -113,10 +114,12 @@ class Sandbox:
         log_sink: Callable[[str], None] | None = None,
         extras: dict[str, Any] | None = None,
         run_id: str | None = None,
+        job_log: Callable[[str, str], None] | None = None,
     ) -> RunResult:
         """Run ``source`` once in a fresh isolate; never raises for anything the script does."""
         with self.session(
-            job_id=job_id, user=user, log_sink=log_sink, extras=extras, run_id=run_id
+            job_id=job_id, user=user, log_sink=log_sink, extras=extras, run_id=run_id,
+            job_log=job_log,
         ) as session:
             return session.run(source, timeout_s=timeout_s, globals=globals)
 

@@ -42,9 +42,11 @@ class Session:
         log_sink: Callable[[str], None] | None,
         extras: dict[str, Any] | None,
         run_id: str | None,
+        job_log: Callable[[str, str], None] | None = None,
     ) -> None:
         self._sandbox = sandbox
         self._job_id, self._user, self._log_sink = job_id, user, log_sink
+        self._job_log = job_log
         self._extras = dict(extras or {})
         self._run_id = run_id
         self._iso: Isolate | None = None
@@ -72,7 +74,7 @@ class Session:
         iso = self._iso = self._iso or self._sandbox.take()
         iso.ctx = CallContext(
             deadline=started + timeout, job_id=self._job_id, user=self._user, log_sink=sink,
-            extras=dict(self._extras),
+            job_log=self._job_log, extras=dict(self._extras),
         )  # fmt: skip
         try:
             outcome, value, error = self._execute(iso, source, globals or {}, timeout)

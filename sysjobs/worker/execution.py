@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sysjobs.errors import SysError
 from sysjobs.jobs import Claimed, Engine, JobContext, LeaseLost, Outcome, RunState
 from sysjobs.jobs.scripts import ScriptRunner, TerminableScriptRunner
+from sysjobs.worker.scripts import bind_to_job
 
 log = logging.getLogger(__name__)
 #: Seconds a worker keeps trying to write a job's end while the database is away.
@@ -86,6 +87,7 @@ def _run_handler(
         engine, claimed.lease, claimed.job,
         checkpoint=claimed.checkpoint, script_runner=runner, state=running.state,
     )  # fmt: skip
+    ctx.script_runner = bind_to_job(runner, ctx)
     try:
         if job_type is None:
             raise LookupError(f"job type {claimed.job.type} is not registered in this worker")

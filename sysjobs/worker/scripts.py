@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sysjobs.errors import SystemException
 from sysjobs.jobs import JobContext, JobType
-from sysjobs.jobs.scripts import ScriptOutcome
+from sysjobs.jobs.scripts import ScriptOutcome, ScriptRunner
 from sysjobs.runtime import RunResult, Sandbox, Session
 
 #: Writes one ``log()`` line of a job's script: ``(job_id, line)``.
@@ -35,15 +35,31 @@ def to_outcome(result: RunResult) -> ScriptOutcome:
 class SandboxScriptRunner:
     """Runs job scripts in ``sandbox``; ``log_writer`` receives their ``log()`` lines."""
 
-    def __init__(self, sandbox: Sandbox, log_writer: JobLogWriter | None = None) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        log_writer: JobLogWriter | None = None,
+        job_log: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.sandbox = sandbox
         self.log_writer = log_writer
+        #: ``(level, message)`` to the running job's log, fenced (see :meth:`for_job`).
+        self.job_log = job_log
         self._sessions: dict[str, Session] = {}
+
+    def for_job(self, write: Callable[[str, str], None]) -> SandboxScriptRunner:
+        """This runner as one claimed job's handler sees it: the job's ``log()`` lines and
+        ``sys.jobs.logInfo/logError(message)`` go through ``write`` — the job context's
+        lease-fenced writer — so a worker that lost its lease writes nothing more (the
+        refused write is thrown into the script, which stops it)."""
+        return SandboxScriptRunner(self.sandbox, lambda _job, line: write("INFO", line), write)
 
     @contextmanager
     def session(self, job_id: str) -> Iterator[SandboxScriptRunner]:
         """While open, runs for ``job_id`` share one context (replaced after a limit event)."""
-        with self.sandbox.session(job_id=job_id, log_sink=self._sink(job_id), run_id=job_id) as s:
+        with self.sandbox.session(
+            job_id=job_id, log_sink=self._sink(job_id), run_id=job_id, job_log=self.job_log
+        ) as s:
             self._sessions[job_id] = s
             try:
                 yield self
@@ -71,7 +87,7 @@ class SandboxScriptRunner:
             return session.run(source, timeout_s=timeout_s, globals=globals)
         return self.sandbox.run(
             source, job_id=job_id, globals=globals, timeout_s=timeout_s,
-            log_sink=self._sink(job_id), run_id=job_id,
+            log_sink=self._sink(job_id), run_id=job_id, job_log=self.job_log,
         )  # fmt: skip
 
     def terminate(self, job_id: str) -> None:
@@ -110,3 +126,17 @@ def script_job_type() -> JobType:
     return JobType(
         name="RUN_SCRIPT", data_model=RunScriptData, handler=_run_script, queue="mix", public=False
     )
+
+
+def bind_to_job(runner: ScriptRunner | None, ctx: JobContext) -> ScriptRunner | None:
+    """The runner a claimed job's handler gets: script writes fenced by its lease."""
+    if isinstance(runner, SandboxScriptRunner):
+        return runner.for_job(lambda level, message: _write(ctx, level, message))
+    return runner
+
+
+def _write(ctx: JobContext, level: str, message: str) -> None:
+    if level == "ERROR":
+        ctx.log_error(message)
+    else:
+        ctx.log_info(message)
