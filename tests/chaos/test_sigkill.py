@@ -110,24 +110,40 @@ def write_lock(url: str, stopped_pid: int | None = None) -> Iterator[None]:
 
 
 def freeze_outside_writes(url: str, pid: int) -> None:
-    """SIGSTOP the worker at a moment it holds no SQLite write lock (else thaw and retry)."""
-    import sqlite3
-
+    """SIGSTOP the worker at a moment it is in no transaction (else thaw and retry), so
+    that the test can then take the write lock without thawing it again."""
     for _ in range(100):
         os.kill(pid, signal.SIGSTOP)
-        if not url.startswith("sqlite"):
+        if not _busy(url):
             return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.02)
+    raise AssertionError("the worker never left its transactions")
+
+
+def _busy(url: str) -> bool:
+    """Whether another connection holds SQLite's write lock / has a PostgreSQL transaction."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
         probe = sqlite3.connect(sa.make_url(url).database or "", timeout=0, isolation_level=None)
         try:
             probe.execute("BEGIN IMMEDIATE")
             probe.execute("ROLLBACK")
-            return
+            return False
         except sqlite3.OperationalError:
-            os.kill(pid, signal.SIGCONT)
-            time.sleep(0.02)
+            return True
         finally:
             probe.close()
-    raise AssertionError("the worker never let go of the write lock")
+    db = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with db.connect() as conn:
+            return bool(conn.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )).scalar_one())  # fmt: skip
+    finally:
+        db.dispose()
 
 
 def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: str) -> None:
@@ -137,7 +153,7 @@ def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: 
         (pid,) = sup.pids()
         freeze_outside_writes(db_url, pid)  # frozen: it cannot claim what we enqueue now
         job = engine.enqueue("CHAOS_UNIT", {"n": 1}).id
-        with write_lock(db_url, stopped_pid=pid):
+        with write_lock(db_url):  # the frozen worker holds nothing: no thawing needed
             os.kill(pid, signal.SIGCONT)
             time.sleep(1.0)  # its next claim is blocked on our lock, inside the statement
             os.kill(pid, signal.SIGKILL)
