@@ -7,7 +7,7 @@ import pytest
 from sysjobs.app.records import Record
 from sysjobs.app.status import AppStatus, EndpointStatus
 from sysjobs.errors import BadRequest
-from tests.integration.app.conftest import AppEnv
+from tests.integration.app.conftest import AppEnv, make_env
 
 
 def test_record_created_fires_the_background_listener_as_a_job(env: AppEnv) -> None:
@@ -78,16 +78,27 @@ def test_stop_and_start_app(env: AppEnv) -> None:
     assert env.app.is_running()
 
 
-def test_deploy_and_undeploy_endpoint_walk_through_their_statuses(env: AppEnv) -> None:
-    assert env.app.status.endpoint("hello") is EndpointStatus.UNDEPLOYED
-    job_id = env.app.deploy_endpoint("hello")
-    assert env.app.status.endpoint("hello") is EndpointStatus.DEPLOYING
-    job = env.jobs.run(job_id)
-    assert job.public_data() == {"endpointName": "hello"}
-    assert env.app.status.endpoint("hello") is EndpointStatus.DEPLOYED
-    job_id = env.app.undeploy_endpoint("hello")
-    assert env.app.status.endpoint("hello") is EndpointStatus.UNDEPLOYING
-    env.jobs.run(job_id)
-    assert env.app.status.endpoint("hello") is EndpointStatus.UNDEPLOYED
-    with pytest.raises(BadRequest, match="'endpointName'"):
-        env.app.deploy_endpoint("nope")
+def test_deploy_and_undeploy_endpoint_walk_through_their_statuses(app_url: str) -> None:
+    # Workers start only after each starter's status is read: a live pool could otherwise
+    # run the job before the test sees DEPLOYING/UNDEPLOYING.
+    env = make_env(app_url, workers=False)
+    try:
+        assert env.app.status.endpoint("hello") is EndpointStatus.UNDEPLOYED
+        job_id = env.app.deploy_endpoint("hello")
+        assert env.app.status.endpoint("hello") is EndpointStatus.DEPLOYING
+        env.start_workers()
+        job = env.jobs.run(job_id)
+        assert job.public_data() == {"endpointName": "hello"}
+        assert env.app.status.endpoint("hello") is EndpointStatus.DEPLOYED
+        assert env.pool is not None
+        env.pool.stop(grace_s=5)
+        env.pool = None
+        job_id = env.app.undeploy_endpoint("hello")
+        assert env.app.status.endpoint("hello") is EndpointStatus.UNDEPLOYING
+        env.start_workers()
+        env.jobs.run(job_id)
+        assert env.app.status.endpoint("hello") is EndpointStatus.UNDEPLOYED
+        with pytest.raises(BadRequest, match="'endpointName'"):
+            env.app.deploy_endpoint("nope")
+    finally:
+        env.close()
