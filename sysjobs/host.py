@@ -136,11 +136,29 @@ def host_sandbox(db_url: str | None = None, app_dir: str | None = None,
 _process_host: Host | None = None
 
 
+#: Data limit of a worker process (MiB), from ``SYSJOBS_WORKER_DATA_LIMIT_MB``; 0 = none.
+WORKER_DATA_LIMIT_MB = 4096
+
+
 def worker_setup(engine: Engine) -> None:
-    """Worker-process hook: load the app (``SYSJOBS_APP`` or the demo) and its job types."""
+    """Worker-process hook: limit the process's memory, load the app (``SYSJOBS_APP`` or the
+    demo) and its job types.
+
+    A worker process is where job scripts run, so it is their process sandbox: its data
+    limit (``RLIMIT_DATA``, never ``RLIMIT_AS``) makes an ArrayBuffer bomb fail to allocate
+    instead of exhausting the machine, and a capped V8 old space makes one huge allocation
+    end the process quickly — the supervisor then recovers its jobs and replaces it.
+    """
     global _process_host
     import os
+    import resource
 
+    from sysjobs.runtime.bridge import configure_v8
+
+    limit_mb = int(os.environ.get("SYSJOBS_WORKER_DATA_LIMIT_MB", WORKER_DATA_LIMIT_MB))
+    if limit_mb > 0:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit_mb << 20, limit_mb << 20))
+    configure_v8(max_old_space_mb=2 * Limits().heap_bytes // (1024 * 1024))
     _process_host = Host(engine=engine, app_dir=os.environ.get("SYSJOBS_APP") or None)
 
 

@@ -54,3 +54,18 @@ def test_a_hostile_job_in_a_worker_process_ends_with_its_code(
     nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE, 60)
     assert nxt.results == {"value": 42}
     assert supervisor.pids() == pids  # the same worker process survived it
+
+
+def test_an_array_buffer_bomb_in_a_worker_process_is_a_memory_limit(
+    process_host: tuple[Host, WorkerProcesses],
+) -> None:
+    # The worker process's data limit (RLIMIT_DATA) makes the allocations fail inside V8.
+    host, supervisor = process_host
+    pids = supervisor.pids()
+    bomb = "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1"
+    ended = host.engine.wait(host.start_script_job(bomb, label="bomb").id, DONE, 60)
+    assert ended.status == "FINISHED"
+    assert (ended.results or {})["error"]["code"] == "memoryLimit", ended.results
+    nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE, 60)
+    assert nxt.results == {"value": 42}
+    assert supervisor.pids() == pids
