@@ -69,3 +69,27 @@ def test_an_array_buffer_bomb_in_a_worker_process_is_a_memory_limit(
     nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE, 60)
     assert nxt.results == {"value": 42}
     assert supervisor.pids() == pids
+
+
+def test_a_script_that_kills_its_worker_process_ends_with_a_reason_and_work_goes_on(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # One huge allocation is fatal to V8: the worker process dies, the supervisor takes
+    # its job back (ending it with the reason) and starts another process.
+    url = f"sqlite:///{tmp_path_factory.mktemp('killer') / 'k.db'}"
+    config = WorkerConfig(url, concurrency=1, lease_s=5.0, shutdown_grace_s=2.0,
+                          setup="sysjobs.host:worker_setup", runner_factory="sysjobs.host:worker_runner")  # fmt: skip
+    with Host(url) as host:
+        supervisor = WorkerProcesses(config, processes=1).start()
+        try:
+            first = supervisor.pids()
+            killer = host.start_script_job("new Array(2 ** 27).fill(1.5); 1", label="killer", timeout_s=60)
+            ended = host.engine.wait(killer.id, DONE, 120)
+            assert ended.has_errors
+            reasons = " ".join(e.message for e in host.engine.logs(killer.id, {"level": "ERROR"}))
+            assert "worker process" in reasons and "died" in reasons, reasons
+            nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE, 60)
+            assert nxt.results == {"value": 42}
+            assert supervisor.pids() != first
+        finally:
+            supervisor.stop(timeout_s=10)
