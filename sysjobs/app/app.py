@@ -17,12 +17,12 @@ from sysjobs.app.files import FilesService
 from sysjobs.app.job_events import JobEventPump, pump
 from sysjobs.app.listeners import ListenerDispatcher
 from sysjobs.app.manifest import ActionDef, ActionKind, FieldDef
-from sysjobs.app.ports import EngineLike
 from sysjobs.app.query import parse_query
 from sysjobs.app.records import RecordsService
 from sysjobs.app.status import AppStatus, EndpointStatus, StatusService
 from sysjobs.app.users import UsersService
 from sysjobs.errors import BadRequest
+from sysjobs.jobs import Engine
 from sysjobs.store.app_misc import AppStores
 
 #: App job types held back while the app is stopped (START_APP/STOP_APP still run).
@@ -33,7 +33,7 @@ HELD_WHEN_STOPPED = frozenset({
 
 
 class App:
-    def __init__(self, definition: AppDefinition, stores: AppStores, engine: EngineLike) -> None:
+    def __init__(self, definition: AppDefinition, stores: AppStores, engine: Engine) -> None:
         self.definition = definition
         self.engine = engine
         self.records = RecordsService(definition, stores.records)

@@ -15,9 +15,9 @@ from typing import Any
 
 from sysjobs.app.definition import AppDefinition
 from sysjobs.app.manifest import ListenerDef
-from sysjobs.app.ports import ScriptRunnerLike
 from sysjobs.app.records import Record
 from sysjobs.app.scripts import error_text, run_script
+from sysjobs.jobs import ScriptRunner
 
 _log = logging.getLogger("sysjobs.app.listeners")
 #: Inline listeners that save records fire listeners again; this deep, the chain is a loop.
@@ -34,7 +34,7 @@ class ListenerDispatcher:
         self.wire = wire
         self.start = start
         #: Runs inline listeners in the calling process (set by the host), or None.
-        self.inline_runner: ScriptRunnerLike | None = None
+        self.inline_runner: ScriptRunner | None = None
         # Not thread-local: a nested save runs on the sandbox's own thread, not the caller's.
         self._depth = 0
         self._lock = threading.Lock()

@@ -11,8 +11,8 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sysjobs.app.ports import ScriptOutcomeLike, ScriptRunnerLike
 from sysjobs.errors import SystemException
+from sysjobs.jobs import ScriptOutcome, ScriptRunner
 from sysjobs.jobs.scripts import SessionScriptRunner
 
 #: Seconds one action/listener run may take.
@@ -39,20 +39,20 @@ def wrap(source: str) -> str:
 
 
 def run_script(
-    runner: ScriptRunnerLike | None,
+    runner: ScriptRunner | None,
     source: str,
     *,
     job_id: str | None,
     globals: dict[str, Any],
     timeout_s: float = SCRIPT_TIMEOUT_S,
-) -> ScriptOutcomeLike:
+) -> ScriptOutcome:
     """Run ``source`` wrapped; the outcome tells success or the script's error."""
     if runner is None:
         raise SystemException("No script runner is available to run app scripts.")
     return runner.run(wrap(source), job_id=job_id, globals=globals, timeout_s=timeout_s)
 
 
-def script_session(runner: ScriptRunnerLike | None, job_id: str) -> AbstractContextManager[object]:
+def script_session(runner: ScriptRunner | None, job_id: str) -> AbstractContextManager[object]:
     """Around one script's many runs for one job (an action over records): one context
     for all of them when the runner supports sessions, else a fresh one per run."""
     if isinstance(runner, SessionScriptRunner):
@@ -60,6 +60,6 @@ def script_session(runner: ScriptRunnerLike | None, job_id: str) -> AbstractCont
     return nullcontext()
 
 
-def error_text(outcome: ScriptOutcomeLike) -> str:
+def error_text(outcome: ScriptOutcome) -> str:
     """One line for a failed run: ``code: message``."""
     return f"{outcome.error_code or 'unknown'}: {outcome.error_message or 'script failed'}"

@@ -4,8 +4,7 @@ Why the binding validates IDs and statuses itself instead of leaving it to the e
 spec promises messages that name *the script's* parameter (``id`` for ``findById``,
 ``jobId`` elsewhere), and only the binding knows which one the script passed.
 
-The engine is typed structurally (:class:`JobsEngine`), so this module depends on the
-verbs of ``docs/contracts.md`` and not on how the engine is built.
+It calls only the engine's public verbs (``docs/contracts.md``).
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from typing import Any
 
 from sysjobs.bindings import jobs_args as a
 from sysjobs.bindings.commons import open_result_set
-from sysjobs.bindings.jobs_types import JobLike, JobLogLike, JobsEngine
 from sysjobs.errors import Timeout
+from sysjobs.jobs import Engine, Job, JobLog
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("jobs.js").read_text("utf-8")
@@ -29,7 +28,7 @@ def _ms(value: Any) -> int | None:
     return None if value is None else int(value.timestamp() * 1000)
 
 
-def encode_job(job: JobLike) -> dict[str, Any]:
+def encode_job(job: Job) -> dict[str, Any]:
     """What a ``sys.jobs.Job`` method reads; ``data`` without private ``_`` inputs."""
     data = {k: v for k, v in (job.data or {}).items() if not str(k).startswith("_")}
     return {
@@ -49,7 +48,7 @@ def encode_job(job: JobLike) -> dict[str, Any]:
     }
 
 
-def encode_log(entry: JobLogLike) -> dict[str, Any]:
+def encode_log(entry: JobLog) -> dict[str, Any]:
     """What a ``sys.jobs.JobLog`` method reads (logs never change, so one snapshot)."""
     return {
         "timestamp": _ms(entry.timestamp),
@@ -62,7 +61,7 @@ def encode_log(entry: JobLogLike) -> dict[str, Any]:
 class _Jobs:
     """The operations, closed over one engine."""
 
-    def __init__(self, engine: JobsEngine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def find_by_id(self, ctx: CallContext, args: a.FindByIdArgs) -> dict[str, Any] | None:
@@ -132,7 +131,7 @@ class _Jobs:
         return None if job is None else encode_job(job)
 
 
-def jobs_namespace(engine: JobsEngine) -> Namespace:
+def jobs_namespace(engine: Engine) -> Namespace:
     """The ``sys.jobs`` namespace over ``engine``."""
     j = _Jobs(engine)
     ops: tuple[Operation[Any], ...] = (

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from sysjobs.bindings.jobs_types import JobLike, JobsEngine
 from sysjobs.cli.sample_schema import validate_sidecar
+from sysjobs.jobs import Engine, Job
 
 #: Jobs the demo app creates on its own (its job listener runs after every action job);
 #: ``jobs_created`` is about what the script itself started.
@@ -75,11 +75,11 @@ class Observed:
     error_name: str | None = None
     error_message: str | None = None
     #: Jobs the run created, oldest first (the script's own job and side effects excluded).
-    created: Sequence[JobLike] = ()
+    created: Sequence[Job] = ()
     #: The job the script ran in, when ``in_job``.
-    current: JobLike | None = None
+    current: Job | None = None
     #: The newest jobs that existed before the run, newest first.
-    newest_before: Sequence[JobLike] = ()
+    newest_before: Sequence[Job] = ()
 
 
 class _Escaped:
@@ -104,7 +104,7 @@ def _match_lines(patterns: Sequence[str], lines: Sequence[str], problems: list[s
             problems.append(f"log line {line!r} does not match {pattern!r}")
 
 
-def check(run: SampleRun, seen: Observed, engine: JobsEngine) -> list[str]:
+def check(run: SampleRun, seen: Observed, engine: Engine) -> list[str]:
     """Every way ``seen`` differs from ``run.expect``; empty means the run passed."""
     problems: list[str] = []
     expect = run.expect
@@ -152,7 +152,7 @@ def _check_outcome(expect: Mapping[str, Any], seen: Observed, problems: list[str
 
 
 def _check_per_job(
-    spec: Mapping[str, Any], logs: Sequence[str], engine: JobsEngine, problems: list[str]
+    spec: Mapping[str, Any], logs: Sequence[str], engine: Engine, problems: list[str]
 ) -> None:
     jobs = list(engine.find(spec["find"]))
     if len(jobs) < int(spec.get("min_jobs", 1)):
@@ -177,7 +177,7 @@ def _check_per_job(
 
 
 def _check_created(
-    wanted: Sequence[Mapping[str, Any]], created: Sequence[JobLike], problems: list[str]
+    wanted: Sequence[Mapping[str, Any]], created: Sequence[Job], problems: list[str]
 ) -> None:
     if len(wanted) != len(created):
         problems.append(
@@ -194,13 +194,13 @@ def _check_created(
                 problems.append(f"job {job.id}: expected {key} {value!r}, got {got!r}")
 
 
-def _field(job: JobLike, key: str) -> Any:
+def _field(job: Job, key: str) -> Any:
     value = getattr(job, key)
     return str(value) if key in ("status", "type") else value
 
 
 def _check_newest(
-    spec: Mapping[str, Any], newest: Sequence[JobLike], engine: JobsEngine, problems: list[str]
+    spec: Mapping[str, Any], newest: Sequence[Job], engine: Engine, problems: list[str]
 ) -> None:
     count = int(spec["count"])
     if len(newest) < count:

@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sysjobs.bindings.jobs_types import JobLike, JobsEngine
 from sysjobs.cli.sample_checks import SIDE_EFFECT_TYPES, Observed, SampleRun, check
+from sysjobs.jobs import Engine, Job
 from sysjobs.runtime import RunResult
 
 #: Statuses after which a job changes no more on its own.
@@ -27,7 +27,7 @@ class SampleHost(Protocol):
     """What running a sample needs: the engine, a way to run scripts, pausable workers."""
 
     @property
-    def engine(self) -> JobsEngine: ...
+    def engine(self) -> Engine: ...
 
     def run_script(
         self, source: str, *, in_job: bool, timeout_s: float
@@ -60,7 +60,7 @@ class Report:
 
 
 def settle(
-    engine: JobsEngine, pump: Callable[[], int] | None = None, timeout_s: float = 60.0
+    engine: Engine, pump: Callable[[], int] | None = None, timeout_s: float = 60.0
 ) -> None:
     """Wait until no job is active twice in a row.
 
@@ -77,7 +77,7 @@ def settle(
         time.sleep(0.1)
 
 
-def _ids_since(engine: JobsEngine, since_ms: int) -> Iterator[JobLike]:
+def _ids_since(engine: Engine, since_ms: int) -> Iterator[Job]:
     yield from engine.find({"createFrom": since_ms})
 
 
@@ -111,7 +111,7 @@ def execute(run: SampleRun, host: SampleHost) -> Report:
 
 def _run_and_collect(
     run: SampleRun, host: SampleHost, since: int, before: set[str]
-) -> tuple[RunResult, str | None, list[JobLike]]:
+) -> tuple[RunResult, str | None, list[Job]]:
     """Run the sample; and the jobs it created, oldest first (side effects excluded)."""
     result, current_id = host.run_script(run.source, in_job=run.in_job, timeout_s=run.timeout_s)
     created = [
@@ -123,7 +123,7 @@ def _run_and_collect(
 
 
 def _observed(
-    result: RunResult, created: list[JobLike], current: JobLike | None, newest: list[JobLike]
+    result: RunResult, created: list[Job], current: Job | None, newest: list[Job]
 ) -> Observed:
     error: Any = result.error
     return Observed(

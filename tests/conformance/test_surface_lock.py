@@ -10,7 +10,7 @@ import pytest
 
 from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.jobs import jobs_namespace
-from sysjobs.bindings.jobs_types import JobsEngine
+from sysjobs.jobs import Engine
 from sysjobs.runtime import Sandbox
 
 from ..samples.spec_samples import SPEC
@@ -42,7 +42,7 @@ def _js() -> dict[str, Any]:
     ({ns: Object.keys(sys.jobs).sort(), job: own(sys.jobs.Job.prototype),
       log: own(sys.jobs.JobLog.prototype)})
     """
-    with Sandbox([*core_namespaces(), jobs_namespace(cast(JobsEngine, None))], pool_size=0) as sb:
+    with Sandbox([*core_namespaces(), jobs_namespace(cast(Engine, None))], pool_size=0) as sb:
         result = sb.run(src)
     assert result.ok, result.error
     return cast(dict[str, Any], result.value)

@@ -16,7 +16,7 @@ import pytest
 
 from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.jobs import jobs_namespace
-from sysjobs.bindings.jobs_types import JobsEngine
+from sysjobs.jobs import Engine
 from sysjobs.runtime import Sandbox
 from sysjobs.runtime.namespace import Namespace
 
@@ -66,7 +66,7 @@ def _data_namespace() -> Namespace | None:
 
 
 def _js_surface() -> dict[str, Any]:
-    namespaces = [*core_namespaces(), jobs_namespace(cast(JobsEngine, None))]
+    namespaces = [*core_namespaces(), jobs_namespace(cast(Engine, None))]
     data = _data_namespace()
     if data is not None:
         namespaces.append(data)

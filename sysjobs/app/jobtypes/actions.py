@@ -8,10 +8,10 @@ from sysjobs.app.app import App
 from sysjobs.app.jobtypes.loop import run_record_loop
 from sysjobs.app.jobtypes.models import ExecuteActionData
 from sysjobs.app.manifest import ActionDef, ActionKind
-from sysjobs.app.ports import ContextLike
 from sysjobs.app.records import Record
 from sysjobs.app.scripts import error_text, run_script, script_session
 from sysjobs.errors import SysError
+from sysjobs.jobs import JobContext
 
 
 class ActionFailed(SysError):
@@ -20,7 +20,7 @@ class ActionFailed(SysError):
     code = "scriptError"
 
 
-def execute_action(app: App, ctx: ContextLike, data: ExecuteActionData) -> None:
+def execute_action(app: App, ctx: JobContext, data: ExecuteActionData) -> None:
     action = app.definition.action(data.entityName, data.actionName)
     source = app.definition.script(action.script)
     params = {"params": data.params}
@@ -43,7 +43,7 @@ def execute_action(app: App, ctx: ContextLike, data: ExecuteActionData) -> None:
     ctx.set_progress(100)
 
 
-def _run(ctx: ContextLike, action: ActionDef, source: str,
+def _run(ctx: JobContext, action: ActionDef, source: str,
          globals_: dict[str, Any]) -> dict[str, Any]:
     outcome = run_script(ctx.script_runner, source, job_id=ctx.job.id, globals=globals_)
     if not outcome.ok:

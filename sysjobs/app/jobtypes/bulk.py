@@ -16,14 +16,14 @@ from typing import Any
 from sysjobs.app.app import App
 from sysjobs.app.jobtypes.loop import StopCheck, run_record_loop
 from sysjobs.app.jobtypes.models import DeleteRecordsData, ExportRecordsData, ImportRecordsData
-from sysjobs.app.ports import ContextLike
 from sysjobs.app.records import Record
 from sysjobs.errors import SysError
+from sysjobs.jobs import JobContext
 
 BATCH = 100
 
 
-def delete_records(app: App, ctx: ContextLike, data: DeleteRecordsData) -> None:
+def delete_records(app: App, ctx: JobContext, data: DeleteRecordsData) -> None:
     def per_record(record: Record) -> dict[str, Any]:
         app.records.remove(data.entityName, record.id)
         return {"status": "ok"}
@@ -38,7 +38,7 @@ def _rows(app: App, file_id: str) -> list[tuple[int, dict[Any, Any]]]:
     return [(reader.line_num, row) for row in reader]
 
 
-def import_records(app: App, ctx: ContextLike, data: ImportRecordsData) -> None:
+def import_records(app: App, ctx: JobContext, data: ImportRecordsData) -> None:
     rows = _rows(app, data.file_id)
     cp: dict[str, Any] = dict(ctx.checkpoint or {})
     counts = {"rowsImported": int(cp.get("rowsImported", 0)),
@@ -64,7 +64,7 @@ def import_records(app: App, ctx: ContextLike, data: ImportRecordsData) -> None:
     ctx.set_progress(100)
 
 
-def _import_row(app: App, ctx: ContextLike, entity: str, line: int,
+def _import_row(app: App, ctx: JobContext, entity: str, line: int,
                 row: dict[Any, Any]) -> dict[str, Any] | None:
     """The row's validated fields, or None after logging why it was rejected."""
     extra = row.pop(None, None)  # cells beyond the header
@@ -79,7 +79,7 @@ def _import_row(app: App, ctx: ContextLike, entity: str, line: int,
         return None
 
 
-def _flush(app: App, ctx: ContextLike, entity: str, batch: list[dict[str, Any]],
+def _flush(app: App, ctx: JobContext, entity: str, batch: list[dict[str, Any]],
            counts: dict[str, int], line: int) -> None:
     if batch:
         # No per-row listener jobs: a 100k-row import must not enqueue 100k jobs.
@@ -90,7 +90,7 @@ def _flush(app: App, ctx: ContextLike, entity: str, batch: list[dict[str, Any]],
     ctx.set_results(dict(counts))
 
 
-def export_records(app: App, ctx: ContextLike, data: ExportRecordsData) -> None:
+def export_records(app: App, ctx: JobContext, data: ExportRecordsData) -> None:
     fields = list(app.definition.entity(data.entityName).fields)
     total = max(app.records.count(data.entityName, data.query), 1)
     out = io.StringIO()

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sysjobs.app.ports import ContextLike
 from sysjobs.app.records import Record, RecordsService
 from sysjobs.errors import SysError
+from sysjobs.jobs import JobContext
 
 CHUNK = 100
 #: Seconds between two stop checks inside a chunk (each check may read the job's row).
@@ -41,7 +41,7 @@ class StopCheck:
     """``ctx.should_stop()`` at most every :data:`STOP_CHECK_S` — per-record checks would
     cost one database read per record; a stop still lands within a fraction of a second."""
 
-    def __init__(self, ctx: ContextLike) -> None:
+    def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
         self.last = time.monotonic()
 
@@ -53,7 +53,7 @@ class StopCheck:
         return self.ctx.should_stop()
 
 
-def run_record_loop(ctx: ContextLike, records: RecordsService, entity: str,
+def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
                     query: dict[str, Any], per_record: PerRecord) -> None:
     cp: dict[str, Any] = dict(ctx.checkpoint or {})
     size = query.get("_size")  # at most this many records (validated at enqueue)
@@ -80,7 +80,7 @@ def run_record_loop(ctx: ContextLike, records: RecordsService, entity: str,
     ctx.set_progress(100)
 
 
-def _one(ctx: ContextLike, state: LoopState, record: Record, per_record: PerRecord) -> None:
+def _one(ctx: JobContext, state: LoopState, record: Record, per_record: PerRecord) -> None:
     assert record.id is not None
     try:
         entry = per_record(record)
@@ -94,12 +94,12 @@ def _one(ctx: ContextLike, state: LoopState, record: Record, per_record: PerReco
     state.after = record.id
 
 
-def error_entry(ctx: ContextLike, record_id: str, message: str) -> dict[str, Any]:
+def error_entry(ctx: JobContext, record_id: str, message: str) -> dict[str, Any]:
     """Log the failure of one record and return its results entry."""
     ctx.log_error(f"Record {record_id}: {message}", {"recordId": record_id})
     return {"status": "error", "errorMessage": message}
 
 
-def _save(ctx: ContextLike, state: LoopState) -> None:
+def _save(ctx: JobContext, state: LoopState) -> None:
     ctx.save_checkpoint(asdict(state))
     ctx.set_results({"results": state.results})

@@ -15,13 +15,13 @@ from sysjobs.app.jobtypes.models import (
     StartAppData,
 )
 from sysjobs.app.listeners import listener_globals
-from sysjobs.app.ports import ContextLike
 from sysjobs.app.scripts import error_text, run_script
 from sysjobs.app.status import AppStatus, EndpointStatus
 from sysjobs.errors import SysError
+from sysjobs.jobs import JobContext
 
 
-def execute_listener(app: App, ctx: ContextLike, data: ExecuteListenerData) -> None:
+def execute_listener(app: App, ctx: JobContext, data: ExecuteListenerData) -> None:
     listener = app.definition.listener(data.listenerName)
     inputs = {"_event": data.event, "_record": data.record, "_oldRecord": data.old_record}
     outcome = run_script(ctx.script_runner, app.definition.script(listener.script),
@@ -31,7 +31,7 @@ def execute_listener(app: App, ctx: ContextLike, data: ExecuteListenerData) -> N
     ctx.set_progress(100)
 
 
-def import_users(app: App, ctx: ContextLike, data: ImportUsersData) -> None:
+def import_users(app: App, ctx: JobContext, data: ImportUsersData) -> None:
     text = app.files.get(data.file_id).content.decode("utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
     imported = errors = 0
@@ -49,7 +49,7 @@ def import_users(app: App, ctx: ContextLike, data: ImportUsersData) -> None:
     ctx.set_progress(100)
 
 
-def export_users(app: App, ctx: ContextLike, data: NoData) -> None:
+def export_users(app: App, ctx: JobContext, data: NoData) -> None:
     content, count = app.users.export_csv()
     file_id = app.files.put(f"users-{ctx.job.id}.csv", content)
     ctx.set_results({"fileLink": app.files.link(file_id), "fileId": file_id,
@@ -57,7 +57,7 @@ def export_users(app: App, ctx: ContextLike, data: NoData) -> None:
     ctx.set_progress(100)
 
 
-def start_app(app: App, ctx: ContextLike, data: StartAppData) -> None:
+def start_app(app: App, ctx: JobContext, data: StartAppData) -> None:
     if data.pushChanges:
         ctx.log_info("Pushing changes")
     app.status.set_app(AppStatus.STARTED)
@@ -65,13 +65,13 @@ def start_app(app: App, ctx: ContextLike, data: StartAppData) -> None:
     ctx.set_progress(100)
 
 
-def stop_app(app: App, ctx: ContextLike, data: NoData) -> None:
+def stop_app(app: App, ctx: JobContext, data: NoData) -> None:
     app.status.set_app(AppStatus.STOPPED)
     ctx.log_info(f"App {app.definition.name} stopped")
     ctx.set_progress(100)
 
 
-def deploy_endpoint(app: App, ctx: ContextLike, data: EndpointData) -> None:
+def deploy_endpoint(app: App, ctx: JobContext, data: EndpointData) -> None:
     app.status.set_endpoint(data.endpointName, EndpointStatus.DEPLOYING)
     endpoint = app.definition.manifest.endpoints[data.endpointName]
     if endpoint.script is not None:
@@ -81,7 +81,7 @@ def deploy_endpoint(app: App, ctx: ContextLike, data: EndpointData) -> None:
     ctx.set_progress(100)
 
 
-def undeploy_endpoint(app: App, ctx: ContextLike, data: EndpointData) -> None:
+def undeploy_endpoint(app: App, ctx: JobContext, data: EndpointData) -> None:
     app.status.set_endpoint(data.endpointName, EndpointStatus.UNDEPLOYING)
     app.status.set_endpoint(data.endpointName, EndpointStatus.UNDEPLOYED)
     ctx.log_info(f"Endpoint {data.endpointName} undeployed")
