@@ -124,7 +124,7 @@ BRIDGE_INPUT = [
 
 FLOODS = [
     h("huge log flood", "for (;;) log('flood')", "timeout", timeout_s=2.0),
-    h("logInfo flood", "for (var i = 0; i < 3000; i++) sys.jobs.logInfo('line ' + i); 'flooded'", "ok", value="flooded", timeout_s=5.0),
+    h("logInfo flood", "for (var i = 0; i < 3000; i++) sys.jobs.logInfo('line ' + i); 'flooded'", "ok", value="flooded", timeout_s=15.0),
     h("one huge log line", "log('y'.repeat(2000000)); 'logged'", "ok", value="logged", timeout_s=5.0),
     h("huge result", "'z'.repeat(3000000)", "ok"),
 ]
