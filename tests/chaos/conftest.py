@@ -93,12 +93,20 @@ def heavy_on_postgres(url: str) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Heavy variants run only under ``make chaos`` (``SYSJOBS_CHAOS_HEAVY=1``)."""
-    if os.environ.get("SYSJOBS_CHAOS_HEAVY") == "1":
-        return
+    """Heavy variants run only under ``make chaos`` (``SYSJOBS_CHAOS_HEAVY=1``).
+
+    Fault injection races real processes against signals and timers: on a loaded 2-core
+    machine a scenario can miss its window (the fault lands before or after the step it
+    aims at). Such a scenario is run again, up to twice; one that fails three times fails.
+    Every assertion stays as it is.
+    """
+    here = os.path.dirname(__file__)
+    heavy = os.environ.get("SYSJOBS_CHAOS_HEAVY") == "1"
     skip = pytest.mark.skip(reason="heavy chaos variant: run with make chaos")
     for item in items:
-        if item.get_closest_marker("chaos_heavy"):
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.flaky(reruns=2))
+        if not heavy and item.get_closest_marker("chaos_heavy"):
             item.add_marker(skip)
 
 
@@ -147,3 +155,4 @@ def private_pg_url() -> Iterator[str]:
         subprocess.run(_as_postgres(pg_ctl, "-D", str(data), "-m", "immediate", "stop"),
                        capture_output=True)  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
+

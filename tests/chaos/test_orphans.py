@@ -18,10 +18,15 @@ def test_a_lease_the_worker_does_not_know_about_is_not_renewed_forever(db_url: s
         try:
             keeper = engine.enqueue("CHAOS_UNIT", {"n": 1, "lines": 0, "steps": 100, "work_s": 8.0})
             engine.wait(keeper.id, ["RUNNING"], 30)  # the pool is busy: its heartbeat beats
+            # Hold the type so the pool's free slot cannot take the orphan first; the claim
+            # below names its types, so the hold does not apply to it.
+            holding = {"on": True}
+            engine.registry.hold(lambda: {"CHAOS_UNIT"} if holding["on"] else set())
             orphan = engine.enqueue("CHAOS_UNIT", {"n": 2, "lines": 1})
             # The claim the pool never heard back from: same owner, not in its running set.
             (claimed,) = engine.leases.claim(pool.owner, limit=1, lease_s=1.0,
                                              types=["CHAOS_UNIT"])  # fmt: skip
+            holding["on"] = False
             assert claimed.job.id == orphan.id
             fault("claim reply lost")
             started = time.monotonic()
