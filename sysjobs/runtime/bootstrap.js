@@ -79,6 +79,11 @@
       u32[2] = total;
       cb();
     } while (sent < total);
+    return readReply();
+  }
+
+  function readReply() {
+    // The reply is in the buffer (its first chunk); ask for the rest chunk by chunk.
     let reply = readChunk(u32[1]);
     while (u32[0] === REPLY_PART) {
       u32[0] = KIND_MORE;
@@ -216,6 +221,120 @@
   ];
   for (let i = 0; i < removed.length; i++) delete G[removed[i]];
 
+
+  // ---- recycling -------------------------------------------------------------------
+  // Building a context costs milliseconds; running a script in one costs microseconds.
+  // So a context may serve another script, but only once it is proven to be as this
+  // bootstrap left it. The proof: every object reachable from the global object and from
+  // the intrinsics that only syntax reaches (iterator and generator prototypes…) is
+  // recorded here — its prototype, extensibility, own keys in order and each property's
+  // descriptor (value or getter/setter identity, attributes) — except frozen objects,
+  // which cannot change. Built-in functions that are not constructors (Array.prototype.map,
+  // Math.max, getters…) are frozen first: nothing legitimate writes properties onto them,
+  // and it halves the record. Constructors, prototypes and namespaces (Math, JSON…) stay
+  // writable, exactly as in V8, so polyfills and overrides work within a script. After a script, the globals
+  // it declared are deleted (indirect-eval declarations are configurable), the RegExp
+  // legacy statics are overwritten, and the record is compared. Any difference — a
+  // polluted prototype, a replaced built-in, a non-deletable global, a frozen intrinsic —
+  // and the context is thrown away instead. What a recycled context can still tell apart
+  // from a fresh one is not state a script put there: JIT warmth, the Math.random stream,
+  // the Symbol.for registry (docs/sandbox.md).
+  const rGetOwnDesc = R.getOwnPropertyDescriptor;
+  const rIsExtensible = R.isExtensible;
+  const rDeleteProperty = R.deleteProperty;
+  const oIs = Object.is;
+  const reExec = RegExp.prototype.exec;
+  const blankRe = /(?:)/;
+
+  function hiddenIntrinsics() {
+    const gp = rGetPrototypeOf;
+    const out = [
+      gp(function* () {}), gp(async function () {}), gp(async function* () {}),
+      gp((function* () {})()), gp((async function* () {})()),
+      gp([][Symbol.iterator]()), gp(new Map().entries()), gp(new Set().values()),
+      gp(""[Symbol.iterator]()), gp(/a/[Symbol.matchAll]("")),
+      gp(gp(gp((async function* () {})()))),
+    ];
+    try { out[out.length] = gp([].values().map(function (x) { return x; })); } catch (_) { /* no iterator helpers */ }
+    try { out[out.length] = gp(Iterator.from({ next: function () { return { done: true }; } })); } catch (_) { /* idem */ }
+    try {
+      const segments = new Intl.Segmenter().segment("a");
+      out[out.length] = gp(segments);
+      out[out.length] = gp(segments[Symbol.iterator]());
+    } catch (_) { /* no Intl.Segmenter */ }
+    return out;
+  }
+
+  function snapshotRealm() {
+    const seen = new Set();
+    const records = [];
+    const stack = hiddenIntrinsics();
+    stack.push(G);  // popped first: records[0] is the global object's
+    while (stack.length) {
+      const o = stack.pop();
+      if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) continue;
+      seen.add(o);
+      const keys = rOwnKeys(o);
+      const descs = [];
+      for (let i = 0; i < keys.length; i++) {
+        const d = rGetOwnDesc(o, keys[i]);
+        descs.push(d);
+        if (oHasOwn(d, "value")) stack.push(d.value);
+        else stack.push(d.get, d.set);
+      }
+      const proto = rGetPrototypeOf(o);
+      stack.push(proto);
+      if (typeof o === "function" && o !== FunctionProto && !oHasOwn(o, "prototype")) oFreeze(o);
+      if (!oIsFrozen(o)) records.push(oFreeze([o, proto, rIsExtensible(o), oFreeze(keys), oFreeze(descs)]));
+    }
+    return oFreeze(records);
+  }
+
+  function sameDescriptor(now, then) {
+    // Reads own fields only: a polluted Object.prototype must not answer for a field.
+    if (oHasOwn(now, "value") !== oHasOwn(then, "value")) return false;
+    if (now.enumerable !== then.enumerable || now.configurable !== then.configurable) return false;
+    if (oHasOwn(then, "value")) return now.writable === then.writable && oIs(now.value, then.value);
+    return now.get === then.get && now.set === then.set;
+  }
+
+  function unchanged(record) {
+    const o = record[0], keys = record[3], descs = record[4];
+    if (rGetPrototypeOf(o) !== record[1] || rIsExtensible(o) !== record[2]) return false;
+    const now = rOwnKeys(o);
+    if (now.length !== keys.length) return false;
+    for (let i = 0; i < keys.length; i++) {
+      if (now[i] !== keys[i]) return false;
+      if (!sameDescriptor(rGetOwnDesc(o, keys[i]), descs[i])) return false;
+    }
+    return true;
+  }
+
+  function dropNewGlobals(baselineKeys) {
+    const now = rOwnKeys(G);
+    for (let i = 0; i < now.length; i++) {
+      const k = now[i];
+      let known = false;
+      for (let j = 0; j < baselineKeys.length && !known; j++) known = baselineKeys[j] === k;
+      if (!known && !rDeleteProperty(G, k)) return false;
+    }
+    return true;
+  }
+
+  let baseline = null;
+
+  function reset() {
+    // True when the context is again as the bootstrap left it (see above).
+    try {
+      if (!dropNewGlobals(baseline[0][3])) return false;
+      rApply(reExec, blankRe, [""]);
+      for (let i = 0; i < baseline.length; i++) if (!unchanged(baseline[i])) return false;
+      return true;
+    } catch (_) {
+      return false;
+    }
+  }
+
   // ---- the run -------------------------------------------------------------------
   function describe(e) {
     const b = brandOf(e);
@@ -247,11 +366,15 @@
     }
   }
 
-  function run(source, globalsJson) {
+  function run() {
     // Runs the user's script as a global script (indirect eval), serialises its
     // completion value inside the same timed call, and reports every throw as data.
+    // The input, {"source": …, "globals": {…}}, is waiting in the transport buffer as if
+    // it were a reply: passing it as arguments would cost a round trip per argument.
     try {
-      const globals = jParse(globalsJson);
+      const input = jParse(readReply());
+      const source = input.source;
+      const globals = input.globals;
       const names = oKeys(globals);
       for (let i = 0; i < names.length; i++) {
         const name = names[i];
@@ -268,5 +391,6 @@
     }
   }
 
-  return [sab, run, endOfRun];
+  baseline = snapshotRealm();
+  return [sab, run, endOfRun, reset];
 })

@@ -22,7 +22,6 @@ test_bridge_contract.py`` fails loudly if an upgrade changes any internal used h
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import ctypes
 import logging
@@ -33,7 +32,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from py_mini_racer import MiniRacer
+from py_mini_racer import JSUndefined
 from py_mini_racer._exc import (
     JSEvalException,
     JSOOMException,
@@ -87,6 +86,24 @@ Dispatch = Callable[[bytes], bytes]
 """Takes a request as UTF-16-LE JSON bytes and returns the reply as UTF-16-LE bytes."""
 
 
+#: After cancelling a task, how long to wait for its (terminated) result to arrive.
+_CANCEL_WAIT_S = 2.0
+
+
+class _Task:
+    """One mini-racer task (an eval or a function call) waited for synchronously."""
+
+    __slots__ = ("callback_id", "done", "handle", "reason", "task_id")
+
+    def __init__(self, callback_id: int) -> None:
+        self.callback_id = callback_id
+        self.task_id = 0
+        self.done = threading.Event()
+        self.handle: Any = None
+        #: Why the task was cancelled: "timeout", "terminated", or None.
+        self.reason: str | None = None
+
+
 class _EventLoop:
     """One asyncio loop thread per process serves every context's async plumbing.
 
@@ -122,9 +139,8 @@ class Bridge:
         with _CREATE_LOCK:
             ctx = self._cm.__enter__()
         self._ctx: Any = ctx
-        self._mr: Any = _bare_mini_racer(ctx)
         if heap_limit_bytes:
-            self._mr.set_hard_memory_limit(heap_limit_bytes)
+            ctx.set_hard_memory_limit(heap_limit_bytes)
         self._callback_id: int = next(ctx._next_async_callback_id)
         self._original = ctx.handle_callback_from_v8
         object.__setattr__(ctx, "handle_callback_from_v8", self._on_callback)
@@ -138,7 +154,11 @@ class Bridge:
         self._in_callback = False
         self._closed = False
         self._end_fn: Any = None
-        self._running: concurrent.futures.Future[Any] | None = None
+        self._dll: Any = ctx._dll
+        self._tasks: dict[int, _Task] = {}
+        self._running: _Task | None = None
+        self._argv: Any = None  # reused for calls with arguments (setup only)
+        self._no_args: Any = None  # the empty arguments array, kept for every other call
 
     # ---- setup ------------------------------------------------------------------
     def js_callback(self) -> Any:
@@ -159,7 +179,9 @@ class Bridge:
     def eval(self, source: str, timeout_s: float | None = None) -> Any:
         """Evaluate trusted source; mini-racer's errors become this module's."""
         self._check_usable()
-        return self._translate(lambda: self._mr.eval(source, timeout_sec=timeout_s))
+        code = self._ctx._python_to_value_handle(source)
+        return self._run_task(lambda cid: self._dll.mr_eval(self._ctx._ctx, code.raw, cid),
+                              timeout_s)  # fmt: skip
 
     def call(self, fn: Any, *args: Any, timeout_s: float | None = None) -> Any:
         """Call a JS function handle obtained from a trusted evaluation.
@@ -167,28 +189,87 @@ class Bridge:
         The call can be cut short from another thread with :meth:`terminate`.
         """
         self._check_usable()
+        ctx = self._ctx
+        argv = self._arguments(args)
+        func = ctx._python_to_value_handle(fn)
+        this = ctx._python_to_value_handle(JSUndefined)
+        return self._run_task(
+            lambda cid: self._dll.mr_call_function(ctx._ctx, func.raw, this.raw, argv.raw, cid),
+            timeout_s,
+        )
 
-        async def run() -> Any:
-            return await asyncio.wait_for(fn.cancelable()(*args), timeout=timeout_s)
+    def call_with_input(self, fn: Any, payload: str, *, timeout_s: float | None = None) -> Any:
+        """Call ``fn()`` with ``payload`` waiting in the transport buffer as a reply.
 
-        future = asyncio.run_coroutine_threadsafe(run(), self._ctx.event_loop)
-        self._running = future
-        try:
-            return self._translate(future.result)
-        except TimeoutError:
-            raise ScriptTimeout("JavaScript was terminated by timeout") from None
-        except concurrent.futures.CancelledError:
-            raise ScriptTerminated("JavaScript was terminated from outside") from None
-        finally:
-            self._running = None
+        The bootstrap's ``run`` reads its input this way: one write into shared memory
+        instead of a synchronous V8 round trip per argument.
+        """
+        self._check_usable()
+        self._send(payload.encode("utf-16-le", "surrogatepass"))
+        return self.call(fn, timeout_s=timeout_s)
 
     def terminate(self) -> bool:
         """Terminate the running :meth:`call` (thread-safe); False when none is running."""
-        future = self._running
-        return future is not None and future.cancel()
+        task = self._running
+        if task is None or task.done.is_set():
+            return False
+        task.reason = "terminated"
+        self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
+        return True
+
+    def _arguments(self, args: tuple[Any, ...]) -> Any:
+        """The reused argument array, holding ``args`` (one synchronous set per item)."""
+        ctx = self._ctx
+        if not args and self._no_args is not None:
+            return ctx._python_to_value_handle(self._no_args)
+        if self._argv is None:
+            code = ctx._python_to_value_handle("[]")
+            start = lambda cid: self._dll.mr_eval(ctx._ctx, code.raw, cid)  # noqa: E731
+            self._argv = self._run_task(start, None)
+        for key, value in enumerate(args):
+            self._set_item(key, value)
+        self._set_item("length", len(args))
+        if not args:
+            self._no_args, self._argv = self._argv, None
+            return ctx._python_to_value_handle(self._no_args)
+        return ctx._python_to_value_handle(self._argv)
+
+    def _set_item(self, key: Any, value: Any) -> None:
+        ctx = self._ctx
+        argv = ctx._python_to_value_handle(self._argv)
+        k, v = ctx._python_to_value_handle(key), ctx._python_to_value_handle(value)
+        raw = self._dll.mr_set_object_item(ctx._ctx, argv.raw, k.raw, v.raw)
+        ctx._value_handle_to_python(ctx._wrap_raw_handle(raw))
+
+    def _run_task(self, start: Callable[[int], int], timeout_s: float | None) -> Any:
+        """Start a mini-racer task and wait for its result on this thread.
+
+        mini-racer's own path hops through its asyncio loop twice per task (~0.3 ms); here
+        the result callback, which runs on the isolate thread, hands the value handle over
+        through an Event. A timeout or :meth:`terminate` cancels the task, which makes V8
+        terminate the execution; the terminated result still arrives and is discarded.
+        """
+        task = _Task(next(self._ctx._next_async_callback_id))
+        self._tasks[task.callback_id] = task
+        task.task_id = start(task.callback_id)
+        self._running = task
+        try:
+            if not task.done.wait(timeout_s):
+                task.reason = task.reason or "timeout"
+                self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
+                task.done.wait(_CANCEL_WAIT_S)
+        finally:
+            self._running = None
+            self._tasks.pop(task.callback_id, None)
+        if task.reason == "timeout":
+            raise ScriptTimeout("JavaScript was terminated by timeout")
+        if task.reason == "terminated":
+            raise ScriptTerminated("JavaScript was terminated from outside")
+        handle = task.handle
+        return self._translate(lambda: self._ctx._value_handle_to_python(handle))
 
     def heap_limit_reached(self) -> bool:
-        return bool(self._mr.was_hard_memory_limit_reached())
+        return bool(self._ctx.was_hard_memory_limit_reached())
 
     def _check_usable(self) -> None:
         if self._in_callback:
@@ -212,6 +293,11 @@ class Bridge:
 
     # ---- the callback (runs on the isolate thread) --------------------------------
     def _on_callback(self, callback_id: int, raw: Any) -> None:
+        task = self._tasks.get(callback_id)
+        if task is not None:  # a task's result: hand it to the waiting thread
+            task.handle = self._ctx._wrap_raw_handle(raw)
+            task.done.set()
+            return
         if callback_id != self._callback_id:
             # RuntimeError: the shared loop is gone at interpreter exit.
             with contextlib.suppress(RuntimeError):
@@ -279,7 +365,7 @@ class Bridge:
         self._cm.__exit__(None, None, None)
 
     def _mr_call_quietly(self, fn: Any) -> None:
-        self._translate(lambda: fn(timeout_sec=0.5))
+        self.call(fn, timeout_s=0.5)
 
 
 def configure_v8(*, max_old_space_mb: int | None = None) -> bool:
@@ -301,16 +387,6 @@ def configure_v8(*, max_old_space_mb: int | None = None) -> bool:
     except MiniRacerBaseException:
         return False
     return True
-
-
-def _bare_mini_racer(ctx: Any) -> Any:
-    """A MiniRacer over ``ctx`` *without* its setTimeout shim (timers are not exposed:
-    mini-racer's own ``setTimeout`` relies on SharedArrayBuffer and Atomics, which
-    scripts do not get), which also saves one eval per context."""
-    mr = MiniRacer.__new__(MiniRacer)
-    mr._own_context_maker = None
-    mr._ctx = ctx
-    return mr
 
 
 def raw_callback_seconds(calls: int, *, pin_thread_state: bool) -> float:

@@ -1,9 +1,15 @@
-"""Run JS source strings in fresh, hardened V8 contexts with the ``sys`` global.
+"""Run JS source strings in clean, hardened V8 contexts with the ``sys`` global.
 
-Every script gets its own context, discarded afterwards: scripts of different users and
-jobs never share globals. Contexts cost a few milliseconds to bootstrap, so a small warm
-pool prepares them ahead (mini-racer has no snapshots). One job's many units of work (an
-action over thousands of records) may share a context through a :class:`Session`.
+Every script starts in a clean context: scripts of different users and jobs never share
+globals or see what another put into the realm. A context costs a few milliseconds to
+build and bootstrap (mini-racer has no snapshots) but a script in it costs microseconds,
+so contexts are *recycled*: when a session ends, the bootstrap's ``reset()`` deletes the
+globals its scripts declared and compares the whole realm with the record it took after
+bootstrapping (see ``bootstrap.js``); only a context proven identical goes back, to a
+LIFO stack that :meth:`Sandbox.take` serves first. Anything else — a limit event, a
+polluted prototype, a global that cannot be deleted — closes the context. Behind the
+stack, a small warm pool builds fresh contexts ahead. One job's many units of work (an
+action over thousands of records) share one context through a :class:`Session`.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ class Sandbox:
         *,
         pool_size: int = 2,
         pin_thread_state: bool = True,
+        recycle: bool = True,
+        max_runs_per_isolate: int = 1000,
+        max_recycled: int = 8,
     ) -> None:
         self.limits = limits or Limits()
         self._pin = pin_thread_state
@@ -42,14 +51,43 @@ class Sandbox:
         self._closed = False
         self._filler: threading.Thread | None = None
         self._active: dict[str, Session] = {}
+        self._recycle = recycle
+        self._max_runs = max_runs_per_isolate
+        self._recycled: list[Isolate] = []
+        self._recycled_lock = threading.Lock()
+        self._max_recycled = max_recycled
+        #: What happened to isolates so far: built, reused, and closed after a failed reset.
+        self.counts = {"built": 0, "reused": 0, "rejected": 0}
 
     # ---- pool ---------------------------------------------------------------------
     def _new_isolate(self) -> Isolate:
-        return Isolate(self._source, self._table, self.limits, pin=self._pin)
+        iso = Isolate(self._source, self._table, self.limits, pin=self._pin)
+        self.counts["built"] += 1
+        return iso
 
     def take(self) -> Isolate:
-        """A bootstrapped isolate, from the warm pool when one is ready."""
+        """A clean isolate: a recycled one, else from the warm pool, else a new one."""
+        with self._recycled_lock:
+            if self._recycled:
+                self.counts["reused"] += 1
+                return self._recycled.pop()
         return self._take()
+
+    def give_back(self, iso: Isolate) -> None:
+        """A session is done with ``iso``: keep it for the next script if it resets clean."""
+        keep = (
+            self._recycle and not self._closed and iso.runs < self._max_runs
+            and len(self._recycled) < self._max_recycled
+        )  # fmt: skip
+        if keep and not iso.reset():
+            self.counts["rejected"] += 1
+            keep = False
+        if keep:
+            with self._recycled_lock:
+                if len(self._recycled) < self._max_recycled and not self._closed:
+                    self._recycled.append(iso)
+                    return
+        iso.close()
 
     def _take(self) -> Isolate:
         if self._pool_size <= 0:
@@ -116,7 +154,7 @@ class Sandbox:
         run_id: str | None = None,
         job_log: Callable[[str, str], None] | None = None,
     ) -> RunResult:
-        """Run ``source`` once in a fresh isolate; never raises for anything the script does."""
+        """Run ``source`` once in a clean isolate; never raises for anything the script does."""
         with self.session(
             job_id=job_id, user=user, log_sink=log_sink, extras=extras, run_id=run_id,
             job_log=job_log,
@@ -129,8 +167,12 @@ class Sandbox:
         return session is not None and session.terminate()
 
     def close(self) -> None:
-        """Discard the warm pool."""
+        """Discard the warm pool and the recycled isolates."""
         self._closed = True
+        with self._recycled_lock:
+            recycled, self._recycled = self._recycled, []
+        for iso in recycled:
+            iso.close()
         self._refill.set()
         if self._filler is not None:
             self._filler.join(timeout=5)

@@ -4,7 +4,8 @@ A run is: call the bootstrap's ``run(source, globals)`` under the wall-clock lim
 code and the serialisation of its completion value run inside that one timed call, so
 getter traps are covered) → a short *canary* eval that catches promise chains or microtask
 loops still running after the script returned. Any limit event discards the isolate; the
-next run of the session takes a fresh one.
+next run of the session takes a fresh one. When the session closes, its isolate goes back
+to the sandbox, which keeps it only if ``reset()`` proves it clean.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class Session:
                 self._log_sink(line)
 
         iso = self._iso = self._iso or self._sandbox.take()
+        iso.runs += 1
         iso.ctx = CallContext(
             deadline=started + timeout, job_id=self._job_id, user=self._user, log_sink=sink,
             job_log=self._job_log, extras=dict(self._extras),
@@ -91,10 +93,12 @@ class Session:
         return iso is not None and iso.bridge.terminate()
 
     def close(self) -> None:
-        """Discard the isolate and forget the run id."""
+        """Give the isolate back (it is reset, or closed) and forget the run id."""
         if self._run_id is not None:
             self._sandbox._active.pop(self._run_id, None)
-        self._discard()
+        iso, self._iso = self._iso, None
+        if iso is not None:
+            self._sandbox.give_back(iso)
 
     def __enter__(self) -> Session:
         return self
@@ -112,7 +116,7 @@ class Session:
         self, iso: Isolate, source: str, globals: dict[str, Any], timeout: float
     ) -> Verdict:
         try:
-            envelope = iso.bridge.call(iso.run_fn, source, json.dumps(globals), timeout_s=timeout)
+            envelope = iso.run_envelope(source, globals, timeout)
             if not _canary_passes(iso):
                 return _limit(
                     Outcome.TIMEOUT,

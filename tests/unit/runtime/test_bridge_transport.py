@@ -113,7 +113,7 @@ def test_reentering_the_isolate_from_a_handler_is_refused_cleanly() -> None:
     isolate = holder["isolate"] = Isolate(build_bootstrap(namespaces), table, Limits())
     try:
         script = "try { sys.re.go(); 'no' } catch (e) { sys.exceptions.getCode(e) }"
-        envelope = isolate.bridge.call(isolate.run_fn, script, "{}", timeout_s=5)
+        envelope = isolate.run_envelope(script, {}, timeout_s=5)
         assert json.loads(envelope) == {"ok": True, "value": "systemException"}
     finally:
         isolate.close()
