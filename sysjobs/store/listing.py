@@ -101,7 +101,8 @@ class ListingStore:
             return int(conn.execute(query).scalar_one())
 
     def logs_page(self, f: LogFilter, after: tuple[int, int] | None, limit: int) -> list[Row]:
-        """Oldest first; served by ``ix_job_logs_job_ts``."""
+        """Oldest first; served by ``ix_job_logs_job_ts``, and on PostgreSQL a ``message``
+        filter by ``ix_job_logs_message_trgm`` (``icontains`` is sent as the ILIKE it serves)."""
         query = job_logs.select().where(*_log_where(f))
         if after is not None:
             query = query.where(
