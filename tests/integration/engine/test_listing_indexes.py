@@ -1,0 +1,242 @@
+"""Indexes behind ``find`` / ``logs`` at scale: the schema matches the migrations, the
+statements the engine sends use the indexes meant for them (PostgreSQL ``EXPLAIN``), the
+start/end bound on ``find`` never hides a job, and revision 0004 survives a missing pg_trgm.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from sysjobs.jobs import Engine
+from sysjobs.jobs.models import to_ms
+from sysjobs.store import migrate
+from sysjobs.store.listing import CLOCK_SLACK_MS
+from sysjobs.store.schema import metadata
+from tests.integration.engine.jobtypes import register
+
+ENGINE_TABLES = {"jobs", "job_results", "job_logs", "job_events"}
+PG_ONLY = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+DECLARED = {i.name: i for t in metadata.tables.values() for i in t.indexes}
+DAY_MS = 86_400_000
+BIG_JOB = "e" * 24
+
+
+def _index_of(diff: Any) -> sa.Index | None:
+    item = diff[0] if isinstance(diff, list) else diff
+    found = [p for p in item if isinstance(p, sa.Index)] if isinstance(item, tuple) else []
+    return found[0] if found else None
+
+
+def _table_of(diff: Any) -> str | None:
+    item = diff[0] if isinstance(diff, list) else diff
+    for part in item[1:] if isinstance(item, tuple) else ():
+        if isinstance(part, sa.Index | sa.Column) and part.table is not None:
+            return str(part.table.name)
+        if isinstance(part, sa.Table):
+            return str(part.name)
+        if isinstance(part, str) and part in ENGINE_TABLES:
+            return part
+    return None
+
+
+def test_engine_tables_match_the_migrations(engine: Engine) -> None:
+    """Every revision applied equals ``schema.py``; a dialect-only index counts on its dialect."""
+    dialect = engine.database.name
+    with engine.database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    ours = []
+    for d in diff:
+        if _table_of(d) not in ENGINE_TABLES:
+            continue
+        index = _index_of(d)
+        declared = DECLARED.get(index.name) if index is not None else None  # alembic copies
+        only = declared._ddl_if.dialect if declared is not None and declared._ddl_if else None
+        if only is not None and only != dialect:
+            continue  # e.g. the trigram index on SQLite: declared for PostgreSQL only
+        ours.append(d)
+    assert ours == []
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def record(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        seen.append((statement, params))
+
+    sa.event.listen(engine.database.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine.database.engine, "before_cursor_execute", record)
+
+
+def _plan(engine: Engine, statement: str, params: Any, setting: str | None = None) -> str:
+    with engine.database.engine.connect() as conn:
+        if setting is not None:
+            conn.exec_driver_sql(f"SET {setting}")
+        rows = conn.exec_driver_sql("EXPLAIN " + statement, params).all()
+        conn.rollback()  # undoes the SET too: the pooled connection keeps the defaults
+    return "\n".join(str(r[0]) for r in rows)
+
+
+def _sent(engine: Engine, read: Any, table: str, setting: str | None = None) -> list[str]:
+    """The plans of the page and count statements that ``read()`` sent on ``table``."""
+    with _statements(engine) as seen:
+        read()
+    return [_plan(engine, s, p, setting) for s, p in seen if f"FROM {table}" in s]
+
+
+def _fill(engine: Engine, jobs: int, logs: int) -> int:
+    """``jobs`` jobs over 30 days and ``logs`` lines of one job (one in 1,000 mentions
+    ``duplicate``), written by SQL; returns the first creation time."""
+    base = 1_700_000_000_000
+    step = 30 * DAY_MS // jobs
+    with engine.database.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO jobs (id, type, label, status, queue, low_priority, progress,"
+            " has_errors, created_ms, started_ms, ended_ms, data, attempt, lost_count,"
+            " max_retries) SELECT lpad(to_hex(g), 24, '0'), 'NOOP', 'bench', 'FINISHED', 'mix',"
+            f" false, 100, false, {base} + g * {step}, {base} + g * {step} + 100,"
+            f" {base} + g * {step} + 1100, '{{}}', 1, 0, 0 FROM generate_series(1::bigint, {jobs}) g"
+        )
+        conn.exec_driver_sql("INSERT INTO job_results (job_id) SELECT id FROM jobs")
+        conn.exec_driver_sql(
+            "INSERT INTO jobs (id, type, status, queue, low_priority, progress, has_errors,"
+            f" created_ms, data, attempt, lost_count, max_retries) VALUES ('{BIG_JOB}', 'NOOP',"
+            f" 'FINISHED', 'mix', false, 100, false, {base}, '{{}}', 1, 0, 0)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO job_logs (job_id, ts_ms, level, message) SELECT"
+            f" '{BIG_JOB}', {base} + g, 'INFO', CASE WHEN g %% 1000 = 7"
+            " THEN 'record ' || g || ': duplicate key' ELSE 'processed record ' || g END"
+            f" FROM generate_series(1::bigint, {logs}) g"
+        )
+        conn.exec_driver_sql("ANALYZE")
+    return base
+
+
+@PG_ONLY
+def test_the_message_filter_reads_the_trigram_index(engine: Engine) -> None:
+    """20,000 lines of one job, 20 of them match: the planner picks the trigram index on its
+    own (no ``enable_*`` setting), for the page and for ``count()``."""
+    _fill(engine, 100, 20_000)
+    cursor = engine.logs(BIG_JOB, {"message": "DUPLICATE", "_size": 50})
+
+    def read() -> None:
+        assert len(list(cursor)) == 20
+        assert cursor.count() == 20
+
+    plans = _sent(engine, read, "job_logs")
+    assert len(plans) == 2
+    for plan in plans:
+        assert "ix_job_logs_message_trgm" in plan, plan
+        assert "Seq Scan" not in plan, plan
+
+
+@PG_ONLY
+def test_a_common_message_still_walks_the_job_in_order(engine: Engine) -> None:
+    """A text on every line is cheaper to find along ``ix_job_logs_job_ts`` (first 50)."""
+    _fill(engine, 100, 20_000)
+    plans = _sent(engine, lambda: list(engine.logs(BIG_JOB, {"message": "record"})), "job_logs")
+    assert "ix_job_logs_job_ts" in plans[0] and "Seq Scan" not in plans[0], plans[0]
+
+
+@PG_ONLY
+@pytest.mark.parametrize(("low", "high"), [("startFrom", "startTo"), ("endFrom", "endTo")])
+def test_a_start_or_end_range_bounds_the_newest_first_walk(
+    engine: Engine, low: str, high: str
+) -> None:
+    """20,000 jobs over 30 days, a one-day range in the middle. By default the planner reads
+    the range from ``ix_jobs_started`` / ``ix_jobs_ended`` and sorts its ~670 rows; with more
+    rows (1M in ``bench/``) it walks ``ix_jobs_created`` newest first instead. That walk is
+    shown here with ``SET enable_sort = off``: ``created_ms <= …`` is its index condition, so
+    it starts just after the range rather than at the newest job. ``count()`` reads the range
+    index."""
+    base = _fill(engine, 20_000, 10)
+    day = base + 15 * DAY_MS
+    by_range = "ix_jobs_started" if low == "startFrom" else "ix_jobs_ended"
+
+    def read() -> None:
+        cursor = engine.find({low: day, high: day + DAY_MS, "_size": 50})
+        assert len(list(cursor)) == 50
+        assert cursor.count() == 667
+
+    page, count = _sent(engine, read, "jobs")
+    assert "Seq Scan on jobs" not in page + count, (page, count)
+    assert by_range in page or "Index Cond: (created_ms <=" in page, page
+    assert by_range in count, count
+    (walk, _) = _sent(engine, read, "jobs", "enable_sort = off")
+    assert "Index Scan Backward using ix_jobs_created" in walk, walk
+    assert "Index Cond: (created_ms <=" in walk, walk
+
+
+def test_the_start_end_bound_never_hides_a_job(engine: Engine) -> None:
+    """A job started long after it was created is found, and so is one whose worker's clock
+    ran behind the enqueuer's (started "before" it was created, within the slack)."""
+    register(engine)
+    waited, skewed = engine.enqueue("NOOP", {}), engine.enqueue("NOOP", {})
+    created = to_ms(engine.require(skewed.id).created_at)
+    assert created is not None
+    late, early = created + 5 * DAY_MS, created - CLOCK_SLACK_MS // 2
+    jobs = sa.table("jobs", sa.column("id"), sa.column("started_ms"))
+    with engine.database.engine.begin() as conn:
+        conn.execute(jobs.update().where(jobs.c.id == waited.id).values(started_ms=late))
+        conn.execute(jobs.update().where(jobs.c.id == skewed.id).values(started_ms=early))
+    assert [j.id for j in engine.find({"startFrom": late, "startTo": late})] == [waited.id]
+    assert [j.id for j in engine.find({"startTo": early})] == [skewed.id]
+    assert [j.id for j in engine.find({"startTo": late})] == [skewed.id, waited.id]
+
+
+@pytest.mark.postgres
+def test_revision_0004_succeeds_without_pg_trgm(pg_server: Any) -> None:
+    """A role that may not create extensions migrates a new database: no trigram index, and
+    the message filter still answers."""
+    name, role = f"t_{uuid.uuid4().hex[:16]}", f"r_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    owner = sa.create_engine(pg_server.url(name), isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:  # tables yes, extensions no (needs CREATE on the database)
+        conn.execute(sa.text(f'GRANT CREATE ON SCHEMA public TO "{role}"'))
+    owner.dispose()
+    url = pg_server.url(name).replace("postgres@", f"{role}@")
+    try:
+        migrate.upgrade(sa.create_engine(url, poolclass=sa.NullPool))
+        opened = Engine.open(url)
+        try:
+            with opened.database.engine.connect() as conn:
+                indexes = (
+                    conn.exec_driver_sql(
+                        "SELECT indexname FROM pg_indexes WHERE tablename = 'job_logs'"
+                    )
+                    .scalars()
+                    .all()
+                )
+                version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            assert "ix_job_logs_message_trgm" not in indexes and version == "0004"
+            register(opened)
+            job = opened.enqueue("NOOP", {})
+            opened.log_info(job.id, "a Duplicate key")
+            opened.log_info(job.id, "fine")
+            assert [e.message for e in opened.logs(job.id, {"message": "dup"})] == [
+                "a Duplicate key"
+            ]
+        finally:
+            opened.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
