@@ -122,7 +122,11 @@ class Runner:
         return dict(json.loads(lines[-1]))
 
 
-SYSTEMS = ("sysjobs-sqlite", "sysjobs-postgresql", "procrastinate", "pgqueuer", "rq")
+ALL_SYSTEMS = ("sysjobs-sqlite", "sysjobs-postgresql", "procrastinate", "pgqueuer", "rq")
+#: ``BENCH_SYSTEMS=sysjobs-sqlite,procrastinate`` runs some systems only (a quick look).
+SYSTEMS = tuple(
+    s for s in os.environ.get("BENCH_SYSTEMS", ",".join(ALL_SYSTEMS)).split(",") if s in ALL_SYSTEMS
+)
 PEER_NAMES = ("procrastinate", "pgqueuer", "rq")
 
 
@@ -146,13 +150,14 @@ def throughput(runner: Runner) -> dict[str, Any]:
     table.add_column("system")
     table.add_column("jobs/s", justify="right")
     table.add_column("enqueue s (median)", justify="right")
-    for sj in ("sysjobs-sqlite", "sysjobs-postgresql"):
+    mine = [sj for sj in ("sysjobs-sqlite", "sysjobs-postgresql") if sj in SYSTEMS]
+    for sj in mine:
         table.add_column(f"{sj} / system", justify="right")
     ratios: dict[str, dict[str, Any]] = {}
     for system in SYSTEMS:
         enq = [r["enqueue_s"] for r in per[system] if "enqueue_s" in r]
         cells = [system, _fmt(rates[system]), f"{statistics.median(enq):.2f}" if enq else "-"]
-        for sj in ("sysjobs-sqlite", "sysjobs-postgresql"):
+        for sj in mine:
             paired = [a / b for a, b in zip(rates[sj], rates[system], strict=False) if b]
             if paired and system != sj:
                 ratios.setdefault(sj, {})[system] = {

@@ -116,12 +116,9 @@ class LeaseStore:
 
         ``results`` (when given) are written in the same transaction.
         """
+        fenced = {"job_id": job_id, "owner": owner, "attempt": attempt}
         with self.db.write() as tx:
-            before = tx.connection.execute(
-                job_select()
-                .where(fence(job_id, owner, attempt), jobs.c.status.in_(LEASED))
-                .with_for_update(of=jobs)
-            ).first()
+            before = tx.connection.execute(_finish_select(), fenced).first()
             if before is None or before.status not in targets:
                 return None
             current = str(before.status)
@@ -130,18 +127,10 @@ class LeaseStore:
             if results is not None:
                 changed["results"] = dict(results)
                 tx.connection.execute(
-                    job_results.update()
-                    .where(job_results.c.job_id == job_id)
-                    .values(results=changed["results"])
+                    _results_update(), {"b_job_id": job_id, "b_results": changed["results"]}
                 )
-            add_events(
-                tx.connection,
-                [
-                    event(
-                        job_id, now_ms, current, after, attempt=attempt, owner=owner, reason=reason
-                    )
-                ],
-            )
+            ended = event(job_id, now_ms, current, after, attempt=attempt, owner=owner)
+            add_events(tx.connection, [{**ended, "reason": reason}])
             tx.hint(f"job:{job_id}", *(["work"] if after == "PENDING" else []))
         return {**as_row(before), **changed}  # the row as it is now, without reading it back
 
@@ -225,8 +214,10 @@ def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
     Only the lease holder writes them, so a first claim (attempt 1) has neither: no query.
     """
     again = [r["id"] for r in rows if r["attempt"] > 1]
-    query = sa.select(job_results).where(job_results.c.job_id.in_(again))
-    extra = {r.job_id: r for r in connection.execute(query)} if again else {}
+    extra = {}
+    if again:
+        query = sa.select(job_results).where(job_results.c.job_id.in_(again))
+        extra = {r.job_id: r for r in connection.execute(query)}
     for row in rows:
         found = extra.get(row["id"])
         row["results"] = found.results if found is not None else None
@@ -257,8 +248,44 @@ def _release(
         "ended_ms": None if status == "PENDING" else now_ms,
         **values,
     }
-    connection.execute(jobs.update().where(jobs.c.id == job_id).values(**changed))
+    params = {f"v_{name}": value for name, value in changed.items()}
+    connection.execute(_release_update(tuple(sorted(changed))), {"b_id": job_id, **params})
     return changed
+
+
+# The finish path's statements, built once each: a statement object memoises its cache key,
+# so executing it again skips SQLAlchemy's construction and cache-key work (most of the
+# Python time of a finish).
+@functools.cache
+def _finish_select() -> sa.Select[Any]:
+    return (
+        job_select()
+        .where(
+            jobs.c.id == sa.bindparam("job_id"),
+            jobs.c.owner == sa.bindparam("owner"),
+            jobs.c.attempt == sa.bindparam("attempt"),
+            jobs.c.status.in_(LEASED),
+        )
+        .with_for_update(of=jobs)
+    )
+
+
+@functools.cache
+def _release_update(columns: tuple[str, ...]) -> sa.Update:
+    return (
+        jobs.update()
+        .where(jobs.c.id == sa.bindparam("b_id"))
+        .values({name: sa.bindparam(f"v_{name}") for name in columns})
+    )
+
+
+@functools.cache
+def _results_update() -> sa.Update:
+    return (
+        job_results.update()
+        .where(job_results.c.job_id == sa.bindparam("b_job_id"))
+        .values(results=sa.bindparam("b_results", type_=job_results.c.results.type))
+    )
 
 
 def _recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms: int) -> None:

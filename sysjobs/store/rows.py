@@ -33,10 +33,13 @@ def fence(job_id: str, owner: str, attempt: int) -> sa.ColumnElement[bool]:
     return sa.and_(jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.attempt == attempt)
 
 
+_EVENTS_INSERT = job_events.insert()
+
+
 def add_events(connection: sa.Connection, events: Sequence[Mapping[str, Any]]) -> None:
     """Append transitions to the audit trail (same transaction as the change)."""
     if events:
-        connection.execute(job_events.insert(), [dict(e) for e in events])
+        connection.execute(_EVENTS_INSERT, [dict(e) for e in events])
 
 
 def event(
