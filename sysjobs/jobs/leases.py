@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from sysjobs.jobs.engine import Engine
 
 
+__all__ = ["ClaimSpec", "Claimed", "Lease", "Leases", "Outcome", "new_owner"]
+
+
 @dataclass(frozen=True)
 class Lease:
     """The fencing token of one claim."""
@@ -108,6 +111,23 @@ class Leases:
         lease_s: float | None = None,
     ) -> list[Claimed]:
         """Lease up to ``limit`` jobs of the registered ``types`` from ``queues``."""
+        spec = self.claim_spec(owner, limit=limit, queues=queues, types=types,
+                               allow_low=allow_low, lease_s=lease_s)  # fmt: skip
+        if spec is None:
+            return []
+        return self._claimed(owner, self.store.claim(spec))
+
+    def claim_spec(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        queues: tuple[str, ...] = QUEUES,
+        types: list[str] | None = None,
+        allow_low: bool = True,
+        lease_s: float | None = None,
+    ) -> ClaimSpec | None:
+        """What :meth:`claim` (or :meth:`finish`'s ``then_claim``) asks for; None = nothing."""
         settings = self.engine.settings
         now = now_ms()
         spec = ClaimSpec(
@@ -121,8 +141,11 @@ class Leases:
             lease_ms=int((lease_s or settings.lease_s) * 1000),
         )
         if limit <= 0 or not spec.types or not spec.queues:
-            return []
-        rows = self.store.claim(spec)
+            return None
+        return spec
+
+    @staticmethod
+    def _claimed(owner: str, rows: list[dict[str, Any]]) -> list[Claimed]:
         return [
             Claimed(Lease(r["id"], owner, r["attempt"]), Job.from_row(r), r.get("checkpoint"))
             for r in rows
@@ -200,17 +223,32 @@ class Leases:
 
         ``results`` (already checked, see ``checked_results``) land in the same transaction.
         """
+        ended, _ = self.finish_and_claim(
+            lease, outcome, reason=reason, has_errors=has_errors, results=results,
+            progress=progress,
+        )  # fmt: skip
+        return ended
+
+    def finish_and_claim(
+        self, lease: Lease, outcome: Outcome, *, reason: str | None = None,
+        has_errors: bool = False, results: dict[str, Any] | None = None,
+        progress: int | None = None, then_claim: ClaimSpec | None = None,
+    ) -> tuple[Job | None, list[Claimed]]:  # fmt: skip
+        """:meth:`finish`, and in the same transaction lease the jobs ``then_claim`` asks
+        for (see :meth:`claim_spec`): the worker's next job costs no transaction of its own.
+        """
         values: dict[str, Any] = {"has_errors": True} if has_errors else {}
         if outcome is Outcome.COMPLETED:
             values["progress"] = 100
         elif progress is not None:  # the last reported value, if the heartbeat had not yet
             values["progress"] = progress
-        row = self.store.finish(
+        row, claimed = self.store.finish(
             lease.job_id, lease.owner, lease.attempt,
             targets=TARGETS[outcome], now_ms=now_ms(), values=values, reason=reason or outcome,
-            results=results,
+            results=results, then_claim=then_claim,
         )  # fmt: skip
-        return None if row is None else Job.from_row(row)
+        owner = then_claim.owner if then_claim is not None else lease.owner
+        return (None if row is None else Job.from_row(row)), self._claimed(owner, claimed)
 
     def reap(self) -> int:
         """Recover every expired lease (see ``reaping.decide_lost``); returns how many."""

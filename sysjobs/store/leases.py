@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sysjobs.store.database import Database
+from sysjobs.store.database import Database, Tx
 from sysjobs.store.rows import LEASED, Row, add_events, as_row, event, fence, job_select
 from sysjobs.store.schema import job_logs, job_results, jobs
 
@@ -52,19 +52,8 @@ class LeaseStore:
         return claimed
 
     def _claim_batch(self, spec: ClaimSpec, *, low: bool, limit: int) -> list[Row]:
-        params = {
-            "queues": list(spec.queues), "types": list(spec.types), "limit": limit,
-            "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": spec.now_ms,
-            "expires": spec.now_ms + spec.lease_ms,
-        }  # fmt: skip
         with self.db.write() as tx:
-            rows = [as_row(r) for r in tx.connection.execute(_claim_statement(low), params)]
-            if not rows:
-                return []
-            _attach_results(tx.connection, rows)
-            add_events(tx.connection, [_claim_event(r, spec) for r in rows])
-            tx.hint(*(f"job:{r['id']}" for r in rows))
-        return sorted(rows, key=lambda r: (r["created_ms"], r["id"]))
+            return _claim_in(tx, spec, low=low, limit=limit)
 
     def heartbeat(
         self, owner: str, now_ms: int, lease_ms: int, *, job_ids: Collection[str] | None = None
@@ -111,27 +100,45 @@ class LeaseStore:
         values: Mapping[str, Any],
         reason: str | None = None,
         results: Mapping[str, Any] | None = None,
-    ) -> Row | None:
+        then_claim: ClaimSpec | None = None,
+    ) -> tuple[Row | None, list[Row]]:
         """End a lease: move the job to ``targets[current]``; None when fenced off.
 
-        ``results`` (when given) are written in the same transaction.
+        ``results`` (when given) are written in the same transaction. ``then_claim`` leases
+        the worker's next jobs in that transaction too (normal, then low priority): a busy
+        worker pays one write transaction per job instead of two.
         """
         fenced = {"job_id": job_id, "owner": owner, "attempt": attempt}
         with self.db.write() as tx:
-            before = tx.connection.execute(_finish_select(), fenced).first()
-            if before is None or before.status not in targets:
-                return None
-            current = str(before.status)
-            after = targets[current]
-            changed = _release(tx.connection, job_id, after, now_ms, values)
-            if results is not None:
-                changed["results"] = dict(results)
-                tx.connection.execute(
-                    _results_update(), {"b_job_id": job_id, "b_results": changed["results"]}
-                )
-            ended = event(job_id, now_ms, current, after, attempt=attempt, owner=owner)
-            add_events(tx.connection, [{**ended, "reason": reason}])
-            tx.hint(f"job:{job_id}", *(["work"] if after == "PENDING" else []))
+            ended = self._end_lease(tx, fenced, targets, now_ms, values, reason, results)
+            claimed: list[Row] = []
+            if then_claim is not None and then_claim.limit > 0:
+                claimed = _claim_in(tx, then_claim, low=False, limit=then_claim.limit)
+                left = then_claim.limit - len(claimed)
+                if then_claim.allow_low and left > 0:
+                    claimed += _claim_in(tx, then_claim, low=True, limit=left)
+        return ended, claimed
+
+    @staticmethod
+    def _end_lease(
+        tx: Tx, fenced: dict[str, Any], targets: Mapping[str, str], now_ms: int,
+        values: Mapping[str, Any], reason: str | None, results: Mapping[str, Any] | None,
+    ) -> Row | None:  # fmt: skip
+        job_id, owner, attempt = fenced["job_id"], fenced["owner"], fenced["attempt"]
+        before = tx.connection.execute(_finish_select(), fenced).first()
+        if before is None or before.status not in targets:
+            return None
+        current = str(before.status)
+        after = targets[current]
+        changed = _release(tx.connection, job_id, after, now_ms, values)
+        if results is not None:
+            changed["results"] = dict(results)
+            tx.connection.execute(
+                _results_update(), {"b_job_id": job_id, "b_results": changed["results"]}
+            )
+        ended = event(job_id, now_ms, current, after, attempt=attempt, owner=owner)
+        add_events(tx.connection, [{**ended, "reason": reason}])
+        tx.hint(f"job:{job_id}", *(["work"] if after == "PENDING" else []))
         return {**as_row(before), **changed}  # the row as it is now, without reading it back
 
     def recover(
@@ -206,6 +213,22 @@ def _claim_statement(low: bool) -> sa.Update:
         )
         .returning(*jobs.c)
     )
+
+
+def _claim_in(tx: Tx, spec: ClaimSpec, *, low: bool, limit: int) -> list[Row]:
+    """The claim statement in the open write transaction ``tx``; rows oldest first."""
+    params = {
+        "queues": list(spec.queues), "types": list(spec.types), "limit": limit,
+        "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": spec.now_ms,
+        "expires": spec.now_ms + spec.lease_ms,
+    }  # fmt: skip
+    rows = [as_row(r) for r in tx.connection.execute(_claim_statement(low), params)]
+    if not rows:
+        return []
+    _attach_results(tx.connection, rows)
+    add_events(tx.connection, [_claim_event(r, spec) for r in rows])
+    tx.hint(*(f"job:{r['id']}" for r in rows))
+    return sorted(rows, key=lambda r: (r["created_ms"], r["id"]))
 
 
 def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sysjobs.errors import SysError
-from sysjobs.jobs import Claimed, Engine, JobContext, LeaseLost, Outcome, RunState
+from sysjobs.jobs import Claimed, ClaimSpec, Engine, JobContext, LeaseLost, Outcome, RunState
 from sysjobs.jobs.scripts import ScriptRunner, TerminableScriptRunner
 from sysjobs.worker.scripts import bind_to_job
 
@@ -38,20 +39,28 @@ class Running:
         return self.claimed.lease.job_id
 
 
-def run_job(engine: Engine, running: Running, runner: ScriptRunner | None) -> None:
-    """Run the handler, then finalize (unless the lease was lost or forced meanwhile)."""
+def run_job(
+    engine: Engine, running: Running, runner: ScriptRunner | None,
+    then_claim: Callable[[], ClaimSpec | None] = lambda: None,
+) -> list[Claimed]:  # fmt: skip
+    """Run the handler, then finalize (unless the lease was lost or forced meanwhile).
+
+    ``then_claim`` is asked, once the handler is done, what to lease in the finishing
+    transaction for this thread to run next; the jobs leased are returned.
+    """
     outcome, error, unlogged = _run_handler(engine, running, runner)
     if outcome is None or running.ended.is_set():
-        return
+        return []
     try:
-        _finish(engine, running, outcome, error, unlogged)
+        return _finish(engine, running, outcome, error, unlogged, then_claim())
     finally:
         running.ended.set()
 
 
 def _finish(
-    engine: Engine, running: Running, outcome: Outcome, error: str | None, unlogged: bool
-) -> None:
+    engine: Engine, running: Running, outcome: Outcome, error: str | None, unlogged: bool,
+    then_claim: ClaimSpec | None,
+) -> list[Claimed]:  # fmt: skip
     """Write the end, retrying while the database does not answer (a restart, a cut
     connection): the job stays in the pool meanwhile, so its heartbeat keeps the lease —
     giving up early would leave it RUNNING under a lease renewed for nobody."""
@@ -61,11 +70,12 @@ def _finish(
         try:
             if unlogged and error is not None:  # the reason goes in the job's log first
                 unlogged = not engine.leases.log(running.claimed.lease, "ERROR", error)
-            engine.leases.finish(
+            _ended, claimed = engine.leases.finish_and_claim(
                 running.claimed.lease, outcome, reason=error, has_errors=bool(error),
                 results=running.state.results, progress=running.state.progress,
+                then_claim=then_claim,
             )  # fmt: skip
-            return
+            return claimed
         except SysError:
             raise
         except Exception:

@@ -1,10 +1,13 @@
-"""A pool of job slots in one process: claim → run (thread per job) → finalize.
+"""A pool of job slots in one process: claim → run (a thread per busy slot) → finalize.
 
 Three kinds of thread: the dispatcher claims jobs when slots are free and otherwise waits on
 the engine's hints (the same ``wait_until`` as ``waitForJob``), and reaps expired leases now
 and then; the heartbeat renews this pool's leases, relays stop/cancel requests and forces
 jobs whose grace period passed — running JavaScript cannot block it; and one thread per
-running job. Used in-process by ``sysjobs run`` and tests, and inside each worker process.
+busy slot. When a slot's job finishes, the transaction that writes its end also leases the
+slot's next job (under the same queue and priority rules), which the thread then runs: a
+busy worker pays one write transaction per job, and no thread start. Used in-process by
+``sysjobs run`` and tests, and inside each worker process.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 
-from sysjobs.jobs import Claimed, Engine, new_owner
+from sysjobs.jobs import Claimed, ClaimSpec, Engine, new_owner
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.scripts import ScriptRunner
@@ -127,33 +130,74 @@ class WorkerPool:
             )  # fmt: skip
         return claimed or None
 
-    def _launch(self, claimed: Claimed) -> None:
-        running = Running(claimed)
+    def _next_claim(self, leaving: Running) -> ClaimSpec | None:
+        """What the slot ``leaving`` frees can take, leased in its finishing transaction.
+
+        The same rules as :meth:`_claim` (queue limits, low priority never takes the last
+        slot) for one job; the dispatcher still fills any other free slot.
+        """
         if self._stopping.is_set():
-            running.state.shutdown.set()
+            return None
         with self._lock:
-            self.running[running.job_id] = running
+            busy = Counter(
+                r.claimed.job.queue for r in self.running.values() if r is not leaving
+            )  # fmt: skip
+        free = tuple(q for q, n in free_slots(self.limits, busy, self.concurrency).items() if n)
+        total = self.concurrency - sum(busy.values())
+        if not free or total <= 0:
+            return None
+        return self.engine.leases.claim_spec(
+            self.owner, limit=1, queues=free, allow_low=total > 1 or self.concurrency == 1,
+            lease_s=self.lease_s,
+        )  # fmt: skip
+
+    def _launch(self, claimed: Claimed) -> None:
+        running = self._adopt(claimed)
         thread = threading.Thread(
             target=self._run, args=(running,), name=f"sysjobs-job-{running.job_id}", daemon=True
         )
         thread.start()
 
+    def _adopt(self, claimed: Claimed) -> Running:
+        running = Running(claimed)
+        if self._stopping.is_set():
+            running.state.shutdown.set()
+        with self._lock:
+            self.running[running.job_id] = running
+        return running
+
     def _run(self, running: Running) -> None:
+        """Run jobs in this thread: the claimed one, then each one leased as it finishes."""
+        current: Running | None = running
+        while current is not None:
+            following: list[Claimed] = []
+            try:
+                following = self._run_one(current)
+            finally:
+                after = self._adopt(following[0]) if following else None
+                for extra in following[1:]:  # (a claim of one job returns at most one)
+                    self._launch(extra)
+                self._forget(current, notify=after is None)
+            current = after
+
+    def _run_one(self, running: Running) -> list[Claimed]:
         hooks, job, owner = self.engine.hooks, running.claimed.job, self.owner
         fire(hooks, lambda hook: hook.job_started(job, owner))
         try:
-            run_job(self.engine, running, self.script_runner)
+            return run_job(
+                self.engine, running, self.script_runner, lambda: self._next_claim(running)
+            )
         finally:
             if hooks:
                 ended = self.engine.get(job.id)
                 fire(hooks, lambda hook: hook.job_ended(ended, job.id, owner))
-            self._forget(running)
 
-    def _forget(self, running: Running) -> None:
+    def _forget(self, running: Running, *, notify: bool = True) -> None:
         with self._lock:
             if self.running.get(running.job_id) is running:
                 del self.running[running.job_id]
-        self.engine.hub.notify([f"pool:{self.owner}"])  # a slot is free
+        if notify:
+            self.engine.hub.notify([f"pool:{self.owner}"])  # a slot is free
 
     def _snapshot(self) -> list[Running]:
         with self._lock:

@@ -31,6 +31,11 @@ def _messages(engine: Engine, job_id: str) -> list[str]:
 # PostgreSQL only: on SQLite a process frozen inside a write transaction holds the file's
 # write lock, so every other process waits for it — the paused-worker case is the shared
 # PostgreSQL one (on SQLite, fencing is covered in-process by test_engine_leases).
+#
+# A fault-injection test, rerun like tests/chaos: when SIGSTOP lands inside one of the
+# worker's write transactions (it logs every 20 ms), the frozen session keeps the job's row
+# lock and the reaper rightly skips the row (SKIP LOCKED) until the process resumes.
+@pytest.mark.flaky(reruns=2)
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_a_paused_worker_process_loses_its_job_and_its_late_writes_are_refused(
     eng: Engine, db_url: str
