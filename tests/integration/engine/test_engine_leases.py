@@ -115,3 +115,42 @@ def test_heartbeats_keep_a_lease_alive_past_its_length(eng: Engine) -> None:
         assert job.id in eng.leases.heartbeat(owner)
         eng.reap()
     assert eng.leases.finish(claimed.lease, Outcome.COMPLETED) is not None
+
+
+def test_a_finish_can_lease_the_next_job_in_the_same_transaction(eng: Engine) -> None:
+    first, second = eng.enqueue("RECORD_RUN", {}), eng.enqueue("RECORD_RUN", {})
+    owner = new_owner()
+    (claimed,) = eng.leases.claim(owner, limit=1)
+    spec = eng.leases.claim_spec(owner, limit=1)
+    ended, following = eng.leases.finish_and_claim(
+        claimed.lease, Outcome.COMPLETED, then_claim=spec
+    )
+    assert ended is not None and ended.id == first.id and ended.status is S.FINISHED
+    assert [c.job.id for c in following] == [second.id]
+    assert following[0].lease.owner == owner and following[0].lease.attempt == 1
+    assert eng.require(second.id).status is S.RUNNING
+    finish, claim = eng.events(first.id)[-1], eng.events(second.id)[-1]
+    assert (finish.to_status, claim.to_status, claim.reason) == (S.FINISHED, S.RUNNING, "claimed")
+
+
+def test_a_fenced_off_finish_still_leases_the_next_job(eng: Engine) -> None:
+    first = eng.enqueue("RECORD_RUN", {})
+    ctx = _claim_and_pause(eng)
+    eng.reap()
+    second = eng.enqueue("RECORD_RUN", {})
+    owner = ctx.lease.owner
+    ended, following = eng.leases.finish_and_claim(
+        ctx.lease, Outcome.COMPLETED, then_claim=eng.leases.claim_spec(owner, limit=1)
+    )
+    assert ended is None and eng.require(first.id).status is S.FINISHED
+    assert [c.job.id for c in following] == [second.id]
+
+
+def test_a_finish_with_nothing_pending_leases_nothing(eng: Engine) -> None:
+    eng.enqueue("RECORD_RUN", {})
+    owner = new_owner()
+    (claimed,) = eng.leases.claim(owner, limit=1)
+    ended, following = eng.leases.finish_and_claim(
+        claimed.lease, Outcome.COMPLETED, then_claim=eng.leases.claim_spec(owner, limit=1)
+    )
+    assert ended is not None and following == []

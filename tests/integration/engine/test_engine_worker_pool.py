@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from sysjobs.jobs import Engine, JobStatus
 from tests.integration.engine.helpers import open_engine, running_pool
@@ -116,3 +117,23 @@ def test_jobs_started_by_a_running_job_run_too(eng: Engine) -> None:
     child = eng.enqueue("ECHO", {"text": "child"}, parent_id=parent.id)
     with running_pool(eng):
         assert eng.wait(child.id, ["FINISHED"], 10).root_id == parent.id
+
+
+def test_a_busy_slot_pays_one_write_transaction_per_job(eng: Engine) -> None:
+    """The finishing transaction leases the slot's next job: no claim of its own."""
+    jobs = eng.enqueue_many("NOOP", [{} for _ in range(40)])
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    sa.event.listen(eng.database.engine, "commit", count)
+    try:
+        with running_pool(eng, concurrency=1):
+            for job in jobs:
+                eng.wait(job.id, ["FINISHED"], 20)
+    finally:
+        sa.event.remove(eng.database.engine, "commit", count)
+    # 40 finishes, the first claim, and a few heartbeats, reaps and empty claims; two
+    # transactions per job would be 80 or more.
+    assert len(commits) < 40 + 15
