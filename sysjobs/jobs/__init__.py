@@ -5,7 +5,7 @@ from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.hooks import EngineHooks
 from sysjobs.jobs.ids import is_job_id, new_job_id
-from sysjobs.jobs.leases import Claimed, ClaimSpec, Lease, Outcome, new_owner
+from sysjobs.jobs.leases import Claimed, ClaimSpec, FinishRequest, Lease, Outcome, new_owner
 from sysjobs.jobs.models import Job, JobEvent, JobLog
 from sysjobs.jobs.registry import PUBLIC_JOB_TYPES, QUEUES, JobType, Registry
 from sysjobs.jobs.scripts import ScriptOutcome, ScriptRunner, TerminableScriptRunner
@@ -21,6 +21,7 @@ __all__ = [
     "Engine",
     "EngineHooks",
     "EngineSettings",
+    "FinishRequest",
     "Job",
     "JobContext",
     "JobEvent",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -24,14 +24,16 @@ from sysjobs.jobs.models import Job
 from sysjobs.jobs.reaping import decide_lost
 from sysjobs.jobs.registry import QUEUES
 from sysjobs.store.jobstore import JobStore
-from sysjobs.store.leases import ClaimSpec, LeaseStore
+from sysjobs.store.leases import ClaimSpec, FinishSpec, LeaseStore
 from sysjobs.store.listing import ListingStore
 
 if TYPE_CHECKING:
     from sysjobs.jobs.engine import Engine
 
 
-__all__ = ["ClaimSpec", "Claimed", "Lease", "Leases", "Outcome", "new_owner"]
+__all__ = [
+    "ClaimSpec", "Claimed", "FinishRequest", "Lease", "Leases", "Outcome", "new_owner",
+]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,32 @@ def check_progress(pct: object) -> int:
             f"Invalid value {pct!r} for parameter 'progress'. Allowed values: 0 to 100"
         )
     return int(pct)
+
+
+@dataclass(frozen=True)
+class FinishRequest:
+    """One lease to end with ``outcome`` (see :meth:`Leases.finish_and_claim`)."""
+
+    lease: Lease
+    outcome: Outcome
+    reason: str | None = None
+    has_errors: bool = False
+    results: dict[str, Any] | None = None
+    progress: int | None = None
+    then_claim: ClaimSpec | None = None
+
+
+def _finish_spec(request: FinishRequest, now: int) -> FinishSpec:
+    values: dict[str, Any] = {"has_errors": True} if request.has_errors else {}
+    if request.outcome is Outcome.COMPLETED:
+        values["progress"] = 100
+    elif request.progress is not None:  # the last reported value, if not yet written
+        values["progress"] = request.progress
+    lease = request.lease
+    return FinishSpec(
+        lease.job_id, lease.owner, lease.attempt, targets=TARGETS[request.outcome], now_ms=now,
+        values=values, reason=request.reason or request.outcome, results=request.results,
+    )  # fmt: skip
 
 
 def new_owner() -> str:
@@ -223,11 +251,8 @@ class Leases:
 
         ``results`` (already checked, see ``checked_results``) land in the same transaction.
         """
-        ended, _ = self.finish_and_claim(
-            lease, outcome, reason=reason, has_errors=has_errors, results=results,
-            progress=progress,
-        )  # fmt: skip
-        return ended
+        request = FinishRequest(lease, outcome, reason, has_errors, results, progress)
+        return self.finish_many([request])[0][0]
 
     def finish_and_claim(
         self, lease: Lease, outcome: Outcome, *, reason: str | None = None,
@@ -237,18 +262,24 @@ class Leases:
         """:meth:`finish`, and in the same transaction lease the jobs ``then_claim`` asks
         for (see :meth:`claim_spec`): the worker's next job costs no transaction of its own.
         """
-        values: dict[str, Any] = {"has_errors": True} if has_errors else {}
-        if outcome is Outcome.COMPLETED:
-            values["progress"] = 100
-        elif progress is not None:  # the last reported value, if the heartbeat had not yet
-            values["progress"] = progress
-        row, claimed = self.store.finish(
-            lease.job_id, lease.owner, lease.attempt,
-            targets=TARGETS[outcome], now_ms=now_ms(), values=values, reason=reason or outcome,
-            results=results, then_claim=then_claim,
-        )  # fmt: skip
-        owner = then_claim.owner if then_claim is not None else lease.owner
-        return (None if row is None else Job.from_row(row)), self._claimed(owner, claimed)
+        request = FinishRequest(lease, outcome, reason, has_errors, results, progress, then_claim)
+        return self.finish_many([request])[0]
+
+    def finish_many(
+        self, requests: Sequence[FinishRequest]
+    ) -> list[tuple[Job | None, list[Claimed]]]:
+        """Several :meth:`finish_and_claim` in one transaction (a worker's group commit)."""
+        now = now_ms()
+        ends = [_finish_spec(r, now) for r in requests]
+        claims = [r.then_claim for r in requests if r.then_claim is not None]
+        rows, claimed = self.store.finish(ends, claims)
+        out: list[tuple[Job | None, list[Claimed]]] = []
+        next_claim = iter(claimed)
+        for request, row in zip(requests, rows, strict=True):
+            spec = request.then_claim
+            mine = self._claimed(spec.owner, next(next_claim)) if spec is not None else []
+            out.append((None if row is None else Job.from_row(row), mine))
+        return out
 
     def reap(self) -> int:
         """Recover every expired lease (see ``reaping.decide_lost``); returns how many."""

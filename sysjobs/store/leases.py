@@ -34,6 +34,20 @@ class ClaimSpec:
     lease_ms: int
 
 
+@dataclass(frozen=True)
+class FinishSpec:
+    """One lease to end: its fence, the status map ``{current: next}``, what else to set."""
+
+    job_id: str
+    owner: str
+    attempt: int
+    targets: Mapping[str, str]
+    now_ms: int
+    values: Mapping[str, Any]
+    reason: str | None = None
+    results: Mapping[str, Any] | None = None
+
+
 #: A recovery decision for one lost job: (new status, reason, log level, log message).
 Recovery = tuple[str, str, str, str]
 
@@ -53,7 +67,10 @@ class LeaseStore:
 
     def _claim_batch(self, spec: ClaimSpec, *, low: bool, limit: int) -> list[Row]:
         with self.db.write() as tx:
-            return _claim_in(tx, spec, low=low, limit=limit)
+            events: list[dict[str, Any]] = []
+            rows = _claim_in(tx, spec, low=low, limit=limit, events=events)
+            add_events(tx.connection, events)
+            return rows
 
     def heartbeat(
         self, owner: str, now_ms: int, lease_ms: int, *, job_ids: Collection[str] | None = None
@@ -90,56 +107,22 @@ class LeaseStore:
         return as_row(found) if found is not None else None
 
     def finish(
-        self,
-        job_id: str,
-        owner: str,
-        attempt: int,
-        *,
-        targets: Mapping[str, str],
-        now_ms: int,
-        values: Mapping[str, Any],
-        reason: str | None = None,
-        results: Mapping[str, Any] | None = None,
-        then_claim: ClaimSpec | None = None,
-    ) -> tuple[Row | None, list[Row]]:
-        """End a lease: move the job to ``targets[current]``; None when fenced off.
+        self, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec] = ()
+    ) -> tuple[list[Row | None], list[list[Row]]]:
+        """End leases, then lease jobs for ``claims``, in one write transaction.
 
-        ``results`` (when given) are written in the same transaction. ``then_claim`` leases
-        the worker's next jobs in that transaction too (normal, then low priority): a busy
-        worker pays one write transaction per job instead of two.
+        Returns each end's row as it is now (None when fenced off: another owner or
+        attempt, or a status ``targets`` does not map) and the rows leased for each claim
+        (normal, then low priority). Identical claims are merged into one statement. One
+        transaction for a worker's finishing jobs and their slots' next ones: a busy
+        worker pays one transaction per job or less, instead of two.
         """
-        fenced = {"job_id": job_id, "owner": owner, "attempt": attempt}
+        events: list[dict[str, Any]] = []
         with self.db.write() as tx:
-            ended = self._end_lease(tx, fenced, targets, now_ms, values, reason, results)
-            claimed: list[Row] = []
-            if then_claim is not None and then_claim.limit > 0:
-                claimed = _claim_in(tx, then_claim, low=False, limit=then_claim.limit)
-                left = then_claim.limit - len(claimed)
-                if then_claim.allow_low and left > 0:
-                    claimed += _claim_in(tx, then_claim, low=True, limit=left)
+            ended = _end_leases(tx, ends, events)
+            claimed = _claim_all(tx, claims, events)
+            add_events(tx.connection, events)
         return ended, claimed
-
-    @staticmethod
-    def _end_lease(
-        tx: Tx, fenced: dict[str, Any], targets: Mapping[str, str], now_ms: int,
-        values: Mapping[str, Any], reason: str | None, results: Mapping[str, Any] | None,
-    ) -> Row | None:  # fmt: skip
-        job_id, owner, attempt = fenced["job_id"], fenced["owner"], fenced["attempt"]
-        before = tx.connection.execute(_finish_select(), fenced).first()
-        if before is None or before.status not in targets:
-            return None
-        current = str(before.status)
-        after = targets[current]
-        changed = _release(tx.connection, job_id, after, now_ms, values)
-        if results is not None:
-            changed["results"] = dict(results)
-            tx.connection.execute(
-                _results_update(), {"b_job_id": job_id, "b_results": changed["results"]}
-            )
-        ended = event(job_id, now_ms, current, after, attempt=attempt, owner=owner)
-        add_events(tx.connection, [{**ended, "reason": reason}])
-        tx.hint(f"job:{job_id}", *(["work"] if after == "PENDING" else []))
-        return {**as_row(before), **changed}  # the row as it is now, without reading it back
 
     def recover(
         self,
@@ -215,8 +198,13 @@ def _claim_statement(low: bool) -> sa.Update:
     )
 
 
-def _claim_in(tx: Tx, spec: ClaimSpec, *, low: bool, limit: int) -> list[Row]:
-    """The claim statement in the open write transaction ``tx``; rows oldest first."""
+def _claim_in(
+    tx: Tx, spec: ClaimSpec, *, low: bool, limit: int, events: list[dict[str, Any]]
+) -> list[Row]:
+    """The claim statement in the open write transaction ``tx``; rows oldest first.
+
+    The claim events are appended to ``events`` for the caller to insert with its own.
+    """
     params = {
         "queues": list(spec.queues), "types": list(spec.types), "limit": limit,
         "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": spec.now_ms,
@@ -226,9 +214,67 @@ def _claim_in(tx: Tx, spec: ClaimSpec, *, low: bool, limit: int) -> list[Row]:
     if not rows:
         return []
     _attach_results(tx.connection, rows)
-    add_events(tx.connection, [_claim_event(r, spec) for r in rows])
+    events.extend(_claim_event(r, spec) for r in rows)
     tx.hint(*(f"job:{r['id']}" for r in rows))
     return sorted(rows, key=lambda r: (r["created_ms"], r["id"]))
+
+
+def _claim_all(
+    tx: Tx, claims: Sequence[ClaimSpec], events: list[dict[str, Any]]
+) -> list[list[Row]]:
+    """Each claim's rows; claims that differ only in ``limit`` share one statement."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, spec in enumerate(claims):
+        key = (spec.owner, tuple(spec.queues), tuple(spec.types), spec.allow_low, spec.lease_ms)
+        groups.setdefault(key, []).append(i)
+    out: list[list[Row]] = [[] for _ in claims]
+    for members in groups.values():
+        first = claims[members[0]]
+        limit = sum(claims[i].limit for i in members)
+        rows = _claim_in(tx, first, low=False, limit=limit, events=events)
+        if first.allow_low and len(rows) < limit:
+            rows += _claim_in(tx, first, low=True, limit=limit - len(rows), events=events)
+        for i in members:
+            out[i], rows = rows[: claims[i].limit], rows[claims[i].limit :]
+    return out
+
+
+def _end_leases(
+    tx: Tx, ends: Sequence[FinishSpec], events: list[dict[str, Any]]
+) -> list[Row | None]:
+    """Fence-check and end each lease: one read, one UPDATE per set of columns."""
+    if not ends:
+        return []
+    ids = [e.job_id for e in ends]
+    found = {r.id: r for r in tx.connection.execute(_finish_select(), {"ids": ids})}
+    out: list[Row | None] = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    results: list[dict[str, Any]] = []
+    for end in ends:
+        before = found.get(end.job_id)
+        if before is None or (before.owner, before.attempt) != (end.owner, end.attempt):
+            out.append(None)
+            continue
+        if before.status not in end.targets:
+            out.append(None)
+            continue
+        current = str(before.status)
+        after = end.targets[current]
+        changed = _released(after, end.now_ms, end.values)
+        params = {f"v_{name}": value for name, value in changed.items()}
+        updates.setdefault(tuple(sorted(changed)), []).append({"b_id": end.job_id, **params})
+        if end.results is not None:
+            changed["results"] = dict(end.results)
+            results.append({"b_job_id": end.job_id, "b_results": changed["results"]})
+        ended = event(end.job_id, end.now_ms, current, after, attempt=end.attempt, owner=end.owner)
+        events.append({**ended, "reason": end.reason})
+        tx.hint(f"job:{end.job_id}", *(["work"] if after == "PENDING" else []))
+        out.append({**as_row(before), **changed})  # the row as it is now, not read back
+    for columns, rows in updates.items():
+        tx.connection.execute(_release_update(columns), rows)
+    if results:
+        tx.connection.execute(_results_update(), results)
+    return out
 
 
 def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
@@ -259,11 +305,9 @@ def _claim_event(row: Row, spec: ClaimSpec) -> dict[str, Any]:
     )
 
 
-def _release(
-    connection: sa.Connection, job_id: str, status: str, now_ms: int, values: Mapping[str, Any]
-) -> Row:
-    """Clear the lease; a job put back to PENDING has no end date. Returns what it set."""
-    changed: Row = {
+def _released(status: str, now_ms: int, values: Mapping[str, Any]) -> Row:
+    """What ending a lease sets; a job put back to PENDING has no end date."""
+    return {
         "status": status,
         "owner": None,
         "lease_expires_ms": None,
@@ -271,6 +315,13 @@ def _release(
         "ended_ms": None if status == "PENDING" else now_ms,
         **values,
     }
+
+
+def _release(
+    connection: sa.Connection, job_id: str, status: str, now_ms: int, values: Mapping[str, Any]
+) -> Row:
+    """Clear the lease (see :func:`_released`). Returns what it set."""
+    changed = _released(status, now_ms, values)
     params = {f"v_{name}": value for name, value in changed.items()}
     connection.execute(_release_update(tuple(sorted(changed))), {"b_id": job_id, **params})
     return changed
@@ -281,14 +332,11 @@ def _release(
 # Python time of a finish).
 @functools.cache
 def _finish_select() -> sa.Select[Any]:
+    """The leased rows among ``ids``, locked; the fence (owner, attempt) is checked by the
+    caller on what it read under the lock."""
     return (
         job_select()
-        .where(
-            jobs.c.id == sa.bindparam("job_id"),
-            jobs.c.owner == sa.bindparam("owner"),
-            jobs.c.attempt == sa.bindparam("attempt"),
-            jobs.c.status.in_(LEASED),
-        )
+        .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
         .with_for_update(of=jobs)
     )
 

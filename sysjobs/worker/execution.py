@@ -16,11 +16,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sysjobs.errors import SysError
-from sysjobs.jobs import Claimed, ClaimSpec, Engine, JobContext, LeaseLost, Outcome, RunState
+from sysjobs.jobs import (
+    Claimed,
+    ClaimSpec,
+    Engine,
+    FinishRequest,
+    Job,
+    JobContext,
+    LeaseLost,
+    Outcome,
+    RunState,
+)
 from sysjobs.jobs.scripts import ScriptRunner, TerminableScriptRunner
 from sysjobs.worker.scripts import bind_to_job
 
 log = logging.getLogger(__name__)
+#: Writes one job's end (and leases what its ``then_claim`` asks for).
+WriteEnd = Callable[[FinishRequest], tuple[Job | None, list[Claimed]]]
 #: Seconds a worker keeps trying to write a job's end while the database is away.
 FINISH_RETRY_S = 60.0
 
@@ -42,39 +54,42 @@ class Running:
 def run_job(
     engine: Engine, running: Running, runner: ScriptRunner | None,
     then_claim: Callable[[], ClaimSpec | None] = lambda: None,
+    finish: WriteEnd | None = None,
 ) -> list[Claimed]:  # fmt: skip
     """Run the handler, then finalize (unless the lease was lost or forced meanwhile).
 
     ``then_claim`` is asked, once the handler is done, what to lease in the finishing
-    transaction for this thread to run next; the jobs leased are returned.
+    transaction for this thread to run next; the jobs leased are returned. ``finish``
+    writes the end (the pool's group commit); by default, a transaction of its own.
     """
     outcome, error, unlogged = _run_handler(engine, running, runner)
     if outcome is None or running.ended.is_set():
         return []
+    write = finish or (lambda request: engine.leases.finish_many([request])[0])
     try:
-        return _finish(engine, running, outcome, error, unlogged, then_claim())
+        return _finish(engine, running, outcome, error, unlogged, then_claim(), write)
     finally:
         running.ended.set()
 
 
 def _finish(
     engine: Engine, running: Running, outcome: Outcome, error: str | None, unlogged: bool,
-    then_claim: ClaimSpec | None,
+    then_claim: ClaimSpec | None, write: WriteEnd,
 ) -> list[Claimed]:  # fmt: skip
     """Write the end, retrying while the database does not answer (a restart, a cut
     connection): the job stays in the pool meanwhile, so its heartbeat keeps the lease —
     giving up early would leave it RUNNING under a lease renewed for nobody."""
     deadline = time.monotonic() + FINISH_RETRY_S
     pause = 0.1
+    request = FinishRequest(
+        running.claimed.lease, outcome, reason=error, has_errors=bool(error),
+        results=running.state.results, progress=running.state.progress, then_claim=then_claim,
+    )  # fmt: skip
     while True:
         try:
             if unlogged and error is not None:  # the reason goes in the job's log first
                 unlogged = not engine.leases.log(running.claimed.lease, "ERROR", error)
-            _ended, claimed = engine.leases.finish_and_claim(
-                running.claimed.lease, outcome, reason=error, has_errors=bool(error),
-                results=running.state.results, progress=running.state.progress,
-                then_claim=then_claim,
-            )  # fmt: skip
+            _ended, claimed = write(request)
             return claimed
         except SysError:
             raise

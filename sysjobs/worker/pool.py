@@ -24,6 +24,7 @@ from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.waiting import wait_until
 from sysjobs.worker.execution import Running, force_end, run_job
+from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.queues import default_limits, free_slots
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class WorkerPool:
         self._closed = threading.Event()  # no more heartbeats (after the running jobs left)
         self._threads: list[threading.Thread] = []
         self._last_reap = 0.0
+        self._finisher = GroupFinisher(engine.leases.finish_many)
 
     def start(self) -> WorkerPool:
         """Start the dispatcher and heartbeat threads."""
@@ -185,7 +187,8 @@ class WorkerPool:
         fire(hooks, lambda hook: hook.job_started(job, owner))
         try:
             return run_job(
-                self.engine, running, self.script_runner, lambda: self._next_claim(running)
+                self.engine, running, self.script_runner, lambda: self._next_claim(running),
+                self._finisher.finish,
             )
         finally:
             if hooks:

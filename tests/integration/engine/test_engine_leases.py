@@ -10,8 +10,10 @@ import pytest
 from sysjobs.jobs import (
     Engine,
     EngineSettings,
+    FinishRequest,
     JobContext,
     JobStatus,
+    Lease,
     LeaseLost,
     Outcome,
     new_owner,
@@ -154,3 +156,25 @@ def test_a_finish_with_nothing_pending_leases_nothing(eng: Engine) -> None:
         claimed.lease, Outcome.COMPLETED, then_claim=eng.leases.claim_spec(owner, limit=1)
     )
     assert ended is not None and following == []
+
+
+def test_several_ends_and_claims_share_one_transaction(eng: Engine) -> None:
+    first, second, third = (eng.enqueue("RECORD_RUN", {}) for _ in range(3))
+    owner = new_owner()
+    a, b = eng.leases.claim(owner, limit=2)
+    stale = FinishRequest(Lease(third.id, owner, 1), Outcome.COMPLETED)  # never claimed
+    specs = [eng.leases.claim_spec(owner, limit=1) for _ in range(2)]
+    pending = [eng.enqueue("RECORD_RUN", {}) for _ in range(2)]
+    ended = eng.leases.finish_many([
+        FinishRequest(a.lease, Outcome.COMPLETED, then_claim=specs[0]),
+        stale,
+        FinishRequest(b.lease, Outcome.FAILED, reason="boom", has_errors=True, then_claim=specs[1]),
+    ])  # fmt: skip
+    (job_a, next_a), (job_stale, next_stale), (job_b, next_b) = ended
+    assert job_a is not None and job_a.status is S.FINISHED and not job_a.has_errors
+    assert job_b is not None and job_b.status is S.FINISHED and job_b.has_errors
+    assert job_stale is None and next_stale == []
+    taken = [c.job.id for c in next_a + next_b]
+    assert len(next_a) == len(next_b) == 1
+    assert sorted(taken) == sorted([third.id, pending[0].id])  # oldest pending first
+    assert {first.id, second.id} == {a.job.id, b.job.id}
