@@ -369,10 +369,13 @@
   function run() {
     // Runs the user's script as a global script (indirect eval), serialises its
     // completion value inside the same timed call, and reports every throw as data.
-    // The input, {"source": …, "globals": {…}}, is waiting in the transport buffer as if
+    // The input, {"source": …, "globals": {…}, "reset": bool}, is waiting in the transport buffer as if
     // it were a reply: passing it as arguments would cost a round trip per argument.
     try {
       const input = jParse(readReply());
+      // A recycled context is proven clean here, in the same call as the script it is
+      // for: no round trip of its own, and nothing can run in between.
+      if (input.reset === true && !reset()) return '{"dirty":true}';
       const source = input.source;
       const globals = input.globals;
       const names = oKeys(globals);
@@ -392,5 +395,5 @@
   }
 
   baseline = snapshotRealm();
-  return [sab, run, endOfRun, reset];
+  return [sab, run, endOfRun];
 })

@@ -2,8 +2,8 @@
 
 The bootstrap source is built once per sandbox from its namespaces; each isolate evaluates
 it and calls it with the synchronous callback, getting back the transport buffer, the
-``run(source, globals)`` function, the end-of-run signal (which releases the pinned
-thread state) and ``reset()``, which proves the context clean for the next script.
+``run()`` function (which proves a recycled context clean before the script it is for)
+and the end-of-run signal (which releases the pinned thread state).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from sysjobs.runtime import dispatch
-from sysjobs.runtime.bridge import Bridge, BridgeError
+from sysjobs.runtime.bridge import Bridge
 from sysjobs.runtime.namespace import CallContext, Namespace
 from sysjobs.runtime.result import Limits
 
@@ -22,7 +22,7 @@ _BOOTSTRAP_JS = resources.files("sysjobs.runtime").joinpath("bootstrap.js").read
 
 
 def build_bootstrap(namespaces: Sequence[Namespace]) -> str:
-    """The source whose evaluation yields ``function (cb, bytes) → [sab, run, end, reset]``."""
+    """The source whose evaluation yields ``function (cb, bytes) → [sab, run, end]``."""
     specs = ",".join(
         f"{{name:{json.dumps(ns.name)},globalName:{json.dumps(ns.global_name)},"
         f"prelude:({ns.prelude.strip()})}}"
@@ -35,7 +35,7 @@ def build_bootstrap(namespaces: Sequence[Namespace]) -> str:
 
 
 class Isolate:
-    """A bootstrapped context: one or more runs, then a reset that proves it clean."""
+    """A bootstrapped context: runs, each first proving the context clean when recycled."""
 
     def __init__(
         self, source: str, table: dict[str, Any], limits: Limits, *, pin: bool = True
@@ -43,11 +43,13 @@ class Isolate:
         self.ctx = CallContext(deadline=0.0)
         #: Runs done in this context so far (by every session it served).
         self.runs = 0
+        #: Whether another session's scripts ran here since it was last proven clean.
+        self.dirty = False
         self.bridge = Bridge(heap_limit_bytes=limits.heap_bytes, pin_thread_state=pin)
         try:
             factory = self.bridge.eval(source)
             parts = self.bridge.call(factory, self.bridge.js_callback(), limits.buffer_bytes)
-            buffer, self.run_fn, end_fn, self._reset_fn = parts[0], parts[1], parts[2], parts[3]
+            buffer, self.run_fn, end_fn = parts[0], parts[1], parts[2]
             self.bridge.attach(buffer, self._serve(table), end_fn)
         except BaseException:
             self.bridge.close()
@@ -62,22 +64,15 @@ class Isolate:
         return serve
 
     def run_envelope(self, source: str, globals: dict[str, Any], timeout_s: float) -> Any:
-        """Call the bootstrap's ``run`` for ``source``; its JSON envelope (or a bridge error)."""
-        payload = json.dumps({"source": source, "globals": globals})
-        return self.bridge.call_with_input(self.run_fn, payload, timeout_s=timeout_s)
+        """Call the bootstrap's ``run`` for ``source``; its JSON envelope (or a bridge error).
 
-    def reset(self, timeout_s: float = 1.0) -> bool:
-        """Undo a script's globals and check the context is as the bootstrap left it.
-
-        False when anything else changed (or the check itself failed): the isolate must
-        then be closed, never given to another script.
+        On a context another session used (``dirty``), ``run`` first proves it clean
+        (the bootstrap's ``reset``): the envelope is then ``{"dirty": true}`` when it is
+        not, and the script did not run.
         """
-        if self.bridge.heap_limit_reached():
-            return False
-        try:
-            return self.bridge.call(self._reset_fn, timeout_s=timeout_s) is True
-        except BridgeError:
-            return False
+        payload = json.dumps({"source": source, "globals": globals, "reset": self.dirty})
+        self.dirty = False
+        return self.bridge.call_with_input(self.run_fn, payload, timeout_s=timeout_s)
 
     def close(self) -> None:
         self.bridge.close()

@@ -3,11 +3,13 @@
 Every script starts in a clean context: scripts of different users and jobs never share
 globals or see what another put into the realm. A context costs a few milliseconds to
 build and bootstrap (mini-racer has no snapshots) but a script in it costs microseconds,
-so contexts are *recycled*: when a session ends, the bootstrap's ``reset()`` deletes the
-globals its scripts declared and compares the whole realm with the record it took after
-bootstrapping (see ``bootstrap.js``); only a context proven identical goes back, to a
-LIFO stack that :meth:`Sandbox.take` serves first. Anything else — a limit event, a
-polluted prototype, a global that cannot be deleted — closes the context. Behind the
+so contexts are *recycled*: a context whose session ended goes back to a LIFO stack that
+:meth:`Sandbox.take` serves first, and the next run on it starts, in the same V8 call, with
+the bootstrap's ``reset()``: it deletes the globals earlier scripts declared and compares
+the whole realm with the record taken after bootstrapping (see ``bootstrap.js``). Only a
+context proven identical runs the script; anything else — a polluted prototype, a global
+that cannot be deleted — is closed and the script runs in another. A limit event closes
+the context at once. Behind the
 stack, a small warm pool builds fresh contexts ahead. One job's many units of work (an
 action over thousands of records) share one context through a :class:`Session`.
 """
@@ -74,19 +76,25 @@ class Sandbox:
         return self._take()
 
     def give_back(self, iso: Isolate) -> None:
-        """A session is done with ``iso``: keep it for the next script if it resets clean."""
+        """A session is done with ``iso``: keep it for another script, or close it.
+
+        It is proven clean (or closed) by the next run, in the same call as that script.
+        """
         keep = (
             self._recycle and not self._closed and iso.runs < self._max_runs
-            and len(self._recycled) < self._max_recycled
+            and not iso.bridge.heap_limit_reached()
         )  # fmt: skip
-        if keep and not iso.reset():
-            self.counts["rejected"] += 1
-            keep = False
         if keep:
             with self._recycled_lock:
                 if len(self._recycled) < self._max_recycled and not self._closed:
+                    iso.dirty = True
                     self._recycled.append(iso)
                     return
+        iso.close()
+
+    def reject(self, iso: Isolate) -> None:
+        """``iso`` failed its proof of cleanliness: it never runs another script."""
+        self.counts["rejected"] += 1
         iso.close()
 
     def _take(self) -> Isolate:

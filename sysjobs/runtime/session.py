@@ -5,7 +5,8 @@ code and the serialisation of its completion value run inside that one timed cal
 getter traps are covered) → a short *canary* eval that catches promise chains or microtask
 loops still running after the script returned. Any limit event discards the isolate; the
 next run of the session takes a fresh one. When the session closes, its isolate goes back
-to the sandbox, which keeps it only if ``reset()`` proves it clean.
+to the sandbox; the next run on it first proves it clean, and a context that fails is
+closed and the run goes to another.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _CANARY_FLOOR_S = 0.05
 #: Uncaught RangeErrors that mean "out of memory" rather than a bug in the script.
 _ALLOCATION_FAILURES = ("Array buffer allocation failed",)
 _KEEPS_ISOLATE = (Outcome.OK, Outcome.ERROR)
+#: What ``run`` answers when a recycled context fails its proof of cleanliness.
+_DIRTY = '{"dirty":true}'
 
 Verdict = tuple[Outcome, Any, ScriptError | None]
 
@@ -73,7 +76,6 @@ class Session:
                 self._log_sink(line)
 
         iso = self._iso = self._iso or self._sandbox.take()
-        iso.runs += 1
         iso.ctx = CallContext(
             deadline=started + timeout, job_id=self._job_id, user=self._user, log_sink=sink,
             job_log=self._job_log, extras=dict(self._extras),
@@ -117,6 +119,13 @@ class Session:
     ) -> Verdict:
         try:
             envelope = iso.run_envelope(source, globals, timeout)
+            while envelope == _DIRTY:  # a recycled context failed its proof: another one
+                ctx = iso.ctx
+                self._sandbox.reject(iso)
+                iso = self._iso = self._sandbox.take()
+                iso.ctx = ctx
+                envelope = iso.run_envelope(source, globals, timeout)
+            iso.runs += 1
             if not _canary_passes(iso):
                 return _limit(
                     Outcome.TIMEOUT,
