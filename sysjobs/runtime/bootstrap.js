@@ -45,7 +45,7 @@
   const SAB = G.SharedArrayBuffer;
 
   // ---- transport -----------------------------------------------------------------
-  const KIND_CALL = 1, KIND_PART = 2, KIND_MORE = 3, KIND_END = 4;
+  const KIND_CALL = 1, KIND_PART = 2, KIND_MORE = 3, KIND_END = 4, KIND_PIN = 5;
   const REPLY_DONE = 1, REPLY_PART = 2;
   const HEADER_BYTES = 16;
   const sab = new SAB(bufferBytes);
@@ -94,11 +94,16 @@
     return reply;
   }
 
-  function endOfRun() {
-    u32[0] = KIND_END;
+  function signal(kind) {
+    u32[0] = kind;
     u32[1] = 0;
     cb();
   }
+
+  // Pin, at the end of the bootstrap: the host keeps one Python thread state on this
+  // isolate's thread from now on, so every later callback (calls, task results) is cheap.
+  // Unpin, called by the host only when it closes the context.
+  function unpin() { signal(KIND_END); }
 
   // ---- branded platform errors ---------------------------------------------------
   // A platform error is a real Error (with a stack) registered in this private map, so
@@ -389,11 +394,10 @@
     } catch (e) {
       try { return jStringify({ __proto__: null, ok: false, error: describe(e) }); }
       catch (_) { return '{"ok":false,"error":{"code":null,"name":"Uncaught","message":"unprintable error"}}'; }
-    } finally {
-      endOfRun();
     }
   }
 
   baseline = snapshotRealm();
-  return [sab, run, endOfRun];
+  signal(KIND_PIN);
+  return [sab, run, unpin];
 })

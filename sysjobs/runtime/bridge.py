@@ -11,9 +11,10 @@ goes to the original — evals hang otherwise), free the argument handle without
 as bytes in a fixed-size ``SharedArrayBuffer`` that only the bootstrap closure holds.
 
 Thread state pinning: CPython creates and destroys a thread state each time a foreign
-thread enters Python, ~15 µs per call. On the first callback we take one extra
-``PyGILState_Ensure`` on the isolate thread so the thread state survives between calls
-(~3 µs per call); it is released by the end-of-run callback, or on close.
+thread enters Python, ~15 µs per call. On the first callback (the bootstrap ends with one)
+we take one extra ``PyGILState_Ensure`` on the isolate thread so the thread state survives
+between calls (~3 µs per call), task results included; :meth:`Bridge.close` releases it
+on that thread through the bootstrap's unpin callback.
 
 Pinned: mini-racer 0.14.1 exactly (see pyproject.toml). ``tests/unit/runtime/
 test_bridge_contract.py`` fails loudly if an upgrade changes any internal used here.
@@ -43,7 +44,7 @@ from py_mini_racer._mini_racer import _make_context
 
 log = logging.getLogger(__name__)
 
-KIND_CALL, KIND_PART, KIND_MORE, KIND_END = 1, 2, 3, 4
+KIND_CALL, KIND_PART, KIND_MORE, KIND_END, KIND_PIN = 1, 2, 3, 4, 5
 REPLY_DONE, REPLY_PART = 1, 2
 HEADER_BYTES = 16
 DEFAULT_BUFFER_BYTES = 256 * 1024
@@ -153,7 +154,7 @@ class Bridge:
         self._pin = pin_thread_state
         self._in_callback = False
         self._closed = False
-        self._end_fn: Any = None
+        self._unpin_fn: Any = None
         self._dll: Any = ctx._dll
         self._tasks: dict[int, _Task] = {}
         self._running: _Task | None = None
@@ -166,14 +167,14 @@ class Bridge:
         raw = self._ctx._dll.mr_make_js_callback(self._ctx._ctx, self._callback_id)
         return self._ctx._value_handle_to_python(self._ctx._wrap_raw_handle(raw))
 
-    def attach(self, buffer: Any, dispatch: Dispatch, end_fn: Any) -> None:
+    def attach(self, buffer: Any, dispatch: Dispatch, unpin_fn: Any) -> None:
         """Start serving calls: ``buffer`` is the bootstrap's SharedArrayBuffer view."""
         if not isinstance(buffer, memoryview):
             raise BridgeError("bootstrap did not return the transport buffer")
         self._buf = buffer
         self._capacity = (len(buffer) - HEADER_BYTES) // 2
         self._dispatch = dispatch
-        self._end_fn = end_fn
+        self._unpin_fn = unpin_fn
 
     # ---- evaluation --------------------------------------------------------------
     def eval(self, source: str, timeout_s: float | None = None) -> Any:
@@ -310,7 +311,8 @@ class Bridge:
             self._ctx._free(raw)
             if self._pinned is None and self._pin:
                 self._pinned = _pythonapi.PyGILState_Ensure()
-            self._serve()
+            if self._buf is not None:  # before attach(), only the bootstrap's pin arrives
+                self._serve()
         except BaseException:
             log.exception("sysjobs bridge: transport failure")
             self._write_reply(b'{\x00}\x00', 0)
@@ -323,6 +325,8 @@ class Bridge:
         kind, units, _total = struct.unpack_from("<III", buf, 0)
         if kind == KIND_END:
             self._unpin()
+        elif kind == KIND_PIN:
+            pass  # pinned above
         elif kind == KIND_PART:
             self._request += buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
         elif kind == KIND_CALL:
@@ -353,15 +357,15 @@ class Bridge:
         """Free the context. Releases the pinned thread state first when still held."""
         if self._closed:
             return
-        if self._pinned is not None and self._end_fn is not None:
+        if self._pinned is not None and self._unpin_fn is not None:
             try:
-                self._mr_call_quietly(self._end_fn)
+                self._mr_call_quietly(self._unpin_fn)
             except Exception:
                 # Only after a limit event; the thread state (a few KB) dies with the process.
                 log.debug("sysjobs bridge: could not release a pinned thread state")
         self._closed = True
         self._buf = None
-        self._end_fn = None
+        self._unpin_fn = None
         self._cm.__exit__(None, None, None)
 
     def _mr_call_quietly(self, fn: Any) -> None:

@@ -3,7 +3,7 @@
 The bootstrap source is built once per sandbox from its namespaces; each isolate evaluates
 it and calls it with the synchronous callback, getting back the transport buffer, the
 ``run()`` function (which proves a recycled context clean before the script it is for)
-and the end-of-run signal (which releases the pinned thread state).
+and the unpin signal (which releases the pinned thread state when the bridge closes).
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class Isolate:
         try:
             factory = self.bridge.eval(source)
             parts = self.bridge.call(factory, self.bridge.js_callback(), limits.buffer_bytes)
-            buffer, self.run_fn, end_fn = parts[0], parts[1], parts[2]
-            self.bridge.attach(buffer, self._serve(table), end_fn)
+            buffer, self.run_fn, unpin_fn = parts[0], parts[1], parts[2]
+            self.bridge.attach(buffer, self._serve(table), unpin_fn)
         except BaseException:
             self.bridge.close()
             raise
