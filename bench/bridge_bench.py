@@ -7,7 +7,9 @@ nothing. All figures come from the same process in the same run.
 * bridged call — ``sys.bench.noop({n: i})``: JSON out, UTF-16 copy through the shared
   buffer, pydantic validation, a Python handler, JSON back — what every ``sys`` call pays.
 * each with and without a pinned thread state on the isolate thread.
-* sandbox ready — a new bootstrapped isolate (cold) vs one taken from the warm pool.
+* sandbox ready — a new bootstrapped isolate (cold) vs one taken from the warm pool;
+* script run — a whole ``sandbox.run("1")`` in a recycled context (proven clean in the
+  same call) vs in a new context each time (recycling off).
 """
 
 from __future__ import annotations
@@ -85,6 +87,21 @@ def ready_ms() -> tuple[float, float]:
         sandbox.close()
 
 
+def run_ms(recycle: bool) -> float:
+    """A whole ``sandbox.run("1")``: take a context, run, canary, give it back."""
+    sandbox = Sandbox(core_namespaces(), pool_size=2, recycle=recycle)
+    try:
+        sandbox.warm()
+        times = []
+        for _ in range(300):
+            started = time.perf_counter()
+            sandbox.run("1")
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+    finally:
+        sandbox.close()
+
+
 def main() -> dict[str, Any]:
     rows: dict[str, float] = {}
     for pin in (False, True):
@@ -94,6 +111,8 @@ def main() -> dict[str, Any]:
     cold, warm = ready_ms()
     rows["sandbox ready, cold (ms)"] = cold
     rows["sandbox ready, warm pool (ms)"] = warm
+    rows["script run, recycled context (ms)"] = run_ms(recycle=True)
+    rows["script run, new context each time (ms)"] = run_ms(recycle=False)
     ratios = {
         "bridged pinned / raw unpinned (stock callback)": rows["bridged sys call, pinned (µs/call)"]
         / rows["raw callback, unpinned (µs/call)"],

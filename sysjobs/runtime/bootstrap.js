@@ -243,7 +243,7 @@
   // polluted prototype, a replaced built-in, a non-deletable global, a frozen intrinsic —
   // and the context is thrown away instead. What a recycled context can still tell apart
   // from a fresh one is not state a script put there: JIT warmth, the Math.random stream,
-  // the Symbol.for registry (docs/sandbox.md).
+  // the Symbol.for registry (README, "Security model of the sandbox").
   const rGetOwnDesc = R.getOwnPropertyDescriptor;
   const rIsExtensible = R.isExtensible;
   const rDeleteProperty = R.deleteProperty;
