@@ -226,7 +226,6 @@
   ];
   for (let i = 0; i < removed.length; i++) delete G[removed[i]];
 
-
   // ---- recycling -------------------------------------------------------------------
   // Building a context costs milliseconds; running a script in one costs microseconds.
   // So a context may serve another script, but only once it is proven to be as this
@@ -237,13 +236,14 @@
   // which cannot change. Built-in functions that are not constructors (Array.prototype.map,
   // Math.max, getters…) are frozen first: nothing legitimate writes properties onto them,
   // and it halves the record. Constructors, prototypes and namespaces (Math, JSON…) stay
-  // writable, exactly as in V8, so polyfills and overrides work within a script. After a script, the globals
-  // it declared are deleted (indirect-eval declarations are configurable), the RegExp
-  // legacy statics are overwritten, and the record is compared. Any difference — a
-  // polluted prototype, a replaced built-in, a non-deletable global, a frozen intrinsic —
-  // and the context is thrown away instead. What a recycled context can still tell apart
-  // from a fresh one is not state a script put there: JIT warmth, the Math.random stream,
-  // the Symbol.for registry (README, "Security model of the sandbox").
+  // writable, exactly as in V8, so polyfills and overrides work within a script.
+  // Before the first script of another session, in the same call (see run), the globals
+  // earlier scripts declared are deleted (indirect-eval declarations are configurable),
+  // the RegExp legacy statics are overwritten, and the record is compared. Any difference
+  // — a polluted prototype, a replaced built-in, a non-deletable global, a frozen
+  // intrinsic — and the context is thrown away instead. What a recycled context can still
+  // tell apart from a fresh one is not state a script put there: JIT warmth, the
+  // Math.random stream, the Symbol.for registry (README, "Security model of the sandbox").
   const rGetOwnDesc = R.getOwnPropertyDescriptor;
   const rIsExtensible = R.isExtensible;
   const rDeleteProperty = R.deleteProperty;
