@@ -1,6 +1,7 @@
 """Indexes behind ``find`` / ``logs`` at scale: the schema matches the migrations, the
-statements the engine sends use the indexes meant for them (PostgreSQL ``EXPLAIN``), the
-start/end bound on ``find`` never hides a job, and revision 0004 survives a missing pg_trgm.
+statements the engine sends use the indexes meant for them (PostgreSQL ``EXPLAIN``, SQLite
+``EXPLAIN QUERY PLAN``), the start/end bound on ``find`` never hides a job, and revision 0004
+survives a missing pg_trgm.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from alembic.migration import MigrationContext
 from sysjobs.jobs import Engine
 from sysjobs.jobs.models import to_ms
 from sysjobs.store import migrate
-from sysjobs.store.listing import CLOCK_SLACK_MS
+from sysjobs.store.listing import CLOCK_SLACK_MS, RANGE_PROBE
 from sysjobs.store.schema import metadata
 from tests.integration.engine.jobtypes import register
 
@@ -26,6 +27,7 @@ ENGINE_TABLES = {"jobs", "job_results", "job_logs", "job_events"}
 PG_ONLY = pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 DECLARED = {i.name: i for t in metadata.tables.values() for i in t.indexes}
 DAY_MS = 86_400_000
 BIG_JOB = "e" * 24
@@ -82,6 +84,10 @@ def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
 
 
 def _plan(engine: Engine, statement: str, params: Any, setting: str | None = None) -> str:
+    if engine.database.name == "sqlite":
+        with engine.database.engine.connect().execution_options(sysjobs_read=True) as conn:
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+        return "\n".join(str(r[-1]) for r in rows)
     with engine.database.engine.connect() as conn:
         if setting is not None:
             conn.exec_driver_sql(f"SET {setting}")
@@ -95,6 +101,34 @@ def _sent(engine: Engine, read: Any, table: str, setting: str | None = None) -> 
     with _statements(engine) as seen:
         read()
     return [_plan(engine, s, p, setting) for s, p in seen if f"FROM {table}" in s]
+
+
+def _fill_sqlite(engine: Engine, jobs: int, logs: int) -> int:
+    """:func:`_fill` for SQLite (a recursive CTE instead of ``generate_series``)."""
+    base = 1_700_000_000_000
+    step = 30 * DAY_MS // jobs
+    series = "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n}) "
+    with engine.database.engine.begin() as conn:
+        conn.exec_driver_sql(
+            series.format(n=jobs) + "INSERT INTO jobs (id, type, label, status, queue,"
+            " low_priority, progress, has_errors, created_ms, started_ms, ended_ms, data,"
+            " attempt, lost_count, max_retries) SELECT printf('%024x', g), 'NOOP', 'bench',"
+            f" 'FINISHED', 'mix', 0, 100, 0, {base} + g * {step}, {base} + g * {step} + 100,"
+            f" {base} + g * {step} + 1100, '{{}}', 1, 0, 0 FROM s"
+        )
+        conn.exec_driver_sql("INSERT INTO job_results (job_id) SELECT id FROM jobs")
+        conn.exec_driver_sql(
+            "INSERT INTO jobs (id, type, status, queue, low_priority, progress, has_errors,"
+            f" created_ms, data, attempt, lost_count, max_retries) VALUES ('{BIG_JOB}', 'NOOP',"
+            f" 'FINISHED', 'mix', 0, 100, 0, {base}, '{{}}', 1, 0, 0)"
+        )
+        conn.exec_driver_sql(
+            series.format(n=logs) + "INSERT INTO job_logs (job_id, ts_ms, level, message)"
+            f" SELECT '{BIG_JOB}', {base} + g, 'INFO', CASE WHEN g % 1000 = 7"
+            " THEN 'record ' || g || ': duplicate key' ELSE 'processed record ' || g END FROM s"
+        )
+        conn.exec_driver_sql("ANALYZE")
+    return base
 
 
 def _fill(engine: Engine, jobs: int, logs: int) -> int:
@@ -179,6 +213,81 @@ def test_a_start_or_end_range_bounds_the_newest_first_walk(
     (walk, _) = _sent(engine, read, "jobs", "enable_sort = off")
     assert "Index Scan Backward using ix_jobs_created" in walk, walk
     assert "Index Cond: (created_ms <=" in walk, walk
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(("low", "high"), [("startFrom", "startTo"), ("endFrom", "endTo")])
+def test_sqlite_walks_a_wide_start_or_end_range_newest_first(
+    engine: Engine, low: str, high: str
+) -> None:
+    """20,000 jobs over 30 days, a five-day range (3,333 jobs, more than ``RANGE_PROBE``): the
+    page walks ``ix_jobs_created`` below the ``created_ms`` bound with no sort (SQLite's
+    planner alone reads the range index and sorts it); ``count()`` reads the range index.
+    Every page of the walk matches the jobs' own order."""
+    base = _fill_sqlite(engine, 20_000, 10)
+    day = base + 15 * DAY_MS
+    query = {low: day, high: day + 5 * DAY_MS}
+    cursor = engine.find({**query, "_size": 50})
+    page, count = _sent(engine, lambda: (next(iter(cursor)), cursor.count()), "jobs")[-2:]
+    assert cursor.count() > RANGE_PROBE
+    assert "SEARCH jobs USING INDEX ix_jobs_created (created_ms<?)" in page, page
+    assert "TEMP B-TREE" not in page, page
+    by_range = "ix_jobs_started" if low == "startFrom" else "ix_jobs_ended"
+    assert by_range in count, count
+    column = "started_ms" if low == "startFrom" else "ended_ms"
+    assert [j.id for j in engine.find(query)] == _reference(engine, column, day, day + 5 * DAY_MS)
+
+
+def _reference(engine: Engine, column: str, low: int | None, high: int | None) -> list[str]:
+    """The ids of jobs with ``column`` in the range, newest first, read without any index."""
+    with engine.database.engine.connect().execution_options(sysjobs_read=True) as conn:
+        rows = conn.exec_driver_sql(f"SELECT id, created_ms, {column} FROM jobs NOT INDEXED").all()
+    found = [r for r in rows if r[2] is not None and (low is None or r[2] >= low)
+             and (high is None or r[2] <= high)]  # fmt: skip
+    return [r[0] for r in sorted(found, key=lambda r: (r[1], r[0]), reverse=True)]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"startFrom": 15 * DAY_MS, "startTo": 15 * DAY_MS + 600_000},  # ten minutes
+        {"endFrom": 30 * DAY_MS - 3_600_000},  # the last hour, no upper bound
+        {"startFrom": 40 * DAY_MS},  # after every job
+    ],
+    ids=["narrow", "from-only", "empty"],
+)
+def test_sqlite_reads_a_narrow_range_from_its_index(engine: Engine, query: dict[str, int]) -> None:
+    """Fewer matches than ``RANGE_PROBE``: the range's own index, then a sort of its rows —
+    never the newest-first walk, which would read every older job to find them."""
+    base = _fill_sqlite(engine, 20_000, 10)
+    shifted = {k: base + v for k, v in query.items()}
+    cursor = engine.find({**shifted, "_size": 50})
+    page, _ = _sent(engine, lambda: (list(cursor), cursor.count()), "jobs")[-2:]
+    assert cursor.count() < RANGE_PROBE
+    by_range = "ix_jobs_started" if "startFrom" in query else "ix_jobs_ended"
+    assert f"SEARCH jobs USING INDEX {by_range}" in page, page
+    assert "ix_jobs_created" not in page, page
+    column = "started_ms" if "startFrom" in query else "ended_ms"
+    low = shifted.get("startFrom", shifted.get("endFrom"))
+    high = shifted.get("startTo", shifted.get("endTo"))
+    assert [j.id for j in engine.find(shifted)] == _reference(engine, column, low, high)
+
+
+@SQLITE_ONLY
+def test_sqlite_message_filter_walks_the_job_in_order(engine: Engine) -> None:
+    """The message filter reads the job's lines along ``ix_job_logs_job_ts`` and stops at the
+    page; it is a plain ``LIKE`` (no ``lower()`` per line), and still ignores case."""
+    _fill_sqlite(engine, 100, 20_000)
+    cursor = engine.logs(BIG_JOB, {"message": "DUPLICATE", "_size": 50})
+    with _statements(engine) as seen:
+        assert len(list(cursor)) == 20
+        assert cursor.count() == 20
+    sent = [(s, p) for s, p in seen if "FROM job_logs" in s]
+    assert len(sent) == 2 and all("lower(" not in s for s, _ in sent), sent
+    page = _plan(engine, *sent[0])  # (count() reads the whole table here: one job has it all)
+    assert "USING INDEX ix_job_logs_job_ts (job_id=?)" in page, page
+    assert "TEMP B-TREE" not in page, page
 
 
 def test_the_start_end_bound_never_hides_a_job(engine: Engine) -> None:
