@@ -1,9 +1,9 @@
 """sysjobs: a no-op JavaScript job (RUN_SCRIPT with the source ``1``) on SQLite or PostgreSQL.
 
 Each worker process is what ``sysjobs worker`` runs in a child (``child_main``): one engine,
-a :class:`~sysjobs.worker.WorkerPool` of 4 slots, and a :class:`~sysjobs.Host`'s script
-runner (a warm pool of V8 isolates with the full ``sys`` global) — so every job evaluates
-its script in a fresh sandbox.
+a :class:`~sysjobs.worker.WorkerPool` with the default slots (``DEFAULT_SLOTS``, 8), and a
+:class:`~sysjobs.Host`'s script runner (V8 contexts with the full ``sys`` global, recycled
+once proven clean) — so every job evaluates its script in a clean sandbox.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ import sqlalchemy as sa
 
 from sysjobs.jobs import Engine, ScriptRunner, new_owner
 from sysjobs.store.database import normalize_url
+from sysjobs.worker import DEFAULT_SLOTS
 from sysjobs.worker.processes import WorkerConfig, child_main
 from sysjobs.worker.scripts import script_job_type
 
 TARGET = sys.argv[sys.argv.index("--target") + 1] if "--target" in sys.argv else ""
 SOURCE = "1"
-CONCURRENCY = int(os.environ.get("BENCH_SYSJOBS_CONCURRENCY", "4"))
+CONCURRENCY = int(os.environ.get("BENCH_SYSJOBS_CONCURRENCY", str(DEFAULT_SLOTS)))
 
 
 def setup(engine: Engine) -> None:

@@ -22,7 +22,7 @@ from sysjobs.bindings.data import data_namespace
 from sysjobs.bindings.jobs import jobs_namespace
 from sysjobs.jobs import Engine, Job, JobType
 from sysjobs.runtime import Limits, Namespace, RunResult, Sandbox
-from sysjobs.worker.pool import WorkerPool
+from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
 from sysjobs.worker.scripts import SandboxScriptRunner, script_job_type
 
 #: The statuses after which a script job has nothing more to say.
@@ -97,7 +97,7 @@ class Host:
         return self.engine.wait(job.id, DONE_STATUSES, wait_s)
 
     # ---- workers ------------------------------------------------------------------
-    def workers(self, concurrency: int = 4, **options: Any) -> WorkerPool:
+    def workers(self, concurrency: int = DEFAULT_SLOTS, **options: Any) -> WorkerPool:
         """An in-process worker pool running this host's jobs (use as a context manager)."""
         return WorkerPool(
             self.engine, concurrency=concurrency, script_runner=self.runner, **options

@@ -13,7 +13,7 @@ import typer
 
 from sysjobs.cli.app import app
 from sysjobs.cli.options import DbOption
-from sysjobs.worker.processes import WorkerConfig, WorkerProcesses
+from sysjobs.worker import DEFAULT_SLOTS, WorkerConfig, WorkerProcesses
 from sysjobs.worker.queues import parse_queues
 
 #: The host's hooks: load the app and its job types, and hand out its script runner.
@@ -27,7 +27,9 @@ def worker(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, help="Worker processes to start.")
     ] = 2,
-    slots: Annotated[int, typer.Option("--slots", min=1, help="Jobs per process at once.")] = 4,
+    slots: Annotated[
+        int, typer.Option("--slots", min=1, help="Jobs per process at once.")
+    ] = DEFAULT_SLOTS,
     queues: Annotated[
         str | None,
         typer.Option("--queues", "-q", help="Queues to serve, with optional limits: mix,heavy=1"),

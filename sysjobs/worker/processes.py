@@ -22,7 +22,7 @@ from types import FrameType
 
 from sysjobs.jobs import Engine, EngineSettings, new_owner
 from sysjobs.worker.loader import load
-from sysjobs.worker.pool import WorkerPool
+from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
 from sysjobs.worker.queues import parse_queues
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class WorkerConfig:
     """What a worker process needs; plain data, so it crosses ``spawn``."""
 
     url: str | None
-    concurrency: int = 4
+    concurrency: int = DEFAULT_SLOTS
     queues: str | None = None
     lease_s: float = 30.0
     stop_grace_s: float = 30.0
