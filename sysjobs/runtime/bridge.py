@@ -404,8 +404,8 @@ def raw_callback_seconds(calls: int, *, pin_thread_state: bool) -> float:
     state: dict[str, int | None] = {"pinned": None}
 
     def handler(callback_id: int, raw: Any) -> None:
-        if callback_id != bridge._callback_id:
-            bridge._original(callback_id, raw)
+        if callback_id != bridge._callback_id:  # task results and the library's own ids
+            bridge._on_callback(callback_id, raw)
             return
         ctx._free(raw)
         if pin_thread_state and state["pinned"] is None:
@@ -427,7 +427,7 @@ def raw_callback_seconds(calls: int, *, pin_thread_state: bool) -> float:
 
             def release(callback_id: int, raw: Any) -> None:
                 if callback_id != bridge._callback_id:
-                    bridge._original(callback_id, raw)
+                    bridge._on_callback(callback_id, raw)
                     return
                 ctx._free(raw)
                 _pythonapi.PyGILState_Release(state_value)

@@ -7,6 +7,7 @@ import importlib.metadata
 import inspect
 
 import py_mini_racer
+import pytest
 from py_mini_racer import _context, _dll, _mini_racer
 
 PINNED = "0.14.1"
@@ -52,3 +53,12 @@ def test_shared_array_buffers_come_back_as_memoryviews() -> None:
         assert isinstance(view, memoryview) and len(view) == 64
     finally:
         bridge.close()
+
+
+@pytest.mark.parametrize("pin", [True, False])
+def test_the_raw_callback_floor_the_bench_compares_against_still_runs(pin: bool) -> None:
+    """bench/bridge_bench.py's floor swaps in its own handler; task results must still
+    reach the bridge (a lost result hangs the bench)."""
+    from sysjobs.runtime.bridge import raw_callback_seconds
+
+    assert raw_callback_seconds(200, pin_thread_state=pin) > 0
