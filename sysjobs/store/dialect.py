@@ -4,14 +4,14 @@ Procrastinate keeps its connector to a handful of operations; ours is smaller st
 query is written once (SQLAlchemy Core, in the ``store`` modules); a dialect only says how to
 build the engine, how a *write* transaction begins (SQLite must take its write lock up front
 with ``BEGIN IMMEDIATE`` or two claimers deadlock on lock upgrade), how to publish a wake-up
-hint inside a transaction, where hints from other processes come from, and how often to poll
-when hints cannot be trusted.
+hint inside a transaction, where hints from other processes come from, how often to poll
+when hints cannot be trusted, and how to insert thousands of rows at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -43,3 +43,22 @@ class Dialect(Protocol):
 
     def poll_interval(self, idle_rounds: int) -> float:
         """Seconds to sleep between re-reads after ``idle_rounds`` rounds without change."""
+
+    def insert_rows(
+        self, connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert many rows of the same keys (an enqueue of thousands of jobs)."""
+
+
+def column_defaults(table: sa.Table, keys: Iterable[str]) -> dict[str, Any]:
+    """The client-side scalar defaults of ``table``'s columns missing from ``keys``.
+
+    A statement that names its columns itself (PostgreSQL's bulk insert) must fill them in,
+    as SQLAlchemy's ``insert()`` would.
+    """
+    given = set(keys)
+    return {
+        c.name: c.default.arg  # type: ignore[attr-defined]
+        for c in table.columns
+        if c.name not in given and c.default is not None and c.default.is_scalar
+    }

@@ -30,12 +30,12 @@ class JobStore:
         if not rows:
             return
         with self.db.write() as tx:
-            tx.connection.execute(jobs.insert(), [dict(r) for r in rows])
-            tx.connection.execute(job_results.insert(), [{"job_id": r["id"]} for r in rows])
-            add_events(
-                tx.connection,
-                [event(r["id"], r["created_ms"], None, r["status"], reason=reason) for r in rows],
-            )
+            insert = self.db.dialect.insert_rows
+            insert(tx.connection, jobs, rows)
+            insert(tx.connection, job_results, [{"job_id": r["id"]} for r in rows])
+            insert(tx.connection, job_events, [
+                event(r["id"], r["created_ms"], None, r["status"], reason=reason) for r in rows
+            ])  # fmt: skip
             tx.hint("work", *(f"job:{r['id']}" for r in rows[:50]))
 
     def get_job(self, job_id: str) -> Row | None:

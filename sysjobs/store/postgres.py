@@ -7,13 +7,17 @@ and a slow poll stands behind them for lost notifications (reconnects, ``notify=
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 
-from sysjobs.store.dialect import HintSink, Listener
+from sysjobs.store.dialect import HintSink, Listener, column_defaults
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +26,14 @@ CHANNEL = "sysjobs"
 MAX_PAYLOAD = 4000
 #: The poll standing behind notifications (seconds), and without them.
 POLL_WITH_HINTS_S, POLL_WITHOUT_HINTS_S = 0.5, 0.05
+
+
+@functools.cache
+def _bulk_insert_sql(table: str, columns: str) -> sa.TextClause:
+    return sa.text(
+        f'INSERT INTO "{table}" ({columns}) SELECT {columns} '
+        f'FROM json_populate_recordset(NULL::"{table}", CAST(:rows AS json))'
+    )
 
 
 class PostgresDialect:
@@ -52,6 +64,25 @@ class PostgresDialect:
             return None
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return PgListener(conninfo, sink)
+
+    def insert_rows(
+        self, connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """One ``INSERT … SELECT … FROM json_populate_recordset`` for all the rows.
+
+        psycopg's ``executemany`` sends one INSERT per row (pipelined): for an enqueue of
+        1,000 jobs that is 3,000 statements for the server to run while the workers drain on
+        the same cores. The rows travel as one JSON array instead; the server turns it into
+        typed rows (a json column takes the nested value as it is).
+        """
+        if not rows:
+            return
+        defaults = column_defaults(table, rows[0].keys())
+        names = [c.name for c in table.columns if c.name in rows[0] or c.name in defaults]
+        payload = json.dumps([{**defaults, **r} for r in rows], separators=(",", ":"))
+        columns = ", ".join(f'"{n}"' for n in names)
+        statement = _bulk_insert_sql(table.name, columns)
+        connection.execute(statement, {"rows": payload})
 
     def poll_interval(self, idle_rounds: int) -> float:
         """Hints do the waking; the poll is only a safety net."""
