@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import ValidationError
 
@@ -88,6 +88,19 @@ def check_progress(pct: object) -> int:
     return int(pct)
 
 
+class ClaimCriteria(TypedDict, total=False):
+    """Which jobs a claim may take (the keyword arguments of :meth:`Leases.claim`)."""
+
+    #: Queues to take from (default: all).
+    queues: tuple[str, ...]
+    #: Job types to take (default: every type registered and claimable now).
+    types: list[str] | None
+    #: Whether low-priority jobs may be taken (default: True).
+    allow_low: bool
+    #: Lease length (default: the engine's ``lease_s``).
+    lease_s: float | None
+
+
 @dataclass(frozen=True)
 class FinishRequest:
     """One lease to end with ``outcome`` (see :meth:`Leases.finish_and_claim`)."""
@@ -129,41 +142,29 @@ class Leases:
         self.jobs = JobStore(engine.database)
 
     def claim(
-        self,
-        owner: str,
-        *,
-        limit: int,
-        queues: tuple[str, ...] = QUEUES,
-        types: list[str] | None = None,
-        allow_low: bool = True,
-        lease_s: float | None = None,
+        self, owner: str, *, limit: int, **criteria: Unpack[ClaimCriteria]
     ) -> list[Claimed]:
         """Lease up to ``limit`` jobs of the registered ``types`` from ``queues``."""
-        spec = self.claim_spec(owner, limit=limit, queues=queues, types=types,
-                               allow_low=allow_low, lease_s=lease_s)  # fmt: skip
+        spec = self.claim_spec(owner, limit=limit, **criteria)
         if spec is None:
             return []
         return self._claimed(owner, self.store.claim(spec))
 
     def claim_spec(
-        self,
-        owner: str,
-        *,
-        limit: int,
-        queues: tuple[str, ...] = QUEUES,
-        types: list[str] | None = None,
-        allow_low: bool = True,
-        lease_s: float | None = None,
+        self, owner: str, *, limit: int, **criteria: Unpack[ClaimCriteria]
     ) -> ClaimSpec | None:
-        """What :meth:`claim` (or :meth:`finish`'s ``then_claim``) asks for; None = nothing."""
+        """What :meth:`claim` (or :meth:`finish_and_claim`'s ``then_claim``) asks for;
+        None when that is nothing."""
         settings = self.engine.settings
         now = now_ms()
+        types = criteria.get("types")
+        lease_s = criteria.get("lease_s")
         spec = ClaimSpec(
             owner=owner,
-            queues=queues,
+            queues=criteria.get("queues", QUEUES),
             types=types if types is not None else self.engine.registry.claimable(),
             limit=limit,
-            allow_low=allow_low,
+            allow_low=criteria.get("allow_low", True),
             aged_before_ms=now - int(settings.low_priority_ageing_s * 1000),
             now_ms=now,
             lease_ms=int((lease_s or settings.lease_s) * 1000),

@@ -118,15 +118,9 @@ class WorkerPool:
 
     def _claim(self) -> list[Claimed] | None:
         """Claim for every queue with free slots; None when nothing was taken."""
-        if self._stopping.is_set():
+        free, total, allow_low = self._capacity()
+        if not free:
             return None
-        with self._lock:
-            busy = Counter(r.claimed.job.queue for r in self.running.values())
-        free = {q: n for q, n in free_slots(self.limits, busy, self.concurrency).items() if n}
-        total = self.concurrency - sum(busy.values())
-        if not free or total <= 0:
-            return None
-        allow_low = total > 1 or self.concurrency == 1  # low priority never takes the last slot
         groups = [(tuple(free), total)] if min(free.values()) >= total else list(free.items())
         claimed: list[Claimed] = []
         for queues, limit in groups:
@@ -143,20 +137,28 @@ class WorkerPool:
         The same rules as :meth:`_claim` (queue limits, low priority never takes the last
         slot) for one job; the dispatcher still fills any other free slot.
         """
-        if self._stopping.is_set():
+        free, _total, allow_low = self._capacity(leaving)
+        if not free:
             return None
+        return self.engine.leases.claim_spec(
+            self.owner, limit=1, queues=tuple(free), allow_low=allow_low, lease_s=self.lease_s
+        )
+
+    def _capacity(self, leaving: Running | None = None) -> tuple[dict[str, int], int, bool]:
+        """Free slots per queue, free slots in all, and whether low priority may take one —
+        counting ``leaving``'s slot as free; nothing while the pool stops."""
+        if self._stopping.is_set():
+            return {}, 0, False
         with self._lock:
             busy = Counter(
                 r.claimed.job.queue for r in self.running.values() if r is not leaving
             )  # fmt: skip
-        free = tuple(q for q, n in free_slots(self.limits, busy, self.concurrency).items() if n)
+        free = {q: n for q, n in free_slots(self.limits, busy, self.concurrency).items() if n}
         total = self.concurrency - sum(busy.values())
-        if not free or total <= 0:
-            return None
-        return self.engine.leases.claim_spec(
-            self.owner, limit=1, queues=free, allow_low=total > 1 or self.concurrency == 1,
-            lease_s=self.lease_s,
-        )  # fmt: skip
+        if total <= 0:
+            return {}, 0, False
+        allow_low = total > 1 or self.concurrency == 1  # low priority never takes the last slot
+        return free, total, allow_low
 
     def _launch(self, claimed: Claimed) -> None:
         running = self._adopt(claimed)
