@@ -87,6 +87,8 @@ Dispatch = Callable[[bytes], bytes]
 """Takes a request as UTF-16-LE JSON bytes and returns the reply as UTF-16-LE bytes."""
 
 
+#: Trusted sources this short (the per-run canary) keep their V8 value between evals.
+_KEPT_SOURCE_CHARS = 16
 #: After cancelling a task, how long to wait for its (terminated) result to arrive.
 _CANCEL_WAIT_S = 2.0
 
@@ -103,6 +105,45 @@ class _Task:
         self.handle: Any = None
         #: Why the task was cancelled: "timeout", "terminated", or None.
         self.reason: str | None = None
+
+
+#: Entry points that only post a task or touch a mutex-guarded registry, never waiting for the
+#: isolate thread: called through a ``PyDLL`` view of the library they keep the GIL, so a
+#: busy worker does not hand the GIL to another thread and wait to get it back around
+#: each of them (ten per script run). Anything that waits for the isolate thread (heap
+#: stats, object items, making callbacks, freeing a context) must stay on mini-racer's
+#: ``CDLL``, which releases the GIL: the isolate thread may need the GIL to finish.
+_GIL_HELD_CALLS = (
+    "mr_eval", "mr_call_function", "mr_cancel_task", "mr_free_value", "mr_alloc_int_val",
+    "mr_alloc_double_val", "mr_alloc_string_val", "mr_hard_memory_limit_reached",
+)  # fmt: skip
+
+
+class _GilHeldDll:
+    """mini-racer's library handle with :data:`_GIL_HELD_CALLS` bound through ``PyDLL``."""
+
+    _shared: dict[str, _GilHeldDll] = {}
+
+    def __init__(self, dll: Any) -> None:
+        self._dll = dll
+        held = ctypes.PyDLL(dll._name, handle=dll._handle)
+        for name in _GIL_HELD_CALLS:
+            slow, quick = getattr(dll, name), getattr(held, name)
+            quick.argtypes, quick.restype = slow.argtypes, slow.restype
+            setattr(self, name, quick)
+
+    @classmethod
+    def of(cls, dll: Any) -> _GilHeldDll:
+        """The one view of ``dll`` (mini-racer loads its library once per process)."""
+        if isinstance(dll, cls):
+            return dll
+        view = cls._shared.get(dll._name)
+        if view is None or view._dll is not dll:
+            view = cls._shared[dll._name] = cls(dll)
+        return view
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dll, name)
 
 
 class _EventLoop:
@@ -155,11 +196,14 @@ class Bridge:
         self._in_callback = False
         self._closed = False
         self._unpin_fn: Any = None
-        self._dll: Any = ctx._dll
+        self._dll: Any = _GilHeldDll.of(ctx._dll)
+        object.__setattr__(ctx, "_dll", self._dll)
         self._tasks: dict[int, _Task] = {}
         self._running: _Task | None = None
         self._argv: Any = None  # reused for calls with arguments (setup only)
         self._no_args: Any = None  # the empty arguments array, kept for every other call
+        self._undefined: Any = None  # the ``this`` of every call
+        self._sources: dict[str, Any] = {}  # handles of short trusted sources (the canary)
 
     # ---- setup ------------------------------------------------------------------
     def js_callback(self) -> Any:
@@ -180,7 +224,11 @@ class Bridge:
     def eval(self, source: str, timeout_s: float | None = None) -> Any:
         """Evaluate trusted source; mini-racer's errors become this module's."""
         self._check_usable()
-        code = self._ctx._python_to_value_handle(source)
+        code = self._sources.get(source)
+        if code is None:
+            code = self._ctx._python_to_value_handle(source)
+            if len(source) <= _KEPT_SOURCE_CHARS:
+                self._sources[source] = code
         return self._run_task(lambda cid: self._dll.mr_eval(self._ctx._ctx, code.raw, cid),
                               timeout_s)  # fmt: skip
 
@@ -193,7 +241,9 @@ class Bridge:
         ctx = self._ctx
         argv = self._arguments(args)
         func = ctx._python_to_value_handle(fn)
-        this = ctx._python_to_value_handle(JSUndefined)
+        this = self._undefined
+        if this is None:
+            this = self._undefined = ctx._python_to_value_handle(JSUndefined)
         return self._run_task(
             lambda cid: self._dll.mr_call_function(ctx._ctx, func.raw, this.raw, argv.raw, cid),
             timeout_s,
@@ -366,6 +416,8 @@ class Bridge:
         self._closed = True
         self._buf = None
         self._unpin_fn = None
+        self._sources.clear()
+        self._undefined = self._argv = self._no_args = None  # their values die with the context
         self._cm.__exit__(None, None, None)
 
     def _mr_call_quietly(self, fn: Any) -> None:
