@@ -70,7 +70,7 @@ jobs = sa.Table(
         sqlite_where=sa.text("owner IS NOT NULL"),
     ),
     sa.Index("ix_jobs_created", "created_ms", "id"),
-    sa.Index("ix_jobs_status_created", "status", "created_ms"),
+    sa.Index("ix_jobs_status_created", "status", "created_ms", "id"),
     sa.Index("ix_jobs_type_created", "type", "created_ms"),
     sa.Index("ix_jobs_started", "started_ms"),
     sa.Index("ix_jobs_ended", "ended_ms"),
