@@ -36,7 +36,11 @@ class Dialect(Protocol):
         """An engine configured for this database (pragmas, pool, begin mode)."""
 
     def notify(self, connection: sa.Connection, keys: list[str]) -> None:
-        """Publish a hint inside the current transaction (delivered on commit, if at all)."""
+        """Publish a hint as the transaction's last act (delivered on commit, if at all).
+
+        It may commit the transaction itself (PostgreSQL sends the hint and the COMMIT in
+        one round trip); the caller's commit then has nothing left to do.
+        """
 
     def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:
         """Start receiving other processes' hints, or None when the database has none."""
@@ -47,7 +51,7 @@ class Dialect(Protocol):
     def insert_rows(
         self, connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
     ) -> None:
-        """Insert many rows of the same keys (an enqueue of thousands of jobs)."""
+        """Insert many rows of the same keys (an enqueue of thousands of jobs); none: no-op."""
 
 
 def column_defaults(table: sa.Table, keys: Iterable[str]) -> dict[str, Any]:

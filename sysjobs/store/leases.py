@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from sysjobs.store.database import Database, Tx
 from sysjobs.store.rows import LEASED, Row, add_events, as_row, event, fence, job_select
-from sysjobs.store.schema import job_logs, job_results, jobs
+from sysjobs.store.schema import job_events, job_logs, job_results, jobs
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class LeaseStore:
         with self.db.write() as tx:
             ended = _end_leases(tx, ends, events)
             claimed = _claim_all(tx, claims, events)
-            add_events(tx.connection, events)
+            self.db.dialect.insert_rows(tx.connection, job_events, events)
         return ended, claimed
 
     def recover(

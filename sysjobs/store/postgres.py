@@ -50,13 +50,32 @@ class PostgresDialect:
         return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
     def notify(self, connection: sa.Connection, keys: list[str]) -> None:
-        """``pg_notify`` inside the transaction: delivered on commit, dropped on rollback."""
+        """``pg_notify`` and the COMMIT in one round trip: delivered only if it commits.
+
+        Both go through psycopg's pipeline on the driver connection, so the server gets them
+        together (a job's finishing transaction had eight round trips; this was one). The
+        transaction is then committed, and SQLAlchemy's own commit finds nothing to do. A
+        failed commit raises here, inside the ``write()`` block, as the SQLAlchemy error it
+        would have been (a lost connection is invalidated, as SQLAlchemy would).
+        """
         if not self.hints or not keys:
             return
         payload = ",".join(dict.fromkeys(keys))
         if len(payload) > MAX_PAYLOAD:
             payload = "*"
-        connection.execute(sa.text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        try:
+            with raw.pipeline():
+                raw.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+                raw.commit()
+        except psycopg.Error as exc:  # as SQLAlchemy would report it, and drop a dead link
+            lost = connection.dialect.is_disconnect(exc, raw, None)  # type: ignore[arg-type]
+            if lost:
+                connection.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(
+                "COMMIT", None, exc, psycopg.Error, connection_invalidated=lost
+            ) from exc
 
     def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:
         """A daemon thread on its own connection, reconnecting with backoff."""

@@ -58,7 +58,8 @@ class SqliteDialect:
         self, connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
     ) -> None:
         """``executemany``: SQLite's own loop of inserts, in C, is already fast."""
-        connection.execute(table.insert(), [dict(r) for r in rows])
+        if rows:  # an empty list would insert one row of defaults
+            connection.execute(table.insert(), [dict(r) for r in rows])
 
     def poll_interval(self, idle_rounds: int) -> float:
         """Exponential backoff: other processes' changes are only seen by re-reading."""

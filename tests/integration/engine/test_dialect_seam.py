@@ -1,0 +1,121 @@
+"""The per-database seam under a write transaction: an empty batch inserts nothing, and on
+PostgreSQL the hint goes out with the COMMIT (one round trip) — delivered, and the rows
+visible, only when the write commits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from sysjobs.jobs import Engine
+from sysjobs.store.postgres import CHANNEL
+from sysjobs.store.schema import job_events
+from tests.integration.engine.helpers import open_engine
+
+PG_ONLY = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@pytest.fixture
+def eng(db_url: str) -> Iterator[Engine]:
+    with open_engine(db_url) as engine:
+        yield engine
+
+
+def _event_count(eng: Engine) -> int:
+    with eng.database.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(job_events)).scalar_one())
+
+
+def test_inserting_no_rows_inserts_nothing(eng: Engine) -> None:
+    before = _event_count(eng)
+    with eng.database.write() as tx:
+        eng.database.dialect.insert_rows(tx.connection, job_events, [])
+    assert _event_count(eng) == before
+
+
+@pytest.fixture
+def listener(eng: Engine) -> Iterator[psycopg.Connection]:
+    url = eng.database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"LISTEN {CHANNEL}")
+        yield conn
+
+
+def _received(conn: psycopg.Connection, timeout_s: float = 1.0) -> list[str]:
+    """The first payloads that arrive within ``timeout_s`` (none: an empty list)."""
+    deadline = time.monotonic() + timeout_s
+    payloads: list[str] = []
+    while time.monotonic() < deadline and not payloads:
+        payloads += [n.payload for n in conn.notifies(timeout=0.1, stop_after=1)]
+    return payloads
+
+
+def _job(eng: Engine, listener: psycopg.Connection) -> str:
+    """A job to write events for; its own enqueue hint is read off the listener."""
+    job_id = eng.enqueue("NOOP", {}).id
+    assert any(job_id in p for p in _received(listener))
+    return job_id
+
+
+def _insert_event(tx_connection: sa.Connection, job_id: str) -> None:
+    tx_connection.execute(
+        job_events.insert(), {"job_id": job_id, "at_ms": 1, "to_status": "PENDING", "attempt": 0}
+    )
+
+
+@PG_ONLY
+def test_a_committed_write_sends_its_hint_and_its_rows_are_visible(
+    eng: Engine, listener: psycopg.Connection
+) -> None:
+    job_id = _job(eng, listener)
+    before = _event_count(eng)
+    with eng.database.write() as tx:
+        _insert_event(tx.connection, job_id)
+        tx.hint(f"job:{job_id}", "work")
+    assert _received(listener) == [f"job:{job_id},work"]
+    assert _event_count(eng) == before + 1
+
+
+@PG_ONLY
+def test_a_write_that_fails_sends_no_hint_and_leaves_no_rows(
+    eng: Engine, listener: psycopg.Connection
+) -> None:
+    job_id = _job(eng, listener)
+    before = _event_count(eng)
+    with pytest.raises(RuntimeError), eng.database.write() as tx:
+        _insert_event(tx.connection, job_id)
+        tx.hint(f"job:{job_id}")
+        raise RuntimeError("the body failed")
+    assert _received(listener, 0.3) == []
+    assert _event_count(eng) == before
+
+
+@PG_ONLY
+def test_a_failed_commit_raises_inside_the_write_and_leaves_no_rows(
+    eng: Engine, listener: psycopg.Connection
+) -> None:
+    """A deferred constraint fails at COMMIT — the round trip that also carries the hint."""
+    job_id = _job(eng, listener)
+    before = _event_count(eng)
+    with pytest.raises(sa.exc.IntegrityError), eng.database.write() as tx:
+        tx.connection.exec_driver_sql(
+            "CREATE TEMP TABLE t_twice (v int UNIQUE DEFERRABLE INITIALLY DEFERRED)"
+            " ON COMMIT DROP"
+        )
+        tx.connection.exec_driver_sql("INSERT INTO t_twice VALUES (1), (1)")
+        _insert_event(tx.connection, job_id)
+        tx.hint(f"job:{job_id}")
+    assert _received(listener, 0.3) == []
+    assert _event_count(eng) == before
+    with eng.database.write() as tx:  # the pooled connection is usable again
+        _insert_event(tx.connection, job_id)
+        tx.hint(f"job:{job_id}")
+    assert _received(listener) == [f"job:{job_id}"]
+    assert _event_count(eng) == before + 1
