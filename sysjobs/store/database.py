@@ -1,15 +1,16 @@
 """One database handle: the engine, its dialect, and the two kinds of transaction.
 
 ``write()`` begins a transaction that may change rows and collects the hint keys of what it
-changed; the hint is published inside the transaction (PostgreSQL ``NOTIFY``) and handed to
-the in-process sink right after commit, so waiters in this process wake without a round trip.
+changed, and rows kept for its end (the audit trail); the dialect ends it — those rows, the
+hint (PostgreSQL ``NOTIFY``) and the commit — and the hint is handed to the in-process sink
+right after commit, so waiters in this process wake without a round trip.
 ``read()`` is a plain snapshot read.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sysjobs.store import migrate
-from sysjobs.store.dialect import Dialect, HintSink, Listener
+from sysjobs.store.dialect import Dialect, HintSink, Listener, RowsInsert
 from sysjobs.store.postgres import PostgresDialect
 from sysjobs.store.sqlite import SqliteDialect
 
@@ -49,10 +50,16 @@ class Tx:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
         self.keys: list[str] = []
+        self.inserts: list[RowsInsert] = []
 
     def hint(self, *keys: str) -> None:
         """Say that these keys changed (``job:<id>``, ``work`` for new pending jobs)."""
         self.keys.extend(keys)
+
+    def insert_at_end(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` as the transaction ends, with its commit (nothing reads them back
+        in between: an audit trail). PostgreSQL sends them in the commit's round trip."""
+        self.inserts.append((table, rows))
 
 
 class Database:
@@ -88,7 +95,7 @@ class Database:
         with self._writers, self.engine.begin() as connection:
             tx = Tx(connection)
             yield tx
-            self.dialect.notify(connection, tx.keys)
+            self.dialect.end_write(connection, tx.keys, tx.inserts)
         if tx.keys and self.local_sink is not None:
             self.local_sink(tx.keys)
 

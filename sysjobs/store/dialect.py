@@ -3,9 +3,10 @@
 Procrastinate keeps its connector to a handful of operations; ours is smaller still. Every
 query is written once (SQLAlchemy Core, in the ``store`` modules); a dialect only says how to
 build the engine, how a *write* transaction begins (SQLite must take its write lock up front
-with ``BEGIN IMMEDIATE`` or two claimers deadlock on lock upgrade), how to publish a wake-up
-hint inside a transaction, where hints from other processes come from, how often to poll
-when hints cannot be trusted, and how to insert thousands of rows at once.
+with ``BEGIN IMMEDIATE`` or two claimers deadlock on lock upgrade), how it ends (the rows kept
+for the end and the wake-up hint, with the commit), where hints from other processes come
+from, how often to poll when hints cannot be trusted, and how to insert thousands of rows at
+once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 
 #: Called with the keys a hint names ("*" = anything may have changed).
 HintSink = Callable[[Iterable[str]], None]
+#: Rows for one table, to insert as a write transaction ends (see ``Tx.insert_at_end``).
+RowsInsert = tuple[sa.Table, Sequence[Mapping[str, Any]]]
 
 
 class Listener(Protocol):
@@ -35,11 +38,14 @@ class Dialect(Protocol):
     def create_engine(self, url: sa.URL) -> sa.Engine:
         """An engine configured for this database (pragmas, pool, begin mode)."""
 
-    def notify(self, connection: sa.Connection, keys: list[str]) -> None:
-        """Publish a hint as the transaction's last act (delivered on commit, if at all).
+    def end_write(
+        self, connection: sa.Connection, keys: list[str], inserts: Sequence[RowsInsert]
+    ) -> None:
+        """The write transaction's last act: insert the rows kept for the end (``inserts``)
+        and publish the hint (delivered on commit, if at all).
 
-        It may commit the transaction itself (PostgreSQL sends the hint and the COMMIT in
-        one round trip); the caller's commit then has nothing left to do.
+        It may commit the transaction itself (PostgreSQL sends the rows, the hint and the
+        COMMIT in one round trip); the caller's commit then has nothing left to do.
         """
 
     def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:

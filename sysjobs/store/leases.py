@@ -121,7 +121,7 @@ class LeaseStore:
         with self.db.write() as tx:
             ended = _end_leases(tx, ends, events)
             claimed = _claim_all(tx, claims, events)
-            self.db.dialect.insert_rows(tx.connection, job_events, events)
+            tx.insert_at_end(job_events, events)
         return ended, claimed
 
     def recover(

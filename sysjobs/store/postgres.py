@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
-from sysjobs.store.dialect import HintSink, Listener, column_defaults
+from sysjobs.store.dialect import HintSink, Listener, RowsInsert, column_defaults
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,20 @@ POLL_WITH_HINTS_S, POLL_WITHOUT_HINTS_S = 0.5, 0.05
 
 
 @functools.cache
-def _bulk_insert_sql(table: str, columns: str) -> sa.TextClause:
-    return sa.text(
+def _bulk_insert_sql(table: str, columns: str) -> str:
+    """The INSERT of one JSON array of rows (psycopg's ``%s`` placeholder)."""
+    return (
         f'INSERT INTO "{table}" ({columns}) SELECT {columns} '
-        f'FROM json_populate_recordset(NULL::"{table}", CAST(:rows AS json))'
+        f'FROM json_populate_recordset(NULL::"{table}", CAST(%s AS json))'
     )
+
+
+def _bulk_insert(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> tuple[str, tuple[str]]:
+    """The statement and its one parameter (a JSON array) that insert ``rows``."""
+    defaults = column_defaults(table, rows[0].keys())
+    names = [c.name for c in table.columns if c.name in rows[0] or c.name in defaults]
+    payload = json.dumps([{**defaults, **r} for r in rows], separators=(",", ":"))
+    return _bulk_insert_sql(table.name, ", ".join(f'"{n}"' for n in names)), (payload,)
 
 
 class PostgresDialect:
@@ -49,27 +58,32 @@ class PostgresDialect:
         url = url.set(drivername="postgresql+psycopg")
         return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
-    def notify(self, connection: sa.Connection, keys: list[str]) -> None:
-        """``pg_notify`` and the COMMIT in one round trip: delivered only if it commits.
+    def end_write(
+        self, connection: sa.Connection, keys: list[str], inserts: Sequence[RowsInsert]
+    ) -> None:
+        """The rows kept for the end, ``pg_notify`` and the COMMIT in one round trip.
 
-        Both go through psycopg's pipeline on the driver connection, so the server gets them
-        together (a job's finishing transaction had eight round trips; this was one). The
-        transaction is then committed, and SQLAlchemy's own commit finds nothing to do. A
-        failed commit raises here, inside the ``write()`` block, as the SQLAlchemy error it
-        would have been (a lost connection is invalidated, as SQLAlchemy would).
+        They go through psycopg's pipeline on the driver connection, so the server gets
+        them together (a job's finishing transaction made eight round trips; these were
+        three). The transaction is then committed, and SQLAlchemy's own commit finds nothing
+        to do. A failure raises here, inside the ``write()`` block, as the SQLAlchemy error
+        it would have been (a lost connection is invalidated, as SQLAlchemy would); the hint
+        is delivered only if the COMMIT succeeds.
         """
-        if not self.hints or not keys:
+        inserts = [(table, rows) for table, rows in inserts if rows]
+        hint = self.hints and bool(keys)
+        if not inserts and not hint:
             return
-        payload = ",".join(dict.fromkeys(keys))
-        if len(payload) > MAX_PAYLOAD:
-            payload = "*"
         raw = connection.connection.driver_connection
         assert raw is not None
         try:
             with raw.pipeline():
-                raw.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+                for table, rows in inserts:
+                    raw.execute(*_bulk_insert(table, rows))
+                if hint:
+                    raw.execute("SELECT pg_notify(%s, %s)", (CHANNEL, _payload(keys)))
                 raw.commit()
-        except psycopg.Error as exc:  # as SQLAlchemy would report it, and drop a dead link
+        except psycopg.Error as exc:
             lost = connection.dialect.is_disconnect(exc, raw, None)  # type: ignore[arg-type]
             if lost:
                 connection.invalidate(exc)
@@ -94,18 +108,18 @@ class PostgresDialect:
         the same cores. The rows travel as one JSON array instead; the server turns it into
         typed rows (a json column takes the nested value as it is).
         """
-        if not rows:
-            return
-        defaults = column_defaults(table, rows[0].keys())
-        names = [c.name for c in table.columns if c.name in rows[0] or c.name in defaults]
-        payload = json.dumps([{**defaults, **r} for r in rows], separators=(",", ":"))
-        columns = ", ".join(f'"{n}"' for n in names)
-        statement = _bulk_insert_sql(table.name, columns)
-        connection.execute(statement, {"rows": payload})
+        if rows:
+            connection.exec_driver_sql(*_bulk_insert(table, rows))
 
     def poll_interval(self, idle_rounds: int) -> float:
         """Hints do the waking; the poll is only a safety net."""
         return POLL_WITH_HINTS_S if self.hints else POLL_WITHOUT_HINTS_S
+
+
+def _payload(keys: list[str]) -> str:
+    """The hint's keys, once each; ``*`` when they would not fit in a notification."""
+    payload = ",".join(dict.fromkeys(keys))
+    return "*" if len(payload) > MAX_PAYLOAD else payload
 
 
 class PgListener:

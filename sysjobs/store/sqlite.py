@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sysjobs.store.dialect import HintSink, Listener
+from sysjobs.store.dialect import HintSink, Listener, RowsInsert
 
 #: Seconds a writer waits for SQLite's write lock before giving up.
 BUSY_TIMEOUT_S = 30.0
@@ -45,8 +45,12 @@ class SqliteDialect:
         sa.event.listen(engine, "begin", _on_begin)
         return engine
 
-    def notify(self, connection: sa.Connection, keys: list[str]) -> None:
-        """Nothing to publish: other processes poll."""
+    def end_write(
+        self, connection: sa.Connection, keys: list[str], inserts: Sequence[RowsInsert]
+    ) -> None:
+        """The rows kept for the end; no hint to publish (other processes poll)."""
+        for table, rows in inserts:
+            self.insert_rows(connection, table, rows)
 
     def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:
         """Watch the file's write-ahead log for other processes' commits."""

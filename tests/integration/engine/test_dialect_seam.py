@@ -1,6 +1,7 @@
-"""The per-database seam under a write transaction: an empty batch inserts nothing, and on
-PostgreSQL the hint goes out with the COMMIT (one round trip) — delivered, and the rows
-visible, only when the write commits.
+"""The per-database seam under a write transaction: an empty batch inserts nothing, rows
+kept for the end of a write are inserted with it, and on PostgreSQL those rows and the hint go
+out with the COMMIT (one round trip) — delivered, and the rows visible, only when the write
+commits.
 """
 
 from __future__ import annotations
@@ -37,7 +38,25 @@ def test_inserting_no_rows_inserts_nothing(eng: Engine) -> None:
     before = _event_count(eng)
     with eng.database.write() as tx:
         eng.database.dialect.insert_rows(tx.connection, job_events, [])
+        tx.insert_at_end(job_events, [])
     assert _event_count(eng) == before
+
+
+def test_rows_kept_for_the_end_are_inserted_with_the_commit(eng: Engine) -> None:
+    job_id = eng.enqueue("NOOP", {}).id
+    before = _event_count(eng)
+    with eng.database.write() as tx:
+        tx.insert_at_end(job_events, [_event(job_id, "RUNNING"), _event(job_id, "FINISHED")])
+    assert _event_count(eng) == before + 2
+    with pytest.raises(RuntimeError), eng.database.write() as tx:
+        tx.insert_at_end(job_events, [_event(job_id, "PENDING")])
+        raise RuntimeError("the body failed")
+    assert _event_count(eng) == before + 2
+
+
+def _event(job_id: str, status: str) -> dict[str, object]:
+    return {"job_id": job_id, "at_ms": 1, "from_status": None, "to_status": status,
+            "attempt": 0, "owner": None, "reason": None}  # fmt: skip
 
 
 @pytest.fixture
@@ -78,9 +97,10 @@ def test_a_committed_write_sends_its_hint_and_its_rows_are_visible(
     before = _event_count(eng)
     with eng.database.write() as tx:
         _insert_event(tx.connection, job_id)
+        tx.insert_at_end(job_events, [_event(job_id, "RUNNING")])
         tx.hint(f"job:{job_id}", "work")
     assert _received(listener) == [f"job:{job_id},work"]
-    assert _event_count(eng) == before + 1
+    assert _event_count(eng) == before + 2
 
 
 @PG_ONLY
@@ -111,6 +131,7 @@ def test_a_failed_commit_raises_inside_the_write_and_leaves_no_rows(
         )
         tx.connection.exec_driver_sql("INSERT INTO t_twice VALUES (1), (1)")
         _insert_event(tx.connection, job_id)
+        tx.insert_at_end(job_events, [_event(job_id, "RUNNING")])
         tx.hint(f"job:{job_id}")
     assert _received(listener, 0.3) == []
     assert _event_count(eng) == before
