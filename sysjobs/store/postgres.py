@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "sysjobs"
 #: NOTIFY payloads must stay under 8000 bytes; beyond this we just say "anything changed".
 MAX_PAYLOAD = 4000
+#: A pooled connection idle this long (seconds) is pinged before it is handed out.
+PING_AFTER_IDLE_S = 0.5
 #: The poll standing behind notifications (seconds), and without them.
 POLL_WITH_HINTS_S, POLL_WITHOUT_HINTS_S = 0.5, 0.05
 
@@ -54,9 +57,12 @@ class PostgresDialect:
         self.hints = hints
 
     def create_engine(self, url: sa.URL) -> sa.Engine:
-        """A pooled psycopg 3 engine; pre-ping so a restarted server is survived."""
+        """A pooled psycopg 3 engine whose idle connections are pinged before use."""
         url = url.set(drivername="postgresql+psycopg")
-        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_size=10, max_overflow=20)
+        sa.event.listen(engine, "checkin", _note_idle)
+        sa.event.listen(engine, "checkout", _ping_if_idle)
+        return engine
 
     def end_write(
         self, connection: sa.Connection, keys: list[str], inserts: Sequence[RowsInsert]
@@ -114,6 +120,31 @@ class PostgresDialect:
     def poll_interval(self, idle_rounds: int) -> float:
         """Hints do the waking; the poll is only a safety net."""
         return POLL_WITH_HINTS_S if self.hints else POLL_WITHOUT_HINTS_S
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, for connections idle ``PING_AFTER_IDLE_S`` or more.
+
+    A restarted server cuts every connection; a ping on checkout finds a dead one and the
+    pool replaces it before the transaction starts. Pinging on *every* checkout cost a
+    round trip per transaction, though, while a busy worker gets its connection back
+    within milliseconds. A connection that dies in that window fails its first statement
+    instead, which is a database error the callers already survive (the server can always
+    die mid-transaction), and SQLAlchemy then invalidates the whole pool.
+    """
+    idle_since = record.info.get("idle_since")
+    if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except psycopg.Error as exc:
+        raise sa.exc.DisconnectionError(f"ping failed: {exc}") from exc
 
 
 def _payload(keys: list[str]) -> str:

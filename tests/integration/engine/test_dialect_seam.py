@@ -1,7 +1,7 @@
 """The per-database seam under a write transaction: an empty batch inserts nothing, rows
 kept for the end of a write are inserted with it, and on PostgreSQL those rows and the hint go
 out with the COMMIT (one round trip) — delivered, and the rows visible, only when the write
-commits.
+commits; a pooled PostgreSQL connection is pinged only after it sat idle.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from sysjobs.jobs import Engine
-from sysjobs.store.postgres import CHANNEL
+from sysjobs.store.postgres import CHANNEL, PING_AFTER_IDLE_S
 from sysjobs.store.schema import job_events
 from tests.integration.engine.helpers import open_engine
 
@@ -140,3 +140,38 @@ def test_a_failed_commit_raises_inside_the_write_and_leaves_no_rows(
         tx.hint(f"job:{job_id}")
     assert _received(listener) == [f"job:{job_id}"]
     assert _event_count(eng) == before + 1
+
+
+def _backend_pid(eng: Engine) -> int:
+    with eng.database.read() as conn:
+        return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def _terminate(eng: Engine, pid: int) -> None:
+    url = eng.database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+@PG_ONLY
+def test_a_pooled_connection_cut_while_idle_is_replaced_before_use(eng: Engine) -> None:
+    """The server dropped the pooled connection (a restart does that to all of them): once
+    idle past ``PING_AFTER_IDLE_S`` it is pinged on checkout and replaced, unseen."""
+    eng.database.engine.pool.dispose()
+    pid = _backend_pid(eng)
+    _terminate(eng, pid)
+    time.sleep(PING_AFTER_IDLE_S + 0.1)
+    job_id = eng.enqueue("NOOP", {}).id
+    assert eng.require(job_id).id == job_id
+    assert _backend_pid(eng) != pid
+
+
+@PG_ONLY
+def test_a_connection_cut_right_after_use_fails_once_then_the_pool_recovers(eng: Engine) -> None:
+    """Within the window there is no ping: the first statement meets the cut connection —
+    an error like any server loss mid-transaction — and the next write works."""
+    eng.database.engine.pool.dispose()
+    _terminate(eng, _backend_pid(eng))
+    with pytest.raises(sa.exc.OperationalError):
+        eng.enqueue("NOOP", {})
+    assert eng.require(eng.enqueue("NOOP", {}).id)
