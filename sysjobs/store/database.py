@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sysjobs.store import migrate
-from sysjobs.store.dialect import Dialect, HintSink, Listener, RowsInsert
+from sysjobs.store.dialect import Dialect, Ending, HintSink, Listener
 from sysjobs.store.postgres import PostgresDialect
 from sysjobs.store.sqlite import SqliteDialect
 
@@ -49,17 +49,28 @@ class Tx:
 
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
-        self.keys: list[str] = []
-        self.inserts: list[RowsInsert] = []
+        self.ending = Ending()
+
+    @property
+    def keys(self) -> list[str]:
+        """The hint keys said so far."""
+        return self.ending.keys
 
     def hint(self, *keys: str) -> None:
         """Say that these keys changed (``job:<id>``, ``work`` for new pending jobs)."""
-        self.keys.extend(keys)
+        self.ending.keys.extend(keys)
+
+    def execute_at_end(
+        self, statement: sa.Executable, params: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Execute ``statement`` for each of ``params`` as the transaction ends, with its
+        commit — for writes nothing in the transaction reads back (PostgreSQL sends them in
+        the commit's round trip)."""
+        self.ending.statements.append((statement, params))
 
     def insert_at_end(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert ``rows`` as the transaction ends, with its commit (nothing reads them back
-        in between: an audit trail). PostgreSQL sends them in the commit's round trip."""
-        self.inserts.append((table, rows))
+        """Insert ``rows`` as the transaction ends, after the statements (an audit trail)."""
+        self.ending.inserts.append((table, rows))
 
 
 class Database:
@@ -95,7 +106,7 @@ class Database:
         with self._writers, self.engine.begin() as connection:
             tx = Tx(connection)
             yield tx
-            self.dialect.end_write(connection, tx.keys, tx.inserts)
+            self.dialect.end_write(connection, tx.ending)
         if tx.keys and self.local_sink is not None:
             self.local_sink(tx.keys)
 

@@ -12,14 +12,32 @@ once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 #: Called with the keys a hint names ("*" = anything may have changed).
 HintSink = Callable[[Iterable[str]], None]
-#: Rows for one table, to insert as a write transaction ends (see ``Tx.insert_at_end``).
-RowsInsert = tuple[sa.Table, Sequence[Mapping[str, Any]]]
+
+
+@dataclass
+class Ending:
+    """What a write transaction does last, with its commit (see ``Tx``).
+
+    The statements and rows nothing reads back before the commit (the release of ended
+    leases, the audit trail): PostgreSQL sends them, the hint and the COMMIT in one round
+    trip.
+    """
+
+    #: Hint keys of what the transaction changed.
+    keys: list[str] = field(default_factory=list)
+    #: Statements to execute, each with its parameter sets, in order.
+    statements: list[tuple[sa.Executable, Sequence[Mapping[str, Any]]]] = field(
+        default_factory=list
+    )
+    #: Rows to insert, per table, after the statements.
+    inserts: list[tuple[sa.Table, Sequence[Mapping[str, Any]]]] = field(default_factory=list)
 
 
 class Listener(Protocol):
@@ -38,14 +56,12 @@ class Dialect(Protocol):
     def create_engine(self, url: sa.URL) -> sa.Engine:
         """An engine configured for this database (pragmas, pool, begin mode)."""
 
-    def end_write(
-        self, connection: sa.Connection, keys: list[str], inserts: Sequence[RowsInsert]
-    ) -> None:
-        """The write transaction's last act: insert the rows kept for the end (``inserts``)
-        and publish the hint (delivered on commit, if at all).
+    def end_write(self, connection: sa.Connection, ending: Ending) -> None:
+        """The write transaction's last act: run ``ending``'s statements and inserts, and
+        publish its hint (delivered on commit, if at all).
 
-        It may commit the transaction itself (PostgreSQL sends the rows, the hint and the
-        COMMIT in one round trip); the caller's commit then has nothing left to do.
+        It may commit the transaction itself (PostgreSQL sends it all with the COMMIT in
+        one round trip); the caller's commit then has nothing left to do.
         """
 
     def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:

@@ -282,10 +282,12 @@ def _end_leases(
         events.append({**ended, "reason": end.reason})
         tx.hint(f"job:{end.job_id}", *(["work"] if after == "PENDING" else []))
         out.append({**as_row(before), **changed})  # the row as it is now, not read back
+    # Nothing in the transaction reads these rows again (they are locked, and a claim only
+    # takes pending jobs): they are written with the commit.
     for columns, rows in updates.items():
-        tx.connection.execute(_release_update(columns), rows)
+        tx.execute_at_end(_release_update(columns), rows)
     if results:
-        tx.connection.execute(_results_update(), results)
+        tx.execute_at_end(_results_update(), results)
     return out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
-from sysjobs.store.dialect import HintSink, Listener, RowsInsert, column_defaults
+from sysjobs.store.dialect import Ending, HintSink, Listener, column_defaults
 
 log = logging.getLogger(__name__)
 
@@ -64,29 +64,31 @@ class PostgresDialect:
         sa.event.listen(engine, "checkout", _ping_if_idle)
         return engine
 
-    def end_write(
-        self, connection: sa.Connection, keys: list[str], inserts: Sequence[RowsInsert]
-    ) -> None:
-        """The rows kept for the end, ``pg_notify`` and the COMMIT in one round trip.
+    def end_write(self, connection: sa.Connection, ending: Ending) -> None:
+        """``ending``'s statements and rows, ``pg_notify`` and the COMMIT in one round trip.
 
         They go through psycopg's pipeline on the driver connection, so the server gets
         them together (a job's finishing transaction made eight round trips; these were
-        three). The transaction is then committed, and SQLAlchemy's own commit finds nothing
-        to do. A failure raises here, inside the ``write()`` block, as the SQLAlchemy error
-        it would have been (a lost connection is invalidated, as SQLAlchemy would); the hint
-        is delivered only if the COMMIT succeeds.
+        four). SQLAlchemy still executes the statements (none of them reads a result). The
+        transaction is then committed, and SQLAlchemy's own commit finds nothing to do. A
+        failure raises here, inside the ``write()`` block, as the SQLAlchemy error it would
+        have been (a lost connection is invalidated, as SQLAlchemy would); the hint is
+        delivered only if the COMMIT succeeds.
         """
-        inserts = [(table, rows) for table, rows in inserts if rows]
-        hint = self.hints and bool(keys)
-        if not inserts and not hint:
+        statements = [(s, list(p)) for s, p in ending.statements if p]
+        inserts = [(table, rows) for table, rows in ending.inserts if rows]
+        keys = ending.keys if self.hints else []
+        if not statements and not inserts and not keys:
             return
         raw = connection.connection.driver_connection
         assert raw is not None
         try:
             with raw.pipeline():
+                for statement, params in statements:
+                    connection.execute(statement, params)
                 for table, rows in inserts:
                     raw.execute(*_bulk_insert(table, rows))
-                if hint:
+                if keys:
                     raw.execute("SELECT pg_notify(%s, %s)", (CHANNEL, _payload(keys)))
                 raw.commit()
         except psycopg.Error as exc:

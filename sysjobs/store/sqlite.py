@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sysjobs.store.dialect import HintSink, Listener, RowsInsert
+from sysjobs.store.dialect import Ending, HintSink, Listener
 
 #: Seconds a writer waits for SQLite's write lock before giving up.
 BUSY_TIMEOUT_S = 30.0
@@ -45,11 +45,12 @@ class SqliteDialect:
         sa.event.listen(engine, "begin", _on_begin)
         return engine
 
-    def end_write(
-        self, connection: sa.Connection, keys: list[str], inserts: Sequence[RowsInsert]
-    ) -> None:
-        """The rows kept for the end; no hint to publish (other processes poll)."""
-        for table, rows in inserts:
+    def end_write(self, connection: sa.Connection, ending: Ending) -> None:
+        """The statements and rows kept for the end; no hint to publish (others poll)."""
+        for statement, params in ending.statements:
+            if params:
+                connection.execute(statement, list(params))
+        for table, rows in ending.inserts:
             self.insert_rows(connection, table, rows)
 
     def listen(self, url: sa.URL, sink: HintSink) -> Listener | None:
