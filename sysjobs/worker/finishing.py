@@ -20,21 +20,31 @@ Ended = tuple[Job | None, list[Claimed]]
 
 
 class _Waiting:
-    __slots__ = ("done", "error", "request", "result")
+    """One thread's end, and the lock it sleeps on until it is written or must write."""
+
+    __slots__ = ("done", "error", "request", "result", "wake")
 
     def __init__(self, request: FinishRequest) -> None:
         self.request = request
         self.done = False
         self.result: Ended | None = None
         self.error: BaseException | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()  # released once: written (done) or promoted to write
 
 
 class GroupFinisher:
-    """Writes the ends handed to :meth:`finish`, batching those that arrive together."""
+    """Writes the ends handed to :meth:`finish`, batching those that arrive together.
+
+    Each waiting thread sleeps on its own lock and is woken once: when its end is written,
+    or when it is first in line after a write and writes the next batch. (A shared
+    condition woke every waiting thread at each commit, and all but one went back to
+    sleep.)
+    """
 
     def __init__(self, write: Callable[[Sequence[FinishRequest]], list[Ended]]) -> None:
         self._write = write
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._writing = False
 
@@ -45,13 +55,17 @@ class GroupFinisher:
         retries on its own (see ``execution._finish``).
         """
         mine = _Waiting(request)
-        with self._cond:
+        with self._lock:
             self._queue.append(mine)
-            while self._writing and not mine.done:
-                self._cond.wait()
-            if not mine.done:
-                batch, self._queue = self._queue, []
+            leads = not self._writing
+            if leads:
                 self._writing = True
+                batch, self._queue = self._queue, []
+        if not leads:
+            mine.wake.acquire()
+            if not mine.done:  # first in line after a write: this thread writes next
+                with self._lock:
+                    batch, self._queue = self._queue, []
         if not mine.done:
             self._write_batch(batch)
         if mine.error is not None:
@@ -68,8 +82,12 @@ class GroupFinisher:
             for waiting in batch:
                 waiting.error = exc
         finally:
-            with self._cond:
+            with self._lock:
                 for waiting in batch:
                     waiting.done = True
-                self._writing = False
-                self._cond.notify_all()
+                following = self._queue[0] if self._queue else None
+                self._writing = following is not None
+            for waiting in batch:  # (the writer's own lock too: held, so releasing is harmless)
+                waiting.wake.release()
+            if following is not None:
+                following.wake.release()

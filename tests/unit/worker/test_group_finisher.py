@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import cast
 
 import pytest
 
-from sysjobs.jobs import FinishRequest, Lease, Outcome
+from sysjobs.jobs import Claimed, FinishRequest, Lease, Outcome
 from sysjobs.worker.finishing import Ended, GroupFinisher
 
 
@@ -86,3 +87,33 @@ def test_a_failed_write_raises_in_every_thread_of_its_batch() -> None:
     assert len(errors) == 3 and all(isinstance(e, ConnectionError) for e in errors)
     with pytest.raises(ConnectionError):
         finisher.finish(_request(9))
+
+
+def test_many_threads_each_get_their_own_end_written_exactly_once() -> None:
+    """Eight threads finishing 200 jobs each, batches forming and handing over the writing:
+    every end is written once, every thread gets its own result, and the finisher ends
+    idle (the next lone end is written at once)."""
+    written: list[str] = []
+
+    def write(requests: Sequence[FinishRequest]) -> list[Ended]:
+        written.extend(r.lease.job_id for r in requests)
+        return [(None, [cast(Claimed, r.lease.job_id)]) for r in requests]
+
+    finisher = GroupFinisher(write)
+    wrong: list[int] = []
+
+    def run(worker: int) -> None:
+        for i in range(200):
+            n = worker * 1_000 + i
+            if finisher.finish(_request(n))[1] != [f"{n:024x}"]:
+                wrong.append(n)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not wrong
+    assert sorted(written) == sorted(f"{w * 1_000 + i:024x}" for w in range(8) for i in range(200))
+    assert not finisher._writing and not finisher._queue
+    assert finisher.finish(_request(99_999))[1] == [f"{99_999:024x}"]
