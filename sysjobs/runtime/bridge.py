@@ -96,12 +96,16 @@ _CANCEL_WAIT_S = 2.0
 class _Task:
     """One mini-racer task (an eval or a function call) waited for synchronously."""
 
-    __slots__ = ("callback_id", "done", "handle", "reason", "task_id")
+    __slots__ = ("arrived", "callback_id", "done", "handle", "reason", "task_id")
 
     def __init__(self, callback_id: int) -> None:
         self.callback_id = callback_id
         self.task_id = 0
-        self.done = threading.Event()
+        self.done = False
+        #: Released once, by the result callback: a bare lock wakes the waiting thread
+        #: directly (an Event's condition costs a lock, a waiter list and a notify_all).
+        self.arrived = threading.Lock()
+        self.arrived.acquire()
         self.handle: Any = None
         #: Why the task was cancelled: "timeout", "terminated", or None.
         self.reason: str | None = None
@@ -262,7 +266,7 @@ class Bridge:
     def terminate(self) -> bool:
         """Terminate the running :meth:`call` (thread-safe); False when none is running."""
         task = self._running
-        if task is None or task.done.is_set():
+        if task is None or task.done:
             return False
         task.reason = "terminated"
         self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
@@ -297,18 +301,19 @@ class Bridge:
 
         mini-racer's own path hops through its asyncio loop twice per task (~0.3 ms); here
         the result callback, which runs on the isolate thread, hands the value handle over
-        through an Event. A timeout or :meth:`terminate` cancels the task, which makes V8
-        terminate the execution; the terminated result still arrives and is discarded.
+        and releases the task's lock. A timeout or :meth:`terminate` cancels the task, which
+        makes V8 terminate the execution; the terminated result still arrives and is
+        discarded.
         """
         task = _Task(next(self._ctx._next_async_callback_id))
         self._tasks[task.callback_id] = task
         task.task_id = start(task.callback_id)
         self._running = task
         try:
-            if not task.done.wait(timeout_s):
+            if not task.arrived.acquire(timeout=-1 if timeout_s is None else timeout_s):
                 task.reason = task.reason or "timeout"
                 self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
-                task.done.wait(_CANCEL_WAIT_S)
+                task.arrived.acquire(timeout=_CANCEL_WAIT_S)
         finally:
             self._running = None
             self._tasks.pop(task.callback_id, None)
@@ -347,7 +352,8 @@ class Bridge:
         task = self._tasks.get(callback_id)
         if task is not None:  # a task's result: hand it to the waiting thread
             task.handle = self._ctx._wrap_raw_handle(raw)
-            task.done.set()
+            task.done = True
+            task.arrived.release()
             return
         if callback_id != self._callback_id:
             # RuntimeError: the shared loop is gone at interpreter exit.
