@@ -233,9 +233,9 @@
   // the intrinsics that only syntax reaches (iterator and generator prototypes…) is
   // recorded here — its prototype, extensibility, own keys in order and each property's
   // descriptor (value or getter/setter identity, attributes) — except frozen objects,
-  // which cannot change. Built-in functions that are not constructors (Array.prototype.map,
-  // Math.max, getters…) are frozen first: nothing legitimate writes properties onto them,
-  // and it halves the record. Constructors, prototypes and namespaces (Math, JSON…) stay
+  // which cannot change (Intl and Temporal are frozen whole, see below). Built-in functions
+  // that are not constructors (Array.prototype.map, Math.max, getters…) are frozen first:
+  // nothing legitimate writes properties onto them, and it halves the record. Constructors, prototypes and namespaces (Math, JSON…) stay
   // writable, exactly as in V8, so polyfills and overrides work within a script.
   // Before the first script of another session, in the same call (see run), the globals
   // earlier scripts declared are deleted (indirect-eval declarations are configurable),
@@ -270,6 +270,13 @@
     return out;
   }
 
+  // One record per object that can change: [object, prototype, extensible, own keys,
+  // checks]. `checks` holds, flat, six slots per property that can change: its index in
+  // the keys, 1 for a data property (0 for an accessor), enumerable, configurable, then
+  // writable and value (or getter and setter). A non-configurable property that is an
+  // accessor or read-only can never change (the language's invariants); its key is still
+  // compared. Flat slots instead of the descriptor objects: the proof runs before every
+  // recycled run, and reading them costs a third less.
   function snapshotRealm() {
     const seen = new Set();
     const records = [];
@@ -280,37 +287,41 @@
       if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) continue;
       seen.add(o);
       const keys = rOwnKeys(o);
-      const descs = [];
+      const checks = [];
       for (let i = 0; i < keys.length; i++) {
         const d = rGetOwnDesc(o, keys[i]);
-        descs.push(d);
-        if (oHasOwn(d, "value")) stack.push(d.value);
+        const data = oHasOwn(d, "value");
+        if (data) stack.push(d.value);
         else stack.push(d.get, d.set);
+        if (d.configurable || (data && d.writable)) {
+          checks.push(i, data ? 1 : 0, d.enumerable, d.configurable,
+                      data ? d.writable : d.get, data ? d.value : d.set);
+        }
       }
       const proto = rGetPrototypeOf(o);
       stack.push(proto);
       if (typeof o === "function" && o !== FunctionProto && !oHasOwn(o, "prototype")) oFreeze(o);
-      if (!oIsFrozen(o)) records.push(oFreeze([o, proto, rIsExtensible(o), oFreeze(keys), oFreeze(descs)]));
+      if (!oIsFrozen(o)) records.push(oFreeze([o, proto, rIsExtensible(o), oFreeze(keys), oFreeze(checks)]));
     }
     return oFreeze(records);
   }
 
-  function sameDescriptor(now, then) {
-    // Reads own fields only: a polluted Object.prototype must not answer for a field.
-    if (oHasOwn(now, "value") !== oHasOwn(then, "value")) return false;
-    if (now.enumerable !== then.enumerable || now.configurable !== then.configurable) return false;
-    if (oHasOwn(then, "value")) return now.writable === then.writable && oIs(now.value, then.value);
-    return now.get === then.get && now.set === then.set;
-  }
-
   function unchanged(record) {
-    const o = record[0], keys = record[3], descs = record[4];
+    // Reads the fresh descriptors' own fields only: a polluted Object.prototype must not
+    // answer for a field.
+    const o = record[0], keys = record[3], checks = record[4];
     if (rGetPrototypeOf(o) !== record[1] || rIsExtensible(o) !== record[2]) return false;
     const now = rOwnKeys(o);
     if (now.length !== keys.length) return false;
-    for (let i = 0; i < keys.length; i++) {
-      if (now[i] !== keys[i]) return false;
-      if (!sameDescriptor(rGetOwnDesc(o, keys[i]), descs[i])) return false;
+    for (let i = 0; i < keys.length; i++) if (now[i] !== keys[i]) return false;
+    for (let j = 0; j < checks.length; j += 6) {
+      const d = rGetOwnDesc(o, keys[checks[j]]);
+      if (d.enumerable !== checks[j + 2] || d.configurable !== checks[j + 3]) return false;
+      if (checks[j + 1] === 1) {
+        if (!oHasOwn(d, "value") || d.writable !== checks[j + 4] || !oIs(d.value, checks[j + 5])) return false;
+      } else if (oHasOwn(d, "value") || d.get !== checks[j + 4] || d.set !== checks[j + 5]) {
+        return false;
+      }
     }
     return true;
   }
@@ -397,6 +408,13 @@
     }
   }
 
+  // Intl and Temporal are frozen whole (namespaces, constructors, prototypes): a third of
+  // the realm's properties for the proof to compare before every recycled run, and not
+  // something platform scripts patch. The rest of the language stays writable.
+  const wholeFrozen = ["Intl", "Temporal"];
+  for (let i = 0; i < wholeFrozen.length; i++) {
+    if (oHasOwn(G, wholeFrozen[i])) deepFreeze(G[wholeFrozen[i]]);
+  }
   baseline = snapshotRealm();
   signal(KIND_PIN);
   return [sab, run, unpin];

@@ -106,6 +106,42 @@ def test_built_in_functions_that_are_not_constructors_are_frozen(sandbox: Sandbo
     assert sandbox.run("Object.isFrozen(Array.prototype.map) && !Object.isFrozen(Array)").value
 
 
+def test_intl_and_temporal_are_frozen_whole_and_still_work(sandbox: Sandbox) -> None:
+    """They are a third of the realm's properties, compared before every recycled run; a
+    script uses them but cannot patch them (strict mode: TypeError)."""
+    patch = "'use strict'; try { %s; 'written' } catch (e) { e.name }"
+    for target in ("Intl.NumberFormat = null", "Intl.DateTimeFormat.prototype.leaked = 1",
+                   "Intl.leaked = 1"):  # fmt: skip
+        assert sandbox.run(patch % target).value == "TypeError", target
+    formatted = sandbox.run(
+        "[new Intl.NumberFormat('de-DE').format(1234.5), (1234.5).toLocaleString('en-US'),"
+        " [...new Intl.Segmenter().segment('ab')].length]"
+    )
+    assert formatted.value == ["1.234,5", "1,234.5", 2]
+    if sandbox.run("typeof Temporal").value == "object":
+        assert sandbox.run(patch % "Temporal.Now = null").value == "TypeError"
+        added = "Temporal.PlainDate.from('2026-11-25').add({days: 7}).toString()"
+        assert sandbox.run(added).value == "2026-12-02"
+    assert sandbox.counts["rejected"] == 0 and sandbox.counts["built"] == 1
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "Object.defineProperty(Array.prototype, 'map', {enumerable: true})",
+        "Object.defineProperty(Array.prototype, 'map', {writable: false})",
+        "Object.defineProperty(Object.prototype, '__proto__', {set: undefined})",
+        "Object.defineProperty(Object.prototype, '__proto__', {enumerable: true})",
+        "Object.defineProperty(Math, 'max', {value: Math.max, configurable: false})",
+    ],
+)
+def test_a_changed_attribute_alone_is_caught(sandbox: Sandbox, script: str) -> None:
+    """Same value or getter, different attributes: the context is still not recycled."""
+    assert sandbox.run(script + "; 1").outcome is Outcome.OK
+    assert sandbox.run("1").value == 1
+    assert sandbox.counts["rejected"] == 1
+
+
 @pytest.mark.parametrize(
     ("script", "outcome"),
     [
