@@ -29,10 +29,11 @@ from sysjobs.worker.queues import default_limits, free_slots
 
 log = logging.getLogger(__name__)
 #: Slots per pool when not told otherwise. Measured in bench/ (2 worker processes, 2 cores,
-#: no-op JS jobs): 2 slots 591-629 jobs/s, 4 slots 905-953, 8 slots 1,204-1,268 — finishing
-#: jobs share transactions (group commit) and V8 contexts are recycled, so more slots cost
-#: little; jobs waiting on I/O benefit most.
-DEFAULT_SLOTS = 8
+#: no-op JS jobs, SQLite / PostgreSQL jobs/s): 8 slots 1,800 / 1,450, 16 slots 2,150 /
+#: 1,485, 24 slots 2,250 / 1,530-1,790, 32 slots 2,190-2,360 / 1,810-1,840. More jobs at
+#: once make bigger group commits; a V8 context costs ~2.5 MB, and jobs that wait on host
+#: calls (the common case) gain the most.
+DEFAULT_SLOTS = 32
 #: Pause after a failed claim before trying again (seconds).
 RETRY_S = 1.0
 
