@@ -62,3 +62,26 @@ def test_the_raw_callback_floor_the_bench_compares_against_still_runs(pin: bool)
     from sysjobs.runtime.bridge import raw_callback_seconds
 
     assert raw_callback_seconds(200, pin_thread_state=pin) > 0
+
+
+def test_the_gil_held_calls_bind_the_same_entry_points_with_the_same_signatures() -> None:
+    """The bridge calls the library's non-blocking entry points through a ``PyDLL`` view
+    (keeping the GIL); each must exist with mini-racer's own argument and result types, and
+    every context of the bridge must use that view."""
+    import ctypes
+
+    from sysjobs.runtime.bridge import _GIL_HELD_CALLS, Bridge, _GilHeldDll
+
+    bridge = Bridge()
+    try:
+        stock = bridge._dll._dll
+        assert isinstance(stock, ctypes.CDLL) and not isinstance(stock, ctypes.PyDLL)
+        view = _GilHeldDll.of(stock)
+        assert bridge._dll is view and bridge._ctx._dll is view
+        for name in _GIL_HELD_CALLS:
+            held, original = getattr(view, name), getattr(stock, name)
+            assert held._flags_ & ctypes._FUNCFLAG_PYTHONAPI, name  # type: ignore[attr-defined]
+            assert (held.argtypes, held.restype) == (original.argtypes, original.restype), name
+        assert bridge.eval("6 * 7") == 42
+    finally:
+        bridge.close()
