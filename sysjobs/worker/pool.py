@@ -61,6 +61,7 @@ class WorkerPool:
         #: The fresh worker id every lease of this pool is held by.
         self.owner = owner or new_owner()
         self.running: dict[str, Running] = {}
+        self._busy: Counter[str] = Counter()  # running jobs per queue, kept with ``running``
         self._lock = threading.Lock()
         self._stopping = threading.Event()  # no more claims
         self._closed = threading.Event()  # no more heartbeats (after the running jobs left)
@@ -151,9 +152,9 @@ class WorkerPool:
         if self._stopping.is_set():
             return {}, 0, False
         with self._lock:
-            busy = Counter(
-                r.claimed.job.queue for r in self.running.values() if r is not leaving
-            )  # fmt: skip
+            busy = self._busy.copy()
+            if leaving is not None and self.running.get(leaving.job_id) is leaving:
+                busy[leaving.claimed.job.queue] -= 1
         free = {q: n for q, n in free_slots(self.limits, busy, self.concurrency).items() if n}
         total = self.concurrency - sum(busy.values())
         if total <= 0:
@@ -174,6 +175,7 @@ class WorkerPool:
             running.state.shutdown.set()
         with self._lock:
             self.running[running.job_id] = running
+            self._busy[running.claimed.job.queue] += 1
         return running
 
     def _run(self, running: Running) -> None:
@@ -207,6 +209,7 @@ class WorkerPool:
         with self._lock:
             if self.running.get(running.job_id) is running:
                 del self.running[running.job_id]
+                self._busy[running.claimed.job.queue] -= 1
         if notify:
             self.engine.hub.notify([f"pool:{self.owner}"])  # a slot is free
 
