@@ -29,9 +29,29 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 WARMUP_JOBS = 20
+T = TypeVar("T")
 BATCH = 1000
+
+
+class Kept(Generic[T]):
+    """One client (a database connection) made on first use and kept for every poll.
+
+    ``done()`` is polled every 10 ms while a system drains; opening a connection per poll
+    makes PostgreSQL start a backend process 100 times a second on the cores the workers
+    need (the peers' polls did that until the third round; sysjobs' used its pool).
+    """
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._client: T | None = None
+
+    def get(self) -> T:
+        if self._client is None:
+            self._client = self._make()
+        return self._client
 
 
 @dataclass

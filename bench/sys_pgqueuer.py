@@ -44,11 +44,15 @@ def _enqueue(ids: Sequence[int]) -> None:
     asyncio.run(_with_queries("enqueue", ids))
 
 
+_poll = harness.Kept(lambda: psycopg.connect(CONNINFO, autocommit=True))
+
+
 def _done() -> int:
-    with psycopg.connect(CONNINFO) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"
-        ).fetchone()
+    row = (
+        _poll.get()
+        .execute("SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'")
+        .fetchone()
+    )
     return int(row[0]) if row else 0
 
 

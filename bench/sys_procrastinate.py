@@ -36,11 +36,15 @@ def _enqueue(ids: Sequence[int]) -> None:
         noop.batch_defer(*({"i": i} for i in ids))
 
 
+_poll = harness.Kept(lambda: psycopg.connect(CONNINFO, autocommit=True))
+
+
 def _done() -> int:
-    with psycopg.connect(CONNINFO) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
-        ).fetchone()
+    row = (
+        _poll.get()
+        .execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'")
+        .fetchone()
+    )
     return int(row[0]) if row else 0
 
 
