@@ -84,9 +84,8 @@ def _job(eng: Engine, listener: psycopg.Connection) -> str:
 
 
 def _insert_event(tx_connection: sa.Connection, job_id: str) -> None:
-    tx_connection.execute(
-        job_events.insert(), {"job_id": job_id, "at_ms": 1, "to_status": "PENDING", "attempt": 0}
-    )
+    """An event written at once (not kept for the end)."""
+    tx_connection.execute(job_events.insert(), _event(job_id, "PENDING"))
 
 
 @PG_ONLY
