@@ -235,8 +235,9 @@
   // descriptor (value or getter/setter identity, attributes) — except frozen objects,
   // which cannot change (Intl and Temporal are frozen whole, see below). Built-in functions
   // that are not constructors (Array.prototype.map, Math.max, getters…) are frozen first:
-  // nothing legitimate writes properties onto them, and it halves the record. Constructors, prototypes and namespaces (Math, JSON…) stay
-  // writable, exactly as in V8, so polyfills and overrides work within a script.
+  // nothing legitimate writes properties onto them, and it halves the record.
+  // Constructors, prototypes and namespaces (Math, JSON…) stay writable, exactly as in V8,
+  // so polyfills and overrides work within a script.
   // Before the first script of another session, in the same call (see run), the globals
   // earlier scripts declared are deleted (indirect-eval declarations are configurable),
   // the RegExp legacy statics are overwritten, and the record is compared. Any difference
