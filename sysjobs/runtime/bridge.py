@@ -89,6 +89,8 @@ Dispatch = Callable[[bytes], bytes]
 
 #: Trusted sources this short (the per-run canary) keep their V8 value between evals.
 _KEPT_SOURCE_CHARS = 16
+#: What :meth:`Bridge.wait_idle` evaluates: anything, it only has to run.
+CANARY_SOURCE = "0"
 #: After cancelling a task, how long to wait for its (terminated) result to arrive.
 _CANCEL_WAIT_S = 2.0
 
@@ -208,6 +210,7 @@ class Bridge:
         self._no_args: Any = None  # the empty arguments array, kept for every other call
         self._undefined: Any = None  # the ``this`` of every call
         self._sources: dict[str, Any] = {}  # handles of short trusted sources (the canary)
+        self._canary: _Task | None = None  # queued behind the last call (then_canary)
 
     # ---- setup ------------------------------------------------------------------
     def js_callback(self) -> Any:
@@ -228,18 +231,25 @@ class Bridge:
     def eval(self, source: str, timeout_s: float | None = None) -> Any:
         """Evaluate trusted source; mini-racer's errors become this module's."""
         self._check_usable()
+        code = self._code(source)
+        return self._run_task(lambda cid: self._dll.mr_eval(self._ctx._ctx, code.raw, cid),
+                              timeout_s)  # fmt: skip
+
+    def _code(self, source: str) -> Any:
         code = self._sources.get(source)
         if code is None:
             code = self._ctx._python_to_value_handle(source)
             if len(source) <= _KEPT_SOURCE_CHARS:
                 self._sources[source] = code
-        return self._run_task(lambda cid: self._dll.mr_eval(self._ctx._ctx, code.raw, cid),
-                              timeout_s)  # fmt: skip
+        return code
 
-    def call(self, fn: Any, *args: Any, timeout_s: float | None = None) -> Any:
+    def call(
+        self, fn: Any, *args: Any, timeout_s: float | None = None, then_canary: bool = False
+    ) -> Any:
         """Call a JS function handle obtained from a trusted evaluation.
 
-        The call can be cut short from another thread with :meth:`terminate`.
+        The call can be cut short from another thread with :meth:`terminate`. With
+        ``then_canary`` a canary eval is queued right behind it, for :meth:`wait_idle`.
         """
         self._check_usable()
         ctx = self._ctx
@@ -250,10 +260,12 @@ class Bridge:
             this = self._undefined = ctx._python_to_value_handle(JSUndefined)
         return self._run_task(
             lambda cid: self._dll.mr_call_function(ctx._ctx, func.raw, this.raw, argv.raw, cid),
-            timeout_s,
-        )
+            timeout_s, then_canary=then_canary,
+        )  # fmt: skip
 
-    def call_with_input(self, fn: Any, payload: str, *, timeout_s: float | None = None) -> Any:
+    def call_with_input(
+        self, fn: Any, payload: str, *, timeout_s: float | None = None, then_canary: bool = False
+    ) -> Any:
         """Call ``fn()`` with ``payload`` waiting in the transport buffer as a reply.
 
         The bootstrap's ``run`` reads its input this way: one write into shared memory
@@ -261,7 +273,29 @@ class Bridge:
         """
         self._check_usable()
         self._send(payload.encode("utf-16-le", "surrogatepass"))
-        return self.call(fn, timeout_s=timeout_s)
+        return self.call(fn, timeout_s=timeout_s, then_canary=then_canary)
+
+    def wait_idle(self, timeout_s: float) -> None:
+        """Return once the isolate has run everything queued before now, including the
+        microtasks left by the last call: a canary eval queued behind that call
+        (``then_canary``), or a new one. ``ScriptTimeout`` when it has not run within
+        ``timeout_s`` — a promise chain or microtask loop still running — and the canary is
+        then cancelled.
+
+        Queued together with the call, the canary is usually done by the time the caller
+        has read the call's result: one wake-up of the waiting thread per run instead of
+        two (a tenth less CPU per job in a busy worker).
+        """
+        self._check_usable()
+        task, self._canary = self._canary, None
+        if task is None:
+            task = self._post_canary()
+        handle = self._wait(task, timeout_s)
+        self._translate(lambda: self._ctx._value_handle_to_python(handle))
+
+    def _post_canary(self) -> _Task:
+        code = self._code(CANARY_SOURCE)
+        return self._post(lambda cid: self._dll.mr_eval(self._ctx._ctx, code.raw, cid))
 
     def terminate(self) -> bool:
         """Terminate the running :meth:`call` (thread-safe); False when none is running."""
@@ -296,7 +330,9 @@ class Bridge:
         raw = self._dll.mr_set_object_item(ctx._ctx, argv.raw, k.raw, v.raw)
         ctx._value_handle_to_python(ctx._wrap_raw_handle(raw))
 
-    def _run_task(self, start: Callable[[int], int], timeout_s: float | None) -> Any:
+    def _run_task(
+        self, start: Callable[[int], int], timeout_s: float | None, *, then_canary: bool = False
+    ) -> Any:
         """Start a mini-racer task and wait for its result on this thread.
 
         mini-racer's own path hops through its asyncio loop twice per task (~0.3 ms); here
@@ -305,9 +341,21 @@ class Bridge:
         makes V8 terminate the execution; the terminated result still arrives and is
         discarded.
         """
+        task = self._post(start)
+        # A canary queued earlier ran before this task: it proves nothing about it.
+        self._canary = self._post_canary() if then_canary else None
+        handle = self._wait(task, timeout_s)
+        return self._translate(lambda: self._ctx._value_handle_to_python(handle))
+
+    def _post(self, start: Callable[[int], int]) -> _Task:
         task = _Task(next(self._ctx._next_async_callback_id))
         self._tasks[task.callback_id] = task
         task.task_id = start(task.callback_id)
+        return task
+
+    def _wait(self, task: _Task, timeout_s: float | None) -> Any:
+        """``task``'s value handle; cancels it after ``timeout_s`` (``ScriptTimeout``), or
+        when :meth:`terminate` was called meanwhile (``ScriptTerminated``)."""
         self._running = task
         try:
             if not task.arrived.acquire(timeout=-1 if timeout_s is None else timeout_s):
@@ -321,8 +369,7 @@ class Bridge:
             raise ScriptTimeout("JavaScript was terminated by timeout")
         if task.reason == "terminated":
             raise ScriptTerminated("JavaScript was terminated from outside")
-        handle = task.handle
-        return self._translate(lambda: self._ctx._value_handle_to_python(handle))
+        return task.handle
 
     def heap_limit_reached(self) -> bool:
         return bool(self._ctx.was_hard_memory_limit_reached())
@@ -423,6 +470,7 @@ class Bridge:
         self._buf = None
         self._unpin_fn = None
         self._sources.clear()
+        self._canary = None  # (its result, if it still comes, is dropped by the callback)
         self._undefined = self._argv = self._no_args = None  # their values die with the context
         self._cm.__exit__(None, None, None)
 

@@ -72,7 +72,9 @@ class Isolate:
         """
         payload = json.dumps({"source": source, "globals": globals, "reset": self.dirty})
         self.dirty = False
-        return self.bridge.call_with_input(self.run_fn, payload, timeout_s=timeout_s)
+        return self.bridge.call_with_input(
+            self.run_fn, payload, timeout_s=timeout_s, then_canary=True
+        )
 
     def close(self) -> None:
         self.bridge.close()
