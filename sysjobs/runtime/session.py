@@ -3,10 +3,10 @@
 A run is: call the bootstrap's ``run(source, globals)`` under the wall-clock limit (user
 code and the serialisation of its completion value run inside that one timed call, so
 getter traps are covered) → a short *canary* eval, queued right behind that call, that
-catches promise chains or microtask loops still running after the script returned. Any limit event discards the isolate; the
-next run of the session takes a fresh one. When the session closes, its isolate goes back
-to the sandbox; the next run on it first proves it clean, and a context that fails is
-closed and the run goes to another.
+catches promise chains or microtask loops still running after the script returned. Any
+limit event discards the isolate; the next run of the session takes a fresh one. When the
+session closes, its isolate goes back to the sandbox; the next run on it first proves it
+clean, and a context that fails is closed and the run goes to another.
 """
 
 from __future__ import annotations
