@@ -396,7 +396,7 @@ class Bridge:
 
     # ---- the callback (runs on the isolate thread) --------------------------------
     def _on_callback(self, callback_id: int, raw: Any) -> None:
-        task = self._tasks.get(callback_id)
+        task = self._tasks.pop(callback_id, None)  # (a dropped canary leaves nothing behind)
         if task is not None:  # a task's result: hand it to the waiting thread
             task.handle = self._ctx._wrap_raw_handle(raw)
             task.done = True
