@@ -328,9 +328,13 @@
   }
 
   function dropNewGlobals(baselineKeys) {
+    // Globals a script declares come after the baseline's own, in order: one pass finds
+    // them. A key out of place is looked for in the whole baseline (and the record's
+    // comparison of the global object's keys then decides).
     const now = rOwnKeys(G);
     for (let i = 0; i < now.length; i++) {
       const k = now[i];
+      if (i < baselineKeys.length && baselineKeys[i] === k) continue;
       let known = false;
       for (let j = 0; j < baselineKeys.length && !known; j++) known = baselineKeys[j] === k;
       if (!known && !rDeleteProperty(G, k)) return false;

@@ -32,6 +32,7 @@ def test_a_clean_context_serves_the_next_script(sandbox: Sandbox) -> None:
         "globalThis.leaked = 'secret'; 1",
         "Object.defineProperty(globalThis, 'leaked', {value: 'secret', configurable: true}); 1",
         "globalThis[Symbol.for('leaked')] = 'secret'; 1",
+        "for (var i = 0; i < 300; i++) globalThis['g' + i] = i; var leaked = 'secret'; 1",
     ],
 )
 def test_globals_a_script_declared_are_gone_in_the_next_script(
@@ -61,6 +62,10 @@ POLLUTIONS = {
     "global prototype swapped": "Object.setPrototypeOf(globalThis, {leaked: 'secret'})",
     "frozen intrinsic": "Object.freeze(Math)",
     "removed built-in": "delete globalThis.JSON",
+    "built-in global put back last": (
+        "const J = JSON; delete globalThis.JSON; Object.defineProperty(globalThis, 'JSON', "
+        "{value: J, writable: true, enumerable: false, configurable: true})"
+    ),
     "getter installed": "Object.defineProperty(Array.prototype, 'leaked', {get() { return 'secret'; }})",
     "iterator prototype": "Object.getPrototypeOf([][Symbol.iterator]()).leaked = 'secret'",
     "generator prototype": "Object.getPrototypeOf(function* () {}).leaked = 'secret'",
