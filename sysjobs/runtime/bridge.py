@@ -83,8 +83,12 @@ class ReentrancyError(BridgeError):
 #: warm pool's filler raced the first run). Context creation is serialised.
 _CREATE_LOCK = threading.Lock()
 
-Dispatch = Callable[[bytes], bytes]
-"""Takes a request as UTF-16-LE JSON bytes and returns the reply as UTF-16-LE bytes."""
+Dispatch = Callable[[bytes | memoryview], bytes]
+"""Takes a request as UTF-16-LE JSON bytes and returns the reply as UTF-16-LE bytes.
+
+A one-chunk request arrives as a view of the transport buffer: it must be decoded before
+the dispatch returns (the reply overwrites it)."""
+_HEADER = struct.Struct("<III")
 
 
 #: Trusted sources this short (the per-run canary) keep their V8 value between evals.
@@ -411,7 +415,7 @@ class Bridge:
         # stale buffer: everything is caught.
         self._in_callback = True
         try:
-            self._ctx._free(raw)
+            self._dll.mr_free_value(self._ctx._ctx, raw)
             if self._pinned is None and self._pin:
                 self._pinned = _pythonapi.PyGILState_Ensure()
             if self._buf is not None:  # before attach(), only the bootstrap's pin arrives
@@ -425,7 +429,7 @@ class Bridge:
     def _serve(self) -> None:
         buf = self._buf
         assert buf is not None and self._dispatch is not None
-        kind, units, _total = struct.unpack_from("<III", buf, 0)
+        kind, units, _total = _HEADER.unpack_from(buf, 0)
         if kind == KIND_END:
             self._unpin()
         elif kind == KIND_PIN:
@@ -433,21 +437,27 @@ class Bridge:
         elif kind == KIND_PART:
             self._request += buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
         elif kind == KIND_CALL:
-            self._request += buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
-            request, self._request = bytes(self._request), bytearray()
+            request: bytes | memoryview = buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
+            if self._request:  # the last chunk of a long request
+                self._request += request
+                request, self._request = bytes(self._request), bytearray()
             self._send(self._dispatch(request))
         elif kind == KIND_MORE:
             self._send(self._reply_rest)
 
     def _send(self, reply: bytes) -> None:
         limit = 2 * self._capacity
+        if len(reply) <= limit:
+            self._reply_rest = b""
+            self._write_reply(reply, REPLY_DONE)
+            return
         self._reply_rest = reply[limit:]
-        self._write_reply(reply[:limit], REPLY_PART if self._reply_rest else REPLY_DONE)
+        self._write_reply(reply[:limit], REPLY_PART)
 
     def _write_reply(self, chunk: bytes, kind: int) -> None:
         buf = self._buf
         assert buf is not None
-        struct.pack_into("<III", buf, 0, kind, len(chunk) // 2, 0)
+        _HEADER.pack_into(buf, 0, kind, len(chunk) // 2, 0)
         buf[HEADER_BYTES : HEADER_BYTES + len(chunk)] = chunk
 
     def _unpin(self) -> None:

@@ -55,9 +55,9 @@ class Isolate:
             self.bridge.close()
             raise
 
-    def _serve(self, table: dict[str, Any]) -> Callable[[bytes], bytes]:
-        def serve(request: bytes) -> bytes:
-            text = request.decode("utf-16-le", "surrogatepass")
+    def _serve(self, table: dict[str, Any]) -> Callable[[bytes | memoryview], bytes]:
+        def serve(request: bytes | memoryview) -> bytes:
+            text = str(request, "utf-16-le", "surrogatepass")
             reply = dispatch.handle(table, self.ctx, text)
             return reply.encode("utf-16-le", "surrogatepass")
 
