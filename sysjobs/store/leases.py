@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
+from sysjobs.store import postgres_leases
 from sysjobs.store.database import Database, Tx
 from sysjobs.store.rows import LEASED, Row, add_events, as_row, event, fence, job_select
 from sysjobs.store.schema import job_events, job_logs, job_results, jobs
@@ -53,13 +54,20 @@ Recovery = tuple[str, str, str, str]
 
 
 class LeaseStore:
-    """Queries run by workers and the reaper."""
+    """Queries run by workers and the reaper.
+
+    On PostgreSQL, claims and finishes are one call of a server function
+    (``store/postgres_leases.py``); SQLite runs the statements below.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._on_server = db.name == "postgresql"
 
     def claim(self, spec: ClaimSpec) -> list[Row]:
         """Lease up to ``limit`` pending jobs: normal (and aged) first, then low priority."""
+        if self._on_server:
+            return postgres_leases.end_and_claim(self.db, [], [spec])[1][0]
         claimed = self._claim_batch(spec, low=False, limit=spec.limit)
         if spec.allow_low and len(claimed) < spec.limit:
             claimed += self._claim_batch(spec, low=True, limit=spec.limit - len(claimed))
@@ -80,9 +88,16 @@ class LeaseStore:
         held = [jobs.c.owner == owner, jobs.c.status.in_(LEASED)]
         if job_ids is not None:
             held.append(jobs.c.id.in_(list(job_ids)))
+        # Locked in id order, as the group commit locks the rows it ends: two writers
+        # that lock overlapping rows in different orders deadlock (they did, once the
+        # ends were locked by id and this UPDATE in the table's order).
+        locked = (
+            sa.select(jobs.c.id).where(*held).order_by(jobs.c.id).with_for_update()
+            .cte("held").prefix_with("MATERIALIZED", dialect="postgresql")
+        )  # fmt: skip
         update = (
             jobs.update()
-            .where(*held)
+            .where(jobs.c.id.in_(sa.select(locked.c.id)))
             .values(lease_expires_ms=now_ms + lease_ms)
             .returning(jobs.c.id, jobs.c.attempt, jobs.c.status, jobs.c.force_at_ms)
         )
@@ -117,12 +132,17 @@ class LeaseStore:
         transaction for a worker's finishing jobs and their slots' next ones: a busy
         worker pays one transaction per job or less, instead of two.
         """
+        groups = _claim_groups(claims)
+        specs = [_merged(claims, members) for members in groups]
+        if self._on_server and all(postgres_leases.serves(e) for e in ends):
+            ended, per_group = postgres_leases.end_and_claim(self.db, ends, specs)
+            return ended, _share(claims, groups, per_group)
         events: list[dict[str, Any]] = []
         with self.db.write() as tx:
             ended = _end_leases(tx, ends, events)
-            claimed = _claim_all(tx, claims, events)
+            per_group = [_claim_both(tx, spec, events) for spec in specs]
             tx.insert_at_end(job_events, events)
-        return ended, claimed
+        return ended, _share(claims, groups, per_group)
 
     def recover(
         self,
@@ -231,21 +251,34 @@ def _claim_in(
     return sorted(rows, key=lambda r: (r["created_ms"], r["id"]))
 
 
-def _claim_all(
-    tx: Tx, claims: Sequence[ClaimSpec], events: list[dict[str, Any]]
-) -> list[list[Row]]:
-    """Each claim's rows; claims that differ only in ``limit`` share one statement."""
+def _claim_groups(claims: Sequence[ClaimSpec]) -> list[list[int]]:
+    """Indexes of ``claims`` that differ only in ``limit``: each group is one statement."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, spec in enumerate(claims):
         key = (spec.owner, tuple(spec.queues), tuple(spec.types), spec.allow_low, spec.lease_ms)
         groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _merged(claims: Sequence[ClaimSpec], members: list[int]) -> ClaimSpec:
+    """A group's claim: its first member's, for all the group's slots."""
+    return replace(claims[members[0]], limit=sum(claims[i].limit for i in members))
+
+
+def _claim_both(tx: Tx, spec: ClaimSpec, events: list[dict[str, Any]]) -> list[Row]:
+    """Normal (and aged) jobs first, then low priority while slots are left."""
+    rows = _claim_in(tx, spec, low=False, limit=spec.limit, events=events)
+    if spec.allow_low and len(rows) < spec.limit:
+        rows += _claim_in(tx, spec, low=True, limit=spec.limit - len(rows), events=events)
+    return rows
+
+
+def _share(
+    claims: Sequence[ClaimSpec], groups: list[list[int]], per_group: list[list[Row]]
+) -> list[list[Row]]:
+    """Each claim's rows out of its group's, in order, ``limit`` each."""
     out: list[list[Row]] = [[] for _ in claims]
-    for members in groups.values():
-        first = claims[members[0]]
-        limit = sum(claims[i].limit for i in members)
-        rows = _claim_in(tx, first, low=False, limit=limit, events=events)
-        if first.allow_low and len(rows) < limit:
-            rows += _claim_in(tx, first, low=True, limit=limit - len(rows), events=events)
+    for members, rows in zip(groups, per_group, strict=True):
         for i in members:
             out[i], rows = rows[: claims[i].limit], rows[claims[i].limit :]
     return out

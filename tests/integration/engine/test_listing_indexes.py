@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from sysjobs.jobs import Engine
+from sysjobs.jobs import Engine, Outcome
 from sysjobs.jobs.models import to_ms
 from sysjobs.store import migrate
 from sysjobs.store.listing import CLOCK_SLACK_MS, RANGE_PROBE
@@ -160,14 +160,9 @@ def _fill(engine: Engine, jobs: int, logs: int) -> int:
     return base
 
 
-@pytest.mark.parametrize("types", [None, ["NOOP"]], ids=["every-type", "one-type"])
-def test_a_claim_walks_the_pending_rows_in_order_whatever_the_history(
-    engine: Engine, types: list[str] | None
-) -> None:
-    """3,000 finished jobs of the type being claimed and 1,000 pending ones enqueued together
-    (they share a few milliseconds): the claim reads the pending rows in (created_ms, id)
-    order — not every job of that type ever run (SQLite, which keeps no statistics, chose
-    ``ix_jobs_type_created`` for a single type), and with no sort of the pending rows."""
+def _history(engine: Engine) -> list[str]:
+    """3,000 finished jobs and 1,000 pending ones enqueued together (they share a few
+    milliseconds); the ids of the pending ones, in claim order."""
     register(engine)
     done = engine.enqueue_many("NOOP", [{}] * 3_000)
     with engine.database.engine.begin() as conn:
@@ -177,19 +172,84 @@ def test_a_claim_walks_the_pending_rows_in_order_whatever_the_history(
             ),
             {"ids": [j.id for j in done]},
         )
-    pending = engine.enqueue_many("NOOP", [{}] * 1_000)
-    if engine.database.name == "postgresql":
-        with engine.database.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE jobs")
-    owner = "w" * 24
+    return sorted(j.id for j in engine.enqueue_many("NOOP", [{}] * 1_000))
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("types", [None, ["NOOP"]], ids=["every-type", "one-type"])
+def test_a_claim_walks_the_pending_rows_in_order_whatever_the_history(
+    engine: Engine, types: list[str] | None
+) -> None:
+    """With 3,000 finished jobs of the type being claimed, the claim reads the pending rows
+    in (created_ms, id) order — not every job of that type ever run (SQLite, which keeps no
+    statistics, chose ``ix_jobs_type_created`` for a single type), and with no sort."""
+    pending = _history(engine)
     with _statements(engine) as seen:
-        claimed = engine.leases.claim(owner, limit=2, lease_s=30, types=types)
-    assert [c.job.id for c in claimed] == sorted(j.id for j in pending)[:2]
+        claimed = engine.leases.claim("w" * 24, limit=2, lease_s=30, types=types)
+    assert [c.job.id for c in claimed] == pending[:2]
     (statement, params) = next((s, p) for s, p in seen if "claimable" in s)
     plan = _plan(engine, statement, params)
     assert "ix_jobs_type_created" not in plan, plan
     assert "ix_jobs_pending_order" in plan or "ix_jobs_status_created" in plan, plan
-    assert "TEMP B-TREE" not in plan and "Sort Key: jobs_1.created_ms" not in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+@contextmanager
+def _server_plans(engine: Engine) -> Iterator[list[str]]:
+    """The plans of the statements PostgreSQL runs inside functions while the block runs
+    (``auto_explain`` on every new connection, its plans sent back as notices)."""
+    plans: list[str] = []
+
+    def explain(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+        dbapi_connection.autocommit = True
+        for setting in (
+            "LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
+            "SET auto_explain.log_nested_statements = on", "SET auto_explain.log_level = notice",
+        ):  # fmt: skip
+            dbapi_connection.execute(setting)
+        dbapi_connection.autocommit = False
+
+    engine.database.engine.dispose()
+    sa.event.listen(engine.database.engine, "connect", explain)
+    try:
+        yield plans
+    finally:
+        sa.event.remove(engine.database.engine, "connect", explain)
+        engine.database.engine.dispose()
+
+
+@PG_ONLY
+@pytest.mark.parametrize("analyzed", [True, False], ids=["with-statistics", "no-statistics"])
+def test_the_server_functions_walk_the_indexes_whatever_the_statistics(
+    engine: Engine, analyzed: bool
+) -> None:
+    """The claim takes the oldest pending rows from an index, in order, with no sort, and
+    leases them by primary key; the end finds its row by primary key — also before the
+    table's first ANALYZE, when the planner believes it nearly empty (it read and sorted
+    every pending job, and scanned the table, until ``sysjobs_end_and_claim`` ran with
+    sequential and bitmap scans off and the status re-checks hidden from the indexes)."""
+    pending = _history(engine)
+    if analyzed:
+        with engine.database.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE jobs")
+    owner = "w" * 24
+    with _server_plans(engine) as plans:
+        claimed = engine.leases.claim(owner, limit=2, lease_s=30)
+        engine.leases.finish(claimed[0].lease, Outcome.COMPLETED)
+    assert [c.job.id for c in claimed] == pending[:2]
+    (claim,) = [p for p in plans if "SKIP LOCKED" in p and "FOR UPDATE" in p]
+    picked = claim.split("CTE picked")[1].split("CTE upd")[0]  # the pending rows' walk
+    assert "ix_jobs_pending_order" in picked or "ix_jobs_status_created" in picked, claim
+    for wrong in ("Sort", "Bitmap", "Seq Scan", "ix_jobs_type_created"):
+        assert wrong not in picked, claim
+    leased = claim.split("CTE upd")[1].split("CTE ev")[0]  # the picked rows, by id
+    assert "jobs_pkey" in leased and "ix_jobs_status_created" not in leased, claim
+    locks = [p.split("FOR UPDATE", 1)[1] for p in plans if "ORDER BY j.id" in p]
+    assert locks, plans  # (the claim's call ran it too, for no ends)
+    for plan in locks:
+        assert "jobs_pkey" in plan and "ix_jobs_status_created" not in plan, plan
+        assert "Seq Scan on jobs" not in plan, plan
 
 
 @PG_ONLY
