@@ -1,6 +1,6 @@
 """sysjobs.jobs — the durable job engine service (no JavaScript, no SQL above the store)."""
 
-from sysjobs.jobs.context import JobContext, LeaseLost, RunState
+from sysjobs.jobs.context import Flag, JobContext, LeaseLost, RunState
 from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.hooks import EngineHooks
@@ -22,6 +22,7 @@ __all__ = [
     "EngineHooks",
     "EngineSettings",
     "FinishRequest",
+    "Flag",
     "Job",
     "JobContext",
     "JobEvent",

@@ -7,7 +7,6 @@ raised so the handler unwinds instead of working on for nobody.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -30,16 +29,36 @@ class LeaseLost(SystemException):
     """This job's lease was lost; its writes are refused."""
 
 
+class Flag:
+    """A signal one thread raises and others read: ``threading.Event`` without ``wait``.
+
+    Nobody waits on a job's signals — handlers poll them at safe points — and an Event
+    costs a condition and two locks; a busy worker made four per job.
+    """
+
+    __slots__ = ("_raised",)
+
+    def __init__(self) -> None:
+        self._raised = False
+
+    def set(self) -> None:
+        """Raise the signal (it stays raised)."""
+        self._raised = True
+
+    def is_set(self) -> bool:
+        return self._raised
+
+
 class RunState:
     """Signals between the worker (heartbeat, shutdown) and the running handler."""
 
     def __init__(self) -> None:
         #: A stop or cancel was requested (seen by the heartbeat or a status read).
-        self.stop_requested = threading.Event()
+        self.stop_requested = Flag()
         #: The lease is gone: every write would be refused.
-        self.lost = threading.Event()
+        self.lost = Flag()
         #: The worker is shutting down: reach a safe point and return.
-        self.shutdown = threading.Event()
+        self.shutdown = Flag()
         #: The handler was told to stop (``should_stop`` returned True at least once).
         self.acknowledged = False
         #: Progress as last reported, and as last written (the heartbeat writes the gap).

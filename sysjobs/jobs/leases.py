@@ -267,9 +267,14 @@ class Leases:
         return self.finish_many([request])[0]
 
     def finish_many(
-        self, requests: Sequence[FinishRequest]
+        self, requests: Sequence[FinishRequest], *, ended_jobs: bool = True
     ) -> list[tuple[Job | None, list[Claimed]]]:
-        """Several :meth:`finish_and_claim` in one transaction (a worker's group commit)."""
+        """Several :meth:`finish_and_claim` in one transaction (a worker's group commit).
+
+        ``ended_jobs=False``: the caller reads only the jobs leased, so the ended ones are
+        not built (each pair starts with None; a worker's group commit saves a ``Job`` per
+        job).
+        """
         now = now_ms()
         ends = [_finish_spec(r, now) for r in requests]
         claims = [r.then_claim for r in requests if r.then_claim is not None]
@@ -279,7 +284,8 @@ class Leases:
         for request, row in zip(requests, rows, strict=True):
             spec = request.then_claim
             mine = self._claimed(spec.owner, next(next_claim)) if spec is not None else []
-            out.append((None if row is None else Job.from_row(row), mine))
+            ended = Job.from_row(row) if row is not None and ended_jobs else None
+            out.append((ended, mine))
         return out
 
     def reap(self) -> int:

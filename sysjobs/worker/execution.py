@@ -10,7 +10,6 @@ thread is abandoned, and anything it still tries to write is refused.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from sysjobs.jobs import (
     ClaimSpec,
     Engine,
     FinishRequest,
+    Flag,
     Job,
     JobContext,
     LeaseLost,
@@ -44,7 +44,7 @@ class Running:
     claimed: Claimed
     state: RunState = field(default_factory=RunState)
     #: Set once the job's lease was ended (by the run itself, or forced by the heartbeat).
-    ended: threading.Event = field(default_factory=threading.Event)
+    ended: Flag = field(default_factory=Flag)
 
     @property
     def job_id(self) -> str:

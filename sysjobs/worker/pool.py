@@ -67,7 +67,9 @@ class WorkerPool:
         self._closed = threading.Event()  # no more heartbeats (after the running jobs left)
         self._threads: list[threading.Thread] = []
         self._last_reap = 0.0
-        self._finisher = GroupFinisher(engine.leases.finish_many)
+        self._finisher = GroupFinisher(
+            lambda requests: engine.leases.finish_many(requests, ended_jobs=False)
+        )
 
     def start(self) -> WorkerPool:
         """Start the dispatcher and heartbeat threads."""
@@ -152,13 +154,13 @@ class WorkerPool:
         if self._stopping.is_set():
             return {}, 0, False
         with self._lock:
-            busy = self._busy.copy()
+            busy = dict(self._busy)  # (Counter.copy() goes through Counter.__init__)
             if leaving is not None and self.running.get(leaving.job_id) is leaving:
                 busy[leaving.claimed.job.queue] -= 1
-        free = {q: n for q, n in free_slots(self.limits, busy, self.concurrency).items() if n}
         total = self.concurrency - sum(busy.values())
         if total <= 0:
             return {}, 0, False
+        free = {q: n for q, n in free_slots(self.limits, busy, self.concurrency).items() if n}
         allow_low = total > 1 or self.concurrency == 1  # low priority never takes the last slot
         return free, total, allow_low
 
