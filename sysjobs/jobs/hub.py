@@ -24,14 +24,20 @@ class Hub:
         self._everything = 0
 
     def notify(self, keys: Iterable[str]) -> None:
-        """Bump the watched ``keys`` (all of them for ``*``) and wake every waiter."""
+        """Bump the watched ``keys`` (all of them for ``*``) and wake every waiter — only
+        when one of them was watched: a busy worker's commits name dozens of jobs nobody
+        waits for, and each woke the idle dispatcher for nothing."""
         with self._cond:
+            bumped = False
             for key in keys:
                 if key == "*":
                     self._everything += 1
+                    bumped = True
                 elif key in self._generation:
                     self._generation[key] += 1
-            self._cond.notify_all()
+                    bumped = True
+            if bumped:
+                self._cond.notify_all()
 
     @contextmanager
     def watch(self, keys: Iterable[str]) -> Iterator[Watch]:

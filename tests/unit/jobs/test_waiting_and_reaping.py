@@ -35,6 +35,28 @@ def test_a_hint_for_everything_wakes_every_waiter() -> None:
                       timeout_s=5, poll=lambda _: 5.0) == 1  # fmt: skip
 
 
+def test_a_hint_nobody_watches_wakes_no_waiter() -> None:
+    """A busy worker's commits name jobs nobody waits for: they must not wake the idle
+    dispatcher (a waiter counts its wake-ups through the predicate it re-checks)."""
+    hub, woken = Hub(), []
+    with hub.watch(["work"]) as watch:
+        predicate = hub._cond.wait_for
+
+        def counting(check: object, timeout: float | None = None) -> bool:
+            return predicate(lambda: woken.append(1) or check(), timeout)  # type: ignore[operator]
+
+        hub._cond.wait_for = counting  # type: ignore[method-assign]
+        waiter = threading.Thread(target=watch.wait, args=(0.5,))
+        waiter.start()
+        time.sleep(0.05)
+        for i in range(20):
+            hub.notify([f"job:{i}"])
+        time.sleep(0.05)
+        hub.notify(["work"])
+        waiter.join()
+    assert len(woken) == 2, "checked once on entry, once when 'work' was hinted"
+
+
 def test_wait_until_polls_with_the_dialects_pace_and_times_out() -> None:
     rounds: list[int] = []
 
