@@ -278,7 +278,7 @@ class Leases:
         now = now_ms()
         ends = [_finish_spec(r, now) for r in requests]
         claims = [r.then_claim for r in requests if r.then_claim is not None]
-        rows, claimed = self.store.finish(ends, claims)
+        rows, claimed = self.store.finish(ends, claims, rows=ended_jobs)
         out: list[tuple[Job | None, list[Claimed]]] = []
         next_claim = iter(claimed)
         for request, row in zip(requests, rows, strict=True):

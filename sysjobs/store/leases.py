@@ -122,7 +122,7 @@ class LeaseStore:
         return as_row(found) if found is not None else None
 
     def finish(
-        self, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec] = ()
+        self, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec] = (), *, rows: bool = True
     ) -> tuple[list[Row | None], list[list[Row]]]:
         """End leases, then lease jobs for ``claims``, in one write transaction.
 
@@ -130,16 +130,18 @@ class LeaseStore:
         attempt, or a status ``targets`` does not map) and the rows leased for each claim
         (normal, then low priority). Identical claims are merged into one statement. One
         transaction for a worker's finishing jobs and their slots' next ones: a busy
-        worker pays one transaction per job or less, instead of two.
+        worker pays one transaction per job or less, instead of two. ``rows=False``: an
+        ended job's row holds only ``id`` and ``status`` (what a worker's group commit
+        reads), so its data and results are neither read nor decoded.
         """
         groups = _claim_groups(claims)
         specs = [_merged(claims, members) for members in groups]
         if self._on_server and all(postgres_leases.serves(e) for e in ends):
-            ended, per_group = postgres_leases.end_and_claim(self.db, ends, specs)
+            ended, per_group = postgres_leases.end_and_claim(self.db, ends, specs, rows=rows)
             return ended, _share(claims, groups, per_group)
         events: list[dict[str, Any]] = []
         with self.db.write() as tx:
-            ended = _end_leases(tx, ends, events)
+            ended = _end_leases(tx, ends, events, rows=rows)
             per_group = [_claim_both(tx, spec, events) for spec in specs]
             tx.insert_at_end(job_events, events)
         return ended, _share(claims, groups, per_group)
@@ -285,13 +287,14 @@ def _share(
 
 
 def _end_leases(
-    tx: Tx, ends: Sequence[FinishSpec], events: list[dict[str, Any]]
+    tx: Tx, ends: Sequence[FinishSpec], events: list[dict[str, Any]], *, rows: bool = True
 ) -> list[Row | None]:
     """Fence-check and end each lease: one read, one UPDATE per set of columns."""
     if not ends:
         return []
     ids = [e.job_id for e in ends]
-    found = {r.id: r for r in tx.connection.execute(_finish_select(), {"ids": ids})}
+    select = _finish_select() if rows else _fence_select()
+    found = {r.id: r for r in tx.connection.execute(select, {"ids": ids})}
     out: list[Row | None] = []
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     results: list[dict[str, Any]] = []
@@ -314,11 +317,12 @@ def _end_leases(
         ended = event(end.job_id, end.now_ms, current, after, attempt=end.attempt, owner=end.owner)
         events.append({**ended, "reason": end.reason})
         tx.hint(f"job:{end.job_id}", *(["work"] if after == "PENDING" else []))
-        out.append({**as_row(before), **changed})  # the row as it is now, not read back
+        # The row as it is now, not read back (or what the fence read of it, ``rows=False``).
+        out.append({**as_row(before), **changed} if rows else {"id": end.job_id, "status": after})
     # Nothing in the transaction reads these rows again (they are locked, and a claim only
     # takes pending jobs): they are written with the commit.
-    for columns, rows in updates.items():
-        tx.execute_at_end(_release_update(columns), rows)
+    for columns, sets in updates.items():
+        tx.execute_at_end(_release_update(columns), sets)
     if results:
         tx.execute_at_end(_results_update(), results)
     return out
@@ -385,6 +389,16 @@ def _finish_select() -> sa.Select[Any]:
         job_select()
         .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
         .with_for_update(of=jobs)
+    )
+
+
+@functools.cache
+def _fence_select() -> sa.Select[Any]:
+    """:func:`_finish_select` for what the fence needs only: no data, no results."""
+    return (
+        sa.select(jobs.c.id, jobs.c.status, jobs.c.owner, jobs.c.attempt)
+        .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
+        .with_for_update()
     )
 
 

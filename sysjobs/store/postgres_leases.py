@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sysjobs.store.database import Database
     from sysjobs.store.leases import ClaimSpec, FinishSpec
 
-_CALL = "SELECT sysjobs_end_and_claim(%s::json, %s::json, %s)"
+_CALL = "SELECT sysjobs_end_and_claim(%s::json, %s::json, %s, %s)"
 #: What an end may set besides the lease's own columns (what ``Leases`` ever asks for).
 _VALUES = frozenset({"has_errors", "progress"})
 
@@ -31,16 +31,17 @@ def serves(end: FinishSpec) -> bool:
 
 
 def end_and_claim(
-    db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec]
+    db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec], *, rows: bool = True
 ) -> tuple[list[Row | None], list[list[Row]]]:
     """End ``ends`` and lease for each of ``claims`` (normal, then low priority) at once.
 
-    Returns each end's row as it is now (None when fenced off) and each claim's rows.
+    Returns each end's row as it is now (None when fenced off; only ``id`` and ``status``
+    with ``rows=False``) and each claim's rows.
     """
     channel = CHANNEL if isinstance(db.dialect, PostgresDialect) and db.dialect.hints else None
     with db.autocommit() as connection:
         answer = connection.exec_driver_sql(
-            _CALL, (_ends_json(ends), _claims_json(claims), channel)
+            _CALL, (_ends_json(ends), _claims_json(claims), channel, rows)
         ).scalar_one()
     ended: list[Row | None] = [None] * len(ends)
     for ord_, row, results in answer["ended"]:

@@ -214,3 +214,24 @@ def test_heartbeats_and_group_commits_of_the_same_jobs_never_deadlock(eng: Engin
         beating.join()
     assert failures == []
     assert {eng.require(j.id).status for j in jobs} == {S.FINISHED}
+
+
+def test_a_group_commit_that_reads_no_ended_jobs_writes_the_same_ends(eng: Engine) -> None:
+    """``finish_many(ended_jobs=False)`` (the pool's group commit) ends, fences and leases
+    exactly as with the ended jobs built; only the pairs' first items are None."""
+    done, stale_job, following = (eng.enqueue("RECORD_RUN", {}) for _ in range(3))
+    owner = new_owner()
+    a, b = eng.leases.claim(owner, limit=2)
+    stale = FinishRequest(Lease(b.job.id, owner, b.lease.attempt + 1), Outcome.COMPLETED)
+    spec = eng.leases.claim_spec(owner, limit=1)
+    ended = eng.leases.finish_many(
+        [FinishRequest(a.lease, Outcome.FAILED, reason="boom", has_errors=True,
+                       results={"n": 1}, then_claim=spec), stale],
+        ended_jobs=False,
+    )  # fmt: skip
+    assert [job for job, _next in ended] == [None, None]
+    assert [c.job.id for c in ended[0][1]] == [following.id]
+    first = eng.require(a.job.id)
+    assert first.status is S.FINISHED and first.has_errors and first.results == {"n": 1}
+    assert eng.require(b.job.id).status is S.RUNNING, "the stale lease was fenced off"
+    assert {done.id, stale_job.id} == {a.job.id, b.job.id}

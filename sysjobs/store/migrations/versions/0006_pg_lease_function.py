@@ -30,7 +30,8 @@ of a status on rows found by id are written ``(status || '')``, so that an index
 ``status`` cannot drive those joins (it walked every pending job to find the sixteen ids).
 
 Returns ``{"claimed": [[[row, results, checkpoint], …] per claim], "ended": [[ord, row,
-results], …]}``, rows as ``to_json`` of the table row (``data`` verbatim).
+results], …]}``, rows as ``to_json`` of the table row (``data`` verbatim); with ``p_rows``
+false an ended row is only its id and new status (a worker's group commit reads no more).
 
 Revision ID: 0006
 Revises: 0005
@@ -47,7 +48,8 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 FUNCTION = r"""
-CREATE OR REPLACE FUNCTION sysjobs_end_and_claim(p_ends json, p_claims json, p_channel text)
+CREATE OR REPLACE FUNCTION sysjobs_end_and_claim(
+  p_ends json, p_claims json, p_channel text, p_rows boolean)
 RETURNS json
 LANGUAGE plpgsql
 SET enable_seqscan = off
@@ -122,7 +124,7 @@ BEGIN
     FROM ok WHERE j.id = ok.id
     RETURNING ok.ord, j.id, ok.before, ok.after, ok.now, ok.attempt AS fence_attempt,
               ok.owner AS fence_owner, ok.reason, ok.has_results, ok.results AS new_results,
-              to_json(j) AS row
+              CASE WHEN p_rows THEN to_json(j) END AS row
   ), res AS (
     UPDATE job_results r SET results = u.new_results
     FROM upd u WHERE u.has_results AND r.job_id = u.id
@@ -134,11 +136,12 @@ BEGIN
     RETURNING job_id
   )
   SELECT
-    (SELECT coalesce(json_agg(json_build_array(
+    (SELECT coalesce(json_agg(CASE WHEN p_rows THEN json_build_array(
        u.ord, u.row,
        CASE WHEN u.has_results THEN u.new_results
-            ELSE (SELECT r.results FROM job_results r WHERE r.job_id = u.id) END
-     ) ORDER BY u.ord), '[]') FROM upd u),
+            ELSE (SELECT r.results FROM job_results r WHERE r.job_id = u.id) END)
+     ELSE json_build_array(u.ord, json_build_object('id', u.id, 'status', u.after), NULL)
+     END ORDER BY u.ord), '[]') FROM upd u),
     v_keys || ARRAY(
       SELECT k.key FROM upd u
       CROSS JOIN LATERAL (
@@ -214,7 +217,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("DROP FUNCTION IF EXISTS sysjobs_end_and_claim(json, json, text)")
+    op.execute("DROP FUNCTION IF EXISTS sysjobs_end_and_claim(json, json, text, boolean)")
     op.execute(
         "DROP FUNCTION IF EXISTS sysjobs_claim_batch"
         "(text, text[], text[], int, boolean, bigint, bigint, bigint)"
