@@ -2,7 +2,8 @@
 
 ``Engine`` is usable without JavaScript: bindings, the app, the CLI and the workers all call
 these verbs; none of them touches the store. Waits share ``waiting.wait_until`` with the
-workers' idle loop; hints come from this process's commits and, on PostgreSQL, from LISTEN.
+workers' idle loop; hints come from this process's commits and, on PostgreSQL, from LISTEN
+(opened by the first wait).
 """
 
 from __future__ import annotations
@@ -37,14 +38,23 @@ class Engine(control.ControlVerbs):
         self.database = database
         self.settings = settings or EngineSettings()
         self.registry = Registry()
-        self.hub = Hub()
+        self.hub = Hub(on_watch=self._listen)
         self.store = JobStore(database)
         self.listing = ListingStore(database)
         self.leases = Leases(self)
         #: Lifecycle hooks (see ``sysjobs.jobs.hooks``), run after each change commits.
         self.hooks: list[EngineHooks] = []
         database.local_sink = self.hub.notify
-        database.listen(self.hub.notify)
+
+    def _listen(self) -> None:
+        """Hear other processes' hints from the first wait on (PostgreSQL ``LISTEN``).
+
+        Only waiters read hints, so an engine that only enqueues and reads (a web app, a
+        script, a benchmark's client) never opens the listening connection and never
+        receives the notification of every commit of every worker. The listener is up
+        before the waiter's first read, so nothing committed after that read is missed.
+        """
+        self.database.listen(self.hub.notify)
 
     @classmethod
     def open(

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 
 class Hub:
     """Generation counters per watched key, behind one condition variable."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_watch: Callable[[], None] | None = None) -> None:
+        #: Called before each watch (the engine starts listening to other processes then).
+        self._on_watch = on_watch
         self._cond = threading.Condition()
         self._watchers: Counter[str] = Counter()
         self._generation: dict[str, int] = {}
@@ -42,6 +44,8 @@ class Hub:
     @contextmanager
     def watch(self, keys: Iterable[str]) -> Iterator[Watch]:
         """Track ``keys`` for the duration of a wait loop."""
+        if self._on_watch is not None:
+            self._on_watch()
         names = tuple(dict.fromkeys(keys))
         with self._cond:
             for key in names:

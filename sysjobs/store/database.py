@@ -82,6 +82,8 @@ class Database:
         self.engine = self.dialect.create_engine(self.url)
         self.local_sink: HintSink | None = None
         self._listener: Listener | None = None
+        self._listening = False
+        self._listen_lock = threading.Lock()
         # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
         # SQLite's busy handler (1, 2, 5, 10 … ms). Threads of one process queue here
         # instead and start the moment the previous write commits; other processes still
@@ -131,9 +133,17 @@ class Database:
             yield connection
 
     def listen(self, sink: HintSink) -> None:
-        """Feed other processes' hints into ``sink`` (PostgreSQL only; SQLite polls)."""
-        if self._listener is None:
-            self._listener = self.dialect.listen(self.url, sink)
+        """Feed other processes' hints into ``sink`` (PostgreSQL only; SQLite polls).
+
+        Idempotent and thread-safe: the first caller starts the listener and returns once
+        it listens.
+        """
+        if self._listening:
+            return
+        with self._listen_lock:
+            if not self._listening:
+                self._listener = self.dialect.listen(self.url, sink)
+                self._listening = True
 
     def poll_interval(self, idle_rounds: int) -> float:
         """The dialect's re-read pace."""
@@ -141,7 +151,9 @@ class Database:
 
     def close(self) -> None:
         """Stop listening and dispose of the pool."""
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        with self._listen_lock:
+            self._listening = True  # (a closed database starts no listener)
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
         self.engine.dispose()

@@ -6,6 +6,7 @@ commits; a pooled PostgreSQL connection is pinged only after it sat idle.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -13,10 +14,11 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from sysjobs.jobs import Engine
+from sysjobs.jobs import Engine, new_owner
 from sysjobs.store.postgres import CHANNEL, PING_AFTER_IDLE_S
 from sysjobs.store.schema import job_events
 from tests.integration.engine.helpers import open_engine
+from tests.integration.engine.jobtypes import register
 
 PG_ONLY = pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
@@ -174,3 +176,28 @@ def test_a_connection_cut_right_after_use_fails_once_then_the_pool_recovers(eng:
     with pytest.raises(sa.exc.OperationalError):
         eng.enqueue("NOOP", {})
     assert eng.require(eng.enqueue("NOOP", {}).id)
+
+
+def _listening(eng: Engine) -> int:
+    with eng.database.read() as conn:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE query = %s AND datname = current_database()"
+        return int(conn.exec_driver_sql(query, (f"LISTEN {CHANNEL}",)).scalar_one())
+
+
+@PG_ONLY
+def test_an_engine_listens_from_its_first_wait_on_and_not_before(db_url: str) -> None:
+    """Only waiters read hints: an engine that enqueues and reads opens no LISTEN
+    connection (it would receive every commit of every worker); the first wait opens it,
+    and a change committed by another process then wakes that wait at once."""
+    with open_engine(db_url) as eng, open_engine(db_url) as other:
+        register(eng)
+        register(other)
+        job = eng.enqueue("RECORD_RUN", {})
+        assert eng.get(job.id) is not None and list(eng.find({}))
+        assert _listening(eng) == 0
+        owner = new_owner()
+        threading.Timer(0.3, lambda: other.leases.claim(owner, limit=1)).start()
+        started = time.monotonic()
+        assert eng.wait(job.id, "RUNNING", timeout_s=5).status == "RUNNING"
+        assert time.monotonic() - started < 0.45, "woken by the hint, not the 0.5 s poll"
+        assert _listening(eng) == 1
