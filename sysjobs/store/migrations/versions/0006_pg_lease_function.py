@@ -47,14 +47,18 @@ down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+#: What both functions run with: plans that cannot fall back to scans or sorts of the table
+#: when the statistics are stale (see the module's docstring), and no JIT compilation.
+ATTRIBUTES = """LANGUAGE plpgsql
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off"""
+
 FUNCTION = r"""
 CREATE OR REPLACE FUNCTION sysjobs_end_and_claim(
   p_ends json, p_claims json, p_channel text, p_rows boolean)
 RETURNS json
-LANGUAGE plpgsql
-SET enable_seqscan = off
-SET enable_bitmapscan = off
-SET jit = off
+__ATTRIBUTES__
 AS $fn$
 DECLARE
   c record;
@@ -168,10 +172,7 @@ CREATE OR REPLACE FUNCTION sysjobs_claim_batch(
   p_owner text, p_queues text[], p_types text[], p_limit int, p_low boolean,
   p_aged_before bigint, p_now bigint, p_lease_ms bigint)
 RETURNS json
-LANGUAGE plpgsql
-SET enable_seqscan = off
-SET enable_bitmapscan = off
-SET jit = off
+__ATTRIBUTES__
 AS $fn$
 DECLARE
   v_rows json;
@@ -210,8 +211,8 @@ $fn$
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(CLAIM_BATCH)
-    op.execute(FUNCTION)
+    op.execute(CLAIM_BATCH.replace("__ATTRIBUTES__", ATTRIBUTES))
+    op.execute(FUNCTION.replace("__ATTRIBUTES__", ATTRIBUTES))
 
 
 def downgrade() -> None:
