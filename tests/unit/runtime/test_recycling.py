@@ -67,6 +67,10 @@ POLLUTIONS = {
         "{value: J, writable: true, enumerable: false, configurable: true})"
     ),
     "getter installed": "Object.defineProperty(Array.prototype, 'leaked', {get() { return 'secret'; }})",
+    "index getter on arrays": (
+        "Object.defineProperty(Array.prototype, '2', {get() { globalThis.leaked = 'secret'; "
+        "return 'secret'; }, configurable: true})"
+    ),
     "iterator prototype": "Object.getPrototypeOf([][Symbol.iterator]()).leaked = 'secret'",
     "generator prototype": "Object.getPrototypeOf(function* () {}).leaked = 'secret'",
     "promise then replaced": "Promise.prototype.then = function () { return 'secret'; }",
