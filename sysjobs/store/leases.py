@@ -68,17 +68,11 @@ class LeaseStore:
         """Lease up to ``limit`` pending jobs: normal (and aged) first, then low priority."""
         if self._on_server:
             return postgres_leases.end_and_claim(self.db, [], [spec])[1][0]
-        claimed = self._claim_batch(spec, low=False, limit=spec.limit)
-        if spec.allow_low and len(claimed) < spec.limit:
-            claimed += self._claim_batch(spec, low=True, limit=spec.limit - len(claimed))
-        return claimed
-
-    def _claim_batch(self, spec: ClaimSpec, *, low: bool, limit: int) -> list[Row]:
+        events: list[dict[str, Any]] = []
         with self.db.write() as tx:
-            events: list[dict[str, Any]] = []
-            rows = _claim_in(tx, spec, low=low, limit=limit, events=events)
+            rows = _claim_both(tx, spec, events)
             add_events(tx.connection, events)
-            return rows
+        return rows
 
     def heartbeat(
         self, owner: str, now_ms: int, lease_ms: int, *, job_ids: Collection[str] | None = None
