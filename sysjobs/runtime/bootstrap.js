@@ -249,6 +249,7 @@
   const rIsExtensible = R.isExtensible;
   const rDeleteProperty = R.deleteProperty;
   const oIs = Object.is;
+  const ObjectProto = Object.prototype;
   const reExec = RegExp.prototype.exec;
   const blankRe = /(?:)/;
 
@@ -286,7 +287,7 @@
     const seen = new Set();
     const records = [];
     const stack = hiddenIntrinsics();
-    stack.push(G);  // popped first: records[0] is the global object's
+    stack.push(G);
     while (stack.length) {
       const o = stack.pop();
       if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) continue;
@@ -308,12 +309,22 @@
       if (typeof o === "function" && o !== FunctionProto && !oHasOwn(o, "prototype")) oFreeze(o);
       if (!oIsFrozen(o)) records.push([o, proto, rIsExtensible(o), keys, checks]);
     }
-    return records;
+    // reset() compares Object.prototype first, then the global object: records[0], [1].
+    const front = [], rest = [];
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (r[0] === ObjectProto) front[0] = r;
+      else if (r[0] === G) front[1] = r;
+      else rest.push(r);
+    }
+    return front.concat(rest);
   }
 
   function unchanged(record) {
-    // Reads the fresh descriptors' own fields only: a polluted Object.prototype must not
-    // answer for a field.
+    // The descriptors' fields are read plainly: a field a descriptor lacks (`writable` of
+    // an accessor's, `get` of a data property's) is looked up on Object.prototype, and
+    // reset() proves Object.prototype first — its keys before any of its descriptors —
+    // so by then no field name can reach a getter a script put there.
     const o = record[0], keys = record[3], checks = record[4];
     if (rGetPrototypeOf(o) !== record[1] || rIsExtensible(o) !== record[2]) return false;
     const now = rOwnKeys(o);
@@ -323,8 +334,9 @@
       const d = rGetOwnDesc(o, keys[checks[j]]);
       if (d.enumerable !== checks[j + 2] || d.configurable !== checks[j + 3]) return false;
       if (checks[j + 1] === 1) {
-        if (!oHasOwn(d, "value") || d.writable !== checks[j + 4] || !oIs(d.value, checks[j + 5])) return false;
-      } else if (oHasOwn(d, "value") || d.get !== checks[j + 4] || d.set !== checks[j + 5]) {
+        // (a data descriptor always has a boolean `writable`; an accessor's has none)
+        if (d.writable !== checks[j + 4] || !oIs(d.value, checks[j + 5])) return false;
+      } else if (d.writable !== undefined || d.get !== checks[j + 4] || d.set !== checks[j + 5]) {
         return false;
       }
     }
@@ -349,11 +361,13 @@
   let baseline = null;
 
   function reset() {
-    // True when the context is again as the bootstrap left it (see above).
+    // True when the context is again as the bootstrap left it (see above). Object.prototype
+    // is compared first (records[0], see snapshotRealm), the global object's next.
     try {
-      if (!dropNewGlobals(baseline[0][3])) return false;
+      if (!unchanged(baseline[0])) return false;
+      if (!dropNewGlobals(baseline[1][3])) return false;
       rApply(reExec, blankRe, [""]);
-      for (let i = 0; i < baseline.length; i++) if (!unchanged(baseline[i])) return false;
+      for (let i = 1; i < baseline.length; i++) if (!unchanged(baseline[i])) return false;
       return true;
     } catch (_) {
       return false;
@@ -417,10 +431,19 @@
     }
   }
 
-  // Intl and Temporal are frozen whole (namespaces, constructors, prototypes): a third of
-  // the realm's properties for the proof to compare before every recycled run, and not
-  // something platform scripts patch. The rest of the language stays writable.
-  const wholeFrozen = ["Intl", "Temporal"];
+  // Some families are frozen whole (namespaces, constructors, prototypes): Intl and
+  // Temporal (a third of the realm's properties), binary data (the typed arrays and their
+  // shared %TypedArray%, ArrayBuffer, DataView), Reflect, the weak collections, BigInt and
+  // the disposable stacks — a quarter of what was left. The proof compares each property
+  // of each object that can change before every recycled run, and these are not what
+  // platform scripts patch. Error types, Object, Array, String, Date, Math, Map, Set,
+  // Promise, JSON, RegExp… stay writable, and instances of a frozen family stay ordinary.
+  const wholeFrozen = ["Intl", "Temporal", "Int8Array", "Uint8Array", "Uint8ClampedArray",
+    "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float16Array", "Float32Array",
+    "Float64Array", "BigInt64Array", "BigUint64Array", "ArrayBuffer", "DataView", "Reflect",
+    "WeakMap", "WeakSet", "BigInt", "DisposableStack", "AsyncDisposableStack",
+  ];
+  deepFreeze(rGetPrototypeOf(Uint16Array));  // %TypedArray%, which no global names
   for (let i = 0; i < wholeFrozen.length; i++) {
     if (oHasOwn(G, wholeFrozen[i])) deepFreeze(G[wholeFrozen[i]]);
   }

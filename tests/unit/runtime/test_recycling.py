@@ -135,6 +135,65 @@ def test_intl_and_temporal_are_frozen_whole_and_still_work(sandbox: Sandbox) -> 
 
 
 @pytest.mark.parametrize(
+    "target",
+    [
+        "Uint8Array.prototype.leaked = 1", "Object.getPrototypeOf(Uint8Array).from = null",
+        "Object.getPrototypeOf(Uint8Array.prototype).at = null", "DataView.prototype.leaked = 1",
+        "ArrayBuffer.isView = null", "Reflect.leaked = 1", "WeakMap.prototype.get = null",
+        "WeakSet.leaked = 1", "BigInt.asIntN = null",
+    ],
+)
+def test_binary_data_reflect_weak_collections_and_bigint_are_frozen_whole(
+    sandbox: Sandbox, target: str
+) -> None:
+    """A quarter of what the proof compared before every recycled run: a script uses them
+    but cannot patch them (strict mode: TypeError), and the context is still recycled."""
+    patch = "'use strict'; try { %s; 'written' } catch (e) { e.name }"
+    assert sandbox.run(patch % target).value == "TypeError"
+    used = sandbox.run(
+        "const b = new Uint8Array([1, 2, 3]); b.custom = 'own'; const w = new WeakMap();"
+        " w.set(b, 1); [Array.from(b.map((x) => x * 2)), new DataView(b.buffer).getUint8(2),"
+        " Reflect.ownKeys({a: 1}), w.get(b), String(BigInt.asUintN(8, 257n)), b.custom]"
+    )
+    assert used.value == [[2, 4, 6], 3, ["a"], 1, "1", "own"]
+    assert sandbox.counts["rejected"] == 0 and sandbox.counts["built"] == 1
+
+
+def test_error_types_and_the_common_prototypes_stay_writable(sandbox: Sandbox) -> None:
+    """What scripts do patch (a format method, a custom error name) still works."""
+    script = (
+        "'use strict'; String.prototype.shout = function () { return this.toUpperCase(); };"
+        " Date.prototype.iso = function () { return this.toISOString(); };"
+        " const e = new TypeError('x'); e.name = 'Custom';"
+        " ['a'.shout(), new Date(0).iso(), e.name]"
+    )
+    assert sandbox.run(script).value == ["A", "1970-01-01T00:00:00.000Z", "Custom"]
+
+
+def test_a_getter_on_a_descriptor_field_of_object_prototype_never_runs_in_the_proof(
+    sandbox: Sandbox,
+) -> None:
+    """The proof reads descriptors' fields plainly; Object.prototype is compared (keys
+    first) before any of them, so a getter named like a field never runs in the proof —
+    where it would log into the next script's run and answer for a built-in that became
+    an accessor."""
+    script = (
+        "const map = Array.prototype.map;"
+        " for (const field of ['writable', 'value']) Object.defineProperty(Object.prototype,"
+        " field, {__proto__: null, get() { log('ran in the proof'); return field === 'value' ? map : true; },"
+        " configurable: true});"
+        " Object.defineProperty(Array.prototype, 'map', {__proto__: null,"
+        " get() { return map; }, configurable: true}); 1"
+    )
+    assert sandbox.run(script).value == 1
+    probe = sandbox.run("[typeof Object.getOwnPropertyDescriptor(Array.prototype, 'map').value,"
+                        " ({}).writable]")  # fmt: skip
+    assert probe.value == ["function", None]
+    assert probe.logs == []
+    assert sandbox.counts["rejected"] == 1
+
+
+@pytest.mark.parametrize(
     "script",
     [
         "Object.defineProperty(Array.prototype, 'map', {enumerable: true})",
