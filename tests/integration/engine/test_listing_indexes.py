@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from sysjobs.jobs import Engine, Outcome
+from sysjobs.jobs import Engine, FinishRequest, Outcome
 from sysjobs.jobs.models import to_ms
 from sysjobs.store import migrate
 from sysjobs.store.listing import CLOCK_SLACK_MS, RANGE_PROBE
@@ -195,9 +195,10 @@ def test_a_claim_walks_the_pending_rows_in_order_whatever_the_history(
 
 
 @contextmanager
-def _server_plans(engine: Engine) -> Iterator[list[str]]:
+def _server_plans(engine: Engine, *settings: str) -> Iterator[list[str]]:
     """The plans of the statements PostgreSQL runs inside functions while the block runs
-    (``auto_explain`` on every new connection, its plans sent back as notices)."""
+    (``auto_explain`` on every new connection, its plans sent back as notices), with
+    ``settings`` (``SET …``) on those connections too."""
     plans: list[str] = []
 
     def explain(dbapi_connection: Any, _record: Any) -> None:
@@ -206,6 +207,7 @@ def _server_plans(engine: Engine) -> Iterator[list[str]]:
         for setting in (
             "LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
             "SET auto_explain.log_nested_statements = on", "SET auto_explain.log_level = notice",
+            *settings,
         ):  # fmt: skip
             dbapi_connection.execute(setting)
         dbapi_connection.autocommit = False
@@ -250,6 +252,54 @@ def test_the_server_functions_walk_the_indexes_whatever_the_statistics(
     for plan in locks:
         assert "jobs_pkey" in plan and "ix_jobs_status_created" not in plan, plan
         assert "Seq Scan on jobs" not in plan, plan
+
+
+def _unbounded_scans(plan: str) -> list[str]:
+    """The scans of ``jobs`` in ``plan`` that read the whole table or a whole index: a
+    sequential scan, or an index scan with no condition (the outer side of a hash join)."""
+    lines = plan.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if " on jobs " not in line + " ":
+            continue
+        if "Seq Scan" in line:
+            found.append(line.strip())
+        elif "Index" in line and "Scan" in line:
+            detail = lines[i + 1] if i + 1 < len(lines) else ""
+            if "Index Cond" not in detail:
+                found.append(line.strip())
+    return found
+
+
+@PG_ONLY
+@pytest.mark.parametrize("plan_cache", ["auto", "force_generic_plan"])
+def test_the_group_commit_reads_only_its_own_rows_whatever_the_plan_cache_chose(
+    engine: Engine, plan_cache: str
+) -> None:
+    """The ends and the claims of one group commit find their rows by key, never by a
+    walk of the whole table: PL/pgSQL settles on a generic plan after five calls, and that
+    plan (estimating a hundred ends, not sixteen) joined them by hashing every entry of
+    ``jobs_pkey`` — a group commit's cost grew with the table, three times the server CPU
+    per job at 10,000 rows. Hash and merge joins are off in both functions."""
+    _history(engine)
+    with engine.database.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE jobs")
+    owner = "w" * 24
+    claimed = engine.leases.claim(owner, limit=16, lease_s=30)
+    with _server_plans(engine, f"SET plan_cache_mode = {plan_cache}") as plans:
+        for _ in range(7):  # past the five custom plans
+            requests = [
+                FinishRequest(c.lease, Outcome.COMPLETED, results={"value": 1},
+                              then_claim=engine.leases.claim_spec(owner, limit=1))
+                for c in claimed
+            ]  # fmt: skip
+            claimed = [c for _, more in engine.leases.finish_many(requests) for c in more]
+            assert len(claimed) == 16
+    statements = [p for p in plans if "jobs" in p]
+    assert statements
+    for plan in statements:
+        assert not _unbounded_scans(plan), plan
+        assert "Hash Join" not in plan and "Merge Join" not in plan, plan
 
 
 @PG_ONLY
