@@ -9,11 +9,19 @@ whole table's primary key, its cost grew with the table, and at 10,000 rows a wo
 16 slots spent three times the server CPU per job (~700 against ~250 µs). Which plan was
 kept depended on the table's size at the sixth call, so runs differed by as much.
 
-Here every statement that reaches ``jobs`` or ``job_results`` names its rows' keys: the
-ends' and the picked jobs' ids as ``id = ANY (ARRAY(…))``, an index condition on the
-primary key whatever the join above it; the earlier results of re-claimed jobs through a
-``LATERAL`` lookup. Hash and merge joins are off as well (nothing here joins more than a
-worker's few dozen rows). The rules, the order and the answer are those of revision 0006.
+A second trap, before the table's first ANALYZE: a row found ``WHERE id = …`` may be
+looked up in *any* index that holds ``id``, leading column or not — the planner, believing
+the table tiny, costed ``ix_jobs_status_created`` (status, created_ms, id) the same as the
+primary key, and each claimed row then cost a walk of that whole index (0.3 ms a row).
+
+So every statement that reaches ``jobs`` or ``job_results`` names its rows exactly: the
+ends are locked by ``id = ANY (ARRAY(…))`` (an index condition on the primary key
+whatever the join above it) and then written by the ``ctid`` they were locked at, the
+claim writes the rows it picked and locked by their ``ctid`` (a TID scan: no index at
+all), and the earlier results of re-claimed jobs come through a ``LATERAL`` lookup. A
+locked row keeps its ``ctid`` until this transaction changes it. Hash and merge joins are
+off as well (nothing here joins more than a worker's few dozen rows). The rules, the order
+and the answer are those of revision 0006.
 
 Revision ID: 0007
 Revises: 0006
@@ -63,7 +71,7 @@ BEGIN
       ord int, id text, owner text, attempt int, targets json, now bigint,
       has_errors boolean, progress int, reason text, has_results boolean, results json)
   ), locked AS (
-    SELECT j.id, j.status, j.owner, j.attempt FROM jobs j
+    SELECT j.id, j.ctid, j.status, j.owner, j.attempt FROM jobs j
     WHERE j.id = ANY (ARRAY(SELECT e.id FROM e))
       AND (j.status || '') IN ('RUNNING', 'STOPPING', 'CANCELING')
     ORDER BY j.id
@@ -72,7 +80,8 @@ BEGIN
   SELECT coalesce(json_agg(to_json(d)), '[]') INTO v_ok
   FROM (
     SELECT e.ord, e.id, e.owner, e.attempt, e.now, e.has_errors, e.progress, e.reason,
-           e.has_results, e.results, l.status AS before, e.targets ->> l.status AS after
+           e.has_results, e.results, l.ctid::text AS tid, l.status AS before,
+           e.targets ->> l.status AS after
     FROM e JOIN locked l ON l.id = e.id AND l.owner = e.owner AND l.attempt = e.attempt
     WHERE e.targets ->> l.status IS NOT NULL
   ) d;
@@ -105,14 +114,15 @@ BEGIN
   WITH ok AS (
     SELECT * FROM json_to_recordset(v_ok) AS x(
       ord int, id text, owner text, attempt int, now bigint, has_errors boolean,
-      progress int, reason text, has_results boolean, results json, before text, after text)
+      progress int, reason text, has_results boolean, results json, tid tid, before text,
+      after text)
   ), upd AS (
     UPDATE jobs j SET
       status = ok.after, owner = NULL, lease_expires_ms = NULL, force_at_ms = NULL,
       ended_ms = CASE WHEN ok.after = 'PENDING' THEN NULL ELSE ok.now END,
       has_errors = j.has_errors OR ok.has_errors,
       progress = coalesce(ok.progress, j.progress)
-    FROM ok WHERE j.id = ok.id AND j.id = ANY (ARRAY(SELECT ok.id FROM ok))
+    FROM ok WHERE j.ctid = ANY (ARRAY(SELECT ok.tid FROM ok)) AND j.id = ok.id
     RETURNING ok.ord, j.id, ok.before, ok.after, ok.now, ok.attempt AS fence_attempt,
               ok.owner AS fence_owner, ok.reason, ok.has_results, ok.results AS new_results,
               CASE WHEN p_rows THEN to_json(j) END AS row
@@ -166,7 +176,7 @@ DECLARE
   v_rows json;
 BEGIN
   WITH picked AS MATERIALIZED (
-    SELECT j.id FROM jobs j
+    SELECT j.id, j.ctid FROM jobs j
     WHERE j.status = 'PENDING' AND j.queue = ANY (p_queues) AND j.type = ANY (p_types)
       AND CASE WHEN p_low THEN j.low_priority
                ELSE (j.low_priority IS false OR j.created_ms <= p_aged_before) END
@@ -178,8 +188,7 @@ BEGIN
       status = 'RUNNING', owner = p_owner, attempt = j.attempt + 1,
       lease_expires_ms = p_now + p_lease_ms, started_ms = coalesce(j.started_ms, p_now),
       ended_ms = NULL, force_at_ms = NULL
-    FROM picked WHERE j.id = picked.id AND j.id = ANY (ARRAY(SELECT p.id FROM picked p))
-      AND (j.status || '') = 'PENDING'
+    WHERE j.ctid = ANY (ARRAY(SELECT p.ctid FROM picked p)) AND (j.status || '') = 'PENDING'
     RETURNING j.*
   ), ev AS (
     INSERT INTO job_events (job_id, at_ms, from_status, to_status, attempt, owner, reason)
