@@ -1,7 +1,7 @@
 """sysjobs: a no-op JavaScript job (RUN_SCRIPT with the source ``1``) on SQLite or PostgreSQL.
 
 Each worker process is what ``sysjobs worker`` runs in a child (``child_main``): one engine,
-a :class:`~sysjobs.worker.WorkerPool` with the default slots (``DEFAULT_SLOTS``, 8), and a
+a :class:`~sysjobs.worker.WorkerPool` with the default slots (``DEFAULT_SLOTS``, 32), and a
 :class:`~sysjobs.Host`'s script runner (V8 contexts with the full ``sys`` global, recycled
 once proven clean) — so every job evaluates its script in a clean sandbox.
 """
