@@ -1,4 +1,4 @@
-"""The lease verbs on PostgreSQL: one call of ``sysjobs_end_and_claim`` (revision 0006).
+"""The lease verbs on PostgreSQL: one call of ``sysjobs_end_and_claim`` (revisions 0006, 0007).
 
 ``LeaseStore.finish`` and ``LeaseStore.claim`` come here on PostgreSQL. The function does
 in the server what ``store/leases.py`` does statement by statement on SQLite — the same
