@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from sysjobs.errors import SysError
 from sysjobs.jobs import (
     Engine,
     EngineSettings,
@@ -235,3 +237,55 @@ def test_a_group_commit_that_reads_no_ended_jobs_writes_the_same_ends(eng: Engin
     assert first.status is S.FINISHED and first.has_errors and first.results == {"n": 1}
     assert eng.require(b.job.id).status is S.RUNNING, "the stale lease was fenced off"
     assert {done.id, stale_job.id} == {a.job.id, b.job.id}
+
+
+def test_claimers_racing_for_the_same_jobs_each_take_a_job_once(eng: Engine) -> None:
+    """Six claimers, each its own connection, end and claim in a loop over 600 jobs, while
+    a seventh thread cancels and re-prioritises pending ones under them (new row versions
+    the claims' locks must follow): every job is leased at most once, each ends FINISHED
+    or CANCELED, and only a canceled one may never have been leased. (The claim writes the rows it picked
+    by the ``ctid`` it locked them at, revision 0007.)"""
+    jobs = eng.enqueue_many("RECORD_RUN", [{}] * 600)
+    taken: list[tuple[str, int]] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def claimer() -> None:
+        owner = new_owner()
+        try:
+            claimed = eng.leases.claim(owner, limit=8)
+            while claimed:
+                with lock:
+                    taken.extend((c.job.id, c.lease.attempt) for c in claimed)
+                requests = [
+                    FinishRequest(c.lease, Outcome.COMPLETED,
+                                  then_claim=eng.leases.claim_spec(owner, limit=1))
+                    for c in claimed
+                ]  # fmt: skip
+                claimed = [c for _, more in eng.leases.finish_many(requests) for c in more]
+                claimed = claimed or eng.leases.claim(owner, limit=8)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    def meddler() -> None:
+        for job in jobs[300::7]:
+            eng.set_low_priority(job.id, True)
+        for job in jobs[301::11]:
+            with contextlib.suppress(SysError):  # (already finished: not cancelable)
+                eng.cancel(job.id)
+
+    threads = [threading.Thread(target=claimer) for _ in range(6)]
+    threads.append(threading.Thread(target=meddler))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    ids = [job_id for job_id, _ in taken]
+    assert len(ids) == len(set(ids)), "a job was leased twice"
+    assert {attempt for _, attempt in taken} == {1}
+    leased = set(ids)
+    for job in jobs:
+        status = eng.require(job.id).status
+        assert status in (S.FINISHED, S.CANCELED), (job.id, status)
+        assert job.id in leased or status is S.CANCELED, (job.id, status)
