@@ -159,6 +159,19 @@ def test_binary_data_reflect_weak_collections_and_bigint_are_frozen_whole(
     assert sandbox.counts["rejected"] == 0 and sandbox.counts["built"] == 1
 
 
+def test_an_instance_of_a_frozen_family_shadows_a_method_only_by_define_property(
+    sandbox: Sandbox,
+) -> None:
+    """Assigning under an inherited non-writable name fails (the language's rule), as the
+    README says; ``Object.defineProperty`` on the instance still works."""
+    script = (
+        "'use strict'; const b = new Uint8Array(2); let assigned;"
+        " try { b.map = () => 'mine'; assigned = 'yes'; } catch (e) { assigned = e.name; }"
+        " Object.defineProperty(b, 'map', {value: () => 'mine'}); [assigned, b.map()]"
+    )
+    assert sandbox.run(script).value == ["TypeError", "mine"]
+
+
 def test_error_types_and_the_common_prototypes_stay_writable(sandbox: Sandbox) -> None:
     """What scripts do patch (a format method, a custom error name) still works."""
     script = (
