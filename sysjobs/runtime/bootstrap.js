@@ -437,7 +437,8 @@
   // the disposable stacks — a quarter of what was left. The proof compares each property
   // of each object that can change before every recycled run, and these are not what
   // platform scripts patch. Error types, Object, Array, String, Date, Math, Map, Set,
-  // Promise, JSON, RegExp… stay writable, and instances of a frozen family stay ordinary.
+  // Promise, JSON, RegExp… stay writable. Instances of a frozen family take their own
+  // properties, but shadow a frozen method only through defineProperty (the override rule).
   const wholeFrozen = ["Intl", "Temporal", "Int8Array", "Uint8Array", "Uint8ClampedArray",
     "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float16Array", "Float32Array",
     "Float64Array", "BigInt64Array", "BigUint64Array", "ArrayBuffer", "DataView", "Reflect",
