@@ -317,6 +317,7 @@
       else if (r[0] === G) front[1] = r;
       else rest.push(r);
     }
+    if (!front[0] || !front[1]) throw new TypeErrorCtor("the realm's record lacks Object.prototype or the global object");
     return front.concat(rest);
   }
 

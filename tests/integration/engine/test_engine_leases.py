@@ -243,8 +243,8 @@ def test_claimers_racing_for_the_same_jobs_each_take_a_job_once(eng: Engine) -> 
     """Six claimers, each its own connection, end and claim in a loop over 600 jobs, while
     a seventh thread cancels and re-prioritises pending ones under them (new row versions
     the claims' locks must follow): every job is leased at most once, each ends FINISHED
-    or CANCELED, and only a canceled one may never have been leased. (The claim writes the rows it picked
-    by the ``ctid`` it locked them at, revision 0007.)"""
+    or CANCELED, and only a canceled one may never have been leased. (The claim writes the
+    rows it picked by the ``ctid`` it locked them at, revision 0007.)"""
     jobs = eng.enqueue_many("RECORD_RUN", [{}] * 600)
     taken: list[tuple[str, int]] = []
     failures: list[BaseException] = []
@@ -280,6 +280,7 @@ def test_claimers_racing_for_the_same_jobs_each_take_a_job_once(eng: Engine) -> 
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a claimer never finished"
     assert not failures, failures
     ids = [job_id for job_id, _ in taken]
     assert len(ids) == len(set(ids)), "a job was leased twice"

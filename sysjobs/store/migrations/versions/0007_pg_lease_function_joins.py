@@ -129,7 +129,7 @@ BEGIN
   ), res AS (
     UPDATE job_results r SET results = u.new_results
     FROM upd u WHERE u.has_results AND r.job_id = u.id
-      AND r.job_id = ANY (ARRAY(SELECT u.id FROM upd u WHERE u.has_results))
+      AND r.job_id = ANY (ARRAY(SELECT w.id FROM upd w WHERE w.has_results))
     RETURNING r.job_id
   ), ev AS (
     INSERT INTO job_events (job_id, at_ms, from_status, to_status, attempt, owner, reason)
