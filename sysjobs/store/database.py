@@ -91,6 +91,8 @@ class Database:
         self._writers: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect.name == "sqlite" else nullcontext()
         )
+        self._closed = False
+        sa.event.listen(self.engine, "checkin", self._close_if_closed)
 
     @property
     def name(self) -> str:
@@ -150,10 +152,22 @@ class Database:
         return self.dialect.poll_interval(idle_rounds)
 
     def close(self) -> None:
-        """Stop listening and dispose of the pool."""
+        """Stop listening and dispose of the pool.
+
+        A thread still in a transaction (a job's thread a forced stop abandoned, a timer)
+        hands its connection back later, to the disposed pool, which would keep it open
+        until the garbage collector finds it: :meth:`_close_if_closed` closes it instead.
+        """
+        self._closed = True
         with self._listen_lock:
             self._listening = True  # (a closed database starts no listener)
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
         self.engine.dispose()
+
+    def _close_if_closed(self, dbapi_connection: Any, _record: Any) -> None:
+        """Pool ``checkin`` hook: once the database is closed, a connection handed back is
+        closed rather than kept."""
+        if self._closed and dbapi_connection is not None:
+            dbapi_connection.close()

@@ -201,3 +201,25 @@ def test_an_engine_listens_from_its_first_wait_on_and_not_before(db_url: str) ->
         assert eng.wait(job.id, "RUNNING", timeout_s=5).status == "RUNNING"
         assert time.monotonic() - started < 0.45, "woken by the hint, not the 0.5 s poll"
         assert _listening(eng) == 1
+
+
+def test_a_connection_handed_back_after_close_is_closed_not_kept(db_url: str) -> None:
+    """A thread still in a transaction when the database closes (a job thread a forced
+    stop abandoned, a timer) hands its connection back to the disposed pool later: it is
+    closed then, not left open until the garbage collector finds it."""
+    engine = Engine.open(db_url)
+    held = engine.database.engine.connect()
+    raw = held.connection.dbapi_connection
+    assert raw is not None
+    engine.close()
+    held.close()  # (back to the pool that close() disposed)
+    closed = raw.closed if hasattr(raw, "closed") else _sqlite_closed(raw)
+    assert closed
+
+
+def _sqlite_closed(raw: object) -> bool:
+    try:
+        raw.execute("SELECT 1")  # type: ignore[attr-defined]
+    except Exception as exc:  # sqlite3.ProgrammingError: Cannot operate on a closed database
+        return "closed" in str(exc)
+    return False

@@ -45,8 +45,10 @@ def test_wait_wakes_when_another_thread_changes_the_job(eng: Engine) -> None:
 def test_wait_wakes_on_a_change_made_through_another_engine(db_url: str, eng: Engine) -> None:
     job = eng.enqueue("NOOP", {})
     with open_engine(db_url) as other:  # another connection pool: a hint or the poll
-        threading.Timer(0.1, lambda: other.leases.claim(new_owner(), limit=1)).start()
+        claim = threading.Timer(0.1, lambda: other.leases.claim(new_owner(), limit=1))
+        claim.start()
         assert eng.wait(job.id, ["RUNNING"], 10).status is JobStatus.RUNNING
+        claim.join(10)  # (the wait can end before the claim hands its connection back)
 
 
 def test_wait_rejects_bad_statuses_and_timeouts_and_unknown_jobs(eng: Engine) -> None:
@@ -67,5 +69,7 @@ def test_wait_still_wakes_with_notifications_switched_off(db_url: str) -> None:
     quiet = EngineSettings(hints=False)
     with open_engine(db_url, quiet) as waiter, open_engine(db_url, quiet) as changer:
         job = changer.enqueue("NOOP", {})
-        threading.Timer(0.1, lambda: changer.cancel(job.id)).start()
+        cancel = threading.Timer(0.1, lambda: changer.cancel(job.id))
+        cancel.start()
         assert waiter.wait(job.id, ["CANCELED"], 10).status is JobStatus.CANCELED
+        cancel.join(10)
