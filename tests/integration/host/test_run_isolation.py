@@ -43,7 +43,7 @@ def test_a_jobs_leftover_async_calls_never_reach_the_next_job(host: Host) -> Non
         for leaky_id, clean_id in pairs:
             host.engine.wait(leaky_id, DONE, 120)
             host.engine.wait(clean_id, DONE, 120)
-    for i, (leaky_id, clean_id) in enumerate(pairs):
+    for i, (_, clean_id) in enumerate(pairs):
         clean_lines = [entry.message for entry in host.engine.logs(clean_id, {})]
         assert clean_lines == [f"clean {i}"], f"pair {i}: {clean_lines}"
     started = list(host.engine.find({"type": "EXECUTE_ACTION"}))
