@@ -68,6 +68,11 @@ class AppDefinition:
     def script(self, path: str) -> str:
         return self.scripts[path]
 
+    def governance_limits(self) -> dict[str, int]:
+        """The per-run limits the app's manifest sets (``{"max_jobs_started": 10}`` …);
+        the Host applies each where it is stricter than its own."""
+        return self.manifest.governance.limits()
+
 
 def demo_app_path() -> Path:
     """The folder of the demo app shipped inside the package."""

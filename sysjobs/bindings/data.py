@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sysjobs.app.app import App
 from sysjobs.app.records import Record
 from sysjobs.bindings.commons import open_result_set
+from sysjobs.runtime.governor import JOBS_STARTED
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("data.js").read_text("utf-8")
@@ -109,6 +110,7 @@ class _Ops:
         return self.encode(self.app.records.remove(a.entityName, a.id))
 
     def _job(self, ctx: CallContext, low_priority: bool) -> dict[str, Any]:
+        ctx.charge(JOBS_STARTED)  # before the job exists: no run starts more than its limit
         return {"low_priority": low_priority, "run_by": ctx.user, "parent_id": ctx.job_id}
 
     def execute_action(self, ctx: CallContext, a: ExecuteActionArgs) -> str:
