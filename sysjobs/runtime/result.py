@@ -79,7 +79,8 @@ class RunResult:
     logs_dropped: int = 0
     error: ScriptError | None = None
     duration_ms: float = 0.0
-    #: UTF-8 bytes of log text not kept: dropped lines, and what was cut off kept ones.
+    #: UTF-8 bytes of log text not kept: dropped lines, and what was cut off kept ones
+    #: (the markers saying so are not log text).
     logs_dropped_bytes: int = 0
 
     @property
@@ -120,16 +121,15 @@ class LogCapture:
             return
         left = self._limits.max_log_bytes - self.kept_bytes
         room = min(self._limits.max_log_line_bytes, left)
-        kept = line if size <= room else _cut(line, size, room)
+        kept, cut = (line, 0) if size <= room else _cut(line, size, room)
         if kept is None:
             self._full = True
             self._drop(size)
             return
-        self._full = size > room and room == left  # cut to the room left: it is full
-        kept_size = utf8_size(kept)
+        self._full = cut > 0 and room == left  # cut to the room left: nothing more fits
         self.lines.append(kept)
-        self.kept_bytes += kept_size
-        self.dropped_bytes += max(0, size - kept_size)
+        self.kept_bytes += utf8_size(kept)
+        self.dropped_bytes += cut
 
     def _drop(self, size: int) -> None:
         self.dropped_lines += 1
@@ -140,13 +140,15 @@ class LogCapture:
 _MIN_CUT_BYTES = 64
 
 
-def _cut(line: str, size: int, room: int) -> str | None:
-    """``line`` cut to at most ``room`` UTF-8 bytes, marker included; None if too small."""
+def _cut(line: str, size: int, room: int) -> tuple[str | None, int]:
+    """(``line`` cut to at most ``room`` UTF-8 bytes with a marker, bytes cut off), or
+    (None, size) when the room is too small to say anything."""
     if room < _MIN_CUT_BYTES:
-        return None
+        return None, size
     budget = room - utf8_size(f"… [{size} more bytes cut]")  # the longest marker it needs
     head = _utf8_prefix(line, budget)
-    return f"{head}… [{size - utf8_size(head)} more bytes cut]"
+    cut = size - utf8_size(head)
+    return f"{head}… [{cut} more bytes cut]", cut
 
 
 def _utf8_prefix(text: str, limit: int) -> str:
