@@ -178,7 +178,8 @@ declare namespace sys {
     const UNKNOWN_ERROR: "unknown";
     /**
      * A governance limit of the script run was reached; `getAdditionalInfo(e)` is
-     * `{limit, value}`. Per run: `maxJobsStarted` (default 1,000 jobs started),
+     * `{limit, value}`. Per run: `maxJobsStarted` (default 1,000 jobs started by
+     * `sys.data.executeAction`/`delete`/`importRecords` and by record listeners),
      * `maxLogBytes` (10 MiB of log lines, every level, any job's log) and `maxHostCalls`
      * (1,000,000 calls of `log()` and `sys.*` functions that reach the host). Once reached,
      * every later call of that kind in the run throws it again. Set per Host

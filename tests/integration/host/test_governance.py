@@ -132,3 +132,19 @@ def test_the_host_governance_can_come_with_its_limits(db_url: str) -> None:
     limits = Limits(governance=Governance(max_host_calls=10))
     with Host(db_url, pool_size=1, limits=limits) as host:
         assert host.run(flood("sys.jobs.getCurrentJobId()")).value[0] == 10
+
+
+def test_saving_records_that_start_listener_jobs_counts_those_jobs(host: Host) -> None:
+    """The demo app's ``onCompanyCreated`` listener runs as a job for every new company."""
+    save = "var r = sys.data.createRecord('companies'); r.field('name').val('c' + n); sys.data.save(r)"
+    companies = host.app.records.count("companies", {})
+    n, codes, message = host.run(flood(save), timeout_s=60).value
+    assert (n, codes) == (7, ["limitExceeded", "limitExceeded"]) and "maxJobsStarted" in message
+    listener_jobs = host.engine.find({"type": "EXECUTE_LISTENER", "_size": 100}).count()
+    assert listener_jobs == 7 and host.app.records.count("companies", {}) == companies + 7
+
+
+def test_saving_records_without_listeners_is_not_a_job_start(host: Host) -> None:
+    save = "var r = sys.data.createRecord('contacts'); r.field('firstName').val('x'); sys.data.save(r)"
+    result = host.run(f"for (var n = 0; n < 20; n++) {{ {save} }} n", timeout_s=60)
+    assert result.value == 20 and job_count(host) == 0
