@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sysjobs.bindings import core_namespaces
 from sysjobs.errors import BadRequest, LimitExceeded, code_of
-from sysjobs.runtime import Governance, Limits, Sandbox
+from sysjobs.runtime import CallContext, Governance, Limits, Sandbox, dispatch
 from sysjobs.runtime.governor import HOST_CALLS, JOBS_STARTED, LOG_BYTES, Governor, utf8_size
 from sysjobs.runtime.result import LogCapture
 
@@ -161,3 +163,14 @@ def test_an_uncaught_limit_ends_the_run_with_the_limit_exceeded_code() -> None:
         result = sandbox.run("for (;;) log('x')")
     assert result.error is not None and result.error.code == "limitExceeded"
     assert "maxHostCalls = 3" in result.error.message and result.logs == ["x"] * 3
+
+
+def test_the_dispatch_charges_every_call_a_malformed_one_too() -> None:
+    table = dispatch.operation_table(core_namespaces())
+    ctx = CallContext(deadline=0.0, governor=Governor(Governance(max_host_calls=2)))
+    first = json.loads(dispatch.handle(table, ctx, "[1]"))
+    second = json.loads(dispatch.handle(table, ctx, '{"op": "log.write", "args": {"message": "x"}}'))
+    third = json.loads(dispatch.handle(table, ctx, '{"op": "log.write", "args": {"message": "x"}}'))
+    assert first["err"]["code"] == "badRequest" and second == {"ok": None}
+    assert third["err"]["code"] == "limitExceeded"
+    assert third["err"]["info"] == {"limit": "maxHostCalls", "value": 2}
