@@ -42,6 +42,8 @@ class Engine(control.ControlVerbs):
         self.store = JobStore(database)
         self.listing = ListingStore(database)
         self.leases = Leases(self)
+        #: Log lines per job, for the caps of ``settings.caps`` (``sysjobs.jobs.caps``).
+        self.line_counts = caps.LineCounts()
         #: Lifecycle hooks (see ``sysjobs.jobs.hooks``), run after each change commits.
         self.hooks: list[EngineHooks] = []
         database.local_sink = self.hub.notify

@@ -30,9 +30,10 @@ from sysjobs.runtime.bridge import (
     ScriptTerminated,
     ScriptTimeout,
 )
+from sysjobs.runtime.governor import Governor
 from sysjobs.runtime.isolate import Isolate
 from sysjobs.runtime.namespace import CallContext
-from sysjobs.runtime.result import Outcome, RunResult, ScriptError
+from sysjobs.runtime.result import LogCapture, Outcome, RunResult, ScriptError
 
 if TYPE_CHECKING:
     from sysjobs.runtime.sandbox import Sandbox
@@ -81,14 +82,10 @@ class Session:
         limits = self._sandbox.limits
         started = time.monotonic()
         timeout = timeout_s if timeout_s is not None else limits.timeout_s
-        logs: list[str] = []
-        dropped = [0]
+        capture = LogCapture(limits)  # bounded: never holds more than limits allow
 
         def sink(line: str) -> None:
-            if len(logs) < limits.max_log_lines:
-                logs.append(line)
-            else:
-                dropped[0] += 1
+            capture.add(line)
             if self._log_sink is not None:
                 self._log_sink(line)
 
@@ -96,6 +93,7 @@ class Session:
         ctx = CallContext(
             deadline=started + timeout, job_id=self._job_id, user=self._user, log_sink=sink,
             job_log=self._job_log, extras=dict(self._extras),
+            governor=Governor(limits.governance),
         )  # fmt: skip
         try:
             outcome, value, error = self._execute(iso, ctx, source, globals or {}, timeout)
@@ -104,7 +102,8 @@ class Session:
         if outcome not in _KEEPS_ISOLATE:
             self._discard()
         elapsed = round((time.monotonic() - started) * 1000, 3)
-        return RunResult(outcome, value, logs, dropped[0], error, elapsed)
+        return RunResult(outcome, value, capture.lines, capture.dropped_lines, error, elapsed,
+                         capture.dropped_bytes)  # fmt: skip
 
     def terminate(self) -> bool:
         """Terminate the running script (from any thread); False when none runs."""
