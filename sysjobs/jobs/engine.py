@@ -145,8 +145,12 @@ class Engine(control.ControlVerbs):
             q.size,
         )
 
-    def logs(self, job_id: str, query: Mapping[str, Any]) -> Cursor[JobLog]:
-        """A job's logs matching the spec's ``logs`` query, oldest first, streamed."""
+    def logs(
+        self, job_id: str, query: Mapping[str, Any], *, after: tuple[int, int] | None = None
+    ) -> Cursor[JobLog]:
+        """A job's logs matching the spec's ``logs`` query, oldest first, streamed; with
+        ``after`` (a line's ``(timestamp ms, id)``) only the lines past that one, so a
+        reader pages through a long log by keyset (``count()`` still counts them all)."""
         self.require(job_id)
         q = LogsQuery.parse(query, now_ms())
         f = LogFilter(job_id, q.level, q.message, q.ts)
@@ -156,6 +160,7 @@ class Engine(control.ControlVerbs):
             JobLog.from_row,
             lambda: self.listing.logs_count(f),
             q.size,
+            after,
         )
 
     def log_info(self, job_id: str, message: str, additional_info: Any = None) -> None:
