@@ -188,3 +188,7 @@ class Fields:
                                f"Allowed fields: {', '.join(self.checks)}")  # fmt: skip
         return {name: check(name, body.get(name, self.defaults.get(name)))
                 for name, check in self.checks.items()}  # fmt: skip
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"

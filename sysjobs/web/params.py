@@ -86,7 +86,7 @@ def seconds(maximum: float) -> Check:
     def check(name: str, raw: str) -> float:
         value = float(raw) if _SECONDS.fullmatch(raw) else -1.0
         if not 0 < value <= maximum:
-            raise bad_parameter(name, raw, f"seconds, > 0 and <= {maximum:g} (ASCII digits)")
+            raise bad_parameter(name, raw, f"seconds, > 0 and <= {maximum:.0f} (ASCII digits)")
         return value
 
     return check
