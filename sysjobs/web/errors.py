@@ -83,6 +83,8 @@ async def on_api_error(_request: Request, exc: Exception) -> Response:
     """Authentication, authorisation and request-shape errors."""
     assert isinstance(exc, ApiError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status == 413:  # the rest of the body stays unread: the connection cannot go on
+        headers = {"Connection": "close"}
     response = error_response(exc.status, exc.code, exc.message)
     if headers:
         response.headers.update(headers)

@@ -26,8 +26,6 @@ from sysjobs.web.errors import ApiError, bad_parameter
 
 #: The largest value of a 64-bit signed integer (the databases' BIGINT).
 MAX_INT64 = 2**63 - 1
-#: Longest raw query string a request may carry.
-MAX_QUERY_CHARS = 8192
 #: Longest timestamp a parameter may hold (19 digits reach every 64-bit value).
 MAX_DIGITS = 19
 _DIGITS = re.compile(r"[0-9]{1,19}")
@@ -117,10 +115,6 @@ class Params:
 
     def parse(self, request: Request) -> dict[str, Any]:
         """The request's parameters, each checked; 400 for unknown, repeated or bad ones."""
-        if len(request.scope.get("query_string", b"")) > MAX_QUERY_CHARS:
-            raise ApiError(400, "badRequest",
-                           f"The query string is too long. Allowed: at most {MAX_QUERY_CHARS} "
-                           "characters")  # fmt: skip
         values: dict[str, Any] = {}
         for name, raw in request.query_params.multi_items():
             check = self.checks.get(name)
