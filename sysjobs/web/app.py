@@ -71,8 +71,10 @@ def routes() -> list[Route | Mount]:
     ]
 
 
-def create_app(host: Host, auth: AuthConfig, *, db_url: str | None = None,
-               app_dir: str | None = None, limits: WebLimits | None = None) -> Starlette:  # fmt: skip
+def create_app(
+    host: Host, auth: AuthConfig, *, db_url: str | None = None, app_dir: str | None = None,
+    limits: WebLimits | None = None,
+) -> Starlette:  # fmt: skip
     """The dashboard over ``host``; ``db_url``/``app_dir`` let console scripts open the same;
     ``limits`` caps bodies and pages (the defaults of :class:`WebLimits` when None)."""
     limits = limits or WebLimits()

@@ -90,8 +90,8 @@ def _number(kind: Callable[[str], int | float]) -> Callable[[str], int | float]:
 
 
 def _constant(raw: str) -> float:
-    raise ApiError(400, "badRequest",
-                   f"The body holds {raw}. Allowed: JSON numbers only (no NaN or Infinity)")  # fmt: skip
+    message = f"The body holds {raw}. Allowed: JSON numbers only (no NaN or Infinity)"
+    raise ApiError(400, "badRequest", message)
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -101,8 +101,9 @@ async def json_object(request: Request) -> dict[str, Any]:
         body = json.loads(raw or b"{}", parse_constant=_constant,
                           parse_int=_number(int), parse_float=_number(float))  # fmt: skip
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "badRequest", "The body is not valid JSON "
-                       f"(line {exc.lineno}, column {exc.colno}). Allowed: a JSON object") from None  # fmt: skip
+        where = f"line {exc.lineno}, column {exc.colno}"
+        message = f"The body is not valid JSON ({where}). Allowed: a JSON object"
+        raise ApiError(400, "badRequest", message) from None
     except UnicodeDecodeError:
         raise ApiError(400, "badRequest", "The body is not valid JSON: it is not UTF-8. "
                        "Allowed: a JSON object in UTF-8") from None  # fmt: skip

@@ -5,8 +5,8 @@ sees the raw text, bounded first (a length cap before any parsing, so nothing do
 the engine's ``period`` parser included — ever gets a long string from HTTP), and returns
 the typed value or a 400 ``badRequest`` naming the parameter and the allowed values:
 
-* numbers are ASCII digits only (``'١٢٣'``, ``'²'``, ``'+1'``, ``' 1'`` are refused), at most
-  19 of them, within a 64-bit signed integer and the parameter's own range;
+* numbers are ASCII digits only (Arabic-Indic or superscript digits, ``'+1'``, ``' 1'``
+  are refused), at most 19 of them, within a 64-bit signed integer and the parameter's own range;
 * texts have a length cap and never hold a lone surrogate or a NUL;
 * unknown and repeated parameters are refused, naming the ones allowed.
 
@@ -94,8 +94,9 @@ def period(name: str, raw: str) -> str:
     """A ``period`` before the engine parses it: at most 40 characters of ASCII letters,
     digits and spaces, each number at most 9 digits (so no duration leaves 64 bits)."""
     if len(raw) > 40 or not _PERIOD.fullmatch(raw) or _LONG_NUMBER.search(raw):
-        raise bad_parameter(name, raw, "today, yesterday, or a duration like '2h 30m', '10m', "
-                            "'1d' (at most 40 characters, numbers of at most 9 digits)")  # fmt: skip
+        allowed = ("today, yesterday, or a duration like '2h 30m', '10m', '1d' "
+                   "(at most 40 characters, numbers of at most 9 digits)")
+        raise bad_parameter(name, raw, allowed)
     return raw
 
 
@@ -121,16 +122,16 @@ class Params:
             if check is None:
                 raise self.unknown(name)
             if name in values:
-                raise ApiError(400, "badRequest",
-                               f"Parameter '{name}' is given more than once. Allowed: once")  # fmt: skip
+                message = f"Parameter '{name}' is given more than once. Allowed: once"
+                raise ApiError(400, "badRequest", message)
             values[name] = check(name, raw)
         return values
 
     def unknown(self, name: str) -> ApiError:
         """The error for a parameter the route does not take."""
         allowed = ", ".join(self.checks) or "none"
-        return ApiError(400, "badRequest",
-                        f"Unknown parameter {_short(name)!r}. Allowed parameters: {allowed}")  # fmt: skip
+        message = f"Unknown parameter {_short(name)!r}. Allowed parameters: {allowed}"
+        return ApiError(400, "badRequest", message)
 
 
 def _short(value: str, limit: int = 60) -> str:

@@ -107,9 +107,16 @@
   document.getElementById("log-more").addEventListener("click", () => {
     refreshLogs(false, true).catch(showError);
   });
+  // A refused download stays on show next to the link (the page's error box is cleared
+  // by the next refresh).
   document.getElementById("file-link").addEventListener("click", (event) => {
     event.preventDefault();
-    download(event.currentTarget.dataset.href).then(() => showError(null), showError);
+    const box = document.getElementById("file-error");
+    box.hidden = true;
+    download(event.currentTarget.dataset.href).catch((e) => {
+      box.textContent = e.message;
+      box.hidden = false;
+    });
   });
   logForm.addEventListener("submit", (event) => {
     event.preventDefault();
