@@ -133,8 +133,11 @@ class Engine(control.ControlVerbs):
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         return job
 
-    def find(self, query: Mapping[str, Any]) -> Cursor[Job]:
-        """Jobs matching the spec's ``find`` query, newest first, streamed."""
+    def find(
+        self, query: Mapping[str, Any], *, after: tuple[int, str] | None = None
+    ) -> Cursor[Job]:
+        """Jobs matching the spec's ``find`` query, newest first, streamed; with ``after`` (a
+        job's ``(created ms, id)``) only the older ones, so a reader pages by keyset."""
         q = FindQuery.parse(query, self.registry.queryable())
         f = JobFilter(q.types, q.statuses, q.created, q.started, q.ended, q.has_errors)
         return Cursor(
@@ -143,6 +146,7 @@ class Engine(control.ControlVerbs):
             Job.from_row,
             lambda: self.listing.jobs_count(f),
             q.size,
+            after,
         )
 
     def logs(

@@ -12,20 +12,23 @@ its thread pool) because the engine is synchronous.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.requests import Request
 
 from sysjobs.errors import Conflict
 from sysjobs.host import Host
+from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.ids import is_job_id
+from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import engine_stats
 from sysjobs.web import params
 from sysjobs.web.auth import require
 from sysjobs.web.body import Fields, boolean, json_object
 from sysjobs.web.errors import ApiError, Reply, bad_parameter
 from sysjobs.web.limits import WebLimits
-from sysjobs.web.logpages import log_page
+from sysjobs.web.logpages import log_page, size_of
 from sysjobs.web.params import Params
 from sysjobs.web.views import actions_for, event_json, job_json, stats_json
 
@@ -82,10 +85,34 @@ def list_jobs(request: Request) -> Reply:
     limits = limits_of(request)
     checks = {**FIND_CHECKS, "_size": params.size(limits.max_jobs_page)}
     query: dict[str, Any] = Params(checks).parse(request)
-    query.setdefault("_size", limits.jobs_page)
-    cursor = host_of(request).engine.find(query)
-    jobs = [job_json(job) for job in cursor]
-    return Reply({"count": cursor.count(), "jobs": jobs})
+    size = query.pop("_size", limits.jobs_page)
+    engine = host_of(request).engine
+    jobs = list(_listed(engine, query, size, limits))
+    return Reply({"count": engine.find(query).count(), "jobs": jobs})
+
+
+def _listed(engine: Engine, query: dict[str, Any], size: int,
+            limits: WebLimits) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Up to ``size`` jobs as the list shows them, read a few rows at a time (a job's
+    results may weigh a megabyte) with ``data``/``results`` clipped past the list's bound."""
+    after: tuple[int, str] | None = None
+    while size > 0:
+        fetch = min(limits.jobs_fetch, size)
+        batch = list(engine.find({**query, "_size": fetch}, after=after))
+        for job in batch:
+            yield _clipped(job_json(job), limits.list_field_bytes)
+        if len(batch) < fetch:
+            return
+        size -= fetch
+        after = (to_ms(batch[-1].created_at) or 0, batch[-1].id)
+
+
+def _clipped(job: dict[str, Any], limit: int) -> dict[str, Any]:
+    for field in ("data", "results"):
+        weight = size_of(job[field])
+        if weight > limit:
+            job[field] = {"clipped": True, "bytes": weight}
+    return job
 
 
 def show_job(request: Request) -> Reply:

@@ -22,6 +22,11 @@ class WebLimits:
     jobs_page: int = 50
     #: The most jobs one list page may ask for.
     max_jobs_page: int = 500
+    #: Jobs read from the database per round trip while filling a list page.
+    jobs_fetch: int = 10
+    #: Bytes of a listed job's ``data`` or ``results`` (as JSON); past it the list shows
+    #: ``{"clipped": true, "bytes": n}`` and ``/api/jobs/{id}`` has the whole value.
+    list_field_bytes: int = 8 * 1024
     #: Log lines in a page when the client does not say (``_size``).
     logs_page: int = 200
     #: The most log lines one page may ask for.
