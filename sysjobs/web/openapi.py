@@ -116,7 +116,13 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             "/api/me": {"get": _op("The caller's role (admin or read)")},
-            "/api/jobs": {"get": _op("Jobs, newest first (the spec's find)", _query(FIND_PARAMS))},
+            "/api/jobs": {
+                "get": _op(
+                    "Jobs, newest first (the spec's find); a listed job's data or results "
+                    'over 8 KiB show as {"clipped": true, "bytes": n} (the job itself has them)',
+                    _query(FIND_PARAMS),
+                )
+            },
             "/api/jobs/{jobId}": {"get": _op("One job with its transitions", job)},
             "/api/jobs/{jobId}/logs": {
                 "get": _op(
