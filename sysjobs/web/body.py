@@ -6,9 +6,10 @@ it arrives and refused the moment it passes the cap — the server never holds m
 cap of any request, whatever the client sends.
 
 :func:`json_object` accepts only what JSON can say exactly: no ``NaN``/``Infinity``, no
-number longer than a 64-bit integer or a short decimal, no lone surrogate (``"\\ud800"``) in
-any string or key. :class:`Fields` then checks each field of the object — type, length,
-range — and refuses unknown ones, every error a 400 ``badRequest`` naming the field.
+number written with more than 40 characters (nor one that overflows a float), no lone
+surrogate (``"\\ud800"``) in any string or key. :class:`Fields` then checks each field of
+the object — type, length, range — and refuses unknown ones, every error a 400
+``badRequest`` naming the field.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from sysjobs.web.errors import ApiError, bad_parameter, echo, error_response, to
 
 #: The largest request body the dashboard reads (a console script with room to spare).
 MAX_BODY_BYTES = 1024 * 1024
-#: Longest number the body may write (19 digits and a sign reach every 64-bit integer).
+#: Longest number the body may write (room for every 64-bit integer and any usual decimal;
+#: each field then checks its own range).
 MAX_NUMBER_CHARS = 40
 _SURROGATES = range(0xD800, 0xE000)
 

@@ -123,6 +123,20 @@ def test_users_export_is_refused_to_the_read_token(client: TestClient, host: Hos
     assert "email" in client.get(link, headers=auth()).text
 
 
+def test_a_script_reading_an_export_gets_a_link_useless_without_a_token(
+    client: TestClient, host: Host
+) -> None:
+    job_id = host.app.export_users()
+    with host.workers(1):
+        host.engine.wait(job_id, "FINISHED", 60)
+    source = f"sys.jobs.findById('{job_id}').results().fileLink"
+    result = client.post("/api/scripts", json={"source": source}, headers=auth()).json()["result"]
+    link = result["value"]
+    assert link.endswith("/download") and "token" not in link
+    for headers in ({}, auth(READER), {"Cookie": f"token={ADMIN}"}):
+        assert client.get(link, headers=headers).status_code in (401, 403)
+
+
 def test_admin_token_downloads_in_read_only_mode(host: Host, db_url: str) -> None:
     file_id = host.app.files.put("x.csv", b"name\nAcme\n")
     app = create_app(host, AuthConfig(ADMIN, READER, read_only=True), db_url=db_url)
