@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 
 from starlette.exceptions import HTTPException
@@ -67,11 +68,26 @@ def too_large(limit: int) -> ApiError:
 
 class Reply(JSONResponse):
     """A JSON reply that always encodes: a lone surrogate that reached stored data (a job's
-    results, a log line) goes out as ``?`` instead of failing the whole reply."""
+    results, a log line) goes out as ``?``, and a NaN or infinity (which JSON cannot say)
+    as ``null``, instead of failing the whole reply."""
 
     def render(self, content: object) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except ValueError:
+            text = json.dumps(_finite(content), ensure_ascii=False, separators=(",", ":"))
         return text.encode("utf-8", "replace")
+
+
+def _finite(value: object) -> object:
+    """``value`` with every NaN or infinity replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

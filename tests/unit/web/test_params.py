@@ -9,7 +9,7 @@ import pytest
 from starlette.requests import Request
 
 from sysjobs.web import params
-from sysjobs.web.errors import ApiError, echo
+from sysjobs.web.errors import ApiError, Reply, echo
 from sysjobs.web.limits import WebLimits
 from sysjobs.web.logpages import _bounded, size_of
 
@@ -96,3 +96,8 @@ def test_a_line_over_the_bound_is_clipped_to_fit() -> None:
 def test_limits_refuse_a_line_bound_over_the_page_bound() -> None:
     with pytest.raises(ValueError, match="log_line_bytes"):
         WebLimits(logs_page_bytes=1000, log_line_bytes=2000)
+
+
+def test_a_reply_always_encodes() -> None:
+    body = Reply({"r": [float("nan"), float("inf"), 1.5], "s": "a\ud800b"}).body
+    assert json.loads(body) == {"r": [None, None, 1.5], "s": "a?b"}
