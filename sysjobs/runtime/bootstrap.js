@@ -142,8 +142,59 @@
   // ---- host calls ----------------------------------------------------------------
   // Envelopes (requests, error reports) have no prototype: a script that sets
   // Object.prototype.toJSON must not be able to rewrite them while they are serialised.
+  // Arguments travel as JSON; what JSON cannot say is refused with badRequest naming it,
+  // never changed silently: NaN and ±Infinity (JSON.stringify writes null: a dropped
+  // filter), BigInt, circular and too-deep values (JSON.stringify throws an uncoded
+  // TypeError or RangeError). The fast path is one plain stringify; only a text with a
+  // `null` in it (where a NaN may hide) or a failed one is serialised again through a
+  // checking replacer, and that second text is the one sent. The replacer runs as script
+  // time: its cost is bounded by the script's own time limit. An error a script's getter
+  // or toJSON throws passes through as it is.
+  const sIndexOf = String.prototype.indexOf;
+  const fHasInstance = Function.prototype[Symbol.hasInstance];
+  const RangeErrorCtor = RangeError;
+  const isArray = Array.isArray;
+  function unsendable(holder, key, shown, allowed) {
+    const where = isArray(holder) ? "an array item (index " + key + ")" : "parameter '" + key + "'";
+    return makeError("badRequest", "Invalid value " + shown + " for " + where + ". Allowed values: " + allowed, null);
+  }
+  function sendableReplacer() {
+    const path = [];  // the objects being serialised, outermost first
+    return function sendable(key, value) {
+      while (path.length > 0 && path[path.length - 1] !== this) path.length -= 1;
+      const kind = typeof value;
+      if ((kind === "number" && !NumberIsFinite(value)) || kind === "bigint") {
+        const text = StringCtor(value) + (kind === "bigint" ? "n" : "");
+        throw unsendable(this, key, text.length > 40 ? "(a BigInt)" : text,
+          "finite numbers (not NaN, ±Infinity or BigInt)");
+      }
+      if ((kind === "object" || kind === "function") && value !== null) {
+        for (let i = 0; i < path.length; i++) {
+          if (path[i] === value) throw unsendable(this, key, "[Circular]", "plain JSON data without circular references");
+        }
+        path[path.length] = value;
+      }
+      return value;
+    };
+  }
+  function serialise(op, args) {
+    const envelope = { __proto__: null, op: op, args: args === undefined ? null : args };
+    let text;
+    try { text = jStringify(envelope); } catch (_) { return serialiseChecked(op, envelope); }
+    return rApply(sIndexOf, text, ["null"]) < 0 ? text : serialiseChecked(op, envelope);
+  }
+  function serialiseChecked(op, envelope) {
+    try {
+      return jStringify(envelope, sendableReplacer());
+    } catch (e) {
+      if (brandOf(e) !== undefined || !rApply(fHasInstance, RangeErrorCtor, [e])) throw e;
+      throw makeError("badRequest", "Invalid arguments for sys." + op +
+        ": they are nested too deeply to be sent. Allowed values: plain JSON data", null);
+    }
+  }
+
   function call(op, args) {
-    const request = jStringify({ __proto__: null, op: op, args: args === undefined ? null : args });
+    const request = serialise(op, args);
     const reply = jParse(transport(request));
     if (oHasOwn(reply, "err")) {
       const err = reply.err;
