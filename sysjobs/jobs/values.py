@@ -41,6 +41,8 @@ SHOWN_CHARS = 80
 #: How deep a JSON argument may nest (objects and arrays); the bridge refuses deeper anyway.
 MAX_DEPTH = 64
 MS_ALLOWED = f"a timestamp in milliseconds since the epoch (integer from 0 to {MAX_MS})"
+#: Digits of a whole number given as text (2^63 has 19; Python refuses to read 4300+).
+_MAX_DIGITS = 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -107,8 +109,9 @@ def whole_number(value: Any) -> int | None:
         return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    if 0 < len(text) <= _MAX_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
     return None
 
 
