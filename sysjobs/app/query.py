@@ -15,7 +15,7 @@ splits in one pass, ``like(x)`` patterns are capped at ``MAX_PATTERN_CHARS`` cha
 a value lists at most :data:`MAX_VALUES` alternatives, ``_or``/``_and`` nest at most
 :data:`MAX_DEPTH` deep. Values obey :mod:`sysjobs.jobs.values`: lone UTF-16 surrogates are
 refused (no database stores them, so they could never match), numbers must be finite and
-date numbers within a JavaScript ``Date``'s range; ``_size``/``_offset`` are whole numbers
+date numbers within years 1 to 9999; ``_size``/``_offset`` are whole numbers
 from 0 to 2^63-1.
 """
 
@@ -28,7 +28,16 @@ from typing import Any
 from sysjobs.app.fields import CASTS, coerce, is_id
 from sysjobs.app.manifest import EntityDef, FieldDef, FieldType
 from sysjobs.errors import BadRequest
-from sysjobs.jobs.values import INT64_MAX, MAX_MS, bad, check_int, check_pattern, check_text, shown
+from sysjobs.jobs.values import (
+    INT64_MAX,
+    MAX_DATE_MS,
+    MIN_DATE_MS,
+    bad,
+    check_int,
+    check_pattern,
+    check_text,
+    shown,
+)
 from sysjobs.store.record_query import Cast, Cond, Group, Op, RecordQuery
 
 #: Alternatives one value may list (``'a,b,c'``): each is a bound SQL parameter.
@@ -176,9 +185,10 @@ def _check_raw(name: str, fdef: FieldDef, value: Any) -> None:
     elif isinstance(value, float) and not math.isfinite(value):
         raise bad(name, value, "finite numbers (not NaN or ±Infinity)")
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        limit = MAX_MS if fdef.type is FieldType.DATE else INT64_MAX
-        if not -limit <= value <= limit:
-            raise bad(name, value, f"numbers from {-limit} to {limit}")
+        is_date = fdef.type is FieldType.DATE
+        low, high = (MIN_DATE_MS, MAX_DATE_MS) if is_date else (-INT64_MAX, INT64_MAX)
+        if not low <= value <= high:
+            raise bad(name, value, f"numbers from {low} to {high}")
 
 
 def _split_operator(name: str, value: Any) -> tuple[Op, list[Any]]:

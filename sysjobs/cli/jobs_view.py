@@ -5,7 +5,7 @@ and so the JSON printed by ``--json`` is exactly the dashboard API's (``sysjobs.
 
 Stored text (messages, labels, data) may hold lone UTF-16 surrogates — JSON columns keep
 them faithfully — which no terminal encoding can write: every user string goes through
-:func:`plain` (rich markup escaped, each lone surrogate written as ``\udXXX``), and JSON is
+:func:`plain` (rich markup escaped, each lone surrogate written as ``\\udXXX``), and JSON is
 printed with the same escape, which a JSON reader turns back into the original text.
 """
 
@@ -61,7 +61,7 @@ def print_json(value: Any) -> None:
 
 
 def plain(value: str) -> str:
-    """User text for a rich table or line: markup escaped, lone surrogates as ``\udXXX``."""
+    """User text for a rich table or line: markup escaped, lone surrogates as ``\\udXXX``."""
     return escape(escape_surrogates(value))
 
 

@@ -6,7 +6,7 @@ and skips lines it already showed, so it works the same across processes and mac
 the engine's ``wait`` wakes it early on a hint and polls behind it.
 
 Every stored text is printed through ``jobs_view`` (``plain``/``print_json``), which writes a
-lone UTF-16 surrogate as ``\udXXX`` instead of failing on stdout's encoding.
+lone UTF-16 surrogate as ``\\udXXX`` instead of failing on stdout's encoding.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ def _step(engine: Engine, job_id: str, tail: LogTail, show: Any,
     job = engine.require(job_id)
     show(tail.new_lines())
     if bar is not None and task is not None:
-        bar.update(task, completed=job.progress, description=view.plain(f"{job.label} {job.status}"))
+        description = view.plain(f"{job.label} {job.status}")
+        bar.update(task, completed=job.progress, description=description)
     if job.status in ENDED:
         show(tail.new_lines())
         return True

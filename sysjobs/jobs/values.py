@@ -10,12 +10,12 @@ The rules, and why:
   bound silently widens a filter to "everything".
 * **Integers fit the database's 64-bit columns**, and millisecond timestamps lie in what a
   JavaScript ``Date`` can hold (±8.64e15 ms; only ``>= 0`` for job times), so no
-  ``OverflowError`` ever comes from a driver.
+  ``OverflowError`` ever comes from a driver; a record's date field takes years 1 to 9999.
 * **Lone UTF-16 surrogates are refused** (``'\\ud800'``): neither SQLite nor PostgreSQL can
   encode them, and a replacement would not be the text the script gave. Paired surrogates
   (emoji) are ordinary characters by the time they reach Python.
 * **Text that becomes a SQL pattern is capped** at :data:`MAX_PATTERN_CHARS`: matching cost
-  grows with pattern × text, and SQLite refuses patterns past 50,000 bytes.
+  grows with pattern times text, and SQLite refuses patterns past 50,000 bytes.
 * **Values are shown, not ``repr``-ed**: strings in single quotes (lone surrogates escaped,
   cut at :data:`SHOWN_CHARS`), everything else as JSON — never Python's spelling.
 """
@@ -34,6 +34,9 @@ from sysjobs.errors import BadRequest
 INT64_MAX = 2**63 - 1
 #: The last millisecond a JavaScript ``Date`` can represent (year 275760).
 MAX_MS = 8_640_000_000_000_000
+#: The first and last millisecond of a calendar date a record field can hold (years 1-9999).
+MIN_DATE_MS = -62_135_596_800_000
+MAX_DATE_MS = 253_402_300_799_999
 #: Characters of a text filter that becomes a ``LIKE`` pattern (``message``, ``like(…)``).
 MAX_PATTERN_CHARS = 1000
 #: Characters of a value quoted back in an error message.
