@@ -144,15 +144,14 @@
   // Object.prototype.toJSON must not be able to rewrite them while they are serialised.
   // Arguments travel as JSON; what JSON cannot say is refused with badRequest naming it,
   // never changed silently: NaN and ±Infinity (JSON.stringify writes null: a dropped
-  // filter), BigInt, circular and too-deep values (JSON.stringify throws an uncoded
-  // TypeError or RangeError). The fast path is one plain stringify; only a text with a
-  // `null` in it (where a NaN may hide) or a failed one is serialised again through a
-  // checking replacer, and that second text is the one sent. The replacer runs as script
-  // time: its cost is bounded by the script's own time limit. An error a script's getter
-  // or toJSON throws passes through as it is.
+  // filter), BigInt, circular values and values nested deeper than the host reads
+  // (JSON.stringify throws an uncoded TypeError or RangeError). The fast path is one plain
+  // stringify; only a text with a `null` in it (where a NaN may hide) or a failed one is
+  // serialised again through a checking replacer, and that second text is the one sent.
+  // The replacer runs as script time: its cost is bounded by the script's own time limit.
+  // An error a script's getter or toJSON throws passes through as it is.
   const sIndexOf = String.prototype.indexOf;
-  const fHasInstance = Function.prototype[Symbol.hasInstance];
-  const RangeErrorCtor = RangeError;
+  const MAX_DEPTH = 1000;  // Python's JSON reader refuses deeper values anyway
   const isArray = Array.isArray;
   function unsendable(holder, key, shown, allowed) {
     const where = isArray(holder) ? "an array item (index " + key + ")" : "parameter '" + key + "'";
@@ -169,6 +168,9 @@
           "finite numbers (not NaN, ±Infinity or BigInt)");
       }
       if ((kind === "object" || kind === "function") && value !== null) {
+        if (path.length >= MAX_DEPTH) {
+          throw unsendable(this, key, "(a value nested " + MAX_DEPTH + " levels deep)", "plain JSON data nested less deeply");
+        }
         for (let i = 0; i < path.length; i++) {
           if (path[i] === value) throw unsendable(this, key, "[Circular]", "plain JSON data without circular references");
         }
@@ -180,17 +182,8 @@
   function serialise(op, args) {
     const envelope = { __proto__: null, op: op, args: args === undefined ? null : args };
     let text;
-    try { text = jStringify(envelope); } catch (_) { return serialiseChecked(op, envelope); }
-    return rApply(sIndexOf, text, ["null"]) < 0 ? text : serialiseChecked(op, envelope);
-  }
-  function serialiseChecked(op, envelope) {
-    try {
-      return jStringify(envelope, sendableReplacer());
-    } catch (e) {
-      if (brandOf(e) !== undefined || !rApply(fHasInstance, RangeErrorCtor, [e])) throw e;
-      throw makeError("badRequest", "Invalid arguments for sys." + op +
-        ": they are nested too deeply to be sent. Allowed values: plain JSON data", null);
-    }
+    try { text = jStringify(envelope); } catch (_) { return jStringify(envelope, sendableReplacer()); }
+    return rApply(sIndexOf, text, ["null"]) < 0 ? text : jStringify(envelope, sendableReplacer());
   }
 
   function call(op, args) {
