@@ -133,31 +133,39 @@ def check_ms(value: Any, parameter: str) -> int:
 
 def check_json(value: Any, parameter: str) -> Any:
     """``value`` if every number in it is finite and fits 64 bits, every string (and key)
-    is free of lone surrogates and it nests at most :data:`MAX_DEPTH` deep."""
+    is free of lone surrogates and it nests at most :data:`MAX_DEPTH` deep. A refusal names
+    the path to the value (``query.employees``), as the script spelled it."""
     _walk(value, parameter, 0)
     return value
 
 
-def _walk(value: Any, parameter: str, depth: int) -> None:
+def _walk(value: Any, path: str, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise BadRequest(
-            f"Invalid value for parameter '{parameter}': nested more than {MAX_DEPTH} levels deep"
+            f"Invalid value for parameter '{path}': nested more than {MAX_DEPTH} levels deep"
         )
     if isinstance(value, str):
-        check_text(value, parameter)
+        check_text(value, path)
     elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
         if not -INT64_MAX - 1 <= value <= INT64_MAX:
-            raise bad(parameter, value, f"integers from {-INT64_MAX - 1} to {INT64_MAX}")
+            raise bad(path, value, f"integers from {-INT64_MAX - 1} to {INT64_MAX}")
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise bad(parameter, value, "finite numbers (not NaN or ±Infinity)")
+            raise bad(path, value, "finite numbers (not NaN or ±Infinity)")
     elif isinstance(value, Mapping):
         for key, item in value.items():
+            name = f"{path}.{_key(key)}"
             if isinstance(key, str):
-                check_text(key, parameter)
-            _walk(item, parameter, depth + 1)
+                check_text(key, name)
+            _walk(item, name, depth + 1)
     elif isinstance(value, list | tuple):
         for item in value:
-            _walk(item, parameter, depth + 1)
+            _walk(item, path, depth + 1)
+
+
+def _key(key: object) -> str:
+    """A map key as a path part: surrogates escaped, cut at 40 characters."""
+    text = escape_surrogates(str(key))
+    return text if len(text) <= 40 else text[:40] + "…"
