@@ -5,7 +5,6 @@ the value stored for a field of a given type — or a ``BadRequest`` naming fiel
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from sysjobs.app.manifest import FieldDef, FieldType
