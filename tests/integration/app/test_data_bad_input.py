@@ -70,6 +70,26 @@ def test_numbers_no_column_can_hold_are_refused(quiet: AppEnv, source: str, name
     refused(quiet, source, named)
 
 
+@pytest.mark.parametrize(("value", "named"), [
+    ("NaN", "NaN"), ("-Infinity", "-Infinity"), ("10n", "BigInt"),
+    ("(function () { var o = {}; o.o = o; return o; })()", "circular"),
+    ("(function () { var v = 1; for (var i = 0; i < 100000; i++) v = [v]; return v; })()", "nested"),
+])  # fmt: skip
+def test_a_field_value_json_cannot_hold_is_refused_when_set(
+    quiet: AppEnv, value: str, named: str
+) -> None:
+    refused(quiet, f"sys.data.createRecord('companies').field('employees').val({value})",
+            "field 'employees'", named)  # fmt: skip
+
+
+def test_a_field_getter_error_reaches_the_script_as_it_is(quiet: AppEnv) -> None:
+    result = quiet.runner.sandbox.run(
+        "sys.data.createRecord('companies').field('name').val({get x() { throw new TypeError('own'); }})",
+        timeout_s=LIMIT_S,
+    )
+    assert result.error is not None and (result.error.code, result.error.message) == (None, "own")
+
+
 def test_a_saved_date_far_outside_the_calendar_is_refused(quiet: AppEnv) -> None:
     refused(quiet, "var r = sys.data.createRecord('companies'); r.field('name').val('X');"
                    " r.field('founded').val(1e300); sys.data.save(r)", "founded")  # fmt: skip
