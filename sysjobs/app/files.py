@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sysjobs.app.fields import is_id
 from sysjobs.app.ids import new_id
 from sysjobs.errors import AccessForbidden, BadRequest, NotFound
+from sysjobs.jobs.values import shown
 from sysjobs.store.app_misc import AppMiscStore, FileRow
 
 #: How long an export link works.
@@ -51,7 +52,7 @@ class FilesService:
     def get(self, file_id: str) -> StoredFile:
         if not is_id(file_id):
             raise BadRequest(
-                f"Invalid value {file_id!r} for parameter 'fileId': "
+                f"Invalid value {shown(file_id)} for parameter 'fileId': "
                 "expected 24 hexadecimal characters"
             )
         row = self.store.file(file_id)

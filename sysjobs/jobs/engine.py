@@ -24,6 +24,7 @@ from sysjobs.jobs.queries import FindQuery, LogsQuery
 from sysjobs.jobs.registry import JobType, Registry
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
+from sysjobs.jobs.values import shown
 from sysjobs.jobs.waiting import wait_until
 from sysjobs.store.database import Database
 from sysjobs.store.jobstore import JobStore
@@ -179,7 +180,7 @@ class Engine(control.ControlVerbs):
         """A validated log row (``message`` must be a string)."""
         if not isinstance(message, str):
             raise BadRequest(
-                f"Invalid value {message!r} for parameter 'message'. Allowed values: a string"
+                f"Invalid value {shown(message)} for parameter 'message'. Allowed values: a string"
             )
         return {"ts_ms": now_ms(), "level": level, "message": message, "additional_info": info}
 
@@ -188,7 +189,7 @@ class Engine(control.ControlVerbs):
         wanted = check_statuses(statuses)
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s < 0:
             raise BadRequest(
-                f"Invalid value {timeout_s!r} for parameter 'maxTimeToWait'. "
+                f"Invalid value {shown(timeout_s)} for parameter 'maxTimeToWait'. "
                 "Allowed values: a number >= 0"
             )
         self.require(job_id)
