@@ -11,9 +11,13 @@ The rules, and why:
 * **Integers fit the database's 64-bit columns**, and millisecond timestamps lie in what a
   JavaScript ``Date`` can hold (±8.64e15 ms; only ``>= 0`` for job times), so no
   ``OverflowError`` ever comes from a driver; a record's date field takes years 1 to 9999.
-* **Lone UTF-16 surrogates are refused** (``'\\ud800'``): neither SQLite nor PostgreSQL can
-  encode them, and a replacement would not be the text the script gave. Paired surrogates
-  (emoji) are ordinary characters by the time they reach Python.
+* **Lone UTF-16 surrogates are refused** (``'\\ud800'``) where a script hands text in:
+  neither SQLite nor PostgreSQL can encode them, and a replacement would not be the text the
+  script gave. Paired surrogates (emoji) are ordinary characters by the time they reach
+  Python. Text the *host* writes on a script's behalf — the message of an error a script
+  threw, a ``log()`` line, a script's results — cannot be refused without losing it: there
+  each lone surrogate is kept as the six characters ``\\udXXX`` (:func:`escape_surrogates`,
+  :func:`escape_surrogates_in`), the same on both databases.
 * **Text that becomes a SQL pattern is capped** at :data:`MAX_PATTERN_CHARS`: matching cost
   grows with pattern times text, and SQLite refuses patterns past 50,000 bytes.
 * **Values are shown, not ``repr``-ed**: strings in single quotes (lone surrogates escaped,
@@ -83,6 +87,18 @@ def escape_surrogates(text: str) -> str:
     if not has_lone_surrogate(text):
         return text
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def escape_surrogates_in(value: Any) -> Any:
+    """``value`` (JSON data) with :func:`escape_surrogates` applied to every string and key.
+
+    The common case costs one ``json.dumps`` and one search; only a value that holds a lone
+    surrogate is rebuilt (each one written into the JSON text as an escaped backslash, so
+    it reads back as the six characters ``\\udXXX``)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if not has_lone_surrogate(text):
+        return value
+    return json.loads(_SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text))
 
 
 def check_text(value: Any, parameter: str, *, max_chars: int | None = None) -> str:
