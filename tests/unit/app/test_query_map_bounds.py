@@ -116,3 +116,16 @@ def test_options_are_checked_without_python_spelling(query: Any, named: str) -> 
 def test_options_at_the_edge_of_64_bits_are_kept() -> None:
     parsed = parse({"_size": INT64_MAX, "_offset": "0"})
     assert (parsed.size, parsed.offset) == (INT64_MAX, 0)
+
+
+@pytest.mark.parametrize("text", [
+    '"' * BIG, '"' + '\\"' * (BIG // 2), '"a",' * (BIG // 4), ('"' + "x" * 10 + '" ') * (BIG // 13),
+    "\\" * BIG,
+])  # fmt: skip
+def test_quoted_values_of_100k_characters_split_in_one_pass(text: str) -> None:
+    try:
+        values = only({"name": text}).values
+    except BadRequest as exc:
+        assert "'name'" in exc.message
+    else:
+        assert all(isinstance(v, str) for v in values)

@@ -143,18 +143,20 @@ def test_escaping_surrogates_keeps_pairs_and_is_read_back_by_json() -> None:
     assert text == '{"m": "a\\ud800b"}' and json.loads(text) == {"m": "a\ud800b"}
 
 
-@pytest.mark.parametrize(("value", "allowed"), [
-    ({"a": [1, {"b": math.nan}]}, "finite numbers"),
-    ([math.inf], "finite numbers"),
-    ({"a": 2**63}, "integers from"),
-    ({"a": -(2**63) - 1}, "integers from"),
-    ({"k\ud800": 1}, "lone UTF-16 surrogates"),
-    (["ok", ["\udc00"]], "lone UTF-16 surrogates"),
+@pytest.mark.parametrize(("value", "path", "allowed"), [
+    ({"a": [1, {"b": math.nan}]}, "params.a.b", "finite numbers"),
+    ([math.inf], "params", "finite numbers"),
+    ({"a": 2**63}, "params.a", "integers from"),
+    ({"a": -(2**63) - 1}, "params.a", "integers from"),
+    ({"k\ud800": 1}, "params.k\\ud800", "lone UTF-16 surrogates"),
+    (["ok", ["\udc00"]], "params", "lone UTF-16 surrogates"),
 ])  # fmt: skip
-def test_a_json_argument_is_checked_whole(value: Any, allowed: str) -> None:
+def test_a_json_argument_is_checked_whole_and_the_path_is_named(
+    value: Any, path: str, allowed: str
+) -> None:
     with pytest.raises(BadRequest) as raised:
         check_json(value, "params")
-    assert "parameter 'params'" in raised.value.message and allowed in raised.value.message
+    assert f"parameter '{path}'" in raised.value.message and allowed in raised.value.message
 
 
 def test_a_json_argument_nested_too_deep_is_refused_and_the_edges_pass() -> None:
@@ -191,3 +193,11 @@ def test_desired_statuses_have_one_check_and_one_message(bad: Any, named: str) -
     assert raised.value.message.startswith(f"Invalid value {named} for parameter 'desiredStatus'.")
     assert "PENDING, RUNNING, FINISHED" in raised.value.message
     assert check_statuses(["FINISHED", "STOPPED"]) == ("FINISHED", "STOPPED")
+
+
+@pytest.mark.parametrize("raw", [",".join(["PENDING"] * 30_000), " ," * BIG, "x" * BIG])
+def test_a_status_list_of_100k_characters_is_read_or_refused_in_one_pass(raw: str) -> None:
+    try:
+        assert FindQuery.parse({"status": raw}, set()).statuses == ("PENDING",)
+    except BadRequest as exc:
+        assert "parameter 'status'" in exc.message
