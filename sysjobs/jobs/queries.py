@@ -147,4 +147,4 @@ def _size(q: Mapping[str, Any]) -> int | None:
     raw = q.get("_size")
     if raw is None:
         return None
-    return check_int(raw, "_size", 1, INT64_MAX, f"a whole number from 1 to {INT64_MAX}")
+    return check_int(raw, "_size", 1, INT64_MAX, f"a positive integer (1 to {INT64_MAX})")

@@ -96,7 +96,7 @@ def test_time_bounds_at_the_edges_of_the_range_are_kept() -> None:
 
 @pytest.mark.parametrize("value", [0, 2**63, 1e300, math.nan, "9" * 5000])
 def test_size_must_be_a_whole_number_within_64_bits(value: Any) -> None:
-    with pytest.raises(BadRequest, match=f"parameter '_size'. Allowed values: a whole number from 1 to {INT64_MAX}"):
+    with pytest.raises(BadRequest, match=rf"parameter '_size'\. Allowed values: a positive integer \(1 to {INT64_MAX}\)"):
         FindQuery.parse({"_size": value}, set())
 
 
