@@ -154,7 +154,8 @@
   const MAX_DEPTH = 1000;  // Python's JSON reader refuses deeper values anyway
   const isArray = Array.isArray;
   function unsendable(holder, key, shown, allowed) {
-    const where = isArray(holder) ? "an array item (index " + key + ")" : "parameter '" + key + "'";
+    const name = key.length > 40 ? rApply(sSlice, key, [0, 40]) + "…" : key;
+    const where = isArray(holder) ? "an array item (index " + key + ")" : "parameter '" + name + "'";
     return makeError("badRequest", "Invalid value " + shown + " for " + where + ". Allowed values: " + allowed, null);
   }
   function sendableReplacer() {

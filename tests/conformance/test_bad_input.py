@@ -160,3 +160,8 @@ def test_a_desired_status_is_refused_with_the_engines_message(
         jobs_engine.wait(job, ["DONE"], 0)
     assert error(js, f"sys.jobs.waitForJob('{job}', ['DONE'], 1)") == (
         "badRequest", raised.value.message)  # fmt: skip
+
+
+def test_a_refused_key_of_a_million_characters_is_cut_in_the_message(js: JS) -> None:
+    message = refused(js, "var q = {}; q['k'.repeat(1000000)] = NaN; sys.jobs.find(q)", "parameter 'kkk")
+    assert len(message) < 300
