@@ -45,7 +45,7 @@ MAX_DATE_MS = 253_402_300_799_999
 MAX_PATTERN_CHARS = 1000
 #: Characters of a value quoted back in an error message.
 SHOWN_CHARS = 80
-#: How deep a JSON argument may nest (objects and arrays); the bridge refuses deeper anyway.
+#: How deep a ``sys.data`` argument may nest (objects and arrays).
 MAX_DEPTH = 64
 MS_ALLOWED = f"a timestamp in milliseconds since the epoch (integer from 0 to {MAX_MS})"
 #: Digits of a whole number given as text (2^63 has 19; Python refuses to read 4300+).
