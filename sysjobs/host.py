@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from sysjobs.app.app import App
 from sysjobs.app.definition import load_app, load_demo_app
@@ -118,6 +118,27 @@ class Host:
         return self.engine.wait(job.id, DONE_STATUSES, wait_s)
 
     # ---- workers ------------------------------------------------------------------
+    @overload
+    def workers(
+        self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[True],
+        queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
+        shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+    ) -> WorkerPool: ...  # fmt: skip
+
+    @overload
+    def workers(
+        self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[False] = ...,
+        queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
+        shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+    ) -> WorkerProcesses: ...  # fmt: skip
+
+    @overload
+    def workers(
+        self, concurrency: int = ..., *, processes: int = ..., in_process: bool,
+        queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
+        shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+    ) -> Workers: ...  # fmt: skip
+
     def workers(
         self,
         concurrency: int = DEFAULT_SLOTS,

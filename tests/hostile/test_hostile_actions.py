@@ -40,7 +40,8 @@ def action_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     app = app_dir(root / "app", ACTIONS)
     host = Host(f"sqlite:///{root / 'app.db'}", app, limits=LIMITS, pool_size=1)
     caps.configure(host.engine, CAPS)
-    pool = host.workers(concurrency=1, lease_s=5.0)  # one slot: a waiting parent holds it
+    # One slot (a waiting parent holds it), in-process: the caps are configured on this engine.
+    pool = host.workers(concurrency=1, lease_s=5.0, in_process=True)
     pool.start()
     try:
         yield host

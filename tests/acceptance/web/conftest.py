@@ -77,13 +77,14 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(host: Host, db_url: str) -> Iterator[str]:
-    """The dashboard served on a free local port with two in-process workers; its base URL."""
+    """The dashboard served on a free local port with two in-process workers (opted in: the
+    STEPS type is trusted test code defined here); its base URL."""
     app = create_app(host, AuthConfig(ADMIN, READER), db_url=db_url)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
-    with host.workers(2):
+    with host.workers(2, in_process=True):  # trusted test job types (STEPS), in this process
         thread.start()
         deadline = time.monotonic() + 20
         while not uv.started and time.monotonic() < deadline:
