@@ -49,18 +49,31 @@ def load_object(path: object, expected: type[T], parameter: str) -> T:
     if not isinstance(path, str):
         raise BadRequest(f"Invalid value of type {type(path).__name__} for parameter "
                          f"'{parameter}': expected an import path. {allowed}")  # fmt: skip
+    shown = _shown(path)
     try:
         found = _resolve(path)
         value = found if isinstance(found, expected) or not callable(found) else found()
     except Exception as exc:  # the embedder's module: any failure is a wrong path
-        why = f"{type(exc).__name__}: {exc}"
-        raise BadRequest(f"Invalid value {path!r} for parameter '{parameter}' ({why}). {allowed}",
-                         info={"parameter": parameter, "value": path}) from exc  # fmt: skip
+        why = _escaped(f"{type(exc).__name__}: {exc}")
+        raise BadRequest(f"Invalid value {shown} for parameter '{parameter}' ({why}). {allowed}",
+                         info={"parameter": parameter}) from exc  # fmt: skip
     if not isinstance(value, expected):
         got = type(value).__name__
-        raise BadRequest(f"Invalid value {path!r} for parameter '{parameter}': it names a "
+        raise BadRequest(f"Invalid value {shown} for parameter '{parameter}': it names a "
                          f"{got}, not a {kind}. {allowed}")  # fmt: skip
     return value
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message (see :func:`_escaped`)."""
+    return f"'{_escaped(text)}'"
+
+
+def _escaped(text: str, limit: int = 200) -> str:
+    """``text`` for a message: cut at ``limit`` characters, non-ASCII escaped (so a lone
+    surrogate never reaches an encoder)."""
+    cut = text if len(text) <= limit else text[:limit] + "..."
+    return cut.encode("ascii", "backslashreplace").decode("ascii")
 
 
 @dataclass(frozen=True)
