@@ -30,7 +30,7 @@ def load(path: str) -> Callable[..., Any]:
 def _resolve(path: str) -> Any:
     module_name, sep, attribute = path.partition(":")
     if not sep or not module_name or not attribute:
-        raise ValueError(f"expected 'package.module:function', got {path!r}")
+        raise ValueError(f"expected 'package.module:name', got {path!r}")
     target: Any = importlib.import_module(module_name)
     for part in attribute.split("."):
         target = getattr(target, part)

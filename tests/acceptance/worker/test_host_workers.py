@@ -107,38 +107,51 @@ def test_an_array_buffer_bomb_is_a_memory_limit_and_the_worker_process_survives(
 def test_in_process_workers_are_an_explicit_opt_in_that_takes_namespace_objects(
     tmp_path: Path,
 ) -> None:
-    with Host(f"sqlite:///{tmp_path / 'in.db'}", namespaces=[embedder.where], pool_size=1) as host:
-        with host.workers(1, in_process=True) as pool:
-            assert isinstance(pool, WorkerPool)
-            job = run_job(host, "sys.where.pid()")
+    url = f"sqlite:///{tmp_path / 'in.db'}"
+    with (
+        Host(url, namespaces=[embedder.where], pool_size=1) as host,
+        host.workers(1, in_process=True) as pool,
+    ):
+        assert isinstance(pool, WorkerPool)
+        job = run_job(host, "sys.where.pid()")
     assert job.results == {"value": os.getpid()}
 
 
 def test_worker_processes_refuse_a_namespace_given_as_an_object(tmp_path: Path) -> None:
-    with Host(f"sqlite:///{tmp_path / 'o.db'}", namespaces=[embedder.where], pool_size=1) as host:
-        with pytest.raises(BadRequest) as refused:
-            host.workers(1)
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    with (
+        Host(url, namespaces=[embedder.where], pool_size=1) as host,
+        pytest.raises(BadRequest) as refused,
+    ):
+        host.workers(1)
     message = refused.value.message
     assert "'namespaces'" in message and "namespaces: where" in message, message
     assert "'package.module:name'" in message and "in_process=True" in message, message
 
 
 def test_worker_processes_refuse_a_job_type_given_as_an_object(tmp_path: Path) -> None:
-    with Host(f"sqlite:///{tmp_path / 'j.db'}", job_types=[embedder.SHOUT], pool_size=1) as host:
-        with pytest.raises(BadRequest, match="'job_types'.*job_types: SHOUT"):
-            host.workers(1)
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    with (
+        Host(url, job_types=[embedder.SHOUT], pool_size=1) as host,
+        pytest.raises(BadRequest, match=r"'job_types'.*job_types: SHOUT"),
+    ):
+        host.workers(1)
 
 
 def test_worker_processes_refuse_an_in_memory_database() -> None:
-    with Host("sqlite://", pool_size=1) as host:
-        with pytest.raises(BadRequest, match="'db_url'.*in-memory.*in_process=True"):
-            host.workers(1)
+    with (
+        Host("sqlite://", pool_size=1) as host,
+        pytest.raises(BadRequest, match=r"'db_url'.*in-memory.*in_process=True"),
+    ):
+        host.workers(1)
 
 
 def test_worker_processes_number_at_least_one(tmp_path: Path) -> None:
-    with Host(f"sqlite:///{tmp_path / 'n.db'}", pool_size=1) as host:
-        with pytest.raises(BadRequest, match="'processes'.*1 or more"):
-            host.workers(1, processes=0)
+    with (
+        Host(f"sqlite:///{tmp_path / 'n.db'}", pool_size=1) as host,
+        pytest.raises(BadRequest, match=r"'processes'.*1 or more"),
+    ):
+        host.workers(1, processes=0)
 
 
 def test_a_namespace_factory_path_works(tmp_path: Path) -> None:
@@ -156,15 +169,26 @@ def test_a_namespace_factory_path_works(tmp_path: Path) -> None:
         ("tests.acceptance.worker.embedder:NOT_A_NAMESPACE", "it names a int, not a Namespace"),
         ("tests.acceptance.worker.embedder:broken_factory", "the embedder's factory failed"),
         ("tests.acceptance.worker.embedder:SHOUT", "it names a JobType, not a Namespace"),
-        ("", "expected 'package.module:function'"),
-        (":", "expected 'package.module:function'"),
-        ("no_colon", "expected 'package.module:function'"),
+        ("", "expected 'package.module:name'"),
+        (":", "expected 'package.module:name'"),
+        ("no_colon", "expected 'package.module:name'"),
         ("\ud800:x", "No module named '\\ud800'"),
-        ("x" * 1_000_000, "expected 'package.module:function'"),
+        ("x" * 1_000_000, "expected 'package.module:name'"),
         (42, "Invalid value of type int"),
     ],
-    ids=["module", "attribute", "not-a-namespace", "factory-fails", "a-job-type", "empty",
-         "colon", "no-colon", "lone-surrogate", "1MB", "not-a-string"],  # fmt: skip
+    ids=[
+        "module",
+        "attribute",
+        "not-a-namespace",
+        "factory-fails",
+        "a-job-type",
+        "empty",
+        "colon",
+        "no-colon",
+        "lone-surrogate",
+        "1MB",
+        "not-a-string",
+    ],
 )
 def test_a_namespace_path_that_does_not_name_one_is_a_bad_request(
     tmp_path: Path, given: object, why: str
@@ -179,7 +203,7 @@ def test_a_namespace_path_that_does_not_name_one_is_a_bad_request(
 
 
 def test_a_job_type_path_that_does_not_name_one_is_a_bad_request(tmp_path: Path) -> None:
-    with pytest.raises(BadRequest, match="parameter 'job_types'.*it names a Namespace"):
+    with pytest.raises(BadRequest, match=r"parameter 'job_types'.*it names a Namespace"):
         Host(f"sqlite:///{tmp_path / 'bad.db'}", job_types=[WHERE], pool_size=1)
 
 
