@@ -226,7 +226,11 @@ class WorkerProcesses:
             for owner, child in list(self.children.items()):
                 if child.proc.poll() is None or self._stopping.is_set():
                     continue
-                self._bury(owner, child)
+                try:
+                    self._bury(owner, child)
+                except Exception:  # e.g. the database is away: try again next round
+                    log.exception("sysjobs: recovering the jobs of a dead worker failed")
+                    continue
                 if not self._stopping.wait(self._backoff(child)):
                     self._spawn()
 

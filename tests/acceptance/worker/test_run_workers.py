@@ -12,8 +12,7 @@ from pathlib import Path
 from tests.hostile.conftest import app_dir
 
 ARRAY_BOMB = "log('before'); new Array(2 ** 27).fill(1.5); log('never');"
-#: The V8 heap of the job's worker process is not set by ``run``: a smaller data limit
-#: makes the bomb's process die sooner.
+#: The worker process's data limit: what a bomb may take stays small on a shared machine.
 SMALL = {"SYSJOBS_WORKER_DATA_LIMIT_MB": "1024"}
 
 
