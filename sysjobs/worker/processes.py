@@ -222,17 +222,25 @@ class WorkerProcesses:
         self.children[owner] = _Child(config)
 
     def _watch(self) -> None:
+        """Every 0.2 s: take back the jobs of children that died, then start replacements
+        (after a pause while children keep dying at start). A failure — the database away,
+        no process to be had — is logged and tried again next round."""
+        spawn_at = 0.0
         while not self._stopping.wait(0.2):
             for owner, child in list(self.children.items()):
                 if child.proc.poll() is None or self._stopping.is_set():
                     continue
                 try:
                     self._bury(owner, child)
-                except Exception:  # e.g. the database is away: try again next round
+                except Exception:
                     log.exception("sysjobs: recovering the jobs of a dead worker failed")
                     continue
-                if not self._stopping.wait(self._backoff(child)):
+                spawn_at = time.monotonic() + self._backoff(child)
+            if len(self.children) < self.processes and time.monotonic() >= spawn_at:
+                try:
                     self._spawn()
+                except Exception:
+                    log.exception("sysjobs: starting a worker process failed")
 
     def _bury(self, owner: str, child: _Child) -> None:
         """Take back a dead child's jobs, each ended (or retried) with the reason."""
