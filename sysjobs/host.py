@@ -123,6 +123,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[True],
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+        relay_stderr: bool = ...,
     ) -> WorkerPool: ...  # fmt: skip
 
     @overload
@@ -130,6 +131,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[False] = ...,
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+        relay_stderr: bool = ...,
     ) -> WorkerProcesses: ...  # fmt: skip
 
     @overload
@@ -137,6 +139,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: bool,
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+        relay_stderr: bool = ...,
     ) -> Workers: ...  # fmt: skip
 
     def workers(
@@ -149,6 +152,7 @@ class Host:
         lease_s: float | None = None,
         shutdown_grace_s: float = 10.0,
         data_limit_mb: int | None = None,
+        relay_stderr: bool = True,
     ) -> Workers:
         """Workers running this host's jobs, ``concurrency`` at once per process (start them,
         or use as a context manager).
@@ -158,7 +162,8 @@ class Host:
         exhausts memory or crashes V8 ends its process, whose jobs end with the reason
         (``memoryLimit`` / ``crashed``), and the process is replaced — this one never
         notices. ``in_process=True`` runs jobs in threads of this process instead: for
-        trusted code only (a fatal V8 error then ends this process).
+        trusted code only (a fatal V8 error then ends this process). ``relay_stderr=False``
+        keeps the worker processes' stderr to themselves (see :class:`WorkerProcesses`).
         """
         if in_process:
             return WorkerPool(
@@ -173,7 +178,7 @@ class Host:
             setup=WORKER_SETUP, setup_args=self._worker_args(data_limit_mb),
             runner_factory=WORKER_RUNNER,
         )  # fmt: skip
-        return WorkerProcesses(config, processes, engine=self.engine)
+        return WorkerProcesses(config, processes, engine=self.engine, relay_stderr=relay_stderr)
 
     def _check_spawnable(self, processes: int) -> None:
         """Worker processes must open the same database and build the same namespaces."""

@@ -12,6 +12,7 @@ command. ``--no-worker`` leaves the jobs to a separate ``sysjobs worker`` fleet;
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from sysjobs.host import Host
 from sysjobs.jobs import Job
 from sysjobs.runtime import Limits, RunResult
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
+from sysjobs.worker.pool import Workers
 
 
 def _emit(result: RunResult, as_json: bool) -> None:
@@ -74,6 +76,13 @@ def _no_result(host: Host, ended: Job) -> str | None:
     return latest.message if latest is not None else "the job ended without a result"
 
 
+def _workers(host: Host, in_process: bool) -> Workers:
+    """One worker process whose crash report stays out of this command's stderr: a job it
+    ends says why in its log, which is what ``--in-job`` prints."""
+    logging.getLogger("sysjobs.worker.processes").setLevel(logging.ERROR)
+    return host.workers(in_process=in_process, relay_stderr=False).start()
+
+
 @app.command("run")
 def run(
     script: Annotated[Path, typer.Argument(help="The JavaScript file to run.")],
@@ -102,7 +111,7 @@ def run(
         fail("badRequest", f"cannot read script '{script}': {exc.strerror}")
     args = {"app": str(app_dir) if app_dir else None, "timeout": timeout, "label": script.name}
     with reported_errors(), Host(db, app_dir, limits=Limits(timeout_s=timeout)) as host:
-        pool = None if no_worker else host.workers(in_process=in_process).start()
+        pool = None if no_worker else _workers(host, in_process)
         try:
             runner = _run_in_job if in_job else _run_direct
             ok = runner(host, source, args, as_json)

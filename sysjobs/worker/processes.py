@@ -134,8 +134,9 @@ def _write_stderr(chunk: bytes) -> None:
 class _Child:
     """One worker process, and the thread relaying its stderr (whose tail it keeps)."""
 
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerConfig, *, relay: bool = True) -> None:
         self.owner = config.owner
+        self.relay = relay
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", CHILD_CODE], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -160,7 +161,8 @@ class _Child:
         with stream:
             while chunk := os.read(stream.fileno(), 65_536):
                 self._tail = (self._tail + chunk)[-TAIL_BYTES:]
-                _write_stderr(chunk)
+                if self.relay:
+                    _write_stderr(chunk)
 
     def stderr_tail(self) -> str:
         """The last lines the child wrote to stderr (all of them, once it has died)."""
@@ -181,14 +183,19 @@ class WorkerProcesses:
     """Start, watch and replace ``processes`` worker processes.
 
     ``engine`` (the host's own, optional) takes back the jobs of a child that died; without
-    it the supervisor opens one on ``config.url`` and closes it on :meth:`stop`.
+    it the supervisor opens one on ``config.url`` and closes it on :meth:`stop`. With
+    ``relay_stderr`` false, the children's stderr is only kept (its last lines say why one
+    died), not passed on: a command whose user reads its stderr (``sysjobs run``) shows the
+    job's outcome, not V8's crash report.
     """
 
     def __init__(
-        self, config: WorkerConfig, processes: int = 2, *, engine: Engine | None = None
-    ) -> None:
+        self, config: WorkerConfig, processes: int = 2, *, engine: Engine | None = None,
+        relay_stderr: bool = True,
+    ) -> None:  # fmt: skip
         self.config = config
         self.processes = processes
+        self.relay_stderr = relay_stderr
         self._owns_engine = engine is None
         self.engine = engine or Engine.open(
             config.url, settings=EngineSettings(lease_s=config.lease_s)
@@ -219,7 +226,7 @@ class WorkerProcesses:
     def _spawn(self) -> None:
         owner = new_owner()
         config = replace(self.config, owner=owner, supervisor_pid=os.getpid())
-        self.children[owner] = _Child(config)
+        self.children[owner] = _Child(config, relay=self.relay_stderr)
 
     def _watch(self) -> None:
         """Every 0.2 s: take back the jobs of children that died, then start replacements

@@ -33,9 +33,8 @@ def test_run_in_job_with_a_memory_bomb_reports_the_jobs_failure_and_exits_non_ze
     done = sysjobs("run", "--in-job", "--timeout", "120", str(script), cwd=tmp_path, env=SMALL)
     assert done.returncode == 1, done.stderr
     assert done.stdout == "before\n"
-    last = done.stderr.splitlines()[-1]
-    assert last.startswith("Job lost: worker process ") and "memoryLimit" in last, done.stderr
-    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()  # the job's outcome only: no V8 crash report
+    assert line.startswith("Job lost: worker process ") and "memoryLimit" in line, done.stderr
 
 
 def test_a_bomb_in_a_job_the_script_starts_ends_that_job_and_the_script_goes_on(
