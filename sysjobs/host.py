@@ -182,7 +182,10 @@ class Host:
 
     def _check_spawnable(self, processes: int) -> None:
         """Worker processes must open the same database and build the same namespaces."""
-        hint = "or use workers(in_process=True) for trusted code"
+        hint = (
+            "or run jobs in this process, for trusted code only (workers(in_process=True), "
+            "--in-process-workers)"
+        )
         if processes < 1:
             raise BadRequest(f"Invalid value {processes} for parameter 'processes'. "
                              "Allowed values: 1 or more")  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import DbOption
+from sysjobs.cli.options import DbOption, fail
 from sysjobs.errors import SysError
 from sysjobs.host import WORKER_RUNNER, WORKER_SETUP
 from sysjobs.runtime import Namespace
@@ -65,7 +65,7 @@ def worker(
         try:
             load_object(path, Namespace, "--namespace")
         except SysError as exc:
-            raise typer.BadParameter(exc.message, param_hint="--namespace") from exc
+            fail("badRequest", exc.message)
     config = WorkerConfig(
         db, concurrency=slots, queues=queues, lease_s=lease, setup=setup or None,
         setup_args={"namespaces": namespaces} if namespaces else {},
