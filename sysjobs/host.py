@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -25,11 +25,11 @@ from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.data import data_namespace
 from sysjobs.bindings.jobs import jobs_namespace
 from sysjobs.errors import BadRequest
-from sysjobs.jobs import Engine, Job, JobType
-from sysjobs.runtime import Limits, Namespace, RunResult, Sandbox
+from sysjobs.jobs import Engine, EngineSettings, Job, JobType
+from sysjobs.runtime import Governance, Limits, Namespace, RunResult, Sandbox
 from sysjobs.worker.loader import Extensions
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool, Workers
-from sysjobs.worker.processes import WorkerConfig, WorkerProcesses
+from sysjobs.worker.processes import WorkerConfig, WorkerProcesses, settings_to_json
 from sysjobs.worker.scripts import SandboxScriptRunner, script_job_type
 
 #: The statuses after which a script job has nothing more to say.
@@ -58,14 +58,22 @@ class Host:
         job_types: Sequence[JobType | str] = (),
         pool_size: int = 2,
         engine: Engine | None = None,
+        governance: Governance | None = None,
+        settings: EngineSettings | None = None,
     ) -> None:
+        """``governance`` (default: ``limits.governance``) bounds each script run; the app's
+        manifest may tighten it. ``settings`` configure the engine this Host opens (caps,
+        leases, retention); an ``engine`` passed in keeps its own."""
+        if engine is not None and settings is not None:
+            raise BadRequest("Host: pass settings to the engine you pass in, not to the Host.")
         self.extensions = Extensions.of(namespaces, job_types)
         self.app_dir = str(Path(app_dir).resolve()) if app_dir is not None else None
         self._pool_size = pool_size
         self._owns_engine = engine is None
-        self.engine = engine if engine is not None else Engine.open(db_url)
+        self.engine = engine if engine is not None else Engine.open(db_url, settings=settings)
         try:
             definition = load_app(app_dir) if app_dir is not None else load_demo_app()
+            limits = governed(limits or Limits(), governance, definition.governance_limits())
             self.app = App.open(self.engine, definition)
             register_app_job_types(self.engine, self.app)
             self.engine.registry.hold(self.app.held_job_types)
@@ -175,6 +183,7 @@ class Host:
             self.engine.url, concurrency=concurrency, queues=_queue_spec(queues),
             lease_s=lease_s or self.engine.settings.lease_s,
             stop_grace_s=self.engine.settings.stop_grace_s, shutdown_grace_s=shutdown_grace_s,
+            engine_settings=settings_to_json(self.engine.settings),
             setup=WORKER_SETUP, setup_args=self._worker_args(data_limit_mb),
             runner_factory=WORKER_RUNNER,
         )  # fmt: skip
@@ -200,7 +209,7 @@ class Host:
     def _worker_args(self, data_limit_mb: int | None) -> dict[str, Any]:
         """What :func:`worker_setup` needs to build this host again in a worker process."""
         return {
-            "app_dir": self.app_dir, "limits": asdict(self.sandbox.limits),
+            "app_dir": self.app_dir, "limits": limits_to_json(self.sandbox.limits),
             "namespaces": list(self.extensions.namespace_paths),
             "job_types": list(self.extensions.job_type_paths),
             "pool_size": self._pool_size, "data_limit_mb": data_limit_mb,
@@ -222,6 +231,22 @@ class Host:
 def _queue_spec(queues: Mapping[str, int] | None) -> str | None:
     """``{"mix": 4, "heavy": 1}`` as ``sysjobs worker --queues`` spells it."""
     return ",".join(f"{name}={limit}" for name, limit in queues.items()) if queues else None
+
+
+def governed(limits: Limits, governance: Governance | None, app: dict[str, int]) -> Limits:
+    """``limits`` under ``governance`` (or their own), each limit lowered where the app's
+    manifest is stricter."""
+    return replace(limits, governance=(governance or limits.governance).stricter(**app))
+
+
+def limits_to_json(limits: Limits) -> dict[str, Any]:
+    """``limits`` as plain data, for a worker process (:func:`limits_from_json`)."""
+    return asdict(limits)
+
+
+def limits_from_json(raw: Mapping[str, Any]) -> Limits:
+    """The :class:`Limits` that :func:`limits_to_json` wrote, governance included."""
+    return Limits(**{**raw, "governance": Governance(**raw.get("governance", {}))})
 
 
 def core_sandbox(timeout_s: float | None = None, pool_size: int = 1) -> Sandbox:
@@ -274,7 +299,7 @@ def worker_setup(
         data_limit_mb = int(os.environ.get("SYSJOBS_WORKER_DATA_LIMIT_MB", WORKER_DATA_LIMIT_MB))
     if data_limit_mb > 0:
         resource.setrlimit(resource.RLIMIT_DATA, (data_limit_mb << 20, data_limit_mb << 20))
-    run_limits = Limits(**limits) if limits else Limits()
+    run_limits = limits_from_json(limits) if limits else Limits()
     configure_v8(max_old_space_mb=max(64, 2 * run_limits.heap_bytes // (1024 * 1024)))
     _process_host = Host(
         engine=engine, app_dir=app_dir or os.environ.get("SYSJOBS_APP") or None,

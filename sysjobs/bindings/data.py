@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sysjobs.app.app import App
 from sysjobs.app.records import Record
 from sysjobs.bindings.commons import open_result_set
+from sysjobs.runtime.governor import JOBS_STARTED
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("data.js").read_text("utf-8")
@@ -102,13 +103,25 @@ class _Ops:
 
     def save(self, ctx: CallContext, a: SaveArgs) -> dict[str, Any] | None:
         r = a.record
+        self._charge_listener_jobs(ctx, r.entityName, "created" if r.id is None else "changed")
         record = Record(r.entityName, dict(r.fields), r.id, r.label, r.version)
         return self.encode(self.app.records.save(record))
 
     def remove(self, ctx: CallContext, a: IdArgs) -> dict[str, Any] | None:
+        self._charge_listener_jobs(ctx, a.entityName, "deleted")
         return self.encode(self.app.records.remove(a.entityName, a.id))
 
+    def _charge_listener_jobs(self, ctx: CallContext, entity: str, event: str) -> None:
+        """A record event starts a job per data listener not run inline: they count as jobs
+        the script started, before the record changes."""
+        inline = self.app.listeners.inline_runner is not None
+        listeners = self.app.definition.data_listeners(entity, event)
+        jobs = sum(1 for _, li in listeners if li.background or not inline)
+        if jobs:
+            ctx.charge(JOBS_STARTED, jobs)
+
     def _job(self, ctx: CallContext, low_priority: bool) -> dict[str, Any]:
+        ctx.charge(JOBS_STARTED)  # before the job exists: no run starts more than its limit
         return {"low_priority": low_priority, "run_by": ctx.user, "parent_id": ctx.job_id}
 
     def execute_action(self, ctx: CallContext, a: ExecuteActionArgs) -> str:

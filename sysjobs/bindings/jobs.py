@@ -16,6 +16,7 @@ from sysjobs.bindings import jobs_args as a
 from sysjobs.bindings.commons import open_result_set
 from sysjobs.errors import Timeout
 from sysjobs.jobs import Engine, Job, JobLog
+from sysjobs.runtime.governor import LOG_BYTES, utf8_size
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("jobs.js").read_text("utf-8")
@@ -85,12 +86,14 @@ class _Jobs:
         job_id = args.jobId if args.jobId is not None else ctx.job_id
         if job_id is None:
             return  # the spec: without a current job the log is discarded silently
+        ctx.charge(LOG_BYTES, utf8_size(args.message))
         if job_id == ctx.job_id and ctx.job_log is not None:
             ctx.job_log(args.level, args.message)  # fenced by the running job's lease
             return
         self._append(job_id, args.level, args.message)
 
     def job_log(self, ctx: CallContext, args: a.JobLogArgs) -> None:
+        ctx.charge(LOG_BYTES, utf8_size(args.message))
         self._append(args.jobId, args.level, args.message)
 
     def _append(self, job_id: str, level: str, message: str) -> None:

@@ -42,6 +42,8 @@ class Engine(control.ControlVerbs):
         self.store = JobStore(database)
         self.listing = ListingStore(database)
         self.leases = Leases(self)
+        #: Log lines per job, for the caps of ``settings.caps`` (``sysjobs.jobs.caps``).
+        self.line_counts = caps.LineCounts()
         #: Lifecycle hooks (see ``sysjobs.jobs.hooks``), run after each change commits.
         self.hooks: list[EngineHooks] = []
         database.local_sink = self.hub.notify
@@ -133,8 +135,11 @@ class Engine(control.ControlVerbs):
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         return job
 
-    def find(self, query: Mapping[str, Any]) -> Cursor[Job]:
-        """Jobs matching the spec's ``find`` query, newest first, streamed."""
+    def find(
+        self, query: Mapping[str, Any], *, after: tuple[int, str] | None = None
+    ) -> Cursor[Job]:
+        """Jobs matching the spec's ``find`` query, newest first, streamed; with ``after`` (a
+        job's ``(created ms, id)``) only the older ones, so a reader pages by keyset."""
         q = FindQuery.parse(query, self.registry.queryable())
         f = JobFilter(q.types, q.statuses, q.created, q.started, q.ended, q.has_errors)
         return Cursor(
@@ -143,10 +148,15 @@ class Engine(control.ControlVerbs):
             Job.from_row,
             lambda: self.listing.jobs_count(f),
             q.size,
+            after,
         )
 
-    def logs(self, job_id: str, query: Mapping[str, Any]) -> Cursor[JobLog]:
-        """A job's logs matching the spec's ``logs`` query, oldest first, streamed."""
+    def logs(
+        self, job_id: str, query: Mapping[str, Any], *, after: tuple[int, int] | None = None
+    ) -> Cursor[JobLog]:
+        """A job's logs matching the spec's ``logs`` query, oldest first, streamed; with
+        ``after`` (a line's ``(timestamp ms, id)``) only the lines past that one, so a
+        reader pages through a long log by keyset (``count()`` still counts them all)."""
         self.require(job_id)
         q = LogsQuery.parse(query, now_ms())
         f = LogFilter(job_id, q.level, q.message, q.ts)
@@ -156,6 +166,7 @@ class Engine(control.ControlVerbs):
             JobLog.from_row,
             lambda: self.listing.logs_count(f),
             q.size,
+            after,
         )
 
     def log_info(self, job_id: str, message: str, additional_info: Any = None) -> None:

@@ -31,6 +31,7 @@ from types import FrameType
 from typing import IO, Any
 
 from sysjobs.jobs import Engine, EngineSettings, new_owner
+from sysjobs.jobs.settings import Caps
 from sysjobs.runtime.process import reported_out_of_memory
 from sysjobs.worker.loader import load
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
@@ -66,6 +67,9 @@ class WorkerConfig:
     setup_args: dict[str, Any] = field(default_factory=dict)
     #: ``module:function() -> ScriptRunner`` called in the child after start (or None).
     runner_factory: str | None = None
+    #: The child engine's :class:`EngineSettings` (caps, retention …) as plain data
+    #: (:func:`settings_to_json`); ``lease_s`` and ``stop_grace_s`` above take precedence.
+    engine_settings: dict[str, Any] = field(default_factory=dict)
     owner: str = ""
     #: The supervisor's pid: a worker that finds another parent was orphaned and stops.
     supervisor_pid: int = 0
@@ -81,7 +85,10 @@ def child_main(config: WorkerConfig) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides
-    settings = EngineSettings(lease_s=config.lease_s, stop_grace_s=config.stop_grace_s)
+    settings = replace(
+        settings_from_json(config.engine_settings),
+        lease_s=config.lease_s, stop_grace_s=config.stop_grace_s,
+    )  # fmt: skip
     engine = Engine.open(config.url, migrate=False, settings=settings)
     try:
         if config.setup:
@@ -98,6 +105,16 @@ def child_main(config: WorkerConfig) -> None:
         pool.stop()
     finally:
         engine.close()
+
+
+def settings_to_json(settings: EngineSettings) -> dict[str, Any]:
+    """An engine's settings as plain data, so a worker process's engine gets the same."""
+    return asdict(settings)
+
+
+def settings_from_json(raw: dict[str, Any]) -> EngineSettings:
+    """The :class:`EngineSettings` that :func:`settings_to_json` wrote (defaults if empty)."""
+    return EngineSettings(**{**raw, "caps": Caps(**raw.get("caps", {}))})
 
 
 def _supervised(config: WorkerConfig) -> bool:
