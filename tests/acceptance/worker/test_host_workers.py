@@ -13,8 +13,8 @@ import pytest
 
 from sysjobs.errors import BadRequest
 from sysjobs.host import DONE_STATUSES, Host
-from sysjobs.jobs import Job
-from sysjobs.runtime import Limits
+from sysjobs.jobs import EngineSettings, Job, caps
+from sysjobs.runtime import Governance, Limits
 from sysjobs.worker import WorkerPool, WorkerProcesses
 from sysjobs.worker.processes import death_cause
 from tests.acceptance.worker import embedder
@@ -23,6 +23,9 @@ WHERE = "tests.acceptance.worker.embedder:where"
 SHOUT = "tests.acceptance.worker.embedder:SHOUT"
 #: A small V8 heap (its old space is capped at twice that in a worker) ends the bomb sooner.
 LIMITS = Limits(heap_bytes=32 * 1024 * 1024)
+#: The host's engine settings and governance: worker processes must apply the same.
+SETTINGS = EngineSettings(caps=caps.Caps(max_log_lines=20))
+GOVERNANCE = Governance(max_jobs_started=3)
 ARRAY_BOMB = "new Array(2 ** 27).fill(1.5); 1"
 BUFFER_BOMB = (
     "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1"
@@ -32,7 +35,8 @@ BUFFER_BOMB = (
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     url = f"sqlite:///{tmp_path_factory.mktemp('host-workers') / 'h.db'}"
-    with Host(url, limits=LIMITS, namespaces=[WHERE], job_types=[SHOUT], pool_size=1) as opened:
+    with Host(url, limits=LIMITS, namespaces=[WHERE], job_types=[SHOUT], pool_size=1,
+              settings=SETTINGS, governance=GOVERNANCE) as opened:  # fmt: skip
         yield opened
 
 
@@ -77,6 +81,17 @@ def test_a_job_type_given_by_import_path_runs_in_the_worker_process(
     job = host.engine.wait(host.engine.enqueue("SHOUT", {"text": "hi"}).id, DONE_STATUSES, 60)
     assert job.results is not None and job.results["shout"] == "HI"
     assert job.results["pid"] in workers.pids()
+
+
+def test_worker_processes_apply_the_hosts_caps_and_governance(
+    host: Host, workers: WorkerProcesses
+) -> None:
+    logs = run_job(host, "for (var i = 0; i < 50; i++) log('line ' + i); 1")
+    lines = [entry.message for entry in host.engine.logs(logs.id, {"_size": 1000})]
+    assert len(lines) == 21 and lines.count(caps.log_notice(20)) == 1, lines
+    starts = run_job(host, "for (;;) sys.data.delete('companies', {name: '\"no such\"'})")
+    assert (starts.results or {})["error"]["code"] == "limitExceeded", starts.results
+    assert host.engine.find({"type": "DELETE_RECORDS", "_size": 100}).count() == 3
 
 
 def test_an_array_bomb_ends_its_job_as_memory_limit_and_its_process_not_the_host(
