@@ -6,8 +6,10 @@ worker processes as import paths."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,7 +18,7 @@ from sysjobs.host import DONE_STATUSES, Host
 from sysjobs.jobs import EngineSettings, Job, caps
 from sysjobs.runtime import Governance, Limits
 from sysjobs.worker import WorkerPool, WorkerProcesses
-from sysjobs.worker.processes import death_cause
+from sysjobs.worker.processes import QUICK_DEATH_S, death_cause
 from tests.acceptance.worker import embedder
 
 WHERE = "tests.acceptance.worker.embedder:where"
@@ -238,3 +240,15 @@ def test_a_dead_worker_process_is_described_by_its_exit_and_its_last_stderr(
     cause = death_cause(1234, code, tail)
     assert cause.startswith("worker process 1234 died (")
     assert f"; {expected}" in cause
+
+
+def test_children_that_die_at_start_are_restarted_after_a_growing_pause(tmp_path: Path) -> None:
+    # A setup hook that fails would otherwise restart its process in a tight loop.
+    with Host(f"sqlite:///{tmp_path / 'b.db'}", pool_size=1) as host:
+        supervisor = host.workers(1)  # never started: only its restart rule is asked
+        now = time.monotonic()
+        quick, old = SimpleNamespace(started=now), SimpleNamespace(started=now - QUICK_DEATH_S)
+        pauses = [supervisor._backoff(quick) for _ in range(9)]  # type: ignore[arg-type]
+        assert pauses == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+        assert supervisor._backoff(old) == 0.0  # type: ignore[arg-type]
+        assert supervisor._backoff(quick) == 0.25  # type: ignore[arg-type]  # counted afresh
