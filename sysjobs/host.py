@@ -178,7 +178,7 @@ class Host:
                 self.engine, concurrency=concurrency, queues=queues, lease_s=lease_s,
                 script_runner=self.runner, shutdown_grace_s=shutdown_grace_s,
             )  # fmt: skip
-        self._check_spawnable(processes)
+        self._check_spawnable(processes, data_limit_mb)
         config = WorkerConfig(
             self.engine.url, concurrency=concurrency, queues=_queue_spec(queues),
             lease_s=lease_s or self.engine.settings.lease_s,
@@ -189,7 +189,7 @@ class Host:
         )  # fmt: skip
         return WorkerProcesses(config, processes, engine=self.engine, relay_stderr=relay_stderr)
 
-    def _check_spawnable(self, processes: int) -> None:
+    def _check_spawnable(self, processes: int, data_limit_mb: int | None) -> None:
         """Worker processes must open the same database and build the same namespaces."""
         hint = (
             "or run jobs in this process, for trusted code only (workers(in_process=True), "
@@ -198,6 +198,9 @@ class Host:
         if processes < 1:
             raise BadRequest(f"Invalid value {processes} for parameter 'processes'. "
                              "Allowed values: 1 or more")  # fmt: skip
+        if data_limit_mb is not None and (isinstance(data_limit_mb, bool) or data_limit_mb < 0):
+            raise BadRequest(f"Invalid value {data_limit_mb!r} for parameter 'data_limit_mb'. "
+                             "Allowed values: MiB as an integer >= 0 (0: no limit)")  # fmt: skip
         if self.engine.database.url.get_backend_name() == "sqlite" and (
             self.engine.database.url.database in (None, "", ":memory:")
         ):

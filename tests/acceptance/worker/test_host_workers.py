@@ -171,6 +171,14 @@ def test_worker_processes_number_at_least_one(tmp_path: Path) -> None:
         host.workers(1, processes=0)
 
 
+def test_a_negative_data_limit_is_a_bad_request(tmp_path: Path) -> None:
+    with (
+        Host(f"sqlite:///{tmp_path / 'd.db'}", pool_size=1) as host,
+        pytest.raises(BadRequest, match=r"'data_limit_mb'.*integer >= 0"),
+    ):
+        host.workers(1, data_limit_mb=-1)
+
+
 def test_a_namespace_factory_path_works(tmp_path: Path) -> None:
     path = "tests.acceptance.worker.embedder:make_where"
     with Host(f"sqlite:///{tmp_path / 'f.db'}", namespaces=[path], pool_size=1) as host:
