@@ -30,7 +30,12 @@ from sysjobs.runtime import Governance, Limits, Namespace, RunResult, Sandbox
 from sysjobs.worker.loader import Extensions
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool, Workers
 from sysjobs.worker.processes import WorkerConfig, WorkerProcesses, settings_to_json
-from sysjobs.worker.scripts import SandboxScriptRunner, script_job_type
+from sysjobs.worker.scripts import (
+    RecycleScope,
+    SandboxScriptRunner,
+    TrustDomains,
+    script_job_type,
+)
 
 #: The statuses after which a script job has nothing more to say.
 DONE_STATUSES = ("FINISHED", "STOPPED", "CANCELED")
@@ -60,10 +65,16 @@ class Host:
         engine: Engine | None = None,
         governance: Governance | None = None,
         settings: EngineSettings | None = None,
+        recycle_scope: RecycleScope = "app",
     ) -> None:
         """``governance`` (default: ``limits.governance``) bounds each script run; the app's
         manifest may tighten it. ``settings`` configure the engine this Host opens (caps,
-        leases, retention); an ``engine`` passed in keeps its own."""
+        leases, retention); an ``engine`` passed in keeps its own. ``recycle_scope`` is the
+        trust domain within which V8 contexts are recycled: ``"app"``, or ``"user"`` (only
+        between runs of one user: a job's ``runBy``, :meth:`run`'s ``user``)."""
+        if recycle_scope not in ("app", "user"):
+            raise BadRequest(f"Invalid value {recycle_scope!r} for parameter 'recycle_scope'. "
+                             "Allowed values: app, user")  # fmt: skip
         if engine is not None and settings is not None:
             raise BadRequest("Host: pass settings to the engine you pass in, not to the Host.")
         self.extensions = Extensions.of(namespaces, job_types)
@@ -90,7 +101,8 @@ class Host:
             if self._owns_engine:
                 self.engine.close()
             raise
-        self.runner = SandboxScriptRunner(self.sandbox, self._job_log)
+        self.domains = TrustDomains(self.app.definition.name, recycle_scope)
+        self.runner = SandboxScriptRunner(self.sandbox, self._job_log, domains=self.domains)
 
     def _job_log(self, job_id: str, line: str) -> None:
         self.engine.log_info(job_id, line)
@@ -107,7 +119,8 @@ class Host:
         """Run ``source`` now, in this process, outside any job (``getCurrentJobId()`` is
         null). For trusted code: untrusted scripts belong in jobs, which worker processes
         run, or in a :class:`~sysjobs.runtime.process.ProcessSandbox` (``sysjobs run``)."""
-        return self.sandbox.run(source, timeout_s=timeout_s, user=user, log_sink=log_sink)
+        return self.sandbox.run(source, timeout_s=timeout_s, user=user, log_sink=log_sink,
+                                domain=self.domains.of(user))  # fmt: skip
 
     def start_script_job(
         self, source: str, *, label: str = "Script", timeout_s: float | None = None,
@@ -216,6 +229,7 @@ class Host:
             "namespaces": list(self.extensions.namespace_paths),
             "job_types": list(self.extensions.job_type_paths),
             "pool_size": self._pool_size, "data_limit_mb": data_limit_mb,
+            "recycle_scope": self.domains.scope,
         }  # fmt: skip
 
     def close(self) -> None:
@@ -284,6 +298,7 @@ def worker_setup(
     limits: Mapping[str, Any] | None = None,
     pool_size: int = 2,
     data_limit_mb: int | None = None,
+    recycle_scope: RecycleScope = "app",
 ) -> None:
     """Worker-process hook: limit the process's memory, load the app (``app_dir``, else
     ``SYSJOBS_APP``, else the demo), its job types and the embedder's namespaces.
@@ -307,6 +322,7 @@ def worker_setup(
     _process_host = Host(
         engine=engine, app_dir=app_dir or os.environ.get("SYSJOBS_APP") or None,
         limits=run_limits, namespaces=namespaces, job_types=job_types, pool_size=pool_size,
+        recycle_scope=recycle_scope,
     )  # fmt: skip
 
 
