@@ -269,7 +269,7 @@ def test_an_exact_last_page_has_no_next(client: TestClient, host: Host) -> None:
 
 
 @pytest.mark.parametrize("after", ["1:x", "99999999999999999999:0123456789abcdef01234567",
-                                   "1:0123456789ABCDEF01234567", "١:0123456789abcdef01234567",
+                                   "1:0123456789ABCDEF01234567", "\u0661:0123456789abcdef01234567",
                                    "", "1:" + "a" * 10_000])
 def test_a_bad_after_is_refused_naming_it(client: TestClient, after: str) -> None:
     reply = client.get("/api/jobs", params={"after": after}, headers=auth())
