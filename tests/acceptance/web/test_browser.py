@@ -389,13 +389,35 @@ def test_bulk_cancel_asks_then_cancels_the_selected_jobs(page: Page, server: str
 
 
 def test_bulk_low_priority_needs_no_confirmation(page: Page, server: str, host: Host) -> None:
-    waiting = long_jobs(host, 3)[2]  # the third waits behind two running jobs
+    busy = long_jobs(host, 3)
+    waiting = busy[2]  # the third waits behind two running jobs
     page.goto(f"{server}/#token={ADMIN}")
     page.locator(f"tr[data-id='{waiting}'] input.pick").check()
     page.click("#bulk-low-priority")
     expect(page.get_by_test_id("bulk-result")).to_have_text("1 set to low priority")
     assert host.engine.require(waiting).low_priority is True
     expect(page.get_by_test_id("confirm")).to_have_count(0)
+    cancel_all(host, busy)
+
+
+def test_bulk_stop_asks_and_reports_the_jobs_it_could_not_stop(page: Page, server: str,
+                                                               host: Host) -> None:  # fmt: skip
+    busy = long_jobs(host, 2)
+    done = host.engine.enqueue("STEPS", {"steps": 1}, label="Already over")
+    host.engine.cancel(done.id)
+    page.goto(f"{server}/#token={ADMIN}")
+    expect(page.get_by_test_id("job-row")).to_have_count(3)
+    page.locator("#select-all").check()
+    expect(page.get_by_test_id("selected")).to_have_text("3 selected")
+    page.click("#bulk-stop")
+    expect(page.get_by_test_id("confirm")).to_contain_text("Stop 3 jobs? They can be resumed later.")
+    page.get_by_test_id("confirm-yes").click()
+    result = page.get_by_test_id("bulk-result")
+    expect(result).to_contain_text("2 stopped; not changed: " + done.id + ": badRequest")
+    for job_id in busy:
+        host.engine.wait(job_id, "STOPPED", 30)
+    expect(page.get_by_test_id("selected")).to_have_text("1 selected")  # the one refused
+    cancel_all(host, busy)
 
 
 def test_a_single_cancel_asks_first(page: Page, server: str, host: Host) -> None:
