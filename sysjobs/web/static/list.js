@@ -103,8 +103,14 @@
     return api("/api/jobs?" + params.toString());
   }
 
+  // A read started before a page move or a new search must not paint over the newer one
+  // (nor leave its `next` behind): only the latest read renders.
+  let reads = 0;
   async function refreshJobs() {
-    shown = await readPage();
+    const read = ++reads;
+    const page = await readPage();
+    if (read !== reads) return;
+    shown = page;
     for (const job of shown.jobs) if (selected.has(job.id)) selected.set(job.id, job);
     document.getElementById("rows").replaceChildren(...shown.jobs.map(row));
     const what = searchText() ? " found" : "";
