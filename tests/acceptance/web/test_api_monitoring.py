@@ -196,6 +196,22 @@ def test_series_rebuilds_the_depth_of_earlier_minutes(client: TestClient, host: 
     assert series["depth"][5:] == [1, 1, 1, 1, 1]
 
 
+def test_series_places_a_job_by_its_creation_start_and_end(client: TestClient,
+                                                            host: Host) -> None:  # fmt: skip
+    with host.workers(1):
+        job = host.engine.enqueue("STEPS", {"steps": 1, "step_s": 0.01})
+        host.engine.wait(job.id, "FINISHED", 30)
+    with host.engine.database.engine.begin() as conn:  # created 5, started 3, ended 2 min ago
+        conn.execute(sa.update(jobs_table).where(jobs_table.c.id == job.id).values(
+            created_ms=jobs_table.c.created_ms - 5 * MINUTE_MS,
+            started_ms=jobs_table.c.started_ms - 3 * MINUTE_MS,
+            ended_ms=jobs_table.c.ended_ms - 2 * MINUTE_MS))  # fmt: skip
+    series = client.get("/api/stats/series?window=600&step=60", headers=auth()).json()
+    assert series["enqueued"] == [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]
+    assert series["depth"] == [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]
+    assert series["finished"] == [0, 0, 0, 0, 0, 0, 0, 1, 0, 0]
+
+
 @pytest.mark.parametrize("query", ["step=0.5", "window=86400&step=1", "step=NaN", "step=-1",
                                    "step=1e3", "window=%ED%A0%80", "step=" + "9" * 400])
 def test_series_refuses_bad_windows_and_steps(client: TestClient, query: str) -> None:
