@@ -143,5 +143,5 @@ def test_a_recycle_scope_other_than_app_or_user_is_a_bad_request(tmp_path: Path)
     from sysjobs.errors import BadRequest
     from sysjobs.host import Host
 
-    with pytest.raises(BadRequest, match="'recycle_scope'. Allowed values: app, user"):
+    with pytest.raises(BadRequest, match=r"'recycle_scope'\. Allowed values: app, user"):
         Host(f"sqlite:///{tmp_path / 'x.db'}", recycle_scope="job")  # type: ignore[arg-type]
