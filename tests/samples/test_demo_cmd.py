@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "sysjobs.cli", "demo", "--samples", str(ROOT / "jsdocs_samples"),
+        [sys.executable, "-m", "sysjobs.cli", "demo", "--samples", str(ROOT / "sysjobs" / "samples"),
          "--db", str(tmp_path / ".sysjobs" / "demo.db"), *args],
         capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
     )

@@ -18,7 +18,7 @@ def _write(tmp_path: Path, sidecar: str) -> Path:
 
 
 def test_every_shipped_sidecar_is_valid() -> None:
-    assert load_runs(Path(__file__).resolve().parents[2] / "jsdocs_samples")
+    assert load_runs(Path(__file__).resolve().parents[2] / "sysjobs" / "samples")
 
 
 @pytest.mark.parametrize(

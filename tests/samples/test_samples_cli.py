@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "sysjobs" / "samples"
 
 
 def _run(db_url: str, tmp_path: Path, sample: str, *flags: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from sysjobs.cli.demo_host import DemoHost, open_demo_host
 from sysjobs.cli.sample_checks import SampleRun, load_runs
 from sysjobs.cli.sample_runner import execute
 
-SAMPLES = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "sysjobs" / "samples"
 RUNS = load_runs(SAMPLES)
 
 

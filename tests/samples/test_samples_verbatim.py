@@ -1,4 +1,4 @@
-"""``jsdocs_samples/*.js`` are the spec's samples, byte for byte — no more, no fewer."""
+"""``sysjobs/samples/*.js`` are the spec's samples, byte for byte — no more, no fewer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from .spec_samples import NAMES, SPEC, SpecSample, extract
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sysjobs" / "samples"
 
 
 @pytest.fixture(scope="module")
