@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from .spec_samples import NAMES, SPEC, SpecSample, extract
+from sysjobs.samples import SAMPLES_DIR
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sysjobs" / "samples"
+from .spec_samples import NAMES, SPEC, SpecSample, extract
 
 
 @pytest.fixture(scope="module")
