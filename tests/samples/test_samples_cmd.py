@@ -186,3 +186,12 @@ def test_hostile_output_still_makes_valid_junit_and_json(tmp_path: Path) -> None
     assert "nul \\x00 bell \\x07" in out and "</failure><![CDATA[ \\x00" in out
     failure = case.find("failure")
     assert failure is not None and "</failure>" in (failure.get("message") or "")
+
+
+def test_the_samples_readme_passes_its_own_runner(tmp_path: Path) -> None:
+    """The page that documents the comment syntax is itself checked with it."""
+    result = _samples(tmp_path, str(SAMPLES_DIR / "README.md"), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = _json(result)
+    assert report["failed"] == 0 and report["passed"] >= 1
+    assert all(r["run"] == "as commented" for r in report["runs"])
