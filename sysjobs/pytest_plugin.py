@@ -80,7 +80,7 @@ def pytest_collection_modifyitems(
 class SamplesFile(pytest.File):
     """One path given to the plugin; its items are the runs of its samples."""
 
-    def collect(self) -> Iterator[pytest.Item]:  # type: ignore[override]
+    def collect(self) -> Iterator[pytest.Item]:
         from sysjobs.cli.sample_sources import SampleSourceError, discover
 
         try:
