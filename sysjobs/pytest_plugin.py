@@ -107,9 +107,9 @@ class SampleItem(pytest.Item):
         self.run = run
 
     def runtest(self) -> None:
-        from sysjobs.cli.sample_runner import execute
+        from sysjobs.cli.sample_runner import judge
 
-        report = execute(self.run, _shared_host(self.config))
+        report = judge(self.run, _shared_host(self.config))
         if not report.ok:
             raise SampleFailed(report)
 

@@ -29,7 +29,7 @@ from sysjobs.cli.demo_host import open_demo_host
 from sysjobs.cli.options import AppOption, JsonOption, fail, reported_errors
 from sysjobs.cli.sample_checks import SampleRun
 from sysjobs.cli.sample_reports import json_report, junit_xml
-from sysjobs.cli.sample_runner import Report, execute
+from sysjobs.cli.sample_runner import Report, judge
 from sysjobs.cli.sample_sources import discover
 
 samples_app = typer.Typer(
@@ -107,7 +107,7 @@ def run_and_report(
         markup=False, highlight=False,
     )
     with reported_errors(), open_demo_host(url, app_dir=app_dir) as host:
-        reports = _run_all(runs, lambda run: execute(run, host), console)
+        reports = _run_all(runs, lambda run: judge(run, host), console)
     console.print(_summary(reports, title))
     failed = sum(not r.ok for r in reports)
     console.print(f"{len(reports) - failed} passed, {failed} failed")

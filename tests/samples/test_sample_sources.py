@@ -210,3 +210,11 @@ def test_the_packaged_samples_all_come_with_their_sidecars() -> None:
     runs = discover([SAMPLES_DIR])
     assert {r.sample for r in runs} == {p.stem for p in SAMPLES_DIR.glob("*.js")}
     assert all(r.name not in (COMMENTED, UNCAUGHT_ONLY) for r in runs)
+
+
+def test_a_text_page_in_the_contracts_layout_gives_runs_named_by_line(tmp_path: Path) -> None:
+    page = tmp_path / "api.txt"
+    page.write_text("logInfo(jobId, message)\n\nSamples\n\n// expect-log: ^a$\nlog('a');\n")
+    (run,) = discover([page])
+    assert (run.sample, run.name, run.origin) == ("api.txt:5", COMMENTED, f"{page}:5")
+    assert dict(run.expect) == {"log": ["^a$"]}

@@ -195,3 +195,20 @@ def test_the_samples_readme_passes_its_own_runner(tmp_path: Path) -> None:
     report = _json(result)
     assert report["failed"] == 0 and report["passed"] >= 1
     assert all(r["run"] == "as commented" for r in report["runs"])
+
+
+def test_a_run_the_engine_refuses_to_judge_fails_alone_and_the_others_still_run(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a_bad.js").write_text("log(1);\n")
+    (tmp_path / "a_bad.expected.yaml").write_text(
+        "function: f\nruns:\n  - name: bad query\n    expect:\n"
+        "      log_per_job: {find: {status: DONE}, lines: ['x']}\n"
+    )
+    (tmp_path / "b_fine.js").write_text("log(2);\n")
+    result = _samples(tmp_path, ".", "--json")
+    assert result.returncode == 1, result.stderr
+    bad, fine = _json(result)["runs"]
+    assert fine["ok"] and not bad["ok"]
+    (problem,) = bad["problems"]
+    assert problem.startswith("the run could not be judged: badRequest: ") and "DONE" in problem
