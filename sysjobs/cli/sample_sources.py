@@ -4,14 +4,7 @@ A path is a folder of ``*.js`` samples, one ``.js`` file, or a page (Markdown or
 samples :mod:`sysjobs.cli.sample_pages` finds. What a sample must do comes from, in order:
 
 1. its sidecar ``NAME.expected.yaml`` beside ``NAME.js`` (:mod:`sysjobs.cli.sample_schema`);
-2. else the expectation comments inside it::
-
-       // expect: ok                      (or: error)
-       // expect-log: ^job: .+$           one regex per log() line, in order, same count
-       // expect-error: notFound          a platform code (lowercase) or a JS error name
-       // expect-error-message: null      a regex searched in the error message
-       // run: in-job, no-workers, timeout=5
-
+2. else the expectation comments inside it (:mod:`sysjobs.cli.sample_comments`);
 3. else only that it runs without an uncaught error.
 
 Anything unreadable is a :class:`SampleSourceError` (a ``badRequest``) that names the file,
@@ -20,9 +13,7 @@ and the line or the sidecar key — never a traceback: a typo must not check not
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +21,15 @@ import yaml
 from pydantic import ValidationError
 
 from sysjobs.cli.sample_checks import SampleRun
+from sysjobs.cli.sample_comments import SampleSourceError, has_directives, parse_directives
 from sysjobs.cli.sample_pages import page_samples
 from sysjobs.cli.sample_schema import validate_sidecar
-from sysjobs.errors import BadRequest
 
 SIDECAR_SUFFIX = ".expected.yaml"
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 #: The run name of a sample judged by its comments, or by "no uncaught error" alone.
 COMMENTED = "as commented"
 UNCAUGHT_ONLY = "runs without an uncaught error"
-
-_DIRECTIVE = re.compile(r"^\s*//\s*(?P<key>expect(?:-[a-z-]+)?|run)\s*:(?P<value>.*)$")
-_CODE = re.compile(r"^[a-z][A-Za-z]*$")
-_NAME = re.compile(r"^[A-Z][A-Za-z]*$")
-_OUTCOMES = ("ok", "error")
-_RUN_FLAGS = "in-job, no-workers, timeout=SECONDS"
-
-
-class SampleSourceError(BadRequest):
-    """A sample, a page or a sidecar that cannot be read; the message names the file."""
 
 
 def discover(paths: Iterable[Path]) -> list[SampleRun]:
@@ -131,7 +112,7 @@ def _read(path: Path) -> str:
 
 
 def _runs_of_sidecar(script: Path, source: str, sidecar: Path) -> list[SampleRun]:
-    if any(_DIRECTIVE.match(line) for line in source.splitlines()):
+    if has_directives(source):
         raise SampleSourceError(
             f"{script}: has both a sidecar ({sidecar.name}) and expectation comments; keep one"
         )
@@ -177,18 +158,6 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-@dataclass
-class _Directives:
-    """What the expectation comments of one sample said."""
-
-    expect: dict[str, Any] = field(default_factory=dict)
-    logs: list[str] = field(default_factory=list)
-    in_job: bool = False
-    workers: bool = True
-    timeout_s: float = 30.0
-    seen: bool = False
-
-
 def _commented_run(sample: str, source: str, file: Path, line: int | None) -> SampleRun:
     """A sample without a sidecar; ``line`` is where it starts in its page (None: a .js)."""
     found = parse_directives(source, origin=str(file), first_line=line or 1)
@@ -207,99 +176,4 @@ def _commented_run(sample: str, source: str, file: Path, line: int | None) -> Sa
     )
 
 
-def parse_directives(source: str, *, origin: str, first_line: int = 1) -> _Directives:
-    """The expectation comments of ``source``; an unknown or contradictory one is an error."""
-    found = _Directives()
-    for offset, line in enumerate(source.splitlines()):
-        match = _DIRECTIVE.match(line)
-        if match is None:
-            continue
-        where = f"{origin}:{first_line + offset}"
-        _apply(found, match.group("key"), match.group("value").strip(), where)
-        found.seen = True
-    if found.expect.get("outcome") == "ok" and _wants_error(found.expect):
-        raise SampleSourceError(
-            f"{origin}: says both 'expect: ok' and what error to expect; keep one"
-        )
-    if _wants_error(found.expect):
-        found.expect["outcome"] = "error"
-    return found
-
-
-def _wants_error(expect: dict[str, Any]) -> bool:
-    return any(k in expect for k in ("error_code", "error_name", "error_message"))
-
-
-def _apply(found: _Directives, key: str, value: str, where: str) -> None:
-    if key == "run":
-        _apply_run(found, value, where)
-        return
-    if not value:
-        raise SampleSourceError(f"{where}: '// {key}:' needs a value")
-    if key == "expect":
-        if value not in _OUTCOMES:
-            raise SampleSourceError(
-                f"{where}: invalid value {value!r} for 'expect'. Allowed values: ok, error"
-            )
-        found.expect["outcome"] = value
-    elif key == "expect-log":
-        found.logs.append(_regex(value, where))
-    elif key == "expect-error":
-        found.expect.update(_error_kind(value, where))
-    elif key == "expect-error-message":
-        found.expect["error_message"] = _regex(value, where)
-    else:
-        raise SampleSourceError(
-            f"{where}: unknown expectation '// {key}:'. Allowed: expect, expect-log, "
-            f"expect-error, expect-error-message, run"
-        )
-
-
-def _regex(value: str, where: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise SampleSourceError(f"{where}: {value!r} is not a valid regex ({exc})") from None
-    return value
-
-
-def _error_kind(value: str, where: str) -> dict[str, str]:
-    if _CODE.match(value):
-        return {"error_code": value}
-    if _NAME.match(value):
-        return {"error_name": value}
-    raise SampleSourceError(
-        f"{where}: invalid value {value!r} for 'expect-error'. Allowed values: a platform "
-        "code such as notFound, or a JavaScript error name such as TypeError"
-    )
-
-
-def _apply_run(found: _Directives, value: str, where: str) -> None:
-    for flag in _flags(value):
-        if flag == "in-job":
-            found.in_job = True
-        elif flag == "no-workers":
-            found.workers = False
-        elif flag.startswith("timeout="):
-            found.timeout_s = _seconds(flag.split("=", 1)[1], where)
-        else:
-            raise SampleSourceError(
-                f"{where}: invalid value {flag!r} for 'run'. Allowed values: {_RUN_FLAGS}"
-            )
-
-
-def _flags(value: str) -> Sequence[str]:
-    return [f.strip() for f in value.split(",") if f.strip()]
-
-
-def _seconds(text: str, where: str) -> float:
-    try:
-        seconds = float(text.rstrip("s"))
-    except ValueError:
-        seconds = float("nan")
-    if not 0 < seconds <= 3600:  # also refuses NaN
-        raise SampleSourceError(
-            f"{where}: invalid value {text!r} for 'timeout'. Allowed values: seconds, "
-            "more than 0 and at most 3600"
-        )
-    return seconds
+__all__ = ["COMMENTED", "UNCAUGHT_ONLY", "SampleSourceError", "discover"]
