@@ -104,7 +104,7 @@ def _runs_of_page(page: Path) -> list[SampleRun]:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text("utf-8")
+        return path.read_text("utf-8-sig")  # a BOM is not part of the first line
     except UnicodeDecodeError as exc:
         raise SampleSourceError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:

@@ -218,3 +218,12 @@ def test_a_text_page_in_the_contracts_layout_gives_runs_named_by_line(tmp_path: 
     (run,) = discover([page])
     assert (run.sample, run.name, run.origin) == ("api.txt:5", COMMENTED, f"{page}:5")
     assert dict(run.expect) == {"log": ["^a$"]}
+
+
+def test_pages_with_crlf_line_ends_and_a_byte_order_mark_read_like_any_other(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "windows.md"
+    page.write_bytes(b"\xef\xbb\xbf```js\r\n// expect-log: ^hi$\r\nlog('hi');\r\n```\r\n")
+    (run,) = discover([page])
+    assert run.sample == "windows.md:2" and dict(run.expect) == {"log": ["^hi$"]}
