@@ -10,16 +10,16 @@ module stores and reads files; it knows no HTTP and no tokens.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
+from sysjobs.app.fields import is_id
 from sysjobs.app.ids import new_id
 from sysjobs.errors import BadRequest, NotFound
+from sysjobs.jobs.values import shown
 from sysjobs.store.app_misc import AppMiscStore, FileRow
 
 #: Path of the download route the host serves (``{id}`` is the file id).
 DOWNLOAD_PATH = "/api/files/{id}/download"
-_FILE_ID = re.compile(r"[0-9a-f]{24}")
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,10 @@ class FilesService:
 
     def get(self, file_id: str) -> StoredFile:
         """The file, ``BadRequest`` for a malformed id, ``NotFound`` for an unknown one."""
-        if not isinstance(file_id, str) or not _FILE_ID.fullmatch(file_id):
-            shown = repr(file_id[:40] + "…" if isinstance(file_id, str) and len(file_id) > 40
-                         else file_id)  # fmt: skip
+        if not is_id(file_id):
             raise BadRequest(
-                f"Invalid value {shown} for parameter 'fileId': expected 24 hexadecimal characters"
+                f"Invalid value {shown(file_id)} for parameter 'fileId': "
+                "expected 24 hexadecimal characters"
             )
         row = self.store.file(file_id)
         if row is None:

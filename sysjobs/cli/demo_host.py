@@ -1,4 +1,4 @@
-"""An app (the demo app by default) on one database with in-process workers.
+"""An app (the demo app by default) on one database with its workers.
 
 What the samples run against.
 
@@ -19,7 +19,7 @@ from sysjobs.cli.sample_runner import settle
 from sysjobs.host import DONE_STATUSES, Host
 from sysjobs.jobs import Engine, Job
 from sysjobs.runtime import Limits, Outcome, RunResult, ScriptError
-from sysjobs.worker.pool import WorkerPool
+from sysjobs.worker.pool import Workers
 
 
 class DemoHost:
@@ -28,7 +28,7 @@ class DemoHost:
     def __init__(self, url: str, *, app_dir: Path | None = None, workers: int = 2) -> None:
         self.host = Host(url, app_dir, limits=Limits(timeout_s=120.0))
         self._workers = workers
-        self.pool: WorkerPool | None = None
+        self.pool: Workers | None = None
         # The demo app's job listener reacts to finished actions, as in production.
         self._events = self.host.app.start_job_event_pump(interval_s=0.2)
 
@@ -37,7 +37,7 @@ class DemoHost:
         return self.host.engine
 
     def start_workers(self) -> None:
-        """Start the in-process worker pool (its slots run jobs in threads)."""
+        """Start the workers (a supervised worker process; its slots run jobs in threads)."""
         if self.pool is None:
             self.pool = self.host.workers(concurrency=self._workers).start()
 

@@ -24,6 +24,7 @@ from sysjobs.jobs.queries import FindQuery, LogsQuery
 from sysjobs.jobs.registry import JobType, Registry
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
+from sysjobs.jobs.values import escape_surrogates, escape_surrogates_in, shown
 from sysjobs.jobs.waiting import wait_until
 from sysjobs.store.database import Database
 from sysjobs.store.jobstore import JobStore
@@ -187,11 +188,14 @@ class Engine(control.ControlVerbs):
 
     @staticmethod
     def log_entry(level: str, message: object, info: Any) -> dict[str, Any]:
-        """A validated log row (``message`` must be a string)."""
+        """A validated log row (``message`` must be a string). Every line the host writes
+        passes here — a failed script's error, a ``log()`` line — so a lone surrogate in it is
+        kept as ``\\udXXX`` text, not an encoder error (``sysjobs.jobs.values``)."""
         if not isinstance(message, str):
             raise BadRequest(
-                f"Invalid value {message!r} for parameter 'message'. Allowed values: a string"
+                f"Invalid value {shown(message)} for parameter 'message'. Allowed values: a string"
             )
+        message, info = escape_surrogates(message), escape_surrogates_in(info)
         return {"ts_ms": now_ms(), "level": level, "message": message, "additional_info": info}
 
     def wait(self, job_id: str, statuses: Sequence[str] | str, timeout_s: float) -> Job:
@@ -199,7 +203,7 @@ class Engine(control.ControlVerbs):
         wanted = check_statuses(statuses)
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s < 0:
             raise BadRequest(
-                f"Invalid value {timeout_s!r} for parameter 'maxTimeToWait'. "
+                f"Invalid value {shown(timeout_s)} for parameter 'maxTimeToWait'. "
                 "Allowed values: a number >= 0"
             )
         self.require(job_id)
