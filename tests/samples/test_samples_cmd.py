@@ -118,17 +118,24 @@ def test_every_sample_passing_exits_zero_and_only_selects(tmp_path: Path) -> Non
 
 
 def test_samples_run_against_the_app_and_database_given(tmp_path: Path) -> None:
+    """The app reaches the workers too: its action runs in a job and answers."""
     app = tmp_path / "library"
-    app.mkdir()
+    (app / "actions").mkdir(parents=True)
     (app / "app.yaml").write_text(
         "name: library\nentities:\n  books:\n    labelField: title\n"
         "    fields:\n      title: {type: text, required: true}\n"
+        "    actions:\n      shout: {script: actions/shout.js, returnsResponse: true}\n"
     )
+    (app / "actions" / "shout.js").write_text("return 'SHOUT ' + record.label();\n")
     (tmp_path / "s.js").write_text(
-        "// expect-log: ^Dune$\n"
+        "// expect-log: ^Dune$\n// expect-log: ^SHOUT Dune$\n"
         "var book = sys.data.createRecord('books');\n"
         "book.field('title').val('Dune');\n"
         "log(sys.data.save(book).label());\n"
+        "var id = sys.data.executeAction('books', {}, 'shout', {});\n"
+        "sys.jobs.waitForJob(id, 'FINISHED', 60000);\n"
+        "var results = sys.jobs.findById(id).results().results;\n"
+        "log(results[Object.keys(results)[0]].response);\n"
     )
     db = tmp_path / "kept.db"
     result = _samples(tmp_path, "s.js", "--app", str(app), "--db", f"sqlite:///{db}")
