@@ -9,17 +9,18 @@ sample does not do what its sidecar says, so the demo is also a check.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sysjobs.cli.app import app
-from sysjobs.cli.demo_host import open_demo_host
-from sysjobs.cli.sample_checks import load_runs
-from sysjobs.cli.sample_runner import Report, execute
+
+if TYPE_CHECKING:  # imported in the command: every other command would pay for them
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from sysjobs.cli.sample_runner import Report
 
 DEFAULT_SAMPLES = Path("jsdocs_samples")
 DEFAULT_DB = Path(".sysjobs") / "demo.db"
@@ -36,6 +37,12 @@ def demo(
     only: Annotated[str, typer.Option(help="Run only samples whose name contains this.")] = "",
 ) -> None:
     """Run every documented sample against the demo app and check its outcome."""
+    from rich.console import Console
+
+    from sysjobs.cli.demo_host import open_demo_host
+    from sysjobs.cli.sample_checks import load_runs
+    from sysjobs.cli.sample_runner import execute
+
     console = Console()
     runs = [r for r in load_runs(samples) if only in r.sample]
     if not runs:
@@ -61,6 +68,8 @@ def demo(
 
 
 def _progress(console: Console) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -82,6 +91,8 @@ def _print_report(console: Console, report: Report) -> None:
 
 
 def _summary(reports: list[Report]) -> Table:
+    from rich.table import Table
+
     table = Table(title="jsdocs samples")
     table.add_column("sample")
     table.add_column("run")

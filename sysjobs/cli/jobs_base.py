@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -18,7 +18,9 @@ import typer
 from sysjobs.cli.app import app
 from sysjobs.cli.options import fail, reported_errors
 from sysjobs.errors import SysError
-from sysjobs.host import Host
+
+if TYPE_CHECKING:
+    from sysjobs.host import Host
 
 jobs_app = typer.Typer(
     name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True
@@ -53,6 +55,8 @@ def opened_host(db: str | None, app_dir: Path | None) -> Iterator[Host]:
 
 
 def _open(db: str | None, app_dir: Path | None) -> Host:
+    from sysjobs.host import Host  # the engine, the app and the sandbox: on use only
+
     try:
         return Host(db, app_dir)
     except SysError:

@@ -9,7 +9,7 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,8 +17,16 @@ from sysjobs.cli import jobs_view as view
 from sysjobs.cli import logs_cmd, stats_cmd  # noqa: F401  (register `jobs logs`, `jobs stats`)
 from sysjobs.cli.jobs_base import CsvOpt, IdArg, Switch, TimeOpt, jobs_app, opened_host
 from sysjobs.cli.options import AppOption, DbOption, JsonOption, fail
-from sysjobs.jobs import Job
-from sysjobs.web.views import job_json
+
+if TYPE_CHECKING:
+    from sysjobs.jobs import Job
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """The dashboard API's shape of ``job`` (``sysjobs.web.views`` is imported on use)."""
+    from sysjobs.web.views import job_json as shape
+
+    return shape(job)
 
 
 def _csv(values: list[str] | None) -> str | None:
@@ -99,7 +107,7 @@ def _report(job: Job, as_json: bool) -> None:
     if as_json:
         view.print_json(job_json(job))
     else:
-        view.console.print(f"{job.id} {view.status_text(str(job.status))} {job.progress}%")
+        view.console().print(f"{job.id} {view.status_text(str(job.status))} {job.progress}%")
 
 
 def _verb(name: str, doc: str) -> None:
@@ -134,4 +142,4 @@ def low_priority(
     if as_json:
         view.print_json(job_json(job))
     else:
-        view.console.print(f"{job.id} low priority: {'on' if job.low_priority else 'off'}")
+        view.console().print(f"{job.id} low priority: {'on' if job.low_priority else 'off'}")

@@ -10,7 +10,13 @@ running out of memory, ``crashed`` otherwise), then starts a fresh child for the
 
 The child builds its :class:`~sysjobs.runtime.sandbox.Sandbox` from a *factory*: an
 importable ``"module:function"`` plus keyword arguments, so it opens its own database
-connections and bindings after the start.
+connections and bindings after the start. The child is started as soon as the
+:class:`ProcessSandbox` is made (:meth:`ProcessSandbox.start`), so its imports and set-up —
+most of a short script's cost — overlap with whatever the parent does meanwhile. A factory
+built with ``events=True`` also receives a function that sends a named event to the parent
+(``run(on_event=…)`` receives it): ``sysjobs run`` starts its worker process only once the
+script enqueues a job. A factory that fails reports its error's code and message, and
+:meth:`ProcessSandbox.run` raises it as that :class:`~sysjobs.errors.SysError`.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from sysjobs.runtime.bridge import configure_v8
+from sysjobs.errors import ERROR_CODES, SysError, SystemException, code_of
 from sysjobs.runtime.result import Limits, Outcome, RunResult, ScriptError
 
 #: Extra seconds the parent waits past the script's own limit before killing the child.
@@ -43,10 +49,13 @@ class SandboxFactory:
 
     target: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Pass the function ``events(name)`` that sends an event to the parent's ``on_event``.
+    events: bool = False
 
-    def build(self) -> Any:
+    def build(self, events: Callable[[str], None] | None = None) -> Any:
         module, _, name = self.target.partition(":")
-        return getattr(importlib.import_module(module), name)(**self.kwargs)
+        extra = {"events": events} if self.events else {}
+        return getattr(importlib.import_module(module), name)(**self.kwargs, **extra)
 
 
 def reported_out_of_memory(stderr_tail: str) -> bool:
@@ -76,8 +85,20 @@ def _child_main(
     os.dup2(fd, 2)
     if data_limit > 0:
         resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
+    from sysjobs.runtime.bridge import configure_v8  # V8 is loaded in the child only
+
     configure_v8(max_old_space_mb=max(64, 2 * limits.heap_bytes // (1024 * 1024)))
-    sandbox = factory.build()
+    try:
+        sandbox = factory.build(lambda name: conn.send(("event", name)))
+    except SysError as exc:
+        conn.send(("failed", (code_of(exc), exc.message)))
+        return
+    except Exception:  # the traceback goes to the stderr file, the parent gets one line
+        import traceback
+
+        traceback.print_exc()
+        conn.send(("failed", (SystemException.code, "The script's sandbox could not be set up.")))
+        return
     while True:
         try:
             request = conn.recv()
@@ -109,6 +130,12 @@ class ProcessSandbox:
         fd, self._stderr_path = tempfile.mkstemp(prefix="sysjobs-sandbox-", suffix=".log")
         os.close(fd)
 
+    def start(self) -> ProcessSandbox:
+        """Start the child now (``run`` would start it anyway): it imports and builds its
+        sandbox while the caller goes on."""
+        self._ensure_child()
+        return self
+
     def _ensure_child(self) -> Connection:
         if self._proc is None or not self._proc.is_alive():
             parent, child = self._mp.Pipe()
@@ -126,9 +153,11 @@ class ProcessSandbox:
         *,
         timeout_s: float | None = None,
         log_sink: Callable[[str], None] | None = None,
+        on_event: Callable[[str], None] | None = None,
         **kwargs: Any,
     ) -> RunResult:
-        """Run ``source`` in the child; a dead or hung child becomes an outcome."""
+        """Run ``source`` in the child; a dead or hung child becomes an outcome, a factory
+        that failed is raised as its :class:`~sysjobs.errors.SysError`."""
         started = time.monotonic()
         timeout = timeout_s if timeout_s is not None else self.limits.timeout_s
         conn = self._ensure_child()
@@ -142,6 +171,14 @@ class ProcessSandbox:
             kind, payload = message
             if kind == "result":
                 return payload  # type: ignore[no-any-return]
+            if kind == "failed":
+                self._proc.join(timeout=5)
+                self._proc = None
+                raise _error(*payload)
+            if kind == "event":
+                if on_event is not None:
+                    on_event(payload)
+                continue
             logs.append(payload)
             if log_sink is not None:
                 log_sink(payload)
@@ -202,6 +239,12 @@ class ProcessSandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _error(code: str, message: str) -> SysError:
+    """The platform error a child's factory failed with, rebuilt from its code."""
+    cls = next((c for c, known in ERROR_CODES.items() if known == code), SystemException)
+    return cls(message)
 
 
 def _death_message(outcome: Outcome, exitcode: int | None) -> str:
