@@ -1,37 +1,126 @@
-"""What the child process of ``sysjobs run`` builds: the sandbox of a full host, which tells
-the parent when the script enqueues a job.
+"""What the child process of ``sysjobs run`` builds: a sandbox whose ``sys.jobs`` and
+``sys.data`` open the database on their first call, and which tells the parent when the
+script enqueues a job.
 
-The parent (``sysjobs run``) starts this child first and its worker process only on that
-event: a script that starts no job never pays for a worker process (a second Python with
-the whole engine, the app and V8 loaded — more than the script's own child costs). Only
-the child imports this module (by its name, through a
-:class:`~sysjobs.runtime.process.SandboxFactory`).
+Most scripts a person types at ``sysjobs run`` log a line or compute a value. Opening the
+host (SQLAlchemy, the migrations check, the app's tables) costs about three times what the
+rest of the child costs, so the child loads only the app's definition (its manifest sets
+the run's limits) and the core namespaces; the first ``sys.jobs.*`` or ``sys.data.*`` call
+opens the host and is then served by its real operation, validated by its real model —
+the script cannot tell the difference, except that a database that cannot be opened is
+the error of that call. The parent starts its worker process only once the child says the
+script enqueued a job (:data:`JOB_ENQUEUED`).
+
+Only the child imports this module (by name, through a
+:class:`~sysjobs.runtime.process.SandboxFactory`); the host is imported when it is opened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
+
+from sysjobs.app.definition import AppDefinition, load_app, load_demo_app
+from sysjobs.bindings import core_namespaces
 from sysjobs.errors import BadRequest, SysError, SystemException
-from sysjobs.host import Host
-from sysjobs.jobs import Job
-from sysjobs.jobs.hooks import EngineHooks
-from sysjobs.runtime import Limits, Sandbox
+from sysjobs.runtime import dispatch
+from sysjobs.runtime.namespace import CallContext, Namespace, Operation
+from sysjobs.runtime.result import Limits
+from sysjobs.runtime.sandbox import Sandbox
 
-#: The event the child sends when the script enqueued a job (once per run of the child).
+if TYPE_CHECKING:
+    from sysjobs.host import Host
+    from sysjobs.jobs import Job
+
+#: The event the child sends when the script enqueued a job (once per child).
 JOB_ENQUEUED = "jobEnqueued"
 
+#: The operations of ``sys.jobs`` and ``sys.data`` (a unit test keeps these equal to the
+#: namespaces a host builds: the bindings import the engine, which is what is deferred).
+DEFERRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
+    "jobs": ("findById", "get", "find", "logs", "jobLogs", "log", "jobLog", "waitForJob",
+             "setLowPriority", "removeLowPriority", "getCurrentJobId", "getCurrentJob"),
+    "data": ("find", "findOne", "findById", "count", "createRecord", "save", "remove",
+             "executeAction", "delete", "importRecords", "endpointStatus"),
+}  # fmt: skip
 
-class EnqueueSignal(EngineHooks):
-    """Says :data:`JOB_ENQUEUED` once: the parent needs to hear it only once."""
 
-    def __init__(self, send: Callable[[str], None]) -> None:
-        self._send: Callable[[str], None] | None = send
+class AnyArgs(BaseModel):
+    """Whatever a deferred call was given: the real operation's model validates it."""
 
-    def job_enqueued(self, job: Job) -> None:
-        if self._send is not None:
-            send, self._send = self._send, None
-            send(JOB_ENQUEUED)
+    model_config = ConfigDict(extra="allow")
+
+
+class OpenOnUse:
+    """The host of ``db_url``/``app_dir``, opened by the first deferred call (at most once,
+    whatever thread asks), with the parent's event hook on its engine."""
+
+    def __init__(self, db_url: str | None, app_dir: str | None, limits: Limits,
+                 events: Callable[[str], None] | None) -> None:  # fmt: skip
+        self.db_url, self.app_dir, self.limits, self.events = db_url, app_dir, limits, events
+        self._lock = threading.Lock()
+        self._table: dict[str, Operation[Any]] | None = None
+
+    def operation(self, full_name: str) -> Operation[Any]:
+        """The real operation ``"jobs.findById"`` …, opening the host on first use."""
+        with self._lock:
+            if self._table is None:
+                host = self._open()
+                if self.events is not None:
+                    host.engine.hooks.append(_enqueue_signal(self.events))
+                self._table = dispatch.operation_table(host.sandbox.namespaces)
+            return self._table[full_name]
+
+    def _open(self) -> Host:
+        from sysjobs.host import Host
+
+        try:
+            return Host(self.db_url, self.app_dir, limits=self.limits, pool_size=1)
+        except SysError:
+            raise
+        except (ValueError, OSError) as exc:
+            raise BadRequest(f"cannot open the database or app: {_first(exc)}") from None
+        except Exception as exc:  # e.g. the database server refuses the connection
+            where = self.db_url or "the default database"
+            raise SystemException(f"cannot open {where}: {_first(exc)}") from None
+
+    def deferred(self, namespace: str, name: str) -> Operation[AnyArgs]:
+        """``namespace.name`` as an operation that opens the host and calls the real one."""
+        full_name = f"{namespace}.{name}"
+
+        def call(ctx: CallContext, args: AnyArgs) -> Any:
+            real = self.operation(full_name)
+            return real.handler(ctx, dispatch.validate(real, args.model_extra))
+
+        return Operation(name, AnyArgs, call)
+
+    def namespace(self, name: str) -> Namespace:
+        """``sys.<name>`` with its real prelude and deferred operations."""
+        prelude = resources.files("sysjobs.bindings").joinpath(f"{name}.js").read_text("utf-8")
+        ops = tuple(self.deferred(name, op) for op in DEFERRED_OPERATIONS[name])
+        return Namespace(name=name, prelude=prelude, operations=ops)
+
+
+def _enqueue_signal(send: Callable[[str], None]) -> Any:
+    """An engine hook that says :data:`JOB_ENQUEUED` once (the parent needs it once)."""
+    from sysjobs.jobs.hooks import EngineHooks
+
+    class EnqueueSignal(EngineHooks):
+        def __init__(self) -> None:
+            self.pending: Callable[[str], None] | None = send
+
+        def job_enqueued(self, job: Job) -> None:
+            if self.pending is not None:
+                self.pending, fire = None, self.pending
+                fire(JOB_ENQUEUED)
+
+    return EnqueueSignal()
 
 
 def script_sandbox(
@@ -40,21 +129,22 @@ def script_sandbox(
     timeout_s: float | None = None,
     events: Callable[[str], None] | None = None,
 ) -> Sandbox:
-    """The sandbox of ``Host(db_url, app_dir)``; ``events(JOB_ENQUEUED)`` on the first job
-    its scripts enqueue. A database or app that cannot be opened is one platform error."""
-    limits = Limits(timeout_s=timeout_s) if timeout_s is not None else None
-    try:
-        host = Host(db_url, app_dir, limits=limits, pool_size=1)
-    except SysError:
-        raise
-    except (ValueError, OSError) as exc:
-        raise BadRequest(f"cannot open the database or app: {_first(exc)}") from None
-    except Exception as exc:  # e.g. the database server refuses the connection
-        where = db_url or "the default database"
-        raise SystemException(f"cannot open {where}: {_first(exc)}") from None
-    if events is not None:
-        host.engine.hooks.append(EnqueueSignal(events))
-    return host.sandbox
+    """The sandbox ``Host(db_url, app_dir)`` would build, with the host opened on the first
+    ``sys.jobs``/``sys.data`` call; ``events(JOB_ENQUEUED)`` on the first job enqueued.
+
+    An app that cannot be loaded fails here, before the script runs (as a host would)."""
+    definition = load_app(app_dir) if app_dir is not None else load_demo_app()
+    limits = app_limits(Limits(timeout_s=timeout_s) if timeout_s is not None else Limits(),
+                        definition)  # fmt: skip
+    opener = OpenOnUse(db_url, str(Path(app_dir).resolve()) if app_dir else None, limits, events)
+    namespaces = [*core_namespaces(), opener.namespace("jobs"), opener.namespace("data")]
+    return Sandbox(namespaces, limits, pool_size=1)
+
+
+def app_limits(limits: Limits, definition: AppDefinition) -> Limits:
+    """``limits`` lowered where the app's manifest is stricter (as ``sysjobs.host.governed``
+    does for a host without its own governance)."""
+    return replace(limits, governance=limits.governance.stricter(**definition.governance_limits()))
 
 
 def _first(exc: BaseException) -> str:
