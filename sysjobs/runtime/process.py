@@ -2,10 +2,15 @@
 
 Some failures cannot be caught inside a process: one huge allocation hits V8's fatal
 out-of-memory handler (``abort``), and the V8 heap limit does not count ArrayBuffers. So
-the script runs in a child process created with the *spawn* start method (a MiniRacer
-inherited across ``fork()`` hangs, so isolates are only ever created after the child
-starts), with ``RLIMIT_DATA`` set — never ``RLIMIT_AS``: V8 reserves ~1.5 TB of address
-space. The parent maps the child's death to an outcome (``memoryLimit`` when V8 reported
+the script runs in a child process — a fresh interpreter, as multiprocessing's *spawn*
+start method makes (a MiniRacer inherited across ``fork()`` hangs, so isolates are only
+ever created after the child starts) — with ``RLIMIT_DATA`` set — never ``RLIMIT_AS``: V8 reserves ~1.5 TB of address
+space. The child is started with :mod:`subprocess` and talks over a socket pair through
+multiprocessing's :class:`~multiprocessing.connection.Connection`: unlike ``spawn`` it does
+not re-import the parent's ``__main__`` (for the ``sysjobs`` console script, the whole
+command line) nor start a resource-tracker process, which was a third of a one-line
+script's cost; it gets the parent's ``sys.path`` as ``spawn`` does. The parent maps the
+child's death to an outcome (``memoryLimit`` when V8 reported
 running out of memory, ``crashed`` otherwise), then starts a fresh child for the next run.
 
 The child builds its :class:`~sysjobs.runtime.sandbox.Sandbox` from a *factory*: an
@@ -23,14 +28,16 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import multiprocessing
+import json
 import os
 import resource
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -41,6 +48,12 @@ from sysjobs.runtime.result import Limits, Outcome, RunResult, ScriptError
 #: Extra seconds the parent waits past the script's own limit before killing the child.
 GRACE_S = 10.0
 _OOM_MARKERS = ("out of memory", "Out of memory", "Array buffer allocation failed")
+#: What the child interpreter runs: the parent's ``sys.path``, then :func:`serve_child`.
+_CHILD_ENTRY = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
+    "from sysjobs.runtime.process import serve_child; "
+    "serve_child(int(sys.argv[1]), json.loads(sys.argv[3]))"
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,11 @@ class SandboxFactory:
     kwargs: dict[str, Any] = field(default_factory=dict)
     #: Pass the function ``events(name)`` that sends an event to the parent's ``on_event``.
     events: bool = False
+
+    @property
+    def module(self) -> str:
+        """The module the child imports to build the sandbox."""
+        return self.target.partition(":")[0]
 
     def build(self, events: Callable[[str], None] | None = None) -> Any:
         module, _, name = self.target.partition(":")
@@ -76,6 +94,50 @@ def classify_exit(exitcode: int | None, stderr_tail: str) -> Outcome:
     if exitcode in (-signal.SIGKILL, 137):  # the kernel's OOM killer
         return Outcome.MEMORY_LIMIT
     return Outcome.CRASHED
+
+
+@dataclass(frozen=True)
+class StartedChild:
+    """A child interpreter started ahead of its set-up, importing ``preload`` meanwhile.
+
+    Starting it before the parent has parsed its own arguments overlaps the two
+    interpreters' start-up on two cores. Nothing of the script's runs before the set-up
+    arrives: the data limit and V8's flags are set, and the sandbox built, after it.
+    """
+
+    proc: subprocess.Popen[bytes]
+    conn: Connection
+
+    @classmethod
+    def start(cls, preload: Sequence[str] = ()) -> StartedChild:
+        parent, child = socket.socketpair()
+        with child:
+            fd = child.fileno()
+            command = [sys.executable, "-c", _CHILD_ENTRY, str(fd), json.dumps(sys.path),
+                       json.dumps(list(preload))]  # fmt: skip
+            proc = subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.DEVNULL)
+        return cls(proc, Connection(parent.detach()))
+
+    def close(self) -> None:
+        """End the child if it is still there (one never used has run nothing: it is
+        killed rather than waited for while it imports)."""
+        self.conn.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def serve_child(fd: int, preload: Sequence[str] = ()) -> None:
+    """The child's entry point: import ``preload``, then wait for the set-up on ``fd``."""
+    conn = Connection(fd)
+    for name in preload:
+        with contextlib.suppress(Exception):  # the factory's build reports a broken module
+            importlib.import_module(name)
+    try:
+        factory, limits, data_limit, stderr_path = conn.recv()
+    except EOFError:
+        return
+    _child_main(conn, factory, limits, data_limit, stderr_path)
 
 
 def _child_main(
@@ -120,12 +182,15 @@ class ProcessSandbox:
         limits: Limits | None = None,
         *,
         data_limit_bytes: int = 1024**3,
+        child: StartedChild | None = None,
     ) -> None:
+        """``child``: an interpreter started ahead (:meth:`StartedChild.start`) to use for
+        the first run; this sandbox owns it from now on."""
         self.factory = factory
         self.limits = limits or Limits()
         self.data_limit_bytes = data_limit_bytes
-        self._mp = multiprocessing.get_context("spawn")
-        self._proc: Any = None
+        self._spare = child
+        self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         fd, self._stderr_path = tempfile.mkstemp(prefix="sysjobs-sandbox-", suffix=".log")
         os.close(fd)
@@ -137,15 +202,25 @@ class ProcessSandbox:
         return self
 
     def _ensure_child(self) -> Connection:
-        if self._proc is None or not self._proc.is_alive():
-            parent, child = self._mp.Pipe()
-            args = (child, self.factory, self.limits, self.data_limit_bytes, self._stderr_path)
-            self._proc = self._mp.Process(target=_child_main, args=args, daemon=True)
-            self._proc.start()
-            child.close()
-            self._conn = parent
+        if self._proc is None or self._proc.poll() is not None:
+            if self._conn is not None:
+                self._conn.close()
+            started = self._spare or StartedChild.start((self.factory.module,))
+            self._spare = None
+            self._proc, self._conn = started.proc, started.conn
+            self._conn.send((self.factory, self.limits, self.data_limit_bytes, self._stderr_path))
         assert self._conn is not None
         return self._conn
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _join(self, timeout: float) -> int | None:
+        """The child's exit code (``-N`` for signal N) once it ended, None if still running."""
+        assert self._proc is not None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout)
+        return self._proc.returncode
 
     def run(
         self,
@@ -167,12 +242,13 @@ class ProcessSandbox:
         while True:
             message = self._receive(conn, deadline)
             if message is None:
-                return self._child_failed(started, logs, hung=self._proc.is_alive())
+                return self._child_failed(started, logs, hung=self._alive())
             kind, payload = message
             if kind == "result":
                 return payload  # type: ignore[no-any-return]
             if kind == "failed":
-                self._proc.join(timeout=5)
+                self._join(5)
+                self._kill()
                 self._proc = None
                 raise _error(*payload)
             if kind == "event":
@@ -197,9 +273,9 @@ class ProcessSandbox:
             self._kill()
             outcome, message = Outcome.TIMEOUT, "The script's process stopped answering."
         else:
-            self._proc.join(timeout=1)
-            outcome = classify_exit(self._proc.exitcode, self._stderr_tail())
-            message = _death_message(outcome, self._proc.exitcode)
+            exitcode = self._join(1)
+            outcome = classify_exit(exitcode, self._stderr_tail())
+            message = _death_message(outcome, exitcode)
         self._proc = None
         elapsed = round((time.monotonic() - started) * 1000, 3)
         error = ScriptError(code=str(outcome), name="Error", message=message)
@@ -208,7 +284,7 @@ class ProcessSandbox:
     def _oom_reported(self) -> bool:
         """V8 may still be dumping its fatal report when the deadline passes."""
         if classify_exit(None, self._stderr_tail()) is Outcome.MEMORY_LIMIT:
-            self._proc.join(timeout=GRACE_S)
+            self._join(GRACE_S)
             self._kill()
             return True
         return False
@@ -220,17 +296,23 @@ class ProcessSandbox:
             return fh.read().decode("utf-8", "replace")
 
     def _kill(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
+        if self._proc is not None and self._alive():
             self._proc.kill()
-            self._proc.join(timeout=5)
+            self._join(5)
 
     def close(self) -> None:
         """Stop the child and remove its stderr file."""
-        if self._conn is not None and self._proc is not None and self._proc.is_alive():
+        if self._conn is not None and self._alive():
             with contextlib.suppress(OSError):
                 self._conn.send(None)
-            self._proc.join(timeout=5)
+            self._join(5)
         self._kill()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._spare is not None:
+            self._spare.close()
+            self._spare = None
         with contextlib.suppress(OSError):
             os.unlink(self._stderr_path)
 

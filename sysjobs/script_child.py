@@ -13,6 +13,8 @@ script enqueued a job (:data:`JOB_ENQUEUED`).
 
 Only the child imports this module (by name, through a
 :class:`~sysjobs.runtime.process.SandboxFactory`); the host is imported when it is opened.
+It lives beside :mod:`sysjobs.host`, not in ``sysjobs.cli``, so that the child does not
+import the command line either.
 """
 
 from __future__ import annotations
