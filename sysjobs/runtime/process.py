@@ -136,8 +136,12 @@ def serve_child(fd: int, preload: Sequence[str] = ()) -> None:
     try:
         factory, limits, data_limit, stderr_path = conn.recv()
     except EOFError:
-        return
+        os._exit(0)
     _child_main(conn, factory, limits, data_limit, stderr_path)
+    # Nothing is left to clean up (every reply is sent, every write committed): ending
+    # without the interpreter's and V8's teardown spares the parent ~60 ms of waiting.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _child_main(
