@@ -68,16 +68,24 @@ class OpenOnUse:
         self.db_url, self.app_dir, self.limits, self.events = db_url, app_dir, limits, events
         self._lock = threading.Lock()
         self._table: dict[str, Operation[Any]] | None = None
+        self._host: Host | None = None
 
     def operation(self, full_name: str) -> Operation[Any]:
         """The real operation ``"jobs.findById"`` …, opening the host on first use."""
         with self._lock:
             if self._table is None:
-                host = self._open()
+                self._host = host = self._open()
                 if self.events is not None:
                     host.engine.hooks.append(_enqueue_signal(self.events))
                 self._table = dispatch.operation_table(host.sandbox.namespaces)
             return self._table[full_name]
+
+    def close(self) -> None:
+        """Close the host if a call opened it."""
+        with self._lock:
+            host, self._host = self._host, None
+        if host is not None:
+            host.close()
 
     def _open(self) -> Host:
         from sysjobs.host import Host
@@ -107,6 +115,20 @@ class OpenOnUse:
         prelude = resources.files("sysjobs.bindings").joinpath(f"{name}.js").read_text("utf-8")
         ops = tuple(self.deferred(name, op) for op in DEFERRED_OPERATIONS[name])
         return Namespace(name=name, prelude=prelude, operations=ops)
+
+
+class ScriptSandbox(Sandbox):
+    """A :class:`Sandbox` that also closes the host its first call opened."""
+
+    def __init__(self, namespaces: list[Namespace], limits: Limits, opener: OpenOnUse) -> None:
+        super().__init__(namespaces, limits, pool_size=1)
+        self.opener = opener
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.opener.close()
 
 
 def _enqueue_signal(send: Callable[[str], None]) -> Any:
@@ -140,7 +162,7 @@ def script_sandbox(
                         definition)  # fmt: skip
     opener = OpenOnUse(db_url, str(Path(app_dir).resolve()) if app_dir else None, limits, events)
     namespaces = [*core_namespaces(), opener.namespace("jobs"), opener.namespace("data")]
-    return Sandbox(namespaces, limits, pool_size=1)
+    return ScriptSandbox(namespaces, limits, opener)
 
 
 def app_limits(limits: Limits, definition: AppDefinition) -> Limits:
