@@ -140,8 +140,9 @@ def _enqueue_signal(send: Callable[[str], None]) -> Any:
             self.pending: Callable[[str], None] | None = send
 
         def job_enqueued(self, job: Job) -> None:
-            if self.pending is not None:
-                self.pending, fire = None, self.pending
+            fire = self.pending
+            if fire is not None:
+                self.pending = None
                 fire(JOB_ENQUEUED)
 
     return EnqueueSignal()

@@ -4,14 +4,15 @@ Some failures cannot be caught inside a process: one huge allocation hits V8's f
 out-of-memory handler (``abort``), and the V8 heap limit does not count ArrayBuffers. So
 the script runs in a child process — a fresh interpreter, as multiprocessing's *spawn*
 start method makes (a MiniRacer inherited across ``fork()`` hangs, so isolates are only
-ever created after the child starts) — with ``RLIMIT_DATA`` set — never ``RLIMIT_AS``: V8 reserves ~1.5 TB of address
-space. The child is started with :mod:`subprocess` and talks over a socket pair through
-multiprocessing's :class:`~multiprocessing.connection.Connection`: unlike ``spawn`` it does
-not re-import the parent's ``__main__`` (for the ``sysjobs`` console script, the whole
-command line) nor start a resource-tracker process, which was a third of a one-line
-script's cost; it gets the parent's ``sys.path`` as ``spawn`` does. The parent maps the
-child's death to an outcome (``memoryLimit`` when V8 reported
-running out of memory, ``crashed`` otherwise), then starts a fresh child for the next run.
+ever created after the child starts) — with ``RLIMIT_DATA`` set (never ``RLIMIT_AS``: V8
+reserves ~1.5 TB of address space). The child is started with :mod:`subprocess` and
+talks over a socket pair through multiprocessing's
+:class:`~multiprocessing.connection.Connection`: unlike ``spawn`` it does not re-import
+the parent's ``__main__`` (for the ``sysjobs`` console script, the whole command line) nor
+start a resource-tracker process, which was a third of a one-line script's cost; it gets
+the parent's ``sys.path`` as ``spawn`` does. The parent maps the child's death to an
+outcome (``memoryLimit`` when V8 reported running out of memory, ``crashed`` otherwise),
+then starts a fresh child for the next run.
 
 The child builds its :class:`~sysjobs.runtime.sandbox.Sandbox` from a *factory*: an
 importable ``"module:function"`` plus keyword arguments, so it opens its own database

@@ -34,22 +34,24 @@ def test_a_sandbox_closed_before_its_first_run_ends_the_child_it_was_given() -> 
 
 
 def test_a_factory_that_refuses_is_its_platform_error() -> None:
-    with ProcessSandbox(SandboxFactory(f"{HERE}:refuses")) as sandbox:
-        with pytest.raises(BadRequest, match="Invalid value 'x' for parameter 'db_url'"):
-            sandbox.run("1")
+    refused = pytest.raises(BadRequest, match="Invalid value 'x' for parameter 'db_url'")
+    with ProcessSandbox(SandboxFactory(f"{HERE}:refuses")) as sandbox, refused:
+        sandbox.run("1")
 
 
 def test_a_factory_that_breaks_is_one_line_without_python_text() -> None:
-    with ProcessSandbox(SandboxFactory(f"{HERE}:breaks")) as sandbox:
-        with pytest.raises(SystemException) as raised:
-            sandbox.run("1")
+    with (
+        ProcessSandbox(SandboxFactory(f"{HERE}:breaks")) as sandbox,
+        pytest.raises(SystemException) as raised,
+    ):
+        sandbox.run("1")
     assert raised.value.message == "The script's sandbox could not be set up."
 
 
 def test_a_missing_factory_module_is_one_line_too() -> None:
-    with ProcessSandbox(SandboxFactory("sysjobs.no_such_module:build")) as sandbox:
-        with pytest.raises(SystemException, match="could not be set up"):
-            sandbox.run("1")
+    broken = pytest.raises(SystemException, match="could not be set up")
+    with ProcessSandbox(SandboxFactory("sysjobs.no_such_module:build")) as sandbox, broken:
+        sandbox.run("1")
 
 
 def test_a_factory_event_reaches_the_run_that_waits_for_it() -> None:
