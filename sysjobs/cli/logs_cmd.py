@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sysjobs.cli import jobs_view as view
-from sysjobs.cli.jobs_base import TIME_HELP, IdArg, TimeOpt, jobs_app, opened_host
+from sysjobs.cli.jobs_base import TIME_HELP, IdArg, TimeOpt, jobs_app, opened_engine
 from sysjobs.cli.options import AppOption, DbOption, JsonOption
 from sysjobs.errors import Timeout
 
@@ -79,11 +79,11 @@ def logs(
         "to": view.parse_time(to, "to"), "period": period, "_size": size,
     }  # fmt: skip
     query = {k: v for k, v in query.items() if v is not None}
-    with opened_host(db, app_dir) as host:
-        tail = LogTail(host.engine, job_id, query)
+    with opened_engine(db, app_dir) as engine:
+        tail = LogTail(engine, job_id, query)
         if follow:
             try:
-                _follow(host.engine, job_id, tail, as_json)
+                _follow(engine, job_id, tail, as_json)
             except KeyboardInterrupt:  # Ctrl-C ends following, not the job
                 raise typer.Exit(130) from None
         else:

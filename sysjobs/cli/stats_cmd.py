@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from sysjobs.cli import jobs_view as view
-from sysjobs.cli.jobs_base import jobs_app, opened_host
+from sysjobs.cli.jobs_base import jobs_app, opened_engine
 from sysjobs.cli.options import AppOption, DbOption, JsonOption
 
 #: The defaults of ``sysjobs.jobs.stats`` and ``sysjobs.web.api``, spelled here so that
@@ -33,8 +33,8 @@ def stats(
     from sysjobs.jobs.stats import engine_stats
     from sysjobs.web.views import stats_json
 
-    with opened_host(db, app_dir) as host:
-        figures = engine_stats(host.engine, window)
+    with opened_engine(db, app_dir) as engine:
+        figures = engine_stats(engine, window)
     if as_json:
         view.print_json(stats_json(figures))
     else:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from sysjobs.jobs import Engine
 
 #: Modules none of the imports below may load (typer and click are allowed: they are the CLI).
 HEAVY = (
@@ -72,3 +75,36 @@ def test_the_public_names_still_load_on_use() -> None:
     assert loaded_after(statement, ("sysjobs.host", "sqlalchemy", "py_mini_racer")) == [
         "sysjobs.host", "sqlalchemy", "py_mini_racer",
     ]  # fmt: skip
+
+
+def test_opening_a_current_database_loads_no_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    Engine.open(url).close()  # created and migrated here: Alembic is needed once
+    statement = f"from sysjobs.jobs import Engine\nEngine.open({url!r}).close()"
+    assert loaded_after(statement, ("alembic",)) == []
+
+
+def test_the_shipped_heads_read_from_the_files_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from sysjobs.store import migrate
+
+    alembic_heads = set(ScriptDirectory.from_config(migrate.alembic_config()).get_heads())
+    assert migrate.head_revisions() == alembic_heads
+
+
+def test_a_fresh_database_is_at_no_revision_and_a_migrated_one_at_the_heads(
+    tmp_path: Path,
+) -> None:
+    import sqlalchemy as sa
+
+    from sysjobs.store import migrate
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        assert (migrate.current_revisions(engine), migrate.is_current(engine)) == (set(), False)
+        migrate.upgrade(engine)
+        assert migrate.current_revisions(engine) == migrate.head_revisions()
+        assert migrate.is_current(engine)
+    finally:
+        engine.dispose()
