@@ -41,7 +41,10 @@ def main() -> None:
     finally:
         if early is not None:  # not used (a usage error, a missing script): end it
             early.close()
-    raise SystemExit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if early is not None:
+        run_cmd.exit_now(code)
+    raise SystemExit(code)
 
 
 def _usage_message(exc: Exception) -> str:
