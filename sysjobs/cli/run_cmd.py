@@ -46,7 +46,7 @@ def prestart(argv: list[str]) -> StartedChild | None:
     """
     if argv[:1] != ["run"] or {"--in-job", "--help"} & set(argv):
         return None
-    return StartedChild.start((SandboxFactory(CHILD_SANDBOX).module,))
+    return StartedChild.start((SandboxFactory(CHILD_SANDBOX).module,), limits=Limits())
 
 
 def exit_now(code: int) -> NoReturn:

@@ -49,11 +49,13 @@ from sysjobs.runtime.result import Limits, Outcome, RunResult, ScriptError
 #: Extra seconds the parent waits past the script's own limit before killing the child.
 GRACE_S = 10.0
 _OOM_MARKERS = ("out of memory", "Out of memory", "Array buffer allocation failed")
+#: Default data limit (``RLIMIT_DATA``) of a script's child process.
+DATA_LIMIT_BYTES = 1024**3
 #: What the child interpreter runs: the parent's ``sys.path``, then :func:`serve_child`.
 _CHILD_ENTRY = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
     "from sysjobs.runtime.process import serve_child; "
-    "serve_child(int(sys.argv[1]), json.loads(sys.argv[3]))"
+    "serve_child(int(sys.argv[1]), *json.loads(sys.argv[3]))"
 )
 
 
@@ -102,22 +104,34 @@ class StartedChild:
     """A child interpreter started ahead of its set-up, importing ``preload`` meanwhile.
 
     Starting it before the parent has parsed its own arguments overlaps the two
-    interpreters' start-up on two cores. Nothing of the script's runs before the set-up
-    arrives: the data limit and V8's flags are set, and the sandbox built, after it.
+    interpreters' start-up on two cores. Given ``limits`` (and ``data_limit_bytes``), it
+    also sets its data limit and initialises V8 with those limits' flags ahead — a sandbox
+    with other limits does not use it. Nothing of the script's runs before the set-up
+    arrives: the sandbox is built after it.
     """
 
     proc: subprocess.Popen[bytes]
     conn: Connection
+    #: ``(heap_bytes, data_limit_bytes)`` the child was set up with ahead, or None.
+    configured: tuple[int, int] | None = None
 
     @classmethod
-    def start(cls, preload: Sequence[str] = ()) -> StartedChild:
+    def start(
+        cls, preload: Sequence[str] = (), *, limits: Limits | None = None,
+        data_limit_bytes: int = DATA_LIMIT_BYTES,
+    ) -> StartedChild:  # fmt: skip
+        configured = None if limits is None else (limits.heap_bytes, data_limit_bytes)
         parent, child = socket.socketpair()
         with child:
             fd = child.fileno()
             command = [sys.executable, "-c", _CHILD_ENTRY, str(fd), json.dumps(sys.path),
-                       json.dumps(list(preload))]  # fmt: skip
+                       json.dumps([list(preload), configured])]  # fmt: skip
             proc = subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.DEVNULL)
-        return cls(proc, Connection(parent.detach()))
+        return cls(proc, Connection(parent.detach()), configured)
+
+    def fits(self, limits: Limits, data_limit_bytes: int) -> bool:
+        """Whether a sandbox with these limits may use this child."""
+        return self.configured in (None, (limits.heap_bytes, data_limit_bytes))
 
     def close(self) -> None:
         """End the child if it is still there (one never used has run nothing: it is
@@ -128,12 +142,18 @@ class StartedChild:
         self.proc.wait()
 
 
-def serve_child(fd: int, preload: Sequence[str] = ()) -> None:
-    """The child's entry point: import ``preload``, then wait for the set-up on ``fd``."""
+def serve_child(
+    fd: int, preload: Sequence[str] = (), configured: Sequence[int] | None = None
+) -> None:
+    """The child's entry point: import ``preload``, set the limits it was ``configured``
+    with (heap bytes, data limit bytes), then wait for the set-up on ``fd``."""
     conn = Connection(fd)
     for name in preload:
         with contextlib.suppress(Exception):  # the factory's build reports a broken module
             importlib.import_module(name)
+    if configured is not None:
+        heap_bytes, data_limit = configured
+        _limit_process(heap_bytes, data_limit)
     try:
         factory, limits, data_limit, stderr_path = conn.recv()
     except EOFError:
@@ -150,11 +170,7 @@ def _child_main(
 ) -> None:
     fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 2)
-    if data_limit > 0:
-        resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
-    from sysjobs.runtime.bridge import configure_v8  # V8 is loaded in the child only
-
-    configure_v8(max_old_space_mb=max(64, 2 * limits.heap_bytes // (1024 * 1024)))
+    _limit_process(limits.heap_bytes, data_limit)  # again if set ahead: the same values
     try:
         sandbox = factory.build(lambda name: conn.send(("event", name)))
     except SysError as exc:
@@ -178,6 +194,16 @@ def _child_main(
         conn.send(("result", result))
 
 
+def _limit_process(heap_bytes: int, data_limit: int) -> None:
+    """The child's data limit and V8's flags (V8 takes them once, before its first
+    context: set again with the same values, they change nothing)."""
+    if data_limit > 0:
+        resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
+    from sysjobs.runtime.bridge import configure_v8  # V8 is loaded in the child only
+
+    configure_v8(max_old_space_mb=max(64, 2 * heap_bytes // (1024 * 1024)))
+
+
 class ProcessSandbox:
     """A :class:`Sandbox` in a replaceable child process; same ``run`` signature."""
 
@@ -186,11 +212,11 @@ class ProcessSandbox:
         factory: SandboxFactory,
         limits: Limits | None = None,
         *,
-        data_limit_bytes: int = 1024**3,
+        data_limit_bytes: int = DATA_LIMIT_BYTES,
         child: StartedChild | None = None,
     ) -> None:
         """``child``: an interpreter started ahead (:meth:`StartedChild.start`) to use for
-        the first run; this sandbox owns it from now on."""
+        the first run if it fits these limits; this sandbox owns it from now on."""
         self.factory = factory
         self.limits = limits or Limits()
         self.data_limit_bytes = data_limit_bytes
@@ -210,8 +236,11 @@ class ProcessSandbox:
         if self._proc is None or self._proc.poll() is not None:
             if self._conn is not None:
                 self._conn.close()
-            started = self._spare or StartedChild.start((self.factory.module,))
-            self._spare = None
+            spare, self._spare = self._spare, None
+            if spare is not None and not spare.fits(self.limits, self.data_limit_bytes):
+                spare.close()
+                spare = None
+            started = spare or StartedChild.start((self.factory.module,))
             self._proc, self._conn = started.proc, started.conn
             self._conn.send((self.factory, self.limits, self.data_limit_bytes, self._stderr_path))
         assert self._conn is not None

@@ -66,3 +66,23 @@ def test_a_child_whose_parent_closed_the_connection_exits_on_its_own() -> None:
     child = StartedChild.start(())
     child.conn.close()
     assert child.proc.wait(60) == 0
+
+
+def test_a_child_set_up_ahead_with_other_limits_is_not_used() -> None:
+    child = StartedChild.start((CORE.module,), limits=Limits())
+    other = Limits(timeout_s=10, heap_bytes=64 * 1024 * 1024)
+    with ProcessSandbox(CORE, other, child=child) as sandbox:
+        result = sandbox.run("log('fresh'); 3", timeout_s=10)
+        assert child.proc.returncode is not None  # ended at once, never sent the set-up
+    assert (result.ok, result.value, result.logs) == (True, 3, ["fresh"])
+
+
+def test_a_child_set_up_ahead_keeps_the_data_limit_a_fresh_child_has() -> None:
+    bomb, small = "new ArrayBuffer(768 * 1024 * 1024).byteLength", 512 * 1024**2
+    outcomes = []
+    for child in (StartedChild.start((CORE.module,), limits=Limits(), data_limit_bytes=small),
+                  None):  # fmt: skip
+        with ProcessSandbox(CORE, Limits(timeout_s=20), child=child,
+                            data_limit_bytes=small) as sandbox:  # fmt: skip
+            outcomes.append(str(sandbox.run(bomb, timeout_s=20).outcome))
+    assert outcomes == ["memoryLimit", "memoryLimit"]
