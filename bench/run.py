@@ -1,6 +1,6 @@
 """``make bench``: sysjobs side by side with Procrastinate, pgqueuer and RQ, in one run.
 
-Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog`` picks some):
+Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,cli`` picks some):
 
 * throughput — N no-op jobs enqueued then drained by 2 worker processes, interleaved, 3 times;
 * latency — enqueue→start p50/p99, one job every 100 ms on idle workers;
@@ -9,7 +9,13 @@ Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog`` pi
 * scale — ``find``/``logs`` per filter on a big table, with each plan; jobs/s for 1 to 4
   worker processes; jobs/s with a short and a long queue;
 * engine — ``bench/engine_bench.py`` (the engine alone, Python no-op jobs); only when named
-  in ``BENCH_ONLY``.
+  in ``BENCH_ONLY``;
+* cli — ``bench/cli_bench.py``: ``sysjobs run hi.js``, ``jobs ls``, ``jobs show ID`` and
+  ``import sysjobs`` against ``node -e``, pair by pair.
+
+Sections that need no peer (``bridge``, ``cli``) run without installing the peers or
+starting PostgreSQL and Redis when they are all ``BENCH_ONLY`` names. ``make bench-quick``
+is one round of those with small N, written to ``BENCH_OUT`` (``results-quick.json``).
 
 ``BENCH_FULL=1`` uses the large sizes (1M rows, 100k queued jobs); ``BENCH_N`` overrides N
 and ``BENCH_REPEAT`` the repeats. Prints rich tables; writes ``bench/results.json``.
@@ -50,7 +56,12 @@ SCALE_ROWS = 1_000_000 if FULL else 100_000
 WORKER_N = 5_000 if FULL else 1_000
 BACKLOGS = (10_000, 100_000) if FULL else (10_000, 40_000)
 BACKLOG_N = 3_000 if FULL else 1_000
-SECTIONS = os.environ.get("BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog")
+SECTIONS = os.environ.get(
+    "BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog,cli"
+)
+#: Sections that need neither the peers nor the servers.
+STANDALONE = {"bridge", "cli"}
+OUT = HERE / os.environ.get("BENCH_OUT", "results.json")
 
 console = Console(width=140)
 
@@ -285,37 +296,52 @@ def backlog(runner: Runner) -> list[dict[str, Any]]:
                   "2 worker processes)", cases, lambda r: f"{int(r['case']):,} queued")
 
 
+def cli() -> dict[str, Any]:
+    import cli_bench
+
+    return cli_bench.main()
+
+
+def _run_sections(results: dict[str, Any], sections: dict[str, Callable[[], Any]]) -> None:
+    for name, section in sections.items():
+        if name in SECTIONS.split(","):
+            console.rule(name)
+            started = time.perf_counter()
+            results[name] = section()
+            console.print(f"  ({name}: {time.perf_counter() - started:.0f} s)")
+
+
 def main() -> None:
-    ensure_peers()
-    ensure_redis()
+    standalone = set(SECTIONS.split(",")) <= STANDALONE
+    if not standalone:
+        ensure_peers()
+        ensure_redis()
     results: dict[str, Any] = {"machine": machine(), "full": FULL, "peers": list(PEER_PINS),
                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     m = results["machine"]
     console.print(f"[bold]machine[/bold]: {m['nproc']} cores, {m['cpu']}, {m['memory_gib']} GiB; "
                   f"python {m['python']}; full={FULL}")  # fmt: skip
-    tmp = Path(tempfile.mkdtemp(prefix="sysjobs-bench-"))
-    with servers.postgres() as pg, servers.redis() as redis_port:
-        runner = Runner(pg, redis_port, tmp)
-        sections: dict[str, Callable[[], Any]] = {
-            "throughput": lambda: throughput(runner),
-            "latency": lambda: latency(runner),
-            "wait": lambda: wait(runner),
-            "bridge": bridge,
-            "scale": lambda: scale(runner),
-            "workers": lambda: workers(runner),
-            "backlog": lambda: backlog(runner),
-            "engine": lambda: engine_section(runner),
-        }
-        for name, section in sections.items():
-            if name in SECTIONS.split(","):
-                console.rule(name)
-                started = time.perf_counter()
-                results[name] = section()
-                console.print(f"  ({name}: {time.perf_counter() - started:.0f} s)")
-    shutil.rmtree(tmp, ignore_errors=True)
+    if standalone:
+        _run_sections(results, {"bridge": bridge, "cli": cli})
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="sysjobs-bench-"))
+        with servers.postgres() as pg, servers.redis() as redis_port:
+            runner = Runner(pg, redis_port, tmp)
+            _run_sections(results, {
+                "throughput": lambda: throughput(runner),
+                "latency": lambda: latency(runner),
+                "wait": lambda: wait(runner),
+                "bridge": bridge,
+                "scale": lambda: scale(runner),
+                "workers": lambda: workers(runner),
+                "backlog": lambda: backlog(runner),
+                "engine": lambda: engine_section(runner),
+                "cli": cli,
+            })  # fmt: skip
+        shutil.rmtree(tmp, ignore_errors=True)
     results["ended"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    (HERE / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    console.print(f"wrote {HERE / 'results.json'}")
+    OUT.write_text(json.dumps(results, indent=2, default=str))
+    console.print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":

@@ -101,10 +101,14 @@ def load_app(folder: str | Path) -> AppDefinition:
     return AppDefinition(root, manifest, _read_scripts(root, manifest, manifest_file.name))
 
 
+#: libyaml's safe loader when PyYAML has it (~10x faster on a manifest), else the Python one.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_manifest(text: str, source: str = "app.yaml") -> Manifest:
     """Parse YAML or JSON text into a :class:`Manifest`, with errors naming the bad key."""
     try:
-        raw: Any = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
+        raw: Any = json.loads(text) if source.endswith(".json") else yaml.load(text, _YAML_LOADER)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         kind = "JSON" if source.endswith(".json") else "YAML"
         raise BadRequest(f"{source}: not valid {kind}: {exc}") from exc

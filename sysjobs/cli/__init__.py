@@ -13,7 +13,7 @@ import sysjobs.cli.jobs_cmd
 import sysjobs.cli.samples_cmd  # registers `sysjobs samples run`
 import sysjobs.cli.serve_cmd  # registers `sysjobs serve`
 import sysjobs.cli.worker_cmd  # noqa: F401  (registers `sysjobs worker`)
-from sysjobs.cli import run_cmd  # noqa: F401  (registers `sysjobs run`)
+from sysjobs.cli import run_cmd  # registers `sysjobs run`
 from sysjobs.cli.app import app
 
 
@@ -27,8 +27,9 @@ def main() -> None:
 
     from typer.exceptions import TyperException
 
+    early = run_cmd.prestart(sys.argv[1:])
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, obj=early)
     except TyperException as exc:  # typer's (vendored click) usage errors
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
@@ -37,7 +38,13 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         print("aborted", file=sys.stderr)
         raise SystemExit(130) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
+    finally:
+        if early is not None:  # not used (a usage error, a missing script): end it
+            early.close()
+    code = code if isinstance(code, int) else 0
+    if early is not None:
+        run_cmd.exit_now(code)
+    raise SystemExit(code)
 
 
 def _usage_message(exc: Exception) -> str:

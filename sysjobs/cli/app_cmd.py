@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sysjobs.app.app import App
 from sysjobs.cli import jobs_view as view
 from sysjobs.cli.jobs_base import jobs_app, opened_host
+from sysjobs.cli.jobs_cmd import job_json
 from sysjobs.cli.options import AppOption, DbOption, JsonOption, fail
-from sysjobs.host import DONE_STATUSES
-from sysjobs.jobs import Job
-from sysjobs.web.views import job_json
+
+if TYPE_CHECKING:
+    from sysjobs.app.app import App
+    from sysjobs.jobs import Job
 
 start_app = typer.Typer(
     name="start", help="Start a public job of the app (one command per job type).",
@@ -66,6 +67,8 @@ def _run(
     after: Callable[[App, Job], None] | None = None,
 ) -> None:
     """Start a job through ``starter``; with ``wait``, run workers until it settles."""
+    from sysjobs.host import DONE_STATUSES
+
     with opened_host(db, app_dir) as host:
         job_id = starter(host.app)
         if wait:
@@ -80,7 +83,7 @@ def _run(
     elif wait:
         view.job_detail(job)
     else:
-        view.console.print(job.id)
+        view.console().print(job.id)
 
 
 @start_app.command("execute-action")

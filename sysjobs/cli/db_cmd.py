@@ -8,7 +8,6 @@ import typer
 
 from sysjobs.cli.app import app
 from sysjobs.cli.options import DbOption
-from sysjobs.jobs import Engine
 
 db_app = typer.Typer(help="Database maintenance: migrations and retention.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -17,6 +16,8 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def upgrade(db: DbOption = None) -> None:
     """Apply every pending migration (the engine's and the app's)."""
+    from sysjobs.jobs import Engine
+
     engine = Engine.open(db, migrate=True)
     typer.echo(f"database is up to date: {engine.url}")
     engine.close()
@@ -34,6 +35,8 @@ def prune(
     ] = None,
 ) -> None:
     """Apply retention: delete ended jobs (with logs, results, events) and old log lines."""
+    from sysjobs.jobs import Engine
+
     engine = Engine.open(db)
     try:
         counts = engine.prune(jobs_days=jobs_days, logs_days=logs_days)

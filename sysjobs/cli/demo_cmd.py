@@ -17,7 +17,6 @@ import typer
 
 from sysjobs.cli.app import app
 from sysjobs.cli.options import JsonOption, reported_errors
-from sysjobs.cli.sample_sources import discover
 from sysjobs.cli.samples_cmd import JunitOption, run_and_report
 from sysjobs.samples import SAMPLES_DIR
 
@@ -37,6 +36,8 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Run every documented sample against the demo app and check its outcome."""
+    from sysjobs.cli.sample_sources import discover  # YAML, pydantic, the engine: on use
+
     with reported_errors():
         runs = [r for r in discover([samples]) if only in r.id]
     db.parent.mkdir(parents=True, exist_ok=True)

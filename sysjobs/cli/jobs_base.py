@@ -6,11 +6,11 @@ connection): it becomes one ``code: message`` line, like every other error of th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import click
 import typer
@@ -18,7 +18,10 @@ import typer
 from sysjobs.cli.app import app
 from sysjobs.cli.options import fail, reported_errors
 from sysjobs.errors import SysError
-from sysjobs.host import Host
+
+if TYPE_CHECKING:
+    from sysjobs.host import Host
+    from sysjobs.jobs import Engine
 
 jobs_app = typer.Typer(
     name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True
@@ -41,20 +44,46 @@ class Switch(StrEnum):
 @contextmanager
 def opened_host(db: str | None, app_dir: Path | None) -> Iterator[Host]:
     """The host of ``--db``/``--app``; any failure, opening or later, is one line."""
+    from sysjobs.host import Host  # the engine, the app and the sandbox: on use only
+
     with reported_errors():
-        host = _open(db, app_dir)
+        host = _open(lambda: Host(db, app_dir), db)
         with host:
-            try:
-                yield host
-            except (SysError, typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException):
-                raise
-            except Exception as exc:  # e.g. the database went away mid-command
-                fail("systemException", f"{type(exc).__name__}: {_first(exc)}")
+            yield from _one_line_errors(host)
 
 
-def _open(db: str | None, app_dir: Path | None) -> Host:
+@contextmanager
+def opened_engine(db: str | None, app_dir: Path | None) -> Iterator[Engine]:
+    """The engine of ``--db``, for the commands that only read jobs: without ``--app`` no
+    app is loaded and no sandbox built (about a sixth of such a command's cost); with
+    ``--app`` the host's, so that a wrong app is reported as before."""
+    if app_dir is not None:
+        with opened_host(db, app_dir) as host:
+            yield host.engine
+        return
+    from sysjobs.jobs import Engine
+
+    with reported_errors():
+        engine = _open(lambda: Engine.open(db), db)
+        with engine:
+            yield from _one_line_errors(engine)
+
+
+T = TypeVar("T")
+
+
+def _one_line_errors(opened: T) -> Iterator[T]:
     try:
-        return Host(db, app_dir)
+        yield opened
+    except (SysError, typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception as exc:  # e.g. the database went away mid-command
+        fail("systemException", f"{type(exc).__name__}: {_first(exc)}")
+
+
+def _open(opener: Callable[[], T], db: str | None) -> T:
+    try:
+        return opener()
     except SysError:
         raise
     except (ValueError, OSError) as exc:

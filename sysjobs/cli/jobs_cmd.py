@@ -9,16 +9,32 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sysjobs.cli import jobs_view as view
 from sysjobs.cli import logs_cmd, stats_cmd  # noqa: F401  (register `jobs logs`, `jobs stats`)
-from sysjobs.cli.jobs_base import CsvOpt, IdArg, Switch, TimeOpt, jobs_app, opened_host
+from sysjobs.cli.jobs_base import (
+    CsvOpt,
+    IdArg,
+    Switch,
+    TimeOpt,
+    jobs_app,
+    opened_engine,
+    opened_host,
+)  # fmt: skip
 from sysjobs.cli.options import AppOption, DbOption, JsonOption, fail
-from sysjobs.jobs import Job
-from sysjobs.web.views import job_json
+
+if TYPE_CHECKING:
+    from sysjobs.jobs import Job
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """The dashboard API's shape of ``job`` (``sysjobs.web.views`` is imported on use)."""
+    from sysjobs.web.views import job_json as shape
+
+    return shape(job)
 
 
 def _csv(values: list[str] | None) -> str | None:
@@ -59,8 +75,8 @@ def ls(
         "endFrom": end_from, "endTo": end_to, "createFrom": create_from,
         "createTo": create_to, "has_errors": has_errors, "size": size,
     }  # fmt: skip
-    with opened_host(db, app_dir) as host:
-        cursor = host.engine.find(find_query(options))
+    with opened_engine(db, app_dir) as engine:
+        cursor = engine.find(find_query(options))
         found, total = list(cursor), cursor.count()
     if as_json:
         view.print_json({"count": total, "jobs": [job_json(j) for j in found]})
@@ -72,8 +88,8 @@ def ls(
 def show(job_id: IdArg, db: DbOption = None, app_dir: AppOption = None,
          as_json: JsonOption = False) -> None:  # fmt: skip
     """Show one job: status, progress, times, data (without private inputs) and results."""
-    with opened_host(db, app_dir) as host:
-        job = host.engine.require(job_id)
+    with opened_engine(db, app_dir) as engine:
+        job = engine.require(job_id)
     if as_json:
         view.print_json(job_json(job))
     else:
@@ -91,15 +107,15 @@ def wait(
 ) -> None:
     """Wait until the job reaches one of the statuses (exit 2 with ``timeout:`` if not)."""
     wanted = [s.strip() for item in status for s in item.split(",") if s.strip()]
-    with opened_host(db, app_dir) as host:
-        _report(host.engine.wait(job_id, wanted, timeout), as_json)
+    with opened_engine(db, app_dir) as engine:
+        _report(engine.wait(job_id, wanted, timeout), as_json)
 
 
 def _report(job: Job, as_json: bool) -> None:
     if as_json:
         view.print_json(job_json(job))
     else:
-        view.console.print(f"{job.id} {view.status_text(str(job.status))} {job.progress}%")
+        view.console().print(f"{job.id} {view.status_text(str(job.status))} {job.progress}%")
 
 
 def _verb(name: str, doc: str) -> None:
@@ -134,4 +150,4 @@ def low_priority(
     if as_json:
         view.print_json(job_json(job))
     else:
-        view.console.print(f"{job.id} low priority: {'on' if job.low_priority else 'off'}")
+        view.console().print(f"{job.id} low priority: {'on' if job.low_priority else 'off'}")

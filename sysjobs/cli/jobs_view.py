@@ -7,28 +7,40 @@ Stored text (messages, labels, data) may hold lone UTF-16 surrogates — JSON co
 them faithfully — which no terminal encoding can write: every user string goes through
 :func:`plain` (rich markup escaped, each lone surrogate written as ``\\udXXX``), and JSON is
 printed with the same escape, which a JSON reader turns back into the original text.
+
+
+rich, the engine's models and the dashboard's views are imported where they are used: every
+command imports this module, and ``sysjobs --help`` or ``sysjobs run`` should not pay for them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from sysjobs.errors import BadRequest
-from sysjobs.jobs import Job, JobLog
-from sysjobs.jobs.stats import EngineStats
-from sysjobs.jobs.values import check_ms, escape_surrogates, shown
-from sysjobs.web.views import job_json
 
-#: Piped output is not cut to 80 columns: tables stay one row per job for grep and less.
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from sysjobs.jobs import Job, JobLog
+    from sysjobs.jobs.stats import EngineStats
+
+
+@functools.cache
+def console() -> Console:
+    """The one console of this process (made on first use: rich takes ~50 ms to import).
+
+    Piped output is not cut to 80 columns: tables stay one row per job for grep and less.
+    """
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 _STATUS_STYLE = {
     "PENDING": "yellow", "RUNNING": "cyan", "FINISHED": "green", "STOPPING": "magenta",
@@ -38,6 +50,8 @@ _STATUS_STYLE = {
 
 def parse_time(value: str | None, parameter: str) -> int | None:
     """A CLI time: milliseconds since the epoch, or an ISO 8601 date (UTC unless it says)."""
+    from sysjobs.jobs.values import check_ms, shown
+
     if value is None:
         return None
     text = value.strip()
@@ -57,11 +71,17 @@ def parse_time(value: str | None, parameter: str) -> int | None:
 
 def print_json(value: Any) -> None:
     """One JSON document on stdout."""
+    from sysjobs.jobs.values import escape_surrogates
+
     typer.echo(escape_surrogates(json.dumps(value, ensure_ascii=False, default=str)))
 
 
 def plain(value: str) -> str:
     """User text for a rich table or line: markup escaped, lone surrogates as ``\\udXXX``."""
+    from rich.markup import escape
+
+    from sysjobs.jobs.values import escape_surrogates
+
     return escape(escape_surrogates(value))
 
 
@@ -89,6 +109,8 @@ def status_text(status: str) -> str:
 
 def jobs_table(jobs: list[Job], total: int) -> None:
     """The ``jobs ls`` table, newest first, with how many matched in total."""
+    from rich.table import Table
+
     table = Table(title=f"{len(jobs)} of {total} jobs", title_justify="left")
     for column in ("ID", "TYPE", "LABEL", "STATUS", "PROGRESS", "CREATED", "DURATION", "ERR"):
         table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=40)
@@ -98,11 +120,15 @@ def jobs_table(jobs: list[Job], total: int) -> None:
             f"{job.progress}%", when(job.created_at), age(job.duration_ms()),
             "yes" if job.has_errors else "",
         )  # fmt: skip
-    console.print(table)
+    console().print(table)
 
 
 def job_detail(job: Job) -> None:
     """``jobs show``: every field of the job, its data (without ``_`` keys) and results."""
+    from rich.table import Table
+
+    from sysjobs.web.views import job_json
+
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
@@ -118,7 +144,7 @@ def job_detail(job: Job) -> None:
     for key in ("runBy", "parentId", "data", "results"):
         if shown[key] not in (None, {}):
             table.add_row(key, plain(json.dumps(shown[key], ensure_ascii=False, default=str)))
-    console.print(table)
+    console().print(table)
 
 
 def log_line(entry: JobLog) -> str:
@@ -129,18 +155,20 @@ def log_line(entry: JobLog) -> str:
 
 def stats_table(stats: EngineStats) -> None:
     """``jobs stats``: one row per queue, then the totals."""
+    from rich.table import Table
+
     table = Table(title="Queues", title_justify="left")
     for column in ("QUEUE", "PENDING", "OLDEST PENDING", "RUNNING"):
         table.add_column(column)
     for q in stats.queues:
         table.add_row(plain(q.queue), str(q.pending), age(q.oldest_pending_age_ms), str(q.running))
-    console.print(table)
+    console().print(table)
     window = age(int(stats.window_s * 1000))
-    console.print(
+    console().print(
         f"queue depth {stats.pending} · oldest pending {age(stats.oldest_pending_age_ms)} · "
         f"running {stats.running}\n"
         f"throughput {stats.finished_in_window} finished in the last {window} "
         f"({stats.throughput_per_min:g}/min) · lost leases {stats.lost_leases_in_window} "
         f"in the last {window}, {stats.lost_leases_total} in total"
     )
-    console.print(" · ".join(f"{status_text(s)} {n}" for s, n in stats.by_status.items()))
+    console().print(" · ".join(f"{status_text(s)} {n}" for s, n in stats.by_status.items()))

@@ -12,17 +12,19 @@ lone UTF-16 surrogate as ``\\udXXX`` instead of failing on stdout's encoding.
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from sysjobs.cli import jobs_view as view
-from sysjobs.cli.jobs_base import TIME_HELP, IdArg, TimeOpt, jobs_app, opened_host
+from sysjobs.cli.jobs_base import TIME_HELP, IdArg, TimeOpt, jobs_app, opened_engine
 from sysjobs.cli.options import AppOption, DbOption, JsonOption
 from sysjobs.errors import Timeout
-from sysjobs.jobs import Engine, JobLog
-from sysjobs.web.views import ENDED, log_json
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from sysjobs.jobs import Engine, JobLog
 
 #: Seconds between re-reads while following (a hint wakes it sooner).
 FOLLOW_POLL_S = 0.5
@@ -77,11 +79,11 @@ def logs(
         "to": view.parse_time(to, "to"), "period": period, "_size": size,
     }  # fmt: skip
     query = {k: v for k, v in query.items() if v is not None}
-    with opened_host(db, app_dir) as host:
-        tail = LogTail(host.engine, job_id, query)
+    with opened_engine(db, app_dir) as engine:
+        tail = LogTail(engine, job_id, query)
         if follow:
             try:
-                _follow(host.engine, job_id, tail, as_json)
+                _follow(engine, job_id, tail, as_json)
             except KeyboardInterrupt:  # Ctrl-C ends following, not the job
                 raise typer.Exit(130) from None
         else:
@@ -89,15 +91,19 @@ def logs(
 
 
 def _print(entries: list[JobLog], as_json: bool) -> None:
+    from sysjobs.web.views import log_json
+
     for entry in entries:
         if as_json:
             view.print_json(log_json(entry))
         else:
-            view.console.print(view.log_line(entry))
+            view.console().print(view.log_line(entry))
 
 
 def _follow(engine: Engine, job_id: str, tail: LogTail, as_json: bool) -> None:
     """Stream lines; people get a progress bar, programs get one JSON object per line."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     if as_json:
         while not _step(engine, job_id, tail, lambda e: _print(e, True)):
             pass
@@ -108,7 +114,7 @@ def _follow(engine: Engine, job_id: str, tail: LogTail, as_json: bool) -> None:
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=view.console, transient=False) as bar:
+    with Progress(*columns, console=view.console(), transient=False) as bar:
         task = bar.add_task(job_id, total=100)
 
         def show(entries: list[JobLog]) -> None:
@@ -122,6 +128,8 @@ def _follow(engine: Engine, job_id: str, tail: LogTail, as_json: bool) -> None:
 def _step(engine: Engine, job_id: str, tail: LogTail, show: Any,
           bar: Progress | None = None, task: TaskID | None = None) -> bool:  # fmt: skip
     """Print what is new and update the bar; True once the job has ended."""
+    from sysjobs.web.views import ENDED
+
     job = engine.require(job_id)
     show(tail.new_lines())
     if bar is not None and task is not None:

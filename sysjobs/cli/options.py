@@ -25,6 +25,10 @@ AppOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
+#: ``sysjobs.worker.pool.DEFAULT_SLOTS``, spelled here so that registering a command imports
+#: no worker code (a unit test keeps the two equal).
+DEFAULT_SLOTS = 32
+
 
 def fail(code: str, message: str, exit_code: int = 2) -> NoReturn:
     """Print ``code: message`` on stderr as one line and exit non-zero."""

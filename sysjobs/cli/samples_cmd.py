@@ -16,21 +16,20 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sysjobs.cli.app import app
-from sysjobs.cli.demo_host import open_demo_host
 from sysjobs.cli.options import AppOption, JsonOption, fail, reported_errors
-from sysjobs.cli.sample_checks import SampleRun
-from sysjobs.cli.sample_reports import json_report, junit_xml
-from sysjobs.cli.sample_runner import Report, judge
-from sysjobs.cli.sample_sources import discover
+
+if TYPE_CHECKING:  # imported in the commands: every other command would pay for them
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from sysjobs.cli.sample_checks import SampleRun
+    from sysjobs.cli.sample_runner import Report
 
 samples_app = typer.Typer(
     help="Run the JavaScript samples of your docs and check what they do.",
@@ -65,6 +64,8 @@ def run(
     only: OnlyOption = "",
 ) -> None:
     """Run every sample found in PATHs and check each does what it says."""
+    from sysjobs.cli.sample_sources import discover
+
     with reported_errors():
         runs = [r for r in discover(paths) if only in r.id]
     with _database(db) as url:
@@ -99,6 +100,12 @@ def run_and_report(
 
     Shared by ``sysjobs samples run`` and ``sysjobs demo``, so both judge and show the same.
     """
+    from rich.console import Console
+
+    from sysjobs.cli.demo_host import open_demo_host
+    from sysjobs.cli.sample_reports import json_report, junit_xml
+    from sysjobs.cli.sample_runner import judge
+
     console = Console(quiet=as_json)
     if not runs:
         fail("badRequest", "no samples to run (check the paths and --only)")
@@ -122,6 +129,8 @@ def run_and_report(
 def _run_all(
     runs: Sequence[SampleRun], execute_one: Callable[[SampleRun], Report], console: Console
 ) -> list[Report]:
+    from rich.markup import escape
+
     reports: list[Report] = []
     with _progress(console) as progress:
         task = progress.add_task("samples", total=len(runs))
@@ -135,6 +144,8 @@ def _run_all(
 
 
 def _progress(console: Console) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -146,6 +157,8 @@ def _progress(console: Console) -> Progress:
 
 
 def _print_report(console: Console, report: Report) -> None:
+    from rich.markup import escape
+
     mark = "[green]PASS[/green]" if report.ok else "[red]FAIL[/red]"
     console.rule(f"{mark} {escape(report.run.id)}  ({report.ms:.0f} ms)")
     for line in report.logs:
@@ -157,6 +170,9 @@ def _print_report(console: Console, report: Report) -> None:
 
 
 def _summary(reports: Sequence[Report], title: str) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("sample")
     table.add_column("run")

@@ -15,14 +15,10 @@ import secrets
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from sysjobs.cli.app import app
 from sysjobs.cli.jobs_base import opened_host
-from sysjobs.cli.options import AppOption, DbOption, fail
-from sysjobs.web.app import create_app
-from sysjobs.web.auth import AuthConfig
-from sysjobs.worker.pool import DEFAULT_SLOTS
+from sysjobs.cli.options import DEFAULT_SLOTS, AppOption, DbOption, fail
 
 
 @app.command("serve")
@@ -59,6 +55,11 @@ def serve(
     app_dir: AppOption = None,
 ) -> None:
     """Serve the live dashboard and its JSON API (OpenAPI at /api/openapi.json)."""
+    import uvicorn
+
+    from sysjobs.web.app import create_app
+    from sysjobs.web.auth import AuthConfig
+
     if token is not None and not token.strip():
         fail("badRequest", "Invalid value '' for parameter '--token'. Allowed values: non-empty")
     chosen = token or secrets.token_urlsafe(18)

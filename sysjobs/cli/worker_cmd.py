@@ -12,17 +12,14 @@ from typing import Annotated
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import DbOption, fail
+from sysjobs.cli.options import DEFAULT_SLOTS, DbOption, fail
 from sysjobs.errors import SysError
-from sysjobs.host import WORKER_RUNNER, WORKER_SETUP
-from sysjobs.runtime import Namespace
-from sysjobs.worker import DEFAULT_SLOTS, WorkerConfig, WorkerProcesses
-from sysjobs.worker.loader import load_object
-from sysjobs.worker.queues import parse_queues
 
-#: The host's hooks: load the app and its job types, and hand out its script runner.
-DEFAULT_SETUP = WORKER_SETUP
-DEFAULT_RUNNER = WORKER_RUNNER
+#: The host's hooks (``sysjobs.host.WORKER_SETUP`` / ``WORKER_RUNNER``, spelled here so that
+#: registering this command imports no engine; a unit test keeps them equal): load the app
+#: and its job types, and hand out its script runner.
+DEFAULT_SETUP = "sysjobs.host:worker_setup"
+DEFAULT_RUNNER = "sysjobs.host:worker_runner"
 
 
 @app.command("worker")
@@ -55,6 +52,11 @@ def worker(
     ] = None,
 ) -> None:
     """Run worker processes that claim and execute background jobs."""
+    from sysjobs.runtime import Namespace
+    from sysjobs.worker import WorkerConfig, WorkerProcesses
+    from sysjobs.worker.loader import load_object
+    from sysjobs.worker.queues import parse_queues
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations: quiet unless wrong
     try:

@@ -2,23 +2,33 @@
 
 Every revision file under ``migrations/versions`` is picked up — the engine's ``0001`` and
 whatever other layers add on top (``0002`` app tables, …) — and ``upgrade`` goes to all heads.
+
+Alembic is imported only when a migration runs: every process that opens a database asks
+:func:`is_current` first, which reads the ``alembic_version`` table with one query and the
+shipped heads from the revision files' ``revision``/``down_revision`` literals (parsed, not
+imported) — importing Alembic and loading its script directory took about a tenth of a
+second of every command.
 """
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
     """An in-memory Alembic config pointing at the packaged migrations."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -34,6 +44,8 @@ UPGRADE_LOCK_KEY = 0x5157_4A6F_6273
 
 def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
     """Bring the database to ``revision`` (all heads by default) in one transaction."""
+    from alembic import command
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": UPGRADE_LOCK_KEY})
@@ -43,12 +55,68 @@ def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
 def current_revisions(engine: sa.Engine) -> set[str]:
     """The revisions the database is at (empty for a fresh database)."""
     with engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads())
+        if not sa.inspect(connection).has_table(VERSION_TABLE):
+            return set()
+        rows = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        return {str(row[0]) for row in rows}
 
 
 def head_revisions() -> set[str]:
     """The newest revisions shipped with this version of sysjobs."""
+    graph = _revision_graph()
+    if graph is None:  # a revision file this parser cannot read: ask Alembic
+        return _alembic_heads()
+    revisions, parents = graph
+    return revisions - parents
+
+
+def _alembic_heads() -> set[str]:
+    from alembic.script import ScriptDirectory
+
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def _revision_graph() -> tuple[set[str], set[str]] | None:
+    """Every revision and every revision something revises, from the files' literals."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        values = _literals(path)
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, tuple | list):
+            parents.update(str(d) for d in down)
+        elif down is not None:
+            return None
+    return revisions, parents
+
+
+def _literals(path: Path) -> dict[str, object]:
+    """The module-level ``name = literal`` (or ``name: T = literal``) assignments of a file."""
+    found: dict[str, object] = {}
+    for node in ast.parse(path.read_text("utf-8")).body:
+        target, value = _assignment(node)
+        if target is not None and value is not None:
+            try:
+                found[target] = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError):
+                continue
+    return found
+
+
+def _assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.target.id, node.value
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+        return (target.id, node.value) if isinstance(target, ast.Name) else (None, None)
+    return None, None
 
 
 def is_current(engine: sa.Engine) -> bool:

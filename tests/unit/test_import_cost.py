@@ -1,0 +1,110 @@
+"""What importing sysjobs loads: a command pays only for what it uses.
+
+``import sysjobs`` and ``import sysjobs.cli`` (every command registered, ready for
+``--help``) load no database, no sandbox, no web server and no terminal rendering; the
+parent of ``sysjobs run`` loads no V8 either; the script's child loads V8 but no database
+until the script asks for one. Each check imports in a fresh interpreter and reads
+``sys.modules`` — no timing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sysjobs.jobs import Engine
+
+#: Modules none of the imports below may load (typer and click are allowed: they are the CLI).
+HEAVY = (
+    "sqlalchemy", "alembic", "psycopg", "pydantic", "py_mini_racer", "starlette", "uvicorn",
+    "fastapi", "rich", "yaml", "sysjobs.host", "sysjobs.jobs", "sysjobs.store", "sysjobs.app",
+    "sysjobs.web", "sysjobs.worker", "sysjobs.bindings", "sysjobs.runtime.sandbox",
+    "sysjobs.runtime.bridge",
+)  # fmt: skip
+#: What the script's child of ``sysjobs run`` may not load before the script touches
+#: ``sys.jobs`` or ``sys.data``.
+DATABASE = ("sqlalchemy", "alembic", "psycopg", "sysjobs.store", "sysjobs.jobs", "sysjobs.host")
+
+
+def loaded_after(statement: str, candidates: tuple[str, ...]) -> list[str]:
+    """The ``candidates`` in ``sys.modules`` after ``statement`` in a fresh interpreter."""
+    code = (
+        f"import json, sys\n{statement}\n"
+        f"print(json.dumps([m for m in {list(candidates)!r} if m in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120)  # fmt: skip
+    return list(json.loads(done.stdout))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import sysjobs",
+        "import sysjobs.errors",
+        "import sysjobs.cli",
+        "from sysjobs.cli import app, main",
+        "import sysjobs.runtime",
+        "import sysjobs.runtime.process",
+    ],
+)
+def test_importing_the_package_or_the_command_line_loads_no_heavy_module(statement: str) -> None:
+    assert loaded_after(statement, HEAVY) == []
+
+
+def test_registering_every_command_for_help_loads_no_heavy_module() -> None:
+    statement = "from sysjobs.cli import app\nimport typer.main\ntyper.main.get_command(app)"
+    assert loaded_after(statement, HEAVY) == []
+
+
+def test_the_script_child_loads_no_database_until_the_script_asks() -> None:
+    statement = (
+        "from sysjobs.script_child import script_sandbox\n"
+        "sandbox = script_sandbox('sqlite:////nonexistent/never.db')\n"
+        "assert sandbox.run(\"log('hi')\").ok"
+    )
+    assert loaded_after(statement, DATABASE) == []
+
+
+def test_the_public_names_still_load_on_use() -> None:
+    statement = "import sysjobs\nsysjobs.Host, sysjobs.Sandbox, sysjobs.JobType, sysjobs.Limits"
+    assert loaded_after(statement, ("sysjobs.host", "sqlalchemy", "py_mini_racer")) == [
+        "sysjobs.host", "sqlalchemy", "py_mini_racer",
+    ]  # fmt: skip
+
+
+def test_opening_a_current_database_loads_no_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    Engine.open(url).close()  # created and migrated here: Alembic is needed once
+    statement = f"from sysjobs.jobs import Engine\nEngine.open({url!r}).close()"
+    assert loaded_after(statement, ("alembic",)) == []
+
+
+def test_the_shipped_heads_read_from_the_files_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from sysjobs.store import migrate
+
+    alembic_heads = set(ScriptDirectory.from_config(migrate.alembic_config()).get_heads())
+    assert migrate.head_revisions() == alembic_heads
+
+
+def test_a_fresh_database_is_at_no_revision_and_a_migrated_one_at_the_heads(
+    tmp_path: Path,
+) -> None:
+    import sqlalchemy as sa
+
+    from sysjobs.store import migrate
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        assert (migrate.current_revisions(engine), migrate.is_current(engine)) == (set(), False)
+        migrate.upgrade(engine)
+        assert migrate.current_revisions(engine) == migrate.head_revisions()
+        assert migrate.is_current(engine)
+    finally:
+        engine.dispose()
