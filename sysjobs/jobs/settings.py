@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sysjobs.jobs.clock import SYSTEM_CLOCK, Clock
+
 
 @dataclass(frozen=True)
 class EngineSettings:
@@ -21,3 +23,5 @@ class EngineSettings:
     retain_logs_days: float | None = None
     #: PostgreSQL: publish and listen to NOTIFY hints (off = poll only).
     hints: bool = True
+    #: Where every stored time comes from (tests inject a clock they step).
+    clock: Clock = SYSTEM_CLOCK
