@@ -17,8 +17,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from sysjobs.store.database import Database
-from sysjobs.store.leases import Now, stamp, wall_ms
-from sysjobs.store.rows import Row, add_events, as_row, event, fence, job_select
+from sysjobs.store.rows import (
+    Now,
+    Row,
+    add_events,
+    as_row,
+    event,
+    fence,
+    job_select,
+    last_event_ms,
+    stamp,
+    wall_ms,
+)  # fmt: skip
 from sysjobs.store.schema import job_events, job_results, jobs
 
 
@@ -70,7 +80,8 @@ class JobStore:
             current = str(locked.status)
             if current not in paths:
                 return None, current
-            now_ms = stamp(self.now(), locked.created_ms, locked.started_ms, locked.ended_ms)
+            now_ms = stamp(self.now(), locked.created_ms, locked.started_ms, locked.ended_ms,
+                           locked.last_event_ms)  # fmt: skip
             path = paths[current]
             extra = dict((values or {}).get(path[-1], {}))
             if path[-1] in _ENDED:
@@ -136,6 +147,6 @@ _ENDED = frozenset({"FINISHED", "STOPPED", "CANCELED"})
 def _locked(connection: sa.Connection, where: sa.ColumnElement[bool]) -> sa.Row[Any] | None:
     """Status and times of the matching job, row-locked for the rest of the transaction."""
     query = sa.select(
-        jobs.c.status, jobs.c.created_ms, jobs.c.started_ms, jobs.c.ended_ms
+        jobs.c.status, jobs.c.created_ms, jobs.c.started_ms, jobs.c.ended_ms, last_event_ms()
     ).where(where).with_for_update()
     return connection.execute(query).first()

@@ -12,7 +12,8 @@ claimer that read the clock and then waited for SQLite's write lock (or sent its
 PostgreSQL) could take a job enqueued while it waited, stamping a start tens of
 milliseconds before the creation. So every write here reads the clock *inside* its write
 transaction, once SQLite's lock is held, and clamps what it stores to the job's own earlier
-times: ``started = max(created, now)``, ``ended = max(created, started, now)``. The clamp
+times: ``started = max(created, now)``, ``ended = max(created, started, now)``, and each
+event no earlier than the job's latest event (``rows.last_event_ms``). The clamp
 is what makes it robust rather than likely: it also holds when the clock steps back (NTP,
 an injected clock), on PostgreSQL where clients' clocks differ and no lock orders them, and
 it costs nothing (the row is already read or written). Revision 0008 makes the server
@@ -22,7 +23,6 @@ functions clamp the same way.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,7 +30,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from sysjobs.store.database import Database, Tx
-from sysjobs.store.rows import LEASED, Row, add_events, as_row, event, fence, job_select
+from sysjobs.store.rows import (
+    LEASED,
+    Now,
+    Row,
+    add_events,
+    as_row,
+    event,
+    fence,
+    job_select,
+    last_event_ms,
+    stamp,
+    wall_ms,
+)  # fmt: skip
 from sysjobs.store.schema import job_events, job_logs, job_results, jobs
 
 
@@ -62,21 +74,6 @@ class FinishSpec:
 
 #: A recovery decision for one lost job: (new status, reason, log level, log message).
 Recovery = tuple[str, str, str, str]
-
-#: Milliseconds since the epoch; the engine hands in its injected clock's ``now_ms``.
-Now = Callable[[], int]
-
-
-def wall_ms() -> int:
-    """The machine's clock, for stores built without one."""
-    return time.time_ns() // 1_000_000
-
-
-def stamp(now: int, *earlier: int | None) -> int:
-    """The time to store for a write at ``now`` on a job whose times so far are
-    ``earlier``: never before any of them (see the module docstring)."""
-    return max(now, *(t for t in earlier if t is not None))
-
 
 class LeaseStore:
     """Queries run by workers and the reaper.
@@ -181,13 +178,16 @@ class LeaseStore:
             where.append(jobs.c.lease_expires_ms < expired_before_ms)
         if owner is not None:
             where.append(jobs.c.owner == owner)
-        query = sa.select(*jobs.c).where(*where).limit(limit).with_for_update(skip_locked=True)
+        query = (
+            sa.select(*jobs.c, last_event_ms())
+            .where(*where).limit(limit).with_for_update(skip_locked=True)
+        )  # fmt: skip
         with self.db.write() as tx:
             lost = [as_row(r) for r in tx.connection.execute(query)]
             now = self.now()
             for row in lost:
                 decision = decide(row)
-                at = stamp(now, row["created_ms"], row["started_ms"])
+                at = stamp(now, row["created_ms"], row["started_ms"], row.pop("last_event_ms"))
                 _recover_one(tx.connection, row, decision, at)
                 tx.hint(f"job:{row['id']}", *(["work"] if decision[0] == "PENDING" else []))
         return lost
@@ -275,7 +275,9 @@ def _claim_in(
     if not rows:
         return []
     _attach_results(tx.connection, rows)
-    events.extend(_claim_event(r, spec, now) for r in rows)
+    latest = _latest_events(tx.connection, rows)
+    events.extend(_claim_event(r, spec, stamp(now, r["started_ms"], latest.get(r["id"])))
+                  for r in rows)  # fmt: skip
     tx.hint(*(f"job:{r['id']}" for r in rows))
     return sorted(rows, key=lambda r: (r["created_ms"], r["id"]))
 
@@ -337,7 +339,7 @@ def _end_leases(
             continue
         current = str(before.status)
         after = end.targets[current]
-        at = stamp(now, before.created_ms, before.started_ms)
+        at = stamp(now, before.created_ms, before.started_ms, before.last_event_ms)
         changed = _released(after, at, end.values)
         params = {f"v_{name}": value for name, value in changed.items()}
         updates.setdefault(tuple(sorted(changed)), []).append({"b_id": end.job_id, **params})
@@ -348,7 +350,7 @@ def _end_leases(
         events.append({**ended, "reason": end.reason})
         tx.hint(f"job:{end.job_id}", *(["work"] if after == "PENDING" else []))
         # The row as it is now, not read back (or what the fence read of it, ``rows=False``).
-        out.append({**as_row(before), **changed} if rows else {"id": end.job_id, "status": after})
+        out.append({**_job_row(before), **changed} if rows else {"id": end.job_id, "status": after})
     # Nothing in the transaction reads these rows again (they are locked, and a claim only
     # takes pending jobs): they are written with the commit.
     for columns, sets in updates.items():
@@ -356,6 +358,26 @@ def _end_leases(
     if results:
         tx.execute_at_end(_results_update(), results)
     return out
+
+
+def _job_row(found: sa.Row[Any]) -> Row:
+    """A row of :func:`_finish_select` as the job it is (without ``last_event_ms``)."""
+    row = as_row(found)
+    del row["last_event_ms"]
+    return row
+
+
+def _latest_events(connection: sa.Connection, rows: list[Row]) -> dict[str, int]:
+    """The latest event time of each claimed job that ran before (a resumed or retried job
+    has events after its start); a first claim has only its creation: no query."""
+    again = [r["id"] for r in rows if r["attempt"] > 1]
+    if not again:
+        return {}
+    query = (
+        sa.select(job_events.c.job_id, sa.func.max(job_events.c.at_ms))
+        .where(job_events.c.job_id.in_(again)).group_by(job_events.c.job_id)
+    )  # fmt: skip
+    return {job_id: int(at) for job_id, at in connection.execute(query)}
 
 
 def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
@@ -374,10 +396,10 @@ def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
         row["checkpoint"] = found.checkpoint if found is not None else None
 
 
-def _claim_event(row: Row, spec: ClaimSpec, now: int) -> dict[str, Any]:
+def _claim_event(row: Row, spec: ClaimSpec, at: int) -> dict[str, Any]:
     return event(
         row["id"],
-        stamp(now, row["started_ms"]),
+        at,
         "PENDING",
         "RUNNING",
         attempt=row["attempt"],
@@ -417,6 +439,7 @@ def _finish_select() -> sa.Select[Any]:
     caller on what it read under the lock."""
     return (
         job_select()
+        .add_columns(last_event_ms())
         .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
         .with_for_update(of=jobs)
     )
@@ -428,7 +451,7 @@ def _fence_select() -> sa.Select[Any]:
     no results."""
     return (
         sa.select(jobs.c.id, jobs.c.status, jobs.c.owner, jobs.c.attempt, jobs.c.created_ms,
-                  jobs.c.started_ms)
+                  jobs.c.started_ms, last_event_ms())
         .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
         .with_for_update()
     )

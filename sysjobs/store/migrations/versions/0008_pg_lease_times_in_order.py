@@ -7,8 +7,12 @@ with a start before its creation (up to 66 ms in a review run; ``find({createTo:
 started})`` then missed it). So the functions clamp, on the row they hold locked:
 
 * a claim starts a job at ``greatest(created_ms, now)`` (a job that ran before keeps its
-  first start), and its event is dated ``greatest(started_ms, now)``;
-* an end dates the job and its event ``greatest(created_ms, started_ms, now)``.
+  first start), and dates its event ``greatest(started_ms, now)`` — and no earlier than the
+  job's latest event when it ran before (a resume, a stop request);
+* an end dates the job and its event ``greatest(created_ms, started_ms, now, latest
+  event)``.
+
+The latest event is one probe of ``ix_job_events_job`` per row (a first claim makes none).
 
 Clamping, rather than reading the server's clock, keeps one source of time — the engine's
 injected clock, which ``created_ms`` also comes from — and holds whatever the clocks of
@@ -38,17 +42,23 @@ CLAIM_BATCH_CHANGES = (
     ("started_ms = coalesce(j.started_ms, p_now)",
      "started_ms = coalesce(j.started_ms, greatest(j.created_ms, p_now))"),
     ("SELECT u.id, p_now, 'PENDING', 'RUNNING'",
-     "SELECT u.id, greatest(u.started_ms, p_now), 'PENDING', 'RUNNING'"),
+     "SELECT u.id, greatest(u.started_ms, p_now, CASE WHEN u.attempt > 1 THEN\n"
+     "             (SELECT max(e.at_ms) FROM job_events e WHERE e.job_id = u.id) END),\n"
+     "           'PENDING', 'RUNNING'"),
 )  # fmt: skip
+
+#: When an end happens: never before the job's creation, start or latest event.
+_ENDED_AT = (
+    "greatest(j.created_ms, j.started_ms, ok.now,\n"
+    "        (SELECT max(e.at_ms) FROM job_events e WHERE e.job_id = j.id))"
+)
 
 #: The same in ``sysjobs_end_and_claim`` (``j`` is the row ended; its created/started
 #: times are not changed by the UPDATE, so old and new values agree).
 FUNCTION_CHANGES = (
-    ("ELSE ok.now END,",
-     "ELSE greatest(j.created_ms, j.started_ms, ok.now) END,"),
+    ("ELSE ok.now END,", f"ELSE {_ENDED_AT} END,"),
     ("RETURNING ok.ord, j.id, ok.before, ok.after, ok.now,",
-     "RETURNING ok.ord, j.id, ok.before, ok.after,\n"
-     "              greatest(j.created_ms, j.started_ms, ok.now) AS now,"),
+     f"RETURNING ok.ord, j.id, ok.before, ok.after, {_ENDED_AT} AS now,"),
 )  # fmt: skip
 
 
