@@ -10,7 +10,6 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from sysjobs.jobs.engine import Engine
-from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.status import ALL_STATUSES
 from sysjobs.store.stats import StatsStore
 
@@ -55,7 +54,7 @@ class EngineStats(BaseModel):
 
 def engine_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> EngineStats:
     """Read the figures once and derive ages and rates against the same ``now``."""
-    now = now_ms()
+    now = engine.clock.now_ms()
     rows = StatsStore(engine.database).snapshot(now - int(window_s * 1000))
     queues = [
         QueueStats(
