@@ -16,7 +16,8 @@ times: ``started = max(created, now)``, ``ended = max(created, started, now)``, 
 event no earlier than the job's latest event (``rows.last_event_ms``). The clamp
 is what makes it robust rather than likely: it also holds when the clock steps back (NTP,
 an injected clock), on PostgreSQL where clients' clocks differ and no lock orders them, and
-it costs nothing (the row is already read or written). Revision 0008 makes the server
+it costs little (the row is already read or written; the latest event is one probe of
+``ix_job_events_job``, and a first claim makes none). Revision 0008 makes the server
 functions clamp the same way.
 """
 
@@ -75,6 +76,7 @@ class FinishSpec:
 #: A recovery decision for one lost job: (new status, reason, log level, log message).
 Recovery = tuple[str, str, str, str]
 
+
 class LeaseStore:
     """Queries run by workers and the reaper.
 
@@ -115,7 +117,7 @@ class LeaseStore:
         update = (
             jobs.update()
             .where(jobs.c.id.in_(sa.select(locked.c.id)))
-            .values(lease_expires_ms=sa.bindparam("now") + lease_ms)
+            .values(lease_expires_ms=sa.bindparam("now", type_=sa.BigInteger()) + lease_ms)
             .returning(jobs.c.id, jobs.c.attempt, jobs.c.status, jobs.c.force_at_ms)
         )
         with self.db.write() as tx:
