@@ -55,9 +55,11 @@ bench: install system-deps
 	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
 	cd bench && ../$(PY) run.py
 
-# The chaos and hostile-input harness with its heavy variants; prints a summary at the end.
+# The chaos and hostile-input harness with its heavy variants (and the consecutive-run
+# races of the recycling rules, repeated hundreds of times); prints a summary at the end.
 chaos: install system-deps
-	SYSJOBS_CHAOS_HEAVY=1 $(VENV)/bin/pytest -q tests/chaos tests/hostile tests/properties
+	SYSJOBS_CHAOS_HEAVY=1 $(VENV)/bin/pytest -q tests/chaos tests/hostile tests/properties \
+		tests/unit/runtime/test_recycling_rules.py tests/integration/host/test_run_isolation.py
 
 clean:
 	rm -rf $(VENV) .sysjobs .mypy_cache .ruff_cache .pytest_cache

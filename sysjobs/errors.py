@@ -75,6 +75,15 @@ class UnknownError(SysError):
     code = "unknown"
 
 
+class LimitExceeded(SysError):
+    """A governance limit of the script run was reached."""
+
+    # Jobs started, log bytes or host calls (``sysjobs.runtime.governor``): the message
+    # names the limit, its value and how to raise it, and once a run reached a limit every
+    # later call of that kind in the same run fails the same way.
+    code = "limitExceeded"
+
+
 class Conflict(BadRequest):
     """The operation is not allowed in the current state (illegal status transition)."""
 
@@ -89,6 +98,7 @@ ERROR_CODES: dict[type[SysError], str] = {
     OptimisticLocking: OptimisticLocking.code,
     SystemException: SystemException.code,
     UnknownError: UnknownError.code,
+    LimitExceeded: LimitExceeded.code,
 }
 
 #: The code constants of ``sys.exceptions`` (name → code), as the platform documents them.
@@ -101,6 +111,8 @@ CODE_CONSTANTS: dict[str, str] = {
     "OPTIMISTIC_LOCKING_ERROR": OptimisticLocking.code,
     "SYSTEM_ERROR": SystemException.code,
     "UNKNOWN_ERROR": UnknownError.code,
+    #: Beyond the spec's list: a governance limit of the run (see the README's Limits).
+    "LIMIT_EXCEEDED_ERROR": LimitExceeded.code,
 }
 
 

@@ -11,6 +11,7 @@ pools (:meth:`Host.workers`). The CLI, the dashboard and worker processes are bu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from sysjobs.app.jobtypes import register_app_job_types
 from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.data import data_namespace
 from sysjobs.bindings.jobs import jobs_namespace
-from sysjobs.jobs import Engine, Job, JobType
-from sysjobs.runtime import Limits, Namespace, RunResult, Sandbox
+from sysjobs.errors import BadRequest
+from sysjobs.jobs import Engine, EngineSettings, Job, JobType
+from sysjobs.runtime import Governance, Limits, Namespace, RunResult, Sandbox
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
 from sysjobs.worker.scripts import SandboxScriptRunner, script_job_type
 
@@ -42,11 +44,19 @@ class Host:
         job_types: Sequence[JobType] = (),
         pool_size: int = 2,
         engine: Engine | None = None,
+        governance: Governance | None = None,
+        settings: EngineSettings | None = None,
     ) -> None:
+        """``governance`` (default: ``limits.governance``) bounds each script run; the app's
+        manifest may tighten it. ``settings`` configure the engine this Host opens (caps,
+        leases, retention); an ``engine`` passed in keeps its own."""
+        if engine is not None and settings is not None:
+            raise BadRequest("Host: pass settings to the engine you pass in, not to the Host.")
         self._owns_engine = engine is None
-        self.engine = engine if engine is not None else Engine.open(db_url)
+        self.engine = engine if engine is not None else Engine.open(db_url, settings=settings)
         try:
             definition = load_app(app_dir) if app_dir is not None else load_demo_app()
+            limits = governed(limits or Limits(), governance, definition.governance_limits())
             self.app = App.open(self.engine, definition)
             register_app_job_types(self.engine, self.app)
             self.engine.registry.hold(self.app.held_job_types)
@@ -114,6 +124,12 @@ class Host:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def governed(limits: Limits, governance: Governance | None, app: dict[str, int]) -> Limits:
+    """``limits`` under ``governance`` (or their own), each limit lowered where the app's
+    manifest is stricter."""
+    return replace(limits, governance=(governance or limits.governance).stricter(**app))
 
 
 def core_sandbox(timeout_s: float | None = None, pool_size: int = 1) -> Sandbox:

@@ -23,6 +23,7 @@ from sysjobs.app.status import AppStatus, EndpointStatus, StatusService
 from sysjobs.app.users import UsersService
 from sysjobs.errors import BadRequest
 from sysjobs.jobs import Engine
+from sysjobs.jobs.values import shown
 from sysjobs.store.app_misc import AppStores
 
 #: App job types held back while the app is stopped (START_APP/STOP_APP still run).
@@ -166,7 +167,9 @@ def validate_params(action_name: str, action: ActionDef, params: Mapping[str, An
                     ) -> dict[str, Any]:
     """The action's parameters by their declared types; ``BadRequest`` naming the bad one."""
     if not isinstance(params, Mapping):
-        raise BadRequest(f"Invalid value {params!r} for parameter 'params': expected an object")
+        raise BadRequest(
+            f"Invalid value {shown(params)} for parameter 'params': expected an object"
+        )
     unknown = [n for n in params if n not in action.parameters]
     if unknown:
         allowed = ", ".join(action.parameters) or "none"

@@ -68,6 +68,18 @@ class AppDefinition:
     def script(self, path: str) -> str:
         return self.scripts[path]
 
+    def data_listeners(self, entity: str, event: str) -> list[tuple[str, ListenerDef]]:
+        """The data listeners of ``entity`` that react to ``event`` (``created`` …)."""
+        return [
+            (name, li) for name, li in self.manifest.listeners.items()
+            if li.type == "data" and li.entity == entity and (not li.events or event in li.events)
+        ]  # fmt: skip
+
+    def governance_limits(self) -> dict[str, int]:
+        """The per-run limits the app's manifest sets (``{"max_jobs_started": 10}`` …);
+        the Host applies each where it is stricter than its own."""
+        return self.manifest.governance.limits()
+
 
 def demo_app_path() -> Path:
     """The folder of the demo app shipped inside the package."""

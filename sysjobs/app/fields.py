@@ -5,14 +5,14 @@ the value stored for a field of a given type — or a ``BadRequest`` naming fiel
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from sysjobs.app.manifest import FieldDef, FieldType
 from sysjobs.errors import BadRequest
+from sysjobs.jobs.ids import is_job_id
+from sysjobs.jobs.values import MAX_DATE_MS, MIN_DATE_MS, shown
 from sysjobs.store.record_query import Cast
 
-_ID = re.compile(r"^[0-9a-f]{24}$")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -24,7 +24,9 @@ CASTS: dict[FieldType, Cast] = {
 
 
 def is_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_ID.match(value))
+    """Record, user and file ids have a job id's form (``sysjobs.app.ids``): one rule.
+    (The former ``^…$`` pattern also took a trailing newline.)"""
+    return is_job_id(value)
 
 
 def coerce(entity: str, name: str, fdef: FieldDef, value: Any) -> Any:
@@ -33,9 +35,9 @@ def coerce(entity: str, name: str, fdef: FieldDef, value: Any) -> Any:
         return None
     try:
         return _COERCERS[fdef.type](fdef, value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise BadRequest(
-            f"Invalid value {value!r} for field '{name}' of entity '{entity}': {exc}"
+            f"Invalid value {shown(value)} for field '{name}' of entity '{entity}': {exc}"
         ) from exc
 
 
@@ -70,6 +72,8 @@ def _boolean(fdef: FieldDef, value: Any) -> bool:
 
 def _date(fdef: FieldDef, value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not MIN_DATE_MS <= value <= MAX_DATE_MS:  # also refuses NaN
+            raise ValueError(f"expected milliseconds from {MIN_DATE_MS} to {MAX_DATE_MS}")
         return dt.datetime.fromtimestamp(value / 1000, dt.UTC).date().isoformat()
     if not isinstance(value, str):
         raise ValueError("expected a date as YYYY-MM-DD or milliseconds")

@@ -153,8 +153,30 @@ class UserDef(_Model):
     last_name: str
 
 
+class GovernanceDef(_Model):
+    """The app's own governance limits per script run (``governance:`` in the manifest).
+
+    Each key is optional; a value tightens the Host's limit of the same name and never
+    loosens it (the stricter of the two applies). The Host's defaults are 1,000 jobs
+    started, 10 MiB of log lines and 1,000,000 host calls per run.
+    """
+
+    #: Jobs one script run may start (``sys.data.executeAction``, ``delete``, ``importRecords``).
+    max_jobs_started: int | None = Field(default=None, ge=0, strict=True)
+    #: UTF-8 bytes of log lines one script run may write (``log()``, ``logInfo/logError``).
+    max_log_bytes: int | None = Field(default=None, ge=0, strict=True)
+    #: Host calls one script run may make (``log()`` and every ``sys.*`` host call).
+    max_host_calls: int | None = Field(default=None, ge=0, strict=True)
+
+    def limits(self) -> dict[str, int]:
+        """The keys the app sets, by their Python name (``max_jobs_started`` …)."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class Manifest(_Model):
     name: str
+    #: Per-run governance limits of this app's scripts (stricter than the Host's, or none).
+    governance: GovernanceDef = Field(default_factory=GovernanceDef)
     entities: dict[str, EntityDef] = Field(default_factory=dict)
     #: Global actions (kind ``global``).
     actions: dict[str, ActionDef] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from sysjobs.app.ids import new_id
 from sysjobs.app.manifest import EntityDef, FieldType
 from sysjobs.app.query import parse_query
 from sysjobs.errors import BadRequest, NotFound, OptimisticLocking, ValidationErrors
+from sysjobs.jobs.values import shown
 from sysjobs.store.records import RecordRow, RecordStore
 
 
@@ -92,7 +93,7 @@ class RecordsService:
         self.definition.entity(entity)
         if not is_id(record_id):
             raise BadRequest(
-                f"Invalid value {record_id!r} for parameter 'id': "
+                f"Invalid value {shown(record_id)} for parameter 'id': "
                 "expected 24 hexadecimal characters"
             )
         row = self.store.get(record_id)

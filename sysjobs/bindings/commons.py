@@ -4,20 +4,27 @@ A binding operation that returns many items calls :func:`open_result_set` with a
 iterator (typically a database cursor). The first page travels with the reply; later
 pages are fetched as the script iterates, and every cursor still open when the run ends
 is closed by the run's cleanups.
+
+Host calls honour the script's deadline: V8 cannot interrupt Python, so a call still working
+when the script's time is up would hold the isolate (and the GIL) past its limit.
+:func:`bounded` makes an operation end in ``timeout`` when it arrives with no time left, and a
+page stops between items once the deadline passes.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from sysjobs.errors import BadRequest
+from sysjobs.errors import BadRequest, Timeout
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
+
+A = TypeVar("A", bound=BaseModel)
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("commons.js").read_text("utf-8")
 PAGE_SIZE = 100
@@ -30,6 +37,23 @@ class _Cursor:
     count: Callable[[], int]
     encode: Callable[[Any], Any]
     close: Callable[[], None] | None
+
+
+def check_deadline(ctx: CallContext) -> None:
+    """``Timeout`` when the script's time is spent (no work is started for a dead run)."""
+    if ctx.remaining() <= 0:
+        raise Timeout("The script's time limit was reached during a sys call.")
+
+
+def bounded(op: Operation[A]) -> Operation[A]:
+    """``op`` refusing with ``timeout`` to start once the script's deadline has passed."""
+    handler = op.handler
+
+    def call(ctx: CallContext, args: A) -> Any:
+        check_deadline(ctx)
+        return handler(ctx, args)
+
+    return replace(op, handler=call)
 
 
 def _registry(ctx: CallContext) -> dict[int, _Cursor]:
@@ -46,9 +70,12 @@ def _close_all(reg: dict[int, _Cursor]) -> None:
     reg.clear()
 
 
-def _page(cursor: _Cursor) -> tuple[list[Any], bool]:
+def _page(ctx: CallContext, cursor: _Cursor) -> tuple[list[Any], bool]:
     """Up to PAGE_SIZE encoded items, and whether the iterator is exhausted."""
-    batch = list(itertools.islice(cursor.items, PAGE_SIZE + 1))
+    batch = []
+    for item in itertools.islice(cursor.items, PAGE_SIZE + 1):
+        check_deadline(ctx)
+        batch.append(item)
     done = len(batch) <= PAGE_SIZE
     if not done:
         cursor.items = itertools.chain([batch.pop()], cursor.items)
@@ -76,13 +103,13 @@ def open_result_set(
     reg = _registry(ctx)
     cursor_id = len(reg) + 1
     cursor = reg[cursor_id] = _Cursor(iter(items), count, encode, close)
-    first, done = _page(cursor)
+    first, done = _page(ctx, cursor)
     return {"id": cursor_id, "items": first, "done": done}
 
 
 class CursorArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: int
+    id: int = Field(ge=0, le=2**53)
 
 
 def _lookup(ctx: CallContext, cursor_id: int) -> _Cursor:
@@ -93,7 +120,7 @@ def _lookup(ctx: CallContext, cursor_id: int) -> _Cursor:
 
 
 def _next_page(ctx: CallContext, args: CursorArgs) -> dict[str, Any]:
-    items, done = _page(_lookup(ctx, args.id))
+    items, done = _page(ctx, _lookup(ctx, args.id))
     return {"items": items, "done": done}
 
 
@@ -111,8 +138,8 @@ def commons_namespace() -> Namespace:
         name="commons",
         prelude=_PRELUDE,
         operations=(
-            Operation("page", CursorArgs, _next_page),
-            Operation("count", CursorArgs, _count),
+            bounded(Operation("page", CursorArgs, _next_page)),
+            bounded(Operation("count", CursorArgs, _count)),
             Operation("close", CursorArgs, _close),
         ),
     )

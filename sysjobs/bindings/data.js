@@ -8,6 +8,38 @@
 
   function copy(v) { return v === undefined ? null : host.parse(host.stringify(v)); }
 
+  // A value given to field(path).val(v) is copied at once, under the rule of every host
+  // call's arguments (see the bootstrap): NaN, ±Infinity, BigInt and circular values are a
+  // badRequest naming the field — never a silent null or an uncoded TypeError. An error a
+  // script's own getter or toJSON throws passes through as it is.
+  const isFinite = Number.isFinite;
+  const rApply = Reflect.apply;
+  const indexOf = Array.prototype.indexOf;
+  const Str = String;
+  const MAX_DEPTH = 1000;  // as deep as a host call's arguments may go
+  function copyIn(v, field) {
+    if (v === undefined) return null;
+    const path = [];
+    function refuse(shown, allowed) {
+      return host.error("badRequest", "Invalid value " + shown + " for field '" + field + "'. Allowed values: " + allowed);
+    }
+    function checked(key, value) {
+      while (path.length > 0 && path[path.length - 1] !== this) path.length -= 1;
+      const kind = typeof value;
+      if ((kind === "number" && !isFinite(value)) || kind === "bigint") {
+        throw refuse(kind === "bigint" ? "(a BigInt)" : Str(value), "finite numbers (not NaN, ±Infinity or BigInt)");
+      }
+      if ((kind === "object" || kind === "function") && value !== null) {
+        if (path.length >= MAX_DEPTH) throw refuse("(nested " + MAX_DEPTH + " levels deep)", "JSON data nested less deeply");
+        if (rApply(indexOf, path, [value]) >= 0) throw refuse("[Circular]", "JSON data without circular references");
+        path[path.length] = value;
+      }
+      return value;
+    }
+    const text = host.stringify(v, checked);
+    return text === undefined ? null : host.parse(text);
+  }
+
   class Field {
     #record; #path;
     constructor(token, record, path) {
@@ -34,7 +66,7 @@
       return v === undefined ? null : copy(v);
     }
     __set(token, path, value) {
-      if (token === secret) this.#d.fields[path] = copy(value);
+      if (token === secret) this.#d.fields[path] = copyIn(value, path);
     }
     __wire(token) { return token === secret ? this.#d : null; }
     id() { return this.#d.id; }

@@ -3,6 +3,14 @@
 The prelude (``data.js``) gives scripts ``Record`` objects; these operations validate the
 arguments (pydantic: unknown keys and wrong types are ``badRequest`` naming them) and call
 the app's services. Jobs started from a script record the script's job as their parent.
+
+Every argument is checked whole by :func:`sysjobs.jobs.values.check_json` before its model
+reads it, one rule for the namespace: numbers finite and within 64 bits, nesting at most
+``MAX_DEPTH`` deep, and lone UTF-16 surrogates **refused** (``badRequest`` naming the
+parameter) in entity names, ids, query maps, record fields and action parameters alike —
+no database can store them and a replacement would change the script's data. A call that
+arrives with the script's time already spent ends in ``timeout`` before it touches the
+database.
 """
 
 from __future__ import annotations
@@ -10,18 +18,29 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sysjobs.app.app import App
 from sysjobs.app.records import Record
-from sysjobs.bindings.commons import open_result_set
+from sysjobs.bindings.commons import bounded, open_result_set
+from sysjobs.jobs.values import INT64_MAX, check_json
+from sysjobs.runtime.governor import JOBS_STARTED
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("data.js").read_text("utf-8")
 
 
-class _Args(BaseModel):
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Args(_Model):
+    """A call's arguments: each one checked whole (see the module docstring)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json(cls, v: Any, info: ValidationInfo) -> Any:
+        return check_json(v, str(info.field_name))
 
 
 class EntityArgs(_Args):
@@ -36,11 +55,11 @@ class IdArgs(EntityArgs):
     id: Any = None
 
 
-class WireRecord(_Args):
+class WireRecord(_Model):
     id: str | None = None
     entityName: str
     label: str | None = None
-    version: int = 0
+    version: int = Field(default=0, ge=0, lt=INT64_MAX)
     fields: dict[str, Any] = Field(default_factory=dict)
     fieldNames: list[str] = Field(default_factory=list)
 
@@ -49,7 +68,7 @@ class SaveArgs(_Args):
     record: WireRecord
 
 
-class JobOptions(_Args):
+class JobOptions(_Model):
     lowPriority: bool = False
 
 
@@ -102,13 +121,25 @@ class _Ops:
 
     def save(self, ctx: CallContext, a: SaveArgs) -> dict[str, Any] | None:
         r = a.record
+        self._charge_listener_jobs(ctx, r.entityName, "created" if r.id is None else "changed")
         record = Record(r.entityName, dict(r.fields), r.id, r.label, r.version)
         return self.encode(self.app.records.save(record))
 
     def remove(self, ctx: CallContext, a: IdArgs) -> dict[str, Any] | None:
+        self._charge_listener_jobs(ctx, a.entityName, "deleted")
         return self.encode(self.app.records.remove(a.entityName, a.id))
 
+    def _charge_listener_jobs(self, ctx: CallContext, entity: str, event: str) -> None:
+        """A record event starts a job per data listener not run inline: they count as jobs
+        the script started, before the record changes."""
+        inline = self.app.listeners.inline_runner is not None
+        listeners = self.app.definition.data_listeners(entity, event)
+        jobs = sum(1 for _, li in listeners if li.background or not inline)
+        if jobs:
+            ctx.charge(JOBS_STARTED, jobs)
+
     def _job(self, ctx: CallContext, low_priority: bool) -> dict[str, Any]:
+        ctx.charge(JOBS_STARTED)  # before the job exists: no run starts more than its limit
         return {"low_priority": low_priority, "run_by": ctx.user, "parent_id": ctx.job_id}
 
     def execute_action(self, ctx: CallContext, a: ExecuteActionArgs) -> str:
@@ -134,16 +165,16 @@ def data_namespace(app: App) -> Namespace:
         name="data",
         prelude=_PRELUDE,
         operations=(
-            Operation("find", QueryArgs, ops.find),
-            Operation("findOne", QueryArgs, ops.find_one),
-            Operation("findById", IdArgs, ops.find_by_id),
-            Operation("count", QueryArgs, ops.count),
-            Operation("createRecord", EntityArgs, ops.create),
-            Operation("save", SaveArgs, ops.save),
-            Operation("remove", IdArgs, ops.remove),
-            Operation("executeAction", ExecuteActionArgs, ops.execute_action),
-            Operation("delete", DeleteArgs, ops.delete),
-            Operation("importRecords", ImportArgs, ops.import_records),
-            Operation("endpointStatus", EndpointArgs, ops.endpoint_status),
+            bounded(Operation("find", QueryArgs, ops.find)),
+            bounded(Operation("findOne", QueryArgs, ops.find_one)),
+            bounded(Operation("findById", IdArgs, ops.find_by_id)),
+            bounded(Operation("count", QueryArgs, ops.count)),
+            bounded(Operation("createRecord", EntityArgs, ops.create)),
+            bounded(Operation("save", SaveArgs, ops.save)),
+            bounded(Operation("remove", IdArgs, ops.remove)),
+            bounded(Operation("executeAction", ExecuteActionArgs, ops.execute_action)),
+            bounded(Operation("delete", DeleteArgs, ops.delete)),
+            bounded(Operation("importRecords", ImportArgs, ops.import_records)),
+            bounded(Operation("endpointStatus", EndpointArgs, ops.endpoint_status)),
         ),
     )

@@ -55,9 +55,11 @@
   function wrapLog(entry) { return new JobLog(secret, entry); }
 
   // logInfo(message) and logInfo(jobId, message): with one argument it is the message.
+  // With one argument no jobId is sent at all (rather than null): a request without a
+  // null in it is serialised once (see the bootstrap's host call).
   function logTo(level, args) {
-    const one = args.length < 2;
-    host.call("jobs.log", { jobId: one ? null : args[0], message: one ? args[0] : args[1], level: level });
+    if (args.length < 2) host.call("jobs.log", { message: args[0], level: level });
+    else host.call("jobs.log", { jobId: args[0], message: args[1], level: level });
   }
 
   return {

@@ -4,7 +4,9 @@ Why the binding validates IDs and statuses itself instead of leaving it to the e
 spec promises messages that name *the script's* parameter (``id`` for ``findById``,
 ``jobId`` elsewhere), and only the binding knows which one the script passed.
 
-It calls only the engine's public verbs (``docs/contracts.md``).
+It calls only the engine's public verbs (``docs/contracts.md``). Every operation is
+:func:`~sysjobs.bindings.commons.bounded` by the script's deadline; ``waitForJob`` also cuts
+its wait to the time the script has left.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from importlib import resources
 from typing import Any
 
 from sysjobs.bindings import jobs_args as a
-from sysjobs.bindings.commons import open_result_set
+from sysjobs.bindings.commons import bounded, open_result_set
 from sysjobs.errors import Timeout
 from sysjobs.jobs import Engine, Job, JobLog
+from sysjobs.runtime.governor import LOG_BYTES, utf8_size
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("jobs.js").read_text("utf-8")
@@ -85,12 +88,14 @@ class _Jobs:
         job_id = args.jobId if args.jobId is not None else ctx.job_id
         if job_id is None:
             return  # the spec: without a current job the log is discarded silently
+        ctx.charge(LOG_BYTES, utf8_size(args.message))
         if job_id == ctx.job_id and ctx.job_log is not None:
             ctx.job_log(args.level, args.message)  # fenced by the running job's lease
             return
         self._append(job_id, args.level, args.message)
 
     def job_log(self, ctx: CallContext, args: a.JobLogArgs) -> None:
+        ctx.charge(LOG_BYTES, utf8_size(args.message))
         self._append(args.jobId, args.level, args.message)
 
     def _append(self, job_id: str, level: str, message: str) -> None:
@@ -135,17 +140,17 @@ def jobs_namespace(engine: Engine) -> Namespace:
     """The ``sys.jobs`` namespace over ``engine``."""
     j = _Jobs(engine)
     ops: tuple[Operation[Any], ...] = (
-        Operation("findById", a.FindByIdArgs, j.find_by_id),
-        Operation("get", a.FindByIdArgs, j.get),
-        Operation("find", a.FindArgs, j.find),
-        Operation("logs", a.LogsArgs, j.logs),
-        Operation("jobLogs", a.JobLogsArgs, j.logs),
-        Operation("log", a.LogArgs, j.log),
-        Operation("jobLog", a.JobLogArgs, j.job_log),
-        Operation("waitForJob", a.WaitArgs, j.wait_for_job),
-        Operation("setLowPriority", a.JobIdArgs, j.set_low),
-        Operation("removeLowPriority", a.JobIdArgs, j.remove_low),
-        Operation("getCurrentJobId", a.NoArgs, j.current_id),
-        Operation("getCurrentJob", a.NoArgs, j.current),
+        bounded(Operation("findById", a.FindByIdArgs, j.find_by_id)),
+        bounded(Operation("get", a.FindByIdArgs, j.get)),
+        bounded(Operation("find", a.FindArgs, j.find)),
+        bounded(Operation("logs", a.LogsArgs, j.logs)),
+        bounded(Operation("jobLogs", a.JobLogsArgs, j.logs)),
+        bounded(Operation("log", a.LogArgs, j.log)),
+        bounded(Operation("jobLog", a.JobLogArgs, j.job_log)),
+        bounded(Operation("waitForJob", a.WaitArgs, j.wait_for_job)),
+        bounded(Operation("setLowPriority", a.JobIdArgs, j.set_low)),
+        bounded(Operation("removeLowPriority", a.JobIdArgs, j.remove_low)),
+        bounded(Operation("getCurrentJobId", a.NoArgs, j.current_id)),
+        bounded(Operation("getCurrentJob", a.NoArgs, j.current)),
     )
     return Namespace(name="jobs", prelude=_PRELUDE, operations=ops)

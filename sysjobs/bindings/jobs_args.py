@@ -1,35 +1,26 @@
 """The argument models of ``sys.jobs``: where script input is validated, once.
 
 Each model names its fields exactly as the spec names the parameters, so the bridge's
-messages ("Invalid value … for parameter 'jobId' …") speak the script's language.
+messages ("Invalid value … for parameter 'jobId' …") speak the script's language. The rules
+themselves live in the engine and are only called here: a job id is checked by
+:func:`sysjobs.jobs.ids.check_job_id`, ``desiredStatus`` by
+:func:`sysjobs.jobs.status.check_statuses`, a log message by
+:func:`sysjobs.jobs.values.check_text` — one definition and one message each.
+
+Lone UTF-16 surrogates in a log message are **refused** (``badRequest`` naming
+``message``): no database can store them, and a replaced character would not be the line
+the script wrote. ``maxTimeToWait`` is a finite number of milliseconds ``>= 0``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_ID = re.compile(r"[0-9a-f]{24}")
-#: Statuses ``waitForJob`` accepts, in the spec's order.
-WAIT_STATUSES = ("PENDING", "RUNNING", "FINISHED", "STOPPING", "STOPPED", "CANCELING", "CANCELED")
-
-
-def shown(value: Any) -> str:
-    """A value as messages quote it: strings in single quotes, the rest as JSON."""
-    return f"'{value}'" if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def check_id(value: object, parameter: str) -> str:
-    """``value`` if it is a job ID; otherwise the spec's ``badRequest`` message."""
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise ValueError(
-            f"Invalid value {shown(value)} for parameter '{parameter}': "
-            "an ID is 24 lowercase hexadecimal characters (0-9, a-f)."
-        )
-    return value
+from sysjobs.jobs.ids import check_job_id
+from sysjobs.jobs.status import check_statuses
+from sysjobs.jobs.values import check_text
 
 
 class _Args(BaseModel):
@@ -45,8 +36,8 @@ class FindByIdArgs(_Args):
 
     @field_validator("id", mode="before")
     @classmethod
-    def _id(cls, v: object, info: ValidationInfo) -> str:
-        return check_id(v, "id")
+    def _id(cls, v: object) -> str:
+        return check_job_id(v, "id")
 
 
 class JobIdArgs(_Args):
@@ -54,8 +45,8 @@ class JobIdArgs(_Args):
 
     @field_validator("jobId", mode="before")
     @classmethod
-    def _id(cls, v: object, info: ValidationInfo) -> str:
-        return check_id(v, "jobId")
+    def _id(cls, v: object) -> str:
+        return check_job_id(v, "jobId")
 
 
 class FindArgs(_Args):
@@ -73,42 +64,36 @@ class JobLogsArgs(LogsArgs):
     query: dict[str, Any] = Field(default_factory=dict)
 
 
-class JobLogArgs(JobIdArgs):
+class _Message(_Args):
     level: Literal["INFO", "ERROR"]
     message: str
 
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, v: object) -> object:
+        return check_text(v, "message") if isinstance(v, str) else v
 
-class LogArgs(_Args):
+
+class JobLogArgs(_Message, JobIdArgs):
+    pass
+
+
+class LogArgs(_Message):
     """``logInfo([jobId,] message)``: no jobId means the current job."""
 
     jobId: str | None = None
-    level: Literal["INFO", "ERROR"]
-    message: str
 
     @field_validator("jobId", mode="before")
     @classmethod
-    def _id(cls, v: object, info: ValidationInfo) -> str | None:
-        return None if v is None else check_id(v, "jobId")
+    def _id(cls, v: object) -> str | None:
+        return None if v is None else check_job_id(v, "jobId")
 
 
 class WaitArgs(JobIdArgs):
     desiredStatus: tuple[str, ...]
-    maxTimeToWait: Annotated[float, Field(strict=True, ge=0)]
+    maxTimeToWait: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 
     @field_validator("desiredStatus", mode="before")
     @classmethod
     def _statuses(cls, v: Any) -> tuple[str, ...]:
-        items = [v] if isinstance(v, str) else v
-        allowed = ", ".join(WAIT_STATUSES)
-        if not isinstance(items, list) or not items:
-            raise ValueError(
-                f"Invalid value {shown(v)} for parameter 'desiredStatus': "
-                f"a status or a non-empty array of statuses. Allowed values: {allowed}."
-            )
-        for item in items:
-            if item not in WAIT_STATUSES:
-                raise ValueError(
-                    f"Invalid value {shown(item)} for parameter 'desiredStatus'. "
-                    f"Allowed values: {allowed}."
-                )
-        return tuple(items)
+        return check_statuses(v)

@@ -1,7 +1,8 @@
 """The global ``log(...)``: to the run's log sink (the CLI's stdout, or the current job's log).
 
 Where a line goes is decided by whoever starts the run (``Sandbox.run(log_sink=…)``): the
-binding itself only hands the formatted line over.
+binding itself only hands the formatted line over, after charging its UTF-8 bytes to the
+run's log budget (a line past the budget is refused whole with ``limitExceeded``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from importlib import resources
 
 from pydantic import BaseModel, ConfigDict
 
+from sysjobs.runtime.governor import LOG_BYTES, utf8_size
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("log.js").read_text("utf-8")
@@ -22,6 +24,7 @@ class WriteArgs(BaseModel):
 
 def _write(ctx: CallContext, args: WriteArgs) -> None:
     if ctx.log_sink is not None:
+        ctx.charge(LOG_BYTES, utf8_size(args.message))
         ctx.log_sink(args.message)
 
 

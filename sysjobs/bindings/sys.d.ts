@@ -176,8 +176,22 @@ declare namespace sys {
     const OPTIMISTIC_LOCKING_ERROR: "optimisticLocking";
     const SYSTEM_ERROR: "systemException";
     const UNKNOWN_ERROR: "unknown";
+    /**
+     * A governance limit of the script run was reached; `getAdditionalInfo(e)` is
+     * `{limit, value}`. Per run: `maxJobsStarted` (default 1,000 jobs started by
+     * `sys.data.executeAction`/`delete`/`importRecords` and by record listeners),
+     * `maxLogBytes` (10 MiB of log lines, every level, any job's log) and `maxHostCalls`
+     * (1,000,000 calls of `log()` and `sys.*` functions that reach the host). Once reached,
+     * every later call of that kind in the run throws it again. Set per Host
+     * (`Governance`) and per app (`governance:` in the manifest; the stricter one applies).
+     */
+    const LIMIT_EXCEEDED_ERROR: "limitExceeded";
 
-    /** The platform code of an error (`badRequest`, `notFound`, `timeout`…), or null. */
+    /**
+     * The platform code of an error, or null: `badRequest`, `notFound`, `timeout`,
+     * `validationErrors`, `forbidden`, `optimisticLocking`, `systemException`, `unknown`,
+     * `limitExceeded`.
+     */
     function getCode(e: unknown): string | null;
     function getMessage(e: unknown): string | null;
     function getAdditionalInfo(e: unknown): any;

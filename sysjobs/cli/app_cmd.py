@@ -147,8 +147,7 @@ def _downloader(out: Path) -> Callable[[App, Job], None]:
         results = job.results or {}
         if "fileId" not in results:
             fail("badRequest", f"job {job.id} produced no file (status {job.status})")
-        token = str(results["fileLink"]).partition("?token=")[2]
-        out.write_bytes(app.files.download(results["fileId"], token).content)
+        out.write_bytes(app.files.get(results["fileId"]).content)
 
     return download
 

@@ -2,6 +2,11 @@
 
 Rendering lives apart from the commands so that each command reads as "query, then show",
 and so the JSON printed by ``--json`` is exactly the dashboard API's (``sysjobs.web.views``).
+
+Stored text (messages, labels, data) may hold lone UTF-16 surrogates — JSON columns keep
+them faithfully — which no terminal encoding can write: every user string goes through
+:func:`plain` (rich markup escaped, each lone surrogate written as ``\\udXXX``), and JSON is
+printed with the same escape, which a JSON reader turns back into the original text.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from rich.table import Table
 from sysjobs.errors import BadRequest
 from sysjobs.jobs import Job, JobLog
 from sysjobs.jobs.stats import EngineStats
+from sysjobs.jobs.values import check_ms, escape_surrogates, shown
 from sysjobs.web.views import job_json
 
 #: Piped output is not cut to 80 columns: tables stay one row per job for grep and less.
@@ -35,13 +41,13 @@ def parse_time(value: str | None, parameter: str) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
-        return int(text)
+    if text.isascii() and text.isdigit():
+        return check_ms(text, parameter)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise BadRequest(
-            f"Invalid value {value!r} for parameter '{parameter}'. Allowed values: "
+            f"Invalid value {shown(value)} for parameter '{parameter}'. Allowed values: "
             "milliseconds since the epoch, or an ISO 8601 date like 2026-11-25T10:00"
         ) from None
     if parsed.tzinfo is None:
@@ -51,7 +57,12 @@ def parse_time(value: str | None, parameter: str) -> int | None:
 
 def print_json(value: Any) -> None:
     """One JSON document on stdout."""
-    typer.echo(json.dumps(value, ensure_ascii=False, default=str))
+    typer.echo(escape_surrogates(json.dumps(value, ensure_ascii=False, default=str)))
+
+
+def plain(value: str) -> str:
+    """User text for a rich table or line: markup escaped, lone surrogates as ``\\udXXX``."""
+    return escape(escape_surrogates(value))
 
 
 def when(moment: datetime | None) -> str:
@@ -83,7 +94,7 @@ def jobs_table(jobs: list[Job], total: int) -> None:
         table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=40)
     for job in jobs:
         table.add_row(
-            job.id, escape(job.type), escape(job.label or ""), status_text(str(job.status)),
+            job.id, plain(job.type), plain(job.label or ""), status_text(str(job.status)),
             f"{job.progress}%", when(job.created_at), age(job.duration_ms()),
             "yes" if job.has_errors else "",
         )  # fmt: skip
@@ -98,7 +109,7 @@ def job_detail(job: Job) -> None:
     shown = job_json(job)
     for key in ("id", "type", "label", "status", "progress", "queue", "lowPriority", "hasErrors"):
         value = shown[key]
-        table.add_row(key, status_text(value) if key == "status" else escape(str(value)))
+        table.add_row(key, status_text(value) if key == "status" else plain(str(value)))
     for key, moment in (("created", job.created_at), ("started", job.started_at),
                         ("ended", job.ended_at)):  # fmt: skip
         table.add_row(key, when(moment))
@@ -106,14 +117,14 @@ def job_detail(job: Job) -> None:
     table.add_row("duration", age(job.duration_ms()))
     for key in ("runBy", "parentId", "data", "results"):
         if shown[key] not in (None, {}):
-            table.add_row(key, escape(json.dumps(shown[key], ensure_ascii=False, default=str)))
+            table.add_row(key, plain(json.dumps(shown[key], ensure_ascii=False, default=str)))
     console.print(table)
 
 
 def log_line(entry: JobLog) -> str:
     """``2026-11-25 10:00:00 INFO  message`` (ERROR in red)."""
     level = "[red]ERROR[/]" if entry.level == "ERROR" else "INFO "
-    return f"[dim]{when(entry.timestamp)}[/] {level} {escape(entry.message)}"
+    return f"[dim]{when(entry.timestamp)}[/] {level} {plain(entry.message)}"
 
 
 def stats_table(stats: EngineStats) -> None:
@@ -122,7 +133,7 @@ def stats_table(stats: EngineStats) -> None:
     for column in ("QUEUE", "PENDING", "OLDEST PENDING", "RUNNING"):
         table.add_column(column)
     for q in stats.queues:
-        table.add_row(escape(q.queue), str(q.pending), age(q.oldest_pending_age_ms), str(q.running))
+        table.add_row(plain(q.queue), str(q.pending), age(q.oldest_pending_age_ms), str(q.running))
     console.print(table)
     window = age(int(stats.window_s * 1000))
     console.print(

@@ -4,6 +4,9 @@
 job ends (FINISHED, STOPPED or CANCELED). It re-reads from the last timestamp it printed
 and skips lines it already showed, so it works the same across processes and machines:
 the engine's ``wait`` wakes it early on a hint and polls behind it.
+
+Every stored text is printed through ``jobs_view`` (``plain``/``print_json``), which writes a
+lone UTF-16 surrogate as ``\\udXXX`` instead of failing on stdout's encoding.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import contextlib
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from sysjobs.cli import jobs_view as view
@@ -123,7 +125,8 @@ def _step(engine: Engine, job_id: str, tail: LogTail, show: Any,
     job = engine.require(job_id)
     show(tail.new_lines())
     if bar is not None and task is not None:
-        bar.update(task, completed=job.progress, description=escape(f"{job.label} {job.status}"))
+        description = view.plain(f"{job.label} {job.status}")
+        bar.update(task, completed=job.progress, description=description)
     if job.status in ENDED:
         show(tail.new_lines())
         return True

@@ -11,56 +11,63 @@ line and every result passes (``Engine.log_*``, the fenced ``Leases.log``/``set_
 * results at most ``max_result_bytes`` of JSON; larger results are replaced by a small
   marker ``{"truncated": true, "bytes": n, "limit": m}`` and an ERROR line says why.
 
-Line counts are kept per engine in memory (a bounded LRU of job ids), seeded from the
-database the first time a job is seen, so a job resumed by another process keeps its budget.
+The caps are configuration (``EngineSettings.caps``, given to ``Engine.open`` or to the
+``Host``). Line counts are kept per engine in memory (its :class:`LineCounts`, a bounded LRU
+of job ids), seeded from the database the first time a job is seen, so a job resumed by
+another process keeps its budget.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from sysjobs.jobs.settings import Caps
 
 if TYPE_CHECKING:
     from sysjobs.jobs.engine import Engine
 
-
-@dataclass(frozen=True)
-class Caps:
-    """The limits of one engine."""
-
-    #: Log lines kept per job (the notice line saying the log was capped comes on top).
-    max_log_lines: int = 10_000
-    #: Characters kept of one log message.
-    max_message_chars: int = 64 * 1024
-    #: Bytes of JSON kept as a job's results.
-    max_result_bytes: int = 1024 * 1024
-
+__all__ = [
+    "RESERVED_LINES", "Caps", "LineCounts", "admit_log", "cap_message", "cap_results",
+    "capped_entry", "caps_of", "log_notice",
+]
 
 #: Lines the worker may still write about a job past its cap (how the job ended).
 RESERVED_LINES = 100
 #: Job ids whose line counts one engine remembers.
 _TRACKED_JOBS = 4096
 
-_lock = threading.Lock()
-_caps: weakref.WeakKeyDictionary[Engine, Caps] = weakref.WeakKeyDictionary()
-_counts: weakref.WeakKeyDictionary[Engine, OrderedDict[str, int]] = weakref.WeakKeyDictionary()
 
+class LineCounts:
+    """Log lines written per job, as one engine saw them (a bounded LRU of job ids)."""
 
-def configure(engine: Engine, caps: Caps) -> None:
-    """Use ``caps`` for ``engine`` (tests use small ones)."""
-    with _lock:
-        _caps[engine] = caps
-        _counts.pop(engine, None)
+    def __init__(self, tracked: int = _TRACKED_JOBS) -> None:
+        self._lock = threading.Lock()
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._tracked = tracked
+
+    def known(self, job_id: str) -> int | None:
+        """The count remembered for ``job_id``, or None (then read the database)."""
+        with self._lock:
+            return self._counts.get(job_id)
+
+    def add_one(self, job_id: str, seen: int) -> int:
+        """Count one more line of ``job_id`` (at least ``seen`` were there); the new count."""
+        with self._lock:
+            count = max(seen, self._counts.get(job_id, 0)) + 1
+            self._counts[job_id] = count
+            self._counts.move_to_end(job_id)
+            while len(self._counts) > self._tracked:
+                self._counts.popitem(last=False)
+            return count
 
 
 def caps_of(engine: Engine) -> Caps:
-    """The caps in force for ``engine``."""
-    return _caps.get(engine) or Caps()
+    """The caps in force for ``engine`` (its settings')."""
+    return engine.settings.caps
 
 
 def log_notice(limit: int) -> str:
@@ -76,18 +83,10 @@ def admit_log(
 ) -> str:
     """``"keep"``, ``"notice"`` (write the notice instead) or ``"drop"`` for one more line."""
     limit = caps_of(engine).max_log_lines if limit is None else limit
-    with _lock:
-        counts = _counts.setdefault(engine, OrderedDict())
-        seen = counts.get(job_id)
+    seen = engine.line_counts.known(job_id)
     if seen is None:
         seen = count_existing()  # outside the lock: a database read
-    with _lock:
-        counts = _counts.setdefault(engine, OrderedDict())
-        seen = max(seen, counts.get(job_id, 0)) + 1
-        counts[job_id] = seen
-        counts.move_to_end(job_id)
-        while len(counts) > _TRACKED_JOBS:
-            counts.popitem(last=False)
+    seen = engine.line_counts.add_one(job_id, seen)
     if seen <= limit:
         return "keep"
     return "notice" if seen == limit + 1 else "drop"

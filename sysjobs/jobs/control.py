@@ -21,6 +21,7 @@ from sysjobs.jobs.models import Job
 from sysjobs.jobs.registry import QUEUES, JobType
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import illegal, paths_for
+from sysjobs.jobs.values import shown
 from sysjobs.store.jobstore import JobStore
 
 if TYPE_CHECKING:
@@ -92,7 +93,8 @@ def new_job_row(
     queue = queue or job_type.queue
     if queue not in QUEUES:
         raise BadRequest(
-            f"Invalid value {queue!r} for parameter 'queue'. Allowed values: {', '.join(QUEUES)}"
+            f"Invalid value {shown(queue)} for parameter 'queue'. "
+            f"Allowed values: {', '.join(QUEUES)}"
         )
     root_id = None
     if parent_id is not None:
@@ -127,7 +129,9 @@ def new_job_row(
 
 def _validate_data(job_type: JobType, data: object) -> None:
     if not isinstance(data, Mapping):
-        raise BadRequest(f"Invalid value {data!r} for parameter 'data'. Allowed values: an object")
+        raise BadRequest(
+            f"Invalid value {shown(data)} for parameter 'data'. Allowed values: an object"
+        )
     try:
         job_type.data_model.model_validate(dict(data))
     except ValidationError as exc:

@@ -27,18 +27,21 @@ class Cursor(Generic[T]):
         build: Callable[[dict[str, Any]], T],
         count: Callable[[], int],
         size: int | None = None,
+        start: Any = None,
     ) -> None:
         self._fetch_page = fetch_page
         self._key_of = key_of
         self._build = build
         self._count = count
         self._size = size
+        #: The key of the item to start after (keyset pagination), None for the first.
+        self._start = start
         self._total: int | None = None
         self._closed = False
 
     def __iter__(self) -> Iterator[T]:
         left = self._size
-        after: Any = None
+        after: Any = self._start
         while not self._closed and (left is None or left > 0):
             limit = PAGE if left is None else min(PAGE, left)
             rows = self._fetch_page(after, limit)

@@ -24,6 +24,7 @@ from sysjobs.jobs.queries import FindQuery, LogsQuery
 from sysjobs.jobs.registry import JobType, Registry
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
+from sysjobs.jobs.values import escape_surrogates, escape_surrogates_in, shown
 from sysjobs.jobs.waiting import wait_until
 from sysjobs.store.database import Database
 from sysjobs.store.jobstore import JobStore
@@ -44,6 +45,8 @@ class Engine(control.ControlVerbs):
         self.store = JobStore(database, now=self.clock.now_ms)
         self.listing = ListingStore(database)
         self.leases = Leases(self)
+        #: Log lines per job, for the caps of ``settings.caps`` (``sysjobs.jobs.caps``).
+        self.line_counts = caps.LineCounts()
         #: Lifecycle hooks (see ``sysjobs.jobs.hooks``), run after each change commits.
         self.hooks: list[EngineHooks] = []
         database.local_sink = self.hub.notify
@@ -135,8 +138,11 @@ class Engine(control.ControlVerbs):
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         return job
 
-    def find(self, query: Mapping[str, Any]) -> Cursor[Job]:
-        """Jobs matching the spec's ``find`` query, newest first, streamed."""
+    def find(
+        self, query: Mapping[str, Any], *, after: tuple[int, str] | None = None
+    ) -> Cursor[Job]:
+        """Jobs matching the spec's ``find`` query, newest first, streamed; with ``after`` (a
+        job's ``(created ms, id)``) only the older ones, so a reader pages by keyset."""
         q = FindQuery.parse(query, self.registry.queryable())
         f = JobFilter(q.types, q.statuses, q.created, q.started, q.ended, q.has_errors)
         return Cursor(
@@ -145,10 +151,15 @@ class Engine(control.ControlVerbs):
             Job.from_row,
             lambda: self.listing.jobs_count(f),
             q.size,
+            after,
         )
 
-    def logs(self, job_id: str, query: Mapping[str, Any]) -> Cursor[JobLog]:
-        """A job's logs matching the spec's ``logs`` query, oldest first, streamed."""
+    def logs(
+        self, job_id: str, query: Mapping[str, Any], *, after: tuple[int, int] | None = None
+    ) -> Cursor[JobLog]:
+        """A job's logs matching the spec's ``logs`` query, oldest first, streamed; with
+        ``after`` (a line's ``(timestamp ms, id)``) only the lines past that one, so a
+        reader pages through a long log by keyset (``count()`` still counts them all)."""
         self.require(job_id)
         q = LogsQuery.parse(query, self.clock.now_ms())
         f = LogFilter(job_id, q.level, q.message, q.ts)
@@ -158,6 +169,7 @@ class Engine(control.ControlVerbs):
             JobLog.from_row,
             lambda: self.listing.logs_count(f),
             q.size,
+            after,
         )
 
     def log_info(self, job_id: str, message: str, additional_info: Any = None) -> None:
@@ -177,11 +189,15 @@ class Engine(control.ControlVerbs):
         self.hub.notify([f"job:{job_id}"])
 
     def log_entry(self, level: str, message: object, info: Any) -> dict[str, Any]:
-        """A validated log row (``message`` must be a string), stamped by the clock."""
+        """A validated log row (``message`` must be a string), stamped by the engine's clock.
+        Every line the host writes passes here — a failed script's error, a ``log()`` line —
+        so a lone surrogate in it is kept as ``\\udXXX`` text, not an encoder error
+        (``sysjobs.jobs.values``)."""
         if not isinstance(message, str):
             raise BadRequest(
-                f"Invalid value {message!r} for parameter 'message'. Allowed values: a string"
+                f"Invalid value {shown(message)} for parameter 'message'. Allowed values: a string"
             )
+        message, info = escape_surrogates(message), escape_surrogates_in(info)
         return {
             "ts_ms": self.clock.now_ms(), "level": level, "message": message,
             "additional_info": info,
@@ -192,7 +208,7 @@ class Engine(control.ControlVerbs):
         wanted = check_statuses(statuses)
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s < 0:
             raise BadRequest(
-                f"Invalid value {timeout_s!r} for parameter 'maxTimeToWait'. "
+                f"Invalid value {shown(timeout_s)} for parameter 'maxTimeToWait'. "
                 "Allowed values: a number >= 0"
             )
         self.require(job_id)

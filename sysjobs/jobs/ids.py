@@ -4,6 +4,9 @@ Layout (12 bytes): 6 bytes of milliseconds since the epoch, 3 bytes of a per-pro
 3 bytes of per-process randomness. Ids from one process sort in creation order even within
 one millisecond; ids from different processes sort by millisecond. The randomness is renewed
 in a child after ``fork`` so two processes never share a sequence.
+
+:func:`check_job_id` is the one check of a job id a script, a CLI user or an HTTP client
+gives (the bindings call it too), with one message.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import secrets
 import threading
 import time
 
-from sysjobs.errors import BadRequest
+from sysjobs.jobs.values import bad
 
 _ID = re.compile(r"[0-9a-f]{24}\Z")
+#: What a job id looks like, as every message says it.
+ID_ALLOWED = "a job id of 24 lowercase hexadecimal characters (0-9, a-f)"
 _lock = threading.Lock()
 _state: dict[str, int] = {}
 
@@ -51,10 +56,7 @@ def is_job_id(value: object) -> bool:
 def check_job_id(value: object, parameter: str = "jobId") -> str:
     """``value`` if it is a job id, else ``BadRequest`` naming the parameter."""
     if not is_job_id(value):
-        raise BadRequest(
-            f"Invalid value {value!r} for parameter '{parameter}'. "
-            "Allowed values: a job id of 24 lowercase hexadecimal characters"
-        )
+        raise bad(parameter, value, ID_ALLOWED)
     return str(value)
 
 

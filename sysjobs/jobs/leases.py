@@ -22,6 +22,7 @@ from sysjobs.jobs import caps
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.reaping import decide_lost
 from sysjobs.jobs.registry import QUEUES
+from sysjobs.jobs.values import escape_surrogates_in
 from sysjobs.store.jobstore import JobStore
 from sysjobs.store.leases import ClaimSpec, FinishSpec, LeaseStore
 from sysjobs.store.listing import ListingStore
@@ -238,7 +239,8 @@ class Leases:
                 results = job_type.results_model.model_validate(results).model_dump(mode="json")
             except ValidationError as exc:
                 raise BadRequest(f"Invalid results for {job_type.name}: {exc}") from exc
-        kept, too_large = caps.cap_results(self.engine, dict(results))
+        # A script's results may hold lone surrogates no database encodes: kept as \udXXX.
+        kept, too_large = caps.cap_results(self.engine, escape_surrogates_in(dict(results)))
         if too_large is not None and not self.log(lease, "ERROR", too_large):
             return None
         return dict(kept)

@@ -4,6 +4,13 @@ Scripts hand in loose maps (``{status: 'FINISHED', hasErrors: 'true', _size: 10}
 key is checked here and any unknown key, wrong type, bad value or inverted range becomes a
 ``BadRequest`` naming the parameter, the value and what is allowed. Past this point the
 engine works with typed, validated values only.
+
+Rules (from :mod:`sysjobs.jobs.values`): times are whole milliseconds from 0 to
+``MAX_MS`` (``NaN``, ``Infinity``, ``1e20`` → ``BadRequest``, never a dropped filter);
+``_size`` is a whole number from 1 to 2^63-1; ``message`` is a ``LIKE`` pattern, so it is
+capped at ``MAX_PATTERN_CHARS`` and refuses NUL and lone surrogates; ``period`` is read in
+linear time (:mod:`sysjobs.jobs.periods`). Every value is quoted back as the script wrote it,
+never in Python's spelling.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from sysjobs.errors import BadRequest
 from sysjobs.jobs import periods
 from sysjobs.jobs.status import ALL_STATUSES
+from sysjobs.jobs.values import INT64_MAX, bad, check_int, check_ms, check_pattern, shown
 
 FIND_KEYS = (
     "type", "status", "startFrom", "startTo", "endFrom", "endTo",
@@ -70,30 +78,28 @@ class LogsQuery(BaseModel):
         q = _as_map(query, LOGS_KEYS)
         levels = _csv(q, "level", LEVELS)
         if len(levels) > 1:
-            raise _bad("level", q["level"], "INFO, ERROR (one of them)")
+            raise bad("level", q["level"], "INFO, ERROR (one of them)")
         message = q.get("message")
-        if message is not None and (not isinstance(message, str) or "\x00" in message):
-            raise _bad("message", message, "a string without NUL characters")
+        if message is not None:
+            message = check_pattern(message, "message")
         ts = _range(q, "from", "to")
         if ts == (None, None) and q.get("period") is not None:
             ts = periods.period_range(q["period"], now_ms)
         return cls(level=levels[0] if levels else None, message=message, ts=ts, size=_size(q))
 
 
-def _bad(parameter: str, value: object, allowed: str) -> BadRequest:
-    return BadRequest(
-        f"Invalid value {value!r} for parameter '{parameter}'. Allowed values: {allowed}"
-    )
-
-
 def _as_map(query: object, keys: tuple[str, ...]) -> Mapping[str, Any]:
     if query is None:
         return {}
     if not isinstance(query, Mapping):
-        raise BadRequest(f"Invalid query {query!r}: expected an object with keys {', '.join(keys)}")
+        raise BadRequest(
+            f"Invalid query {shown(query)}: expected an object with keys {', '.join(keys)}"
+        )
     for key in query:
         if key not in keys:
-            raise BadRequest(f"Unknown parameter {key!r}. Allowed parameters: {', '.join(keys)}")
+            raise BadRequest(
+                f"Unknown parameter {shown(key)}. Allowed parameters: {', '.join(keys)}"
+            )
     return {k: v for k, v in query.items() if v is not None}
 
 
@@ -104,26 +110,18 @@ def _csv(q: Mapping[str, Any], name: str, allowed: Collection[str]) -> tuple[str
         return ()
     items = raw.split(",") if isinstance(raw, str) else raw
     if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise _bad(name, raw, ", ".join(allowed))
+        raise bad(name, raw, ", ".join(allowed))
     values = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
     for value in values or ("",):
         if value not in allowed:
-            raise _bad(name, value, ", ".join(allowed))
+            raise bad(name, value, ", ".join(allowed))
     return values
 
 
 def _ms(q: Mapping[str, Any], name: str) -> int | None:
-    """A millisecond timestamp: a non-negative integer (or a string of digits)."""
+    """A millisecond timestamp: a whole number from 0 to MAX_MS (or a string of digits)."""
     raw = q.get(name)
-    if raw is None:
-        return None
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    if isinstance(raw, str) and raw.strip().isdigit():
-        raw = int(raw.strip())
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise _bad(name, raw, "a timestamp in milliseconds since the epoch (integer >= 0)")
-    return raw
+    return None if raw is None else check_ms(raw, name)
 
 
 def _range(q: Mapping[str, Any], low: str, high: str) -> Range:
@@ -142,17 +140,11 @@ def _bool(q: Mapping[str, Any], name: str) -> bool | None:
         return raw
     if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
         return raw.strip().lower() == "true"
-    raise _bad(name, raw, "true, false (a boolean or the strings 'true'/'false')")
+    raise bad(name, raw, "true, false (a boolean or the strings 'true'/'false')")
 
 
 def _size(q: Mapping[str, Any]) -> int | None:
     raw = q.get("_size")
     if raw is None:
         return None
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    if isinstance(raw, str) and raw.strip().isdigit():
-        raw = int(raw.strip())
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise _bad("_size", raw, "a positive integer")
-    return raw
+    return check_int(raw, "_size", 1, INT64_MAX, f"a positive integer (1 to {INT64_MAX})")

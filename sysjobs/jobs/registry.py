@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from sysjobs.errors import BadRequest
+from sysjobs.jobs.values import shown
 
 if TYPE_CHECKING:
     from sysjobs.jobs.context import JobContext
@@ -92,7 +93,7 @@ class Registry:
         if found is None:
             allowed = ", ".join(sorted(self._types)) or "(no job types registered)"
             raise BadRequest(
-                f"Invalid value {name!r} for parameter 'type'. Allowed values: {allowed}"
+                f"Invalid value {shown(name)} for parameter 'type'. Allowed values: {allowed}"
             )
         return found
 

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sysjobs.jobs.clock import SYSTEM_CLOCK, Clock
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How much log and how large a result one job may keep (see ``sysjobs.jobs.caps``)."""
+
+    #: Log lines kept per job (the notice line saying the log was capped comes on top).
+    max_log_lines: int = 10_000
+    #: Characters kept of one log message.
+    max_message_chars: int = 64 * 1024
+    #: Bytes of JSON kept as a job's results.
+    max_result_bytes: int = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -23,5 +35,7 @@ class EngineSettings:
     retain_logs_days: float | None = None
     #: PostgreSQL: publish and listen to NOTIFY hints (off = poll only).
     hints: bool = True
+    #: Per-job caps on log lines, message length and results size.
+    caps: Caps = field(default_factory=Caps)
     #: Where every stored time comes from (tests inject a clock they step).
     clock: Clock = SYSTEM_CLOCK

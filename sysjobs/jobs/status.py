@@ -3,14 +3,17 @@
 Workers and the reaper move jobs between the leased statuses through fenced queries (see
 ``sysjobs.jobs.leases``); the table here governs only the user verbs. Anything not listed is
 illegal and raises ``Conflict`` naming the status the job is in.
+
+:func:`check_statuses` is the one check of ``waitForJob``'s ``desiredStatus`` (the engine
+and the binding both call it), with one message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import StrEnum
 
-from sysjobs.errors import BadRequest, Conflict
+from sysjobs.errors import Conflict
+from sysjobs.jobs.values import bad
 
 
 class JobStatus(StrEnum):
@@ -73,13 +76,13 @@ def illegal(verb: str, job_id: str, current: str) -> Conflict:
     )
 
 
-def check_statuses(statuses: Sequence[str] | str) -> tuple[str, ...]:
-    """``waitForJob``'s desired statuses (one or many), each a real status."""
-    items = [statuses] if isinstance(statuses, str) else list(statuses)
-    wrong: object = [] if not items else next((i for i in items if i not in ALL_STATUSES), None)
-    if wrong is not None:
-        raise BadRequest(
-            f"Invalid value {wrong!r} for parameter 'desiredStatus'. "
-            f"Allowed values: {', '.join(ALL_STATUSES)}"
-        )
+def check_statuses(statuses: object, parameter: str = "desiredStatus") -> tuple[str, ...]:
+    """``waitForJob``'s desired statuses: one status, or a non-empty list of them."""
+    items = [statuses] if isinstance(statuses, str) else statuses
+    allowed = ", ".join(ALL_STATUSES)
+    if not isinstance(items, list | tuple) or not items:
+        raise bad(parameter, statuses, f"a status or a non-empty array of statuses: {allowed}")
+    for item in items:
+        if item not in ALL_STATUSES:
+            raise bad(parameter, item, allowed)
     return tuple(items)

@@ -142,8 +142,53 @@
   // ---- host calls ----------------------------------------------------------------
   // Envelopes (requests, error reports) have no prototype: a script that sets
   // Object.prototype.toJSON must not be able to rewrite them while they are serialised.
+  // Arguments travel as JSON; what JSON cannot say is refused with badRequest naming it,
+  // never changed silently: NaN and ±Infinity (JSON.stringify writes null: a dropped
+  // filter), BigInt, circular values and values nested deeper than the host reads
+  // (JSON.stringify throws an uncoded TypeError or RangeError). The fast path is one plain
+  // stringify; only a text with a `null` in it (where a NaN may hide) or a failed one is
+  // serialised again through a checking replacer, and that second text is the one sent.
+  // The replacer runs as script time: its cost is bounded by the script's own time limit.
+  // An error a script's getter or toJSON throws passes through as it is.
+  const sIndexOf = String.prototype.indexOf;
+  const MAX_DEPTH = 1000;  // Python's JSON reader refuses deeper values anyway
+  const isArray = Array.isArray;
+  function unsendable(holder, key, shown, allowed) {
+    const name = key.length > 40 ? rApply(sSlice, key, [0, 40]) + "…" : key;
+    const where = isArray(holder) ? "an array item (index " + key + ")" : "parameter '" + name + "'";
+    return makeError("badRequest", "Invalid value " + shown + " for " + where + ". Allowed values: " + allowed, null);
+  }
+  function sendableReplacer() {
+    const path = [];  // the objects being serialised, outermost first
+    return function sendable(key, value) {
+      while (path.length > 0 && path[path.length - 1] !== this) path.length -= 1;
+      const kind = typeof value;
+      if ((kind === "number" && !NumberIsFinite(value)) || kind === "bigint") {
+        const text = StringCtor(value) + (kind === "bigint" ? "n" : "");
+        throw unsendable(this, key, text.length > 40 ? "(a BigInt)" : text,
+          "finite numbers (not NaN, ±Infinity or BigInt)");
+      }
+      if ((kind === "object" || kind === "function") && value !== null) {
+        if (path.length >= MAX_DEPTH) {
+          throw unsendable(this, key, "(a value nested " + MAX_DEPTH + " levels deep)", "plain JSON data nested less deeply");
+        }
+        for (let i = 0; i < path.length; i++) {
+          if (path[i] === value) throw unsendable(this, key, "[Circular]", "plain JSON data without circular references");
+        }
+        path[path.length] = value;
+      }
+      return value;
+    };
+  }
+  function serialise(op, args) {
+    const envelope = { __proto__: null, op: op, args: args === undefined ? null : args };
+    let text;
+    try { text = jStringify(envelope); } catch (_) { return jStringify(envelope, sendableReplacer()); }
+    return rApply(sIndexOf, text, ["null"]) < 0 ? text : jStringify(envelope, sendableReplacer());
+  }
+
   function call(op, args) {
-    const request = jStringify({ __proto__: null, op: op, args: args === undefined ? null : args });
+    const request = serialise(op, args);
     const reply = jParse(transport(request));
     if (oHasOwn(reply, "err")) {
       const err = reply.err;

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import logging
 import struct
 import threading
@@ -126,6 +127,7 @@ class _Task:
 _GIL_HELD_CALLS = (
     "mr_eval", "mr_call_function", "mr_cancel_task", "mr_free_value", "mr_alloc_int_val",
     "mr_alloc_double_val", "mr_alloc_string_val", "mr_hard_memory_limit_reached",
+    "mr_soft_memory_limit_reached",
 )  # fmt: skip
 
 
@@ -203,7 +205,8 @@ class Bridge:
         self._reply_rest = b""
         self._pinned: int | None = None
         self._pin = pin_thread_state
-        self._in_callback = False
+        #: The thread serving a host call right now (the isolate's thread), else None.
+        self._callback_thread: int | None = None
         self._closed = False
         self._unpin_fn: Any = None
         self._dll: Any = _GilHeldDll.of(ctx._dll)
@@ -294,7 +297,10 @@ class Bridge:
         task, self._canary = self._canary, None
         if task is None:
             task = self._post_canary()
-        handle = self._wait(task, timeout_s)
+        # A canary that did not run means a microtask loop holds the isolate: cancelling
+        # a queued eval cannot stop it, so its result is not waited for (the caller
+        # discards the context, which ends the loop).
+        handle = self._wait(task, timeout_s, cancel_wait_s=0.0)
         self._translate(lambda: self._ctx._value_handle_to_python(handle))
 
     def _post_canary(self) -> _Task:
@@ -357,7 +363,9 @@ class Bridge:
         task.task_id = start(task.callback_id)
         return task
 
-    def _wait(self, task: _Task, timeout_s: float | None) -> Any:
+    def _wait(
+        self, task: _Task, timeout_s: float | None, *, cancel_wait_s: float = _CANCEL_WAIT_S
+    ) -> Any:
         """``task``'s value handle; cancels it after ``timeout_s`` (``ScriptTimeout``), or
         when :meth:`terminate` was called meanwhile (``ScriptTerminated``)."""
         self._running = task
@@ -365,7 +373,7 @@ class Bridge:
             if not task.arrived.acquire(timeout=-1 if timeout_s is None else timeout_s):
                 task.reason = task.reason or "timeout"
                 self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
-                task.arrived.acquire(timeout=_CANCEL_WAIT_S)
+                task.arrived.acquire(timeout=cancel_wait_s)
         finally:
             self._running = None
             self._tasks.pop(task.callback_id, None)
@@ -378,8 +386,24 @@ class Bridge:
     def heap_limit_reached(self) -> bool:
         return bool(self._ctx.was_hard_memory_limit_reached())
 
+    def heap_used_bytes(self) -> int:
+        """V8's ``used_heap_size`` now (~0.4 ms: a task on the isolate thread; only call
+        it while the isolate is idle)."""
+        return int(json.loads(self._ctx.heap_stats())["used_heap_size"])
+
+    def set_retained_limit(self, limit_bytes: int) -> None:
+        """After each GC, V8 compares the heap in use with ``limit_bytes``
+        (:meth:`retained_over_limit` reads the verdict of the last GC, ~2 µs)."""
+        self._ctx.set_soft_memory_limit(limit_bytes)
+
+    def retained_over_limit(self) -> bool:
+        """Whether the heap in use after the last GC exceeded :meth:`set_retained_limit`."""
+        return bool(self._ctx.was_soft_memory_limit_reached())
+
     def _check_usable(self) -> None:
-        if self._in_callback:
+        # Only the isolate's own thread, inside a host call, would deadlock; any other
+        # thread may queue work behind the call (it runs when the call returns).
+        if self._callback_thread == threading.get_ident():
             raise ReentrancyError("a host handler cannot evaluate JS in the calling isolate")
         if self._closed:
             raise BridgeError("the bridge is closed")
@@ -413,7 +437,7 @@ class Bridge:
             return
         # Any exception escaping here would be swallowed by ctypes and JS would read a
         # stale buffer: everything is caught.
-        self._in_callback = True
+        self._callback_thread = threading.get_ident()
         try:
             self._dll.mr_free_value(self._ctx._ctx, raw)
             if self._pinned is None and self._pin:
@@ -422,13 +446,15 @@ class Bridge:
                 self._serve()
         except BaseException:
             log.exception("sysjobs bridge: transport failure")
-            self._write_reply(b'{\x00}\x00', 0)
+            with contextlib.suppress(BaseException):
+                self._write_reply(b'{\x00}\x00', 0)
         finally:
-            self._in_callback = False
+            self._callback_thread = None
 
     def _serve(self) -> None:
         buf = self._buf
-        assert buf is not None and self._dispatch is not None
+        if buf is None or self._dispatch is None:  # closed meanwhile: nothing to answer
+            return
         kind, units, _total = _HEADER.unpack_from(buf, 0)
         if kind == KIND_END:
             self._unpin()
@@ -456,7 +482,8 @@ class Bridge:
 
     def _write_reply(self, chunk: bytes, kind: int) -> None:
         buf = self._buf
-        assert buf is not None
+        if buf is None:  # the bridge was closed while the call ran: nobody reads a reply
+            return
         _HEADER.pack_into(buf, 0, kind, len(chunk) // 2, 0)
         buf[HEADER_BYTES : HEADER_BYTES + len(chunk)] = chunk
 

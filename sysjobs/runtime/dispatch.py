@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sysjobs.errors import BadRequest, SysError, SystemException, code_of
+from sysjobs.runtime.governor import HOST_CALLS
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 log = logging.getLogger("sysjobs.runtime")
@@ -75,8 +76,12 @@ def _short(message: str) -> str:
 
 
 def handle(table: Mapping[str, Operation[Any]], ctx: CallContext, request: str) -> str:
-    """Serve one request (JSON text) and return the reply (JSON text)."""
+    """Serve one request (JSON text) and return the reply (JSON text).
+
+    Every call counts against the run's host-call budget, a malformed one too.
+    """
     try:
+        ctx.charge(HOST_CALLS)
         message = _decode_request(request)
         op = table.get(str(message.get("op")))
         if op is None:

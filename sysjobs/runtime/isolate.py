@@ -4,6 +4,12 @@ The bootstrap source is built once per sandbox from its namespaces; each isolate
 it and calls it with the synchronous callback, getting back the transport buffer, the
 ``run()`` function (which proves a recycled context clean before the script it is for)
 and the unpin signal (which releases the pinned thread state when the bridge closes).
+
+An isolate also keeps what the recycling rules need to know about it (see
+:meth:`Isolate.reusable`): whether a run is being served, whether the last run was proven
+idle (its canary ran), whether a host call ever arrived outside a run (then it is never
+reused: code of an ended run is still alive in it), and which trust domain's scripts ran
+in it.
 """
 
 from __future__ import annotations
@@ -17,6 +23,13 @@ from sysjobs.runtime import dispatch
 from sysjobs.runtime.bridge import Bridge
 from sysjobs.runtime.namespace import CallContext, Namespace
 from sysjobs.runtime.result import Limits
+
+#: The reply to a host call that arrives when no run is being served: the code making it
+#: belongs to a run that has ended, so it gets nothing (and its context is discarded).
+_REFUSED = json.dumps(
+    {"err": {"code": "terminated", "message": "The run this call belongs to has ended.",
+             "info": None}}
+).encode("utf-16-le")
 
 _BOOTSTRAP_JS = resources.files("sysjobs.runtime").joinpath("bootstrap.js").read_text("utf-8")
 
@@ -45,6 +58,14 @@ class Isolate:
         self.runs = 0
         #: Whether another session's scripts ran here since it was last proven clean.
         self.dirty = False
+        #: The trust domain whose scripts ran here (None: none ran yet).
+        self.domain: str | None = None
+        #: A run is being served: from the call that starts it until its canary has run.
+        self.serving = False
+        #: The last run's canary ran: no microtask, promise chain or host call is left.
+        self.proven_idle = True
+        #: A host call arrived while no run was served: code of an ended run is alive here.
+        self.refused = False
         self.bridge = Bridge(heap_limit_bytes=limits.heap_bytes, pin_thread_state=pin)
         try:
             factory = self.bridge.eval(source)
@@ -57,6 +78,9 @@ class Isolate:
 
     def _serve(self, table: dict[str, Any]) -> Callable[[bytes | memoryview], bytes]:
         def serve(request: bytes | memoryview) -> bytes:
+            if not self.serving:
+                self.refused = True
+                return _REFUSED
             text = str(request, "utf-16-le", "surrogatepass")
             reply = dispatch.handle(table, self.ctx, text)
             return reply.encode("utf-16-le", "surrogatepass")
@@ -68,13 +92,30 @@ class Isolate:
 
         On a context another session used (``dirty``), ``run`` first proves it clean
         (the bootstrap's ``reset``): the envelope is then ``{"dirty": true}`` when it is
-        not, and the script did not run.
+        not, and the script did not run. From this call on the isolate serves host calls
+        for this run, until the caller sets :attr:`serving` back (after the canary).
         """
         payload = json.dumps({"source": source, "globals": globals, "reset": self.dirty})
         self.dirty = False
+        # Served from here until the caller has seen the canary run (then it clears this).
+        self.serving, self.proven_idle = True, False
         return self.bridge.call_with_input(
             self.run_fn, payload, timeout_s=timeout_s, then_canary=True
         )
+
+    def reusable(self) -> bool:
+        """Whether another run may use this context (of the same trust domain).
+
+        Only when the last run was proven idle, no call ever arrived outside a run, no
+        limit was hit, and the heap in use after the last GC stayed under the retained
+        limit: whatever a script hid where the proof cannot look (a private field on an
+        intrinsic holds memory, never a readable value) is bounded by that limit.
+        """
+        bridge = self.bridge
+        return (
+            self.proven_idle and not self.serving and not self.refused
+            and not bridge.heap_limit_reached() and not bridge.retained_over_limit()
+        )  # fmt: skip
 
     def close(self) -> None:
         self.bridge.close()

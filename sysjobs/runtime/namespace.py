@@ -24,8 +24,8 @@ A binding module (``sysjobs.bindings.jobs``, ``…data`` …) builds a :class:`N
   wrong types → ``badRequest`` naming the parameter) and returns a JSON-serialisable value.
 
 The runtime knows nothing about jobs: services reach an operation through the closure its
-binding module builds, and per-run facts (deadline, current job, log sink) through
-:class:`CallContext`.
+binding module builds, and per-run facts (deadline, current job, log sink, the run's
+governance budget) through :class:`CallContext`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+
+from sysjobs.runtime.governor import Governor
 
 A = TypeVar("A", bound=BaseModel)
 
@@ -60,6 +62,13 @@ class CallContext:
     extras: dict[str, Any] = field(default_factory=dict)
     #: Called once when the run ends, whatever its outcome (e.g. close DB cursors).
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    #: The run's governance budgets (jobs started, log bytes, host calls); see
+    #: :mod:`sysjobs.runtime.governor`.
+    governor: Governor = field(default_factory=Governor)
+
+    def charge(self, budget: str, amount: int = 1) -> None:
+        """Count ``amount`` of ``budget`` for this run, or raise ``LimitExceeded``."""
+        self.governor.charge(budget, amount)
 
     def close(self) -> None:
         """Run the cleanups, newest first; one failing does not skip the others."""

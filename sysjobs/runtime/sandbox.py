@@ -12,6 +12,19 @@ that cannot be deleted — is closed and the script runs in another. A limit eve
 the context at once. Behind the
 stack, a small warm pool builds fresh contexts ahead. One job's many units of work (an
 action over thousands of records) share one context through a :class:`Session`.
+
+The recycling rules (each answers an attack; the README's security model lists them):
+
+* a context is reused only within one *trust domain* (the ``domain`` a session names: an
+  app, or narrower — a user), never across;
+* only when its last run was proven idle (the canary ran behind it: no promise chain,
+  microtask loop or host call left), no host call ever arrived outside a run, and no
+  limit was hit;
+* only while the heap it retains after a GC stays within ``max_retained_bytes`` of a fresh
+  context's — state hidden where the proof cannot look (private fields stamped onto
+  intrinsics) is bounded by that;
+* and only when the proof of cleanliness, run in the same call as the next script,
+  finds the realm as the bootstrap left it.
 """
 
 from __future__ import annotations
@@ -46,6 +59,7 @@ class Sandbox:
         recycle: bool = True,
         max_runs_per_isolate: int = 1000,
         max_recycled: int = 64,
+        max_retained_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.limits = limits or Limits()
         self._pin = pin_thread_state
@@ -60,41 +74,53 @@ class Sandbox:
         self._active: dict[str, Session] = {}
         self._recycle = recycle
         self._max_runs = max_runs_per_isolate
+        #: Idle contexts for reuse, oldest first, each with the trust domain it served.
         self._recycled: list[Isolate] = []
         self._recycled_lock = threading.Lock()
         self._max_recycled = max_recycled
+        self._max_retained = max_retained_bytes
+        self._retained_limit: int | None = None  # a fresh context's heap + max_retained
         #: What happened to isolates so far: built, reused, and closed after a failed reset.
         self.counts = {"built": 0, "reused": 0, "rejected": 0}
 
     # ---- pool ---------------------------------------------------------------------
     def _new_isolate(self) -> Isolate:
         iso = Isolate(self._source, self._table, self.limits, pin=self._pin)
+        if self._retained_limit is None:  # a fresh context's heap, measured once
+            self._retained_limit = iso.bridge.heap_used_bytes() + self._max_retained
+        iso.bridge.set_retained_limit(self._retained_limit)
         self.counts["built"] += 1
         return iso
 
-    def take(self) -> Isolate:
-        """A clean isolate: a recycled one, else from the warm pool, else a new one."""
+    def take(self, domain: str = "") -> Isolate:
+        """A clean isolate for ``domain``: one recycled within that trust domain, else
+        from the warm pool, else a new one."""
         with self._recycled_lock:
-            if self._recycled:
-                self.counts["reused"] += 1
-                return self._recycled.pop()
+            for i in range(len(self._recycled) - 1, -1, -1):
+                if self._recycled[i].domain == domain:
+                    self.counts["reused"] += 1
+                    return self._recycled.pop(i)
         return self._take()
 
     def give_back(self, iso: Isolate) -> None:
-        """A session is done with ``iso``: keep it for another script, or close it.
+        """A session is done with ``iso``: keep it for another script of its trust domain,
+        or close it (see the recycling rules above).
 
         It is proven clean (or closed) by the next run, in the same call as that script.
         """
-        keep = (
-            self._recycle and not self._closed and iso.runs < self._max_runs
-            and not iso.bridge.heap_limit_reached()
-        )  # fmt: skip
-        if keep:
+        keep = self._recycle and not self._closed and iso.runs < self._max_runs
+        if keep and iso.reusable():
             with self._recycled_lock:
-                if len(self._recycled) < self._max_recycled and not self._closed:
+                if not self._closed:
                     iso.dirty = True
                     self._recycled.append(iso)
+                    evicted = self._recycled[: -self._max_recycled]
+                    del self._recycled[: -self._max_recycled]
+                    for old in evicted:
+                        old.close()
                     return
+        elif keep:
+            self.counts["rejected"] += 1
         iso.close()
 
     def reject(self, iso: Isolate) -> None:
@@ -145,14 +171,17 @@ class Sandbox:
         extras: dict[str, Any] | None = None,
         run_id: str | None = None,
         job_log: Callable[[str, str], None] | None = None,
+        domain: str = "",
     ) -> Session:
         """Several runs in one isolate — for one job's many units of work (records).
 
         Runs of a session share globals, so use one only within one job and one script.
         ``run_id`` names the session for :meth:`terminate` (a job id, typically).
+        ``domain`` is the trust domain: a context is only ever reused by sessions of the
+        same domain (an app, or a user of an app).
         """
         return Session(self, job_id=job_id, user=user, log_sink=log_sink, extras=extras,
-                       run_id=run_id, job_log=job_log)  # fmt: skip
+                       run_id=run_id, job_log=job_log, domain=domain)  # fmt: skip
 
     def run(
         self,
@@ -166,11 +195,12 @@ class Sandbox:
         extras: dict[str, Any] | None = None,
         run_id: str | None = None,
         job_log: Callable[[str, str], None] | None = None,
+        domain: str = "",
     ) -> RunResult:
         """Run ``source`` once in a clean isolate; never raises for anything the script does."""
         with self.session(
             job_id=job_id, user=user, log_sink=log_sink, extras=extras, run_id=run_id,
-            job_log=job_log,
+            job_log=job_log, domain=domain,
         ) as session:
             return session.run(source, timeout_s=timeout_s, globals=globals)
 

@@ -7,22 +7,38 @@ catches promise chains or microtask loops still running after the script returne
 limit event discards the isolate; the next run of the session takes a fresh one. When the
 session closes, its isolate goes back to the sandbox; the next run on it first proves it
 clean, and a context that fails is closed and the run goes to another.
+
+A run is *served* from its first call until its canary has run: host calls arriving in
+that window belong to it (a ``then`` after the return may still log). After it, nothing
+of the run can still execute — there are no timers — so a host call arriving then is
+refused and the context is never reused. Nothing that goes wrong inside the runtime (a
+bridge error, a call arriving late) reaches the caller: the run ends with an outcome and
+its context is discarded.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sysjobs.runtime.bridge import ScriptMemoryLimit, ScriptTerminated, ScriptTimeout
+from sysjobs.runtime.bridge import (
+    BridgeError,
+    ScriptMemoryLimit,
+    ScriptTerminated,
+    ScriptTimeout,
+)
+from sysjobs.runtime.governor import Governor
 from sysjobs.runtime.isolate import Isolate
 from sysjobs.runtime.namespace import CallContext
-from sysjobs.runtime.result import Outcome, RunResult, ScriptError
+from sysjobs.runtime.result import LogCapture, Outcome, RunResult, ScriptError
 
 if TYPE_CHECKING:
     from sysjobs.runtime.sandbox import Sandbox
+
+log = logging.getLogger("sysjobs.runtime")
 
 _CANARY_FLOOR_S = 0.05
 #: Uncaught RangeErrors that mean "out of memory" rather than a bug in the script.
@@ -47,8 +63,10 @@ class Session:
         extras: dict[str, Any] | None,
         run_id: str | None,
         job_log: Callable[[str, str], None] | None = None,
+        domain: str = "",
     ) -> None:
         self._sandbox = sandbox
+        self._domain = domain
         self._job_id, self._user, self._log_sink = job_id, user, log_sink
         self._job_log = job_log
         self._extras = dict(extras or {})
@@ -64,30 +82,28 @@ class Session:
         limits = self._sandbox.limits
         started = time.monotonic()
         timeout = timeout_s if timeout_s is not None else limits.timeout_s
-        logs: list[str] = []
-        dropped = [0]
+        capture = LogCapture(limits)  # bounded: never holds more than limits allow
 
         def sink(line: str) -> None:
-            if len(logs) < limits.max_log_lines:
-                logs.append(line)
-            else:
-                dropped[0] += 1
+            capture.add(line)
             if self._log_sink is not None:
                 self._log_sink(line)
 
-        iso = self._iso = self._iso or self._sandbox.take()
-        iso.ctx = CallContext(
+        iso = self._isolate()
+        ctx = CallContext(
             deadline=started + timeout, job_id=self._job_id, user=self._user, log_sink=sink,
             job_log=self._job_log, extras=dict(self._extras),
+            governor=Governor(limits.governance),
         )  # fmt: skip
         try:
-            outcome, value, error = self._execute(iso, source, globals or {}, timeout)
+            outcome, value, error = self._execute(iso, ctx, source, globals or {}, timeout)
         finally:
-            iso.ctx.close()
+            ctx.close()
         if outcome not in _KEEPS_ISOLATE:
             self._discard()
         elapsed = round((time.monotonic() - started) * 1000, 3)
-        return RunResult(outcome, value, logs, dropped[0], error, elapsed)
+        return RunResult(outcome, value, capture.lines, capture.dropped_lines, error, elapsed,
+                         capture.dropped_bytes)  # fmt: skip
 
     def terminate(self) -> bool:
         """Terminate the running script (from any thread); False when none runs."""
@@ -109,39 +125,65 @@ class Session:
         self.close()
 
     # ---- one run --------------------------------------------------------------------
+    def _isolate(self) -> Isolate:
+        """The session's isolate, unless a call arrived in it between two runs."""
+        iso = self._iso
+        if iso is not None and not iso.reusable():
+            self._discard()
+            iso = None
+        if iso is None:
+            iso = self._iso = self._sandbox.take(self._domain)
+        return iso
+
     def _discard(self) -> None:
         iso, self._iso = self._iso, None
         if iso is not None:
             iso.close()
 
     def _execute(
-        self, iso: Isolate, source: str, globals: dict[str, Any], timeout: float
-    ) -> Verdict:
+        self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
+        timeout: float,
+    ) -> Verdict:  # fmt: skip
+        """Serve one run in ``iso`` (or, when a recycled one fails its proof, in others)."""
         try:
-            envelope = iso.run_envelope(source, globals, timeout)
-            while envelope == _DIRTY:  # a recycled context failed its proof: another one
-                ctx = iso.ctx
-                self._sandbox.reject(iso)
-                iso = self._iso = self._sandbox.take()
-                iso.ctx = ctx
-                envelope = iso.run_envelope(source, globals, timeout)
-            iso.runs += 1
-            if not _canary_passes(iso):
-                return _limit(
-                    Outcome.TIMEOUT,
-                    "The script returned but left asynchronous work (a promise chain or "
-                    "microtask loop) running past its time limit.",
-                )
-            if iso.bridge.heap_limit_reached():  # work after the return ran out of memory
-                return self._memory_limit()
+            return self._serve(iso, ctx, source, globals, timeout)
         except ScriptTimeout:
             return _limit(Outcome.TIMEOUT, f"The script ran longer than {timeout:g} s.")
         except ScriptMemoryLimit:
             return self._memory_limit()
         except ScriptTerminated:
-            if iso.bridge.heap_limit_reached():
+            if self._iso is not None and self._iso.bridge.heap_limit_reached():
                 return self._memory_limit()
             return _limit(Outcome.TERMINATED, "The script was terminated (forced stop).")
+        except BridgeError:  # the context failed under us: the run ends, the host goes on
+            log.exception("sysjobs runtime: a context failed during a run")
+            return _limit(Outcome.CRASHED, "The script's context failed; it was discarded.")
+        finally:
+            if self._iso is not None:
+                self._iso.serving = False
+
+    def _serve(
+        self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
+        timeout: float,
+    ) -> Verdict:  # fmt: skip
+        iso.ctx, iso.domain = ctx, self._domain
+        envelope = iso.run_envelope(source, globals, timeout)
+        while envelope == _DIRTY:  # a recycled context failed its proof: another one
+            iso.serving = False
+            self._sandbox.reject(iso)
+            iso = self._iso = self._sandbox.take(self._domain)
+            iso.ctx, iso.domain = ctx, self._domain
+            envelope = iso.run_envelope(source, globals, timeout)
+        iso.runs += 1
+        if not _canary_passes(iso, ctx):
+            return _limit(
+                Outcome.TIMEOUT,
+                "The script returned but left asynchronous work (a promise chain or "
+                "microtask loop) running past its time limit.",
+            )
+        iso.proven_idle = True
+        if iso.bridge.heap_limit_reached():  # work after the return ran out of memory
+            return self._memory_limit()
         return _decode(envelope)
 
     def _memory_limit(self) -> Verdict:
@@ -149,9 +191,9 @@ class Session:
         return _limit(Outcome.MEMORY_LIMIT, f"The script exceeded its memory limit of {mib} MiB.")
 
 
-def _canary_passes(iso: Isolate) -> bool:
+def _canary_passes(iso: Isolate, ctx: CallContext) -> bool:
     try:
-        iso.bridge.wait_idle(max(_CANARY_FLOOR_S, iso.ctx.remaining()))
+        iso.bridge.wait_idle(max(_CANARY_FLOOR_S, ctx.remaining()))
     except ScriptTimeout:
         return False
     return True

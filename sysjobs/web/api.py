@@ -2,33 +2,61 @@
 
 It mirrors ``sysjobs jobs …``: query parameters are the spec's own names (``type``,
 ``status``, ``startFrom`` … ``hasErrors``, ``_size``; ``level``, ``message``, ``from``,
-``to``, ``period`` for logs) and go to the engine unchanged, so a bad filter is the same
-``badRequest`` a script would get. Verbs follow the engine's state machine: an illegal one
-is a 400 naming the status the job is in. Handlers are plain functions (Starlette runs
-them in its thread pool) because the engine is synchronous.
+``to``, ``period`` for logs). Each is checked where it enters (:mod:`sysjobs.web.params`:
+ASCII digits, 64-bit ranges, length caps) and then goes to the engine, so a bad filter is
+the same ``badRequest`` a script would get. Logs come in pages bounded in lines and bytes
+(:mod:`sysjobs.web.logpages`). Verbs follow the engine's state machine: an illegal one is a
+400 naming the status the job is in. Handlers are plain functions (Starlette runs them in
+its thread pool) because the engine is synchronous.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from sysjobs.errors import Conflict
 from sysjobs.host import Host
+from sysjobs.jobs.engine import Engine
+from sysjobs.jobs.ids import is_job_id
+from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import engine_stats
+from sysjobs.web import params
 from sysjobs.web.auth import require
-from sysjobs.web.errors import ApiError, bad_parameter
-from sysjobs.web.views import actions_for, event_json, job_json, log_json, stats_json
+from sysjobs.web.body import Fields, boolean, json_object
+from sysjobs.web.errors import ApiError, Reply, bad_parameter
+from sysjobs.web.limits import WebLimits
+from sysjobs.web.logpages import log_page, size_of
+from sysjobs.web.params import Params
+from sysjobs.web.views import actions_for, event_json, job_json, stats_json
 
-#: Page size of the list when the client does not say.
-DEFAULT_SIZE = "50"
 #: The longest throughput window a stats request may ask for (a year).
 MAX_WINDOW_S = 365 * 86_400.0
 #: The verbs a POST may name, and the engine method of each.
 VERB_METHODS = {"stop": "stop", "force-stop": "force_stop", "resume": "resume", "cancel": "cancel"}
+#: Longest comma-separated list of job types or statuses a filter may hold.
+MAX_LIST_CHARS = 1000
+#: Longest ``message`` substring a logs filter may hold.
+MAX_MESSAGE_CHARS = 1000
+
+_MS = params.timestamp
+FIND_CHECKS: dict[str, params.Check] = {
+    "type": params.text(MAX_LIST_CHARS, "job types, comma-separated"),
+    "status": params.text(MAX_LIST_CHARS, "statuses, comma-separated"),
+    "startFrom": _MS, "startTo": _MS, "endFrom": _MS, "endTo": _MS,
+    "createFrom": _MS, "createTo": _MS,
+    "hasErrors": params.flag,
+}  # fmt: skip
+LOGS_CHECKS: dict[str, params.Check] = {
+    "level": params.text(16, "INFO, ERROR"),
+    "message": params.text(MAX_MESSAGE_CHARS, "a substring of the message"),
+    "from": _MS, "to": _MS,
+    "period": params.period,
+    "after": params.cursor,
+}  # fmt: skip
+LOW_PRIORITY = Fields({"lowPriority": boolean}, {})
 
 
 def host_of(request: Request) -> Host:
@@ -37,106 +65,120 @@ def host_of(request: Request) -> Host:
     return host
 
 
-def list_jobs(request: Request) -> JSONResponse:
+def limits_of(request: Request) -> WebLimits:
+    """The app's caps."""
+    limits: WebLimits = request.app.state.limits
+    return limits
+
+
+def job_id_of(request: Request) -> str:
+    """The path's job id, checked before anything looks it up."""
+    job_id: str = request.path_params["job_id"]
+    if not is_job_id(job_id):
+        raise bad_parameter("jobId", job_id, "a job id of 24 lowercase hexadecimal characters")
+    return job_id
+
+
+def list_jobs(request: Request) -> Reply:
     """GET /api/jobs — newest first, filtered by the spec's find parameters."""
     require(request)
-    query: dict[str, Any] = dict(request.query_params)
-    query.setdefault("_size", DEFAULT_SIZE)
-    cursor = host_of(request).engine.find(query)
-    jobs = [job_json(job) for job in cursor]
-    return JSONResponse({"count": cursor.count(), "jobs": jobs})
+    limits = limits_of(request)
+    checks = {**FIND_CHECKS, "_size": params.size(limits.max_jobs_page)}
+    query: dict[str, Any] = Params(checks).parse(request)
+    size = query.pop("_size", limits.jobs_page)
+    engine = host_of(request).engine
+    jobs = list(_listed(engine, query, size, limits))
+    return Reply({"count": engine.find(query).count(), "jobs": jobs})
 
 
-def show_job(request: Request) -> JSONResponse:
+def _listed(engine: Engine, query: dict[str, Any], size: int,
+            limits: WebLimits) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Up to ``size`` jobs as the list shows them, read a few rows at a time (a job's
+    results may weigh a megabyte) with ``data``/``results`` clipped past the list's bound."""
+    after: tuple[int, str] | None = None
+    while size > 0:
+        fetch = min(limits.jobs_fetch, size)
+        batch = list(engine.find({**query, "_size": fetch}, after=after))
+        for job in batch:
+            yield _clipped(job_json(job), limits.list_field_bytes)
+        if len(batch) < fetch:
+            return
+        size -= fetch
+        after = (to_ms(batch[-1].created_at) or 0, batch[-1].id)
+
+
+def _clipped(job: dict[str, Any], limit: int) -> dict[str, Any]:
+    for field in ("data", "results"):
+        weight = size_of(job[field])
+        if weight > limit:
+            job[field] = {"clipped": True, "bytes": weight}
+    return job
+
+
+def show_job(request: Request) -> Reply:
     """GET /api/jobs/{id} — the job, plus its transitions."""
     require(request)
+    params.NONE.parse(request)
     engine = host_of(request).engine
-    job = engine.require(request.path_params["job_id"])
+    job = engine.require(job_id_of(request))
     events = [event_json(e) for e in engine.events(job.id)]
-    return JSONResponse({**job_json(job), "events": events})
+    return Reply({**job_json(job), "events": events})
 
 
-def job_logs(request: Request) -> JSONResponse:
-    """GET /api/jobs/{id}/logs — filtered like ``logs``; ``after=<ts>:<id>`` for following."""
+def job_logs(request: Request) -> Reply:
+    """GET /api/jobs/{id}/logs — one page of the log, filtered like ``logs``; the reply's
+    ``next`` goes back as ``after`` for the next page (or for following), ``more`` says
+    whether lines past this page exist."""
     require(request)
-    query: dict[str, Any] = dict(request.query_params)
-    after = _after(query.pop("after", None))
-    if after is not None:
-        query.pop("period", None)
-        given = str(query.get("from") or "0")
-        query["from"] = str(max(after[0], int(given))) if given.isdigit() else given
-    cursor = host_of(request).engine.logs(request.path_params["job_id"], query)
-    entries = [log_json(e) for e in cursor]
-    if after is not None:
-        entries = [e for e in entries if (e["timestamp"], e["id"]) > after]
-    return JSONResponse({"count": cursor.count(), "logs": entries})
+    limits = limits_of(request)
+    checks = {**LOGS_CHECKS, "_size": params.size(limits.max_logs_page)}
+    query: dict[str, Any] = Params(checks).parse(request)
+    after = query.pop("after", None)
+    size = query.pop("_size", limits.logs_page)
+    engine = host_of(request).engine
+    page = log_page(engine, job_id_of(request), query, after=after, size=size, limits=limits)
+    return Reply(page)
 
 
-def _after(raw: str | None) -> tuple[int, int] | None:
-    if raw is None:
-        return None
-    ts, _, last_id = raw.partition(":")
-    if not (ts.isdigit() and last_id.isdigit()):
-        raise bad_parameter("after", raw, "<milliseconds>:<log id>")
-    return int(ts), int(last_id)
-
-
-def job_verb(request: Request) -> JSONResponse:
+def job_verb(request: Request) -> Reply:
     """POST /api/jobs/{id}/{verb} — stop, force-stop, resume or cancel."""
     require(request, write=True)
+    params.NONE.parse(request)
     verb = request.path_params["verb"]
     if verb not in VERB_METHODS:
-        raise ApiError(404, "notFound",
-                       f"Unknown action {verb!r}. Allowed: {', '.join(VERB_METHODS)}")  # fmt: skip
+        raise ApiError(404, "notFound", f"Unknown action {verb[:60]!r}. "
+                       f"Allowed: {', '.join(VERB_METHODS)}")  # fmt: skip
     engine = host_of(request).engine
-    job = getattr(engine, VERB_METHODS[verb])(request.path_params["job_id"])
-    return JSONResponse(job_json(job))
+    job = getattr(engine, VERB_METHODS[verb])(job_id_of(request))
+    return Reply(job_json(job))
 
 
-async def low_priority(request: Request) -> JSONResponse:
+async def low_priority(request: Request) -> Reply:
     """POST /api/jobs/{id}/low-priority ``{"lowPriority": true|false}`` (PENDING/STOPPED)."""
     require(request, write=True)
-    flag = (await json_body(request)).get("lowPriority")
-    if not isinstance(flag, bool):
-        raise bad_parameter("lowPriority", flag, "true, false")
+    params.NONE.parse(request)
+    flag: bool = LOW_PRIORITY.parse(await json_object(request))["lowPriority"]
     engine = host_of(request).engine
-    job_id = request.path_params["job_id"]
+    job_id = job_id_of(request)
     current = engine.require(job_id)
     if not actions_for(str(current.status))["lowPriority"]:
         raise Conflict(
             f"Cannot change the priority of job {job_id}: its status is {current.status}. "
             "Allowed only when the status is: PENDING, STOPPED"
         )
-    return JSONResponse(job_json(engine.set_low_priority(job_id, flag)))
+    return Reply(job_json(engine.set_low_priority(job_id, flag)))
 
 
-def stats(request: Request) -> JSONResponse:
+def stats(request: Request) -> Reply:
     """GET /api/stats — queue depth, oldest pending age, running, throughput, lost leases."""
     require(request)
-    window = request.query_params.get("window", "3600")
-    try:
-        window_s = float(window)
-    except ValueError:
-        window_s = -1.0
-    if not 0 < window_s <= MAX_WINDOW_S:
-        raise bad_parameter("window", window, f"seconds, > 0 and <= {MAX_WINDOW_S:g}")
-    return JSONResponse(stats_json(engine_stats(host_of(request).engine, window_s)))
+    query = Params({"window": params.seconds(MAX_WINDOW_S)}).parse(request)
+    window_s: float = query.get("window", 3600.0)
+    return Reply(stats_json(engine_stats(host_of(request).engine, window_s)))
 
 
-def whoami(request: Request) -> JSONResponse:
+def whoami(request: Request) -> Reply:
     """GET /api/me — the caller's role, so the pages can disable what it may not do."""
-    return JSONResponse({"role": str(require(request))})
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object, or a 400 saying what was wrong with it."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise ApiError(400, "badRequest", f"The body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ApiError(400, "badRequest", "The body is nested too deeply") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "badRequest", "The body must be a JSON object")
-    return body
+    role = require(request)
+    params.NONE.parse(request)
+    return Reply({"role": str(role)})

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -22,6 +23,8 @@ from sysjobs.errors import SysError
 from sysjobs.host import Host
 from sysjobs.web import api, errors, scripts
 from sysjobs.web.auth import AuthConfig
+from sysjobs.web.body import BodyLimit
+from sysjobs.web.limits import WebLimits
 from sysjobs.web.openapi import document
 
 STATIC = Path(__file__).parent / "static"
@@ -45,7 +48,7 @@ def _html(name: str) -> Callable[[Request], Awaitable[Response]]:
 
 async def openapi(_request: Request) -> JSONResponse:
     """The API's OpenAPI document (public: it holds no data)."""
-    return JSONResponse(document())
+    return errors.Reply(document())
 
 
 def routes() -> list[Route | Mount]:
@@ -68,9 +71,13 @@ def routes() -> list[Route | Mount]:
     ]
 
 
-def create_app(host: Host, auth: AuthConfig, *, db_url: str | None = None,
-               app_dir: str | None = None) -> Starlette:  # fmt: skip
-    """The dashboard over ``host``; ``db_url``/``app_dir`` let console scripts open the same."""
+def create_app(
+    host: Host, auth: AuthConfig, *, db_url: str | None = None, app_dir: str | None = None,
+    limits: WebLimits | None = None,
+) -> Starlette:  # fmt: skip
+    """The dashboard over ``host``; ``db_url``/``app_dir`` let console scripts open the same;
+    ``limits`` caps bodies and pages (the defaults of :class:`WebLimits` when None)."""
+    limits = limits or WebLimits()
     console = scripts.ScriptConsole(db_url, app_dir)
 
     @asynccontextmanager
@@ -83,6 +90,7 @@ def create_app(host: Host, auth: AuthConfig, *, db_url: str | None = None,
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,
+        middleware=[Middleware(BodyLimit, max_bytes=limits.max_body_bytes)],
         exception_handlers={
             errors.ApiError: errors.on_api_error,
             SysError: errors.on_sys_error,
@@ -91,4 +99,5 @@ def create_app(host: Host, auth: AuthConfig, *, db_url: str | None = None,
         },
     )
     app.state.host, app.state.auth, app.state.console = host, auth, console
+    app.state.limits = limits
     return app

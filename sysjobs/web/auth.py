@@ -4,8 +4,9 @@ The admin token may read and change jobs and run scripts; the read token may onl
 ``read_only`` turns every change into 403 whatever the token. There is always a token:
 ``sysjobs serve`` makes a random one when none is configured, so no endpoint — above all
 none that runs scripts — is ever open without authentication. The HTML pages and static
-files carry no data and need no token; every ``/api`` route except the OpenAPI document and
-file downloads (which carry their own per-file token) does.
+files carry no data and need no token; every ``/api`` route except the OpenAPI document
+does. File downloads need the admin token itself (:func:`require_admin_token`; the rule and
+why is in :mod:`sysjobs.web.scripts`): a ``fileLink`` holds no secret of its own.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class AuthConfig:
             return Role.READ
         return None
 
+    def is_admin_token(self, presented: str | None) -> bool:
+        """Whether ``presented`` is the admin token (read-only mode or not)."""
+        return bool(presented) and hmac.compare_digest(str(presented).encode(),
+                                                       self.token.encode())  # fmt: skip
+
 
 def bearer(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer …`` header."""
@@ -67,3 +73,15 @@ def require(request: Request, *, write: bool = False) -> Role:
         why = "the dashboard runs read-only" if config.read_only else "the token is read-only"
         raise ApiError(403, "forbidden", f"This operation changes data, and {why}")
     return role
+
+
+def require_admin_token(request: Request) -> None:
+    """401 without a known token; 403 unless it is the admin token (files: exports of
+    records and users are for the admin token only, read-only mode or not)."""
+    config: AuthConfig = request.app.state.auth
+    presented = bearer(request)
+    if config.role_of(presented) is None:
+        raise ApiError(401, "unauthorized", "A valid bearer token is required")
+    if not config.is_admin_token(presented):
+        raise ApiError(403, "forbidden", "Files hold exported records and users: "
+                       "only the admin token may download them")  # fmt: skip

@@ -8,7 +8,9 @@ traceback goes to the server's log only — a client never sees one.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import uuid
 
 from starlette.exceptions import HTTPException
@@ -31,23 +33,74 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+#: How much of a rejected value an error message repeats.
+MAX_ECHO_CHARS = 100
+
+
 def bad_parameter(parameter: str, value: object, allowed: str) -> ApiError:
-    """A 400 worded like the engine's: the parameter, the value, what is allowed."""
+    """A 400 worded like the engine's: the parameter, the value (cut short: a 5,000-digit
+    number or a 1 MB string is not sent back whole), what is allowed."""
     return ApiError(
         400, "badRequest",
-        f"Invalid value {value!r} for parameter '{parameter}'. Allowed values: {allowed}",
+        f"Invalid value {echo(value)} for parameter '{parameter}'. Allowed values: {allowed}",
     )  # fmt: skip
+
+
+def echo(value: object) -> str:
+    """``repr(value)``, at most :data:`MAX_ECHO_CHARS` characters of it (lone surrogates come
+    out escaped, so the message always encodes)."""
+    if isinstance(value, str) and len(value) > MAX_ECHO_CHARS:
+        return repr(value[:MAX_ECHO_CHARS]) + "…"
+    if isinstance(value, list | dict) and len(value) > MAX_ECHO_CHARS:
+        return f"<{type(value).__name__} of {len(value)} items>"
+    try:
+        shown = repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return f"<a value of type {type(value).__name__} too large to show>"
+    return shown if len(shown) <= MAX_ECHO_CHARS else shown[:MAX_ECHO_CHARS] + "…"
+
+
+def too_large(limit: int) -> ApiError:
+    """The 413 for a request body over the cap."""
+    return ApiError(413, "payloadTooLarge",
+                    f"The request body is too large. Allowed: at most {limit} bytes")  # fmt: skip
+
+
+class Reply(JSONResponse):
+    """A JSON reply that always encodes: a lone surrogate that reached stored data (a job's
+    results, a log line) goes out as ``?``, and a NaN or infinity (which JSON cannot say)
+    as ``null``, instead of failing the whole reply."""
+
+    def render(self, content: object) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except ValueError:
+            text = json.dumps(_finite(content), ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8", "replace")
+
+
+def _finite(value: object) -> object:
+    """``value`` with every NaN or infinity replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     """The one shape of every error body."""
-    return JSONResponse({"code": code, "message": message}, status_code=status)
+    return Reply({"code": code, "message": message}, status_code=status)
 
 
 async def on_api_error(_request: Request, exc: Exception) -> Response:
     """Authentication, authorisation and request-shape errors."""
     assert isinstance(exc, ApiError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status == 413:  # the rest of the body stays unread: the connection cannot go on
+        headers = {"Connection": "close"}
     response = error_response(exc.status, exc.code, exc.message)
     if headers:
         response.headers.update(headers)

@@ -9,27 +9,54 @@ from __future__ import annotations
 
 from typing import Any
 
+MS = "(ms since the epoch: ASCII digits, 0 to 2**63-1)"
 FIND_PARAMS = {
-    "type": "Job types, comma-separated",
+    "type": "Job types, comma-separated (at most 1000 characters)",
     "status": "Statuses, comma-separated: PENDING, RUNNING, FINISHED, STOPPING, STOPPED, …",
-    "startFrom": "Started at or after (ms since the epoch)",
-    "startTo": "Started at or before (ms)",
-    "endFrom": "Ended at or after (ms)",
-    "endTo": "Ended at or before (ms)",
-    "createFrom": "Created at or after (ms)",
-    "createTo": "Created at or before (ms)",
+    "startFrom": f"Started at or after {MS}",
+    "startTo": f"Started at or before {MS}",
+    "endFrom": f"Ended at or after {MS}",
+    "endTo": f"Ended at or before {MS}",
+    "createFrom": f"Created at or after {MS}",
+    "createTo": f"Created at or before {MS}",
     "hasErrors": "true or false",
-    "_size": "Maximum number of jobs (default 50)",
+    "_size": "Maximum number of jobs: 1 to 500 (default 50)",
 }
 LOGS_PARAMS = {
     "level": "INFO or ERROR",
-    "message": "Case-insensitive substring of the message",
-    "from": "At or after (ms); wins over period",
-    "to": "At or before (ms); wins over period",
-    "period": "today, yesterday, or a duration like '2h 30m'",
-    "_size": "Maximum number of lines",
-    "after": "<ms>:<log id> — only lines after this one (for following)",
+    "message": "Case-insensitive substring of the message (at most 1000 characters)",
+    "from": f"At or after {MS}; wins over period",
+    "to": f"At or before {MS}; wins over period",
+    "period": "today, yesterday, or a duration like '2h 30m' (at most 40 characters of ASCII "
+    "letters, digits and spaces; numbers of at most 9 digits)",
+    "_size": "Lines in this page: 1 to 1000 (default 200); a page also ends before 1 MiB of "
+    "lines, and a line over 256 KiB is shown clipped (\"clipped\": true)",
+    "after": "<ms>:<log id> — the 'next' of the previous reply: only lines after that one "
+    "(to read the next page, or to follow the log)",
 }
+RULES = (
+    "Every parameter is checked where it enters: numbers are ASCII digits only, within their "
+    "range; texts have a length cap and hold no NUL or lone surrogate; unknown or repeated "
+    "parameters are refused. JSON bodies are at most 1 MiB (413 payloadTooLarge, declared or "
+    "counted), hold no NaN/Infinity, no number longer than 40 characters and no lone "
+    "surrogate, and only the fields listed. Any bad input is a 400 badRequest naming the "
+    "parameter and the allowed values; never a 500."
+)
+LOG_PAGE = {
+    "type": "object",
+    "required": ["count", "logs", "next", "more"],
+    "properties": {
+        "count": {"type": "integer", "description": "Lines matching the filters in all"},
+        "logs": {"type": "array", "items": {"type": "object"}},
+        "next": {
+            "type": ["string", "null"],
+            "description": "Pass back as 'after': the position after this page's last line "
+            "(the given 'after' when the page is empty)",
+        },
+        "more": {"type": "boolean", "description": "Whether lines past this page exist now"},
+    },
+}
+WINDOW = "Throughput window in seconds: ASCII digits, optional fraction, > 0 and <= 31536000"
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJECT = {"type": "object"}
 
@@ -52,13 +79,15 @@ def _path(name: str) -> dict[str, Any]:
 
 
 def _op(summary: str, params: list[dict[str, Any]] | None = None, body: bool = False,
-        secured: bool = True) -> dict[str, Any]:  # fmt: skip
-    responses: dict[str, Any] = {"200": {"description": "OK", "content": _json(OBJECT)}}
+        secured: bool = True, ok: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    ok_content = ok or {"description": "OK", "content": _json(OBJECT)}
+    responses: dict[str, Any] = {"200": ok_content}
     for status in ("400", "401", "403", "404"):
         responses[status] = {"description": "Error", "content": _json(ERROR)}
     op: dict[str, Any] = {"summary": summary, "parameters": params or [], "responses": responses}
     if body:
         op["requestBody"] = {"required": True, "content": _json(OBJECT)}
+        responses["413"] = {"description": "Body over 1 MiB", "content": _json(ERROR)}
     if not secured:
         op["security"] = []
     return op
@@ -73,7 +102,7 @@ def document() -> dict[str, Any]:
     job = [_path("jobId")]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "sysjobs dashboard API", "version": "1"},
+        "info": {"title": "sysjobs dashboard API", "version": "2", "description": RULES},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
@@ -87,10 +116,20 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             "/api/me": {"get": _op("The caller's role (admin or read)")},
-            "/api/jobs": {"get": _op("Jobs, newest first (the spec's find)", _query(FIND_PARAMS))},
+            "/api/jobs": {
+                "get": _op(
+                    "Jobs, newest first (the spec's find); a listed job's data or results "
+                    'over 8 KiB show as {"clipped": true, "bytes": n} (the job itself has them)',
+                    _query(FIND_PARAMS),
+                )
+            },
             "/api/jobs/{jobId}": {"get": _op("One job with its transitions", job)},
             "/api/jobs/{jobId}/logs": {
-                "get": _op("A job's logs, oldest first", [*job, *_query(LOGS_PARAMS)])
+                "get": _op(
+                    "One page of a job's logs, oldest first (page with 'after' = 'next')",
+                    [*job, *_query(LOGS_PARAMS)],
+                    ok={"description": "A page", "content": _json(LOG_PAGE)},
+                )
             },
             "/api/jobs/{jobId}/{verb}": {
                 "post": _op(
@@ -101,15 +140,22 @@ def document() -> dict[str, Any]:
             "/api/jobs/{jobId}/low-priority": {
                 "post": _op("Set low priority: {lowPriority: bool}", job, body=True)
             },
-            "/api/stats": {"get": _op("Queue statistics", _query({"window": "Seconds"}))},
+            "/api/stats": {"get": _op("Queue statistics", _query({"window": WINDOW}))},
             "/api/scripts": {
-                "post": _op("Run a script {source, inJob?, wait?, timeoutS?, label?}", body=True)
+                "post": _op(
+                    "Run a script {source (<= 256 Ki characters), inJob?, wait?, timeoutS? "
+                    "(0 < s <= 300), label? (<= 200 characters)}; with inJob and wait, the "
+                    "reply holds the first page of the job's log (count, logs, next, more)",
+                    body=True,
+                )
             },
             "/api/files/{fileId}/download": {
                 "get": _op(
-                    "Download an export (its link's token)",
-                    [_path("fileId"), *_query({"token": "The link's token"})],
-                    secured=False,
+                    "Download a file (a job's fileLink). The link holds no secret: send the "
+                    "admin token in the Authorization header. The read token gets 403 (files "
+                    "hold exported records and users); no token 401",
+                    [_path("fileId")],
+                    ok={"description": "The file", "content": {"text/csv": {}}},
                 )
             },
             "/api/openapi.json": {"get": _op("This document", secured=False)},

@@ -1,12 +1,22 @@
-"""Running a script from the dashboard's console, and serving export files.
+"""Running a script from the dashboard's console, and serving files (CSV imports and exports).
 
 A script runs either now — in a child process (:class:`ProcessSandbox`), so a fatal V8
 error or a memory bomb ends that child, never the dashboard — or as a RUN_SCRIPT job that
 the workers run (the reply is the new job; the page then follows it like any other job).
 Both need the admin role: there is no way to run a script without authentication.
 
-An export's ``fileLink`` carries its own token (checked by the app's ``FilesService``), so
-downloads take that token, not the dashboard's bearer token: a link can be handed on.
+Files. An export's ``fileLink`` (``/api/files/{id}/download``) holds no secret: as the
+contract says, the caller sends its token in the headers. The rule:
+
+* downloading needs the **admin token** (``Authorization: Bearer <token>``), also when the
+  dashboard runs read-only (a download changes nothing);
+* the **read token** gets 403: exports hold entity records and the app's users (names,
+  emails, roles) — data the read token cannot otherwise see, since it reads jobs, logs and
+  stats only, while the admin token can read every record through a script anyway;
+* no token or an unknown one gets 401, whoever holds the link.
+
+So a link read from a job's results — by any script, or by the read token — is useless on
+its own. The dashboard's download button fetches the file with the header and saves it.
 """
 
 from __future__ import annotations
@@ -16,20 +26,26 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from sysjobs.host import Host
 from sysjobs.runtime import Limits
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
-from sysjobs.web.api import host_of, json_body
-from sysjobs.web.auth import require
-from sysjobs.web.errors import bad_parameter
-from sysjobs.web.views import ENDED, job_json, log_json
+from sysjobs.web.api import host_of, limits_of
+from sysjobs.web.auth import require, require_admin_token
+from sysjobs.web.body import Fields, boolean, json_object, number, string
+from sysjobs.web.errors import Reply
+from sysjobs.web.limits import WebLimits
+from sysjobs.web.logpages import log_page
+from sysjobs.web.params import NONE
+from sysjobs.web.views import ENDED, job_json
 
 #: The longest a console script may ask to run, in seconds.
 MAX_TIMEOUT_S = 300.0
 #: Extra seconds a waiting request allows for a worker to pick the script's job up.
 JOB_WAIT_MARGIN_S = 60.0
+#: Longest label a console script's job may get.
+MAX_LABEL_CHARS = 200
 
 
 class ScriptConsole:
@@ -57,58 +73,60 @@ class ScriptConsole:
                 self._sandbox = None
 
 
-def _script_args(body: dict[str, Any]) -> tuple[str, float, bool, str]:
-    source = body.get("source")
-    if not isinstance(source, str) or not source.strip():
-        raise bad_parameter("source", source, "a non-empty string of JavaScript")
-    timeout = body.get("timeoutS", 30)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise bad_parameter("timeoutS", timeout, f"seconds, > 0 and <= {MAX_TIMEOUT_S:g}")
-    if not 0 < timeout <= MAX_TIMEOUT_S:
-        raise bad_parameter("timeoutS", timeout, f"seconds, > 0 and <= {MAX_TIMEOUT_S:g}")
-    in_job = body.get("inJob", False)
-    if not isinstance(in_job, bool):
-        raise bad_parameter("inJob", in_job, "true, false")
-    label = body.get("label", "Console script")
-    if not isinstance(label, str):
-        raise bad_parameter("label", label, "a string")
-    return source, float(timeout), in_job, label
+def script_fields(limits: WebLimits) -> Fields:
+    """The body of ``POST /api/scripts``: each field with its check and default."""
+    timeout = f"seconds, > 0 and <= {MAX_TIMEOUT_S:g}"
+    return Fields(
+        {
+            "source": string(limits.max_source_chars, "a non-empty string of JavaScript",
+                             blank=False),
+            "timeoutS": number(0, MAX_TIMEOUT_S, timeout),
+            "inJob": boolean,
+            "wait": boolean,
+            "label": string(MAX_LABEL_CHARS, "a string"),
+        },
+        {"timeoutS": 30, "inJob": False, "wait": False, "label": "Console script"},
+    )  # fmt: skip
 
 
-async def run_script(request: Request) -> JSONResponse:
+async def run_script(request: Request) -> Reply:
     """POST /api/scripts ``{source, inJob?, wait?, timeoutS?, label?}`` — admin only.
 
     In a job, the reply is the new job (202), or with ``wait: true`` the ended job and its
     log lines — the script's output — once the workers have run it.
     """
     require(request, write=True)
-    body = await json_body(request)
-    source, timeout, in_job, label = _script_args(body)
-    if in_job:
+    NONE.parse(request)
+    limits = limits_of(request)
+    body = script_fields(limits).parse(await json_object(request))
+    source, timeout, label = body["source"], body["timeoutS"], body["label"]
+    if body["inJob"]:
         host = host_of(request)
         job = host.start_script_job(source, label=label, timeout_s=timeout)
-        if body.get("wait") is not True:
-            return JSONResponse({"job": job_json(job)}, status_code=202)
-        return JSONResponse(await run_in_threadpool(_job_output, host, job.id, timeout))
+        if not body["wait"]:
+            return Reply({"job": job_json(job)}, status_code=202)
+        return Reply(await run_in_threadpool(_job_output, host, job.id, timeout, limits))
     console: ScriptConsole = request.app.state.console
     result = await run_in_threadpool(console.run, source, timeout)
-    return JSONResponse({"result": result})
+    return Reply({"result": result})
 
 
-def _job_output(host: Host, job_id: str, timeout_s: float) -> dict[str, Any]:
-    """Wait for the script's job to end (its own limit plus a margin); its job and log."""
+def _job_output(host: Host, job_id: str, timeout_s: float, limits: WebLimits) -> dict[str, Any]:
+    """Wait for the script's job to end (its own limit plus a margin); the job and the first
+    page of its log (``next``/``more`` as in ``/api/jobs/{id}/logs``, for the rest)."""
     ended = host.engine.wait(job_id, ENDED, timeout_s + JOB_WAIT_MARGIN_S)
-    lines = [log_json(entry) for entry in host.engine.logs(job_id, {})]
-    return {"job": job_json(ended), "logs": lines}
+    page = log_page(host.engine, job_id, {}, after=None, size=limits.logs_page, limits=limits)
+    return {"job": job_json(ended), **page}
 
 
 def download_file(request: Request) -> Response:
-    """GET /api/files/{id}/download?token=… — an export, checked against its own token."""
-    token = request.query_params.get("token") or request.headers.get("x-file-token")
-    stored = host_of(request).app.files.download(request.path_params["file_id"], token)
+    """GET /api/files/{id}/download — a file, for the admin token only (see above)."""
+    require_admin_token(request)
+    NONE.parse(request)
+    stored = host_of(request).app.files.get(request.path_params["file_id"])
     disposition = f'attachment; filename="{safe_filename(stored.name)}"'
-    return Response(stored.content, media_type=stored.content_type,
-                    headers={"Content-Disposition": disposition})  # fmt: skip
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return Response(stored.content, media_type=stored.content_type, headers=headers)
 
 
 def safe_filename(name: str) -> str:

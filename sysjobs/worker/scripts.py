@@ -33,15 +33,22 @@ def to_outcome(result: RunResult) -> ScriptOutcome:
 
 
 class SandboxScriptRunner:
-    """Runs job scripts in ``sandbox``; ``log_writer`` receives their ``log()`` lines."""
+    """Runs job scripts in ``sandbox``; ``log_writer`` receives their ``log()`` lines.
+
+    ``domain`` is the trust domain of every script this runner runs (its app): a context
+    is only recycled between runs of one domain.
+    """
 
     def __init__(
         self,
         sandbox: Sandbox,
         log_writer: JobLogWriter | None = None,
         job_log: Callable[[str, str], None] | None = None,
+        *,
+        domain: str = "",
     ) -> None:
         self.sandbox = sandbox
+        self.domain = domain
         self.log_writer = log_writer
         #: ``(level, message)`` to the running job's log, fenced (see :meth:`for_job`).
         self.job_log = job_log
@@ -52,13 +59,16 @@ class SandboxScriptRunner:
         ``sys.jobs.logInfo/logError(message)`` go through ``write`` — the job context's
         lease-fenced writer — so a worker that lost its lease writes nothing more (the
         refused write is thrown into the script, which stops it)."""
-        return SandboxScriptRunner(self.sandbox, lambda _job, line: write("INFO", line), write)
+        return SandboxScriptRunner(
+            self.sandbox, lambda _job, line: write("INFO", line), write, domain=self.domain
+        )
 
     @contextmanager
     def session(self, job_id: str) -> Iterator[SandboxScriptRunner]:
         """While open, runs for ``job_id`` share one context (replaced after a limit event)."""
         with self.sandbox.session(
-            job_id=job_id, log_sink=self._sink(job_id), run_id=job_id, job_log=self.job_log
+            job_id=job_id, log_sink=self._sink(job_id), run_id=job_id, job_log=self.job_log,
+            domain=self.domain,
         ) as s:
             self._sessions[job_id] = s
             try:
@@ -88,6 +98,7 @@ class SandboxScriptRunner:
         return self.sandbox.run(
             source, job_id=job_id, globals=globals, timeout_s=timeout_s,
             log_sink=self._sink(job_id), run_id=job_id, job_log=self.job_log,
+            domain=self.domain,
         )  # fmt: skip
 
     def terminate(self, job_id: str) -> None:

@@ -117,7 +117,8 @@ SYS_MUTATION = [
 
 BRIDGE_INPUT = [
     h("huge id string", "sys.jobs.findById('0'.repeat(1000000))", "badRequest", timeout_s=5.0),
-    h("huge page size", "typeof sys.jobs.find({_size: 1e300}).hasNext()", "ok", value="boolean"),
+    # A page size past 64 bits is refused naming '_size' and its range (issue 16), not clamped.
+    h("huge page size", "typeof sys.jobs.find({_size: 1e300}).hasNext()", "badRequest"),
     h("huge log argument outside a job", "sys.jobs.logInfo('x'.repeat(3000000)); 'discarded'", "ok", value="discarded", timeout_s=5.0),
     h("waitForJob on itself", "sys.jobs.waitForJob(sys.jobs.getCurrentJobId(), 'FINISHED', 500)", "badRequest", job_code="timeout"),
 ]
@@ -138,4 +139,20 @@ ALL: list[Hostile] = [
 PROCESS_KILLERS = [
     h("one huge array", "new Array(2 ** 27).fill(1.5); 1", "memoryLimit"),
     h("ArrayBuffers past the data limit", "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1", "memoryLimit"),
+]
+
+#: Governance floods run on a host with these per-run limits (small, so that each flood
+#: reaches its limit in a fraction of a second; the defaults are 1,000 jobs, 10 MiB and
+#: 1,000,000 calls): each stops at its limit with ``limitExceeded``, not at the time limit.
+#: They are not in :data:`ALL`, whose host keeps the default limits.
+FLOOD_GOVERNANCE = {"max_jobs_started": 25, "max_log_bytes": 4 * 1024 * 1024, "max_host_calls": 20_000}
+
+GOVERNANCE_FLOODS = [
+    h("job start flood", "for (;;) sys.data.delete('companies', {name: '\"nobody\"'}, {lowPriority: true})", "limitExceeded", message="may start at most 25 jobs", timeout_s=30.0),
+    h("job start flood that catches and retries", "for (;;) { try { sys.data.executeAction('companies', {name: '\"nobody\"'}, 'countByType', {}, {lowPriority: true}) } catch (e) { if (sys.exceptions.getCode(e) !== 'limitExceeded') throw e } }", "timeout"),
+    h("log byte flood", "var s = 'x'.repeat(1 << 20); for (;;) log(s)", "limitExceeded", message="bytes of log lines", timeout_s=30.0),
+    h("log byte flood into another job", "var id = sys.data.delete('companies', {name: '\"nobody\"'}, {lowPriority: true}); var s = 'x'.repeat(1 << 20); for (;;) sys.jobs.logInfo(id, s)", "limitExceeded", message="bytes of log lines", timeout_s=30.0),
+    h("multi-byte log flood", "var s = '\\u20ac'.repeat(1 << 18); for (;;) log(s)", "limitExceeded", message="bytes of log lines", timeout_s=30.0),
+    h("host call flood", "for (;;) sys.jobs.getCurrentJobId()", "limitExceeded", message="make at most 20000 host calls", timeout_s=30.0),
+    h("host call flood that catches and retries", "for (;;) { try { sys.jobs.getCurrentJobId() } catch (e) {} }", "timeout"),
 ]

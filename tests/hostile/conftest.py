@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from sysjobs.host import Host
-from sysjobs.jobs import Job, caps
+from sysjobs.jobs import EngineSettings, Job, caps
 from sysjobs.runtime import Limits
 from sysjobs.worker.pool import WorkerPool
 
 #: Small caps so that floods hit them quickly.
 CAPS = caps.Caps(max_log_lines=200, max_message_chars=10_000, max_result_bytes=100_000)
+SETTINGS = EngineSettings(caps=CAPS)
 LIMITS = Limits(timeout_s=1.0, heap_bytes=32 * 1024 * 1024)
 DONE = ["FINISHED", "STOPPED", "CANCELED"]
 
@@ -22,8 +23,7 @@ DONE = ["FINISHED", "STOPPED", "CANCELED"]
 @pytest.fixture(scope="package")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     path = tmp_path_factory.mktemp("hostile") / "hostile.db"
-    opened = Host(f"sqlite:///{path}", limits=LIMITS, pool_size=1)
-    caps.configure(opened.engine, CAPS)
+    opened = Host(f"sqlite:///{path}", limits=LIMITS, pool_size=1, settings=SETTINGS)
     try:
         yield opened
     finally:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from sysjobs.host import Host
-from sysjobs.jobs import Job, caps
+from sysjobs.jobs import Job
 from sysjobs.runtime import Limits, Outcome
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
 from tests.hostile.catalog import PROCESS_KILLERS, Hostile
-from tests.hostile.conftest import CAPS, DONE, LIMITS, app_dir, lines_of
+from tests.hostile.conftest import CAPS, DONE, LIMITS, SETTINGS, app_dir, lines_of
 
 ACTIONS = {
     "heapBomb": "var a = []; while (true) a.push({x: [1, 2, 3]});",
@@ -38,8 +38,7 @@ ACTIONS = {
 def action_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     root = tmp_path_factory.mktemp("hostile-app")
     app = app_dir(root / "app", ACTIONS)
-    host = Host(f"sqlite:///{root / 'app.db'}", app, limits=LIMITS, pool_size=1)
-    caps.configure(host.engine, CAPS)
+    host = Host(f"sqlite:///{root / 'app.db'}", app, limits=LIMITS, pool_size=1, settings=SETTINGS)
     pool = host.workers(concurrency=1, lease_s=5.0)  # one slot: a waiting parent holds it
     pool.start()
     try:

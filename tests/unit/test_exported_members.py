@@ -29,6 +29,6 @@ def test_error_codes_table_covers_every_error_class() -> None:
     for cls in classes:
         assert errors.code_of(cls()) in errors.ERROR_CODES.values(), cls
     documented = {"badRequest", "notFound", "timeout", "validationErrors", "forbidden",
-                  "optimisticLocking", "systemException", "unknown"}
+                  "optimisticLocking", "systemException", "unknown", "limitExceeded"}
     assert set(errors.ERROR_CODES.values()) == documented
     assert set(errors.CODE_CONSTANTS.values()) == documented

@@ -30,6 +30,25 @@ const Sysjobs = (() => {
     return body;
   }
 
+  // Files need the token in the Authorization header (a fileLink holds no secret), so a
+  // plain link cannot download them: fetch with the header, then save the blob.
+  async function download(path) {
+    const response = await fetch(path.split("?")[0], { headers: { Authorization: "Bearer " + token() } });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({ code: "badResponse", message: response.statusText }));
+      if (response.status === 401) showLogin();
+      throw new Error(body.code + ": " + body.message);
+    }
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const match = /filename="([^"]*)"/.exec(disposition);
+    const url = URL.createObjectURL(await response.blob());
+    const anchor = el("a", { href: url, download: match ? match[1] : "download" });
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
   function showLogin() {
     const form = document.getElementById("login");
     if (!form || !form.hidden) return;
@@ -105,5 +124,5 @@ const Sysjobs = (() => {
     return me.role;
   }
 
-  return { api, el, when, age, badge, progressBar, every, role, showError, token };
+  return { api, download, el, when, age, badge, progressBar, every, role, showError, token };
 })();

@@ -24,8 +24,12 @@
     let after = null;
     for (;;) {
       const current = await api("/api/jobs/" + job.id);
-      const page = await api("/api/jobs/" + job.id + "/logs" + (after ? "?after=" + after : ""));
-      for (const entry of page.logs) { lines.push(entry.message); after = entry.timestamp + ":" + entry.id; }
+      let page = null;
+      do {  // the API pages the log: read every page there is now
+        page = await api("/api/jobs/" + job.id + "/logs" + (after ? "?after=" + encodeURIComponent(after) : ""));
+        for (const entry of page.logs) lines.push(entry.message);
+        if (page.next) after = page.next;
+      } while (page.more);
       output.textContent = lines.join("\n");
       document.getElementById("job-status").textContent = current.status;
       if (ENDED.includes(current.status)) return;

@@ -3,12 +3,13 @@
 "use strict";
 
 (() => {
-  const { api, el, when, age, badge, progressBar, every, role, showError } = Sysjobs;
+  const { api, download, el, when, age, badge, progressBar, every, role, showError } = Sysjobs;
   const jobId = location.pathname.split("/").pop();
   const logForm = document.getElementById("log-filters");
   let canWrite = false;
   let job = null;
-  let last = null;  // "<ms>:<id>" of the last log line shown, for following
+  let last = null;  // the reply's `next`: the position after the last line shown
+  const PAGES_PER_READ = 10;  // pages read at once while following a long log
 
   function fields(j) {
     const rows = [
@@ -30,9 +31,9 @@
     document.getElementById("fields").replaceChildren(...fields(j));
     document.getElementById("data").textContent = JSON.stringify(j.data, null, 2);
     document.getElementById("results").textContent = j.results ? JSON.stringify(j.results, null, 2) : "none yet";
-    const fileLink = j.results && j.results.fileLink;  // an export: its link carries its own token
+    const fileLink = j.results && j.results.fileLink;  // an export: downloaded with the token
     document.getElementById("file").hidden = !fileLink;
-    if (fileLink) document.getElementById("file-link").href = fileLink;
+    if (fileLink) document.getElementById("file-link").dataset.href = fileLink;
     for (const button of document.querySelectorAll("button[data-verb]")) {
       const key = button.dataset.verb.replace(/-(\w)/g, (_, c) => c.toUpperCase());
       button.disabled = !canWrite || !j.actions[key];
@@ -62,22 +63,26 @@
 
   // Log reads run one after another, so a filter change and a follow tick never interleave.
   let logChain = Promise.resolve();
-  function refreshLogs(reset) {
-    logChain = logChain.then(() => readLogs(reset), () => readLogs(reset));
+  function refreshLogs(reset, more) {
+    logChain = logChain.then(() => readLogs(reset, more), () => readLogs(reset, more));
     return logChain;
   }
 
-  async function readLogs(reset) {
+  // One page per request (the API bounds each in lines and bytes); while following, pages
+  // are read until none is left, a few per tick; otherwise "Load more" reads the next one.
+  async function readLogs(reset, more) {
     const body = document.getElementById("log-rows");
     if (reset) { last = null; body.replaceChildren(); }
-    if (!reset && !logForm.elements.follow.checked) return;
-    const page = await api("/api/jobs/" + jobId + "/logs?" + logQuery().toString());
-    body.append(...page.logs.map(logRow));
-    if (page.logs.length) {
-      const tail = page.logs[page.logs.length - 1];
-      last = tail.timestamp + ":" + tail.id;
+    if (!reset && !more && !logForm.elements.follow.checked) return;
+    let page = null;
+    for (let n = 0; n < PAGES_PER_READ; n++) {
+      page = await api("/api/jobs/" + jobId + "/logs?" + logQuery().toString());
+      body.append(...page.logs.map(logRow));
+      if (page.next) last = page.next;
+      if (!page.more || more || !logForm.elements.follow.checked) break;
     }
-    document.getElementById("log-count").textContent = body.children.length + " lines";
+    document.getElementById("log-more").hidden = !page.more;
+    document.getElementById("log-count").textContent = body.children.length + " of " + page.count + " lines";
   }
 
   async function refresh() {
@@ -99,6 +104,20 @@
   }
   document.getElementById("btn-low-priority").addEventListener("click", () =>
     act("/api/jobs/" + jobId + "/low-priority", { lowPriority: !job.lowPriority }));
+  document.getElementById("log-more").addEventListener("click", () => {
+    refreshLogs(false, true).catch(showError);
+  });
+  // A refused download stays on show next to the link (the page's error box is cleared
+  // by the next refresh).
+  document.getElementById("file-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    const box = document.getElementById("file-error");
+    box.hidden = true;
+    download(event.currentTarget.dataset.href).catch((e) => {
+      box.textContent = e.message;
+      box.hidden = false;
+    });
+  });
   logForm.addEventListener("submit", (event) => {
     event.preventDefault();
     refreshLogs(true).catch(showError);

@@ -68,3 +68,23 @@ def test_timeouts_are_enforced_in_the_child(process_sandbox: ProcessSandbox) -> 
 )
 def test_child_deaths_map_to_outcomes(exitcode: int, stderr: str, outcome: Outcome) -> None:
     assert classify_exit(exitcode, stderr) is outcome
+
+
+def test_log_lines_a_script_leaves_to_thens_reach_its_result_every_time(
+    process_sandbox: ProcessSandbox,
+) -> None:
+    script = "Promise.resolve().then(() => log('a')); Promise.resolve().then(() => log('b')); 1"
+    for _ in range(50):
+        seen: list[str] = []
+        result = process_sandbox.run(script, log_sink=seen.append)
+        assert (result.outcome, result.logs, seen) == (Outcome.OK, ["a", "b"], ["a", "b"])
+
+
+def test_a_loop_of_host_calls_left_behind_ends_its_run_not_the_child(
+    process_sandbox: ProcessSandbox,
+) -> None:
+    leftover = "(async function () { for (;;) { await null; log('leaked'); } })(); 1"
+    for _ in range(10):
+        result = process_sandbox.run(leftover, timeout_s=0.2)
+        assert result.outcome is Outcome.TIMEOUT
+        assert_next_script_runs(process_sandbox)

@@ -1,5 +1,5 @@
 """Fixtures for the dashboard: a real host on SQLite and PostgreSQL, the app over it, and a
-real server (uvicorn in a thread) for the browser tests.
+real server (uvicorn in a thread) for the browser tests and for raw-socket tests.
 
 ``STEPS`` is a job type whose progress moves step by step, that stops cooperatively and
 resumes from its checkpoint, so tests can watch progress move, stop it and resume it.
@@ -10,15 +10,18 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 import uvicorn
 from pydantic import BaseModel
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
 from sysjobs.jobs import JobContext, JobType
+from sysjobs.store.schema import job_logs
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 
@@ -75,22 +78,39 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(host: Host, db_url: str) -> Iterator[str]:
-    """The dashboard served on a free local port with two in-process workers; its base URL."""
-    app = create_app(host, AuthConfig(ADMIN, READER), db_url=db_url)
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """``app`` served by uvicorn on a free local port in a thread; its base URL."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
-    with host.workers(2):
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not uv.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert uv.started, "the dashboard did not start"
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            uv.should_exit = True
-            thread.join(10)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.05)
+    assert uv.started, "the dashboard did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def server(host: Host, db_url: str) -> Iterator[str]:
+    """The dashboard served on a free local port with two in-process workers; its base URL."""
+    app = create_app(host, AuthConfig(ADMIN, READER), db_url=db_url)
+    with host.workers(2), serving(app) as url:
+        yield url
+
+
+def bulk_log(host: Host, job_id: str, messages: Sequence[str], *, first_ms: int = 1_700_000_000_000,
+             per_ms: int = 1, info: object = None) -> None:  # fmt: skip
+    """Store ``messages`` as INFO lines of ``job_id`` in one transaction (a log of thousands of
+    lines in a moment; the engine's per-line caps are not what these tests are about);
+    ``per_ms`` lines share each millisecond."""
+    rows = [{"job_id": job_id, "ts_ms": first_ms + n // per_ms, "level": "INFO", "message": m,
+             "additional_info": info} for n, m in enumerate(messages)]  # fmt: skip
+    with host.engine.database.engine.begin() as conn:
+        conn.execute(job_logs.insert(), rows)

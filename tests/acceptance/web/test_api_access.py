@@ -90,18 +90,60 @@ def test_bad_script_requests_are_400(client: TestClient) -> None:
     assert not_json.json()["message"].startswith("The body is not valid JSON")
 
 
-def test_export_file_link_downloads_with_its_token(client: TestClient, host: Host) -> None:
+def test_export_file_link_downloads_with_the_admin_token_only(client: TestClient,
+                                                               host: Host) -> None:  # fmt: skip
     job_id = host.app.export_records("companies")
     with host.workers(1):
         done = host.engine.wait(job_id, "FINISHED", 60)
     link = (done.results or {})["fileLink"]
-    reply = client.get(link)  # the link's own token; no bearer token needed
+    assert "?" not in link and "token" not in link  # the link holds no secret
+    alone = client.get(link)
+    assert (alone.status_code, alone.json()["code"]) == (401, "unauthorized")
+    reader = client.get(link, headers=auth(READER))
+    assert (reader.status_code, reader.json()["code"]) == (403, "forbidden")
+    assert reader.json()["message"] == (
+        "Files hold exported records and users: only the admin token may download them"
+    )
+    reply = client.get(link, headers=auth())
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/csv")
+    assert reply.headers["cache-control"] == "no-store"
     assert "Acme" in reply.text
-    path = link.split("?")[0]
-    assert client.get(path).status_code == 403
-    assert client.get(path + "?token=forged").json()["code"] == "forbidden"
+
+
+def test_users_export_is_refused_to_the_read_token(client: TestClient, host: Host) -> None:
+    job_id = host.app.export_users()
+    with host.workers(1):
+        done = host.engine.wait(job_id, "FINISHED", 60)
+    link = (done.results or {})["fileLink"]
+    for headers in ({}, auth("forged"), auth(READER), {"X-File-Token": ADMIN}):
+        reply = client.get(link, headers=headers, params={"token": ADMIN})
+        assert reply.status_code in (401, 403), headers
+        assert "@" not in reply.text
+    assert "email" in client.get(link, headers=auth()).text
+
+
+def test_a_script_reading_an_export_gets_a_link_useless_without_a_token(
+    client: TestClient, host: Host
+) -> None:
+    job_id = host.app.export_users()
+    with host.workers(1):
+        host.engine.wait(job_id, "FINISHED", 60)
+    source = f"sys.jobs.findById('{job_id}').results().fileLink"
+    result = client.post("/api/scripts", json={"source": source}, headers=auth()).json()["result"]
+    link = result["value"]
+    assert link.endswith("/download") and "token" not in link
+    for headers in ({}, auth(READER), {"Cookie": f"token={ADMIN}"}):
+        assert client.get(link, headers=headers).status_code in (401, 403)
+
+
+def test_admin_token_downloads_in_read_only_mode(host: Host, db_url: str) -> None:
+    file_id = host.app.files.put("x.csv", b"name\nAcme\n")
+    app = create_app(host, AuthConfig(ADMIN, READER, read_only=True), db_url=db_url)
+    with TestClient(app) as client:
+        assert client.get(host.app.files.link(file_id), headers=auth()).text == "name\nAcme\n"
+        reader = client.get(host.app.files.link(file_id), headers=auth(READER))
+        assert reader.status_code == 403
 
 
 def test_openapi_document_lists_every_api_route(client: TestClient) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from sysjobs.host import Host
-from tests.acceptance.web.conftest import ADMIN, READER
+from tests.acceptance.web.conftest import ADMIN, READER, bulk_log
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -202,3 +202,48 @@ def test_an_export_job_page_downloads_its_file(page: Page, server: str, host: Ho
         link.click()
     path = download.value.path()
     assert "Acme" in Path(path).read_text()
+
+
+def test_a_long_log_is_followed_page_by_page(page: Page, server: str, host: Host) -> None:
+    job = host.engine.enqueue("STEPS", {"steps": 1})
+    host.engine.cancel(job.id)
+    bulk_log(host, job.id, [f"line {n}" for n in range(2500)])
+    page.goto(f"{server}/jobs/{job.id}#token={ADMIN}")
+    rows = page.get_by_test_id("log-row")
+    expect(rows).to_have_count(2500)  # 13 pages of 200, read while following
+    expect(page.locator("#log-count")).to_have_text("2500 of 2500 lines")
+    expect(page.get_by_test_id("log-more")).to_be_hidden()
+    host.engine.log_info(job.id, "a late line")
+    expect(rows.last).to_contain_text("a late line")
+
+
+def test_without_follow_more_lines_load_on_demand(page: Page, server: str, host: Host) -> None:
+    job = host.engine.enqueue("STEPS", {"steps": 1})
+    host.engine.cancel(job.id)
+    bulk_log(host, job.id, [f"line {n}" for n in range(450)])
+    page.goto(f"{server}/jobs/{job.id}#token={ADMIN}")
+    rows = page.get_by_test_id("log-row")
+    expect(rows).to_have_count(450)
+    page.uncheck("input[name=follow]")
+    page.click("#log-filters button[type=submit]")
+    expect(rows).to_have_count(200)
+    more = page.get_by_test_id("log-more")
+    expect(more).to_be_visible()
+    more.click()
+    expect(rows).to_have_count(400)
+    more.click()
+    expect(rows).to_have_count(450)
+    expect(more).to_be_hidden()
+    expect(rows.last).to_contain_text("line 449")
+
+
+def test_a_read_token_cannot_download_an_export(page: Page, server: str, host: Host) -> None:
+    job_id = host.app.export_users()
+    host.engine.wait(job_id, "FINISHED", 60)
+    page.goto(f"{server}/jobs/{job_id}#token={READER}")
+    link = page.get_by_test_id("file-link")
+    expect(link).to_be_visible()
+    link.click()
+    expect(page.get_by_test_id("file-error")).to_have_text(
+        "forbidden: Files hold exported records and users: only the admin token may download them"
+    )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import time
 
 import pytest
 
-from sysjobs.errors import AccessForbidden, BadRequest, NotFound
+from sysjobs.errors import BadRequest, NotFound
 from tests.integration.app.conftest import AppEnv
 
 
@@ -83,30 +82,27 @@ def test_import_records_validates_entity_and_file_before_enqueuing(env: AppEnv) 
         env.app.import_records("companies", "abc")
 
 
-def test_export_records_writes_a_csv_file_downloadable_only_with_its_token(env: AppEnv) -> None:
+def test_export_records_writes_a_csv_file_whose_link_holds_no_secret(env: AppEnv) -> None:
     job = env.jobs.run(env.app.export_records("companies", {"type": "a"}))
     assert job.public_data() == {"entityName": "companies"}
     assert job.results is not None
     assert set(job.results) == {"fileLink", "fileId", "recordsExported"}
     assert job.results["recordsExported"] == 2
     link, file_id = job.results["fileLink"], job.results["fileId"]
-    path, token = link.split("?token=")
-    assert path == f"/api/files/{file_id}/download" and len(token) >= 40
-    stored = env.app.files.download(file_id, token)
+    # The contract: the downloader sends its token in the headers; the link carries none.
+    assert link == f"/api/files/{file_id}/download"
+    stored = env.app.files.get(file_id)
     rows = list(csv.DictReader(io.StringIO(stored.content.decode())))
     assert [r["name"] for r in rows] == ["Acme", "Globex"]
     assert rows[0]["address.city"] == "Springfield"
-    with pytest.raises(AccessForbidden):
-        env.app.files.download(file_id, None)
-    with pytest.raises(AccessForbidden):
-        env.app.files.download(file_id, token[:-1] + ("A" if token[-1] != "A" else "B"))
 
 
-def test_export_link_expires(env: AppEnv) -> None:
-    file_id = env.app.files.put("x.csv", b"a\n")
-    token = env.app.files.link(file_id, ttl=dt.timedelta(seconds=-1)).split("?token=")[1]
-    with pytest.raises(AccessForbidden, match="expired"):
-        env.app.files.download(file_id, token)
+def test_files_refuse_malformed_and_unknown_ids(env: AppEnv) -> None:
+    for bad in ("abc", "0" * 24 + "\n", "../" * 8, "A" * 24, "0" * 10_000):
+        with pytest.raises(BadRequest, match="'fileId'"):
+            env.app.files.get(bad)
+    with pytest.raises(NotFound):
+        env.app.files.get("0" * 24)
 
 
 def test_exported_file_imports_back(env: AppEnv) -> None:

@@ -126,7 +126,7 @@ def test_find_streams_many_rows_across_pages(engine: Engine) -> None:
         ({"endFrom": 10, "endTo": 5}, "Invalid range: 'endFrom' (10) is after 'endTo' (5)"),
         ({"_size": 0}, "Invalid value 0 for parameter '_size'. Allowed values: a positive"),
         ({"_size": "ten"}, "Invalid value 'ten' for parameter '_size'"),
-        ({"_size": True}, "Invalid value True for parameter '_size'"),
+        ({"_size": True}, "Invalid value true for parameter '_size'"),  # as JSON, not repr
     ],
 )  # fmt: skip
 def test_find_rejects_bad_queries_naming_parameter_value_and_allowed(

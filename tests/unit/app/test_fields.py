@@ -10,6 +10,7 @@ from sysjobs.app.fields import coerce
 from sysjobs.app.manifest import FieldDef, FieldType
 from sysjobs.app.records import Record
 from sysjobs.errors import BadRequest
+from sysjobs.jobs.values import shown
 
 CHOICE = FieldDef(type=FieldType.CHOICE, choices=("a", "b"))
 
@@ -55,7 +56,7 @@ def test_bad_values_name_field_entity_and_what_is_expected(
     with pytest.raises(BadRequest) as info:
         coerce("companies", "size", fdef, raw)
     assert "field 'size' of entity 'companies'" in info.value.message
-    assert repr(raw) in info.value.message and why in info.value.message
+    assert shown(raw) in info.value.message and why in info.value.message  # JSON, not repr
 
 
 def test_choice_lists_the_allowed_values() -> None:

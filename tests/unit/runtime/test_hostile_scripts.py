@@ -38,7 +38,9 @@ def small_sandbox() -> Sandbox:
 def test_hostile_script_ends_with_exact_outcome(
     small_sandbox: Sandbox, name: str, source: str, outcome: Outcome
 ) -> None:
-    result = small_sandbox.run(source)
+    # Reaching the heap limit takes a loaded machine more than the 1 s the loops get.
+    timeout_s = 20.0 if outcome is Outcome.MEMORY_LIMIT else None
+    result = small_sandbox.run(source, timeout_s=timeout_s)
     assert result.outcome is outcome, (name, result.error)
     assert result.error is not None
     if outcome is not Outcome.ERROR:

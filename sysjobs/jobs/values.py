@@ -1,0 +1,187 @@
+"""What a value from a script must be before it reaches an encoder, a parser or the database.
+
+Every rule here is written once and used wherever script input enters (the ``sys.jobs`` and
+``sys.data`` argument models, the ``find``/``logs`` query maps, the records query language),
+with one message shape: ``Invalid value <value> for parameter '<name>'. Allowed values: …``.
+
+The rules, and why:
+
+* **Numbers are finite.** ``NaN`` and ``±Infinity`` are refused, never dropped: a dropped
+  bound silently widens a filter to "everything".
+* **Integers fit the database's 64-bit columns**, and millisecond timestamps lie in what a
+  JavaScript ``Date`` can hold (±8.64e15 ms; only ``>= 0`` for job times), so no
+  ``OverflowError`` ever comes from a driver; a record's date field takes years 1 to 9999.
+* **Lone UTF-16 surrogates are refused** (``'\\ud800'``) where a script hands text in:
+  neither SQLite nor PostgreSQL can encode them, and a replacement would not be the text the
+  script gave. Paired surrogates (emoji) are ordinary characters by the time they reach
+  Python. Text the *host* writes on a script's behalf — the message of an error a script
+  threw, a ``log()`` line, a script's results — cannot be refused without losing it: there
+  each lone surrogate is kept as the six characters ``\\udXXX`` (:func:`escape_surrogates`,
+  :func:`escape_surrogates_in`), the same on both databases.
+* **Text that becomes a SQL pattern is capped** at :data:`MAX_PATTERN_CHARS`: matching cost
+  grows with pattern times text, and SQLite refuses patterns past 50,000 bytes.
+* **Values are shown, not ``repr``-ed**: strings in single quotes (lone surrogates escaped,
+  cut at :data:`SHOWN_CHARS`), everything else as JSON — never Python's spelling.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sysjobs.errors import BadRequest
+
+#: Largest integer a 64-bit signed database column holds.
+INT64_MAX = 2**63 - 1
+#: The last millisecond a JavaScript ``Date`` can represent (year 275760).
+MAX_MS = 8_640_000_000_000_000
+#: The first and last millisecond of a calendar date a record field can hold (years 1-9999).
+MIN_DATE_MS = -62_135_596_800_000
+MAX_DATE_MS = 253_402_300_799_999
+#: Characters of a text filter that becomes a ``LIKE`` pattern (``message``, ``like(…)``).
+MAX_PATTERN_CHARS = 1000
+#: Characters of a value quoted back in an error message.
+SHOWN_CHARS = 80
+#: How deep a ``sys.data`` argument may nest (objects and arrays).
+MAX_DEPTH = 64
+MS_ALLOWED = f"a timestamp in milliseconds since the epoch (integer from 0 to {MAX_MS})"
+#: Digits of a whole number given as text (2^63 has 19; Python refuses to read 4300+).
+_MAX_DIGITS = 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def shown(value: Any) -> str:
+    """``value`` as messages quote it: strings in single quotes, the rest as JSON."""
+    if isinstance(value, str):
+        text = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+        return "'" + escape_surrogates(text) + "'"
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=_type_name)
+    except (ValueError, RecursionError):  # circular or too deep: say what it is
+        text = type(value).__name__
+    text = text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+    return escape_surrogates(text)
+
+
+def _type_name(value: object) -> str:
+    return f"<{type(value).__name__}>"
+
+
+def bad(parameter: str, value: Any, allowed: str) -> BadRequest:
+    """The one message for a value a parameter does not accept."""
+    return BadRequest(
+        f"Invalid value {shown(value)} for parameter '{parameter}'. Allowed values: {allowed}"
+    )
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a UTF-16 surrogate no encoder can write (linear, in C)."""
+    return _SURROGATE.search(text) is not None
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as ``\\udXXX`` (safe to print and encode)."""
+    if not has_lone_surrogate(text):
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def escape_surrogates_in(value: Any) -> Any:
+    """``value`` (JSON data) with :func:`escape_surrogates` applied to every string and key.
+
+    The common case costs one ``json.dumps`` and one search; only a value that holds a lone
+    surrogate is rebuilt (each one written into the JSON text as an escaped backslash, so
+    it reads back as the six characters ``\\udXXX``)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if not has_lone_surrogate(text):
+        return value
+    return json.loads(_SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text))
+
+
+def check_text(value: Any, parameter: str, *, max_chars: int | None = None) -> str:
+    """A string without lone surrogates (and at most ``max_chars`` long when given)."""
+    if not isinstance(value, str):
+        raise bad(parameter, value, "a string")
+    if has_lone_surrogate(value):
+        raise bad(parameter, value, "text without lone UTF-16 surrogates (e.g. '\\ud800')")
+    if max_chars is not None and len(value) > max_chars:
+        raise bad(parameter, value, f"a string of at most {max_chars} characters")
+    return value
+
+
+def check_pattern(value: Any, parameter: str) -> str:
+    """Text searched for with ``LIKE``: no NUL, no lone surrogate, capped length."""
+    text = check_text(value, parameter, max_chars=MAX_PATTERN_CHARS)
+    if "\x00" in text:
+        raise bad(parameter, value, "a string without NUL characters")
+    return text
+
+
+def whole_number(value: Any) -> int | None:
+    """``value`` as an int if it is one (an int, an integral float, or a string of digits)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    text = value.strip() if isinstance(value, str) else ""
+    if 0 < len(text) <= _MAX_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def check_int(value: Any, parameter: str, low: int, high: int, allowed: str = "") -> int:
+    """A whole number in ``[low, high]``; ``allowed`` describes it (default: the range)."""
+    number = whole_number(value)
+    if number is None or not low <= number <= high:
+        raise bad(parameter, value, allowed or f"an integer from {low} to {high}")
+    return number
+
+
+def check_ms(value: Any, parameter: str) -> int:
+    """A job time: milliseconds since the epoch, from 0 to :data:`MAX_MS`."""
+    return check_int(value, parameter, 0, MAX_MS, MS_ALLOWED)
+
+
+def check_json(value: Any, parameter: str) -> Any:
+    """``value`` if every number in it is finite and fits 64 bits, every string (and key)
+    is free of lone surrogates and it nests at most :data:`MAX_DEPTH` deep. A refusal names
+    the path to the value (``query.employees``), as the script spelled it."""
+    _walk(value, parameter, 0)
+    return value
+
+
+def _walk(value: Any, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise BadRequest(
+            f"Invalid value for parameter '{path}': nested more than {MAX_DEPTH} levels deep"
+        )
+    if isinstance(value, str):
+        check_text(value, path)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not -INT64_MAX - 1 <= value <= INT64_MAX:
+            raise bad(path, value, f"integers from {-INT64_MAX - 1} to {INT64_MAX}")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise bad(path, value, "finite numbers (not NaN or ±Infinity)")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            name = f"{path}.{_key(key)}"
+            if isinstance(key, str):
+                check_text(key, name)
+            _walk(item, name, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _walk(item, path, depth + 1)
+
+
+def _key(key: object) -> str:
+    """A map key as a path part: surrogates escaped, cut at 40 characters."""
+    text = escape_surrogates(str(key))
+    return text if len(text) <= 40 else text[:40] + "…"

@@ -1,0 +1,53 @@
+"""Lone UTF-16 surrogates in what a script job leaves behind, on SQLite and PostgreSQL.
+
+A script hands text in through ``sys.jobs.logInfo`` → refused with ``badRequest`` naming
+``message`` (the script can catch it). Text the host writes on the script's behalf — the
+error a script threw, a ``log()`` line, the script's results — is kept with each lone
+surrogate as the six characters ``\\udXXX``. Either way the job ends with the script's own
+outcome: never "Job failed: UnicodeEncodeError…", never ``systemException``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.host import Host
+
+
+@pytest.fixture
+def host(db_url: str) -> Iterator[Host]:
+    with Host(db_url, pool_size=1) as h:
+        yield h
+
+
+def run(host: Host, source: str) -> tuple[object, list[str]]:
+    with host.workers(1):
+        job = host.run_in_job(source, label="surrogates", wait_s=60)
+    assert job.status == "FINISHED"
+    return job.results, [f"{e.level} {e.message}" for e in host.engine.logs(job.id, {})]
+
+
+def test_an_error_thrown_with_a_lone_surrogate_is_the_jobs_error(host: Host) -> None:
+    results, lines = run(host, "throw new Error('x\\ud800')")
+    assert results == {"error": {"code": "Error", "message": "x\\ud800"}}
+    assert lines == ["ERROR Error: x\\ud800"]
+
+
+def test_a_log_line_with_a_lone_surrogate_is_kept_escaped(host: Host) -> None:
+    results, lines = run(host, "log('a\\udfff', {k: 'v\\ud800'}); 1")
+    assert results == {"value": 1}
+    assert lines == ['INFO a\\udfff {"k":"v\\ud800"}']
+
+
+def test_results_with_a_lone_surrogate_are_kept_escaped(host: Host) -> None:
+    results, lines = run(host, "({r: 'a\\ud800', ['k\\udc00']: ['\\ud83d\\ude00']})")
+    assert results == {"value": {"r": "a\\ud800", "k\\udc00": ["😀"]}}
+    assert lines == []
+
+
+def test_sys_jobs_log_info_refuses_a_lone_surrogate_with_bad_request(host: Host) -> None:
+    results, lines = run(host, "try { sys.jobs.logInfo('m\\ud800'); 'logged' }"
+                               " catch (e) { sys.exceptions.getCode(e) }")  # fmt: skip
+    assert results == {"value": "badRequest"} and lines == []
