@@ -4,16 +4,19 @@ A :class:`Host` opens the database (migrating it), loads an app (the demo app un
 otherwise), registers the app's public job types and the RUN_SCRIPT type, and builds the
 sandbox whose ``sys`` global has ``jobs``, ``data``, ``commons``, ``exceptions`` and ``log``
 — plus any namespaces the embedding platform adds. It runs scripts directly
-(:meth:`Host.run`) or as jobs (:meth:`Host.run_in_job`), and starts in-process worker
-pools (:meth:`Host.workers`). The CLI, the dashboard and worker processes are built on it.
+(:meth:`Host.run`) or as jobs (:meth:`Host.run_in_job`), and starts workers
+(:meth:`Host.workers`): supervised worker processes by default, so that no job script can
+end or wedge the process hosting the Host; an in-process pool only when asked, for trusted
+code. The CLI, the dashboard and worker processes are built on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from sysjobs.app.app import App
 from sysjobs.app.definition import load_app, load_demo_app
@@ -24,15 +27,31 @@ from sysjobs.bindings.jobs import jobs_namespace
 from sysjobs.errors import BadRequest
 from sysjobs.jobs import Engine, EngineSettings, Job, JobType
 from sysjobs.runtime import Governance, Limits, Namespace, RunResult, Sandbox
-from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
-from sysjobs.worker.scripts import SandboxScriptRunner, script_job_type
+from sysjobs.worker.loader import Extensions
+from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool, Workers
+from sysjobs.worker.processes import WorkerConfig, WorkerProcesses, settings_to_json
+from sysjobs.worker.scripts import (
+    RecycleScope,
+    SandboxScriptRunner,
+    TrustDomains,
+    script_job_type,
+)
 
 #: The statuses after which a script job has nothing more to say.
 DONE_STATUSES = ("FINISHED", "STOPPED", "CANCELED")
+#: The hooks every worker process of a Host (and of ``sysjobs worker``) is built with.
+WORKER_SETUP = "sysjobs.host:worker_setup"
+WORKER_RUNNER = "sysjobs.host:worker_runner"
 
 
 class Host:
-    """Database + app + sandbox + workers, ready to run platform JavaScript."""
+    """Database + app + sandbox + workers, ready to run platform JavaScript.
+
+    ``namespaces`` and ``job_types`` are objects or import paths (``"mypkg.ns:greeter"``,
+    naming the object or a function returning it). Worker processes — the default of
+    :meth:`workers` — build their own from the import paths; objects serve
+    :meth:`run` and in-process workers only.
+    """
 
     def __init__(
         self,
@@ -40,18 +59,27 @@ class Host:
         app_dir: str | Path | None = None,
         *,
         limits: Limits | None = None,
-        namespaces: Sequence[Namespace] = (),
-        job_types: Sequence[JobType] = (),
+        namespaces: Sequence[Namespace | str] = (),
+        job_types: Sequence[JobType | str] = (),
         pool_size: int = 2,
         engine: Engine | None = None,
         governance: Governance | None = None,
         settings: EngineSettings | None = None,
+        recycle_scope: RecycleScope = "app",
     ) -> None:
         """``governance`` (default: ``limits.governance``) bounds each script run; the app's
         manifest may tighten it. ``settings`` configure the engine this Host opens (caps,
-        leases, retention); an ``engine`` passed in keeps its own."""
+        leases, retention); an ``engine`` passed in keeps its own. ``recycle_scope`` is the
+        trust domain within which V8 contexts are recycled: ``"app"``, or ``"user"`` (only
+        between runs of one user: a job's ``runBy``, :meth:`run`'s ``user``)."""
+        if recycle_scope not in ("app", "user"):
+            raise BadRequest(f"Invalid value {recycle_scope!r} for parameter 'recycle_scope'. "
+                             "Allowed values: app, user")  # fmt: skip
         if engine is not None and settings is not None:
             raise BadRequest("Host: pass settings to the engine you pass in, not to the Host.")
+        self.extensions = Extensions.of(namespaces, job_types)
+        self.app_dir = str(Path(app_dir).resolve()) if app_dir is not None else None
+        self._pool_size = pool_size
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else Engine.open(db_url, settings=settings)
         try:
@@ -61,11 +89,11 @@ class Host:
             register_app_job_types(self.engine, self.app)
             self.engine.registry.hold(self.app.held_job_types)
             self.engine.register(script_job_type())
-            for job_type in job_types:
+            for job_type in self.extensions.job_types:
                 self.engine.register(job_type)
             self.sandbox = Sandbox(
                 [*core_namespaces(), jobs_namespace(self.engine), data_namespace(self.app),
-                 *namespaces],
+                 *self.extensions.namespaces],
                 limits,
                 pool_size=pool_size,
             )  # fmt: skip
@@ -73,7 +101,8 @@ class Host:
             if self._owns_engine:
                 self.engine.close()
             raise
-        self.runner = SandboxScriptRunner(self.sandbox, self._job_log)
+        self.domains = TrustDomains(self.app.definition.name, recycle_scope)
+        self.runner = SandboxScriptRunner(self.sandbox, self._job_log, domains=self.domains)
 
     def _job_log(self, job_id: str, line: str) -> None:
         self.engine.log_info(job_id, line)
@@ -87,8 +116,11 @@ class Host:
         user: dict[str, Any] | None = None,
         log_sink: Callable[[str], None] | None = None,
     ) -> RunResult:
-        """Run ``source`` now, outside any job (``getCurrentJobId()`` is null)."""
-        return self.sandbox.run(source, timeout_s=timeout_s, user=user, log_sink=log_sink)
+        """Run ``source`` now, in this process, outside any job (``getCurrentJobId()`` is
+        null). For trusted code: untrusted scripts belong in jobs, which worker processes
+        run, or in a :class:`~sysjobs.runtime.process.ProcessSandbox` (``sysjobs run``)."""
+        return self.sandbox.run(source, timeout_s=timeout_s, user=user, log_sink=log_sink,
+                                domain=self.domains.of(user))  # fmt: skip
 
     def start_script_job(
         self, source: str, *, label: str = "Script", timeout_s: float | None = None,
@@ -107,11 +139,98 @@ class Host:
         return self.engine.wait(job.id, DONE_STATUSES, wait_s)
 
     # ---- workers ------------------------------------------------------------------
-    def workers(self, concurrency: int = DEFAULT_SLOTS, **options: Any) -> WorkerPool:
-        """An in-process worker pool running this host's jobs (use as a context manager)."""
-        return WorkerPool(
-            self.engine, concurrency=concurrency, script_runner=self.runner, **options
+    @overload
+    def workers(
+        self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[True],
+        queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
+        shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+        relay_stderr: bool = ...,
+    ) -> WorkerPool: ...  # fmt: skip
+
+    @overload
+    def workers(
+        self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[False] = ...,
+        queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
+        shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+        relay_stderr: bool = ...,
+    ) -> WorkerProcesses: ...  # fmt: skip
+
+    @overload
+    def workers(
+        self, concurrency: int = ..., *, processes: int = ..., in_process: bool,
+        queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
+        shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
+        relay_stderr: bool = ...,
+    ) -> Workers: ...  # fmt: skip
+
+    def workers(
+        self,
+        concurrency: int = DEFAULT_SLOTS,
+        *,
+        processes: int = 1,
+        in_process: bool = False,
+        queues: Mapping[str, int] | None = None,
+        lease_s: float | None = None,
+        shutdown_grace_s: float = 10.0,
+        data_limit_mb: int | None = None,
+        relay_stderr: bool = True,
+    ) -> Workers:
+        """Workers running this host's jobs, ``concurrency`` at once per process (start them,
+        or use as a context manager).
+
+        By default ``processes`` supervised worker processes, each with a data limit
+        (``data_limit_mb``, default ``SYSJOBS_WORKER_DATA_LIMIT_MB`` or 4096): a script that
+        exhausts memory or crashes V8 ends its process, whose jobs end with the reason
+        (``memoryLimit`` / ``crashed``), and the process is replaced — this one never
+        notices. ``in_process=True`` runs jobs in threads of this process instead: for
+        trusted code only (a fatal V8 error then ends this process). ``relay_stderr=False``
+        keeps the worker processes' stderr to themselves (see :class:`WorkerProcesses`).
+        """
+        if in_process:
+            return WorkerPool(
+                self.engine, concurrency=concurrency, queues=queues, lease_s=lease_s,
+                script_runner=self.runner, shutdown_grace_s=shutdown_grace_s,
+            )  # fmt: skip
+        self._check_spawnable(processes, data_limit_mb)
+        config = WorkerConfig(
+            self.engine.url, concurrency=concurrency, queues=_queue_spec(queues),
+            lease_s=lease_s or self.engine.settings.lease_s,
+            stop_grace_s=self.engine.settings.stop_grace_s, shutdown_grace_s=shutdown_grace_s,
+            engine_settings=settings_to_json(self.engine.settings),
+            setup=WORKER_SETUP, setup_args=self._worker_args(data_limit_mb),
+            runner_factory=WORKER_RUNNER,
+        )  # fmt: skip
+        return WorkerProcesses(config, processes, engine=self.engine, relay_stderr=relay_stderr)
+
+    def _check_spawnable(self, processes: int, data_limit_mb: int | None) -> None:
+        """Worker processes must open the same database and build the same namespaces."""
+        hint = (
+            "or run jobs in this process, for trusted code only (workers(in_process=True), "
+            "--in-process-workers)"
         )
+        if processes < 1:
+            raise BadRequest(f"Invalid value {processes} for parameter 'processes'. "
+                             "Allowed values: 1 or more")  # fmt: skip
+        if data_limit_mb is not None and (isinstance(data_limit_mb, bool) or data_limit_mb < 0):
+            raise BadRequest(f"Invalid value {data_limit_mb!r} for parameter 'data_limit_mb'. "
+                             "Allowed values: MiB as an integer >= 0 (0: no limit)")  # fmt: skip
+        if self.engine.database.url.get_backend_name() == "sqlite" and (
+            self.engine.database.url.database in (None, "", ":memory:")
+        ):
+            raise BadRequest("Invalid value for parameter 'db_url': worker processes cannot "
+                             "open an in-memory SQLite database. Allowed values: a SQLite "
+                             f"file or a PostgreSQL URL, {hint}")  # fmt: skip
+        self.extensions.require_importable(hint)
+
+    def _worker_args(self, data_limit_mb: int | None) -> dict[str, Any]:
+        """What :func:`worker_setup` needs to build this host again in a worker process."""
+        return {
+            "app_dir": self.app_dir, "limits": limits_to_json(self.sandbox.limits),
+            "namespaces": list(self.extensions.namespace_paths),
+            "job_types": list(self.extensions.job_type_paths),
+            "pool_size": self._pool_size, "data_limit_mb": data_limit_mb,
+            "recycle_scope": self.domains.scope,
+        }  # fmt: skip
 
     def close(self) -> None:
         """Discard the sandbox pool and close the database (when this host opened it)."""
@@ -126,10 +245,25 @@ class Host:
         self.close()
 
 
+def _queue_spec(queues: Mapping[str, int] | None) -> str | None:
+    """``{"mix": 4, "heavy": 1}`` as ``sysjobs worker --queues`` spells it."""
+    return ",".join(f"{name}={limit}" for name, limit in queues.items()) if queues else None
+
+
 def governed(limits: Limits, governance: Governance | None, app: dict[str, int]) -> Limits:
     """``limits`` under ``governance`` (or their own), each limit lowered where the app's
     manifest is stricter."""
     return replace(limits, governance=(governance or limits.governance).stricter(**app))
+
+
+def limits_to_json(limits: Limits) -> dict[str, Any]:
+    """``limits`` as plain data, for a worker process (:func:`limits_from_json`)."""
+    return asdict(limits)
+
+
+def limits_from_json(raw: Mapping[str, Any]) -> Limits:
+    """The :class:`Limits` that :func:`limits_to_json` wrote, governance included."""
+    return Limits(**{**raw, "governance": Governance(**raw.get("governance", {}))})
 
 
 def core_sandbox(timeout_s: float | None = None, pool_size: int = 1) -> Sandbox:
@@ -146,9 +280,8 @@ def host_sandbox(db_url: str | None = None, app_dir: str | None = None,
 
 
 # ---- worker processes ------------------------------------------------------------------
-# `sysjobs worker` spawns processes that receive import paths, not objects: the setup hook
-# builds this process's one Host on the engine the worker opened, and the runner factory
-# hands out its script runner.
+# Worker processes receive import paths, not objects: the setup hook builds the process's
+# one Host on the engine the worker opened, and the runner factory hands out its runner.
 _process_host: Host | None = None
 
 
@@ -156,9 +289,19 @@ _process_host: Host | None = None
 WORKER_DATA_LIMIT_MB = 4096
 
 
-def worker_setup(engine: Engine) -> None:
-    """Worker-process hook: limit the process's memory, load the app (``SYSJOBS_APP`` or the
-    demo) and its job types.
+def worker_setup(
+    engine: Engine,
+    *,
+    app_dir: str | None = None,
+    namespaces: Sequence[str] = (),
+    job_types: Sequence[str] = (),
+    limits: Mapping[str, Any] | None = None,
+    pool_size: int = 2,
+    data_limit_mb: int | None = None,
+    recycle_scope: RecycleScope = "app",
+) -> None:
+    """Worker-process hook: limit the process's memory, load the app (``app_dir``, else
+    ``SYSJOBS_APP``, else the demo), its job types and the embedder's namespaces.
 
     A worker process is where job scripts run, so it is their process sandbox: its data
     limit (``RLIMIT_DATA``, never ``RLIMIT_AS``) makes an ArrayBuffer bomb fail to allocate
@@ -166,16 +309,21 @@ def worker_setup(engine: Engine) -> None:
     end the process quickly — the supervisor then recovers its jobs and replaces it.
     """
     global _process_host
-    import os
     import resource
 
     from sysjobs.runtime.bridge import configure_v8
 
-    limit_mb = int(os.environ.get("SYSJOBS_WORKER_DATA_LIMIT_MB", WORKER_DATA_LIMIT_MB))
-    if limit_mb > 0:
-        resource.setrlimit(resource.RLIMIT_DATA, (limit_mb << 20, limit_mb << 20))
-    configure_v8(max_old_space_mb=2 * Limits().heap_bytes // (1024 * 1024))
-    _process_host = Host(engine=engine, app_dir=os.environ.get("SYSJOBS_APP") or None)
+    if data_limit_mb is None:
+        data_limit_mb = int(os.environ.get("SYSJOBS_WORKER_DATA_LIMIT_MB", WORKER_DATA_LIMIT_MB))
+    if data_limit_mb > 0:
+        resource.setrlimit(resource.RLIMIT_DATA, (data_limit_mb << 20, data_limit_mb << 20))
+    run_limits = limits_from_json(limits) if limits else Limits()
+    configure_v8(max_old_space_mb=max(64, 2 * run_limits.heap_bytes // (1024 * 1024)))
+    _process_host = Host(
+        engine=engine, app_dir=app_dir or os.environ.get("SYSJOBS_APP") or None,
+        limits=run_limits, namespaces=namespaces, job_types=job_types, pool_size=pool_size,
+        recycle_scope=recycle_scope,
+    )  # fmt: skip
 
 
 def worker_runner() -> SandboxScriptRunner:

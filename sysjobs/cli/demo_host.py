@@ -1,4 +1,4 @@
-"""The demo app on one database with in-process workers: what the samples run against.
+"""The demo app on one database with its workers: what the samples run against.
 
 A thin adapter over :class:`sysjobs.host.Host` (the composition root), shaped as the
 sample runner's ``SampleHost``: scripts run directly (outside any job) or as a RUN_SCRIPT
@@ -15,7 +15,7 @@ from sysjobs.cli.sample_runner import settle
 from sysjobs.host import DONE_STATUSES, Host
 from sysjobs.jobs import Engine, Job
 from sysjobs.runtime import Limits, Outcome, RunResult, ScriptError
-from sysjobs.worker.pool import WorkerPool
+from sysjobs.worker.pool import Workers
 
 
 class DemoHost:
@@ -24,7 +24,7 @@ class DemoHost:
     def __init__(self, url: str, *, workers: int = 2) -> None:
         self.host = Host(url, limits=Limits(timeout_s=120.0))
         self._workers = workers
-        self.pool: WorkerPool | None = None
+        self.pool: Workers | None = None
         # The demo app's job listener reacts to finished actions, as in production.
         self._events = self.host.app.start_job_event_pump(interval_s=0.2)
 
@@ -33,7 +33,7 @@ class DemoHost:
         return self.host.engine
 
     def start_workers(self) -> None:
-        """Start the in-process worker pool (its slots run jobs in threads)."""
+        """Start the workers (a supervised worker process; its slots run jobs in threads)."""
         if self.pool is None:
             self.pool = self.host.workers(concurrency=self._workers).start()
 

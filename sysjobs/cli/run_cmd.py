@@ -1,16 +1,18 @@
 """``sysjobs run SCRIPT.js``: run a script, print its ``log()`` lines, exit non-zero on error.
 
 By default everything is embedded: the SQLite file under ``./.sysjobs/``, the demo app, and
-an in-process worker pool, so a job the script starts (``executeAction`` then
+one supervised worker process, so a job the script starts (``executeAction`` then
 ``waitForJob``) really runs. The script itself runs in a child process
-(:class:`~sysjobs.runtime.process.ProcessSandbox`), so a fatal V8 error is reported, not
-fatal. ``--no-worker`` leaves the jobs to a separate ``sysjobs worker`` fleet;
-``--in-job`` runs the script itself as a RUN_SCRIPT job.
+(:class:`~sysjobs.runtime.process.ProcessSandbox`); with ``--in-job`` it is a RUN_SCRIPT job
+that the worker process runs. Either way a fatal V8 error is reported, not fatal to this
+command. ``--no-worker`` leaves the jobs to a separate ``sysjobs worker`` fleet;
+``--in-process-workers`` runs them in this process's threads (trusted code only).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +24,7 @@ from sysjobs.host import Host
 from sysjobs.jobs import Job
 from sysjobs.runtime import Limits, RunResult
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
+from sysjobs.worker.pool import Workers
 
 
 def _emit(result: RunResult, as_json: bool) -> None:
@@ -46,8 +49,9 @@ def _run_direct(host: Host, source: str, args: dict[str, Any], as_json: bool) ->
 def _run_in_job(host: Host, source: str, args: dict[str, Any], as_json: bool) -> bool:
     job = host.start_script_job(source, label=args["label"], timeout_s=args["timeout"])
     ended: Job = host.engine.wait(job.id, ("FINISHED", "STOPPED", "CANCELED"), args["timeout"] + 60)
-    error = (ended.results or {}).get("error")
-    headline = f"{error['code']}: {error['message']}" if error else None
+    results = ended.results or {}
+    error = results.get("error")
+    headline = f"{error['code']}: {error['message']}" if error else _no_result(host, ended)
     if as_json:
         typer.echo(json.dumps(ended.model_dump(mode="json"), ensure_ascii=False, default=str))
     else:
@@ -57,7 +61,26 @@ def _run_in_job(host: Host, source: str, args: dict[str, Any], as_json: bool) ->
                 typer.echo(entry.message)
     if headline:
         typer.echo(headline, err=True)
-    return not error and ended.status == "FINISHED"
+    return headline is None and ended.status == "FINISHED"
+
+
+def _no_result(host: Host, ended: Job) -> str | None:
+    """Why a job that ended without its script's outcome failed: the last ERROR line (e.g.
+    its worker process died: ``memoryLimit`` / ``crashed``), or None when it has one."""
+    if ended.results and "value" in ended.results:
+        return None
+    if ended.status != "FINISHED":
+        return f"{ended.status}: the job ended before its script did"
+    errors = host.engine.logs(ended.id, {"level": "ERROR", "_size": 1000})
+    latest = max(errors, key=lambda e: e.timestamp, default=None)
+    return latest.message if latest is not None else "the job ended without a result"
+
+
+def _workers(host: Host, in_process: bool) -> Workers:
+    """One worker process whose crash report stays out of this command's stderr: a job it
+    ends says why in its log, which is what ``--in-job`` prints."""
+    logging.getLogger("sysjobs.worker.processes").setLevel(logging.ERROR)
+    return host.workers(in_process=in_process, relay_stderr=False).start()
 
 
 @app.command("run")
@@ -71,6 +94,13 @@ def run(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Leave jobs to a separate worker fleet.")
     ] = False,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process-workers",
+            help="Run jobs in threads of this process, not a worker process (trusted code only).",
+        ),
+    ] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Seconds.")] = 30.0,
     as_json: JsonOption = False,
 ) -> None:
@@ -81,7 +111,7 @@ def run(
         fail("badRequest", f"cannot read script '{script}': {exc.strerror}")
     args = {"app": str(app_dir) if app_dir else None, "timeout": timeout, "label": script.name}
     with reported_errors(), Host(db, app_dir, limits=Limits(timeout_s=timeout)) as host:
-        pool = None if no_worker else host.workers().start()
+        pool = None if no_worker else _workers(host, in_process)
         try:
             runner = _run_in_job if in_job else _run_direct
             ok = runner(host, source, args, as_json)

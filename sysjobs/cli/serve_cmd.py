@@ -3,8 +3,10 @@
 The dashboard always asks for a token. Without ``--token`` / ``SYSJOBS_TOKEN`` a random one
 is made and printed with the URL to open (in the fragment, so it stays out of access
 logs); ``--read-token`` adds a token that can only look, and ``--read-only`` makes every
-token look-only. By default the server also runs a small worker pool, like ``sysjobs run``,
-so the jobs it starts make progress; ``--workers 0`` leaves them to a ``sysjobs worker`` fleet.
+token look-only. By default the server also supervises worker processes, like ``sysjobs
+worker``, so the jobs it starts (the console's scripts too) make progress while no script can
+end or wedge the server; ``--workers 0`` leaves them to a ``sysjobs worker`` fleet, and
+``--in-process-workers`` runs them in the server's own threads (trusted code only).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sysjobs.cli.jobs_base import opened_host
 from sysjobs.cli.options import AppOption, DbOption, fail
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
+from sysjobs.worker.pool import DEFAULT_SLOTS
 
 
 @app.command("serve")
@@ -38,8 +41,20 @@ def serve(
         bool, typer.Option("--read-only", help="No token may change jobs or run scripts.")
     ] = False,
     workers: Annotated[
-        int, typer.Option(min=0, help="In-process workers (0: leave jobs to `sysjobs worker`).")
+        int,
+        typer.Option(min=0, help="Worker processes (0: leave jobs to `sysjobs worker`)."),
     ] = 2,
+    slots: Annotated[
+        int, typer.Option("--slots", min=1, help="Jobs per worker process at once.")
+    ] = DEFAULT_SLOTS,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process-workers",
+            help="Run jobs in threads of the server itself (one pool of --slots): trusted "
+            "code only, since a fatal V8 error then ends the server.",
+        ),
+    ] = False,
     db: DbOption = None,
     app_dir: AppOption = None,
 ) -> None:
@@ -53,7 +68,11 @@ def serve(
         shown = "#token=" + chosen if token is None else ""
         typer.echo(f"sysjobs dashboard on http://{bind}:{port}/{shown}"
                    + (" (read-only)" if read_only else ""))  # fmt: skip
-        pool = host.workers(workers).start() if workers else None
+        pool = (
+            host.workers(slots, processes=workers, in_process=in_process).start()
+            if workers
+            else None
+        )
         try:
             uvicorn.run(web, host=bind, port=port, log_level="warning")
         finally:

@@ -12,13 +12,17 @@ from typing import Annotated
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import DbOption
+from sysjobs.cli.options import DbOption, fail
+from sysjobs.errors import SysError
+from sysjobs.host import WORKER_RUNNER, WORKER_SETUP
+from sysjobs.runtime import Namespace
 from sysjobs.worker import DEFAULT_SLOTS, WorkerConfig, WorkerProcesses
+from sysjobs.worker.loader import load_object
 from sysjobs.worker.queues import parse_queues
 
 #: The host's hooks: load the app and its job types, and hand out its script runner.
-DEFAULT_SETUP = "sysjobs.host:worker_setup"
-DEFAULT_RUNNER = "sysjobs.host:worker_runner"
+DEFAULT_SETUP = WORKER_SETUP
+DEFAULT_RUNNER = WORKER_RUNNER
 
 
 @app.command("worker")
@@ -41,6 +45,14 @@ def worker(
     runner: Annotated[
         str, typer.Option("--runner", help="module:function() building the script runner.")
     ] = DEFAULT_RUNNER,
+    namespaces: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--namespace",
+            help="module:name of a sys.* namespace to add (or a function returning one); "
+            "repeat for more. For the default --setup.",
+        ),
+    ] = None,
 ) -> None:
     """Run worker processes that claim and execute background jobs."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -49,9 +61,15 @@ def worker(
         parse_queues(queues, slots)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--queues") from exc
+    for path in namespaces or ():  # a wrong path fails here, not in every child
+        try:
+            load_object(path, Namespace, "--namespace")
+        except SysError as exc:
+            fail("badRequest", exc.message)
     config = WorkerConfig(
-        db, concurrency=slots, queues=queues, lease_s=lease,
-        setup=setup or None, runner_factory=runner or None,
+        db, concurrency=slots, queues=queues, lease_s=lease, setup=setup or None,
+        setup_args={"namespaces": namespaces} if namespaces else {},
+        runner_factory=runner or None,
     )  # fmt: skip
     supervisor = WorkerProcesses(config, processes=concurrency)
     where = supervisor.engine.database.url.render_as_string(hide_password=True)

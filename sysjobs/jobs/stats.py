@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.engine import Engine
+from sysjobs.jobs.models import Job
 from sysjobs.jobs.status import ALL_STATUSES
-from sysjobs.store.stats import StatsStore
+from sysjobs.store.stats import MonitorStore, StatsStore
 
 #: The throughput window when none is given: the last hour.
 DEFAULT_WINDOW_S = 3600.0
@@ -76,4 +78,88 @@ def engine_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> EngineSt
         throughput_per_min=round(rows.finished_since / (window_s / 60), 3) if window_s else 0.0,
         lost_leases_in_window=rows.lost_since,
         lost_leases_total=rows.lost_total,
+    )
+
+
+# --- Monitoring: /metrics, /health, the dashboard's charts and label search -----------------
+
+
+class MonitorStats(BaseModel):
+    """What a metrics scrape shows: counts by (status, queue, type), jobs ever claimed per
+    queue, run times and queue waits (seconds) of the jobs ended within the window."""
+
+    model_config = ConfigDict(frozen=True)
+
+    counts: list[tuple[str, str, str, int]]
+    claimed: dict[str, int]
+    run_s: list[float]
+    wait_s: list[float]
+    window_s: float
+    lost_leases_in_window: int
+    lost_leases_total: int
+
+
+class Series(BaseModel):
+    """Per bucket of ``step_s`` (``at_ms`` is each bucket's end): jobs enqueued, jobs
+    finished, and the queue depth at the bucket's end, rebuilt from creation and start
+    times (a job queued again by a retry or a resume counts at its last start only)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step_s: float
+    at_ms: list[int]
+    enqueued: list[int]
+    finished: list[int]
+    depth: list[int]
+
+
+def monitor_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> MonitorStats:
+    """The figures of one scrape, against one clock reading."""
+    rows = MonitorStore(engine.database).metrics(engine.clock.now_ms() - int(window_s * 1000))
+    return MonitorStats(
+        counts=rows.counts, claimed=rows.claimed,
+        run_s=[(end - start) / 1000 for _created, start, end in rows.ended],
+        wait_s=[max(0, start - created) / 1000 for created, start, _end in rows.ended],
+        window_s=window_s,
+        lost_leases_in_window=rows.lost_since, lost_leases_total=rows.lost_total,
+    )  # fmt: skip
+
+
+def workers_seen(engine: Engine, window_s: float) -> int:
+    """Workers holding a live lease now or seen changing a job within ``window_s``."""
+    now = engine.clock.now_ms()
+    return MonitorStore(engine.database).workers_seen(now - int(window_s * 1000), now)
+
+
+def series(engine: Engine, window_s: float, step_s: float) -> Series:
+    """Throughput and queue depth over the window, bucket by bucket."""
+    now, step = engine.clock.now_ms(), max(1, int(step_s * 1000))
+    buckets = max(1, -(-int(window_s * 1000) // step))
+    since = now - buckets * step
+    rows = MonitorStore(engine.database).series(since, step)
+    depth, depths = rows.pending_now, []
+    for b in reversed(range(buckets)):
+        depths.append(max(0, depth))
+        left = rows.started.get(b, 0) + rows.dropped.get(b, 0)
+        depth += left - rows.created.get(b, 0)
+    return Series(
+        step_s=step / 1000,
+        at_ms=[since + (b + 1) * step for b in range(buckets)],
+        enqueued=[rows.created.get(b, 0) for b in range(buckets)],
+        finished=[rows.finished.get(b, 0) for b in range(buckets)],
+        depth=depths[::-1],
+    )
+
+
+def labelled(engine: Engine, text: str, size: int,
+             after: tuple[int, str] | None = None) -> Cursor[Job]:  # fmt: skip
+    """Jobs whose label contains ``text`` (any case), newest first, keyset paged."""
+    store = MonitorStore(engine.database)
+    return Cursor(
+        lambda after, limit: store.labelled(text, after, limit),
+        lambda row: (row["created_ms"], row["id"]),
+        Job.from_row,
+        lambda: store.labelled_count(text),
+        size,
+        after,
     )

@@ -49,6 +49,12 @@ class SandboxFactory:
         return getattr(importlib.import_module(module), name)(**self.kwargs)
 
 
+def reported_out_of_memory(stderr_tail: str) -> bool:
+    """Whether V8 or the allocator said, in a process's last stderr lines, that it ran out
+    of memory (a fatal V8 OOM, a failed ArrayBuffer allocation under ``RLIMIT_DATA``)."""
+    return any(marker in stderr_tail for marker in _OOM_MARKERS)
+
+
 def classify_exit(exitcode: int | None, stderr_tail: str) -> Outcome:
     """``memoryLimit`` when V8 or the allocator said so, else ``crashed``.
 
@@ -56,7 +62,7 @@ def classify_exit(exitcode: int | None, stderr_tail: str) -> Outcome:
     (SIGABRT, rc 134); a native fault is SIGSEGV (rc 139). The signal alone cannot tell
     an out-of-memory from a bug, so the child's last stderr lines decide.
     """
-    if any(marker in stderr_tail for marker in _OOM_MARKERS):
+    if reported_out_of_memory(stderr_tail):
         return Outcome.MEMORY_LIMIT
     if exitcode in (-signal.SIGKILL, 137):  # the kernel's OOM killer
         return Outcome.MEMORY_LIMIT

@@ -8,10 +8,12 @@ polls every second costs a handful of index scans, never a table scan of old job
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from sysjobs.store.database import Database
+from sysjobs.store.rows import Row, as_row, job_select
 from sysjobs.store.schema import job_events, jobs
 
 #: The event reasons the reaper writes when a worker vanished with a job's lease.
@@ -104,3 +106,118 @@ def _lost_total(conn: sa.Connection) -> int:
     """Every lease ever lost by a worker, summed over the jobs still stored."""
     query = sa.select(sa.func.coalesce(sa.func.sum(jobs.c.lost_count), 0))
     return int(conn.execute(query).scalar_one())
+
+
+# --- Monitoring: /metrics, /health, the dashboard's charts and label search -----------------
+
+#: Most recently ended jobs a metrics scrape reads for its run-time and wait histograms.
+ENDED_SAMPLE = 10_000
+
+
+@dataclass(frozen=True)
+class MonitorRows:
+    """Raw figures for ``/metrics``: counts by (status, queue, type), jobs ever claimed per
+    queue, and ``(created, started, ended)`` of the jobs ended since the window opened."""
+
+    counts: list[tuple[str, str, str, int]]
+    claimed: dict[str, int]
+    ended: list[tuple[int, int, int]]
+    lost_since: int
+    lost_total: int
+
+
+@dataclass(frozen=True)
+class SeriesRows:
+    """Per bucket since the window opened: created, started, finished, and left pending
+    without a start (canceled while waiting); plus the pending count now."""
+
+    created: dict[int, int]
+    started: dict[int, int]
+    finished: dict[int, int]
+    dropped: dict[int, int]
+    pending_now: int
+
+
+class MonitorStore:
+    """Read-only aggregates for monitoring; each one an index scan (see the module doc)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def metrics(self, since_ms: int) -> MonitorRows:
+        """What one scrape shows, in one read snapshot."""
+        grouped = sa.select(jobs.c.status, jobs.c.queue, jobs.c.type, sa.func.count()).group_by(
+            jobs.c.status, jobs.c.queue, jobs.c.type
+        )
+        claimed = sa.select(jobs.c.queue, sa.func.count()).where(
+            jobs.c.started_ms.is_not(None)
+        ).group_by(jobs.c.queue)
+        ended = (
+            sa.select(jobs.c.created_ms, jobs.c.started_ms, jobs.c.ended_ms)
+            .where(jobs.c.ended_ms >= since_ms, jobs.c.started_ms.is_not(None))
+            .order_by(jobs.c.ended_ms.desc())
+            .limit(ENDED_SAMPLE)
+        )
+        with self.db.read() as conn:
+            return MonitorRows(
+                counts=[(str(s), str(q), str(t), int(n)) for s, q, t, n in conn.execute(grouped)],
+                claimed={str(q): int(n) for q, n in conn.execute(claimed)},
+                ended=[(int(c), int(s), int(e)) for c, s, e in conn.execute(ended)],
+                lost_since=_lost_since(conn, since_ms),
+                lost_total=_lost_total(conn),
+            )
+
+    def workers_seen(self, since_ms: int, now_ms: int) -> int:
+        """Distinct worker ids that hold a live lease now or changed a job since ``since_ms``
+        (claims, finishes: the audit trail names the owner). There is no workers table."""
+        live = sa.select(jobs.c.owner).where(
+            jobs.c.lease_expires_ms >= now_ms, jobs.c.owner.is_not(None)
+        )
+        recent = sa.select(job_events.c.owner).where(
+            job_events.c.at_ms >= since_ms, job_events.c.owner.is_not(None)
+        )
+        query = sa.select(sa.func.count()).select_from(sa.union(live, recent).subquery())
+        with self.db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def series(self, since_ms: int, step_ms: int) -> SeriesRows:
+        """Counts per ``step_ms`` bucket since ``since_ms`` (bucket 0 opens the window)."""
+        ended = jobs.c.ended_ms
+        with self.db.read() as conn:
+            pending = sa.select(sa.func.count()).where(jobs.c.status == "PENDING")
+            return SeriesRows(
+                created=_buckets(conn, jobs.c.created_ms, since_ms, step_ms),
+                started=_buckets(conn, jobs.c.started_ms, since_ms, step_ms),
+                finished=_buckets(conn, ended, since_ms, step_ms, jobs.c.status == "FINISHED"),
+                dropped=_buckets(conn, ended, since_ms, step_ms, jobs.c.started_ms.is_(None)),
+                pending_now=int(conn.execute(pending).scalar_one()),
+            )
+
+    def labelled(self, text: str, after: tuple[int, str] | None, limit: int) -> list[Row]:
+        """Jobs whose label contains ``text`` (any case; ``%``/``_`` match themselves),
+        newest first, in keyset pages like the listing. No index serves a substring: it
+        scans jobs newest first and stops at ``limit`` matches."""
+        query = job_select().where(sa.func.lower(jobs.c.label).contains(text.lower(),
+                                                                        autoescape=True))
+        if after is not None:
+            key = sa.tuple_(jobs.c.created_ms, jobs.c.id)
+            query = query.where(key < sa.tuple_(*map(sa.literal, after)))
+        query = query.order_by(jobs.c.created_ms.desc(), jobs.c.id.desc()).limit(limit)
+        with self.db.read() as conn:
+            return [as_row(r) for r in conn.execute(query)]
+
+    def labelled_count(self, text: str) -> int:
+        """How many jobs :meth:`labelled` would list in all."""
+        query = sa.select(sa.func.count()).where(
+            sa.func.lower(jobs.c.label).contains(text.lower(), autoescape=True)
+        )
+        with self.db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+
+def _buckets(conn: sa.Connection, column: sa.ColumnElement[Any], since_ms: int, step_ms: int,
+             *where: sa.ColumnElement[bool]) -> dict[int, int]:  # fmt: skip
+    """``bucket -> count`` of rows whose ``column`` falls in the window (integer division)."""
+    bucket = ((column - since_ms) // step_ms).label("bucket")
+    query = sa.select(bucket, sa.func.count()).where(column >= since_ms, *where).group_by(bucket)
+    return {int(b): int(n) for b, n in conn.execute(query)}

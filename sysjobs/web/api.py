@@ -12,17 +12,18 @@ its thread pool) because the engine is synchronous.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from starlette.requests import Request
 
 from sysjobs.errors import Conflict
 from sysjobs.host import Host
+from sysjobs.jobs import Job
 from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.ids import is_job_id
 from sysjobs.jobs.models import to_ms
-from sysjobs.jobs.stats import engine_stats
+from sysjobs.jobs.stats import engine_stats, labelled, series
 from sysjobs.web import params
 from sysjobs.web.auth import require
 from sysjobs.web.body import Fields, boolean, json_object
@@ -30,16 +31,20 @@ from sysjobs.web.errors import ApiError, Reply, bad_parameter
 from sysjobs.web.limits import WebLimits
 from sysjobs.web.logpages import log_page, size_of
 from sysjobs.web.params import Params
-from sysjobs.web.views import actions_for, event_json, job_json, stats_json
+from sysjobs.web.views import actions_for, event_json, job_json, series_json, stats_json
 
 #: The longest throughput window a stats request may ask for (a year).
 MAX_WINDOW_S = 365 * 86_400.0
+#: Most buckets a series may hold (a day by the minute).
+MAX_BUCKETS = 1440
 #: The verbs a POST may name, and the engine method of each.
 VERB_METHODS = {"stop": "stop", "force-stop": "force_stop", "resume": "resume", "cancel": "cancel"}
 #: Longest comma-separated list of job types or statuses a filter may hold.
 MAX_LIST_CHARS = 1000
 #: Longest ``message`` substring a logs filter may hold.
 MAX_MESSAGE_CHARS = 1000
+#: Longest label substring a search may hold (labels are at most 255 characters).
+MAX_LABEL_CHARS = 255
 
 _MS = params.timestamp
 FIND_CHECKS: dict[str, params.Check] = {
@@ -56,6 +61,13 @@ LOGS_CHECKS: dict[str, params.Check] = {
     "period": params.period,
     "after": params.cursor,
 }  # fmt: skip
+#: Paging and search of the jobs list, besides the find filters.
+PAGE_CHECKS: dict[str, params.Check] = {
+    "after": params.job_cursor,
+    "label": params.text(MAX_LABEL_CHARS, "a substring of the label (any case)"),
+}
+#: Reads up to ``n`` jobs after a ``(created ms, id)`` key.
+Fetch = Callable[[int, "tuple[int, str] | None"], Iterable[Job]]
 LOW_PRIORITY = Fields({"lowPriority": boolean}, {})
 
 
@@ -80,30 +92,52 @@ def job_id_of(request: Request) -> str:
 
 
 def list_jobs(request: Request) -> Reply:
-    """GET /api/jobs — newest first, filtered by the spec's find parameters."""
+    """GET /api/jobs — newest first, filtered by the spec's find parameters, or the jobs
+    whose label contains ``label``; ``after`` (the reply's ``next``) reads the next page."""
     require(request)
     limits = limits_of(request)
-    checks = {**FIND_CHECKS, "_size": params.size(limits.max_jobs_page)}
+    checks = {**FIND_CHECKS, **PAGE_CHECKS, "_size": params.size(limits.max_jobs_page)}
     query: dict[str, Any] = Params(checks).parse(request)
-    size = query.pop("_size", limits.jobs_page)
+    size: int = query.pop("_size", limits.jobs_page)
+    after: tuple[int, str] | None = query.pop("after", None)
+    label: str | None = query.pop("label", None)
     engine = host_of(request).engine
-    jobs = list(_listed(engine, query, size, limits))
-    return Reply({"count": engine.find(query).count(), "jobs": jobs})
+    if label is not None and query:
+        raise ApiError(400, "badRequest", "Parameter 'label' searches on its own. "
+                       f"Allowed with it: after, _size (not {', '.join(query)})")  # fmt: skip
+    fetch, count = _source(engine, query, label)
+    jobs = list(_listed(fetch, size + 1, after, limits))
+    last = jobs[size - 1] if len(jobs) > size else None
+    next_key = None if last is None else f"{last['createdAt']}:{last['id']}"
+    return Reply({"count": count, "jobs": jobs[:size], "next": next_key})
 
 
-def _listed(engine: Engine, query: dict[str, Any], size: int,
+def _source(engine: Engine, query: dict[str, Any], label: str | None) -> tuple[Fetch, int]:
+    """How to read the list's pages, and how many jobs it holds in all."""
+    if label is not None:
+
+        def by_label(n: int, key: tuple[int, str] | None) -> Iterable[Job]:
+            return labelled(engine, label, n, key)
+
+        return by_label, labelled(engine, label, 1).count()
+
+    def found(n: int, key: tuple[int, str] | None) -> Iterable[Job]:
+        return engine.find({**query, "_size": n}, after=key)
+
+    return found, engine.find(query).count()
+
+
+def _listed(fetch: Fetch, size: int, after: tuple[int, str] | None,
             limits: WebLimits) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Up to ``size`` jobs as the list shows them, read a few rows at a time (a job's
     results may weigh a megabyte) with ``data``/``results`` clipped past the list's bound."""
-    after: tuple[int, str] | None = None
     while size > 0:
-        fetch = min(limits.jobs_fetch, size)
-        batch = list(engine.find({**query, "_size": fetch}, after=after))
+        batch = list(fetch(min(limits.jobs_fetch, size), after))
         for job in batch:
             yield _clipped(job_json(job), limits.list_field_bytes)
-        if len(batch) < fetch:
+        if len(batch) < min(limits.jobs_fetch, size):
             return
-        size -= fetch
+        size -= len(batch)
         after = (to_ms(batch[-1].created_at) or 0, batch[-1].id)
 
 
@@ -175,6 +209,22 @@ def stats(request: Request) -> Reply:
     query = Params({"window": params.seconds(MAX_WINDOW_S)}).parse(request)
     window_s: float = query.get("window", 3600.0)
     return Reply(stats_json(engine_stats(host_of(request).engine, window_s)))
+
+
+def stats_series(request: Request) -> Reply:
+    """GET /api/stats/series — jobs enqueued and finished and the queue depth per ``step``
+    seconds over ``window`` seconds (the dashboard's charts)."""
+    require(request)
+    checks = {"window": params.seconds(MAX_WINDOW_S), "step": params.seconds(MAX_WINDOW_S)}
+    query = Params(checks).parse(request)
+    window_s: float = query.get("window", 3600.0)
+    step_s: float = query.get("step", 60.0)
+    if step_s < 1 or window_s / step_s > MAX_BUCKETS:
+        low = max(1.0, window_s / MAX_BUCKETS)
+        raise bad_parameter("step", request.query_params.get("step", ""),
+                            f"seconds from {low:g} to {MAX_WINDOW_S:.0f}: at most "
+                            f"{MAX_BUCKETS} buckets in the window")  # fmt: skip
+    return Reply(series_json(series(host_of(request).engine, window_s, step_s)))
 
 
 def whoami(request: Request) -> Reply:

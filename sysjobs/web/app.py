@@ -2,7 +2,8 @@
 
 ``/api/…`` is the JSON API (bearer token; see :mod:`sysjobs.web.auth`), ``/`` and
 ``/jobs/{id}``, ``/console`` are plain HTML pages with vanilla JS shipped as package data —
-no build step — that poll the API for live status, progress and logs.
+no build step — that poll the API for live status, progress and logs. ``/health`` (no
+token) and ``/metrics`` (Prometheus, read token) are for monitoring.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from starlette.staticfiles import StaticFiles
 
 from sysjobs.errors import SysError
 from sysjobs.host import Host
-from sysjobs.web import api, errors, scripts
-from sysjobs.web.auth import AuthConfig
+from sysjobs.web import api, errors, health, metrics, params, scripts
+from sysjobs.web.auth import AuthConfig, require
 from sysjobs.web.body import BodyLimit
 from sysjobs.web.limits import WebLimits
 from sysjobs.web.openapi import document
@@ -46,9 +47,16 @@ def _html(name: str) -> Callable[[Request], Awaitable[Response]]:
     return page
 
 
-async def openapi(_request: Request) -> JSONResponse:
-    """The API's OpenAPI document (public: it holds no data)."""
+def openapi(request: Request) -> JSONResponse:
+    """The API's OpenAPI document; it needs a token like every ``/api`` route."""
+    require(request)
+    params.NONE.parse(request)
     return errors.Reply(document())
+
+
+async def favicon(_request: Request) -> Response:
+    """The SVG icon, also where browsers look for it without a ``<link rel=icon>``."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
 def routes() -> list[Route | Mount]:
@@ -57,9 +65,13 @@ def routes() -> list[Route | Mount]:
         Route("/", _html("index.html")),
         Route("/jobs/{job_id}", _html("job.html")),
         Route("/console", _html("console.html")),
+        Route("/favicon.ico", favicon),
+        Route("/health", health.health),
+        Route("/metrics", metrics.metrics),
         Route("/api/openapi.json", openapi),
         Route("/api/me", api.whoami),
         Route("/api/stats", api.stats),
+        Route("/api/stats/series", api.stats_series),
         Route("/api/jobs", api.list_jobs),
         Route("/api/jobs/{job_id}", api.show_job),
         Route("/api/jobs/{job_id}/logs", api.job_logs),

@@ -4,9 +4,10 @@ The admin token may read and change jobs and run scripts; the read token may onl
 ``read_only`` turns every change into 403 whatever the token. There is always a token:
 ``sysjobs serve`` makes a random one when none is configured, so no endpoint — above all
 none that runs scripts — is ever open without authentication. The HTML pages and static
-files carry no data and need no token; every ``/api`` route except the OpenAPI document
-does. File downloads need the admin token itself (:func:`require_admin_token`; the rule and
-why is in :mod:`sysjobs.web.scripts`): a ``fileLink`` holds no secret of its own.
+files carry no data and need no token, nor does ``/health``; every ``/api`` route does,
+the OpenAPI document included, and so does ``/metrics``. File downloads need the admin
+token itself (:func:`require_admin_token`; the rule and why is in
+:mod:`sysjobs.web.scripts`): a ``fileLink`` holds no secret of its own.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ FIND_PARAMS = {
     "createTo": f"Created at or before {MS}",
     "hasErrors": "true or false",
     "_size": "Maximum number of jobs: 1 to 500 (default 50)",
+    "after": "<created ms>:<job id> — the 'next' of the previous reply: the page after it",
+    "label": "Jobs whose label contains this text, any case (at most 255 characters); "
+    "combines with after and _size only",
 }
 LOGS_PARAMS = {
     "level": "INFO or ERROR",
@@ -56,6 +59,7 @@ LOG_PAGE = {
         "more": {"type": "boolean", "description": "Whether lines past this page exist now"},
     },
 }
+STEP = "Bucket length in seconds (default 60): at least 1, at most 1440 buckets per window"
 WINDOW = "Throughput window in seconds: ASCII digits, optional fraction, > 0 and <= 31536000"
 ERROR = {"$ref": "#/components/schemas/Error"}
 OBJECT = {"type": "object"}
@@ -79,7 +83,7 @@ def _path(name: str) -> dict[str, Any]:
 
 
 def _op(summary: str, params: list[dict[str, Any]] | None = None, body: bool = False,
-        secured: bool = True, ok: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+        ok: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     ok_content = ok or {"description": "OK", "content": _json(OBJECT)}
     responses: dict[str, Any] = {"200": ok_content}
     for status in ("400", "401", "403", "404"):
@@ -88,8 +92,6 @@ def _op(summary: str, params: list[dict[str, Any]] | None = None, body: bool = F
     if body:
         op["requestBody"] = {"required": True, "content": _json(OBJECT)}
         responses["413"] = {"description": "Body over 1 MiB", "content": _json(ERROR)}
-    if not secured:
-        op["security"] = []
     return op
 
 
@@ -119,7 +121,9 @@ def document() -> dict[str, Any]:
             "/api/jobs": {
                 "get": _op(
                     "Jobs, newest first (the spec's find); a listed job's data or results "
-                    'over 8 KiB show as {"clipped": true, "bytes": n} (the job itself has them)',
+                    'over 8 KiB show as {"clipped": true, "bytes": n} (the job itself has them). '
+                    "The reply is {count, jobs, next}: pass next back as after for the next "
+                    "page (null: no more jobs)",
                     _query(FIND_PARAMS),
                 )
             },
@@ -141,6 +145,13 @@ def document() -> dict[str, Any]:
                 "post": _op("Set low priority: {lowPriority: bool}", job, body=True)
             },
             "/api/stats": {"get": _op("Queue statistics", _query({"window": WINDOW}))},
+            "/api/stats/series": {
+                "get": _op(
+                    "Jobs enqueued and finished and the queue depth per step over the "
+                    "window: {stepS, atMs[], enqueued[], finished[], depth[]}",
+                    _query({"window": WINDOW, "step": STEP}),
+                )
+            },
             "/api/scripts": {
                 "post": _op(
                     "Run a script {source (<= 256 Ki characters), inJob?, wait?, timeoutS? "
@@ -158,6 +169,6 @@ def document() -> dict[str, Any]:
                     ok={"description": "The file", "content": {"text/csv": {}}},
                 )
             },
-            "/api/openapi.json": {"get": _op("This document", secured=False)},
+            "/api/openapi.json": {"get": _op("This document")},
         },
     }

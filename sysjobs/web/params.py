@@ -31,6 +31,7 @@ MAX_DIGITS = 19
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _SECONDS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")
 _CURSOR = re.compile(r"([0-9]{1,19}):([0-9]{1,19})")
+_JOB_CURSOR = re.compile(r"([0-9]{1,19}):([0-9a-f]{24})")
 _PERIOD = re.compile(r"[A-Za-z0-9 ]*")
 _LONG_NUMBER = re.compile(r"[0-9]{10}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -106,6 +107,14 @@ def cursor(name: str, raw: str) -> tuple[int, int]:
     if match is None or max(int(match[1]), int(match[2])) > MAX_INT64:
         raise bad_parameter(name, raw, "<milliseconds>:<log id>, the 'next' of a logs reply")
     return int(match[1]), int(match[2])
+
+
+def job_cursor(name: str, raw: str) -> tuple[int, str]:
+    """A position in the jobs list ``<created ms>:<job id>`` as ``/api/jobs`` hands it out."""
+    match = _JOB_CURSOR.fullmatch(raw)
+    if match is None or int(match[1]) > MAX_INT64:
+        raise bad_parameter(name, raw, "<milliseconds>:<job id>, the 'next' of a jobs reply")
+    return int(match[1]), match[2]
 
 
 @dataclass(frozen=True)

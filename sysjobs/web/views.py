@@ -12,7 +12,7 @@ from typing import Any
 
 from sysjobs.jobs import Job, JobEvent, JobLog
 from sysjobs.jobs.models import to_ms
-from sysjobs.jobs.stats import EngineStats
+from sysjobs.jobs.stats import EngineStats, Series
 from sysjobs.jobs.status import USER_TRANSITIONS
 
 #: Status in which each user verb is allowed (the dashboard enables buttons with these).
@@ -82,6 +82,11 @@ def stats_json(stats: EngineStats) -> dict[str, Any]:
     raw["queues"] = [{_camel(k): v for k, v in q.items()} for q in raw["queues"]]
     by_status = raw.pop("by_status")
     return {**{_camel(k): v for k, v in raw.items()}, "byStatus": by_status}
+
+
+def series_json(series: Series) -> dict[str, Any]:
+    """Throughput and queue depth over time, one list per figure (the charts' columns)."""
+    return {_camel(k): v for k, v in series.model_dump(mode="json").items()}
 
 
 def _camel(name: str) -> str:

@@ -6,8 +6,9 @@ and then; the heartbeat renews this pool's leases, relays stop/cancel requests a
 jobs whose grace period passed — running JavaScript cannot block it; and one thread per
 busy slot. When a slot's job finishes, the transaction that writes its end also leases the
 slot's next job (under the same queue and priority rules), which the thread then runs: a
-busy worker pays one write transaction per job, and no thread start. Used in-process by
-``sysjobs run`` and tests, and inside each worker process.
+busy worker pays one write transaction per job, and no thread start. Runs inside each
+worker process, and in the host's own process only when asked (``in_process=True``:
+trusted code).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
+from typing import Protocol
 
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, new_owner
 from sysjobs.jobs.hooks import fire
@@ -36,6 +38,23 @@ log = logging.getLogger(__name__)
 DEFAULT_SLOTS = 32
 #: Pause after a failed claim before trying again (seconds).
 RETRY_S = 1.0
+
+
+class Workers(Protocol):
+    """What :meth:`sysjobs.host.Host.workers` returns: an in-process :class:`WorkerPool` or
+    supervised :class:`~sysjobs.worker.processes.WorkerProcesses`, started and stopped alike."""
+
+    def start(self) -> Workers:
+        """Start claiming and running jobs; returns itself."""
+        ...
+
+    def stop(self, grace_s: float | None = None) -> None:
+        """Stop claiming; running jobs get ``grace_s`` to reach a safe point."""
+        ...
+
+    def __enter__(self) -> Workers: ...
+
+    def __exit__(self, *_exc: object) -> None: ...
 
 
 class WorkerPool:

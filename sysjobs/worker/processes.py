@@ -1,37 +1,59 @@
-"""``sysjobs worker``: a supervisor and N worker processes sharing one database.
+"""``sysjobs worker`` and a Host's default workers: a supervisor and N worker processes.
 
-Children are started with the ``spawn`` method — never ``fork``: a V8 isolate inherited
-across ``fork`` hangs, and a forked child would inherit the parent's connections. Each child
-opens its own engine, registers job types through the ``setup`` hook, builds its script
-runner through ``runner_factory`` (both import paths, resolved in the child), and runs a
-:class:`WorkerPool` under an owner id chosen by the supervisor. When a child dies, the
-supervisor knows whose leases to take back and says why in each job's log — no need to wait
-for the leases to expire; a replacement is started. SIGTERM stops gracefully.
+Children are fresh interpreters (``python -c``, never ``fork``: a V8 isolate inherited
+across ``fork`` hangs, and a forked child would inherit the parent's connections), started
+without re-importing the embedder's ``__main__`` — so a script that builds a Host at its top
+level needs no ``if __name__ == "__main__"`` guard. Each child receives its
+:class:`WorkerConfig` as JSON on stdin (with the parent's ``sys.path``), opens its own
+engine, registers job types through the ``setup`` hook, builds its script runner through
+``runner_factory`` (both import paths, resolved in the child), and runs a
+:class:`WorkerPool` under an owner id chosen by the supervisor.
+
+A child's stderr passes through the supervisor, which keeps its last lines: when a child
+dies, the supervisor knows whose leases to take back and why (``memoryLimit`` when V8 or
+the allocator reported running out of memory, ``crashed`` otherwise), says so in each of
+its jobs' logs — no need to wait for the leases to expire — and starts a replacement.
+SIGTERM stops gracefully.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing
-import multiprocessing.process
 import os
 import signal
+import subprocess
+import sys
 import threading
-from dataclasses import dataclass, replace
+import time
+from dataclasses import asdict, dataclass, field, replace
 from types import FrameType
+from typing import IO, Any
 
 from sysjobs.jobs import Engine, EngineSettings, new_owner
+from sysjobs.jobs.settings import Caps
+from sysjobs.runtime.process import reported_out_of_memory
 from sysjobs.worker.loader import load
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
 from sysjobs.worker.queues import parse_queues
 
 log = logging.getLogger(__name__)
-SPAWN = multiprocessing.get_context("spawn")
+#: What a child runs: read the config, take the parent's import path, serve.
+CHILD_CODE = (
+    "import json, sys; config = json.load(sys.stdin); sys.path[:] = config.pop('sys_path'); "
+    "from sysjobs.worker.processes import child_entry; child_entry(config)"
+)
+#: Bytes of a child's stderr kept to tell why it died.
+TAIL_BYTES = 16_384
+#: A child that dies sooner than this after its start counts towards the restart backoff.
+QUICK_DEATH_S = 5.0
+#: Longest pause before restarting a child that keeps dying at start (seconds).
+MAX_BACKOFF_S = 30.0
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """What a worker process needs; plain data, so it crosses ``spawn``."""
+    """What a worker process needs; plain data, so it crosses to the child as JSON."""
 
     url: str | None
     concurrency: int = DEFAULT_SLOTS
@@ -39,13 +61,23 @@ class WorkerConfig:
     lease_s: float = 30.0
     stop_grace_s: float = 30.0
     shutdown_grace_s: float = 10.0
-    #: ``module:function(engine)`` registering the job types this worker runs.
+    #: ``module:function(engine, **setup_args)`` registering the job types this worker runs.
     setup: str | None = None
+    #: Keyword arguments for ``setup`` (JSON values: e.g. the app folder, namespace paths).
+    setup_args: dict[str, Any] = field(default_factory=dict)
     #: ``module:function() -> ScriptRunner`` called in the child after start (or None).
     runner_factory: str | None = None
+    #: The child engine's :class:`EngineSettings` (caps, retention …) as plain data
+    #: (:func:`settings_to_json`); ``lease_s`` and ``stop_grace_s`` above take precedence.
+    engine_settings: dict[str, Any] = field(default_factory=dict)
     owner: str = ""
     #: The supervisor's pid: a worker that finds another parent was orphaned and stops.
     supervisor_pid: int = 0
+
+
+def child_entry(raw: dict[str, Any]) -> None:
+    """What :data:`CHILD_CODE` calls with the decoded config."""
+    child_main(WorkerConfig(**raw))
 
 
 def child_main(config: WorkerConfig) -> None:
@@ -53,11 +85,14 @@ def child_main(config: WorkerConfig) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides
-    settings = EngineSettings(lease_s=config.lease_s, stop_grace_s=config.stop_grace_s)
+    settings = replace(
+        settings_from_json(config.engine_settings),
+        lease_s=config.lease_s, stop_grace_s=config.stop_grace_s,
+    )  # fmt: skip
     engine = Engine.open(config.url, migrate=False, settings=settings)
     try:
         if config.setup:
-            load(config.setup)(engine)
+            load(config.setup)(engine, **config.setup_args)
         runner = load(config.runner_factory)() if config.runner_factory else None
         pool = WorkerPool(
             engine, concurrency=config.concurrency,
@@ -70,6 +105,16 @@ def child_main(config: WorkerConfig) -> None:
         pool.stop()
     finally:
         engine.close()
+
+
+def settings_to_json(settings: EngineSettings) -> dict[str, Any]:
+    """An engine's settings as plain data, so a worker process's engine gets the same."""
+    return asdict(settings)
+
+
+def settings_from_json(raw: dict[str, Any]) -> EngineSettings:
+    """The :class:`EngineSettings` that :func:`settings_to_json` wrote (defaults if empty)."""
+    return EngineSettings(**{**raw, "caps": Caps(**raw.get("caps", {}))})
 
 
 def _supervised(config: WorkerConfig) -> bool:
@@ -86,16 +131,96 @@ def describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-class WorkerProcesses:
-    """Start, watch and replace ``processes`` worker processes."""
+def death_cause(pid: int, code: int | None, stderr_tail: str) -> str:
+    """Why a worker process's jobs ended: its exit, then ``memoryLimit`` or ``crashed``."""
+    how = f"worker process {pid} died ({describe_exit(code)})"
+    if reported_out_of_memory(stderr_tail):
+        return f"{how}; memoryLimit: a script it ran exhausted its memory"
+    return f"{how}; crashed"
 
-    def __init__(self, config: WorkerConfig, processes: int = 2) -> None:
+
+def _write_stderr(chunk: bytes) -> None:
+    """Pass a child's bytes on to this process's stderr, as if it had inherited it."""
+    try:
+        while chunk:
+            chunk = chunk[os.write(2, chunk) :]
+    except OSError:
+        pass  # nowhere to relay to: the tail is still kept
+
+
+class _Child:
+    """One worker process, and the thread relaying its stderr (whose tail it keeps)."""
+
+    def __init__(self, config: WorkerConfig, *, relay: bool = True) -> None:
+        self.owner = config.owner
+        self.relay = relay
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD_CODE], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,  # a terminal's Ctrl-C goes to the supervisor alone
+        )  # fmt: skip
+        self._tail = b""
+        self._relay = threading.Thread(
+            target=self._relay_stderr, name=f"sysjobs-stderr-{self.proc.pid}", daemon=True
+        )
+        self._relay.start()
+        payload = {**asdict(config), "sys_path": [p for p in sys.path if isinstance(p, str)]}
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(payload).encode("utf-8"))
+            self.proc.stdin.close()
+        except OSError:  # it died at once; the supervisor sees that and says why
+            pass
+
+    def _relay_stderr(self) -> None:
+        stream: IO[bytes] | None = self.proc.stderr
+        assert stream is not None
+        with stream:
+            while chunk := os.read(stream.fileno(), 65_536):
+                self._tail = (self._tail + chunk)[-TAIL_BYTES:]
+                if self.relay:
+                    _write_stderr(chunk)
+
+    def stderr_tail(self) -> str:
+        """The last lines the child wrote to stderr (all of them, once it has died)."""
+        self._relay.join(timeout=5.0)
+        return self._tail.decode("utf-8", "replace")
+
+    def end(self, wait_s: float) -> None:
+        """Wait up to ``wait_s`` for it to exit; kill it if it does not."""
+        try:
+            self.proc.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._relay.join(timeout=5.0)
+
+
+class WorkerProcesses:
+    """Start, watch and replace ``processes`` worker processes.
+
+    ``engine`` (the host's own, optional) takes back the jobs of a child that died; without
+    it the supervisor opens one on ``config.url`` and closes it on :meth:`stop`. With
+    ``relay_stderr`` false, the children's stderr is only kept (its last lines say why one
+    died), not passed on: a command whose user reads its stderr (``sysjobs run``) shows the
+    job's outcome, not V8's crash report.
+    """
+
+    def __init__(
+        self, config: WorkerConfig, processes: int = 2, *, engine: Engine | None = None,
+        relay_stderr: bool = True,
+    ) -> None:  # fmt: skip
         self.config = config
         self.processes = processes
-        self.engine = Engine.open(config.url, settings=EngineSettings(lease_s=config.lease_s))
-        self.children: dict[str, multiprocessing.process.BaseProcess] = {}
+        self.relay_stderr = relay_stderr
+        self._owns_engine = engine is None
+        self.engine = engine or Engine.open(
+            config.url, settings=EngineSettings(lease_s=config.lease_s)
+        )
+        self.children: dict[str, _Child] = {}
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._quick_deaths = 0
 
     def start(self) -> WorkerProcesses:
         """Spawn the children and a thread that replaces the ones that die."""
@@ -105,47 +230,78 @@ class WorkerProcesses:
         self._watcher.start()
         return self
 
+    def __enter__(self) -> WorkerProcesses:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def pids(self) -> list[int]:
         """Process ids of the current children."""
-        return [p.pid for p in self.children.values() if p.pid is not None]
+        return [child.proc.pid for child in list(self.children.values())]
 
     def _spawn(self) -> None:
         owner = new_owner()
         config = replace(self.config, owner=owner, supervisor_pid=os.getpid())
-        child = SPAWN.Process(
-            target=child_main, args=(config,), name=f"sysjobs-worker-{owner}", daemon=False
-        )
-        child.start()
-        self.children[owner] = child
+        self.children[owner] = _Child(config, relay=self.relay_stderr)
 
     def _watch(self) -> None:
+        """Every 0.2 s: take back the jobs of children that died, then start replacements
+        (after a pause while children keep dying at start). A failure — the database away,
+        no process to be had — is logged and tried again next round."""
+        spawn_at = 0.0
         while not self._stopping.wait(0.2):
             for owner, child in list(self.children.items()):
-                if child.is_alive() or self._stopping.is_set():
+                if child.proc.poll() is None or self._stopping.is_set():
                     continue
-                cause = f"worker process {child.pid} died ({describe_exit(child.exitcode)})"
-                log.warning("sysjobs: %s; recovering its jobs and starting another", cause)
-                self.engine.leases.release_owner(owner, cause)
-                del self.children[owner]
-                self._spawn()
+                try:
+                    self._bury(owner, child)
+                except Exception:
+                    log.exception("sysjobs: recovering the jobs of a dead worker failed")
+                    continue
+                spawn_at = time.monotonic() + self._backoff(child)
+            if len(self.children) < self.processes and time.monotonic() >= spawn_at:
+                try:
+                    self._spawn()
+                except Exception:
+                    log.exception("sysjobs: starting a worker process failed")
 
-    def stop(self, timeout_s: float | None = None) -> None:
-        """SIGTERM every child, wait for them, kill stragglers and take back their jobs."""
+    def _bury(self, owner: str, child: _Child) -> None:
+        """Take back a dead child's jobs, each ended (or retried) with the reason."""
+        cause = death_cause(child.proc.pid, child.proc.returncode, child.stderr_tail())
+        log.warning("sysjobs: %s; recovering its jobs and starting another", cause)
+        self.engine.leases.release_owner(owner, cause)
+        del self.children[owner]
+
+    def _backoff(self, child: _Child) -> float:
+        """No pause after a child that ran a while; a growing one while children die at start
+        (a setup hook that fails would otherwise restart in a tight loop)."""
+        if time.monotonic() - child.started >= QUICK_DEATH_S:
+            self._quick_deaths = 0
+            return 0.0
+        self._quick_deaths += 1
+        return float(min(MAX_BACKOFF_S, 0.25 * 2 ** (self._quick_deaths - 1)))
+
+    def stop(self, grace_s: float | None = None, *, timeout_s: float | None = None) -> None:
+        """SIGTERM every child, wait for them, kill stragglers and take back their jobs.
+
+        The children's running jobs get ``config.shutdown_grace_s`` to reach a safe point;
+        the supervisor waits ``timeout_s`` (default: that grace, or ``grace_s``, plus 10 s).
+        """
         self._stopping.set()
         if self._watcher is not None:
             self._watcher.join()
         for child in self.children.values():
-            if child.pid is not None and child.is_alive():
-                os.kill(child.pid, signal.SIGTERM)
-        wait = timeout_s if timeout_s is not None else self.config.shutdown_grace_s + 10
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGTERM)
+        grace = self.config.shutdown_grace_s if grace_s is None else grace_s
+        wait = timeout_s if timeout_s is not None else grace + 10
         for owner, child in self.children.items():
-            child.join(wait)
-            if child.is_alive():
-                child.kill()
-                child.join()
-            self.engine.leases.release_owner(owner, f"worker process {child.pid} was stopped")
+            child.end(wait)
+            self.engine.leases.release_owner(owner, f"worker process {child.proc.pid} was stopped")
         self.children.clear()
-        self.engine.close()
+        if self._owns_engine:
+            self.engine.close()
 
     def serve_forever(self) -> None:
         """Run until SIGTERM/SIGINT (the ``sysjobs worker`` command)."""

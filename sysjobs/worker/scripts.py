@@ -8,9 +8,10 @@ V8 execution by job id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,25 @@ from sysjobs.runtime import RunResult, Sandbox, Session
 
 #: Writes one ``log()`` line of a job's script: ``(job_id, line)``.
 JobLogWriter = Callable[[str, str], None]
+
+#: How far a recycled V8 context may travel: between scripts of one app (the default), or
+#: only between scripts run by one user of that app.
+RecycleScope = Literal["app", "user"]
+
+
+@dataclass(frozen=True)
+class TrustDomains:
+    """Names the trust domain of a script run: contexts are only recycled within one."""
+
+    #: The app whose scripts run here.
+    app: str
+    scope: RecycleScope = "app"
+
+    def of(self, user: Mapping[str, Any] | None) -> str:
+        """The domain of a run by ``user`` (a job's ``runBy``, or ``Host.run``'s user)."""
+        if self.scope == "user":
+            return f"{self.app}\x1fuser:{(user or {}).get('id') or ''}"
+        return self.app
 
 
 def to_outcome(result: RunResult) -> ScriptOutcome:
@@ -35,8 +55,8 @@ def to_outcome(result: RunResult) -> ScriptOutcome:
 class SandboxScriptRunner:
     """Runs job scripts in ``sandbox``; ``log_writer`` receives their ``log()`` lines.
 
-    ``domain`` is the trust domain of every script this runner runs (its app): a context
-    is only recycled between runs of one domain.
+    ``domains`` names the trust domain of each run (its app, or its app's user): a
+    context is only recycled between runs of one domain.
     """
 
     def __init__(
@@ -45,23 +65,29 @@ class SandboxScriptRunner:
         log_writer: JobLogWriter | None = None,
         job_log: Callable[[str, str], None] | None = None,
         *,
-        domain: str = "",
+        domains: TrustDomains | None = None,
+        user: Mapping[str, Any] | None = None,
     ) -> None:
         self.sandbox = sandbox
-        self.domain = domain
+        self.domains = domains or TrustDomains("")
+        self.domain = self.domains.of(user)
         self.log_writer = log_writer
         #: ``(level, message)`` to the running job's log, fenced (see :meth:`for_job`).
         self.job_log = job_log
         self._sessions: dict[str, Session] = {}
 
-    def for_job(self, write: Callable[[str, str], None]) -> SandboxScriptRunner:
+    def for_job(
+        self, write: Callable[[str, str], None], user: Mapping[str, Any] | None = None
+    ) -> SandboxScriptRunner:
         """This runner as one claimed job's handler sees it: the job's ``log()`` lines and
         ``sys.jobs.logInfo/logError(message)`` go through ``write`` — the job context's
         lease-fenced writer — so a worker that lost its lease writes nothing more (the
-        refused write is thrown into the script, which stops it)."""
+        refused write is thrown into the script, which stops it). ``user`` is the job's
+        ``runBy``, for the trust domain."""
         return SandboxScriptRunner(
-            self.sandbox, lambda _job, line: write("INFO", line), write, domain=self.domain
-        )
+            self.sandbox, lambda _job, line: write("INFO", line), write, domains=self.domains,
+            user=user,
+        )  # fmt: skip
 
     @contextmanager
     def session(self, job_id: str) -> Iterator[SandboxScriptRunner]:
@@ -142,7 +168,9 @@ def script_job_type() -> JobType:
 def bind_to_job(runner: ScriptRunner | None, ctx: JobContext) -> ScriptRunner | None:
     """The runner a claimed job's handler gets: script writes fenced by its lease."""
     if isinstance(runner, SandboxScriptRunner):
-        return runner.for_job(lambda level, message: _write(ctx, level, message))
+        return runner.for_job(
+            lambda level, message: _write(ctx, level, message), user=ctx.job.run_by
+        )
     return runner
 
 

@@ -22,16 +22,33 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert lines == ["make demo", "make test"]
 
 
-def test_embedding_example_runs_and_prints_what_it_says(tmp_path: Path) -> None:
-    (example,) = python_blocks()
-    assert len(example.strip().splitlines()) <= 25
-    script = tmp_path / "example.py"
-    script.write_text(example)
+def embedding_files() -> dict[str, str]:
+    """The Embedding section's Python blocks, by the file name each one's first line gives."""
+    files = {}
+    for block in python_blocks():
+        first = block.splitlines()[0]
+        match = re.fullmatch(r"# (\w+\.py)\b.*", first)
+        assert match is not None, f"a Python block of the README names its file: {first!r}"
+        files[match.group(1)] = block
+    return files
+
+
+def test_embedding_example_runs_through_worker_processes_and_prints_what_it_says(
+    tmp_path: Path,
+) -> None:
+    # main.py adds the namespace by import path: the job that uses it runs in a worker
+    # process (the default of host.workers), which imports greeting.py itself.
+    files = embedding_files()
+    assert set(files) == {"greeting.py", "main.py"}
+    assert sum(len(block.strip().splitlines()) for block in files.values()) <= 30
+    assert '"greeting:greeter"' in files["main.py"] and "in_process" not in files["main.py"]
+    for name, block in files.items():
+        (tmp_path / name).write_text(block)
     done = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "main.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(README.parent)},
-    )
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.splitlines()
     assert first == "['Hello, Ada!'] 5"
-    assert second.startswith("FINISHED ['in a job: ")
+    assert second == "FINISHED ['Hello, Grace! in a job: Script']"

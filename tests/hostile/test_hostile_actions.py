@@ -39,7 +39,9 @@ def action_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     root = tmp_path_factory.mktemp("hostile-app")
     app = app_dir(root / "app", ACTIONS)
     host = Host(f"sqlite:///{root / 'app.db'}", app, limits=LIMITS, pool_size=1, settings=SETTINGS)
-    pool = host.workers(concurrency=1, lease_s=5.0)  # one slot: a waiting parent holds it
+    # One slot (a waiting parent holds it), in this process (opted in): this suite checks the
+    # sandbox's answers; test_hostile_worker_processes.py checks the worker-process path.
+    pool = host.workers(concurrency=1, lease_s=5.0, in_process=True)
     pool.start()
     try:
         yield host

@@ -25,7 +25,7 @@ def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     path = tmp_path_factory.mktemp("hostile-governance") / "governed.db"
     host = Host(f"sqlite:///{path}", limits=LIMITS, pool_size=1, settings=SETTINGS,
                 governance=GOVERNANCE)  # fmt: skip
-    pool: WorkerPool = host.workers(concurrency=2, lease_s=5.0)
+    pool: WorkerPool = host.workers(concurrency=2, lease_s=5.0, in_process=True)  # see conftest
     pool.start()
     try:
         yield host

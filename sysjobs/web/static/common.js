@@ -115,6 +115,27 @@ const Sysjobs = (() => {
     return () => { stopped = true; clearTimeout(timer); };
   }
 
+  // A modal question before what cannot be undone (cancel, force stop, stopping many jobs).
+  // "Go back" comes first, so Enter or Esc right away changes nothing; resolves true only on
+  // the confirm button. Lines name what will change (at most 10, then a count).
+  function ask(title, lines, confirmLabel) {
+    return new Promise((resolve) => {
+      const yes = el("button", { type: "button", class: "danger", "data-testid": "confirm-yes" }, confirmLabel);
+      const no = el("button", { type: "button", class: "secondary", "data-testid": "confirm-no" }, "Go back");
+      const list = el("ul", {}, ...lines.slice(0, 10).map((line) => el("li", { class: "mono" }, line)));
+      if (lines.length > 10) list.append(el("li", {}, "… and " + (lines.length - 10) + " more"));
+      const dialog = el("dialog", { class: "confirm", "data-testid": "confirm" },
+        el("h2", {}, title), list, el("div", { class: "actions" }, no, yes));
+      const done = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
+      yes.addEventListener("click", () => done(true));
+      no.addEventListener("click", () => done(false));
+      dialog.addEventListener("cancel", (event) => { event.preventDefault(); done(false); });
+      document.body.append(dialog);
+      dialog.showModal();
+      no.focus();
+    });
+  }
+
   // Fills the "role" marker so pages can disable what a read-only token may not do.
   async function role() {
     const me = await api("/api/me");
@@ -124,5 +145,5 @@ const Sysjobs = (() => {
     return me.role;
   }
 
-  return { api, download, el, when, age, badge, progressBar, every, role, showError, token };
+  return { api, ask, download, el, when, age, badge, progressBar, every, role, showError, token };
 })();

@@ -3,7 +3,12 @@
 "use strict";
 
 (() => {
-  const { api, download, el, when, age, badge, progressBar, every, role, showError } = Sysjobs;
+  const { api, ask, download, el, when, age, badge, progressBar, every, role, showError } = Sysjobs;
+  // Verbs that cannot be undone ask first (a stopped job can be resumed; a canceled one not).
+  const ASK = {
+    cancel: ["Cancel this job?", "Yes, cancel it"],
+    "force-stop": ["Force stop this job? Its handler is interrupted where it is.", "Yes, force stop"],
+  };
   const jobId = location.pathname.split("/").pop();
   const logForm = document.getElementById("log-filters");
   let canWrite = false;
@@ -100,7 +105,11 @@
   }
 
   for (const button of document.querySelectorAll("button[data-verb]")) {
-    button.addEventListener("click", () => act("/api/jobs/" + jobId + "/" + button.dataset.verb, {}));
+    button.addEventListener("click", async () => {
+      const verb = button.dataset.verb;
+      if (ASK[verb] && !await ask(ASK[verb][0], [(job.label || job.type) + " · " + jobId], ASK[verb][1])) return;
+      act("/api/jobs/" + jobId + "/" + verb, {});
+    });
   }
   document.getElementById("btn-low-priority").addEventListener("click", () =>
     act("/api/jobs/" + jobId + "/low-priority", { lowPriority: !job.lowPriority }));

@@ -10,7 +10,7 @@ from tests.acceptance.cli.conftest import Cli
 
 def test_follow_streams_logs_with_a_progress_bar_until_the_job_ends(cli: Cli, host: Host) -> None:
     job = host.engine.enqueue("STEPS", {"steps": 8, "step_s": 0.2}, label="Followed")
-    with host.workers(1):
+    with host.workers(1, in_process=True):
         host.engine.wait(job.id, "RUNNING", 30)
         follower = cli.popen("jobs", "logs", job.id, "--follow")
         out, err = follower.communicate(timeout=120)
@@ -28,7 +28,7 @@ def test_wait_returns_when_the_status_is_reached_or_times_out(cli: Cli, host: Ho
     assert timed_out.stderr == (
         f"timeout: Job {job.id} did not reach FINISHED within 0.3s; its status is PENDING\n"
     )
-    with host.workers(1):
+    with host.workers(1, in_process=True):
         done = cli("jobs", "wait", job.id, "--status", "FINISHED,CANCELED", "--json")
     assert done.returncode == 0
     assert json.loads(done.stdout)["status"] == "FINISHED"
@@ -36,7 +36,7 @@ def test_wait_returns_when_the_status_is_reached_or_times_out(cli: Cli, host: Ho
 
 def test_stop_and_resume_a_running_job(cli: Cli, host: Host) -> None:
     job = host.engine.enqueue("STEPS", {"steps": 400, "step_s": 0.05})  # outlives slow CLI starts
-    with host.workers(1):
+    with host.workers(1, in_process=True):
         host.engine.wait(job.id, "RUNNING", 30)
         stopped = cli("jobs", "stop", job.id)
         assert stopped.returncode == 0, stopped.stderr

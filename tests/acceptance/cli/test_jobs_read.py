@@ -12,7 +12,7 @@ from tests.acceptance.cli.conftest import Cli
 def _finished(host: Host, label: str, steps: int = 2) -> str:
     job = host.engine.enqueue("STEPS", {"steps": steps, "step_s": 0.0, "_secret": "s"},
                               label=label)  # fmt: skip
-    with host.workers(1):
+    with host.workers(1, in_process=True):
         host.engine.wait(job.id, "FINISHED", 30)
     return job.id
 

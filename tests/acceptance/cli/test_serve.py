@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,14 +22,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(tmp_path: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(
+    tmp_path: Path, *args: str, workers: int = 0, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Start ``sysjobs serve`` on a free port; yield its base URL once it answers."""
     port = _free_port()
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sysjobs.cli", "serve", "--port", str(port), "--db", db,
-         "--workers", "0", *args],
+         "--workers", str(workers), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -67,6 +72,52 @@ def test_serve_without_a_token_makes_one_and_prints_it(tmp_path: Path) -> None:
     assert line.endswith("(read-only)")
     token = line.split("#token=")[1].split()[0]
     assert len(token) >= 20
+
+
+ADMIN = {"Authorization": "Bearer s3cret"}
+ARRAY_BOMB = "new Array(2 ** 27).fill(1.5); 1"
+BUFFER_BOMB = (
+    "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1"
+)
+
+
+def _job_from_the_console(base: str, source: str) -> dict[str, Any]:
+    """Run ``source`` as a job from the console and wait (server side) for it to end."""
+    body = {"source": source, "inJob": True, "wait": True, "timeoutS": 120}
+    reply = httpx.post(base + "/api/scripts", json=body, headers=ADMIN, timeout=300)
+    assert reply.status_code == 200, reply.text
+    return dict(reply.json())
+
+
+def test_memory_bombs_from_the_console_end_their_jobs_while_the_server_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    # serve runs jobs in a supervised worker process (1 here; the data limit keeps the
+    # ArrayBuffer bomb small): one huge array ends that process, never the server.
+    limit = {"SYSJOBS_WORKER_DATA_LIMIT_MB": "1024"}
+    with serving(tmp_path, "--token", "s3cret", "--slots", "2", workers=1, env=limit) as (
+        base,
+        proc,
+    ):
+        array = _job_from_the_console(base, ARRAY_BOMB)
+        assert (array["job"]["status"], array["job"]["hasErrors"]) == ("FINISHED", True)
+        reasons = " ".join(line["message"] for line in array["logs"] if line["level"] == "ERROR")
+        assert "worker process" in reasons and "died" in reasons, reasons
+        assert "memoryLimit" in reasons, reasons
+        assert _job_from_the_console(base, "6 * 7")["job"]["results"] == {"value": 42}
+        buffers = _job_from_the_console(base, BUFFER_BOMB)["job"]
+        assert buffers["status"] == "FINISHED"
+        assert buffers["results"]["error"]["code"] == "memoryLimit", buffers
+        assert _job_from_the_console(base, "6 * 7")["job"]["results"] == {"value": 42}
+        assert httpx.get(base + "/api/me", headers=ADMIN).json() == {"role": "admin"}
+        assert proc.poll() is None
+
+
+def test_in_process_workers_are_an_explicit_opt_in_of_serve(tmp_path: Path) -> None:
+    with serving(tmp_path, "--token", "s3cret", "--in-process-workers", workers=1) as (base, _p):
+        done = _job_from_the_console(base, "log('in the server'); 6 * 7")
+    assert done["job"]["results"] == {"value": 42}
+    assert [line["message"] for line in done["logs"]] == ["in the server"]
 
 
 def test_shell_completion_is_available(tmp_path: Path) -> None:

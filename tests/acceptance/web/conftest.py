@@ -99,9 +99,10 @@ def serving(app: Starlette) -> Iterator[str]:
 
 @pytest.fixture
 def server(host: Host, db_url: str) -> Iterator[str]:
-    """The dashboard served on a free local port with two in-process workers; its base URL."""
+    """The dashboard served on a free local port with two in-process workers (opted in: the
+    STEPS type is trusted test code defined here); its base URL."""
     app = create_app(host, AuthConfig(ADMIN, READER), db_url=db_url)
-    with host.workers(2), serving(app) as url:
+    with host.workers(2, in_process=True), serving(app) as url:
         yield url
 
 

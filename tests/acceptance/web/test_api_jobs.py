@@ -12,7 +12,7 @@ from tests.acceptance.web.conftest import auth
 
 def _finished(host: Host, label: str, steps: int = 2) -> str:
     job = host.engine.enqueue("STEPS", {"steps": steps, "step_s": 0.0}, label=label)
-    with host.workers(1):
+    with host.workers(1, in_process=True):
         host.engine.wait(job.id, "FINISHED", 30)
     return job.id
 
@@ -105,7 +105,7 @@ def test_logs_filter_by_level_message_and_follow_after(client: TestClient, host:
 
 def test_stop_then_resume_then_finish(client: TestClient, host: Host) -> None:
     job = host.engine.enqueue("STEPS", {"steps": 40, "step_s": 0.05})
-    with host.workers(1):
+    with host.workers(1, in_process=True):
         host.engine.wait(job.id, "RUNNING", 30)
         stopped = client.post(f"/api/jobs/{job.id}/stop", headers=auth())
         assert stopped.status_code == 200

@@ -125,7 +125,7 @@ def test_pages_keep_the_filters(client: TestClient, host: Host) -> None:
 def test_a_console_job_output_is_a_bounded_first_page(client: TestClient, host: Host) -> None:
     body = {"source": "for (var i = 0; i < 250; i++) log('n' + i)", "inJob": True,
             "wait": True, "timeoutS": 30}  # fmt: skip
-    with host.workers(1):
+    with host.workers(1, in_process=True):  # the STEPS type is trusted test code
         output = client.post("/api/scripts", json=body, headers=auth()).json()
     assert output["job"]["status"] == "FINISHED"
     assert (len(output["logs"]), output["count"], output["more"]) == (200, 250, True)

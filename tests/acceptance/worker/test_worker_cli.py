@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings
 from tests.integration.engine.helpers import open_engine
 
@@ -53,3 +54,33 @@ def test_sysjobs_worker_rejects_an_unknown_queue_before_starting(tmp_path: Path)
                             capture_output=True, text=True)  # fmt: skip
     assert result.returncode == 2
     assert "unknown queue 'fast'" in result.stderr
+
+
+def test_sysjobs_worker_adds_a_namespace_given_by_import_path(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ns.db'}"
+    with Host(url, pool_size=1) as host:
+        job = host.start_script_job("typeof sys.where.pid()", label="where")
+        worker = subprocess.Popen(
+            [*CLI, "worker", "--db", url, "--concurrency", "1", "--slots", "1",
+             "--namespace", "tests.acceptance.worker.embedder:where"],
+            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            done = host.engine.wait(job.id, ["FINISHED"], 60)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _out, err = worker.communicate(timeout=60)
+    assert done.results == {"value": "number"}, done.results
+    assert worker.returncode == 0, err
+
+
+def test_sysjobs_worker_rejects_a_namespace_it_cannot_import_before_starting(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = subprocess.run([*CLI, "worker", "--db", url, "--namespace", "no_such_mod:ns"],
+                            env=_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("badRequest: ") and result.stderr.count("\n") == 1
+    assert "Invalid value 'no_such_mod:ns' for parameter '--namespace'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ arriving once the run is over, memory hidden where the proof of cleanliness cann
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,27 @@ def test_a_session_whose_context_took_a_late_call_moves_to_a_fresh_one(sandbox: 
         result = session.run("typeof later")
         assert result.value == "undefined", "the next run took a new context"
         assert session._iso is not iso
+
+
+def test_a_host_recycles_within_its_app_or_within_one_user(tmp_path: Path) -> None:
+    from sysjobs.host import Host
+
+    ada, bob = {"id": "ada", "name": "Ada"}, {"id": "bob", "name": "Bob"}
+    with Host(f"sqlite:///{tmp_path / 'app.db'}", pool_size=0) as host:
+        host.run("1", user=ada)
+        host.run("1", user=bob)
+        assert host.sandbox.counts["reused"] == 1, "one app: one trust domain"
+    with Host(f"sqlite:///{tmp_path / 'user.db'}", pool_size=0, recycle_scope="user") as host:
+        host.run("1", user=ada)
+        host.run("1", user=bob)
+        assert host.sandbox.counts["reused"] == 0, "Bob never gets Ada's context"
+        host.run("1", user=ada)
+        assert host.sandbox.counts["reused"] == 1
+
+
+def test_a_recycle_scope_other_than_app_or_user_is_a_bad_request(tmp_path: Path) -> None:
+    from sysjobs.errors import BadRequest
+    from sysjobs.host import Host
+
+    with pytest.raises(BadRequest, match=r"'recycle_scope'\. Allowed values: app, user"):
+        Host(f"sqlite:///{tmp_path / 'x.db'}", recycle_scope="job")  # type: ignore[arg-type]

@@ -101,3 +101,23 @@ def test_limits_refuse_a_line_bound_over_the_page_bound() -> None:
 def test_a_reply_always_encodes() -> None:
     body = Reply({"r": [float("nan"), float("inf"), 1.5], "s": "a\ud800b"}).body
     assert json.loads(body) == {"r": [None, None, 1.5], "s": "a?b"}
+
+
+def test_a_jobs_cursor_is_created_ms_and_a_job_id() -> None:
+    cursor = "1700000000000:0123456789abcdef01234567"
+    assert params.job_cursor("after", cursor) == (1_700_000_000_000, "0123456789abcdef01234567")
+    assert params.job_cursor("after", "9223372036854775807:" + "f" * 24)[0] == 2**63 - 1
+
+
+@pytest.mark.parametrize("raw", ["", ":", "1:", ":0123456789abcdef01234567", "1:x",
+                                 "9223372036854775808:0123456789abcdef01234567",
+                                 "1:0123456789ABCDEF01234567", "1:0123456789abcdef0123456",
+                                 "1:0123456789abcdef012345678", "\u0661:0123456789abcdef01234567",
+                                 "1:0123456789abcdef01234567\n", "1:" + "a" * 1_000_000,
+                                 "1:0123456789abcdef01234567:2", "-1:0123456789abcdef01234567"])  # fmt: skip
+def test_anything_else_is_a_bad_jobs_cursor(raw: str) -> None:
+    with pytest.raises(ApiError) as error:
+        params.job_cursor("after", raw)
+    assert "parameter 'after'" in error.value.message
+    assert "the 'next' of a jobs reply" in error.value.message
+    assert len(error.value.message) < 300

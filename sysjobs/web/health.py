@@ -1,0 +1,75 @@
+"""``GET /health`` (no token): can the dashboard read the database, and do workers run?
+
+For load balancers and uptime checks, so it needs no token and says nothing secret: no
+database URL, no error text, no job data — only counts and ages. "Workers seen" is derived
+from what the store already holds, since there is no registry of workers: the distinct
+owners of live leases plus the owners named in the audit trail within
+:data:`WORKERS_WINDOW_S` (every claim and finish names its worker). An idle worker that
+claimed nothing in that window is therefore invisible; that alone is not a failure. It is
+one when jobs have waited longer than :data:`STALE_PENDING_S` and no worker was seen: the
+queue is not moving.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+
+from sysjobs.jobs.stats import engine_stats, workers_seen
+from sysjobs.web import params
+from sysjobs.web.api import host_of
+from sysjobs.web.errors import Reply
+
+log = logging.getLogger(__name__)
+
+#: How far back a worker's claim or finish counts as "seen".
+WORKERS_WINDOW_S = 300.0
+#: How long the oldest pending job may wait with no worker seen before the queue is stuck.
+STALE_PENDING_S = 60.0
+
+
+@dataclass(frozen=True)
+class Health:
+    """The checks' outcome: problems empty means healthy."""
+
+    body: dict[str, Any]
+    problems: tuple[str, ...]
+
+
+def check(request: Request) -> Health:
+    """Read the figures; a database that cannot answer is the one problem then."""
+    engine = host_of(request).engine
+    try:
+        stats = engine_stats(engine, WORKERS_WINDOW_S)
+        seen = workers_seen(engine, WORKERS_WINDOW_S)
+    except (SQLAlchemyError, OSError):  # the driver's text (paths, hosts) stays in the log
+        log.warning("health check: the database did not answer", exc_info=True)
+        return Health({"database": "unreachable"}, ("the database does not answer",))
+    oldest = stats.oldest_pending_age_ms
+    body = {
+        "database": "ok",
+        "workers": {"seen": seen, "windowS": WORKERS_WINDOW_S},
+        "queue": {"pending": stats.pending, "running": stats.running,
+                  "oldestPendingAgeMs": oldest},
+    }  # fmt: skip
+    stuck = seen == 0 and oldest is not None and oldest > STALE_PENDING_S * 1000
+    problems = (
+        (f"{stats.pending} jobs are waiting (the oldest for {oldest // 1000} s) and no "
+         f"worker was seen in the last {WORKERS_WINDOW_S:.0f} s",)
+        if stuck and oldest is not None else ()
+    )  # fmt: skip
+    return Health(body, problems)
+
+
+def health(request: Request) -> Reply:
+    """GET /health — 200 ``{"status": "ok", …}`` or 503 ``{"status": "error", "problems"}``."""
+    params.NONE.parse(request)
+    result = check(request)
+    if result.problems:
+        body = {"status": "error", "problems": list(result.problems), **result.body}
+        return Reply(body, status_code=503)
+    return Reply({"status": "ok", **result.body})
