@@ -10,6 +10,7 @@ import sysjobs.cli.app_cmd  # registers `sysjobs jobs start …`
 import sysjobs.cli.db_cmd  # registers `sysjobs db upgrade|prune`
 import sysjobs.cli.demo_cmd
 import sysjobs.cli.jobs_cmd
+import sysjobs.cli.samples_cmd  # registers `sysjobs samples run`
 import sysjobs.cli.serve_cmd  # registers `sysjobs serve`
 import sysjobs.cli.worker_cmd  # noqa: F401  (registers `sysjobs worker`)
 from sysjobs.cli import run_cmd  # noqa: F401  (registers `sysjobs run`)

@@ -1,9 +1,11 @@
 """``sysjobs demo``: every sample of the spec, run against the demo app, judged, tabulated.
 
-What ``make demo`` shows on a fresh clone: a SQLite database under ``./.sysjobs/``, the
-demo app loaded, in-process workers, then each run of each ``jsdocs_samples/*.js`` with
-a progress bar, its output, and a summary table. The exit status is non-zero when any
-sample does not do what its sidecar says, so the demo is also a check.
+What ``make demo`` shows: a SQLite database under ``./.sysjobs/``, the demo app loaded,
+in-process workers, then each run of each sample shipped in the package
+(``sysjobs/samples/*.js``, so it works from a wheel in an empty folder) with a progress
+bar, its output, and a summary table. It is ``sysjobs samples run`` over those samples:
+the exit status is non-zero when any sample does not do what its sidecar says, so the demo
+is also a check.
 """
 
 from __future__ import annotations
@@ -12,82 +14,36 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sysjobs.cli.app import app
-from sysjobs.cli.demo_host import open_demo_host
-from sysjobs.cli.sample_checks import load_runs
-from sysjobs.cli.sample_runner import Report, execute
+from sysjobs.cli.options import JsonOption, reported_errors
+from sysjobs.cli.sample_sources import discover
+from sysjobs.cli.samples_cmd import JunitOption, run_and_report
+from sysjobs.samples import SAMPLES_DIR
 
-DEFAULT_SAMPLES = Path("jsdocs_samples")
 DEFAULT_DB = Path(".sysjobs") / "demo.db"
 
 
 @app.command("demo")
 def demo(
-    samples: Annotated[Path, typer.Option(help="Folder of samples with sidecars.")] = (
-        DEFAULT_SAMPLES
-    ),
+    samples: Annotated[
+        Path, typer.Option(help="Folder of samples (default: the spec's, shipped with sysjobs).")
+    ] = SAMPLES_DIR,
     db: Annotated[Path, typer.Option(help="SQLite file to create (replaced if present).")] = (
         DEFAULT_DB
     ),
-    only: Annotated[str, typer.Option(help="Run only samples whose name contains this.")] = "",
+    only: Annotated[str, typer.Option(help="Run only samples whose id contains this.")] = "",
+    junit: JunitOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run every documented sample against the demo app and check its outcome."""
-    console = Console()
-    runs = [r for r in load_runs(samples) if only in r.sample]
-    if not runs:
-        console.print(f"[red]no samples found in {samples}[/red]")
-        raise typer.Exit(2)
+    with reported_errors():
+        runs = [r for r in discover([samples]) if only in r.id]
     db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
-    console.print(f"database: sqlite:///{db}  ·  app: demo  ·  {len(runs)} sample runs")
-    reports: list[Report] = []
-    with open_demo_host(f"sqlite:///{db}") as host, _progress(console) as progress:
-        task = progress.add_task("samples", total=len(runs))
-        for run in runs:
-            progress.update(task, description=run.id)
-            report = execute(run, host)
-            reports.append(report)
-            _print_report(progress.console, report)
-            progress.advance(task)
-    console.print(_summary(reports))
-    failed = sum(not r.ok for r in reports)
-    console.print(f"{len(reports) - failed} passed, {failed} failed")
-    if failed:
-        raise typer.Exit(1)
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
+    reports = run_and_report(
+        runs, url=f"sqlite:///{db}", app_dir=None, title="jsdocs samples", junit=junit,
+        as_json=as_json,
     )
-
-
-def _print_report(console: Console, report: Report) -> None:
-    mark = "[green]PASS[/green]" if report.ok else "[red]FAIL[/red]"
-    console.rule(f"{mark} {report.run.id}  ({report.ms:.0f} ms)")
-    for line in report.logs:
-        console.print(line, markup=False, highlight=False)
-    if report.error:
-        console.print(f"error: {report.error}", style="yellow", markup=False)
-    for problem in report.problems:
-        console.print(f"✗ {problem}", style="red", markup=False)
-
-
-def _summary(reports: list[Report]) -> Table:
-    table = Table(title="jsdocs samples")
-    table.add_column("sample")
-    table.add_column("run")
-    table.add_column("outcome")
-    table.add_column("ms", justify="right")
-    for r in reports:
-        outcome = "[green]pass[/green]" if r.ok else "[red]fail[/red]"
-        table.add_row(r.run.sample, r.run.name, outcome, f"{r.ms:.0f}")
-    return table
+    if any(not r.ok for r in reports):
+        raise typer.Exit(1)

@@ -1,15 +1,19 @@
-"""The demo app on one database with its workers: what the samples run against.
+"""An app (the demo app by default) on one database with its workers.
+
+What the samples run against.
 
 A thin adapter over :class:`sysjobs.host.Host` (the composition root), shaped as the
 sample runner's ``SampleHost``: scripts run directly (outside any job) or as a RUN_SCRIPT
 job — exactly what ``sysjobs run --in-job`` does — and the workers can be paused.
-Shared by ``sysjobs demo`` and ``tests/samples`` so both judge the same thing.
+Shared by ``sysjobs demo``, ``sysjobs samples run``, the pytest plugin and
+``tests/samples``, so all of them judge the same thing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sysjobs.cli.sample_runner import settle
 from sysjobs.host import DONE_STATUSES, Host
@@ -19,10 +23,10 @@ from sysjobs.worker.pool import Workers
 
 
 class DemoHost:
-    """A :class:`Host` on ``url`` (demo app) with a worker pool that can be paused."""
+    """A :class:`Host` on ``url`` (the demo app, or ``app_dir``) with pausable workers."""
 
-    def __init__(self, url: str, *, workers: int = 2) -> None:
-        self.host = Host(url, limits=Limits(timeout_s=120.0))
+    def __init__(self, url: str, *, app_dir: Path | None = None, workers: int = 2) -> None:
+        self.host = Host(url, app_dir, limits=Limits(timeout_s=120.0))
         self._workers = workers
         self.pool: Workers | None = None
         # The demo app's job listener reacts to finished actions, as in production.
@@ -94,9 +98,11 @@ class DemoHost:
 
 
 @contextmanager
-def open_demo_host(url: str, *, workers: int = 2) -> Iterator[DemoHost]:
+def open_demo_host(
+    url: str, *, app_dir: Path | None = None, workers: int = 2
+) -> Iterator[DemoHost]:
     """A :class:`DemoHost` with its workers started, closed on exit."""
-    host = DemoHost(url, workers=workers)
+    host = DemoHost(url, app_dir=app_dir, workers=workers)
     try:
         host.start_workers()
         yield host

@@ -2,7 +2,7 @@
 
 Shared by ``sysjobs demo`` and ``tests/samples``, so that what the demo calls a pass is
 exactly what the test suite calls a pass. The sidecar format is documented in
-``jsdocs_samples/README.md``.
+``sysjobs/samples/README.md``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sysjobs.cli.sample_schema import validate_sidecar
 from sysjobs.jobs import Engine, Job
 
 #: Jobs the demo app creates on its own (its job listener runs after every action job);
@@ -35,6 +32,8 @@ class SampleRun:
     timeout_s: float = 30.0
     given: str | None = None
     expect: Mapping[str, Any] = field(default_factory=dict)
+    #: Where the sample comes from: its file, or ``page:line`` for a sample of a page.
+    origin: str = ""
 
     @property
     def id(self) -> str:
@@ -42,27 +41,14 @@ class SampleRun:
 
 
 def load_runs(directory: Path) -> list[SampleRun]:
-    """Every run of every ``*.js`` in ``directory``, in file-name order."""
-    runs: list[SampleRun] = []
-    for script in sorted(directory.glob("*.js")):
-        sidecar_path = script.with_suffix(".expected.yaml")
-        sidecar = validate_sidecar(yaml.safe_load(sidecar_path.read_text("utf-8")))
-        source = script.read_text("utf-8")
-        for spec in sidecar["runs"]:
-            given = (spec.get("given") or {}).get("script")
-            runs.append(
-                SampleRun(
-                    sample=script.stem,
-                    name=spec["name"],
-                    source=source,
-                    in_job=bool(spec.get("in_job", False)),
-                    workers=bool(spec.get("workers", True)),
-                    timeout_s=float(spec.get("timeout_s", 30.0)),
-                    given=given,
-                    expect=spec.get("expect") or {},
-                )
-            )
-    return runs
+    """Every run of every ``*.js`` in ``directory``, in file-name order.
+
+    Raises :class:`sysjobs.cli.sample_sources.SampleSourceError` naming the file when a
+    sidecar is unreadable or invalid.
+    """
+    from sysjobs.cli.sample_sources import discover  # it builds SampleRun: imported late
+
+    return discover([directory])
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sysjobs.cli.sample_checks import SIDE_EFFECT_TYPES, Observed, SampleRun, check
+from sysjobs.errors import SysError, code_of
 from sysjobs.jobs import Engine, Job
 from sysjobs.runtime import RunResult
 
@@ -107,6 +108,15 @@ def execute(run: SampleRun, host: SampleHost) -> Report:
     seen = _observed(result, created, engine.get(current_id) if current_id else None, newest)
     report.problems = check(run, seen, engine)
     return report
+
+
+def judge(run: SampleRun, host: SampleHost) -> Report:
+    """:func:`execute`, with a platform error on the way (a sidecar's ``find`` query the
+    engine refuses, a deadline) reported as this run's failure instead of ending the rest."""
+    try:
+        return execute(run, host)
+    except SysError as exc:
+        return Report(run, problems=[f"the run could not be judged: {code_of(exc)}: {exc.message}"])
 
 
 def _run_and_collect(

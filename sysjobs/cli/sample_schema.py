@@ -1,4 +1,4 @@
-"""The sidecar format (``jsdocs_samples/*.expected.yaml``), validated before anything runs.
+"""The sidecar format (``sysjobs/samples/*.expected.yaml``), validated before anything runs.
 
 Why a schema: a misspelt key (``expcet:``, ``jobs_crated:``) would otherwise be ignored and
 the run would pass while checking nothing. Unknown keys are errors.

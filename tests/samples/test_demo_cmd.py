@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "sysjobs.cli", "demo", "--samples", str(ROOT / "jsdocs_samples"),
+        [sys.executable, "-m", "sysjobs.cli", "demo", "--samples", str(ROOT / "sysjobs" / "samples"),
          "--db", str(tmp_path / ".sysjobs" / "demo.db"), *args],
         capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
     )
@@ -44,3 +44,27 @@ def test_demo_exits_non_zero_when_a_sample_fails(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "0 passed, 1 failed" in result.stdout
     assert "does not match" in result.stdout
+
+
+def test_demo_writes_junit_and_json_reports(tmp_path: Path) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    result = _demo(tmp_path, "--only", "find_by_id", "--json", "--junit", "junit.xml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert (report["passed"], report["failed"]) == (1, 0)
+    assert report["runs"][0]["id"] == "find_by_id[outside a job, with workers]"
+    case = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite/testcase")
+    assert case is not None and case.get("name") == "find_by_id[outside a job, with workers]"
+
+
+def test_demo_runs_the_packaged_samples_from_any_folder(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sysjobs.cli", "demo", "--only", "get_current_job_id"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed, 0 failed" in result.stdout
+    assert (tmp_path / ".sysjobs" / "demo.db").exists()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,9 @@ import pytest
 from sysjobs.cli.demo_host import DemoHost, open_demo_host
 from sysjobs.cli.sample_checks import SampleRun, load_runs
 from sysjobs.cli.sample_runner import execute
+from sysjobs.samples import SAMPLES_DIR
 
-SAMPLES = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+SAMPLES = SAMPLES_DIR
 RUNS = {r.id: r for r in load_runs(SAMPLES)}
 
 

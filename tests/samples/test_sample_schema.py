@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from sysjobs.cli.sample_checks import load_runs
+from sysjobs.cli.sample_sources import SampleSourceError
+from sysjobs.samples import SAMPLES_DIR
 
 
 def _write(tmp_path: Path, sidecar: str) -> Path:
@@ -18,7 +19,7 @@ def _write(tmp_path: Path, sidecar: str) -> Path:
 
 
 def test_every_shipped_sidecar_is_valid() -> None:
-    assert load_runs(Path(__file__).resolve().parents[2] / "jsdocs_samples")
+    assert load_runs(SAMPLES_DIR)
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,6 @@ def test_every_shipped_sidecar_is_valid() -> None:
         "function: f\nruns: []\n",
     ],
 )
-def test_a_bad_sidecar_is_refused(tmp_path: Path, sidecar: str) -> None:
-    with pytest.raises(ValidationError):
+def test_a_bad_sidecar_is_refused_naming_the_file(tmp_path: Path, sidecar: str) -> None:
+    with pytest.raises(SampleSourceError, match=r"s\.expected\.yaml: runs"):
         load_runs(_write(tmp_path, sidecar))

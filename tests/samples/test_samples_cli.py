@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+from sysjobs.samples import SAMPLES_DIR
+
+SAMPLES = SAMPLES_DIR
 
 
 def _run(db_url: str, tmp_path: Path, sample: str, *flags: str) -> subprocess.CompletedProcess[str]:

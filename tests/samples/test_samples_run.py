@@ -4,15 +4,15 @@ sidecar — on SQLite and on PostgreSQL (``db_url`` from ``tests/conftest.py``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from sysjobs.cli.demo_host import DemoHost, open_demo_host
 from sysjobs.cli.sample_checks import SampleRun, load_runs
 from sysjobs.cli.sample_runner import execute
+from sysjobs.samples import SAMPLES_DIR
 
-SAMPLES = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+SAMPLES = SAMPLES_DIR
 RUNS = load_runs(SAMPLES)
 
 

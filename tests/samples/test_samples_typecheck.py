@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TSC = ROOT / "node_modules" / ".bin" / "tsc"
 DTS = ROOT / "sysjobs" / "bindings" / "sys.d.ts"
-SAMPLES = sorted((ROOT / "jsdocs_samples").glob("*.js"))
+SAMPLES = sorted((ROOT / "sysjobs" / "samples").glob("*.js"))
 _FLAGS = ["--noEmit", "--allowJs", "--checkJs", "--lib", "es2022", "--target", "es2022"]
 
 

@@ -1,14 +1,12 @@
-"""``jsdocs_samples/*.js`` are the spec's samples, byte for byte — no more, no fewer."""
+"""``sysjobs/samples/*.js`` are the spec's samples, byte for byte — no more, no fewer."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from .spec_samples import NAMES, SPEC, SpecSample, extract
+from sysjobs.samples import SAMPLES_DIR
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "jsdocs_samples"
+from .spec_samples import NAMES, SPEC, SpecSample, extract
 
 
 @pytest.fixture(scope="module")

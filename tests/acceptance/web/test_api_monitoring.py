@@ -61,7 +61,7 @@ def test_health_answers_ok_without_a_token(client: TestClient, host: Host, db_ur
 
 
 def test_health_counts_workers_seen_from_their_claims(client: TestClient, host: Host) -> None:
-    with host.workers(1):
+    with host.workers(1, in_process=True):  # trusted test job types
         job = host.engine.enqueue("STEPS", {"steps": 1, "step_s": 0.01})
         host.engine.wait(job.id, "FINISHED", 30)
     body = client.get("/health").json()
@@ -79,7 +79,7 @@ def test_health_is_503_when_jobs_wait_and_no_worker_was_seen(client: TestClient,
     assert body["problems"] == [
         "1 jobs are waiting (the oldest for 600 s) and no worker was seen in the last 300 s"
     ]
-    with host.workers(1):
+    with host.workers(1, in_process=True):  # trusted test job types
         host.engine.wait(job.id, "FINISHED", 30)
     assert client.get("/health").status_code == 200
 
@@ -131,7 +131,7 @@ def test_metrics_count_jobs_by_status_queue_and_type(client: TestClient, host: H
 
 
 def test_metrics_show_finished_jobs_and_their_times(client: TestClient, host: Host) -> None:
-    with host.workers(1):
+    with host.workers(1, in_process=True):  # trusted test job types
         done = [host.engine.enqueue("STEPS", {"steps": 1, "step_s": 0.01}) for _ in range(3)]
         for job in done:
             host.engine.wait(job.id, "FINISHED", 30)
@@ -172,7 +172,7 @@ def test_metrics_take_no_parameters(client: TestClient) -> None:
 
 def test_series_counts_enqueued_finished_and_queue_depth(client: TestClient,
                                                          host: Host) -> None:  # fmt: skip
-    with host.workers(1):
+    with host.workers(1, in_process=True):  # trusted test job types
         done = host.engine.enqueue("STEPS", {"steps": 1, "step_s": 0.01})
         host.engine.wait(done.id, "FINISHED", 30)
     waiting = [host.engine.enqueue("STEPS", {"steps": 1}) for _ in range(3)]
@@ -198,7 +198,7 @@ def test_series_rebuilds_the_depth_of_earlier_minutes(client: TestClient, host: 
 
 def test_series_places_a_job_by_its_creation_start_and_end(client: TestClient,
                                                             host: Host) -> None:  # fmt: skip
-    with host.workers(1):
+    with host.workers(1, in_process=True):  # trusted test job types
         job = host.engine.enqueue("STEPS", {"steps": 1, "step_s": 0.01})
         host.engine.wait(job.id, "FINISHED", 30)
     with host.engine.database.engine.begin() as conn:  # created 5, started 3, ended 2 min ago
