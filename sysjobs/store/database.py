@@ -99,6 +99,11 @@ class Database:
         """``sqlite`` or ``postgresql`` (for people and reports; code asks the dialect)."""
         return self.dialect.name
 
+    @property
+    def shared_by_processes(self) -> bool:
+        """Whether worker processes can open this database (not an in-memory SQLite)."""
+        return self.dialect.shared_by_processes(self.url)
+
     def migrate(self) -> None:
         """Apply every pending revision (no-op when already current)."""
         if not migrate.is_current(self.engine):

@@ -118,6 +118,9 @@ class Dialect(Protocol):
     def lock_for_migration(self, connection: sa.Connection) -> None:
         """Serialise concurrent migrations of one database (several processes starting)."""
 
+    def shared_by_processes(self, url: sa.URL) -> bool:
+        """Whether another process can open the database ``url`` names."""
+
 
 def column_defaults(table: sa.Table, keys: Iterable[str]) -> dict[str, Any]:
     """The client-side scalar defaults of ``table``'s columns missing from ``keys``.

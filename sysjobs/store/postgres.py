@@ -167,6 +167,10 @@ class PostgresDialect:
         """``ILIKE`` (``icontains``), which ``ix_job_logs_message_trgm`` serves."""
         return column.icontains(text, autoescape=True)
 
+    def shared_by_processes(self, url: sa.URL) -> bool:
+        """Always: a server."""
+        return True
+
     def lock_for_migration(self, connection: sa.Connection) -> None:
         """A transaction-level advisory lock: the second process waits, then finds the
         database current."""

@@ -118,6 +118,10 @@ class SqliteDialect:
         line in 1,000) on a job with 1M lines, 12.3 ms → 6.2 ms, and ``count()`` alike."""
         return column.contains(text, autoescape=True)
 
+    def shared_by_processes(self, url: sa.URL) -> bool:
+        """A file is; an in-memory database lives and dies with its connection."""
+        return url.database not in (None, "", ":memory:")
+
     def lock_for_migration(self, connection: sa.Connection) -> None:
         """Nothing more: the migration's transaction begins ``IMMEDIATE`` (the write lock)."""
 
