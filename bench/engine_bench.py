@@ -10,19 +10,15 @@ the machine's binaries when they exist. Numbers are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
+from pgcluster import pg_bindir, pg_cluster
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
@@ -177,30 +173,13 @@ def _median_ms(fn: Callable[[], object], repeat: int = 15) -> float:
 
 @contextmanager
 def throwaway_postgres() -> Iterator[str | None]:
-    """A temporary cluster from the machine's binaries, or None when there are none."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
-    if not found:
+    """A temporary cluster from the machine's binaries (``pgcluster.py``), or None when
+    there are none."""
+    if pg_bindir() is None:
         yield None
         return
-    bindir, root = Path(found[0]).parent, Path(tempfile.mkdtemp(prefix="sysjobs-bench-pg-"))
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = root / "data"
-    subprocess.run([*as_pg, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                    "postgres", "--no-sync"], check=True, capture_output=True)  # fmt: skip
-    opts = f"-p {port} -k {root} -c listen_addresses='' -c max_connections=200"
-    subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w",
-                    "-l", str(root / "log"), "start"], check=True, capture_output=True)  # fmt: skip
-    try:
-        yield f"postgresql://postgres@/postgres?host={root}&port={port}"
-    finally:
-        subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "stop"], capture_output=True)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
+    with pg_cluster("sysjobs-bench-pg-", ("max_connections=200",)) as cluster:
+        yield cluster.url()
 
 
 def main() -> None:

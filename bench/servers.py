@@ -1,7 +1,8 @@
 """Throwaway servers for the benchmarks: a PostgreSQL cluster and a Redis, both on this machine.
 
-PostgreSQL is started the way ``tests/conftest.py`` does it: Debian's binaries, run as the
-``postgres`` user when we are root, a free port, a private socket directory, removed on exit.
+PostgreSQL is started by ``pgcluster.py``, the starter the tests share: Debian's binaries, run
+as the ``postgres`` user when we are root, a free port, a private socket directory, removed on
+exit.
 The cluster uses the same relaxed durability settings as the test cluster (``fsync=off``,
 ``synchronous_commit=off``) for every system alike, so the comparison stays fair. Redis comes
 from Debian's ``redis-server`` (installed by ``make bench`` when missing), on a free loopback
@@ -10,8 +11,6 @@ port, without persistence.
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
 import socket
 import subprocess
@@ -20,30 +19,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(*args: str) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
-
-
-def _pg_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
-    if found:
-        return Path(found[0]).parent
-    on_path = shutil.which("pg_ctl")
-    if on_path is None:
-        raise RuntimeError("PostgreSQL binaries not found (apt-get install postgresql)")
-    return Path(on_path).parent
+from pgcluster import free_port, pg_cluster
 
 
 @dataclass(frozen=True)
@@ -78,37 +56,11 @@ class Pg:
 
 @contextmanager
 def postgres() -> Iterator[Pg]:
-    """A throwaway PostgreSQL cluster for the whole benchmark run."""
-    bindir = _pg_bin()
-    root = Path(tempfile.mkdtemp(prefix="sysjobs-bench-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    port = free_port()
-    opts = (
-        f"-p {port} -k {sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB"
-    )
-    subprocess.run(
-        _as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                     "-E", "UTF8", "--no-sync"),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l",
-                     str(root / "server.log"), "start"),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    try:
-        yield Pg(str(sock), port)
-    finally:
-        subprocess.run(
-            _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    """A throwaway PostgreSQL cluster for the whole benchmark run (``pgcluster.py``)."""
+    settings = ("fsync=off", "synchronous_commit=off", "full_page_writes=off",
+                "max_connections=300", "shared_buffers=256MB")  # fmt: skip
+    with pg_cluster("sysjobs-bench-pg-", settings) as cluster:
+        yield Pg(cluster.host, cluster.port)
 
 
 @contextmanager

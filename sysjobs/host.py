@@ -214,9 +214,7 @@ class Host:
         if data_limit_mb is not None and (isinstance(data_limit_mb, bool) or data_limit_mb < 0):
             raise BadRequest(f"Invalid value {data_limit_mb!r} for parameter 'data_limit_mb'. "
                              "Allowed values: MiB as an integer >= 0 (0: no limit)")  # fmt: skip
-        if self.engine.database.url.get_backend_name() == "sqlite" and (
-            self.engine.database.url.database in (None, "", ":memory:")
-        ):
+        if not self.engine.database.shared_by_processes:
             raise BadRequest("Invalid value for parameter 'db_url': worker processes cannot "
                              "open an in-memory SQLite database. Allowed values: a SQLite "
                              f"file or a PostgreSQL URL, {hint}")  # fmt: skip

@@ -1,8 +1,8 @@
 """Shared database fixtures: every engine test runs on SQLite and on a real PostgreSQL.
 
 ``pg_server`` starts a throwaway PostgreSQL cluster from the machine's binaries for the whole
-session (as the ``postgres`` user when we are root — PostgreSQL refuses to run as root) on a
-free port with a private socket directory, and removes it afterwards. Each PostgreSQL test
+session (``bench/pgcluster.py``, the starter the benchmarks share: as the ``postgres`` user
+when we are root, a free port, a private socket directory) and removes it afterwards. Each PostgreSQL test
 gets its own database cloned from a migrated template (``CREATE DATABASE … TEMPLATE``), which
 is much faster than migrating every time; each SQLite test gets a copy of a migrated file.
 
@@ -13,59 +13,30 @@ Without PostgreSQL binaries the PostgreSQL half is skipped — unless ``SYSJOBS_
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from bench.pgcluster import PgCluster, PgUnavailable, pg_cluster
 from sysjobs.jobs import Engine
 from sysjobs.store import migrate
 
 TEMPLATE_DB = "sysjobs_template"
+#: The test cluster's server settings (``bench/pgcluster.py`` starts it).
+SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300")
+
+#: The running throwaway cluster (its ``url(database)`` is what the tests use).
+PgServer = PgCluster
 
 
-@dataclass(frozen=True)
-class PgServer:
-    """A running throwaway cluster."""
-
-    host: str  # the unix socket directory
-    port: int
-
-    def url(self, database: str = "postgres") -> str:
-        """A SQLAlchemy/libpq URL for ``database`` on this server."""
-        return f"postgresql+psycopg://postgres@/{database}?host={self.host}&port={self.port}"
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
-    on_path = shutil.which("pg_ctl")
-    if found:
-        return Path(found[0]).parent
-    return Path(on_path).parent if on_path else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(*args: str) -> list[str]:
-    """Run as the ``postgres`` user when we are root."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
-
-
-def _missing(reason: str) -> None:
+def missing(reason: str) -> None:
+    """Skip a PostgreSQL test — or fail it under ``SYSJOBS_REQUIRE_PG=1`` (CI)."""
     if os.environ.get("SYSJOBS_REQUIRE_PG") == "1":
         pytest.fail(f"PostgreSQL is required (SYSJOBS_REQUIRE_PG=1) but {reason}")
     pytest.skip(f"PostgreSQL not available: {reason}")
@@ -74,50 +45,20 @@ def _missing(reason: str) -> None:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """A PostgreSQL cluster for the session, with a migrated template database."""
-    bindir = _pg_bin()
-    if bindir is None:
-        _missing("no pg_ctl found (apt-get install postgresql)")
-        return
-    root = Path(tempfile.mkdtemp(prefix="sysjobs-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    port = _free_port()
-    opts = (
-        f"-p {port} -k {sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=300"
-    )
-    try:
-        subprocess.run(
-            _as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                         "postgres", "-E", "UTF8", "--no-sync"),
-            check=True, capture_output=True,
-        )  # fmt: skip
-        subprocess.run(
-            _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w",
-                         "-l", str(root / "server.log"), "start"),
-            check=True, capture_output=True,
-        )  # fmt: skip
-    except subprocess.CalledProcessError as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        _missing(f"the server did not start: {exc.stderr.decode(errors='replace')[-500:]}")
-        return
-    server = PgServer(str(sock), port)
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous == signal.SIG_DFL:  # `timeout pytest …`: still stop the cluster on SIGTERM
-        signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        _make_template(server)
-        yield server
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        subprocess.run(
-            _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(pg_cluster("sysjobs-pg-", SETTINGS))
+        except PgUnavailable as exc:
+            missing(str(exc))
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous == signal.SIG_DFL:  # `timeout pytest …`: still stop the cluster on SIGTERM
+            signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            _make_template(server)
+            yield server
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

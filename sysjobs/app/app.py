@@ -53,7 +53,7 @@ class App:
 
         Register its job types with :func:`sysjobs.app.jobtypes.register_app_job_types`.
         """
-        app = cls(definition or load_demo_app(), AppStores.for_db(engine.database.engine),
+        app = cls(definition or load_demo_app(), AppStores.for_db(engine.database),
                   engine)
         app.seed()
         return app

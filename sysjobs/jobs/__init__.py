@@ -1,5 +1,6 @@
 """sysjobs.jobs — the durable job engine service (no JavaScript, no SQL above the store)."""
 
+from sysjobs.jobs.clock import Clock, SystemClock
 from sysjobs.jobs.context import Flag, JobContext, LeaseLost, RunState
 from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.engine import Engine
@@ -17,6 +18,7 @@ __all__ = [
     "QUEUES",
     "ClaimSpec",
     "Claimed",
+    "Clock",
     "Cursor",
     "Engine",
     "EngineHooks",
@@ -36,6 +38,7 @@ __all__ = [
     "RunState",
     "ScriptOutcome",
     "ScriptRunner",
+    "SystemClock",
     "TerminableScriptRunner",
     "is_job_id",
     "new_job_id",

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from sysjobs.errors import BadRequest, NotFound
 from sysjobs.jobs.hooks import EngineHooks, fire
-from sysjobs.jobs.ids import check_job_id, new_job_id, now_ms
+from sysjobs.jobs.ids import check_job_id, new_job_id
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.registry import QUEUES, JobType
 from sysjobs.jobs.settings import EngineSettings
@@ -37,22 +37,24 @@ class ControlVerbs:
 
     def stop(self, job_id: str) -> Job:
         """Ask a RUNNING job to stop at its next safe point (forced after the grace period)."""
-        grace = now_ms() + int(self.settings.stop_grace_s * 1000)
+        grace = self.settings.clock.now_ms() + int(self.settings.stop_grace_s * 1000)
         return self._move("stop", job_id, {"STOPPING": {"force_at_ms": grace}})
 
     def force_stop(self, job_id: str) -> Job:
         """Stop a RUNNING/STOPPING job now: its worker terminates the execution."""
-        return self._move("force_stop", job_id, {"STOPPING": {"force_at_ms": now_ms()}})
+        now = self.settings.clock.now_ms()
+        return self._move("force_stop", job_id, {"STOPPING": {"force_at_ms": now}})
 
     def resume(self, job_id: str) -> Job:
         """Put a STOPPED job back to PENDING; it continues from its checkpoint."""
         return self._move("resume", job_id, {"PENDING": {"ended_ms": None}})
 
     def cancel(self, job_id: str) -> Job:
-        """Cancel for good: at once when not running, else at the worker's next safe point."""
-        now = now_ms()
-        grace = now + int(self.settings.stop_grace_s * 1000)
-        values = {"CANCELED": {"ended_ms": now}, "CANCELING": {"force_at_ms": grace}}
+        """Cancel for good: at once when not running, else at the worker's next safe point.
+
+        (The end date of a job canceled at once is the store's: read under the row lock.)"""
+        grace = self.settings.clock.now_ms() + int(self.settings.stop_grace_s * 1000)
+        values = {"CANCELING": {"force_at_ms": grace}}
         return self._move("cancel", job_id, values)
 
     def set_low_priority(self, job_id: str, flag: bool) -> Job:
@@ -64,8 +66,7 @@ class ControlVerbs:
 
     def _move(self, verb: str, job_id: str, values: Mapping[str, Mapping[str, Any]]) -> Job:
         row, current = self.store.transition(
-            check_job_id(job_id), paths=paths_for(verb), now_ms=now_ms(),
-            reason=verb, values=values,
+            check_job_id(job_id), paths=paths_for(verb), reason=verb, values=values,
         )  # fmt: skip
         if row is not None:
             job = Job.from_row(row)
@@ -99,7 +100,7 @@ def new_job_row(
     if parent_id is not None:
         parent = engine.require(parent_id, parameter="parentId")
         root_id = parent.root_id or parent.id
-    created = now_ms()
+    created = engine.settings.clock.now_ms()
     return {
         "id": new_job_id(created),
         "type": job_type.name,

@@ -17,7 +17,7 @@ from sysjobs.jobs import caps, control
 from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.hooks import EngineHooks, fire
 from sysjobs.jobs.hub import Hub
-from sysjobs.jobs.ids import check_job_id, now_ms
+from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.leases import Leases
 from sysjobs.jobs.models import Job, JobEvent, JobLog
 from sysjobs.jobs.queries import FindQuery, LogsQuery
@@ -38,9 +38,11 @@ class Engine(control.ControlVerbs):
     def __init__(self, database: Database, settings: EngineSettings | None = None) -> None:
         self.database = database
         self.settings = settings or EngineSettings()
+        #: The one clock every stored time comes from (``settings.clock``).
+        self.clock = self.settings.clock
         self.registry = Registry()
         self.hub = Hub(on_watch=self._listen)
-        self.store = JobStore(database)
+        self.store = JobStore(database, now=self.clock.now_ms)
         self.listing = ListingStore(database)
         self.leases = Leases(self)
         #: Log lines per job, for the caps of ``settings.caps`` (``sysjobs.jobs.caps``).
@@ -159,7 +161,7 @@ class Engine(control.ControlVerbs):
         ``after`` (a line's ``(timestamp ms, id)``) only the lines past that one, so a
         reader pages through a long log by keyset (``count()`` still counts them all)."""
         self.require(job_id)
-        q = LogsQuery.parse(query, now_ms())
+        q = LogsQuery.parse(query, self.clock.now_ms())
         f = LogFilter(job_id, q.level, q.message, q.ts)
         return Cursor(
             lambda after, limit: self.listing.logs_page(f, after, limit),
@@ -186,17 +188,20 @@ class Engine(control.ControlVerbs):
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         self.hub.notify([f"job:{job_id}"])
 
-    @staticmethod
-    def log_entry(level: str, message: object, info: Any) -> dict[str, Any]:
-        """A validated log row (``message`` must be a string). Every line the host writes
-        passes here — a failed script's error, a ``log()`` line — so a lone surrogate in it is
-        kept as ``\\udXXX`` text, not an encoder error (``sysjobs.jobs.values``)."""
+    def log_entry(self, level: str, message: object, info: Any) -> dict[str, Any]:
+        """A validated log row (``message`` must be a string), stamped by the engine's clock.
+        Every line the host writes passes here — a failed script's error, a ``log()`` line —
+        so a lone surrogate in it is kept as ``\\udXXX`` text, not an encoder error
+        (``sysjobs.jobs.values``)."""
         if not isinstance(message, str):
             raise BadRequest(
                 f"Invalid value {shown(message)} for parameter 'message'. Allowed values: a string"
             )
         message, info = escape_surrogates(message), escape_surrogates_in(info)
-        return {"ts_ms": now_ms(), "level": level, "message": message, "additional_info": info}
+        return {
+            "ts_ms": self.clock.now_ms(), "level": level, "message": message,
+            "additional_info": info,
+        }  # fmt: skip
 
     def wait(self, job_id: str, statuses: Sequence[str] | str, timeout_s: float) -> Job:
         """Return once the job is in one of ``statuses``; ``Timeout`` (with its status) if not."""
@@ -237,7 +242,7 @@ class Engine(control.ControlVerbs):
         jobs_days = self.settings.retain_jobs_days if jobs_days is None else jobs_days
         logs_days = self.settings.retain_logs_days if logs_days is None else logs_days
         retention = RetentionStore(self.database)
-        now = now_ms()
+        now = self.clock.now_ms()
         jobs = (
             retention.prune_jobs(now - int(jobs_days * 86_400_000)) if jobs_days is not None else 0
         )

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from sysjobs.errors import BadRequest
 from sysjobs.jobs import caps
-from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.reaping import decide_lost
 from sysjobs.jobs.registry import QUEUES
@@ -115,7 +114,7 @@ class FinishRequest:
     then_claim: ClaimSpec | None = None
 
 
-def _finish_spec(request: FinishRequest, now: int) -> FinishSpec:
+def _finish_spec(request: FinishRequest) -> FinishSpec:
     values: dict[str, Any] = {"has_errors": True} if request.has_errors else {}
     if request.outcome is Outcome.COMPLETED:
         values["progress"] = 100
@@ -123,7 +122,7 @@ def _finish_spec(request: FinishRequest, now: int) -> FinishSpec:
         values["progress"] = request.progress
     lease = request.lease
     return FinishSpec(
-        lease.job_id, lease.owner, lease.attempt, targets=TARGETS[request.outcome], now_ms=now,
+        lease.job_id, lease.owner, lease.attempt, targets=TARGETS[request.outcome],
         values=values, reason=request.reason or request.outcome, results=request.results,
     )  # fmt: skip
 
@@ -138,9 +137,11 @@ class Leases:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.store = LeaseStore(engine.database)
+        #: The engine's clock; the stores read it inside their write transactions.
+        self.clock = engine.settings.clock
+        self.store = LeaseStore(engine.database, now=self.clock.now_ms)
         self.listing = ListingStore(engine.database)
-        self.jobs = JobStore(engine.database)
+        self.jobs = JobStore(engine.database, now=self.clock.now_ms)
 
     def claim(
         self, owner: str, *, limit: int, **criteria: Unpack[ClaimCriteria]
@@ -157,7 +158,7 @@ class Leases:
         """What :meth:`claim` (or :meth:`finish_and_claim`'s ``then_claim``) asks for;
         None when that is nothing."""
         settings = self.engine.settings
-        now = now_ms()
+        now = self.clock.now_ms()  # for the ageing guard; the claim's own time is the store's
         types = criteria.get("types")
         lease_s = criteria.get("lease_s")
         spec = ClaimSpec(
@@ -167,7 +168,6 @@ class Leases:
             limit=limit,
             allow_low=criteria.get("allow_low", True),
             aged_before_ms=now - int(settings.low_priority_ageing_s * 1000),
-            now_ms=now,
             lease_ms=int((lease_s or settings.lease_s) * 1000),
         )
         if limit <= 0 or not spec.types or not spec.queues:
@@ -187,7 +187,7 @@ class Leases:
         """Extend ``owner``'s leases — only those of ``job_ids`` (the jobs the worker really
         runs) when given: {job id: (attempt, status, force_at_ms)}."""
         lease_ms = int((lease_s or self.engine.settings.lease_s) * 1000)
-        rows = self.store.heartbeat(owner, now_ms(), lease_ms, job_ids=job_ids)
+        rows = self.store.heartbeat(owner, lease_ms, job_ids=job_ids)
         return {r["id"]: (r["attempt"], r["status"], r["force_at_ms"]) for r in rows}
 
     def lease_status(self, lease: Lease) -> tuple[str, int | None] | None:
@@ -277,8 +277,7 @@ class Leases:
         not built (each pair starts with None; a worker's group commit saves a ``Job`` per
         job).
         """
-        now = now_ms()
-        ends = [_finish_spec(r, now) for r in requests]
+        ends = [_finish_spec(r) for r in requests]
         claims = [r.then_claim for r in requests if r.then_claim is not None]
         rows, claimed = self.store.finish(ends, claims, rows=ended_jobs)
         out: list[tuple[Job | None, list[Claimed]]] = []
@@ -292,20 +291,18 @@ class Leases:
 
     def reap(self) -> int:
         """Recover every expired lease (see ``reaping.decide_lost``); returns how many."""
-        now = now_ms()
+        now = self.clock.now_ms()
         total = 0
         while batch := self.store.recover(
-            lambda row: decide_lost(row, now, None), now_ms=now, expired_before_ms=now
+            lambda row: decide_lost(row, now, None), expired_before_ms=now
         ):
             total += len(batch)
         return total
 
     def release_owner(self, owner: str, cause: str) -> int:
         """Recover all jobs of a worker known dead (e.g. its process was killed)."""
-        now = now_ms()
+        now = self.clock.now_ms()
         total = 0
-        while batch := self.store.recover(
-            lambda row: decide_lost(row, now, cause), now_ms=now, owner=owner
-        ):
+        while batch := self.store.recover(lambda row: decide_lost(row, now, cause), owner=owner):
             total += len(batch)
         return total

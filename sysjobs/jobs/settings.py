@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sysjobs.jobs.clock import SYSTEM_CLOCK, Clock
+
 
 @dataclass(frozen=True)
 class Caps:
@@ -35,3 +37,5 @@ class EngineSettings:
     hints: bool = True
     #: Per-job caps on log lines, message length and results size.
     caps: Caps = field(default_factory=Caps)
+    #: Where every stored time comes from (tests inject a clock they step).
+    clock: Clock = SYSTEM_CLOCK

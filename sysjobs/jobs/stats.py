@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict
 
 from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.engine import Engine
-from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.status import ALL_STATUSES
 from sysjobs.store.stats import MonitorStore, StatsStore
@@ -57,7 +56,7 @@ class EngineStats(BaseModel):
 
 def engine_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> EngineStats:
     """Read the figures once and derive ages and rates against the same ``now``."""
-    now = now_ms()
+    now = engine.clock.now_ms()
     rows = StatsStore(engine.database).snapshot(now - int(window_s * 1000))
     queues = [
         QueueStats(
@@ -116,7 +115,7 @@ class Series(BaseModel):
 
 def monitor_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> MonitorStats:
     """The figures of one scrape, against one clock reading."""
-    rows = MonitorStore(engine.database).metrics(now_ms() - int(window_s * 1000))
+    rows = MonitorStore(engine.database).metrics(engine.clock.now_ms() - int(window_s * 1000))
     return MonitorStats(
         counts=rows.counts, claimed=rows.claimed,
         run_s=[(end - start) / 1000 for _created, start, end in rows.ended],
@@ -128,13 +127,13 @@ def monitor_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> Monitor
 
 def workers_seen(engine: Engine, window_s: float) -> int:
     """Workers holding a live lease now or seen changing a job within ``window_s``."""
-    now = now_ms()
+    now = engine.clock.now_ms()
     return MonitorStore(engine.database).workers_seen(now - int(window_s * 1000), now)
 
 
 def series(engine: Engine, window_s: float, step_s: float) -> Series:
     """Throughput and queue depth over the window, bucket by bucket."""
-    now, step = now_ms(), max(1, int(step_s * 1000))
+    now, step = engine.clock.now_ms(), max(1, int(step_s * 1000))
     buckets = max(1, -(-int(window_s * 1000) // step))
     since = now - buckets * step
     rows = MonitorStore(engine.database).series(since, step)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from sysjobs.store.app_schema import app_state
+from sysjobs.store.database import Database
 from sysjobs.store.schema import job_events, jobs
 
 
@@ -26,12 +27,12 @@ class Transition:
 
 
 class JobEventsStore:
-    def __init__(self, db: sa.Engine) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def latest_id(self) -> int:
         """The newest transition's id (0 when none): where a fresh cursor starts."""
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             return int(conn.execute(sa.select(sa.func.max(job_events.c.id))).scalar() or 0)
 
     def after(self, after_id: int, limit: int) -> list[Transition]:
@@ -44,12 +45,12 @@ class JobEventsStore:
             .order_by(job_events.c.id)
             .limit(limit)
         )
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             return [Transition(*r) for r in conn.execute(stmt).all()]
 
     def cursor(self, key: str) -> int | None:
         """The stored cursor, or None before the first pump."""
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             value = conn.execute(
                 sa.select(app_state.c.status).where(app_state.c.name == key)
             ).scalar()
@@ -59,14 +60,14 @@ class JobEventsStore:
         """Compare-and-set the cursor; False when another process moved it first."""
         now = dt.datetime.now(dt.UTC)
         try:
-            with self.db.begin() as conn:
+            with self.db.write() as tx:
                 if expected is None:
-                    conn.execute(sa.insert(app_state).values(name=key, status=str(new),
-                                                             updated_at=now))
+                    insert = sa.insert(app_state).values(name=key, status=str(new), updated_at=now)
+                    tx.connection.execute(insert)
                     return True
                 stmt = (sa.update(app_state)
                         .where(app_state.c.name == key, app_state.c.status == str(expected))
                         .values(status=str(new), updated_at=now))
-                return conn.execute(stmt).rowcount == 1
+                return tx.connection.execute(stmt).rowcount == 1
         except sa.exc.IntegrityError:
             return False

@@ -4,21 +4,24 @@
 changed, and rows kept for its end (the audit trail); the dialect ends it — those rows, the
 hint (PostgreSQL ``NOTIFY``) and the commit — and the hint is handed to the in-process sink
 right after commit, so waiters in this process wake without a round trip.
-``read()`` is a plain snapshot read.
+``read()`` is a plain snapshot read: on SQLite it begins deferred and, in WAL mode, never
+waits for the write lock. Every store — the engine's and the app's (records, files, users,
+app state) — goes through these two, so app writes queue with job writes on the same
+writer path and no read anywhere takes the write lock.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from sysjobs.store import migrate
-from sysjobs.store.dialect import Dialect, Ending, HintSink, Listener
+from sysjobs.store.dialect import WRITE_OPTION, Dialect, Ending, HintSink, Listener
 from sysjobs.store.postgres import PostgresDialect
 from sysjobs.store.sqlite import SqliteDialect
 
@@ -32,23 +35,25 @@ def normalize_url(url: str | None) -> sa.URL:
     if text.startswith("postgres://"):
         text = "postgresql://" + text[len("postgres://") :]
     parsed = sa.make_url(text)
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ValueError(f"unsupported database URL {parsed!r}: use sqlite:/// or postgresql://")
+    dialect_for(parsed)  # (raises for any other database)
     return parsed
 
 
 def dialect_for(url: sa.URL, *, hints: bool = True) -> Dialect:
-    """The seam implementation for ``url``."""
-    if url.get_backend_name() == "sqlite":
-        return SqliteDialect()
-    return PostgresDialect(hints=hints)
+    """The seam implementation for ``url``: the first dialect that serves it."""
+    for dialect in (SqliteDialect(), PostgresDialect(hints=hints)):
+        if dialect.serves(url):
+            return dialect
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
 
 class Tx:
     """A write transaction's connection plus the hint keys of what it changed."""
 
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, dialect: Dialect) -> None:
         self.connection = connection
+        #: The database's seam, for the few statements that differ.
+        self.dialect = dialect
         self.ending = Ending()
 
     @property
@@ -84,33 +89,38 @@ class Database:
         self._listener: Listener | None = None
         self._listening = False
         self._listen_lock = threading.Lock()
-        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
-        # SQLite's busy handler (1, 2, 5, 10 … ms). Threads of one process queue here
-        # instead and start the moment the previous write commits; other processes still
-        # meet the busy handler.
-        self._writers: AbstractContextManager[Any] = (
-            threading.RLock() if self.dialect.name == "sqlite" else nullcontext()
-        )
+        # What this process's writers queue on (see the dialects' ``writer_lock``).
+        self._writers = self.dialect.writer_lock()
         self._closed = False
         sa.event.listen(self.engine, "checkin", self._close_if_closed)
 
     @property
     def name(self) -> str:
-        """``sqlite`` or ``postgresql``."""
+        """``sqlite`` or ``postgresql`` (for people and reports; code asks the dialect)."""
         return self.dialect.name
+
+    @property
+    def shared_by_processes(self) -> bool:
+        """Whether worker processes can open this database (not an in-memory SQLite)."""
+        return self.dialect.shared_by_processes(self.url)
 
     def migrate(self) -> None:
         """Apply every pending revision (no-op when already current)."""
         if not migrate.is_current(self.engine):
-            migrate.upgrade(self.engine)
+            migrate.upgrade(self.engine, dialect=self.dialect)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """A write transaction; hints go out with the commit and to this process after it."""
-        with self._writers, self.engine.begin() as connection:
-            tx = Tx(connection)
-            yield tx
-            self.dialect.end_write(connection, tx.ending)
+        """A write transaction; hints go out with the commit and to this process after it.
+
+        On SQLite it begins ``IMMEDIATE`` (the write lock is held from the first line of
+        the block, so a time read there is ordered with every other write)."""
+        with self._writers, self.engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                tx = Tx(connection, self.dialect)
+                yield tx
+                self.dialect.end_write(connection, tx.ending)
         if tx.keys and self.local_sink is not None:
             self.local_sink(tx.keys)
 
@@ -130,8 +140,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read-only snapshot, rolled back at the end."""
-        with self.engine.connect().execution_options(sysjobs_read=True) as connection:
+        """A read-only snapshot, rolled back at the end (on SQLite a deferred transaction,
+        which never waits for another connection's write lock)."""
+        with self.engine.connect() as connection:
             yield connection
 
     def listen(self, sink: HintSink) -> None:

@@ -3,19 +3,33 @@
 Procrastinate keeps its connector to a handful of operations; ours is smaller still. Every
 query is written once (SQLAlchemy Core, in the ``store`` modules); a dialect only says how to
 build the engine, how a *write* transaction begins (SQLite must take its write lock up front
-with ``BEGIN IMMEDIATE`` or two claimers deadlock on lock upgrade), how it ends (the rows kept
-for the end and the wake-up hint, with the commit), where hints from other processes come
-from, how often to poll when hints cannot be trusted, and how to insert thousands of rows at
-once.
+with ``BEGIN IMMEDIATE`` or two claimers deadlock on lock upgrade, while its reads begin
+deferred and never wait for that lock), how it ends (the rows kept for the end and the
+wake-up hint, with the commit), where hints from other processes come from, how often to
+poll when hints cannot be trusted, how to insert thousands of rows at once — and the few
+places where one planner or one set of functions differs (a lease server function, how to
+hide a term from the planner, case-insensitive search, the migration lock).
+
+Nothing outside the dialect modules asks which database it is: a difference is a method
+here (``tests/unit/store/test_dialect_names.py`` holds that line).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from sysjobs.store.database import Database
+    from sysjobs.store.leases import ClaimSpec, FinishSpec
+    from sysjobs.store.rows import Row
+
+#: The execution option ``Database.write`` sets on its connection: begin as a writer.
+WRITE_OPTION = "sysjobs_write"
 
 #: Called with the keys a hint names ("*" = anything may have changed).
 HintSink = Callable[[Iterable[str]], None]
@@ -50,8 +64,11 @@ class Listener(Protocol):
 class Dialect(Protocol):
     """The per-database seam: engine setup, write begin, notify, listen, poll pace."""
 
-    #: "sqlite" or "postgresql".
+    #: "sqlite" or "postgresql" (for people and logs; code asks the methods below).
     name: str
+
+    def serves(self, url: sa.URL) -> bool:
+        """Whether ``url`` is a database of this kind."""
 
     def create_engine(self, url: sa.URL) -> sa.Engine:
         """An engine configured for this database (pragmas, pool, begin mode)."""
@@ -74,6 +91,35 @@ class Dialect(Protocol):
         self, connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
     ) -> None:
         """Insert many rows of the same keys (an enqueue of thousands of jobs); none: no-op."""
+
+    def writer_lock(self) -> AbstractContextManager[Any]:
+        """What the threads of one process hold around a write transaction."""
+
+    def end_and_claim(
+        self, db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec],
+        now: Callable[[], int], *, rows: bool,
+    ) -> tuple[list[Row | None], list[list[Row]]] | None:
+        """End leases and claim jobs in one server call, or None when this database has no
+        such call for these ends (``store/leases.py`` then runs its statements)."""
+
+    def planner_blind(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """``column`` written so that the planner will not drive the plan by an index on it
+        (where it would pick the wrong one), or ``column`` itself."""
+
+    def estimates_ranges(self) -> bool:
+        """Whether the planner estimates how many rows a range keeps (histograms); without,
+        a page with a start/end range is steered by hand (``listing.py``)."""
+
+    def contains_ignoring_case(
+        self, column: sa.ColumnElement[str], text: str
+    ) -> sa.ColumnElement[bool]:
+        """``column`` contains ``text`` ignoring case, in the form its index can serve."""
+
+    def lock_for_migration(self, connection: sa.Connection) -> None:
+        """Serialise concurrent migrations of one database (several processes starting)."""
+
+    def shared_by_processes(self, url: sa.URL) -> bool:
+        """Whether another process can open the database ``url`` names."""
 
 
 def column_defaults(table: sa.Table, keys: Iterable[str]) -> dict[str, Any]:

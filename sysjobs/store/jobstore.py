@@ -3,7 +3,9 @@
 Each method is one query (or one short transaction) with a docstring saying what it does
 and which index serves it. Transitions read the row under lock first (``FOR UPDATE`` on
 PostgreSQL; SQLite's write lock is already held) so the audit event records the true
-``from`` status and an illegal request can name the status it met.
+``from`` status and an illegal request can name the status it met. A transition's time is
+read under that lock and never falls before the job's own earlier times (see
+``store/leases.py`` on time).
 """
 
 from __future__ import annotations
@@ -15,15 +17,27 @@ from typing import Any
 import sqlalchemy as sa
 
 from sysjobs.store.database import Database
-from sysjobs.store.rows import Row, add_events, as_row, event, fence, job_select
+from sysjobs.store.rows import (
+    Now,
+    Row,
+    add_events,
+    as_row,
+    event,
+    fence,
+    job_select,
+    last_event_ms,
+    stamp,
+    wall_ms,
+)  # fmt: skip
 from sysjobs.store.schema import job_events, job_results, jobs
 
 
 class JobStore:
     """The job table's queries that are not about leases, listing or retention."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, now: Now = wall_ms) -> None:
         self.db = db
+        self.now = now
 
     def insert_jobs(self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None) -> None:
         """Insert new PENDING jobs, their empty results rows and creation events (one tx)."""
@@ -49,21 +63,29 @@ class JobStore:
         job_id: str,
         *,
         paths: Mapping[str, Sequence[str]],
-        now_ms: int,
         reason: str | None = None,
         values: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> tuple[Row | None, str | None]:
         """Move a job along ``paths[current]``; one event per step, ``values[landing]`` set.
 
-        Returns ``(row_after, None)`` on success, ``(None, current_status)`` when the status
-        does not allow it, and ``(None, None)`` when the job does not exist.
+        A landing in a final or stopped status gets its end date here, from the clock read
+        under the row lock. Returns ``(row_after, None)`` on success,
+        ``(None, current_status)`` when the status does not allow it, and ``(None, None)``
+        when the job does not exist.
         """
         with self.db.write() as tx:
-            current = _locked_status(tx.connection, jobs.c.id == job_id)
-            if current is None or current not in paths:
+            locked = _locked(tx.connection, jobs.c.id == job_id)
+            if locked is None:
+                return None, None
+            current = str(locked.status)
+            if current not in paths:
                 return None, current
+            now_ms = stamp(self.now(), locked.created_ms, locked.started_ms, locked.ended_ms,
+                           locked.last_event_ms)  # fmt: skip
             path = paths[current]
-            extra = (values or {}).get(path[-1], {})
+            extra = dict((values or {}).get(path[-1], {}))
+            if path[-1] in _ENDED:
+                extra["ended_ms"] = now_ms
             tx.connection.execute(
                 jobs.update().where(jobs.c.id == job_id).values(status=path[-1], **extra)
             )
@@ -118,8 +140,13 @@ class JobStore:
         return True
 
 
-def _locked_status(connection: sa.Connection, where: sa.ColumnElement[bool]) -> str | None:
-    """The status of the matching job, row-locked for the rest of the transaction."""
-    query = sa.select(jobs.c.status).where(where).with_for_update()
-    value = connection.execute(query).scalar()
-    return str(value) if value is not None else None
+#: Statuses a transition gives an end date.
+_ENDED = frozenset({"FINISHED", "STOPPED", "CANCELED"})
+
+
+def _locked(connection: sa.Connection, where: sa.ColumnElement[bool]) -> sa.Row[Any] | None:
+    """Status and times of the matching job, row-locked for the rest of the transaction."""
+    query = sa.select(
+        jobs.c.status, jobs.c.created_ms, jobs.c.started_ms, jobs.c.ended_ms, last_event_ms()
+    ).where(where).with_for_update()
+    return connection.execute(query).first()

@@ -4,6 +4,21 @@ A claim is one atomic statement — ``UPDATE … WHERE id IN (SELECT … ORDER B
 UPDATE SKIP LOCKED) RETURNING …``. On PostgreSQL the row locks let many claimers share the
 table; SQLite ignores ``FOR UPDATE`` and relies on the ``BEGIN IMMEDIATE`` write lock taken by
 ``Database.write``. The pending scan is served by the partial index ``ix_jobs_pending``.
+
+Time. A job's times must read in order — created ≤ started ≤ ended, and each event's time
+no earlier than the job's times before it — or ``find({createTo: started})`` misses a job
+that started "before" it was created. A time read before the write began is not enough: a
+claimer that read the clock and then waited for SQLite's write lock (or sent its call to
+PostgreSQL) could take a job enqueued while it waited, stamping a start tens of
+milliseconds before the creation. So every write here reads the clock *inside* its write
+transaction, once SQLite's lock is held, and clamps what it stores to the job's own earlier
+times: ``started = max(created, now)``, ``ended = max(created, started, now)``, and each
+event no earlier than the job's latest event (``rows.last_event_ms``). The clamp
+is what makes it robust rather than likely: it also holds when the clock steps back (NTP,
+an injected clock), on PostgreSQL where clients' clocks differ and no lock orders them, and
+it costs little (the row is already read or written; the latest event is one probe of
+``ix_job_events_job``, and a first claim makes none). Revision 0008 makes the server
+functions clamp the same way.
 """
 
 from __future__ import annotations
@@ -15,9 +30,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sysjobs.store import postgres_leases
 from sysjobs.store.database import Database, Tx
-from sysjobs.store.rows import LEASED, Row, add_events, as_row, event, fence, job_select
+from sysjobs.store.rows import (
+    LEASED,
+    Now,
+    Row,
+    add_events,
+    as_row,
+    event,
+    fence,
+    job_select,
+    last_event_ms,
+    stamp,
+    wall_ms,
+)  # fmt: skip
 from sysjobs.store.schema import job_events, job_logs, job_results, jobs
 
 
@@ -31,7 +57,6 @@ class ClaimSpec:
     limit: int
     allow_low: bool
     aged_before_ms: int  # low-priority jobs created before this count as normal (ageing)
-    now_ms: int
     lease_ms: int
 
 
@@ -43,7 +68,6 @@ class FinishSpec:
     owner: str
     attempt: int
     targets: Mapping[str, str]
-    now_ms: int
     values: Mapping[str, Any]
     reason: str | None = None
     results: Mapping[str, Any] | None = None
@@ -56,26 +80,27 @@ Recovery = tuple[str, str, str, str]
 class LeaseStore:
     """Queries run by workers and the reaper.
 
-    On PostgreSQL, claims and finishes are one call of a server function
-    (``store/postgres_leases.py``); SQLite runs the statements below.
+    On PostgreSQL, claims and finishes are one call of a server function (the dialect's
+    ``end_and_claim``, ``store/postgres_leases.py``); SQLite runs the statements below.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, now: Now = wall_ms) -> None:
         self.db = db
-        self._on_server = db.name == "postgresql"
+        self.now = now
 
     def claim(self, spec: ClaimSpec) -> list[Row]:
         """Lease up to ``limit`` pending jobs: normal (and aged) first, then low priority."""
-        if self._on_server:
-            return postgres_leases.end_and_claim(self.db, [], [spec])[1][0]
+        on_server = self.db.dialect.end_and_claim(self.db, [], [spec], self.now, rows=True)
+        if on_server is not None:
+            return on_server[1][0]
         events: list[dict[str, Any]] = []
         with self.db.write() as tx:
-            rows = _claim_both(tx, spec, events)
+            rows = _claim_both(tx, spec, self.now(), events)
             add_events(tx.connection, events)
         return rows
 
     def heartbeat(
-        self, owner: str, now_ms: int, lease_ms: int, *, job_ids: Collection[str] | None = None
+        self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None
     ) -> list[Row]:
         """Extend the leases ``owner`` holds (of ``job_ids`` only, when given); returns
         id/attempt/status/force_at of each."""
@@ -92,11 +117,11 @@ class LeaseStore:
         update = (
             jobs.update()
             .where(jobs.c.id.in_(sa.select(locked.c.id)))
-            .values(lease_expires_ms=now_ms + lease_ms)
+            .values(lease_expires_ms=sa.bindparam("now", type_=sa.BigInteger()) + lease_ms)
             .returning(jobs.c.id, jobs.c.attempt, jobs.c.status, jobs.c.force_at_ms)
         )
         with self.db.write() as tx:
-            return [as_row(r) for r in tx.connection.execute(update)]
+            return [as_row(r) for r in tx.connection.execute(update, {"now": self.now()})]
 
     def set_progress(self, job_id: str, owner: str, attempt: int, progress: int) -> bool:
         """Write progress if the lease holds (the heartbeat path; no event, no hint)."""
@@ -130,13 +155,14 @@ class LeaseStore:
         """
         groups = _claim_groups(claims)
         specs = [_merged(claims, members) for members in groups]
-        if self._on_server and all(postgres_leases.serves(e) for e in ends):
-            ended, per_group = postgres_leases.end_and_claim(self.db, ends, specs, rows=rows)
-            return ended, _share(claims, groups, per_group)
+        on_server = self.db.dialect.end_and_claim(self.db, ends, specs, self.now, rows=rows)
+        if on_server is not None:
+            return on_server[0], _share(claims, groups, on_server[1])
         events: list[dict[str, Any]] = []
         with self.db.write() as tx:
-            ended = _end_leases(tx, ends, events, rows=rows)
-            per_group = [_claim_both(tx, spec, events) for spec in specs]
+            now = self.now()
+            ended = _end_leases(tx, ends, now, events, rows=rows)
+            per_group = [_claim_both(tx, spec, now, events) for spec in specs]
             tx.insert_at_end(job_events, events)
         return ended, _share(claims, groups, per_group)
 
@@ -144,7 +170,6 @@ class LeaseStore:
         self,
         decide: Callable[[Row], Recovery],
         *,
-        now_ms: int,
         expired_before_ms: int | None = None,
         owner: str | None = None,
         limit: int = 100,
@@ -155,12 +180,17 @@ class LeaseStore:
             where.append(jobs.c.lease_expires_ms < expired_before_ms)
         if owner is not None:
             where.append(jobs.c.owner == owner)
-        query = sa.select(*jobs.c).where(*where).limit(limit).with_for_update(skip_locked=True)
+        query = (
+            sa.select(*jobs.c, last_event_ms())
+            .where(*where).limit(limit).with_for_update(skip_locked=True)
+        )  # fmt: skip
         with self.db.write() as tx:
             lost = [as_row(r) for r in tx.connection.execute(query)]
+            now = self.now()
             for row in lost:
                 decision = decide(row)
-                _recover_one(tx.connection, row, decision, now_ms)
+                at = stamp(now, row["created_ms"], row["started_ms"], row.pop("last_event_ms"))
+                _recover_one(tx.connection, row, decision, at)
                 tx.hint(f"job:{row['id']}", *(["work"] if decision[0] == "PENDING" else []))
         return lost
 
@@ -169,7 +199,7 @@ _PENDING: sa.ColumnClause[str] = sa.literal_column("'PENDING'")
 
 
 @functools.cache
-def _claim_statement(low: bool, database: str) -> sa.Update:
+def _claim_statement(low: bool, hidden: Callable[[Any], Any]) -> sa.Update:
     """The claim, built once per kind and database (its cache key is then memoised).
 
     ``'PENDING'`` is written as a literal so the planners can use the partial index
@@ -177,17 +207,16 @@ def _claim_statement(low: bool, database: str) -> sa.Update:
     UPDATE's own re-check is written so that no index on ``status`` drives its plan —
     SQLite otherwise walked every pending row to find the few ids of the CTE.
 
-    On SQLite the queue and type filters are written as ``column || ''`` for the same
-    reason: SQLite keeps no statistics, and with one type it took ``type = ?`` on
-    ``ix_jobs_type_created`` as the best index — it walked every job of that type ever
-    run, finished ones first, so a claim's cost grew with the table's history (183 µs
-    after 3,000 jobs, and on). Now it walks the pending rows in order and filters them.
+    ``hidden`` is the dialect's ``planner_blind``: on SQLite the queue and type filters are
+    written as ``column || ''`` for the same reason: SQLite keeps no statistics, and with
+    one type it took ``type = ?`` on ``ix_jobs_type_created`` as the best index — it walked
+    every job of that type ever run, finished ones first, so a claim's cost grew with the
+    table's history (183 µs after 3,000 jobs, and on). Now it walks the pending rows in
+    order and filters them.
     PostgreSQL keeps them plain: its statistics already pick ``ix_jobs_pending_order``,
     and it cannot estimate the expressions (it would then sort every pending row).
     """
-    hidden = database == "sqlite"
-    queue = jobs.c.queue.concat("") if hidden else jobs.c.queue
-    type_ = jobs.c.type.concat("") if hidden else jobs.c.type
+    queue, type_ = hidden(jobs.c.queue), hidden(jobs.c.type)
     pending = sa.and_(
         jobs.c.status == _PENDING,
         queue.in_(sa.bindparam("queues", expanding=True)),
@@ -217,7 +246,12 @@ def _claim_statement(low: bool, database: str) -> sa.Update:
             owner=sa.bindparam("owner"),
             attempt=jobs.c.attempt + 1,
             lease_expires_ms=sa.bindparam("expires"),
-            started_ms=sa.func.coalesce(jobs.c.started_ms, sa.bindparam("now")),
+            # never before the job's creation (see the module docstring)
+            started_ms=sa.func.coalesce(
+                jobs.c.started_ms,
+                sa.case((jobs.c.created_ms > sa.bindparam("now"), jobs.c.created_ms),
+                        else_=sa.bindparam("now")),
+            ),
             ended_ms=None,
             force_at_ms=None,
         )
@@ -226,23 +260,26 @@ def _claim_statement(low: bool, database: str) -> sa.Update:
 
 
 def _claim_in(
-    tx: Tx, spec: ClaimSpec, *, low: bool, limit: int, events: list[dict[str, Any]]
+    tx: Tx, spec: ClaimSpec, now: int, *, low: bool, limit: int, events: list[dict[str, Any]]
 ) -> list[Row]:
-    """The claim statement in the open write transaction ``tx``; rows oldest first.
+    """The claim statement in the open write transaction ``tx`` at ``now`` (read under
+    its lock); rows oldest first.
 
     The claim events are appended to ``events`` for the caller to insert with its own.
     """
     params = {
         "queues": list(spec.queues), "types": list(spec.types), "limit": limit,
-        "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": spec.now_ms,
-        "expires": spec.now_ms + spec.lease_ms,
+        "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": now,
+        "expires": now + spec.lease_ms,
     }  # fmt: skip
-    statement = _claim_statement(low, tx.connection.dialect.name)
+    statement = _claim_statement(low, tx.dialect.planner_blind)
     rows = [as_row(r) for r in tx.connection.execute(statement, params)]
     if not rows:
         return []
     _attach_results(tx.connection, rows)
-    events.extend(_claim_event(r, spec) for r in rows)
+    latest = _latest_events(tx.connection, rows)
+    events.extend(_claim_event(r, spec, stamp(now, r["started_ms"], latest.get(r["id"])))
+                  for r in rows)  # fmt: skip
     tx.hint(*(f"job:{r['id']}" for r in rows))
     return sorted(rows, key=lambda r: (r["created_ms"], r["id"]))
 
@@ -261,11 +298,11 @@ def _merged(claims: Sequence[ClaimSpec], members: list[int]) -> ClaimSpec:
     return replace(claims[members[0]], limit=sum(claims[i].limit for i in members))
 
 
-def _claim_both(tx: Tx, spec: ClaimSpec, events: list[dict[str, Any]]) -> list[Row]:
+def _claim_both(tx: Tx, spec: ClaimSpec, now: int, events: list[dict[str, Any]]) -> list[Row]:
     """Normal (and aged) jobs first, then low priority while slots are left."""
-    rows = _claim_in(tx, spec, low=False, limit=spec.limit, events=events)
+    rows = _claim_in(tx, spec, now, low=False, limit=spec.limit, events=events)
     if spec.allow_low and len(rows) < spec.limit:
-        rows += _claim_in(tx, spec, low=True, limit=spec.limit - len(rows), events=events)
+        rows += _claim_in(tx, spec, now, low=True, limit=spec.limit - len(rows), events=events)
     return rows
 
 
@@ -281,9 +318,11 @@ def _share(
 
 
 def _end_leases(
-    tx: Tx, ends: Sequence[FinishSpec], events: list[dict[str, Any]], *, rows: bool = True
+    tx: Tx, ends: Sequence[FinishSpec], now: int, events: list[dict[str, Any]], *,
+    rows: bool = True,
 ) -> list[Row | None]:
-    """Fence-check and end each lease: one read, one UPDATE per set of columns."""
+    """Fence-check and end each lease at ``now`` (read under the write lock, and never
+    before the job's creation or start): one read, one UPDATE per set of columns."""
     if not ends:
         return []
     ids = [e.job_id for e in ends]
@@ -302,17 +341,18 @@ def _end_leases(
             continue
         current = str(before.status)
         after = end.targets[current]
-        changed = _released(after, end.now_ms, end.values)
+        at = stamp(now, before.created_ms, before.started_ms, before.last_event_ms)
+        changed = _released(after, at, end.values)
         params = {f"v_{name}": value for name, value in changed.items()}
         updates.setdefault(tuple(sorted(changed)), []).append({"b_id": end.job_id, **params})
         if end.results is not None:
             changed["results"] = dict(end.results)
             results.append({"b_job_id": end.job_id, "b_results": changed["results"]})
-        ended = event(end.job_id, end.now_ms, current, after, attempt=end.attempt, owner=end.owner)
+        ended = event(end.job_id, at, current, after, attempt=end.attempt, owner=end.owner)
         events.append({**ended, "reason": end.reason})
         tx.hint(f"job:{end.job_id}", *(["work"] if after == "PENDING" else []))
         # The row as it is now, not read back (or what the fence read of it, ``rows=False``).
-        out.append({**as_row(before), **changed} if rows else {"id": end.job_id, "status": after})
+        out.append({**_job_row(before), **changed} if rows else {"id": end.job_id, "status": after})
     # Nothing in the transaction reads these rows again (they are locked, and a claim only
     # takes pending jobs): they are written with the commit.
     for columns, sets in updates.items():
@@ -320,6 +360,26 @@ def _end_leases(
     if results:
         tx.execute_at_end(_results_update(), results)
     return out
+
+
+def _job_row(found: sa.Row[Any]) -> Row:
+    """A row of :func:`_finish_select` as the job it is (without ``last_event_ms``)."""
+    row = as_row(found)
+    del row["last_event_ms"]
+    return row
+
+
+def _latest_events(connection: sa.Connection, rows: list[Row]) -> dict[str, int]:
+    """The latest event time of each claimed job that ran before (a resumed or retried job
+    has events after its start); a first claim has only its creation: no query."""
+    again = [r["id"] for r in rows if r["attempt"] > 1]
+    if not again:
+        return {}
+    query = (
+        sa.select(job_events.c.job_id, sa.func.max(job_events.c.at_ms))
+        .where(job_events.c.job_id.in_(again)).group_by(job_events.c.job_id)
+    )  # fmt: skip
+    return {job_id: int(at) for job_id, at in connection.execute(query)}
 
 
 def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
@@ -338,10 +398,10 @@ def _attach_results(connection: sa.Connection, rows: list[Row]) -> None:
         row["checkpoint"] = found.checkpoint if found is not None else None
 
 
-def _claim_event(row: Row, spec: ClaimSpec) -> dict[str, Any]:
+def _claim_event(row: Row, spec: ClaimSpec, at: int) -> dict[str, Any]:
     return event(
         row["id"],
-        spec.now_ms,
+        at,
         "PENDING",
         "RUNNING",
         attempt=row["attempt"],
@@ -381,6 +441,7 @@ def _finish_select() -> sa.Select[Any]:
     caller on what it read under the lock."""
     return (
         job_select()
+        .add_columns(last_event_ms())
         .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
         .with_for_update(of=jobs)
     )
@@ -388,9 +449,11 @@ def _finish_select() -> sa.Select[Any]:
 
 @functools.cache
 def _fence_select() -> sa.Select[Any]:
-    """:func:`_finish_select` for what the fence needs only: no data, no results."""
+    """:func:`_finish_select` for what the fence (and the end's time) needs only: no data,
+    no results."""
     return (
-        sa.select(jobs.c.id, jobs.c.status, jobs.c.owner, jobs.c.attempt)
+        sa.select(jobs.c.id, jobs.c.status, jobs.c.owner, jobs.c.attempt, jobs.c.created_ms,
+                  jobs.c.started_ms, last_event_ms())
         .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
         .with_for_update()
     )

@@ -18,8 +18,12 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from sysjobs.store.dialect import WRITE_OPTION
+
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from sysjobs.store.dialect import Dialect
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
@@ -38,18 +42,28 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
-#: Serialises concurrent upgrades of one PostgreSQL database (several processes starting).
-UPGRADE_LOCK_KEY = 0x5157_4A6F_6273
+def upgrade(engine: sa.Engine, revision: str = "heads", *, dialect: Dialect | None = None) -> None:
+    """Bring the database to ``revision`` (all heads by default) in one write transaction,
+    under the dialect's migration lock (several processes may start at once)."""
+    from alembic import command
+
+    if dialect is None:
+        from sysjobs.store.database import dialect_for  # (database imports this module)
+
+        dialect = dialect_for(engine.url)
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            dialect.lock_for_migration(connection)
+            command.upgrade(alembic_config(connection), revision)
 
 
-def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
-    """Bring the database to ``revision`` (all heads by default) in one transaction."""
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Take the database back to ``revision`` (tests of a revision's downgrade)."""
     from alembic import command
 
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": UPGRADE_LOCK_KEY})
-        command.upgrade(alembic_config(connection), revision)
+        command.downgrade(alembic_config(connection), revision)
 
 
 def current_revisions(engine: sa.Engine) -> set[str]:

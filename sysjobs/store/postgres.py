@@ -12,17 +12,26 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import sqlalchemy as sa
 
+from sysjobs.store import postgres_leases
 from sysjobs.store.dialect import Ending, HintSink, Listener, column_defaults
+
+if TYPE_CHECKING:
+    from sysjobs.store.database import Database
+    from sysjobs.store.leases import ClaimSpec, FinishSpec
+    from sysjobs.store.rows import Row
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "sysjobs"
+#: Serialises concurrent upgrades of one database (several processes starting).
+UPGRADE_LOCK_KEY = 0x5157_4A6F_6273
 #: NOTIFY payloads must stay under 8000 bytes; beyond this we just say "anything changed".
 MAX_PAYLOAD = 4000
 #: A pooled connection idle this long (seconds) is pinged before it is handed out.
@@ -55,6 +64,10 @@ class PostgresDialect:
 
     def __init__(self, *, hints: bool = True) -> None:
         self.hints = hints
+
+    def serves(self, url: sa.URL) -> bool:
+        """``postgresql://…`` (any driver name; psycopg 3 is used)."""
+        return url.get_backend_name() == self.name
 
     def create_engine(self, url: sa.URL) -> sa.Engine:
         """A pooled psycopg 3 engine whose idle connections are pinged before use."""
@@ -122,6 +135,46 @@ class PostgresDialect:
     def poll_interval(self, idle_rounds: int) -> float:
         """Hints do the waking; the poll is only a safety net."""
         return POLL_WITH_HINTS_S if self.hints else POLL_WITHOUT_HINTS_S
+
+    def writer_lock(self) -> AbstractContextManager[Any]:
+        """Nothing: writers of one process run side by side, row locks order them."""
+        return nullcontext()
+
+    def end_and_claim(
+        self, db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec],
+        now: Callable[[], int], *, rows: bool,
+    ) -> tuple[list[Row | None], list[list[Row]]] | None:
+        """One call of ``sysjobs_end_and_claim`` (``postgres_leases.py``), unless an end
+        sets something the function does not know."""
+        if not all(postgres_leases.serves(e) for e in ends):
+            return None
+        channel = CHANNEL if self.hints else None
+        return postgres_leases.end_and_claim(db, ends, claims, now, channel=channel, rows=rows)
+
+    @staticmethod
+    def planner_blind(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """The column itself: PostgreSQL's statistics already pick the right index, and it
+        cannot estimate an expression (it would then sort every pending row)."""
+        return column
+
+    def estimates_ranges(self) -> bool:
+        """Yes: column histograms."""
+        return True
+
+    def contains_ignoring_case(
+        self, column: sa.ColumnElement[str], text: str
+    ) -> sa.ColumnElement[bool]:
+        """``ILIKE`` (``icontains``), which ``ix_job_logs_message_trgm`` serves."""
+        return column.icontains(text, autoescape=True)
+
+    def shared_by_processes(self, url: sa.URL) -> bool:
+        """Always: a server."""
+        return True
+
+    def lock_for_migration(self, connection: sa.Connection) -> None:
+        """A transaction-level advisory lock: the second process waits, then finds the
+        database current."""
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": UPGRADE_LOCK_KEY})
 
 
 def _note_idle(_dbapi_connection: Any, record: Any) -> None:

@@ -1,19 +1,23 @@
-"""The lease verbs on PostgreSQL: one call of ``sysjobs_end_and_claim`` (revisions 0006, 0007).
+"""The lease verbs on PostgreSQL: one call of ``sysjobs_end_and_claim`` (revisions 0006-0008).
 
 ``LeaseStore.finish`` and ``LeaseStore.claim`` come here on PostgreSQL. The function does
 in the server what ``store/leases.py`` does statement by statement on SQLite — the same
 fences, status maps, events and hints — as one statement in autocommit: one round trip for
 a worker's whole group commit, and plans that do not depend on the table's statistics.
 This module only turns the specs into the function's JSON and its answer back into rows.
+
+The time it sends is read just before the call; no lock orders it against other clients'
+writes, so the function clamps every time it stores to the job's own earlier times
+(revision 0008: ``started = greatest(created, now)``, ``ended = greatest(created, started,
+now)``), as the statements of ``store/leases.py`` do on SQLite.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from sysjobs.store.postgres import CHANNEL, PostgresDialect
 from sysjobs.store.rows import Row
 
 if TYPE_CHECKING:
@@ -31,17 +35,18 @@ def serves(end: FinishSpec) -> bool:
 
 
 def end_and_claim(
-    db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec], *, rows: bool = True
+    db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec],
+    now: Callable[[], int], *, channel: str | None, rows: bool = True,
 ) -> tuple[list[Row | None], list[list[Row]]]:
     """End ``ends`` and lease for each of ``claims`` (normal, then low priority) at once.
 
     Returns each end's row as it is now (None when fenced off; only ``id`` and ``status``
-    with ``rows=False``) and each claim's rows.
+    with ``rows=False``) and each claim's rows. Hints go out on ``channel`` (None: none).
     """
-    channel = CHANNEL if isinstance(db.dialect, PostgresDialect) and db.dialect.hints else None
     with db.autocommit() as connection:
+        at = now()
         answer = connection.exec_driver_sql(
-            _CALL, (_ends_json(ends), _claims_json(claims), channel, rows)
+            _CALL, (_ends_json(ends, at), _claims_json(claims, at), channel, rows)
         ).scalar_one()
     ended: list[Row | None] = [None] * len(ends)
     for ord_, row, results in answer["ended"]:
@@ -54,11 +59,11 @@ def end_and_claim(
     return ended, claimed
 
 
-def _ends_json(ends: Sequence[FinishSpec]) -> str:
+def _ends_json(ends: Sequence[FinishSpec], now: int) -> str:
     return json.dumps([
         {
             "ord": i, "id": e.job_id, "owner": e.owner, "attempt": e.attempt,
-            "targets": dict(e.targets), "now": e.now_ms,
+            "targets": dict(e.targets), "now": now,
             "has_errors": bool(e.values.get("has_errors", False)),
             "progress": e.values.get("progress"), "reason": e.reason,
             "has_results": e.results is not None,
@@ -68,12 +73,12 @@ def _ends_json(ends: Sequence[FinishSpec]) -> str:
     ])  # fmt: skip
 
 
-def _claims_json(claims: Sequence[ClaimSpec]) -> str:
+def _claims_json(claims: Sequence[ClaimSpec], now: int) -> str:
     return json.dumps([
         {
             "owner": c.owner, "queues": list(c.queues), "types": list(c.types),
             "limit": c.limit, "allow_low": c.allow_low, "aged_before": c.aged_before_ms,
-            "now": c.now_ms, "lease_ms": c.lease_ms,
+            "now": now, "lease_ms": c.lease_ms,
         }
         for c in claims
     ])  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sysjobs.store.app_schema import app_records
+from sysjobs.store.database import Database
 from sysjobs.store.record_query import Cast, Cond, Group, Op, RecordQuery
 
 PAGE = 200
@@ -91,19 +92,19 @@ def _filtered(query: RecordQuery) -> sa.ColumnElement[bool]:
 class RecordStore:
     """Record queries on one database (the engine's)."""
 
-    def __init__(self, db: sa.Engine) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def get(self, record_id: str) -> RecordRow | None:
         """One record by primary key."""
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             r = conn.execute(sa.select(app_records).where(app_records.c.id == record_id)).first()
         return None if r is None else _row(r)
 
     def count(self, query: RecordQuery) -> int:
         """How many records match, ignoring ``_size``/``_offset`` (ix_app_records_entity_id)."""
         stmt = sa.select(sa.func.count()).select_from(app_records).where(_filtered(query))
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             return int(conn.execute(stmt).scalar_one())
 
     def find(self, query: RecordQuery) -> Iterator[RecordRow]:
@@ -116,7 +117,7 @@ class RecordStore:
         offset, left = query.offset, query.size
         while left is None or left > 0:
             limit = PAGE if left is None else min(PAGE, left)
-            with self.db.connect() as conn:
+            with self.db.read() as conn:
                 rows = conn.execute(base.offset(offset).limit(limit)).all()
             yield from (_row(r) for r in rows)
             if len(rows) < limit:
@@ -130,14 +131,14 @@ class RecordStore:
         if after_id is not None:
             cond = sa.and_(cond, app_records.c.id > after_id)
         stmt = sa.select(app_records).where(cond).order_by(app_records.c.id).limit(limit)
-        with self.db.connect() as conn:
+        with self.db.read() as conn:
             return [_row(r) for r in conn.execute(stmt).all()]
 
     def insert(self, rows: list[RecordRow]) -> None:
         """Insert records in one transaction (all or nothing)."""
         if rows:
-            with self.db.begin() as conn:
-                conn.execute(sa.insert(app_records), [_values(r) for r in rows])
+            with self.db.write() as tx:
+                tx.connection.execute(sa.insert(app_records), [_values(r) for r in rows])
 
     def update(self, row: RecordRow, expected_version: int) -> bool:
         """Overwrite a record if nobody changed it since ``expected_version``."""
@@ -146,19 +147,19 @@ class RecordStore:
             .where(app_records.c.id == row.id, app_records.c.version == expected_version)
             .values(label=row.label, data=row.data, version=row.version, updated_at=row.updated_at)
         )
-        with self.db.begin() as conn:
-            return conn.execute(stmt).rowcount == 1
+        with self.db.write() as tx:
+            return tx.connection.execute(stmt).rowcount == 1
 
     def delete(self, record_id: str) -> bool:
         """Delete one record; False when it was already gone."""
-        with self.db.begin() as conn:
+        with self.db.write() as tx:
             stmt = sa.delete(app_records).where(app_records.c.id == record_id)
-            return conn.execute(stmt).rowcount == 1
+            return tx.connection.execute(stmt).rowcount == 1
 
     def delete_entity(self, entity: str) -> None:
         """Remove every record of ``entity`` (re-seeding the demo app)."""
-        with self.db.begin() as conn:
-            conn.execute(sa.delete(app_records).where(app_records.c.entity == entity))
+        with self.db.write() as tx:
+            tx.connection.execute(sa.delete(app_records).where(app_records.c.entity == entity))
 
 
 def _values(r: RecordRow) -> dict[str, Any]:

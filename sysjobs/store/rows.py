@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,27 @@ Row = dict[str, Any]
 
 #: The statuses in which a job is held by a worker's lease.
 LEASED = ("RUNNING", "STOPPING", "CANCELING")
+
+#: Milliseconds since the epoch; the engine hands in its injected clock's ``now_ms``.
+Now = Callable[[], int]
+
+
+def wall_ms() -> int:
+    """The machine's clock, for stores built without one."""
+    return time.time_ns() // 1_000_000
+
+
+def stamp(now: int, *earlier: int | None) -> int:
+    """The time to store for a write at ``now`` on a job whose times so far are
+    ``earlier``: never before any of them (see ``store/leases.py`` on time)."""
+    return max(now, *(t for t in earlier if t is not None))
+
+
+def last_event_ms() -> sa.Label[Any]:
+    """The time of the job's latest event — the high-water mark of its times, since every
+    write that dates the job also records an event (``ix_job_events_job``)."""
+    latest = sa.select(sa.func.max(job_events.c.at_ms)).where(job_events.c.job_id == jobs.c.id)
+    return latest.scalar_subquery().label("last_event_ms")
 
 
 def job_select() -> sa.Select[Any]:

@@ -1,5 +1,9 @@
 """SQLite: the embedded default — one file, WAL, writes serialised by ``BEGIN IMMEDIATE``.
 
+Only a connection ``Database.write`` marks begins ``IMMEDIATE``; every other one — every
+read — begins deferred, and in WAL mode a deferred reader reads its snapshot without ever
+waiting for the write lock, however long another connection (or process) holds it.
+
 SQLite has no cross-process notification. Hints inside one process go through the
 in-process hub and wake waiters at once; other processes' commits are noticed by a watcher
 thread that ``stat``s the write-ahead log every few milliseconds (every commit appends to
@@ -13,13 +17,19 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from sysjobs.store.dialect import Ending, HintSink, Listener
+from sysjobs.store.dialect import WRITE_OPTION, Ending, HintSink, Listener
+
+if TYPE_CHECKING:
+    from sysjobs.store.database import Database
+    from sysjobs.store.leases import ClaimSpec, FinishSpec
+    from sysjobs.store.rows import Row
 
 #: Seconds a writer waits for SQLite's write lock before giving up.
 BUSY_TIMEOUT_S = 30.0
@@ -35,6 +45,10 @@ class SqliteDialect:
     """The SQLite side of the seam."""
 
     name = "sqlite"
+
+    def serves(self, url: sa.URL) -> bool:
+        """``sqlite:///file``."""
+        return url.get_backend_name() == self.name
 
     def create_engine(self, url: sa.URL) -> sa.Engine:
         """A file engine with WAL and a begin event that takes the write lock for writes."""
@@ -70,6 +84,47 @@ class SqliteDialect:
         """Exponential backoff: other processes' changes are only seen by re-reading."""
         return float(min(POLL_MAX_S, POLL_MIN_S * (2 ** min(idle_rounds, 16))))
 
+    def writer_lock(self) -> AbstractContextManager[Any]:
+        """One writer at a time, and a writer that finds the lock taken sleeps in SQLite's
+        busy handler (1, 2, 5, 10 … ms). Threads of one process queue here instead and
+        start the moment the previous write commits; other processes still meet the busy
+        handler."""
+        return threading.RLock()
+
+    def end_and_claim(
+        self, db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec],
+        now: Callable[[], int], *, rows: bool,
+    ) -> tuple[list[Row | None], list[list[Row]]] | None:
+        """No server function: the store's statements run in a write transaction."""
+        return None
+
+    @staticmethod
+    def planner_blind(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """``column || ''``: SQLite keeps no statistics and will not use an index for a
+        term on an expression (its documented way to steer the planner)."""
+        return column.concat("")
+
+    def estimates_ranges(self) -> bool:
+        """No: ``sqlite_stat1`` only (no ``STAT4`` in Python's build), no histograms."""
+        return False
+
+    def contains_ignoring_case(
+        self, column: sa.ColumnElement[str], text: str
+    ) -> sa.ColumnElement[bool]:
+        """A plain ``LIKE`` (``contains``): SQLite's LIKE already ignores case, for ASCII
+        letters only — exactly what ``icontains``' ``lower(message) LIKE lower(text)``
+        does here, since SQLite's ``lower()`` folds ASCII only too. Skipping ``lower()`` on
+        every line halves a log page's walk along ``ix_job_logs_job_ts``: "duplicate" (one
+        line in 1,000) on a job with 1M lines, 12.3 ms → 6.2 ms, and ``count()`` alike."""
+        return column.contains(text, autoescape=True)
+
+    def shared_by_processes(self, url: sa.URL) -> bool:
+        """A file is; an in-memory database lives and dies with its connection."""
+        return url.database not in (None, "", ":memory:")
+
+    def lock_for_migration(self, connection: sa.Connection) -> None:
+        """Nothing more: the migration's transaction begins ``IMMEDIATE`` (the write lock)."""
+
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     """Hand transaction control to SQLAlchemy and set the pragmas every connection needs."""
@@ -82,11 +137,12 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_begin(connection: sa.Connection) -> None:
-    """Reads begin deferred; writes take the lock now so they never fail on upgrade."""
-    if connection.get_execution_options().get("sysjobs_read"):
-        connection.exec_driver_sql("BEGIN")
-    else:
+    """Writes (``Database.write``) take the lock now so they never fail on upgrade; every
+    other transaction begins deferred, so a read never waits for the write lock."""
+    if connection.get_execution_options().get(WRITE_OPTION):
         _begin_immediate(connection.connection.driver_connection)
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 def _begin_immediate(raw: Any) -> None:

@@ -7,14 +7,18 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 
 import pytest
+import sqlalchemy as sa
 
+from bench.pgcluster import PgUnavailable, pg_cluster
 from sysjobs.jobs import Engine, EngineSettings
+from sysjobs.store import migrate
 from sysjobs.worker import WorkerConfig, WorkerProcesses
 from tests.chaos import jobtypes
 from tests.chaos.audit import TALLY
+from tests.conftest import missing
 
 SETUP = "tests.chaos.jobtypes:setup"
 #: Short leases so that recovery happens within a scenario's patience.
@@ -114,35 +118,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def private_pg_url() -> Iterator[str]:
     """A migrated database on a PostgreSQL cluster of its own, for scenarios that restart
     the server (restarting the session's cluster would cut every other fixture's pool)."""
-    import shutil
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
-    import sqlalchemy as sa
-
-    from sysjobs.store import migrate
-    from tests.conftest import PgServer, _as_postgres, _free_port, _missing, _pg_bin
-
-    bindir = _pg_bin()
-    if bindir is None:
-        _missing("no pg_ctl found (apt-get install postgresql)")
-        return
-    root = Path(tempfile.mkdtemp(prefix="sysjobs-chaos-pg-"))  # the postgres user must reach it
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    port = _free_port()
-    opts = f"-p {port} -k {sock} -c listen_addresses='' -c fsync=off -c max_connections=200"
-    pg_ctl = str(bindir / "pg_ctl")
-    subprocess.run(_as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                                "postgres", "--no-sync"), check=True, capture_output=True)  # fmt: skip
-    subprocess.run(_as_postgres(pg_ctl, "-D", str(data), "-o", opts, "-w", "-l",
-                                str(root / "server.log"), "start"), check=True, capture_output=True)  # fmt: skip
-    server = PgServer(str(sock), port)
-    try:
+    with ExitStack() as stack:
+        try:
+            settings = ("fsync=off", "max_connections=200")
+            server = stack.enter_context(pg_cluster("sysjobs-chaos-pg-", settings))
+        except PgUnavailable as exc:
+            missing(str(exc))
+            return
         admin = sa.create_engine(server.url(), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text("CREATE DATABASE chaos"))
@@ -151,8 +133,3 @@ def private_pg_url() -> Iterator[str]:
         migrate.upgrade(db)
         db.dispose()
         yield server.url("chaos")
-    finally:
-        subprocess.run(_as_postgres(pg_ctl, "-D", str(data), "-m", "immediate", "stop"),
-                       capture_output=True)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
-

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from bench.pgcluster import as_postgres, pg_bindir
 from sysjobs.worker.pool import WorkerPool
 from tests.chaos.audit import TALLY, audit, fault, reasons, wait_all_ended
 from tests.chaos.conftest import chaos_engine, wait_for, worker_processes
-from tests.conftest import _as_postgres, _pg_bin
 
 pytestmark = pytest.mark.postgres
 PG = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
@@ -34,10 +34,10 @@ def restart_server(url: str) -> None:
     with db.connect() as conn:
         data_dir = conn.execute(sa.text("SHOW data_directory")).scalar_one()
     db.dispose()
-    bindir = _pg_bin()
+    bindir = pg_bindir()
     assert bindir is not None
     subprocess.run(
-        _as_postgres(str(bindir / "pg_ctl"), "-D", data_dir, "-m", "fast", "-w", "restart",
+        as_postgres(str(bindir / "pg_ctl"), "-D", data_dir, "-m", "fast", "-w", "restart",
                      "-l", os.path.join(os.path.dirname(data_dir), "server.log")),
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip

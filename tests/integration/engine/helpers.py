@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,3 +36,37 @@ def running_pool(engine: Engine, concurrency: int = 4, **options: object) -> Ite
         yield pool
     finally:
         pool.stop(grace_s=2.0)
+
+
+class ManualClock:
+    """A clock the test sets: it moves only when told, forwards or backwards."""
+
+    def __init__(self, start_ms: int = 1_800_000_000_000) -> None:
+        self._ms = start_ms
+        self._lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        with self._lock:
+            return self._ms
+
+    def advance(self, delta_ms: int) -> None:
+        """Step by ``delta_ms`` (negative: back, as an NTP step or another host's clock)."""
+        with self._lock:
+            self._ms += delta_ms
+
+
+class JitteryClock:
+    """The wall clock, off by a different amount at each reading (-90 to +90 ms in a fixed
+    cycle): consecutive readings go backwards as often as forwards, as the clocks of several
+    hosts, or one stepped by NTP, would."""
+
+    OFFSETS_MS = (0, 90, -90, 40, -60, 70, -30, 20, -80, 60)
+
+    def __init__(self) -> None:
+        self._offsets = itertools.cycle(self.OFFSETS_MS)
+        self._lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        with self._lock:
+            offset = next(self._offsets)
+        return time.time_ns() // 1_000_000 + offset

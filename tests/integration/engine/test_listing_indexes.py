@@ -85,7 +85,7 @@ def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
 
 def _plan(engine: Engine, statement: str, params: Any, setting: str | None = None) -> str:
     if engine.database.name == "sqlite":
-        with engine.database.engine.connect().execution_options(sysjobs_read=True) as conn:
+        with engine.database.read() as conn:
             rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
         return "\n".join(str(r[-1]) for r in rows)
     with engine.database.engine.connect() as conn:
@@ -384,7 +384,7 @@ def test_sqlite_walks_a_wide_start_or_end_range_newest_first(
 
 def _reference(engine: Engine, column: str, low: int | None, high: int | None) -> list[str]:
     """The ids of jobs with ``column`` in the range, newest first, read without any index."""
-    with engine.database.engine.connect().execution_options(sysjobs_read=True) as conn:
+    with engine.database.read() as conn:
         rows = conn.exec_driver_sql(f"SELECT id, created_ms, {column} FROM jobs NOT INDEXED").all()
     found = [r for r in rows if r[2] is not None and (low is None or r[2] >= low)
              and (high is None or r[2] <= high)]  # fmt: skip
