@@ -137,8 +137,15 @@ def document() -> dict[str, Any]:
             },
             "/api/jobs/{jobId}/{verb}": {
                 "post": _op(
-                    "stop, force-stop, resume or cancel (state machine applies)",
+                    "stop, force-stop, resume, cancel or kill (state machine applies)",
                     [*job, _path("verb")],
+                )
+            },
+            "/api/jobs/{jobId}/kill": {
+                "post": _op(
+                    "Kill a job now (admin token): its script is terminated without a grace "
+                    "period and it ends CANCELED; 400 badRequest when it already ended",
+                    job,
                 )
             },
             "/api/jobs/{jobId}/low-priority": {
