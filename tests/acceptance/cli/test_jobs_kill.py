@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+
+import pytest
 
 from sysjobs.host import Host
 from tests.acceptance.cli.conftest import Cli
+
+
+@pytest.fixture
+def host(db_url: str) -> Iterator[Host]:
+    """A plain host: its scripts run in worker processes, the default for untrusted code."""
+    with Host(db_url) as opened:
+        yield opened
 
 
 def test_kill_ends_a_script_stuck_in_an_endless_loop(cli: Cli, host: Host) -> None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
 
 from .conftest import READER, auth
+
+
+@pytest.fixture
+def host(db_url: str) -> Iterator[Host]:
+    """A plain host: its scripts run in worker processes, the default for untrusted code."""
+    with Host(db_url) as opened:
+        yield opened
 
 
 def test_kill_ends_a_script_stuck_in_an_endless_loop(client: TestClient, host: Host) -> None:
