@@ -137,15 +137,10 @@ def document() -> dict[str, Any]:
             },
             "/api/jobs/{jobId}/{verb}": {
                 "post": _op(
-                    "stop, force-stop, resume, cancel or kill (state machine applies)",
+                    "stop, force-stop, resume, cancel or kill (state machine applies; admin "
+                    "token). kill ends the job CANCELED now: a running script is terminated "
+                    "without a grace period; an ended job gives 400 badRequest naming its status",
                     [*job, _path("verb")],
-                )
-            },
-            "/api/jobs/{jobId}/kill": {
-                "post": _op(
-                    "Kill a job now (admin token): its script is terminated without a grace "
-                    "period and it ends CANCELED; 400 badRequest when it already ended",
-                    job,
                 )
             },
             "/api/jobs/{jobId}/low-priority": {

@@ -46,4 +46,4 @@ def test_killing_an_ended_job_is_a_bad_request_naming_its_status(
 
 def test_kill_is_in_the_openapi_document(client: TestClient) -> None:
     paths = client.get("/api/openapi.json", headers=auth()).json()["paths"]
-    assert "post" in paths["/api/jobs/{jobId}/kill"]
+    assert "kill ends the job CANCELED now" in paths["/api/jobs/{jobId}/{verb}"]["post"]["summary"]
