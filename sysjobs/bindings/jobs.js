@@ -72,6 +72,11 @@
       const statuses = isArray(desiredStatus) ? desiredStatus.slice() : desiredStatus;
       host.call("jobs.waitForJob", { jobId: jobId, desiredStatus: statuses, maxTimeToWait: maxTimeToWait });
     },
+    waitForJobs: function waitForJobs(jobIds, desiredStatus, maxTimeToWait) {
+      const ids = isArray(jobIds) ? jobIds.slice() : jobIds;
+      const statuses = isArray(desiredStatus) ? desiredStatus.slice() : desiredStatus;
+      host.call("jobs.waitForJobs", { jobIds: ids, desiredStatus: statuses, maxTimeToWait: maxTimeToWait });
+    },
     setLowPriority: function setLowPriority(jobId) { host.call("jobs.setLowPriority", { jobId: jobId }); },
     removeLowPriority: function removeLowPriority(jobId) { host.call("jobs.removeLowPriority", { jobId: jobId }); },
     getCurrentJobId: function getCurrentJobId() { return host.call("jobs.getCurrentJobId", {}); },

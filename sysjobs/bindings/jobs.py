@@ -5,8 +5,8 @@ spec promises messages that name *the script's* parameter (``id`` for ``findById
 ``jobId`` elsewhere), and only the binding knows which one the script passed.
 
 It calls only the engine's public verbs (``docs/contracts.md``). Every operation is
-:func:`~sysjobs.bindings.commons.bounded` by the script's deadline; ``waitForJob`` also cuts
-its wait to the time the script has left.
+:func:`~sysjobs.bindings.commons.bounded` by the script's deadline; ``waitForJob`` and
+``waitForJobs`` also cut their wait to the time the script has left.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sysjobs.bindings import jobs_args as a
 from sysjobs.bindings.commons import bounded, open_result_set
 from sysjobs.errors import Timeout
 from sysjobs.jobs import Engine, Job, JobLog
+from sysjobs.jobs.waiting import outstanding_text
 from sysjobs.runtime.governor import LOG_BYTES, utf8_size
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
@@ -122,6 +123,26 @@ class _Jobs:
             info={"jobId": args.jobId, "status": status, "desiredStatus": args.desiredStatus},
         )
 
+    def wait_for_jobs(self, ctx: CallContext, args: a.WaitManyArgs) -> None:
+        asked = args.maxTimeToWait / 1000
+        allowed = max(0.0, ctx.remaining() - DEADLINE_MARGIN_S)
+        try:
+            self.engine.wait_all(args.jobIds, list(args.desiredStatus), min(asked, allowed))
+        except Timeout as exc:
+            raise self._many_timeout(args, exc, cut=allowed < asked) from None
+
+    def _many_timeout(self, args: a.WaitManyArgs, exc: Timeout, *, cut: bool) -> Timeout:
+        info = exc.info if isinstance(exc.info, dict) else {}
+        statuses = info.get("statuses") or {}
+        wanted = " or ".join(args.desiredStatus)
+        why = "before the script's time limit" if cut else f"within {args.maxTimeToWait:g} ms"
+        return Timeout(
+            f"{len(statuses)} of {len(args.jobIds)} jobs did not reach {wanted} {why}: "
+            f"{outstanding_text(statuses)}.",
+            info={"jobIds": list(statuses), "statuses": statuses,
+                  "desiredStatus": args.desiredStatus},
+        )  # fmt: skip
+
     def set_low(self, ctx: CallContext, args: a.JobIdArgs) -> None:
         self.engine.set_low_priority(args.jobId, True)
 
@@ -148,6 +169,7 @@ def jobs_namespace(engine: Engine) -> Namespace:
         bounded(Operation("log", a.LogArgs, j.log)),
         bounded(Operation("jobLog", a.JobLogArgs, j.job_log)),
         bounded(Operation("waitForJob", a.WaitArgs, j.wait_for_job)),
+        bounded(Operation("waitForJobs", a.WaitManyArgs, j.wait_for_jobs)),
         bounded(Operation("setLowPriority", a.JobIdArgs, j.set_low)),
         bounded(Operation("removeLowPriority", a.JobIdArgs, j.remove_low)),
         bounded(Operation("getCurrentJobId", a.NoArgs, j.current_id)),

@@ -10,6 +10,7 @@ themselves live in the engine and are only called here: a job id is checked by
 Lone UTF-16 surrogates in a log message are **refused** (``badRequest`` naming
 ``message``): no database can store them, and a replaced character would not be the line
 the script wrote. ``maxTimeToWait`` is a finite number of milliseconds ``>= 0``.
+``waitForJobs``' ``jobIds`` is checked by :func:`sysjobs.jobs.waiting.check_job_ids`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import check_text
+from sysjobs.jobs.waiting import check_job_ids
 
 
 class _Args(BaseModel):
@@ -92,6 +94,24 @@ class LogArgs(_Message):
 class WaitArgs(JobIdArgs):
     desiredStatus: tuple[str, ...]
     maxTimeToWait: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+
+    @field_validator("desiredStatus", mode="before")
+    @classmethod
+    def _statuses(cls, v: Any) -> tuple[str, ...]:
+        return check_statuses(v)
+
+
+class WaitManyArgs(_Args):
+    """``waitForJobs(jobIds, desiredStatus, maxTimeToWait)``."""
+
+    jobIds: tuple[str, ...]
+    desiredStatus: tuple[str, ...]
+    maxTimeToWait: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+
+    @field_validator("jobIds", mode="before")
+    @classmethod
+    def _ids(cls, v: Any) -> tuple[str, ...]:
+        return check_job_ids(v)
 
     @field_validator("desiredStatus", mode="before")
     @classmethod

@@ -58,6 +58,9 @@ declare namespace sys {
     function logError(jobId: string | null, message: string): void;
     /** Returns once the job is in one of the statuses; throws timeout after maxTimeToWait ms. */
     function waitForJob(jobId: string, desiredStatus: Status | Status[] | string | string[], maxTimeToWait: number): void;
+    /** Returns once every job (up to 1000 ids; duplicates count once) has been seen in one of
+     * the statuses; throws timeout after maxTimeToWait ms, notFound for an unknown id. */
+    function waitForJobs(jobIds: string[], desiredStatus: Status | Status[] | string | string[], maxTimeToWait: number): void;
     function setLowPriority(jobId: string): void;
     function removeLowPriority(jobId: string): void;
     /** The ID of the job running the script, or null outside a job. */

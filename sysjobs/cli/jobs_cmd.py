@@ -132,6 +132,7 @@ _verb("stop", "Ask a RUNNING job to stop at its next safe point (resumable).")
 _verb("force-stop", "Stop a RUNNING or STOPPING job now, terminating its script.")
 _verb("resume", "Put a STOPPED job back to PENDING; it continues where it stopped.")
 _verb("cancel", "Cancel a PENDING, RUNNING or STOPPED job for good.")
+_verb("kill", "End a job now, for good: terminate its script without a grace period (CANCELED).")
 
 
 @jobs_app.command("low-priority")

@@ -1,5 +1,5 @@
-"""The user verbs that move jobs: stop, force_stop, resume, cancel, low priority; and the
-shape of a new job row.
+"""The user verbs that move jobs: stop, force_stop, resume, cancel, kill, low priority; and
+the shape of a new job row.
 
 Stop and cancel of a running job are requests: the status says STOPPING/CANCELING, the
 worker sees it at the next safe point (or forces it once ``force_at`` passes). A job that is
@@ -56,6 +56,24 @@ class ControlVerbs:
         grace = self.settings.clock.now_ms() + int(self.settings.stop_grace_s * 1000)
         values = {"CANCELING": {"force_at_ms": grace}}
         return self._move("cancel", job_id, values)
+
+    def kill(self, job_id: str) -> Job:
+        """End a job now, for good: CANCELED, with no grace period.
+
+        A running job lands in CANCELING with its force time set to now, so the worker that
+        holds its lease terminates the V8 execution at its next heartbeat and ends it
+        CANCELED (the state machine's only forced end that is final). A job not running is
+        CANCELED at once. The transitions carry the reason ``kill`` and the job's log says
+        who ended it. FINISHED or CANCELED jobs raise ``Conflict``.
+        """
+        now = now_ms()
+        values = {"CANCELED": {"ended_ms": now}, "CANCELING": {"force_at_ms": now}}
+        job = self._move("kill", job_id, values)
+        self.log_info(job.id, "Killed: its execution is ended now, without a grace period.")
+        return job
+
+    def log_info(self, job_id: str, message: str, additional_info: Any = None) -> None:
+        raise NotImplementedError  # the engine's own (declared here for ``kill``)
 
     def set_low_priority(self, job_id: str, flag: bool) -> Job:
         """Flag or unflag a job as low priority (matters while it is PENDING)."""

@@ -25,7 +25,7 @@ from sysjobs.jobs.registry import JobType, Registry
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import escape_surrogates, escape_surrogates_in, shown
-from sysjobs.jobs.waiting import wait_until
+from sysjobs.jobs.waiting import wait_all, wait_until
 from sysjobs.store.database import Database
 from sysjobs.store.jobstore import JobStore
 from sysjobs.store.listing import JobFilter, ListingStore, LogFilter
@@ -229,6 +229,12 @@ class Engine(control.ControlVerbs):
             f"its status is {current}",
             info={"jobId": job_id, "status": str(current)},
         )
+
+    def wait_all(
+        self, job_ids: Sequence[str], statuses: Sequence[str] | str, timeout_s: float
+    ) -> list[Job]:
+        """``wait`` for several jobs on one watch (``sysjobs.jobs.waiting.wait_all``)."""
+        return wait_all(self, job_ids, statuses, timeout_s)
 
     def events(self, job_id: str) -> list[JobEvent]:
         """Every transition of the job, oldest first."""

@@ -53,6 +53,14 @@ USER_TRANSITIONS: dict[str, dict[JobStatus, tuple[JobStatus, ...]]] = {
         S.RUNNING: (S.CANCELING,),
         S.STOPPING: (S.CANCELING,),
     },
+    # Like cancel with no grace; a CANCELING job (a cancel still in its grace) may be killed.
+    "kill": {
+        S.PENDING: (S.CANCELING, S.CANCELED),
+        S.STOPPED: (S.CANCELING, S.CANCELED),
+        S.RUNNING: (S.CANCELING,),
+        S.STOPPING: (S.CANCELING,),
+        S.CANCELING: (S.CANCELING,),
+    },
 }
 
 

@@ -38,7 +38,8 @@ MAX_WINDOW_S = 365 * 86_400.0
 #: Most buckets a series may hold (a day by the minute).
 MAX_BUCKETS = 1440
 #: The verbs a POST may name, and the engine method of each.
-VERB_METHODS = {"stop": "stop", "force-stop": "force_stop", "resume": "resume", "cancel": "cancel"}
+VERB_METHODS = {"stop": "stop", "force-stop": "force_stop", "resume": "resume", "cancel": "cancel",
+                "kill": "kill"}
 #: Longest comma-separated list of job types or statuses a filter may hold.
 MAX_LIST_CHARS = 1000
 #: Longest ``message`` substring a logs filter may hold.
@@ -175,7 +176,7 @@ def job_logs(request: Request) -> Reply:
 
 
 def job_verb(request: Request) -> Reply:
-    """POST /api/jobs/{id}/{verb} — stop, force-stop, resume or cancel."""
+    """POST /api/jobs/{id}/{verb} — stop, force-stop, resume, cancel or kill (admin only)."""
     require(request, write=True)
     params.NONE.parse(request)
     verb = request.path_params["verb"]

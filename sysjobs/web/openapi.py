@@ -137,7 +137,9 @@ def document() -> dict[str, Any]:
             },
             "/api/jobs/{jobId}/{verb}": {
                 "post": _op(
-                    "stop, force-stop, resume or cancel (state machine applies)",
+                    "stop, force-stop, resume, cancel or kill (state machine applies; admin "
+                    "token). kill ends the job CANCELED now: a running script is terminated "
+                    "without a grace period; an ended job gives 400 badRequest naming its status",
                     [*job, _path("verb")],
                 )
             },

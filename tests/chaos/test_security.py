@@ -59,7 +59,7 @@ BAD_CREDENTIALS = [
 
 
 def routes(job_id: str) -> list[tuple[str, str]]:
-    verbs = ("stop", "force-stop", "resume", "cancel")
+    verbs = ("stop", "force-stop", "resume", "cancel", "kill")
     return [
         ("GET", "/api/me"), ("GET", "/api/stats"), ("GET", "/api/jobs"),
         ("GET", f"/api/jobs/{job_id}"), ("GET", f"/api/jobs/{job_id}/logs"),
@@ -90,7 +90,7 @@ def test_a_read_token_cannot_stop_cancel_or_reprioritise_a_running_job(
     with host.workers(1):
         job = host.start_script_job(f"while (true) {{ {script} }}", timeout_s=30)
         host.engine.wait(job.id, ["RUNNING"], 30)
-        for verb in ("stop", "force-stop", "cancel", "low-priority"):
+        for verb in ("stop", "force-stop", "cancel", "kill", "low-priority"):
             reply = client.post(f"/api/jobs/{job.id}/{verb}", headers=bearer(READER),
                                 json={"lowPriority": True})  # fmt: skip
             assert (reply.status_code, reply.json()["code"]) == (403, "forbidden"), verb

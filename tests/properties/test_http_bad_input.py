@@ -71,7 +71,7 @@ RAW_BODIES = [b"{nope", b"\xff\xfe", b"", b"[" * 5000 + b"]" * 5000, b'"\\ud800"
 
 job_ids = st.sampled_from(["0123456789abcdef01234567", "x", "\u0661\u0662\u0663"]) | st.text(anything, min_size=1,
                                                                              max_size=40)  # fmt: skip
-VERBS = ["stop", "force-stop", "resume", "cancel", "low-priority", "delete", "x"]
+VERBS = ["stop", "force-stop", "resume", "cancel", "kill", "low-priority", "delete", "x"]
 ROUTES = ["/api/me", "/api/stats", "/api/stats/series", "/api/jobs", "/api/jobs/{id}",
           "/api/jobs/{id}/logs", "/api/jobs/{id}/{verb}", "/api/scripts", "/api/files/{id}/download",
           "/api/openapi.json"]  # fmt: skip

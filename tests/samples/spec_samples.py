@@ -31,6 +31,10 @@ NAMES: dict[tuple[str, int], str] = {
     ("getCurrentJob", 0): "get_current_job",
 }
 
+#: Samples beyond the spec (file stem -> function), each verbatim from the issue that added
+#: the function: issue 20's ``waitForJobs`` (``docs/jobs-api.md``).
+ISSUE_SAMPLES: dict[str, str] = {"wait_for_jobs": "waitForJobs"}
+
 
 @dataclass(frozen=True)
 class SpecSample:

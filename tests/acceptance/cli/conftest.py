@@ -6,6 +6,7 @@ and the CLI — a separate process — reads and changes them through the same d
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -58,7 +59,7 @@ class Cli:
         return subprocess.run(
             [sys.executable, "-m", "sysjobs.cli", *args, "--db", self.db_url],
             capture_output=True, text=True, timeout=timeout, cwd=self.cwd,
-            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(self.cwd)},
+            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(self.cwd), **_checkout()},
         )  # fmt: skip
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
@@ -66,6 +67,13 @@ class Cli:
             [sys.executable, "-m", "sysjobs.cli", *args, "--db", self.db_url],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.cwd,
         )  # fmt: skip
+
+
+def _checkout() -> dict[str, str]:
+    """``PYTHONPATH`` when set: the CLI must run the checkout under test (a git worktree),
+    not whichever copy the virtualenv's editable install points at."""
+    path = os.environ.get("PYTHONPATH")
+    return {} if path is None else {"PYTHONPATH": path}
 
 
 @pytest.fixture
