@@ -59,11 +59,13 @@ def script_url(name: str | None) -> str:
 
     The name is often user-given (a job's label), and it ends the script's source as a
     comment, so it is one token V8 accepts: whitespace, line breaks, quotes, control and
-    unpaired surrogate characters become ``_``, ``*/`` cannot appear, and it is at most
+    unpaired surrogate characters become ``_``, ``*/`` cannot appear, nor the bootstrap's
+    name (whose frames a stack leaves out), and it is at most
     :data:`MAX_SCRIPT_URL` characters. An empty name is :data:`DEFAULT_SCRIPT_URL`.
     """
     text = "".join(ch if _url_char(ch) else "_" for ch in (name or "")[:MAX_SCRIPT_URL])
-    return text.replace("*/", "*_") or DEFAULT_SCRIPT_URL
+    text = text.replace("*/", "*_").replace(BOOTSTRAP_URL, "sysjobs_bootstrap")
+    return text or DEFAULT_SCRIPT_URL
 
 
 def _url_char(ch: str) -> bool:

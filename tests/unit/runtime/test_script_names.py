@@ -21,6 +21,7 @@ HOSTILE_NAMES = [
     "it's \"quoted\"",
     "\ud800lone\udfff",
     "n" * 10_000,
+    "sysjobs:bootstrap",
     "",
 ]
 
@@ -92,7 +93,7 @@ def test_a_hostile_name_changes_neither_the_code_nor_its_sanitised_name(
 def test_a_sanitised_name_is_one_short_token(name: str) -> None:
     url = script_url(name)
     assert 0 < len(url) <= MAX_SCRIPT_URL
-    assert "*/" not in url
+    assert "*/" not in url and BOOTSTRAP_URL not in url
     assert all(c.isprintable() and not c.isspace() and c not in "'\"" for c in url)
 
 
