@@ -8,6 +8,8 @@ sandbox whose ``sys`` global has ``jobs``, ``data``, ``commons``, ``exceptions``
 (:meth:`Host.workers`): supervised worker processes by default, so that no job script can
 end or wedge the process hosting the Host; an in-process pool only when asked, for trusted
 code. The CLI, the dashboard and worker processes are built on it.
+Async code (an ASGI app) uses the twins :meth:`Host.arun`, :meth:`Host.wait_for_job` and
+:meth:`Host.arun_in_job`, which never block the event loop.
 """
 
 from __future__ import annotations
