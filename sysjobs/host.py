@@ -8,15 +8,22 @@ sandbox whose ``sys`` global has ``jobs``, ``data``, ``commons``, ``exceptions``
 (:meth:`Host.workers`): supervised worker processes by default, so that no job script can
 end or wedge the process hosting the Host; an in-process pool only when asked, for trusted
 code. The CLI, the dashboard and worker processes are built on it.
+Async code (an ASGI app) uses the twins :meth:`Host.arun`, :meth:`Host.wait_for_job` and
+:meth:`Host.arun_in_job`, which never block the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import threading
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 from sysjobs.app.app import App
 from sysjobs.app.definition import load_app, load_demo_app
@@ -36,6 +43,8 @@ from sysjobs.worker.scripts import (
     TrustDomains,
     script_job_type,
 )
+
+T = TypeVar("T")
 
 #: The statuses after which a script job has nothing more to say.
 DONE_STATUSES = ("FINISHED", "STOPPED", "CANCELED")
@@ -137,6 +146,56 @@ class Host:
         """Run ``source`` as a job and wait for it to end; returns the ended job."""
         job = self.start_script_job(source, label=label, timeout_s=timeout_s)
         return self.engine.wait(job.id, DONE_STATUSES, wait_s)
+
+    # ---- from async code ----------------------------------------------------------
+    # Each call runs its blocking part in a thread of its own, never on the event loop nor
+    # in the loop's default executor (long waits would starve it). The thread ends when
+    # the call does, which its timeout bounds: cancelling the awaiting task stops a script
+    # at once (it is terminated) and abandons a wait, whose thread ends at its timeout.
+    async def arun(
+        self,
+        source: str,
+        *,
+        timeout_s: float | None = None,
+        user: dict[str, Any] | None = None,
+        log_sink: Callable[[str], None] | None = None,
+        name: str | None = None,
+    ) -> RunResult:
+        """:meth:`run` for async code: the event loop keeps running while the script does.
+
+        ``log_sink`` is called in the script's thread (hand lines to the loop with
+        ``loop.call_soon_threadsafe``). Cancelling the awaiting task terminates the script.
+        ``name`` names the script in its stack frames.
+        """
+        run_id = f"async-run-{uuid.uuid4().hex}"
+        call = partial(
+            self.sandbox.run, source, timeout_s=timeout_s, user=user, log_sink=log_sink,
+            domain=self.domains.of(user), run_id=run_id, name=name,
+        )  # fmt: skip
+        try:
+            return await _in_thread(call)
+        except asyncio.CancelledError:
+            self.sandbox.terminate(run_id)
+            raise
+
+    async def wait_for_job(
+        self, job_id: str, statuses: Sequence[str] | str = DONE_STATUSES, *, timeout_s: float
+    ) -> Job:
+        """The job once it is in one of ``statuses``, for async code; ``Timeout`` if not
+        within ``timeout_s`` (required: it bounds the waiting thread, even when the awaiting
+        task is cancelled). The thread sleeps on the engine's wake-ups for that job, as
+        :meth:`Engine.wait` does; the event loop does not poll."""
+        return await _in_thread(partial(self.engine.wait, job_id, statuses, timeout_s))
+
+    async def arun_in_job(
+        self, source: str, *, label: str = "Script", timeout_s: float | None = None,
+        wait_s: float = 3600.0,
+    ) -> Job:  # fmt: skip
+        """:meth:`run_in_job` for async code: enqueue ``source`` as a job, await its end."""
+        job = await _in_thread(
+            partial(self.start_script_job, source, label=label, timeout_s=timeout_s)
+        )
+        return await self.wait_for_job(job.id, DONE_STATUSES, timeout_s=wait_s)
 
     # ---- workers ------------------------------------------------------------------
     @overload
@@ -241,6 +300,37 @@ class Host:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+async def _in_thread(call: Callable[[], T]) -> T:
+    """``call()`` in a thread of its own; its result (or exception) for the awaiting task.
+
+    The outcome reaches the loop through ``call_soon_threadsafe``; when the awaiting task
+    was cancelled, or the loop closed meanwhile, the outcome is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def work() -> None:
+        try:
+            value = call()
+        except BaseException as exc:  # delivered to the awaiting task, not lost here
+            error = exc
+            _deliver(loop, lambda: settle(lambda: future.set_exception(error)))
+        else:
+            _deliver(loop, lambda: settle(lambda: future.set_result(value)))
+
+    threading.Thread(target=work, name="sysjobs-async", daemon=True).start()
+    return await future
+
+
+def _deliver(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed: nobody awaits any more
+        loop.call_soon_threadsafe(callback)
 
 
 def _queue_spec(queues: Mapping[str, int] | None) -> str | None:

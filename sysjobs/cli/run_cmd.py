@@ -112,7 +112,7 @@ def _run_direct(db: str | None, source: str, args: dict[str, Any], opts: dict[st
     sandbox.start()
     try:
         result = sandbox.run(source, timeout_s=args["timeout"], log_sink=echo,
-                             on_event=workers.on_event)  # fmt: skip
+                             on_event=workers.on_event, name=args["label"])  # fmt: skip
     finally:
         sandbox.close()
         workers.close()

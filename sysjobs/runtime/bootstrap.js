@@ -437,8 +437,36 @@
     return { __proto__: null, code: null, name: "Uncaught", message: text, info: null, stack: null };
   }
 
+  // The stack a script sees names its own frames `NAME:line:column` (run() appends a
+  // sourceURL comment to the source); the bootstrap's frames (named BOOT_URL, see
+  // isolate.py) and the indirect eval that enters the script say nothing to its author.
+  const BOOT_URL = "sysjobs:bootstrap";
+  const EVAL_FRAME = "    at eval (<anonymous>)";
+  const FRAME = "    at ";
+  const sSplit = String.prototype.split;
+  const sIncludes = String.prototype.includes;
+  const sStartsWith = String.prototype.startsWith;
+  const aJoin = Array.prototype.join;
+  const aPush = Array.prototype.push;
+
+  function isBootFrame(line) {
+    return rApply(sStartsWith, line, [FRAME]) && rApply(sIncludes, line, [BOOT_URL]);
+  }
+
+  function userStack(s) {
+    const lines = rApply(sSplit, s, ["\n"]);
+    const kept = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      if (isBootFrame(line)) continue;
+      if (line === EVAL_FRAME && i + 1 < lines.length && isBootFrame(lines[i + 1])) continue;
+      rApply(aPush, kept, [line]);
+    }
+    return rApply(aJoin, kept, ["\n"]);
+  }
+
   function safeStack(e) {
-    try { const s = e.stack; return typeof s === "string" ? s : null; } catch (_) { return null; }
+    try { const s = e.stack; return typeof s === "string" ? userStack(s) : null; } catch (_) { return null; }
   }
 
   function serialize(value) {
@@ -470,7 +498,10 @@
         const value = adapt ? adapt(globals[name]) : globals[name];
         rDefine(G, name, { value: value, writable: true, enumerable: false, configurable: true });
       }
-      return serialize(indirectEval(source));
+      // Appended, not prepended: the script's lines keep their numbers. The host passes
+      // a sanitised name (one line, no quotes or spaces: see isolate.py script_url).
+      const url = typeof input.name === "string" ? "\n//# sourceURL=" + input.name : "";
+      return serialize(indirectEval(source + url));
     } catch (e) {
       try { return jStringify({ __proto__: null, ok: false, error: describe(e) }); }
       catch (_) { return '{"ok":false,"error":{"code":null,"name":"Uncaught","message":"unprintable error"}}'; }

@@ -31,6 +31,12 @@ _REFUSED = json.dumps(
              "info": None}}
 ).encode("utf-16-le")
 
+#: What the bootstrap's own stack frames are named; a script's stack leaves them out.
+BOOTSTRAP_URL = "sysjobs:bootstrap"
+#: A script's name when its runner gives none, and the longest name kept.
+DEFAULT_SCRIPT_URL = "script"
+MAX_SCRIPT_URL = 200
+
 _BOOTSTRAP_JS = resources.files("sysjobs.runtime").joinpath("bootstrap.js").read_text("utf-8")
 
 
@@ -44,7 +50,26 @@ def build_bootstrap(namespaces: Sequence[Namespace]) -> str:
     return (
         f"(function(){{const boot=\n{_BOOTSTRAP_JS}\n;"
         f"return function(cb,bytes){{return boot(cb,bytes,[{specs}]);}};}})()"
+        f"\n//# sourceURL={BOOTSTRAP_URL}"
     )
+
+
+def script_url(name: str | None) -> str:
+    """``name`` as a script's ``sourceURL`` (what its stack frames are named by).
+
+    The name is often user-given (a job's label), and it ends the script's source as a
+    comment, so it is one token V8 accepts: whitespace, line breaks, quotes, control and
+    unpaired surrogate characters become ``_``, ``*/`` cannot appear, nor the bootstrap's
+    name (whose frames a stack leaves out), and it is at most
+    :data:`MAX_SCRIPT_URL` characters. An empty name is :data:`DEFAULT_SCRIPT_URL`.
+    """
+    text = "".join(ch if _url_char(ch) else "_" for ch in (name or "")[:MAX_SCRIPT_URL])
+    text = text.replace("*/", "*_").replace(BOOTSTRAP_URL, "sysjobs_bootstrap")
+    return text or DEFAULT_SCRIPT_URL
+
+
+def _url_char(ch: str) -> bool:
+    return ch.isprintable() and not ch.isspace() and ch not in "\"'"
 
 
 class Isolate:
@@ -87,7 +112,9 @@ class Isolate:
 
         return serve
 
-    def run_envelope(self, source: str, globals: dict[str, Any], timeout_s: float) -> Any:
+    def run_envelope(
+        self, source: str, globals: dict[str, Any], timeout_s: float, name: str | None = None
+    ) -> Any:
         """Call the bootstrap's ``run`` for ``source``; its JSON envelope (or a bridge error).
 
         On a context another session used (``dirty``), ``run`` first proves it clean
@@ -95,7 +122,8 @@ class Isolate:
         not, and the script did not run. From this call on the isolate serves host calls
         for this run, until the caller sets :attr:`serving` back (after the canary).
         """
-        payload = json.dumps({"source": source, "globals": globals, "reset": self.dirty})
+        payload = json.dumps({"source": source, "globals": globals, "reset": self.dirty,
+                              "name": script_url(name)})  # fmt: skip
         self.dirty = False
         # Served from here until the caller has seen the canary run (then it clears this).
         self.serving, self.proven_idle = True, False

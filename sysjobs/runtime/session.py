@@ -76,9 +76,11 @@ class Session:
             sandbox._active[run_id] = self
 
     def run(
-        self, source: str, *, timeout_s: float | None = None, globals: dict[str, Any] | None = None
-    ) -> RunResult:
-        """Run ``source``; never raises for anything the script does."""
+        self, source: str, *, timeout_s: float | None = None, globals: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> RunResult:  # fmt: skip
+        """Run ``source``; never raises for anything the script does. ``name`` names the
+        script in its stack frames (``NAME:line:column``; see ``isolate.script_url``)."""
         limits = self._sandbox.limits
         started = time.monotonic()
         timeout = timeout_s if timeout_s is not None else limits.timeout_s
@@ -96,7 +98,7 @@ class Session:
             governor=Governor(limits.governance),
         )  # fmt: skip
         try:
-            outcome, value, error = self._execute(iso, ctx, source, globals or {}, timeout)
+            outcome, value, error = self._execute(iso, ctx, source, globals or {}, timeout, name)
         finally:
             ctx.close()
         if outcome not in _KEEPS_ISOLATE:
@@ -142,11 +144,11 @@ class Session:
 
     def _execute(
         self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
-        timeout: float,
+        timeout: float, name: str | None,
     ) -> Verdict:  # fmt: skip
         """Serve one run in ``iso`` (or, when a recycled one fails its proof, in others)."""
         try:
-            return self._serve(iso, ctx, source, globals, timeout)
+            return self._serve(iso, ctx, source, globals, timeout, name)
         except ScriptTimeout:
             return _limit(Outcome.TIMEOUT, f"The script ran longer than {timeout:g} s.")
         except ScriptMemoryLimit:
@@ -164,16 +166,16 @@ class Session:
 
     def _serve(
         self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
-        timeout: float,
+        timeout: float, name: str | None,
     ) -> Verdict:  # fmt: skip
         iso.ctx, iso.domain = ctx, self._domain
-        envelope = iso.run_envelope(source, globals, timeout)
+        envelope = iso.run_envelope(source, globals, timeout, name)
         while envelope == _DIRTY:  # a recycled context failed its proof: another one
             iso.serving = False
             self._sandbox.reject(iso)
             iso = self._iso = self._sandbox.take(self._domain)
             iso.ctx, iso.domain = ctx, self._domain
-            envelope = iso.run_envelope(source, globals, timeout)
+            envelope = iso.run_envelope(source, globals, timeout, name)
         iso.runs += 1
         if not _canary_passes(iso, ctx):
             return _limit(

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sysjobs.errors import SystemException
-from sysjobs.jobs import JobContext, JobType
+from sysjobs.jobs import Job, JobContext, JobType
 from sysjobs.jobs.scripts import ScriptOutcome, ScriptRunner
 from sysjobs.runtime import RunResult, Sandbox, Session
 
@@ -67,8 +67,11 @@ class SandboxScriptRunner:
         *,
         domains: TrustDomains | None = None,
         user: Mapping[str, Any] | None = None,
+        name: str | None = None,
     ) -> None:
         self.sandbox = sandbox
+        #: What the scripts' stack frames are named (a job's action, listener or label).
+        self.name = name
         self.domains = domains or TrustDomains("")
         self.domain = self.domains.of(user)
         self.log_writer = log_writer
@@ -77,16 +80,17 @@ class SandboxScriptRunner:
         self._sessions: dict[str, Session] = {}
 
     def for_job(
-        self, write: Callable[[str, str], None], user: Mapping[str, Any] | None = None
-    ) -> SandboxScriptRunner:
+        self, write: Callable[[str, str], None], user: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> SandboxScriptRunner:  # fmt: skip
         """This runner as one claimed job's handler sees it: the job's ``log()`` lines and
         ``sys.jobs.logInfo/logError(message)`` go through ``write`` — the job context's
         lease-fenced writer — so a worker that lost its lease writes nothing more (the
         refused write is thrown into the script, which stops it). ``user`` is the job's
-        ``runBy``, for the trust domain."""
+        ``runBy``, for the trust domain; ``name`` names its scripts in their stacks."""
         return SandboxScriptRunner(
             self.sandbox, lambda _job, line: write("INFO", line), write, domains=self.domains,
-            user=user,
+            user=user, name=name,
         )  # fmt: skip
 
     @contextmanager
@@ -120,11 +124,11 @@ class SandboxScriptRunner:
         """Like :meth:`run`, with the sandbox's full :class:`RunResult`."""
         session = self._sessions.get(job_id) if job_id is not None else None
         if session is not None:
-            return session.run(source, timeout_s=timeout_s, globals=globals)
+            return session.run(source, timeout_s=timeout_s, globals=globals, name=self.name)
         return self.sandbox.run(
             source, job_id=job_id, globals=globals, timeout_s=timeout_s,
             log_sink=self._sink(job_id), run_id=job_id, job_log=self.job_log,
-            domain=self.domain,
+            domain=self.domain, name=self.name,
         )  # fmt: skip
 
     def terminate(self, job_id: str) -> None:
@@ -169,9 +173,23 @@ def bind_to_job(runner: ScriptRunner | None, ctx: JobContext) -> ScriptRunner | 
     """The runner a claimed job's handler gets: script writes fenced by its lease."""
     if isinstance(runner, SandboxScriptRunner):
         return runner.for_job(
-            lambda level, message: _write(ctx, level, message), user=ctx.job.run_by
+            lambda level, message: _write(ctx, level, message), user=ctx.job.run_by,
+            name=script_name(ctx.job),
         )
     return runner
+
+
+#: The data field naming the script a job type runs (else the job's label names it).
+_SCRIPT_NAME_FIELDS = {"EXECUTE_ACTION": "actionName", "EXECUTE_LISTENER": "listenerName"}
+
+
+def script_name(job: Job) -> str:
+    """What a job's script is called in its stack: the action's or listener's name, else
+    the job's label (a RUN_SCRIPT's file name), else its type. Sanitised where it is used
+    (``sysjobs.runtime.isolate.script_url``)."""
+    field = _SCRIPT_NAME_FIELDS.get(job.type)
+    named = job.data.get(field) if field is not None else None
+    return named if isinstance(named, str) and named else (job.label or job.type)
 
 
 def _write(ctx: JobContext, level: str, message: str) -> None:

@@ -39,7 +39,8 @@ def test_embedding_example_runs_through_worker_processes_and_prints_what_it_says
     # main.py adds the namespace by import path: the job that uses it runs in a worker
     # process (the default of host.workers), which imports greeting.py itself.
     files = embedding_files()
-    assert set(files) == {"greeting.py", "main.py"}
+    assert set(files) == {"greeting.py", "main.py", "web.py"}
+    files.pop("web.py")
     assert sum(len(block.strip().splitlines()) for block in files.values()) <= 30
     assert '"greeting:greeter"' in files["main.py"] and "in_process" not in files["main.py"]
     for name, block in files.items():
@@ -52,3 +53,33 @@ def test_embedding_example_runs_through_worker_processes_and_prints_what_it_says
     first, second = done.stdout.splitlines()
     assert first == "['Hello, Ada!'] 5"
     assert second == "FINISHED ['Hello, Grace! in a job: Script']"
+
+
+ASGI_CLIENT = """
+from starlette.testclient import TestClient
+from web import app
+
+with TestClient(app) as client:
+    print(client.get("/companies").json())
+    print(client.post("/scripts", content="log('hi'); 6 * 7").json())
+    print(client.post("/scripts", content="null.x").json()["results"])
+"""
+
+
+def test_async_embedding_example_serves_scripts_and_jobs_from_a_starlette_app(
+    tmp_path: Path,
+) -> None:
+    # web.py awaits host.arun and host.arun_in_job inside request handlers; the client
+    # drives it through the ASGI lifespan (which opens the Host and its worker process).
+    (tmp_path / "web.py").write_text(embedding_files()["web.py"])
+    done = subprocess.run(
+        [sys.executable, "-c", ASGI_CLIENT], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": str(README.parent)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "{'companies': 5}",
+        "{'status': 'FINISHED', 'results': {'value': 42}}",
+        "{'error': {'code': 'TypeError', 'message': \"Cannot read properties of null "
+        "(reading 'x')\"}}",
+    ]
