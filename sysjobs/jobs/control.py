@@ -66,7 +66,7 @@ class ControlVerbs:
         CANCELED at once. The transitions carry the reason ``kill`` and the job's log says
         who ended it. FINISHED or CANCELED jobs raise ``Conflict``.
         """
-        now = now_ms()
+        now = self.settings.clock.now_ms()
         values = {"CANCELED": {"ended_ms": now}, "CANCELING": {"force_at_ms": now}}
         job = self._move("kill", job_id, values)
         self.log_info(job.id, "Killed: its execution is ended now, without a grace period.")
