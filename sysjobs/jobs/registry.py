@@ -26,6 +26,10 @@ PUBLIC_JOB_TYPES: tuple[str, ...] = (
     "DEPLOY_ENDPOINT", "UNDEPLOY_ENDPOINT",
 )  # fmt: skip
 
+#: sysjobs' own job type for a script run as a job (``sysjobs run --in-job``, the console):
+#: always a name ``find`` accepts, also from an engine opened without the host that runs it.
+SCRIPT_JOB_TYPE = "RUN_SCRIPT"
+
 #: The queues every pool serves unless told otherwise.
 QUEUES: tuple[str, ...] = ("mix", "light", "heavy", "system")
 #: Retries granted to an idempotent type whose worker vanished (poison pills stop here).
@@ -102,8 +106,9 @@ class Registry:
         return sorted(self._types)
 
     def queryable(self) -> set[str]:
-        """Names ``find`` accepts: the spec's public types plus every registered one."""
-        return set(PUBLIC_JOB_TYPES) | set(self._types)
+        """Names ``find`` accepts: the spec's public types, the script type and every
+        registered one."""
+        return {*PUBLIC_JOB_TYPES, SCRIPT_JOB_TYPE, *self._types}
 
     def __iter__(self) -> Iterator[JobType]:
         return iter(self._types.values())

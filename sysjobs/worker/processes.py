@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from types import FrameType
 from typing import IO, Any
 
@@ -108,8 +108,16 @@ def child_main(config: WorkerConfig) -> None:
 
 
 def settings_to_json(settings: EngineSettings) -> dict[str, Any]:
-    """An engine's settings as plain data, so a worker process's engine gets the same."""
-    return asdict(settings)
+    """An engine's settings as plain data, so a worker process's engine gets the same —
+    except the clock: a clock object cannot cross processes, and a worker process reads
+    the system clock (each write's time is clamped to the job's earlier times anyway)."""
+    return {
+        f.name: _plain(getattr(settings, f.name)) for f in fields(settings) if f.name != "clock"
+    }
+
+
+def _plain(value: Any) -> Any:
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
 
 
 def settings_from_json(raw: dict[str, Any]) -> EngineSettings:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sysjobs.errors import SystemException
 from sysjobs.jobs import Job, JobContext, JobType
+from sysjobs.jobs.registry import SCRIPT_JOB_TYPE
 from sysjobs.jobs.scripts import ScriptOutcome, ScriptRunner
 from sysjobs.runtime import RunResult, Sandbox, Session
 
@@ -165,7 +166,8 @@ def _run_script(ctx: JobContext, data: RunScriptData) -> None:
 def script_job_type() -> JobType:
     """RUN_SCRIPT: a script run as a background job (``sysjobs run --in-job``)."""
     return JobType(
-        name="RUN_SCRIPT", data_model=RunScriptData, handler=_run_script, queue="mix", public=False
+        name=SCRIPT_JOB_TYPE, data_model=RunScriptData, handler=_run_script, queue="mix",
+        public=False,
     )
 
 
