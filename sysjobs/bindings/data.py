@@ -15,8 +15,10 @@ database.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -104,17 +106,29 @@ class _Ops:
         return None if record is None else self.app.records.wire(record)
 
     def find(self, ctx: CallContext, a: QueryArgs) -> dict[str, Any]:
-        items, count = self.app.records.find(a.entityName, a.query)
-        return open_result_set(ctx, items, count, self.encode)
+        with self._reads(ctx):
+            items, count = self.app.records.find(a.entityName, a.query)
+        reads = lambda: self._reads(ctx)  # noqa: E731 - each page's reads, later calls
+        return open_result_set(
+            ctx, _each_within(reads, items), lambda: _within(reads, count), self.encode
+        )
 
     def find_one(self, ctx: CallContext, a: QueryArgs) -> dict[str, Any] | None:
-        return self.encode(self.app.records.find_one(a.entityName, a.query))
+        with self._reads(ctx):
+            return self.encode(self.app.records.find_one(a.entityName, a.query))
 
     def find_by_id(self, ctx: CallContext, a: IdArgs) -> dict[str, Any] | None:
-        return self.encode(self.app.records.find_by_id(a.entityName, a.id))
+        with self._reads(ctx):
+            return self.encode(self.app.records.find_by_id(a.entityName, a.id))
 
     def count(self, ctx: CallContext, a: QueryArgs) -> int:
-        return self.app.records.count(a.entityName, a.query)
+        with self._reads(ctx):
+            return self.app.records.count(a.entityName, a.query)
+
+    def _reads(self, ctx: CallContext) -> AbstractContextManager[None]:
+        """The queries of this call stop at the script's deadline (a ``like`` over long
+        text cannot hold the host past it)."""
+        return self.app.engine.reads_until(ctx.deadline)
 
     def create(self, ctx: CallContext, a: EntityArgs) -> dict[str, Any] | None:
         return self.encode(self.app.records.create_record(a.entityName))
@@ -156,6 +170,27 @@ class _Ops:
 
     def endpoint_status(self, ctx: CallContext, a: EndpointArgs) -> str:
         return self.app.status.endpoint(a.endpointName).value
+
+
+T = TypeVar("T")
+_END: Any = object()
+Reads = Callable[[], AbstractContextManager[None]]
+
+
+def _each_within(reads: Reads, items: Iterator[T]) -> Iterator[T]:
+    """``items``, each fetched inside ``reads()`` (a result set is read page by page, in
+    later host calls of the same run)."""
+    while True:
+        with reads():
+            item = next(items, _END)
+        if item is _END:
+            return
+        yield item
+
+
+def _within(reads: Reads, count: Callable[[], int]) -> int:
+    with reads():
+        return count()
 
 
 def data_namespace(app: App) -> Namespace:

@@ -9,6 +9,7 @@ workers' idle loop; hints come from this process's commits and, on PostgreSQL, f
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from operator import methodcaller
 from typing import Any
 
@@ -137,6 +138,11 @@ class Engine(control.ControlVerbs):
         if job is None:
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         return job
+
+    def reads_until(self, deadline: float) -> AbstractContextManager[None]:
+        """Reads this thread starts inside the block stop at ``deadline`` (a script's, a
+        ``time.monotonic()`` value) with ``timeout``, whatever they scan."""
+        return self.database.statements_until(deadline)
 
     def find(
         self, query: Mapping[str, Any], *, after: tuple[int, str] | None = None

@@ -13,6 +13,7 @@ writer path and no read anywhere takes the write lock.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sysjobs.errors import Timeout
 from sysjobs.store import migrate
 from sysjobs.store.dialect import WRITE_OPTION, Dialect, Ending, HintSink, Listener
 from sysjobs.store.postgres import PostgresDialect
@@ -91,6 +93,8 @@ class Database:
         self._listen_lock = threading.Lock()
         # What this process's writers queue on (see the dialects' ``writer_lock``).
         self._writers = self.dialect.writer_lock()
+        #: The deadline reads of this thread stop at (:meth:`statements_until`).
+        self._deadline = threading.local()
         self._closed = False
         sa.event.listen(self.engine, "checkin", self._close_if_closed)
 
@@ -141,9 +145,41 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """A read-only snapshot, rolled back at the end (on SQLite a deferred transaction,
-        which never waits for another connection's write lock)."""
-        with self.engine.connect() as connection:
+        which never waits for another connection's write lock). Within
+        :meth:`statements_until`, its statements stop at that deadline (``Timeout``)."""
+        with self.engine.connect() as connection, self._bounded(connection):
             yield connection
+
+    @contextmanager
+    def statements_until(self, deadline: float) -> Iterator[None]:
+        """Reads this thread starts inside the block stop at ``deadline`` (a
+        ``time.monotonic()`` value: a script's), whatever they scan — a host call that
+        runs a query must not outlive the script that made it."""
+        previous = getattr(self._deadline, "at", None)
+        self._deadline.at = deadline
+        try:
+            yield
+        finally:
+            self._deadline.at = previous
+
+    @contextmanager
+    def _bounded(self, connection: sa.Connection) -> Iterator[None]:
+        deadline: float | None = getattr(self._deadline, "at", None)
+        if deadline is None:
+            yield
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Timeout("The script's time limit was reached before a database query.")
+        lift = self.dialect.bound_statements(connection, left)
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            if time.monotonic() < deadline:
+                raise
+            raise Timeout("The script's time limit was reached during a database query.") from exc
+        finally:
+            lift()
 
     def listen(self, sink: HintSink) -> None:
         """Feed other processes' hints into ``sink`` (PostgreSQL only; SQLite polls).

@@ -118,6 +118,11 @@ class Dialect(Protocol):
     def lock_for_migration(self, connection: sa.Connection) -> None:
         """Serialise concurrent migrations of one database (several processes starting)."""
 
+    def bound_statements(self, connection: sa.Connection, seconds: float) -> Callable[[], None]:
+        """Make the statements ``connection`` runs from now on stop after ``seconds``
+        (a script's remaining time); returns what lifts the bound again."""
+        ...
+
     def shared_by_processes(self, url: sa.URL) -> bool:
         """Whether another process can open the database ``url`` names."""
 

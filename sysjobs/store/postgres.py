@@ -161,6 +161,14 @@ class PostgresDialect:
         """Yes: column histograms."""
         return True
 
+    def bound_statements(self, connection: sa.Connection, seconds: float) -> Callable[[], None]:
+        """``statement_timeout`` for the rest of this transaction (``set_config(…, true)``
+        is ``SET LOCAL`` with a bound parameter): the server cancels a statement past it."""
+        ms = max(1, int(seconds * 1000))
+        connection.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
+                           {"ms": str(ms)})  # fmt: skip
+        return lambda: None
+
     def contains_ignoring_case(
         self, column: sa.ColumnElement[str], text: str
     ) -> sa.ColumnElement[bool]:

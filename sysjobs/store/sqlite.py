@@ -26,6 +26,10 @@ import sqlalchemy as sa
 
 from sysjobs.store.dialect import WRITE_OPTION, Ending, HintSink, Listener
 
+#: SQLite VM steps between two checks of a statement's deadline: a few rows of a scan (one
+#: LIKE over one long text is one step, so a single row is the unit that cannot be cut).
+_PROGRESS_STEPS = 200
+
 if TYPE_CHECKING:
     from sysjobs.store.database import Database
     from sysjobs.store.leases import ClaimSpec, FinishSpec
@@ -107,6 +111,15 @@ class SqliteDialect:
     def estimates_ranges(self) -> bool:
         """No: ``sqlite_stat1`` only (no ``STAT4`` in Python's build), no histograms."""
         return False
+
+    def bound_statements(self, connection: sa.Connection, seconds: float) -> Callable[[], None]:
+        """A progress handler, called every few thousand VM steps, interrupts a statement
+        once the time is spent (a ``LIKE`` over long text cannot run past a script's
+        deadline while holding the GIL)."""
+        raw: Any = connection.connection.driver_connection
+        until = time.monotonic() + seconds
+        raw.set_progress_handler(lambda: int(time.monotonic() > until), _PROGRESS_STEPS)
+        return lambda: raw.set_progress_handler(None, 0)
 
     def contains_ignoring_case(
         self, column: sa.ColumnElement[str], text: str
