@@ -142,24 +142,24 @@ def _lock_waiters(url: str) -> int:
         db.dispose()
 
 
-def claim_blocked_on_our_lock(url: str) -> None:
-    """Return once the thawed worker's claim waits on the test's write lock.
+def blocked_on_our_lock(url: str) -> None:
+    """Return once the worker's next write (a claim, a finish) waits on the test's lock.
 
     PostgreSQL shows the waiting statement; SQLite's busy wait happens inside the worker
     process, where nothing shows it, so there the worker is given a moment to get there
-    (killing it before its claim leaves the same outcome: the job pending, run once).
+    (a claim killed before it starts leaves the same outcome: the job pending, run once).
     """
     if url.startswith("sqlite"):
         time.sleep(1.0)
         return
-    wait_for(lambda: _lock_waiters(url) >= 1, 60, "the worker's claim to wait on our lock")
+    wait_for(lambda: _lock_waiters(url) >= 1, 60, "the worker's write to wait on our lock")
 
 
-def dead_claim_dropped(url: str) -> None:
-    """Return once the server has ended the killed worker's waiting claim."""
+def dead_statement_dropped(url: str) -> None:
+    """Return once the server has ended the killed worker's waiting statement."""
     if url.startswith("sqlite"):
         return
-    wait_for(lambda: _lock_waiters(url) == 0, 60, "the server to drop the dead worker's claim")
+    wait_for(lambda: _lock_waiters(url) == 0, 60, "the server to drop the dead worker's write")
 
 
 def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: str) -> None:
@@ -172,10 +172,10 @@ def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: 
         job = engine.enqueue("CHAOS_UNIT", {"n": 1}).id
         with write_lock(db_url):  # the frozen worker holds nothing: no thawing needed
             os.kill(pid, signal.SIGCONT)
-            claim_blocked_on_our_lock(db_url)
+            blocked_on_our_lock(db_url)
             os.kill(pid, signal.SIGKILL)
             fault("SIGKILL during claim")
-            dead_claim_dropped(db_url)
+            dead_statement_dropped(db_url)
         wait_for(lambda: pid not in sup.pids(), 10, "the supervisor to see the death")
         done = engine.wait(job, ["FINISHED"], 60)
         assert [e.to_status for e in engine.events(job)].count("RUNNING") == 1
@@ -184,14 +184,16 @@ def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: 
 
 
 def test_sigkill_during_a_finish_ends_the_job_once_with_the_reason(db_url: str) -> None:
+    checks_its_clients(db_url)
     with chaos_engine(db_url) as engine, worker_processes(db_url, processes=1) as sup:
         job = engine.enqueue("CHAOS_ONCE", {"n": 7, "linger_s": 0.6})
         wait_for(lambda: "unit 7 finishing" in messages(engine, job.id), 60, "the job to finish")
         (pid,) = sup.pids()
         with write_lock(db_url):
-            time.sleep(0.9)  # the handler returned: its finish is blocked on our lock
+            blocked_on_our_lock(db_url)  # the handler returned: its finish waits on our lock
             os.kill(pid, signal.SIGKILL)
             fault("SIGKILL during finish")
+            dead_statement_dropped(db_url)
         ended = engine.wait(job.id, ["FINISHED"], 60)
         trail = [e.to_status for e in engine.events(job.id)]
         assert trail.count("FINISHED") == 1 and ended.has_errors
