@@ -44,9 +44,10 @@ browser-deps:
 	fi
 
 # Two test processes (pytest-xdist): most tests wait on workers, subprocesses and the
-# database, so two share the 2-core machine well (~6 min instead of ~15).
+# database, so two share the 2-core machine well. No test is rerun: a failure is a finding.
+# The slowest tests are listed at the end, to see where the suite's time goes.
 pytest: install system-deps browser-deps node_modules/.bin/tsc
-	$(VENV)/bin/pytest -q -n 2
+	$(VENV)/bin/pytest -q -n 2 --durations=15
 
 test: lint typecheck pytest
 

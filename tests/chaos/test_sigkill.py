@@ -23,6 +23,7 @@ from sysjobs.jobs import Engine
 from sysjobs.worker import WorkerProcesses
 from tests.chaos.audit import TALLY, audit, fault, reasons, wait_all_ended
 from tests.chaos.conftest import chaos_engine, wait_for, worker_processes
+from tests.chaos.freezing import freeze_outside_writes
 
 #: Jobs per default scenario; the heavy variants multiply it.
 JOBS = 40
@@ -109,44 +110,60 @@ def write_lock(url: str, stopped_pid: int | None = None) -> Iterator[None]:
         db.dispose()
 
 
-def freeze_outside_writes(url: str, pid: int) -> None:
-    """SIGSTOP the worker at a moment it is in no transaction (else thaw and retry), so
-    that the test can then take the write lock without thawing it again."""
-    for _ in range(100):
-        os.kill(pid, signal.SIGSTOP)
-        if not _busy(url):
-            return
-        os.kill(pid, signal.SIGCONT)
-        time.sleep(0.02)
-    raise AssertionError("the worker never left its transactions")
+def checks_its_clients(url: str) -> None:
+    """PostgreSQL: have the server look for a vanished client while a statement waits.
 
-
-def _busy(url: str) -> bool:
-    """Whether another connection holds SQLite's write lock / has a PostgreSQL transaction."""
+    A backend blocked on a lock otherwise notices its client's death only once the lock is
+    free — and then runs the dead worker's claim to its end. With the check, the claim
+    dies with its client, as it does on SQLite (where the claim runs in the client).
+    """
     if url.startswith("sqlite"):
-        import sqlite3
+        return
+    name = sa.make_url(url).database
+    db = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with db.connect() as conn:
+            conn.exec_driver_sql(
+                f'ALTER DATABASE "{name}" SET client_connection_check_interval = 50'
+            )
+    finally:
+        db.dispose()
 
-        probe = sqlite3.connect(sa.make_url(url).database or "", timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-            return False
-        except sqlite3.OperationalError:
-            return True
-        finally:
-            probe.close()
+
+def _lock_waiters(url: str) -> int:
     db = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with db.connect() as conn:
-            return bool(conn.execute(sa.text(
+            return int(conn.execute(sa.text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+                "AND wait_event_type = 'Lock'"
             )).scalar_one())  # fmt: skip
     finally:
         db.dispose()
 
 
+def blocked_on_our_lock(url: str) -> None:
+    """Return once the worker's next write (a claim, a finish) waits on the test's lock.
+
+    PostgreSQL shows the waiting statement; SQLite's busy wait happens inside the worker
+    process, where nothing shows it, so there the worker is given a moment to get there
+    (a claim killed before it starts leaves the same outcome: the job pending, run once).
+    """
+    if url.startswith("sqlite"):
+        time.sleep(1.0)
+        return
+    wait_for(lambda: _lock_waiters(url) >= 1, 60, "the worker's write to wait on our lock")
+
+
+def dead_statement_dropped(url: str) -> None:
+    """Return once the server has ended the killed worker's waiting statement."""
+    if url.startswith("sqlite"):
+        return
+    wait_for(lambda: _lock_waiters(url) == 0, 60, "the server to drop the dead worker's write")
+
+
 def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: str) -> None:
+    checks_its_clients(db_url)
     with chaos_engine(db_url) as engine, worker_processes(db_url, processes=1) as sup:
         warm = engine.enqueue("CHAOS_UNIT", {"n": 0})
         engine.wait(warm.id, ["FINISHED"], 60)  # the worker is up and idle, polling
@@ -155,10 +172,10 @@ def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: 
         job = engine.enqueue("CHAOS_UNIT", {"n": 1}).id
         with write_lock(db_url):  # the frozen worker holds nothing: no thawing needed
             os.kill(pid, signal.SIGCONT)
-            time.sleep(1.0)  # its next claim is blocked on our lock, inside the statement
+            blocked_on_our_lock(db_url)
             os.kill(pid, signal.SIGKILL)
             fault("SIGKILL during claim")
-            time.sleep(0.3)
+            dead_statement_dropped(db_url)
         wait_for(lambda: pid not in sup.pids(), 10, "the supervisor to see the death")
         done = engine.wait(job, ["FINISHED"], 60)
         assert [e.to_status for e in engine.events(job)].count("RUNNING") == 1
@@ -167,14 +184,16 @@ def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: 
 
 
 def test_sigkill_during_a_finish_ends_the_job_once_with_the_reason(db_url: str) -> None:
+    checks_its_clients(db_url)
     with chaos_engine(db_url) as engine, worker_processes(db_url, processes=1) as sup:
         job = engine.enqueue("CHAOS_ONCE", {"n": 7, "linger_s": 0.6})
         wait_for(lambda: "unit 7 finishing" in messages(engine, job.id), 60, "the job to finish")
         (pid,) = sup.pids()
         with write_lock(db_url):
-            time.sleep(0.9)  # the handler returned: its finish is blocked on our lock
+            blocked_on_our_lock(db_url)  # the handler returned: its finish waits on our lock
             os.kill(pid, signal.SIGKILL)
             fault("SIGKILL during finish")
+            dead_statement_dropped(db_url)
         ended = engine.wait(job.id, ["FINISHED"], 60)
         trail = [e.to_status for e in engine.events(job.id)]
         assert trail.count("FINISHED") == 1 and ended.has_errors

@@ -15,6 +15,7 @@ from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.jobs import jobs_namespace
 from sysjobs.bindings.jobs_args import NoArgs
 from sysjobs.jobs import PUBLIC_JOB_TYPES, Engine, Job, JobType, Outcome, new_owner
+from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.models import to_ms
 from sysjobs.runtime import CallContext, Namespace, Operation, RunResult, Sandbox
 from sysjobs.store.schema import job_logs
@@ -98,7 +99,7 @@ class Jobs:
         low_priority: bool = False, after_ms: int | None = None, queue: str = "mix",
     ) -> str:
         if after_ms is not None:
-            _sleep_past(after_ms)
+            clock_past(after_ms)
         job = self.engine.enqueue(
             type, data or {}, label=label, run_by=run_by, low_priority=low_priority, queue=queue
         )
@@ -122,7 +123,7 @@ class Jobs:
         if results is not None:
             self.engine.leases.set_results(lease, results)
         if after_ms is not None:
-            _sleep_past(after_ms)
+            clock_past(after_ms)
         assert self.engine.leases.finish(lease, Outcome.COMPLETED) is not None
         return job_id
 
@@ -187,12 +188,23 @@ class Jobs:
         """Remove an ended job from the database, as retention does."""
         if str(self.get(job_id).status) not in ("FINISHED", "CANCELED"):
             self.engine.cancel(job_id)
-        time.sleep(0.005)
+        clock_past(self.ms(job_id, "ended_at"))  # pruning keeps what ended this millisecond
         self.engine.prune(jobs_days=0)
         assert self.engine.get(job_id) is None
 
 
-def _sleep_past(ms: int) -> None:
-    """Sleep until the wall clock is past ``ms`` (range filters compare milliseconds)."""
-    while time.time() * 1000 <= ms:
-        time.sleep(0.002)
+def clock_past(ms: int) -> None:
+    """Return once the wall clock is past ``ms`` (range filters compare milliseconds).
+
+    What is awaited is the clock itself moving on — at most a millisecond or two — so the
+    wait is on that condition, not a guessed duration.
+    """
+    while now_ms() <= ms:  # whole milliseconds, as the engine stamps them
+        time.sleep(0.001)
+
+
+def next_ms() -> int:
+    """A millisecond later than every time stamped before the call (waits for the clock)."""
+    start = now_ms()
+    clock_past(start)
+    return now_ms()

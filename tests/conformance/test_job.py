@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from .helpers import JS, SPEC_JOB_TYPES, Jobs
+from .helpers import JS, SPEC_JOB_TYPES, Jobs, clock_past, next_ms
 
 
 def _call(js: JS, job: str, method: str) -> object:
@@ -67,7 +65,7 @@ def test_waiting_is_milliseconds_from_creation_to_start(js: JS, jobs: Jobs) -> N
 def test_waiting_grows_while_pending(js: JS, jobs: Jobs) -> None:
     job = jobs.pending()
     first = _call(js, job, "waiting()")
-    time.sleep(0.05)
+    clock_past(next_ms())  # the clock has moved on since the first reading
     second = _call(js, job, "waiting()")
     assert isinstance(first, int | float) and isinstance(second, int | float)
     assert second > first
@@ -82,7 +80,7 @@ def test_duration_is_milliseconds_from_start_to_end(js: JS, jobs: Jobs) -> None:
 def test_duration_grows_while_running(js: JS, jobs: Jobs) -> None:
     job = jobs.running()
     first = _call(js, job, "duration()")
-    time.sleep(0.05)
+    clock_past(next_ms())  # the clock has moved on since the first reading
     second = _call(js, job, "duration()")
     assert isinstance(first, int | float) and isinstance(second, int | float)
     assert second > first
@@ -190,12 +188,12 @@ def test_not_found_if_job_is_not_found_in_the_database(
 def test_waiting_stops_growing_once_the_job_started(js: JS, jobs: Jobs) -> None:
     job = jobs.running()
     first = _call(js, job, "waiting()")
-    time.sleep(0.05)
+    clock_past(next_ms())  # the clock has moved on since the first reading
     assert _call(js, job, "waiting()") == first
 
 
 def test_duration_stops_growing_once_the_job_ended(js: JS, jobs: Jobs) -> None:
     job = jobs.finished()
     first = _call(js, job, "duration()")
-    time.sleep(0.05)
+    clock_past(next_ms())  # the clock has moved on since the first reading
     assert _call(js, job, "duration()") == first

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from .helpers import JS, Jobs
+from .helpers import JS, Jobs, clock_past, next_ms
 
 UNKNOWN = "0123456789abcdef01234567"
 
@@ -58,17 +58,15 @@ def test_message_match_ignores_case(js: JS, job: str) -> None:
 
 
 def test_from_is_the_minimum_timestamp(js: JS, jobs: Jobs, job: str) -> None:
-    time.sleep(0.01)
-    cut = int(time.time() * 1000)
-    time.sleep(0.01)
+    cut = next_ms()  # later than every entry so far
+    clock_past(cut)  # the late entry is stamped after it
     jobs.log(job, "INFO", "late entry")
     assert _messages(js, job, {"from": cut}) == ["late entry"]
 
 
 def test_to_is_the_maximum_timestamp(js: JS, jobs: Jobs, job: str) -> None:
-    time.sleep(0.01)
-    cut = int(time.time() * 1000)
-    time.sleep(0.01)
+    cut = next_ms()  # later than every entry so far
+    clock_past(cut)  # the late entry is stamped after it
     jobs.log(job, "INFO", "late entry")
     assert "late entry" not in _messages(js, job, {"to": cut})
     assert len(_messages(js, job, {"to": cut})) == 3

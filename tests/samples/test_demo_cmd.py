@@ -8,16 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.acceptance.inprocess import Ran, sysjobs_in_process
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "sysjobs.cli", "demo", "--samples", str(ROOT / "sysjobs" / "samples"),
-         "--db", str(tmp_path / ".sysjobs" / "demo.db"), *args],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
-    )
+def _demo(tmp_path: Path, *args: str) -> Ran:
+    """``sysjobs demo`` in-process (tests/acceptance/inprocess.py); the packaged-samples
+    test below runs it as the process ``make demo`` starts."""
+    return sysjobs_in_process(
+        "demo", "--samples", str(ROOT / "sysjobs" / "samples"),
+        "--db", str(tmp_path / ".sysjobs" / "demo.db"), *args, cwd=tmp_path,
+    )  # fmt: skip
 
 
 def test_demo_runs_samples_prints_their_output_and_a_summary(tmp_path: Path) -> None:
@@ -35,11 +37,8 @@ def test_demo_exits_non_zero_when_a_sample_fails(tmp_path: Path) -> None:
     (samples / "broken.expected.yaml").write_text(
         "function: none\nruns:\n  - name: broken\n    expect:\n      log: ['^something else$']\n"
     )
-    env = {**os.environ, "COLUMNS": "200"}
-    result = subprocess.run(
-        [sys.executable, "-m", "sysjobs.cli", "demo", "--samples", str(samples),
-         "--db", str(tmp_path / "demo.db")],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
+    result = sysjobs_in_process(
+        "demo", "--samples", str(samples), "--db", str(tmp_path / "demo.db"), cwd=tmp_path
     )
     assert result.returncode == 1
     assert "0 passed, 1 failed" in result.stdout

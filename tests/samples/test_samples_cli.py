@@ -2,7 +2,8 @@
 (with ``--in-job`` where the sample needs a job), on SQLite and PostgreSQL.
 
 A few representative samples only: every sample is judged in full by test_samples_run.py;
-this checks that the CLI path gives the same documented output.
+this checks that the CLI path gives the same documented output. The console script runs
+in-process (tests/acceptance/inprocess.py) except for one sample run end to end.
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ from pathlib import Path
 import pytest
 
 from sysjobs.samples import SAMPLES_DIR
+from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
 SAMPLES = SAMPLES_DIR
 
 
-def _run(db_url: str, tmp_path: Path, sample: str, *flags: str) -> subprocess.CompletedProcess[str]:
+def _run(db_url: str, tmp_path: Path, sample: str, *flags: str) -> Ran:
+    return sysjobs_in_process(
+        "run", "--db", db_url, *flags, str(SAMPLES / f"{sample}.js"), cwd=tmp_path
+    )
+
+
+def _run_process(
+    db_url: str, tmp_path: Path, sample: str, *flags: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sysjobs.cli", "run", "--db", db_url, *flags,
          str(SAMPLES / f"{sample}.js")],
@@ -53,3 +63,12 @@ def test_get_current_job_outside_a_job_fails_on_the_documented_null(
     result = _run(db_url, tmp_path, "get_current_job")
     assert result.returncode != 0
     assert "null" in result.stderr
+
+
+def test_a_sample_run_as_a_process_prints_its_documented_line(
+    db_url: str, tmp_path: Path
+) -> None:
+    """End to end: the process a user starts gives the same output as the in-process runs."""
+    result = _run_process(db_url, tmp_path, "wait_for_job")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["job finished!!!"]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from sysjobs.samples import SAMPLES_DIR
+from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +50,13 @@ log('Hello');
 """
 
 
-def _samples(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _samples(cwd: Path, *args: str) -> Ran:
+    """``sysjobs samples run ARGS`` in-process (tests/acceptance/inprocess.py)."""
+    return sysjobs_in_process("samples", "run", *args, cwd=cwd)
+
+
+def _samples_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``sysjobs samples run ARGS`` as the separate process a user starts."""
     env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "sysjobs.cli", "samples", "run", *args],
@@ -57,7 +64,7 @@ def _samples(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def _json(result: Ran | subprocess.CompletedProcess[str]) -> dict[str, Any]:
     report: dict[str, Any] = json.loads(result.stdout)
     return report
 
@@ -196,8 +203,8 @@ def test_hostile_output_still_makes_valid_junit_and_json(tmp_path: Path) -> None
 
 
 def test_the_samples_readme_passes_its_own_runner(tmp_path: Path) -> None:
-    """The page that documents the comment syntax is itself checked with it."""
-    result = _samples(tmp_path, str(SAMPLES_DIR / "README.md"), "--json")
+    """The page that documents the comment syntax is itself checked with it (end to end)."""
+    result = _samples_process(tmp_path, str(SAMPLES_DIR / "README.md"), "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = _json(result)
     assert report["failed"] == 0 and report["passed"] >= 1

@@ -1,7 +1,9 @@
-"""The CLI as a user runs it: ``python -m sysjobs.cli …`` in a temporary folder with ``--db``.
+"""The CLI as a user runs it: ``sysjobs …`` in a temporary folder with ``--db``.
 
 Jobs are made by a host in the test process (with a ``STEPS`` type whose progress moves),
-and the CLI — a separate process — reads and changes them through the same database.
+and the CLI reads and changes them through the same database. Most calls run the console
+script's entry point in-process (see tests/acceptance/inprocess.py); ``Cli.process`` and
+``Cli.popen`` run it as a separate process, for the few end-to-end checks.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel
 
 from sysjobs.host import Host
 from sysjobs.jobs import JobContext, JobType
+from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
 
 class Steps(BaseModel):
@@ -55,7 +58,12 @@ class Cli:
     def __init__(self, db_url: str, cwd: Path) -> None:
         self.db_url, self.cwd = db_url, cwd
 
-    def __call__(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str) -> Ran:
+        """``sysjobs ARGS --db URL`` in-process."""
+        return sysjobs_in_process(*args, "--db", self.db_url, cwd=self.cwd, env={"HOME": str(self.cwd)})
+
+    def process(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """``python -m sysjobs.cli ARGS --db URL`` as a separate process."""
         return subprocess.run(
             [sys.executable, "-m", "sysjobs.cli", *args, "--db", self.db_url],
             capture_output=True, text=True, timeout=timeout, cwd=self.cwd,

@@ -40,8 +40,9 @@ def test_errors_are_one_line(cli: Cli, args: tuple[str, ...], expected: str) -> 
 
 
 def test_a_bad_database_url_is_one_line(cli: Cli) -> None:
+    """End to end: the process a user starts prints the one line, not a traceback."""
     cli.db_url = "mysql://nowhere/db"
-    done = cli("jobs", "ls")
+    done = cli.process("jobs", "ls")
     assert done.returncode == 2
     assert done.stderr.startswith("badRequest: cannot open the database or app: unsupported")
     assert done.stderr.count("\n") == 1

@@ -5,8 +5,9 @@ escape; PostgreSQL's ``jsonb`` refuses it, so only SQLite can hold one). stdout'
 cannot write it: ``jobs show``/``ls``/``logs`` escape it, and their ``--json`` output is
 still JSON that reads back to the stored value.
 
-The CLI runs as a separate process on *this* checkout's code (``PYTHONPATH``), so the test
-checks the code under test rather than whatever ``sysjobs`` the interpreter would find.
+``show`` runs as a separate process on *this* checkout's code (``PYTHONPATH``), so the test
+checks the code under test rather than whatever ``sysjobs`` the interpreter would find;
+the others run the console script in-process, where stdout is strict UTF-8 too.
 """
 
 from __future__ import annotations
@@ -22,11 +23,16 @@ from pydantic import BaseModel, ConfigDict
 import sysjobs
 from sysjobs.host import Host
 from sysjobs.jobs import JobContext, JobType
+from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
 CHECKOUT = Path(sysjobs.__file__).resolve().parent.parent
 
 
-def cli(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(url: str, cwd: Path, *args: str) -> Ran:
+    return sysjobs_in_process(*args, "--db", url, cwd=cwd, env={"HOME": str(cwd)})
+
+
+def cli_process(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sysjobs.cli", *args, "--db", url],
         capture_output=True, text=True, timeout=120, cwd=cwd,
@@ -54,7 +60,7 @@ def stored(tmp_path: Path) -> tuple[str, str]:
 
 def test_show_prints_a_lone_surrogate_escaped(stored: tuple[str, str], tmp_path: Path) -> None:
     url, job_id = stored
-    done = cli(url, tmp_path, "jobs", "show", job_id)
+    done = cli_process(url, tmp_path, "jobs", "show", job_id)
     assert done.returncode == 0, done.stderr
     assert "a\\ud800b" in done.stdout and "Traceback" not in done.stderr
 

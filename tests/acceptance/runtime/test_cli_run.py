@@ -1,4 +1,8 @@
-"""``sysjobs run SCRIPT.js``: log lines on stdout, ``code: message`` on stderr, exit codes."""
+"""``sysjobs run SCRIPT.js``: log lines on stdout, ``code: message`` on stderr, exit codes.
+
+Most run the console script in-process (tests/acceptance/inprocess.py); two run it as the
+process a user starts, end to end.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
-def sysjobs(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it, in ``cwd`` (where its embedded ./.sysjobs/ database lives)."""
+
+def sysjobs(*args: str, cwd: Path) -> Ran:
+    """The CLI in-process, in ``cwd`` (where its embedded ./.sysjobs/ database lives)."""
+    return sysjobs_in_process(*args, cwd=cwd)
+
+
+def sysjobs_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a separate process, in ``cwd``."""
     return subprocess.run(
         [sys.executable, "-m", "sysjobs.cli", *args], capture_output=True, text=True,
         timeout=120, cwd=cwd,
@@ -19,7 +30,7 @@ def sysjobs(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_run_prints_log_lines_and_exits_zero(tmp_path: Path) -> None:
     script = tmp_path / "hello.js"
     script.write_text("log('hello'); log('world', 1)")
-    done = sysjobs("run", str(script), cwd=tmp_path)
+    done = sysjobs_process("run", str(script), cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "hello\nworld 1\n", "")
 
 
@@ -63,7 +74,7 @@ def test_embedded_default_runs_jobs_the_script_starts(tmp_path: Path) -> None:
         "sys.jobs.waitForJob(jobId, 'FINISHED', 60000);\n"
         "log('status: ' + sys.jobs.findById(jobId).status());\n"
     )
-    done = sysjobs("run", str(script), cwd=tmp_path)
+    done = sysjobs_process("run", str(script), cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "status: FINISHED\n", "")
     assert (tmp_path / ".sysjobs" / "sysjobs.db").exists()
 

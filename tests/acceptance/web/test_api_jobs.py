@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
@@ -150,7 +148,6 @@ def test_cancel_and_low_priority(client: TestClient, host: Host) -> None:
 def test_stats_count_depth_running_and_throughput(client: TestClient, host: Host) -> None:
     _finished(host, "counted")
     host.engine.enqueue("STEPS", {"steps": 1})
-    time.sleep(0.01)
     stats = client.get("/api/stats", headers=auth()).json()
     assert (stats["pending"], stats["running"], stats["finishedInWindow"]) == (1, 0, 1)
     assert stats["oldestPendingAgeMs"] >= 0

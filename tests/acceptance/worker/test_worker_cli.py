@@ -1,4 +1,5 @@
-"""The ``sysjobs worker`` and ``sysjobs db`` commands, run as real processes."""
+"""The ``sysjobs worker`` and ``sysjobs db`` commands: a worker runs as a real process (it
+runs jobs and stops on SIGTERM); what ends before a worker starts runs in-process."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings
+from tests.acceptance.inprocess import sysjobs_in_process
 from tests.integration.engine.helpers import open_engine
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,11 +24,11 @@ def _env() -> dict[str, str]:
 
 def test_db_upgrade_creates_the_schema_and_prune_reports_counts(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    upgraded = subprocess.run([*CLI, "db", "upgrade", "--db", url], env=_env(),
-                              capture_output=True, text=True, check=True)  # fmt: skip
+    upgraded = sysjobs_in_process("db", "upgrade", "--db", url, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
     assert "up to date" in upgraded.stdout
-    pruned = subprocess.run([*CLI, "db", "prune", "--db", url, "--jobs-days", "0"], env=_env(),
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    pruned = sysjobs_in_process("db", "prune", "--db", url, "--jobs-days", "0", cwd=tmp_path)
+    assert pruned.returncode == 0, pruned.stderr
     assert pruned.stdout.strip() == "pruned 0 job(s) and 0 log line(s)"
 
 
@@ -50,8 +52,7 @@ def test_sysjobs_worker_runs_jobs_and_exits_cleanly_on_sigterm(db_url: str) -> N
 
 def test_sysjobs_worker_rejects_an_unknown_queue_before_starting(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    result = subprocess.run([*CLI, "worker", "--db", url, "--queues", "mix,fast"], env=_env(),
-                            capture_output=True, text=True)  # fmt: skip
+    result = sysjobs_in_process("worker", "--db", url, "--queues", "mix,fast", cwd=tmp_path)
     assert result.returncode == 2
     assert "unknown queue 'fast'" in result.stderr
 
@@ -78,8 +79,7 @@ def test_sysjobs_worker_rejects_a_namespace_it_cannot_import_before_starting(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    result = subprocess.run([*CLI, "worker", "--db", url, "--namespace", "no_such_mod:ns"],
-                            env=_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = sysjobs_in_process("worker", "--db", url, "--namespace", "no_such_mod:ns", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("badRequest: ") and result.stderr.count("\n") == 1
     assert "Invalid value 'no_such_mod:ns' for parameter '--namespace'" in result.stderr

@@ -12,6 +12,7 @@ import pytest
 
 from sysjobs.jobs import Engine, EngineSettings, JobStatus
 from sysjobs.worker import WorkerConfig, WorkerProcesses
+from tests.chaos.freezing import freeze_outside_writes
 from tests.integration.engine.helpers import open_engine
 
 SETUP = "tests.integration.engine.jobtypes:register"
@@ -28,14 +29,22 @@ def _messages(engine: Engine, job_id: str) -> list[str]:
     return [entry.message for entry in engine.logs(job_id, {})]
 
 
+def _reaped_once_the_lease_expired(engine: Engine, timeout_s: float = 60) -> int:
+    """Reap until the frozen worker's lease has run out (a wall-clock instant: the engine
+    has no injectable clock), bounded by a generous deadline."""
+    deadline = time.monotonic() + timeout_s
+    while (reaped := engine.reap()) == 0 and time.monotonic() < deadline:
+        time.sleep(LEASE_S / 10)
+    return reaped
+
+
 # PostgreSQL only: on SQLite a process frozen inside a write transaction holds the file's
 # write lock, so every other process waits for it — the paused-worker case is the shared
 # PostgreSQL one (on SQLite, fencing is covered in-process by test_engine_leases).
 #
-# A fault-injection test, rerun like tests/chaos: when SIGSTOP lands inside one of the
-# worker's write transactions (it logs every 20 ms), the frozen session keeps the job's row
-# lock and the reaper rightly skips the row (SKIP LOCKED) until the process resumes.
-@pytest.mark.flaky(reruns=2)
+# The worker logs every 20 ms: a SIGSTOP landing inside one of its write transactions would
+# keep the job's row lock, and the reaper rightly skips a locked row (SKIP LOCKED). So the
+# worker is frozen at a moment it holds no transaction (freeze_outside_writes).
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_a_paused_worker_process_loses_its_job_and_its_late_writes_are_refused(
     eng: Engine, db_url: str
@@ -49,14 +58,16 @@ def test_a_paused_worker_process_loses_its_job_and_its_late_writes_are_refused(
         while "step 3" not in _messages(eng, job.id):
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        os.kill(pid, signal.SIGSTOP)
-        time.sleep(LEASE_S * 1.5)
-        assert eng.reap() == 1
+        freeze_outside_writes(db_url, pid)
+        assert _reaped_once_the_lease_expired(eng) == 1
         lost = eng.require(job.id)
         assert lost.status is JobStatus.FINISHED and lost.has_errors
         logs_when_lost = _messages(eng, job.id)
         os.kill(pid, signal.SIGCONT)
-        time.sleep(LEASE_S * 2)  # the resumed worker tries to go on writing
+        # The resumed worker tries to go on writing; with one slot, it runs the next job
+        # only once it is done with the lost one — so by then every late write was tried.
+        after = eng.enqueue("STEPPER", {"steps": 1, "step_s": 0.0})
+        assert eng.wait(after.id, "FINISHED", 60).status is JobStatus.FINISHED
         assert _messages(eng, job.id) == logs_when_lost
         assert eng.require(job.id) == lost
         assert logs_when_lost[-1].startswith("Job lost: worker ")

@@ -42,16 +42,25 @@ def test_a_hint_nobody_watches_wakes_no_waiter() -> None:
     with hub.watch(["work"]) as watch:
         predicate = hub._cond.wait_for
 
+        checked = threading.Event()
+
         def counting(check: object, timeout: float | None = None) -> bool:
-            return predicate(lambda: woken.append(1) or check(), timeout)  # type: ignore[operator]
+            def counted() -> object:
+                woken.append(1)
+                checked.set()
+                return check()  # type: ignore[operator]
+
+            return predicate(counted, timeout)
 
         hub._cond.wait_for = counting  # type: ignore[method-assign]
         waiter = threading.Thread(target=watch.wait, args=(0.5,))
         waiter.start()
-        time.sleep(0.05)
+        # Checked on entry, under the condition's lock: the hints below reach a waiter that
+        # is waiting (notify takes the same lock, released only once it waits).
+        assert checked.wait(30)
         for i in range(20):
             hub.notify([f"job:{i}"])
-        time.sleep(0.05)
+        time.sleep(0.05)  # a window for a wrongly woken waiter to show itself
         hub.notify(["work"])
         waiter.join()
     assert len(woken) == 2, "checked once on entry, once when 'work' was hinted"
