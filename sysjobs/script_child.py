@@ -47,7 +47,8 @@ JOB_ENQUEUED = "jobEnqueued"
 #: namespaces a host builds: the bindings import the engine, which is what is deferred).
 DEFERRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
     "jobs": ("findById", "get", "find", "logs", "jobLogs", "log", "jobLog", "waitForJob",
-             "setLowPriority", "removeLowPriority", "getCurrentJobId", "getCurrentJob"),
+             "waitForJobs", "setLowPriority", "removeLowPriority", "getCurrentJobId",
+             "getCurrentJob"),
     "data": ("find", "findOne", "findById", "count", "createRecord", "save", "remove",
              "executeAction", "delete", "importRecords", "endpointStatus"),
 }  # fmt: skip

@@ -17,8 +17,12 @@ from sysjobs.cli import run_cmd  # registers `sysjobs run`
 from sysjobs.cli.app import app
 
 
-def main() -> None:
+def main(*, fast_exit: bool = True) -> None:
     """Entry point of the ``sysjobs`` console script.
+
+    ``sysjobs run`` ends its process without the interpreter's teardown once its output is
+    out (``fast_exit``); a caller that runs the CLI inside its own process (tests) passes
+    ``fast_exit=False`` and gets ``SystemExit`` instead.
 
     Usage errors (a missing argument, an unknown option or value) are one
     ``badRequest: …`` line with exit code 2, like every other error of the CLI.
@@ -42,7 +46,7 @@ def main() -> None:
         if early is not None:  # not used (a usage error, a missing script): end it
             early.close()
     code = code if isinstance(code, int) else 0
-    if early is not None:
+    if early is not None and fast_exit:
         run_cmd.exit_now(code)
     raise SystemExit(code)
 

@@ -55,7 +55,7 @@ def _exit_code_of(args: tuple[str, ...]) -> int:
     saved = sys.argv
     sys.argv = ["sysjobs", *args]
     try:
-        sysjobs.cli.main()
+        sysjobs.cli.main(fast_exit=False)
     except SystemExit as exited:
         return _code(exited.code)
     finally:
