@@ -89,7 +89,9 @@ def outcome(host: Host, call: str) -> str:
         if (r && typeof r.hasNext === 'function') {{ var n = 0; while (r.hasNext() && n < 3) {{ r.next(); n++ }} }}
         'ok'
       }} catch (e) {{ 'code:' + sys.exceptions.getCode(e) + ':' + e.name + ':' + e.message }}"""
-    result = host.run(source, timeout_s=1.5)
+    # Short inputs answer in milliseconds; 10 s is far above that yet far below what a
+    # super-linear parse of a long argument takes (a loaded CI machine stalled 1.5 s once).
+    result = host.run(source, timeout_s=10.0)
     assert result.ok, result.error  # the run itself never fails: the call's error was caught
     return str(result.value)
 
