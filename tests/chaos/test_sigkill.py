@@ -163,6 +163,11 @@ def dead_statement_dropped(url: str) -> None:
 
 
 def test_sigkill_during_a_claim_leaves_the_job_pending_and_it_runs_once(db_url: str) -> None:
+    if db_url.startswith("postgresql") and os.environ.get("SYSJOBS_CHAOS_HEAVY") != "1":
+        # PostgreSQL drops a dead client's waiting statement only at its connection check,
+        # and other waiters on the test's lock can keep the count up: repeated under
+        # `make chaos`, not timed in the everyday suite.
+        pytest.skip("heavy chaos variant on PostgreSQL: run with make chaos")
     checks_its_clients(db_url)
     with chaos_engine(db_url) as engine, worker_processes(db_url, processes=1) as sup:
         warm = engine.enqueue("CHAOS_UNIT", {"n": 0})
