@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 if TYPE_CHECKING:
+    from sysjobs.store.backend import JobBackend
     from sysjobs.store.database import Database
-    from sysjobs.store.leases import ClaimSpec, FinishSpec
-    from sysjobs.store.rows import Row
+    from sysjobs.store.rows import Now
 
 #: The execution option ``Database.write`` sets on its connection: begin as a writer.
 WRITE_OPTION = "sysjobs_write"
@@ -95,16 +95,9 @@ class Dialect(Protocol):
     def writer_lock(self) -> AbstractContextManager[Any]:
         """What the threads of one process hold around a write transaction."""
 
-    def end_and_claim(
-        self, db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec],
-        now: Callable[[], int], *, rows: bool,
-    ) -> tuple[list[Row | None], list[list[Row]]] | None:
-        """End leases and claim jobs in one server call, or None when this database has no
-        such call for these ends (``store/leases.py`` then runs its statements)."""
-
-    def planner_blind(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        """``column`` written so that the planner will not drive the plan by an index on it
-        (where it would pick the wrong one), or ``column`` itself."""
+    def backend(self, db: Database, now: Now) -> JobBackend:
+        """This database's implementation of the engine's contract (``store/backend.py``),
+        reading time from ``now``."""
 
     def estimates_ranges(self) -> bool:
         """Whether the planner estimates how many rows a range keeps (histograms); without,
