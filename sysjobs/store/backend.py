@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sysjobs.store.dialect import HintSink
 from sysjobs.store.listing import JobFilter, LogFilter
@@ -64,6 +64,7 @@ Recovery = tuple[str, str, str, str]
 Finished = tuple[list[Row | None], list[list[Row]]]
 
 
+@runtime_checkable
 class JobBackend(Protocol):
     """The engine's seam to one database. Every write reads the clock inside its write
     transaction and clamps what it stores to the job's own earlier times (created ≤ started

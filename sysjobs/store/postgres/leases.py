@@ -74,7 +74,7 @@ class PostgresBackend(CoreBackend):
             ).scalar_one()
         ended: list[Row | None] = [None] * len(ends)
         for ord_, row, results in answer["ended"]:
-            ended[ord_] = {**row, "results": results}
+            ended[ord_] = {**row, "results": results} if rows else dict(row)
         claimed = [
             [{**row, "results": results, "checkpoint": checkpoint}
              for row, results, checkpoint in found]
