@@ -4,7 +4,8 @@ Enqueue, heartbeat, the fenced writes, the find/logs pages, recovery and the wak
 one query (or one short write transaction) each, identical on SQLite and PostgreSQL — what
 differs inside them (a bulk insert, a planner hint, case-insensitive search, how hints
 travel) is a method of the dialect. A backend adds its own claim and end-and-claim:
-``store/sqlite/backend.py`` and ``store/postgres/backend.py``.
+``SqliteBackend`` (``store/sqlite/leases.py``) and ``PostgresBackend``
+(``store/postgres/leases.py``).
 """
 
 from __future__ import annotations
