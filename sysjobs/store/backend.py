@@ -24,7 +24,7 @@ from sysjobs.store.dialect import HintSink
 from sysjobs.store.listing import JobFilter, LogFilter
 from sysjobs.store.rows import Row
 
-__all__ = ["ClaimSpec", "FinishSpec", "JobBackend", "Recovery"]
+__all__ = ["ClaimSpec", "FinishSpec", "Finished", "JobBackend", "Recovery"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,6 @@ class JobBackend(Protocol):
     def claim(self, spec: ClaimSpec) -> list[Row]:
         """Lease up to ``spec.limit`` pending jobs, oldest first: normal (and aged) first,
         then low priority while slots are left. Rows carry ``results`` and ``checkpoint``."""
-        ...
 
     def finish(
         self, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec] = (), *, rows: bool = True
@@ -85,51 +84,41 @@ class JobBackend(Protocol):
         """End-and-claim: end ``ends`` (each fenced by owner and attempt and mapped by its
         ``targets``; None when fenced off), then lease for each of ``claims``, at once. The
         claims do not see the ends. ``rows=False``: an ended row is only ``id``/``status``."""
-        ...
 
     def heartbeat(
         self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None
     ) -> list[Row]:
         """Extend the leases ``owner`` holds (of ``job_ids`` only, when given); returns
         ``id``/``attempt``/``status``/``force_at_ms`` of each."""
-        ...
 
     def lease_status(self, job_id: str, owner: str, attempt: int) -> Row | None:
         """``status`` and ``force_at_ms`` while the lease holds, else None."""
 
     def set_progress(self, job_id: str, owner: str, attempt: int, progress: int) -> bool:
         """Fenced: write progress; False when the lease no longer holds."""
-        ...
 
     def append_log_fenced(self, job_id: str, owner: str, attempt: int, entry: Row) -> bool:
         """Fenced: append a log line (an ERROR sets ``has_errors``); False when fenced off."""
-        ...
 
     def write_result_fields(
         self, job_id: str, owner: str, attempt: int, values: Mapping[str, Any]
     ) -> bool:
         """Fenced: set ``results``/``checkpoint``; False when fenced off."""
-        ...
 
     def append_log(self, job_id: str, entry: Row) -> bool:
         """Append a log line from anyone (an ERROR sets ``has_errors``); False: no job."""
-        ...
 
     def jobs_page(self, f: JobFilter, after: tuple[int, str] | None, limit: int) -> list[Row]:
         """``find``: matching jobs newest first, after the keyset ``(created_ms, id)``."""
-        ...
 
     def jobs_count(self, f: JobFilter) -> int:
         """How many jobs ``f`` matches."""
-        ...
 
     def logs_page(self, f: LogFilter, after: tuple[int, int] | None, limit: int) -> list[Row]:
         """``logs``: a job's matching lines oldest first, after the keyset ``(ts_ms, id)``."""
-        ...
 
     def logs_count(self, f: LogFilter) -> int:
         """How many of the job's lines ``f`` matches."""
-        ...
 
     def recover(
         self,
@@ -141,7 +130,6 @@ class JobBackend(Protocol):
     ) -> list[Row]:
         """Take back leases that expired before ``expired_before_ms`` (or all of one dead
         ``owner``); ``decide`` says where each goes, written to the job's log and events."""
-        ...
 
     def listen(self, sink: HintSink) -> None:
         """Wake-ups: feed other processes' hints into ``sink`` (this process's own go to
@@ -149,4 +137,3 @@ class JobBackend(Protocol):
 
     def poll_interval(self, idle_rounds: int) -> float:
         """Seconds between re-reads when no hint came (the safety net behind wake-ups)."""
-        ...
