@@ -73,8 +73,9 @@ class FinishSpec:
     results: Mapping[str, Any] | None = None
 
 
-#: A recovery decision for one lost job: (new status, reason, log level, log message).
-Recovery = tuple[str, str, str, str]
+#: A recovery decision for one lost job: (new status, reason, log level, log message,
+#: the error to add to its results as ``error`` — or None to leave them as they are).
+Recovery = tuple[str, str, str, str, Mapping[str, Any] | None]
 
 
 class LeaseStore:
@@ -432,6 +433,14 @@ def _release(
     return changed
 
 
+def _add_error(connection: sa.Connection, job_id: str, error: Mapping[str, Any]) -> None:
+    """``error`` into the job's results (what it had so far is kept beside it)."""
+    query = sa.select(job_results.c.results).where(job_results.c.job_id == job_id)
+    results = connection.execute(query).scalar()
+    merged = {**(results if isinstance(results, dict) else {}), "error": dict(error)}
+    connection.execute(_results_update(), {"b_job_id": job_id, "b_results": merged})
+
+
 # The finish path's statements, built once each: a statement object memoises its cache key,
 # so executing it again skips SQLAlchemy's construction and cache-key work (most of the
 # Python time of a finish).
@@ -478,11 +487,13 @@ def _results_update() -> sa.Update:
 
 
 def _recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms: int) -> None:
-    status, reason, level, message = decision
+    status, reason, level, message, error = decision
     values: dict[str, Any] = {"lost_count": row["lost_count"] + 1}
     if level == "ERROR":
         values["has_errors"] = True
     _release(connection, row["id"], status, now_ms, values)
+    if error is not None:
+        _add_error(connection, row["id"], error)
     connection.execute(
         job_logs.insert(),
         [{"job_id": row["id"], "ts_ms": now_ms, "level": level, "message": message}],
