@@ -82,6 +82,20 @@ MORE_POLLUTIONS = {
         "Object.setPrototypeOf(Array.prototype, new Proxy(Object.prototype, {}))"
     ),
     "hidden symbol on the global": "Object.defineProperty(globalThis, Symbol('x'), {value: 'secret'})",
+    "length of Array.prototype": "Array.prototype.length = 5",
+    "Object.prototype made non-extensible": "Object.preventExtensions(Object.prototype)",
+    "Array.prototype sealed": "Object.seal(Array.prototype)",
+    "global made non-extensible": "Object.preventExtensions(globalThis)",
+    "RegExp exec replaced": "RegExp.prototype.exec = function () { return null }",
+    "Error.prototype.message": "Error.prototype.message = 'secret'",
+    "thenable Object.prototype": "Object.prototype.then = function (r) { r('secret') }",
+    "Array species getter": (
+        "Object.defineProperty(Array, Symbol.species, {get() { return Object }, configurable: true})"
+    ),
+    "legacy __defineGetter__": (
+        "Object.prototype.__defineGetter__('leaked', function () { return 'secret' })"
+    ),
+    "Date.prototype.toJSON": "Date.prototype.toJSON = function () { return 'secret' }",
 }
 
 
@@ -111,6 +125,12 @@ FROZEN = {
         "DisposableStack.prototype.leaked = 'secret'", "DisposableStack.prototype.leaked",
     ),
     "a symbol-keyed global": ("globalThis[Symbol.for('leak')] = 'secret'", "globalThis[Symbol.for('leak')]"),
+    "sys deleted": ("delete globalThis.sys", "typeof sys === 'object' || 'secret'"),
+    "sys redefined": ("Object.defineProperty(globalThis, 'sys', {value: {}})",
+                      "typeof sys.exceptions.getCode"),
+    "log replaced": ("globalThis.log = function () { return 'secret' }",
+                     "String(log).includes('secret') ? 'secret' : null"),
+    "Proxy.revocable removed": ("Proxy.revocable = null", "typeof Proxy.revocable"),
 }  # fmt: skip
 
 
