@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from sysjobs.runtime import Outcome, Sandbox
+from sysjobs.bindings import core_namespaces
+from sysjobs.runtime import Limits, Outcome, Sandbox
 
 #: Globals a leftover would need to run code, or to reach memory, after its run: weak
 #: references and finalizers (callbacks the GC runs later, in whatever run is current),
@@ -177,3 +178,38 @@ def test_a_host_call_at_the_edge_of_the_stack_answers_its_own_request_or_throws_
     assert result.outcome is Outcome.OK and result.value == [True, True, [], []], result
     nxt = sandbox.run("[sys.test.echo('next'), sys.test.jobId()]", job_id="j2")
     assert nxt.value == ["next", "j2"]
+
+
+#: The return-override trick stamps a private field onto Object.prototype (invisible to the
+#: proof) holding ArrayBuffers: their memory lives outside V8's heap, where the retained-heap
+#: check does not look.
+STASH_BUFFERS = (
+    "class Base { constructor(o) { return o; } }"
+    "class Stash extends Base { #x; constructor(o, v) { super(o); this.#x = v; } }"
+    "var keep = []; for (var i = 0; i < COUNT; i++) keep.push(new ArrayBuffer(MIB * 1024 * 1024));"
+    "new Stash(Object.prototype, keep); 1"
+)
+
+
+def test_array_buffers_hidden_in_private_fields_of_intrinsics_send_the_context_away() -> None:
+    with Sandbox(core_namespaces(), Limits(timeout_s=20.0), pool_size=0) as sandbox:
+        script = STASH_BUFFERS.replace("COUNT", "4").replace("MIB", "32")
+        assert sandbox.run(script).outcome is Outcome.OK
+        assert sandbox.run("1").value == 1
+        assert (sandbox.counts["built"], sandbox.counts["reused"]) == (2, 0), sandbox.counts
+
+
+def test_array_buffers_stashed_a_little_per_run_cannot_pile_up() -> None:
+    # Each run stays under the limit; what the context gained over its runs does not.
+    with Sandbox(core_namespaces(), Limits(timeout_s=20.0), pool_size=0, max_grown_bytes=64 * 1024 * 1024) as sandbox:
+        script = STASH_BUFFERS.replace("COUNT", "1").replace("MIB", "24")
+        for _ in range(4):
+            assert sandbox.run(script).outcome is Outcome.OK
+        assert sandbox.counts["built"] >= 2, sandbox.counts  # not 96 MiB in one context
+
+
+def test_a_context_whose_runs_keep_no_memory_is_still_reused() -> None:
+    with Sandbox(core_namespaces(), Limits(timeout_s=20.0), pool_size=0) as sandbox:
+        for _ in range(50):
+            assert sandbox.run("var a = []; for (var i = 0; i < 1000; i++) a.push({i}); a.length").value == 1000
+        assert sandbox.counts["built"] == 1, sandbox.counts
