@@ -8,13 +8,17 @@ is closed by the run's cleanups.
 Host calls honour the script's deadline: V8 cannot interrupt Python, so a call still working
 when the script's time is up would hold the isolate (and the GIL) past its limit.
 :func:`bounded` makes an operation end in ``timeout`` when it arrives with no time left, and a
-page stops between items once the deadline passes.
+page stops between items once the deadline passes. A query's own run time is bounded by
+the engine's ``reads_until`` (a progress handler on SQLite, ``statement_timeout`` on
+PostgreSQL): :func:`each_within` and :func:`within` run each page and the ``count()`` of a
+result set under it, since they are read in later host calls of the same run.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, TypeVar
@@ -25,6 +29,10 @@ from sysjobs.errors import BadRequest, Timeout
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 A = TypeVar("A", bound=BaseModel)
+T = TypeVar("T")
+#: Opens a block whose database reads stop at the script's deadline (``Engine.reads_until``).
+Reads = Callable[[], AbstractContextManager[None]]
+_END: Any = object()
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("commons.js").read_text("utf-8")
 PAGE_SIZE = 100
@@ -54,6 +62,23 @@ def bounded(op: Operation[A]) -> Operation[A]:
         return handler(ctx, args)
 
     return replace(op, handler=call)
+
+
+def each_within(reads: Reads, items: Iterator[T]) -> Iterator[T]:
+    """``items``, each fetched inside ``reads()`` (a result set is read page by page, in
+    later host calls of the same run: each page's query stops at the deadline too)."""
+    while True:
+        with reads():
+            item = next(items, _END)
+        if item is _END:
+            return
+        yield item
+
+
+def within(reads: Reads, work: Callable[[], T]) -> T:
+    """``work()`` inside ``reads()`` (e.g. a result set's ``count()``, asked later)."""
+    with reads():
+        return work()
 
 
 def _registry(ctx: CallContext) -> dict[int, _Cursor]:

@@ -15,16 +15,15 @@ database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sysjobs.app.app import App
 from sysjobs.app.records import Record
-from sysjobs.bindings.commons import bounded, open_result_set
+from sysjobs.bindings.commons import bounded, each_within, open_result_set, within
 from sysjobs.jobs.values import INT64_MAX, check_json
 from sysjobs.runtime.governor import JOBS_STARTED
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
@@ -110,7 +109,7 @@ class _Ops:
             items, count = self.app.records.find(a.entityName, a.query)
         reads = lambda: self._reads(ctx)  # noqa: E731 - each page's reads, later calls
         return open_result_set(
-            ctx, _each_within(reads, items), lambda: _within(reads, count), self.encode
+            ctx, each_within(reads, items), lambda: within(reads, count), self.encode
         )
 
     def find_one(self, ctx: CallContext, a: QueryArgs) -> dict[str, Any] | None:
@@ -170,27 +169,6 @@ class _Ops:
 
     def endpoint_status(self, ctx: CallContext, a: EndpointArgs) -> str:
         return self.app.status.endpoint(a.endpointName).value
-
-
-T = TypeVar("T")
-_END: Any = object()
-Reads = Callable[[], AbstractContextManager[None]]
-
-
-def _each_within(reads: Reads, items: Iterator[T]) -> Iterator[T]:
-    """``items``, each fetched inside ``reads()`` (a result set is read page by page, in
-    later host calls of the same run)."""
-    while True:
-        with reads():
-            item = next(items, _END)
-        if item is _END:
-            return
-        yield item
-
-
-def _within(reads: Reads, count: Callable[[], int]) -> int:
-    with reads():
-        return count()
 
 
 def data_namespace(app: App) -> Namespace:

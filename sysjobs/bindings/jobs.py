@@ -6,7 +6,11 @@ spec promises messages that name *the script's* parameter (``id`` for ``findById
 
 It calls only the engine's public verbs (``docs/contracts.md``). Every operation is
 :func:`~sysjobs.bindings.commons.bounded` by the script's deadline; ``waitForJob`` and
-``waitForJobs`` also cut their wait to the time the script has left.
+``waitForJobs`` also cut their wait to the time the script has left. The queries of
+``find`` and ``logs`` (``Job.logs()`` too) — the first page, each later page and
+``count()`` — run under ``Engine.reads_until`` the script's deadline, as ``sys.data``'s do:
+a ``message`` filter scanning a long log ends with ``timeout`` at that deadline instead of
+holding the worker (and the GIL) past it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 from sysjobs.bindings import jobs_args as a
-from sysjobs.bindings.commons import bounded, open_result_set
+from sysjobs.bindings.commons import Reads, bounded, each_within, open_result_set, within
 from sysjobs.errors import Timeout
 from sysjobs.jobs import Engine, Job, JobLog
 from sysjobs.jobs.waiting import outstanding_text
@@ -76,14 +80,26 @@ class _Jobs:
         return encode_job(self.engine.require(args.id))
 
     def find(self, ctx: CallContext, args: a.FindArgs) -> dict[str, Any]:
-        cursor = self.engine.find(args.query)
+        reads = self._reads(ctx)
+        with reads():
+            cursor = self.engine.find(args.query)
         return open_result_set(
-            ctx, iter(cursor), cursor.count, lambda job: {"id": job.id}, cursor.close
-        )
+            ctx, each_within(reads, iter(cursor)), lambda: within(reads, cursor.count),
+            lambda job: {"id": job.id}, cursor.close,
+        )  # fmt: skip
 
     def logs(self, ctx: CallContext, args: a.LogsArgs) -> dict[str, Any]:
-        cursor = self.engine.logs(args.jobId, args.query)
-        return open_result_set(ctx, iter(cursor), cursor.count, encode_log, cursor.close)
+        reads = self._reads(ctx)
+        with reads():
+            cursor = self.engine.logs(args.jobId, args.query)
+        return open_result_set(
+            ctx, each_within(reads, iter(cursor)), lambda: within(reads, cursor.count),
+            encode_log, cursor.close,
+        )  # fmt: skip
+
+    def _reads(self, ctx: CallContext) -> Reads:
+        """Opens a block whose queries stop at the script's deadline (each page's too)."""
+        return lambda: self.engine.reads_until(ctx.deadline)
 
     def log(self, ctx: CallContext, args: a.LogArgs) -> None:
         job_id = args.jobId if args.jobId is not None else ctx.job_id

@@ -296,10 +296,12 @@ class Leases:
             total += len(batch)
         return total
 
-    def release_owner(self, owner: str, cause: str) -> int:
-        """Recover all jobs of a worker known dead (e.g. its process was killed)."""
+    def release_owner(self, owner: str, cause: str, code: str | None = None) -> int:
+        """Recover all jobs of a worker known dead (e.g. its process was killed); ``code``
+        classifies ``cause`` in the results of the jobs it ends (``memoryLimit``, …)."""
         now = self.clock.now_ms()
         total = 0
-        while batch := self.store.recover(lambda row: decide_lost(row, now, cause), owner=owner):
+        decide = lambda row: decide_lost(row, now, cause, code)  # noqa: E731
+        while batch := self.store.recover(decide, owner=owner):
             total += len(batch)
         return total

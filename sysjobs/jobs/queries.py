@@ -8,7 +8,8 @@ engine works with typed, validated values only.
 Rules (from :mod:`sysjobs.jobs.values`): times are whole milliseconds from 0 to
 ``MAX_MS`` (``NaN``, ``Infinity``, ``1e20`` → ``BadRequest``, never a dropped filter);
 ``_size`` is a whole number from 1 to 2^63-1; ``message`` is a ``LIKE`` pattern, so it is
-capped at ``MAX_PATTERN_CHARS`` and refuses NUL and lone surrogates; ``period`` is read in
+capped at ``MAX_PATTERN_CHARS`` and refuses NUL and lone surrogates (it is looked for in
+each line's first ``SEARCHED_CHARS`` characters, ``sysjobs/store/search.py``); ``period`` is read in
 linear time (:mod:`sysjobs.jobs.periods`). Every value is quoted back as the script wrote it,
 never in Python's spelling.
 """

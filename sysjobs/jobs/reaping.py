@@ -3,25 +3,38 @@
 The decision is made per job and written to the job's own log so that whoever looks at it
 later reads *why* it ended: a stop or cancel in flight simply completes; an idempotent type
 is retried a capped number of times; anything else — or a job that keeps taking its workers
-down with it (a poison pill) — ends FINISHED with an error saying so.
+down with it (a poison pill) — ends FINISHED with an error saying so, in its log and in its
+results as ``error: {code, message}`` (the shape a failed script's results have), so that
+``sys.jobs.findById(id).results()`` tells a script's author the cause too. The code is the
+one the worker's death was classified as (``memoryLimit``, ``crashed``), or
+``systemException`` when only the lease says the worker is gone.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sysjobs.errors import SystemException
 from sysjobs.jobs.models import to_datetime
 from sysjobs.store.backend import Recovery
 
 
-def decide_lost(row: dict[str, Any], now_ms: int, cause: str | None) -> Recovery:
-    """(new status, event reason, log level, log message) for one lost job."""
+def decide_lost(
+    row: dict[str, Any], now_ms: int, cause: str | None, code: str | None = None
+) -> Recovery:
+    """(new status, event reason, log level, log message, results error) for one lost job;
+    ``code`` classifies ``cause`` (``memoryLimit``, ``crashed``) when it is known."""
     what = cause or _expired(row, now_ms)
     status = row["status"]
     if status == "STOPPING":
-        return "STOPPED", "worker lost", "INFO", f"Stopped: {what} while the job was stopping."
+        return (
+            "STOPPED", "worker lost", "INFO", f"Stopped: {what} while the job was stopping.", None
+        )  # fmt: skip
     if status == "CANCELING":
-        return "CANCELED", "worker lost", "INFO", f"Canceled: {what} while the job was canceling."
+        return (
+            "CANCELED", "worker lost", "INFO", f"Canceled: {what} while the job was canceling.",
+            None,
+        )  # fmt: skip
     lost = row["lost_count"] + 1
     retries = row["max_retries"]
     if lost <= retries:
@@ -30,6 +43,7 @@ def decide_lost(row: dict[str, Any], now_ms: int, cause: str | None) -> Recovery
             "worker lost; retry",
             "INFO",
             f"Retrying: {what}. Retry {lost} of {retries} (the job type is idempotent).",
+            None,
         )
     if retries:
         why = (
@@ -37,7 +51,9 @@ def decide_lost(row: dict[str, Any], now_ms: int, cause: str | None) -> Recovery
         )
     else:
         why = "not retried because its type is not idempotent"
-    return "FINISHED", "worker lost", "ERROR", f"Job lost: {what}; {why}."
+    message = f"Job lost: {what}; {why}."
+    error = {"code": code or SystemException.code, "message": message}
+    return "FINISHED", "worker lost", "ERROR", message, error
 
 
 def _expired(row: dict[str, Any], now_ms: int) -> str:

@@ -19,7 +19,9 @@ The rules, and why:
   each lone surrogate is kept as the six characters ``\\udXXX`` (:func:`escape_surrogates`,
   :func:`escape_surrogates_in`), the same on both databases.
 * **Text that becomes a SQL pattern is capped** at :data:`MAX_PATTERN_CHARS`: matching cost
-  grows with pattern times text, and SQLite refuses patterns past 50,000 bytes.
+  grows with pattern times text, and SQLite refuses patterns past 50,000 bytes. The text
+  side is capped in the store: a search reads a text's first
+  :data:`~sysjobs.store.search.SEARCHED_CHARS` characters (``sysjobs/store/search.py``).
 * **Values are shown, not ``repr``-ed**: strings in single quotes (lone surrogates escaped,
   cut at :data:`SHOWN_CHARS`), everything else as JSON — never Python's spelling.
 """

@@ -44,7 +44,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from sysjobs.errors import ERROR_CODES, SysError, SystemException, code_of
-from sysjobs.runtime.result import Limits, Outcome, RunResult, ScriptError
+from sysjobs.runtime.result import Limits, LogCapture, Outcome, RunResult, ScriptError
 
 #: Extra seconds the parent waits past the script's own limit before killing the child.
 GRACE_S = 10.0
@@ -271,7 +271,9 @@ class ProcessSandbox:
         timeout = timeout_s if timeout_s is not None else self.limits.timeout_s
         conn = self._ensure_child()
         conn.send((source, {"timeout_s": timeout, **kwargs}))
-        logs: list[str] = []
+        # The lines a dead child's result reports, bounded as the child's own capture is:
+        # a script flooding ``log()`` must not grow the parent (it is the host).
+        logs = LogCapture(self.limits)
         deadline = started + timeout + GRACE_S
         while True:
             message = self._receive(conn, deadline)
@@ -289,7 +291,7 @@ class ProcessSandbox:
                 if on_event is not None:
                     on_event(payload)
                 continue
-            logs.append(payload)
+            logs.add(payload)
             if log_sink is not None:
                 log_sink(payload)
 
@@ -302,7 +304,7 @@ class ProcessSandbox:
         except (EOFError, OSError):
             return None
 
-    def _child_failed(self, started: float, logs: list[str], *, hung: bool) -> RunResult:
+    def _child_failed(self, started: float, logs: LogCapture, *, hung: bool) -> RunResult:
         if hung and not self._oom_reported():
             self._kill()
             outcome, message = Outcome.TIMEOUT, "The script's process stopped answering."
@@ -313,7 +315,8 @@ class ProcessSandbox:
         self._proc = None
         elapsed = round((time.monotonic() - started) * 1000, 3)
         error = ScriptError(code=str(outcome), name="Error", message=message)
-        return RunResult(outcome, None, logs, 0, error, elapsed)
+        return RunResult(outcome, None, logs.lines, logs.dropped_lines, error, elapsed,
+                         logs.dropped_bytes)  # fmt: skip
 
     def _oom_reported(self) -> bool:
         """V8 may still be dumping its fatal report when the deadline passes."""

@@ -23,6 +23,11 @@ The recycling rules (each answers an attack; the README's security model lists t
 * only while the heap it retains after a GC stays within ``max_retained_bytes`` of a fresh
   context's — state hidden where the proof cannot look (private fields stamped onto
   intrinsics) is bounded by that;
+* only while the process's data size (``RLIMIT_DATA``'s measure) grew by at most
+  ``max_grown_bytes`` in all over the context's runs (net of what they freed): ArrayBuffers
+  live outside V8's heap, so 128 MiB of them stashed in a private field passed the heap
+  check and piled up run after run. Concurrent runs in other threads count too — a
+  context is then discarded early, never kept wrongly;
 * and only when the proof of cleanliness, run in the same call as the next script,
   finds the realm as the bootstrap left it.
 """
@@ -35,7 +40,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sysjobs.runtime import dispatch
-from sysjobs.runtime.isolate import Isolate, build_bootstrap
+from sysjobs.runtime.isolate import DEFAULT_MAX_GROWN_BYTES, DataMeter, Isolate, build_bootstrap
 from sysjobs.runtime.namespace import Namespace
 from sysjobs.runtime.result import Limits, RunResult
 from sysjobs.runtime.session import Session
@@ -60,6 +65,7 @@ class Sandbox:
         max_runs_per_isolate: int = 1000,
         max_recycled: int = 64,
         max_retained_bytes: int = 16 * 1024 * 1024,
+        max_grown_bytes: int = DEFAULT_MAX_GROWN_BYTES,
     ) -> None:
         self.limits = limits or Limits()
         self._pin = pin_thread_state
@@ -79,6 +85,9 @@ class Sandbox:
         self._recycled_lock = threading.Lock()
         self._max_recycled = max_recycled
         self._max_retained = max_retained_bytes
+        self._max_grown = max_grown_bytes
+        #: Reads the process's data size around each run (see the recycling rules).
+        self.data_meter = DataMeter()
         self._retained_limit: int | None = None  # a fresh context's heap + max_retained
         #: What happened to isolates so far: built, reused, and closed after a failed reset.
         self.counts = {"built": 0, "reused": 0, "rejected": 0}
@@ -89,6 +98,7 @@ class Sandbox:
         if self._retained_limit is None:  # a fresh context's heap, measured once
             self._retained_limit = iso.bridge.heap_used_bytes() + self._max_retained
         iso.bridge.set_retained_limit(self._retained_limit)
+        iso.max_grown_bytes = self._max_grown
         self.counts["built"] += 1
         return iso
 
@@ -226,6 +236,7 @@ class Sandbox:
                 self._pool.get_nowait().close()
             except queue.Empty:
                 break
+        self.data_meter.close()
 
     def __enter__(self) -> Sandbox:
         return self

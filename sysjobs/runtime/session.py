@@ -169,6 +169,18 @@ class Session:
         timeout: float, name: str | None,
     ) -> Verdict:  # fmt: skip
         iso.ctx, iso.domain = ctx, self._domain
+        meter = self._sandbox.data_meter
+        before = meter.read()
+        try:
+            return self._serve_counted(iso, ctx, source, globals, timeout, name)
+        finally:
+            if self._iso is not None:  # the context that ran it (a limit closed none)
+                self._iso.count_growth(before, meter.read())
+
+    def _serve_counted(
+        self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
+        timeout: float, name: str | None,
+    ) -> Verdict:  # fmt: skip
         envelope = iso.run_envelope(source, globals, timeout, name)
         while envelope == _DIRTY:  # a recycled context failed its proof: another one
             iso.serving = False

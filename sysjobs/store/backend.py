@@ -57,8 +57,9 @@ class FinishSpec:
     results: Mapping[str, Any] | None = None
 
 
-#: A recovery decision for one lost job: (new status, reason, log level, log message).
-Recovery = tuple[str, str, str, str]
+#: A recovery decision for one lost job: (new status, reason, log level, log message,
+#: the error to add to its results as ``error`` — or None to leave them as they are).
+Recovery = tuple[str, str, str, str, Mapping[str, Any] | None]
 
 #: What ``finish`` returns: each end's row (None when fenced off), each claim's rows.
 Finished = tuple[list[Row | None], list[list[Row]]]

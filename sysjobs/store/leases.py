@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from sysjobs.store.backend import ClaimSpec, Recovery
 from sysjobs.store.rows import Row, add_events, event
-from sysjobs.store.schema import job_logs, jobs
+from sysjobs.store.schema import job_logs, job_results, jobs
 
 
 def claim_groups(claims: Sequence[ClaimSpec]) -> list[list[int]]:
@@ -96,11 +96,13 @@ def release(
 
 def recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms: int) -> None:
     """Write one recovery: the release, the log line that says why, the event."""
-    status, reason, level, message = decision
+    status, reason, level, message, error = decision
     values: dict[str, Any] = {"lost_count": row["lost_count"] + 1}
     if level == "ERROR":
         values["has_errors"] = True
     release(connection, row["id"], status, now_ms, values)
+    if error is not None:
+        _add_error(connection, row["id"], error)
     connection.execute(
         job_logs.insert(),
         [{"job_id": row["id"], "ts_ms": now_ms, "level": level, "message": message}],
@@ -114,3 +116,13 @@ def recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms:
             )
         ],
     )  # fmt: skip
+
+
+def _add_error(connection: sa.Connection, job_id: str, error: Mapping[str, Any]) -> None:
+    """``error`` into the job's results (what it had so far is kept beside it)."""
+    query = sa.select(job_results.c.results).where(job_results.c.job_id == job_id)
+    results = connection.execute(query).scalar()
+    merged = {**(results if isinstance(results, dict) else {}), "error": dict(error)}
+    connection.execute(
+        job_results.update().where(job_results.c.job_id == job_id).values(results=merged)
+    )

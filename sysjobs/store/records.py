@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sysjobs.store.app_schema import app_records
 from sysjobs.store.database import Database
 from sysjobs.store.record_query import Cast, Cond, Group, Op, RecordQuery
+from sysjobs.store.search import searched
 
 PAGE = 200
 
@@ -69,7 +70,9 @@ def _cond(c: Cond) -> sa.ColumnElement[bool]:
         return sa.and_(text.is_not(None), text != "")
     if c.op is Op.LIKE:
         pattern = str(c.values[0]).lower().replace("\\", "\\\\").replace("%", "\\%")
-        like = sa.func.lower(text).like("%" + pattern.replace("_", "\\_") + "%", escape="\\")
+        like = sa.func.lower(searched(text)).like(  # its first characters (store/search.py)
+            "%" + pattern.replace("_", "\\_") + "%", escape="\\"
+        )
         return cast_any(like)
     if c.op is Op.BETWEEN:
         return expr.between(c.values[0], c.values[1])

@@ -12,7 +12,8 @@ engine, registers job types through the ``setup`` hook, builds its script runner
 A child's stderr passes through the supervisor, which keeps its last lines: when a child
 dies, the supervisor knows whose leases to take back and why (``memoryLimit`` when V8 or
 the allocator reported running out of memory, ``crashed`` otherwise), says so in each of
-its jobs' logs — no need to wait for the leases to expire — and starts a replacement.
+its jobs' logs and results (``error: {code, message}``) — no need to wait for the leases to
+expire — and starts a replacement.
 SIGTERM stops gracefully.
 """
 
@@ -137,6 +138,11 @@ def describe_exit(code: int | None) -> str:
     if code < 0:
         return f"killed by {signal.Signals(-code).name}"
     return f"exit code {code}"
+
+
+def death_code(stderr_tail: str) -> str:
+    """The outcome code of a worker process's death: ``memoryLimit`` or ``crashed``."""
+    return "memoryLimit" if reported_out_of_memory(stderr_tail) else "crashed"
 
 
 def death_cause(pid: int, code: int | None, stderr_tail: str) -> str:
@@ -276,9 +282,10 @@ class WorkerProcesses:
 
     def _bury(self, owner: str, child: _Child) -> None:
         """Take back a dead child's jobs, each ended (or retried) with the reason."""
-        cause = death_cause(child.proc.pid, child.proc.returncode, child.stderr_tail())
+        tail = child.stderr_tail()
+        cause = death_cause(child.proc.pid, child.proc.returncode, tail)
         log.warning("sysjobs: %s; recovering its jobs and starting another", cause)
-        self.engine.leases.release_owner(owner, cause)
+        self.engine.leases.release_owner(owner, cause, death_code(tail))
         del self.children[owner]
 
     def _backoff(self, child: _Child) -> float:

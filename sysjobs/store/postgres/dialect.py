@@ -20,6 +20,7 @@ import psycopg
 import sqlalchemy as sa
 
 from sysjobs.store.dialect import Ending, HintSink, Listener, column_defaults
+from sysjobs.store.search import SEARCHED_CHARS, searched
 
 if TYPE_CHECKING:
     from sysjobs.store.backend import JobBackend
@@ -161,8 +162,13 @@ class PostgresDialect:
     def contains_ignoring_case(
         self, column: sa.ColumnElement[str], text: str
     ) -> sa.ColumnElement[bool]:
-        """``ILIKE`` (``icontains``), which ``ix_job_logs_message_trgm`` serves."""
-        return column.icontains(text, autoescape=True)
+        """``ILIKE`` (``icontains``), which ``ix_job_logs_message_trgm`` serves; a text longer
+        than the searched part (``store/search.py``) is tested on that part again. Written as
+        an ``OR`` on ``octet_length`` (read from the value's header), the recheck leaves the
+        planner's estimate — and so its choice of index — as it was."""
+        whole, head = column.icontains(text, autoescape=True), searched(column)
+        short = sa.func.octet_length(column) <= SEARCHED_CHARS
+        return sa.and_(whole, sa.or_(short, head.icontains(text, autoescape=True)))
 
     def shared_by_processes(self, url: sa.URL) -> bool:
         """Always: a server."""

@@ -89,3 +89,23 @@ def test_a_loop_of_host_calls_left_behind_ends_its_run_not_the_child(
         result = process_sandbox.run(leftover, timeout_s=0.2)
         assert result.outcome is Outcome.TIMEOUT
         assert_next_script_runs(process_sandbox)
+
+
+def test_a_child_flooding_log_before_it_dies_leaves_the_parent_a_capped_capture() -> None:
+    # The parent keeps the lines of a run whose child died (nothing else reports them):
+    # bounded like the child's own capture — lines cut with a marker, bytes capped —
+    # while every line still streams to the caller's sink.
+    limits = Limits(timeout_s=30.0, heap_bytes=32 * 1024 * 1024, max_log_bytes=64 * 1024,
+                    max_log_line_bytes=16 * 1024)  # fmt: skip
+    flood = "for (var i = 0; i < 40; i++) log('x'.repeat(100 * 1024)); new Array(2 ** 27).fill(1.5)"
+    streamed: list[int] = []
+    with ProcessSandbox(FACTORY, limits) as sandbox:
+        result = sandbox.run(flood, log_sink=lambda line: streamed.append(len(line)))
+        assert result.outcome is Outcome.MEMORY_LIMIT, result
+        kept = sum(len(line.encode("utf-8")) for line in result.logs)
+        assert kept <= limits.max_log_bytes, kept
+        assert result.logs and all(line.endswith("more bytes cut]") for line in result.logs)
+        assert result.logs_dropped == 40 - len(result.logs) and result.logs_dropped > 0
+        assert result.logs_dropped_bytes >= 40 * 100 * 1024 - kept
+        assert streamed == [100 * 1024] * 40
+        assert_next_script_runs(sandbox)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from sysjobs.jobs.ids import new_job_id
-from sysjobs.store.backend import ClaimSpec, FinishSpec, JobBackend
+from sysjobs.store.backend import ClaimSpec, FinishSpec, JobBackend, Recovery
 from sysjobs.store.database import Database
 from sysjobs.store.listing import JobFilter, LogFilter
 from sysjobs.store.rows import Row
@@ -137,7 +137,7 @@ def test_a_claim_never_starts_a_job_before_its_creation(s: Setup) -> None:
 def test_a_stale_owner_is_fenced_off_every_write_the_new_one_is_not(s: Setup) -> None:
     job = s.enqueue()
     (stale,) = s.claim("w1", 1)
-    (lost,) = s.backend.recover(lambda row: ("PENDING", "lost", "INFO", "taken back"), owner="w1")
+    (lost,) = s.backend.recover(lambda row: ("PENDING", "lost", "INFO", "taken back", None), owner="w1")
     assert lost["id"] == job
     (fresh,) = s.claim("w2", 1)
     assert (fresh["id"], fresh["attempt"]) == (job, 2)
@@ -166,7 +166,7 @@ def test_a_claim_after_a_lost_lease_carries_the_results_and_checkpoint(s: Setup)
     (first,) = s.claim("w1", 1)
     lease = (first["id"], "w1", 1)
     assert s.backend.write_result_fields(*lease, {"results": {"r": 1}, "checkpoint": {"c": 2}})
-    s.backend.recover(lambda row: ("PENDING", "lost", "INFO", "again"), owner="w1")
+    s.backend.recover(lambda row: ("PENDING", "lost", "INFO", "again", None), owner="w1")
     (again,) = s.claim("w2", 1)
     assert (again["results"], again["checkpoint"]) == ({"r": 1}, {"c": 2})
 
@@ -237,9 +237,9 @@ def test_recover_takes_back_expired_leases_only_and_says_why(s: Setup) -> None:
     s.clock.advance(LEASE_MS // 2 + 1)  # the first lease expired, the second not
     seen: list[Row] = []
 
-    def decide(row: Row) -> tuple[str, str, str, str]:
+    def decide(row: Row) -> Recovery:
         seen.append(row)
-        return ("FINISHED", "lost", "ERROR", "its worker vanished")
+        return ("FINISHED", "lost", "ERROR", "its worker vanished", None)
 
     lost = s.backend.recover(decide, expired_before_ms=s.clock.now_ms())
     assert _ids(lost) == [first] and _ids(seen) == [first]

@@ -111,19 +111,27 @@ def _lost(status: str = "RUNNING", lost: int = 0, retries: int = 0) -> dict[str,
 
 
 def test_the_reaper_ends_a_lost_job_with_a_clear_reason() -> None:
-    status, _, level, message = decide_lost(_lost(), 3_500, None)
+    status, _, level, message, error = decide_lost(_lost(), 3_500, None)
     assert (status, level) == ("FINISHED", "ERROR")
     assert message.startswith("Job lost: worker w1-ab stopped renewing its lease (attempt 1;")
     assert "2.5s ago" in message and "not idempotent" in message
+    assert error == {"code": "systemException", "message": message}  # the results say it too
 
 
 def test_the_reaper_retries_idempotent_jobs_until_the_cap() -> None:
     assert decide_lost(_lost(lost=0, retries=2), 2_000, "x")[0] == "PENDING"
     assert decide_lost(_lost(lost=1, retries=2), 2_000, "x")[0] == "PENDING"
-    status, _, _, message = decide_lost(_lost(lost=2, retries=2), 2_000, "x")
+    status, _, _, message, _ = decide_lost(_lost(lost=2, retries=2), 2_000, "x")
     assert status == "FINISHED" and "gave up after its worker was lost 3 times" in message
 
 
 def test_the_reaper_completes_a_stop_or_cancel_in_flight() -> None:
     assert decide_lost(_lost("STOPPING"), 2_000, "died")[0] == "STOPPED"
     assert decide_lost(_lost("CANCELING"), 2_000, "died")[0] == "CANCELED"
+
+
+def test_a_lost_job_ended_by_a_known_death_carries_its_code_in_the_results_error() -> None:
+    status, _, _, message, error = decide_lost(_lost(), 2_000, "worker process 7 died", "memoryLimit")
+    assert status == "FINISHED" and error == {"code": "memoryLimit", "message": message}
+    assert decide_lost(_lost(lost=0, retries=1), 2_000, "x", "crashed")[4] is None  # retried
+    assert decide_lost(_lost("STOPPING"), 2_000, "x", "crashed")[4] is None
