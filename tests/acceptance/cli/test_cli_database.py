@@ -1,0 +1,63 @@
+"""``--db`` is a URL everywhere, and a command about existing jobs never creates a database.
+
+A mistyped ``--db sqlite:////nonexistent/x.db`` once printed ``0 of 0 jobs`` (and made the
+file); ``demo --db sqlite:///x.db`` made a folder named ``sqlite:``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.inprocess import sysjobs_in_process
+
+ID = "0123456789abcdef01234567"
+READS = [
+    ("jobs", "ls"), ("jobs", "show", ID), ("jobs", "logs", ID), ("jobs", "stats"),
+    ("jobs", "wait", ID, "--status", "FINISHED"), ("jobs", "cancel", ID),
+    ("jobs", "low-priority", ID, "on"), ("jobs", "kill", ID),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda a: "-".join(a[:2]))
+def test_commands_about_jobs_refuse_a_missing_database_file(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    missing = tmp_path / "typo" / "x.db"
+    done = sysjobs_in_process(*args, "--db", f"sqlite:///{missing}", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"notFound: No database at '{missing}' (--db sqlite:///{missing}). Commands that "
+        "start jobs, 'sysjobs worker' and 'sysjobs db upgrade' create one.\n"
+    )
+    assert not missing.parent.exists()
+
+
+def test_the_default_database_is_not_created_by_a_read(tmp_path: Path) -> None:
+    done = sysjobs_in_process("jobs", "ls", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("notFound: No database at '.sysjobs/sysjobs.db'")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [("jobs", "ls"), ("demo",), ("samples", "run", "x.js"),
+                                     ("worker",), ("db", "upgrade"), ("run", "x.js")])  # fmt: skip
+def test_a_bare_path_for_db_is_refused_with_the_url_to_use(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    done = sysjobs_in_process(*command, "--db", "x.db", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("badRequest: Invalid value for '--db'")
+    assert "'x.db' is not a database URL. Allowed values: sqlite:///path.db (e.g. " \
+           "sqlite:///x.db) or postgresql://user@host/db" in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_takes_a_database_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'out' / 'demo.db'}"
+    done = sysjobs_in_process("demo", "--only", "get_current_job_id", "--db", url, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "out" / "demo.db").is_file()
+    assert not (tmp_path / "sqlite:").exists()
