@@ -9,7 +9,10 @@ import typer
 from sysjobs.cli.app import app
 from sysjobs.cli.options import DbOption
 
-db_app = typer.Typer(help="Database maintenance: migrations and retention.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database maintenance: migrations and retention.", no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(db_app, name="db")
 
 
