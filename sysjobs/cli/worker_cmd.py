@@ -50,6 +50,9 @@ def worker(
             "repeat for more. For the default --setup.",
         ),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log a line per job start and end.")
+    ] = False,
 ) -> None:
     """Run worker processes that claim and execute background jobs."""
     from sysjobs.runtime import Namespace
@@ -71,7 +74,7 @@ def worker(
     config = WorkerConfig(
         db, concurrency=slots, queues=queues, lease_s=lease, setup=setup or None,
         setup_args={"namespaces": namespaces} if namespaces else {},
-        runner_factory=runner or None,
+        runner_factory=runner or None, verbose=verbose,
     )  # fmt: skip
     supervisor = WorkerProcesses(config, processes=concurrency)
     where = supervisor.engine.database.url.render_as_string(hide_password=True)
