@@ -177,5 +177,5 @@ def stats_view(stats: EngineStats, heading: str | None = None) -> RenderableType
         f"in the last {window}, {stats.lost_leases_total} in total"
     )
     statuses = " · ".join(f"{status_text(s)} {n}" for s, n in stats.by_status.items())
-    parts = [table, totals, statuses]
+    parts: list[RenderableType] = [table, totals, statuses]
     return Group(*([heading] if heading else []), *parts)

@@ -19,6 +19,7 @@ import typer
 
 from sysjobs.errors import SysError, code_of
 
+
 def database_url(value: str | None) -> str | None:
     """``--db``'s check: a URL, not a file path (``demo --db x.db`` once made a folder).
     Which databases are supported is the engine's to say, when it opens the URL."""
