@@ -28,7 +28,6 @@ from sysjobs.cli.jobs_base import (
 )  # fmt: skip
 from sysjobs.cli.options import AppOption, DbOption, JsonOption, cli_message, fail
 from sysjobs.errors import SysError, code_of
-from sysjobs.jobs.values import shown
 
 if TYPE_CHECKING:
     from sysjobs.jobs import Job
@@ -182,6 +181,8 @@ def low_priority(
     """Flag or unflag PENDING or STOPPED jobs as low priority (the API's rule: a job a
     worker holds or that ended keeps its priority)."""
     if switch not in (Switch.on, Switch.off):
+        from sysjobs.jobs.values import shown
+
         fail("badRequest", f"Invalid value {shown(switch)} for argument 'on|off'. "
              "Allowed values: on, off")  # fmt: skip
     flag = switch == Switch.on

@@ -18,7 +18,7 @@ def _demo(tmp_path: Path, *args: str) -> Ran:
     test below runs it as the process ``make demo`` starts."""
     return sysjobs_in_process(
         "demo", "--samples", str(ROOT / "sysjobs" / "samples"),
-        "--db", str(tmp_path / ".sysjobs" / "demo.db"), *args, cwd=tmp_path,
+        "--db", f"sqlite:///{tmp_path / '.sysjobs' / 'demo.db'}", *args, cwd=tmp_path,
     )  # fmt: skip
 
 
