@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from sysjobs.jobs import Job
 
 
+#: The longest ``jobs wait --timeout`` (a year): a finite number, never NaN or infinity.
+MAX_WAIT_S = 365 * 86_400.0
+
+
 def job_json(job: Job) -> dict[str, Any]:
     """The dashboard API's shape of ``job`` (``sysjobs.web.views`` is imported on use)."""
     from sysjobs.web.views import job_json as shape
@@ -129,7 +133,9 @@ def _report_error(job_id: str, exc: SysError, as_json: bool) -> None:
 def wait(
     job_id: IdArg,
     status: Annotated[list[str], typer.Option(help="Wanted status; repeat or use commas.")],
-    timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(min=0, max=MAX_WAIT_S, help="Seconds to wait at most.")
+    ] = 60.0,
     db: DbOption = None,
     app_dir: AppOption = None,
     as_json: JsonOption = False,

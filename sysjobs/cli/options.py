@@ -79,6 +79,7 @@ FLAG_OF: Mapping[str, str] = {
     "to": "option '--to'",
     "period": "option '--period'",
     "timeout": "option '--timeout'",
+    "maxTimeToWait": "option '--timeout'",
     "window": "option '--window'",
     "query": "option '--query'",
 }

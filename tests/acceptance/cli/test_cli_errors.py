@@ -57,6 +57,9 @@ def test_errors_are_one_line(cli: Cli, args: tuple[str, ...], expected: str) -> 
         (("jobs", "logs", MISSING, "--level", "DEBUG"), None),
         (("jobs", "wait", MISSING, "--status", "DONE"), "option '--status'"),
         (("jobs", "wait", "nope", "--status", "FINISHED"), "argument 'ID'"),
+        (("jobs", "wait", MISSING, "--status", "FINISHED", "--timeout", "nan"), None),
+        (("jobs", "wait", MISSING, "--status", "FINISHED", "--timeout", "-inf"), None),
+        (("jobs", "wait", MISSING, "--status", "FINISHED", "--timeout", "inf"), None),
     ],
 )
 def test_errors_name_the_flag_and_the_allowed_values(
