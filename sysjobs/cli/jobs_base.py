@@ -54,26 +54,30 @@ def opened_host(db: str | None, app_dir: Path | None, *, existing: bool = False)
     with reported_errors():
         if existing:
             require_database(db)
-        host = _open(lambda: Host(db, app_dir), db)
+        host = open_or_fail(lambda: Host(db, app_dir), db)
         with host:
             yield from _one_line_errors(host)
 
 
 @contextmanager
-def opened_engine(db: str | None, app_dir: Path | None) -> Iterator[Engine]:
+def opened_engine(
+    db: str | None, app_dir: Path | None, *, existing: bool = True
+) -> Iterator[Engine]:
     """The engine of ``--db``, for the commands that only read jobs: without ``--app`` no
     app is loaded and no sandbox built (about a sixth of such a command's cost); with
     ``--app`` the host's, so that a wrong app is reported as before. A database file that
-    is not there is refused (:func:`require_database`), not created empty."""
+    is not there is refused (:func:`require_database`), not created empty — unless not
+    ``existing`` (``db upgrade`` creates the database)."""
     if app_dir is not None:
-        with opened_host(db, app_dir, existing=True) as host:
+        with opened_host(db, app_dir, existing=existing) as host:
             yield host.engine
         return
     from sysjobs.jobs import Engine
 
     with reported_errors():
-        require_database(db)
-        engine = _open(lambda: Engine.open(db), db)
+        if existing:
+            require_database(db)
+        engine = open_or_fail(lambda: Engine.open(db), db)
         with engine:
             yield from _one_line_errors(engine)
 
@@ -109,7 +113,8 @@ def _one_line_errors(opened: T) -> Iterator[T]:
         fail("systemException", f"{type(exc).__name__}: {_first(exc)}")
 
 
-def _open(opener: Callable[[], T], db: str | None) -> T:
+def open_or_fail(opener: Callable[[], T], db: str | None) -> T:
+    """What ``opener`` opens on ``db``; a bad URL or an unreachable server is one line."""
     try:
         return opener()
     except SysError:

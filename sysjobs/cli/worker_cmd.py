@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import DEFAULT_SLOTS, DbOption, fail
+from sysjobs.cli.jobs_base import open_or_fail
+from sysjobs.cli.options import DEFAULT_SLOTS, DbOption, fail, reported_errors
 from sysjobs.errors import SysError
 
 #: The host's hooks (``sysjobs.host.WORKER_SETUP`` / ``WORKER_RUNNER``, spelled here so that
@@ -76,7 +77,8 @@ def worker(
         setup_args={"namespaces": namespaces} if namespaces else {},
         runner_factory=runner or None, verbose=verbose,
     )  # fmt: skip
-    supervisor = WorkerProcesses(config, processes=concurrency)
+    with reported_errors():
+        supervisor = open_or_fail(lambda: WorkerProcesses(config, processes=concurrency), db)
     where = supervisor.engine.database.url.render_as_string(hide_password=True)
     typer.echo(f"sysjobs worker: {concurrency} process(es), {slots} slot(s) each, on {where}")
     supervisor.serve_forever()

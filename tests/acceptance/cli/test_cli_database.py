@@ -16,7 +16,7 @@ ID = "0123456789abcdef01234567"
 READS = [
     ("jobs", "ls"), ("jobs", "show", ID), ("jobs", "logs", ID), ("jobs", "stats"),
     ("jobs", "wait", ID, "--status", "FINISHED"), ("jobs", "cancel", ID),
-    ("jobs", "low-priority", ID, "on"), ("jobs", "kill", ID),
+    ("jobs", "low-priority", ID, "on"), ("jobs", "kill", ID), ("db", "prune"),
 ]  # fmt: skip
 
 
@@ -61,3 +61,28 @@ def test_demo_takes_a_database_url(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "out" / "demo.db").is_file()
     assert not (tmp_path / "sqlite:").exists()
+
+
+def test_db_upgrade_creates_the_database_the_others_need(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'x.db'}"
+    created = sysjobs_in_process("db", "upgrade", "--db", url, cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    listed = sysjobs_in_process("jobs", "ls", "--db", url, cwd=tmp_path)
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert "0 of 0 jobs" in listed.stdout
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("db", "prune"), ("worker",)])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://x/y", "badRequest: cannot open the database or app: unsupported database URL"),
+        ("postgresql://nobody@127.0.0.1:1/none", "databaseError: cannot open postgresql://"),
+    ],
+)
+def test_db_and_worker_report_a_bad_database_in_one_line(
+    tmp_path: Path, command: tuple[str, ...], url: str, expected: str
+) -> None:
+    done = sysjobs_in_process(*command, "--db", url, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(expected) and done.stderr.count("\n") == 1
