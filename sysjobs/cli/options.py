@@ -20,14 +20,20 @@ import typer
 from sysjobs.errors import SysError, code_of
 
 
+#: How much of a refused value an error quotes.
+SHOWN_CHARS = 200
+
+
 def database_url(value: str | None) -> str | None:
     """``--db``'s check: a URL, not a file path (``demo --db x.db`` once made a folder).
     Which databases are supported is the engine's to say, when it opens the URL."""
     if value is None or "://" in value:
         return value
+    plain = value.isprintable() and len(value) <= SHOWN_CHARS
+    quoted = repr(value[:SHOWN_CHARS]) + ("…" if len(value) > SHOWN_CHARS else "")
     raise typer.BadParameter(
-        f"{value!r} is not a database URL. Allowed values: sqlite:///path.db "
-        f"(e.g. sqlite:///{value}) or postgresql://user@host/db"
+        f"{quoted} is not a database URL. Allowed values: sqlite:///path.db "
+        f"(e.g. sqlite:///{value if plain else 'path.db'}) or postgresql://user@host/db"
     )
 
 

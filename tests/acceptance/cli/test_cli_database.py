@@ -86,3 +86,11 @@ def test_db_and_worker_report_a_bad_database_in_one_line(
     done = sysjobs_in_process(*command, "--db", url, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith(expected) and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["\ud800", "x" * 1_000_000, "a\nb", "NaN", "\x00"])
+def test_a_hostile_db_value_is_one_short_line(tmp_path: Path, value: str) -> None:
+    done = sysjobs_in_process("jobs", "ls", "--db", value, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "is not a database URL" in done.stderr
+    assert done.stderr.count("\n") == 1 and len(done.stderr) < 800
