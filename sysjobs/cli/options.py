@@ -19,7 +19,6 @@ import typer
 
 from sysjobs.errors import SysError, code_of
 
-
 #: How much of a refused value an error quotes.
 SHOWN_CHARS = 200
 
