@@ -9,6 +9,7 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -96,7 +97,19 @@ def show(job_ids: IdsArg, db: DbOption = None, app_dir: AppOption = None,
          as_json: JsonOption = False) -> None:  # fmt: skip
     """Show jobs: status, progress, times, data (without private inputs) and results."""
     with opened_engine(db, app_dir) as engine:
-        for_each(job_ids, engine.require, as_json, view.job_detail)
+        for_each(job_ids, engine.require, as_json, _apart(view.job_detail))
+
+
+def _apart(show: Callable[[Job], None]) -> Callable[[Job], None]:
+    """``show``, with a blank line before every job but the first."""
+    shown = itertools.count()
+
+    def each(job: Job) -> None:
+        if next(shown):
+            view.console().print()
+        show(job)
+
+    return each
 
 
 def for_each(

@@ -40,6 +40,8 @@ def test_show_of_good_ids_exits_zero_with_a_table_each(cli: Cli, host: Host) -> 
     assert (done.returncode, done.stderr) == (0, "")
     assert all(job_id in done.stdout for job_id in ids)
     assert [label in done.stdout for label in ("job 0", "job 1", "job 2")] == [True] * 3
+    blocks = done.stdout.split("\n\n")
+    assert [ids[n] in block for n, block in enumerate(blocks)] == [True] * 3
 
 
 def test_cancel_of_several_ids_cancels_each_and_reports_the_refused_one(
