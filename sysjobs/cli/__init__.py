@@ -26,8 +26,10 @@ def main(*, fast_exit: bool = True) -> None:
 
     Usage errors (a missing argument, an unknown option or value) are one
     ``badRequest: …`` line with exit code 2, like every other error of the CLI; so is a
-    platform error a command did not report itself.
+    platform error a command did not report itself, and anything unexpected is one
+    ``systemException: …`` line (``SYSJOBS_DEBUG=1`` lets its traceback through).
     """
+    import os
     import sys
 
     from typer.exceptions import TyperException
@@ -49,6 +51,13 @@ def main(*, fast_exit: bool = True) -> None:
     except (typer.Abort, KeyboardInterrupt):
         print("aborted", file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as exc:  # a bug or an environment fault: one line, not a traceback
+        if os.environ.get("SYSJOBS_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:500]
+        print(f"systemException: {type(exc).__name__}: {cli_message(first)} "
+              "(SYSJOBS_DEBUG=1 shows the traceback)", file=sys.stderr)  # fmt: skip
+        raise SystemExit(2) from None
     finally:
         if early is not None:  # not used (a usage error, a missing script): end it
             early.close()

@@ -90,3 +90,22 @@ def test_an_unreachable_server_is_one_line(cli: Cli) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("databaseError: cannot open postgresql://nobody@127.0.0.1:1/none")
     assert done.stderr.count("\n") == 1
+
+
+def test_an_unexpected_failure_is_one_line_unless_debugging(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sysjobs.cli import jobs_view
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("table broke\nsecond line")
+
+    monkeypatch.setattr(jobs_view, "jobs_table", broken)
+    done = cli("jobs", "ls")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "systemException: RuntimeError: table broke (SYSJOBS_DEBUG=1 shows the traceback)\n"
+    )
+    monkeypatch.setenv("SYSJOBS_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="table broke"):
+        cli("jobs", "ls")
