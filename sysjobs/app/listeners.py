@@ -73,7 +73,8 @@ class ListenerDispatcher:
             self._depth += 1
         try:
             outcome = run_script(self.inline_runner, self.definition.script(listener.script),
-                                 job_id=None, globals=listener_globals(inputs))
+                                 job_id=None, globals=listener_globals(inputs),
+                                 name=listener.script)  # fmt: skip
         finally:
             with self._lock:
                 self._depth -= 1

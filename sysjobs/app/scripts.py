@@ -4,6 +4,10 @@ Scripts are function bodies (they may ``return`` their response): the wrapper ca
 body with the run's globals — which the ``sys.data`` prelude adapts into what scripts
 expect, ``record``/``oldRecord`` as Records and ``action.field('param1').val()`` — and
 hands back a JSON value (a returned Record becomes its ``toJson()``).
+
+The wrapper's head and the body's first line share one line, so a stack frame's line
+number is the line in the author's file (``actions/x.js:3`` is its third line); the run is
+named by that file. Only columns on the first line are shifted, by the head's length.
 """
 
 from __future__ import annotations
@@ -18,24 +22,22 @@ from sysjobs.jobs.scripts import SessionScriptRunner
 #: Seconds one action/listener run may take.
 SCRIPT_TIMEOUT_S = 30.0
 
-_WRAPPER = """(function () {
-  var __out = (function (record, oldRecord, query, action, event) {
-%s
-  })(
-    typeof record === 'undefined' ? null : record,
-    typeof oldRecord === 'undefined' ? null : oldRecord,
-    typeof query === 'undefined' ? null : query,
-    typeof action === 'undefined' ? null : action,
-    typeof event === 'undefined' ? null : event
-  );
-  if (__out != null && typeof __out.toJson === 'function') return __out.toJson();
-  return __out === undefined ? null : __out;
-})()"""
+_HEAD = "(function () { var __out = (function (record, oldRecord, query, action, event) { "
+#: After the body, on one line: the call with the run's globals, then the JSON value.
+_TAIL = (
+    "\n})(typeof record === 'undefined' ? null : record, "
+    "typeof oldRecord === 'undefined' ? null : oldRecord, "
+    "typeof query === 'undefined' ? null : query, "
+    "typeof action === 'undefined' ? null : action, "
+    "typeof event === 'undefined' ? null : event); "
+    "if (__out != null && typeof __out.toJson === 'function') return __out.toJson(); "
+    "return __out === undefined ? null : __out; })()"
+)
 
 
 def wrap(source: str) -> str:
     """The script as a function body, called with the run's globals."""
-    return _WRAPPER % source
+    return _HEAD + source + _TAIL
 
 
 def run_script(
@@ -45,11 +47,14 @@ def run_script(
     job_id: str | None,
     globals: dict[str, Any],
     timeout_s: float = SCRIPT_TIMEOUT_S,
+    name: str | None = None,
 ) -> ScriptOutcome:
-    """Run ``source`` wrapped; the outcome tells success or the script's error."""
+    """Run ``source`` wrapped; the outcome tells success or the script's error. ``name``,
+    the script's path in the app (``actions/x.js``), names its stack frames."""
     if runner is None:
         raise SystemException("No script runner is available to run app scripts.")
-    return runner.run(wrap(source), job_id=job_id, globals=globals, timeout_s=timeout_s)
+    return runner.run(wrap(source), job_id=job_id, globals=globals, timeout_s=timeout_s,
+                      name=name)  # fmt: skip
 
 
 def script_session(runner: ScriptRunner | None, job_id: str) -> AbstractContextManager[object]:

@@ -25,11 +25,17 @@ def main(*, fast_exit: bool = True) -> None:
     ``fast_exit=False`` and gets ``SystemExit`` instead.
 
     Usage errors (a missing argument, an unknown option or value) are one
-    ``badRequest: …`` line with exit code 2, like every other error of the CLI.
+    ``badRequest: …`` line with exit code 2, like every other error of the CLI; so is a
+    platform error a command did not report itself, and anything unexpected is one
+    ``systemException: …`` line (``SYSJOBS_DEBUG=1`` lets its traceback through).
     """
+    import os
     import sys
 
     from typer.exceptions import TyperException
+
+    from sysjobs.cli.options import cli_message
+    from sysjobs.errors import SysError, code_of
 
     early = run_cmd.prestart(sys.argv[1:])
     try:
@@ -39,9 +45,19 @@ def main(*, fast_exit: bool = True) -> None:
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         print(f"badRequest: {_usage_message(exc)}{hint}", file=sys.stderr)
         raise SystemExit(getattr(exc, "exit_code", 2)) from None
+    except SysError as exc:  # raised outside a command's own reporting (parsing a value)
+        print(f"{code_of(exc)}: {cli_message(exc.message)}", file=sys.stderr)
+        raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
         print("aborted", file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as exc:  # a bug or an environment fault: one line, not a traceback
+        if os.environ.get("SYSJOBS_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:500]
+        print(f"systemException: {type(exc).__name__}: {cli_message(first)} "
+              "(SYSJOBS_DEBUG=1 shows the traceback)", file=sys.stderr)  # fmt: skip
+        raise SystemExit(2) from None
     finally:
         if early is not None:  # not used (a usage error, a missing script): end it
             early.close()

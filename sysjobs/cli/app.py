@@ -1,4 +1,9 @@
-"""The root typer application that every command module registers on."""
+"""The root typer application that every command module registers on.
+
+Help is plain text (``rich_markup_mode=None``, on every sub-app too): the rich layout
+shows a ``<bool>`` type column for flags that take no value, and renders docstrings'
+markup literally. A test reads every command's ``--help`` for both.
+"""
 
 import typer
 
@@ -7,6 +12,7 @@ app = typer.Typer(
     help="Run platform JavaScript in a V8 sandbox and manage background jobs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 start_app = typer.Typer(
     name="start", help="Start a public job of the app (one command per job type).",
-    no_args_is_help=True,
+    no_args_is_help=True, rich_markup_mode=None,
 )  # fmt: skip
 jobs_app.add_typer(start_app, name="start")
 

@@ -16,11 +16,11 @@ from typing import Annotated
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import JsonOption, reported_errors
+from sysjobs.cli.options import JsonOption, database_url, reported_errors, sqlite_file
 from sysjobs.cli.samples_cmd import JunitOption, run_and_report
 from sysjobs.samples import SAMPLES_DIR
 
-DEFAULT_DB = Path(".sysjobs") / "demo.db"
+DEFAULT_DB = "sqlite:///" + str(Path(".sysjobs") / "demo.db")
 
 
 @app.command("demo")
@@ -28,9 +28,14 @@ def demo(
     samples: Annotated[
         Path, typer.Option(help="Folder of samples (default: the spec's, shipped with sysjobs).")
     ] = SAMPLES_DIR,
-    db: Annotated[Path, typer.Option(help="SQLite file to create (replaced if present).")] = (
-        DEFAULT_DB
-    ),
+    db: Annotated[
+        str,
+        typer.Option(
+            callback=database_url,
+            help="Database URL, as every --db: sqlite:///path.db (a SQLite file is replaced "
+            "if present) or postgresql://…",
+        ),
+    ] = DEFAULT_DB,
     only: Annotated[str, typer.Option(help="Run only samples whose id contains this.")] = "",
     junit: JunitOption = None,
     as_json: JsonOption = False,
@@ -40,11 +45,19 @@ def demo(
 
     with reported_errors():
         runs = [r for r in discover([samples]) if only in r.id]
-    db.parent.mkdir(parents=True, exist_ok=True)
-    db.unlink(missing_ok=True)
+    fresh_sqlite_file(db)
     reports = run_and_report(
-        runs, url=f"sqlite:///{db}", app_dir=None, title="jsdocs samples", junit=junit,
+        runs, url=db, app_dir=None, title="jsdocs samples", junit=junit,
         as_json=as_json,
     )
     if any(not r.ok for r in reports):
         raise typer.Exit(1)
+
+
+def fresh_sqlite_file(url: str) -> None:
+    """A SQLite demo starts from an empty file (its folder made, an old file removed);
+    any other database is used as it is."""
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)

@@ -16,19 +16,23 @@ import click
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import fail, reported_errors
-from sysjobs.errors import SysError
+from sysjobs.cli.options import fail, reported_errors, sqlite_file
+from sysjobs.errors import NotFound, SysError
 
 if TYPE_CHECKING:
     from sysjobs.host import Host
     from sysjobs.jobs import Engine
 
 jobs_app = typer.Typer(
-    name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True
+    name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(jobs_app, name="jobs")
 
-IdArg = Annotated[str, typer.Argument(help="The job's id (24 hex characters).")]
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="The job's id (24 hex characters).")]
+IdsArg = Annotated[
+    list[str], typer.Argument(metavar="ID", help="One or more job ids (24 hex characters).")
+]
 TIME_HELP = "Milliseconds since the epoch, or an ISO date (UTC unless it says)."
 TimeOpt = Annotated[str | None, typer.Option(help=TIME_HELP)]
 CsvOpt = Annotated[list[str] | None, typer.Option(help="Repeat, or separate with commas.")]
@@ -42,34 +46,62 @@ class Switch(StrEnum):
 
 
 @contextmanager
-def opened_host(db: str | None, app_dir: Path | None) -> Iterator[Host]:
-    """The host of ``--db``/``--app``; any failure, opening or later, is one line."""
+def opened_host(db: str | None, app_dir: Path | None, *, existing: bool = False) -> Iterator[Host]:
+    """The host of ``--db``/``--app``; any failure, opening or later, is one line.
+    ``existing``: the database must be there already (a command about jobs that exist)."""
     from sysjobs.host import Host  # the engine, the app and the sandbox: on use only
 
     with reported_errors():
-        host = _open(lambda: Host(db, app_dir), db)
+        if existing:
+            require_database(db)
+        host = open_or_fail(lambda: Host(db, app_dir), db)
         with host:
             yield from _one_line_errors(host)
 
 
 @contextmanager
-def opened_engine(db: str | None, app_dir: Path | None) -> Iterator[Engine]:
+def opened_engine(
+    db: str | None, app_dir: Path | None, *, existing: bool = True
+) -> Iterator[Engine]:
     """The engine of ``--db``, for the commands that only read jobs: without ``--app`` no
     app is loaded and no sandbox built (about a sixth of such a command's cost); with
-    ``--app`` the host's, so that a wrong app is reported as before."""
+    ``--app`` the host's, so that a wrong app is reported as before. A database file that
+    is not there is refused (:func:`require_database`), not created empty — unless not
+    ``existing`` (``db upgrade`` creates the database)."""
     if app_dir is not None:
-        with opened_host(db, app_dir) as host:
+        with opened_host(db, app_dir, existing=existing) as host:
             yield host.engine
         return
     from sysjobs.jobs import Engine
 
     with reported_errors():
-        engine = _open(lambda: Engine.open(db), db)
+        if existing:
+            require_database(db)
+        engine = open_or_fail(lambda: Engine.open(db), db)
         with engine:
             yield from _one_line_errors(engine)
 
 
 T = TypeVar("T")
+
+
+def require_database(db: str | None) -> None:
+    """Refuse a SQLite URL whose file does not exist: opening it would create an empty
+    database — a mistyped ``--db`` then answered ``0 of 0 jobs`` and left a file behind."""
+    missing = missing_sqlite_file(db)
+    if missing is not None:
+        raise NotFound(
+            f"No database at '{missing}' (--db {db or 'default'}). Commands that start "
+            "jobs, 'sysjobs worker' and 'sysjobs db upgrade' create one."
+        )
+
+
+def missing_sqlite_file(db: str | None) -> Path | None:
+    """The file of a SQLite URL when it does not exist (None: there, in memory, or not SQLite)."""
+    from sysjobs.store.database import DEFAULT_URL
+
+    path = sqlite_file(db or DEFAULT_URL)
+    return None if path is None or path.exists() else path
 
 
 def _one_line_errors(opened: T) -> Iterator[T]:
@@ -81,7 +113,8 @@ def _one_line_errors(opened: T) -> Iterator[T]:
         fail("systemException", f"{type(exc).__name__}: {_first(exc)}")
 
 
-def _open(opener: Callable[[], T], db: str | None) -> T:
+def open_or_fail(opener: Callable[[], T], db: str | None) -> T:
+    """What ``opener`` opens on ``db``; a bad URL or an unreachable server is one line."""
     try:
         return opener()
     except SysError:

@@ -9,6 +9,8 @@ line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,16 +20,22 @@ from sysjobs.cli import logs_cmd, stats_cmd  # noqa: F401  (register `jobs logs`
 from sysjobs.cli.jobs_base import (
     CsvOpt,
     IdArg,
+    IdsArg,
     Switch,
     TimeOpt,
     jobs_app,
     opened_engine,
     opened_host,
 )  # fmt: skip
-from sysjobs.cli.options import AppOption, DbOption, JsonOption, fail
+from sysjobs.cli.options import AppOption, DbOption, JsonOption, cli_message, fail
+from sysjobs.errors import SysError, code_of
 
 if TYPE_CHECKING:
     from sysjobs.jobs import Job
+
+
+#: The longest ``jobs wait --timeout`` (a year): a finite number, never NaN or infinity.
+MAX_WAIT_S = 365 * 86_400.0
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -85,27 +93,67 @@ def ls(
 
 
 @jobs_app.command("show")
-def show(job_id: IdArg, db: DbOption = None, app_dir: AppOption = None,
+def show(job_ids: IdsArg, db: DbOption = None, app_dir: AppOption = None,
          as_json: JsonOption = False) -> None:  # fmt: skip
-    """Show one job: status, progress, times, data (without private inputs) and results."""
+    """Show jobs: status, progress, times, data (without private inputs) and results."""
     with opened_engine(db, app_dir) as engine:
-        job = engine.require(job_id)
+        for_each(job_ids, engine.require, as_json, _apart(view.job_detail))
+
+
+def _apart(show: Callable[[Job], None]) -> Callable[[Job], None]:
+    """``show``, with a blank line before every job but the first."""
+    shown = itertools.count()
+
+    def each(job: Job) -> None:
+        if next(shown):
+            view.console().print()
+        show(job)
+
+    return each
+
+
+def for_each(
+    job_ids: list[str], act: Callable[[str], Job], as_json: bool, show: Callable[[Job], None]
+) -> None:
+    """Apply ``act`` to each id in turn, each outcome reported as it comes: the job (a line,
+    or a JSON object per line with ``--json``), or its ``code: message`` on stderr — which
+    names the id — and, with ``--json``, ``{"id", "error"}`` on stdout too. Every id is
+    tried; the exit code is 2 when any of them failed."""
+    failed = 0
+    for job_id in job_ids:
+        try:
+            job = act(job_id)
+        except SysError as exc:
+            failed += 1
+            _report_error(job_id, exc, as_json)
+            continue
+        if as_json:
+            view.print_json(job_json(job))
+        else:
+            show(job)
+    if failed:
+        raise typer.Exit(2)
+
+
+def _report_error(job_id: str, exc: SysError, as_json: bool) -> None:
+    code, message = code_of(exc), cli_message(exc.message)
     if as_json:
-        view.print_json(job_json(job))
-    else:
-        view.job_detail(job)
+        view.print_json({"id": job_id, "error": {"code": code, "message": message}})
+    typer.echo(f"{code}: {message}", err=True)
 
 
 @jobs_app.command("wait")
 def wait(
     job_id: IdArg,
     status: Annotated[list[str], typer.Option(help="Wanted status; repeat or use commas.")],
-    timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(min=0, max=MAX_WAIT_S, help="Seconds to wait at most.")
+    ] = 60.0,
     db: DbOption = None,
     app_dir: AppOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Wait until the job reaches one of the statuses (exit 2 with ``timeout:`` if not)."""
+    """Wait until the job reaches one of the statuses (else exit 2 with a timeout line)."""
     wanted = [s.strip() for item in status for s in item.split(",") if s.strip()]
     with opened_engine(db, app_dir) as engine:
         _report(engine.wait(job_id, wanted, timeout), as_json)
@@ -115,40 +163,52 @@ def _report(job: Job, as_json: bool) -> None:
     if as_json:
         view.print_json(job_json(job))
     else:
-        view.console().print(f"{job.id} {view.status_text(str(job.status))} {job.progress}%")
+        _status_line(job)
+
+
+def _status_line(job: Job) -> None:
+    view.console().print(f"{job.id} {view.status_text(str(job.status))} {job.progress}%")
 
 
 def _verb(name: str, doc: str) -> None:
-    def command(job_id: IdArg, db: DbOption = None, app_dir: AppOption = None,
+    def command(job_ids: IdsArg, db: DbOption = None, app_dir: AppOption = None,
                 as_json: JsonOption = False) -> None:  # fmt: skip
-        with opened_host(db, app_dir) as host:
-            _report(getattr(host.engine, name.replace("-", "_"))(job_id), as_json)
+        with opened_host(db, app_dir, existing=True) as host:
+            act = getattr(host.engine, name.replace("-", "_"))
+            for_each(job_ids, act, as_json, _status_line)
 
     command.__doc__ = doc
     jobs_app.command(name)(command)
 
 
-_verb("stop", "Ask a RUNNING job to stop at its next safe point (resumable).")
-_verb("force-stop", "Stop a RUNNING or STOPPING job now, terminating its script.")
-_verb("resume", "Put a STOPPED job back to PENDING; it continues where it stopped.")
-_verb("cancel", "Cancel a PENDING, RUNNING or STOPPED job for good.")
-_verb("kill", "End a job now, for good: terminate its script without a grace period (CANCELED).")
+_verb("stop", "Ask RUNNING jobs to stop at their next safe point (resumable).")
+_verb("force-stop", "Stop RUNNING or STOPPING jobs now, terminating their scripts.")
+_verb("resume", "Put STOPPED jobs back to PENDING; each continues where it stopped.")
+_verb("cancel", "Cancel PENDING, RUNNING or STOPPED jobs for good.")
+_verb("kill", "End jobs now, for good: terminate their scripts without a grace period "
+      "(CANCELED).")  # fmt: skip
 
 
 @jobs_app.command("low-priority")
 def low_priority(
-    job_id: IdArg,
-    switch: Annotated[str, typer.Argument(help="on or off.")],
+    job_ids: IdsArg,
+    switch: Annotated[str, typer.Argument(metavar="on|off", help="on or off.")],
     db: DbOption = None,
     app_dir: AppOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Flag or unflag a job as low priority (it matters while the job is PENDING)."""
-    with opened_host(db, app_dir) as host:
-        if switch not in (Switch.on, Switch.off):
-            fail("badRequest", f"Invalid value {switch!r} for 'switch'. Allowed values: on, off")
-        job = host.engine.set_low_priority(job_id, switch == Switch.on)
-    if as_json:
-        view.print_json(job_json(job))
-    else:
-        view.console().print(f"{job.id} low priority: {'on' if job.low_priority else 'off'}")
+    """Flag or unflag PENDING or STOPPED jobs as low priority (the API's rule: a job a
+    worker holds or that ended keeps its priority)."""
+    if switch not in (Switch.on, Switch.off):
+        from sysjobs.jobs.values import shown
+
+        fail("badRequest", f"Invalid value {shown(switch)} for argument 'on|off'. "
+             "Allowed values: on, off")  # fmt: skip
+    flag = switch == Switch.on
+    with opened_host(db, app_dir, existing=True) as host:
+        for_each(job_ids, lambda job_id: host.engine.change_priority(job_id, flag), as_json,
+                 _priority_line)  # fmt: skip
+
+
+def _priority_line(job: Job) -> None:
+    view.console().print(f"{job.id} low priority: {'on' if job.low_priority else 'off'}")

@@ -26,7 +26,7 @@ import typer
 from sysjobs.errors import BadRequest
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
     from sysjobs.jobs import Job, JobLog
     from sysjobs.jobs.stats import EngineStats
@@ -155,6 +155,12 @@ def log_line(entry: JobLog) -> str:
 
 def stats_table(stats: EngineStats) -> None:
     """``jobs stats``: one row per queue, then the totals."""
+    console().print(stats_view(stats))
+
+
+def stats_view(stats: EngineStats, heading: str | None = None) -> RenderableType:
+    """What ``jobs stats`` shows, as one renderable (``--watch`` redraws it in place)."""
+    from rich.console import Group
     from rich.table import Table
 
     table = Table(title="Queues", title_justify="left")
@@ -162,13 +168,14 @@ def stats_table(stats: EngineStats) -> None:
         table.add_column(column)
     for q in stats.queues:
         table.add_row(plain(q.queue), str(q.pending), age(q.oldest_pending_age_ms), str(q.running))
-    console().print(table)
     window = age(int(stats.window_s * 1000))
-    console().print(
+    totals = (
         f"queue depth {stats.pending} · oldest pending {age(stats.oldest_pending_age_ms)} · "
         f"running {stats.running}\n"
         f"throughput {stats.finished_in_window} finished in the last {window} "
         f"({stats.throughput_per_min:g}/min) · lost leases {stats.lost_leases_in_window} "
         f"in the last {window}, {stats.lost_leases_total} in total"
     )
-    console().print(" · ".join(f"{status_text(s)} {n}" for s, n in stats.by_status.items()))
+    statuses = " · ".join(f"{status_text(s)} {n}" for s, n in stats.by_status.items())
+    parts: list[RenderableType] = [table, totals, statuses]
+    return Group(*([heading] if heading else []), *parts)

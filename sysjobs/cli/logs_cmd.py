@@ -73,7 +73,7 @@ def logs(
     app_dir: AppOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Print a job's log, oldest first; ``--follow`` streams it with a progress bar."""
+    """Print a job's log, oldest first; --follow streams it with a progress bar."""
     query = {
         "level": level, "message": message, "from": view.parse_time(from_, "from"),
         "to": view.parse_time(to, "to"), "period": period, "_size": size,

@@ -1,8 +1,16 @@
-"""Options every command shares, and the one way the CLI reports an error."""
+"""Options every command shares, and the one way the CLI reports an error.
+
+Every command that takes ``--db`` takes a database URL (``sqlite:///path.db`` or
+``postgresql://…``): a bare path is refused with a hint before anything is opened.
+The engine names the API's parameters in its errors (``createFrom``, ``jobId``); the CLI
+speaks of its own flags, so :func:`cli_message` rewrites those names through
+:data:`FLAG_OF` — one table, for every command.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -11,11 +19,38 @@ import typer
 
 from sysjobs.errors import SysError, code_of
 
+#: How much of a refused value an error quotes.
+SHOWN_CHARS = 200
+
+
+def database_url(value: str | None) -> str | None:
+    """``--db``'s check: a URL, not a file path (``demo --db x.db`` once made a folder).
+    Which databases are supported is the engine's to say, when it opens the URL."""
+    if value is None or "://" in value:
+        return value
+    plain = value.isprintable() and len(value) <= SHOWN_CHARS
+    quoted = repr(value[:SHOWN_CHARS]) + ("…" if len(value) > SHOWN_CHARS else "")
+    raise typer.BadParameter(
+        f"{quoted} is not a database URL. Allowed values: sqlite:///path.db "
+        f"(e.g. sqlite:///{value if plain else 'path.db'}) or postgresql://user@host/db"
+    )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None: in memory, or not SQLite), without opening it."""
+    scheme, _, rest = url.partition("://")
+    path = rest.removeprefix("/").split("?", 1)[0]
+    if not scheme.startswith("sqlite") or path in ("", ":memory:"):
+        return None
+    return Path(path)
+
+
 DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
         envvar="SYSJOBS_DB",
+        callback=database_url,
         help="Database URL: sqlite:///path.db (default ./.sysjobs/sysjobs.db) or postgresql://…",
     ),
 ]
@@ -29,11 +64,57 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 #: no worker code (a unit test keeps the two equal).
 DEFAULT_SLOTS = 32
 
+#: The spec's parameter names as the CLI spells them (the engine's errors name the former).
+FLAG_OF: Mapping[str, str] = {
+    "jobId": "argument 'ID'",
+    "type": "option '--type'",
+    "status": "option '--status'",
+    "desiredStatus": "option '--status'",
+    "startFrom": "option '--start-from'",
+    "startTo": "option '--start-to'",
+    "endFrom": "option '--end-from'",
+    "endTo": "option '--end-to'",
+    "createFrom": "option '--create-from'",
+    "createTo": "option '--create-to'",
+    "hasErrors": "option '--has-errors'",
+    "_size": "option '--size'",
+    "level": "option '--level'",
+    "message": "option '--message'",
+    "from": "option '--from'",
+    "to": "option '--to'",
+    "period": "option '--period'",
+    "timeout": "option '--timeout'",
+    "maxTimeToWait": "option '--timeout'",
+    "window": "option '--window'",
+    "query": "option '--query'",
+}
+_PARAMETER = re.compile(r"parameter '([A-Za-z_]+)'")
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def cli_message(message: str) -> str:
+    """``message`` as one line (a control character a value carried, like a newline in a
+    job id, is written ``\\n`` / ``\\x07``), each API parameter named by its flag."""
+    flat = _CONTROL.sub(_escaped, message)
+    return _PARAMETER.sub(lambda m: FLAG_OF.get(m.group(1), m.group(0)), flat)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{ord(char):02x}")
+
 
 def fail(code: str, message: str, exit_code: int = 2) -> NoReturn:
     """Print ``code: message`` on stderr as one line and exit non-zero."""
-    typer.echo(f"{code}: {message}", err=True)
+    typer.echo(f"{code}: {cli_message(message)}", err=True)
     raise typer.Exit(exit_code)
+
+
+def fail_with(exc: SysError) -> NoReturn:
+    """A platform error as the CLI says it: its code, and the flags' names."""
+    fail(code_of(exc), exc.message)
 
 
 @contextmanager
@@ -42,4 +123,4 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except SysError as exc:
-        fail(code_of(exc), exc.message)
+        fail_with(exc)

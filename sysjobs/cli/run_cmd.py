@@ -32,7 +32,7 @@ from sysjobs.runtime.result import Limits, RunResult
 
 if TYPE_CHECKING:
     from sysjobs.host import Host
-    from sysjobs.jobs import Job
+    from sysjobs.jobs import Job, JobLog
     from sysjobs.worker.pool import Workers
 
 #: What the script's child process builds (the module is imported in the child only).
@@ -133,21 +133,33 @@ def _run_in_job(db: str | None, source: str, args: dict[str, Any], opts: dict[st
 
 
 def _in_job(host: Host, source: str, args: dict[str, Any], as_json: bool) -> bool:
+    """Start the job, say its id at once (stderr's first line: stdout stays the script's
+    output), wait for it, then print its log — or, with ``--json``, the job and its log in
+    the HTTP API's shapes."""
     job = host.start_script_job(source, label=args["label"], timeout_s=args["timeout"])
+    if not as_json:
+        typer.echo(f"job {job.id}", err=True)
     ended: Job = host.engine.wait(job.id, ("FINISHED", "STOPPED", "CANCELED"), args["timeout"] + 60)
     results = ended.results or {}
     error = results.get("error")
     headline = f"{error['code']}: {error['message']}" if error else _no_result(host, ended)
+    entries = sorted(host.engine.logs(ended.id, {"_size": 100_000}), key=lambda e: e.timestamp)
     if as_json:
-        typer.echo(json.dumps(ended.model_dump(mode="json"), ensure_ascii=False, default=str))
+        _print_job_json(ended, entries)
     else:
-        entries = sorted(host.engine.logs(ended.id, {"_size": 100_000}), key=lambda e: e.timestamp)
         for entry in entries:
             if entry.message != headline:  # the error goes to stderr below
                 typer.echo(entry.message)
     if headline:
         typer.echo(headline, err=True)
     return headline is None and ended.status == "FINISHED"
+
+
+def _print_job_json(job: Job, entries: list[JobLog]) -> None:
+    from sysjobs.cli.jobs_view import print_json
+    from sysjobs.web.views import job_json, log_json
+
+    print_json({"job": job_json(job), "logs": [log_json(entry) for entry in entries]})
 
 
 def _no_result(host: Host, ended: Job) -> str | None:
@@ -176,7 +188,12 @@ def run(
     db: DbOption = None,
     app_dir: AppOption = None,
     in_job: Annotated[
-        bool, typer.Option("--in-job", help="Run the script itself as a job.")
+        bool,
+        typer.Option(
+            "--in-job",
+            help="Run the script itself as a job; its id is stderr's first line "
+            "(in the JSON with --json).",
+        ),
     ] = False,
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Leave jobs to a separate worker fleet.")

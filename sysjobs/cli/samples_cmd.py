@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import AppOption, JsonOption, fail, reported_errors
+from sysjobs.cli.options import AppOption, JsonOption, database_url, fail, reported_errors
 
 if TYPE_CHECKING:  # imported in the commands: every other command would pay for them
     from rich.console import Console
@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # imported in the commands: every other command would pay for
 samples_app = typer.Typer(
     help="Run the JavaScript samples of your docs and check what they do.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(samples_app, name="samples")
 
@@ -41,6 +42,7 @@ SamplesDbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
+        callback=database_url,
         help="Database URL (sqlite:///path.db or postgresql://…); "
         "default: a fresh SQLite file, removed afterwards.",
     ),

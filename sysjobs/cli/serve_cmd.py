@@ -38,7 +38,7 @@ def serve(
     ] = False,
     workers: Annotated[
         int,
-        typer.Option(min=0, help="Worker processes (0: leave jobs to `sysjobs worker`)."),
+        typer.Option(min=0, help="Worker processes (0: leave jobs to 'sysjobs worker')."),
     ] = 2,
     slots: Annotated[
         int, typer.Option("--slots", min=1, help="Jobs per worker process at once.")

@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import DEFAULT_SLOTS, DbOption, fail
+from sysjobs.cli.jobs_base import open_or_fail
+from sysjobs.cli.options import DEFAULT_SLOTS, DbOption, fail, reported_errors
 from sysjobs.errors import SysError
 
 #: The host's hooks (``sysjobs.host.WORKER_SETUP`` / ``WORKER_RUNNER``, spelled here so that
@@ -50,6 +51,9 @@ def worker(
             "repeat for more. For the default --setup.",
         ),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log a line per job start and end.")
+    ] = False,
 ) -> None:
     """Run worker processes that claim and execute background jobs."""
     from sysjobs.runtime import Namespace
@@ -71,9 +75,10 @@ def worker(
     config = WorkerConfig(
         db, concurrency=slots, queues=queues, lease_s=lease, setup=setup or None,
         setup_args={"namespaces": namespaces} if namespaces else {},
-        runner_factory=runner or None,
+        runner_factory=runner or None, verbose=verbose,
     )  # fmt: skip
-    supervisor = WorkerProcesses(config, processes=concurrency)
+    with reported_errors():
+        supervisor = open_or_fail(lambda: WorkerProcesses(config, processes=concurrency), db)
     where = supervisor.engine.database.url.render_as_string(hide_password=True)
     typer.echo(f"sysjobs worker: {concurrency} process(es), {slots} slot(s) each, on {where}")
     supervisor.serve_forever()

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from sysjobs.errors import BadRequest, NotFound
+from sysjobs.errors import BadRequest, Conflict, NotFound
 from sysjobs.jobs.hooks import EngineHooks, fire
 from sysjobs.jobs.ids import check_job_id, new_job_id
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.registry import QUEUES, JobType
 from sysjobs.jobs.settings import EngineSettings
-from sysjobs.jobs.status import illegal, paths_for
+from sysjobs.jobs.status import PRIORITY_STATUSES, illegal, paths_for
 from sysjobs.jobs.values import shown
 from sysjobs.store.jobstore import JobStore
 
@@ -81,6 +81,22 @@ class ControlVerbs:
         if row is None:
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         return Job.from_row(row)
+
+    def change_priority(self, job_id: str, flag: bool) -> Job:
+        """The user verb ``low-priority`` — one rule for the dashboard, its HTTP API and the
+        CLI: allowed while no worker holds the job (PENDING, STOPPED), else ``Conflict``.
+        (A script's ``setLowPriority`` is the spec's and takes any status.)"""
+        current = self.require(job_id)
+        if str(current.status) not in PRIORITY_STATUSES:
+            raise Conflict(
+                f"Cannot change the priority of job {job_id}: its status is {current.status}. "
+                f"Allowed only when the status is: {', '.join(PRIORITY_STATUSES)}",
+                info={"status": str(current.status)},
+            )
+        return self.set_low_priority(job_id, flag)
+
+    def require(self, job_id: str, *, parameter: str = "jobId") -> Job:
+        raise NotImplementedError  # the engine's own (declared here for ``change_priority``)
 
     def _move(self, verb: str, job_id: str, values: Mapping[str, Mapping[str, Any]]) -> Job:
         row, current = self.store.transition(

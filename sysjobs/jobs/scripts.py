@@ -29,9 +29,11 @@ class ScriptRunner(Protocol):
     """Runs a script in a sandbox on behalf of a job."""
 
     def run(
-        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float
+        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float,
+        name: str | None = None,
     ) -> ScriptOutcome:
-        """Run ``source`` with ``globals`` for the job ``job_id`` within ``timeout_s``."""
+        """Run ``source`` with ``globals`` for the job ``job_id`` within ``timeout_s``;
+        ``name`` (an app's script file) names it in stack frames."""
         ...
 
 

@@ -74,6 +74,11 @@ def paths_for(verb: str) -> dict[str, tuple[str, ...]]:
     return {a.value: tuple(s.value for s in p) for a, p in USER_TRANSITIONS[verb].items()}
 
 
+#: Where a user's ``low-priority`` verb (dashboard, HTTP API, CLI) is allowed: a job no
+#: worker holds yet, whose priority still decides when it is claimed.
+PRIORITY_STATUSES = ("PENDING", "STOPPED")
+
+
 def illegal(verb: str, job_id: str, current: str) -> Conflict:
     """The error for an illegal transition: names the verb, the status met and what is allowed."""
     allowed = ", ".join(allowed_from(verb))

@@ -88,9 +88,11 @@ class RunResult:
         return self.outcome is Outcome.OK
 
     def to_json(self) -> dict[str, Any]:
+        """As ``sysjobs run --json`` and ``POST /api/scripts`` show it: camelCase keys
+        (``logsDropped``, ``durationMs``), like every JSON sysjobs writes."""
         data = asdict(self)
         data["outcome"] = str(self.outcome)
-        return data
+        return {_camel(key): value for key, value in data.items()}
 
 
 class LogCapture:
@@ -161,3 +163,8 @@ def _utf8_prefix(text: str, limit: int) -> str:
         except UnicodeDecodeError:
             continue
     return ""
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)

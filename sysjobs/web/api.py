@@ -17,7 +17,6 @@ from typing import Any
 
 from starlette.requests import Request
 
-from sysjobs.errors import Conflict
 from sysjobs.host import Host
 from sysjobs.jobs import Job
 from sysjobs.jobs.engine import Engine
@@ -31,7 +30,7 @@ from sysjobs.web.errors import ApiError, Reply, bad_parameter
 from sysjobs.web.limits import WebLimits
 from sysjobs.web.logpages import log_page, size_of
 from sysjobs.web.params import Params
-from sysjobs.web.views import actions_for, event_json, job_json, series_json, stats_json
+from sysjobs.web.views import event_json, job_json, series_json, stats_json
 
 #: The longest throughput window a stats request may ask for (a year).
 MAX_WINDOW_S = 365 * 86_400.0
@@ -194,14 +193,7 @@ async def low_priority(request: Request) -> Reply:
     params.NONE.parse(request)
     flag: bool = LOW_PRIORITY.parse(await json_object(request))["lowPriority"]
     engine = host_of(request).engine
-    job_id = job_id_of(request)
-    current = engine.require(job_id)
-    if not actions_for(str(current.status))["lowPriority"]:
-        raise Conflict(
-            f"Cannot change the priority of job {job_id}: its status is {current.status}. "
-            "Allowed only when the status is: PENDING, STOPPED"
-        )
-    return Reply(job_json(engine.set_low_priority(job_id, flag)))
+    return Reply(job_json(engine.change_priority(job_id_of(request), flag)))
 
 
 def stats(request: Request) -> Reply:

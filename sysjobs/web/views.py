@@ -13,7 +13,7 @@ from typing import Any
 from sysjobs.jobs import Job, JobEvent, JobLog
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import EngineStats, Series
-from sysjobs.jobs.status import USER_TRANSITIONS
+from sysjobs.jobs.status import PRIORITY_STATUSES, USER_TRANSITIONS
 
 #: Status in which each user verb is allowed (the dashboard enables buttons with these).
 VERBS = ("stop", "force_stop", "resume", "cancel")
@@ -24,7 +24,7 @@ ENDED = ("FINISHED", "STOPPED", "CANCELED")
 def actions_for(status: str) -> dict[str, bool]:
     """Which verbs the state machine allows now; priority matters only before a claim."""
     allowed = {_camel(v): any(s.value == status for s in USER_TRANSITIONS[v]) for v in VERBS}
-    allowed["lowPriority"] = status in ("PENDING", "STOPPED")
+    allowed["lowPriority"] = status in PRIORITY_STATUSES
     return allowed
 
 

@@ -34,6 +34,7 @@ from typing import IO, Any
 from sysjobs.jobs import Engine, EngineSettings, new_owner
 from sysjobs.jobs.settings import Caps
 from sysjobs.runtime.process import reported_out_of_memory
+from sysjobs.worker.joblines import log_jobs
 from sysjobs.worker.loader import load
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
 from sysjobs.worker.queues import parse_queues
@@ -74,6 +75,8 @@ class WorkerConfig:
     owner: str = ""
     #: The supervisor's pid: a worker that finds another parent was orphaned and stops.
     supervisor_pid: int = 0
+    #: Log a line per job start and end (``sysjobs worker -v``).
+    verbose: bool = False
 
 
 def child_entry(raw: dict[str, Any]) -> None:
@@ -91,6 +94,8 @@ def child_main(config: WorkerConfig) -> None:
         lease_s=config.lease_s, stop_grace_s=config.stop_grace_s,
     )  # fmt: skip
     engine = Engine.open(config.url, migrate=False, settings=settings)
+    if config.verbose:
+        log_jobs(engine)
     try:
         if config.setup:
             load(config.setup)(engine, **config.setup_args)

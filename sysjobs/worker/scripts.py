@@ -114,22 +114,27 @@ class SandboxScriptRunner:
         return lambda line: writer(job_id, line)
 
     def run(
-        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float
+        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float,
+        name: str | None = None,
     ) -> ScriptOutcome:
-        result = self.run_result(source, job_id=job_id, globals=globals, timeout_s=timeout_s)
+        result = self.run_result(source, job_id=job_id, globals=globals, timeout_s=timeout_s,
+                                 name=name)  # fmt: skip
         return to_outcome(result)
 
     def run_result(
-        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float
+        self, source: str, *, job_id: str | None, globals: dict[str, Any], timeout_s: float,
+        name: str | None = None,
     ) -> RunResult:
-        """Like :meth:`run`, with the sandbox's full :class:`RunResult`."""
+        """Like :meth:`run`, with the sandbox's full :class:`RunResult`. ``name`` (an app
+        script's file) names this run's frames instead of the job's :attr:`name`."""
+        named = name or self.name
         session = self._sessions.get(job_id) if job_id is not None else None
         if session is not None:
-            return session.run(source, timeout_s=timeout_s, globals=globals, name=self.name)
+            return session.run(source, timeout_s=timeout_s, globals=globals, name=named)
         return self.sandbox.run(
             source, job_id=job_id, globals=globals, timeout_s=timeout_s,
             log_sink=self._sink(job_id), run_id=job_id, job_log=self.job_log,
-            domain=self.domain, name=self.name,
+            domain=self.domain, name=named,
         )  # fmt: skip
 
     def terminate(self, job_id: str) -> None:

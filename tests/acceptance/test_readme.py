@@ -1,4 +1,5 @@
-"""The README's embedding example runs as printed."""
+"""The README's embedding example and its CLI block run as printed; the docs point only at
+files a clone has."""
 
 from __future__ import annotations
 
@@ -83,3 +84,60 @@ def test_async_embedding_example_serves_scripts_and_jobs_from_a_starlette_app(
         "{'error': {'code': 'TypeError', 'message': \"Cannot read properties of null "
         "(reading 'x')\"}}",
     ]
+
+
+def cli_block() -> list[str]:
+    """The commands of the README's "Dashboard and CLI" block, comments left out."""
+    text = README.read_text("utf-8")
+    block = re.search(r"```sh\n(.*?)```", text[text.index("## Dashboard and CLI") :], flags=re.S)
+    assert block is not None
+    return [line.split("  #")[0].strip() for line in block.group(1).splitlines()]
+
+
+def test_the_cli_block_puts_the_installed_command_on_the_path_first() -> None:
+    lines = cli_block()
+    assert lines[0] == "source .venv/bin/activate"
+    makefile = (README.parent / "Makefile").read_text("utf-8")
+    assert "VENV := .venv" in makefile and "pip install -q -e" in makefile
+    assert all(line.startswith("sysjobs ") for line in lines[1:])
+
+
+def test_the_cli_block_runs_as_written(tmp_path: Path) -> None:
+    """Each line runs (in-process) against the default database a script made, with ``ID``
+    a real job's id; the lines with alternatives, the worker and the server show their help."""
+    from sysjobs.host import Host
+    from tests.acceptance.inprocess import sysjobs_in_process
+
+    with Host(f"sqlite:///{tmp_path / '.sysjobs' / 'sysjobs.db'}") as host:
+        done = host.start_script_job("log('hello')")
+        with host.workers(1, in_process=True):
+            host.engine.wait(done.id, "FINISHED", 60)
+        pending = [host.start_script_job("1").id for _ in range(2)]
+    for line in cli_block()[1:]:
+        words = line.split()[1:]
+        if "|" in line or words[0] in ("worker", "serve"):
+            for verb in words[1].split("|") if "|" in line else [None]:
+                shown = sysjobs_in_process(*words[:1], *([verb] if verb else []), "--help",
+                                           cwd=tmp_path)  # fmt: skip
+                assert shown.returncode == 0, line
+                assert all(w in shown.stdout for w in words if w.startswith("-")), line
+            continue
+        ids = pending if "low-priority" in line else [done.id]
+        args = " ".join(words).replace("ID [ID…]", " ".join(ids)).replace("ID", ids[0]).split()
+        if "--watch" in args:
+            args += ["--count", "1"]
+        ran = sysjobs_in_process(*args, cwd=tmp_path)
+        assert ran.returncode == 0, (line, ran.stderr)
+
+
+def test_the_docs_point_only_at_files_a_clone_has() -> None:
+    root = README.parent
+    pages = [README, *sorted((root / "docs").glob("*.md")), root / "sysjobs/samples/README.md"]
+    tops = {p.name for p in root.iterdir()} - {".git", ".venv"}
+    checked = 0
+    for page in pages:
+        for token in re.findall(r"`([\w./-]+)`", page.read_text("utf-8")):
+            if "/" in token and token.split("/")[0] in tops:
+                assert (root / token.rstrip("/")).exists(), f"{page.name}: {token}"
+                checked += 1
+    assert checked > 20

@@ -18,7 +18,7 @@ def _demo(tmp_path: Path, *args: str) -> Ran:
     test below runs it as the process ``make demo`` starts."""
     return sysjobs_in_process(
         "demo", "--samples", str(ROOT / "sysjobs" / "samples"),
-        "--db", str(tmp_path / ".sysjobs" / "demo.db"), *args, cwd=tmp_path,
+        "--db", f"sqlite:///{tmp_path / '.sysjobs' / 'demo.db'}", *args, cwd=tmp_path,
     )  # fmt: skip
 
 
@@ -38,7 +38,8 @@ def test_demo_exits_non_zero_when_a_sample_fails(tmp_path: Path) -> None:
         "function: none\nruns:\n  - name: broken\n    expect:\n      log: ['^something else$']\n"
     )
     result = sysjobs_in_process(
-        "demo", "--samples", str(samples), "--db", str(tmp_path / "demo.db"), cwd=tmp_path
+        "demo", "--samples", str(samples), "--db", f"sqlite:///{tmp_path / 'demo.db'}",
+        cwd=tmp_path,
     )
     assert result.returncode == 1
     assert "0 passed, 1 failed" in result.stdout

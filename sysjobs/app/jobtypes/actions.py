@@ -45,7 +45,8 @@ def execute_action(app: App, ctx: JobContext, data: ExecuteActionData) -> None:
 
 def _run(ctx: JobContext, action: ActionDef, source: str,
          globals_: dict[str, Any]) -> dict[str, Any]:
-    outcome = run_script(ctx.script_runner, source, job_id=ctx.job.id, globals=globals_)
+    outcome = run_script(ctx.script_runner, source, job_id=ctx.job.id, globals=globals_,
+                         name=action.script)  # fmt: skip
     if not outcome.ok:
         raise ActionFailed(error_text(outcome))
     entry: dict[str, Any] = {"status": "ok"}

@@ -25,7 +25,8 @@ def execute_listener(app: App, ctx: JobContext, data: ExecuteListenerData) -> No
     listener = app.definition.listener(data.listenerName)
     inputs = {"_event": data.event, "_record": data.record, "_oldRecord": data.old_record}
     outcome = run_script(ctx.script_runner, app.definition.script(listener.script),
-                         job_id=ctx.job.id, globals=listener_globals(inputs))
+                         job_id=ctx.job.id, globals=listener_globals(inputs),
+                         name=listener.script)  # fmt: skip
     if not outcome.ok:
         ctx.log_error(f"Listener {data.listenerName} failed: {error_text(outcome)}")
     ctx.set_progress(100)

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from tests.acceptance.inprocess import sysjobs_in_process
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -121,11 +123,9 @@ def test_in_process_workers_are_an_explicit_opt_in_of_serve(tmp_path: Path) -> N
 
 
 def test_shell_completion_is_available(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "sysjobs.cli", "--help"], capture_output=True,
-                          text=True, cwd=tmp_path, timeout=60)  # fmt: skip
+    done = sysjobs_in_process("--help", cwd=tmp_path)
     assert "--install-completion" in done.stdout and "--show-completion" in done.stdout
-    jobs_help = subprocess.run([sys.executable, "-m", "sysjobs.cli", "jobs", "--help"],
-                               capture_output=True, text=True, cwd=tmp_path, timeout=60)  # fmt: skip
+    jobs_help = sysjobs_in_process("jobs", "--help", cwd=tmp_path)
     for command in ("ls", "show", "logs", "wait", "stop", "force-stop", "resume", "cancel",
                     "low-priority", "stats"):  # fmt: skip
         assert command in jobs_help.stdout

@@ -7,6 +7,7 @@ process a user starts, end to end.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,8 @@ def test_json_prints_the_run_result(tmp_path: Path) -> None:
     result = json.loads(done.stdout)
     assert done.returncode == 0
     assert (result["outcome"], result["value"], result["logs"]) == ("ok", {"answer": 42}, ["x"])
+    assert set(result) == {"outcome", "value", "logs", "logsDropped", "logsDroppedBytes",
+                           "error", "durationMs"}  # camelCase, as the HTTP API  # fmt: skip
 
 
 def test_timeout_option_ends_a_runaway_script(tmp_path: Path) -> None:
@@ -95,7 +98,8 @@ def test_in_job_runs_the_script_as_a_job_whose_log_gets_its_lines(tmp_path: Path
         "log(sys.jobs.getCurrentJobId().length);\n"
     )
     done = sysjobs("run", "--in-job", str(script), cwd=tmp_path)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "job id: in_job.js\nvia logInfo\n24\n", "")
+    assert (done.returncode, done.stdout) == (0, "job id: in_job.js\nvia logInfo\n24\n")
+    assert re.fullmatch("job [0-9a-f]{24}\n", done.stderr)
 
 
 def test_in_job_error_is_reported_and_the_exit_code_is_non_zero(tmp_path: Path) -> None:
@@ -104,7 +108,23 @@ def test_in_job_error_is_reported_and_the_exit_code_is_non_zero(tmp_path: Path) 
     done = sysjobs("run", "--in-job", str(script), cwd=tmp_path)
     assert done.returncode == 1
     assert done.stdout == "before\n"
-    assert done.stderr.startswith("badRequest: ") and "'nope'" in done.stderr
+    job_line, error = done.stderr.splitlines()
+    assert re.fullmatch("job [0-9a-f]{24}", job_line)
+    assert error.startswith("badRequest: ") and "'nope'" in error
+
+
+def test_in_job_says_the_job_id_first_and_json_has_the_job_and_its_log(tmp_path: Path) -> None:
+    script = tmp_path / "ids.js"
+    script.write_text("log('mine: ' + sys.jobs.getCurrentJobId())")
+    done = sysjobs("run", "--in-job", str(script), cwd=tmp_path)
+    job_id = done.stderr.removeprefix("job ").strip()
+    assert done.stdout == f"mine: {job_id}\n"
+    as_json = sysjobs("run", "--in-job", "--json", str(script), cwd=tmp_path)
+    assert (as_json.returncode, as_json.stderr) == (0, "")
+    shown = json.loads(as_json.stdout)
+    assert shown["job"]["status"] == "FINISHED" and shown["job"]["type"] == "RUN_SCRIPT"
+    assert [line["message"] for line in shown["logs"]] == [f"mine: {shown['job']['id']}"]
+    assert {"createdAt", "endedAt", "durationMs", "hasErrors"} <= shown["job"].keys()
 
 
 def test_usage_errors_are_one_bad_request_line(tmp_path: Path) -> None:
