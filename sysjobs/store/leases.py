@@ -485,7 +485,8 @@ def _recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms
     _release(connection, row["id"], status, now_ms, values)
     connection.execute(
         job_logs.insert(),
-        [{"job_id": row["id"], "ts_ms": now_ms, "level": level, "message": message}],
+        [{"job_id": row["id"], "app": row.get("app", ""), "ts_ms": now_ms, "level": level,
+          "message": message}],
     )
     add_events(
         connection,
