@@ -70,9 +70,11 @@ def test_a_manifest_name_that_is_no_key_is_a_bad_request(tmp_path: Path) -> None
 
 
 def test_a_host_refuses_an_engine_of_another_app(db_url: str, tmp_path: Path) -> None:
-    with Engine.open(db_url, settings=EngineSettings(app="other")) as engine:
-        with pytest.raises(BadRequest) as caught:
-            Host(engine=engine, app_dir=app_folder(tmp_path, "mine"), pool_size=1)
+    with (
+        Engine.open(db_url, settings=EngineSettings(app="other")) as engine,
+        pytest.raises(BadRequest) as caught,
+    ):
+        Host(engine=engine, app_dir=app_folder(tmp_path, "mine"), pool_size=1)
     assert "'app'" in caught.value.message and "'mine'" in caught.value.message
 
 

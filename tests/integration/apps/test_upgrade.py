@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import threading
 import uuid
 from collections.abc import Iterator

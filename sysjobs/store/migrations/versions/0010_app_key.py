@@ -20,6 +20,8 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -91,7 +93,7 @@ def _rekey_sqlite() -> None:
         ])  # fmt: skip
 
 
-def _copy(table: str, columns: list[sa.Column[object]]) -> None:
+def _copy(table: str, columns: list[sa.Column[Any]]) -> None:
     """Replace ``table`` by one with ``columns`` holding the same rows, unowned."""
     names = [c.name for c in columns if c.name != "app"]
     op.create_table(f"_new_{table}", *columns)
@@ -154,7 +156,7 @@ def _unkey_sqlite() -> None:
         ])  # fmt: skip
 
 
-def _copy_back(table: str, columns: list[sa.Column[object]]) -> None:
+def _copy_back(table: str, columns: list[sa.Column[Any]]) -> None:
     """Replace ``table`` by one with ``columns`` (no app key) holding the same rows."""
     listed = ", ".join(c.name for c in columns)
     op.create_table(f"_old_{table}", *columns)
