@@ -47,6 +47,8 @@ class Engine(control.ControlVerbs):
         self.hub = Hub(on_watch=self._listen)
         self.store = JobStore(database, now=self.clock.now_ms)
         self.listing = ListingStore(database)
+        #: The engine's contract with the database: enqueue, leases, fenced writes, pages.
+        self.backend = database.backend(self.clock.now_ms)
         self.leases = Leases(self)
         #: Log lines per job, for the caps of ``settings.caps`` (``sysjobs.jobs.caps``).
         self.line_counts = caps.LineCounts()
@@ -62,7 +64,7 @@ class Engine(control.ControlVerbs):
         receives the notification of every commit of every worker. The listener is up
         before the waiter's first read, so nothing committed after that read is missed.
         """
-        self.database.listen(self.hub.notify)
+        self.backend.listen(self.hub.notify)
 
     @classmethod
     def open(
@@ -110,7 +112,7 @@ class Engine(control.ControlVerbs):
             self, self.registry.require(type), data, label=label, run_by=run_by,
             low_priority=low_priority, queue=queue, parent_id=parent_id,
         )  # fmt: skip
-        self.store.insert_jobs([row], reason="enqueued")
+        self.backend.insert_jobs([row], reason="enqueued")
         job = Job.from_row({**row, "results": None})
         fire(self.hooks, lambda hook: hook.job_enqueued(job))
         return job
@@ -123,7 +125,7 @@ class Engine(control.ControlVerbs):
         rows = [
             control.new_job_row(self, job_type, data, **_enqueue_options(options)) for data in items
         ]
-        self.store.insert_jobs(rows, reason="enqueued")
+        self.backend.insert_jobs(rows, reason="enqueued")
         jobs = [Job.from_row({**row, "results": None}) for row in rows]
         for job in jobs if self.hooks else ():
             fire(self.hooks, methodcaller("job_enqueued", job))
@@ -154,10 +156,10 @@ class Engine(control.ControlVerbs):
         q = FindQuery.parse(query, self.registry.queryable())
         f = JobFilter(q.types, q.statuses, q.created, q.started, q.ended, q.has_errors)
         return Cursor(
-            lambda after, limit: self.listing.jobs_page(f, after, limit),
+            lambda after, limit: self.backend.jobs_page(f, after, limit),
             lambda row: (row["created_ms"], row["id"]),
             Job.from_row,
-            lambda: self.listing.jobs_count(f),
+            lambda: self.backend.jobs_count(f),
             q.size,
             after,
         )
@@ -172,10 +174,10 @@ class Engine(control.ControlVerbs):
         q = LogsQuery.parse(query, self.clock.now_ms())
         f = LogFilter(job_id, q.level, q.message, q.ts)
         return Cursor(
-            lambda after, limit: self.listing.logs_page(f, after, limit),
+            lambda after, limit: self.backend.logs_page(f, after, limit),
             lambda row: (row["ts_ms"], row["id"]),
             JobLog.from_row,
-            lambda: self.listing.logs_count(f),
+            lambda: self.backend.logs_count(f),
             q.size,
             after,
         )
@@ -192,7 +194,7 @@ class Engine(control.ControlVerbs):
         capped = caps.capped_entry(self, check_job_id(job_id), self.log_entry(level, message, info))
         if capped is None:  # over the job's log cap: dropped (the job's log says so)
             return
-        if not self.listing.append_log(job_id, capped):
+        if not self.backend.append_log(job_id, capped):
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         self.hub.notify([f"job:{job_id}"])
 
@@ -227,7 +229,7 @@ class Engine(control.ControlVerbs):
 
         found = wait_until(
             read, hub=self.hub, keys=[f"job:{job_id}"], timeout_s=timeout_s,
-            poll=self.database.poll_interval,
+            poll=self.backend.poll_interval,
         )  # fmt: skip
         if found is not None:
             return found

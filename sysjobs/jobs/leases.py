@@ -23,9 +23,7 @@ from sysjobs.jobs.models import Job
 from sysjobs.jobs.reaping import decide_lost
 from sysjobs.jobs.registry import QUEUES
 from sysjobs.jobs.values import escape_surrogates_in
-from sysjobs.store.jobstore import JobStore
-from sysjobs.store.leases import ClaimSpec, FinishSpec, LeaseStore
-from sysjobs.store.listing import ListingStore
+from sysjobs.store.backend import ClaimSpec, FinishSpec
 
 if TYPE_CHECKING:
     from sysjobs.jobs.engine import Engine
@@ -139,9 +137,8 @@ class Leases:
         self.engine = engine
         #: The engine's clock; the stores read it inside their write transactions.
         self.clock = engine.settings.clock
-        self.store = LeaseStore(engine.database, now=self.clock.now_ms)
-        self.listing = ListingStore(engine.database)
-        self.jobs = JobStore(engine.database, now=self.clock.now_ms)
+        #: The database's side of every verb here (``sysjobs.store.backend.JobBackend``).
+        self.store = engine.backend
 
     def claim(
         self, owner: str, *, limit: int, **criteria: Unpack[ClaimCriteria]
@@ -201,7 +198,7 @@ class Leases:
         capped = caps.capped_entry(self.engine, lease.job_id, entry, reserved=level == "ERROR")
         if capped is None:  # over the job's log cap: dropped, but the fence still answers
             return self.lease_status(lease) is not None
-        return self.listing.append_log_fenced(lease.job_id, lease.owner, lease.attempt, capped)
+        return self.store.append_log_fenced(lease.job_id, lease.owner, lease.attempt, capped)
 
     def set_progress(self, lease: Lease, pct: int | float) -> bool:
         """A fenced progress write (0-100)."""
@@ -211,7 +208,7 @@ class Leases:
 
     def save_checkpoint(self, lease: Lease, checkpoint: dict[str, Any]) -> bool:
         """A fenced checkpoint write."""
-        return self.jobs.write_result_fields(
+        return self.store.write_result_fields(
             lease.job_id, lease.owner, lease.attempt, {"checkpoint": checkpoint}
         )
 
@@ -223,7 +220,7 @@ class Leases:
         kept = self.checked_results(lease, results, type_name=type_name)
         if kept is None:
             return False
-        return self.jobs.write_result_fields(
+        return self.store.write_result_fields(
             lease.job_id, lease.owner, lease.attempt, {"results": kept}
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sysjobs.jobs.models import to_datetime
-from sysjobs.store.leases import Recovery
+from sysjobs.store.backend import Recovery
 
 
 def decide_lost(row: dict[str, Any], now_ms: int, cause: str | None) -> Recovery:

@@ -17,15 +17,19 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from sysjobs.errors import Timeout
 from sysjobs.store import migrate
 from sysjobs.store.dialect import WRITE_OPTION, Dialect, Ending, HintSink, Listener
-from sysjobs.store.postgres import PostgresDialect
-from sysjobs.store.sqlite import SqliteDialect
+from sysjobs.store.postgres.dialect import PostgresDialect
+from sysjobs.store.rows import Now
+from sysjobs.store.sqlite.dialect import SqliteDialect
+
+if TYPE_CHECKING:
+    from sysjobs.store.backend import JobBackend
 
 #: Where ``sysjobs`` keeps its database when no URL is given.
 DEFAULT_URL = "sqlite:///" + str(Path(".sysjobs") / "sysjobs.db")
@@ -107,6 +111,11 @@ class Database:
     def shared_by_processes(self) -> bool:
         """Whether worker processes can open this database (not an in-memory SQLite)."""
         return self.dialect.shared_by_processes(self.url)
+
+    def backend(self, now: Now) -> JobBackend:
+        """The engine's contract on this database (``store/backend.py``), its writes timed
+        by ``now`` — the one place a backend is chosen."""
+        return self.dialect.backend(self, now)
 
     def migrate(self) -> None:
         """Apply every pending revision (no-op when already current)."""

@@ -1,17 +1,20 @@
 """What differs between SQLite and PostgreSQL, and nothing else.
 
 Procrastinate keeps its connector to a handful of operations; ours is smaller still. Every
-query is written once (SQLAlchemy Core, in the ``store`` modules); a dialect only says how to
-build the engine, how a *write* transaction begins (SQLite must take its write lock up front
-with ``BEGIN IMMEDIATE`` or two claimers deadlock on lock upgrade, while its reads begin
-deferred and never wait for that lock), how it ends (the rows kept for the end and the
-wake-up hint, with the commit), where hints from other processes come from, how often to
-poll when hints cannot be trusted, how to insert thousands of rows at once — and the few
-places where one planner or one set of functions differs (a lease server function, how to
-hide a term from the planner, case-insensitive search, the migration lock).
+query but the lease path is written once (SQLAlchemy Core, in the shared ``store``
+modules); a dialect only says how to build the engine, how a *write* transaction begins
+(SQLite must take its write lock up front with ``BEGIN IMMEDIATE`` or two claimers deadlock
+on lock upgrade, while its reads begin deferred and never wait for that lock), how it ends
+(the rows kept for the end and the wake-up hint, with the commit), where hints from other
+processes come from, how often to poll when hints cannot be trusted, how to insert
+thousands of rows at once — and the few places where one planner differs (whether it
+estimates ranges, case-insensitive search, the migration lock). The lease path — claim and
+end-and-claim, the hottest queries — is each backend's own: :meth:`Dialect.backend` builds
+the database's implementation of the engine's contract (``store/backend.py``).
 
-Nothing outside the dialect modules asks which database it is: a difference is a method
-here (``tests/unit/store/test_dialect_names.py`` holds that line).
+The implementations live in ``store/sqlite/`` and ``store/postgres/``. Nothing outside
+them asks which database it is: a difference is a method here or a verb of the contract
+(``tests/unit/store/test_dialect_names.py`` holds that line).
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 if TYPE_CHECKING:
+    from sysjobs.store.backend import JobBackend
     from sysjobs.store.database import Database
-    from sysjobs.store.leases import ClaimSpec, FinishSpec
-    from sysjobs.store.rows import Row
+    from sysjobs.store.rows import Now
 
 #: The execution option ``Database.write`` sets on its connection: begin as a writer.
 WRITE_OPTION = "sysjobs_write"
@@ -95,16 +98,9 @@ class Dialect(Protocol):
     def writer_lock(self) -> AbstractContextManager[Any]:
         """What the threads of one process hold around a write transaction."""
 
-    def end_and_claim(
-        self, db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec],
-        now: Callable[[], int], *, rows: bool,
-    ) -> tuple[list[Row | None], list[list[Row]]] | None:
-        """End leases and claim jobs in one server call, or None when this database has no
-        such call for these ends (``store/leases.py`` then runs its statements)."""
-
-    def planner_blind(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        """``column`` written so that the planner will not drive the plan by an index on it
-        (where it would pick the wrong one), or ``column`` itself."""
+    def backend(self, db: Database, now: Now) -> JobBackend:
+        """This database's implementation of the engine's contract (``store/backend.py``),
+        reading time from ``now``."""
 
     def estimates_ranges(self) -> bool:
         """Whether the planner estimates how many rows a range keeps (histograms); without,

@@ -58,6 +58,15 @@ def test_the_wheel_carries_the_samples_types_license_and_pytest_plugin(wheel: Pa
     assert "[pytest11]\nsysjobs.pytest_plugin = sysjobs.pytest_plugin" in entry_points
 
 
+def test_the_wheel_carries_postgresqls_sql_files_the_revisions_load(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    sql = ROOT / "sysjobs" / "store" / "postgres" / "sql"
+    files = {f"sysjobs/store/postgres/sql/{p.name}" for p in sql.glob("*.sql")}
+    assert "sysjobs/store/postgres/sql/schema.sql" in files
+    assert files <= names
+
+
 @pytest.mark.slow
 def test_sysjobs_demo_from_the_installed_wheel_passes_in_an_empty_folder(
     wheel: Path, tmp_path: Path

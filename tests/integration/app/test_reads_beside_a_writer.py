@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sysjobs.store import sqlite
+from sysjobs.store.sqlite import dialect as sqlite
 from tests.integration.app.conftest import AppEnv, make_env
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from sysjobs.jobs import Engine, new_owner
-from sysjobs.store.postgres import CHANNEL, PING_AFTER_IDLE_S
+from sysjobs.store.postgres.dialect import CHANNEL, PING_AFTER_IDLE_S
 from sysjobs.store.schema import job_events
 from tests.integration.engine.helpers import open_engine
 from tests.integration.engine.jobtypes import register

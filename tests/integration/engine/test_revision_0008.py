@@ -3,7 +3,6 @@ job's times in order, and downgrades to 0007's functions exactly."""
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,19 +12,16 @@ import sqlalchemy as sa
 
 from sysjobs.jobs import EngineSettings, Outcome, new_owner
 from sysjobs.store import migrate
+from sysjobs.store.postgres.sql import statements
 from tests.integration.engine.helpers import ManualClock, open_engine
 
 pytestmark = pytest.mark.postgres
 
 
-def _load(name: str) -> Any:
-    """A revision file as a module (its SQL texts)."""
-    path = migrate.MIGRATIONS / "versions" / name
-    spec = importlib.util.spec_from_file_location(f"sysjobs_test_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _functions(name: str) -> dict[str, str]:
+    """The frozen ``.sql`` file of a revision as {function name: its CREATE statement}."""
+    claim_batch, end_and_claim = statements(name)
+    return {"sysjobs_claim_batch": claim_batch, "sysjobs_end_and_claim": end_and_claim}
 
 
 @pytest.fixture
@@ -60,14 +56,11 @@ def _body(sql: str) -> str:
 
 
 def test_upgrading_from_0007_makes_claims_and_ends_clamp_their_times(url_at_0007: str) -> None:
-    old = _load("0007_pg_lease_function_joins.py")
-    assert _sources(url_at_0007)["sysjobs_claim_batch"] == _body(old.CLAIM_BATCH)
-    migrate.upgrade(sa.create_engine(url_at_0007, poolclass=sa.NullPool))
-    new = _load("0008_pg_lease_times_in_order.py")
-    assert _sources(url_at_0007) == {
-        "sysjobs_claim_batch": _body(new.claim_batch_sql()),
-        "sysjobs_end_and_claim": _body(new.function_sql()),
-    }
+    old = _functions("0007_lease.sql")
+    assert _sources(url_at_0007)["sysjobs_claim_batch"] == _body(old["sysjobs_claim_batch"])
+    migrate.upgrade(sa.create_engine(url_at_0007, poolclass=sa.NullPool), "0008")
+    new = _functions("0008_lease.sql")
+    assert _sources(url_at_0007) == {name: _body(sql) for name, sql in new.items()}
     clock = ManualClock()
     with open_engine(url_at_0007, EngineSettings(lease_s=300, clock=clock)) as eng:
         job = eng.enqueue("NOOP", {})
@@ -80,13 +73,10 @@ def test_upgrading_from_0007_makes_claims_and_ends_clamp_their_times(url_at_0007
     assert row["created_ms"] == row["started_ms"] == row["ended_ms"]
 
 
-def test_downgrading_0008_puts_back_0007s_functions(url_at_0007: str) -> None:
+def test_downgrading_from_head_to_0007_puts_back_0007s_functions(url_at_0007: str) -> None:
     engine = sa.create_engine(url_at_0007, poolclass=sa.NullPool)
     migrate.upgrade(engine)
     migrate.downgrade(engine, "0007")
-    old = _load("0007_pg_lease_function_joins.py")
-    assert _sources(url_at_0007) == {
-        "sysjobs_claim_batch": _body(old.CLAIM_BATCH),
-        "sysjobs_end_and_claim": _body(old.FUNCTION),
-    }
+    old = _functions("0007_lease.sql")
+    assert _sources(url_at_0007) == {name: _body(sql) for name, sql in old.items()}
     assert migrate.current_revisions(engine) == {"0007"}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sysjobs.store.database import Database
-from sysjobs.store.sqlite import BUSY_TIMEOUT_S
+from sysjobs.store.sqlite.dialect import BUSY_TIMEOUT_S
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Nothing outside a backend asks which database it is: every difference between SQLite and
-PostgreSQL is a method of the dialect object (``store/dialect.py``), implemented in
-``store/sqlite.py`` and ``store/postgres.py`` (with ``store/postgres_leases.py``, the
-PostgreSQL lease call).
+PostgreSQL is a method of the dialect object (``store/dialect.py``) or a verb of the engine's
+contract (``store/backend.py``), implemented in the backends' own folders,
+``store/sqlite/`` and ``store/postgres/``. Only the factory (``store/database.py``) imports
+a backend's module; everything else reaches a backend through the contract.
 
 Revision files are left out: they are frozen history, and run on Alembic's own connection,
 below the seam.
@@ -15,12 +16,12 @@ from pathlib import Path
 import sysjobs
 
 ROOT = Path(sysjobs.__file__).parent
-BACKENDS = {
-    ROOT / "store" / "dialect.py",
-    ROOT / "store" / "sqlite.py",
-    ROOT / "store" / "postgres.py",
-    ROOT / "store" / "postgres_leases.py",
+BACKEND_FOLDERS = (ROOT / "store" / "sqlite", ROOT / "store" / "postgres")
+BACKENDS = {ROOT / "store" / "dialect.py"} | {
+    path for folder in BACKEND_FOLDERS for path in folder.rglob("*.py")
 }
+#: The one module outside the backends that names them: it picks one for a URL.
+FACTORY = ROOT / "store" / "database.py"
 REVISIONS = ROOT / "store" / "migrations" / "versions"
 
 _NAME = r"""["'](?:sqlite|postgresql|postgres)["']"""
@@ -47,6 +48,52 @@ def _checks_outside_backends() -> list[str]:
 
 def test_no_module_outside_the_backends_checks_a_dialects_name() -> None:
     assert _checks_outside_backends() == []
+
+
+#: An import of a backend's module: ``sysjobs.store.sqlite…`` / ``sysjobs.store.postgres…``.
+BACKEND_IMPORT = re.compile(
+    r"^\s*(?:from|import)\s+sysjobs\.store(?:\.(?:sqlite|postgres)\b|\s+import\s+(?:sqlite|postgres)\b)"
+)
+
+
+def _backend_imports_outside_the_factory() -> list[str]:
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if path in BACKENDS or path == FACTORY or REVISIONS in path.parents:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if BACKEND_IMPORT.search(line):
+                found.append(f"{path.relative_to(ROOT.parent)}:{number}: {line.strip()}")
+    return found
+
+
+def test_only_the_factory_imports_a_backends_modules() -> None:
+    assert _backend_imports_outside_the_factory() == []
+
+
+def test_each_backend_lives_in_its_own_folder() -> None:
+    """The layout this test guards: no dialect module is left beside the shared ones."""
+    store = ROOT / "store"
+    assert [p.name for p in BACKEND_FOLDERS if not (p / "dialect.py").is_file()] == []
+    assert [p.name for p in BACKEND_FOLDERS if not (p / "leases.py").is_file()] == []
+    left = {"sqlite.py", "postgres.py", "postgres_leases.py"} & {p.name for p in store.iterdir()}
+    assert left == set()
+
+
+def test_the_import_check_finds_each_way_of_importing_a_backend() -> None:
+    imports = [
+        "from sysjobs.store.sqlite.dialect import BUSY_TIMEOUT_S",
+        "from sysjobs.store.postgres.leases import PostgresBackend",
+        "    from sysjobs.store import sqlite",
+        "import sysjobs.store.postgres.dialect",
+    ]
+    plain = [
+        "from sysjobs.store.schema import jobs",
+        "from sysjobs.store.sqlcore import x",
+        "from sysjobs.store.postgresish import y",
+    ]
+    assert [i for i in imports if not BACKEND_IMPORT.search(i)] == []
+    assert [p for p in plain if BACKEND_IMPORT.search(p)] == []
 
 
 def test_the_check_finds_each_way_of_asking_for_the_name() -> None:

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import sqlalchemy as sa
 
-from sysjobs.store import postgres_leases
 from sysjobs.store.dialect import Ending, HintSink, Listener, column_defaults
 
 if TYPE_CHECKING:
+    from sysjobs.store.backend import JobBackend
     from sysjobs.store.database import Database
-    from sysjobs.store.leases import ClaimSpec, FinishSpec
-    from sysjobs.store.rows import Row
+    from sysjobs.store.rows import Now
 
 log = logging.getLogger(__name__)
 
@@ -140,22 +139,12 @@ class PostgresDialect:
         """Nothing: writers of one process run side by side, row locks order them."""
         return nullcontext()
 
-    def end_and_claim(
-        self, db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec],
-        now: Callable[[], int], *, rows: bool,
-    ) -> tuple[list[Row | None], list[list[Row]]] | None:
-        """One call of ``sysjobs_end_and_claim`` (``postgres_leases.py``), unless an end
-        sets something the function does not know."""
-        if not all(postgres_leases.serves(e) for e in ends):
-            return None
-        channel = CHANNEL if self.hints else None
-        return postgres_leases.end_and_claim(db, ends, claims, now, channel=channel, rows=rows)
+    def backend(self, db: Database, now: Now) -> JobBackend:
+        """Claims and ends as one call of the server function (``postgres/leases.py``),
+        its hints on the channel unless hints are off."""
+        from sysjobs.store.postgres.leases import PostgresBackend
 
-    @staticmethod
-    def planner_blind(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        """The column itself: PostgreSQL's statistics already pick the right index, and it
-        cannot estimate an expression (it would then sort every pending row)."""
-        return column
+        return PostgresBackend(db, now, channel=CHANNEL if self.hints else None)
 
     def estimates_ranges(self) -> bool:
         """Yes: column histograms."""

@@ -31,9 +31,9 @@ from sysjobs.store.dialect import WRITE_OPTION, Ending, HintSink, Listener
 _PROGRESS_STEPS = 200
 
 if TYPE_CHECKING:
+    from sysjobs.store.backend import JobBackend
     from sysjobs.store.database import Database
-    from sysjobs.store.leases import ClaimSpec, FinishSpec
-    from sysjobs.store.rows import Row
+    from sysjobs.store.rows import Now
 
 #: Seconds a writer waits for SQLite's write lock before giving up.
 BUSY_TIMEOUT_S = 30.0
@@ -95,18 +95,11 @@ class SqliteDialect:
         handler."""
         return threading.RLock()
 
-    def end_and_claim(
-        self, db: Database, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec],
-        now: Callable[[], int], *, rows: bool,
-    ) -> tuple[list[Row | None], list[list[Row]]] | None:
-        """No server function: the store's statements run in a write transaction."""
-        return None
+    def backend(self, db: Database, now: Now) -> JobBackend:
+        """Claims and ends as statements under the write lock (``sqlite/leases.py``)."""
+        from sysjobs.store.sqlite.leases import SqliteBackend
 
-    @staticmethod
-    def planner_blind(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        """``column || ''``: SQLite keeps no statistics and will not use an index for a
-        term on an expression (its documented way to steer the planner)."""
-        return column.concat("")
+        return SqliteBackend(db, now)
 
     def estimates_ranges(self) -> bool:
         """No: ``sqlite_stat1`` only (no ``STAT4`` in Python's build), no histograms."""

@@ -1,0 +1,139 @@
+"""The backend contract: what the engine (``sysjobs/jobs``) needs from a database.
+
+Two complete implementations, one per folder: ``sysjobs/store/sqlite`` (statements in a
+write transaction under SQLite's write lock) and ``sysjobs/store/postgres`` (the lease path
+as one call of a versioned server function, ``sysjobs/store/postgres/sql``). The engine gets
+its backend from one factory, :meth:`sysjobs.store.database.Database.backend`, and never
+asks which database it is. ``tests/integration/store/test_backend_contract.py`` runs the
+same expectations against both; ``docs/contracts.md`` describes each verb.
+
+The verbs are the engine's hot path and its fences — enqueue, claim, end-and-claim,
+heartbeat, the lease holder's fenced writes, the find/logs pages, recovery of lost leases,
+and wake-ups. User-driven transitions, statistics and retention are one plain SQLAlchemy Core
+query each, identical on both databases; they stay in the shared stores (``jobstore.py``,
+``stats.py``, ``retention.py``) and are not part of this seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from sysjobs.store.dialect import HintSink
+from sysjobs.store.listing import JobFilter, LogFilter
+from sysjobs.store.rows import Row
+
+__all__ = ["ClaimSpec", "FinishSpec", "Finished", "JobBackend", "Recovery"]
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """What a claimer can take: its queues, the types it knows, how many, whether low too."""
+
+    owner: str
+    queues: Sequence[str]
+    types: Sequence[str]
+    limit: int
+    allow_low: bool
+    aged_before_ms: int  # low-priority jobs created before this count as normal (ageing)
+    lease_ms: int
+
+
+@dataclass(frozen=True)
+class FinishSpec:
+    """One lease to end: its fence, the status map ``{current: next}``, what else to set.
+
+    ``values`` holds ``has_errors`` (only ever True) and ``progress``, nothing else: the
+    PostgreSQL function knows those two (its backend refuses anything more).
+    """
+
+    job_id: str
+    owner: str
+    attempt: int
+    targets: Mapping[str, str]
+    values: Mapping[str, Any]
+    reason: str | None = None
+    results: Mapping[str, Any] | None = None
+
+
+#: A recovery decision for one lost job: (new status, reason, log level, log message).
+Recovery = tuple[str, str, str, str]
+
+#: What ``finish`` returns: each end's row (None when fenced off), each claim's rows.
+Finished = tuple[list[Row | None], list[list[Row]]]
+
+
+@runtime_checkable
+class JobBackend(Protocol):
+    """The engine's seam to one database. Every write reads the clock inside its write
+    transaction and clamps what it stores to the job's own earlier times (created ≤ started
+    ≤ ended; see ``store/leases.py``)."""
+
+    def insert_jobs(self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None) -> None:
+        """Enqueue: new PENDING jobs, their empty results rows and creation events, in one
+        transaction; wakes claimers (``work``)."""
+
+    def claim(self, spec: ClaimSpec) -> list[Row]:
+        """Lease up to ``spec.limit`` pending jobs, oldest first: normal (and aged) first,
+        then low priority while slots are left. Rows carry ``results`` and ``checkpoint``."""
+
+    def finish(
+        self, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec] = (), *, rows: bool = True
+    ) -> Finished:
+        """End-and-claim: end ``ends`` (each fenced by owner and attempt and mapped by its
+        ``targets``; None when fenced off), then lease for each of ``claims``, at once. The
+        claims do not see the ends. ``rows=False``: an ended row is only ``id``/``status``."""
+
+    def heartbeat(
+        self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None
+    ) -> list[Row]:
+        """Extend the leases ``owner`` holds (of ``job_ids`` only, when given); returns
+        ``id``/``attempt``/``status``/``force_at_ms`` of each."""
+
+    def lease_status(self, job_id: str, owner: str, attempt: int) -> Row | None:
+        """``status`` and ``force_at_ms`` while the lease holds, else None."""
+
+    def set_progress(self, job_id: str, owner: str, attempt: int, progress: int) -> bool:
+        """Fenced: write progress; False when the lease no longer holds."""
+
+    def append_log_fenced(self, job_id: str, owner: str, attempt: int, entry: Row) -> bool:
+        """Fenced: append a log line (an ERROR sets ``has_errors``); False when fenced off."""
+
+    def write_result_fields(
+        self, job_id: str, owner: str, attempt: int, values: Mapping[str, Any]
+    ) -> bool:
+        """Fenced: set ``results``/``checkpoint``; False when fenced off."""
+
+    def append_log(self, job_id: str, entry: Row) -> bool:
+        """Append a log line from anyone (an ERROR sets ``has_errors``); False: no job."""
+
+    def jobs_page(self, f: JobFilter, after: tuple[int, str] | None, limit: int) -> list[Row]:
+        """``find``: matching jobs newest first, after the keyset ``(created_ms, id)``."""
+
+    def jobs_count(self, f: JobFilter) -> int:
+        """How many jobs ``f`` matches."""
+
+    def logs_page(self, f: LogFilter, after: tuple[int, int] | None, limit: int) -> list[Row]:
+        """``logs``: a job's matching lines oldest first, after the keyset ``(ts_ms, id)``."""
+
+    def logs_count(self, f: LogFilter) -> int:
+        """How many of the job's lines ``f`` matches."""
+
+    def recover(
+        self,
+        decide: Callable[[Row], Recovery],
+        *,
+        expired_before_ms: int | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+    ) -> list[Row]:
+        """Take back leases that expired before ``expired_before_ms`` (or all of one dead
+        ``owner``); ``decide`` says where each goes, written to the job's log and events."""
+
+    def listen(self, sink: HintSink) -> None:
+        """Wake-ups: feed other processes' hints into ``sink`` (this process's own go to
+        ``Database.local_sink`` after each commit)."""
+
+    def poll_interval(self, idle_rounds: int) -> float:
+        """Seconds between re-reads when no hint came (the safety net behind wake-ups)."""

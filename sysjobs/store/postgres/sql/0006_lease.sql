@@ -1,0 +1,157 @@
+-- Revision 0006 (frozen): sysjobs_claim_batch and sysjobs_end_and_claim, a worker's group
+-- commit as one PostgreSQL statement (see the revision's docstring).
+
+CREATE OR REPLACE FUNCTION sysjobs_claim_batch(
+  p_owner text, p_queues text[], p_types text[], p_limit int, p_low boolean,
+  p_aged_before bigint, p_now bigint, p_lease_ms bigint)
+RETURNS json
+LANGUAGE plpgsql
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+AS $fn$
+DECLARE
+  v_rows json;
+BEGIN
+  WITH picked AS MATERIALIZED (
+    SELECT j.id FROM jobs j
+    WHERE j.status = 'PENDING' AND j.queue = ANY (p_queues) AND j.type = ANY (p_types)
+      AND CASE WHEN p_low THEN j.low_priority
+               ELSE (j.low_priority IS false OR j.created_ms <= p_aged_before) END
+    ORDER BY j.created_ms, j.id
+    LIMIT p_limit
+    FOR UPDATE SKIP LOCKED
+  ), upd AS (
+    UPDATE jobs j SET
+      status = 'RUNNING', owner = p_owner, attempt = j.attempt + 1,
+      lease_expires_ms = p_now + p_lease_ms, started_ms = coalesce(j.started_ms, p_now),
+      ended_ms = NULL, force_at_ms = NULL
+    FROM picked WHERE j.id = picked.id AND (j.status || '') = 'PENDING'
+    RETURNING j.*
+  ), ev AS (
+    INSERT INTO job_events (job_id, at_ms, from_status, to_status, attempt, owner, reason)
+    SELECT u.id, p_now, 'PENDING', 'RUNNING', u.attempt, p_owner, 'claimed'
+    FROM upd u ORDER BY u.created_ms, u.id
+    RETURNING job_id
+  )
+  SELECT coalesce(json_agg(json_build_array(
+           to_json(u), r.results, r.checkpoint) ORDER BY u.created_ms, u.id), '[]')
+  INTO v_rows
+  FROM upd u LEFT JOIN job_results r ON u.attempt > 1 AND r.job_id = u.id;
+  RETURN v_rows;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION sysjobs_end_and_claim(
+  p_ends json, p_claims json, p_channel text, p_rows boolean)
+RETURNS json
+LANGUAGE plpgsql
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+AS $fn$
+DECLARE
+  c record;
+  v_ok json;
+  v_claimed json[] := '{}';
+  v_rows json;
+  v_low json;
+  v_taken int;
+  v_ended json;
+  v_keys text[] := '{}';
+  v_payload text;
+BEGIN
+  -- 1. The ends: lock the leased rows (id order) and decide each under the lock.
+  WITH e AS (
+    SELECT * FROM json_to_recordset(p_ends) AS x(
+      ord int, id text, owner text, attempt int, targets json, now bigint,
+      has_errors boolean, progress int, reason text, has_results boolean, results json)
+  ), locked AS (
+    SELECT j.id, j.status, j.owner, j.attempt FROM e JOIN jobs j ON j.id = e.id
+    WHERE (j.status || '') IN ('RUNNING', 'STOPPING', 'CANCELING')
+    ORDER BY j.id
+    FOR UPDATE OF j
+  )
+  SELECT coalesce(json_agg(to_json(d)), '[]') INTO v_ok
+  FROM (
+    SELECT e.ord, e.id, e.owner, e.attempt, e.now, e.has_errors, e.progress, e.reason,
+           e.has_results, e.results, l.status AS before, e.targets ->> l.status AS after
+    FROM e JOIN locked l ON l.id = e.id AND l.owner = e.owner AND l.attempt = e.attempt
+    WHERE e.targets ->> l.status IS NOT NULL
+  ) d;
+
+  -- 2. The claims, normal priority first, then low while slots are left.
+  FOR c IN
+    SELECT * FROM json_to_recordset(p_claims) AS x(
+      owner text, queues text[], types text[], "limit" int, allow_low boolean,
+      aged_before bigint, now bigint, lease_ms bigint)
+  LOOP
+    v_rows := sysjobs_claim_batch(c.owner, c.queues, c.types, c."limit", false,
+                                  c.aged_before, c.now, c.lease_ms);
+    v_taken := json_array_length(v_rows);
+    IF c.allow_low AND v_taken < c."limit" THEN
+      v_low := sysjobs_claim_batch(c.owner, c.queues, c.types, c."limit" - v_taken, true,
+                                   c.aged_before, c.now, c.lease_ms);
+      IF json_array_length(v_low) > 0 THEN
+        v_rows := (SELECT json_agg(r ORDER BY part, n) FROM (
+          SELECT 1 AS part, n, r FROM json_array_elements(v_rows) WITH ORDINALITY AS a(r, n)
+          UNION ALL
+          SELECT 2, n, r FROM json_array_elements(v_low) WITH ORDINALITY AS b(r, n)) s);
+      END IF;
+    END IF;
+    v_claimed := v_claimed || v_rows;
+    v_keys := v_keys
+      || ARRAY(SELECT 'job:' || (r -> 0 ->> 'id') FROM json_array_elements(v_rows) r);
+  END LOOP;
+
+  -- 3. The ends decided in 1: lease released, end date, errors, progress, results, events.
+  WITH ok AS (
+    SELECT * FROM json_to_recordset(v_ok) AS x(
+      ord int, id text, owner text, attempt int, now bigint, has_errors boolean,
+      progress int, reason text, has_results boolean, results json, before text, after text)
+  ), upd AS (
+    UPDATE jobs j SET
+      status = ok.after, owner = NULL, lease_expires_ms = NULL, force_at_ms = NULL,
+      ended_ms = CASE WHEN ok.after = 'PENDING' THEN NULL ELSE ok.now END,
+      has_errors = j.has_errors OR ok.has_errors,
+      progress = coalesce(ok.progress, j.progress)
+    FROM ok WHERE j.id = ok.id
+    RETURNING ok.ord, j.id, ok.before, ok.after, ok.now, ok.attempt AS fence_attempt,
+              ok.owner AS fence_owner, ok.reason, ok.has_results, ok.results AS new_results,
+              CASE WHEN p_rows THEN to_json(j) END AS row
+  ), res AS (
+    UPDATE job_results r SET results = u.new_results
+    FROM upd u WHERE u.has_results AND r.job_id = u.id
+    RETURNING r.job_id
+  ), ev AS (
+    INSERT INTO job_events (job_id, at_ms, from_status, to_status, attempt, owner, reason)
+    SELECT u.id, u.now, u.before, u.after, u.fence_attempt, u.fence_owner, u.reason
+    FROM upd u ORDER BY u.ord
+    RETURNING job_id
+  )
+  SELECT
+    (SELECT coalesce(json_agg(CASE WHEN p_rows THEN json_build_array(
+       u.ord, u.row,
+       CASE WHEN u.has_results THEN u.new_results
+            ELSE (SELECT r.results FROM job_results r WHERE r.job_id = u.id) END)
+     ELSE json_build_array(u.ord, json_build_object('id', u.id, 'status', u.after), NULL)
+     END ORDER BY u.ord), '[]') FROM upd u),
+    v_keys || ARRAY(
+      SELECT k.key FROM upd u
+      CROSS JOIN LATERAL (
+        VALUES (1, 'job:' || u.id), (2, CASE WHEN u.after = 'PENDING' THEN 'work' END)
+      ) AS k(n, key)
+      WHERE k.key IS NOT NULL ORDER BY u.ord, k.n)
+  INTO v_ended, v_keys;
+
+  -- 4. One hint for everything that changed, delivered on commit.
+  IF p_channel IS NOT NULL AND cardinality(v_keys) > 0 THEN
+    SELECT string_agg(key, ',' ORDER BY first) INTO v_payload
+    FROM (SELECT key, min(n) AS first FROM unnest(v_keys) WITH ORDINALITY AS t(key, n)
+          GROUP BY key) s;
+    IF length(v_payload) > 4000 THEN v_payload := '*'; END IF;
+    PERFORM pg_notify(p_channel, v_payload);
+  END IF;
+  RETURN json_build_object('claimed', to_json(v_claimed), 'ended', v_ended);
+END
+$fn$;
