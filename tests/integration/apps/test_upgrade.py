@@ -27,14 +27,16 @@ RECORD = "5f0000000000000000000001"
 JOB = "5f00000000000000000000aa"
 FILE = "5f0000000000000000000f01"
 USER = "5f0000000000000000000e01"
+#: The last revision before app keys.
+BEFORE = "0009"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url_at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A new database at revision 0008 (before app keys), holding one app's rows."""
+def url_before_keys(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new database at revision 0009 (the last before app keys), holding one app's rows."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
-        _fill_at_0008(url)
+        _fill_before_keys(url)
         yield url
         return
     server: Any = request.getfixturevalue("pg_server")
@@ -43,7 +45,7 @@ def url_at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        _fill_at_0008(server.url(name))
+        _fill_before_keys(server.url(name))
         yield server.url(name)
     finally:
         with admin.connect() as conn:
@@ -51,10 +53,10 @@ def url_at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         admin.dispose()
 
 
-def _fill_at_0008(url: str) -> None:
-    """Migrate to 0008 and write rows as sysjobs did then (no ``app`` columns)."""
+def _fill_before_keys(url: str) -> None:
+    """Migrate to the last revision before app keys and write rows as sysjobs did then (no ``app`` columns)."""
     engine = sa.create_engine(url, poolclass=sa.NullPool)
-    migrate.upgrade(engine, "0008")
+    migrate.upgrade(engine, BEFORE)
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     data = json.dumps({"name": "Old Co", "type": "a"})
     statements = [
@@ -100,20 +102,20 @@ def test_the_sentinels_agree() -> None:
     assert UNOWNED == JOBS_UNOWNED == app_misc.UNOWNED == ""
 
 
-def test_upgrade_marks_existing_rows_unowned_until_an_app_opens(url_at_0008: str) -> None:
-    db = Database(url_at_0008, hints=False)
+def test_upgrade_marks_existing_rows_unowned_until_an_app_opens(url_before_keys: str) -> None:
+    db = Database(url_before_keys, hints=False)
     try:
         db.migrate()
     finally:
         db.close()
-    keys = _apps_of(url_at_0008)
+    keys = _apps_of(url_before_keys)
     assert all(found == {UNOWNED} for found in keys.values()), keys
 
 
 def test_the_first_app_to_open_an_upgraded_database_owns_its_rows(
-    url_at_0008: str, tmp_path: Path
+    url_before_keys: str, tmp_path: Path
 ) -> None:
-    apps = Apps(url_at_0008, tmp_path)
+    apps = Apps(url_before_keys, tmp_path)
     try:
         a = apps.open("old")
         assert a.records.find_by_id("companies", RECORD) is not None
@@ -123,7 +125,7 @@ def test_the_first_app_to_open_an_upgraded_database_owns_its_rows(
         assert a.status.endpoint("hello") is EndpointStatus.DEPLOYED
         # The old app's seed marker came along: it is not seeded a second time.
         assert a.records.count("companies", {}) == 1
-        keys = _apps_of(url_at_0008)
+        keys = _apps_of(url_before_keys)
         assert all(found == {"old"} for name, found in keys.items()), keys
         assert a.engine.require(JOB).label == "old"
     finally:
@@ -131,9 +133,9 @@ def test_the_first_app_to_open_an_upgraded_database_owns_its_rows(
 
 
 def test_an_app_opening_after_the_first_finds_none_of_the_old_rows(
-    url_at_0008: str, tmp_path: Path
+    url_before_keys: str, tmp_path: Path
 ) -> None:
-    apps = Apps(url_at_0008, tmp_path)
+    apps = Apps(url_before_keys, tmp_path)
     try:
         apps.open("old")
         b = apps.open("newcomer")
@@ -144,13 +146,13 @@ def test_an_app_opening_after_the_first_finds_none_of_the_old_rows(
             b.files.get(FILE)
         assert b.status.endpoint("hello") is EndpointStatus.UNDEPLOYED
         assert b.records.count("companies", {}) == 5  # its own seed, loaded into itself
-        assert _apps_of(url_at_0008)["jobs"] == {"old"}
+        assert _apps_of(url_before_keys)["jobs"] == {"old"}
     finally:
         apps.close()
 
 
-def test_unowned_rows_are_claimed_once_by_one_of_two_racing_apps(url_at_0008: str) -> None:
-    db = Database(url_at_0008, hints=False)
+def test_unowned_rows_are_claimed_once_by_one_of_two_racing_apps(url_before_keys: str) -> None:
+    db = Database(url_before_keys, hints=False)
     try:
         db.migrate()
         stores = [AppMiscStore(db, "left"), AppMiscStore(db, "right")]
@@ -168,7 +170,7 @@ def test_unowned_rows_are_claimed_once_by_one_of_two_racing_apps(url_at_0008: st
             t.join()
         assert sorted(won.values()) == [False, True]
         winner = next(name for name, took in won.items() if took)
-        assert all(found == {winner} for found in _apps_of(url_at_0008).values())
+        assert all(found == {winner} for found in _apps_of(url_before_keys).values())
         assert not stores[0].claim_unowned() and not stores[1].claim_unowned()
     finally:
         db.close()
@@ -187,12 +189,12 @@ def test_a_fresh_database_has_nothing_to_claim(db_url: str) -> None:
         db.close()
 
 
-def test_revision_0010_downgrades_to_one_app_per_database(url_at_0008: str) -> None:
-    engine = sa.create_engine(url_at_0008, poolclass=sa.NullPool)
+def test_revision_0010_downgrades_to_one_app_per_database(url_before_keys: str) -> None:
+    engine = sa.create_engine(url_before_keys, poolclass=sa.NullPool)
     try:
         migrate.upgrade(engine)
-        migrate.downgrade(engine, "0008")
-        assert migrate.current_revisions(engine) == {"0008"}
+        migrate.downgrade(engine, BEFORE)
+        assert migrate.current_revisions(engine) == {BEFORE}
         with engine.connect() as conn:
             assert "app" not in {c["name"] for c in sa.inspect(conn).get_columns("jobs")}
             label = conn.execute(sa.text("SELECT label FROM app_records")).scalar_one()

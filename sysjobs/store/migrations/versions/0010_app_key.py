@@ -14,7 +14,7 @@ SQLite cannot change a primary key or drop a column's UNIQUE in place, so there 
 small tables whose keys change (users, endpoints, app state) are copied into new ones.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None
 
