@@ -99,7 +99,18 @@ def _apps_of(url: str) -> dict[str, set[str]]:
 
 
 def test_the_sentinels_agree() -> None:
+    import importlib.util
+
     assert UNOWNED == JOBS_UNOWNED == app_misc.UNOWNED == ""
+    path = migrate.MIGRATIONS / "versions" / "0010_app_key.py"
+    spec = importlib.util.spec_from_file_location("sysjobs_test_0010", path)
+    assert spec is not None and spec.loader is not None
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    assert revision.MARKER == UNOWNED_MARKER
+    assert {t.name for t in APP_KEYED_TABLES} == {
+        *revision.ADDED_TO, "app_users", "app_endpoints", "app_state"
+    }
 
 
 def test_upgrade_marks_existing_rows_unowned_until_an_app_opens(url_before_keys: str) -> None:

@@ -34,8 +34,7 @@ PENDING = sa.text("status = 'PENDING'")
 _TS = sa.DateTime(timezone=True)
 #: Tables that only gain the column (their keys do not change).
 ADDED_TO = ("jobs", "job_results", "job_logs", "job_events", "app_records", "app_files")
-#: Every table with an app key: what the marker's claim updates.
-APP_KEYED = (*ADDED_TO, "app_users", "app_endpoints", "app_state")
+#: The ``app_state`` name of the marker (``sysjobs.store.app_misc.UNOWNED_MARKER``).
 MARKER = "unowned-rows"
 
 
