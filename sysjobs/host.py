@@ -33,6 +33,7 @@ from sysjobs.bindings.data import data_namespace
 from sysjobs.bindings.jobs import jobs_namespace
 from sysjobs.errors import BadRequest
 from sysjobs.jobs import Engine, EngineSettings, Job, JobType
+from sysjobs.jobs.apps import DEFAULT_APP, check_app_key
 from sysjobs.runtime import Governance, Limits, Namespace, RunResult, Sandbox
 from sysjobs.worker.loader import Extensions
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool, Workers
@@ -80,7 +81,11 @@ class Host:
         manifest may tighten it. ``settings`` configure the engine this Host opens (caps,
         leases, retention); an ``engine`` passed in keeps its own. ``recycle_scope`` is the
         trust domain within which V8 contexts are recycled: ``"app"``, or ``"user"`` (only
-        between runs of one user: a job's ``runBy``, :meth:`run`'s ``user``)."""
+        between runs of one user: a job's ``runBy``, :meth:`run`'s ``user``).
+
+        Many Hosts may share one database: each reads and writes only its app's rows, keyed
+        by the app's manifest ``name`` (:data:`~sysjobs.jobs.apps.DEFAULT_APP` without an
+        app folder); see docs/many-apps.md."""
         if recycle_scope not in ("app", "user"):
             raise BadRequest(f"Invalid value {recycle_scope!r} for parameter 'recycle_scope'. "
                              "Allowed values: app, user")  # fmt: skip
@@ -90,9 +95,11 @@ class Host:
         self.app_dir = str(Path(app_dir).resolve()) if app_dir is not None else None
         self._pool_size = pool_size
         self._owns_engine = engine is None
-        self.engine = engine if engine is not None else Engine.open(db_url, settings=settings)
+        definition = load_app(app_dir) if app_dir is not None else load_demo_app()
+        #: The key of this Host's app on the shared database.
+        self.app_key = app_key_of(definition.name if app_dir is not None else None)
+        self.engine = _engine_for(self.app_key, db_url, engine, settings)
         try:
-            definition = load_app(app_dir) if app_dir is not None else load_demo_app()
             limits = governed(limits or Limits(), governance, definition.governance_limits())
             self.app = App.open(self.engine, definition)
             register_app_job_types(self.engine, self.app)
@@ -331,6 +338,33 @@ async def _in_thread(call: Callable[[], T]) -> T:
 def _deliver(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
     with contextlib.suppress(RuntimeError):  # the loop closed: nobody awaits any more
         loop.call_soon_threadsafe(callback)
+
+
+def app_key_of(manifest_name: str | None) -> str:
+    """The app key of an app named ``manifest_name`` (None: no app folder, the default)."""
+    return DEFAULT_APP if manifest_name is None else check_app_key(manifest_name)
+
+
+def app_key_of_folder(app_dir: str | Path | None) -> str:
+    """The app key of the app in ``app_dir`` (None: the default key)."""
+    return app_key_of(None if app_dir is None else load_app(app_dir).name)
+
+
+def _engine_for(
+    key: str, db_url: str | None, engine: Engine | None, settings: EngineSettings | None
+) -> Engine:
+    """The engine of app ``key``: the one passed in (which must serve that app), or a new
+    one with ``settings`` for that app."""
+    if engine is not None:
+        if engine.app != key:
+            raise BadRequest(f"Invalid value '{engine.app}' for parameter 'app' of the engine: "
+                             f"this Host's app is '{key}'. Allowed values: '{key}'")  # fmt: skip
+        return engine
+    settings = settings or EngineSettings()
+    if settings.app not in (DEFAULT_APP, key):
+        raise BadRequest(f"Invalid value '{settings.app}' for parameter 'app' of the settings: "
+                         f"this Host's app is '{key}'. Allowed values: '{key}'")  # fmt: skip
+    return Engine.open(db_url, settings=replace(settings, app=key))
 
 
 def _queue_spec(queues: Mapping[str, int] | None) -> str | None:

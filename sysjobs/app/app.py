@@ -49,12 +49,16 @@ class App:
 
     @classmethod
     def open(cls, engine: Any, definition: AppDefinition | None = None) -> App:
-        """The app on ``engine``'s database (a ``sysjobs.jobs.Engine``), seeded.
+        """The app on ``engine``'s database (a ``sysjobs.jobs.Engine``), seeded, keyed by the
+        engine's app key (``engine.app``): it sees only its own rows.
 
-        Register its job types with :func:`sysjobs.app.jobtypes.register_app_job_types`.
+        The first app to open a database upgraded from one app takes the rows the upgrade
+        left unowned (docs/many-apps.md). Register its job types with
+        :func:`sysjobs.app.jobtypes.register_app_job_types`.
         """
-        app = cls(definition or load_demo_app(), AppStores.for_db(engine.database),
-                  engine)
+        stores = AppStores.for_db(engine.database, engine.app)
+        stores.misc.claim_unowned()
+        app = cls(definition or load_demo_app(), stores, engine)
         app.seed()
         return app
 
@@ -71,8 +75,9 @@ class App:
         return frozenset() if self.is_running() else HELD_WHEN_STOPPED
 
     def seed(self) -> None:
-        """Load the manifest's seed records and users into empty entities, once per database:
-        many worker processes open the same app at the same time, and only one may seed."""
+        """Load the manifest's seed records and users into empty entities, once per app on
+        the database: many worker processes open the same app at the same time, and only
+        one may seed; another app on the same database seeds its own."""
         if not self._misc.claim_once(f"{self.definition.name}:seeded"):
             return
         self.users.seed(self.definition.manifest.users)

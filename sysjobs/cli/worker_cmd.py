@@ -75,10 +75,22 @@ def worker(
     config = WorkerConfig(
         db, concurrency=slots, queues=queues, lease_s=lease, setup=setup or None,
         setup_args={"namespaces": namespaces} if namespaces else {},
-        runner_factory=runner or None, verbose=verbose,
+        runner_factory=runner or None, verbose=verbose, engine_settings={"app": _app_key()},
     )  # fmt: skip
     with reported_errors():
         supervisor = open_or_fail(lambda: WorkerProcesses(config, processes=concurrency), db)
     where = supervisor.engine.database.url.render_as_string(hide_password=True)
     typer.echo(f"sysjobs worker: {concurrency} process(es), {slots} slot(s) each, on {where}")
     supervisor.serve_forever()
+
+
+def _app_key() -> str:
+    """The key of the app the default setup loads (``SYSJOBS_APP``, else the demo's)."""
+    import os
+
+    from sysjobs.host import app_key_of_folder
+
+    try:
+        return app_key_of_folder(os.environ.get("SYSJOBS_APP") or None)
+    except SysError as exc:
+        fail("badRequest", exc.message)

@@ -137,6 +137,7 @@ def new_job_row(
     created = engine.settings.clock.now_ms()
     return {
         "id": new_job_id(created),
+        "app": engine.app,
         "type": job_type.name,
         "label": label if label is not None else job_type.name,
         "status": "PENDING",

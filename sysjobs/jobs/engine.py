@@ -41,6 +41,8 @@ class Engine(control.ControlVerbs):
         self.settings = settings or EngineSettings()
         #: The one clock every stored time comes from (``settings.clock``).
         self.clock = self.settings.clock
+        #: The app whose jobs this engine creates (``settings.app``, ``sysjobs.jobs.apps``).
+        self.app = self.settings.app
         self.registry = Registry()
         self.hub = Hub(on_watch=self._listen)
         self.store = JobStore(database, now=self.clock.now_ms)

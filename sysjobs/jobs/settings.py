@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sysjobs.jobs.apps import DEFAULT_APP, check_app_key
 from sysjobs.jobs.clock import SYSTEM_CLOCK, Clock
 
 
@@ -21,7 +22,7 @@ class Caps:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Timing and retention knobs of one engine."""
+    """Timing and retention knobs of one engine, and the app it serves."""
 
     #: How long a claim holds without a heartbeat (heartbeats come every third of it).
     lease_s: float = 30.0
@@ -39,3 +40,8 @@ class EngineSettings:
     caps: Caps = field(default_factory=Caps)
     #: Where every stored time comes from (tests inject a clock they step).
     clock: Clock = SYSTEM_CLOCK
+    #: The app whose rows this engine writes and reads (``sysjobs.jobs.apps``).
+    app: str = DEFAULT_APP
+
+    def __post_init__(self) -> None:
+        check_app_key(self.app)

@@ -3,6 +3,9 @@
 The engine writes every transition to ``job_events``; the app turns new rows into listener
 events. A cursor row in ``app_state`` (advanced with compare-and-set) makes each event go
 to exactly one of the processes pumping, however many workers share the database.
+
+A store serves one app: it reads the transitions of that app's jobs only, and keeps its
+cursor among that app's state rows.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ class Transition:
 
 
 class JobEventsStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, app: str) -> None:
         self.db = db
+        self.app = app
 
     def latest_id(self) -> int:
         """The newest transition's id (0 when none): where a fresh cursor starts."""
@@ -36,12 +40,13 @@ class JobEventsStore:
             return int(conn.execute(sa.select(sa.func.max(job_events.c.id))).scalar() or 0)
 
     def after(self, after_id: int, limit: int) -> list[Transition]:
-        """Transitions newer than ``after_id``, oldest first (primary key scan)."""
+        """Transitions of this app's jobs newer than ``after_id``, oldest first (primary key
+        scan, each joined to its job for the app)."""
         stmt = (
             sa.select(job_events.c.id, job_events.c.job_id, jobs.c.type,
                       job_events.c.from_status, job_events.c.to_status)
             .join(jobs, jobs.c.id == job_events.c.job_id)
-            .where(job_events.c.id > after_id)
+            .where(job_events.c.id > after_id, jobs.c.app == self.app)
             .order_by(job_events.c.id)
             .limit(limit)
         )
@@ -52,7 +57,8 @@ class JobEventsStore:
         """The stored cursor, or None before the first pump."""
         with self.db.read() as conn:
             value = conn.execute(
-                sa.select(app_state.c.status).where(app_state.c.name == key)
+                sa.select(app_state.c.status).where(app_state.c.app == self.app,
+                                                    app_state.c.name == key)
             ).scalar()
         return None if value is None else int(value)
 
@@ -62,11 +68,13 @@ class JobEventsStore:
         try:
             with self.db.write() as tx:
                 if expected is None:
-                    insert = sa.insert(app_state).values(name=key, status=str(new), updated_at=now)
+                    insert = sa.insert(app_state).values(app=self.app, name=key, status=str(new),
+                                                         updated_at=now)
                     tx.connection.execute(insert)
                     return True
                 stmt = (sa.update(app_state)
-                        .where(app_state.c.name == key, app_state.c.status == str(expected))
+                        .where(app_state.c.app == self.app, app_state.c.name == key,
+                               app_state.c.status == str(expected))
                         .values(status=str(new), updated_at=now))
                 return tx.connection.execute(stmt).rowcount == 1
         except sa.exc.IntegrityError:

@@ -73,7 +73,8 @@ class JobBackend(Protocol):
 
     def insert_jobs(self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None) -> None:
         """Enqueue: new PENDING jobs, their empty results rows and creation events, in one
-        transaction; wakes claimers (``work``)."""
+        transaction; wakes claimers (``work``). Each row carries its app's key (``app``),
+        which its results row and creation event get too."""
 
     def claim(self, spec: ClaimSpec) -> list[Row]:
         """Lease up to ``spec.limit`` pending jobs, oldest first: normal (and aged) first,

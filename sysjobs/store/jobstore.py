@@ -46,9 +46,10 @@ class JobStore:
         with self.db.write() as tx:
             insert = self.db.dialect.insert_rows
             insert(tx.connection, jobs, rows)
-            insert(tx.connection, job_results, [{"job_id": r["id"]} for r in rows])
+            insert(tx.connection, job_results, [{"job_id": r["id"], "app": r["app"]} for r in rows])
             insert(tx.connection, job_events, [
-                event(r["id"], r["created_ms"], None, r["status"], reason=reason) for r in rows
+                {**event(r["id"], r["created_ms"], None, r["status"], reason=reason),
+                 "app": r["app"]} for r in rows
             ])  # fmt: skip
             tx.hint("work", *(f"job:{r['id']}" for r in rows[:50]))
 

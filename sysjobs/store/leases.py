@@ -105,7 +105,8 @@ def recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms:
         _add_error(connection, row["id"], error)
     connection.execute(
         job_logs.insert(),
-        [{"job_id": row["id"], "ts_ms": now_ms, "level": level, "message": message}],
+        [{"job_id": row["id"], "app": row.get("app", ""), "ts_ms": now_ms, "level": level,
+          "message": message}],
     )
     add_events(
         connection,

@@ -228,15 +228,9 @@ class ListingStore:
         with self.db.write() as tx:
             flag = jobs.update().where(jobs.c.id == job_id)
             if entry["level"] == "ERROR":
-                done = tx.connection.execute(flag.values(has_errors=True)).rowcount
-            else:
-                done = tx.connection.execute(
-                    sa.select(sa.func.count()).select_from(jobs).where(jobs.c.id == job_id)
-                ).scalar_one()
-            if not done:
-                return False
-            tx.connection.execute(job_logs.insert(), [{"job_id": job_id, **entry}])
-        return True
+                tx.connection.execute(flag.values(has_errors=True))
+            added = tx.connection.execute(_log_of_job(jobs.c.id == job_id, job_id, entry))
+            return added.first() is not None
 
     def append_log_fenced(self, job_id: str, owner: str, attempt: int, entry: Row) -> bool:
         """Append a log from the lease holder only; INFO logs never touch the job row."""
@@ -246,16 +240,20 @@ class ListingStore:
                 flag = jobs.update().where(fence(job_id, owner, attempt)).values(has_errors=True)
                 if conn.execute(flag).rowcount == 0:
                     return False
-                conn.execute(job_logs.insert(), [{"job_id": job_id, **entry}])
-                return True
-            held = sa.exists().where(fence(job_id, owner, attempt))
-            source = sa.select(
-                sa.literal(job_id, sa.String()),
-                sa.literal(entry["ts_ms"], sa.BigInteger()),
-                sa.literal(entry["level"], sa.String()),
-                sa.literal(entry["message"], sa.Text()),
-                sa.literal(entry.get("additional_info"), sa.JSON()),
-            ).where(held)
-            columns = ["job_id", "ts_ms", "level", "message", "additional_info"]
-            insert = job_logs.insert().from_select(columns, source).returning(job_logs.c.id)
+            insert = _log_of_job(fence(job_id, owner, attempt), job_id, entry)
             return conn.execute(insert).first() is not None  # rowcount is -1 on psycopg here
+
+
+def _log_of_job(job: sa.ColumnElement[bool], job_id: str, entry: Row) -> sa.Insert:
+    """Insert ``entry`` as a line of the job matching ``job``, in the job's app; nothing
+    when no job matches (``RETURNING`` says which)."""
+    source = sa.select(
+        jobs.c.app,
+        sa.literal(job_id, sa.String()),
+        sa.literal(entry["ts_ms"], sa.BigInteger()),
+        sa.literal(entry["level"], sa.String()),
+        sa.literal(entry["message"], sa.Text()),
+        sa.literal(entry.get("additional_info"), sa.JSON()),
+    ).where(job)
+    columns = ["app", "job_id", "ts_ms", "level", "message", "additional_info"]
+    return job_logs.insert().from_select(columns, source).returning(job_logs.c.id)

@@ -4,6 +4,9 @@ A :class:`~sysjobs.store.record_query.RecordQuery` becomes one SQL ``WHERE`` ove
 JSON document of field values. Reads page lazily so a script iterating a huge result
 holds no connection between pages; job scans walk records by id (keyset) so a stopped job
 resumes after the last id it finished.
+
+A store serves one app: every statement is scoped by its key (``ix_app_records_app_entity_id``
+leads with it), so another app's record ids are simply not there.
 """
 
 from __future__ import annotations
@@ -88,25 +91,33 @@ def _where(group: Group) -> sa.ColumnElement[bool]:
     return sa.and_(*parts) if group.kind == "and" else sa.or_(*parts)
 
 
-def _filtered(query: RecordQuery) -> sa.ColumnElement[bool]:
-    return sa.and_(app_records.c.entity == query.entity, _where(query.where))
+_COLUMNS = [c for c in app_records.c if c.name != "app"]
 
 
 class RecordStore:
-    """Record queries on one database (the engine's)."""
+    """Record queries of one app on one database (the engine's)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, app: str) -> None:
         self.db = db
+        self.app = app
+
+    def _mine(self) -> sa.ColumnElement[bool]:
+        return app_records.c.app == self.app
+
+    def _filtered(self, query: RecordQuery) -> sa.ColumnElement[bool]:
+        return sa.and_(self._mine(), app_records.c.entity == query.entity, _where(query.where))
 
     def get(self, record_id: str) -> RecordRow | None:
-        """One record by primary key."""
+        """One record of this app by primary key."""
+        stmt = sa.select(*_COLUMNS).where(app_records.c.id == record_id, self._mine())
         with self.db.read() as conn:
-            r = conn.execute(sa.select(app_records).where(app_records.c.id == record_id)).first()
+            r = conn.execute(stmt).first()
         return None if r is None else _row(r)
 
     def count(self, query: RecordQuery) -> int:
-        """How many records match, ignoring ``_size``/``_offset`` (ix_app_records_entity_id)."""
-        stmt = sa.select(sa.func.count()).select_from(app_records).where(_filtered(query))
+        """How many records match, ignoring ``_size``/``_offset``
+        (ix_app_records_app_entity_id)."""
+        stmt = sa.select(sa.func.count()).select_from(app_records).where(self._filtered(query))
         with self.db.read() as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -116,7 +127,7 @@ class RecordStore:
         keys = [order.asc().nulls_last(), app_records.c.id]
         if query.sort_desc:
             keys = [order.desc().nulls_last(), app_records.c.id.desc()]
-        base = sa.select(app_records).where(_filtered(query)).order_by(*keys)
+        base = sa.select(*_COLUMNS).where(self._filtered(query)).order_by(*keys)
         offset, left = query.offset, query.size
         while left is None or left > 0:
             limit = PAGE if left is None else min(PAGE, left)
@@ -130,10 +141,10 @@ class RecordStore:
 
     def scan(self, query: RecordQuery, after_id: str | None, limit: int) -> list[RecordRow]:
         """The next ``limit`` matching records after ``after_id`` in id order (job chunks)."""
-        cond = _filtered(query)
+        cond = self._filtered(query)
         if after_id is not None:
             cond = sa.and_(cond, app_records.c.id > after_id)
-        stmt = sa.select(app_records).where(cond).order_by(app_records.c.id).limit(limit)
+        stmt = sa.select(*_COLUMNS).where(cond).order_by(app_records.c.id).limit(limit)
         with self.db.read() as conn:
             return [_row(r) for r in conn.execute(stmt).all()]
 
@@ -141,13 +152,15 @@ class RecordStore:
         """Insert records in one transaction (all or nothing)."""
         if rows:
             with self.db.write() as tx:
-                tx.connection.execute(sa.insert(app_records), [_values(r) for r in rows])
+                values = [{**_values(r), "app": self.app} for r in rows]
+                tx.connection.execute(sa.insert(app_records), values)
 
     def update(self, row: RecordRow, expected_version: int) -> bool:
         """Overwrite a record if nobody changed it since ``expected_version``."""
         stmt = (
             sa.update(app_records)
-            .where(app_records.c.id == row.id, app_records.c.version == expected_version)
+            .where(app_records.c.id == row.id, self._mine(),
+                   app_records.c.version == expected_version)
             .values(label=row.label, data=row.data, version=row.version, updated_at=row.updated_at)
         )
         with self.db.write() as tx:
@@ -156,13 +169,14 @@ class RecordStore:
     def delete(self, record_id: str) -> bool:
         """Delete one record; False when it was already gone."""
         with self.db.write() as tx:
-            stmt = sa.delete(app_records).where(app_records.c.id == record_id)
+            stmt = sa.delete(app_records).where(app_records.c.id == record_id, self._mine())
             return tx.connection.execute(stmt).rowcount == 1
 
     def delete_entity(self, entity: str) -> None:
         """Remove every record of ``entity`` (re-seeding the demo app)."""
         with self.db.write() as tx:
-            tx.connection.execute(sa.delete(app_records).where(app_records.c.entity == entity))
+            stmt = sa.delete(app_records).where(self._mine(), app_records.c.entity == entity)
+            tx.connection.execute(stmt)
 
 
 def _values(r: RecordRow) -> dict[str, Any]:

@@ -8,6 +8,11 @@ chatty job never contends with the claim path.
 
 Other modules (``sysjobs.store.app_schema``) add their tables to the same :data:`metadata`;
 this module imports nothing from them so that the dependency points one way only.
+
+Many apps share one database (revision 0010): every row that belongs to an app carries the
+app's key in ``app`` (``sysjobs.jobs.apps``), and the indexes that serve an app's queries
+lead with it. A row written without a key gets the server default, the unowned sentinel
+``''``, which no app's query matches: a forgotten key hides a row, it never leaks one.
 """
 
 from __future__ import annotations
@@ -19,10 +24,17 @@ metadata = sa.MetaData()
 #: Autoincrement ids: 64-bit on PostgreSQL, SQLite's rowid alias (INTEGER PRIMARY KEY) there.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+
+def app_column() -> sa.Column[str]:
+    """The app key of a row (unowned, ``''``, when the writer gave none)."""
+    return sa.Column("app", sa.String(64), nullable=False, server_default="")
+
+
 jobs = sa.Table(
     "jobs",
     metadata,
     sa.Column("id", sa.String(24), primary_key=True),  # 24 lowercase hex, time-ordered
+    app_column(),
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("label", sa.String(255), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
@@ -63,6 +75,25 @@ jobs = sa.Table(
         postgresql_where=sa.text("status = 'PENDING'"),
         sqlite_where=sa.text("status = 'PENDING'"),
     ),
+    # An app's claim and queue scans (revision 0010); the two above go when every claim
+    # is scoped by app.
+    sa.Index(
+        "ix_jobs_app_pending",
+        "app",
+        "queue",
+        "low_priority",
+        "created_ms",
+        postgresql_where=sa.text("status = 'PENDING'"),
+        sqlite_where=sa.text("status = 'PENDING'"),
+    ),
+    sa.Index(
+        "ix_jobs_app_pending_order",
+        "app",
+        "created_ms",
+        "id",
+        postgresql_where=sa.text("status = 'PENDING'"),
+        sqlite_where=sa.text("status = 'PENDING'"),
+    ),
     sa.Index(
         "ix_jobs_leased",
         "lease_expires_ms",
@@ -70,6 +101,7 @@ jobs = sa.Table(
         sqlite_where=sa.text("owner IS NOT NULL"),
     ),
     sa.Index("ix_jobs_created", "created_ms", "id"),
+    sa.Index("ix_jobs_app_created", "app", "created_ms", "id"),
     sa.Index("ix_jobs_status_created", "status", "created_ms", "id"),
     sa.Index("ix_jobs_type_created", "type", "created_ms"),
     sa.Index("ix_jobs_started", "started_ms"),
@@ -83,6 +115,7 @@ job_results = sa.Table(
     sa.Column(
         "job_id", sa.String(24), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
     ),
+    app_column(),
     sa.Column("results", sa.JSON(), nullable=True),
     sa.Column("checkpoint", sa.JSON(), nullable=True),
 )
@@ -94,6 +127,7 @@ job_logs = sa.Table(
     sa.Column(
         "job_id", sa.String(24), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
     ),
+    app_column(),
     sa.Column("ts_ms", sa.BigInteger(), nullable=False),
     sa.Column("level", sa.String(8), nullable=False),
     sa.Column("message", sa.Text(), nullable=False),
@@ -117,6 +151,7 @@ job_events = sa.Table(
     sa.Column(
         "job_id", sa.String(24), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
     ),
+    app_column(),
     sa.Column("at_ms", sa.BigInteger(), nullable=False),
     sa.Column("from_status", sa.String(16), nullable=True),
     sa.Column("to_status", sa.String(16), nullable=False),

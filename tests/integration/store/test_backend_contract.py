@@ -66,7 +66,8 @@ def end(row: Row, targets: dict[str, str] = COMPLETED, **values: Any) -> FinishS
 
 def _row(job_id: str, created: int, *, low: bool, queue: str, type_: str) -> dict[str, Any]:
     return {
-        "id": job_id, "type": type_, "label": type_, "status": "PENDING", "queue": queue,
+        "id": job_id, "app": "contract", "type": type_, "label": type_, "status": "PENDING",
+        "queue": queue,
         "low_priority": low, "progress": 0, "has_errors": False, "created_ms": created,
         "run_by_id": None, "run_by_name": None, "parent_id": None, "root_id": None,
         "data": {"n": 1}, "attempt": 0, "lost_count": 0, "max_retries": 0,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sysjobs.jobs import Engine, EngineSettings, Outcome
+from sysjobs.jobs import EngineSettings, Outcome
 from sysjobs.jobs.leases import Lease
 from sysjobs.store import migrate
 from sysjobs.store.postgres.sql import statements
@@ -139,6 +139,28 @@ def test_the_catalog_comparison_sees_a_changed_function_body(
     }
 
 
+def _enqueue_as_0007(url: str, job_type: str, count: int) -> list[str]:
+    """Enqueue ``count`` jobs as the release at revision 0007 did (its tables' columns: no
+    app keys yet), oldest first."""
+    ids = [f"5f{i:022x}" for i in range(1, count + 1)]
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        for n, job_id in enumerate(ids):
+            params = {"id": job_id, "type": job_type, "created": 1_700_000_000_000 + n}
+            conn.execute(sa.text(
+                "INSERT INTO jobs (id, type, label, status, queue, low_priority, progress, "
+                "has_errors, created_ms, data, attempt, lost_count, max_retries) VALUES "
+                "(:id, :type, :type, 'PENDING', 'mix', false, 0, false, :created, '{}', 0, 0, 0)"
+            ), params)  # fmt: skip
+            conn.execute(sa.text("INSERT INTO job_results (job_id) VALUES (:id)"), params)
+            conn.execute(sa.text(
+                "INSERT INTO job_events (job_id, at_ms, to_status, attempt, reason) "
+                "VALUES (:id, :created, 'PENDING', 0, 'enqueued')"
+            ), params)  # fmt: skip
+    engine.dispose()
+    return ids
+
+
 def _claim_with_0007s_function(url: str, job_type: str) -> dict[str, Any]:
     """Lease one job as a worker of the release before did: ``sysjobs_end_and_claim``."""
     claim = {
@@ -161,20 +183,16 @@ def test_a_database_at_0007_with_jobs_upgrades_in_place_and_its_jobs_finish(
 ) -> None:
     url = new_database()
     _migrate(url, "0007")
-    at_0007 = Engine.open(url, migrate=False)
-    try:
-        register(at_0007)
-        jobs = [at_0007.enqueue("NOOP", {}) for _ in range(3)]
-    finally:
-        at_0007.close()
+    ids = _enqueue_as_0007(url, "NOOP", 3)
     running = _claim_with_0007s_function(url, "NOOP")
-    assert running["id"] == jobs[0].id and running["status"] == "RUNNING"
+    assert running["id"] == ids[0] and running["status"] == "RUNNING"
 
     with open_engine(url, EngineSettings(lease_s=600)) as eng:  # migrates to head
-        assert migrate.current_revisions(eng.database.engine) == {"0009"}
+        assert migrate.current_revisions(eng.database.engine) == migrate.head_revisions()
+        register(eng)
         lease = Lease(running["id"], running["owner"], running["attempt"])
         assert eng.leases.finish(lease, Outcome.COMPLETED) is not None
         with running_pool(eng, concurrency=2):
-            ended = eng.wait_all([j.id for j in jobs], ["FINISHED"], 60)
+            ended = eng.wait_all(ids, ["FINISHED"], 60)
     assert [(j.status, j.progress) for j in ended] == [("FINISHED", 100)] * 3
     assert all(j.created_at <= j.started_at <= j.ended_at for j in ended)  # type: ignore[operator]

@@ -1,4 +1,4 @@
--- The current PostgreSQL schema of sysjobs: what revisions 0001-0009 applied in order leave,
+-- The current PostgreSQL schema of sysjobs: what revisions 0001-0010 applied in order leave,
 -- tables, sequences, constraints, indexes and the lease functions (Alembic's own
 -- alembic_version table aside). tests/integration/store/test_pg_schema.py holds the two equal,
 -- comparing the catalogs; after a new revision, bring this file along (pg_dump --schema-only
@@ -10,12 +10,14 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 -- Tables
 
 CREATE TABLE app_endpoints (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     name character varying(100) NOT NULL,
     status character varying(20) NOT NULL,
     updated_at timestamp with time zone NOT NULL
 );
 
 CREATE TABLE app_files (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     id character varying(24) NOT NULL,
     name character varying(255) NOT NULL,
     content_type character varying(100) NOT NULL,
@@ -27,6 +29,7 @@ CREATE TABLE app_files (
 );
 
 CREATE TABLE app_records (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     id character varying(24) NOT NULL,
     entity character varying(100) NOT NULL,
     label text,
@@ -37,12 +40,14 @@ CREATE TABLE app_records (
 );
 
 CREATE TABLE app_state (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     name character varying(100) NOT NULL,
     status character varying(20) NOT NULL,
     updated_at timestamp with time zone NOT NULL
 );
 
 CREATE TABLE app_users (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     id character varying(24) NOT NULL,
     email character varying(255) NOT NULL,
     first_name character varying(255) NOT NULL,
@@ -51,6 +56,7 @@ CREATE TABLE app_users (
 );
 
 CREATE TABLE job_events (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     id bigint NOT NULL,
     job_id character varying(24) NOT NULL,
     at_ms bigint NOT NULL,
@@ -71,6 +77,7 @@ CREATE SEQUENCE job_events_id_seq
 ALTER SEQUENCE job_events_id_seq OWNED BY job_events.id;
 
 CREATE TABLE job_logs (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     id bigint NOT NULL,
     job_id character varying(24) NOT NULL,
     ts_ms bigint NOT NULL,
@@ -89,12 +96,14 @@ CREATE SEQUENCE job_logs_id_seq
 ALTER SEQUENCE job_logs_id_seq OWNED BY job_logs.id;
 
 CREATE TABLE job_results (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     job_id character varying(24) NOT NULL,
     results json,
     checkpoint json
 );
 
 CREATE TABLE jobs (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
     id character varying(24) NOT NULL,
     type character varying(64) NOT NULL,
     label character varying(255),
@@ -124,7 +133,7 @@ ALTER TABLE ONLY job_events ALTER COLUMN id SET DEFAULT nextval('job_events_id_s
 ALTER TABLE ONLY job_logs ALTER COLUMN id SET DEFAULT nextval('job_logs_id_seq'::regclass);
 
 ALTER TABLE ONLY app_endpoints
-    ADD CONSTRAINT app_endpoints_pkey PRIMARY KEY (name);
+    ADD CONSTRAINT app_endpoints_pkey PRIMARY KEY (app, name);
 
 ALTER TABLE ONLY app_files
     ADD CONSTRAINT app_files_pkey PRIMARY KEY (id);
@@ -133,10 +142,7 @@ ALTER TABLE ONLY app_records
     ADD CONSTRAINT app_records_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY app_state
-    ADD CONSTRAINT app_state_pkey PRIMARY KEY (name);
-
-ALTER TABLE ONLY app_users
-    ADD CONSTRAINT app_users_email_key UNIQUE (email);
+    ADD CONSTRAINT app_state_pkey PRIMARY KEY (app, name);
 
 ALTER TABLE ONLY app_users
     ADD CONSTRAINT app_users_pkey PRIMARY KEY (id);
@@ -153,9 +159,11 @@ ALTER TABLE ONLY job_results
 ALTER TABLE ONLY jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
 
-CREATE INDEX ix_app_files_name ON app_files USING btree (name);
+CREATE INDEX ix_app_files_app_name ON app_files USING btree (app, name);
 
-CREATE INDEX ix_app_records_entity_id ON app_records USING btree (entity, id);
+CREATE INDEX ix_app_records_app_entity_id ON app_records USING btree (app, entity, id);
+
+CREATE UNIQUE INDEX ux_app_users_app_email ON app_users USING btree (app, email);
 
 CREATE INDEX ix_job_events_at ON job_events USING btree (at_ms);
 
@@ -164,6 +172,12 @@ CREATE INDEX ix_job_events_job ON job_events USING btree (job_id, id);
 CREATE INDEX ix_job_logs_job_ts ON job_logs USING btree (job_id, ts_ms, id);
 
 CREATE INDEX ix_job_logs_message_trgm ON job_logs USING gin (message gin_trgm_ops);
+
+CREATE INDEX ix_jobs_app_created ON jobs USING btree (app, created_ms, id);
+
+CREATE INDEX ix_jobs_app_pending ON jobs USING btree (app, queue, low_priority, created_ms) WHERE ((status)::text = 'PENDING'::text);
+
+CREATE INDEX ix_jobs_app_pending_order ON jobs USING btree (app, created_ms, id) WHERE ((status)::text = 'PENDING'::text);
 
 CREATE INDEX ix_jobs_created ON jobs USING btree (created_ms, id);
 
