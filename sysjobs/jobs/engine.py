@@ -31,6 +31,7 @@ from sysjobs.store.database import Database
 from sysjobs.store.jobstore import JobStore
 from sysjobs.store.listing import JobFilter, ListingStore, LogFilter
 from sysjobs.store.retention import PruneCounts, RetentionStore
+from sysjobs.store.workers import WorkerStore
 
 
 class Engine(control.ControlVerbs):
@@ -254,7 +255,8 @@ class Engine(control.ControlVerbs):
     def prune(
         self, *, jobs_days: float | None = None, logs_days: float | None = None
     ) -> PruneCounts:
-        """Apply retention: drop ended jobs / old logs (defaults from the settings)."""
+        """Apply retention: drop ended jobs / old logs (defaults from the settings), and
+        the workers registry's rows of workers gone long ago."""
         jobs_days = self.settings.retain_jobs_days if jobs_days is None else jobs_days
         logs_days = self.settings.retain_logs_days if logs_days is None else logs_days
         retention = RetentionStore(self.database)
@@ -265,7 +267,8 @@ class Engine(control.ControlVerbs):
         logs = (
             retention.prune_logs(now - int(logs_days * 86_400_000)) if logs_days is not None else 0
         )
-        return PruneCounts(jobs=jobs, logs=logs)
+        workers = WorkerStore(self.database, self.clock.now_ms).prune()
+        return PruneCounts(jobs=jobs, logs=logs, workers=workers)
 
     def reap(self) -> int:
         """Recover expired leases now (workers call this periodically)."""

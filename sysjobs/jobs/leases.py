@@ -24,6 +24,7 @@ from sysjobs.jobs.reaping import decide_lost
 from sysjobs.jobs.registry import QUEUES
 from sysjobs.jobs.values import escape_surrogates_in
 from sysjobs.store.backend import ClaimSpec, FinishSpec
+from sysjobs.store.workers import WorkerBeat
 
 if TYPE_CHECKING:
     from sysjobs.jobs.engine import Engine
@@ -179,12 +180,14 @@ class Leases:
         ]
 
     def heartbeat(
-        self, owner: str, lease_s: float | None = None, *, job_ids: Collection[str] | None = None
+        self, owner: str, lease_s: float | None = None, *, job_ids: Collection[str] | None = None,
+        worker: WorkerBeat | None = None,
     ) -> dict[str, tuple[int, str, int | None]]:
         """Extend ``owner``'s leases — only those of ``job_ids`` (the jobs the worker really
-        runs) when given: {job id: (attempt, status, force_at_ms)}."""
+        runs) when given: {job id: (attempt, status, force_at_ms)}. ``worker``: the pool's
+        row in the workers registry, refreshed in the same transaction."""
         lease_ms = int((lease_s or self.engine.settings.lease_s) * 1000)
-        rows = self.store.heartbeat(owner, lease_ms, job_ids=job_ids)
+        rows = self.store.heartbeat(owner, lease_ms, job_ids=job_ids, worker=worker)
         return {r["id"]: (r["attempt"], r["status"], r["force_at_ms"]) for r in rows}
 
     def lease_status(self, lease: Lease) -> tuple[str, int | None] | None:

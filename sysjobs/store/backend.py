@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 from sysjobs.store.dialect import HintSink
 from sysjobs.store.listing import JobFilter, LogFilter
 from sysjobs.store.rows import Row
+from sysjobs.store.workers import WorkerBeat
 
 __all__ = ["ClaimSpec", "FinishSpec", "Finished", "JobBackend", "Recovery"]
 
@@ -88,10 +89,12 @@ class JobBackend(Protocol):
         claims do not see the ends. ``rows=False``: an ended row is only ``id``/``status``."""
 
     def heartbeat(
-        self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None
+        self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None,
+        worker: WorkerBeat | None = None,
     ) -> list[Row]:
         """Extend the leases ``owner`` holds (of ``job_ids`` only, when given); returns
-        ``id``/``attempt``/``status``/``force_at_ms`` of each."""
+        ``id``/``attempt``/``status``/``force_at_ms`` of each. ``worker``: refresh the
+        pool's row in the workers registry in the same transaction (``store/workers.py``)."""
 
     def lease_status(self, job_id: str, owner: str, attempt: int) -> Row | None:
         """``status`` and ``force_at_ms`` while the lease holds, else None."""

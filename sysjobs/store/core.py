@@ -23,6 +23,7 @@ from sysjobs.store.leases import recover_one
 from sysjobs.store.listing import JobFilter, ListingStore, LogFilter
 from sysjobs.store.rows import LEASED, Now, Row, as_row, fence, last_event_ms, stamp
 from sysjobs.store.schema import jobs
+from sysjobs.store.workers import WorkerBeat, write_beat
 
 
 class CoreBackend:
@@ -40,10 +41,12 @@ class CoreBackend:
         self._jobs.insert_jobs(rows, reason=reason)
 
     def heartbeat(
-        self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None
+        self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None,
+        worker: WorkerBeat | None = None,
     ) -> list[Row]:
         """Extend the leases ``owner`` holds (of ``job_ids`` only, when given); returns
-        id/attempt/status/force_at of each."""
+        id/attempt/status/force_at of each. ``worker``: the pool's registry row, refreshed
+        in the same transaction (one write per heartbeat)."""
         held = [jobs.c.owner == owner, jobs.c.status.in_(LEASED)]
         if job_ids is not None:
             held.append(jobs.c.id.in_(list(job_ids)))
@@ -61,7 +64,11 @@ class CoreBackend:
             .returning(jobs.c.id, jobs.c.attempt, jobs.c.status, jobs.c.force_at_ms)
         )
         with self.db.write() as tx:
-            return [as_row(r) for r in tx.connection.execute(update, {"now": self.now()})]
+            now = self.now()
+            held = [as_row(r) for r in tx.connection.execute(update, {"now": now})]
+            if worker is not None:
+                write_beat(tx.connection, worker, now)
+            return held
 
     def lease_status(self, job_id: str, owner: str, attempt: int) -> Row | None:
         """Status and force deadline of a job if the lease still holds, else None."""

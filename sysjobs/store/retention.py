@@ -23,6 +23,8 @@ class PruneCounts:
 
     jobs: int
     logs: int
+    #: Rows of workers gone long ago (``sysjobs.store.workers.PRUNED_AFTER_LEASES``).
+    workers: int = 0
 
 
 class RetentionStore:

@@ -161,3 +161,25 @@ job_events = sa.Table(
     sa.Index("ix_job_events_job", "job_id", "id"),
     sa.Index("ix_job_events_at", "at_ms"),
 )
+
+# The workers registry (revision 0012): one row per running pool of job slots, keyed by the
+# owner id its leases carry. Written when the pool starts, refreshed with its heartbeat,
+# deleted when it stops; a row whose heartbeat is older than a few of its own lease periods
+# belongs to a worker that died, and is pruned later (``sysjobs.store.workers``).
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # the pool's owner id
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer(), nullable=False),
+    sa.Column("slots", sa.Integer(), nullable=False),
+    # {queue: slots it may use}; the app keys it serves; the jobs it runs now.
+    sa.Column("queues", sa.JSON(), nullable=False),
+    sa.Column("apps", sa.JSON(), nullable=False),
+    sa.Column("busy", sa.Integer(), nullable=False),
+    sa.Column("job_ids", sa.JSON(), nullable=False),
+    sa.Column("lease_ms", sa.BigInteger(), nullable=False),
+    sa.Column("started_ms", sa.BigInteger(), nullable=False),
+    sa.Column("last_seen_ms", sa.BigInteger(), nullable=False),
+    sa.Index("ix_workers_last_seen", "last_seen_ms"),
+)

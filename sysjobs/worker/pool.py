@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, new_owner
@@ -25,6 +25,7 @@ from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.waiting import wait_until
+from sysjobs.jobs.workers import Registration
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.queues import default_limits, free_slots
@@ -70,6 +71,7 @@ class WorkerPool:
         script_runner: ScriptRunner | None = None,
         shutdown_grace_s: float = 10.0,
         owner: str | None = None,
+        apps: Sequence[str] | None = None,
     ) -> None:
         self.engine = engine
         self.concurrency = max(1, concurrency)
@@ -89,9 +91,15 @@ class WorkerPool:
         self._finisher = GroupFinisher(
             lambda requests: engine.leases.finish_many(requests, ended_jobs=False)
         )
+        #: This pool's row in the workers registry (``apps``: default the engine's app).
+        self.registration = Registration(
+            engine, self.owner, slots=self.concurrency, queues=self.limits,
+            apps=tuple(apps) if apps is not None else (engine.app,), lease_s=self.lease_s,
+        )  # fmt: skip
 
     def start(self) -> WorkerPool:
-        """Start the dispatcher and heartbeat threads."""
+        """Register in the workers registry; start the dispatcher and heartbeat threads."""
+        self.registration.register()
         for target, name in ((self._dispatch_loop, "dispatch"), (self._heartbeat_loop, "beat")):
             thread = threading.Thread(target=target, name=f"sysjobs-{name}", daemon=True)
             thread.start()
@@ -115,6 +123,7 @@ class WorkerPool:
         self._closed.set()
         for thread in self._threads[1:]:
             thread.join(timeout=5.0)
+        self.registration.remove()
 
     def __enter__(self) -> WorkerPool:
         return self.start()
@@ -247,21 +256,28 @@ class WorkerPool:
     def _heartbeat_loop(self) -> None:
         tick = min(self.lease_s / 3, 1.0)
         while not self._closed.wait(tick):
-            if not self.running:
-                continue
             try:
-                self._beat()
+                self.beat()
             except Exception:  # keep beating: the lease outlives a short outage
                 log.exception("sysjobs: heartbeat failed; retrying")
 
-    def _beat(self) -> None:
-        """Renew leases; relay stop/cancel; force jobs past their grace; drop lost ones."""
+    def beat(self) -> None:
+        """One heartbeat (the heartbeat thread's, every third of a lease or second): renew
+        leases, relay stop/cancel, force jobs past their grace, drop lost ones — and refresh
+        this pool's registry row in the same write when it is due."""
         running_now = self._snapshot()
+        job_ids = [r.job_id for r in running_now]
+        worker = self.registration.due(job_ids)
+        if not running_now:
+            if worker is not None:
+                self.registration.refresh(worker)
+            return
         # Only the jobs this pool runs: a lease it holds without running the job (a claim
         # whose reply was lost) must expire and go back to the reaper, not live forever.
-        held = self.engine.leases.heartbeat(
-            self.owner, self.lease_s, job_ids=[r.job_id for r in running_now]
-        )
+        held = self.engine.leases.heartbeat(self.owner, self.lease_s, job_ids=job_ids,
+                                            worker=worker)  # fmt: skip
+        if worker is not None:
+            self.registration.written(worker)
         now = now_ms()
         for running in running_now:
             found = held.get(running.job_id)

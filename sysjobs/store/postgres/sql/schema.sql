@@ -1,4 +1,4 @@
--- The current PostgreSQL schema of sysjobs: what revisions 0001-0010 applied in order leave,
+-- The current PostgreSQL schema of sysjobs: what revisions 0001-0010 and 0012 applied in order leave,
 -- tables, sequences, constraints, indexes and the lease functions (Alembic's own
 -- alembic_version table aside). tests/integration/store/test_pg_schema.py holds the two equal,
 -- comparing the catalogs; after a new revision, bring this file along (pg_dump --schema-only
@@ -128,6 +128,20 @@ CREATE TABLE jobs (
     max_retries integer NOT NULL
 );
 
+CREATE TABLE workers (
+    id character varying(40) NOT NULL,
+    host character varying(255) NOT NULL,
+    pid integer NOT NULL,
+    slots integer NOT NULL,
+    queues json NOT NULL,
+    apps json NOT NULL,
+    busy integer NOT NULL,
+    job_ids json NOT NULL,
+    lease_ms bigint NOT NULL,
+    started_ms bigint NOT NULL,
+    last_seen_ms bigint NOT NULL
+);
+
 ALTER TABLE ONLY job_events ALTER COLUMN id SET DEFAULT nextval('job_events_id_seq'::regclass);
 
 ALTER TABLE ONLY job_logs ALTER COLUMN id SET DEFAULT nextval('job_logs_id_seq'::regclass);
@@ -158,6 +172,9 @@ ALTER TABLE ONLY job_results
 
 ALTER TABLE ONLY jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY workers
+    ADD CONSTRAINT workers_pkey PRIMARY KEY (id);
 
 CREATE INDEX ix_app_files_app_name ON app_files USING btree (app, name);
 
@@ -196,6 +213,8 @@ CREATE INDEX ix_jobs_started ON jobs USING btree (started_ms);
 CREATE INDEX ix_jobs_status_created ON jobs USING btree (status, created_ms, id);
 
 CREATE INDEX ix_jobs_type_created ON jobs USING btree (type, created_ms);
+
+CREATE INDEX ix_workers_last_seen ON workers USING btree (last_seen_ms);
 
 ALTER TABLE ONLY job_events
     ADD CONSTRAINT job_events_job_id_fkey FOREIGN KEY (job_id) REFERENCES jobs(id) ON DELETE CASCADE;

@@ -1,0 +1,149 @@
+"""The workers registry, as the engine's callers see it: who runs jobs, and are they alive.
+
+Like Sidekiq's process set and Oban's producers: each pool of job slots registers itself
+when it starts (:class:`Registration`), refreshes its row with its lease heartbeat — the
+same write transaction when it holds leases, so a busy pool pays no extra write, and one
+write every third of a lease when idle — and deletes it on a clean stop. A pool that died
+(killed, its machine gone) stops refreshing: :func:`list_workers` shows its row as ``gone``
+once the last heartbeat is older than ``GONE_AFTER_LEASES`` of its lease periods, and the
+row is pruned later (``sysjobs.store.workers``). Every time comes from the engine's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from sysjobs.jobs.engine import Engine
+from sysjobs.jobs.models import to_datetime
+from sysjobs.store.rows import Row
+from sysjobs.store.workers import GONE_AFTER_LEASES, PRUNED_AFTER_LEASES, WorkerBeat, WorkerStore
+
+__all__ = [
+    "GONE_AFTER_LEASES", "PRUNED_AFTER_LEASES", "Registration", "WorkerInfo", "list_workers",
+    "prune_workers",
+]  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+
+class WorkerInfo(BaseModel):
+    """One pool of job slots as the registry last heard of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: The owner id its leases carry (``w<pid>-<hex>``).
+    id: str
+    host: str
+    pid: int
+    slots: int
+    #: Jobs it ran at its last heartbeat, and their ids (at most the first 256).
+    busy: int
+    job_ids: list[str]
+    #: {queue: slots it may use there}.
+    queues: dict[str, int]
+    #: The app keys whose jobs it runs.
+    apps: list[str]
+    lease_s: float
+    started_at: datetime
+    last_seen_at: datetime
+    #: Milliseconds since its last heartbeat, against the engine's clock.
+    last_seen_ago_ms: int
+    #: ``alive``, or ``gone``: no heartbeat for ``GONE_AFTER_LEASES`` lease periods.
+    state: Literal["alive", "gone"]
+
+    @classmethod
+    def from_row(cls, row: Row, now_ms: int) -> WorkerInfo:
+        """A registry row read at ``now_ms``."""
+        ago = max(0, now_ms - row["last_seen_ms"])
+        gone = ago > GONE_AFTER_LEASES * row["lease_ms"]
+        return cls(
+            id=row["id"], host=row["host"], pid=row["pid"], slots=row["slots"],
+            busy=row["busy"], job_ids=list(row["job_ids"]), queues=dict(row["queues"]),
+            apps=list(row["apps"]), lease_s=row["lease_ms"] / 1000,
+            started_at=to_datetime(row["started_ms"]), last_seen_at=to_datetime(row["last_seen_ms"]),
+            last_seen_ago_ms=ago, state="gone" if gone else "alive",
+        )  # fmt: skip
+
+
+def list_workers(engine: Engine, app: str | None = None) -> list[WorkerInfo]:
+    """The registered workers that serve ``app`` (None: every worker), oldest start first."""
+    now = engine.clock.now_ms()
+    rows = WorkerStore(engine.database, engine.clock.now_ms).rows()
+    return [WorkerInfo.from_row(r, now) for r in rows if app is None or app in r["apps"]]
+
+
+def prune_workers(engine: Engine) -> int:
+    """Delete the rows of workers gone for ``PRUNED_AFTER_LEASES`` lease periods."""
+    return WorkerStore(engine.database, engine.clock.now_ms).prune()
+
+
+class Registration:
+    """One pool's row in the registry: written at start, refreshed by its heartbeat, deleted
+    at a clean stop. A database that does not answer is logged and tried again at the next
+    heartbeat — the registry informs people; it must never stop a pool from working."""
+
+    def __init__(
+        self, engine: Engine, owner: str, *, slots: int, queues: Mapping[str, int],
+        apps: Sequence[str], lease_s: float,
+    ) -> None:  # fmt: skip
+        self.store = WorkerStore(engine.database, engine.clock.now_ms)
+        self.clock = engine.clock
+        self.beat = WorkerBeat(
+            id=owner, host=socket.gethostname(), pid=os.getpid(), slots=slots,
+            queues=dict(queues), apps=tuple(apps), lease_ms=int(lease_s * 1000),
+            started_ms=engine.clock.now_ms(),
+        )  # fmt: skip
+        #: Refresh at least this often (milliseconds of the engine's clock).
+        self.every_ms = max(1, self.beat.lease_ms // 3)
+        self._written_ms: int | None = None
+        self._written_jobs: frozenset[str] = frozenset()
+
+    def register(self) -> None:
+        """Write the row (a failure is retried by the next :meth:`due` beat)."""
+        try:
+            started = self.store.register(self.beat)
+        except Exception:
+            log.warning("sysjobs: registering worker %s failed; retrying", self.beat.id,
+                        exc_info=True)  # fmt: skip
+            return
+        self.beat = replace(self.beat, started_ms=started)
+        self._written(self.beat, started)
+
+    def due(self, job_ids: Collection[str]) -> WorkerBeat | None:
+        """The row to write with this heartbeat: when a third of a lease passed since the
+        last write, or the jobs it runs changed; else None (nothing to write)."""
+        now = self.clock.now_ms()
+        jobs = frozenset(job_ids)
+        if (self._written_ms is not None and now - self._written_ms < self.every_ms
+                and jobs == self._written_jobs):  # fmt: skip
+            return None
+        return replace(self.beat, job_ids=tuple(sorted(jobs)))
+
+    def written(self, beat: WorkerBeat) -> None:
+        """Say that ``beat`` reached the database (with the lease heartbeat, or alone)."""
+        self._written(beat, self.clock.now_ms())
+
+    def refresh(self, beat: WorkerBeat) -> None:
+        """Write ``beat`` alone (an idle pool: no lease heartbeat to ride on)."""
+        self.store.refresh(beat)
+        self.written(beat)
+
+    def remove(self) -> None:
+        """Delete the row (a clean stop)."""
+        try:
+            self.store.remove(self.beat.id)
+        except Exception:
+            log.warning("sysjobs: removing worker %s from the registry failed", self.beat.id,
+                        exc_info=True)  # fmt: skip
+
+    def _written(self, beat: WorkerBeat, at_ms: int) -> None:
+        self._written_ms = at_ms
+        self._written_jobs = frozenset(beat.job_ids)
