@@ -125,12 +125,6 @@ def monitor_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> Monitor
     )  # fmt: skip
 
 
-def workers_seen(engine: Engine, window_s: float) -> int:
-    """Workers holding a live lease now or seen changing a job within ``window_s``."""
-    now = engine.clock.now_ms()
-    return MonitorStore(engine.database).workers_seen(now - int(window_s * 1000), now)
-
-
 def series(engine: Engine, window_s: float, step_s: float) -> Series:
     """Throughput and queue depth over the window, bucket by bucket."""
     now, step = engine.clock.now_ms(), max(1, int(step_s * 1000))

@@ -167,19 +167,6 @@ class MonitorStore:
                 lost_total=_lost_total(conn),
             )
 
-    def workers_seen(self, since_ms: int, now_ms: int) -> int:
-        """Distinct worker ids that hold a live lease now or changed a job since ``since_ms``
-        (claims, finishes: the audit trail names the owner). There is no workers table."""
-        live = sa.select(jobs.c.owner).where(
-            jobs.c.lease_expires_ms >= now_ms, jobs.c.owner.is_not(None)
-        )
-        recent = sa.select(job_events.c.owner).where(
-            job_events.c.at_ms >= since_ms, job_events.c.owner.is_not(None)
-        )
-        query = sa.select(sa.func.count()).select_from(sa.union(live, recent).subquery())
-        with self.db.read() as conn:
-            return int(conn.execute(query).scalar_one())
-
     def series(self, since_ms: int, step_ms: int) -> SeriesRows:
         """Counts per ``step_ms`` bucket since ``since_ms`` (bucket 0 opens the window)."""
         ended = jobs.c.ended_ms

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from sysjobs.errors import SysError
 from sysjobs.host import Host
-from sysjobs.web import api, errors, health, metrics, params, scripts
+from sysjobs.web import api, errors, health, metrics, params, scripts, workers
 from sysjobs.web.auth import AuthConfig, require
 from sysjobs.web.body import BodyLimit
 from sysjobs.web.limits import WebLimits
@@ -63,6 +63,7 @@ def routes() -> list[Route | Mount]:
     """Every route; ``/low-priority`` before the generic ``/{verb}``."""
     return [
         Route("/", _html("index.html")),
+        Route("/workers", _html("workers.html")),
         Route("/jobs/{job_id}", _html("job.html")),
         Route("/console", _html("console.html")),
         Route("/favicon.ico", favicon),
@@ -72,6 +73,7 @@ def routes() -> list[Route | Mount]:
         Route("/api/me", api.whoami),
         Route("/api/stats", api.stats),
         Route("/api/stats/series", api.stats_series),
+        Route("/api/workers", workers.workers),
         Route("/api/jobs", api.list_jobs),
         Route("/api/jobs/{job_id}", api.show_job),
         Route("/api/jobs/{job_id}/logs", api.job_logs),

@@ -1,13 +1,13 @@
 """``GET /health`` (no token): can the dashboard read the database, and do workers run?
 
 For load balancers and uptime checks, so it needs no token and says nothing secret: no
-database URL, no error text, no job data — only counts and ages. "Workers seen" is derived
-from what the store already holds, since there is no registry of workers: the distinct
-owners of live leases plus the owners named in the audit trail within
-:data:`WORKERS_WINDOW_S` (every claim and finish names its worker). An idle worker that
-claimed nothing in that window is therefore invisible; that alone is not a failure. It is
-one when jobs have waited longer than :data:`STALE_PENDING_S` and no worker was seen: the
-queue is not moving.
+database URL, no error text, no job data, no host names — only counts and ages. "Workers
+seen" are the pools in the workers registry (``sysjobs.jobs.workers``) that serve this
+dashboard's app and sent a heartbeat within their last few lease periods — idle ones
+included, since a pool refreshes its row whether it runs jobs or not; ``gone`` counts the
+rows of workers that stopped beating (died) and are not yet pruned. No worker seen is not a
+failure on its own; it is one when jobs have waited longer than :data:`STALE_PENDING_S`:
+the queue is not moving.
 """
 
 from __future__ import annotations
@@ -19,15 +19,16 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
-from sysjobs.jobs.stats import engine_stats, workers_seen
+from sysjobs.jobs.stats import engine_stats
+from sysjobs.jobs.workers import list_workers
 from sysjobs.web import params
 from sysjobs.web.api import host_of
 from sysjobs.web.errors import Reply
 
 log = logging.getLogger(__name__)
 
-#: How far back a worker's claim or finish counts as "seen".
-WORKERS_WINDOW_S = 300.0
+#: The window of the queue figures /health reads (only depth and age are shown).
+WINDOW_S = 300.0
 #: How long the oldest pending job may wait with no worker seen before the queue is stuck.
 STALE_PENDING_S = 60.0
 
@@ -44,22 +45,23 @@ def check(request: Request) -> Health:
     """Read the figures; a database that cannot answer is the one problem then."""
     engine = host_of(request).engine
     try:
-        stats = engine_stats(engine, WORKERS_WINDOW_S)
-        seen = workers_seen(engine, WORKERS_WINDOW_S)
+        stats = engine_stats(engine, WINDOW_S)
+        states = [w.state for w in list_workers(engine, engine.app)]
     except (SQLAlchemyError, OSError):  # the driver's text (paths, hosts) stays in the log
         log.warning("health check: the database did not answer", exc_info=True)
         return Health({"database": "unreachable"}, ("the database does not answer",))
     oldest = stats.oldest_pending_age_ms
+    seen = states.count("alive")
     body = {
         "database": "ok",
-        "workers": {"seen": seen, "windowS": WORKERS_WINDOW_S},
+        "workers": {"seen": seen, "gone": states.count("gone")},
         "queue": {"pending": stats.pending, "running": stats.running,
                   "oldestPendingAgeMs": oldest},
     }  # fmt: skip
     stuck = seen == 0 and oldest is not None and oldest > STALE_PENDING_S * 1000
     problems = (
         (f"{stats.pending} jobs are waiting (the oldest for {oldest // 1000} s) and no "
-         f"worker was seen in the last {WORKERS_WINDOW_S:.0f} s",)
+         "worker serving this app sends heartbeats",)
         if stuck and oldest is not None else ()
     )  # fmt: skip
     return Health(body, problems)

@@ -59,6 +59,11 @@ LOG_PAGE = {
         "more": {"type": "boolean", "description": "Whether lines past this page exist now"},
     },
 }
+WORKERS_PARAMS = {
+    "app": "The app key whose workers to list (default: this dashboard's app), or * for every "
+    "app; any other app than the dashboard's needs the admin token",
+    "state": "alive or gone",
+}
 STEP = "Bucket length in seconds (default 60): at least 1, at most 1440 buckets per window"
 WINDOW = "Throughput window in seconds: ASCII digits, optional fraction, > 0 and <= 31536000"
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -152,6 +157,15 @@ def document() -> dict[str, Any]:
                     "Jobs enqueued and finished and the queue depth per step over the "
                     "window: {stepS, atMs[], enqueued[], finished[], depth[]}",
                     _query({"window": WINDOW, "step": STEP}),
+                )
+            },
+            "/api/workers": {
+                "get": _op(
+                    "The workers registry: {app, goneAfterLeases, count, workers[]}, each with "
+                    "id, host, pid, slots, busy, jobIds, queues, apps, leaseS, startedAt, "
+                    "lastSeenAt, lastSeenAgoMs and state (alive, or gone: no heartbeat for "
+                    "goneAfterLeases lease periods), oldest start first",
+                    _query(WORKERS_PARAMS),
                 )
             },
             "/api/scripts": {

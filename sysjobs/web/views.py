@@ -14,6 +14,7 @@ from sysjobs.jobs import Job, JobEvent, JobLog
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import EngineStats, Series
 from sysjobs.jobs.status import PRIORITY_STATUSES, USER_TRANSITIONS
+from sysjobs.jobs.workers import WorkerInfo
 
 #: Status in which each user verb is allowed (the dashboard enables buttons with these).
 VERBS = ("stop", "force_stop", "resume", "cancel")
@@ -87,6 +88,16 @@ def stats_json(stats: EngineStats) -> dict[str, Any]:
 def series_json(series: Series) -> dict[str, Any]:
     """Throughput and queue depth over time, one list per figure (the charts' columns)."""
     return {_camel(k): v for k, v in series.model_dump(mode="json").items()}
+
+
+def worker_json(worker: WorkerInfo) -> dict[str, Any]:
+    """One entry of the workers registry (times in ms since the epoch)."""
+    raw = worker.model_dump(mode="json", exclude={"started_at", "last_seen_at"})
+    return {
+        **{_camel(k): v for k, v in raw.items()},
+        "startedAt": to_ms(worker.started_at),
+        "lastSeenAt": to_ms(worker.last_seen_at),
+    }
 
 
 def _camel(name: str) -> str:
