@@ -12,7 +12,8 @@ import sysjobs.cli.demo_cmd
 import sysjobs.cli.jobs_cmd
 import sysjobs.cli.samples_cmd  # registers `sysjobs samples run`
 import sysjobs.cli.serve_cmd  # registers `sysjobs serve`
-import sysjobs.cli.worker_cmd  # noqa: F401  (registers `sysjobs worker`)
+import sysjobs.cli.worker_cmd  # registers `sysjobs worker`
+import sysjobs.cli.workers_cmd  # noqa: F401  (registers `sysjobs workers`)
 from sysjobs.cli import run_cmd  # registers `sysjobs run`
 from sysjobs.cli.app import app
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from sysjobs.jobs import Job, JobLog
     from sysjobs.jobs.stats import EngineStats
+    from sysjobs.jobs.workers import WorkerInfo
 
 
 @functools.cache
@@ -153,12 +154,36 @@ def log_line(entry: JobLog) -> str:
     return f"[dim]{when(entry.timestamp)}[/] {level} {plain(entry.message)}"
 
 
-def stats_table(stats: EngineStats) -> None:
-    """``jobs stats``: one row per queue, then the totals."""
-    console().print(stats_view(stats))
+def stats_table(stats: EngineStats, workers: list[WorkerInfo] | None = None) -> None:
+    """``jobs stats``: one row per queue, then the totals (and the workers, when given)."""
+    console().print(stats_view(stats, workers=workers))
 
 
-def stats_view(stats: EngineStats, heading: str | None = None) -> RenderableType:
+def workers_view(workers: list[WorkerInfo], title: str = "Workers") -> RenderableType:
+    """The workers registry: one row per pool, alive ones first in start order."""
+    from rich.table import Table
+
+    table = Table(title=f"{title} ({_alive(workers)} alive, {len(workers)} listed)",
+                  title_justify="left")  # fmt: skip
+    for column in ("HOST", "PID", "SLOTS", "BUSY", "QUEUES", "APPS", "LAST SEEN", "STATE"):
+        table.add_column(column, overflow="fold")
+    for w in sorted(workers, key=lambda w: w.state != "alive"):
+        queues = ",".join(f"{q}={n}" for q, n in w.queues.items())
+        state = "[green]alive[/]" if w.state == "alive" else "[red]gone[/]"
+        table.add_row(
+            plain(w.host), str(w.pid), str(w.slots), str(w.busy), plain(queues),
+            plain(",".join(w.apps)), f"{age(w.last_seen_ago_ms)} ago", state,
+        )  # fmt: skip
+    return table
+
+
+def _alive(workers: list[WorkerInfo]) -> int:
+    return sum(1 for w in workers if w.state == "alive")
+
+
+def stats_view(
+    stats: EngineStats, heading: str | None = None, workers: list[WorkerInfo] | None = None
+) -> RenderableType:
     """What ``jobs stats`` shows, as one renderable (``--watch`` redraws it in place)."""
     from rich.console import Group
     from rich.table import Table
@@ -178,4 +203,6 @@ def stats_view(stats: EngineStats, heading: str | None = None) -> RenderableType
     )
     statuses = " · ".join(f"{status_text(s)} {n}" for s, n in stats.by_status.items())
     parts: list[RenderableType] = [table, totals, statuses]
+    if workers is not None:
+        parts.append(workers_view(workers) if workers else "[dim]no worker has registered[/]")
     return Group(*([heading] if heading else []), *parts)

@@ -1,4 +1,5 @@
-"""``sysjobs jobs stats``: queue depth, oldest pending age, running, throughput, lost leases.
+"""``sysjobs jobs stats``: queue depth, oldest pending age, running, throughput, lost leases,
+and the workers serving the app (``sysjobs workers`` lists them on their own).
 
 The figures a person on call wants first: is work piling up (depth, oldest age), is it
 moving (running, finished per minute), and are workers dying (leases the reaper recovered).
@@ -67,13 +68,14 @@ def stats(
 
 def _show_once(engine: Engine, window: float, as_json: bool) -> None:
     from sysjobs.jobs.stats import engine_stats
+    from sysjobs.jobs.workers import list_workers
     from sysjobs.web.views import stats_json
 
-    figures = engine_stats(engine, window)
+    figures, workers = engine_stats(engine, window), list_workers(engine, engine.app)
     if as_json:
-        view.print_json(stats_json(figures))
+        view.print_json(stats_json(figures, workers))
     else:
-        view.stats_table(figures)
+        view.stats_table(figures, workers)
 
 
 def refresh(
@@ -106,7 +108,9 @@ def _repeat(draw: Callable[[], None], interval: float, count: int | None) -> Non
 
 def _frame(engine: Engine, window: float, interval: float) -> RenderableType:
     from sysjobs.jobs.stats import engine_stats
+    from sysjobs.jobs.workers import list_workers
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     heading = f"[dim]{now} · every {interval:g}s · Ctrl-C to stop[/]"
-    return view.stats_view(engine_stats(engine, window), heading)
+    figures, workers = engine_stats(engine, window), list_workers(engine, engine.app)
+    return view.stats_view(figures, heading, workers)

@@ -23,6 +23,7 @@ from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.ids import is_job_id
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import engine_stats, labelled, series
+from sysjobs.jobs.workers import list_workers
 from sysjobs.web import params
 from sysjobs.web.auth import require
 from sysjobs.web.body import Fields, boolean, json_object
@@ -197,11 +198,13 @@ async def low_priority(request: Request) -> Reply:
 
 
 def stats(request: Request) -> Reply:
-    """GET /api/stats — queue depth, oldest pending age, running, throughput, lost leases."""
+    """GET /api/stats — queue depth, oldest pending age, running, throughput, lost leases,
+    and the workers serving the app (as ``sysjobs jobs stats --json``)."""
     require(request)
     query = Params({"window": params.seconds(MAX_WINDOW_S)}).parse(request)
     window_s: float = query.get("window", 3600.0)
-    return Reply(stats_json(engine_stats(host_of(request).engine, window_s)))
+    engine = host_of(request).engine
+    return Reply(stats_json(engine_stats(engine, window_s), list_workers(engine, engine.app)))
 
 
 def stats_series(request: Request) -> Reply:

@@ -14,7 +14,7 @@ from sysjobs.jobs import Job, JobEvent, JobLog
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import EngineStats, Series
 from sysjobs.jobs.status import PRIORITY_STATUSES, USER_TRANSITIONS
-from sysjobs.jobs.workers import WorkerInfo
+from sysjobs.jobs.workers import GONE_AFTER_LEASES, WorkerInfo
 
 #: Status in which each user verb is allowed (the dashboard enables buttons with these).
 VERBS = ("stop", "force_stop", "resume", "cancel")
@@ -77,17 +77,28 @@ def event_json(event: JobEvent) -> dict[str, Any]:
     }
 
 
-def stats_json(stats: EngineStats) -> dict[str, Any]:
-    """Queue statistics (the model's fields, camelCased)."""
+def stats_json(stats: EngineStats, workers: list[WorkerInfo] | None = None) -> dict[str, Any]:
+    """Queue statistics (the model's fields, camelCased), and the workers serving the app
+    when given (``jobs stats``' workers section)."""
     raw = stats.model_dump(mode="json")
     raw["queues"] = [{_camel(k): v for k, v in q.items()} for q in raw["queues"]]
     by_status = raw.pop("by_status")
-    return {**{_camel(k): v for k, v in raw.items()}, "byStatus": by_status}
+    shown = {**{_camel(k): v for k, v in raw.items()}, "byStatus": by_status}
+    if workers is not None:
+        shown["workers"] = [worker_json(w) for w in workers]
+    return shown
 
 
 def series_json(series: Series) -> dict[str, Any]:
     """Throughput and queue depth over time, one list per figure (the charts' columns)."""
     return {_camel(k): v for k, v in series.model_dump(mode="json").items()}
+
+
+def workers_json(app: str, workers: list[WorkerInfo]) -> dict[str, Any]:
+    """The workers registry as ``GET /api/workers`` and ``sysjobs workers --json`` show it
+    (``app``: whose workers, ``*`` for every app's)."""
+    return {"app": app, "goneAfterLeases": GONE_AFTER_LEASES, "count": len(workers),
+            "workers": [worker_json(w) for w in workers]}  # fmt: skip
 
 
 def worker_json(worker: WorkerInfo) -> dict[str, Any]:

@@ -14,12 +14,12 @@ from starlette.requests import Request
 
 from sysjobs.errors import BadRequest
 from sysjobs.jobs.apps import KEY_FORM, check_app_key
-from sysjobs.jobs.workers import GONE_AFTER_LEASES, list_workers
+from sysjobs.jobs.workers import list_workers
 from sysjobs.web.api import host_of
 from sysjobs.web.auth import Role, require
 from sysjobs.web.errors import ApiError, Reply, bad_parameter
 from sysjobs.web.params import Params, text
-from sysjobs.web.views import worker_json
+from sysjobs.web.views import workers_json
 
 #: ``app=*``: the workers of every app.
 EVERY_APP = "*"
@@ -58,6 +58,4 @@ def workers(request: Request) -> Reply:
                        f"(parameter 'app'); this token sees those of '{engine.app}'")  # fmt: skip
     found = list_workers(engine, None if app == EVERY_APP else app)
     state = query.get("state")
-    shown = [worker_json(w) for w in found if state is None or w.state == state]
-    return Reply({"app": app, "goneAfterLeases": GONE_AFTER_LEASES, "count": len(shown),
-                  "workers": shown})  # fmt: skip
+    return Reply(workers_json(app, [w for w in found if state is None or w.state == state]))
