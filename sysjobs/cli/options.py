@@ -9,6 +9,7 @@ speaks of its own flags, so :func:`cli_message` rewrites those names through
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -63,6 +64,32 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 #: ``sysjobs.worker.pool.DEFAULT_SLOTS``, spelled here so that registering a command imports
 #: no worker code (a unit test keeps the two equal).
 DEFAULT_SLOTS = 32
+#: The most worker processes ``serve`` and ``worker`` start unless told (each holds its own
+#: V8 isolates, ``--slots`` jobs and up to 30 PostgreSQL connections): more is a deliberate
+#: ``--workers N`` / ``--concurrency N``.
+MAX_DEFAULT_PROCESSES = 8
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (``taskset``, a container's
+    cpuset), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_processes(cpus: int | None = None) -> int:
+    """Worker processes to start by default: one per usable CPU, 1 to
+    :data:`MAX_DEFAULT_PROCESSES`.
+
+    Why per CPU: a worker process's slots share one interpreter, and every host call, claim
+    and JSON encoding of every slot takes its GIL, so one process keeps about one core busy
+    however many slots it has — as with Celery's and Sidekiq's one process per core. The
+    slots (``--slots``, 32) are what lets the many jobs that wait on the database or a host
+    call overlap within a process.
+    """
+    return max(1, min(MAX_DEFAULT_PROCESSES, usable_cpus() if cpus is None else cpus))
 
 #: The spec's parameter names as the CLI spells them (the engine's errors name the former).
 FLAG_OF: Mapping[str, str] = {

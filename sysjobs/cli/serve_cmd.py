@@ -5,7 +5,9 @@ is made and printed with the URL to open (in the fragment, so it stays out of ac
 logs); ``--read-token`` adds a token that can only look, and ``--read-only`` makes every
 token look-only. By default the server also supervises worker processes, like ``sysjobs
 worker``, so the jobs it starts (the console's scripts too) make progress while no script can
-end or wedge the server; ``--workers 0`` leaves them to a ``sysjobs worker`` fleet, and
+end or wedge the server — one process per usable CPU unless told
+(:func:`~sysjobs.cli.options.default_processes`), ``--slots`` jobs at once in each;
+``--workers 0`` leaves them to a ``sysjobs worker`` fleet, and
 ``--in-process-workers`` runs them in the server's own threads (trusted code only).
 """
 
@@ -18,7 +20,9 @@ import typer
 
 from sysjobs.cli.app import app
 from sysjobs.cli.jobs_base import opened_host
-from sysjobs.cli.options import DEFAULT_SLOTS, AppOption, DbOption, fail
+from sysjobs.cli.options import (
+    DEFAULT_SLOTS, MAX_DEFAULT_PROCESSES, AppOption, DbOption, default_processes, fail,
+)  # fmt: skip
 
 
 @app.command("serve")
@@ -37,9 +41,13 @@ def serve(
         bool, typer.Option("--read-only", help="No token may change jobs or run scripts.")
     ] = False,
     workers: Annotated[
-        int,
-        typer.Option(min=0, help="Worker processes (0: leave jobs to 'sysjobs worker')."),
-    ] = 2,
+        int | None,
+        typer.Option(
+            min=0,
+            help="Worker processes (default: one per usable CPU, at most "
+            f"{MAX_DEFAULT_PROCESSES}; 0: leave jobs to 'sysjobs worker').",
+        ),
+    ] = None,
     slots: Annotated[
         int, typer.Option("--slots", min=1, help="Jobs per worker process at once.")
     ] = DEFAULT_SLOTS,
@@ -62,6 +70,7 @@ def serve(
 
     if token is not None and not token.strip():
         fail("badRequest", "Invalid value '' for parameter '--token'. Allowed values: non-empty")
+    processes = default_processes() if workers is None else workers
     chosen = token or secrets.token_urlsafe(18)
     auth = AuthConfig(chosen, read_token or None, read_only)
     with opened_host(db, app_dir) as host:
@@ -70,8 +79,8 @@ def serve(
         typer.echo(f"sysjobs dashboard on http://{bind}:{port}/{shown}"
                    + (" (read-only)" if read_only else ""))  # fmt: skip
         pool = (
-            host.workers(slots, processes=workers, in_process=in_process).start()
-            if workers
+            host.workers(slots, processes=processes, in_process=in_process).start()
+            if processes
             else None
         )
         try:

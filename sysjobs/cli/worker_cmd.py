@@ -13,7 +13,9 @@ import typer
 
 from sysjobs.cli.app import app
 from sysjobs.cli.jobs_base import open_or_fail
-from sysjobs.cli.options import DEFAULT_SLOTS, DbOption, fail, reported_errors
+from sysjobs.cli.options import (
+    DEFAULT_SLOTS, MAX_DEFAULT_PROCESSES, DbOption, default_processes, fail, reported_errors,
+)  # fmt: skip
 from sysjobs.errors import SysError
 
 #: The host's hooks (``sysjobs.host.WORKER_SETUP`` / ``WORKER_RUNNER``, spelled here so that
@@ -27,8 +29,13 @@ DEFAULT_RUNNER = "sysjobs.host:worker_runner"
 def worker(
     db: DbOption = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, help="Worker processes to start.")
-    ] = 2,
+        int | None,
+        typer.Option(
+            "--concurrency", "-c", min=1,
+            help=f"Worker processes to start (default: one per usable CPU, at most "
+            f"{MAX_DEFAULT_PROCESSES}).",
+        ),
+    ] = None,
     slots: Annotated[
         int, typer.Option("--slots", min=1, help="Jobs per process at once.")
     ] = DEFAULT_SLOTS,
@@ -77,10 +84,11 @@ def worker(
         setup_args={"namespaces": namespaces} if namespaces else {},
         runner_factory=runner or None, verbose=verbose, engine_settings={"app": _app_key()},
     )  # fmt: skip
+    processes = default_processes() if concurrency is None else concurrency
     with reported_errors():
-        supervisor = open_or_fail(lambda: WorkerProcesses(config, processes=concurrency), db)
+        supervisor = open_or_fail(lambda: WorkerProcesses(config, processes=processes), db)
     where = supervisor.engine.database.url.render_as_string(hide_password=True)
-    typer.echo(f"sysjobs worker: {concurrency} process(es), {slots} slot(s) each, on {where}")
+    typer.echo(f"sysjobs worker: {processes} process(es), {slots} slot(s) each, on {where}")
     supervisor.serve_forever()
 
 
