@@ -1,0 +1,85 @@
+"""Worker processes in the workers registry: each child registers its own row (its pid, its
+slots, the app it serves), a clean stop takes the rows away, and the row of a child killed
+with SIGKILL stays, shown gone once its last heartbeat is older than GONE_AFTER_LEASES of
+its lease periods and pruned past PRUNED_AFTER_LEASES. The children read the system clock;
+the test's engine reads a manual one, stepped from the dead child's last heartbeat."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.jobs import Engine, EngineSettings
+from sysjobs.jobs.models import to_ms
+from sysjobs.jobs.workers import GONE_AFTER_LEASES, PRUNED_AFTER_LEASES, WorkerInfo, list_workers
+from sysjobs.worker import WorkerConfig, WorkerProcesses
+from tests.integration.engine.helpers import ManualClock, open_engine
+
+LEASE_S = 1.0
+LEASE_MS = 1000
+PATIENCE_S = 60.0
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(time.time_ns() // 1_000_000)
+
+
+@pytest.fixture
+def eng(db_url: str, clock: ManualClock) -> Iterator[Engine]:
+    with open_engine(db_url, EngineSettings(lease_s=LEASE_S, clock=clock)) as engine:
+        yield engine
+
+
+def _registered(engine: Engine, count: int) -> list[WorkerInfo]:
+    """The registry once ``count`` children registered (they run in other processes: there
+    is nothing in this one to wait on)."""
+    deadline = time.monotonic() + PATIENCE_S
+    while len(found := list_workers(engine)) < count:
+        assert time.monotonic() < deadline, f"{count} workers did not register: {found}"
+        time.sleep(0.05)
+    return found
+
+
+def test_each_worker_process_registers_and_a_clean_stop_removes_them(
+    eng: Engine, db_url: str
+) -> None:
+    config = WorkerConfig(db_url, concurrency=3, lease_s=LEASE_S, shutdown_grace_s=2.0,
+                          engine_settings={"app": eng.app})  # fmt: skip
+    supervisor = WorkerProcesses(config, processes=2, engine=eng).start()
+    try:
+        found = _registered(eng, 2)
+        pids = set(supervisor.pids())
+    finally:
+        supervisor.stop(timeout_s=20)
+    assert {w.pid for w in found} == pids and os.getpid() not in pids
+    assert [(w.slots, w.apps, w.lease_s) for w in found] == [(3, [eng.app], LEASE_S)] * 2
+    assert list_workers(eng) == []
+
+
+def test_a_killed_worker_process_shows_gone_after_n_lease_periods_then_is_pruned(
+    eng: Engine, db_url: str, clock: ManualClock
+) -> None:
+    config = WorkerConfig(db_url, concurrency=2, lease_s=LEASE_S, shutdown_grace_s=2.0,
+                          engine_settings={"app": eng.app})  # fmt: skip
+    supervisor = WorkerProcesses(config, processes=1, engine=eng).start()
+    try:
+        [first] = _registered(eng, 1)
+        os.kill(first.pid, signal.SIGKILL)
+    finally:
+        supervisor.stop(timeout_s=20)  # (its replacement, if any, stops cleanly)
+    [dead] = list_workers(eng)
+    assert dead.id == first.id and dead.pid == first.pid
+    last_seen = to_ms(dead.last_seen_at) or 0
+    clock.advance(last_seen + GONE_AFTER_LEASES * LEASE_MS - clock.now_ms())
+    assert [w.state for w in list_workers(eng)] == ["alive"]
+    clock.advance(1)
+    assert [w.state for w in list_workers(eng)] == ["gone"]
+    assert eng.prune().workers == 0
+    clock.advance((PRUNED_AFTER_LEASES - GONE_AFTER_LEASES) * LEASE_MS)
+    assert eng.prune().workers == 1
+    assert list_workers(eng) == []
