@@ -21,8 +21,13 @@ import typer
 from sysjobs.cli.app import app
 from sysjobs.cli.jobs_base import opened_host
 from sysjobs.cli.options import (
-    DEFAULT_SLOTS, MAX_DEFAULT_PROCESSES, AppOption, DbOption, default_processes, fail,
-)  # fmt: skip
+    DEFAULT_SLOTS,
+    MAX_DEFAULT_PROCESSES,
+    AppOption,
+    DbOption,
+    default_processes,
+    fail,
+)
 
 
 @app.command("serve")

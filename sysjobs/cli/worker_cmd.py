@@ -14,8 +14,13 @@ import typer
 from sysjobs.cli.app import app
 from sysjobs.cli.jobs_base import open_or_fail
 from sysjobs.cli.options import (
-    DEFAULT_SLOTS, MAX_DEFAULT_PROCESSES, DbOption, default_processes, fail, reported_errors,
-)  # fmt: skip
+    DEFAULT_SLOTS,
+    MAX_DEFAULT_PROCESSES,
+    DbOption,
+    default_processes,
+    fail,
+    reported_errors,
+)
 from sysjobs.errors import SysError
 
 #: The host's hooks (``sysjobs.host.WORKER_SETUP`` / ``WORKER_RUNNER``, spelled here so that

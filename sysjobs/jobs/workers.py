@@ -68,7 +68,8 @@ class WorkerInfo(BaseModel):
             id=row["id"], host=row["host"], pid=row["pid"], slots=row["slots"],
             busy=row["busy"], job_ids=list(row["job_ids"]), queues=dict(row["queues"]),
             apps=list(row["apps"]), lease_s=row["lease_ms"] / 1000,
-            started_at=to_datetime(row["started_ms"]), last_seen_at=to_datetime(row["last_seen_ms"]),
+            started_at=to_datetime(row["started_ms"]),
+            last_seen_at=to_datetime(row["last_seen_ms"]),
             last_seen_ago_ms=ago, state="gone" if gone else "alive",
         )  # fmt: skip
 

@@ -65,10 +65,10 @@ class CoreBackend:
         )
         with self.db.write() as tx:
             now = self.now()
-            held = [as_row(r) for r in tx.connection.execute(update, {"now": now})]
+            leases = [as_row(r) for r in tx.connection.execute(update, {"now": now})]
             if worker is not None:
                 write_beat(tx.connection, worker, now)
-            return held
+            return leases
 
     def lease_status(self, job_id: str, owner: str, attempt: int) -> Row | None:
         """Status and force deadline of a job if the lease still holds, else None."""

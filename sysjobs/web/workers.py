@@ -34,7 +34,8 @@ def app_param(name: str, raw: str) -> str:
     try:
         return check_app_key(text(64, KEY_FORM)(name, raw), name)
     except BadRequest:
-        raise bad_parameter(name, raw, f"{EVERY_APP} (every app) or an app key: {KEY_FORM}") from None
+        allowed = f"{EVERY_APP} (every app) or an app key: {KEY_FORM}"
+        raise bad_parameter(name, raw, allowed) from None
 
 
 def state_param(name: str, raw: str) -> str:

@@ -17,8 +17,12 @@ from pydantic import BaseModel
 from sysjobs.jobs import Engine, EngineSettings, JobContext, JobType, new_owner
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.workers import (
-    GONE_AFTER_LEASES, PRUNED_AFTER_LEASES, Registration, WorkerInfo, list_workers,
-)  # fmt: skip
+    GONE_AFTER_LEASES,
+    PRUNED_AFTER_LEASES,
+    Registration,
+    WorkerInfo,
+    list_workers,
+)
 from tests.integration.engine.helpers import ManualClock, open_engine, running_pool
 
 LEASE_S = 1.0
