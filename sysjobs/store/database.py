@@ -203,6 +203,13 @@ class Database:
                 self._listener = self.dialect.listen(self.url, sink)
                 self._listening = True
 
+    @property
+    def hears_others(self) -> bool:
+        """Whether other processes' commits reach this process as hints (a listener runs:
+        PostgreSQL LISTEN, SQLite's write-ahead-log watch) — then a re-read is only a safety
+        net and may be slow."""
+        return self._listener is not None
+
     def poll_interval(self, idle_rounds: int) -> float:
         """The dialect's re-read pace."""
         return self.dialect.poll_interval(idle_rounds)
