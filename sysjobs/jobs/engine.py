@@ -13,7 +13,7 @@ holds the ``Engine``: its verbs delegate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from operator import methodcaller
 from typing import Any
@@ -88,6 +88,15 @@ class Engine:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    def table_changes(self, table: str) -> Callable[[], Hashable]:
+        """A version of ``table`` for a cache of it (a ``Registry.hold``): it moves with
+        every commit of this process that wrote the table and every hint heard from
+        another process. From now on this process's writes to ``table`` are announced to
+        the others too (``Database.announce_writes``), so theirs move on them."""
+        self.database.announce_writes(table)
+        database, hub = self.database, self.hub
+        return lambda: (database.table_version(table), hub.heard)
 
     def register(self, job_type: JobType) -> JobType:
         """Make a job type known to this engine (and to workers built on it)."""

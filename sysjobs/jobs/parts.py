@@ -53,7 +53,7 @@ class EngineParts:
         # Only waiters read hints, so an engine that only enqueues and reads (a web app, a
         # script, a client) never opens the listening connection; the listener is up before
         # the first waiter's first read, so nothing committed after that read is missed.
-        hub = Hub(on_watch=lambda: backend.listen(hub.notify))
+        hub = Hub(on_watch=lambda: backend.listen(hub.notify_heard))
         return cls(
             database=database, settings=settings, backend=backend,
             store=JobStore(database, now=clock.now_ms), listing=listing, registry=Registry(),
