@@ -26,7 +26,7 @@ from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
-from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer
+from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
 from sysjobs.worker.queues import default_limits, free_slots
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self._last_reap_ms: int | None = None
         #: Seconds between idle claims while other processes' commits wake the pool.
-        self.safety_poll_s = safety_poll_s
+        self.safety_poll_s = check_safety_poll(safety_poll_s)
         self._pacer = ClaimPacer(engine.clock, self._safety_poll)
         self._finisher = GroupFinisher(
             lambda requests: engine.leases.finish_many(requests, ended_jobs=False)
