@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from sysjobs.errors import BadRequest, NotFound
 from sysjobs.jobs.hooks import fire
-from sysjobs.jobs.ids import check_job_id, new_job_id
+from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.registry import QUEUES, JobType
@@ -127,7 +127,7 @@ def new_job_row(
         root_id = parent.root_id or parent.id
     created = parts.clock.now_ms()
     return {
-        "id": new_job_id(created),
+        "id": parts.ids.new(created),
         "type": job_type.name,
         "label": label if label is not None else job_type.name,
         "status": "PENDING",

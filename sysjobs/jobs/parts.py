@@ -15,7 +15,7 @@ from sysjobs.jobs.caps import JobCaps
 from sysjobs.jobs.clock import Clock
 from sysjobs.jobs.hooks import EngineHooks
 from sysjobs.jobs.hub import Hub
-from sysjobs.jobs.ids import check_job_id
+from sysjobs.jobs.ids import JobIds, check_job_id
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.registry import Registry
 from sysjobs.jobs.settings import EngineSettings
@@ -43,6 +43,8 @@ class EngineParts:
     #: Lifecycle hooks (see ``sysjobs.jobs.hooks``), run after each change commits; the one
     #: list the engine's ``hooks`` attribute is.
     hooks: list[EngineHooks] = field(default_factory=list)
+    #: Where new jobs' ids come from (ordered within this engine).
+    ids: JobIds = field(default_factory=JobIds)
 
     @classmethod
     def build(cls, database: Database, settings: EngineSettings) -> EngineParts:

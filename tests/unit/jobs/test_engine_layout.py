@@ -91,3 +91,37 @@ def test_only_engine_py_names_the_engine() -> None:
 def test_nothing_below_the_engine_imports_it() -> None:
     importers = {name for name, imported in _graph().items() if "engine" in imported}
     assert importers == set(), sorted(importers)
+
+
+MUTABLE_CALLS = {"dict", "list", "set", "WeakKeyDictionary", "WeakValueDictionary", "Counter",
+                 "OrderedDict", "defaultdict", "deque"}
+
+
+def _mutable(value: ast.expr | None) -> bool:
+    if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        return name in MUTABLE_CALLS
+    return False
+
+
+def test_no_module_of_the_engine_keeps_mutable_state() -> None:
+    """Caps, line counts, id sequences live in an engine's parts, never in a module.
+    (UPPER_CASE tables are constants: the transition tables, never written.)"""
+    found = []
+    for name, tree in _modules().items():
+        for node in tree.body:
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, ast.AnnAssign):
+                targets, value = [node.target], node.value
+            else:
+                continue
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            state = [n for n in names if n != "__all__" and not n.isupper()]
+            if _mutable(value) and state:
+                found.append(f"{name}.{','.join(names)}")
+    assert found == []
