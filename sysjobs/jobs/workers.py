@@ -3,7 +3,7 @@
 Like Sidekiq's process set and Oban's producers: each pool of job slots registers itself
 when it starts (:class:`Registration`), refreshes its row with its lease heartbeat — the
 same write transaction when it holds leases, so a busy pool pays no extra write, and one
-write every third of a lease when idle — and deletes it on a clean stop. A pool that died
+write per lease period when idle — and deletes it on a clean stop. A pool that died
 (killed, its machine gone) stops refreshing: :func:`list_workers` shows its row as ``gone``
 once the last heartbeat is older than ``GONE_AFTER_LEASES`` of its lease periods, and the
 row is pruned later (``sysjobs.store.workers``). Every time comes from the engine's clock.
@@ -102,8 +102,12 @@ class Registration:
             queues=dict(queues), apps=tuple(apps), lease_ms=int(lease_s * 1000),
             started_ms=engine.clock.now_ms(),
         )  # fmt: skip
-        #: Refresh at least this often (milliseconds of the engine's clock).
-        self.every_ms = max(1, self.beat.lease_ms // 3)
+        #: Refresh at least this often (milliseconds of the engine's clock): with the lease
+        #: heartbeat while busy (no write of its own), once a lease period while idle — on
+        #: SQLite every commit wakes the other processes' idle pools, so an idle pool's own
+        #: writes stay rare; a row is gone only after ``GONE_AFTER_LEASES`` periods.
+        self.busy_every_ms = max(1, self.beat.lease_ms // 3)
+        self.idle_every_ms = max(1, self.beat.lease_ms)
         self._written_ms: int | None = None
         self._written_jobs: frozenset[str] = frozenset()
 
@@ -119,11 +123,12 @@ class Registration:
         self._written(self.beat, started)
 
     def due(self, job_ids: Collection[str]) -> WorkerBeat | None:
-        """The row to write with this heartbeat: when a third of a lease passed since the
-        last write, or the jobs it runs changed; else None (nothing to write)."""
+        """The row to write with this heartbeat: when the jobs it runs changed, or a third
+        of a lease (busy) or a lease (idle) passed since the last write; else None."""
         now = self.clock.now_ms()
         jobs = frozenset(job_ids)
-        if (self._written_ms is not None and now - self._written_ms < self.every_ms
+        every = self.busy_every_ms if jobs else self.idle_every_ms
+        if (self._written_ms is not None and now - self._written_ms < every
                 and jobs == self._written_jobs):  # fmt: skip
             return None
         return replace(self.beat, job_ids=tuple(sorted(jobs)))
