@@ -17,21 +17,34 @@ import socket
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.models import to_datetime
+from sysjobs.jobs.settings import EngineSettings
+from sysjobs.store.database import Database
 from sysjobs.store.rows import Row
 from sysjobs.store.workers import GONE_AFTER_LEASES, PRUNED_AFTER_LEASES, WorkerBeat, WorkerStore
 
 __all__ = [
-    "GONE_AFTER_LEASES", "PRUNED_AFTER_LEASES", "Registration", "WorkerInfo", "list_workers",
-    "prune_workers",
+    "GONE_AFTER_LEASES", "PRUNED_AFTER_LEASES", "Registration", "Source", "WorkerInfo",
+    "list_workers", "prune_workers",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    """What the registry is read and written through: an engine (or its parts) — its
+    database and its settings (the clock, the app). Described, not imported: this module
+    sits below the engine."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def settings(self) -> EngineSettings: ...
 
 
 class WorkerInfo(BaseModel):
@@ -74,16 +87,17 @@ class WorkerInfo(BaseModel):
         )  # fmt: skip
 
 
-def list_workers(engine: Engine, app: str | None = None) -> list[WorkerInfo]:
+def list_workers(engine: Source, app: str | None = None) -> list[WorkerInfo]:
     """The registered workers that serve ``app`` (None: every worker), oldest start first."""
-    now = engine.clock.now_ms()
-    rows = WorkerStore(engine.database, engine.clock.now_ms).rows()
+    clock = engine.settings.clock
+    now = clock.now_ms()
+    rows = WorkerStore(engine.database, clock.now_ms).rows()
     return [WorkerInfo.from_row(r, now) for r in rows if app is None or app in r["apps"]]
 
 
-def prune_workers(engine: Engine) -> int:
+def prune_workers(engine: Source) -> int:
     """Delete the rows of workers gone for ``PRUNED_AFTER_LEASES`` lease periods."""
-    return WorkerStore(engine.database, engine.clock.now_ms).prune()
+    return WorkerStore(engine.database, engine.settings.clock.now_ms).prune()
 
 
 class Registration:
@@ -92,15 +106,15 @@ class Registration:
     heartbeat — the registry informs people; it must never stop a pool from working."""
 
     def __init__(
-        self, engine: Engine, owner: str, *, slots: int, queues: Mapping[str, int],
+        self, engine: Source, owner: str, *, slots: int, queues: Mapping[str, int],
         apps: Sequence[str], lease_s: float,
     ) -> None:  # fmt: skip
-        self.store = WorkerStore(engine.database, engine.clock.now_ms)
-        self.clock = engine.clock
+        self.clock = engine.settings.clock
+        self.store = WorkerStore(engine.database, self.clock.now_ms)
         self.beat = WorkerBeat(
             id=owner, host=socket.gethostname(), pid=os.getpid(), slots=slots,
             queues=dict(queues), apps=tuple(apps), lease_ms=int(lease_s * 1000),
-            started_ms=engine.clock.now_ms(),
+            started_ms=self.clock.now_ms(),
         )  # fmt: skip
         #: Refresh at least this often (milliseconds of the engine's clock): with the lease
         #: heartbeat while busy (no write of its own), once a lease period while idle — on
