@@ -61,7 +61,7 @@ BAD_CREDENTIALS = [
 def routes(job_id: str) -> list[tuple[str, str]]:
     verbs = ("stop", "force-stop", "resume", "cancel", "kill")
     return [
-        ("GET", "/api/me"), ("GET", "/api/stats"), ("GET", "/api/jobs"),
+        ("GET", "/api/me"), ("GET", "/api/stats"), ("GET", "/api/jobs"), ("GET", "/api/workers"),
         ("GET", f"/api/jobs/{job_id}"), ("GET", f"/api/jobs/{job_id}/logs"),
         ("POST", f"/api/jobs/{job_id}/low-priority"), ("POST", "/api/scripts"),
         ("GET", f"/api/files/{UNKNOWN}/download"),
