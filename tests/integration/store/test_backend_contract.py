@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from sysjobs.store.backend import ClaimSpec, FinishSpec, JobBackend, Recovery
 from sysjobs.store.database import Database
 from sysjobs.store.listing import JobFilter, LogFilter
 from sysjobs.store.rows import Row
+from sysjobs.store.workers import WorkerBeat, WorkerStore
 from tests.integration.engine.helpers import ManualClock
 
 LEASE_MS = 10_000
@@ -185,6 +186,22 @@ def test_heartbeat_extends_the_owners_leases_only(s: Setup) -> None:
     assert [s.job(r["id"])["lease_expires_ms"] for r in mine] == [now + 30_000] * 2
     assert s.job(theirs["id"])["lease_expires_ms"] == theirs["lease_expires_ms"]
     assert _ids(s.backend.heartbeat("w1", 1, job_ids=[mine[0]["id"]])) == [mine[0]["id"]]
+
+
+def test_heartbeat_refreshes_the_workers_registry_row_in_the_same_call(s: Setup) -> None:
+    s.enqueue()
+    (held,) = s.claim("w1", 1)
+    store = WorkerStore(s.db, s.clock.now_ms)
+    beat = WorkerBeat("w1", "host-a", 42, 2, {"mix": 2}, ("contract",), LEASE_MS, 0)
+    s.backend.heartbeat("w1", LEASE_MS, worker=replace(beat, job_ids=(held["id"],)))
+    (inserted,) = store.rows()  # written although the pool had not registered
+    s.clock.advance(5_000)
+    s.backend.heartbeat("w1", LEASE_MS, worker=beat)
+    (refreshed,) = store.rows()
+    assert (inserted["busy"], inserted["job_ids"], inserted["apps"]) == (1, [held["id"]],
+                                                                        ["contract"])  # fmt: skip
+    assert (refreshed["busy"], refreshed["job_ids"]) == (0, [])
+    assert refreshed["last_seen_ms"] == inserted["last_seen_ms"] + 5_000 == s.clock.now_ms()
 
 
 def test_end_and_claim_ends_first_and_its_claims_do_not_see_the_ends(s: Setup) -> None:
