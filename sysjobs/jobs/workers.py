@@ -124,6 +124,7 @@ class Registration:
         self.idle_every_ms = max(1, self.beat.lease_ms)
         self._written_ms: int | None = None
         self._written_jobs: frozenset[str] = frozenset()
+        self._removed = False  # a late heartbeat must not write the row back
 
     def register(self) -> None:
         """Write the row (a failure is retried by the next :meth:`due` beat)."""
@@ -139,6 +140,8 @@ class Registration:
     def due(self, job_ids: Collection[str]) -> WorkerBeat | None:
         """The row to write with this heartbeat: when the jobs it runs changed, or a third
         of a lease (busy) or a lease (idle) passed since the last write; else None."""
+        if self._removed:
+            return None
         now = self.clock.now_ms()
         jobs = frozenset(job_ids)
         every = self.busy_every_ms if jobs else self.idle_every_ms
@@ -157,7 +160,8 @@ class Registration:
         self.written(beat)
 
     def remove(self) -> None:
-        """Delete the row (a clean stop)."""
+        """Delete the row (a clean stop); no heartbeat writes it again."""
+        self._removed = True
         try:
             self.store.remove(self.beat.id)
         except Exception:

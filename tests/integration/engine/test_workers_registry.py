@@ -23,6 +23,7 @@ from sysjobs.jobs.workers import (
     WorkerInfo,
     list_workers,
 )
+from sysjobs.store.workers import WorkerStore
 from tests.integration.engine.helpers import ManualClock, open_engine, running_pool
 
 LEASE_S = 1.0
@@ -114,8 +115,10 @@ def test_a_busy_pool_shows_its_current_jobs(
 
 
 def test_a_clean_stop_removes_the_pool_from_the_registry(eng: Engine) -> None:
-    with running_pool(eng):
+    with running_pool(eng) as pool:
         assert len(list_workers(eng)) == 1
+    assert list_workers(eng) == []
+    pool.beat()  # a heartbeat arriving late does not write the row back
     assert list_workers(eng) == []
 
 
@@ -180,7 +183,7 @@ def test_a_row_pruned_while_its_pool_was_away_comes_back_at_its_next_heartbeat(
 ) -> None:
     with running_pool(eng) as pool:
         started = list_workers(eng)[0].started_at
-        pool.registration.remove()  # (as a prune would while the pool was paused)
+        WorkerStore(eng.database, clock.now_ms).remove(pool.owner)  # (as a prune would)
         clock.advance(LEASE_MS)
         [back] = _eventually(lambda: list_workers(eng), lambda ws: len(ws) == 1)
     assert back.id == pool.owner and back.started_at == started
