@@ -30,6 +30,7 @@ from starlette.responses import Response
 
 from sysjobs.jobs.stats import MonitorStats, monitor_stats
 from sysjobs.jobs.status import ALL_STATUSES
+from sysjobs.jobs.workers import WorkerInfo, list_workers
 from sysjobs.web import params
 from sysjobs.web.api import host_of
 from sysjobs.web.auth import require
@@ -45,11 +46,13 @@ WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0
 class EngineCollector(Collector):
     """The metric families of one :class:`MonitorStats` reading."""
 
-    def __init__(self, stats: MonitorStats) -> None:
+    def __init__(self, stats: MonitorStats, workers: Sequence[WorkerInfo] = ()) -> None:
         self.stats = stats
+        self.workers = workers
 
     def collect(self) -> Iterator[Metric]:
         yield from _counts(self.stats)
+        yield from _workers(self.workers)
         yield _histogram("sysjobs_job_run_seconds",
                          "Run time (start to end) of the jobs ended in the last hour",
                          self.stats.run_s, RUN_BUCKETS)  # fmt: skip
@@ -85,6 +88,23 @@ def _counts(stats: MonitorStats) -> Iterator[Metric]:
     yield _per_queue("sysjobs_jobs_finished", "Stored jobs FINISHED, per queue", finished)
 
 
+def _workers(workers: Sequence[WorkerInfo]) -> Iterator[Metric]:
+    """The workers registry of the app: pools by state, and the live ones' slots."""
+    states = GaugeMetricFamily("sysjobs_workers", "Registered workers serving this app, by "
+                               "state (gone: no heartbeat for 3 lease periods)",
+                               labels=["state"])  # fmt: skip
+    for state in ("alive", "gone"):
+        states.add_metric([state], sum(1 for w in workers if w.state == state))
+    alive = [w for w in workers if w.state == "alive"]
+    slots = GaugeMetricFamily("sysjobs_worker_slots", "Job slots of the alive workers: all "
+                              "of them, and those busy at the last heartbeat",
+                              labels=["kind"])  # fmt: skip
+    slots.add_metric(["total"], sum(w.slots for w in alive))
+    slots.add_metric(["busy"], sum(w.busy for w in alive))
+    yield states
+    yield slots
+
+
 def _per_queue(name: str, doc: str, values: dict[str, int]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, doc, labels=["queue"])
     for queue in sorted(values):
@@ -114,5 +134,7 @@ def metrics(request: Request) -> Response:
     require(request)
     params.NONE.parse(request)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(EngineCollector(monitor_stats(host_of(request).engine, WINDOW_S)))
+    engine = host_of(request).engine
+    stats, workers = monitor_stats(engine, WINDOW_S), list_workers(engine, engine.app)
+    registry.register(EngineCollector(stats, workers))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -21,6 +21,7 @@ from sysjobs.jobs.workers import GONE_AFTER_LEASES, Registration
 from sysjobs.store.schema import workers as workers_table
 from sysjobs.worker import WorkerPool
 from tests.acceptance.web.conftest import ADMIN, READER, auth
+from tests.acceptance.web.test_api_monitoring import samples, value
 
 PATIENCE_S = 20.0
 
@@ -152,3 +153,17 @@ def test_health_counts_the_registry_workers_seen_and_gone(client: TestClient, ho
     after = client.get("/health").json()["workers"]
     assert during == {"seen": 1, "gone": 1}
     assert after == {"seen": 0, "gone": 1}
+
+
+def test_metrics_count_the_workers_by_state_and_their_slots(client: TestClient, host: Host) -> None:
+    gone_worker(host)
+    job = host.engine.enqueue("STEPS", {"steps": 200, "step_s": 0.05})
+    with host.workers(3, in_process=True):  # trusted test job types
+        host.engine.wait(job.id, "RUNNING", 30)
+        eventually(lambda: listed(client), lambda b: b["workers"][-1]["busy"] == 1)
+        found = samples(client)
+        host.engine.cancel(job.id)
+    assert value(found, "sysjobs_workers", state="alive") == 1
+    assert value(found, "sysjobs_workers", state="gone") == 1
+    assert value(found, "sysjobs_worker_slots", kind="total") == 3
+    assert value(found, "sysjobs_worker_slots", kind="busy") == 1
