@@ -23,6 +23,8 @@ class PruneCounts:
 
     jobs: int
     logs: int
+    #: Lines of the apps' own logs (``sys.logs``) removed.
+    app_logs: int = 0
 
 
 class RetentionStore:
