@@ -6,7 +6,7 @@ Oldest first, like a job's log; ``--json`` prints one object per line. The app i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,16 +26,6 @@ app.add_typer(logs_app, name="logs")
 
 _LEVEL_STYLE = {"ERROR": "[red]ERROR[/]", "WARN": "[yellow]WARN [/]", "INFO": "INFO ",
                 "DEBUG": "[dim]DEBUG[/]"}  # fmt: skip
-
-
-def app_log_json(entry: AppLog) -> dict[str, Any]:
-    """One line of the app's log, as the CLI and the HTTP API print it."""
-    from sysjobs.jobs.models import to_ms
-
-    return {
-        "id": entry.id, "timestamp": to_ms(entry.timestamp), "level": entry.level,
-        "message": entry.message, "exception": entry.additional_info, "jobId": entry.job_id,
-    }  # fmt: skip
 
 
 def app_log_line(entry: AppLog) -> str:
@@ -67,6 +57,8 @@ def app_logs(
         "to": view.parse_time(to, "to"), "period": period, "_size": size,
     }  # fmt: skip
     query = {k: v for k, v in query.items() if v is not None}
+    from sysjobs.web.views import app_log_json
+
     with opened_engine(db, app_dir) as engine:
         for entry in engine.app_logs(query):
             if as_json:

@@ -72,6 +72,7 @@ def routes() -> list[Route | Mount]:
         Route("/api/me", api.whoami),
         Route("/api/stats", api.stats),
         Route("/api/stats/series", api.stats_series),
+        Route("/api/app-logs", api.app_logs),
         Route("/api/jobs", api.list_jobs),
         Route("/api/jobs/{job_id}", api.show_job),
         Route("/api/jobs/{job_id}/logs", api.job_logs),
