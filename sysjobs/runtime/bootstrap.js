@@ -155,9 +155,11 @@
   const isArray = Array.isArray;
   function unsendable(holder, key, shown, allowed, param) {
     const name = key.length > 40 ? rApply(sSlice, key, [0, 40]) + "…" : key;
-    // An array item says whose: "an array item (index 0) of parameter 'items'".
+    // A nested value says whose: "an array item (index 0) of parameter 'items'",
+    // "parameter 'a' (in 'items')".
     const of = param !== null && isArray(holder) ? " of parameter '" + param + "'" : "";
-    const where = isArray(holder) ? "an array item (index " + key + ")" + of : "parameter '" + name + "'";
+    const inside = param !== null && param !== key ? " (in '" + param + "')" : "";
+    const where = isArray(holder) ? "an array item (index " + key + ")" + of : "parameter '" + name + "'" + inside;
     return makeError("badRequest", "Invalid value " + shown + " for " + where + ". Allowed values: " + allowed, null);
   }
   function sendableReplacer(args) {

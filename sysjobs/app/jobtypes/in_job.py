@@ -64,17 +64,18 @@ def execute_in_job(app: App, ctx: JobContext, data: ExecuteInJobData) -> None:
     total = len(data.items)
     step = data.step or auto_step(total)
     cp = ctx.checkpoint
-    done, failed = int(cp.get("done", 0)), int(cp.get("failed", 0))
+    done, failed, chunks = (int(cp.get(key, 0)) for key in ("done", "failed", "chunks"))
     with script_session(runner, ctx.job.id):
         while done < total:
             if ctx.should_stop():
                 return  # the checkpoint already says where to go on
             chunk = data.items[done : done + step]
             failed += _run_chunk(ctx, data.callback, chunk, done)
-            done += len(chunk)
-            ctx.save_checkpoint({"done": done, "failed": failed})
+            done, chunks = done + len(chunk), chunks + 1
+            ctx.save_checkpoint({"done": done, "failed": failed, "chunks": chunks})
             ctx.set_progress(min(99, done * 100 // total))
-    results = {"itemsCount": total, "itemsProcessed": done, "itemsFailed": failed}
+    results = {"itemsCount": total, "itemsProcessed": done, "itemsFailed": failed,
+               "chunks": chunks}
     ctx.set_results(results, at_end=True)
     ctx.set_progress(100)
 

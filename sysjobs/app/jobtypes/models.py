@@ -114,3 +114,5 @@ class ExecuteInJobResults(_Data):
     itemsCount: int
     itemsProcessed: int
     itemsFailed: int
+    #: Script runs the items took (``ceil(items / step)`` when nothing was run twice).
+    chunks: int
