@@ -39,7 +39,7 @@ _TYPES: tuple[tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] |
 APP_JOB_TYPES = tuple(t[0] for t in _TYPES)
 #: The newer jobs API's types (issue 20), beyond the spec's 11: ``sys.jobs.executeInJob``.
 _NEWER_TYPES: tuple[tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] | None], ...] = (
-    ("EXECUTE_IN_JOB", m.ExecuteInJobData, in_job.execute_in_job, "mix", False,
+    ("EXECUTE_IN_JOB", m.ExecuteInJobData, in_job.execute_in_job, "mix", True,
      m.ExecuteInJobResults),
 )  # fmt: skip
 
