@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 #: The event the child sends when the script enqueued a job (once per child).
 JOB_ENQUEUED = "jobEnqueued"
 
-#: The operations of ``sys.jobs``, ``sys.data`` and ``sys.logs`` (a unit test keeps these equal to the
-#: namespaces a host builds: the bindings import the engine, which is what is deferred).
+#: The operations of ``sys.jobs``, ``sys.data`` and ``sys.logs`` (a unit test keeps these
+#: equal to the namespaces a host builds: the bindings import the engine, which is what is
+#: deferred).
 DEFERRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
     "jobs": ("findById", "get", "find", "logs", "jobLogs", "log", "jobLog", "waitForJob",
              "waitForJobs", "executeInJob", "setLowPriority", "removeLowPriority",

@@ -20,9 +20,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sysjobs.jobs.ids import check_job_id
+from sysjobs.jobs.in_job import MAX_CALLBACK_CHARS, MAX_ITEMS, check_queue
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import INT64_MAX, check_json, check_text
-from sysjobs.jobs.in_job import MAX_CALLBACK_CHARS, MAX_ITEMS, check_queue
 from sysjobs.jobs.waiting import check_job_ids
 
 

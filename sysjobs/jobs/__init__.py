@@ -14,9 +14,9 @@ from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import JobStatus
 
 __all__ = [
-    "AppLog",
     "PUBLIC_JOB_TYPES",
     "QUEUES",
+    "AppLog",
     "ClaimSpec",
     "Claimed",
     "Clock",

@@ -33,9 +33,9 @@ from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import log_row, shown
 from sysjobs.jobs.waiting import wait_all, wait_until
+from sysjobs.store.app_logs import prune_app_logs
 from sysjobs.store.database import Database
 from sysjobs.store.listing import JobFilter, LogFilter
-from sysjobs.store.app_logs import prune_app_logs
 from sysjobs.store.retention import PruneCounts, RetentionStore
 
 

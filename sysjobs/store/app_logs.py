@@ -7,6 +7,7 @@ Every statement is scoped by the app's key; pages are keyset pages oldest first 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from sysjobs.store.database import Database

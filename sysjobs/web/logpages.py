@@ -33,8 +33,10 @@ def log_page(engine: Engine, job_id: str, query: Mapping[str, Any], *,
     return _page(lines, lambda: engine.logs(job_id, query).count(), after, size, limits)
 
 
-def app_log_page(engine: Engine, query: Mapping[str, Any], *,
-                 after: Position | None, size: int, limits: WebLimits) -> dict[str, Any]:  # fmt: skip
+def app_log_page(
+    engine: Engine, query: Mapping[str, Any], *, after: Position | None, size: int,
+    limits: WebLimits,
+) -> dict[str, Any]:  # fmt: skip
     """One page of the app's own log (``sys.logs``) matching ``query``, bounded as a job's
     log page is."""
     return _page(_app_lines(engine, query, after, limits.logs_fetch),

@@ -187,5 +187,5 @@ def test_data_shows_the_count_step_and_queue_not_the_items_or_the_callback(host:
 def test_a_job_started_from_a_job_is_its_child(host: Host) -> None:
     with host.workers(2, in_process=True):
         parent = host.run_in_job(f"log(sys.jobs.executeInJob([1], 'default', {LOG_ITEM}))")
-    child_id = [e.message for e in host.engine.logs(parent.id, {})][0]
+    (child_id,) = [e.message for e in host.engine.logs(parent.id, {})]
     assert host.engine.require(child_id).parent_id == parent.id

@@ -17,6 +17,7 @@ from sysjobs.app.jobtypes import models as m
 from sysjobs.jobs.registry import JobType
 
 _Handler = Callable[..., None]
+_TypeRow = tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] | None]
 #: (name, data model, handler, queue, idempotent, results model)
 _TYPES: tuple[tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] | None], ...] = (
     ("EXECUTE_ACTION", m.ExecuteActionData, actions.execute_action, "mix", False,
@@ -38,7 +39,7 @@ _TYPES: tuple[tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] |
 )  # fmt: skip
 APP_JOB_TYPES = tuple(t[0] for t in _TYPES)
 #: The newer jobs API's types (issue 20), beyond the spec's 11: ``sys.jobs.executeInJob``.
-_NEWER_TYPES: tuple[tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] | None], ...] = (
+_NEWER_TYPES: tuple[_TypeRow, ...] = (
     ("EXECUTE_IN_JOB", m.ExecuteInJobData, in_job.execute_in_job, "mix", True,
      m.ExecuteInJobResults),
 )  # fmt: skip
