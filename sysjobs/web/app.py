@@ -65,6 +65,7 @@ def routes() -> list[Route | Mount]:
         Route("/", _html("index.html")),
         Route("/jobs/{job_id}", _html("job.html")),
         Route("/console", _html("console.html")),
+        Route("/app-logs", _html("app-logs.html")),
         Route("/favicon.ico", favicon),
         Route("/health", health.health),
         Route("/metrics", metrics.metrics),

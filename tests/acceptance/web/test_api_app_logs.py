@@ -71,3 +71,11 @@ def test_a_bad_parameter_is_a_400_naming_it(client: TestClient, host: Host,
     reply = client.get("/api/app-logs", params=params, headers=auth(READER))
     assert reply.status_code == 400, reply.text
     assert reply.json()["code"] == "badRequest" and fragment in reply.json()["message"]
+
+
+def test_the_dashboard_has_an_app_log_page_that_reads_this_api(client: TestClient) -> None:
+    page = client.get("/app-logs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "/static/app-logs.js" in page.text and 'href="/app-logs"' in client.get("/").text
+    script = client.get("/static/app-logs.js")
+    assert script.status_code == 200 and "/api/app-logs?" in script.text
