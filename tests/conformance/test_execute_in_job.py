@@ -189,3 +189,16 @@ def test_a_job_started_from_a_job_is_its_child(host: Host) -> None:
         parent = host.run_in_job(f"log(sys.jobs.executeInJob([1], 'default', {LOG_ITEM}))")
     (child_id,) = [e.message for e in host.engine.logs(parent.id, {})]
     assert host.engine.require(child_id).parent_id == parent.id
+
+
+def test_a_one_megabyte_item_reaches_the_callback_whole(host: Host) -> None:
+    source = "sys.jobs.executeInJob(['\\u00e9'.repeat(1000000), 'ok'], 'default', " \
+             "function (item) { sys.logs.info(String(item.length)); })"
+    run_to_end(host, start(host, source))
+    assert app_messages(host) == ["1000000", "2"]
+
+
+def test_a_callback_longer_than_the_limit_is_bad_request(host: Host) -> None:
+    body = "var x = 0;" * 12_000  # 120,000 characters of source
+    message = refused(host, f"sys.jobs.executeInJob([1], 'default', function (i) {{ {body} }})")
+    assert "'callback'" in message and "100000" in message
