@@ -202,3 +202,12 @@ def test_a_callback_longer_than_the_limit_is_bad_request(host: Host) -> None:
     body = "var x = 0;" * 12_000  # 120,000 characters of source
     message = refused(host, f"sys.jobs.executeInJob([1], 'default', function (i) {{ {body} }})")
     assert "'callback'" in message and "100000" in message
+
+
+def test_each_call_counts_as_a_job_started(db_url: str) -> None:
+    from sysjobs.runtime import Governance
+
+    with Host(db_url, pool_size=0, governance=Governance(max_jobs_started=2)) as governed:
+        result = governed.run(f"for (var i = 0; i < 3; i++) sys.jobs.executeInJob([i], 'default', {LOG_ITEM})")
+        assert result.error is not None and result.error.code == "limitExceeded"
+        assert governed.engine.find({"type": "EXECUTE_IN_JOB"}).count() == 2
