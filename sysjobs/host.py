@@ -31,6 +31,7 @@ from sysjobs.app.jobtypes import register_app_job_types
 from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.data import data_namespace
 from sysjobs.bindings.jobs import jobs_namespace
+from sysjobs.bindings.logs import logs_namespace
 from sysjobs.errors import BadRequest
 from sysjobs.jobs import Engine, EngineSettings, Job, JobType
 from sysjobs.jobs.apps import DEFAULT_APP, check_app_key
@@ -113,6 +114,7 @@ class Host:
                 self.engine.register(job_type)
             self.sandbox = Sandbox(
                 [*core_namespaces(), jobs_namespace(self.engine), data_namespace(self.app),
+                 logs_namespace(self.engine),
                  *self.extensions.namespaces],
                 limits,
                 pool_size=pool_size,

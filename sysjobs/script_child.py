@@ -43,14 +43,16 @@ if TYPE_CHECKING:
 #: The event the child sends when the script enqueued a job (once per child).
 JOB_ENQUEUED = "jobEnqueued"
 
-#: The operations of ``sys.jobs`` and ``sys.data`` (a unit test keeps these equal to the
-#: namespaces a host builds: the bindings import the engine, which is what is deferred).
+#: The operations of ``sys.jobs``, ``sys.data`` and ``sys.logs`` (a unit test keeps these
+#: equal to the namespaces a host builds: the bindings import the engine, which is what is
+#: deferred).
 DEFERRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
     "jobs": ("findById", "get", "find", "logs", "jobLogs", "log", "jobLog", "waitForJob",
-             "waitForJobs", "setLowPriority", "removeLowPriority", "getCurrentJobId",
-             "getCurrentJob"),
+             "waitForJobs", "executeInJob", "setLowPriority", "removeLowPriority",
+             "getCurrentJobId", "getCurrentJob"),
     "data": ("find", "findOne", "findById", "count", "createRecord", "save", "remove",
              "executeAction", "delete", "importRecords", "endpointStatus"),
+    "logs": ("write",),
 }  # fmt: skip
 
 
@@ -163,7 +165,8 @@ def script_sandbox(
     limits = app_limits(Limits(timeout_s=timeout_s) if timeout_s is not None else Limits(),
                         definition)  # fmt: skip
     opener = OpenOnUse(db_url, str(Path(app_dir).resolve()) if app_dir else None, limits, events)
-    namespaces = [*core_namespaces(), opener.namespace("jobs"), opener.namespace("data")]
+    namespaces = [*core_namespaces(), opener.namespace("jobs"), opener.namespace("data"),
+                  opener.namespace("logs")]
     return ScriptSandbox(namespaces, limits, opener)
 
 

@@ -29,7 +29,7 @@ from sysjobs.store.app_misc import AppStores
 #: App job types held back while the app is stopped (START_APP/STOP_APP still run).
 HELD_WHEN_STOPPED = frozenset({
     "EXECUTE_ACTION", "DELETE_RECORDS", "IMPORT_RECORDS", "EXPORT_RECORDS", "EXECUTE_LISTENER",
-    "IMPORT_USERS", "EXPORT_USERS", "DEPLOY_ENDPOINT", "UNDEPLOY_ENDPOINT",
+    "IMPORT_USERS", "EXPORT_USERS", "DEPLOY_ENDPOINT", "UNDEPLOY_ENDPOINT", "EXECUTE_IN_JOB",
 })
 
 

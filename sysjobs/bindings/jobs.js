@@ -5,6 +5,46 @@
   const secret = {};
   const isArray = Array.isArray;
 
+  const fnToString = Function.prototype.toString;
+  const getProto = Object.getPrototypeOf;
+  const hasOwn = Object.prototype.hasOwnProperty;
+  const regexTest = RegExp.prototype.test;
+  const NOT_PLAIN = [
+    [getProto(async function () {}), "an async function"],
+    [getProto(function* () {}), "a generator function"],
+    [getProto(async function* () {}), "an async generator function"],
+  ];
+  const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
+  const CLASS = /^class\b/;
+  const PLAIN = /^function\b/;
+  const ARROW = /^(\([^]*?\)|[A-Za-z_$][\w$]*)\s*=>/;
+  const CALLBACK_ALLOWED = " Allowed values: a plain function, e.g. function (item) { … } or (item) => { … }" +
+    " (not a native, bound, async or generator function, a class or a method).";
+
+  // The callback's source, which a background job evaluates anew: a refusal names
+  // `callback` and what kind of value it was.
+  function callbackSource(callback) {
+    if (typeof callback !== "function") {
+      throw host.error("badRequest", "Invalid value for parameter 'callback': expected a function, got " +
+        (callback === null ? "null" : typeof callback) + "." + CALLBACK_ALLOWED);
+    }
+    let proto, source;
+    try {
+      proto = getProto(callback);
+      source = fnToString.call(callback);
+    } catch (_) {
+      throw host.error("badRequest", "Invalid value for parameter 'callback': its source cannot be read." + CALLBACK_ALLOWED);
+    }
+    for (let i = 0; i < NOT_PLAIN.length; i++) {
+      if (proto === NOT_PLAIN[i][0]) throw host.error("badRequest", "Invalid value for parameter 'callback': " + NOT_PLAIN[i][1] + "." + CALLBACK_ALLOWED);
+    }
+    if (regexTest.call(NATIVE, source)) throw host.error("badRequest", "Invalid value for parameter 'callback': a native or bound function has no source to run." + CALLBACK_ALLOWED);
+    if (regexTest.call(CLASS, source)) throw host.error("badRequest", "Invalid value for parameter 'callback': a class." + CALLBACK_ALLOWED);
+    const arrow = !hasOwn.call(callback, "prototype") && regexTest.call(ARROW, source);
+    if (!regexTest.call(PLAIN, source) && !arrow) throw host.error("badRequest", "Invalid value for parameter 'callback': a method or accessor, whose source is not an expression." + CALLBACK_ALLOWED);
+    return source;
+  }
+
   function fresh(id) { return host.call("jobs.get", { id: id }); }
 
   class Job {
@@ -76,6 +116,11 @@
       const ids = isArray(jobIds) ? jobIds.slice() : jobIds;
       const statuses = isArray(desiredStatus) ? desiredStatus.slice() : desiredStatus;
       host.call("jobs.waitForJobs", { jobIds: ids, desiredStatus: statuses, maxTimeToWait: maxTimeToWait });
+    },
+    executeInJob: function executeInJob(items, queue, callback, step) {
+      const request = { items: isArray(items) ? items.slice() : items, queue: queue, callback: callbackSource(callback) };
+      if (step !== undefined) request.step = step;
+      return host.call("jobs.executeInJob", request);
     },
     setLowPriority: function setLowPriority(jobId) { host.call("jobs.setLowPriority", { jobId: jobId }); },
     removeLowPriority: function removeLowPriority(jobId) { host.call("jobs.removeLowPriority", { jobId: jobId }); },

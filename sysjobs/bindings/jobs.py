@@ -22,8 +22,9 @@ from sysjobs.bindings import jobs_args as a
 from sysjobs.bindings.commons import Reads, bounded, each_within, open_result_set, within
 from sysjobs.errors import Timeout
 from sysjobs.jobs import Engine, Job, JobLog
+from sysjobs.jobs.in_job import start_in_job
 from sysjobs.jobs.waiting import outstanding_text
-from sysjobs.runtime.governor import LOG_BYTES, utf8_size
+from sysjobs.runtime.governor import JOBS_STARTED, LOG_BYTES, utf8_size
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
 _PRELUDE = resources.files("sysjobs.bindings").joinpath("jobs.js").read_text("utf-8")
@@ -159,6 +160,13 @@ class _Jobs:
                   "desiredStatus": args.desiredStatus},
         )  # fmt: skip
 
+    def execute_in_job(self, ctx: CallContext, args: a.ExecuteInJobArgs) -> str:
+        """The job that runs the callback over the items; a child of the script's job."""
+        ctx.charge(JOBS_STARTED)  # before the job exists, as sys.data's starters do
+        job = start_in_job(self.engine, args.items, args.queue, args.callback, args.step,
+                           parent_id=ctx.job_id, run_by=ctx.user)  # fmt: skip
+        return job.id
+
     def set_low(self, ctx: CallContext, args: a.JobIdArgs) -> None:
         self.engine.set_low_priority(args.jobId, True)
 
@@ -186,6 +194,7 @@ def jobs_namespace(engine: Engine) -> Namespace:
         bounded(Operation("jobLog", a.JobLogArgs, j.job_log)),
         bounded(Operation("waitForJob", a.WaitArgs, j.wait_for_job)),
         bounded(Operation("waitForJobs", a.WaitManyArgs, j.wait_for_jobs)),
+        bounded(Operation("executeInJob", a.ExecuteInJobArgs, j.execute_in_job)),
         bounded(Operation("setLowPriority", a.JobIdArgs, j.set_low)),
         bounded(Operation("removeLowPriority", a.JobIdArgs, j.remove_low)),
         bounded(Operation("getCurrentJobId", a.NoArgs, j.current_id)),

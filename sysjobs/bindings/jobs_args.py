@@ -20,8 +20,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sysjobs.jobs.ids import check_job_id
+from sysjobs.jobs.in_job import MAX_CALLBACK_CHARS, MAX_ITEMS, check_queue
 from sysjobs.jobs.status import check_statuses
-from sysjobs.jobs.values import check_text
+from sysjobs.jobs.values import INT64_MAX, check_json, check_text
 from sysjobs.jobs.waiting import check_job_ids
 
 
@@ -117,3 +118,30 @@ class WaitManyArgs(_Args):
     @classmethod
     def _statuses(cls, v: Any) -> tuple[str, ...]:
         return check_statuses(v)
+
+
+class ExecuteInJobArgs(_Args):
+    """``executeInJob(items, queue, callback, step)``: ``items`` an array of JSON values
+    (at most ``MAX_ITEMS``), ``queue`` ``'default'`` or a queue's name, ``callback`` the
+    function's source (the prelude refuses what is not a plain function), ``step`` a
+    positive integer or absent."""
+
+    items: list[Any] = Field(max_length=MAX_ITEMS)
+    queue: str
+    callback: str = Field(min_length=1, max_length=MAX_CALLBACK_CHARS)
+    step: Annotated[int, Field(strict=True, ge=1, le=INT64_MAX)] | None = None
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _items(cls, v: object) -> object:
+        return check_json(v, "items")
+
+    @field_validator("queue", mode="before")
+    @classmethod
+    def _queue(cls, v: object) -> str:
+        return check_queue(v)
+
+    @field_validator("callback", mode="before")
+    @classmethod
+    def _callback(cls, v: object) -> object:
+        return check_text(v, "callback") if isinstance(v, str) else v

@@ -61,6 +61,19 @@ declare namespace sys {
     /** Returns once every job (up to 1000 ids; duplicates count once) has been seen in one of
      * the statuses; throws timeout after maxTimeToWait ms, notFound for an unknown id. */
     function waitForJobs(jobIds: string[], desiredStatus: Status | Status[] | string | string[], maxTimeToWait: number): void;
+    /**
+     * Runs `callback(item)` for every item in a background job of `queue` and returns that
+     * job's id at once. `items`: an array of JSON values (at most 10,000). `queue`:
+     * `'default'` (the app's default queue, `mix`), `mix`, `light`, `heavy` or `system`.
+     * `callback`: a plain function or arrow function (not native, bound, async, generator,
+     * a class or a method); its source runs anew in the job, so it sees `sys` and `log` but
+     * not the caller's variables (using one is a ReferenceError naming it, logged as an
+     * ERROR line of the job). `step`: items per chunk, a positive integer; without it the
+     * items go in about 10 chunks of at most 100. Each item runs exactly once: the job saves
+     * a checkpoint after each chunk (a chunk cut short by a worker crash runs again).
+     * Progress is items done / items. badRequest for a bad parameter, naming it.
+     */
+    function executeInJob<T>(items: T[], queue: string, callback: (item: T) => void, step?: number): string;
     function setLowPriority(jobId: string): void;
     function removeLowPriority(jobId: string): void;
     /** The ID of the job running the script, or null outside a job. */
@@ -149,6 +162,21 @@ declare namespace sys {
     export function importRecords(entityName: string, fileId: string, options?: JobOptions): string;
     /** DEPLOYING, DEPLOYED, UNDEPLOYING or UNDEPLOYED. */
     export function endpointStatus(endpointName: string): string;
+  }
+
+  /**
+   * The app's own log (levels INFO, WARN, ERROR, DEBUG), separate from job logs: read with
+   * `sysjobs logs app`, `GET /api/app-logs` or `Engine.app_logs`. `message` is a string;
+   * `exception` (optional) an Error — kept as its name, message and stack — or any JSON
+   * value. A line's bytes count against the run's `maxLogBytes`; each line is capped like a
+   * job's log line. badRequest (naming the parameter) for a non-string message, NaN,
+   * ±Infinity, BigInt, circular or too deeply nested values and lone surrogates.
+   */
+  namespace logs {
+    function info(message: string, exception?: unknown): void;
+    function warn(message: string, exception?: unknown): void;
+    function error(message: string, exception?: unknown): void;
+    function debug(message: string, exception?: unknown): void;
   }
 
   /** Helpers shared by every namespace. */

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sysjobs.cli import app_logs_cmd, logs_cmd, stats_cmd  # noqa: F401  (register commands)
 from sysjobs.cli import jobs_view as view
-from sysjobs.cli import logs_cmd, stats_cmd  # noqa: F401  (register `jobs logs`, `jobs stats`)
 from sysjobs.cli.jobs_base import (
     CsvOpt,
     IdArg,

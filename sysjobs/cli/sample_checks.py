@@ -66,6 +66,8 @@ class Observed:
     current: Job | None = None
     #: The newest jobs that existed before the run, newest first.
     newest_before: Sequence[Job] = ()
+    #: Lines of the app's own log written since the run began, as ``LEVEL message``.
+    app_logs: Sequence[str] = ()
 
 
 class _Escaped:
@@ -112,6 +114,8 @@ def check(run: SampleRun, seen: Observed, engine: Engine) -> list[str]:
         _check_created(expect["jobs_created"], seen.created, problems)
     if "newest_jobs" in expect:
         _check_newest(expect["newest_jobs"], seen.newest_before, engine, problems)
+    if "app_logs" in expect:
+        _match_lines(expect["app_logs"], seen.app_logs, problems)
     return problems
 
 

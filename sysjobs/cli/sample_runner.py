@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sysjobs.cli.sample_checks import SIDE_EFFECT_TYPES, Observed, SampleRun, check
@@ -96,6 +96,7 @@ def execute(run: SampleRun, host: SampleHost) -> Report:
     since = int(time.time() * 1000) - _LOOKBACK_MS
     before = {j.id for j in _ids_since(engine, since)}
     started = time.monotonic()
+    began_ms = engine.clock.now_ms()
     if run.workers:
         result, current_id, created = _run_and_collect(run, host, since, before)
     else:
@@ -106,8 +107,16 @@ def execute(run: SampleRun, host: SampleHost) -> Report:
     report.logs = list(result.logs)
     report.error = None if result.ok else _describe(result)
     seen = _observed(result, created, engine.get(current_id) if current_id else None, newest)
+    if "app_logs" in run.expect:  # what the run's jobs log comes once they have run
+        host.settle()
+        seen = replace(seen, app_logs=_app_log_lines(engine, began_ms))
     report.problems = check(run, seen, engine)
     return report
+
+
+def _app_log_lines(engine: Engine, since_ms: int) -> list[str]:
+    """The app log's lines from ``since_ms`` on, as ``LEVEL message``."""
+    return [f"{e.level} {e.message}" for e in engine.app_logs({"from": since_ms})]
 
 
 def judge(run: SampleRun, host: SampleHost) -> Report:

@@ -57,6 +57,9 @@ class Expect(_Strict):
     log_per_job: PerJob | None = None
     jobs_created: list[JobFields] | None = None
     newest_jobs: NewestJobs | None = None
+    #: One regex per line the run's jobs wrote to the app's own log (``sys.logs``), in
+    #: order, as ``LEVEL message``; the runner waits for the jobs to settle first.
+    app_logs: list[str] | None = None
 
 
 class Given(_Strict):

@@ -7,7 +7,7 @@ from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.hooks import EngineHooks
 from sysjobs.jobs.ids import is_job_id, new_job_id
 from sysjobs.jobs.leases import Claimed, ClaimSpec, FinishRequest, Lease, Outcome, new_owner
-from sysjobs.jobs.models import Job, JobEvent, JobLog
+from sysjobs.jobs.models import AppLog, Job, JobEvent, JobLog
 from sysjobs.jobs.registry import PUBLIC_JOB_TYPES, QUEUES, JobType, Registry
 from sysjobs.jobs.scripts import ScriptOutcome, ScriptRunner, TerminableScriptRunner
 from sysjobs.jobs.settings import EngineSettings
@@ -16,6 +16,7 @@ from sysjobs.jobs.status import JobStatus
 __all__ = [
     "PUBLIC_JOB_TYPES",
     "QUEUES",
+    "AppLog",
     "ClaimSpec",
     "Claimed",
     "Clock",

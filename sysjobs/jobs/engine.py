@@ -20,11 +20,12 @@ from typing import Any
 
 from sysjobs.errors import BadRequest, Timeout
 from sysjobs.jobs import control
+from sysjobs.jobs.applogs import AppLogs
 from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.leases import Leases
-from sysjobs.jobs.models import Job, JobEvent, JobLog
+from sysjobs.jobs.models import AppLog, Job, JobEvent, JobLog
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.queries import FindQuery, LogsQuery
 from sysjobs.jobs.registry import JobType
@@ -32,6 +33,7 @@ from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import log_row, shown
 from sysjobs.jobs.waiting import wait_all, wait_until
+from sysjobs.store.app_logs import prune_app_logs
 from sysjobs.store.database import Database
 from sysjobs.store.listing import JobFilter, LogFilter
 from sysjobs.store.retention import PruneCounts, RetentionStore
@@ -64,6 +66,8 @@ class Engine:
         )  # fmt: skip
         #: The user verbs (stop, cancel, kill …) that ``Engine`` delegates to.
         self.control = control.Control(parts)
+        #: The app's own log (``sys.logs``), apart from every job's log.
+        self.app_logs_of = AppLogs(database, parts.settings.app, parts.caps, parts.clock)
         database.local_sink = self.hub.notify
 
     @classmethod
@@ -199,6 +203,20 @@ class Engine:
         (``sysjobs.jobs.values.log_row``)."""
         return log_row(level, message, info, self.clock.now_ms())
 
+    def app_log(
+        self, level: str, message: str, info: Any = None, *, job_id: str | None = None
+    ) -> None:
+        """Append a line to the app's own log (``sys.logs``): INFO, WARN, ERROR or DEBUG;
+        ``job_id`` is the job whose script wrote it, if any."""
+        self.app_logs_of.write(level, message, info, job_id=job_id)
+
+    def app_logs(
+        self, query: Mapping[str, Any] | None = None, *, after: tuple[int, int] | None = None
+    ) -> Cursor[AppLog]:
+        """The app's log lines matching a ``logs``-shaped query (``level``, ``message``,
+        ``from``/``to``/``period``, ``_size``), oldest first, streamed."""
+        return self.app_logs_of.query(query, after=after)
+
     # ---- the user verbs (``sysjobs.jobs.control.Control``) ----------------------------
     def stop(self, job_id: str) -> Job:
         """Ask a RUNNING job to stop at its next safe point (forced after the grace period)."""
@@ -269,8 +287,9 @@ class Engine:
     def prune(
         self, *, jobs_days: float | None = None, logs_days: float | None = None
     ) -> PruneCounts:
-        """Apply retention: drop ended jobs / old logs (defaults from the settings), and
-        the workers registry's rows of workers gone long ago."""
+        """Apply retention: drop ended jobs / old logs, job logs and app logs alike
+        (defaults from the settings), and the workers registry's rows of workers gone
+        long ago."""
         jobs_days = self.settings.retain_jobs_days if jobs_days is None else jobs_days
         logs_days = self.settings.retain_logs_days if logs_days is None else logs_days
         retention = RetentionStore(self.database)
@@ -278,11 +297,13 @@ class Engine:
         jobs = (
             retention.prune_jobs(now - int(jobs_days * 86_400_000)) if jobs_days is not None else 0
         )
-        logs = (
-            retention.prune_logs(now - int(logs_days * 86_400_000)) if logs_days is not None else 0
-        )
+        logs = app_logs = 0
+        if logs_days is not None:
+            cut = now - int(logs_days * 86_400_000)
+            logs = retention.prune_logs(cut)
+            app_logs = prune_app_logs(self.database, cut)
         workers = WorkerStore(self.database, self.clock.now_ms).prune()
-        return PruneCounts(jobs=jobs, logs=logs, workers=workers)
+        return PruneCounts(jobs=jobs, logs=logs, app_logs=app_logs, workers=workers)
 
     def reap(self) -> int:
         """Recover expired leases now (workers call this periodically)."""

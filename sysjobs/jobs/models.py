@@ -128,6 +128,34 @@ class JobLog(BaseModel):
         )
 
 
+class AppLog(BaseModel):
+    """One line of the app's own log (``sys.logs``), separate from every job's log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    timestamp: datetime
+    level: Literal["INFO", "WARN", "ERROR", "DEBUG"]
+    message: str
+    #: The ``exception`` given with the line (an Error's name, message and stack, or any
+    #: JSON value); may be None.
+    additional_info: Any = None
+    #: The job whose script wrote the line, or None (a script run outside any job).
+    job_id: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> AppLog:
+        """Build from an ``app_logs`` row."""
+        return cls(
+            id=row["id"],
+            timestamp=to_datetime(row["ts_ms"]),
+            level=row["level"],
+            message=row["message"],
+            additional_info=row["additional_info"],
+            job_id=row["job_id"],
+        )
+
+
 class JobEvent(BaseModel):
     """One recorded transition (audit trail, dashboard)."""
 

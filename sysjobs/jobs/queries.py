@@ -32,6 +32,8 @@ FIND_KEYS = (
 )  # fmt: skip
 LOGS_KEYS = ("level", "message", "from", "to", "period", "_size")
 LEVELS = ("INFO", "ERROR")
+#: The levels of the app's own log (``sys.logs``), which a job's log does not have.
+APP_LOG_LEVELS = ("INFO", "WARN", "ERROR", "DEBUG")
 Range = tuple[int | None, int | None]
 
 
@@ -74,12 +76,15 @@ class LogsQuery(BaseModel):
     size: int | None = None
 
     @classmethod
-    def parse(cls, query: object, now_ms: int) -> LogsQuery:
-        """Validate a script's map; ``period`` is resolved against ``now_ms``."""
+    def parse(
+        cls, query: object, now_ms: int, allowed_levels: tuple[str, ...] = LEVELS
+    ) -> LogsQuery:
+        """Validate a script's map; ``period`` is resolved against ``now_ms``. A job's log
+        has :data:`LEVELS`, the app's log :data:`APP_LOG_LEVELS`."""
         q = _as_map(query, LOGS_KEYS)
-        levels = _csv(q, "level", LEVELS)
+        levels = _csv(q, "level", allowed_levels)
         if len(levels) > 1:
-            raise bad("level", q["level"], "INFO, ERROR (one of them)")
+            raise bad("level", q["level"], f"{', '.join(allowed_levels)} (one of them)")
         message = q.get("message")
         if message is not None:
             message = check_pattern(message, "message")

@@ -153,27 +153,33 @@
   const sIndexOf = String.prototype.indexOf;
   const MAX_DEPTH = 1000;  // Python's JSON reader refuses deeper values anyway
   const isArray = Array.isArray;
-  function unsendable(holder, key, shown, allowed) {
+  function unsendable(holder, key, shown, allowed, param) {
     const name = key.length > 40 ? rApply(sSlice, key, [0, 40]) + "…" : key;
-    const where = isArray(holder) ? "an array item (index " + key + ")" : "parameter '" + name + "'";
+    // A nested value says whose: "an array item (index 0) of parameter 'items'",
+    // "parameter 'a' (in 'items')".
+    const of = param !== null && isArray(holder) ? " of parameter '" + param + "'" : "";
+    const inside = param !== null && param !== key ? " (in '" + param + "')" : "";
+    const where = isArray(holder) ? "an array item (index " + key + ")" + of : "parameter '" + name + "'" + inside;
     return makeError("badRequest", "Invalid value " + shown + " for " + where + ". Allowed values: " + allowed, null);
   }
-  function sendableReplacer() {
+  function sendableReplacer(args) {
     const path = [];  // the objects being serialised, outermost first
+    let param = null;  // the top-level argument being serialised
     return function sendable(key, value) {
       while (path.length > 0 && path[path.length - 1] !== this) path.length -= 1;
+      if (this === args && args !== null && typeof args === "object") param = key;
       const kind = typeof value;
       if ((kind === "number" && !NumberIsFinite(value)) || kind === "bigint") {
         const text = StringCtor(value) + (kind === "bigint" ? "n" : "");
         throw unsendable(this, key, text.length > 40 ? "(a BigInt)" : text,
-          "finite numbers (not NaN, ±Infinity or BigInt)");
+          "finite numbers (not NaN, ±Infinity or BigInt)", param);
       }
       if ((kind === "object" || kind === "function") && value !== null) {
         if (path.length >= MAX_DEPTH) {
-          throw unsendable(this, key, "(a value nested " + MAX_DEPTH + " levels deep)", "plain JSON data nested less deeply");
+          throw unsendable(this, key, "(a value nested " + MAX_DEPTH + " levels deep)", "plain JSON data nested less deeply", param);
         }
         for (let i = 0; i < path.length; i++) {
-          if (path[i] === value) throw unsendable(this, key, "[Circular]", "plain JSON data without circular references");
+          if (path[i] === value) throw unsendable(this, key, "[Circular]", "plain JSON data without circular references", param);
         }
         path[path.length] = value;
       }
@@ -183,8 +189,8 @@
   function serialise(op, args) {
     const envelope = { __proto__: null, op: op, args: args === undefined ? null : args };
     let text;
-    try { text = jStringify(envelope); } catch (_) { return jStringify(envelope, sendableReplacer()); }
-    return rApply(sIndexOf, text, ["null"]) < 0 ? text : jStringify(envelope, sendableReplacer());
+    try { text = jStringify(envelope); } catch (_) { return jStringify(envelope, sendableReplacer(envelope.args)); }
+    return rApply(sIndexOf, text, ["null"]) < 0 ? text : jStringify(envelope, sendableReplacer(envelope.args));
   }
 
   function call(op, args) {

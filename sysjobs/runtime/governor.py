@@ -6,11 +6,12 @@ jobs' logs. NetSuite and Salesforce call these governor limits; here they are th
 budgets:
 
 * ``jobsStarted`` — jobs the run starts (``sys.data.executeAction``, ``delete``,
-  ``importRecords``, and the listener jobs a ``save``/``remove`` starts), charged by the
+  ``importRecords``, ``sys.jobs.executeInJob``, and the listener jobs a ``save``/``remove``
+  starts), charged by the
   binding before the job is created, so the number of jobs created never passes the limit;
 * ``logBytes`` — UTF-8 bytes of log lines the run writes (``log()``,
   ``sys.jobs.logInfo/logError``, ``Job.logInfo/logError`` — into its own job's log or
-  any other's);
+  any other's — and ``sys.logs`` lines into the app's log);
 * ``hostCalls`` — calls that reach the host, charged by the dispatch for every call.
 
 The budgets are per *script run*: each run gets a fresh :class:`Governor` in its

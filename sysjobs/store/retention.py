@@ -25,6 +25,8 @@ class PruneCounts:
     logs: int
     #: Rows of workers gone long ago (``sysjobs.store.workers.PRUNED_AFTER_LEASES``).
     workers: int = 0
+    #: Lines of the apps' own logs (``sys.logs``) removed.
+    app_logs: int = 0
 
 
 class RetentionStore:

@@ -183,3 +183,23 @@ workers = sa.Table(
     sa.Column("last_seen_ms", sa.BigInteger(), nullable=False),
     sa.Index("ix_workers_last_seen", "last_seen_ms"),
 )
+
+
+#: ``sys.logs``: the app's own log (issue 20), separate from every job's log. ``job_id`` is
+#: the job the writing script ran in, if any (no foreign key: an app log outlives its job,
+#: retention prunes the two apart). Revision 0013.
+app_logs = sa.Table(
+    "app_logs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    app_column(),
+    sa.Column("ts_ms", sa.BigInteger(), nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("additional_info", sa.JSON(), nullable=True),
+    sa.Column("job_id", sa.String(24), nullable=True),
+    # An app's page, oldest first, and a period filter on it.
+    sa.Index("ix_app_logs_app_ts", "app", "ts_ms", "id"),
+    # Retention's scan across apps.
+    sa.Index("ix_app_logs_ts", "ts_ms"),
+)

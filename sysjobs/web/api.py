@@ -29,7 +29,7 @@ from sysjobs.web.auth import require
 from sysjobs.web.body import Fields, boolean, json_object
 from sysjobs.web.errors import ApiError, Reply, bad_parameter
 from sysjobs.web.limits import WebLimits
-from sysjobs.web.logpages import log_page, size_of
+from sysjobs.web.logpages import app_log_page, log_page, size_of
 from sysjobs.web.params import Params
 from sysjobs.web.views import event_json, job_json, series_json, stats_json
 
@@ -61,6 +61,10 @@ LOGS_CHECKS: dict[str, params.Check] = {
     "from": _MS, "to": _MS,
     "period": params.period,
     "after": params.cursor,
+}  # fmt: skip
+#: ``GET /api/app-logs``: the job logs' filters, with the app log's levels.
+APP_LOGS_CHECKS: dict[str, params.Check] = {
+    **LOGS_CHECKS, "level": params.text(16, "INFO, WARN, ERROR, DEBUG"),
 }  # fmt: skip
 #: Paging and search of the jobs list, besides the find filters.
 PAGE_CHECKS: dict[str, params.Check] = {
@@ -172,6 +176,20 @@ def job_logs(request: Request) -> Reply:
     size = query.pop("_size", limits.logs_page)
     engine = host_of(request).engine
     page = log_page(engine, job_id_of(request), query, after=after, size=size, limits=limits)
+    return Reply(page)
+
+
+def app_logs(request: Request) -> Reply:
+    """GET /api/app-logs — one page of the app's own log (``sys.logs``), filtered by
+    ``level``, ``message``, ``from``/``to``/``period``, paged like a job's log (``after``
+    = the reply's ``next``)."""
+    require(request)
+    limits = limits_of(request)
+    checks = {**APP_LOGS_CHECKS, "_size": params.size(limits.max_logs_page)}
+    query: dict[str, Any] = Params(checks).parse(request)
+    after = query.pop("after", None)
+    size = query.pop("_size", limits.logs_page)
+    page = app_log_page(host_of(request).engine, query, after=after, size=size, limits=limits)
     return Reply(page)
 
 

@@ -15,13 +15,13 @@ with ``after=next``; a reader pages while ``more`` is true. The position is keys
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.models import to_ms
 from sysjobs.web.limits import WebLimits
-from sysjobs.web.views import log_json
+from sysjobs.web.views import app_log_json, log_json
 
 Position = tuple[int, int]
 
@@ -29,20 +29,49 @@ Position = tuple[int, int]
 def log_page(engine: Engine, job_id: str, query: Mapping[str, Any], *,
              after: Position | None, size: int, limits: WebLimits) -> dict[str, Any]:  # fmt: skip
     """One page of ``job_id``'s log matching ``query`` (the engine's logs filters)."""
-    lines: list[dict[str, Any]] = []
+    lines = _lines(engine, job_id, query, after, limits.logs_fetch)
+    return _page(lines, lambda: engine.logs(job_id, query).count(), after, size, limits)
+
+
+def app_log_page(
+    engine: Engine, query: Mapping[str, Any], *, after: Position | None, size: int,
+    limits: WebLimits,
+) -> dict[str, Any]:  # fmt: skip
+    """One page of the app's own log (``sys.logs``) matching ``query``, bounded as a job's
+    log page is."""
+    return _page(_app_lines(engine, query, after, limits.logs_fetch),
+                 lambda: engine.app_logs(query).count(), after, size, limits)  # fmt: skip
+
+
+def _app_lines(engine: Engine, query: Mapping[str, Any], after: Position | None,
+               fetch: int) -> Iterator[tuple[Position, dict[str, Any]]]:  # fmt: skip
+    """The app log's matching lines past ``after``, read ``fetch`` rows per query."""
+    while True:
+        read = 0
+        for entry in engine.app_logs({**query, "_size": fetch}, after=after):
+            read += 1
+            after = (to_ms(entry.timestamp) or 0, entry.id)
+            yield after, app_log_json(entry)
+        if read < fetch:
+            return
+
+
+def _page(lines: Iterator[tuple[Position, dict[str, Any]]], count: Callable[[], int],
+          after: Position | None, size: int, limits: WebLimits) -> dict[str, Any]:  # fmt: skip
+    """Lines up to ``size`` and the page's byte budget; with the count, ``next``, ``more``."""
+    page: list[dict[str, Any]] = []
     used, last, more = 0, after, False
-    for position, line in _lines(engine, job_id, query, after, limits.logs_fetch):
-        if len(lines) == size:
+    for position, line in lines:
+        if len(page) == size:
             more = True
             break
         line, cost = _bounded(line, limits.log_line_bytes)
-        if lines and used + cost > limits.logs_page_bytes:
+        if page and used + cost > limits.logs_page_bytes:
             more = True
             break
-        lines.append(line)
+        page.append(line)
         used, last = used + cost, position
-    count = engine.logs(job_id, query).count()
-    return {"count": count, "logs": lines, "next": _text(last), "more": more}
+    return {"count": count(), "logs": page, "next": _text(last), "more": more}
 
 
 def _lines(engine: Engine, job_id: str, query: Mapping[str, Any], after: Position | None,

@@ -133,6 +133,14 @@ def document() -> dict[str, Any]:
                 )
             },
             "/api/jobs/{jobId}": {"get": _op("One job with its transitions", job)},
+            "/api/app-logs": {
+                "get": _op(
+                    "One page of the app's own log (sys.logs), oldest first; level is one of "
+                    "INFO, WARN, ERROR, DEBUG (page with 'after' = 'next')",
+                    _query(LOGS_PARAMS),
+                    ok={"description": "A page", "content": _json(LOG_PAGE)},
+                )
+            },
             "/api/jobs/{jobId}/logs": {
                 "get": _op(
                     "One page of a job's logs, oldest first (page with 'after' = 'next')",

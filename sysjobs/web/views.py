@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sysjobs.jobs import Job, JobEvent, JobLog
+from sysjobs.jobs import AppLog, Job, JobEvent, JobLog
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import EngineStats, Series
 from sysjobs.jobs.status import PRIORITY_STATUSES, USER_TRANSITIONS
@@ -63,6 +63,19 @@ def log_json(entry: JobLog) -> dict[str, Any]:
         "level": entry.level,
         "message": entry.message,
         "additionalInfo": entry.additional_info,
+    }
+
+
+def app_log_json(entry: AppLog) -> dict[str, Any]:
+    """One line of the app's own log (``sys.logs``); ``additionalInfo`` holds the line's
+    ``exception``, ``jobId`` the job whose script wrote it (or None)."""
+    return {
+        "id": entry.id,
+        "timestamp": to_ms(entry.timestamp),
+        "level": entry.level,
+        "message": entry.message,
+        "additionalInfo": entry.additional_info,
+        "jobId": entry.job_id,
     }
 
 

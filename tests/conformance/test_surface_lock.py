@@ -19,7 +19,7 @@ _HEADING = re.compile(r"^(\w+)\([\w, ]*\)$")
 #: Beyond the spec: ``name()`` is an alias of ``label()`` that three samples call.
 EXTRA_JOB_METHODS = {"name"}
 #: Beyond the spec: the newer jobs API of issue 20 (documented in ``docs/jobs-api.md``).
-EXTRA_FUNCTIONS = {"waitForJobs"}
+EXTRA_FUNCTIONS = {"waitForJobs", "executeInJob"}
 _OBJECT = {"constructor", "toString", "toJSON"}
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.jobs import jobs_namespace
+from sysjobs.bindings.logs import logs_namespace
 from sysjobs.jobs import Engine
 from sysjobs.runtime import Sandbox
 from sysjobs.runtime.namespace import Namespace
@@ -66,7 +67,8 @@ def _data_namespace() -> Namespace | None:
 
 
 def _js_surface() -> dict[str, Any]:
-    namespaces = [*core_namespaces(), jobs_namespace(cast(Engine, None))]
+    namespaces = [*core_namespaces(), jobs_namespace(cast(Engine, None)),
+                  logs_namespace(cast(Engine, None))]
     data = _data_namespace()
     if data is not None:
         namespaces.append(data)
@@ -92,7 +94,7 @@ def surfaces() -> tuple[dict[str, Any], dict[str, Any]]:
     return _js_surface(), _dts_surface()
 
 
-@pytest.mark.parametrize("namespace", ["jobs", "commons", "exceptions", "data"])
+@pytest.mark.parametrize("namespace", ["jobs", "commons", "exceptions", "data", "logs"])
 def test_every_namespace_member_is_declared_and_nothing_more(
     surfaces: tuple[dict[str, Any], dict[str, Any]], namespace: str
 ) -> None:
@@ -102,7 +104,7 @@ def test_every_namespace_member_is_declared_and_nothing_more(
     assert sorted(js[namespace]["members"]) == sorted(dts[namespace]["members"])
 
 
-@pytest.mark.parametrize("namespace", ["jobs", "commons", "exceptions", "data"])
+@pytest.mark.parametrize("namespace", ["jobs", "commons", "exceptions", "data", "logs"])
 def test_every_class_method_is_declared_and_nothing_more(
     surfaces: tuple[dict[str, Any], dict[str, Any]], namespace: str
 ) -> None:
@@ -114,7 +116,7 @@ def test_every_class_method_is_declared_and_nothing_more(
     assert actual == declared
 
 
-@pytest.mark.parametrize("namespace", ["jobs", "commons", "exceptions", "data"])
+@pytest.mark.parametrize("namespace", ["jobs", "commons", "exceptions", "data", "logs"])
 def test_every_constant_is_declared_with_its_value(
     surfaces: tuple[dict[str, Any], dict[str, Any]], namespace: str
 ) -> None:

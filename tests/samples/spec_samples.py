@@ -32,8 +32,12 @@ NAMES: dict[tuple[str, int], str] = {
 }
 
 #: Samples beyond the spec (file stem -> function), each verbatim from the issue that added
-#: the function: issue 20's ``waitForJobs`` (``docs/jobs-api.md``).
-ISSUE_SAMPLES: dict[str, str] = {"wait_for_jobs": "waitForJobs"}
+#: the function: issue 20's ``waitForJobs`` and ``executeInJob`` (``docs/jobs-api.md``).
+ISSUE_SAMPLES: dict[str, str] = {
+    "wait_for_jobs": "waitForJobs",
+    "execute_in_job": "executeInJob",
+    "execute_in_job_without_step": "executeInJob",
+}
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from sysjobs.app.app import App
-from sysjobs.app.jobtypes import actions, bulk, system
+from sysjobs.app.jobtypes import actions, bulk, in_job, system
 from sysjobs.app.jobtypes import models as m
 from sysjobs.jobs.registry import JobType
 
 _Handler = Callable[..., None]
+_TypeRow = tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] | None]
 #: (name, data model, handler, queue, idempotent, results model)
 _TYPES: tuple[tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] | None], ...] = (
     ("EXECUTE_ACTION", m.ExecuteActionData, actions.execute_action, "mix", False,
@@ -37,6 +38,11 @@ _TYPES: tuple[tuple[str, type[BaseModel], _Handler, str, bool, type[BaseModel] |
     ("UNDEPLOY_ENDPOINT", m.EndpointData, system.undeploy_endpoint, "system", True, None),
 )  # fmt: skip
 APP_JOB_TYPES = tuple(t[0] for t in _TYPES)
+#: The newer jobs API's types (issue 20), beyond the spec's 11: ``sys.jobs.executeInJob``.
+_NEWER_TYPES: tuple[_TypeRow, ...] = (
+    ("EXECUTE_IN_JOB", m.ExecuteInJobData, in_job.execute_in_job, "mix", True,
+     m.ExecuteInJobResults),
+)  # fmt: skip
 
 
 class _Registers(Protocol):
@@ -53,16 +59,16 @@ def _bind(app: App, handler: Callable[..., None]) -> Callable[[Any, Any], None]:
 
 
 def app_job_types(app: App) -> list[JobType]:
-    """The 11 public job types, bound to ``app``."""
+    """The 11 public job types and the newer API's, bound to ``app``."""
     return [
         JobType(name, model, _bind(app, handler), queue=queue, idempotent=idem,
                 results_model=results)
-        for name, model, handler, queue, idem, results in _TYPES
+        for name, model, handler, queue, idem, results in (*_TYPES, *_NEWER_TYPES)
     ]
 
 
 def register_app_job_types(engine: _Registers, app: App) -> None:
-    """Register the 11 public job types of ``app`` on ``engine``."""
+    """Register the public job types of ``app`` (the spec's 11, EXECUTE_IN_JOB) on ``engine``."""
     for job_type in app_job_types(app):
         engine.register(job_type)
 

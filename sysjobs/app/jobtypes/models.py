@@ -65,6 +65,17 @@ class EndpointData(_Data):
     endpointName: str
 
 
+class ExecuteInJobData(_Data):
+    """EXECUTE_IN_JOB (``sys.jobs.executeInJob``): the items and the callback's source are
+    private; ``data()`` shows how many items, the step and the queue asked for."""
+
+    itemsCount: int
+    step: int | None = None
+    queue: str
+    items: list[Any] = Field(alias="_items")
+    callback: str = Field(alias="_callback")
+
+
 # ---- results: the exact shapes of the spec's results() (the engine validates them) ----
 
 
@@ -95,3 +106,13 @@ class ExportUsersResults(_Data):
     fileLink: str
     fileId: str
     usersExported: int
+
+
+class ExecuteInJobResults(_Data):
+    """EXECUTE_IN_JOB: how many items ran, and how many of them threw."""
+
+    itemsCount: int
+    itemsProcessed: int
+    itemsFailed: int
+    #: Script runs the items took (``ceil(items / step)`` when nothing was run twice).
+    chunks: int

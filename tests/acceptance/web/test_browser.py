@@ -497,3 +497,16 @@ def test_the_favicon_is_served(page: Page, server: str) -> None:
         reply = page.request.get(f"{server}{path}")
         assert reply.status == 200
         assert reply.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_app_log_page_lists_and_filters_the_app_log(page: Page, server: str, host: Host) -> None:
+    written = host.run("sys.logs.info('all good'); sys.logs.warn('Disk almost full', {pct: 91})")
+    assert written.ok, written.error
+    page.goto(f"{server}/app-logs#token={ADMIN}")
+    rows = page.get_by_test_id("app-log-row")
+    expect(rows).to_have_count(2)
+    page.select_option("select[name=level]", "WARN")
+    page.click("#app-log-filters button[type=submit]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Disk almost full")
+    expect(rows.first).to_contain_text('{"pct":91}')

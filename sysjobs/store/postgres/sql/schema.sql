@@ -28,6 +28,25 @@ CREATE TABLE app_files (
     created_at timestamp with time zone NOT NULL
 );
 
+CREATE TABLE app_logs (
+    id bigint NOT NULL,
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
+    ts_ms bigint NOT NULL,
+    level character varying(8) NOT NULL,
+    message text NOT NULL,
+    additional_info json,
+    job_id character varying(24)
+);
+
+CREATE SEQUENCE app_logs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE app_logs_id_seq OWNED BY app_logs.id;
+
 CREATE TABLE app_records (
     app character varying(64) DEFAULT ''::character varying NOT NULL,
     id character varying(24) NOT NULL,
@@ -142,6 +161,8 @@ CREATE TABLE workers (
     last_seen_ms bigint NOT NULL
 );
 
+ALTER TABLE ONLY app_logs ALTER COLUMN id SET DEFAULT nextval('app_logs_id_seq'::regclass);
+
 ALTER TABLE ONLY job_events ALTER COLUMN id SET DEFAULT nextval('job_events_id_seq'::regclass);
 
 ALTER TABLE ONLY job_logs ALTER COLUMN id SET DEFAULT nextval('job_logs_id_seq'::regclass);
@@ -151,6 +172,9 @@ ALTER TABLE ONLY app_endpoints
 
 ALTER TABLE ONLY app_files
     ADD CONSTRAINT app_files_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY app_logs
+    ADD CONSTRAINT app_logs_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY app_records
     ADD CONSTRAINT app_records_pkey PRIMARY KEY (id);
@@ -177,6 +201,10 @@ ALTER TABLE ONLY workers
     ADD CONSTRAINT workers_pkey PRIMARY KEY (id);
 
 CREATE INDEX ix_app_files_app_name ON app_files USING btree (app, name);
+
+CREATE INDEX ix_app_logs_app_ts ON app_logs USING btree (app, ts_ms, id);
+
+CREATE INDEX ix_app_logs_ts ON app_logs USING btree (ts_ms);
 
 CREATE INDEX ix_app_records_app_entity_id ON app_records USING btree (app, entity, id);
 

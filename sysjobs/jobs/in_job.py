@@ -1,0 +1,70 @@
+"""``executeInJob``'s engine side: the job that runs a callback over items, in chunks.
+
+The engine only starts the job and knows its inputs; the app registers the type
+(:data:`IN_JOB_TYPE`, ``sysjobs.app.jobtypes.in_job``) whose handler runs the callback's
+source in the sandbox through the job's script runner. ``'default'`` names the queue the
+registered type declares (the app's default queue, ``mix``), so the issue's samples run
+verbatim; any other value must be one of :data:`~sysjobs.jobs.registry.QUEUES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from sysjobs.jobs.models import Job
+from sysjobs.jobs.registry import QUEUES, Registry
+from sysjobs.jobs.values import bad
+
+#: The job type ``executeInJob`` starts.
+IN_JOB_TYPE = "EXECUTE_IN_JOB"
+#: The name that stands for the type's own (the app's default) queue.
+DEFAULT_QUEUE = "default"
+#: Items one call may hand over (they are stored in the job's row).
+MAX_ITEMS = 10_000
+#: Characters of a callback's source.
+MAX_CALLBACK_CHARS = 100_000
+#: Without ``step``: chunks per job (progress moves in as many steps) …
+CHUNKS_WITHOUT_STEP = 10
+#: … each of at most this many items (what a worker crash may make run again).
+MAX_AUTO_STEP = 100
+
+
+class _Enqueues(Protocol):
+    registry: Registry
+
+    def enqueue(
+        self, type: str, data: Mapping[str, Any], *, label: str | None = ...,
+        run_by: Mapping[str, Any] | None = ..., low_priority: bool = ...,
+        queue: str | None = ..., parent_id: str | None = ...,
+    ) -> Job: ...  # fmt: skip
+
+
+def check_queue(value: object) -> str:
+    """``'default'`` or one of the queues; ``BadRequest`` naming ``queue`` otherwise."""
+    allowed = (DEFAULT_QUEUE, *QUEUES)
+    if not isinstance(value, str) or value not in allowed:
+        raise bad("queue", value, ", ".join(allowed))
+    return value
+
+
+def auto_step(count: int) -> int:
+    """The chunk size without ``step``: the items in :data:`CHUNKS_WITHOUT_STEP` chunks,
+    none larger than :data:`MAX_AUTO_STEP`."""
+    return max(1, min(MAX_AUTO_STEP, -(-count // CHUNKS_WITHOUT_STEP)))
+
+
+def start_in_job(
+    engine: _Enqueues, items: Sequence[Any], queue: str, callback: str, step: int | None,
+    *, parent_id: str | None = None, run_by: Mapping[str, Any] | None = None,
+) -> Job:  # fmt: skip
+    """Enqueue the job that runs ``callback`` over ``items`` (inputs already validated)."""
+    named = check_queue(queue)
+    resolved = engine.registry.require(IN_JOB_TYPE).queue if named == DEFAULT_QUEUE else named
+    data = {
+        "itemsCount": len(items), "step": step, "queue": named,
+        "_items": list(items), "_callback": callback,
+    }  # fmt: skip
+    label = f"Execute in job ({len(items)} item{'s' if len(items) != 1 else ''})"
+    return engine.enqueue(IN_JOB_TYPE, data, label=label, queue=resolved, parent_id=parent_id,
+                          run_by=run_by)  # fmt: skip
