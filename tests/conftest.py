@@ -4,7 +4,9 @@
 session (``bench/pgcluster.py``, the starter the benchmarks share: as the ``postgres`` user
 when we are root, a free port, a private socket directory) and removes it afterwards. Each PostgreSQL test
 gets its own database cloned from a migrated template (``CREATE DATABASE … TEMPLATE``), which
-is much faster than migrating every time; each SQLite test gets a copy of a migrated file.
+is much faster than migrating every time — and once a test is done with its database, it is
+emptied and renamed for the next test rather than dropped (``tests/pgdatabases.py``); each
+SQLite test gets a copy of a migrated file.
 
 Without PostgreSQL binaries the PostgreSQL half is skipped — unless ``SYSJOBS_REQUIRE_PG=1``
 (CI), where a missing server fails the run.
@@ -16,7 +18,6 @@ import contextlib
 import os
 import shutil
 import signal
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +27,13 @@ import sqlalchemy as sa
 from bench.pgcluster import PgCluster, PgUnavailable, pg_cluster
 from sysjobs.jobs import Engine
 from sysjobs.store import migrate
+from tests.pgdatabases import PgDatabases
 
 TEMPLATE_DB = "sysjobs_template"
-#: The test cluster's server settings (``bench/pgcluster.py`` starts it).
-SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300")
+#: The test cluster's server settings (``bench/pgcluster.py`` starts it). No autovacuum: a
+#: reused database must not gain planner statistics after its check (``tests/pgdatabases.py``).
+SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300",
+            "autovacuum=off")  # fmt: skip
 
 #: The running throwaway cluster (its ``url(database)`` is what the tests use).
 PgServer = PgCluster
@@ -82,6 +86,14 @@ def _make_template(server: PgServer) -> None:
 
 
 @pytest.fixture(scope="session")
+def pg_databases(pg_server: PgServer) -> Iterator[PgDatabases]:
+    """This session's pool of empty migrated databases (cloned from the template, reused)."""
+    databases = PgDatabases(pg_server.url, TEMPLATE_DB)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies."""
     path = tmp_path_factory.mktemp("sqlite-template") / "sysjobs.db"
@@ -100,18 +112,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
         return
     server: PgServer = request.getfixturevalue("pg_server")
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = _admin(server)
-    with admin.connect() as conn:
-        conn.execute(
-            sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}" STRATEGY FILE_COPY')
-        )
+    databases: PgDatabases = request.getfixturevalue("pg_databases")
+    name = databases.take()
     try:
         yield server.url(name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        databases.give_back(name)
 
 
 @pytest.fixture

@@ -25,9 +25,14 @@ from sysjobs.worker.pool import Workers
 class DemoHost:
     """A :class:`Host` on ``url`` (the demo app, or ``app_dir``) with pausable workers."""
 
-    def __init__(self, url: str, *, app_dir: Path | None = None, workers: int = 2) -> None:
+    def __init__(
+        self, url: str, *, app_dir: Path | None = None, workers: int = 2, in_process: bool = False
+    ) -> None:
         self.host = Host(url, app_dir, limits=Limits(timeout_s=120.0))
         self._workers = workers
+        #: Jobs run in threads of this process (trusted code only; no worker process to start:
+        #: the test suite's sample checks, where a process per test costs most of the time).
+        self._in_process = in_process
         self.pool: Workers | None = None
         # The demo app's job listener reacts to finished actions, as in production.
         self._events = self.host.app.start_job_event_pump(interval_s=0.2)
@@ -37,9 +42,12 @@ class DemoHost:
         return self.host.engine
 
     def start_workers(self) -> None:
-        """Start the workers (a supervised worker process; its slots run jobs in threads)."""
+        """Start the workers (a supervised worker process, or this process when ``in_process``;
+        their slots run jobs in threads)."""
         if self.pool is None:
-            self.pool = self.host.workers(concurrency=self._workers).start()
+            self.pool = self.host.workers(
+                concurrency=self._workers, in_process=self._in_process
+            ).start()
 
     def stop_workers(self) -> None:
         """Stop claiming; running jobs reach a safe point."""
@@ -99,10 +107,10 @@ class DemoHost:
 
 @contextmanager
 def open_demo_host(
-    url: str, *, app_dir: Path | None = None, workers: int = 2
+    url: str, *, app_dir: Path | None = None, workers: int = 2, in_process: bool = False
 ) -> Iterator[DemoHost]:
     """A :class:`DemoHost` with its workers started, closed on exit."""
-    host = DemoHost(url, app_dir=app_dir, workers=workers)
+    host = DemoHost(url, app_dir=app_dir, workers=workers, in_process=in_process)
     try:
         host.start_workers()
         yield host

@@ -13,7 +13,7 @@ from sysjobs.cli.demo_host import DemoHost, open_demo_host
 
 @pytest.fixture
 def host(db_url: str) -> Iterator[DemoHost]:
-    with open_demo_host(db_url) as opened:
+    with open_demo_host(db_url, in_process=True) as opened:
         yield opened
 
 

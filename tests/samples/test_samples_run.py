@@ -18,7 +18,7 @@ RUNS = load_runs(SAMPLES)
 
 @pytest.fixture
 def host(db_url: str) -> Iterator[DemoHost]:
-    with open_demo_host(db_url) as opened:
+    with open_demo_host(db_url, in_process=True) as opened:
         yield opened
 
 

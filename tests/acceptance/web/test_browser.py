@@ -33,9 +33,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+#: How long an ``expect(…)`` waits for what it expects (Playwright's default is 5 s, which a
+#: loaded machine's first script run in a fresh host can take): the same bound as actions.
+PATIENCE_MS = 20_000
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One Chromium for the module; never a downloaded browser build."""
+    expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield launched
@@ -47,7 +53,7 @@ def browsing(browser: Browser, **options: Any) -> Iterator[Page]:
     """A page in a fresh context; no script error and no CSP refusal may happen in it."""
     context = browser.new_context(**{"viewport": {"width": 1400, "height": 900}, **options})
     opened = context.new_page()
-    opened.set_default_timeout(20_000)
+    opened.set_default_timeout(PATIENCE_MS)
     problems: list[str] = []
     opened.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     opened.on("pageerror", lambda e: problems.append(str(e)))

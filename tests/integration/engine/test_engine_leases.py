@@ -1,10 +1,12 @@
-"""Leases: expiry, the reaper's reasons, capped retries, and fencing of late writes."""
+"""Leases: expiry, the reaper's reasons, capped retries, and fencing of late writes.
+
+The engine reads a clock the test steps (``ManualClock``): a lease expires when the test
+moves time past it — never because a loaded machine stalled a heartbeat."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,22 +23,31 @@ from sysjobs.jobs import (
     Outcome,
     new_owner,
 )
-from tests.integration.engine.helpers import open_engine
+from tests.integration.engine.helpers import ManualClock, open_engine
 
 S = JobStatus
-SHORT = EngineSettings(lease_s=0.2, stop_grace_s=0.2)
+#: Past the 0.2 s lease of these tests.
+PAST_LEASE_MS = 300
 
 
 @pytest.fixture
-def eng(db_url: str) -> Iterator[Engine]:
-    with open_engine(db_url, SHORT) as engine:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def eng(db_url: str, clock: ManualClock) -> Iterator[Engine]:
+    with open_engine(db_url, EngineSettings(lease_s=0.2, stop_grace_s=0.2, clock=clock)) as engine:
         yield engine
 
 
 def _claim_and_pause(engine: Engine) -> JobContext:
-    """A worker that claims one job and then stops heartbeating (a paused process)."""
+    """A worker that claims one job and then stops heartbeating (a paused process) while
+    time moves past its lease."""
     (claimed,) = engine.leases.claim(new_owner(), limit=1)
-    time.sleep(0.3)
+    clock = engine.settings.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(PAST_LEASE_MS)
     return JobContext(engine, claimed.lease, claimed.job)
 
 
@@ -101,24 +112,25 @@ def test_an_idempotent_job_is_retried_a_capped_number_of_times(eng: Engine) -> N
     assert "gave up after its worker was lost 3 times" in messages[2]
 
 
-def test_a_lost_job_that_was_stopping_ends_stopped_and_can_resume(eng: Engine) -> None:
+def test_a_lost_job_that_was_stopping_ends_stopped_and_can_resume(
+    eng: Engine, clock: ManualClock
+) -> None:
     job = eng.enqueue("STEPPER", {})
     eng.leases.claim(new_owner(), limit=1)
     eng.stop(job.id)
-    time.sleep(0.3)
+    clock.advance(PAST_LEASE_MS)
     eng.reap()
     assert eng.require(job.id).status is S.STOPPED
     assert eng.resume(job.id).status is S.PENDING
 
 
-def test_heartbeats_keep_a_lease_alive_past_its_length(eng: Engine) -> None:
-    """Five beats 0.3 s apart keep a 1 s lease for 1.5 s: a beat may come 0.7 s late (a
-    busy CI machine stalled the 0.2 s lease this test used to take) and still be in time."""
+def test_heartbeats_keep_a_lease_alive_past_its_length(eng: Engine, clock: ManualClock) -> None:
+    """Five beats 0.3 s apart keep a 1 s lease for 1.5 s."""
     job = eng.enqueue("RECORD_RUN", {})
     owner = new_owner()
     (claimed,) = eng.leases.claim(owner, limit=1, lease_s=1.0)
     for _ in range(5):
-        time.sleep(0.3)
+        clock.advance(300)
         assert job.id in eng.leases.heartbeat(owner, 1.0)
         eng.reap()
     assert eng.leases.finish(claimed.lease, Outcome.COMPLETED) is not None

@@ -1,4 +1,7 @@
-"""Low priority and queues: normal jobs first, ageing against starvation, queue limits."""
+"""Low priority and queues: normal jobs first, ageing against starvation, queue limits.
+
+The engine reads a clock the test steps (``ManualClock``): a low-priority job ages only
+when the test moves time past the threshold, never because a loaded machine was slow."""
 
 from __future__ import annotations
 
@@ -9,12 +12,21 @@ from collections.abc import Iterator
 import pytest
 
 from sysjobs.jobs import Engine, EngineSettings, JobStatus, new_owner
-from tests.integration.engine.helpers import open_engine, running_pool
+from tests.integration.engine.helpers import ManualClock, open_engine, running_pool
+
+#: A low-priority job older than this competes as a normal one.
+AGEING_S = 0.5
 
 
 @pytest.fixture
-def eng(db_url: str) -> Iterator[Engine]:
-    with open_engine(db_url, EngineSettings(lease_s=5.0, low_priority_ageing_s=0.5)) as engine:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def eng(db_url: str, clock: ManualClock) -> Iterator[Engine]:
+    settings = EngineSettings(lease_s=5.0, low_priority_ageing_s=AGEING_S, clock=clock)
+    with open_engine(db_url, settings) as engine:
         yield engine
 
 
@@ -37,9 +49,9 @@ def test_set_and_remove_low_priority_change_the_claim_order(eng: Engine) -> None
     assert _claim_order(eng, 3) == [second.id, third.id, first.id]
 
 
-def test_an_aged_low_priority_job_competes_as_a_normal_one(eng: Engine) -> None:
+def test_an_aged_low_priority_job_competes_as_a_normal_one(eng: Engine, clock: ManualClock) -> None:
     low = eng.enqueue("NOOP", {}, low_priority=True)
-    time.sleep(0.6)  # older than the ageing threshold
+    clock.advance(int(AGEING_S * 1000) + 100)  # older than the ageing threshold
     normal = eng.enqueue("NOOP", {})
     assert _claim_order(eng, 2) == [low.id, normal.id]
 
@@ -49,7 +61,9 @@ def test_low_priority_never_takes_the_last_free_slot(eng: Engine) -> None:
     assert eng.leases.claim(new_owner(), limit=1, allow_low=False) == []
 
 
-def test_a_low_priority_job_does_not_starve_under_constant_load(eng: Engine) -> None:
+def test_a_low_priority_job_does_not_starve_under_constant_load(
+    eng: Engine, clock: ManualClock
+) -> None:
     stop = threading.Event()
 
     def feed() -> None:  # keeps normal work waiting all the time
@@ -63,6 +77,9 @@ def test_a_low_priority_job_does_not_starve_under_constant_load(eng: Engine) -> 
         time.sleep(0.1)
         low = eng.enqueue("NOOP", {}, low_priority=True)
         with running_pool(eng, concurrency=2):
+            # The pool serves the normal jobs the feeder keeps adding; time passes, the
+            # low-priority job ages past the threshold and gets its turn.
+            clock.advance(int(AGEING_S * 1000) + 100)
             done = eng.wait(low.id, ["FINISHED"], 15)
             still_waiting = eng.find({"status": "PENDING"}).count()
     finally:
