@@ -39,6 +39,11 @@ def _rows(app: App, file_id: str) -> list[tuple[int, dict[Any, Any]]]:
 
 
 def import_records(app: App, ctx: JobContext, data: ImportRecordsData) -> None:
+    with ctx.held_logs():  # a batch's rejected lines go out with its checkpoint
+        _import(app, ctx, data)
+
+
+def _import(app: App, ctx: JobContext, data: ImportRecordsData) -> None:
     rows = _rows(app, data.file_id)
     cp: dict[str, Any] = dict(ctx.checkpoint or {})
     counts = {"rowsImported": int(cp.get("rowsImported", 0)),
@@ -86,8 +91,7 @@ def _flush(app: App, ctx: JobContext, entity: str, batch: list[dict[str, Any]],
         app.records.insert_many(entity, batch, announce=False)
         counts["rowsImported"] += len(batch)
         batch.clear()
-    ctx.save_checkpoint({**counts, "line": line})
-    ctx.set_results(dict(counts))
+    ctx.commit_chunk({**counts, "line": line}, dict(counts))  # with the batch's ERROR lines
 
 
 def export_records(app: App, ctx: JobContext, data: ExportRecordsData) -> None:

@@ -4,6 +4,16 @@ Records are walked in id order, a chunk at a time. After each chunk — and at a
 the loop saves a checkpoint (last id done, counts, results so far), so a resumed job
 continues with the records not yet done and never redoes one. One record failing is an
 ERROR log and an ``error`` entry; the others go on.
+
+Group commit: the log lines of a chunk (the scripts' ``log()`` lines, the ERROR lines of
+failed records) are held in memory and written with the chunk's checkpoint and results in
+one transaction fenced by the lease (``JobContext.held_logs``/``commit_chunk``), not one
+transaction per line. A worker that loses its lease has the whole chunk refused. A run that
+dies mid-chunk (crash, lost lease) leaves none of that chunk's lines and no checkpoint past
+the last committed chunk: the records before that checkpoint are never run again, the
+chunk's records run again on the next attempt, and its lines are written then — once. (A
+chunk that logs more than ``HELD_LINES`` lines writes them early; after a crash those appear
+again when the chunk re-runs.)
 """
 
 from __future__ import annotations
@@ -63,6 +73,14 @@ def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
         state = LoopState(total=total if limit is None else min(total, limit))
     else:
         state = LoopState(**cp)
+    with ctx.held_logs():  # a chunk's lines go out with its checkpoint (module docstring)
+        if _chunks(ctx, records, entity, query, per_record, state, limit):
+            ctx.set_progress(100)
+
+
+def _chunks(ctx: JobContext, records: RecordsService, entity: str, query: dict[str, Any],
+            per_record: PerRecord, state: LoopState, limit: int | None) -> bool:
+    """Run the chunks; False when stopped before the end."""
     should_stop = StopCheck(ctx)
     while limit is None or state.done < limit:
         left = CHUNK if limit is None else min(CHUNK, limit - state.done)
@@ -72,12 +90,12 @@ def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
         for i, record in enumerate(chunk):
             if should_stop(force=i == 0):
                 _save(ctx, state)
-                return
+                return False
             _one(ctx, state, record, per_record)
         _save(ctx, state)
         ctx.set_progress(min(99, state.done * 100 // max(state.total, 1)))
-    ctx.set_results({"results": state.results})
-    ctx.set_progress(100)
+    _save(ctx, state)
+    return True
 
 
 def _one(ctx: JobContext, state: LoopState, record: Record, per_record: PerRecord) -> None:
@@ -101,5 +119,6 @@ def error_entry(ctx: JobContext, record_id: str, message: str) -> dict[str, Any]
 
 
 def _save(ctx: JobContext, state: LoopState) -> None:
-    ctx.save_checkpoint(asdict(state))
-    ctx.set_results({"results": state.results})
+    """The chunk's group commit: its log lines, the checkpoint and the results so far, in
+    one transaction under the lease."""
+    ctx.commit_chunk(asdict(state), {"results": state.results})
