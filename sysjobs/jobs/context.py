@@ -141,16 +141,21 @@ class JobContext:
             self._held, self._held_chars = [], 0
             self._fenced(self.engine.leases.write_chunk(self.lease, held, {}))
 
-    def commit_chunk(self, checkpoint: Mapping[str, Any], results: Mapping[str, Any]) -> None:
-        """Write the held lines, ``checkpoint`` and ``results`` in one fenced transaction
-        (all or nothing); :class:`LeaseLost` when the lease is gone — a stale owner's chunk
-        is refused whole."""
-        kept = self.engine.leases.checked_results(self.lease, results, type_name=self.job.type)
-        self._fenced(kept is not None)
+    def commit_chunk(
+        self, checkpoint: Mapping[str, Any], results: Mapping[str, Any] | None
+    ) -> None:
+        """Write the held lines, ``checkpoint`` and ``results`` (None: unchanged) in one
+        fenced transaction (all or nothing); :class:`LeaseLost` when the lease is gone — a
+        stale owner's chunk is refused whole."""
+        values: dict[str, Any] = {"checkpoint": dict(checkpoint)}
+        if results is not None:
+            kept = self.engine.leases.checked_results(self.lease, results,
+                                                      type_name=self.job.type)  # fmt: skip
+            self._fenced(kept is not None)
+            values["results"] = kept
         held, self._held_chars = self._held or [], 0
         if self._held is not None:
             self._held = []
-        values = {"checkpoint": dict(checkpoint), "results": kept}
         self._fenced(self.engine.leases.write_chunk(self.lease, held, values))
         self.checkpoint = dict(checkpoint)
 

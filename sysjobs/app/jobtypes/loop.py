@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sysjobs.app.records import Record, RecordsService
@@ -39,12 +39,27 @@ PerRecord = Callable[[Record], dict[str, Any]]
 
 @dataclass
 class LoopState:
-    """What the checkpoint holds."""
+    """Where the loop is: the checkpoint (``total``, ``after``, ``done``) and the results
+    so far (stored as the job's results, not again in the checkpoint)."""
 
     total: int
     after: str | None = None
     done: int = 0
     results: dict[str, Any] = field(default_factory=dict)
+    #: How many results entries the job's stored results hold (-1: not written yet).
+    written: int = -1
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"total": self.total, "after": self.after, "done": self.done}
+
+    @staticmethod
+    def resumed(ctx: JobContext, cp: dict[str, Any]) -> LoopState:
+        """The state a checkpoint left; the results so far are the job's stored results
+        (a checkpoint written before they moved out of it still carries them)."""
+        stored = (ctx.job.results or {}).get("results")
+        results = cp.get("results", stored if isinstance(stored, dict) else {})
+        return LoopState(int(cp["total"]), cp.get("after"), int(cp.get("done", 0)),
+                         dict(results), written=len(results))  # fmt: skip
 
 
 class StopCheck:
@@ -72,7 +87,7 @@ def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
         total = records.count(entity, query)
         state = LoopState(total=total if limit is None else min(total, limit))
     else:
-        state = LoopState(**cp)
+        state = LoopState.resumed(ctx, cp)
     with ctx.held_logs():  # a chunk's lines go out with its checkpoint (module docstring)
         if _chunks(ctx, records, entity, query, per_record, state, limit):
             ctx.set_progress(100)
@@ -121,4 +136,6 @@ def error_entry(ctx: JobContext, record_id: str, message: str) -> dict[str, Any]
 def _save(ctx: JobContext, state: LoopState) -> None:
     """The chunk's group commit: its log lines, the checkpoint and the results so far, in
     one transaction under the lease."""
-    ctx.commit_chunk(asdict(state), {"results": state.results})
+    changed = len(state.results) != state.written  # (entries are only ever added)
+    ctx.commit_chunk(state.checkpoint(), {"results": state.results} if changed else None)
+    state.written = len(state.results)

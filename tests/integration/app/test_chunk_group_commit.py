@@ -104,6 +104,8 @@ def test_a_crash_mid_chunk_reruns_only_that_chunk_and_its_lines_are_written_once
     ids = _ids(quiet)
     assert ran_second == ids[100:]  # nothing before the checkpoint runs again
     assert _lines(quiet, job_id) == [f"did {i}" for i in ids]  # every line exactly once
+    results = (quiet.engine.require(job_id).results or {})["results"]
+    assert list(results) == ids  # the first attempt's results carried over, none twice
 
 
 def test_a_stale_owners_buffered_chunk_is_refused_whole(quiet: AppEnv) -> None:
