@@ -99,6 +99,8 @@ class Database:
         self._writers = self.dialect.writer_lock()
         #: The deadline reads of this thread stop at (:meth:`statements_until`).
         self._deadline = threading.local()
+        #: The write transaction this thread has open (``tx``), which a nested one joins.
+        self._open = threading.local()
         self._closed = False
         sa.event.listen(self.engine, "checkin", self._close_if_closed)
 
@@ -127,12 +129,24 @@ class Database:
         """A write transaction; hints go out with the commit and to this process after it.
 
         On SQLite it begins ``IMMEDIATE`` (the write lock is held from the first line of
-        the block, so a time read there is ordered with every other write)."""
+        the block, so a time read there is ordered with every other write).
+
+        A ``write()`` opened inside another on the same thread joins it: its statements
+        commit (or roll back) with the outer block's, its hints go out with that commit —
+        how a record and the listener job it starts are written together.
+        """
+        joined: Tx | None = getattr(self._open, "tx", None)
+        if joined is not None:
+            yield joined
+            return
         with self._writers, self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
-                tx = Tx(connection, self.dialect)
-                yield tx
+                tx = self._open.tx = Tx(connection, self.dialect)
+                try:
+                    yield tx
+                finally:
+                    self._open.tx = None
                 self.dialect.end_write(connection, tx.ending)
         if tx.keys and self.local_sink is not None:
             self.local_sink(tx.keys)

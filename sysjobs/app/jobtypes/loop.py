@@ -35,6 +35,8 @@ MAX_RESULTS = 1000
 
 #: Does the work for one record; returns its results entry or raises.
 PerRecord = Callable[[Record], dict[str, Any]]
+#: Does the work for a chunk of records at once; returns each record's results entry.
+PerChunk = Callable[[list[Record]], dict[str, dict[str, Any]]]
 
 
 @dataclass
@@ -79,7 +81,14 @@ class StopCheck:
 
 
 def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
-                    query: dict[str, Any], per_record: PerRecord) -> None:
+                    query: dict[str, Any], per_record: PerRecord | None = None, *,
+                    per_chunk: PerChunk | None = None) -> None:  # fmt: skip
+    """Walk the matches a chunk at a time, with ``per_record`` for each record or
+    ``per_chunk`` for each chunk at once (then its results entry per record id)."""
+    step: Step = (
+        _Each(ctx, _required(per_record)) if per_chunk is None
+        else lambda chunk, _stop: per_chunk(chunk)
+    )  # fmt: skip
     cp: dict[str, Any] = dict(ctx.checkpoint or {})
     size = query.get("_size")  # at most this many records (validated at enqueue)
     limit = None if size is None else int(size)
@@ -89,12 +98,23 @@ def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
     else:
         state = LoopState.resumed(ctx, cp)
     with ctx.held_logs():  # a chunk's lines go out with its checkpoint (module docstring)
-        if _chunks(ctx, records, entity, query, per_record, state, limit):
+        if _chunks(ctx, records, entity, query, step, state, limit):
             ctx.set_progress(100)
 
 
+def _required(per_record: PerRecord | None) -> PerRecord:
+    if per_record is None:
+        raise TypeError("run_record_loop needs per_record or per_chunk")
+    return per_record
+
+
+#: A chunk's work, given the stop check: the results entry of each record it did, in
+#: order (it stops early, leaving the rest undone, when the check says so).
+Step = Callable[[list[Record], "StopCheck"], dict[str, dict[str, Any]]]
+
+
 def _chunks(ctx: JobContext, records: RecordsService, entity: str, query: dict[str, Any],
-            per_record: PerRecord, state: LoopState, limit: int | None) -> bool:
+            step: Step, state: LoopState, limit: int | None) -> bool:
     """Run the chunks; False when stopped before the end."""
     should_stop = StopCheck(ctx)
     while limit is None or state.done < limit:
@@ -102,29 +122,53 @@ def _chunks(ctx: JobContext, records: RecordsService, entity: str, query: dict[s
         chunk = records.scan(entity, query, state.after, left)
         if not chunk:
             break
-        for i, record in enumerate(chunk):
-            if should_stop(force=i == 0):
-                _save(ctx, state)
-                return False
-            _one(ctx, state, record, per_record)
+        if should_stop(force=True):
+            _save(ctx, state)
+            return False
+        entries = step(chunk, should_stop)
+        for record_id, entry in entries.items():
+            _done(state, record_id, entry)
+        if len(entries) < len(chunk):  # the step saw a stop
+            _save(ctx, state)
+            return False
         _save(ctx, state)
         ctx.set_progress(min(99, state.done * 100 // max(state.total, 1)))
     _save(ctx, state)
     return True
 
 
-def _one(ctx: JobContext, state: LoopState, record: Record, per_record: PerRecord) -> None:
+class _Each:
+    """``per_record`` over a chunk, record by record, with the stop check between two."""
+
+    def __init__(self, ctx: JobContext, per_record: PerRecord) -> None:
+        self.ctx = ctx
+        self.per_record = per_record
+
+    def __call__(self, chunk: list[Record], should_stop: StopCheck) -> dict[str, dict[str, Any]]:
+        entries: dict[str, dict[str, Any]] = {}
+        for i, record in enumerate(chunk):
+            if i and should_stop():
+                break
+            assert record.id is not None
+            entries[record.id] = _one(self.ctx, record, self.per_record)
+        return entries
+
+
+def _one(ctx: JobContext, record: Record, per_record: PerRecord) -> dict[str, Any]:
     assert record.id is not None
     try:
-        entry = per_record(record)
+        return per_record(record)
     except SysError as exc:
-        entry = error_entry(ctx, record.id, exc.message)
+        return error_entry(ctx, record.id, exc.message)
     except Exception as exc:  # one bad record must not stop the others
-        entry = error_entry(ctx, record.id, f"{type(exc).__name__}: {exc}")
+        return error_entry(ctx, record.id, f"{type(exc).__name__}: {exc}")
+
+
+def _done(state: LoopState, record_id: str, entry: dict[str, Any]) -> None:
     if len(state.results) < MAX_RESULTS:
-        state.results[record.id] = entry
+        state.results[record_id] = entry
     state.done += 1
-    state.after = record.id
+    state.after = record_id
 
 
 def error_entry(ctx: JobContext, record_id: str, message: str) -> dict[str, Any]:
