@@ -8,17 +8,14 @@ raised so the handler unwinds instead of working on for nobody.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sysjobs.errors import SystemException
-from sysjobs.jobs.leases import Lease, check_progress
+from sysjobs.jobs.lease import Lease, check_progress
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.scripts import ScriptRunner
-
-if TYPE_CHECKING:
-    from sysjobs.jobs.engine import Engine
 
 #: How often ``should_stop`` re-reads the job's status when no signal arrived (seconds).
 STOP_POLL_S = 0.1
@@ -28,6 +25,53 @@ PROGRESS_EVERY_S = 0.5
 HELD_LINES = 1000
 #: … or this many characters of messages (memory stays bounded whatever a chunk logs).
 HELD_CHARS = 1 << 20
+
+
+class LeaseWrites(Protocol):
+    """The fenced verbs a running job writes through (``sysjobs.jobs.leases.Leases``)."""
+
+    def log(self, lease: Lease, level: str, message: str, info: Any = None) -> bool: ...
+
+    def entry(
+        self, lease: Lease, level: str, message: str, info: Any = None
+    ) -> dict[str, Any] | None: ...
+
+    def write_chunk(
+        self, lease: Lease, entries: Sequence[dict[str, Any]], values: Mapping[str, Any]
+    ) -> bool: ...
+
+    def set_progress(self, lease: Lease, pct: int | float) -> bool: ...
+
+    def lease_status(self, lease: Lease) -> tuple[str, int | None] | None: ...
+
+    def save_checkpoint(self, lease: Lease, checkpoint: dict[str, Any]) -> bool: ...
+
+    def set_results(self, lease: Lease, results: Any, *, type_name: str | None = None) -> bool: ...
+
+    def checked_results(
+        self, lease: Lease, results: Any, *, type_name: str | None = None
+    ) -> dict[str, Any] | None: ...
+
+
+class JobsAccess(Protocol):
+    """What a running job uses of its engine: the fenced writes and ``enqueue`` (for its
+    children). Described here, not imported: the engine depends on this module, never the
+    other way round."""
+
+    @property
+    def leases(self) -> LeaseWrites: ...
+
+    def enqueue(
+        self,
+        type: str,
+        data: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        run_by: Mapping[str, Any] | None = None,
+        low_priority: bool = False,
+        queue: str | None = None,
+        parent_id: str | None = None,
+    ) -> Job: ...
 
 
 class LeaseLost(SystemException):
@@ -78,7 +122,7 @@ class JobContext:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: JobsAccess,
         lease: Lease,
         job: Job,
         *,

@@ -59,7 +59,7 @@ def test_a_run_that_throws_after_saving_keeps_what_it_saved(quiet: AppEnv) -> No
 
 
 def test_a_run_that_times_out_after_saving_keeps_what_it_saved(quiet: AppEnv) -> None:
-    result = quiet.runner.sandbox.run(SAVE.format(name="slow") + "while (true) {}", timeout_s=0.5)
+    result = quiet.runner.sandbox.run(SAVE.format(name="slow") + "while (true) {}", timeout_s=3)
     assert result.outcome == "timeout"
     assert _named(quiet, "slow") == 1
 
