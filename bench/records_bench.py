@@ -23,6 +23,7 @@ Run alone: ``python bench/records_bench.py`` (``BENCH_RECORDS_N`` records, defau
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-if str(HERE.parent) not in sys.path:
-    sys.path.insert(0, str(HERE.parent))
 
 N = int(os.environ.get("BENCH_RECORDS_N", "2000"))
 DATABASES = tuple(os.environ.get("BENCH_RECORDS_DB", "sqlite,postgresql").split(","))
+#: Another checkout (its repository root) to measure too, row by row: the "before" figures.
+BEFORE = os.environ.get("BENCH_RECORDS_BEFORE")
 GOAL_RATE = 3000.0
 GOAL_FLOOR_RATIO = 3.0
 
@@ -182,19 +183,42 @@ def databases(pg: Any) -> Iterator[Callable[[str, str], str]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+ROWS: dict[str, Callable[[str, int], float]] = {
+    "sys.data.save loop": save_loop,
+    "floor: action JS in one script": floor,
+    **{name: (lambda url, n, s=start: job_rate(url, n, s)) for name, start in JOBS.items()},
+}
+
+
+def _one_row(name: str, url: str, tree: str | None) -> float:
+    """One row's rate, measured in a fresh process (on the code of ``tree`` when given:
+    another checkout, for a before/after pair taken in the same run)."""
+    env = {**os.environ, "PYTHONPATH": tree or str(HERE.parent)}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--row", name, url, str(N)],
+        capture_output=True, text=True, env=env, cwd=HERE,
+    )  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith("rate ")]
+    if done.returncode != 0 or not lines:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return float("nan")
+    return float(lines[-1].split()[1])
+
+
 def measure(pg: Any, n: int = N) -> dict[str, dict[str, float]]:
-    """{database: {row: rate}} for every row, databases interleaved row by row."""
-    out: dict[str, dict[str, float]] = {db: {} for db in DATABASES}
+    """{database[ (before)]: {row: rate}}: each row on each database, then (with
+    ``BENCH_RECORDS_BEFORE=/path/to/checkout``) the same row on that code, interleaved."""
+    trees: list[tuple[str, str | None]] = [("", None)]
+    if BEFORE:
+        trees.append((" (before)", BEFORE))
+    out: dict[str, dict[str, float]] = {db + tag: {} for db in DATABASES for tag, _ in trees}
     with databases(pg) as fresh:
-        rows: list[tuple[str, Callable[[str], float]]] = [
-            ("sys.data.save loop", lambda url: save_loop(url, n)),
-            ("floor: action JS in one script", lambda url: floor(url, n)),
-            *((name, lambda url, s=start: job_rate(url, n, s)) for name, start in JOBS.items()),
-        ]
-        for i, (name, run) in enumerate(rows):
+        for i, name in enumerate(ROWS):
             for db in DATABASES:
-                out[db][name] = run(fresh(db, f"rec{i}{db[:2]}"))
-                print(f"  {db:10s} {name:32s} {out[db][name]:10,.0f} /s", flush=True)
+                for j, (tag, tree) in enumerate(trees):
+                    rate = _one_row(name, fresh(db, f"rec{i}{j}{db[:2]}"), tree)
+                    out[db + tag][name] = rate
+                    print(f"  {db + tag:21s} {name:32s} {rate:10,.0f} /s", flush=True)
     return out
 
 
@@ -236,4 +260,8 @@ def main(pg: Any = None) -> dict[str, Any]:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE))
-    main()
+    if sys.argv[1:2] == ["--row"]:  # one row in this process: ``--row NAME URL N``
+        row, target, count = sys.argv[2], sys.argv[3], int(sys.argv[4])
+        print(f"rate {ROWS[row](target, count)}")
+    else:
+        main()
