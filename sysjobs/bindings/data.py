@@ -11,6 +11,12 @@ parameter) in entity names, ids, query maps, record fields and action parameters
 no database can store them and a replacement would change the script's data. A call that
 arrives with the script's time already spent ends in ``timeout`` before it touches the
 database.
+
+Group commit: a new record saved by a script is validated and given its id at once, and
+written with its listener jobs together with the run's other new records — before the run's
+next call of any operation but ``createRecord``, ``save`` and ``log``, every
+:data:`GROUP_COMMIT_RECORDS` records, and when the run ends, however it ends. A script
+always reads its own writes; a process that dies mid-run loses the group not yet written.
 """
 
 from __future__ import annotations
