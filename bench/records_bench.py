@@ -254,7 +254,7 @@ def main(pg: Any = None) -> dict[str, Any]:
         t.add_column(col, justify="left" if col in ("row", "goal") else "right")
     for line in lines[1:]:
         t.add_row(*line)
-    Console(width=140).print(t)
+    Console(width=200).print(t)
     return {"n": N, "rates": out}
 
 
