@@ -103,3 +103,11 @@ def test_at_most_the_group_size_waits_in_memory(
     assert result.ok, result.error
     assert stored == [0, 0, 3, 3, 3, 6, 6]
     assert _named(quiet, "grp") == 7
+
+
+def test_the_script_childs_operations_defer_as_the_real_ones_do(quiet: AppEnv) -> None:
+    from sysjobs.bindings.data import data_namespace
+    from sysjobs.script_child import DEFERRING_OPERATIONS
+
+    real = {f"data.{op.name}" for op in data_namespace(quiet.app).operations if op.defers}
+    assert real == DEFERRING_OPERATIONS
