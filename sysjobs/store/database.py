@@ -100,7 +100,7 @@ class Database:
         self._writers = self.dialect.writer_lock()
         #: The deadline reads of this thread stop at (:meth:`statements_until`).
         self._deadline = threading.local()
-        #: The write transaction this thread has open (``tx``), which a nested one joins.
+        #: The joinable write transaction this thread has open (``tx``): a nested one joins.
         self._open = threading.local()
         self._closed = False
         #: Commits of this process per table written (:meth:`table_version`).
@@ -132,15 +132,17 @@ class Database:
             migrate.upgrade(self.engine, dialect=self.dialect)
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def write(self, *, joinable: bool = False) -> Iterator[Tx]:
         """A write transaction; hints go out with the commit and to this process after it.
 
         On SQLite it begins ``IMMEDIATE`` (the write lock is held from the first line of
         the block, so a time read there is ordered with every other write).
 
-        A ``write()`` opened inside another on the same thread joins it: its statements
-        commit (or roll back) with the outer block's, its hints go out with that commit —
-        how a record and the listener job it starts are written together.
+        ``joinable``: a ``write()`` opened inside this block on the same thread joins it —
+        its statements commit (or roll back) with this block's, its hints go out with that
+        commit. How a record and the listener jobs it starts are written together. Opt-in:
+        a writer that recovers from a failed statement (an upsert catching a duplicate)
+        must not run inside someone else's transaction, which that failure would abort.
         """
         joined: Tx | None = getattr(self._open, "tx", None)
         if joined is not None:
@@ -150,7 +152,9 @@ class Database:
             connection.execution_options(**{WRITE_OPTION: True})
             try:
                 with connection.begin():
-                    tx = self._open.tx = Tx(connection, self.dialect)
+                    tx = Tx(connection, self.dialect)
+                    if joinable:
+                        self._open.tx = tx
                     try:
                         yield tx
                     finally:

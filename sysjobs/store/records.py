@@ -154,7 +154,7 @@ class RecordStore:
     def transaction(self) -> AbstractContextManager[Tx]:
         """A write transaction that this store's writes inside the block join (and the
         engine's: a listener job enqueued there commits with the record)."""
-        return self.db.write()
+        return self.db.write(joinable=True)
 
     def insert(self, rows: list[RecordRow]) -> None:
         """Insert records in one transaction (all or nothing)."""

@@ -6,9 +6,11 @@ whatever way it ends."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from sysjobs.app.records import Record
 from sysjobs.bindings import data
 from tests.integration.app.conftest import AppEnv, make_env
 
@@ -111,3 +113,19 @@ def test_the_script_childs_operations_defer_as_the_real_ones_do(quiet: AppEnv) -
 
     real = {f"data.{op.name}" for op in data_namespace(quiet.app).operations if op.defers}
     assert real == DEFERRING_OPERATIONS
+
+
+def test_a_record_and_its_listener_jobs_commit_together_or_not_at_all(quiet: AppEnv) -> None:
+    records = quiet.app.records
+
+    def fails_after_the_jobs(_event: str, _changed: list[Any]) -> None:
+        raise RuntimeError("the transaction fails after the listener jobs were inserted")
+
+    prepared = records.prepare(Record("companies", {"name": "atomic"}))
+    records.written_hooks.append(fails_after_the_jobs)
+    with pytest.raises(RuntimeError):
+        records.insert_prepared([prepared])
+    records.written_hooks.remove(fails_after_the_jobs)
+    assert _named(quiet, "atomic") == 0 and _listener_jobs(quiet) == 0
+    records.insert_prepared([records.prepare(Record("companies", {"name": "atomic"}))])
+    assert _named(quiet, "atomic") == 1 and _listener_jobs(quiet) == 1
