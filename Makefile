@@ -58,10 +58,12 @@ bench: install system-deps
 	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
 	cd bench && ../$(PY) run.py
 
-# One quick round of what needs no peer and no server: the bridge, and the command line
-# against `node -e` (sysjobs run, jobs ls, jobs show, import sysjobs); a few minutes.
+# One quick round of what needs no peer: the bridge, the command line against `node -e`
+# (sysjobs run, jobs ls, jobs show, import sysjobs), and record work per second on SQLite and
+# a throwaway PostgreSQL (500 records a row); a few minutes.
 bench-quick: install
-	cd bench && BENCH_ONLY=bridge,cli BENCH_CLI_N=5 BENCH_OUT=results-quick.json ../$(PY) run.py
+	cd bench && BENCH_ONLY=bridge,cli,records BENCH_CLI_N=5 BENCH_RECORDS_N=500 \
+		BENCH_OUT=results-quick.json ../$(PY) run.py
 
 # The chaos and hostile-input harness with its heavy variants (and the consecutive-run
 # races of the recycling rules, repeated hundreds of times); prints a summary at the end.

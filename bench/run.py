@@ -1,6 +1,7 @@
 """``make bench``: sysjobs side by side with Procrastinate, pgqueuer and RQ, in one run.
 
-Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,cli`` picks some):
+Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,cli,records``
+picks some):
 
 * throughput — N no-op jobs enqueued then drained by 2 worker processes, interleaved, 3 times;
 * latency — enqueue→start p50/p99, one job every 100 ms on idle workers;
@@ -11,11 +12,14 @@ Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,cli`
 * engine — ``bench/engine_bench.py`` (the engine alone, Python no-op jobs); only when named
   in ``BENCH_ONLY``;
 * cli — ``bench/cli_bench.py``: ``sysjobs run hi.js``, ``jobs ls``, ``jobs show ID`` and
-  ``import sysjobs`` against ``node -e``, pair by pair.
+  ``import sysjobs`` against ``node -e``, pair by pair;
+* records — ``bench/records_bench.py``: ``sys.data.save`` in a loop, EXECUTE_ACTION against
+  the same JavaScript in one plain script (the floor), DELETE/IMPORT/EXPORT_RECORDS, rows/s
+  on SQLite and PostgreSQL (it starts its own PostgreSQL when run without the peers).
 
-Sections that need no peer (``bridge``, ``cli``) run without installing the peers or
-starting PostgreSQL and Redis when they are all ``BENCH_ONLY`` names. ``make bench-quick``
-is one round of those with small N, written to ``BENCH_OUT`` (``results-quick.json``).
+Sections that need no peer (``bridge``, ``cli``, ``records``) run without installing the
+peers or starting Redis when they are all ``BENCH_ONLY`` names. ``make bench-quick`` is one
+round of those with small N, written to ``BENCH_OUT`` (``results-quick.json``).
 
 ``BENCH_FULL=1`` uses the large sizes (1M rows, 100k queued jobs); ``BENCH_N`` overrides N
 and ``BENCH_REPEAT`` the repeats. Prints rich tables; writes ``bench/results.json``.
@@ -57,10 +61,10 @@ WORKER_N = 5_000 if FULL else 1_000
 BACKLOGS = (10_000, 100_000) if FULL else (10_000, 40_000)
 BACKLOG_N = 3_000 if FULL else 1_000
 SECTIONS = os.environ.get(
-    "BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog,cli"
+    "BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog,cli,records"
 )
 #: Sections that need neither the peers nor the servers.
-STANDALONE = {"bridge", "cli"}
+STANDALONE = {"bridge", "cli", "records"}
 OUT = HERE / os.environ.get("BENCH_OUT", "results.json")
 
 console = Console(width=140)
@@ -302,6 +306,12 @@ def cli() -> dict[str, Any]:
     return cli_bench.main()
 
 
+def records(pg: servers.Pg | None = None) -> dict[str, Any]:
+    import records_bench
+
+    return dict(records_bench.main(pg))
+
+
 def _run_sections(results: dict[str, Any], sections: dict[str, Callable[[], Any]]) -> None:
     for name, section in sections.items():
         if name in SECTIONS.split(","):
@@ -322,7 +332,7 @@ def main() -> None:
     console.print(f"[bold]machine[/bold]: {m['nproc']} cores, {m['cpu']}, {m['memory_gib']} GiB; "
                   f"python {m['python']}; full={FULL}")  # fmt: skip
     if standalone:
-        _run_sections(results, {"bridge": bridge, "cli": cli})
+        _run_sections(results, {"bridge": bridge, "cli": cli, "records": records})
     else:
         tmp = Path(tempfile.mkdtemp(prefix="sysjobs-bench-"))
         with servers.postgres() as pg, servers.redis() as redis_port:
@@ -337,6 +347,7 @@ def main() -> None:
                 "backlog": lambda: backlog(runner),
                 "engine": lambda: engine_section(runner),
                 "cli": cli,
+                "records": lambda: records(runner.pg),
             })  # fmt: skip
         shutil.rmtree(tmp, ignore_errors=True)
     results["ended"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

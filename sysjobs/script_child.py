@@ -54,6 +54,9 @@ DEFERRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
              "executeAction", "delete", "importRecords", "endpointStatus"),
     "logs": ("write",),
 }  # fmt: skip
+#: The deferred operations that let the run's pending writes wait (``Operation.defers`` of
+#: the real ones: a test keeps the two the same), so ``sysjobs run`` group-commits too.
+DEFERRING_OPERATIONS = frozenset({"data.createRecord", "data.save"})
 
 
 class AnyArgs(BaseModel):
@@ -111,7 +114,7 @@ class OpenOnUse:
             real = self.operation(full_name)
             return real.handler(ctx, dispatch.validate(real, args.model_extra))
 
-        return Operation(name, AnyArgs, call)
+        return Operation(name, AnyArgs, call, defers=full_name in DEFERRING_OPERATIONS)
 
     def namespace(self, name: str) -> Namespace:
         """``sys.<name>`` with its real prelude and deferred operations."""

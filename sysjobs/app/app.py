@@ -42,8 +42,9 @@ class App:
         self.users = UsersService(stores.misc)
         self.status = StatusService(definition, stores.misc)
         self.listeners = ListenerDispatcher(definition, self._start_listener,
-                                            self.records.wire)
+                                            self.records.wire, self.execute_listeners)
         self.records.hooks.append(self.listeners.on_record)
+        self.records.written_hooks.append(self.listeners.on_records_written)
         self._job_events = stores.job_events
         self._misc = stores.misc
 
@@ -134,6 +135,15 @@ class App:
         data = {"listenerName": name, **{k: v for k, v in (inputs or {}).items()
                                           if k.startswith("_")}}
         return self._enqueue("EXECUTE_LISTENER", data, f"Execute listener {name}", **kw)
+
+    def execute_listeners(self, name: str, many: list[dict[str, Any]]) -> list[str]:
+        """Start EXECUTE_LISTENER of ``name`` once per inputs, in one insert."""
+        self.definition.listener(name)
+        items = [{"listenerName": name, **{k: v for k, v in inputs.items() if k.startswith("_")}}
+                 for inputs in many]  # fmt: skip
+        jobs = self.engine.enqueue_many("EXECUTE_LISTENER", items,
+                                        label=f"Execute listener {name}")  # fmt: skip
+        return [str(job.id) for job in jobs]
 
     def _start_listener(self, name: str, inputs: dict[str, Any]) -> str:
         return self.execute_listener(name, inputs)

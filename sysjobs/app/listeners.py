@@ -25,14 +25,20 @@ MAX_INLINE_DEPTH = 8
 
 #: Starts an EXECUTE_LISTENER job: ``(listener name, private inputs)`` → job id.
 StartListener = Callable[[str, dict[str, Any]], str]
+#: Starts one EXECUTE_LISTENER job per inputs, all in one insert → their job ids.
+StartListeners = Callable[[str, list[dict[str, Any]]], list[str]]
 
 
 class ListenerDispatcher:
     def __init__(self, definition: AppDefinition, start: StartListener,
-                 wire: Callable[[Record], dict[str, Any]]) -> None:
+                 wire: Callable[[Record], dict[str, Any]],
+                 start_many: StartListeners | None = None) -> None:  # fmt: skip
         self.definition = definition
         self.wire = wire
         self.start = start
+        self.start_many: StartListeners = start_many or (
+            lambda name, many: [start(name, inputs) for inputs in many]
+        )
         #: Runs inline listeners in the calling process (set by the host), or None.
         self.inline_runner: ScriptRunner | None = None
         # Not thread-local: a nested save runs on the sandbox's own thread, not the caller's.
@@ -40,15 +46,42 @@ class ListenerDispatcher:
         self._lock = threading.Lock()
 
     def on_record(self, event: str, record: Record, old: Record | None) -> None:
-        """Record hook: fire the data listeners of ``record``'s entity for ``event``."""
+        """Record hook, after the change is committed: run the inline data listeners of
+        ``record``'s entity for ``event``."""
+        self._on_data(event, record, old, as_jobs=False)
+
+    def on_records_written(self, event: str, changed: list[tuple[Record, Record | None]]
+                           ) -> None:  # fmt: skip
+        """Record hook, inside the change's own transaction: start the listener jobs, so
+        the records and their jobs are committed together (or none is) — one insert per
+        listener for all the records."""
+        entity = changed[0][0].entity
+        for name, _ in self._listening(event, entity, as_jobs=True):
+            self.start_many(name, [self._inputs(event, r, old) for r, old in changed])
+
+    def _as_job(self, listener: ListenerDef) -> bool:
+        return listener.background or self.inline_runner is None
+
+    def _listening(self, event: str, entity: str, *, as_jobs: bool
+                   ) -> list[tuple[str, ListenerDef]]:  # fmt: skip
+        return [
+            (name, listener) for name, listener in self.definition.manifest.listeners.items()
+            if listener.type == "data" and listener.entity == entity
+            and (not listener.events or event in listener.events)
+            and self._as_job(listener) == as_jobs
+        ]  # fmt: skip
+
+    def _inputs(self, event: str, record: Record, old: Record | None) -> dict[str, Any]:
         js_event = {"type": "DATA", "entityName": record.entity, "dataEvent": event,
                     "recordId": record.id}
-        inputs = {"_event": js_event, "_record": self.wire(record),
-                  "_oldRecord": None if old is None else self.wire(old)}
-        for name, listener in self.definition.manifest.listeners.items():
-            if listener.type == "data" and listener.entity == record.entity and (
-                not listener.events or event in listener.events
-            ):
+        return {"_event": js_event, "_record": self.wire(record),
+                "_oldRecord": None if old is None else self.wire(old)}
+
+    def _on_data(self, event: str, record: Record, old: Record | None, *, as_jobs: bool) -> None:
+        listeners = self._listening(event, record.entity, as_jobs=as_jobs)
+        if listeners:
+            inputs = self._inputs(event, record, old)
+            for name, listener in listeners:
                 self.fire(name, listener, inputs)
 
     def on_job(self, job_type: str, job_event: str, job_id: str) -> None:
@@ -63,7 +96,7 @@ class ListenerDispatcher:
                 self.fire(name, listener, {"_event": js_event})
 
     def fire(self, name: str, listener: ListenerDef, inputs: dict[str, Any]) -> None:
-        if listener.background or self.inline_runner is None:
+        if self._as_job(listener):
             self.start(name, inputs)
             return
         with self._lock:

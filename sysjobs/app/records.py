@@ -59,6 +59,8 @@ class Record:
 
 #: ``(event, record, old_record)`` with event ``created`` | ``changed`` | ``deleted``.
 RecordHook = Callable[[str, Record, "Record | None"], None]
+#: ``(event, [(record, old_record), …])``: the records one transaction changed alike.
+WrittenHook = Callable[[str, list[tuple[Record, "Record | None"]]], None]
 
 
 class RecordsService:
@@ -67,7 +69,10 @@ class RecordsService:
     def __init__(self, definition: AppDefinition, store: RecordStore) -> None:
         self.definition = definition
         self.store = store
+        #: Called after a change is committed (inline listeners).
         self.hooks: list[RecordHook] = []
+        #: Called inside the change's own write transaction (listener jobs start there).
+        self.written_hooks: list[WrittenHook] = []
 
     def wire(self, record: Record) -> dict[str, Any]:
         """The JSON form scripts get: the record plus its entity's field paths."""
@@ -77,6 +82,10 @@ class RecordsService:
     def _announce(self, event: str, record: Record, old: Record | None) -> None:
         for hook in self.hooks:
             hook(event, record, old)
+
+    def _written(self, event: str, changed: list[tuple[Record, Record | None]]) -> None:
+        for hook in self.written_hooks if changed else ():
+            hook(event, changed)
 
     def find(self, entity: str, query: Any) -> tuple[Iterator[Record], Callable[[], int]]:
         """Matching records (lazy) and a count of all matches ignoring ``_size``."""
@@ -142,25 +151,51 @@ class RecordsService:
                         f"no record of entity '{fdef.entity}' has this id"
                     )
 
+    def prepare(self, record: Record) -> Record:
+        """A new record validated and given its id, version and times — not stored yet:
+        :meth:`insert_prepared` writes it (a caller may group several in one commit)."""
+        values = self.validate(record.entity, record.fields)
+        now = dt.datetime.now(dt.UTC)
+        row = RecordRow(new_id(), record.entity, self._label(record.entity, values), values,
+                        1, now, now)  # fmt: skip
+        return Record.from_row(row)
+
+    def insert_prepared(self, records: list[Record]) -> None:
+        """Insert :meth:`prepare`'d records and start their listener jobs, all in one
+        transaction; then the inline listeners run, record by record."""
+        rows = [self._row_of(r) for r in records]
+        with self.store.transaction():
+            self.store.insert(rows)
+            self._written("created", [(r, None) for r in records])
+        for record in records:
+            self._announce("created", record, None)
+
+    @staticmethod
+    def _row_of(record: Record) -> RecordRow:
+        assert record.id is not None
+        now = dt.datetime.now(dt.UTC)
+        return RecordRow(record.id, record.entity, record.label, record.fields, record.version,
+                         now, now)  # fmt: skip
+
     def save(self, record: Record) -> Record:
         """Insert a new record or update an existing one (optimistic on ``version``)."""
+        if record.id is None:
+            saved = self.prepare(record)
+            self.insert_prepared([saved])  # the record and its listener jobs, one commit
+            return saved
         values = self.validate(record.entity, record.fields)
         label = self._label(record.entity, values)
         now = dt.datetime.now(dt.UTC)
-        if record.id is None:
-            row = RecordRow(new_id(), record.entity, label, values, 1, now, now)
-            self.store.insert([row])
-            saved = Record.from_row(row)
-            self._announce("created", saved, None)
-            return saved
         old = self.find_by_id(record.entity, record.id)
         if old is None:
             raise NotFound(f"Record '{record.id}' of entity '{record.entity}' not found.")
         version = record.version or old.version
         row = RecordRow(record.id, record.entity, label, values, version + 1, now, now)
-        if not self.store.update(row, version):
-            raise OptimisticLocking(f"Record '{record.id}' was changed by someone else.")
         saved = Record.from_row(row)
+        with self.store.transaction():
+            if not self.store.update(row, version):
+                raise OptimisticLocking(f"Record '{record.id}' was changed by someone else.")
+            self._written("changed", [(saved, old)])
         self._announce("changed", saved, old)
         return saved
 
@@ -173,8 +208,10 @@ class RecordsService:
         """
         now = dt.datetime.now(dt.UTC)
         built = [RecordRow(new_id(), entity, self._label(entity, v), v, 1, now, now) for v in rows]
-        self.store.insert(built)
         records = [Record.from_row(r) for r in built]
+        with self.store.transaction():
+            self.store.insert(built)
+            self._written("created", [(r, None) for r in records] if announce else [])
         for record in records if announce else ():
             self._announce("created", record, None)
         return records
@@ -182,10 +219,25 @@ class RecordsService:
     def remove(self, entity: str, record_id: Any) -> Record:
         """Delete a record and return it; ``NotFound`` when there is none."""
         record = self.find_by_id(entity, record_id)
-        if record is None or not self.store.delete(str(record_id)):
+        if record is None:
             raise NotFound(f"Record '{record_id}' of entity '{entity}' not found.")
+        with self.store.transaction():
+            if not self.store.delete(str(record_id)):
+                raise NotFound(f"Record '{record_id}' of entity '{entity}' not found.")
+            self._written("deleted", [(record, record)])
         self._announce("deleted", record, record)
         return record
+
+    def remove_many(self, entity: str, records: list[Record]) -> set[str]:
+        """Delete ``records`` of ``entity`` in one transaction (with the listener jobs of
+        each); the ids that were still there and are now deleted."""
+        with self.store.transaction():
+            gone = self.store.delete_many([r.id for r in records if r.id is not None])
+            removed = [r for r in records if r.id in gone]
+            self._written("deleted", [(r, r) for r in removed])
+        for record in removed:
+            self._announce("deleted", record, record)
+        return gone
 
     def _label(self, entity: str, values: Mapping[str, Any]) -> str | None:
         label_field = self.definition.entity(entity).label_field

@@ -11,6 +11,12 @@ parameter) in entity names, ids, query maps, record fields and action parameters
 no database can store them and a replacement would change the script's data. A call that
 arrives with the script's time already spent ends in ``timeout`` before it touches the
 database.
+
+Group commit: a new record saved by a script is validated and given its id at once, and
+written with its listener jobs together with the run's other new records — before the run's
+next call of any operation but ``createRecord``, ``save`` and ``log``, every
+:data:`GROUP_COMMIT_RECORDS` records, and when the run ends, however it ends. A script
+always reads its own writes; a process that dies mid-run loses the group not yet written.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sysjobs.app.app import App
+from sysjobs.app.manifest import FieldType
 from sysjobs.app.records import Record
 from sysjobs.bindings.commons import bounded, each_within, open_result_set, within
 from sysjobs.jobs.values import INT64_MAX, check_json
@@ -95,6 +102,44 @@ class EndpointArgs(_Args):
     endpointName: str
 
 
+#: New records a run holds for one commit at most (then they are written at once).
+GROUP_COMMIT_RECORDS = 200
+_PENDING = "data.pendingCreations"
+
+
+class _PendingCreations:
+    """A run's new records waiting for their group commit: written, with their listener
+    jobs, in one transaction when :data:`GROUP_COMMIT_RECORDS` wait, before the run's next
+    call of any other operation (the script reads its writes), and when the run ends
+    (``CallContext.flushes``). A failed commit is the error of the call that triggered it,
+    or of the run. A process that dies before the commit loses these records, as if the
+    script had died just before saving them."""
+
+    def __init__(self, ctx: CallContext, app: App) -> None:
+        self.ctx = ctx
+        self.app = app
+        self.records: list[Record] = []
+
+    def add(self, record: Record) -> None:
+        if not self.records:
+            self.ctx.flushes.append(self.flush)
+        self.records.append(record)
+        if len(self.records) >= GROUP_COMMIT_RECORDS:
+            self.ctx.flush()
+
+    def flush(self) -> None:
+        records, self.records = self.records, []
+        if records:
+            self.app.records.insert_prepared(records)
+
+
+def _pending_creations(ctx: CallContext, app: App) -> _PendingCreations:
+    pending = ctx.extras.get(_PENDING)
+    if not isinstance(pending, _PendingCreations):
+        pending = ctx.extras[_PENDING] = _PendingCreations(ctx, app)
+    return pending
+
+
 class _Ops:
     """The operations, closed over one app."""
 
@@ -136,7 +181,23 @@ class _Ops:
         r = a.record
         self._charge_listener_jobs(ctx, r.entityName, "created" if r.id is None else "changed")
         record = Record(r.entityName, dict(r.fields), r.id, r.label, r.version)
+        if r.id is None and self._groups_creations(r.entityName):
+            prepared = self.app.records.prepare(record)
+            _pending_creations(ctx, self.app).add(prepared)
+            return self.encode(prepared)
+        ctx.flush()  # (``save`` defers: what this run created before is written first)
         return self.encode(self.app.records.save(record))
+
+    def _groups_creations(self, entity: str) -> bool:
+        """Whether a new record of ``entity`` may wait for the run's group commit: not when
+        one of its listeners runs inline (it would run later than the script expects), nor
+        when its relationship fields must find records the run saved before."""
+        inline = self.app.listeners.inline_runner is not None
+        listeners = self.app.definition.data_listeners(entity, "created")
+        if inline and any(not li.background for _, li in listeners):
+            return False
+        fields = self.app.definition.entity(entity).fields.values()
+        return not any(f.type is FieldType.RELATIONSHIP for f in fields)
 
     def remove(self, ctx: CallContext, a: IdArgs) -> dict[str, Any] | None:
         self._charge_listener_jobs(ctx, a.entityName, "deleted")
@@ -182,8 +243,8 @@ def data_namespace(app: App) -> Namespace:
             bounded(Operation("findOne", QueryArgs, ops.find_one)),
             bounded(Operation("findById", IdArgs, ops.find_by_id)),
             bounded(Operation("count", QueryArgs, ops.count)),
-            bounded(Operation("createRecord", EntityArgs, ops.create)),
-            bounded(Operation("save", SaveArgs, ops.save)),
+            bounded(Operation("createRecord", EntityArgs, ops.create, defers=True)),
+            bounded(Operation("save", SaveArgs, ops.save, defers=True)),
             bounded(Operation("remove", IdArgs, ops.remove)),
             bounded(Operation("executeAction", ExecuteActionArgs, ops.execute_action)),
             bounded(Operation("delete", DeleteArgs, ops.delete)),

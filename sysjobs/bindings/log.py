@@ -33,6 +33,7 @@ def log_namespace() -> Namespace:
     return Namespace(
         name="log",
         prelude=_PRELUDE,
-        operations=(Operation("write", WriteArgs, _write),),
+        # A log line does not read records: a run's pending record writes may wait.
+        operations=(Operation("write", WriteArgs, _write, defers=True),),
         global_name="log",
     )

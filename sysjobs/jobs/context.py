@@ -8,7 +8,8 @@ raised so the handler unwinds instead of working on for nobody.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from sysjobs.errors import SystemException
@@ -20,12 +21,24 @@ from sysjobs.jobs.scripts import ScriptRunner
 STOP_POLL_S = 0.1
 #: Progress is written at once at most this often (seconds); the heartbeat writes the rest.
 PROGRESS_EVERY_S = 0.5
+#: Held log lines (:meth:`JobContext.hold_logs`) are written early past this many lines…
+HELD_LINES = 1000
+#: … or this many characters of messages (memory stays bounded whatever a chunk logs).
+HELD_CHARS = 1 << 20
 
 
 class LeaseWrites(Protocol):
     """The fenced verbs a running job writes through (``sysjobs.jobs.leases.Leases``)."""
 
     def log(self, lease: Lease, level: str, message: str, info: Any = None) -> bool: ...
+
+    def entry(
+        self, lease: Lease, level: str, message: str, info: Any = None
+    ) -> dict[str, Any] | None: ...
+
+    def write_chunk(
+        self, lease: Lease, entries: Sequence[dict[str, Any]], values: Mapping[str, Any]
+    ) -> bool: ...
 
     def set_progress(self, lease: Lease, pct: int | float) -> bool: ...
 
@@ -126,14 +139,82 @@ class JobContext:
         self.checkpoint: dict[str, Any] = dict(checkpoint or {})
         self._last_poll = float("-inf")
         self._progress_at = float("-inf")
+        #: Log lines waiting for the chunk's commit (:meth:`hold_logs`), else None.
+        self._held: list[dict[str, Any]] | None = None
+        self._held_chars = 0
 
     def log_info(self, message: str, info: Any = None) -> None:
         """Append an INFO line to this job's log."""
-        self._fenced(self.engine.leases.log(self.lease, "INFO", message, info))
+        self._log("INFO", message, info)
 
     def log_error(self, message: str, info: Any = None) -> None:
         """Append an ERROR line (sets ``hasErrors``)."""
-        self._fenced(self.engine.leases.log(self.lease, "ERROR", message, info))
+        self._log("ERROR", message, info)
+
+    @contextmanager
+    def held_logs(self) -> Iterator[None]:
+        """Group commit: from now on this job's log lines wait, in memory, for the next
+        :meth:`commit_chunk`, which writes them with the chunk's checkpoint and results in
+        one fenced transaction — instead of one transaction per line.
+
+        A run that dies before that commit leaves none of the chunk's lines (the chunk
+        runs again from the last checkpoint and writes them then, once). Past
+        :data:`HELD_LINES` lines or :data:`HELD_CHARS` characters, the held lines are
+        written early (fenced, without a checkpoint): a chunk that re-runs after a crash
+        writes those again. Lines still held when the block ends are written then (when it
+        ends with an exception too, if the lease still holds).
+        """
+        if self._held is not None:  # already holding: the outer block writes them
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        except BaseException:
+            with suppress(Exception):
+                self._write_held()
+            raise
+        else:
+            self._write_held()
+        finally:
+            self._held, self._held_chars = None, 0
+
+    def _write_held(self) -> None:
+        held = self._held
+        if held:
+            self._held, self._held_chars = [], 0
+            self._fenced(self.engine.leases.write_chunk(self.lease, held, {}))
+
+    def commit_chunk(
+        self, checkpoint: Mapping[str, Any], results: Mapping[str, Any] | None
+    ) -> None:
+        """Write the held lines, ``checkpoint`` and ``results`` (None: unchanged) in one
+        fenced transaction (all or nothing); :class:`LeaseLost` when the lease is gone — a
+        stale owner's chunk is refused whole."""
+        values: dict[str, Any] = {"checkpoint": dict(checkpoint)}
+        if results is not None:
+            kept = self.engine.leases.checked_results(self.lease, results,
+                                                      type_name=self.job.type)  # fmt: skip
+            self._fenced(kept is not None)
+            values["results"] = kept
+        held, self._held_chars = self._held or [], 0
+        if self._held is not None:
+            self._held = []
+        self._fenced(self.engine.leases.write_chunk(self.lease, held, values))
+        self.checkpoint = dict(checkpoint)
+
+    def _log(self, level: str, message: str, info: Any) -> None:
+        held = self._held
+        if held is None:
+            self._fenced(self.engine.leases.log(self.lease, level, message, info))
+            return
+        entry = self.engine.leases.entry(self.lease, level, message, info)
+        if entry is None:  # over the job's log cap: dropped
+            return
+        held.append(entry)
+        self._held_chars += len(entry["message"])
+        if len(held) >= HELD_LINES or self._held_chars >= HELD_CHARS:
+            self._write_held()
 
     def set_progress(self, pct: int) -> None:
         """Report progress 0-100: written at once at most every ``PROGRESS_EVERY_S``; the

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypedDict, Unpack
@@ -27,6 +27,7 @@ from sysjobs.jobs.registry import QUEUES, Registry
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.values import escape_surrogates_in, log_row
 from sysjobs.store.backend import ClaimSpec, FinishSpec, JobBackend
+from sysjobs.store.rows import Row
 from sysjobs.store.workers import WorkerBeat
 
 __all__ = [
@@ -190,11 +191,24 @@ class Leases:
 
     def log(self, lease: Lease, level: str, message: str, info: Any = None) -> bool:
         """A fenced log line; False when the lease is gone."""
-        entry = log_row(level, message, info, self.clock.now_ms())
-        capped = self.caps.capped_entry(lease.job_id, entry, reserved=level == "ERROR")
+        capped = self.entry(lease, level, message, info)
         if capped is None:  # over the job's log cap: dropped, but the fence still answers
             return self.lease_status(lease) is not None
         return self.store.append_log_fenced(lease.job_id, lease.owner, lease.attempt, capped)
+
+    def entry(self, lease: Lease, level: str, message: str, info: Any = None) -> Row | None:
+        """The log row :meth:`log` would write (stamped now, under the job's caps), or None
+        when the caps drop it — for a line held back until its chunk's :meth:`write_chunk`."""
+        entry = log_row(level, message, info, self.clock.now_ms())
+        return self.caps.capped_entry(lease.job_id, entry, reserved=level == "ERROR")
+
+    def write_chunk(
+        self, lease: Lease, entries: Sequence[Row], values: Mapping[str, Any]
+    ) -> bool:
+        """Fenced group commit: ``entries`` (rows from :meth:`entry`) and the result fields
+        ``values`` (``checkpoint``, ``results`` already checked) in one transaction;
+        False, with nothing written, when the lease is gone."""
+        return self.store.write_chunk(lease.job_id, lease.owner, lease.attempt, entries, values)
 
     def set_progress(self, lease: Lease, pct: int | float) -> bool:
         """A fenced progress write (0-100)."""

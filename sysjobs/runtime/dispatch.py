@@ -78,7 +78,9 @@ def _short(message: str) -> str:
 def handle(table: Mapping[str, Operation[Any]], ctx: CallContext, request: str) -> str:
     """Serve one request (JSON text) and return the reply (JSON text).
 
-    Every call counts against the run's host-call budget, a malformed one too.
+    Every call counts against the run's host-call budget, a malformed one too. The run's
+    pending writes go out before any operation that does not defer them (their failure is
+    this call's error).
     """
     try:
         ctx.charge(HOST_CALLS)
@@ -86,6 +88,8 @@ def handle(table: Mapping[str, Operation[Any]], ctx: CallContext, request: str) 
         op = table.get(str(message.get("op")))
         if op is None:
             raise BadRequest(f"Unknown operation '{message.get('op')}'.")
+        if ctx.flushes and not op.defers:
+            ctx.flush()
         result = op.handler(ctx, validate(op, message.get("args")))
         return _encode({"ok": result})
     except BaseException as exc:

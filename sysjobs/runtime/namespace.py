@@ -65,6 +65,16 @@ class CallContext:
     #: The run's governance budgets (jobs started, log bytes, host calls); see
     #: :mod:`sysjobs.runtime.governor`.
     governor: Governor = field(default_factory=Governor)
+    #: Writes a binding left pending in this run (a group commit): :meth:`flush` runs
+    #: them before any call of an operation that does not ``defer`` and when the run ends.
+    flushes: list[Callable[[], None]] = field(default_factory=list)
+
+    def flush(self) -> None:
+        """Write what is pending, oldest first; the first failure is raised (what was
+        pending is dropped either way: it is not written twice)."""
+        flushes, self.flushes = self.flushes, []
+        for flush in flushes:
+            flush()
 
     def charge(self, budget: str, amount: int = 1) -> None:
         """Count ``amount`` of ``budget`` for this run, or raise ``LimitExceeded``."""
@@ -90,6 +100,9 @@ class Operation(Generic[A]):
     name: str
     args: type[A]
     handler: Callable[[CallContext, A], Any]
+    #: Whether the run's pending writes (:attr:`CallContext.flushes`) may stay pending
+    #: across this call; every other operation writes them first (read your writes).
+    defers: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from sysjobs.runtime.bridge import (
     ScriptTerminated,
     ScriptTimeout,
 )
+from sysjobs.runtime.dispatch import error_reply
 from sysjobs.runtime.governor import Governor
 from sysjobs.runtime.isolate import Isolate
 from sysjobs.runtime.namespace import CallContext
@@ -99,6 +100,7 @@ class Session:
         )  # fmt: skip
         try:
             outcome, value, error = self._execute(iso, ctx, source, globals or {}, timeout, name)
+            outcome, value, error = _flushed(ctx, (outcome, value, error))
         finally:
             ctx.close()
         if outcome not in _KEEPS_ISOLATE:
@@ -211,6 +213,22 @@ def _canary_passes(iso: Isolate, ctx: CallContext) -> bool:
     except ScriptTimeout:
         return False
     return True
+
+
+def _flushed(ctx: CallContext, verdict: Verdict) -> Verdict:
+    """The run's pending writes go out as it ends, whatever the outcome (the script was
+    told they were done); when they fail, a run that succeeded ends with their error."""
+    if not ctx.flushes:
+        return verdict
+    try:
+        ctx.flush()
+    except Exception as exc:
+        err = error_reply(exc)["err"]
+        if verdict[0] is Outcome.OK:
+            return Outcome.ERROR, None, ScriptError(err["code"], "Error", err["message"])
+        log.error("pending writes of a run that ended with %s failed: %s", verdict[0],
+                  err["message"])  # fmt: skip
+    return verdict
 
 
 def _limit(outcome: Outcome, message: str) -> Verdict:

@@ -110,6 +110,14 @@ class JobBackend(Protocol):
     ) -> bool:
         """Fenced: set ``results``/``checkpoint``; False when fenced off."""
 
+    def write_chunk(
+        self, job_id: str, owner: str, attempt: int, entries: Sequence[Row],
+        values: Mapping[str, Any],
+    ) -> bool:  # fmt: skip
+        """Fenced group commit of a chunk of work: its log lines (an ERROR sets
+        ``has_errors``) and ``results``/``checkpoint``, in one transaction; False (nothing
+        written) when fenced off."""
+
     def append_log(self, job_id: str, entry: Row) -> bool:
         """Append a log line from anyone (an ERROR sets ``has_errors``); False: no job."""
 

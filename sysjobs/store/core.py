@@ -97,6 +97,13 @@ class CoreBackend:
         """See ``JobBackend.write_result_fields``."""
         return self._jobs.write_result_fields(job_id, owner, attempt, values)
 
+    def write_chunk(
+        self, job_id: str, owner: str, attempt: int, entries: Sequence[Row],
+        values: Mapping[str, Any],
+    ) -> bool:  # fmt: skip
+        """See ``JobBackend.write_chunk``."""
+        return self._jobs.write_chunk(job_id, owner, attempt, entries, values)
+
     def append_log(self, job_id: str, entry: Row) -> bool:
         """See ``JobBackend.append_log``."""
         return self._listing.append_log(job_id, entry)

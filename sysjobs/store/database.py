@@ -100,6 +100,8 @@ class Database:
         self._writers = self.dialect.writer_lock()
         #: The deadline reads of this thread stop at (:meth:`statements_until`).
         self._deadline = threading.local()
+        #: The joinable write transaction this thread has open (``tx``): a nested one joins.
+        self._open = threading.local()
         self._closed = False
         #: Commits of this process per table written (:meth:`table_version`).
         self._written: Counter[str] = Counter()
@@ -130,17 +132,33 @@ class Database:
             migrate.upgrade(self.engine, dialect=self.dialect)
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def write(self, *, joinable: bool = False) -> Iterator[Tx]:
         """A write transaction; hints go out with the commit and to this process after it.
 
         On SQLite it begins ``IMMEDIATE`` (the write lock is held from the first line of
-        the block, so a time read there is ordered with every other write)."""
+        the block, so a time read there is ordered with every other write).
+
+        ``joinable``: a ``write()`` opened inside this block on the same thread joins it —
+        its statements commit (or roll back) with this block's, its hints go out with that
+        commit. How a record and the listener jobs it starts are written together. Opt-in:
+        a writer that recovers from a failed statement (an upsert catching a duplicate)
+        must not run inside someone else's transaction, which that failure would abort.
+        """
+        joined: Tx | None = getattr(self._open, "tx", None)
+        if joined is not None:
+            yield joined
+            return
         with self._writers, self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             try:
                 with connection.begin():
                     tx = Tx(connection, self.dialect)
-                    yield tx
+                    if joinable:
+                        self._open.tx = tx
+                    try:
+                        yield tx
+                    finally:
+                        self._open.tx = None
                     tx.hint(*self._announced_keys(connection))
                     self.dialect.end_write(connection, tx.ending)
             finally:

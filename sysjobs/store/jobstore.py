@@ -29,7 +29,7 @@ from sysjobs.store.rows import (
     stamp,
     wall_ms,
 )  # fmt: skip
-from sysjobs.store.schema import job_events, job_results, jobs
+from sysjobs.store.schema import job_events, job_logs, job_results, jobs
 
 
 class JobStore:
@@ -137,6 +137,38 @@ class JobStore:
         with self.db.write() as tx:
             if tx.connection.execute(update).rowcount == 0:
                 return False
+            tx.hint(f"job:{job_id}")
+        return True
+
+
+    def write_chunk(
+        self, job_id: str, owner: str, attempt: int, entries: Sequence[Mapping[str, Any]],
+        values: Mapping[str, Any],
+    ) -> bool:  # fmt: skip
+        """A chunk's group commit: its log lines and ``results``/``checkpoint`` in one
+        transaction, all or nothing, if the lease still holds; False when fenced off.
+
+        The job row is locked first (``FOR UPDATE``; SQLite's write lock is already held),
+        so the reaper cannot take the job back between the check and the writes; an ERROR
+        line sets ``has_errors`` in the same statement.
+        """
+        errors = any(e["level"] == "ERROR" for e in entries)
+        held = sa.select(jobs.c.app).where(fence(job_id, owner, attempt)).with_for_update()
+        with self.db.write() as tx:
+            conn = tx.connection
+            app = conn.execute(held).scalar()
+            if app is None:
+                return False
+            if errors:
+                conn.execute(jobs.update().where(jobs.c.id == job_id).values(has_errors=True))
+            rows = [{"job_id": job_id, "app": app, "ts_ms": e["ts_ms"], "level": e["level"],
+                     "message": e["message"], "additional_info": e.get("additional_info")}
+                    for e in entries]  # fmt: skip
+            self.db.dialect.insert_rows(conn, job_logs, rows)
+            if values:
+                conn.execute(
+                    job_results.update().where(job_results.c.job_id == job_id).values(**values)
+                )
             tx.hint(f"job:{job_id}")
         return True
 

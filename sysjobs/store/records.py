@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from sysjobs.store.app_schema import app_records
-from sysjobs.store.database import Database
+from sysjobs.store.database import Database, Tx
 from sysjobs.store.record_query import Cast, Cond, Group, Op, RecordQuery
 from sysjobs.store.search import searched
 
@@ -92,6 +93,8 @@ def _where(group: Group) -> sa.ColumnElement[bool]:
 
 
 _COLUMNS = [c for c in app_records.c if c.name != "app"]
+#: Built once: executing the same statement object skips SQLAlchemy's construction work.
+_INSERT = sa.insert(app_records)
 
 
 class RecordStore:
@@ -148,12 +151,17 @@ class RecordStore:
         with self.db.read() as conn:
             return [_row(r) for r in conn.execute(stmt).all()]
 
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A write transaction that this store's writes inside the block join (and the
+        engine's: a listener job enqueued there commits with the record)."""
+        return self.db.write(joinable=True)
+
     def insert(self, rows: list[RecordRow]) -> None:
         """Insert records in one transaction (all or nothing)."""
         if rows:
             with self.db.write() as tx:
                 values = [{**_values(r), "app": self.app} for r in rows]
-                tx.connection.execute(sa.insert(app_records), values)
+                tx.connection.execute(_INSERT, values)
 
     def update(self, row: RecordRow, expected_version: int) -> bool:
         """Overwrite a record if nobody changed it since ``expected_version``."""
@@ -171,6 +179,18 @@ class RecordStore:
         with self.db.write() as tx:
             stmt = sa.delete(app_records).where(app_records.c.id == record_id, self._mine())
             return tx.connection.execute(stmt).rowcount == 1
+
+    def delete_many(self, record_ids: list[str]) -> set[str]:
+        """Delete records of this app by id in one statement; the ids that were there."""
+        if not record_ids:
+            return set()
+        stmt = (
+            sa.delete(app_records)
+            .where(app_records.c.id.in_(record_ids), self._mine())
+            .returning(app_records.c.id)
+        )
+        with self.db.write() as tx:
+            return {str(r) for r in tx.connection.execute(stmt).scalars()}
 
     def delete_entity(self, entity: str) -> None:
         """Remove every record of ``entity`` (re-seeding the demo app)."""

@@ -14,7 +14,7 @@ import io
 from typing import Any
 
 from sysjobs.app.app import App
-from sysjobs.app.jobtypes.loop import StopCheck, run_record_loop
+from sysjobs.app.jobtypes.loop import StopCheck, error_entry, run_record_loop
 from sysjobs.app.jobtypes.models import DeleteRecordsData, ExportRecordsData, ImportRecordsData
 from sysjobs.app.records import Record
 from sysjobs.errors import SysError
@@ -24,11 +24,16 @@ BATCH = 100
 
 
 def delete_records(app: App, ctx: JobContext, data: DeleteRecordsData) -> None:
-    def per_record(record: Record) -> dict[str, Any]:
-        app.records.remove(data.entityName, record.id)
-        return {"status": "ok"}
+    def per_chunk(records: list[Record]) -> dict[str, dict[str, Any]]:
+        gone = app.records.remove_many(data.entityName, records)
+        return {r.id: {"status": "ok"} if r.id in gone else _gone(r.id)
+                for r in records if r.id is not None}  # fmt: skip
 
-    run_record_loop(ctx, app.records, data.entityName, data.query, per_record)
+    def _gone(record_id: str) -> dict[str, Any]:
+        message = f"Record '{record_id}' of entity '{data.entityName}' not found."
+        return error_entry(ctx, record_id, message)
+
+    run_record_loop(ctx, app.records, data.entityName, data.query, per_chunk=per_chunk)
 
 
 def _rows(app: App, file_id: str) -> list[tuple[int, dict[Any, Any]]]:
@@ -39,6 +44,11 @@ def _rows(app: App, file_id: str) -> list[tuple[int, dict[Any, Any]]]:
 
 
 def import_records(app: App, ctx: JobContext, data: ImportRecordsData) -> None:
+    with ctx.held_logs():  # a batch's rejected lines go out with its checkpoint
+        _import(app, ctx, data)
+
+
+def _import(app: App, ctx: JobContext, data: ImportRecordsData) -> None:
     rows = _rows(app, data.file_id)
     cp: dict[str, Any] = dict(ctx.checkpoint or {})
     counts = {"rowsImported": int(cp.get("rowsImported", 0)),
@@ -86,8 +96,7 @@ def _flush(app: App, ctx: JobContext, entity: str, batch: list[dict[str, Any]],
         app.records.insert_many(entity, batch, announce=False)
         counts["rowsImported"] += len(batch)
         batch.clear()
-    ctx.save_checkpoint({**counts, "line": line})
-    ctx.set_results(dict(counts))
+    ctx.commit_chunk({**counts, "line": line}, dict(counts))  # with the batch's ERROR lines
 
 
 def export_records(app: App, ctx: JobContext, data: ExportRecordsData) -> None:

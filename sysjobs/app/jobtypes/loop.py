@@ -4,13 +4,23 @@ Records are walked in id order, a chunk at a time. After each chunk — and at a
 the loop saves a checkpoint (last id done, counts, results so far), so a resumed job
 continues with the records not yet done and never redoes one. One record failing is an
 ERROR log and an ``error`` entry; the others go on.
+
+Group commit: the log lines of a chunk (the scripts' ``log()`` lines, the ERROR lines of
+failed records) are held in memory and written with the chunk's checkpoint and results in
+one transaction fenced by the lease (``JobContext.held_logs``/``commit_chunk``), not one
+transaction per line. A worker that loses its lease has the whole chunk refused. A run that
+dies mid-chunk (crash, lost lease) leaves none of that chunk's lines and no checkpoint past
+the last committed chunk: the records before that checkpoint are never run again, the
+chunk's records run again on the next attempt, and its lines are written then — once. (A
+chunk that logs more than ``HELD_LINES`` lines writes them early; after a crash those appear
+again when the chunk re-runs.)
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sysjobs.app.records import Record, RecordsService
@@ -25,16 +35,33 @@ MAX_RESULTS = 1000
 
 #: Does the work for one record; returns its results entry or raises.
 PerRecord = Callable[[Record], dict[str, Any]]
+#: Does the work for a chunk of records at once; returns each record's results entry.
+PerChunk = Callable[[list[Record]], dict[str, dict[str, Any]]]
 
 
 @dataclass
 class LoopState:
-    """What the checkpoint holds."""
+    """Where the loop is: the checkpoint (``total``, ``after``, ``done``) and the results
+    so far (stored as the job's results, not again in the checkpoint)."""
 
     total: int
     after: str | None = None
     done: int = 0
     results: dict[str, Any] = field(default_factory=dict)
+    #: How many results entries the job's stored results hold (-1: not written yet).
+    written: int = -1
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"total": self.total, "after": self.after, "done": self.done}
+
+    @staticmethod
+    def resumed(ctx: JobContext, cp: dict[str, Any]) -> LoopState:
+        """The state a checkpoint left; the results so far are the job's stored results
+        (a checkpoint written before they moved out of it still carries them)."""
+        stored = (ctx.job.results or {}).get("results")
+        results = cp.get("results", stored if isinstance(stored, dict) else {})
+        return LoopState(int(cp["total"]), cp.get("after"), int(cp.get("done", 0)),
+                         dict(results), written=len(results))  # fmt: skip
 
 
 class StopCheck:
@@ -54,7 +81,14 @@ class StopCheck:
 
 
 def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
-                    query: dict[str, Any], per_record: PerRecord) -> None:
+                    query: dict[str, Any], per_record: PerRecord | None = None, *,
+                    per_chunk: PerChunk | None = None) -> None:  # fmt: skip
+    """Walk the matches a chunk at a time, with ``per_record`` for each record or
+    ``per_chunk`` for each chunk at once (then its results entry per record id)."""
+    step: Step = (
+        _Each(ctx, _required(per_record)) if per_chunk is None
+        else lambda chunk, _stop: per_chunk(chunk)
+    )  # fmt: skip
     cp: dict[str, Any] = dict(ctx.checkpoint or {})
     size = query.get("_size")  # at most this many records (validated at enqueue)
     limit = None if size is None else int(size)
@@ -62,36 +96,79 @@ def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
         total = records.count(entity, query)
         state = LoopState(total=total if limit is None else min(total, limit))
     else:
-        state = LoopState(**cp)
+        state = LoopState.resumed(ctx, cp)
+    with ctx.held_logs():  # a chunk's lines go out with its checkpoint (module docstring)
+        if _chunks(ctx, records, entity, query, step, state, limit):
+            ctx.set_progress(100)
+
+
+def _required(per_record: PerRecord | None) -> PerRecord:
+    if per_record is None:
+        raise TypeError("run_record_loop needs per_record or per_chunk")
+    return per_record
+
+
+#: A chunk's work, given the stop check: the results entry of each record it did, in
+#: order (it stops early, leaving the rest undone, when the check says so).
+Step = Callable[[list[Record], "StopCheck"], dict[str, dict[str, Any]]]
+
+
+def _chunks(ctx: JobContext, records: RecordsService, entity: str, query: dict[str, Any],
+            step: Step, state: LoopState, limit: int | None) -> bool:
+    """Run the chunks; False when stopped before the end."""
     should_stop = StopCheck(ctx)
     while limit is None or state.done < limit:
         left = CHUNK if limit is None else min(CHUNK, limit - state.done)
         chunk = records.scan(entity, query, state.after, left)
         if not chunk:
             break
-        for i, record in enumerate(chunk):
-            if should_stop(force=i == 0):
-                _save(ctx, state)
-                return
-            _one(ctx, state, record, per_record)
+        if should_stop(force=True):
+            _save(ctx, state)
+            return False
+        entries = step(chunk, should_stop)
+        for record_id, entry in entries.items():
+            _done(state, record_id, entry)
+        if len(entries) < len(chunk):  # the step saw a stop
+            _save(ctx, state)
+            return False
         _save(ctx, state)
         ctx.set_progress(min(99, state.done * 100 // max(state.total, 1)))
-    ctx.set_results({"results": state.results})
-    ctx.set_progress(100)
+    _save(ctx, state)
+    return True
 
 
-def _one(ctx: JobContext, state: LoopState, record: Record, per_record: PerRecord) -> None:
+class _Each:
+    """``per_record`` over a chunk, record by record, with the stop check between two."""
+
+    def __init__(self, ctx: JobContext, per_record: PerRecord) -> None:
+        self.ctx = ctx
+        self.per_record = per_record
+
+    def __call__(self, chunk: list[Record], should_stop: StopCheck) -> dict[str, dict[str, Any]]:
+        entries: dict[str, dict[str, Any]] = {}
+        for i, record in enumerate(chunk):
+            if i and should_stop():
+                break
+            assert record.id is not None
+            entries[record.id] = _one(self.ctx, record, self.per_record)
+        return entries
+
+
+def _one(ctx: JobContext, record: Record, per_record: PerRecord) -> dict[str, Any]:
     assert record.id is not None
     try:
-        entry = per_record(record)
+        return per_record(record)
     except SysError as exc:
-        entry = error_entry(ctx, record.id, exc.message)
+        return error_entry(ctx, record.id, exc.message)
     except Exception as exc:  # one bad record must not stop the others
-        entry = error_entry(ctx, record.id, f"{type(exc).__name__}: {exc}")
+        return error_entry(ctx, record.id, f"{type(exc).__name__}: {exc}")
+
+
+def _done(state: LoopState, record_id: str, entry: dict[str, Any]) -> None:
     if len(state.results) < MAX_RESULTS:
-        state.results[record.id] = entry
+        state.results[record_id] = entry
     state.done += 1
-    state.after = record.id
+    state.after = record_id
 
 
 def error_entry(ctx: JobContext, record_id: str, message: str) -> dict[str, Any]:
@@ -101,5 +178,8 @@ def error_entry(ctx: JobContext, record_id: str, message: str) -> dict[str, Any]
 
 
 def _save(ctx: JobContext, state: LoopState) -> None:
-    ctx.save_checkpoint(asdict(state))
-    ctx.set_results({"results": state.results})
+    """The chunk's group commit: its log lines, the checkpoint and the results so far, in
+    one transaction under the lease."""
+    changed = len(state.results) != state.written  # (entries are only ever added)
+    ctx.commit_chunk(state.checkpoint(), {"results": state.results} if changed else None)
+    state.written = len(state.results)

@@ -163,6 +163,28 @@ def test_a_stale_owner_is_fenced_off_every_write_the_new_one_is_not(s: Setup) ->
     )
 
 
+def test_a_chunks_group_commit_is_written_whole_or_refused_whole(s: Setup) -> None:
+    job = s.enqueue()
+    (stale,) = s.claim("w1", 1)
+    lines = [{"ts_ms": s.clock.now_ms(), "level": level, "message": f"line {i}",
+              "additional_info": {"i": i}} for i, level in enumerate(["INFO", "ERROR", "INFO"])]
+    old = (job, stale["owner"], stale["attempt"])
+    assert s.backend.write_chunk(*old, lines[:1], {"checkpoint": {"done": 1}}) is True
+    s.backend.recover(lambda row: ("PENDING", "lost", "INFO", "taken back", None), owner="w1")
+    (fresh,) = s.claim("w2", 1)
+    values = {"checkpoint": {"done": 9}, "results": {"r": 9}}
+    assert s.backend.write_chunk(*old, lines, values) is False  # nothing of it is written
+    assert (fresh["checkpoint"], fresh["results"]) == ({"done": 1}, None)
+    assert not s.job(job)["has_errors"]
+    new = (job, fresh["owner"], fresh["attempt"])
+    assert s.backend.write_chunk(*new, lines[1:], {"checkpoint": {"done": 3}}) is True
+    assert s.backend.write_chunk(*new, [], {}) is True  # an empty chunk still answers the fence
+    page = s.backend.logs_page(LogFilter(job), None, 100)
+    assert [r["message"] for r in page if r["message"].startswith("line")] == [
+        "line 0", "line 1", "line 2"]
+    assert s.job(job)["has_errors"]
+
+
 def test_a_claim_after_a_lost_lease_carries_the_results_and_checkpoint(s: Setup) -> None:
     s.enqueue()
     (first,) = s.claim("w1", 1)

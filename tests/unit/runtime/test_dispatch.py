@@ -68,3 +68,38 @@ def test_a_result_that_contains_itself_is_a_system_exception(
     assert reply["err"]["code"] == "systemException"
     assert "correlation id" in reply["err"]["message"]
     assert _reply('{"op":"t.echo","args":{"value":1}}') == {"ok": 1}, "the encoder still works"
+
+
+def _pending(ctx: CallContext, written: list[str], name: str) -> None:
+    ctx.flushes.append(lambda: written.append(name))
+
+
+def test_a_runs_pending_writes_go_out_before_an_operation_that_does_not_defer_them() -> None:
+    table = {**_table(), "t.defer": Operation("defer", Value, lambda ctx, a: a.value,
+                                              defers=True)}  # fmt: skip
+    ctx = CallContext(deadline=1e18)
+    written: list[str] = []
+    _pending(ctx, written, "first")
+    assert json.loads(handle(table, ctx, '{"op":"t.defer","args":{"value":1}}')) == {"ok": 1}
+    assert written == [] and len(ctx.flushes) == 1  # still pending
+    assert json.loads(handle(table, ctx, '{"op":"t.echo","args":{"value":2}}')) == {"ok": 2}
+    assert written == ["first"] and ctx.flushes == []
+
+
+def test_pending_writes_that_fail_are_the_calls_error_and_are_not_written_twice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ctx = CallContext(deadline=1e18)
+    calls: list[int] = []
+
+    def fails() -> None:
+        calls.append(1)
+        raise RuntimeError("disk full /var/lib/secret")
+
+    ctx.flushes.append(fails)
+    with caplog.at_level(logging.ERROR, logger="sysjobs.runtime"):
+        reply = json.loads(handle(_table(), ctx, '{"op":"t.echo","args":{"value":3}}'))
+    assert reply["err"]["code"] == "systemException"
+    assert "secret" not in reply["err"]["message"]  # no Python text reaches the script
+    assert json.loads(handle(_table(), ctx, '{"op":"t.echo","args":{"value":4}}')) == {"ok": 4}
+    assert calls == [1]
