@@ -142,17 +142,25 @@ def _in_job(host: Host, source: str, args: dict[str, Any], as_json: bool) -> boo
     ended: Job = host.engine.wait(job.id, ("FINISHED", "STOPPED", "CANCELED"), args["timeout"] + 60)
     results = ended.results or {}
     error = results.get("error")
-    headline = f"{error['code']}: {error['message']}" if error else _no_result(host, ended)
+    headline = _headline(error) if error else _no_result(host, ended)
     entries = sorted(host.engine.logs(ended.id, {"_size": 100_000}), key=lambda e: e.timestamp)
     if as_json:
         _print_job_json(ended, entries)
     else:
+        said = {headline, error and error.get("message")}
         for entry in entries:
-            if entry.message != headline:  # the error goes to stderr below
+            if entry.message not in said:  # the error goes to stderr below
                 typer.echo(entry.message)
     if headline:
         typer.echo(headline, err=True)
     return headline is None and ended.status == "FINISHED"
+
+
+def _headline(error: dict[str, Any]) -> str:
+    """The error's line for stderr: ``code: message``, or the message alone when it names
+    its code already (a lost job's line: ``Job lost: … memoryLimit: …``)."""
+    code, message = str(error.get("code")), str(error.get("message"))
+    return message if code in message else f"{code}: {message}"
 
 
 def _print_job_json(job: Job, entries: list[JobLog]) -> None:
