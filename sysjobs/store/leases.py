@@ -38,8 +38,8 @@ from sysjobs.store.schema import job_logs, job_results, jobs
 def fair_rounds(apps: Sequence[str], limit: int, take: Callable[[str, int], list[Row]]) -> list[Row]:
     """Up to ``limit`` rows taken app by app in rounds: the fair-share rule of a claim.
 
-    Each round gives every app still in play an equal share of the slots left (rounded
-    up), in the order of ``apps``; ``take(app, n)`` leases up to ``n`` of that app's oldest
+    Each round gives every app still in play, in the order of ``apps``, an equal share of
+    the slots left (those left at its turn over the apps yet to take theirs, rounded up); ``take(app, n)`` leases up to ``n`` of that app's oldest
     jobs. An app that had fewer than it was offered has no more and leaves the rounds;
     the slots it left go to the others in the next round. So with 4 slots, an app with a
     100,000-job backlog and another with 10 jobs each take 2 per claim until the small one
@@ -49,10 +49,9 @@ def fair_rounds(apps: Sequence[str], limit: int, take: Callable[[str, int], list
     rows: list[Row] = []
     active = list(dict.fromkeys(apps))
     while active and len(rows) < limit:
-        share_ = -(-(limit - len(rows)) // len(active))
         still: list[str] = []
-        for app in active:
-            want = min(share_, limit - len(rows))
+        for turn, app in enumerate(active):
+            want = -(-(limit - len(rows)) // (len(active) - turn))  # slots left / apps left
             if want <= 0:
                 break
             got = take(app, want)

@@ -426,7 +426,7 @@ DECLARE
   v_active text[];
   v_still text[];
   v_app text;
-  v_share int;
+  v_turn int;
   v_want int;
   v_got json;
   v_n int;
@@ -434,14 +434,17 @@ DECLARE
   v_taken int := 0;
 BEGIN
   -- Rounds over the apps (each once, in the order given): every app still in play may take
-  -- an equal share of the slots left; one that took less than offered has no more.
+  -- an equal share of the slots left at its turn; one that took less than offered has no more.
   SELECT coalesce(array_agg(a ORDER BY n), '{}') INTO v_active
   FROM (SELECT a, min(n) AS n FROM unnest(p_apps) WITH ORDINALITY AS t(a, n) GROUP BY a) s;
   WHILE cardinality(v_active) > 0 AND v_taken < p_limit LOOP
-    v_share := (p_limit - v_taken + cardinality(v_active) - 1) / cardinality(v_active);
     v_still := '{}';
+    v_turn := 0;
     FOREACH v_app IN ARRAY v_active LOOP
-      v_want := least(v_share, p_limit - v_taken);
+      -- the slots left over the apps yet to take their share, rounded up
+      v_want := (p_limit - v_taken + cardinality(v_active) - v_turn - 1)
+                / (cardinality(v_active) - v_turn);
+      v_turn := v_turn + 1;
       EXIT WHEN v_want <= 0;
       v_got := sysjobs_claim_batch_v4(p_owner, v_app, p_queues, p_types, v_want, p_low,
                                       p_aged_before, p_now, p_lease_ms);
