@@ -158,6 +158,7 @@ _ENDED = frozenset({"FINISHED", "STOPPED", "CANCELED"})
 def _locked(connection: sa.Connection, where: sa.ColumnElement[bool]) -> sa.Row[Any] | None:
     """Status and times of the matching job, row-locked for the rest of the transaction."""
     query = sa.select(
-        jobs.c.app, jobs.c.status, jobs.c.created_ms, jobs.c.started_ms, jobs.c.ended_ms, last_event_ms()
+        jobs.c.app, jobs.c.status, jobs.c.created_ms, jobs.c.started_ms, jobs.c.ended_ms,
+        last_event_ms(),
     ).where(where).with_for_update()
     return connection.execute(query).first()

@@ -35,16 +35,19 @@ from sysjobs.store.rows import Row, add_events, event
 from sysjobs.store.schema import job_logs, job_results, jobs
 
 
-def fair_rounds(apps: Sequence[str], limit: int, take: Callable[[str, int], list[Row]]) -> list[Row]:
+def fair_rounds(
+    apps: Sequence[str], limit: int, take: Callable[[str, int], list[Row]]
+) -> list[Row]:
     """Up to ``limit`` rows taken app by app in rounds: the fair-share rule of a claim.
 
     Each round gives every app still in play, in the order of ``apps``, an equal share of
-    the slots left (those left at its turn over the apps yet to take theirs, rounded up); ``take(app, n)`` leases up to ``n`` of that app's oldest
-    jobs. An app that had fewer than it was offered has no more and leaves the rounds;
-    the slots it left go to the others in the next round. So with 4 slots, an app with a
-    100,000-job backlog and another with 10 jobs each take 2 per claim until the small one
-    is done — and with 1 slot they alternate, since the claimer rotates ``apps`` from one
-    claim to the next. One app costs one statement, as a claim did before apps.
+    the slots left (those left at its turn over the apps yet to take theirs, rounded up);
+    ``take(app, n)`` leases up to ``n`` of that app's oldest jobs. An app that had fewer
+    than it was offered has no more and leaves the rounds; the slots it left go to the
+    others in the next round. So with 4 slots, an app with a 100,000-job backlog and another
+    with 10 jobs each take 2 per claim until the small one is done — and with 1 slot they
+    alternate, since the claimer rotates ``apps`` from one claim to the next. One app
+    costs one statement, as a claim did before apps.
     """
     rows: list[Row] = []
     active = list(dict.fromkeys(apps))

@@ -107,7 +107,8 @@ def _ends_json(ends: Sequence[FinishSpec], now: int) -> str:
 def _claims_json(claims: Sequence[ClaimSpec], now: int) -> str:
     return json.dumps([
         {
-            "owner": c.owner, "apps": list(c.apps), "queues": list(c.queues), "types": list(c.types),
+            "owner": c.owner, "apps": list(c.apps), "queues": list(c.queues),
+            "types": list(c.types),
             "limit": c.limit, "allow_low": c.allow_low, "aged_before": c.aged_before_ms,
             "now": now, "lease_ms": c.lease_ms,
         }

@@ -84,9 +84,10 @@ def _claim_statement(low: bool) -> sa.Update:
     """The claim, built once per kind (its cache key is then memoised).
 
     ``'PENDING'`` is written as a literal so the planner can use the partial index
-    ``ix_jobs_app_pending_order`` (``app, created_ms, id``) (a bound parameter hides the value from SQLite's planner); the
-    UPDATE's own re-check is written so that no index on ``status`` drives its plan —
-    SQLite otherwise walked every pending row to find the few ids of the CTE.
+    ``ix_jobs_app_pending_order`` (``app, created_ms, id``: one app's pending jobs in order;
+    a bound parameter hides the value from SQLite's planner); the UPDATE's own re-check is
+    written so that no index on ``status`` drives its plan — SQLite otherwise walked every
+    pending row to find the few ids of the CTE.
 
     The queue and type filters are written as ``column || ''`` for the same reason: SQLite
     keeps no statistics, and with one type it took ``type = ?`` on ``ix_jobs_type_created``
@@ -288,8 +289,8 @@ def _fence_select() -> sa.Select[Any]:
     """:func:`_finish_select` for what the fence (and the end's time) needs only: no data,
     no results."""
     return (
-        sa.select(jobs.c.id, jobs.c.app, jobs.c.status, jobs.c.owner, jobs.c.attempt, jobs.c.created_ms,
-                  jobs.c.started_ms, last_event_ms())
+        sa.select(jobs.c.id, jobs.c.app, jobs.c.status, jobs.c.owner, jobs.c.attempt,
+                  jobs.c.created_ms, jobs.c.started_ms, last_event_ms())
         .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
     )
 

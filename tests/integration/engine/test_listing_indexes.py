@@ -190,7 +190,7 @@ def test_a_claim_walks_the_pending_rows_in_order_whatever_the_history(
     (statement, params) = next((s, p) for s, p in seen if "claimable" in s)
     plan = _plan(engine, statement, params)
     assert "ix_jobs_type_created" not in plan, plan
-    assert "ix_jobs_pending_order" in plan or "ix_jobs_status_created" in plan, plan
+    assert "ix_jobs_app_pending_order" in plan or "ix_jobs_status_created" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
 
 
@@ -244,7 +244,7 @@ def test_the_server_functions_walk_the_indexes_whatever_the_statistics(
     assert [c.job.id for c in claimed] == pending[:2]
     (claim,) = [p for p in plans if "SKIP LOCKED" in p and "FOR UPDATE" in p]
     picked = claim.split("CTE picked")[1].split("CTE upd")[0]  # the pending rows' walk
-    assert "ix_jobs_pending_order" in picked or "ix_jobs_status_created" in picked, claim
+    assert "ix_jobs_app_pending_order" in picked or "ix_jobs_status_created" in picked, claim
     for wrong in ("Sort", "Bitmap", "Seq Scan", "ix_jobs_type_created"):
         assert wrong not in picked, claim
     leased = claim.split("CTE upd")[1].split("CTE ev")[0]  # the picked rows, by ctid
