@@ -17,7 +17,7 @@ query each, identical on both databases; they stay in the shared stores (``jobst
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from sysjobs.store.dialect import HintSink
@@ -36,6 +36,8 @@ class ClaimSpec:
     jobs in rounds, each app up to an equal share of the slots left, so one app's backlog
     never starves another (``store/leases.py``, :func:`~sysjobs.store.leases.fair_rounds`).
     The claimer rotates the order from one claim to the next. No apps: nothing is claimed.
+    ``app_types`` gives an app its own types instead of ``types`` (an app whose jobs are
+    held, say, claims fewer).
     """
 
     owner: str
@@ -46,6 +48,11 @@ class ClaimSpec:
     aged_before_ms: int  # low-priority jobs created before this count as normal (ageing)
     lease_ms: int
     apps: Sequence[str]
+    app_types: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def types_of(self, app: str) -> Sequence[str]:
+        """The types this claim takes of ``app``'s jobs."""
+        return self.app_types.get(app, self.types)
 
 
 @dataclass(frozen=True)

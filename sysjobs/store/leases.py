@@ -70,7 +70,7 @@ def claim_groups(claims: Sequence[ClaimSpec]) -> list[list[int]]:
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, spec in enumerate(claims):
         key = (spec.owner, tuple(spec.queues), tuple(spec.types), spec.allow_low, spec.lease_ms,
-               tuple(spec.apps))  # fmt: skip
+               tuple(spec.apps), tuple((a, tuple(t)) for a, t in sorted(spec.app_types.items())))
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 

@@ -109,6 +109,7 @@ def _claims_json(claims: Sequence[ClaimSpec], now: int) -> str:
         {
             "owner": c.owner, "apps": list(c.apps), "queues": list(c.queues),
             "types": list(c.types),
+            "app_types": {app: list(types) for app, types in c.app_types.items()},
             "limit": c.limit, "allow_low": c.allow_low, "aged_before": c.aged_before_ms,
             "now": now, "lease_ms": c.lease_ms,
         }

@@ -146,10 +146,12 @@ def _claim_in(
     The claim events are appended to ``events`` for the caller to insert with its own.
     """
     params = {
-        "queues": list(spec.queues), "types": list(spec.types), "limit": limit,
+        "queues": list(spec.queues), "types": list(spec.types_of(app)), "limit": limit,
         "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": now,
         "expires": now + spec.lease_ms, "b_app": app,
     }  # fmt: skip
+    if not params["types"]:
+        return []
     statement = _claim_statement(low)
     rows = [as_row(r) for r in tx.connection.execute(statement, params)]
     if not rows:

@@ -203,3 +203,12 @@ def test_a_repeated_app_in_a_claim_counts_once(store: Store) -> None:
     store.enqueue("b", 10)
     taken = store.backend.claim(replace(spec(["a", "a", "a", "b"], 4)))
     assert sorted(_apps(taken)) == ["a", "a", "b", "b"]
+
+
+def test_an_app_given_its_own_types_is_claimed_for_those_only(store: Store) -> None:
+    store.enqueue("a", 3)
+    store.enqueue("b", 3)
+    held = replace(spec(["a", "b"], 10), app_types={"a": ()})
+    assert _apps(store.backend.claim(held)) == ["b", "b", "b"]
+    other = replace(spec(["a"], 10), app_types={"a": ("OTHER",)})
+    assert store.backend.claim(other) == []

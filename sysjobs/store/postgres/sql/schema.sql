@@ -417,8 +417,8 @@ END
 $fn$;
 
 CREATE FUNCTION sysjobs_claim_fair_v4(
-  p_owner text, p_apps text[], p_queues text[], p_types text[], p_limit int, p_low boolean,
-  p_aged_before bigint, p_now bigint, p_lease_ms bigint)
+  p_owner text, p_apps text[], p_queues text[], p_types text[], p_app_types json, p_limit int,
+  p_low boolean, p_aged_before bigint, p_now bigint, p_lease_ms bigint)
 RETURNS json
 LANGUAGE plpgsql
 AS $fn$
@@ -427,6 +427,7 @@ DECLARE
   v_still text[];
   v_app text;
   v_turn int;
+  v_types text[];
   v_want int;
   v_got json;
   v_n int;
@@ -446,8 +447,11 @@ BEGIN
                 / (cardinality(v_active) - v_turn);
       v_turn := v_turn + 1;
       EXIT WHEN v_want <= 0;
-      v_got := sysjobs_claim_batch_v4(p_owner, v_app, p_queues, p_types, v_want, p_low,
-                                      p_aged_before, p_now, p_lease_ms);
+      v_types := CASE WHEN p_app_types -> v_app IS NULL THEN p_types
+                      ELSE ARRAY(SELECT json_array_elements_text(p_app_types -> v_app)) END;
+      v_got := CASE WHEN cardinality(v_types) = 0 THEN '[]'::json
+                    ELSE sysjobs_claim_batch_v4(p_owner, v_app, p_queues, v_types, v_want, p_low,
+                                                p_aged_before, p_now, p_lease_ms) END;
       v_n := json_array_length(v_got);
       v_taken := v_taken + v_n;
       IF v_n > 0 THEN
@@ -508,15 +512,16 @@ BEGIN
   -- 2. The claims, normal priority first, then low while slots are left.
   FOR c IN
     SELECT * FROM json_to_recordset(p_claims) AS x(
-      owner text, apps text[], queues text[], types text[], "limit" int, allow_low boolean,
-      aged_before bigint, now bigint, lease_ms bigint)
+      owner text, apps text[], queues text[], types text[], app_types json, "limit" int,
+      allow_low boolean, aged_before bigint, now bigint, lease_ms bigint)
   LOOP
-    v_rows := sysjobs_claim_fair_v4(c.owner, c.apps, c.queues, c.types, c."limit", false,
-                                    c.aged_before, c.now, c.lease_ms);
+    v_rows := sysjobs_claim_fair_v4(c.owner, c.apps, c.queues, c.types, c.app_types,
+                                    c."limit", false, c.aged_before, c.now, c.lease_ms);
     v_taken := json_array_length(v_rows);
     IF c.allow_low AND v_taken < c."limit" THEN
-      v_low := sysjobs_claim_fair_v4(c.owner, c.apps, c.queues, c.types, c."limit" - v_taken,
-                                     true, c.aged_before, c.now, c.lease_ms);
+      v_low := sysjobs_claim_fair_v4(c.owner, c.apps, c.queues, c.types, c.app_types,
+                                     c."limit" - v_taken, true, c.aged_before, c.now,
+                                     c.lease_ms);
       IF json_array_length(v_low) > 0 THEN
         v_rows := (SELECT json_agg(r ORDER BY part, n) FROM (
           SELECT 1 AS part, n, r FROM json_array_elements(v_rows) WITH ORDINALITY AS a(r, n)
