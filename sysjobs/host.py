@@ -103,7 +103,11 @@ class Host:
             limits = governed(limits or Limits(), governance, definition.governance_limits())
             self.app = App.open(self.engine, definition)
             register_app_job_types(self.engine, self.app)
-            self.engine.registry.hold(self.app.held_job_types)
+            # The app's status is cached per claim until app_state is written or another
+            # process is heard from: a busy worker does not read it per job.
+            self.engine.registry.hold(
+                self.app.held_job_types, version=self.engine.table_changes("app_state")
+            )
             self.engine.register(script_job_type())
             for job_type in self.extensions.job_types:
                 self.engine.register(job_type)

@@ -12,8 +12,9 @@ line and every result passes (``Engine.log_*``, the fenced ``Leases.log``/``set_
   marker ``{"truncated": true, "bytes": n, "limit": m}`` and an ERROR line says why.
 
 The caps are configuration (``EngineSettings.caps``, given to ``Engine.open`` or to the
-``Host``). Line counts are kept per engine in memory (its :class:`LineCounts`, a bounded LRU
-of job ids), seeded from the database the first time a job is seen, so a job resumed by
+``Host``'s ``settings``), never module state: each engine builds one :class:`JobCaps` from
+its settings. Line counts are kept per engine in memory (its :class:`LineCounts`, a bounded
+LRU of job ids), seeded from the database the first time a job is seen, so a job resumed by
 another process keeps its budget.
 """
 
@@ -23,16 +24,12 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sysjobs.jobs.settings import Caps
 
-if TYPE_CHECKING:
-    from sysjobs.jobs.engine import Engine
-
 __all__ = [
-    "RESERVED_LINES", "Caps", "LineCounts", "admit_log", "cap_message", "cap_results",
-    "capped_entry", "caps_of", "log_notice",
+    "RESERVED_LINES", "Caps", "JobCaps", "LineCounts", "log_notice",
 ]
 
 #: Lines the worker may still write about a job past its cap (how the job ended).
@@ -65,11 +62,6 @@ class LineCounts:
             return count
 
 
-def caps_of(engine: Engine) -> Caps:
-    """The caps in force for ``engine`` (its settings')."""
-    return engine.settings.caps
-
-
 def log_notice(limit: int) -> str:
     """The line written once a job's log reaches its cap."""
     return (
@@ -78,60 +70,68 @@ def log_notice(limit: int) -> str:
     )
 
 
-def admit_log(
-    engine: Engine, job_id: str, count_existing: Callable[[], int], limit: int | None = None
-) -> str:
-    """``"keep"``, ``"notice"`` (write the notice instead) or ``"drop"`` for one more line."""
-    limit = caps_of(engine).max_log_lines if limit is None else limit
-    seen = engine.line_counts.known(job_id)
-    if seen is None:
-        seen = count_existing()  # outside the lock: a database read
-    seen = engine.line_counts.add_one(job_id, seen)
-    if seen <= limit:
-        return "keep"
-    return "notice" if seen == limit + 1 else "drop"
+class JobCaps:
+    """One engine's caps (``settings.caps``) and the line counts they keep per job."""
 
+    def __init__(self, caps: Caps, count_logs: Callable[[str], int]) -> None:
+        #: The limits in force.
+        self.caps = caps
+        #: A job's stored line count, read the first time this engine sees the job.
+        self._count_logs = count_logs
+        self.line_counts = LineCounts()
 
-def cap_message(engine: Engine, message: str) -> str:
-    """``message`` cut to the engine's per-line limit (saying how much was cut), NUL
-    characters replaced by U+FFFD so that a line reads the same on both databases."""
-    limit = caps_of(engine).max_message_chars
-    message = message.replace("\x00", "\ufffd")  # PostgreSQL cannot store NUL in text
-    if len(message) <= limit:
-        return message
-    return f"{message[:limit]}… [{len(message) - limit} more characters cut]"
+    def admit_log(
+        self, job_id: str, count_existing: Callable[[], int], limit: int | None = None
+    ) -> str:
+        """``"keep"``, ``"notice"`` (write the notice instead) or ``"drop"`` for one more
+        line."""
+        limit = self.caps.max_log_lines if limit is None else limit
+        seen = self.line_counts.known(job_id)
+        if seen is None:
+            seen = count_existing()  # outside the lock: a database read
+        seen = self.line_counts.add_one(job_id, seen)
+        if seen <= limit:
+            return "keep"
+        return "notice" if seen == limit + 1 else "drop"
 
+    def cap_message(self, message: str) -> str:
+        """``message`` cut to the per-line limit (saying how much was cut), NUL characters
+        replaced by U+FFFD so that a line reads the same on both databases."""
+        limit = self.caps.max_message_chars
+        message = message.replace("\x00", "\ufffd")  # PostgreSQL cannot store NUL in text
+        if len(message) <= limit:
+            return message
+        return f"{message[:limit]}… [{len(message) - limit} more characters cut]"
 
-def cap_results(engine: Engine, results: Any) -> tuple[Any, str | None]:
-    """(results to store, None) or (a small marker, the reason) when they are too large."""
-    limit = caps_of(engine).max_result_bytes
-    size = len(json.dumps(results, ensure_ascii=False, default=str).encode("utf-8"))
-    if size <= limit:
-        return results, None
-    reason = (
-        f"Results too large: {size} bytes of JSON, the limit is {limit} bytes; they were not kept."
-    )
-    return {"truncated": True, "bytes": size, "limit": limit}, reason
+    def cap_results(self, results: Any) -> tuple[Any, str | None]:
+        """(results to store, None) or (a small marker, the reason) when they are too
+        large."""
+        limit = self.caps.max_result_bytes
+        size = len(json.dumps(results, ensure_ascii=False, default=str).encode("utf-8"))
+        if size <= limit:
+            return results, None
+        reason = (
+            f"Results too large: {size} bytes of JSON, the limit is {limit} bytes; "
+            "they were not kept."
+        )
+        return {"truncated": True, "bytes": size, "limit": limit}, reason
 
+    def capped_entry(
+        self, job_id: str, entry: dict[str, Any], *, reserved: bool = False
+    ) -> dict[str, Any] | None:
+        """The log row to write for ``job_id`` under the caps, or None to drop the line.
 
-def capped_entry(
-    engine: Engine, job_id: str, entry: dict[str, Any], *, reserved: bool = False
-) -> dict[str, Any] | None:
-    """The log row to write for ``job_id`` under the caps, or None to drop the line.
-
-    ``reserved`` lines (the worker's own ERROR lines: why a job failed or ended) do not
-    count against the job's cap and have :data:`RESERVED_LINES` of their own, so a job
-    that flooded its log still says how it ended.
-    """
-    from sysjobs.store.listing import LogFilter
-
-    if reserved:
-        kept = admit_log(engine, f"{job_id}!reserved", lambda: 0, RESERVED_LINES) == "keep"
-        return {**entry, "message": cap_message(engine, entry["message"])} if kept else None
-    verdict = admit_log(engine, job_id, lambda: engine.listing.logs_count(LogFilter(job_id)))
-    if verdict == "drop":
-        return None
-    if verdict == "notice":
-        notice = log_notice(caps_of(engine).max_log_lines)
-        return {**entry, "level": "ERROR", "message": notice, "additional_info": None}
-    return {**entry, "message": cap_message(engine, entry["message"])}
+        ``reserved`` lines (the worker's own ERROR lines: why a job failed or ended) do not
+        count against the job's cap and have :data:`RESERVED_LINES` of their own, so a job
+        that flooded its log still says how it ended.
+        """
+        if reserved:
+            kept = self.admit_log(f"{job_id}!reserved", lambda: 0, RESERVED_LINES) == "keep"
+            return {**entry, "message": self.cap_message(entry["message"])} if kept else None
+        verdict = self.admit_log(job_id, lambda: self._count_logs(job_id))
+        if verdict == "drop":
+            return None
+        if verdict == "notice":
+            notice = log_notice(self.caps.max_log_lines)
+            return {**entry, "level": "ERROR", "message": notice, "additional_info": None}
+        return {**entry, "message": self.cap_message(entry["message"])}

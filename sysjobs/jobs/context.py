@@ -9,20 +9,56 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sysjobs.errors import SystemException
-from sysjobs.jobs.leases import Lease, check_progress
+from sysjobs.jobs.lease import Lease, check_progress
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.scripts import ScriptRunner
-
-if TYPE_CHECKING:
-    from sysjobs.jobs.engine import Engine
 
 #: How often ``should_stop`` re-reads the job's status when no signal arrived (seconds).
 STOP_POLL_S = 0.1
 #: Progress is written at once at most this often (seconds); the heartbeat writes the rest.
 PROGRESS_EVERY_S = 0.5
+
+
+class LeaseWrites(Protocol):
+    """The fenced verbs a running job writes through (``sysjobs.jobs.leases.Leases``)."""
+
+    def log(self, lease: Lease, level: str, message: str, info: Any = None) -> bool: ...
+
+    def set_progress(self, lease: Lease, pct: int | float) -> bool: ...
+
+    def lease_status(self, lease: Lease) -> tuple[str, int | None] | None: ...
+
+    def save_checkpoint(self, lease: Lease, checkpoint: dict[str, Any]) -> bool: ...
+
+    def set_results(self, lease: Lease, results: Any, *, type_name: str | None = None) -> bool: ...
+
+    def checked_results(
+        self, lease: Lease, results: Any, *, type_name: str | None = None
+    ) -> dict[str, Any] | None: ...
+
+
+class JobsAccess(Protocol):
+    """What a running job uses of its engine: the fenced writes and ``enqueue`` (for its
+    children). Described here, not imported: the engine depends on this module, never the
+    other way round."""
+
+    @property
+    def leases(self) -> LeaseWrites: ...
+
+    def enqueue(
+        self,
+        type: str,
+        data: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        run_by: Mapping[str, Any] | None = None,
+        low_priority: bool = False,
+        queue: str | None = None,
+        parent_id: str | None = None,
+    ) -> Job: ...
 
 
 class LeaseLost(SystemException):
@@ -73,7 +109,7 @@ class JobContext:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: JobsAccess,
         lease: Lease,
         job: Job,
         *,

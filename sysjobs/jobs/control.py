@@ -5,35 +5,35 @@ Stop and cancel of a running job are requests: the status says STOPPING/CANCELIN
 worker sees it at the next safe point (or forces it once ``force_at`` passes). A job that is
 not running is canceled at once. Anything the transition table does not allow raises
 ``Conflict`` naming the status the job is in.
+
+:class:`Control` holds the engine's parts it needs (``sysjobs.jobs.parts``), not the engine:
+``Engine``'s verbs delegate to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from sysjobs.errors import BadRequest, Conflict, NotFound
-from sysjobs.jobs.hooks import EngineHooks, fire
-from sysjobs.jobs.ids import check_job_id, new_job_id
+from sysjobs.jobs.hooks import fire
+from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.models import Job
+from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.registry import QUEUES, JobType
-from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import PRIORITY_STATUSES, illegal, paths_for
-from sysjobs.jobs.values import shown
-from sysjobs.store.jobstore import JobStore
-
-if TYPE_CHECKING:
-    from sysjobs.jobs.engine import Engine
+from sysjobs.jobs.values import log_row, shown
 
 
-class ControlVerbs:
-    """Mixed into ``Engine``: the transitions users ask for."""
+class Control:
+    """The transitions users ask for, and the log lines anyone may add to a job."""
 
-    store: JobStore
-    settings: EngineSettings
-    hooks: list[EngineHooks]
+    def __init__(self, parts: EngineParts) -> None:
+        self.parts = parts
+        self.settings = parts.settings
+        self.store = parts.store
 
     def stop(self, job_id: str) -> Job:
         """Ask a RUNNING job to stop at its next safe point (forced after the grace period)."""
@@ -69,11 +69,18 @@ class ControlVerbs:
         now = self.settings.clock.now_ms()
         values = {"CANCELED": {"ended_ms": now}, "CANCELING": {"force_at_ms": now}}
         job = self._move("kill", job_id, values)
-        self.log_info(job.id, "Killed: its execution is ended now, without a grace period.")
+        self.log(job.id, "INFO", "Killed: its execution is ended now, without a grace period.")
         return job
 
-    def log_info(self, job_id: str, message: str, additional_info: Any = None) -> None:
-        raise NotImplementedError  # the engine's own (declared here for ``kill``)
+    def log(self, job_id: str, level: str, message: str, info: Any = None) -> None:
+        """Append a line to any job's log, under the job's caps (``NotFound`` if no job)."""
+        entry = log_row(level, message, info, self.settings.clock.now_ms())
+        capped = self.parts.caps.capped_entry(check_job_id(job_id), entry)
+        if capped is None:  # over the job's log cap: dropped (the job's log says so)
+            return
+        if not self.parts.backend.append_log(job_id, capped):
+            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
+        self.parts.hub.notify([f"job:{job_id}"])
 
     def set_low_priority(self, job_id: str, flag: bool) -> Job:
         """Flag or unflag a job as low priority (matters while it is PENDING)."""
@@ -86,7 +93,7 @@ class ControlVerbs:
         """The user verb ``low-priority`` — one rule for the dashboard, its HTTP API and the
         CLI: allowed while no worker holds the job (PENDING, STOPPED), else ``Conflict``.
         (A script's ``setLowPriority`` is the spec's and takes any status.)"""
-        current = self.require(job_id)
+        current = self.parts.require(job_id)
         if str(current.status) not in PRIORITY_STATUSES:
             raise Conflict(
                 f"Cannot change the priority of job {job_id}: its status is {current.status}. "
@@ -95,16 +102,13 @@ class ControlVerbs:
             )
         return self.set_low_priority(job_id, flag)
 
-    def require(self, job_id: str, *, parameter: str = "jobId") -> Job:
-        raise NotImplementedError  # the engine's own (declared here for ``change_priority``)
-
     def _move(self, verb: str, job_id: str, values: Mapping[str, Mapping[str, Any]]) -> Job:
         row, current = self.store.transition(
             check_job_id(job_id), paths=paths_for(verb), reason=verb, values=values,
         )  # fmt: skip
         if row is not None:
             job = Job.from_row(row)
-            fire(self.hooks, lambda hook: hook.job_changed(job, verb))
+            fire(self.parts.hooks, lambda hook: hook.job_changed(job, verb))
             return job
         if current is None:
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
@@ -112,7 +116,7 @@ class ControlVerbs:
 
 
 def new_job_row(
-    engine: Engine,
+    parts: EngineParts,
     job_type: JobType,
     data: Mapping[str, Any],
     *,
@@ -132,12 +136,12 @@ def new_job_row(
         )
     root_id = None
     if parent_id is not None:
-        parent = engine.require(parent_id, parameter="parentId")
+        parent = parts.require(parent_id, parameter="parentId")
         root_id = parent.root_id or parent.id
-    created = engine.settings.clock.now_ms()
+    created = parts.clock.now_ms()
     return {
-        "id": new_job_id(created),
-        "app": engine.app,
+        "id": parts.ids.new(created),
+        "app": parts.settings.app,
         "type": job_type.name,
         "label": label if label is not None else job_type.name,
         "status": "PENDING",

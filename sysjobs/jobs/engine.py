@@ -4,67 +4,66 @@
 these verbs; none of them touches the store. Waits share ``waiting.wait_until`` with the
 workers' idle loop; hints come from this process's commits and, on PostgreSQL, from LISTEN
 (opened by the first wait).
+
+The engine builds its parts once (:class:`~sysjobs.jobs.parts.EngineParts`: database,
+backend, stores, settings with caps and clock, registry, hub, hooks) and hands each
+collaborator what it uses — the lease verbs, the control verbs, the waits. Nothing below
+holds the ``Engine``: its verbs delegate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from operator import methodcaller
 from typing import Any
 
-from sysjobs.errors import BadRequest, NotFound, Timeout
-from sysjobs.jobs import caps, control
+from sysjobs.errors import BadRequest, Timeout
+from sysjobs.jobs import control
 from sysjobs.jobs.cursor import Cursor
-from sysjobs.jobs.hooks import EngineHooks, fire
-from sysjobs.jobs.hub import Hub
+from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.leases import Leases
 from sysjobs.jobs.models import Job, JobEvent, JobLog
+from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.queries import FindQuery, LogsQuery
-from sysjobs.jobs.registry import JobType, Registry
+from sysjobs.jobs.registry import JobType
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
-from sysjobs.jobs.values import escape_surrogates, escape_surrogates_in, shown
+from sysjobs.jobs.values import log_row, shown
 from sysjobs.jobs.waiting import wait_all, wait_until
 from sysjobs.store.database import Database
-from sysjobs.store.jobstore import JobStore
-from sysjobs.store.listing import JobFilter, ListingStore, LogFilter
+from sysjobs.store.listing import JobFilter, LogFilter
 from sysjobs.store.retention import PruneCounts, RetentionStore
 
 
-class Engine(control.ControlVerbs):
+class Engine:
     """Durable background jobs on SQLite or PostgreSQL."""
 
     def __init__(self, database: Database, settings: EngineSettings | None = None) -> None:
+        #: Everything this engine is made of, built once (``sysjobs.jobs.parts``).
+        self.parts = parts = EngineParts.build(database, settings or EngineSettings())
         self.database = database
-        self.settings = settings or EngineSettings()
+        self.settings = parts.settings
         #: The one clock every stored time comes from (``settings.clock``).
-        self.clock = self.settings.clock
+        self.clock = parts.clock
         #: The app whose jobs this engine creates (``settings.app``, ``sysjobs.jobs.apps``).
-        self.app = self.settings.app
-        self.registry = Registry()
-        self.hub = Hub(on_watch=self._listen)
-        self.store = JobStore(database, now=self.clock.now_ms)
-        self.listing = ListingStore(database)
+        self.app = parts.settings.app
+        self.registry = parts.registry
+        self.hub = parts.hub
+        self.store = parts.store
+        self.listing = parts.listing
         #: The engine's contract with the database: enqueue, leases, fenced writes, pages.
-        self.backend = database.backend(self.clock.now_ms)
-        self.leases = Leases(self)
-        #: Log lines per job, for the caps of ``settings.caps`` (``sysjobs.jobs.caps``).
-        self.line_counts = caps.LineCounts()
+        self.backend = parts.backend
         #: Lifecycle hooks (see ``sysjobs.jobs.hooks``), run after each change commits.
-        self.hooks: list[EngineHooks] = []
+        self.hooks = parts.hooks
+        self.leases = Leases(
+            parts.backend, parts.settings, parts.registry, parts.caps,
+            lambda job_id: parts.require(job_id).type,
+        )  # fmt: skip
+        #: The user verbs (stop, cancel, kill …) that ``Engine`` delegates to.
+        self.control = control.Control(parts)
         database.local_sink = self.hub.notify
-
-    def _listen(self) -> None:
-        """Hear other processes' hints from the first wait on (PostgreSQL ``LISTEN``).
-
-        Only waiters read hints, so an engine that only enqueues and reads (a web app, a
-        script, a benchmark's client) never opens the listening connection and never
-        receives the notification of every commit of every worker. The listener is up
-        before the waiter's first read, so nothing committed after that read is missed.
-        """
-        self.backend.listen(self.hub.notify)
 
     @classmethod
     def open(
@@ -92,6 +91,15 @@ class Engine(control.ControlVerbs):
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def table_changes(self, table: str) -> Callable[[], Hashable]:
+        """A version of ``table`` for a cache of it (a ``Registry.hold``): it moves with
+        every commit of this process that wrote the table and every hint heard from
+        another process. From now on this process's writes to ``table`` are announced to
+        the others too (``Database.announce_writes``), so theirs move on them."""
+        self.database.announce_writes(table)
+        database, hub = self.database, self.hub
+        return lambda: (database.table_version(table), hub.heard)
+
     def register(self, job_type: JobType) -> JobType:
         """Make a job type known to this engine (and to workers built on it)."""
         return self.registry.register(job_type)
@@ -109,7 +117,7 @@ class Engine(control.ControlVerbs):
     ) -> Job:
         """Create a PENDING job; ``data`` is validated by the type's model."""
         row = control.new_job_row(
-            self, self.registry.require(type), data, label=label, run_by=run_by,
+            self.parts, self.registry.require(type), data, label=label, run_by=run_by,
             low_priority=low_priority, queue=queue, parent_id=parent_id,
         )  # fmt: skip
         self.backend.insert_jobs([row], reason="enqueued")
@@ -122,9 +130,8 @@ class Engine(control.ControlVerbs):
     ) -> list[Job]:
         """Create many PENDING jobs of one type in one transaction (same options for all)."""
         job_type = self.registry.require(type)
-        rows = [
-            control.new_job_row(self, job_type, data, **_enqueue_options(options)) for data in items
-        ]
+        options = _enqueue_options(options)
+        rows = [control.new_job_row(self.parts, job_type, data, **options) for data in items]
         self.backend.insert_jobs(rows, reason="enqueued")
         jobs = [Job.from_row({**row, "results": None}) for row in rows]
         for job in jobs if self.hooks else ():
@@ -133,15 +140,11 @@ class Engine(control.ControlVerbs):
 
     def get(self, job_id: str, *, parameter: str = "id") -> Job | None:
         """The job, or None; ``BadRequest`` for a malformed id."""
-        row = self.store.get_job(check_job_id(job_id, parameter))
-        return None if row is None else Job.from_row(row)
+        return self.parts.get(job_id, parameter=parameter)
 
     def require(self, job_id: str, *, parameter: str = "jobId") -> Job:
         """The job, or ``NotFound``."""
-        job = self.get(job_id, parameter=parameter)
-        if job is None:
-            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
-        return job
+        return self.parts.require(job_id, parameter=parameter)
 
     def reads_until(self, deadline: float) -> AbstractContextManager[None]:
         """Reads this thread starts inside the block stop at ``deadline`` (a script's, a
@@ -184,34 +187,45 @@ class Engine(control.ControlVerbs):
 
     def log_info(self, job_id: str, message: str, additional_info: Any = None) -> None:
         """Append an INFO line to any job's log."""
-        self._log(job_id, "INFO", message, additional_info)
+        self.control.log(job_id, "INFO", message, additional_info)
 
     def log_error(self, job_id: str, message: str, additional_info: Any = None) -> None:
         """Append an ERROR line to any job's log (sets ``hasErrors``)."""
-        self._log(job_id, "ERROR", message, additional_info)
-
-    def _log(self, job_id: str, level: str, message: str, info: Any) -> None:
-        capped = caps.capped_entry(self, check_job_id(job_id), self.log_entry(level, message, info))
-        if capped is None:  # over the job's log cap: dropped (the job's log says so)
-            return
-        if not self.backend.append_log(job_id, capped):
-            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
-        self.hub.notify([f"job:{job_id}"])
+        self.control.log(job_id, "ERROR", message, additional_info)
 
     def log_entry(self, level: str, message: object, info: Any) -> dict[str, Any]:
-        """A validated log row (``message`` must be a string), stamped by the engine's clock.
-        Every line the host writes passes here — a failed script's error, a ``log()`` line —
-        so a lone surrogate in it is kept as ``\\udXXX`` text, not an encoder error
-        (``sysjobs.jobs.values``)."""
-        if not isinstance(message, str):
-            raise BadRequest(
-                f"Invalid value {shown(message)} for parameter 'message'. Allowed values: a string"
-            )
-        message, info = escape_surrogates(message), escape_surrogates_in(info)
-        return {
-            "ts_ms": self.clock.now_ms(), "level": level, "message": message,
-            "additional_info": info,
-        }  # fmt: skip
+        """A validated log row (``message`` must be a string), stamped by the engine's clock
+        (``sysjobs.jobs.values.log_row``)."""
+        return log_row(level, message, info, self.clock.now_ms())
+
+    # ---- the user verbs (``sysjobs.jobs.control.Control``) ----------------------------
+    def stop(self, job_id: str) -> Job:
+        """Ask a RUNNING job to stop at its next safe point (forced after the grace period)."""
+        return self.control.stop(job_id)
+
+    def force_stop(self, job_id: str) -> Job:
+        """Stop a RUNNING/STOPPING job now: its worker terminates the execution."""
+        return self.control.force_stop(job_id)
+
+    def resume(self, job_id: str) -> Job:
+        """Put a STOPPED job back to PENDING; it continues from its checkpoint."""
+        return self.control.resume(job_id)
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel for good: at once when not running, else at the worker's next safe point."""
+        return self.control.cancel(job_id)
+
+    def kill(self, job_id: str) -> Job:
+        """End a job now, for good: CANCELED, with no grace period (see ``Control.kill``)."""
+        return self.control.kill(job_id)
+
+    def change_priority(self, job_id: str, flag: bool) -> Job:
+        """See ``Control.change_priority`` (the CLI's and the HTTP API's one rule)."""
+        return self.control.change_priority(job_id, flag)
+
+    def set_low_priority(self, job_id: str, flag: bool) -> Job:
+        """Flag or unflag a job as low priority (matters while it is PENDING)."""
+        return self.control.set_low_priority(job_id, flag)
 
     def wait(self, job_id: str, statuses: Sequence[str] | str, timeout_s: float) -> Job:
         """Return once the job is in one of ``statuses``; ``Timeout`` (with its status) if not."""
@@ -244,7 +258,7 @@ class Engine(control.ControlVerbs):
         self, job_ids: Sequence[str], statuses: Sequence[str] | str, timeout_s: float
     ) -> list[Job]:
         """``wait`` for several jobs on one watch (``sysjobs.jobs.waiting.wait_all``)."""
-        return wait_all(self, job_ids, statuses, timeout_s)
+        return wait_all(self.parts, job_ids, statuses, timeout_s)
 
     def events(self, job_id: str) -> list[JobEvent]:
         """Every transition of the job, oldest first."""

@@ -24,6 +24,7 @@ class Hub:
         self._watchers: Counter[str] = Counter()
         self._generation: dict[str, int] = {}
         self._everything = 0
+        self._heard = 0
 
     def notify(self, keys: Iterable[str]) -> None:
         """Bump the watched ``keys`` (all of them for ``*``) and wake every waiter — only
@@ -40,6 +41,20 @@ class Hub:
                     bumped = True
             if bumped:
                 self._cond.notify_all()
+
+    def notify_heard(self, keys: Iterable[str]) -> None:
+        """:meth:`notify` for keys heard from other processes (LISTEN, the WAL watch),
+        counted in :attr:`heard`."""
+        with self._cond:
+            self._heard += 1
+        self.notify(keys)
+
+    @property
+    def heard(self) -> int:
+        """How many hints other processes' commits sent this process so far: a cache of
+        something they may change is stale once this moves."""
+        with self._cond:
+            return self._heard
 
     @contextmanager
     def watch(self, keys: Iterable[str]) -> Iterator[Watch]:

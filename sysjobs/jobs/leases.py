@@ -10,37 +10,28 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from pydantic import ValidationError
 
 from sysjobs.errors import BadRequest
-from sysjobs.jobs import caps
+from sysjobs.jobs.caps import JobCaps
+from sysjobs.jobs.clock import Clock
+from sysjobs.jobs.lease import Lease, check_progress
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.reaping import decide_lost
-from sysjobs.jobs.registry import QUEUES
-from sysjobs.jobs.values import escape_surrogates_in
-from sysjobs.store.backend import ClaimSpec, FinishSpec
-
-if TYPE_CHECKING:
-    from sysjobs.jobs.engine import Engine
-
+from sysjobs.jobs.registry import QUEUES, Registry
+from sysjobs.jobs.settings import EngineSettings
+from sysjobs.jobs.values import escape_surrogates_in, log_row
+from sysjobs.store.backend import ClaimSpec, FinishSpec, JobBackend
 
 __all__ = [
-    "ClaimSpec", "Claimed", "FinishRequest", "Lease", "Leases", "Outcome", "new_owner",
+    "ClaimSpec", "Claimed", "FinishRequest", "Lease", "Leases", "Outcome", "check_progress",
+    "new_owner",
 ]
-
-
-@dataclass(frozen=True)
-class Lease:
-    """The fencing token of one claim."""
-
-    job_id: str
-    owner: str
-    attempt: int
 
 
 @dataclass(frozen=True)
@@ -75,15 +66,6 @@ TARGETS: dict[Outcome, dict[str, str]] = {
     Outcome.FORCED: {"STOPPING": "STOPPED", "CANCELING": "CANCELED"},
     Outcome.RELEASED: {"RUNNING": "PENDING", "STOPPING": "STOPPED", "CANCELING": "CANCELED"},
 }
-
-
-def check_progress(pct: object) -> int:
-    """``pct`` as an int 0-100, else ``BadRequest`` naming the parameter."""
-    if isinstance(pct, bool) or not isinstance(pct, int | float) or not 0 <= pct <= 100:
-        raise BadRequest(
-            f"Invalid value {pct!r} for parameter 'progress'. Allowed values: 0 to 100"
-        )
-    return int(pct)
 
 
 class ClaimCriteria(TypedDict, total=False):
@@ -131,14 +113,25 @@ def new_owner() -> str:
 
 
 class Leases:
-    """Lease verbs bound to one engine."""
+    """Lease verbs bound to one engine's backend, settings, registry and caps."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        #: The engine's clock; the stores read it inside their write transactions.
-        self.clock = engine.settings.clock
+    def __init__(
+        self,
+        backend: JobBackend,
+        settings: EngineSettings,
+        registry: Registry,
+        caps: JobCaps,
+        job_type_of: Callable[[str], str],
+    ) -> None:
         #: The database's side of every verb here (``sysjobs.store.backend.JobBackend``).
-        self.store = engine.backend
+        self.store = backend
+        self.settings = settings
+        #: The engine's clock; the stores read it inside their write transactions.
+        self.clock: Clock = settings.clock
+        self.registry = registry
+        self.caps = caps
+        #: A job's type by id (``NotFound`` when there is no such job).
+        self._job_type_of = job_type_of
 
     def claim(
         self, owner: str, *, limit: int, **criteria: Unpack[ClaimCriteria]
@@ -154,14 +147,14 @@ class Leases:
     ) -> ClaimSpec | None:
         """What :meth:`claim` (or :meth:`finish_and_claim`'s ``then_claim``) asks for;
         None when that is nothing."""
-        settings = self.engine.settings
+        settings = self.settings
         now = self.clock.now_ms()  # for the ageing guard; the claim's own time is the store's
         types = criteria.get("types")
         lease_s = criteria.get("lease_s")
         spec = ClaimSpec(
             owner=owner,
             queues=criteria.get("queues", QUEUES),
-            types=types if types is not None else self.engine.registry.claimable(),
+            types=types if types is not None else self.registry.claimable(),
             limit=limit,
             allow_low=criteria.get("allow_low", True),
             aged_before_ms=now - int(settings.low_priority_ageing_s * 1000),
@@ -183,7 +176,7 @@ class Leases:
     ) -> dict[str, tuple[int, str, int | None]]:
         """Extend ``owner``'s leases — only those of ``job_ids`` (the jobs the worker really
         runs) when given: {job id: (attempt, status, force_at_ms)}."""
-        lease_ms = int((lease_s or self.engine.settings.lease_s) * 1000)
+        lease_ms = int((lease_s or self.settings.lease_s) * 1000)
         rows = self.store.heartbeat(owner, lease_ms, job_ids=job_ids)
         return {r["id"]: (r["attempt"], r["status"], r["force_at_ms"]) for r in rows}
 
@@ -194,8 +187,8 @@ class Leases:
 
     def log(self, lease: Lease, level: str, message: str, info: Any = None) -> bool:
         """A fenced log line; False when the lease is gone."""
-        entry = self.engine.log_entry(level, message, info)
-        capped = caps.capped_entry(self.engine, lease.job_id, entry, reserved=level == "ERROR")
+        entry = log_row(level, message, info, self.clock.now_ms())
+        capped = self.caps.capped_entry(lease.job_id, entry, reserved=level == "ERROR")
         if capped is None:  # over the job's log cap: dropped, but the fence still answers
             return self.lease_status(lease) is not None
         return self.store.append_log_fenced(lease.job_id, lease.owner, lease.attempt, capped)
@@ -229,15 +222,15 @@ class Leases:
     ) -> dict[str, Any] | None:
         """Results validated and capped (a cap is logged); None when the lease is gone."""
         if type_name is None:
-            type_name = self.engine.require(lease.job_id).type
-        job_type = self.engine.registry.get(type_name)
+            type_name = self._job_type_of(lease.job_id)
+        job_type = self.registry.get(type_name)
         if job_type is not None and job_type.results_model is not None:
             try:
                 results = job_type.results_model.model_validate(results).model_dump(mode="json")
             except ValidationError as exc:
                 raise BadRequest(f"Invalid results for {job_type.name}: {exc}") from exc
         # A script's results may hold lone surrogates no database encodes: kept as \udXXX.
-        kept, too_large = caps.cap_results(self.engine, escape_surrogates_in(dict(results)))
+        kept, too_large = self.caps.cap_results(escape_surrogates_in(dict(results)))
         if too_large is not None and not self.log(lease, "ERROR", too_large):
             return None
         return dict(kept)

@@ -7,7 +7,8 @@ the 11 public types; tests register their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+import threading
+from collections.abc import Callable, Collection, Hashable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,24 +60,58 @@ class JobType:
         return IDEMPOTENT_RETRIES if self.idempotent else 0
 
 
+class Hold:
+    """One hold on job types, its answer kept while its version stays the same."""
+
+    def __init__(
+        self, held_types: Callable[[], Collection[str]], version: Callable[[], Hashable] | None
+    ) -> None:
+        self._held_types = held_types
+        self._version = version
+        self._lock = threading.Lock()
+        self._cached: tuple[Hashable, frozenset[str]] | None = None
+
+    def types(self) -> frozenset[str]:
+        """The held types now (re-asked only when the version moved)."""
+        if self._version is None:
+            return frozenset(self._held_types())
+        version = self._version()  # read before the answer: a change after it moves it again
+        with self._lock:
+            cached = self._cached
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        answer = frozenset(self._held_types())
+        with self._lock:
+            self._cached = (version, answer)
+        return answer
+
+
 class Registry:
     """The job types one engine (or worker process) can run."""
 
     def __init__(self) -> None:
         self._types: dict[str, JobType] = {}
-        self._holds: list[Callable[[], Collection[str]]] = []
+        self._holds: list[Hold] = []
 
-    def hold(self, held_types: Callable[[], Collection[str]]) -> None:
+    def hold(
+        self,
+        held_types: Callable[[], Collection[str]],
+        *,
+        version: Callable[[], Hashable] | None = None,
+    ) -> None:
         """Keep workers from claiming the types ``held_types()`` names at claim time.
 
-        The app holds its jobs while it is STOPPED. The answer is asked at every claim, not
-        cached: a job enqueued right after STOP_APP finished must not slip through.
+        The app holds its jobs while it is STOPPED. Without ``version`` the answer is asked
+        at every claim; with it, the answer is kept while ``version()`` returns the same
+        value — it must move whenever the answer may (the app's status written by this
+        process, a hint from another one), so a job enqueued right after STOP_APP finished
+        still cannot slip through, and a busy worker does not read the status per job.
         """
-        self._holds.append(held_types)
+        self._holds.append(Hold(held_types, version))
 
     def claimable(self) -> list[str]:
         """Registered type names that no hold keeps back now, sorted."""
-        held = {name for hold in self._holds for name in hold()}
+        held = {name for hold in self._holds for name in hold.types()}
         return [name for name in sorted(self._types) if name not in held]
 
     def register(self, job_type: JobType) -> JobType:

@@ -22,7 +22,14 @@ class Caps:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Timing and retention knobs of one engine, and the app it serves."""
+    """Timing, retention, caps, clock and app of one engine: its whole configuration.
+
+    Give it to ``Engine.open(settings=…)`` or ``Host(settings=…)`` (which hands it to its
+    worker processes as plain data). The caps (``caps``) are per job — log lines kept,
+    characters per message, bytes of results — and live only here: each engine builds its
+    ``sysjobs.jobs.caps.JobCaps`` from them, so two engines on one database may differ and
+    no module keeps caps of its own (see docs/contracts.md).
+    """
 
     #: How long a claim holds without a heartbeat (heartbeats come every third of it).
     lease_s: float = 30.0

@@ -7,13 +7,27 @@ reading, from the raw counts of ``sysjobs.store.stats``.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from pydantic import BaseModel, ConfigDict
 
+from sysjobs.jobs.clock import Clock
 from sysjobs.jobs.cursor import Cursor
-from sysjobs.jobs.engine import Engine
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.status import ALL_STATUSES
+from sysjobs.store.database import Database
 from sysjobs.store.stats import MonitorStore, StatsStore
+
+
+class Source(Protocol):
+    """What the figures are read from: an engine (or its parts) — its database and clock.
+    Described, not imported: this module sits below the engine."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
 
 #: The throughput window when none is given: the last hour.
 DEFAULT_WINDOW_S = 3600.0
@@ -54,7 +68,7 @@ class EngineStats(BaseModel):
     lost_leases_total: int
 
 
-def engine_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> EngineStats:
+def engine_stats(engine: Source, window_s: float = DEFAULT_WINDOW_S) -> EngineStats:
     """Read the figures once and derive ages and rates against the same ``now``."""
     now = engine.clock.now_ms()
     rows = StatsStore(engine.database).snapshot(now - int(window_s * 1000))
@@ -113,7 +127,7 @@ class Series(BaseModel):
     depth: list[int]
 
 
-def monitor_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> MonitorStats:
+def monitor_stats(engine: Source, window_s: float = DEFAULT_WINDOW_S) -> MonitorStats:
     """The figures of one scrape, against one clock reading."""
     rows = MonitorStore(engine.database).metrics(engine.clock.now_ms() - int(window_s * 1000))
     return MonitorStats(
@@ -125,13 +139,13 @@ def monitor_stats(engine: Engine, window_s: float = DEFAULT_WINDOW_S) -> Monitor
     )  # fmt: skip
 
 
-def workers_seen(engine: Engine, window_s: float) -> int:
+def workers_seen(engine: Source, window_s: float) -> int:
     """Workers holding a live lease now or seen changing a job within ``window_s``."""
     now = engine.clock.now_ms()
     return MonitorStore(engine.database).workers_seen(now - int(window_s * 1000), now)
 
 
-def series(engine: Engine, window_s: float, step_s: float) -> Series:
+def series(engine: Source, window_s: float, step_s: float) -> Series:
     """Throughput and queue depth over the window, bucket by bucket."""
     now, step = engine.clock.now_ms(), max(1, int(step_s * 1000))
     buckets = max(1, -(-int(window_s * 1000) // step))
@@ -151,7 +165,7 @@ def series(engine: Engine, window_s: float, step_s: float) -> Series:
     )
 
 
-def labelled(engine: Engine, text: str, size: int,
+def labelled(engine: Source, text: str, size: int,
              after: tuple[int, str] | None = None) -> Cursor[Job]:  # fmt: skip
     """Jobs whose label contains ``text`` (any case), newest first, keyset paged."""
     store = MonitorStore(engine.database)

@@ -187,3 +187,17 @@ def _key(key: object) -> str:
     """A map key as a path part: surrogates escaped, cut at 40 characters."""
     text = escape_surrogates(str(key))
     return text if len(text) <= 40 else text[:40] + "…"
+
+
+def log_row(level: str, message: object, info: Any, ts_ms: int) -> dict[str, Any]:
+    """A validated log row (``message`` must be a string) stamped ``ts_ms``.
+
+    Every line the host writes passes here — a failed script's error, a ``log()`` line —
+    so a lone surrogate in it is kept as ``\\udXXX`` text, not an encoder error.
+    """
+    if not isinstance(message, str):
+        raise BadRequest(
+            f"Invalid value {shown(message)} for parameter 'message'. Allowed values: a string"
+        )
+    message, info = escape_surrogates(message), escape_surrogates_in(info)
+    return {"ts_ms": ts_ms, "level": level, "message": message, "additional_info": info}

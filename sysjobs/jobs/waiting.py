@@ -12,17 +12,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sysjobs.errors import Timeout
 from sysjobs.jobs.hub import Hub
 from sysjobs.jobs.ids import is_job_id
 from sysjobs.jobs.models import Job
+from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import bad
-
-if TYPE_CHECKING:
-    from sysjobs.jobs.engine import Engine
 
 T = TypeVar("T")
 
@@ -80,7 +78,7 @@ def check_job_ids(value: object, parameter: str = "jobIds") -> tuple[str, ...]:
 
 
 def wait_all(
-    engine: Engine, job_ids: Sequence[str], statuses: Sequence[str] | str, timeout_s: float
+    parts: EngineParts, job_ids: Sequence[str], statuses: Sequence[str] | str, timeout_s: float
 ) -> list[Job]:
     """Return (in ``job_ids`` order) once every job has been seen in one of ``statuses``.
 
@@ -94,24 +92,24 @@ def wait_all(
     ids, wanted = check_job_ids(job_ids), check_statuses(statuses)
     _check_timeout(timeout_s)
     for job_id in ids:
-        engine.require(job_id, parameter="jobIds")
+        parts.require(job_id, parameter="jobIds")
     seen: dict[str, Job] = {}
 
     def read() -> list[Job] | None:
         for job_id in ids:
             if job_id not in seen:
-                job = engine.require(job_id, parameter="jobIds")
+                job = parts.require(job_id, parameter="jobIds")
                 if job.status in wanted:
                     seen[job_id] = job
         return [seen[i] for i in ids] if len(seen) == len(ids) else None
 
     found = wait_until(
-        read, hub=engine.hub, keys=[f"job:{i}" for i in ids], timeout_s=timeout_s,
-        poll=engine.database.poll_interval,
+        read, hub=parts.hub, keys=[f"job:{i}" for i in ids], timeout_s=timeout_s,
+        poll=parts.backend.poll_interval,
     )  # fmt: skip
     if found is not None:
         return found
-    raise _outstanding_timeout(engine, [i for i in ids if i not in seen], wanted, timeout_s)
+    raise _outstanding_timeout(parts, [i for i in ids if i not in seen], wanted, timeout_s)
 
 
 def _check_timeout(timeout_s: object) -> None:
@@ -126,11 +124,11 @@ SHOWN_IDS = 5
 
 
 def _outstanding_timeout(
-    engine: Engine, left: list[str], wanted: tuple[str, ...], timeout_s: float
+    parts: EngineParts, left: list[str], wanted: tuple[str, ...], timeout_s: float
 ) -> Timeout:
     statuses = {}
     for job_id in left:
-        job = engine.get(job_id)
+        job = parts.get(job_id)
         statuses[job_id] = "unknown" if job is None else str(job.status)
     return Timeout(
         f"{len(left)} of the jobs did not reach {' or '.join(wanted)} within {timeout_s:g}s: "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,7 +101,13 @@ class Database:
         #: The deadline reads of this thread stop at (:meth:`statements_until`).
         self._deadline = threading.local()
         self._closed = False
+        #: Commits of this process per table written (:meth:`table_version`).
+        self._written: Counter[str] = Counter()
+        self._written_lock = threading.Lock()
+        #: Tables whose writes are hinted to every process (:meth:`announce_writes`).
+        self._announced: frozenset[str] = frozenset()
         sa.event.listen(self.engine, "checkin", self._close_if_closed)
+        sa.event.listen(self.engine, "after_execute", _note_written)
 
     @property
     def name(self) -> str:
@@ -130,10 +137,17 @@ class Database:
         the block, so a time read there is ordered with every other write)."""
         with self._writers, self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
-            with connection.begin():
-                tx = Tx(connection, self.dialect)
-                yield tx
-                self.dialect.end_write(connection, tx.ending)
+            try:
+                with connection.begin():
+                    tx = Tx(connection, self.dialect)
+                    yield tx
+                    tx.hint(*self._announced_keys(connection))
+                    self.dialect.end_write(connection, tx.ending)
+            finally:
+                written = connection.info.pop(WRITTEN_INFO, None)
+        if written:  # (only a commit gets here)
+            with self._written_lock:
+                self._written.update(written)
         if tx.keys and self.local_sink is not None:
             self.local_sink(tx.keys)
 
@@ -203,6 +217,31 @@ class Database:
                 self._listener = self.dialect.listen(self.url, sink)
                 self._listening = True
 
+    def announce_writes(self, table: str) -> None:
+        """Hint ``table:<name>`` with every commit that writes ``table``, so other processes
+        (PostgreSQL NOTIFY; SQLite's WAL watch hears every commit anyway) learn that a cache
+        of it is stale. For small, rarely written tables (the app's status), never the jobs'.
+        """
+        self._announced = self._announced | {table}
+
+    def _announced_keys(self, connection: sa.Connection) -> list[str]:
+        written = connection.info.get(WRITTEN_INFO) or ()
+        return [f"table:{name}" for name in sorted(self._announced.intersection(written))]
+
+    def table_version(self, table: str) -> int:
+        """How many of this process's write transactions that wrote ``table`` have
+        committed: a cache of something read from it (the app's status) stays valid while
+        this number — and, for other processes' writes, the hints heard — do not move."""
+        with self._written_lock:
+            return self._written[table]
+
+    @property
+    def hears_others(self) -> bool:
+        """Whether other processes' commits reach this process as hints (a listener runs:
+        PostgreSQL LISTEN, SQLite's write-ahead-log watch) — then a re-read is only a safety
+        net and may be slow."""
+        return self._listener is not None
+
     def poll_interval(self, idle_rounds: int) -> float:
         """The dialect's re-read pace."""
         return self.dialect.poll_interval(idle_rounds)
@@ -227,3 +266,18 @@ class Database:
         closed rather than kept."""
         if self._closed and dbapi_connection is not None:
             dbapi_connection.close()
+
+
+#: Where a write connection collects the tables its statements wrote (``Connection.info``).
+WRITTEN_INFO = "sysjobs_written_tables"
+
+
+def _note_written(connection: sa.Connection, statement: Any, *_args: Any) -> None:
+    """Remember the table an INSERT/UPDATE/DELETE of a write transaction wrote."""
+    if isinstance(statement, sa.sql.dml.UpdateBase) and connection.get_execution_options().get(
+        WRITE_OPTION
+    ):
+        table = getattr(statement, "table", None)
+        name = getattr(table, "name", None)
+        if isinstance(name, str):
+            connection.info.setdefault(WRITTEN_INFO, set()).add(name)

@@ -1,14 +1,15 @@
 """A pool of job slots in one process: claim → run (a thread per busy slot) → finalize.
 
-Three kinds of thread: the dispatcher claims jobs when slots are free and otherwise waits on
-the engine's hints (the same ``wait_until`` as ``waitForJob``), and reaps expired leases now
-and then; the heartbeat renews this pool's leases, relays stop/cancel requests and forces
-jobs whose grace period passed — running JavaScript cannot block it; and one thread per
-busy slot. When a slot's job finishes, the transaction that writes its end also leases the
-slot's next job (under the same queue and priority rules), which the thread then runs: a
-busy worker pays one write transaction per job, and no thread start. Runs inside each
-worker process, and in the host's own process only when asked (``in_process=True``:
-trusted code).
+Three kinds of thread: the dispatcher claims jobs when slots are free and a wake-up says there
+may be work (the engine's hints: this process's commits, PostgreSQL LISTEN, SQLite's WAL
+watch) or the slow safety poll is due (``sysjobs.worker.pacing``) — never in a busy loop —
+and reaps expired leases now and then; the heartbeat renews this pool's leases, relays
+stop/cancel requests and forces jobs whose grace period passed (by the engine's clock) —
+running JavaScript cannot block it; and one thread per busy slot. When a slot's job
+finishes, the transaction that writes its end also leases the slot's next job (under the
+same queue and priority rules), which the thread then runs: a busy worker pays one write
+transaction per job, and no thread start. Runs inside each worker process, and in the
+host's own process only when asked (``in_process=True``: trusted code).
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from typing import Protocol
 
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, new_owner
 from sysjobs.jobs.hooks import fire
-from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.scripts import ScriptRunner
-from sysjobs.jobs.waiting import wait_until
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
+from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
 from sysjobs.worker.queues import default_limits, free_slots
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ class WorkerPool:
         script_runner: ScriptRunner | None = None,
         shutdown_grace_s: float = 10.0,
         owner: str | None = None,
+        safety_poll_s: float = SAFETY_POLL_S,
     ) -> None:
         self.engine = engine
         self.concurrency = max(1, concurrency)
@@ -85,7 +86,10 @@ class WorkerPool:
         self._stopping = threading.Event()  # no more claims
         self._closed = threading.Event()  # no more heartbeats (after the running jobs left)
         self._threads: list[threading.Thread] = []
-        self._last_reap = 0.0
+        self._last_reap_ms: int | None = None
+        #: Seconds between idle claims while other processes' commits wake the pool.
+        self.safety_poll_s = check_safety_poll(safety_poll_s)
+        self._pacer = ClaimPacer(engine.clock, self._safety_poll)
         self._finisher = GroupFinisher(
             lambda requests: engine.leases.finish_many(requests, ended_jobs=False)
         )
@@ -124,20 +128,38 @@ class WorkerPool:
 
     # ---- dispatcher ---------------------------------------------------------------
     def _dispatch_loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._maybe_reap()
-                claimed = wait_until(
-                    self._claim, hub=self.engine.hub, keys=["work", f"pool:{self.owner}"],
-                    timeout_s=self.lease_s / 2, poll=self.engine.database.poll_interval,
-                    stop=self._stopping.is_set,
-                )  # fmt: skip
-            except Exception:  # a database hiccup must not end the pool; try again shortly
-                log.exception("sysjobs: claiming failed; retrying in %.1fs", RETRY_S)
-                self._stopping.wait(RETRY_S)
-                continue
-            for item in claimed or []:
-                self._launch(item)
+        hub = self.engine.hub
+        hinted = True
+        with hub.watch(["work", f"pool:{self.owner}"]) as watch:  # (starts the listener)
+            while not self._stopping.is_set():
+                watch.mark()  # before the claim: a commit after it still wakes us
+                try:
+                    self._maybe_reap()
+                    claimed = self.dispatch_once(hinted)
+                except Exception:  # a database hiccup must not end the pool; try again shortly
+                    log.exception("sysjobs: claiming failed; retrying in %.1fs", RETRY_S)
+                    self._stopping.wait(RETRY_S)
+                    continue
+                for item in claimed:
+                    self._launch(item)
+                # Something taken: there may be more (a full pool's claim costs nothing).
+                hinted = bool(claimed) or watch.wait(min(self._pacer.wait_s(), self._reap_in_s()))
+
+    def dispatch_once(self, hinted: bool) -> list[Claimed]:
+        """One turn of the dispatcher: claim if woken (``hinted``) or the safety poll is
+        due by the engine's clock, else nothing (and no statement)."""
+        if not self._pacer.due(hinted):
+            return []
+        claimed = self._claim() or []
+        self._pacer.claimed(bool(claimed))
+        return claimed
+
+    def _safety_poll(self, idle_rounds: int) -> float:
+        """Slow while other processes' commits wake the pool; else the dialect's pace."""
+        database = self.engine.database
+        if database.hears_others:
+            return max(self.safety_poll_s, database.poll_interval(idle_rounds))
+        return database.poll_interval(idle_rounds)
 
     def _claim(self) -> list[Claimed] | None:
         """Claim for every queue with free slots; None when nothing was taken."""
@@ -238,9 +260,18 @@ class WorkerPool:
         with self._lock:
             return list(self.running.values())
 
+    def _reap_in_s(self) -> float:
+        """Seconds until the next reap is due (by the engine's clock)."""
+        if self._last_reap_ms is None:
+            return 0.0
+        due = self._last_reap_ms + int(self.lease_s * 500)
+        return max(0.0, (due - self.engine.clock.now_ms()) / 1000)
+
     def _maybe_reap(self) -> None:
-        if time.monotonic() - self._last_reap >= self.lease_s / 2:
-            self._last_reap = time.monotonic()
+        now = self.engine.clock.now_ms()
+        last = self._last_reap_ms
+        if last is None or not last <= now < last + int(self.lease_s * 500):
+            self._last_reap_ms = now
             self.engine.reap()
 
     # ---- heartbeat ----------------------------------------------------------------
@@ -262,7 +293,7 @@ class WorkerPool:
         held = self.engine.leases.heartbeat(
             self.owner, self.lease_s, job_ids=[r.job_id for r in running_now]
         )
-        now = now_ms()
+        now = self.engine.clock.now_ms()  # force_at is the engine clock's time
         for running in running_now:
             found = held.get(running.job_id)
             if found is None or found[0] != running.claimed.lease.attempt:

@@ -55,7 +55,8 @@ def test_each_engine_keeps_its_own_caps(db_url: str) -> None:
         job = small.enqueue("NOOP", {})
         default.log_info(job.id, "a long line kept whole")
         assert _messages(default, job.id) == [("INFO", "a long line kept whole")]
-        assert caps.caps_of(small).max_log_lines == 3 and caps.caps_of(default).max_log_lines == 10_000
+        assert small.settings.caps.max_log_lines == 3
+        assert default.settings.caps.max_log_lines == 10_000
 
 
 def test_a_host_passes_its_settings_to_the_engine_it_opens(db_url: str) -> None:

@@ -5,14 +5,21 @@ from __future__ import annotations
 import pytest
 
 from sysjobs.errors import BadRequest, Conflict
-from sysjobs.jobs.ids import check_job_id, id_time_ms, is_job_id, new_job_id
+from sysjobs.jobs.ids import JobIds, check_job_id, id_time_ms, is_job_id, new_job_id
 from sysjobs.jobs.status import ALL_STATUSES, JobStatus, illegal, paths_for
 
 
 def test_job_ids_are_24_lowercase_hex_and_time_ordered() -> None:
-    ids = [new_job_id() for _ in range(1000)]
+    source = JobIds()  # an engine's id source (EngineParts.ids): ordered within it
+    ids = [source.new() for _ in range(1000)]
     assert all(is_job_id(i) for i in ids)
     assert ids == sorted(ids) and len(set(ids)) == 1000
+
+
+def test_ids_made_without_an_engine_are_well_formed_and_distinct() -> None:
+    ids = [new_job_id(1_700_000_000_123) for _ in range(1000)]
+    assert all(is_job_id(i) and id_time_ms(i) == 1_700_000_000_123 for i in ids)
+    assert len(set(ids)) == 1000
 
 
 def test_a_job_id_encodes_its_creation_millisecond() -> None:

@@ -1,0 +1,80 @@
+"""The parts one engine is made of, built once and handed down.
+
+``Engine`` builds an :class:`EngineParts` in its constructor and gives each collaborator —
+the lease verbs, the control verbs, the caps, the waits — the parts it uses. None of them
+holds the ``Engine`` itself: a module that takes the whole engine can call anything back,
+and the dependencies stop being readable from the signatures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sysjobs.errors import NotFound
+from sysjobs.jobs.caps import JobCaps
+from sysjobs.jobs.clock import Clock
+from sysjobs.jobs.hooks import EngineHooks
+from sysjobs.jobs.hub import Hub
+from sysjobs.jobs.ids import JobIds, check_job_id
+from sysjobs.jobs.models import Job
+from sysjobs.jobs.registry import Registry
+from sysjobs.jobs.settings import EngineSettings
+from sysjobs.store.backend import JobBackend
+from sysjobs.store.database import Database
+from sysjobs.store.jobstore import JobStore
+from sysjobs.store.listing import ListingStore, LogFilter
+
+
+@dataclass(frozen=True)
+class EngineParts:
+    """Database, backend, stores, settings (caps and clock included), registry, hub, hooks."""
+
+    database: Database
+    settings: EngineSettings
+    #: The engine's contract with the database: enqueue, leases, fenced writes, pages.
+    backend: JobBackend
+    store: JobStore
+    listing: ListingStore
+    registry: Registry
+    #: Hints from this process's commits and (from the first wait on) other processes'.
+    hub: Hub
+    #: The caps of ``settings.caps``, with the line counts they keep per job.
+    caps: JobCaps
+    #: Lifecycle hooks (see ``sysjobs.jobs.hooks``), run after each change commits; the one
+    #: list the engine's ``hooks`` attribute is.
+    hooks: list[EngineHooks] = field(default_factory=list)
+    #: Where new jobs' ids come from (ordered within this engine).
+    ids: JobIds = field(default_factory=JobIds)
+
+    @classmethod
+    def build(cls, database: Database, settings: EngineSettings) -> EngineParts:
+        """Every part once, wired to ``database`` and ``settings``."""
+        clock = settings.clock
+        backend = database.backend(clock.now_ms)
+        listing = ListingStore(database)
+        # Only waiters read hints, so an engine that only enqueues and reads (a web app, a
+        # script, a client) never opens the listening connection; the listener is up before
+        # the first waiter's first read, so nothing committed after that read is missed.
+        hub = Hub(on_watch=lambda: backend.listen(hub.notify_heard))
+        return cls(
+            database=database, settings=settings, backend=backend,
+            store=JobStore(database, now=clock.now_ms), listing=listing, registry=Registry(),
+            hub=hub, caps=JobCaps(settings.caps, lambda i: listing.logs_count(LogFilter(i))),
+        )  # fmt: skip
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock every stored time comes from (``settings.clock``)."""
+        return self.settings.clock
+
+    def get(self, job_id: str, *, parameter: str = "id") -> Job | None:
+        """The job, or None; ``BadRequest`` for a malformed id."""
+        row = self.store.get_job(check_job_id(job_id, parameter))
+        return None if row is None else Job.from_row(row)
+
+    def require(self, job_id: str, *, parameter: str = "jobId") -> Job:
+        """The job, or ``NotFound``."""
+        job = self.get(job_id, parameter=parameter)
+        if job is None:
+            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
+        return job
