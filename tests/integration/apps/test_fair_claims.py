@@ -212,3 +212,9 @@ def test_an_app_given_its_own_types_is_claimed_for_those_only(store: Store) -> N
     assert _apps(store.backend.claim(held)) == ["b", "b", "b"]
     other = replace(spec(["a"], 10), app_types={"a": ("OTHER",)})
     assert store.backend.claim(other) == []
+
+
+def test_an_unowned_job_of_an_upgraded_database_is_claimed_by_no_app(store: Store) -> None:
+    created = store.clock.now_ms()
+    store.backend.insert_jobs([_row(new_job_id(created), "", created, low=False)])
+    assert store.claim(["default", "a"], 10) == []
