@@ -23,14 +23,14 @@ from collections.abc import Mapping
 from typing import Protocol, Unpack
 
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, new_owner
-from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.jobs.hooks import fire
+from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
-from sysjobs.worker.served import ServedApp, served_apps
 from sysjobs.worker.queues import default_limits, free_slots
+from sysjobs.worker.served import ServedApp, served_apps
 
 log = logging.getLogger(__name__)
 #: Slots per pool when not told otherwise. Measured in bench/ (2 worker processes, 2 cores,

@@ -78,9 +78,9 @@ class WorkerConfig:
     supervisor_pid: int = 0
     #: Log a line per job start and end (``sysjobs worker -v``).
     verbose: bool = False
-    #: The apps this worker serves: app key -> its folder (None: the demo app), each set
-    #: up with ``setup`` (``app_dir`` its folder) on an engine of its own app. Empty: the
-    #: one app of ``engine_settings`` as ``setup_args`` say.
+    #: The apps this worker serves: app key -> its folder (None: none, e.g. the demo app),
+    #: each set up with ``setup`` (``app_dir``: its folder, when it has one) on an engine
+    #: of its own app. Empty: the one app of ``engine_settings`` as ``setup_args`` say.
     apps: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -124,7 +124,9 @@ def _set_up(engine: Engine, config: WorkerConfig) -> dict[str, ServedApp]:
     for key, folder in wanted.items():
         app_engine = engine if key == engine.app else engine.for_app(key)
         if config.setup:
-            args = {**config.setup_args, "app_dir": folder} if config.apps else config.setup_args
+            args = dict(config.setup_args)
+            if folder is not None:
+                args["app_dir"] = folder
             load(config.setup)(app_engine, **args)
         runner = load(config.runner_factory)() if config.runner_factory else None
         served[key] = ServedApp(app_engine, runner)
