@@ -103,6 +103,9 @@ def child_main(config: WorkerConfig) -> None:
         log_jobs(engine)
     try:
         served = _set_up(engine, config)
+        for app in served.values() if config.verbose else ():
+            if app.engine is not engine:
+                log_jobs(app.engine)
         pool = WorkerPool(
             engine, concurrency=config.concurrency,
             queues=parse_queues(config.queues, config.concurrency), lease_s=config.lease_s,
