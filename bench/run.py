@@ -1,6 +1,7 @@
 """``make bench``: sysjobs side by side with Procrastinate, pgqueuer and RQ, in one run.
 
-Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,cli`` picks some):
+Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,apps,cli`` picks
+some):
 
 * throughput — N no-op jobs enqueued then drained by 2 worker processes, interleaved, 3 times;
 * latency — enqueue→start p50/p99, one job every 100 ms on idle workers;
@@ -10,6 +11,8 @@ Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,cli`
   worker processes; jobs/s with a short and a long queue;
 * engine — ``bench/engine_bench.py`` (the engine alone, Python no-op jobs); only when named
   in ``BENCH_ONLY``;
+* apps — ``bench/apps_bench.py``: app B's enqueue→start p50/p99 while app A has 50,000
+  jobs queued, one pool serving both apps, on both databases;
 * cli — ``bench/cli_bench.py``: ``sysjobs run hi.js``, ``jobs ls``, ``jobs show ID`` and
   ``import sysjobs`` against ``node -e``, pair by pair.
 
@@ -56,8 +59,9 @@ SCALE_ROWS = 1_000_000 if FULL else 100_000
 WORKER_N = 5_000 if FULL else 1_000
 BACKLOGS = (10_000, 100_000) if FULL else (10_000, 40_000)
 BACKLOG_N = 3_000 if FULL else 1_000
+APPS_BACKLOG = 50_000
 SECTIONS = os.environ.get(
-    "BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog,cli"
+    "BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog,apps,cli"
 )
 #: Sections that need neither the peers nor the servers.
 STANDALONE = {"bridge", "cli"}
@@ -296,6 +300,16 @@ def backlog(runner: Runner) -> list[dict[str, Any]]:
                   "2 worker processes)", cases, lambda r: f"{int(r['case']):,} queued")
 
 
+def apps_section(runner: Runner) -> list[dict[str, Any]]:
+    """``bench/apps_bench.py``: app B's enqueue→start latency while app A has a backlog of
+    ``APPS_BACKLOG`` jobs, one pool serving both, on SQLite and PostgreSQL."""
+    import apps_bench
+
+    rows = apps_bench.run(runner.target("sysjobs-postgresql"), APPS_BACKLOG, 50)
+    console.print(apps_bench.table(rows))
+    return rows
+
+
 def cli() -> dict[str, Any]:
     import cli_bench
 
@@ -336,6 +350,7 @@ def main() -> None:
                 "workers": lambda: workers(runner),
                 "backlog": lambda: backlog(runner),
                 "engine": lambda: engine_section(runner),
+                "apps": lambda: apps_section(runner),
                 "cli": cli,
             })  # fmt: skip
         shutil.rmtree(tmp, ignore_errors=True)
