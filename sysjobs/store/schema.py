@@ -59,17 +59,9 @@ jobs = sa.Table(
     # Lost-lease retries: how many times the worker vanished, and how many retries allowed.
     sa.Column("lost_count", sa.Integer(), nullable=False, default=0),
     sa.Column("max_retries", sa.Integer(), nullable=False, default=0),
-    # An app's claim and queue scans (revision 0010): every claim is one app's (0011
-    # dropped the unscoped pending indexes).
-    sa.Index(
-        "ix_jobs_app_pending",
-        "app",
-        "queue",
-        "low_priority",
-        "created_ms",
-        postgresql_where=sa.text("status = 'PENDING'"),
-        sqlite_where=sa.text("status = 'PENDING'"),
-    ),
+    # An app's claim (revision 0010): every claim is one app's, walking its pending jobs
+    # in order (0011 dropped the unscoped pending indexes, and the app's per-queue one that
+    # the planner, misled by stale statistics, read and sorted a backlog from per claim).
     sa.Index(
         "ix_jobs_app_pending_order",
         "app",

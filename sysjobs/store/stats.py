@@ -1,6 +1,6 @@
 """Named queries for queue statistics: what a jobs monitor shows at a glance.
 
-Each figure is one aggregate over an index the listing already has (``ix_jobs_app_pending``,
+Each figure is one aggregate over an index the listing already has (``ix_jobs_app_pending_order``,
 ``ix_jobs_status_created``, ``ix_jobs_ended``, ``ix_job_events_at``), so a dashboard that
 polls every second costs a handful of index scans, never a table scan of old jobs.
 Every figure counts the jobs of the apps asked for (``apps``; None: every app's, what an
@@ -63,8 +63,8 @@ class StatsStore:
 
 
 def _queues(conn: sa.Connection, apps: Apps) -> list[QueueRow]:
-    """Pending count and oldest creation per queue (``ix_jobs_app_pending``), plus leased
-    jobs."""
+    """Pending count and oldest creation per queue (an app's pending jobs,
+    ``ix_jobs_app_pending_order``), plus leased jobs."""
     mine = of_app(jobs.c.app, apps)
     pending = conn.execute(
         sa.select(jobs.c.queue, sa.func.count(), sa.func.min(jobs.c.created_ms))

@@ -2,7 +2,10 @@
 
 Every claim now names the apps it serves and walks each app's pending jobs on
 ``ix_jobs_app_pending_order`` (revision 0010), so the unscoped pending indexes
-``ix_jobs_pending`` and ``ix_jobs_pending_order`` serve nothing any more and go. On
+``ix_jobs_pending`` and ``ix_jobs_pending_order`` serve nothing any more and go — and so
+does ``ix_jobs_app_pending`` (app, queue, low_priority, created_ms): with statistics that
+had not yet seen a backlog, PostgreSQL read all 50,000 pending jobs of an app from it and
+sorted them, per claim, instead of walking the ordered index. On
 PostgreSQL the lease functions get their ``_v4`` (``sql/0011_lease_v4.sql``): one app's
 claim, the rounds across apps, and the end-and-claim that writes each event with the job's
 app; the ``_v3`` functions stay for workers of the previous release until they are gone.
@@ -32,6 +35,7 @@ PENDING = sa.text("status = 'PENDING'")
 def upgrade() -> None:
     op.drop_index("ix_jobs_pending", table_name="jobs")
     op.drop_index("ix_jobs_pending_order", table_name="jobs")
+    op.drop_index("ix_jobs_app_pending", table_name="jobs")
     if op.get_bind().dialect.name == "postgresql":
         for statement in statements(SQL):
             op.execute(statement)
@@ -45,4 +49,6 @@ def downgrade() -> None:
     op.create_index("ix_jobs_pending", "jobs", ["queue", "low_priority", "created_ms"],
                     postgresql_where=PENDING, sqlite_where=PENDING)  # fmt: skip
     op.create_index("ix_jobs_pending_order", "jobs", ["created_ms", "id"],
+                    postgresql_where=PENDING, sqlite_where=PENDING)  # fmt: skip
+    op.create_index("ix_jobs_app_pending", "jobs", ["app", "queue", "low_priority", "created_ms"],
                     postgresql_where=PENDING, sqlite_where=PENDING)  # fmt: skip

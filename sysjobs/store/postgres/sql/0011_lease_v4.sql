@@ -3,7 +3,10 @@
 -- sysjobs_claim_fair_v4 takes the apps of a claim in rounds, each an equal share of the
 -- slots left (sysjobs.store.leases.fair_rounds on SQLite); sysjobs_end_and_claim_v4 is
 -- 0009's end-and-claim calling it, its claims naming their apps, and every event it writes
--- in the job's app. The _v3 functions stay for workers of the previous release.
+-- in the job's app. The claim's queue and type terms are written so that no index serves
+-- them: its only index term is the app, and it walks ix_jobs_app_pending_order in order (the
+-- revision drops ix_jobs_app_pending, from which the planner read and sorted a whole backlog).
+-- The _v3 functions stay for workers of the previous release.
 
 CREATE OR REPLACE FUNCTION sysjobs_claim_batch_v4(
   p_owner text, p_app text, p_queues text[], p_types text[], p_limit int, p_low boolean,
@@ -21,7 +24,8 @@ DECLARE
 BEGIN
   WITH picked AS MATERIALIZED (
     SELECT j.id, j.ctid FROM jobs j
-    WHERE j.status = 'PENDING' AND j.app = p_app AND j.queue = ANY (p_queues) AND j.type = ANY (p_types)
+    WHERE j.status = 'PENDING' AND j.app = p_app
+      AND (j.queue || '') = ANY (p_queues) AND (j.type || '') = ANY (p_types)
       AND CASE WHEN p_low THEN j.low_priority
                ELSE (j.low_priority IS false OR j.created_ms <= p_aged_before) END
     ORDER BY j.created_ms, j.id

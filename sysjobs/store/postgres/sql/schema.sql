@@ -175,8 +175,6 @@ CREATE INDEX ix_job_logs_message_trgm ON job_logs USING gin (message gin_trgm_op
 
 CREATE INDEX ix_jobs_app_created ON jobs USING btree (app, created_ms, id);
 
-CREATE INDEX ix_jobs_app_pending ON jobs USING btree (app, queue, low_priority, created_ms) WHERE ((status)::text = 'PENDING'::text);
-
 CREATE INDEX ix_jobs_app_pending_order ON jobs USING btree (app, created_ms, id) WHERE ((status)::text = 'PENDING'::text);
 
 CREATE INDEX ix_jobs_created ON jobs USING btree (created_ms, id);
@@ -385,7 +383,8 @@ DECLARE
 BEGIN
   WITH picked AS MATERIALIZED (
     SELECT j.id, j.ctid FROM jobs j
-    WHERE j.status = 'PENDING' AND j.app = p_app AND j.queue = ANY (p_queues) AND j.type = ANY (p_types)
+    WHERE j.status = 'PENDING' AND j.app = p_app
+      AND (j.queue || '') = ANY (p_queues) AND (j.type || '') = ANY (p_types)
       AND CASE WHEN p_low THEN j.low_priority
                ELSE (j.low_priority IS false OR j.created_ms <= p_aged_before) END
     ORDER BY j.created_ms, j.id
