@@ -98,6 +98,8 @@ class Host:
         definition = load_app(app_dir) if app_dir is not None else load_demo_app()
         #: The key of this Host's app on the shared database.
         self.app_key = app_key_of(definition.name if app_dir is not None else None)
+        if engine is None:  # the app's own retention and caps (manifest ``jobs:``)
+            settings = definition.engine_settings(settings or EngineSettings())
         self.engine = _engine_for(self.app_key, db_url, engine, settings)
         try:
             limits = governed(limits or Limits(), governance, definition.governance_limits())
@@ -425,9 +427,11 @@ def worker_setup(
     pool_size: int = 2,
     data_limit_mb: int | None = None,
     recycle_scope: RecycleScope = "app",
-) -> None:
+) -> Engine:
     """Worker-process hook: limit the process's memory, load the app (``app_dir``, else
-    ``SYSJOBS_APP``, else the demo), its job types and the embedder's namespaces.
+    ``SYSJOBS_APP``, else the demo), its job types and the embedder's namespaces. Returns
+    the engine the app's jobs run on: ``engine``, or one of its app with the retention and
+    caps the manifest sets (``Engine.for_app``).
 
     A worker process is where job scripts run, so it is their process sandbox: its data
     limit (``RLIMIT_DATA``, never ``RLIMIT_AS``) makes an ArrayBuffer bomb fail to allocate
@@ -445,11 +449,16 @@ def worker_setup(
         resource.setrlimit(resource.RLIMIT_DATA, (data_limit_mb << 20, data_limit_mb << 20))
     run_limits = limits_from_json(limits) if limits else Limits()
     configure_v8(max_old_space_mb=max(64, 2 * run_limits.heap_bytes // (1024 * 1024)))
+    folder = app_dir or os.environ.get("SYSJOBS_APP") or None
+    definition = load_app(folder) if folder is not None else load_demo_app()
+    tuned = definition.engine_settings(engine.settings)
+    if tuned != engine.settings:  # the app's own retention and caps (manifest ``jobs:``)
+        engine = engine.for_app(engine.app, tuned)
     _process_host = Host(
-        engine=engine, app_dir=app_dir or os.environ.get("SYSJOBS_APP") or None,
-        limits=run_limits, namespaces=namespaces, job_types=job_types, pool_size=pool_size,
-        recycle_scope=recycle_scope,
+        engine=engine, app_dir=folder, limits=run_limits, namespaces=namespaces,
+        job_types=job_types, pool_size=pool_size, recycle_scope=recycle_scope,
     )  # fmt: skip
+    return engine
 
 
 def worker_runner() -> SandboxScriptRunner:

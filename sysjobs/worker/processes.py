@@ -64,7 +64,8 @@ class WorkerConfig:
     lease_s: float = 30.0
     stop_grace_s: float = 30.0
     shutdown_grace_s: float = 10.0
-    #: ``module:function(engine, **setup_args)`` registering the job types this worker runs.
+    #: ``module:function(engine, **setup_args)`` registering the job types this worker runs
+    #: (it may return the engine it registered them on instead: ``Engine.for_app``).
     setup: str | None = None
     #: Keyword arguments for ``setup`` (JSON values: e.g. the app folder, namespace paths).
     setup_args: dict[str, Any] = field(default_factory=dict)
@@ -130,7 +131,9 @@ def _set_up(engine: Engine, config: WorkerConfig) -> dict[str, ServedApp]:
             args = dict(config.setup_args)
             if folder is not None:
                 args["app_dir"] = folder
-            load(config.setup)(app_engine, **args)
+            made = load(config.setup)(app_engine, **args)
+            if isinstance(made, Engine):  # the hook set the app up on an engine of its own
+                app_engine = made
         runner = load(config.runner_factory)() if config.runner_factory else None
         served[key] = ServedApp(app_engine, runner)
     return served
