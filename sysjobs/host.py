@@ -216,7 +216,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[True],
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
-        relay_stderr: bool = ...,
+        relay_stderr: bool = ..., other_apps: Mapping[str, str] | None = ...,
     ) -> WorkerPool: ...  # fmt: skip
 
     @overload
@@ -224,7 +224,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[False] = ...,
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
-        relay_stderr: bool = ...,
+        relay_stderr: bool = ..., other_apps: Mapping[str, str] | None = ...,
     ) -> WorkerProcesses: ...  # fmt: skip
 
     @overload
@@ -232,7 +232,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: bool,
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
-        relay_stderr: bool = ...,
+        relay_stderr: bool = ..., other_apps: Mapping[str, str] | None = ...,
     ) -> Workers: ...  # fmt: skip
 
     def workers(
@@ -246,6 +246,7 @@ class Host:
         shutdown_grace_s: float = 10.0,
         data_limit_mb: int | None = None,
         relay_stderr: bool = True,
+        other_apps: Mapping[str, str] | None = None,
     ) -> Workers:
         """Workers running this host's jobs, ``concurrency`` at once per process (start them,
         or use as a context manager).
@@ -257,7 +258,12 @@ class Host:
         notices. ``in_process=True`` runs jobs in threads of this process instead: for
         trusted code only (a fatal V8 error then ends this process). ``relay_stderr=False``
         keeps the worker processes' stderr to themselves (see :class:`WorkerProcesses`).
+        ``other_apps`` (app key -> folder) are served by the same worker processes besides
+        this host's app, fairly (docs/many-apps.md); not in-process.
         """
+        if other_apps and in_process:
+            raise BadRequest("Invalid value for parameter 'other_apps': in-process workers "
+                             "serve this host's app only. Allowed values: none")  # fmt: skip
         if in_process:
             return WorkerPool(
                 self.engine, concurrency=concurrency, queues=queues, lease_s=lease_s,
@@ -271,6 +277,7 @@ class Host:
             engine_settings=settings_to_json(self.engine.settings),
             setup=WORKER_SETUP, setup_args=self._worker_args(data_limit_mb),
             runner_factory=WORKER_RUNNER,
+            apps={self.app_key: self.app_dir, **other_apps} if other_apps else {},
         )  # fmt: skip
         return WorkerProcesses(config, processes, engine=self.engine, relay_stderr=relay_stderr)
 

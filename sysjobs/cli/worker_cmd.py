@@ -81,7 +81,7 @@ def worker(
             load_object(path, Namespace, "--namespace")
         except SysError as exc:
             fail("badRequest", exc.message)
-    served = _served_apps(app_dirs or [])
+    served = served_app_folders(app_dirs or [])
     config = WorkerConfig(
         db, concurrency=slots, queues=queues, lease_s=lease, setup=setup or None,
         setup_args={"namespaces": namespaces} if namespaces else {},
@@ -108,7 +108,7 @@ def _app_key() -> str:
         fail("badRequest", exc.message)
 
 
-def _served_apps(folders: list[Path]) -> dict[str, str | None]:
+def served_app_folders(folders: list[Path]) -> dict[str, str | None]:
     """``--app`` values as the apps to serve: app key -> folder. A folder with an
     ``app.yaml`` is one app; a folder without one, every app folder directly in it."""
     from sysjobs.host import app_key_of_folder
