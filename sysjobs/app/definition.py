@@ -11,14 +11,16 @@ import json
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from sysjobs.app.manifest import ActionDef, ActionKind, EntityDef, ListenerDef, Manifest
 from sysjobs.errors import BadRequest, NotFound
-from sysjobs.jobs.settings import EngineSettings
+
+if TYPE_CHECKING:  # the engine (and SQLAlchemy) stay out of a script child's imports
+    from sysjobs.jobs.settings import EngineSettings
 
 MANIFEST_NAMES = ("app.yaml", "app.yml", "app.json")
 
