@@ -14,7 +14,8 @@ SQLite statements do.
 
 The function's name carries its version: a change of its text is a new revision with a new
 name (``…_v5``), so a database shared with workers still on the previous release keeps the
-function those call until they are gone.
+function those call until they are gone — unless the old one would break a rule that keeps
+apps apart (revision 0011 dropped ``_v3``, which claims across apps).
 """
 
 from __future__ import annotations

@@ -115,10 +115,10 @@ def test_the_revisions_in_order_leave_the_schema_file(new_database: Callable[[],
     _apply_schema_file(from_file)
     expected, found = _catalog(from_file), _catalog(migrated)
     assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
-    # and the comparison sees what matters: the lease functions of both versions, every table
+    # and the comparison sees what matters: the current lease functions only (0011 dropped
+    # the _v3 ones, which claim across apps), every table
     names = {row[0] for row in found["functions"]}
     assert names == {
-        "sysjobs_claim_batch_v3", "sysjobs_end_and_claim_v3",
         "sysjobs_claim_batch_v4", "sysjobs_claim_fair_v4", "sysjobs_end_and_claim_v4",
     }  # fmt: skip
     assert {"jobs", "job_logs", "job_events", "job_results"} <= {r[0] for r in found["tables"]}
@@ -133,7 +133,7 @@ def test_the_catalog_comparison_sees_a_changed_function_body(
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.begin() as conn:
         source = conn.execute(sa.text(
-            "SELECT pg_get_functiondef('sysjobs_claim_batch_v3'::regproc)"
+            "SELECT pg_get_functiondef('sysjobs_claim_batch_v4'::regproc)"
         )).scalar_one()  # fmt: skip
         conn.exec_driver_sql(source.replace("RETURN v_rows;", "RETURN v_rows; -- changed"))
     engine.dispose()

@@ -8,7 +8,8 @@ had not yet seen a backlog, PostgreSQL read all 50,000 pending jobs of an app fr
 sorted them, per claim, instead of walking the ordered index. On
 PostgreSQL the lease functions get their ``_v4`` (``sql/0011_lease_v4.sql``): one app's
 claim, the rounds across apps, and the end-and-claim that writes each event with the job's
-app; the ``_v3`` functions stay for workers of the previous release until they are gone.
+app; the ``_v3`` functions go (they claim across apps: a worker still calling them would run
+one app's job with another app's definition, so it fails at its first claim instead).
 
 Revision ID: 0011
 Revises: 0010
@@ -29,6 +30,8 @@ depends_on: str | None = None
 
 #: The frozen text this revision applies (``sysjobs/store/postgres/sql``).
 SQL = "0011_lease_v4.sql"
+#: Revision 0009's functions, which a downgrade puts back.
+V3_SQL = "0009_lease_v3.sql"
 PENDING = sa.text("status = 'PENDING'")
 
 
@@ -42,9 +45,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to revision 0010: the unscoped pending indexes again, the ``_v4`` functions gone."""
+    """Back to revision 0010: the unscoped pending indexes again, the ``_v4`` functions gone
+    and 0009's ``_v3`` back (from its frozen file)."""
     if op.get_bind().dialect.name == "postgresql":
-        for statement in statements("0011_lease_v4.down.sql"):
+        for statement in [*statements("0011_lease_v4.down.sql"), *statements(V3_SQL)]:
             op.execute(statement)
     op.create_index("ix_jobs_pending", "jobs", ["queue", "low_priority", "created_ms"],
                     postgresql_where=PENDING, sqlite_where=PENDING)  # fmt: skip

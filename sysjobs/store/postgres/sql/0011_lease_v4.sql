@@ -229,3 +229,10 @@ BEGIN
   RETURN json_build_object('claimed', to_json(v_claimed), 'ended', v_ended);
 END
 $fn$;
+
+-- The _v3 functions claim across apps: a worker of an earlier release calling them on a
+-- database of many apps would run one app's job with another's definition. They go, so
+-- such a worker fails at its first claim instead.
+DROP FUNCTION IF EXISTS sysjobs_end_and_claim_v3(json, json, text, boolean);
+
+DROP FUNCTION IF EXISTS sysjobs_claim_batch_v3(text, text[], text[], int, boolean, bigint, bigint, bigint);
