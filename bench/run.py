@@ -1,6 +1,6 @@
 """``make bench``: sysjobs side by side with Procrastinate, pgqueuer and RQ, in one run.
 
-Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,cli,records``
+Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,apps,cli,records``
 picks some):
 
 * throughput — N no-op jobs enqueued then drained by 2 worker processes, interleaved, 3 times;
@@ -11,6 +11,8 @@ picks some):
   worker processes; jobs/s with a short and a long queue;
 * engine — ``bench/engine_bench.py`` (the engine alone, Python no-op jobs); only when named
   in ``BENCH_ONLY``;
+* apps — ``bench/apps_bench.py``: app B's enqueue→start p50/p99 while app A has 50,000
+  jobs queued, one pool serving both apps, on both databases;
 * cli — ``bench/cli_bench.py``: ``sysjobs run hi.js``, ``jobs ls``, ``jobs show ID`` and
   ``import sysjobs`` against ``node -e``, pair by pair;
 * records — ``bench/records_bench.py``: ``sys.data.save`` in a loop, EXECUTE_ACTION against
@@ -60,8 +62,9 @@ SCALE_ROWS = 1_000_000 if FULL else 100_000
 WORKER_N = 5_000 if FULL else 1_000
 BACKLOGS = (10_000, 100_000) if FULL else (10_000, 40_000)
 BACKLOG_N = 3_000 if FULL else 1_000
+APPS_BACKLOG = 50_000
 SECTIONS = os.environ.get(
-    "BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog,cli,records"
+    "BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog,apps,cli,records"
 )
 #: Sections that need neither the peers nor the servers.
 STANDALONE = {"bridge", "cli", "records"}
@@ -300,6 +303,16 @@ def backlog(runner: Runner) -> list[dict[str, Any]]:
                   "2 worker processes)", cases, lambda r: f"{int(r['case']):,} queued")
 
 
+def apps_section(runner: Runner) -> list[dict[str, Any]]:
+    """``bench/apps_bench.py``: app B's enqueue→start latency while app A has a backlog of
+    ``APPS_BACKLOG`` jobs, one pool serving both, on SQLite and PostgreSQL."""
+    import apps_bench
+
+    rows = apps_bench.run(runner.target("sysjobs-postgresql"), APPS_BACKLOG, 50)
+    console.print(apps_bench.table(rows))
+    return rows
+
+
 def cli() -> dict[str, Any]:
     import cli_bench
 
@@ -346,6 +359,7 @@ def main() -> None:
                 "workers": lambda: workers(runner),
                 "backlog": lambda: backlog(runner),
                 "engine": lambda: engine_section(runner),
+                "apps": lambda: apps_section(runner),
                 "cli": cli,
                 "records": lambda: records(runner.pg),
             })  # fmt: skip

@@ -99,6 +99,8 @@ class Host:
         definition = load_app(app_dir) if app_dir is not None else load_demo_app()
         #: The key of this Host's app on the shared database.
         self.app_key = app_key_of(definition.name if app_dir is not None else None)
+        if engine is None:  # the app's own retention and caps (manifest ``jobs:``)
+            settings = definition.engine_settings(settings or EngineSettings())
         self.engine = _engine_for(self.app_key, db_url, engine, settings)
         try:
             limits = governed(limits or Limits(), governance, definition.governance_limits())
@@ -216,7 +218,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[True],
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
-        relay_stderr: bool = ...,
+        relay_stderr: bool = ..., other_apps: Mapping[str, str] | None = ...,
     ) -> WorkerPool: ...  # fmt: skip
 
     @overload
@@ -224,7 +226,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: Literal[False] = ...,
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
-        relay_stderr: bool = ...,
+        relay_stderr: bool = ..., other_apps: Mapping[str, str] | None = ...,
     ) -> WorkerProcesses: ...  # fmt: skip
 
     @overload
@@ -232,7 +234,7 @@ class Host:
         self, concurrency: int = ..., *, processes: int = ..., in_process: bool,
         queues: Mapping[str, int] | None = ..., lease_s: float | None = ...,
         shutdown_grace_s: float = ..., data_limit_mb: int | None = ...,
-        relay_stderr: bool = ...,
+        relay_stderr: bool = ..., other_apps: Mapping[str, str] | None = ...,
     ) -> Workers: ...  # fmt: skip
 
     def workers(
@@ -246,6 +248,7 @@ class Host:
         shutdown_grace_s: float = 10.0,
         data_limit_mb: int | None = None,
         relay_stderr: bool = True,
+        other_apps: Mapping[str, str] | None = None,
     ) -> Workers:
         """Workers running this host's jobs, ``concurrency`` at once per process (start them,
         or use as a context manager).
@@ -257,7 +260,12 @@ class Host:
         notices. ``in_process=True`` runs jobs in threads of this process instead: for
         trusted code only (a fatal V8 error then ends this process). ``relay_stderr=False``
         keeps the worker processes' stderr to themselves (see :class:`WorkerProcesses`).
+        ``other_apps`` (app key -> folder) are served by the same worker processes besides
+        this host's app, fairly (docs/many-apps.md); not in-process.
         """
+        if other_apps and in_process:
+            raise BadRequest("Invalid value for parameter 'other_apps': in-process workers "
+                             "serve this host's app only. Allowed values: none")  # fmt: skip
         if in_process:
             return WorkerPool(
                 self.engine, concurrency=concurrency, queues=queues, lease_s=lease_s,
@@ -271,6 +279,7 @@ class Host:
             engine_settings=settings_to_json(self.engine.settings),
             setup=WORKER_SETUP, setup_args=self._worker_args(data_limit_mb),
             runner_factory=WORKER_RUNNER,
+            apps={self.app_key: self.app_dir, **other_apps} if other_apps else {},
         )  # fmt: skip
         return WorkerProcesses(config, processes, engine=self.engine, relay_stderr=relay_stderr)
 
@@ -427,9 +436,11 @@ def worker_setup(
     pool_size: int = 2,
     data_limit_mb: int | None = None,
     recycle_scope: RecycleScope = "app",
-) -> None:
+) -> Engine:
     """Worker-process hook: limit the process's memory, load the app (``app_dir``, else
-    ``SYSJOBS_APP``, else the demo), its job types and the embedder's namespaces.
+    ``SYSJOBS_APP``, else the demo), its job types and the embedder's namespaces. Returns
+    the engine the app's jobs run on: ``engine``, or one of its app with the retention and
+    caps the manifest sets (``Engine.for_app``).
 
     A worker process is where job scripts run, so it is their process sandbox: its data
     limit (``RLIMIT_DATA``, never ``RLIMIT_AS``) makes an ArrayBuffer bomb fail to allocate
@@ -447,11 +458,16 @@ def worker_setup(
         resource.setrlimit(resource.RLIMIT_DATA, (data_limit_mb << 20, data_limit_mb << 20))
     run_limits = limits_from_json(limits) if limits else Limits()
     configure_v8(max_old_space_mb=max(64, 2 * run_limits.heap_bytes // (1024 * 1024)))
+    folder = app_dir or os.environ.get("SYSJOBS_APP") or None
+    definition = load_app(folder) if folder is not None else load_demo_app()
+    tuned = definition.engine_settings(engine.settings)
+    if tuned != engine.settings:  # the app's own retention and caps (manifest ``jobs:``)
+        engine = engine.for_app(engine.app, tuned)
     _process_host = Host(
-        engine=engine, app_dir=app_dir or os.environ.get("SYSJOBS_APP") or None,
-        limits=run_limits, namespaces=namespaces, job_types=job_types, pool_size=pool_size,
-        recycle_scope=recycle_scope,
+        engine=engine, app_dir=folder, limits=run_limits, namespaces=namespaces,
+        job_types=job_types, pool_size=pool_size, recycle_scope=recycle_scope,
     )  # fmt: skip
+    return engine
 
 
 def worker_runner() -> SandboxScriptRunner:

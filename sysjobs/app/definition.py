@@ -8,16 +8,19 @@ and names the bad key, so a typo in ``app.yaml`` reads like
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from sysjobs.app.manifest import ActionDef, ActionKind, EntityDef, ListenerDef, Manifest
 from sysjobs.errors import BadRequest, NotFound
+
+if TYPE_CHECKING:  # the engine (and SQLAlchemy) stay out of a script child's imports
+    from sysjobs.jobs.settings import EngineSettings
 
 MANIFEST_NAMES = ("app.yaml", "app.yml", "app.json")
 
@@ -75,10 +78,27 @@ class AppDefinition:
             if li.type == "data" and li.entity == entity and (not li.events or event in li.events)
         ]  # fmt: skip
 
+    def engine_settings(self, base: EngineSettings) -> EngineSettings:
+        """``base`` with the retention and caps the app's manifest sets (``jobs:``): the
+        settings of the app's engine, on any database and in any worker serving it."""
+        jobs = self.manifest.jobs
+        if not jobs.retention() and not jobs.caps():
+            return base
+        return replace(
+            base,
+            retain_jobs_days=_or(jobs.retain_jobs_days, base.retain_jobs_days),
+            retain_logs_days=_or(jobs.retain_logs_days, base.retain_logs_days),
+            caps=replace(base.caps, **jobs.caps()),
+        )
+
     def governance_limits(self) -> dict[str, int]:
         """The per-run limits the app's manifest sets (``{"max_jobs_started": 10}`` …);
         the Host applies each where it is stricter than its own."""
         return self.manifest.governance.limits()
+
+
+def _or(value: float | None, default: float | None) -> float | None:
+    return default if value is None else value
 
 
 def demo_app_path() -> Path:

@@ -173,10 +173,42 @@ class GovernanceDef(_Model):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+class JobsDef(_Model):
+    """The app's own job settings (``jobs:`` in the manifest): how long its ended jobs and
+    its log lines are kept, and the caps on each of its jobs. Apps sharing a database and
+    a worker fleet each keep their own; a key left out keeps the Host's (or worker's)
+    setting."""
+
+    #: Days an ended job of this app is kept (``prune``); 0 prunes every ended job.
+    retain_jobs_days: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    #: Days a log line of this app's jobs is kept (``prune``).
+    retain_logs_days: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    #: Log lines kept per job.
+    max_log_lines: int | None = Field(default=None, ge=1, strict=True)
+    #: Characters kept of one log message.
+    max_message_chars: int | None = Field(default=None, ge=1, strict=True)
+    #: Bytes of JSON kept as a job's results.
+    max_result_bytes: int | None = Field(default=None, ge=1, strict=True)
+
+    def retention(self) -> dict[str, float]:
+        """The retention keys the app sets, by their ``EngineSettings`` name."""
+        kept = {"retain_jobs_days": self.retain_jobs_days,
+                "retain_logs_days": self.retain_logs_days}  # fmt: skip
+        return {k: v for k, v in kept.items() if v is not None}
+
+    def caps(self) -> dict[str, int]:
+        """The cap keys the app sets, by their ``Caps`` name."""
+        kept = {"max_log_lines": self.max_log_lines, "max_message_chars": self.max_message_chars,
+                "max_result_bytes": self.max_result_bytes}  # fmt: skip
+        return {k: v for k, v in kept.items() if v is not None}
+
+
 class Manifest(_Model):
     name: str
     #: Per-run governance limits of this app's scripts (stricter than the Host's, or none).
     governance: GovernanceDef = Field(default_factory=GovernanceDef)
+    #: Retention and caps of this app's jobs (the Host's where left out).
+    jobs: JobsDef = Field(default_factory=JobsDef)
     entities: dict[str, EntityDef] = Field(default_factory=dict)
     #: Global actions (kind ``global``).
     actions: dict[str, ActionDef] = Field(default_factory=dict)

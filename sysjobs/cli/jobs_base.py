@@ -16,7 +16,7 @@ import click
 import typer
 
 from sysjobs.cli.app import app
-from sysjobs.cli.options import fail, reported_errors, sqlite_file
+from sysjobs.cli.options import app_key_given, fail, reported_errors, sqlite_file
 from sysjobs.errors import NotFound, SysError
 
 if TYPE_CHECKING:
@@ -51,6 +51,10 @@ def opened_host(db: str | None, app_dir: Path | None, *, existing: bool = False)
     ``existing``: the database must be there already (a command about jobs that exist)."""
     from sysjobs.host import Host  # the engine, the app and the sandbox: on use only
 
+    key = app_key_given(app_dir)
+    if key is not None:
+        fail("badRequest", f"Invalid value '{key}' for option '--app': this command runs the "
+             "app's scripts, so it needs the app's folder. Allowed values: an app folder")
     with reported_errors():
         if existing:
             require_database(db)
@@ -63,21 +67,24 @@ def opened_host(db: str | None, app_dir: Path | None, *, existing: bool = False)
 def opened_engine(
     db: str | None, app_dir: Path | None, *, existing: bool = True
 ) -> Iterator[Engine]:
-    """The engine of ``--db``, for the commands that only read jobs: without ``--app`` no
-    app is loaded and no sandbox built (about a sixth of such a command's cost); with
-    ``--app`` the host's, so that a wrong app is reported as before. A database file that
+    """The engine of ``--db``, for the commands that only read jobs, scoped to the app of
+    ``--app``: without it (the demo app's key) or with an app key no app is loaded and no
+    sandbox built (about a sixth of such a command's cost); with an app folder the host's,
+    so that a wrong app is reported as before. A database file that
     is not there is refused (:func:`require_database`), not created empty — unless not
     ``existing`` (``db upgrade`` creates the database)."""
-    if app_dir is not None:
+    key = app_key_given(app_dir)
+    if app_dir is not None and key is None:
         with opened_host(db, app_dir, existing=existing) as host:
             yield host.engine
         return
-    from sysjobs.jobs import Engine
+    from sysjobs.jobs import Engine, EngineSettings
 
+    settings = EngineSettings() if key is None else EngineSettings(app=key)
     with reported_errors():
         if existing:
             require_database(db)
-        engine = open_or_fail(lambda: Engine.open(db), db)
+        engine = open_or_fail(lambda: Engine.open(db, settings=settings), db)
         with engine:
             yield from _one_line_errors(engine)
 

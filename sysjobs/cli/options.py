@@ -57,8 +57,27 @@ DbOption = Annotated[
 ]
 AppOption = Annotated[
     Path | None,
-    typer.Option("--app", envvar="SYSJOBS_APP", help="App folder (default: the demo app)."),
+    typer.Option(
+        "--app",
+        envvar="SYSJOBS_APP",
+        help="App folder, or the key (manifest name) of an app on the database: the app "
+        "whose jobs and records the command sees (default: the demo app, key 'default').",
+    ),
 ]
+
+
+def app_key_given(value: Path | None) -> str | None:
+    """The app key ``--app`` names when it is not a folder (None: a folder, or no
+    ``--app``); a value that is neither is a ``badRequest`` naming ``--app``."""
+    if value is None or value.is_dir():
+        return None
+    from sysjobs.jobs.apps import KEY_FORM, check_app_key
+
+    try:
+        return check_app_key(str(value), "--app")
+    except SysError:
+        fail("badRequest", f"Invalid value {str(value)[:SHOWN_CHARS]!r} for option '--app': no "
+             f"such folder, nor an app key. Allowed values: an app folder, or {KEY_FORM}")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 #: ``sysjobs.worker.pool.DEFAULT_SLOTS``, spelled here so that registering a command imports

@@ -14,6 +14,8 @@ end or wedge the server — one process per usable CPU unless told
 from __future__ import annotations
 
 import secrets
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,6 +30,7 @@ from sysjobs.cli.options import (
     default_processes,
     fail,
 )
+from sysjobs.cli.worker_cmd import served_app_folders
 
 
 @app.command("serve")
@@ -66,6 +69,14 @@ def serve(
     ] = False,
     db: DbOption = None,
     app_dir: AppOption = None,
+    more_apps: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--also-app",
+            help="Another app folder (or a folder of apps) the dashboard and its workers "
+            "serve besides --app; repeat for more.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the live dashboard and its JSON API (OpenAPI at /api/openapi.json)."""
     import uvicorn
@@ -78,13 +89,21 @@ def serve(
     processes = default_processes() if workers is None else workers
     chosen = token or secrets.token_urlsafe(18)
     auth = AuthConfig(chosen, read_token or None, read_only)
-    with opened_host(db, app_dir) as host:
-        web = create_app(host, auth, db_url=db, app_dir=str(app_dir) if app_dir else None)
+    others = served_app_folders(more_apps or [])
+    if others and in_process:
+        fail("badRequest", "Invalid value for option '--also-app': --in-process-workers serve "
+             "the --app only. Allowed values: worker processes (the default)")  # fmt: skip
+    with opened_host(db, app_dir) as host, ExitStack() as stack:
+        others.pop(host.app_key, None)
+        extra = [stack.enter_context(opened_host(db, Path(f))) for f in others.values() if f]
+        web = create_app(host, auth, db_url=db, app_dir=str(app_dir) if app_dir else None,
+                         apps=extra)  # fmt: skip
         shown = "#token=" + chosen if token is None else ""
         typer.echo(f"sysjobs dashboard on http://{bind}:{port}/{shown}"
                    + (" (read-only)" if read_only else ""))  # fmt: skip
         pool = (
-            host.workers(slots, processes=processes, in_process=in_process).start()
+            host.workers(slots, processes=processes, in_process=in_process,
+                         other_apps={k: f for k, f in others.items() if f}).start()
             if processes
             else None
         )

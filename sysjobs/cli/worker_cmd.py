@@ -7,6 +7,7 @@ PostgreSQL database; on SQLite they share the file on one machine.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -66,6 +67,14 @@ def worker(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log a line per job start and end.")
     ] = False,
+    app_dirs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--app",
+            help="App folder to serve, or a folder of app folders; repeat for more "
+            "(default: SYSJOBS_APP, else the demo app).",
+        ),
+    ] = None,
 ) -> None:
     """Run worker processes that claim and execute background jobs."""
     from sysjobs.runtime import Namespace
@@ -84,16 +93,19 @@ def worker(
             load_object(path, Namespace, "--namespace")
         except SysError as exc:
             fail("badRequest", exc.message)
+    served = served_app_folders(app_dirs or [])
     config = WorkerConfig(
         db, concurrency=slots, queues=queues, lease_s=lease, setup=setup or None,
         setup_args={"namespaces": namespaces} if namespaces else {},
-        runner_factory=runner or None, verbose=verbose, engine_settings={"app": _app_key()},
+        runner_factory=runner or None, verbose=verbose,
+        engine_settings={"app": next(iter(served), None) or _app_key()}, apps=served,
     )  # fmt: skip
     processes = default_processes() if concurrency is None else concurrency
     with reported_errors():
         supervisor = open_or_fail(lambda: WorkerProcesses(config, processes=processes), db)
     where = supervisor.engine.database.url.render_as_string(hide_password=True)
-    typer.echo(f"sysjobs worker: {processes} process(es), {slots} slot(s) each, on {where}")
+    typer.echo(f"sysjobs worker: {processes} process(es), {slots} slot(s) each, on {where}"
+               + (f", serving {', '.join(served)}" if served else ""))  # fmt: skip
     supervisor.serve_forever()
 
 
@@ -107,3 +119,34 @@ def _app_key() -> str:
         return app_key_of_folder(os.environ.get("SYSJOBS_APP") or None)
     except SysError as exc:
         fail("badRequest", exc.message)
+
+
+def served_app_folders(folders: list[Path]) -> dict[str, str | None]:
+    """``--app`` values as the apps to serve: app key -> folder. A folder with an
+    ``app.yaml`` is one app; a folder without one, every app folder directly in it."""
+    from sysjobs.host import app_key_of_folder
+
+    served: dict[str, str | None] = {}
+    for folder in folders:
+        found = [folder] if (folder / "app.yaml").is_file() else _apps_in(folder)
+        for app_dir in found:
+            try:
+                key = app_key_of_folder(app_dir)
+            except SysError as exc:
+                fail("badRequest", exc.message)
+            if key in served and served[key] != str(app_dir):
+                fail("badRequest", f"Invalid value '{app_dir}' for option '--app': the app "
+                     f"'{key}' is already served from {served[key]}. Allowed values: "
+                     "folders of apps with different names")  # fmt: skip
+            served[key] = str(app_dir)
+    return served
+
+
+def _apps_in(folder: Path) -> list[Path]:
+    """The app folders directly in ``folder`` (``badRequest`` when it holds none)."""
+    inside = sorted(folder.iterdir()) if folder.is_dir() else []
+    found = [p for p in inside if (p / "app.yaml").is_file()]
+    if not found:
+        fail("badRequest", f"Invalid value '{folder}' for option '--app': no app.yaml in it "
+             "nor in a folder in it. Allowed values: an app folder or a folder of app folders")
+    return found

@@ -78,13 +78,13 @@ class Control:
         capped = self.parts.caps.capped_entry(check_job_id(job_id), entry)
         if capped is None:  # over the job's log cap: dropped (the job's log says so)
             return
-        if not self.parts.backend.append_log(job_id, capped):
+        if not self.parts.backend.append_log(job_id, capped, apps=self.parts.apps):
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         self.parts.hub.notify([f"job:{job_id}"])
 
     def set_low_priority(self, job_id: str, flag: bool) -> Job:
         """Flag or unflag a job as low priority (matters while it is PENDING)."""
-        row = self.store.set_low_priority(check_job_id(job_id), bool(flag))
+        row = self.store.set_low_priority(check_job_id(job_id), bool(flag), apps=self.parts.apps)
         if row is None:
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         return Job.from_row(row)
@@ -104,7 +104,8 @@ class Control:
 
     def _move(self, verb: str, job_id: str, values: Mapping[str, Mapping[str, Any]]) -> Job:
         row, current = self.store.transition(
-            check_job_id(job_id), paths=paths_for(verb), reason=verb, values=values,
+            check_job_id(job_id), apps=self.parts.apps, paths=paths_for(verb), reason=verb,
+            values=values,
         )  # fmt: skip
         if row is not None:
             job = Job.from_row(row)

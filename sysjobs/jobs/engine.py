@@ -43,15 +43,21 @@ from sysjobs.store.workers import WorkerStore
 class Engine:
     """Durable background jobs on SQLite or PostgreSQL."""
 
-    def __init__(self, database: Database, settings: EngineSettings | None = None) -> None:
-        #: Everything this engine is made of, built once (``sysjobs.jobs.parts``).
-        self.parts = parts = EngineParts.build(database, settings or EngineSettings())
+    def __init__(
+        self, database: Database, settings: EngineSettings | None = None, *,
+        parts: EngineParts | None = None,
+    ) -> None:  # fmt: skip
+        #: Everything this engine is made of, built once (``sysjobs.jobs.parts``); ``parts``
+        #: given: those (another app's engine on the same database, :meth:`for_app`).
+        self.parts = parts = parts or EngineParts.build(database, settings or EngineSettings())
         self.database = database
         self.settings = parts.settings
         #: The one clock every stored time comes from (``settings.clock``).
         self.clock = parts.clock
         #: The app whose jobs this engine creates (``settings.app``, ``sysjobs.jobs.apps``).
         self.app = parts.settings.app
+        #: The apps whose jobs it sees: its own only (``EngineParts.apps``).
+        self.apps = parts.apps
         self.registry = parts.registry
         self.hub = parts.hub
         self.store = parts.store
@@ -80,6 +86,13 @@ class Engine:
         if migrate:
             database.migrate()
         return cls(database, settings)
+
+    def for_app(self, key: str, settings: EngineSettings | None = None) -> Engine:
+        """An engine of app ``key`` on this engine's database — the same connections,
+        wake-ups and backend — with its own registry, hooks and ``settings`` (else these,
+        for ``key``). A worker serving several apps runs each app's jobs on its engine.
+        It closes with this one (its :meth:`close` closes the shared database)."""
+        return Engine(self.database, parts=self.parts.for_app(key, settings))
 
     @property
     def url(self) -> str:
@@ -162,7 +175,8 @@ class Engine:
         """Jobs matching the spec's ``find`` query, newest first, streamed; with ``after`` (a
         job's ``(created ms, id)``) only the older ones, so a reader pages by keyset."""
         q = FindQuery.parse(query, self.registry.queryable())
-        f = JobFilter(q.types, q.statuses, q.created, q.started, q.ended, q.has_errors)
+        f = JobFilter(q.types, q.statuses, q.created, q.started, q.ended, q.has_errors,
+                      apps=self.apps)  # fmt: skip
         return Cursor(
             lambda after, limit: self.backend.jobs_page(f, after, limit),
             lambda row: (row["created_ms"], row["id"]),
@@ -180,7 +194,7 @@ class Engine:
         reader pages through a long log by keyset (``count()`` still counts them all)."""
         self.require(job_id)
         q = LogsQuery.parse(query, self.clock.now_ms())
-        f = LogFilter(job_id, q.level, q.message, q.ts)
+        f = LogFilter(job_id, q.level, q.message, q.ts, apps=self.apps)
         return Cursor(
             lambda after, limit: self.backend.logs_page(f, after, limit),
             lambda row: (row["ts_ms"], row["id"]),
@@ -282,31 +296,33 @@ class Engine:
     def events(self, job_id: str) -> list[JobEvent]:
         """Every transition of the job, oldest first."""
         self.require(job_id)
-        return [JobEvent.from_row(r) for r in self.store.events(check_job_id(job_id))]
+        events = self.store.events(check_job_id(job_id), apps=self.apps)
+        return [JobEvent.from_row(r) for r in events]
 
     def prune(
         self, *, jobs_days: float | None = None, logs_days: float | None = None
     ) -> PruneCounts:
-        """Apply retention: drop ended jobs / old logs, job logs and app logs alike
-        (defaults from the settings), and the workers registry's rows of workers gone
-        long ago."""
+        """Apply retention to this engine's app: drop its ended jobs, job logs and app logs
+        (defaults from the settings), and the workers registry's rows of workers gone long
+        ago (of every app: a registry row is a process, not an app's)."""
         jobs_days = self.settings.retain_jobs_days if jobs_days is None else jobs_days
         logs_days = self.settings.retain_logs_days if logs_days is None else logs_days
         retention = RetentionStore(self.database)
         now = self.clock.now_ms()
         jobs = (
-            retention.prune_jobs(now - int(jobs_days * 86_400_000)) if jobs_days is not None else 0
-        )
+            retention.prune_jobs(now - int(jobs_days * 86_400_000), apps=self.apps)
+            if jobs_days is not None else 0
+        )  # fmt: skip
         logs = app_logs = 0
         if logs_days is not None:
             cut = now - int(logs_days * 86_400_000)
-            logs = retention.prune_logs(cut)
-            app_logs = prune_app_logs(self.database, cut)
+            logs = retention.prune_logs(cut, apps=self.apps)
+            app_logs = prune_app_logs(self.database, cut, apps=self.apps)
         workers = WorkerStore(self.database, self.clock.now_ms).prune()
         return PruneCounts(jobs=jobs, logs=logs, app_logs=app_logs, workers=workers)
 
     def reap(self) -> int:
-        """Recover expired leases now (workers call this periodically)."""
+        """Recover this app's expired leases now (workers call this periodically)."""
         return self.leases.reap()
 
 

@@ -81,6 +81,11 @@ class ClaimCriteria(TypedDict, total=False):
     allow_low: bool
     #: Lease length (default: the engine's ``lease_s``).
     lease_s: float | None
+    #: The apps whose jobs may be taken, in the order they take turns (default: the
+    #: engine's own app; see ``ClaimSpec``).
+    apps: Sequence[str]
+    #: Each app's types when they differ from ``types`` (an app's held types left out).
+    app_types: Mapping[str, Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -161,8 +166,12 @@ class Leases:
             allow_low=criteria.get("allow_low", True),
             aged_before_ms=now - int(settings.low_priority_ageing_s * 1000),
             lease_ms=int((lease_s or settings.lease_s) * 1000),
+            apps=tuple(criteria.get("apps", (settings.app,))),
+            app_types=dict(criteria.get("app_types", {})),
         )
-        if limit <= 0 or not spec.types or not spec.queues:
+        if limit <= 0 or not spec.queues or not spec.apps:
+            return None
+        if not spec.types and not any(spec.app_types.get(a) for a in spec.apps):
             return None
         return spec
 
@@ -296,12 +305,14 @@ class Leases:
             out.append((ended, mine))
         return out
 
-    def reap(self) -> int:
-        """Recover every expired lease (see ``reaping.decide_lost``); returns how many."""
+    def reap(self, apps: Sequence[str] | None = None) -> int:
+        """Recover every expired lease of a job of ``apps`` (default: the engine's app; see
+        ``reaping.decide_lost``); returns how many."""
         now = self.clock.now_ms()
         total = 0
+        scope = tuple(apps) if apps is not None else (self.settings.app,)
         while batch := self.store.recover(
-            lambda row: decide_lost(row, now, None), expired_before_ms=now
+            lambda row: decide_lost(row, now, None), expired_before_ms=now, apps=scope
         ):
             total += len(batch)
         return total

@@ -58,6 +58,8 @@ class Job(BaseModel):
     root_id: str | None
     #: How many times a worker has claimed it (the fencing token with the owner).
     attempt: int = 0
+    #: The key of the app whose job it is (``sysjobs.jobs.apps``).
+    app: str = ""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
@@ -83,6 +85,7 @@ class Job(BaseModel):
             parent_id=row["parent_id"],
             root_id=row["root_id"],
             attempt=row["attempt"],
+            app=row.get("app", ""),
         )
 
     def public_data(self) -> dict[str, Any]:

@@ -8,9 +8,10 @@ and the dependencies stop being readable from the signatures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sysjobs.errors import NotFound
+from sysjobs.jobs.apps import check_app_key
 from sysjobs.jobs.caps import JobCaps
 from sysjobs.jobs.clock import Clock
 from sysjobs.jobs.hooks import EngineHooks
@@ -59,7 +60,17 @@ class EngineParts:
         return cls(
             database=database, settings=settings, backend=backend,
             store=JobStore(database, now=clock.now_ms), listing=listing, registry=Registry(),
-            hub=hub, caps=JobCaps(settings.caps, lambda i: listing.logs_count(LogFilter(i))),
+            hub=hub, caps=_caps(settings, listing),
+        )  # fmt: skip
+
+    def for_app(self, key: str, settings: EngineSettings | None = None) -> EngineParts:
+        """The parts of an engine of app ``key`` on the same database: the same backend,
+        stores, wake-ups and id sequence; its own settings (``settings``, else these, for
+        ``key``), registry, caps and hooks."""
+        settings = replace(settings or self.settings, app=check_app_key(key))
+        return replace(
+            self, settings=settings, registry=Registry(), hooks=[],
+            caps=_caps(settings, self.listing),
         )  # fmt: skip
 
     @property
@@ -67,9 +78,16 @@ class EngineParts:
         """The one clock every stored time comes from (``settings.clock``)."""
         return self.settings.clock
 
+    @property
+    def apps(self) -> tuple[str, ...]:
+        """The apps whose jobs this engine sees: its own (``settings.app``). Every read and
+        write by job id is kept to them, so another app's job is simply not there."""
+        return (self.settings.app,)
+
     def get(self, job_id: str, *, parameter: str = "id") -> Job | None:
-        """The job, or None; ``BadRequest`` for a malformed id."""
-        row = self.store.get_job(check_job_id(job_id, parameter))
+        """The job, or None (also when it is another app's); ``BadRequest`` for a
+        malformed id."""
+        row = self.store.get_job(check_job_id(job_id, parameter), apps=self.apps)
         return None if row is None else Job.from_row(row)
 
     def require(self, job_id: str, *, parameter: str = "jobId") -> Job:
@@ -78,3 +96,10 @@ class EngineParts:
         if job is None:
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         return job
+
+
+def _caps(settings: EngineSettings, listing: ListingStore) -> JobCaps:
+    """The caps of ``settings`` counting a job's lines in the engine's app only (another
+    app's job has none here: a line for it is refused as ``notFound``, never capped)."""
+    apps = (settings.app,)
+    return JobCaps(settings.caps, lambda i: listing.logs_count(LogFilter(i, apps=apps)))

@@ -16,6 +16,7 @@ from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.status import ALL_STATUSES
 from sysjobs.store.database import Database
+from sysjobs.store.rows import Apps
 from sysjobs.store.stats import MonitorStore, StatsStore
 
 
@@ -28,6 +29,11 @@ class Source(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def apps(self) -> Apps:
+        """The apps whose jobs count (None: every app's, an operator's view)."""
+        ...
 
 #: The throughput window when none is given: the last hour.
 DEFAULT_WINDOW_S = 3600.0
@@ -71,7 +77,7 @@ class EngineStats(BaseModel):
 def engine_stats(engine: Source, window_s: float = DEFAULT_WINDOW_S) -> EngineStats:
     """Read the figures once and derive ages and rates against the same ``now``."""
     now = engine.clock.now_ms()
-    rows = StatsStore(engine.database).snapshot(now - int(window_s * 1000))
+    rows = StatsStore(engine.database).snapshot(now - int(window_s * 1000), apps=engine.apps)
     queues = [
         QueueStats(
             queue=q.queue, pending=q.pending, running=q.running,
@@ -129,7 +135,8 @@ class Series(BaseModel):
 
 def monitor_stats(engine: Source, window_s: float = DEFAULT_WINDOW_S) -> MonitorStats:
     """The figures of one scrape, against one clock reading."""
-    rows = MonitorStore(engine.database).metrics(engine.clock.now_ms() - int(window_s * 1000))
+    store = MonitorStore(engine.database, apps=engine.apps)
+    rows = store.metrics(engine.clock.now_ms() - int(window_s * 1000))
     return MonitorStats(
         counts=rows.counts, claimed=rows.claimed,
         run_s=[(end - start) / 1000 for _created, start, end in rows.ended],
@@ -144,7 +151,7 @@ def series(engine: Source, window_s: float, step_s: float) -> Series:
     now, step = engine.clock.now_ms(), max(1, int(step_s * 1000))
     buckets = max(1, -(-int(window_s * 1000) // step))
     since = now - buckets * step
-    rows = MonitorStore(engine.database).series(since, step)
+    rows = MonitorStore(engine.database, apps=engine.apps).series(since, step)
     depth, depths = rows.pending_now, []
     for b in reversed(range(buckets)):
         depths.append(max(0, depth))
@@ -162,7 +169,7 @@ def series(engine: Source, window_s: float, step_s: float) -> Series:
 def labelled(engine: Source, text: str, size: int,
              after: tuple[int, str] | None = None) -> Cursor[Job]:  # fmt: skip
     """Jobs whose label contains ``text`` (any case), newest first, keyset paged."""
-    store = MonitorStore(engine.database)
+    store = MonitorStore(engine.database, apps=engine.apps)
     return Cursor(
         lambda after, limit: store.labelled(text, after, limit),
         lambda row: (row["created_ms"], row["id"]),

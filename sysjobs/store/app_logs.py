@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from sysjobs.store.database import Database
-from sysjobs.store.rows import Row, as_row
+from sysjobs.store.rows import Apps, Row, as_row, of_app
 from sysjobs.store.schema import app_logs
 
 #: An inclusive millisecond range; either end may be open.
@@ -76,13 +76,15 @@ class AppLogStore:
             return int(conn.execute(query).scalar_one())
 
 
-def prune_app_logs(db: Database, before_ms: int) -> int:
-    """Delete app-log lines older than the cut-off, of every app, in batches
-    (``ix_app_logs_ts``)."""
+def prune_app_logs(db: Database, before_ms: int, *, apps: Apps = None) -> int:
+    """Delete app-log lines of ``apps`` (None: of every app) older than the cut-off, in
+    batches (``ix_app_logs_ts``)."""
     total = 0
     while True:
         with db.write() as tx:
-            ids = sa.select(app_logs.c.id).where(app_logs.c.ts_ms < before_ms).limit(BATCH)
+            ids = sa.select(app_logs.c.id).where(
+                app_logs.c.ts_ms < before_ms, *of_app(app_logs.c.app, apps)
+            ).limit(BATCH)
             done = tx.connection.execute(app_logs.delete().where(app_logs.c.id.in_(ids)))
         total += done.rowcount
         if done.rowcount < BATCH:

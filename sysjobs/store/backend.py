@@ -17,12 +17,12 @@ query each, identical on both databases; they stay in the shared stores (``jobst
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from sysjobs.store.dialect import HintSink
 from sysjobs.store.listing import JobFilter, LogFilter
-from sysjobs.store.rows import Row
+from sysjobs.store.rows import Apps, Row
 from sysjobs.store.workers import WorkerBeat
 
 __all__ = ["ClaimSpec", "FinishSpec", "Finished", "JobBackend", "Recovery"]
@@ -30,7 +30,16 @@ __all__ = ["ClaimSpec", "FinishSpec", "Finished", "JobBackend", "Recovery"]
 
 @dataclass(frozen=True)
 class ClaimSpec:
-    """What a claimer can take: its queues, the types it knows, how many, whether low too."""
+    """What a claimer can take: its queues, the types it knows, how many, whether low too,
+    and the apps whose jobs it runs.
+
+    ``apps`` are also the order in which they take turns: a claim takes each app's oldest
+    jobs in rounds, each app up to an equal share of the slots left, so one app's backlog
+    never starves another (``store/leases.py``, :func:`~sysjobs.store.leases.fair_rounds`).
+    The claimer rotates the order from one claim to the next. No apps: nothing is claimed.
+    ``app_types`` gives an app its own types instead of ``types`` (an app whose jobs are
+    held, say, claims fewer).
+    """
 
     owner: str
     queues: Sequence[str]
@@ -39,6 +48,12 @@ class ClaimSpec:
     allow_low: bool
     aged_before_ms: int  # low-priority jobs created before this count as normal (ageing)
     lease_ms: int
+    apps: Sequence[str]
+    app_types: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def types_of(self, app: str) -> Sequence[str]:
+        """The types this claim takes of ``app``'s jobs."""
+        return self.app_types.get(app, self.types)
 
 
 @dataclass(frozen=True)
@@ -78,8 +93,9 @@ class JobBackend(Protocol):
         which its results row and creation event get too."""
 
     def claim(self, spec: ClaimSpec) -> list[Row]:
-        """Lease up to ``spec.limit`` pending jobs, oldest first: normal (and aged) first,
-        then low priority while slots are left. Rows carry ``results`` and ``checkpoint``."""
+        """Lease up to ``spec.limit`` pending jobs of ``spec.apps``, fairly across the apps
+        and oldest first within each: normal (and aged) first, then low priority while
+        slots are left. Rows carry ``results`` and ``checkpoint``."""
 
     def finish(
         self, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec] = (), *, rows: bool = True
@@ -118,8 +134,9 @@ class JobBackend(Protocol):
         ``has_errors``) and ``results``/``checkpoint``, in one transaction; False (nothing
         written) when fenced off."""
 
-    def append_log(self, job_id: str, entry: Row) -> bool:
-        """Append a log line from anyone (an ERROR sets ``has_errors``); False: no job."""
+    def append_log(self, job_id: str, entry: Row, *, apps: Apps) -> bool:
+        """Append a log line from anyone (an ERROR sets ``has_errors``); False: no job of
+        ``apps`` (None: of any app)."""
 
     def jobs_page(self, f: JobFilter, after: tuple[int, str] | None, limit: int) -> list[Row]:
         """``find``: matching jobs newest first, after the keyset ``(created_ms, id)``."""
@@ -140,9 +157,11 @@ class JobBackend(Protocol):
         expired_before_ms: int | None = None,
         owner: str | None = None,
         limit: int = 100,
+        apps: Apps = None,
     ) -> list[Row]:
         """Take back leases that expired before ``expired_before_ms`` (or all of one dead
-        ``owner``); ``decide`` says where each goes, written to the job's log and events."""
+        ``owner``) of jobs of ``apps`` (None: any app's); ``decide`` says where each goes,
+        written to the job's log and events (in the job's app)."""
 
     def listen(self, sink: HintSink) -> None:
         """Wake-ups: feed other processes' hints into ``sink`` (this process's own go to

@@ -21,7 +21,17 @@ from sysjobs.store.dialect import HintSink
 from sysjobs.store.jobstore import JobStore
 from sysjobs.store.leases import recover_one
 from sysjobs.store.listing import JobFilter, ListingStore, LogFilter
-from sysjobs.store.rows import LEASED, Now, Row, as_row, fence, last_event_ms, stamp
+from sysjobs.store.rows import (
+    LEASED,
+    Apps,
+    Now,
+    Row,
+    as_row,
+    fence,
+    last_event_ms,
+    of_app,
+    stamp,
+)
 from sysjobs.store.schema import jobs
 from sysjobs.store.workers import WorkerBeat, write_beat
 
@@ -104,9 +114,9 @@ class CoreBackend:
         """See ``JobBackend.write_chunk``."""
         return self._jobs.write_chunk(job_id, owner, attempt, entries, values)
 
-    def append_log(self, job_id: str, entry: Row) -> bool:
+    def append_log(self, job_id: str, entry: Row, *, apps: Apps) -> bool:
         """See ``JobBackend.append_log``."""
-        return self._listing.append_log(job_id, entry)
+        return self._listing.append_log(job_id, entry, apps=apps)
 
     def jobs_page(self, f: JobFilter, after: tuple[int, str] | None, limit: int) -> list[Row]:
         """See ``JobBackend.jobs_page``."""
@@ -131,9 +141,11 @@ class CoreBackend:
         expired_before_ms: int | None = None,
         owner: str | None = None,
         limit: int = 100,
+        apps: Apps = None,
     ) -> list[Row]:
-        """Take back leases that expired (or all of one dead ``owner``); ``decide`` says how."""
-        where: list[sa.ColumnElement[bool]] = [jobs.c.owner.is_not(None), jobs.c.status.in_(LEASED)]
+        """Take back leases that expired (or all of one dead ``owner``) of jobs of ``apps``
+        (None: of any app); ``decide`` says how."""
+        where = [jobs.c.owner.is_not(None), jobs.c.status.in_(LEASED), *of_app(jobs.c.app, apps)]
         if expired_before_ms is not None:
             where.append(jobs.c.lease_expires_ms < expired_before_ms)
         if owner is not None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from sysjobs.store.database import Database
 from sysjobs.store.rows import (
+    Apps,
     Now,
     Row,
     add_events,
@@ -26,6 +27,7 @@ from sysjobs.store.rows import (
     fence,
     job_select,
     last_event_ms,
+    of_app,
     stamp,
     wall_ms,
 )  # fmt: skip
@@ -48,21 +50,23 @@ class JobStore:
             insert(tx.connection, jobs, rows)
             insert(tx.connection, job_results, [{"job_id": r["id"], "app": r["app"]} for r in rows])
             insert(tx.connection, job_events, [
-                {**event(r["id"], r["created_ms"], None, r["status"], reason=reason),
-                 "app": r["app"]} for r in rows
+                event(r["id"], r["created_ms"], None, r["status"], app=r["app"], reason=reason)
+                for r in rows
             ])  # fmt: skip
             tx.hint("work", *(f"job:{r['id']}" for r in rows[:50]))
 
-    def get_job(self, job_id: str) -> Row | None:
-        """One job by primary key, with its results."""
+    def get_job(self, job_id: str, *, apps: Apps) -> Row | None:
+        """One job by primary key, with its results; None when it is not one of ``apps``."""
+        query = job_select().where(jobs.c.id == job_id, *of_app(jobs.c.app, apps))
         with self.db.read() as conn:
-            found = conn.execute(job_select().where(jobs.c.id == job_id)).first()
+            found = conn.execute(query).first()
         return as_row(found) if found is not None else None
 
     def transition(
         self,
         job_id: str,
         *,
+        apps: Apps,
         paths: Mapping[str, Sequence[str]],
         reason: str | None = None,
         values: Mapping[str, Mapping[str, Any]] | None = None,
@@ -72,10 +76,10 @@ class JobStore:
         A landing in a final or stopped status gets its end date here, from the clock read
         under the row lock. Returns ``(row_after, None)`` on success,
         ``(None, current_status)`` when the status does not allow it, and ``(None, None)``
-        when the job does not exist.
+        when the job does not exist (or is not one of ``apps``).
         """
         with self.db.write() as tx:
-            locked = _locked(tx.connection, jobs.c.id == job_id)
+            locked = _locked(tx.connection, sa.and_(jobs.c.id == job_id, *of_app(jobs.c.app, apps)))
             if locked is None:
                 return None, None
             current = str(locked.status)
@@ -92,27 +96,33 @@ class JobStore:
             )
             add_events(
                 tx.connection,
-                [event(job_id, now_ms, a, b, reason=reason) for a, b in pairwise([current, *path])],
+                [event(job_id, now_ms, a, b, app=locked.app, reason=reason)
+                 for a, b in pairwise([current, *path])],
             )
             tx.hint(f"job:{job_id}", *(["work"] if path[-1] == "PENDING" else []))
             after = tx.connection.execute(job_select().where(jobs.c.id == job_id)).one()
         return as_row(after), None
 
-    def set_low_priority(self, job_id: str, flag: bool) -> Row | None:
-        """Flip the low-priority flag (any status); None when the job does not exist."""
+    def set_low_priority(self, job_id: str, flag: bool, *, apps: Apps) -> Row | None:
+        """Flip the low-priority flag (any status); None when the job does not exist (or is
+        not one of ``apps``)."""
+        mine = (jobs.c.id == job_id, *of_app(jobs.c.app, apps))
         with self.db.write() as tx:
-            done = tx.connection.execute(
-                jobs.update().where(jobs.c.id == job_id).values(low_priority=flag)
-            )
+            done = tx.connection.execute(jobs.update().where(*mine).values(low_priority=flag))
             if done.rowcount == 0:
                 return None
             tx.hint(f"job:{job_id}", "work")
             after = tx.connection.execute(job_select().where(jobs.c.id == job_id)).one()
         return as_row(after)
 
-    def events(self, job_id: str) -> list[Row]:
-        """The audit trail of one job, oldest first (``ix_job_events_job``)."""
-        query = job_events.select().where(job_events.c.job_id == job_id).order_by(job_events.c.id)
+    def events(self, job_id: str, *, apps: Apps) -> list[Row]:
+        """The audit trail of one job, oldest first (``ix_job_events_job``); empty when the
+        job is not one of ``apps``."""
+        query = (
+            job_events.select()
+            .where(job_events.c.job_id == job_id, *of_app(job_events.c.app, apps))
+            .order_by(job_events.c.id)
+        )
         with self.db.read() as conn:
             return [as_row(r) for r in conn.execute(query)]
 
@@ -180,6 +190,7 @@ _ENDED = frozenset({"FINISHED", "STOPPED", "CANCELED"})
 def _locked(connection: sa.Connection, where: sa.ColumnElement[bool]) -> sa.Row[Any] | None:
     """Status and times of the matching job, row-locked for the rest of the transaction."""
     query = sa.select(
-        jobs.c.status, jobs.c.created_ms, jobs.c.started_ms, jobs.c.ended_ms, last_event_ms()
+        jobs.c.app, jobs.c.status, jobs.c.created_ms, jobs.c.started_ms, jobs.c.ended_ms,
+        last_event_ms(),
     ).where(where).with_for_update()
     return connection.execute(query).first()

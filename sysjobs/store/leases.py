@@ -24,7 +24,7 @@ way (revision 0008 on).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -35,11 +35,42 @@ from sysjobs.store.rows import Row, add_events, event
 from sysjobs.store.schema import job_logs, job_results, jobs
 
 
+def fair_rounds(
+    apps: Sequence[str], limit: int, take: Callable[[str, int], list[Row]]
+) -> list[Row]:
+    """Up to ``limit`` rows taken app by app in rounds: the fair-share rule of a claim.
+
+    Each round gives every app still in play, in the order of ``apps``, an equal share of
+    the slots left (those left at its turn over the apps yet to take theirs, rounded up);
+    ``take(app, n)`` leases up to ``n`` of that app's oldest jobs. An app that had fewer
+    than it was offered has no more and leaves the rounds; the slots it left go to the
+    others in the next round. So with 4 slots, an app with a 100,000-job backlog and another
+    with 10 jobs each take 2 per claim until the small one is done — and with 1 slot they
+    alternate, since the claimer rotates ``apps`` from one claim to the next. One app
+    costs one statement, as a claim did before apps.
+    """
+    rows: list[Row] = []
+    active = list(dict.fromkeys(apps))
+    while active and len(rows) < limit:
+        still: list[str] = []
+        for turn, app in enumerate(active):
+            want = -(-(limit - len(rows)) // (len(active) - turn))  # slots left / apps left
+            if want <= 0:
+                break
+            got = take(app, want)
+            rows += got
+            if len(got) == want:
+                still.append(app)
+        active = still
+    return rows
+
+
 def claim_groups(claims: Sequence[ClaimSpec]) -> list[list[int]]:
     """Indexes of ``claims`` that differ only in ``limit``: each group is one claim."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, spec in enumerate(claims):
-        key = (spec.owner, tuple(spec.queues), tuple(spec.types), spec.allow_low, spec.lease_ms)
+        key = (spec.owner, tuple(spec.queues), tuple(spec.types), spec.allow_low, spec.lease_ms,
+               tuple(spec.apps), tuple((a, tuple(t)) for a, t in sorted(spec.app_types.items())))
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 
@@ -105,14 +136,14 @@ def recover_one(connection: sa.Connection, row: Row, decision: Recovery, now_ms:
         _add_error(connection, row["id"], error)
     connection.execute(
         job_logs.insert(),
-        [{"job_id": row["id"], "app": row.get("app", ""), "ts_ms": now_ms, "level": level,
+        [{"job_id": row["id"], "app": row["app"], "ts_ms": now_ms, "level": level,
           "message": message}],
     )
     add_events(
         connection,
         [
             event(
-                row["id"], now_ms, row["status"], status,
+                row["id"], now_ms, row["status"], status, app=row["app"],
                 attempt=row["attempt"], owner=row["owner"], reason=reason,
             )
         ],

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from sysjobs.store.database import Database
 from sysjobs.store.dialect import Dialect
-from sysjobs.store.rows import Row, as_row, fence, job_select
+from sysjobs.store.rows import Apps, Row, as_row, fence, job_select, of_app
 from sysjobs.store.schema import job_logs, jobs
 
 #: An inclusive millisecond range; either end may be open.
@@ -34,6 +34,8 @@ class JobFilter:
     started: Range = (None, None)
     ended: Range = (None, None)
     has_errors: bool | None = None
+    #: The apps whose jobs are listed (None: every app, the operator's view).
+    apps: Apps = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class LogFilter:
     level: str | None = None
     message: str | None = None
     ts: Range = (None, None)
+    #: The apps whose lines are read (None: every app, the operator's view).
+    apps: Apps = None
 
 
 def _in_range(column: sa.ColumnElement[Any], bounds: Range) -> list[sa.ColumnElement[bool]]:
@@ -67,7 +71,7 @@ def _job_where(
 ) -> list[sa.ColumnElement[bool]]:
     """The filter's terms; ``steer`` may wrap a column (in :func:`_plus`) to keep its index
     out of SQLite's choice."""
-    where: list[sa.ColumnElement[bool]] = []
+    where: list[sa.ColumnElement[bool]] = of_app(jobs.c.app, f.apps)
     if f.types:
         where.append(steer(jobs.c.type).in_(f.types))
     if f.statuses:
@@ -171,7 +175,7 @@ def _sqlite_page_steering(
 def _log_where(f: LogFilter, dialect: Dialect) -> list[sa.ColumnElement[bool]]:
     """The filter's terms; ``message`` contains the text ignoring case, written as the
     dialect's index serves it (see ``contains_ignoring_case``)."""
-    where: list[sa.ColumnElement[bool]] = [job_logs.c.job_id == f.job_id]
+    where = [job_logs.c.job_id == f.job_id, *of_app(job_logs.c.app, f.apps)]
     if f.level is not None:
         where.append(job_logs.c.level == f.level)
     if f.message:
@@ -223,13 +227,14 @@ class ListingStore:
         with self.db.read() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def append_log(self, job_id: str, entry: Row) -> bool:
-        """Append a log from anyone (an ERROR also sets ``has_errors``); False if no job."""
+    def append_log(self, job_id: str, entry: Row, *, apps: Apps) -> bool:
+        """Append a log from anyone (an ERROR also sets ``has_errors``); False if no job
+        (or it is not one of ``apps``)."""
+        mine = sa.and_(jobs.c.id == job_id, *of_app(jobs.c.app, apps))
         with self.db.write() as tx:
-            flag = jobs.update().where(jobs.c.id == job_id)
             if entry["level"] == "ERROR":
-                tx.connection.execute(flag.values(has_errors=True))
-            added = tx.connection.execute(_log_of_job(jobs.c.id == job_id, job_id, entry))
+                tx.connection.execute(jobs.update().where(mine).values(has_errors=True))
+            added = tx.connection.execute(_log_of_job(mine, job_id, entry))
             return added.first() is not None
 
     def append_log_fenced(self, job_id: str, owner: str, attempt: int, entry: Row) -> bool:

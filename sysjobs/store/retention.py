@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from sysjobs.store.database import Database
+from sysjobs.store.rows import Apps, of_app
 from sysjobs.store.schema import job_events, job_logs, job_results, jobs
 
 BATCH = 500
@@ -35,15 +36,17 @@ class RetentionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def prune_jobs(self, ended_before_ms: int) -> int:
-        """Delete FINISHED/CANCELED jobs that ended before the cut-off (``ix_jobs_ended``)."""
+    def prune_jobs(self, ended_before_ms: int, *, apps: Apps = None) -> int:
+        """Delete FINISHED/CANCELED jobs of ``apps`` (None: of every app) that ended before
+        the cut-off (``ix_jobs_ended``)."""
         total = 0
         while True:
             with self.db.write() as tx:
                 ids = list(
                     tx.connection.execute(
                         sa.select(jobs.c.id)
-                        .where(jobs.c.status.in_(ENDED), jobs.c.ended_ms < ended_before_ms)
+                        .where(jobs.c.status.in_(ENDED), jobs.c.ended_ms < ended_before_ms,
+                               *of_app(jobs.c.app, apps))
                         .limit(BATCH)
                     ).scalars()
                 )
@@ -54,12 +57,15 @@ class RetentionStore:
             if len(ids) < BATCH:
                 return total
 
-    def prune_logs(self, before_ms: int) -> int:
-        """Delete log lines older than the cut-off, whatever their job's status."""
+    def prune_logs(self, before_ms: int, *, apps: Apps = None) -> int:
+        """Delete log lines of ``apps`` (None: of every app) older than the cut-off, whatever
+        their job's status."""
         total = 0
         while True:
             with self.db.write() as tx:
-                ids = sa.select(job_logs.c.id).where(job_logs.c.ts_ms < before_ms).limit(BATCH)
+                ids = sa.select(job_logs.c.id).where(
+                    job_logs.c.ts_ms < before_ms, *of_app(job_logs.c.app, apps)
+                ).limit(BATCH)
                 done = tx.connection.execute(job_logs.delete().where(job_logs.c.id.in_(ids)))
             total += done.rowcount
             if done.rowcount < BATCH:

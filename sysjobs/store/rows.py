@@ -16,6 +16,10 @@ Row = dict[str, Any]
 #: The statuses in which a job is held by a worker's lease.
 LEASED = ("RUNNING", "STOPPING", "CANCELING")
 
+#: The apps a query may see: their keys, or None for every app (an operator's view). Every
+#: read and write by job id takes one, so a job of another app is simply not there.
+Apps = Sequence[str] | None
+
 #: Milliseconds since the epoch; the engine hands in its injected clock's ``now_ms``.
 Now = Callable[[], int]
 
@@ -50,6 +54,16 @@ def as_row(row: sa.Row[Any]) -> Row:
     return dict(row._mapping)
 
 
+def of_app(column: sa.ColumnElement[str], apps: Apps) -> list[sa.ColumnElement[bool]]:
+    """The terms that keep a query inside ``apps`` (None: every app, the operator's view;
+    an empty sequence matches nothing)."""
+    if apps is None:
+        return []
+    if len(apps) == 1:
+        return [column == apps[0]]
+    return [column.in_(list(apps))]
+
+
 def fence(job_id: str, owner: str, attempt: int) -> sa.ColumnElement[bool]:
     """The condition every write from a lease holder carries: same owner, same attempt."""
     return sa.and_(jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.attempt == attempt)
@@ -70,13 +84,16 @@ def event(
     before: str | None,
     after: str,
     *,
+    app: str,
     attempt: int = 0,
     owner: str | None = None,
     reason: str | None = None,
 ) -> dict[str, Any]:
-    """One ``job_events`` row."""
+    """One ``job_events`` row, in the job's app (``app``: a transition is heard only by
+    the app whose job it is)."""
     return {
         "job_id": job_id,
+        "app": app,
         "at_ms": at_ms,
         "from_status": before,
         "to_status": after,

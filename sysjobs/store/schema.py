@@ -59,33 +59,9 @@ jobs = sa.Table(
     # Lost-lease retries: how many times the worker vanished, and how many retries allowed.
     sa.Column("lost_count", sa.Integer(), nullable=False, default=0),
     sa.Column("max_retries", sa.Integer(), nullable=False, default=0),
-    sa.Index(
-        "ix_jobs_pending",
-        "queue",
-        "low_priority",
-        "created_ms",
-        postgresql_where=sa.text("status = 'PENDING'"),
-        sqlite_where=sa.text("status = 'PENDING'"),
-    ),
-    # The claim's order across queues (revision 0003): oldest pending first, stop after n.
-    sa.Index(
-        "ix_jobs_pending_order",
-        "created_ms",
-        "id",
-        postgresql_where=sa.text("status = 'PENDING'"),
-        sqlite_where=sa.text("status = 'PENDING'"),
-    ),
-    # An app's claim and queue scans (revision 0010); the two above go when every claim
-    # is scoped by app.
-    sa.Index(
-        "ix_jobs_app_pending",
-        "app",
-        "queue",
-        "low_priority",
-        "created_ms",
-        postgresql_where=sa.text("status = 'PENDING'"),
-        sqlite_where=sa.text("status = 'PENDING'"),
-    ),
+    # An app's claim (revision 0010): every claim is one app's, walking its pending jobs
+    # in order (0011 dropped the unscoped pending indexes, and the app's per-queue one that
+    # the planner, misled by stale statistics, read and sorted a backlog from per claim).
     sa.Index(
         "ix_jobs_app_pending_order",
         "app",

@@ -12,7 +12,7 @@ its thread pool) because the engine is synchronous.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -25,7 +25,7 @@ from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import engine_stats, labelled, series
 from sysjobs.jobs.workers import list_workers
 from sysjobs.web import params
-from sysjobs.web.auth import require
+from sysjobs.web.auth import AuthConfig, bearer, require, require_app
 from sysjobs.web.body import Fields, boolean, json_object
 from sysjobs.web.errors import ApiError, Reply, bad_parameter
 from sysjobs.web.limits import WebLimits
@@ -76,10 +76,32 @@ Fetch = Callable[[int, "tuple[int, str] | None"], Iterable[Job]]
 LOW_PRIORITY = Fields({"lowPriority": boolean}, {})
 
 
+#: The header that picks the app a request is about (the dashboard's app switcher).
+APP_HEADER = "x-sysjobs-app"
+
+
 def host_of(request: Request) -> Host:
-    """The host the app was built on."""
-    host: Host = request.app.state.host
+    """The host of the app the request is about: the ``X-Sysjobs-App`` header's (an app
+    key), else an app token's own app, else the dashboard's first app. An unknown app is
+    404; another app than an app token's is 403 (:func:`~sysjobs.web.auth.require_app`)."""
+    hosts: Mapping[str, Host] = request.app.state.hosts
+    auth: AuthConfig = request.app.state.auth
+    key = request.headers.get(APP_HEADER) or auth.app_of(bearer(request)) or next(iter(hosts))
+    require_app(request, key)
+    host = hosts.get(key)
+    if host is None:
+        raise ApiError(404, "notFound", f"No app {key[:100]!r} on this dashboard")
     return host
+
+
+def apps_list(request: Request) -> Reply:
+    """GET /api/apps — the apps this token reaches (an app token: its own), for the
+    dashboard's app switcher; send one's key as ``X-Sysjobs-App`` to see its jobs."""
+    require(request)
+    hosts: Mapping[str, Host] = request.app.state.hosts
+    auth: AuthConfig = request.app.state.auth
+    own = auth.app_of(bearer(request))
+    return Reply({"apps": [key for key in hosts if own is None or key == own]})
 
 
 def limits_of(request: Request) -> WebLimits:

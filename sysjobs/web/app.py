@@ -8,7 +8,7 @@ token) and ``/metrics`` (Prometheus, read token) are for monitoring.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -72,6 +72,7 @@ def routes() -> list[Route | Mount]:
         Route("/metrics", metrics.metrics),
         Route("/api/openapi.json", openapi),
         Route("/api/me", api.whoami),
+        Route("/api/apps", api.apps_list),
         Route("/api/stats", api.stats),
         Route("/api/stats/series", api.stats_series),
         Route("/api/workers", workers.workers),
@@ -89,9 +90,11 @@ def routes() -> list[Route | Mount]:
 
 def create_app(
     host: Host, auth: AuthConfig, *, db_url: str | None = None, app_dir: str | None = None,
-    limits: WebLimits | None = None,
+    limits: WebLimits | None = None, apps: Sequence[Host] = (),
 ) -> Starlette:  # fmt: skip
-    """The dashboard over ``host``; ``db_url``/``app_dir`` let console scripts open the same;
+    """The dashboard over ``host`` (and the Hosts of other ``apps`` on the same database:
+    each request is about one app, picked by the ``X-Sysjobs-App`` header, ``GET
+    /api/apps`` lists them); ``db_url``/``app_dir`` let console scripts open the same;
     ``limits`` caps bodies and pages (the defaults of :class:`WebLimits` when None)."""
     limits = limits or WebLimits()
     console = scripts.ScriptConsole(db_url, app_dir)
@@ -115,5 +118,6 @@ def create_app(
         },
     )
     app.state.host, app.state.auth, app.state.console = host, auth, console
+    app.state.hosts = {h.app_key: h for h in (host, *apps)}
     app.state.limits = limits
     return app

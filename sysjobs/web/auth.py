@@ -13,7 +13,8 @@ token itself (:func:`require_admin_token`; the rule and why is in
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from starlette.requests import Request
@@ -32,11 +33,18 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class AuthConfig:
-    """Who gets in: the admin token, an optional read-only token, and the read-only switch."""
+    """Who gets in: the admin token, an optional read-only token, and the read-only switch;
+    and tokens of one app each (``app_tokens``: token -> app key).
+
+    The admin and read tokens are the operator's: they reach every app the dashboard
+    serves. An app's token is an admin token of that app only: another app's requests
+    answer 403, and its jobs are not there.
+    """
 
     token: str
     read_token: str | None = None
     read_only: bool = False
+    app_tokens: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -50,7 +58,17 @@ class AuthConfig:
             return Role.READ if self.read_only else Role.ADMIN
         if self.read_token and hmac.compare_digest(presented.encode(), self.read_token.encode()):
             return Role.READ
+        if self.app_of(presented) is not None:
+            return Role.READ if self.read_only else Role.ADMIN
         return None
+
+    def app_of(self, presented: str | None) -> str | None:
+        """The app a presented app token is for (None: not an app token)."""
+        found = None
+        for token, key in self.app_tokens.items():  # every one compared: constant time
+            if presented and hmac.compare_digest(presented.encode(), token.encode()):
+                found = key
+        return found
 
     def is_admin_token(self, presented: str | None) -> bool:
         """Whether ``presented`` is the admin token (read-only mode or not)."""
@@ -74,6 +92,14 @@ def require(request: Request, *, write: bool = False) -> Role:
         why = "the dashboard runs read-only" if config.read_only else "the token is read-only"
         raise ApiError(403, "forbidden", f"This operation changes data, and {why}")
     return role
+
+
+def require_app(request: Request, key: str) -> None:
+    """403 when the caller's token is another app's (an operator token reaches every app)."""
+    config: AuthConfig = request.app.state.auth
+    own = config.app_of(bearer(request))
+    if own is not None and own != key:
+        raise ApiError(403, "forbidden", f"This token is app '{own}''s; it reaches no other app")
 
 
 def require_admin_token(request: Request) -> None:

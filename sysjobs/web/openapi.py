@@ -123,6 +123,12 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             "/api/me": {"get": _op("The caller's role (admin or read)")},
+            "/api/apps": {"get": _op(
+                "The apps this token reaches ({apps: [key]}; an app's token: its own). Every "
+                "other route is about one app: the X-Sysjobs-App header's, else an app "
+                "token's own, else the dashboard's first; another app than an app token's "
+                "is 403, an unknown app 404"
+            )},
             "/api/jobs": {
                 "get": _op(
                     "Jobs, newest first (the spec's find); a listed job's data or results "

@@ -34,7 +34,7 @@ from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
 from sysjobs.web.api import host_of, limits_of
 from sysjobs.web.auth import require, require_admin_token
 from sysjobs.web.body import Fields, boolean, json_object, number, string
-from sysjobs.web.errors import Reply
+from sysjobs.web.errors import ApiError, Reply
 from sysjobs.web.limits import WebLimits
 from sysjobs.web.logpages import log_page
 from sysjobs.web.params import NONE
@@ -106,6 +106,9 @@ async def run_script(request: Request) -> Reply:
         if not body["wait"]:
             return Reply({"job": job_json(job)}, status_code=202)
         return Reply(await run_in_threadpool(_job_output, host, job.id, timeout, limits))
+    if host_of(request) is not request.app.state.host:  # the console is the first app's
+        raise ApiError(400, "badRequest", "The script console runs the dashboard's first app "
+                       "only; run another app's script with inJob: true")  # fmt: skip
     console: ScriptConsole = request.app.state.console
     result = await run_in_threadpool(console.run, source, timeout)
     return Reply({"result": result})

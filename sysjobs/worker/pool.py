@@ -14,21 +14,24 @@ host's own process only when asked (``in_process=True``: trusted code).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Protocol, Unpack
 
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, new_owner
 from sysjobs.jobs.hooks import fire
+from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.workers import Registration
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
 from sysjobs.worker.queues import default_limits, free_slots
+from sysjobs.worker.served import ServedApp, served_apps
 
 log = logging.getLogger(__name__)
 #: Slots per pool when not told otherwise. Measured in bench/ (2 worker processes, 2 cores,
@@ -59,7 +62,14 @@ class Workers(Protocol):
 
 
 class WorkerPool:
-    """``concurrency`` slots leasing jobs from ``engine`` under one fresh owner id."""
+    """``concurrency`` slots leasing jobs from ``engine`` under one fresh owner id.
+
+    The pool serves ``engine``'s app with ``script_runner``, or the apps of ``apps``
+    (``sysjobs.worker.served``: each app's engine on ``engine``'s database, and its
+    runner): it claims their jobs only, fairly across them (the apps take turns in each
+    claim, their order rotated from one claim to the next), and runs each job on its own
+    app's engine with its own app's runner.
+    """
 
     def __init__(
         self,
@@ -72,9 +82,13 @@ class WorkerPool:
         shutdown_grace_s: float = 10.0,
         owner: str | None = None,
         safety_poll_s: float = SAFETY_POLL_S,
-        apps: Sequence[str] | None = None,
+        apps: Mapping[str, ServedApp] | None = None,
     ) -> None:
         self.engine = engine
+        #: The apps whose jobs this pool claims and runs, by key.
+        self.served = served_apps(engine, script_runner, apps)
+        self._keys = tuple(self.served)
+        self._turns = itertools.count()  # rotates the apps' order from claim to claim
         self.concurrency = max(1, concurrency)
         self.limits = dict(queues or default_limits(self.concurrency))
         self.lease_s = lease_s or engine.settings.lease_s
@@ -95,10 +109,10 @@ class WorkerPool:
         self._finisher = GroupFinisher(
             lambda requests: engine.leases.finish_many(requests, ended_jobs=False)
         )
-        #: This pool's row in the workers registry (``apps``: default the engine's app).
+        #: This pool's row in the workers registry, naming the apps it serves.
         self.registration = Registration(
             engine, self.owner, slots=self.concurrency, queues=self.limits,
-            apps=tuple(apps) if apps is not None else (engine.app,), lease_s=self.lease_s,
+            apps=self._keys, lease_s=self.lease_s,
         )  # fmt: skip
 
     def start(self) -> WorkerPool:
@@ -122,7 +136,8 @@ class WorkerPool:
         while self.running and time.monotonic() < deadline:
             time.sleep(0.01)
         for running in self._snapshot():
-            force_end(self.engine, running, self.script_runner, released=True)
+            app = self._app_of(running)
+            force_end(app.engine, running, app.script_runner, released=True)
             self._forget(running)
         self._closed.set()
         for thread in self._threads[1:]:
@@ -179,10 +194,10 @@ class WorkerPool:
         claimed: list[Claimed] = []
         for queues, limit in groups:
             names = queues if isinstance(queues, tuple) else (queues,)
+            criteria = self._whose(queues=names, allow_low=allow_low, lease_s=self.lease_s)
             claimed += self.engine.leases.claim(
-                self.owner, limit=min(limit, total - len(claimed)), queues=names,
-                allow_low=allow_low, lease_s=self.lease_s,
-            )  # fmt: skip
+                self.owner, limit=min(limit, total - len(claimed)), **criteria
+            )
         return claimed or None
 
     def _next_claim(self, leaving: Running) -> ClaimSpec | None:
@@ -194,9 +209,24 @@ class WorkerPool:
         free, _total, allow_low = self._capacity(leaving)
         if not free:
             return None
-        return self.engine.leases.claim_spec(
-            self.owner, limit=1, queues=tuple(free), allow_low=allow_low, lease_s=self.lease_s
-        )
+        criteria = self._whose(queues=tuple(free), allow_low=allow_low, lease_s=self.lease_s)
+        return self.engine.leases.claim_spec(self.owner, limit=1, **criteria)
+
+    def _whose(self, **criteria: Unpack[ClaimCriteria]) -> ClaimCriteria:
+        """``criteria`` and whose jobs a claim takes: the served apps, in this claim's turn
+        order, each with the types its own engine may claim now (held types left out)."""
+        keys = self._keys
+        if len(keys) == 1:
+            types = self.served[keys[0]].engine.registry.claimable()
+            return {**criteria, "apps": keys, "types": types}
+        turn = next(self._turns) % len(keys)
+        order = keys[turn:] + keys[:turn]
+        app_types = {k: self.served[k].engine.registry.claimable() for k in order}
+        return {**criteria, "apps": order, "types": [], "app_types": app_types}
+
+    def _app_of(self, running: Running) -> ServedApp:
+        """The served app whose job ``running`` is (a claim takes no other app's)."""
+        return self.served[running.claimed.job.app]
 
     def _capacity(self, leaving: Running | None = None) -> tuple[dict[str, int], int, bool]:
         """Free slots per queue, free slots in all, and whether low priority may take one —
@@ -245,16 +275,17 @@ class WorkerPool:
             current = after
 
     def _run_one(self, running: Running) -> list[Claimed]:
-        hooks, job, owner = self.engine.hooks, running.claimed.job, self.owner
+        app = self._app_of(running)
+        hooks, job, owner = app.engine.hooks, running.claimed.job, self.owner
         fire(hooks, lambda hook: hook.job_started(job, owner))
         try:
             return run_job(
-                self.engine, running, self.script_runner, lambda: self._next_claim(running),
+                app.engine, running, app.script_runner, lambda: self._next_claim(running),
                 self._finisher.finish,
             )
         finally:
             if hooks:
-                ended = self.engine.get(job.id)
+                ended = app.engine.get(job.id)
                 fire(hooks, lambda hook: hook.job_ended(ended, job.id, owner))
 
     def _forget(self, running: Running, *, notify: bool = True) -> None:
@@ -281,7 +312,7 @@ class WorkerPool:
         last = self._last_reap_ms
         if last is None or not last <= now < last + int(self.lease_s * 500):
             self._last_reap_ms = now
-            self.engine.reap()
+            self.engine.leases.reap(self._keys)
 
     # ---- heartbeat ----------------------------------------------------------------
     def _heartbeat_loop(self) -> None:
@@ -320,7 +351,8 @@ class WorkerPool:
             if status in ("STOPPING", "CANCELING"):
                 running.state.stop_requested.set()
                 if force_at is not None and force_at <= now:
-                    force_end(self.engine, running, self.script_runner)
+                    app = self._app_of(running)
+                    force_end(app.engine, running, app.script_runner)
                     self._forget(running)
 
 

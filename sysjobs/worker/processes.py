@@ -38,6 +38,7 @@ from sysjobs.worker.joblines import log_jobs
 from sysjobs.worker.loader import load
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
 from sysjobs.worker.queues import parse_queues
+from sysjobs.worker.served import ServedApp
 
 log = logging.getLogger(__name__)
 #: What a child runs: read the config, take the parent's import path, serve.
@@ -63,7 +64,8 @@ class WorkerConfig:
     lease_s: float = 30.0
     stop_grace_s: float = 30.0
     shutdown_grace_s: float = 10.0
-    #: ``module:function(engine, **setup_args)`` registering the job types this worker runs.
+    #: ``module:function(engine, **setup_args)`` registering the job types this worker runs
+    #: (it may return the engine it registered them on instead: ``Engine.for_app``).
     setup: str | None = None
     #: Keyword arguments for ``setup`` (JSON values: e.g. the app folder, namespace paths).
     setup_args: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +79,10 @@ class WorkerConfig:
     supervisor_pid: int = 0
     #: Log a line per job start and end (``sysjobs worker -v``).
     verbose: bool = False
+    #: The apps this worker serves: app key -> its folder (None: none, e.g. the demo app),
+    #: each set up with ``setup`` (``app_dir``: its folder, when it has one) on an engine
+    #: of its own app. Empty: the one app of ``engine_settings`` as ``setup_args`` say.
+    apps: dict[str, str | None] = field(default_factory=dict)
 
 
 def child_entry(raw: dict[str, Any]) -> None:
@@ -97,13 +103,14 @@ def child_main(config: WorkerConfig) -> None:
     if config.verbose:
         log_jobs(engine)
     try:
-        if config.setup:
-            load(config.setup)(engine, **config.setup_args)
-        runner = load(config.runner_factory)() if config.runner_factory else None
+        served = _set_up(engine, config)
+        for app in served.values() if config.verbose else ():
+            if app.engine is not engine:
+                log_jobs(app.engine)
         pool = WorkerPool(
             engine, concurrency=config.concurrency,
             queues=parse_queues(config.queues, config.concurrency), lease_s=config.lease_s,
-            script_runner=runner, shutdown_grace_s=config.shutdown_grace_s, owner=config.owner,
+            shutdown_grace_s=config.shutdown_grace_s, owner=config.owner, apps=served,
         )  # fmt: skip
         pool.start()
         while _supervised(config) and not stop.wait(0.5):
@@ -111,6 +118,25 @@ def child_main(config: WorkerConfig) -> None:
         pool.stop()
     finally:
         engine.close()
+
+
+def _set_up(engine: Engine, config: WorkerConfig) -> dict[str, ServedApp]:
+    """Each app this worker serves, set up by the ``setup`` hook on an engine of its own
+    (``Engine.for_app``: same database, that app's registry) with its script runner."""
+    wanted = config.apps or {engine.app: config.setup_args.get("app_dir")}
+    served: dict[str, ServedApp] = {}
+    for key, folder in wanted.items():
+        app_engine = engine if key == engine.app else engine.for_app(key)
+        if config.setup:
+            args = dict(config.setup_args)
+            if folder is not None:
+                args["app_dir"] = folder
+            made = load(config.setup)(app_engine, **args)
+            if isinstance(made, Engine):  # the hook set the app up on an engine of its own
+                app_engine = made
+        runner = load(config.runner_factory)() if config.runner_factory else None
+        served[key] = ServedApp(app_engine, runner)
+    return served
 
 
 def settings_to_json(settings: EngineSettings) -> dict[str, Any]:

@@ -170,7 +170,8 @@ class Jobs:
         """A log line written at ``ts_ms`` (the past cannot be reached through the API)."""
         with self.engine.database.engine.begin() as conn:
             conn.execute(job_logs.insert(), [
-                {"job_id": job_id, "ts_ms": ts_ms, "level": level, "message": message}
+                {"job_id": job_id, "app": self.engine.app, "ts_ms": ts_ms, "level": level,
+                 "message": message}
             ])
 
     def logs(self, job_id: str) -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """PostgreSQL's claim and end-and-claim: one call of the server function ``FUNCTION``.
 
-The function (``sql/schema.sql``; created by revision 0009 from ``sql/0009_lease_v3.sql``)
+The function (``sql/schema.sql``; created by revision 0011 from ``sql/0011_lease_v4.sql``)
 does in the server what ``store/sqlite/leases.py`` does statement by statement on SQLite —
 the same fences, status maps, events and hints — as one statement in autocommit: one round
 trip for a worker's whole group commit, and plans that do not depend on the table's
@@ -13,8 +13,9 @@ writes, so the function clamps every time it stores to the job's own earlier tim
 SQLite statements do.
 
 The function's name carries its version: a change of its text is a new revision with a new
-name (``…_v4``), so a database shared with workers still on the previous release keeps the
-function those call until they are gone.
+name (``…_v5``), so a database shared with workers still on the previous release keeps the
+function those call until they are gone — unless the old one would break a rule that keeps
+apps apart (revision 0011 dropped ``_v3``, which claims across apps).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from sysjobs.store.database import Database
 
 #: The lease function this release calls (its text: ``sql/schema.sql``).
-FUNCTION = "sysjobs_end_and_claim_v3"
+FUNCTION = "sysjobs_end_and_claim_v4"
 _CALL = f"SELECT {FUNCTION}(%s::json, %s::json, %s, %s)"
 #: What an end may set besides the lease's own columns (what the function knows).
 _VALUES = frozenset({"has_errors", "progress"})
@@ -107,7 +108,9 @@ def _ends_json(ends: Sequence[FinishSpec], now: int) -> str:
 def _claims_json(claims: Sequence[ClaimSpec], now: int) -> str:
     return json.dumps([
         {
-            "owner": c.owner, "queues": list(c.queues), "types": list(c.types),
+            "owner": c.owner, "apps": list(c.apps), "queues": list(c.queues),
+            "types": list(c.types),
+            "app_types": {app: list(types) for app, types in c.app_types.items()},
             "limit": c.limit, "allow_low": c.allow_low, "aged_before": c.aged_before_ms,
             "now": now, "lease_ms": c.lease_ms,
         }

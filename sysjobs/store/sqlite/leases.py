@@ -2,7 +2,7 @@
 
 A claim is one atomic statement — ``UPDATE … WHERE id IN (SELECT … ORDER BY … LIMIT n)
 RETURNING …`` — under the write lock ``Database.write`` takes with ``BEGIN IMMEDIATE``;
-the pending scan is served by the partial index ``ix_jobs_pending_order``. An end reads
+an app's pending scan is served by the partial index ``ix_jobs_app_pending_order``. An end reads
 its leased rows, checks the fence (owner, attempt) and the status map, and writes the
 release, the results and the events with the commit. The clock is read under the lock and
 what is stored clamped to the job's earlier times (``store/leases.py`` on time).
@@ -12,7 +12,7 @@ PostgreSQL runs the same rules in its server function (``store/postgres/sql``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,14 @@ import sqlalchemy as sa
 from sysjobs.store.backend import ClaimSpec, Finished, FinishSpec
 from sysjobs.store.core import CoreBackend
 from sysjobs.store.database import Tx
-from sysjobs.store.leases import claim_groups, merged, release_update, released, share
+from sysjobs.store.leases import (
+    claim_groups,
+    fair_rounds,
+    merged,
+    release_update,
+    released,
+    share,
+)
 from sysjobs.store.rows import (
     LEASED,
     Row,
@@ -77,9 +84,10 @@ def _claim_statement(low: bool) -> sa.Update:
     """The claim, built once per kind (its cache key is then memoised).
 
     ``'PENDING'`` is written as a literal so the planner can use the partial index
-    ``ix_jobs_pending_order`` (a bound parameter hides the value from SQLite's planner); the
-    UPDATE's own re-check is written so that no index on ``status`` drives its plan —
-    SQLite otherwise walked every pending row to find the few ids of the CTE.
+    ``ix_jobs_app_pending_order`` (``app, created_ms, id``: one app's pending jobs in order;
+    a bound parameter hides the value from SQLite's planner); the UPDATE's own re-check is
+    written so that no index on ``status`` drives its plan — SQLite otherwise walked every
+    pending row to find the few ids of the CTE.
 
     The queue and type filters are written as ``column || ''`` for the same reason: SQLite
     keeps no statistics, and with one type it took ``type = ?`` on ``ix_jobs_type_created``
@@ -91,6 +99,7 @@ def _claim_statement(low: bool) -> sa.Update:
     queue, type_ = jobs.c.queue.concat(""), jobs.c.type.concat("")
     pending = sa.and_(
         jobs.c.status == _PENDING,
+        jobs.c.app == sa.bindparam("b_app"),
         queue.in_(sa.bindparam("queues", expanding=True)),
         type_.in_(sa.bindparam("types", expanding=True)),
         jobs.c.low_priority.is_(True)
@@ -128,18 +137,21 @@ def _claim_statement(low: bool) -> sa.Update:
 
 
 def _claim_in(
-    tx: Tx, spec: ClaimSpec, now: int, *, low: bool, limit: int, events: list[dict[str, Any]]
+    tx: Tx, spec: ClaimSpec, now: int, *, app: str, low: bool, limit: int,
+    events: list[dict[str, Any]],
 ) -> list[Row]:
-    """The claim statement in the open write transaction ``tx`` at ``now`` (read under
-    its lock); rows oldest first.
+    """The claim statement for ``app``'s jobs in the open write transaction ``tx`` at
+    ``now`` (read under its lock); rows oldest first.
 
     The claim events are appended to ``events`` for the caller to insert with its own.
     """
     params = {
-        "queues": list(spec.queues), "types": list(spec.types), "limit": limit,
+        "queues": list(spec.queues), "types": list(spec.types_of(app)), "limit": limit,
         "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": now,
-        "expires": now + spec.lease_ms,
+        "expires": now + spec.lease_ms, "b_app": app,
     }  # fmt: skip
+    if not params["types"]:
+        return []
     statement = _claim_statement(low)
     rows = [as_row(r) for r in tx.connection.execute(statement, params)]
     if not rows:
@@ -153,10 +165,15 @@ def _claim_in(
 
 
 def _claim_both(tx: Tx, spec: ClaimSpec, now: int, events: list[dict[str, Any]]) -> list[Row]:
-    """Normal (and aged) jobs first, then low priority while slots are left."""
-    rows = _claim_in(tx, spec, now, low=False, limit=spec.limit, events=events)
+    """Normal (and aged) jobs first, then low priority while slots are left; each fairly
+    across ``spec.apps`` (:func:`~sysjobs.store.leases.fair_rounds`)."""
+
+    def taker(low: bool) -> Callable[[str, int], list[Row]]:
+        return lambda app, n: _claim_in(tx, spec, now, app=app, low=low, limit=n, events=events)
+
+    rows = fair_rounds(spec.apps, spec.limit, taker(False))
     if spec.allow_low and len(rows) < spec.limit:
-        rows += _claim_in(tx, spec, now, low=True, limit=spec.limit - len(rows), events=events)
+        rows += fair_rounds(spec.apps, spec.limit - len(rows), taker(True))
     return rows
 
 
@@ -191,7 +208,8 @@ def _end_leases(
         if end.results is not None:
             changed["results"] = dict(end.results)
             results.append({"b_job_id": end.job_id, "b_results": changed["results"]})
-        ended = event(end.job_id, at, current, after, attempt=end.attempt, owner=end.owner)
+        ended = event(end.job_id, at, current, after, app=before.app, attempt=end.attempt,
+                      owner=end.owner)  # fmt: skip
         events.append({**ended, "reason": end.reason})
         tx.hint(f"job:{end.job_id}", *(["work"] if after == "PENDING" else []))
         # The row as it is now, not read back (or what the fence read of it, ``rows=False``).
@@ -247,6 +265,7 @@ def _claim_event(row: Row, spec: ClaimSpec, at: int) -> dict[str, Any]:
         at,
         "PENDING",
         "RUNNING",
+        app=row["app"],
         attempt=row["attempt"],
         owner=spec.owner,
         reason="claimed",
@@ -272,8 +291,8 @@ def _fence_select() -> sa.Select[Any]:
     """:func:`_finish_select` for what the fence (and the end's time) needs only: no data,
     no results."""
     return (
-        sa.select(jobs.c.id, jobs.c.status, jobs.c.owner, jobs.c.attempt, jobs.c.created_ms,
-                  jobs.c.started_ms, last_event_ms())
+        sa.select(jobs.c.id, jobs.c.app, jobs.c.status, jobs.c.owner, jobs.c.attempt,
+                  jobs.c.created_ms, jobs.c.started_ms, last_event_ms())
         .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)), jobs.c.status.in_(LEASED))
     )
 

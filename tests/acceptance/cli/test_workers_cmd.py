@@ -16,6 +16,7 @@ import pytest
 from sysjobs.cli import stats_cmd
 from sysjobs.host import Host
 from sysjobs.worker import WorkerPool
+from sysjobs.worker.served import ServedApp
 from tests.acceptance.cli.conftest import Cli
 from tests.acceptance.web.test_api_workers import gone_worker
 
@@ -72,7 +73,8 @@ def test_workers_shows_a_busy_pool_and_a_gone_worker(cli: Cli, host: Host) -> No
 
 
 def test_all_apps_lists_the_workers_of_other_apps_too(cli: Cli, host: Host) -> None:
-    other = WorkerPool(host.engine, concurrency=1, apps=("billing",))
+    other = WorkerPool(host.engine, concurrency=1,
+                       apps={"billing": ServedApp(host.engine.for_app("billing"))})
     with other, host.workers(1, in_process=True) as mine:  # trusted test job types
         own = [w["id"] for w in workers_json(cli)["workers"]]
         every = workers_json(cli, "--all-apps")

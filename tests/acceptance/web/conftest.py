@@ -111,7 +111,8 @@ def bulk_log(host: Host, job_id: str, messages: Sequence[str], *, first_ms: int 
     """Store ``messages`` as INFO lines of ``job_id`` in one transaction (a log of thousands of
     lines in a moment; the engine's per-line caps are not what these tests are about);
     ``per_ms`` lines share each millisecond."""
-    rows = [{"job_id": job_id, "ts_ms": first_ms + n // per_ms, "level": "INFO", "message": m,
-             "additional_info": info} for n, m in enumerate(messages)]  # fmt: skip
+    rows = [{"job_id": job_id, "app": host.engine.app, "ts_ms": first_ms + n // per_ms,
+             "level": "INFO", "message": m, "additional_info": info}
+            for n, m in enumerate(messages)]  # fmt: skip
     with host.engine.database.engine.begin() as conn:
         conn.execute(job_logs.insert(), rows)

@@ -20,6 +20,7 @@ from sysjobs.jobs import new_owner
 from sysjobs.jobs.workers import GONE_AFTER_LEASES, Registration
 from sysjobs.store.schema import workers as workers_table
 from sysjobs.worker import WorkerPool
+from sysjobs.worker.served import ServedApp
 from tests.acceptance.web.conftest import ADMIN, READER, auth
 from tests.acceptance.web.test_api_monitoring import samples, value
 
@@ -95,7 +96,8 @@ def test_a_dead_worker_shows_gone_and_the_state_filter_picks_it(
 
 
 def test_other_apps_workers_are_for_the_admin_token(client: TestClient, host: Host) -> None:
-    other = WorkerPool(host.engine, concurrency=1, apps=("billing",))
+    other = WorkerPool(host.engine, concurrency=1,
+                       apps={"billing": ServedApp(host.engine.for_app("billing"))})
     with other, host.workers(1, in_process=True) as mine:  # trusted test job types
         own = [w["id"] for w in listed(client)["workers"]]
         refused = client.get("/api/workers?app=billing", headers=auth(READER))

@@ -23,7 +23,7 @@ def _page_logs(engine: Engine, job_id: str, size: int, query: dict[str, object])
 def test_logs_after_a_position_walk_every_line_once(engine: Engine) -> None:
     register(engine)
     job = engine.enqueue("NOOP", {})
-    rows = [{"job_id": job.id, "ts_ms": 1_700_000_000_000 + n // 4, "level": "INFO",
+    rows = [{"job_id": job.id, "app": engine.app, "ts_ms": 1_700_000_000_000 + n // 4, "level": "INFO",
              "message": f"line {n}"} for n in range(101)]  # four lines share each millisecond
     with engine.database.engine.begin() as conn:
         conn.execute(job_logs.insert(), rows)

@@ -36,14 +36,14 @@ def _out_of_order(eng: Engine, job_ids: list[str]) -> list[str]:
     """What is wrong with the jobs' times (empty when all are in order)."""
     wrong = []
     for job_id in job_ids:
-        row = eng.store.get_job(job_id)
+        row = eng.store.get_job(job_id, apps=eng.apps)
         assert row is not None
         created, started, ended = row["created_ms"], row["started_ms"], row["ended_ms"]
         if started is not None and started < created:
             wrong.append(f"{job_id}: started {started} < created {created}")
         if ended is not None and ended < max(created, started or created):
             wrong.append(f"{job_id}: ended {ended} < created/started {created}/{started}")
-        times = [e["at_ms"] for e in eng.store.events(job_id)]
+        times = [e["at_ms"] for e in eng.store.events(job_id, apps=eng.apps)]
         if times[0] != created or times != sorted(times):
             wrong.append(f"{job_id}: events {times}, created {created}")
     return wrong
@@ -53,7 +53,7 @@ def _missed_by_create_to_started(eng: Engine, job_ids: list[str]) -> list[str]:
     """Jobs ``find({createTo: <its start>})`` does not return."""
     missed = []
     for job_id in job_ids:
-        started = eng.store.get_job(job_id)["started_ms"]  # type: ignore[index]
+        started = eng.store.get_job(job_id, apps=eng.apps)["started_ms"]  # type: ignore[index]
         if started is not None and job_id not in {j.id for j in eng.find({"createTo": started})}:
             missed.append(job_id)
     return missed

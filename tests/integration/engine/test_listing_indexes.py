@@ -110,21 +110,21 @@ def _fill_sqlite(engine: Engine, jobs: int, logs: int) -> int:
     series = "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n}) "
     with engine.database.engine.begin() as conn:
         conn.exec_driver_sql(
-            series.format(n=jobs) + "INSERT INTO jobs (id, type, label, status, queue,"
+            series.format(n=jobs) + "INSERT INTO jobs (id, app, type, label, status, queue,"
             " low_priority, progress, has_errors, created_ms, started_ms, ended_ms, data,"
-            " attempt, lost_count, max_retries) SELECT printf('%024x', g), 'NOOP', 'bench',"
+            " attempt, lost_count, max_retries) SELECT printf('%024x', g), 'default', 'NOOP', 'bench',"
             f" 'FINISHED', 'mix', 0, 100, 0, {base} + g * {step}, {base} + g * {step} + 100,"
             f" {base} + g * {step} + 1100, '{{}}', 1, 0, 0 FROM s"
         )
         conn.exec_driver_sql("INSERT INTO job_results (job_id) SELECT id FROM jobs")
         conn.exec_driver_sql(
-            "INSERT INTO jobs (id, type, status, queue, low_priority, progress, has_errors,"
-            f" created_ms, data, attempt, lost_count, max_retries) VALUES ('{BIG_JOB}', 'NOOP',"
+            "INSERT INTO jobs (id, app, type, status, queue, low_priority, progress, has_errors,"
+            f" created_ms, data, attempt, lost_count, max_retries) VALUES ('{BIG_JOB}', 'default', 'NOOP',"
             f" 'FINISHED', 'mix', 0, 100, 0, {base}, '{{}}', 1, 0, 0)"
         )
         conn.exec_driver_sql(
-            series.format(n=logs) + "INSERT INTO job_logs (job_id, ts_ms, level, message)"
-            f" SELECT '{BIG_JOB}', {base} + g, 'INFO', CASE WHEN g % 1000 = 7"
+            series.format(n=logs) + "INSERT INTO job_logs (job_id, app, ts_ms, level, message)"
+            f" SELECT '{BIG_JOB}', 'default', {base} + g, 'INFO', CASE WHEN g % 1000 = 7"
             " THEN 'record ' || g || ': duplicate key' ELSE 'processed record ' || g END FROM s"
         )
         conn.exec_driver_sql("ANALYZE")
@@ -138,21 +138,21 @@ def _fill(engine: Engine, jobs: int, logs: int) -> int:
     step = 30 * DAY_MS // jobs
     with engine.database.engine.begin() as conn:
         conn.exec_driver_sql(
-            "INSERT INTO jobs (id, type, label, status, queue, low_priority, progress,"
+            "INSERT INTO jobs (id, app, type, label, status, queue, low_priority, progress,"
             " has_errors, created_ms, started_ms, ended_ms, data, attempt, lost_count,"
-            " max_retries) SELECT lpad(to_hex(g), 24, '0'), 'NOOP', 'bench', 'FINISHED', 'mix',"
+            " max_retries) SELECT lpad(to_hex(g), 24, '0'), 'default', 'NOOP', 'bench', 'FINISHED', 'mix',"
             f" false, 100, false, {base} + g * {step}, {base} + g * {step} + 100,"
             f" {base} + g * {step} + 1100, '{{}}', 1, 0, 0 FROM generate_series(1::bigint, {jobs}) g"
         )
         conn.exec_driver_sql("INSERT INTO job_results (job_id) SELECT id FROM jobs")
         conn.exec_driver_sql(
-            "INSERT INTO jobs (id, type, status, queue, low_priority, progress, has_errors,"
-            f" created_ms, data, attempt, lost_count, max_retries) VALUES ('{BIG_JOB}', 'NOOP',"
+            "INSERT INTO jobs (id, app, type, status, queue, low_priority, progress, has_errors,"
+            f" created_ms, data, attempt, lost_count, max_retries) VALUES ('{BIG_JOB}', 'default', 'NOOP',"
             f" 'FINISHED', 'mix', false, 100, false, {base}, '{{}}', 1, 0, 0)"
         )
         conn.exec_driver_sql(
-            "INSERT INTO job_logs (job_id, ts_ms, level, message) SELECT"
-            f" '{BIG_JOB}', {base} + g, 'INFO', CASE WHEN g %% 1000 = 7"
+            "INSERT INTO job_logs (job_id, app, ts_ms, level, message) SELECT"
+            f" '{BIG_JOB}', 'default', {base} + g, 'INFO', CASE WHEN g %% 1000 = 7"
             " THEN 'record ' || g || ': duplicate key' ELSE 'processed record ' || g END"
             f" FROM generate_series(1::bigint, {logs}) g"
         )
@@ -190,7 +190,7 @@ def test_a_claim_walks_the_pending_rows_in_order_whatever_the_history(
     (statement, params) = next((s, p) for s, p in seen if "claimable" in s)
     plan = _plan(engine, statement, params)
     assert "ix_jobs_type_created" not in plan, plan
-    assert "ix_jobs_pending_order" in plan or "ix_jobs_status_created" in plan, plan
+    assert "ix_jobs_app_pending_order" in plan or "ix_jobs_status_created" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
 
 
@@ -244,7 +244,7 @@ def test_the_server_functions_walk_the_indexes_whatever_the_statistics(
     assert [c.job.id for c in claimed] == pending[:2]
     (claim,) = [p for p in plans if "SKIP LOCKED" in p and "FOR UPDATE" in p]
     picked = claim.split("CTE picked")[1].split("CTE upd")[0]  # the pending rows' walk
-    assert "ix_jobs_pending_order" in picked or "ix_jobs_status_created" in picked, claim
+    assert "ix_jobs_app_pending_order" in picked or "ix_jobs_status_created" in picked, claim
     for wrong in ("Sort", "Bitmap", "Seq Scan", "ix_jobs_type_created"):
         assert wrong not in picked, claim
     leased = claim.split("CTE upd")[1].split("CTE ev")[0]  # the picked rows, by ctid
@@ -365,7 +365,7 @@ def test_sqlite_walks_a_wide_start_or_end_range_newest_first(
     engine: Engine, low: str, high: str
 ) -> None:
     """20,000 jobs over 30 days, a five-day range (3,333 jobs, more than ``RANGE_PROBE``): the
-    page walks ``ix_jobs_created`` below the ``created_ms`` bound with no sort (SQLite's
+    page walks the app's ``ix_jobs_app_created`` below the ``created_ms`` bound with no sort (SQLite's
     planner alone reads the range index and sorts it); ``count()`` reads the range index.
     Every page of the walk matches the jobs' own order."""
     base = _fill_sqlite(engine, 20_000, 10)
@@ -374,7 +374,8 @@ def test_sqlite_walks_a_wide_start_or_end_range_newest_first(
     cursor = engine.find({**query, "_size": 50})
     page, count = _sent(engine, lambda: (next(iter(cursor)), cursor.count()), "jobs")[-2:]
     assert cursor.count() > RANGE_PROBE
-    assert "SEARCH jobs USING INDEX ix_jobs_created (created_ms<?)" in page, page
+    # the app's own jobs newest first (revision 0010's index; before apps, ix_jobs_created)
+    assert "SEARCH jobs USING INDEX ix_jobs_app_created (app=? AND created_ms<?)" in page, page
     assert "TEMP B-TREE" not in page, page
     by_range = "ix_jobs_started" if low == "startFrom" else "ix_jobs_ended"
     assert by_range in count, count

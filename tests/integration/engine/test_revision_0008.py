@@ -68,7 +68,7 @@ def test_upgrading_from_0007_makes_claims_and_ends_clamp_their_times(url_at_0007
         (claim,) = eng.leases.claim(new_owner(), limit=1)
         clock.advance(-60_000)
         eng.leases.finish(claim.lease, Outcome.COMPLETED)
-        row = eng.store.get_job(job.id)
+        row = eng.store.get_job(job.id, apps=eng.apps)
     assert row is not None
     assert row["created_ms"] == row["started_ms"] == row["ended_ms"]
 

@@ -24,6 +24,7 @@ from sysjobs.jobs.workers import (
     list_workers,
 )
 from sysjobs.store.workers import WorkerStore
+from sysjobs.worker.served import ServedApp
 from tests.integration.engine.helpers import ManualClock, open_engine, running_pool
 
 LEASE_S = 1.0
@@ -131,7 +132,8 @@ def test_several_pools_are_listed_each_with_its_own_row(eng: Engine) -> None:
 def test_workers_of_another_app_are_listed_only_when_every_app_is_asked_for(
     eng: Engine,
 ) -> None:
-    with running_pool(eng, apps=("billing", "crm")) as other, running_pool(eng) as mine:
+    served = {key: ServedApp(eng.for_app(key)) for key in ("billing", "crm")}
+    with running_pool(eng, apps=served) as other, running_pool(eng) as mine:
         assert [w.id for w in list_workers(eng, eng.app)] == [mine.owner]
         assert [w.id for w in list_workers(eng, "billing")] == [other.owner]
         assert {w.id for w in list_workers(eng)} == {mine.owner, other.owner}

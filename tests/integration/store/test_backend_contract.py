@@ -57,7 +57,8 @@ class Setup:
 
 def spec(owner: str, limit: int, *, aged_before_ms: int = 0, queues: Iterable[str] = ("mix",),
          types: Iterable[str] = ("T",), allow_low: bool = True) -> ClaimSpec:  # fmt: skip
-    return ClaimSpec(owner, tuple(queues), tuple(types), limit, allow_low, aged_before_ms, LEASE_MS)
+    return ClaimSpec(owner, tuple(queues), tuple(types), limit, allow_low, aged_before_ms, LEASE_MS,
+                     apps=("contract",))  # fmt: skip
 
 
 def end(row: Row, targets: dict[str, str] = COMPLETED, **values: Any) -> FinishSpec:
@@ -309,7 +310,7 @@ def test_logs_page_oldest_first_by_keyset_and_filters(s: Setup) -> None:
     for i in range(5):
         line = {"ts_ms": s.clock.now_ms(), "level": "ERROR" if i == 3 else "INFO",
                 "message": f"Line {i}", "additional_info": {"i": i}}  # fmt: skip
-        assert s.backend.append_log(job, line) is True
+        assert s.backend.append_log(job, line, apps=("contract",)) is True
         s.clock.advance(1)
     page = s.backend.logs_page(LogFilter(job), None, 2)
     assert [r["message"] for r in page] == ["Line 0", "Line 1"]
@@ -321,7 +322,7 @@ def test_logs_page_oldest_first_by_keyset_and_filters(s: Setup) -> None:
     assert s.backend.logs_count(LogFilter(job, level="ERROR")) == 1
     assert s.backend.logs_count(LogFilter(job, message="line 4")) == 1  # ignoring case
     assert s.job(job)["has_errors"] is True
-    assert s.backend.append_log("0" * 24, {**line}) is False
+    assert s.backend.append_log("0" * 24, {**line}, apps=None) is False
 
 
 def test_this_processs_commits_hint_its_waiters(s: Setup) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from sysjobs.app.app import App
 from sysjobs.jobs import EngineSettings, Outcome
 from sysjobs.jobs.leases import Lease
 from sysjobs.store import migrate
@@ -114,9 +115,12 @@ def test_the_revisions_in_order_leave_the_schema_file(new_database: Callable[[],
     _apply_schema_file(from_file)
     expected, found = _catalog(from_file), _catalog(migrated)
     assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
-    # and the comparison sees what matters: both lease functions, every table
+    # and the comparison sees what matters: the current lease functions only (0011 dropped
+    # the _v3 ones, which claim across apps), every table
     names = {row[0] for row in found["functions"]}
-    assert names == {"sysjobs_claim_batch_v3", "sysjobs_end_and_claim_v3"}
+    assert names == {
+        "sysjobs_claim_batch_v4", "sysjobs_claim_fair_v4", "sysjobs_end_and_claim_v4",
+    }  # fmt: skip
     assert {"jobs", "job_logs", "job_events", "job_results"} <= {r[0] for r in found["tables"]}
 
 
@@ -129,7 +133,7 @@ def test_the_catalog_comparison_sees_a_changed_function_body(
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.begin() as conn:
         source = conn.execute(sa.text(
-            "SELECT pg_get_functiondef('sysjobs_claim_batch_v3'::regproc)"
+            "SELECT pg_get_functiondef('sysjobs_claim_batch_v4'::regproc)"
         )).scalar_one()  # fmt: skip
         conn.exec_driver_sql(source.replace("RETURN v_rows;", "RETURN v_rows; -- changed"))
     engine.dispose()
@@ -190,6 +194,10 @@ def test_a_database_at_0007_with_jobs_upgrades_in_place_and_its_jobs_finish(
     with open_engine(url, EngineSettings(lease_s=600)) as eng:  # migrates to head
         assert migrate.current_revisions(eng.database.engine) == migrate.head_revisions()
         register(eng)
+        # The jobs are unowned until the app that used the database opens it (revision
+        # 0010, docs/many-apps.md): no engine sees them, no worker claims them meanwhile.
+        assert eng.get(ids[1]) is None
+        App.open(eng)
         lease = Lease(running["id"], running["owner"], running["attempt"])
         assert eng.leases.finish(lease, Outcome.COMPLETED) is not None
         with running_pool(eng, concurrency=2):

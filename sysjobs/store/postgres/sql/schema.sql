@@ -1,9 +1,9 @@
--- The current PostgreSQL schema of sysjobs: what revisions 0001-0010 and 0012 applied in order leave,
+-- The current PostgreSQL schema of sysjobs: what revisions 0001-0013 applied in order leave,
 -- tables, sequences, constraints, indexes and the lease functions (Alembic's own
 -- alembic_version table aside). tests/integration/store/test_pg_schema.py holds the two equal,
 -- comparing the catalogs; after a new revision, bring this file along (pg_dump --schema-only
 -- --no-owner --no-privileges of a migrated database, without its SET lines, shows what to write).
--- The functions are those of sql/0009_lease_v3.sql; the app tables are app_schema.py's.
+-- The functions are those of sql/0011_lease_v4.sql; the app tables are app_schema.py's.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 
@@ -220,8 +220,6 @@ CREATE INDEX ix_job_logs_message_trgm ON job_logs USING gin (message gin_trgm_op
 
 CREATE INDEX ix_jobs_app_created ON jobs USING btree (app, created_ms, id);
 
-CREATE INDEX ix_jobs_app_pending ON jobs USING btree (app, queue, low_priority, created_ms) WHERE ((status)::text = 'PENDING'::text);
-
 CREATE INDEX ix_jobs_app_pending_order ON jobs USING btree (app, created_ms, id) WHERE ((status)::text = 'PENDING'::text);
 
 CREATE INDEX ix_jobs_created ON jobs USING btree (created_ms, id);
@@ -231,10 +229,6 @@ CREATE INDEX ix_jobs_ended ON jobs USING btree (ended_ms);
 CREATE INDEX ix_jobs_leased ON jobs USING btree (lease_expires_ms) WHERE (owner IS NOT NULL);
 
 CREATE INDEX ix_jobs_parent ON jobs USING btree (parent_id);
-
-CREATE INDEX ix_jobs_pending ON jobs USING btree (queue, low_priority, created_ms) WHERE ((status)::text = 'PENDING'::text);
-
-CREATE INDEX ix_jobs_pending_order ON jobs USING btree (created_ms, id) WHERE ((status)::text = 'PENDING'::text);
 
 CREATE INDEX ix_jobs_started ON jobs USING btree (started_ms);
 
@@ -253,22 +247,27 @@ ALTER TABLE ONLY job_logs
 ALTER TABLE ONLY job_results
     ADD CONSTRAINT job_results_job_id_fkey FOREIGN KEY (job_id) REFERENCES jobs(id) ON DELETE CASCADE;
 
--- The lease functions (sysjobs/store/postgres/leases.py calls sysjobs_end_and_claim_v3)
+-- The lease functions (sysjobs/store/postgres/leases.py calls sysjobs_end_and_claim_v4;
+-- revision 0011 dropped the _v3 ones: they claim across apps)
 
-CREATE FUNCTION sysjobs_claim_batch_v3(p_owner text, p_queues text[], p_types text[], p_limit integer, p_low boolean, p_aged_before bigint, p_now bigint, p_lease_ms bigint) RETURNS json
-    LANGUAGE plpgsql
-    SET enable_seqscan TO 'off'
-    SET enable_bitmapscan TO 'off'
-    SET enable_hashjoin TO 'off'
-    SET enable_mergejoin TO 'off'
-    SET jit TO 'off'
-    AS $$
+CREATE FUNCTION sysjobs_claim_batch_v4(
+  p_owner text, p_app text, p_queues text[], p_types text[], p_limit int, p_low boolean,
+  p_aged_before bigint, p_now bigint, p_lease_ms bigint)
+RETURNS json
+LANGUAGE plpgsql
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET jit = off
+AS $fn$
 DECLARE
   v_rows json;
 BEGIN
   WITH picked AS MATERIALIZED (
     SELECT j.id, j.ctid FROM jobs j
-    WHERE j.status = 'PENDING' AND j.queue = ANY (p_queues) AND j.type = ANY (p_types)
+    WHERE j.status = 'PENDING' AND j.app = p_app
+      AND (j.queue || '') = ANY (p_queues) AND (j.type || '') = ANY (p_types)
       AND CASE WHEN p_low THEN j.low_priority
                ELSE (j.low_priority IS false OR j.created_ms <= p_aged_before) END
     ORDER BY j.created_ms, j.id
@@ -282,8 +281,8 @@ BEGIN
     WHERE j.ctid = ANY (ARRAY(SELECT p.ctid FROM picked p)) AND (j.status || '') = 'PENDING'
     RETURNING j.*
   ), ev AS (
-    INSERT INTO job_events (job_id, at_ms, from_status, to_status, attempt, owner, reason)
-    SELECT u.id, greatest(u.started_ms, p_now, CASE WHEN u.attempt > 1 THEN
+    INSERT INTO job_events (job_id, app, at_ms, from_status, to_status, attempt, owner, reason)
+    SELECT u.id, u.app, greatest(u.started_ms, p_now, CASE WHEN u.attempt > 1 THEN
              (SELECT max(e.at_ms) FROM job_events e WHERE e.job_id = u.id) END),
            'PENDING', 'RUNNING', u.attempt, p_owner, 'claimed'
     FROM upd u ORDER BY u.created_ms, u.id
@@ -297,16 +296,69 @@ BEGIN
   ) r ON u.attempt > 1;
   RETURN v_rows;
 END
-$$;
+$fn$;
 
-CREATE FUNCTION sysjobs_end_and_claim_v3(p_ends json, p_claims json, p_channel text, p_rows boolean) RETURNS json
-    LANGUAGE plpgsql
-    SET enable_seqscan TO 'off'
-    SET enable_bitmapscan TO 'off'
-    SET enable_hashjoin TO 'off'
-    SET enable_mergejoin TO 'off'
-    SET jit TO 'off'
-    AS $$
+CREATE FUNCTION sysjobs_claim_fair_v4(
+  p_owner text, p_apps text[], p_queues text[], p_types text[], p_app_types json, p_limit int,
+  p_low boolean, p_aged_before bigint, p_now bigint, p_lease_ms bigint)
+RETURNS json
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+  v_active text[];
+  v_still text[];
+  v_app text;
+  v_turn int;
+  v_types text[];
+  v_want int;
+  v_got json;
+  v_n int;
+  v_all json[] := '{}';
+  v_taken int := 0;
+BEGIN
+  -- Rounds over the apps (each once, in the order given): every app still in play may take
+  -- an equal share of the slots left at its turn; one that took less than offered has no more.
+  SELECT coalesce(array_agg(a ORDER BY n), '{}') INTO v_active
+  FROM (SELECT a, min(n) AS n FROM unnest(p_apps) WITH ORDINALITY AS t(a, n) GROUP BY a) s;
+  WHILE cardinality(v_active) > 0 AND v_taken < p_limit LOOP
+    v_still := '{}';
+    v_turn := 0;
+    FOREACH v_app IN ARRAY v_active LOOP
+      -- the slots left over the apps yet to take their share, rounded up
+      v_want := (p_limit - v_taken + cardinality(v_active) - v_turn - 1)
+                / (cardinality(v_active) - v_turn);
+      v_turn := v_turn + 1;
+      EXIT WHEN v_want <= 0;
+      v_types := CASE WHEN p_app_types -> v_app IS NULL THEN p_types
+                      ELSE ARRAY(SELECT json_array_elements_text(p_app_types -> v_app)) END;
+      v_got := CASE WHEN cardinality(v_types) = 0 THEN '[]'::json
+                    ELSE sysjobs_claim_batch_v4(p_owner, v_app, p_queues, v_types, v_want, p_low,
+                                                p_aged_before, p_now, p_lease_ms) END;
+      v_n := json_array_length(v_got);
+      v_taken := v_taken + v_n;
+      IF v_n > 0 THEN
+        v_all := v_all || ARRAY(SELECT r FROM json_array_elements(v_got) AS t(r));
+      END IF;
+      IF v_n = v_want THEN
+        v_still := v_still || v_app;
+      END IF;
+    END LOOP;
+    v_active := v_still;
+  END LOOP;
+  RETURN coalesce(array_to_json(v_all), '[]');
+END
+$fn$;
+
+CREATE FUNCTION sysjobs_end_and_claim_v4(
+  p_ends json, p_claims json, p_channel text, p_rows boolean)
+RETURNS json
+LANGUAGE plpgsql
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET jit = off
+AS $fn$
 DECLARE
   c record;
   v_ok json;
@@ -342,15 +394,16 @@ BEGIN
   -- 2. The claims, normal priority first, then low while slots are left.
   FOR c IN
     SELECT * FROM json_to_recordset(p_claims) AS x(
-      owner text, queues text[], types text[], "limit" int, allow_low boolean,
-      aged_before bigint, now bigint, lease_ms bigint)
+      owner text, apps text[], queues text[], types text[], app_types json, "limit" int,
+      allow_low boolean, aged_before bigint, now bigint, lease_ms bigint)
   LOOP
-    v_rows := sysjobs_claim_batch_v3(c.owner, c.queues, c.types, c."limit", false,
-                                  c.aged_before, c.now, c.lease_ms);
+    v_rows := sysjobs_claim_fair_v4(c.owner, c.apps, c.queues, c.types, c.app_types,
+                                    c."limit", false, c.aged_before, c.now, c.lease_ms);
     v_taken := json_array_length(v_rows);
     IF c.allow_low AND v_taken < c."limit" THEN
-      v_low := sysjobs_claim_batch_v3(c.owner, c.queues, c.types, c."limit" - v_taken, true,
-                                   c.aged_before, c.now, c.lease_ms);
+      v_low := sysjobs_claim_fair_v4(c.owner, c.apps, c.queues, c.types, c.app_types,
+                                     c."limit" - v_taken, true, c.aged_before, c.now,
+                                     c.lease_ms);
       IF json_array_length(v_low) > 0 THEN
         v_rows := (SELECT json_agg(r ORDER BY part, n) FROM (
           SELECT 1 AS part, n, r FROM json_array_elements(v_rows) WITH ORDINALITY AS a(r, n)
@@ -377,7 +430,7 @@ BEGIN
       has_errors = j.has_errors OR ok.has_errors,
       progress = coalesce(ok.progress, j.progress)
     FROM ok WHERE j.ctid = ANY (ARRAY(SELECT ok.tid FROM ok)) AND j.id = ok.id
-    RETURNING ok.ord, j.id, ok.before, ok.after, greatest(j.created_ms, j.started_ms, ok.now,
+    RETURNING ok.ord, j.id, j.app, ok.before, ok.after, greatest(j.created_ms, j.started_ms, ok.now,
         (SELECT max(e.at_ms) FROM job_events e WHERE e.job_id = j.id)) AS now, ok.attempt AS fence_attempt,
               ok.owner AS fence_owner, ok.reason, ok.has_results, ok.results AS new_results,
               CASE WHEN p_rows THEN to_json(j) END AS row
@@ -387,8 +440,8 @@ BEGIN
       AND r.job_id = ANY (ARRAY(SELECT w.id FROM upd w WHERE w.has_results))
     RETURNING r.job_id
   ), ev AS (
-    INSERT INTO job_events (job_id, at_ms, from_status, to_status, attempt, owner, reason)
-    SELECT u.id, u.now, u.before, u.after, u.fence_attempt, u.fence_owner, u.reason
+    INSERT INTO job_events (job_id, app, at_ms, from_status, to_status, attempt, owner, reason)
+    SELECT u.id, u.app, u.now, u.before, u.after, u.fence_attempt, u.fence_owner, u.reason
     FROM upd u ORDER BY u.ord
     RETURNING job_id
   )
@@ -417,4 +470,4 @@ BEGIN
   END IF;
   RETURN json_build_object('claimed', to_json(v_claimed), 'ended', v_ended);
 END
-$$;
+$fn$;

@@ -1,0 +1,103 @@
+"""The dashboard over two apps of one database: each request is about one app (the
+``X-Sysjobs-App`` header, the switcher's), an app's token reaches its own app only (another
+app: 403; another app's job id: 404), and the operator's tokens reach every app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from sysjobs.host import Host
+from sysjobs.web.app import create_app
+from sysjobs.web.auth import AuthConfig
+from tests.integration.apps.conftest import app_folder
+
+OPERATOR, READER, ALPHA, BETA = "op-token", "read-token", "alpha-token", "beta-token"
+
+
+class Dashboard:
+    def __init__(self, db_url: str, root: Path) -> None:
+        self.hosts = {name: Host(db_url, app_folder(root, name), pool_size=1)
+                      for name in ("alpha", "beta")}  # fmt: skip
+        self.jobs = {name: host.start_script_job("1", label=f"{name} job").id
+                     for name, host in self.hosts.items()}  # fmt: skip
+        auth = AuthConfig(OPERATOR, READER, app_tokens={ALPHA: "alpha", BETA: "beta"})
+        app = create_app(self.hosts["alpha"], auth, apps=[self.hosts["beta"]])
+        self.client = TestClient(app, raise_server_exceptions=False)
+
+    def get(self, path: str, token: str, app: str | None = None) -> tuple[int, object]:
+        headers = {"Authorization": f"Bearer {token}"}
+        if app is not None:
+            headers["X-Sysjobs-App"] = app
+        reply = self.client.get(path, headers=headers)
+        return reply.status_code, reply.json()
+
+    def ids(self, token: str, app: str | None = None) -> list[str]:
+        status, body = self.get("/api/jobs", token, app)
+        assert status == 200, body
+        assert isinstance(body, dict)
+        return [job["id"] for job in body["jobs"]]
+
+    def close(self) -> None:
+        self.client.close()
+        for host in self.hosts.values():
+            host.close()
+
+
+@pytest.fixture
+def dash(db_url: str, tmp_path: Path) -> Iterator[Dashboard]:
+    opened = Dashboard(db_url, tmp_path)
+    yield opened
+    opened.close()
+
+
+def test_the_switcher_picks_the_app_each_request_is_about(dash: Dashboard) -> None:
+    assert dash.ids(OPERATOR) == [dash.jobs["alpha"]]  # the dashboard's first app
+    assert dash.ids(OPERATOR, "alpha") == [dash.jobs["alpha"]]
+    assert dash.ids(OPERATOR, "beta") == [dash.jobs["beta"]]
+    assert dash.ids(READER, "beta") == [dash.jobs["beta"]]
+    assert dash.get("/api/apps", OPERATOR) == (200, {"apps": ["alpha", "beta"]})
+
+
+def test_an_apps_token_sees_its_own_app_only(dash: Dashboard) -> None:
+    assert dash.ids(BETA) == [dash.jobs["beta"]]
+    assert dash.get("/api/apps", BETA) == (200, {"apps": ["beta"]})
+    for path in ("/api/jobs", "/api/stats", f"/api/jobs/{dash.jobs['alpha']}"):
+        status, body = dash.get(path, BETA, "alpha")
+        assert status == 403, (path, body)
+    status, _ = dash.get(f"/api/jobs/{dash.jobs['alpha']}", BETA)
+    assert status == 404
+    status, _ = dash.get(f"/api/jobs/{dash.jobs['alpha']}/logs", BETA)
+    assert status == 404
+
+
+def test_another_apps_job_is_not_found_through_an_app(dash: Dashboard) -> None:
+    status, body = dash.get(f"/api/jobs/{dash.jobs['beta']}", OPERATOR, "alpha")
+    assert status == 404, body
+    status, body = dash.get(f"/api/jobs/{dash.jobs['beta']}", OPERATOR, "beta")
+    assert status == 200 and isinstance(body, dict) and body["id"] == dash.jobs["beta"]
+
+
+def test_an_apps_token_cannot_change_another_apps_job(dash: Dashboard) -> None:
+    headers = {"Authorization": f"Bearer {BETA}"}
+    reply = dash.client.post(f"/api/jobs/{dash.jobs['alpha']}/cancel", headers=headers)
+    assert reply.status_code == 404
+    assert dash.hosts["alpha"].engine.require(dash.jobs["alpha"]).status == "PENDING"
+    reply = dash.client.post(f"/api/jobs/{dash.jobs['beta']}/cancel", headers=headers)
+    assert reply.status_code == 200
+    assert dash.hosts["beta"].engine.require(dash.jobs["beta"]).status == "CANCELED"
+
+
+@pytest.mark.parametrize("app", ["gamma", "not a key", "x" * 500, "'; DROP TABLE jobs; --"])
+def test_an_unknown_app_is_not_found(dash: Dashboard, app: str) -> None:
+    status, body = dash.get("/api/jobs", OPERATOR, app)
+    assert status == 404, body
+    assert isinstance(body, dict) and body["code"] == "notFound"
+
+
+def test_an_unknown_token_is_still_unauthorized(dash: Dashboard) -> None:
+    status, _ = dash.get("/api/jobs", "nobody", "alpha")
+    assert status == 401
