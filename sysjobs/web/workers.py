@@ -68,4 +68,5 @@ def _require_reach(request: Request, app: str) -> None:
     own = config.app_of(bearer(request))
     if own is not None and app != own:
         raise ApiError(403, "forbidden", f"This token reaches app '{own}' only: it sees the "
-                       f"workers serving '{own}', not those of app {app[:100]!r} (parameter 'app')")  # fmt: skip
+                       f"workers serving '{own}', not those of app {app[:100]!r} "
+                       "(parameter 'app')")  # fmt: skip

@@ -142,3 +142,9 @@ def test_the_operators_tokens_see_any_apps_workers(dash: Dashboard) -> None:
         assert worker_ids(dash, token, app="beta") == {ids["beta"]}
         assert worker_ids(dash, token, "?app=beta") == {ids["beta"]}
         assert worker_ids(dash, token, "?app=*") == set(ids.values())
+
+
+def test_me_names_an_apps_token_app_and_nothing_for_the_operator(dash: Dashboard) -> None:
+    assert dash.get("/api/me", BETA) == (200, {"role": "admin", "app": "beta"})
+    assert dash.get("/api/me", OPERATOR) == (200, {"role": "admin"})
+    assert dash.get("/api/me", READER) == (200, {"role": "read"})
