@@ -264,7 +264,10 @@ def stats_series(request: Request) -> Reply:
 
 
 def whoami(request: Request) -> Reply:
-    """GET /api/me — the caller's role, so the pages can disable what it may not do."""
+    """GET /api/me — the caller's role, so the pages can disable what it may not do; an app's
+    token also names its ``app`` (it reaches no other: no every-app views for it)."""
     role = require(request)
     params.NONE.parse(request)
-    return Reply({"role": str(role)})
+    auth: AuthConfig = request.app.state.auth
+    own = auth.app_of(bearer(request))
+    return Reply({"role": str(role)} if own is None else {"role": str(role), "app": own})

@@ -60,8 +60,9 @@ LOG_PAGE = {
     },
 }
 WORKERS_PARAMS = {
-    "app": "The app key whose workers to list (default: this dashboard's app), or * for every "
-    "app; any other app than the dashboard's needs the admin token",
+    "app": "The app key whose workers to list (default: the request's app), or * for every "
+    "app; an app's token sees its own app's workers only (403 otherwise), the operator's "
+    "tokens (admin, read) any app's",
     "state": "alive or gone",
 }
 STEP = "Bucket length in seconds (default 60): at least 1, at most 1440 buckets per window"
@@ -122,7 +123,8 @@ def document() -> dict[str, Any]:
         },
         "security": [{"bearer": []}],
         "paths": {
-            "/api/me": {"get": _op("The caller's role (admin or read)")},
+            "/api/me": {"get": _op("The caller's role (admin or read), and for an app's token "
+                                   "its app ({role, app?})")},
             "/api/apps": {"get": _op(
                 "The apps this token reaches ({apps: [key]}; an app's token: its own). Every "
                 "other route is about one app: the X-Sysjobs-App header's, else an app "

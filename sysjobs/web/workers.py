@@ -3,9 +3,11 @@
 Each row is a pool of job slots (a worker process, or a pool in a host's own process): host,
 pid, slots, busy slots and their job ids, queues, the app keys it serves, when it started,
 when it last sent a heartbeat, and whether it is ``alive`` or ``gone`` (no heartbeat for a
-few lease periods: it died). By default the workers that serve this dashboard's app; any
-other ``app`` — ``*`` for every worker of the database — is for the admin token (the
-operator), as other apps' workers are not the read token's business.
+few lease periods: it died). By default the workers that serve the request's app (the
+``X-Sysjobs-App`` header's, else an app token's own). Any other ``app`` — ``*`` for every
+worker of the database — is for the operator's tokens (admin or read, which reach every
+app); an app's own token sees only the workers serving its app, as other apps' workers are
+not its business.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sysjobs.errors import BadRequest
 from sysjobs.jobs.apps import KEY_FORM, check_app_key
 from sysjobs.jobs.workers import list_workers
 from sysjobs.web.api import host_of
-from sysjobs.web.auth import Role, require
+from sysjobs.web.auth import AuthConfig, bearer, require
 from sysjobs.web.errors import ApiError, Reply, bad_parameter
 from sysjobs.web.params import Params, text
 from sysjobs.web.views import workers_json
@@ -50,13 +52,21 @@ CHECKS = Params({"app": app_param, "state": state_param})
 
 def workers(request: Request) -> Reply:
     """GET /api/workers — ``{app, goneAfterLeases, count, workers}``, oldest start first."""
-    role = require(request)
+    require(request)
     query = CHECKS.parse(request)
     engine = host_of(request).engine
     app: str = query.get("app", engine.app)
-    if app != engine.app and role is not Role.ADMIN:
-        raise ApiError(403, "forbidden", "Only the admin token sees the workers of other apps "
-                       f"(parameter 'app'); this token sees those of '{engine.app}'")  # fmt: skip
+    _require_reach(request, app)
     found = list_workers(engine, None if app == EVERY_APP else app)
     state = query.get("state")
     return Reply(workers_json(app, [w for w in found if state is None or w.state == state]))
+
+
+def _require_reach(request: Request, app: str) -> None:
+    """403 when an app's token asks for another app's workers or every app's (``*``)."""
+    config: AuthConfig = request.app.state.auth
+    own = config.app_of(bearer(request))
+    if own is not None and app != own:
+        raise ApiError(403, "forbidden", f"This token reaches app '{own}' only: it sees the "
+                       f"workers serving '{own}', not those of app {app[:100]!r} "
+                       "(parameter 'app')")  # fmt: skip

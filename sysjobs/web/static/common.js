@@ -1,10 +1,13 @@
 // Shared by every page: the bearer token, calls to the JSON API, small formatters.
 // The token comes once in the URL fragment (#token=…, printed by `sysjobs serve`) and is
 // kept in localStorage; the fragment never reaches the server or its access log.
+// The app switcher (a <select> in the header, filled from GET /api/apps) picks the app every
+// API call is about (the X-Sysjobs-App header); the choice is kept in localStorage too.
 "use strict";
 
 const Sysjobs = (() => {
   const KEY = "sysjobsToken";
+  const APP_KEY = "sysjobsApp";
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) {
     localStorage.setItem(KEY, fromHash);
@@ -13,8 +16,24 @@ const Sysjobs = (() => {
 
   function token() { return localStorage.getItem(KEY) || ""; }
 
+  // The app calls are about: the remembered choice once /api/apps confirmed the token
+  // reaches it ("" until then, and when it does not: the server's default app).
+  let currentApp = "";
+  function app() { return currentApp; }
+
+  function authHeaders() {
+    const headers = { Authorization: "Bearer " + token() };
+    if (currentApp) headers["X-Sysjobs-App"] = currentApp;
+    return headers;
+  }
+
+  // Every page's calls wait for the switcher: a remembered app the token no longer reaches
+  // (another token, an app gone from the dashboard) is dropped before any call names it.
+  const appsReady = switcher();
+
   async function api(path, options = {}) {
-    const headers = Object.assign({ Authorization: "Bearer " + token() }, options.headers || {});
+    await appsReady;
+    const headers = Object.assign(authHeaders(), options.headers || {});
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       method: options.method || "GET", headers,
@@ -33,7 +52,8 @@ const Sysjobs = (() => {
   // Files need the token in the Authorization header (a fileLink holds no secret), so a
   // plain link cannot download them: fetch with the header, then save the blob.
   async function download(path) {
-    const response = await fetch(path.split("?")[0], { headers: { Authorization: "Bearer " + token() } });
+    await appsReady;
+    const response = await fetch(path.split("?")[0], { headers: authHeaders() });
     if (!response.ok) {
       const body = await response.json().catch(() => ({ code: "badResponse", message: response.statusText }));
       if (response.status === 401) showLogin();
@@ -47,6 +67,40 @@ const Sysjobs = (() => {
     anchor.click();
     anchor.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
+  // Fills the header's app switcher from GET /api/apps; hidden when the token reaches one
+  // app. Choosing another app remembers it and reloads the page (a job page goes to the
+  // list: its job is the other app's no more).
+  async function switcher() {
+    const header = document.querySelector("header");
+    const select = document.createElement("select");
+    select.id = "app-switch";
+    select.hidden = true;
+    select.setAttribute("aria-label", "App");
+    select.setAttribute("data-testid", "app-switch");
+    if (header) header.insertBefore(select, document.getElementById("role"));
+    let apps = [];
+    try {
+      const response = await fetch("/api/apps", { headers: { Authorization: "Bearer " + token() } });
+      if (response.ok) apps = (await response.json()).apps || [];
+    } catch (e) { apps = []; }
+    const remembered = localStorage.getItem(APP_KEY) || "";
+    currentApp = apps.includes(remembered) ? remembered : (apps[0] || "");
+    for (const key of apps) {
+      const option = document.createElement("option");
+      option.value = key;
+      option.textContent = key;
+      select.append(option);
+    }
+    select.value = currentApp;
+    select.hidden = apps.length < 2;
+    document.body.dataset.app = currentApp;
+    select.addEventListener("change", () => {
+      localStorage.setItem(APP_KEY, select.value);
+      if (location.pathname.startsWith("/jobs/")) location.assign("/");
+      else location.reload();
+    });
   }
 
   function showLogin() {
@@ -136,14 +190,16 @@ const Sysjobs = (() => {
     });
   }
 
-  // Fills the "role" marker so pages can disable what a read-only token may not do.
+  // Fills the "role" marker so pages can disable what a read-only token may not do, and
+  // body[data-scope]: "operator" (admin or read token: every app) or "app" (one app's token).
   async function role() {
     const me = await api("/api/me");
     document.body.dataset.role = me.role;
+    document.body.dataset.scope = me.app ? "app" : "operator";
     const marker = document.getElementById("role");
     if (marker) marker.textContent = me.role === "admin" ? "" : "read-only";
     return me.role;
   }
 
-  return { api, ask, download, el, when, age, badge, progressBar, every, role, showError, token };
+  return { api, app, ask, download, el, when, age, badge, progressBar, every, role, showError, token };
 })();

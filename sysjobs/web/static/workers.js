@@ -1,7 +1,8 @@
 // The Workers view: the workers registry (GET /api/workers), refreshed every 2 seconds.
 // One row per pool of job slots: host, pid, slots, busy slots with links to their jobs,
 // queues, apps, start, last heartbeat, and whether it is alive or gone (no heartbeat for a
-// few lease periods: it died). The admin token may also look at every app's workers.
+// few lease periods: it died). The operator's tokens (admin, read) may also look at every
+// app's workers; an app's own token sees those serving its app only.
 "use strict";
 
 (() => {
@@ -56,7 +57,9 @@
     }
   }
 
-  role().then((r) => { document.getElementById("all-apps-box").hidden = r !== "admin"; }).catch(() => {});
+  role().then(() => {
+    document.getElementById("all-apps-box").hidden = document.body.dataset.scope !== "operator";
+  }).catch(() => {});
   allApps.addEventListener("change", () => refresh().catch(Sysjobs.showError));
   every(2000, refresh);
 })();

@@ -1,5 +1,5 @@
 """The Workers view in a real headless Chromium: the server's pool with its slots and its
-current job (a link to the job's page), a dead worker shown gone, the admin token's
+current job (a link to the job's page), a dead worker shown gone, the operator's
 every-app switch, and the narrow layout. A screenshot of each goes to the test's temporary
 directory."""
 
@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from sysjobs.host import Host
 from sysjobs.worker import WorkerPool
+from sysjobs.worker.served import ServedApp
 from tests.acceptance.web.conftest import ADMIN, READER
 from tests.acceptance.web.test_api_workers import gone_worker
 from tests.acceptance.web.test_browser import browser, browsing, page, pytestmark, shot
@@ -35,7 +36,7 @@ def test_the_workers_view_shows_the_pool_its_current_job_and_a_gone_worker(
     expect(page.locator("#wk-alive")).to_have_text("1")
     expect(page.locator("#wk-gone")).to_have_text("1")
     expect(page.get_by_test_id("worker-scope")).to_contain_text(f"serving app {host.engine.app}")
-    expect(page.get_by_test_id("all-apps")).to_be_hidden()  # the read token sees its app only
+    expect(page.get_by_test_id("all-apps")).to_be_visible()  # the read token is the operator's
     shot(page, "workers", tmp_path)
     alive.locator(f'a[href="/jobs/{job.id}"]').click()
     expect(page.locator("#label")).to_have_text("Long import")
@@ -45,7 +46,8 @@ def test_the_workers_view_shows_the_pool_its_current_job_and_a_gone_worker(
 def test_the_admin_token_switches_to_every_apps_workers(
     browser: Browser, server: str, host: Host, tmp_path: Path
 ) -> None:
-    with WorkerPool(host.engine, concurrency=1, apps=("billing",)) as other, \
+    billing = {"billing": ServedApp(host.engine.for_app("billing"))}
+    with WorkerPool(host.engine, concurrency=1, apps=billing) as other, \
             browsing(browser) as admin:  # fmt: skip
         admin.goto(f"{server}/workers#token={ADMIN}")
         rows = admin.get_by_test_id("worker-row")

@@ -11,6 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
+from sysjobs.jobs import new_owner
+from sysjobs.jobs.workers import Registration
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 from tests.integration.apps.conftest import app_folder
@@ -101,3 +103,48 @@ def test_an_unknown_app_is_not_found(dash: Dashboard, app: str) -> None:
 def test_an_unknown_token_is_still_unauthorized(dash: Dashboard) -> None:
     status, _ = dash.get("/api/jobs", "nobody", "alpha")
     assert status == 401
+
+
+def registered(dash: Dashboard) -> dict[str, str]:
+    """A registered worker of each app (a registry row, as a pool writes it): app -> id."""
+    found = {}
+    for name, host in dash.hosts.items():
+        registration = Registration(host.engine, new_owner(), slots=1, queues={"default": 1},
+                                    apps=[name], lease_s=30.0)  # fmt: skip
+        registration.register()
+        found[name] = registration.beat.id
+    return found
+
+
+def worker_ids(dash: Dashboard, token: str, query: str = "", app: str | None = None) -> set[str]:
+    status, body = dash.get("/api/workers" + query, token, app)
+    assert status == 200, body
+    assert isinstance(body, dict)
+    return {worker["id"] for worker in body["workers"]}
+
+
+def test_an_apps_token_sees_only_the_workers_serving_its_app(dash: Dashboard) -> None:
+    ids = registered(dash)
+    assert worker_ids(dash, BETA) == {ids["beta"]}
+    assert worker_ids(dash, BETA, "?app=beta") == {ids["beta"]}
+    assert worker_ids(dash, ALPHA) == {ids["alpha"]}
+    for query, app in (("?app=alpha", None), ("?app=*", None), ("", "alpha"),
+                       ("?app=beta", "alpha"), ("?app=gamma", None)):  # fmt: skip
+        status, body = dash.get("/api/workers" + query, BETA, app)
+        assert status == 403, (query, app, body)
+        assert isinstance(body, dict) and body["code"] == "forbidden"
+
+
+def test_the_operators_tokens_see_any_apps_workers(dash: Dashboard) -> None:
+    ids = registered(dash)
+    for token in (OPERATOR, READER):
+        assert worker_ids(dash, token) == {ids["alpha"]}  # the dashboard's first app
+        assert worker_ids(dash, token, app="beta") == {ids["beta"]}
+        assert worker_ids(dash, token, "?app=beta") == {ids["beta"]}
+        assert worker_ids(dash, token, "?app=*") == set(ids.values())
+
+
+def test_me_names_an_apps_token_app_and_nothing_for_the_operator(dash: Dashboard) -> None:
+    assert dash.get("/api/me", BETA) == (200, {"role": "admin", "app": "beta"})
+    assert dash.get("/api/me", OPERATOR) == (200, {"role": "admin"})
+    assert dash.get("/api/me", READER) == (200, {"role": "read"})
