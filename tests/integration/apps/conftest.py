@@ -7,11 +7,13 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sysjobs.app.app import App
 from sysjobs.app.definition import demo_app_path, load_app
+from sysjobs.host import Host
 from sysjobs.jobs import Engine, EngineSettings
 
 
@@ -50,3 +52,25 @@ def apps(db_url: str, tmp_path: Path) -> Iterator[Apps]:
     opened = Apps(db_url, tmp_path)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def two(db_url: str, tmp_path: Path) -> Iterator[tuple[Host, Host]]:
+    """Two Hosts of two apps (``alpha``, ``beta``) on one database."""
+    a = Host(db_url, app_folder(tmp_path, "alpha"), pool_size=1)
+    b = Host(db_url, app_folder(tmp_path, "beta"), pool_size=1)
+    yield a, b
+    b.close()
+    a.close()
+
+
+def js(host: Host, source: str) -> Any:
+    result = host.run(source, timeout_s=60)
+    assert result.ok, result.error
+    return result.value
+
+
+def code_of(host: Host, call: str) -> Any:
+    """The error code ``call`` throws in ``host``'s app, or its value when it throws none."""
+    return js(host, f"try {{ JSON.stringify({call}) }} catch (e) {{ 'code:' + "
+                    "sys.exceptions.getCode(e) }")

@@ -7,9 +7,7 @@ both ways round where it matters, and A's job is checked unchanged afterwards.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,28 +15,7 @@ from sysjobs.errors import NotFound
 from sysjobs.host import Host
 from sysjobs.jobs import Engine
 from sysjobs.jobs.stats import engine_stats
-from tests.integration.apps.conftest import app_folder
-
-
-@pytest.fixture
-def two(db_url: str, tmp_path: Path) -> Iterator[tuple[Host, Host]]:
-    a = Host(db_url, app_folder(tmp_path, "alpha"), pool_size=1)
-    b = Host(db_url, app_folder(tmp_path, "beta"), pool_size=1)
-    yield a, b
-    b.close()
-    a.close()
-
-
-def js(host: Host, source: str) -> Any:
-    result = host.run(source, timeout_s=60)
-    assert result.ok, result.error
-    return result.value
-
-
-def code_of(host: Host, call: str) -> Any:
-    """The error code ``call`` throws in ``host``'s app, or its value when it throws none."""
-    return js(host, f"try {{ JSON.stringify({call}) }} catch (e) {{ 'code:' + "
-                    "sys.exceptions.getCode(e) }")
+from tests.integration.apps.conftest import app_folder, code_of, js
 
 
 def a_job(host: Host, label: str = "alpha's job") -> str:
