@@ -162,3 +162,12 @@ def test_jobs_and_their_rows_carry_their_apps_key(two: tuple[Host, Host]) -> Non
         assert {(a_job, "alpha"), (b_job, "beta")} <= set(created)
         logged = conn.execute(sa.select(job_logs.c.app).where(job_logs.c.job_id == a_job))
         assert logged.scalars().all() == ["alpha"]
+
+
+def test_sys_logs_of_one_app_are_not_in_the_other_apps_log(two: tuple[Host, Host]) -> None:
+    a, b = two
+    js(a, "sys.logs.info('alpha secret'); sys.logs.error('alpha failure', new Error('x'))")
+    js(b, "sys.logs.warn('beta line')")
+    assert [e.message for e in a.engine.app_logs({})] == ["alpha secret", "alpha failure"]
+    assert [e.message for e in b.engine.app_logs({})] == ["beta line"]
+    assert list(b.engine.app_logs({"message": "alpha"})) == []
