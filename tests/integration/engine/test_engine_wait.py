@@ -37,9 +37,9 @@ def test_wait_for_job_times_out_with_timeout_code_and_the_current_status(eng: En
 def test_wait_wakes_when_another_thread_changes_the_job(eng: Engine) -> None:
     job = eng.enqueue("NOOP", {})
     threading.Timer(0.1, lambda: eng.cancel(job.id)).start()
-    started = time.monotonic()
-    assert eng.wait(job.id, ["CANCELED"], 10).status is JobStatus.CANCELED
-    assert time.monotonic() - started < 5
+    # the change ends the wait, not its limit: a limit far beyond any test's time would
+    # raise Timeout at its end, so no elapsed time needs asserting
+    assert eng.wait(job.id, ["CANCELED"], 600).status is JobStatus.CANCELED
 
 
 def test_wait_wakes_on_a_change_made_through_another_engine(db_url: str, eng: Engine) -> None:
