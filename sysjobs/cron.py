@@ -74,7 +74,7 @@ class Cron:
         except CroniterBadDateError as exc:
             raise ValueError(
                 f"cron expression '{self.expression}' matches no date within "
-                f"{_SEARCH_YEARS} years"
+                f"{_SEARCH_YEARS} years. Allowed values: an expression that matches a date"
             ) from exc
         raise ValueError(f"cron expression '{self.expression}' does not move past {after_ms}")
 
@@ -97,6 +97,8 @@ def check_expression(value: object) -> str:
         raise ValueError(f"expected a string, got {type(value).__name__}. "
                          f"Allowed values: {ALLOWED_EXPRESSIONS}")  # fmt: skip
     text = " ".join(value.split())
+    if not text:
+        raise ValueError(_refused(value, "empty"))
     if text.startswith("@"):
         if text.lower() not in MACROS:
             raise ValueError(_refused(value, "unknown macro"))
