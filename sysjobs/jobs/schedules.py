@@ -11,7 +11,7 @@ one job per tick, on SQLite and PostgreSQL.
 Ticks missed while no worker ran are **coalesced**: the first tick after the outage starts
 one job standing for the latest tick that fell due (its data says since when ticks were
 missed), and the schedule continues from the first tick after now — as Kubernetes'
-CronJob and cron's ``anacron``-less daemons do, never a burst of catch-up jobs.
+CronJob and systemd's persistent timers do: never a burst of catch-up jobs.
 docs/schedules.md is the reference.
 """
 
