@@ -135,11 +135,15 @@ class Scheduler:
         self._defined: dict[str, Schedule] = {}
         #: Next tick per schedule this scheduler may fire (None: not by this one).
         self._next: dict[str, int | None] = {}
+        #: Schedules whose job this engine cannot build (its type is not registered here):
+        #: left to the workers that can, until the schedules are defined again.
+        self._unable: set[str] = set()
 
     def define(self, schedules: Sequence[Schedule]) -> None:
         """Make ``schedules`` the app's: rows added, changed or made inert to match."""
         with self._lock:
             self._defined = {s.name: s for s in schedules}
+            self._unable.clear()
         self.sync()
 
     def sync(self) -> None:
@@ -205,6 +209,7 @@ class Scheduler:
             log.exception("sysjobs: schedule %s of app %s not fired here", schedule.name,
                           self.parts.settings.app)  # fmt: skip
             with self._lock:
+                self._unable.add(schedule.name)
                 self._next[schedule.name] = None
             return None
         if not self.store.fire(schedule.name, schedule.spec, due_ms, next_ms, job_row,
@@ -234,7 +239,8 @@ class Scheduler:
             for row in rows:
                 schedule = defined.get(row["name"])
                 mine = schedule is not None and self._fires(schedule, row)
-                self._next[row["name"]] = row["next_ms"] if mine else None
+                able = row["name"] not in self._unable
+                self._next[row["name"]] = row["next_ms"] if mine and able else None
             for name in [n for n in self._next if n not in defined]:
                 del self._next[name]
 

@@ -16,6 +16,7 @@ host's own process only when asked (``in_process=True``: trusted code).
 from __future__ import annotations
 
 import itertools
+import math
 import logging
 import threading
 import time
@@ -197,7 +198,7 @@ class WorkerPool:
     def _tick_in_s(self) -> float:
         """Seconds until a served app's next schedule tick (by the engine's clock)."""
         waits = [app.engine.schedules.due_in_s() for app in self.served.values()]
-        return min([w for w in waits if w is not None], default=SAFETY_POLL_S)
+        return min([w for w in waits if w is not None], default=math.inf)
 
     def _safety_poll(self, idle_rounds: int) -> float:
         """Slow while other processes' commits wake the pool; else the dialect's pace."""

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from sysjobs.app.app import App
+from sysjobs.app.definition import load_app
 from sysjobs.host import Host
-from sysjobs.jobs import EngineHooks, EngineSettings, Job
+from sysjobs.jobs import Engine, EngineHooks, EngineSettings, Job
 from sysjobs.jobs.schedules import list_schedules
 from sysjobs.worker.pool import WorkerPool
 from tests.integration.app.schedule_apps import HOUR_MS, HOURLY, START_MS, opened, write_app
@@ -238,3 +240,65 @@ def test_a_running_pool_fires_a_due_tick_and_the_listener_sees_the_schedule_even
             lines = [entry.message for entry in host.engine.logs(job_id, {})]
     assert done.label == "Schedule hourly at 2027-01-15T09:00:00Z"
     assert "tidy SCHEDULE hourly" in lines
+
+
+def test_many_processes_opening_the_app_at_once_define_each_schedule_once(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    definition = load_app(write_app(tmp_path / "a", "clocks", HOURLY))
+    settings = EngineSettings(app="clocks", clock=clock)
+    engines = [Engine.open(db_url, settings=settings) for _ in range(4)]
+    gate = threading.Barrier(len(engines), timeout=60)
+    failures: list[BaseException] = []
+
+    def open_app(engine: Engine) -> None:
+        try:
+            gate.wait()
+            App.open(engine, definition)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_app, args=(e,)) for e in engines]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        infos = list_schedules(engines[0].parts)
+    finally:
+        for engine in engines:
+            engine.close()
+    assert failures == []
+    assert [(i.name, i.state) for i in infos] == [("hourly", "active")]
+
+
+def test_a_manifest_without_schedules_leaves_every_old_row_inert(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, clock):
+        pass
+    write_app(folder, "clocks", "  {}\n")
+    with opened(db_url, folder, clock) as bare:
+        clock.advance(3 * HOUR_MS)
+        assert bare.engine.schedules.tick() == []
+        [info] = list_schedules(bare.engine.parts)
+    assert (info.state, info.next_run_at) == ("removed", None)
+
+
+def test_an_engine_that_cannot_build_the_job_leaves_the_tick_to_one_that_can(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", '  inline: {cron: "@hourly", source: "1"}\n')
+    definition = load_app(folder)
+    bare = Engine.open(db_url, settings=EngineSettings(app="clocks", clock=clock))
+    try:
+        App.open(bare, definition)  # RUN_SCRIPT is not registered on this engine
+        with opened(db_url, folder, clock) as able:
+            clock.advance(HOUR_MS)
+            assert bare.schedules.tick() == []
+            assert bare.schedules.due_in_s() is None  # it stops trying this schedule
+            [job] = able.engine.schedules.tick()
+    finally:
+        bare.close()
+    assert job.type == "RUN_SCRIPT"
