@@ -16,8 +16,8 @@ host's own process only when asked (``in_process=True``: trusted code).
 from __future__ import annotations
 
 import itertools
-import math
 import logging
+import math
 import threading
 import time
 from collections import Counter
