@@ -36,6 +36,8 @@ from sysjobs.store.rows import Row
 from sysjobs.store.schedules import DEFINED, ScheduleStore
 
 log = logging.getLogger(__name__)
+#: When a due tick could not be fired here (held, or a failure), this long until the next look.
+RECHECK_MS = 5_000
 
 __all__ = ["Schedule", "ScheduleInfo", "Scheduler", "Tick", "list_schedules"]
 
@@ -170,20 +172,53 @@ class Scheduler:
 
     def tick(self) -> list[Job]:
         """Fire every tick due by the engine's clock; the jobs this call started (another
-        worker may have fired a tick first: then none for it here)."""
+        worker may have fired a tick first: then none for it here).
+
+        A due tick whose job type is held now (the app is stopped) is not fired: it stays
+        due — missed ticks meanwhile are coalesced — and is looked at again after
+        :data:`RECHECK_MS`, as is every due tick after a failure (the database away)."""
         now = self.parts.clock.now_ms()
         with self._lock:
             due = sorted(name for name, at in self._next.items() if at is not None and at <= now)
         if not due:
             return []
+        try:
+            started, held = self._fire_due(due, now)
+        except Exception:
+            self._postpone(due, now + RECHECK_MS)
+            raise
+        self._postpone(held, now + RECHECK_MS)
+        return started
+
+    def _fire_due(self, due: list[str], now: int) -> tuple[list[Job], list[str]]:
+        """Fire the due ticks of ``due``: the jobs started, and the names held back."""
+        claimable = set(self.parts.registry.claimable())
+        defined = self._snapshot()
         started: list[Job] = []
+        held: list[str] = []
         rows = self.store.rows(due)
         for row in rows:
+            schedule = defined.get(row["name"])
+            if schedule is not None and self._held(schedule.job_type, claimable):
+                held.append(schedule.name)
+                continue
             job = self._fire_if_due(row, now)
             if job is not None:
                 started.append(job)
         self._remember(self.store.rows(due) if started else rows)
-        return started
+        return started, held
+
+    def _held(self, job_type: str, claimable: set[str]) -> bool:
+        """Registered, but no worker may claim it now (a hold: the app is stopped)."""
+        return self.parts.registry.get(job_type) is not None and job_type not in claimable
+
+    def _postpone(self, names: Sequence[str], until_ms: int) -> None:
+        """Look at these due schedules again at ``until_ms`` (in this scheduler only: the
+        rows keep their due tick, which any other worker may fire meanwhile)."""
+        with self._lock:
+            for name in names:
+                if self._next.get(name) is not None:
+                    self._next[name] = until_ms
 
     def due_in_s(self) -> float | None:
         """Seconds until this scheduler's next tick by the engine's clock (0 when one is

@@ -9,8 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from sysjobs.app import manifest as models
-from sysjobs.app.schedule_defs import ScheduleDef
 from sysjobs.app.definition import load_app
+from sysjobs.app.schedule_defs import ScheduleDef
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "manifest.md"
 

@@ -60,6 +60,7 @@ def opened(url: str, folder: Path, clock: ManualClock) -> Iterator[Opened]:
     try:
         app = App.open(engine, definition)
         register_app_job_types(engine, app)
+        engine.registry.hold(app.held_job_types, version=engine.table_changes("app_state"))
         engine.register(script_job_type())
         yield Opened(engine, app)
     finally:

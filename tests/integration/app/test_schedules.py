@@ -9,12 +9,14 @@ import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from sysjobs.app.app import App
 from sysjobs.app.definition import load_app
+from sysjobs.app.status import AppStatus
 from sysjobs.host import Host
 from sysjobs.jobs import Engine, EngineHooks, EngineSettings, Job
-from sysjobs.jobs.schedules import list_schedules
+from sysjobs.jobs.schedules import RECHECK_MS, list_schedules
 from sysjobs.worker.pool import WorkerPool
 from tests.integration.app.schedule_apps import HOUR_MS, HOURLY, START_MS, opened, write_app
 from tests.integration.engine.helpers import ManualClock
@@ -302,3 +304,37 @@ def test_an_engine_that_cannot_build_the_job_leaves_the_tick_to_one_that_can(
     finally:
         bare.close()
     assert job.type == "RUN_SCRIPT"
+
+
+def test_a_stopped_apps_listener_ticks_wait_and_are_coalesced_when_it_starts_again(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, clock) as one:
+        one.app.status.set_app(AppStatus.STOPPED)
+        clock.advance(3 * HOUR_MS)  # 09:00, 10:00, 11:00 fall due while stopped
+        assert one.engine.schedules.tick() == []
+        assert one.engine.schedules.due_in_s() == RECHECK_MS / 1000  # no busy loop
+        one.app.status.set_app(AppStatus.STARTED)
+        clock.advance(RECHECK_MS)
+        [job] = one.engine.schedules.tick()
+    assert job.data["_schedule"]["tick"] == "2027-01-15T11:00:00Z"
+    assert job.data["_schedule"]["missedSince"] == "2027-01-15T09:00:00Z"
+
+
+def test_a_failed_tick_is_tried_again_later_not_at_once(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, clock) as one:
+        clock.advance(HOUR_MS)
+        with one.engine.database.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE schedules RENAME TO schedules_away"))
+        with pytest.raises(sa.exc.DBAPIError):
+            one.engine.schedules.tick()
+        assert one.engine.schedules.due_in_s() == RECHECK_MS / 1000
+        with one.engine.database.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE schedules_away RENAME TO schedules"))
+        clock.advance(RECHECK_MS)
+        [job] = one.engine.schedules.tick()
+    assert job.data["_schedule"]["tick"] == "2027-01-15T09:00:00Z"
