@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sysjobs.cron import Cron
 
@@ -122,3 +124,25 @@ def test_an_unknown_or_malformed_time_zone_is_refused(zone: object) -> None:
         Cron.parse("0 2 * * *", zone)
     assert "Allowed values: an IANA time zone name" in str(info.value)
     str(info.value).encode("utf-8")
+
+
+ZONES = ("UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu")
+EXPRESSIONS = ("* * * * *", "30 2 * * *", "*/15 * * * *", "0 0 L * *", "@weekly", "0 9-17 * * 1-5")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    after=st.integers(min_value=ms("2000-01-01T00:00:00+00:00"),
+                      max_value=ms("2099-12-31T00:00:00+00:00")),
+    expression=st.sampled_from(EXPRESSIONS),
+    zone=st.sampled_from(ZONES),
+)
+def test_ticks_always_move_forward_and_none_is_skipped_between_two(
+    after: int, expression: str, zone: str
+) -> None:
+    cron = Cron.parse(expression, zone)
+    first = cron.next_after(after)
+    second = cron.next_after(first)
+    assert after < first < second
+    assert cron.next_after(first - 1) == first  # no tick between 'after' and 'first'
+    assert cron.latest_until(first, second) == first
