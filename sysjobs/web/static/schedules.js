@@ -16,6 +16,14 @@
   // when clocks go back): "2027-01-16 02:30 +01:00".
   function zoned(ms, zone) {
     if (ms === null || ms === undefined) return "–";
+    try {
+      return inZone(ms, zone);
+    } catch (e) {  // a zone this browser does not know: UTC, said so
+      return new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    }
+  }
+
+  function inZone(ms, zone) {
     const parts = new Intl.DateTimeFormat("en-CA", {
       timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
       minute: "2-digit", second: "2-digit", hourCycle: "h23",
