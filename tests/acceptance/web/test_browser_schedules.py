@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings, Job
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 from tests.acceptance.web.conftest import ADMIN, READER, serving
-from tests.acceptance.web.test_browser import browser, page, pytestmark, shot
+from tests.acceptance.web.test_browser import browser, browsing, page, pytestmark, shot
 from tests.integration.app.schedule_apps import HOUR_MS, HOURLY, START_MS, write_app
 from tests.integration.engine.helpers import ManualClock
 
@@ -62,3 +62,14 @@ def test_the_schedules_view_shows_next_and_last_runs_and_a_removed_schedule(
     shot(page, "schedules", tmp_path)
     hourly.locator(f'a[href="/jobs/{job.id}"]').click()
     expect(page.locator("#label")).to_have_text("Schedule hourly at 2027-01-15T09:00:00Z")
+
+
+def test_the_schedules_view_fits_a_narrow_screen(
+    browser: Browser, scheduled: tuple[str, Job], tmp_path: Path
+) -> None:
+    url, _job = scheduled
+    with browsing(browser, viewport={"width": 380, "height": 800}) as narrow:
+        narrow.goto(f"{url}/schedules#token={ADMIN}")
+        expect(narrow.get_by_test_id("schedule-row")).to_have_count(3)
+        assert narrow.evaluate("() => document.documentElement.scrollWidth") <= 380
+        shot(narrow, "schedules-narrow", tmp_path)
