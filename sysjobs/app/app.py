@@ -19,6 +19,7 @@ from sysjobs.app.listeners import ListenerDispatcher
 from sysjobs.app.manifest import ActionDef, ActionKind, FieldDef
 from sysjobs.app.query import parse_query
 from sysjobs.app.records import RecordsService
+from sysjobs.app.schedules import app_schedules
 from sysjobs.app.status import AppStatus, EndpointStatus, StatusService
 from sysjobs.app.users import UsersService
 from sysjobs.errors import BadRequest
@@ -61,6 +62,7 @@ class App:
         stores.misc.claim_unowned()
         app = cls(definition or load_demo_app(), stores, engine)
         app.seed()
+        engine.schedules.define(app_schedules(app.definition))  # (docs/schedules.md)
         return app
 
     def pump_job_events(self, limit: int = 500) -> int:

@@ -162,6 +162,7 @@ def _script_paths(manifest: Manifest) -> list[tuple[str, str]]:
         out += [(f"{prefix}.{n}.script", a.script) for n, a in entity.actions.items()]
     out += [(f"listeners.{n}.script", li.script) for n, li in manifest.listeners.items()]
     out += [(f"endpoints.{n}.script", e.script) for n, e in manifest.endpoints.items() if e.script]
+    out += [(f"schedules.{n}.script", s.script) for n, s in manifest.schedules.items() if s.script]
     return out
 
 

@@ -12,8 +12,10 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from sysjobs.app.schedule_defs import ScheduleDef, check_schedule_names, check_schedule_targets
 
 #: The public job types, as the spec lists them; job listeners may only name these.
 PUBLIC_JOB_TYPES = (
@@ -214,6 +216,8 @@ class Manifest(_Model):
     actions: dict[str, ActionDef] = Field(default_factory=dict)
     listeners: dict[str, ListenerDef] = Field(default_factory=dict)
     endpoints: dict[str, EndpointDef] = Field(default_factory=dict)
+    #: Cron schedules starting a listener or a script (``sysjobs.app.schedule_defs``).
+    schedules: dict[str, ScheduleDef] = Field(default_factory=dict)
     users: tuple[UserDef, ...] = ()
     #: Seed records per entity: inline rows.
     seed: dict[str, tuple[dict[str, Any], ...]] = Field(default_factory=dict)
@@ -235,4 +239,14 @@ class Manifest(_Model):
         for aname, action in self.actions.items():
             if action.kind is not ActionKind.GLOBAL:
                 raise ValueError(f"actions.{aname}.kind: a top-level action must be 'global'")
+        return self
+
+    @field_validator("schedules", mode="before")
+    @classmethod
+    def _schedule_names(cls, value: Any) -> Any:
+        return check_schedule_names(value)
+
+    @model_validator(mode="after")
+    def _schedule_targets(self) -> Manifest:
+        check_schedule_targets(self.schedules, set(self.listeners))
         return self

@@ -11,6 +11,7 @@ import sysjobs.cli.db_cmd  # registers `sysjobs db upgrade|prune`
 import sysjobs.cli.demo_cmd
 import sysjobs.cli.jobs_cmd
 import sysjobs.cli.samples_cmd  # registers `sysjobs samples run`
+import sysjobs.cli.schedules_cmd  # registers `sysjobs schedules`
 import sysjobs.cli.serve_cmd  # registers `sysjobs serve`
 import sysjobs.cli.worker_cmd  # registers `sysjobs worker`
 import sysjobs.cli.workers_cmd  # noqa: F401  (registers `sysjobs workers`)

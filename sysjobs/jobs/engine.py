@@ -29,6 +29,7 @@ from sysjobs.jobs.models import AppLog, Job, JobEvent, JobLog
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.queries import FindQuery, LogsQuery
 from sysjobs.jobs.registry import JobType
+from sysjobs.jobs.schedules import Scheduler
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import log_row, shown
@@ -74,6 +75,9 @@ class Engine:
         self.control = control.Control(parts)
         #: The app's own log (``sys.logs``), apart from every job's log.
         self.app_logs_of = AppLogs(database, parts.settings.app, parts.caps, parts.clock)
+        #: The app's cron schedules (``sysjobs.jobs.schedules``): defined by the app, ticked
+        #: by every worker pool that serves it.
+        self.schedules = Scheduler(parts)
         database.local_sink = self.hub.notify
 
     @classmethod

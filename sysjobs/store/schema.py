@@ -179,3 +179,31 @@ app_logs = sa.Table(
     # Retention's scan across apps.
     sa.Index("ix_app_logs_ts", "ts_ms"),
 )
+
+
+#: Scheduled jobs (issue 20, revision 0014): one row per schedule of an app's manifest,
+#: keyed (app, name). ``next_ms`` is the next tick; whoever fires it moves it on with a
+#: compare-and-set in the transaction that inserts the tick's job, so one job starts per
+#: tick however many workers tick (``sysjobs.store.schedules``). ``spec`` is what
+#: ``next_ms`` was computed from (cron, zone, enabled): a manifest that changes it restarts
+#: the count from the time of the change. A schedule gone from the manifest keeps its row,
+#: ``active`` false and ``next_ms`` NULL: inert, shown as removed.
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("app", sa.String(64), primary_key=True, server_default=""),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("cron", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    # ``listener:<name>`` or ``script:<file>`` (``script:(inline)``: inline source).
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("enabled", sa.Boolean(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("spec", sa.String(400), nullable=False),
+    sa.Column("next_ms", sa.BigInteger(), nullable=True),
+    # The last tick fired, when, and the job it started.
+    sa.Column("last_tick_ms", sa.BigInteger(), nullable=True),
+    sa.Column("last_fired_ms", sa.BigInteger(), nullable=True),
+    sa.Column("last_job_id", sa.String(24), nullable=True),
+    sa.Column("updated_ms", sa.BigInteger(), nullable=False),
+)

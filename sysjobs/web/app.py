@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from sysjobs.errors import SysError
 from sysjobs.host import Host
-from sysjobs.web import api, errors, health, metrics, params, scripts, workers
+from sysjobs.web import api, errors, health, metrics, params, schedules, scripts, workers
 from sysjobs.web.auth import AuthConfig, require
 from sysjobs.web.body import BodyLimit
 from sysjobs.web.limits import WebLimits
@@ -64,6 +64,7 @@ def routes() -> list[Route | Mount]:
     return [
         Route("/", _html("index.html")),
         Route("/workers", _html("workers.html")),
+        Route("/schedules", _html("schedules.html")),
         Route("/jobs/{job_id}", _html("job.html")),
         Route("/console", _html("console.html")),
         Route("/app-logs", _html("app-logs.html")),
@@ -76,6 +77,7 @@ def routes() -> list[Route | Mount]:
         Route("/api/stats", api.stats),
         Route("/api/stats/series", api.stats_series),
         Route("/api/workers", workers.workers),
+        Route("/api/schedules", schedules.schedules),
         Route("/api/app-logs", api.app_logs),
         Route("/api/jobs", api.list_jobs),
         Route("/api/jobs/{job_id}", api.show_job),

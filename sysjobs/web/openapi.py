@@ -184,6 +184,14 @@ def document() -> dict[str, Any]:
                     _query(WORKERS_PARAMS),
                 )
             },
+            "/api/schedules": {
+                "get": _op(
+                    "The app's cron schedules: {app, count, schedules[]}, each with name, cron, "
+                    "timezone, target (listener:NAME, script:FILE, script:(inline)), enabled, "
+                    "state (active, disabled, removed), nextRunAt, lastTickAt, lastRunAt, "
+                    "lastJobId and lastJobStatus, by name"
+                )
+            },
             "/api/scripts": {
                 "post": _op(
                     "Run a script {source (<= 256 Ki characters), inJob?, wait?, timeoutS? "

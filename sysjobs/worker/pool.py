@@ -5,7 +5,8 @@ may be work (the engine's hints: this process's commits, PostgreSQL LISTEN, SQLi
 watch) or the slow safety poll is due (``sysjobs.worker.pacing``) — never in a busy loop —
 and reaps expired leases now and then; the heartbeat renews this pool's leases, relays
 stop/cancel requests and forces jobs whose grace period passed (by the engine's clock) —
-running JavaScript cannot block it; and one thread per busy slot. When a slot's job
+running JavaScript cannot block it; and one thread per busy slot. The dispatcher also ticks
+the served apps' cron schedules (``sysjobs.jobs.schedules``) before each claim. When a slot's job
 finishes, the transaction that writes its end also leases the slot's next job (under the
 same queue and priority rules), which the thread then runs: a busy worker pays one write
 transaction per job, and no thread start. Runs inside each worker process, and in the
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Protocol, Unpack
 
-from sysjobs.jobs import Claimed, ClaimSpec, Engine, new_owner
+from sysjobs.jobs import Claimed, ClaimSpec, Engine, Job, new_owner
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.jobs.scripts import ScriptRunner
@@ -159,6 +161,7 @@ class WorkerPool:
                 watch.mark()  # before the claim: a commit after it still wakes us
                 try:
                     self._maybe_reap()
+                    hinted = bool(self.tick_schedules()) or hinted
                     claimed = self.dispatch_once(hinted)
                 except Exception:  # a database hiccup must not end the pool; try again shortly
                     log.exception("sysjobs: claiming failed; retrying in %.1fs", RETRY_S)
@@ -167,7 +170,9 @@ class WorkerPool:
                 for item in claimed:
                     self._launch(item)
                 # Something taken: there may be more (a full pool's claim costs nothing).
-                hinted = bool(claimed) or watch.wait(min(self._pacer.wait_s(), self._reap_in_s()))
+                hinted = bool(claimed) or watch.wait(
+                    min(self._pacer.wait_s(), self._reap_in_s(), self._tick_in_s())
+                )
 
     def dispatch_once(self, hinted: bool) -> list[Claimed]:
         """One turn of the dispatcher: claim if woken (``hinted``) or the safety poll is
@@ -177,6 +182,23 @@ class WorkerPool:
         claimed = self._claim() or []
         self._pacer.claimed(bool(claimed))
         return claimed
+
+    def tick_schedules(self) -> list[Job]:
+        """Fire the served apps' schedules due by the engine's clock (every pool serving
+        an app ticks its schedules; each tick starts one job however many do —
+        ``sysjobs.jobs.schedules``). The jobs this pool started."""
+        started: list[Job] = []
+        for app in self.served.values():
+            try:
+                started += app.engine.schedules.tick()
+            except Exception:  # a database hiccup: the tick stays due, the next turn fires it
+                log.exception("sysjobs: ticking the schedules of app %s failed", app.key)
+        return started
+
+    def _tick_in_s(self) -> float:
+        """Seconds until a served app's next schedule tick (by the engine's clock)."""
+        waits = [app.engine.schedules.due_in_s() for app in self.served.values()]
+        return min([w for w in waits if w is not None], default=math.inf)
 
     def _safety_poll(self, idle_rounds: int) -> float:
         """Slow while other processes' commits wake the pool; else the dialect's pace."""

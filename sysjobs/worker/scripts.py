@@ -148,6 +148,8 @@ class RunScriptData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     source: str = Field(alias="_source")
     timeout_s: float = Field(default=30.0, alias="_timeout_s", gt=0)
+    #: The schedule and tick that started the job, if a schedule did (docs/schedules.md).
+    schedule: dict[str, Any] | None = Field(default=None, alias="_schedule")
 
 
 def _run_script(ctx: JobContext, data: RunScriptData) -> None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from sysjobs.app import manifest as models
 from sysjobs.app.definition import load_app
+from sysjobs.app.schedule_defs import ScheduleDef
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "manifest.md"
 
@@ -30,6 +31,7 @@ def test_the_documented_example_loads_as_an_app(tmp_path: Path) -> None:
         "max_jobs_started": 50, "max_log_bytes": 1048576, "max_host_calls": 100000,
     }
     assert set(app.manifest.entities) == {"authors", "books"}
+    assert set(app.manifest.schedules) == {"nightlyStock", "weeklyDigest"}
 
 
 def test_every_manifest_key_is_documented() -> None:
@@ -37,7 +39,7 @@ def test_every_manifest_key_is_documented() -> None:
     documented = set(re.findall(r"^\| `(\w+)` \|", text, re.M))
     classes = [models.Manifest, models.GovernanceDef, models.EntityDef, models.FieldDef,
                models.ActionDef, models.ParameterDef, models.ListenerDef, models.EndpointDef,
-               models.UserDef]
+               models.UserDef, ScheduleDef]
     keys: set[str] = set()
     for cls in classes:
         assert issubclass(cls, BaseModel)

@@ -44,6 +44,8 @@ class ExecuteListenerData(_Data):
     event: dict[str, Any] | None = Field(default=None, alias="_event")
     record: dict[str, Any] | None = Field(default=None, alias="_record")
     old_record: dict[str, Any] | None = Field(default=None, alias="_oldRecord")
+    #: The schedule and tick that started the job, if a schedule did (docs/schedules.md).
+    schedule: dict[str, Any] | None = Field(default=None, alias="_schedule")
 
 
 class ImportUsersData(_Data):

@@ -1,4 +1,4 @@
--- The current PostgreSQL schema of sysjobs: what revisions 0001-0013 applied in order leave,
+-- The current PostgreSQL schema of sysjobs: what revisions 0001-0014 applied in order leave,
 -- tables, sequences, constraints, indexes and the lease functions (Alembic's own
 -- alembic_version table aside). tests/integration/store/test_pg_schema.py holds the two equal,
 -- comparing the catalogs; after a new revision, bring this file along (pg_dump --schema-only
@@ -147,6 +147,22 @@ CREATE TABLE jobs (
     max_retries integer NOT NULL
 );
 
+CREATE TABLE schedules (
+    app character varying(64) DEFAULT ''::character varying NOT NULL,
+    name character varying(100) NOT NULL,
+    cron character varying(200) NOT NULL,
+    timezone character varying(64) NOT NULL,
+    target character varying(300) NOT NULL,
+    enabled boolean NOT NULL,
+    active boolean NOT NULL,
+    spec character varying(400) NOT NULL,
+    next_ms bigint,
+    last_tick_ms bigint,
+    last_fired_ms bigint,
+    last_job_id character varying(24),
+    updated_ms bigint NOT NULL
+);
+
 CREATE TABLE workers (
     id character varying(40) NOT NULL,
     host character varying(255) NOT NULL,
@@ -196,6 +212,9 @@ ALTER TABLE ONLY job_results
 
 ALTER TABLE ONLY jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (app, name);
 
 ALTER TABLE ONLY workers
     ADD CONSTRAINT workers_pkey PRIMARY KEY (id);
