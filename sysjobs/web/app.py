@@ -94,10 +94,11 @@ def create_app(
 ) -> Starlette:  # fmt: skip
     """The dashboard over ``host`` (and the Hosts of other ``apps`` on the same database:
     each request is about one app, picked by the ``X-Sysjobs-App`` header, ``GET
-    /api/apps`` lists them); ``db_url``/``app_dir`` let console scripts open the same (each
-    other app's console its Host's ``app_dir``); ``limits`` caps bodies and pages (the
-    defaults of :class:`WebLimits` when None)."""
+    /api/apps`` lists them); ``db_url``/``app_dir`` let console scripts open the same (by
+    default the host's database and app folder; each other app's console its Host's);
+    ``limits`` caps bodies and pages (the defaults of :class:`WebLimits` when None)."""
     limits = limits or WebLimits()
+    db_url = db_url if db_url is not None else host.engine.url  # the dashboard's database
     first = app_dir if app_dir is not None else host.app_dir
     consoles = {h.app_key: scripts.ScriptConsole(db_url, h.app_dir) for h in apps}
     consoles[host.app_key] = scripts.ScriptConsole(db_url, first)
