@@ -65,6 +65,12 @@ class App:
         engine.schedules.define(app_schedules(app.definition))  # (docs/schedules.md)
         return app
 
+    @staticmethod
+    def claim_unowned(engine: Any) -> bool:
+        """Give ``engine``'s app the rows an upgrade left unowned, without loading or seeding
+        the app (``sysjobs db upgrade --app``); False when another app took them already."""
+        return AppStores.for_db(engine.database, engine.app).misc.claim_unowned()
+
     def pump_job_events(self, limit: int = 500) -> int:
         """Fire job listeners for new job transitions (call it from a worker loop)."""
         return pump(self._job_events, self.listeners, self.definition.name, limit)

@@ -65,16 +65,19 @@ def opened_host(db: str | None, app_dir: Path | None, *, existing: bool = False)
 
 @contextmanager
 def opened_engine(
-    db: str | None, app_dir: Path | None, *, existing: bool = True
+    db: str | None, app_dir: Path | None, *, existing: bool = True, by_key: bool = False
 ) -> Iterator[Engine]:
     """The engine of ``--db``, for the commands that only read jobs, scoped to the app of
     ``--app``: without it (the demo app's key) or with an app key no app is loaded and no
     sandbox built (about a sixth of such a command's cost); with an app folder the host's,
     so that a wrong app is reported as before. A database file that
     is not there is refused (:func:`require_database`), not created empty — unless not
-    ``existing`` (``db upgrade`` creates the database)."""
+    ``existing`` (``db upgrade`` creates the database). ``by_key``: an app folder stands
+    for its key only (the ``db`` commands: no app loaded, seeded or checked)."""
     key = app_key_given(app_dir)
-    if app_dir is not None and key is None:
+    if app_dir is not None and key is None and by_key:
+        key = folder_app_key(app_dir)
+    elif app_dir is not None and key is None:
         with opened_host(db, app_dir, existing=existing) as host:
             yield host.engine
         return
@@ -90,6 +93,14 @@ def opened_engine(
 
 
 T = TypeVar("T")
+
+
+def folder_app_key(app_dir: Path) -> str:
+    """The key of the app in ``app_dir`` (its manifest's name); a bad manifest is one line."""
+    from sysjobs.host import app_key_of_folder
+
+    with reported_errors():
+        return app_key_of_folder(app_dir)
 
 
 def require_database(db: str | None) -> None:

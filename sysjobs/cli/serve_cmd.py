@@ -13,6 +13,7 @@ end or wedge the server — one process per usable CPU unless told
 
 from __future__ import annotations
 
+import os
 import secrets
 from contextlib import ExitStack
 from pathlib import Path
@@ -25,7 +26,6 @@ from sysjobs.cli.jobs_base import opened_host
 from sysjobs.cli.options import (
     DEFAULT_SLOTS,
     MAX_DEFAULT_PROCESSES,
-    AppOption,
     DbOption,
     default_processes,
     fail,
@@ -68,13 +68,20 @@ def serve(
         ),
     ] = False,
     db: DbOption = None,
-    app_dir: AppOption = None,
+    app_dirs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--app",
+            help="App folder to serve, or a folder of app folders; repeat for more, as "
+            "'sysjobs worker --app'. The first is the dashboard's first app (default: "
+            "SYSJOBS_APP, else the demo app).",
+        ),
+    ] = None,
     more_apps: Annotated[
         list[Path] | None,
         typer.Option(
             "--also-app",
-            help="Another app folder (or a folder of apps) the dashboard and its workers "
-            "serve besides --app; repeat for more.",
+            help="Same as a further --app (the older spelling, kept working).",
         ),
     ] = None,
 ) -> None:
@@ -89,10 +96,11 @@ def serve(
     processes = default_processes() if workers is None else workers
     chosen = token or secrets.token_urlsafe(18)
     auth = AuthConfig(chosen, read_token or None, read_only)
-    others = served_app_folders(more_apps or [])
+    app_dir, others = _served(app_dirs or [], more_apps or [])
     if others and in_process:
-        fail("badRequest", "Invalid value for option '--also-app': --in-process-workers serve "
-             "the --app only. Allowed values: worker processes (the default)")  # fmt: skip
+        flag = "--also-app" if more_apps else "--app"
+        fail("badRequest", f"Invalid value for option '{flag}': --in-process-workers serve "
+             "one app only. Allowed values: worker processes (the default)")  # fmt: skip
     with opened_host(db, app_dir) as host, ExitStack() as stack:
         others.pop(host.app_key, None)
         extra = [stack.enter_context(opened_host(db, Path(f))) for f in others.values() if f]
@@ -112,3 +120,15 @@ def serve(
         finally:
             if pool is not None:
                 pool.stop()
+
+
+def _served(app_dirs: list[Path], more_apps: list[Path]) -> tuple[Path | None, dict[str, str]]:
+    """The dashboard's first app's folder (None: the demo app) and every other app's, by
+    key: each ``--app`` (an app folder or a folder of apps; none: ``SYSJOBS_APP``), then
+    each ``--also-app``. Without any ``--app`` the demo app comes first."""
+    env = os.environ.get("SYSJOBS_APP")
+    given = app_dirs or ([Path(env)] if env else [])
+    served = served_app_folders([*given, *more_apps])
+    first = next(iter(served.values()), None) if given else None
+    others = {key: folder for key, folder in served.items() if folder and folder != first}
+    return (Path(first) if first else None), others

@@ -304,24 +304,27 @@ class Engine:
         return [JobEvent.from_row(r) for r in events]
 
     def prune(
-        self, *, jobs_days: float | None = None, logs_days: float | None = None
-    ) -> PruneCounts:
-        """Apply retention to this engine's app: drop its ended jobs, job logs and app logs
-        (defaults from the settings), and the workers registry's rows of workers gone long
-        ago (of every app: a registry row is a process, not an app's)."""
+        self, *, jobs_days: float | None = None, logs_days: float | None = None,
+        all_apps: bool = False,
+    ) -> PruneCounts:  # fmt: skip
+        """Apply retention to this engine's app (``all_apps``: to every app on the database,
+        an operator's ``sysjobs db prune --all-apps``): drop its ended jobs, job logs and app
+        logs (defaults from the settings), and the workers registry's rows of workers gone
+        long ago (of every app: a registry row is a process, not an app's)."""
         jobs_days = self.settings.retain_jobs_days if jobs_days is None else jobs_days
         logs_days = self.settings.retain_logs_days if logs_days is None else logs_days
         retention = RetentionStore(self.database)
         now = self.clock.now_ms()
+        apps = None if all_apps else self.apps
         jobs = (
-            retention.prune_jobs(now - int(jobs_days * 86_400_000), apps=self.apps)
+            retention.prune_jobs(now - int(jobs_days * 86_400_000), apps=apps)
             if jobs_days is not None else 0
         )  # fmt: skip
         logs = app_logs = 0
         if logs_days is not None:
             cut = now - int(logs_days * 86_400_000)
-            logs = retention.prune_logs(cut, apps=self.apps)
-            app_logs = prune_app_logs(self.database, cut, apps=self.apps)
+            logs = retention.prune_logs(cut, apps=apps)
+            app_logs = prune_app_logs(self.database, cut, apps=apps)
         workers = WorkerStore(self.database, self.clock.now_ms).prune()
         return PruneCounts(jobs=jobs, logs=logs, app_logs=app_logs, workers=workers)
 

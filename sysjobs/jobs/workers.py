@@ -3,10 +3,12 @@
 Like Sidekiq's process set and Oban's producers: each pool of job slots registers itself
 when it starts (:class:`Registration`), refreshes its row with its lease heartbeat — the
 same write transaction when it holds leases, so a busy pool pays no extra write, and one
-write per lease period when idle — and deletes it on a clean stop. A pool that died
-(killed, its machine gone) stops refreshing: :func:`list_workers` shows its row as ``gone``
-once the last heartbeat is older than ``GONE_AFTER_LEASES`` of its lease periods, and the
-row is pruned later (``sysjobs.store.workers``). Every time comes from the engine's clock.
+write per lease period when idle — and deletes it on a clean stop. A worker process that
+dies is shown ``gone`` as soon as its supervisor reaps it (:func:`mark_gone`); a pool that
+died unseen (with its supervisor, its machine gone) stops refreshing: :func:`list_workers`
+shows its row as ``gone`` once the last heartbeat is older than ``GONE_AFTER_LEASES`` of its
+lease periods. Either row is pruned later (``sysjobs.store.workers``). Every time comes
+from the engine's clock.
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ from sysjobs.jobs.models import to_datetime
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.store.database import Database
 from sysjobs.store.rows import Row
-from sysjobs.store.workers import GONE_AFTER_LEASES, PRUNED_AFTER_LEASES, WorkerBeat, WorkerStore
+from sysjobs.store.workers import (
+    GONE_AFTER_LEASES,
+    GONE_BUSY,
+    PRUNED_AFTER_LEASES,
+    WorkerBeat,
+    WorkerStore,
+)
 
 __all__ = [
     "GONE_AFTER_LEASES", "PRUNED_AFTER_LEASES", "Registration", "Source", "WorkerInfo",
-    "list_workers", "prune_workers",
+    "list_workers", "mark_gone", "prune_workers",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -69,17 +77,20 @@ class WorkerInfo(BaseModel):
     last_seen_at: datetime
     #: Milliseconds since its last heartbeat, against the engine's clock.
     last_seen_ago_ms: int
-    #: ``alive``, or ``gone``: no heartbeat for ``GONE_AFTER_LEASES`` lease periods.
+    #: ``alive``, or ``gone``: its supervisor reaped the dead process (:func:`mark_gone`),
+    #: or no heartbeat for ``GONE_AFTER_LEASES`` lease periods.
     state: Literal["alive", "gone"]
 
     @classmethod
     def from_row(cls, row: Row, now_ms: int) -> WorkerInfo:
         """A registry row read at ``now_ms``."""
         ago = max(0, now_ms - row["last_seen_ms"])
-        gone = ago > GONE_AFTER_LEASES * row["lease_ms"]
+        marked = row["busy"] == GONE_BUSY
+        gone = marked or ago > GONE_AFTER_LEASES * row["lease_ms"]
         return cls(
             id=row["id"], host=row["host"], pid=row["pid"], slots=row["slots"],
-            busy=row["busy"], job_ids=list(row["job_ids"]), queues=dict(row["queues"]),
+            busy=0 if marked else row["busy"], job_ids=list(row["job_ids"]),
+            queues=dict(row["queues"]),
             apps=list(row["apps"]), lease_s=row["lease_ms"] / 1000,
             started_at=to_datetime(row["started_ms"]),
             last_seen_at=to_datetime(row["last_seen_ms"]),
@@ -93,6 +104,19 @@ def list_workers(engine: Source, app: str | None = None) -> list[WorkerInfo]:
     now = clock.now_ms()
     rows = WorkerStore(engine.database, clock.now_ms).rows()
     return [WorkerInfo.from_row(r, now) for r in rows if app is None or app in r["apps"]]
+
+
+def mark_gone(engine: Source, worker_id: str) -> bool:
+    """Show a worker process gone at once: its supervisor reaped it (a worker that dies with
+    its supervisor is gone after ``GONE_AFTER_LEASES`` lease periods). A database that does
+    not answer is logged, never raised: the registry informs people, and the supervisor has
+    jobs to take back and a replacement to start."""
+    try:
+        return WorkerStore(engine.database, engine.settings.clock.now_ms).mark_gone(worker_id)
+    except Exception:
+        log.warning("sysjobs: marking worker %s gone in the registry failed", worker_id,
+                    exc_info=True)  # fmt: skip
+        return False
 
 
 def prune_workers(engine: Source) -> int:

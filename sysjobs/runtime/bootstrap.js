@@ -475,6 +475,46 @@
     try { const s = e.stack; return typeof s === "string" ? userStack(s) : null; } catch (_) { return null; }
   }
 
+  // `e.stack` read by the script itself leaves out the same frames. V8 formats a stack at
+  // its first read through Error.prepareStackTrace, with one CallSite per frame; the hook
+  // defined here formats as V8 does, minus the frames whose script is the bootstrap (the
+  // sys namespaces' too) and the indirect eval entering the script. It uses only the
+  // CallSite methods captured here, and CallSite.prototype is frozen: a script that
+  // installs a hook of its own sees CallSites but cannot change what the next run's stacks
+  // say, and a replaced hook is a change the recycling proof sees (the context goes). A
+  // frame's file name is a script's name or the bootstrap's, never a host path.
+  let callSiteProto = null;
+  rDefine(ErrorCtor, "prepareStackTrace", {
+    value: function (_e, sites) { callSiteProto = rGetPrototypeOf(sites[0]); return ""; },
+    writable: true, enumerable: false, configurable: true,
+  });
+  void new ErrorCtor().stack;
+  const csToString = callSiteProto.toString;
+  const csScriptName = callSiteProto.getScriptNameOrSourceURL;
+  oFreeze(callSiteProto);
+  const errorToString = ErrorCtor.prototype.toString;
+  const EVAL_SITE = "eval (<anonymous>)";
+
+  function isBootSite(site) {
+    return rApply(csScriptName, site, []) === BOOT_URL;
+  }
+
+  function prepareStackTrace(e, sites) {
+    let head;
+    try { head = rApply(errorToString, e, []); } catch (_) { head = "Error"; }
+    const lines = [head];
+    for (let i = 0; i < sites.length; i++) {
+      if (isBootSite(sites[i])) continue;
+      const text = rApply(csToString, sites[i], []);
+      if (text === EVAL_SITE && i + 1 < sites.length && isBootSite(sites[i + 1])) continue;
+      rApply(aPush, lines, [FRAME + text]);
+    }
+    return rApply(aJoin, lines, ["\n"]);
+  }
+  rDefine(ErrorCtor, "prepareStackTrace", {
+    value: prepareStackTrace, writable: true, enumerable: false, configurable: true,
+  });
+
   function serialize(value) {
     if (value === undefined) return '{"ok":true}';
     try {

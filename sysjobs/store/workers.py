@@ -4,9 +4,11 @@ A pool of job slots (``sysjobs.worker.pool``) writes its row when it starts
 (:meth:`WorkerStore.register`), refreshes it with its lease heartbeat — in the heartbeat's
 own write transaction when it holds leases (:func:`write_beat`, called by
 ``CoreBackend.heartbeat``), alone when idle — and deletes it when it stops cleanly. Times
-are the engine's clock, read inside the write transaction. A row is *gone* when its last
-heartbeat is older than :data:`GONE_AFTER_LEASES` of its own lease periods (the worker died
-or lost the database), and is pruned past :data:`PRUNED_AFTER_LEASES`: by every other pool's
+are the engine's clock, read inside the write transaction. A row is *gone* when its
+supervisor marked it so (it reaped the dead worker process: :data:`GONE_BUSY`), or when its
+last heartbeat is older than :data:`GONE_AFTER_LEASES` of its own lease periods (the worker
+died with its supervisor, or lost the database); it is pruned past
+:data:`PRUNED_AFTER_LEASES`: by every other pool's
 refresh (no write of its own) and by retention (``Engine.prune``).
 """
 
@@ -28,6 +30,10 @@ GONE_AFTER_LEASES = 3
 PRUNED_AFTER_LEASES = 20
 #: Most current job ids a row keeps (a pool's slots; ``busy`` still counts them all).
 MAX_JOB_IDS = 256
+#: ``busy`` of a row its supervisor marked gone (:meth:`WorkerStore.mark_gone`): it reaped
+#: the dead process, so no heartbeat will come. Its ``last_seen_ms`` stays the last
+#: heartbeat, so the row is pruned on the same rule as any other.
+GONE_BUSY = -1
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,16 @@ class WorkerStore:
         """Delete a pool's row as it stops cleanly; False when it was not there."""
         with self.db.write() as tx:
             done = tx.connection.execute(workers.delete().where(workers.c.id == worker_id))
+            return done.rowcount > 0
+
+    def mark_gone(self, worker_id: str) -> bool:
+        """Mark a dead pool's row gone now (its supervisor reaped the process), its jobs
+        none; False when there is no row (it stopped cleanly, or was pruned)."""
+        with self.db.write() as tx:
+            done = tx.connection.execute(
+                workers.update().where(workers.c.id == worker_id)
+                .values(busy=GONE_BUSY, job_ids=[])
+            )  # fmt: skip
             return done.rowcount > 0
 
     def rows(self) -> list[Row]:

@@ -96,17 +96,22 @@ def create_app(
 ) -> Starlette:  # fmt: skip
     """The dashboard over ``host`` (and the Hosts of other ``apps`` on the same database:
     each request is about one app, picked by the ``X-Sysjobs-App`` header, ``GET
-    /api/apps`` lists them); ``db_url``/``app_dir`` let console scripts open the same;
+    /api/apps`` lists them); ``db_url``/``app_dir`` let console scripts open the same (by
+    default the host's database and app folder; each other app's console its Host's);
     ``limits`` caps bodies and pages (the defaults of :class:`WebLimits` when None)."""
     limits = limits or WebLimits()
-    console = scripts.ScriptConsole(db_url, app_dir)
+    db_url = db_url if db_url is not None else host.engine.url  # the dashboard's database
+    first = app_dir if app_dir is not None else host.app_dir
+    consoles = {h.app_key: scripts.ScriptConsole(db_url, h.app_dir) for h in apps}
+    consoles[host.app_key] = scripts.ScriptConsole(db_url, first)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            console.close()
+            for console in consoles.values():
+                console.close()
 
     app = Starlette(
         routes=routes(),
@@ -119,7 +124,7 @@ def create_app(
             Exception: errors.on_unexpected,
         },
     )
-    app.state.host, app.state.auth, app.state.console = host, auth, console
+    app.state.host, app.state.auth, app.state.consoles = host, auth, consoles
     app.state.hosts = {h.app_key: h for h in (host, *apps)}
     app.state.limits = limits
     return app

@@ -3,7 +3,9 @@
 A script runs either now — in a child process (:class:`ProcessSandbox`), so a fatal V8
 error or a memory bomb ends that child, never the dashboard — or as a RUN_SCRIPT job that
 the workers run (the reply is the new job; the page then follows it like any other job).
-Both need the admin role: there is no way to run a script without authentication.
+Both need the admin role: there is no way to run a script without authentication. Either
+runs in the app the request is about (the switcher's ``X-Sysjobs-App``): the operator's
+admin token in any app, an app's token in its own app only (another: 403).
 
 Files. An export's ``fileLink`` (``/api/files/{id}/download``) holds no secret: as the
 contract says, the caller sends its token in the headers. The rule:
@@ -34,7 +36,7 @@ from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
 from sysjobs.web.api import host_of, limits_of
 from sysjobs.web.auth import require, require_admin_token
 from sysjobs.web.body import Fields, boolean, json_object, number, string
-from sysjobs.web.errors import ApiError, Reply
+from sysjobs.web.errors import Reply
 from sysjobs.web.limits import WebLimits
 from sysjobs.web.logpages import log_page
 from sysjobs.web.params import NONE
@@ -49,7 +51,8 @@ MAX_LABEL_CHARS = 200
 
 
 class ScriptConsole:
-    """One reusable child process for direct runs, used by one request at a time."""
+    """One reusable child process for one app's direct runs, used by one request at a time
+    (the dashboard has one per app it serves, each started on first use)."""
 
     def __init__(self, db_url: str | None, app_dir: str | None) -> None:
         self.factory = SandboxFactory(
@@ -106,10 +109,8 @@ async def run_script(request: Request) -> Reply:
         if not body["wait"]:
             return Reply({"job": job_json(job)}, status_code=202)
         return Reply(await run_in_threadpool(_job_output, host, job.id, timeout, limits))
-    if host_of(request) is not request.app.state.host:  # the console is the first app's
-        raise ApiError(400, "badRequest", "The script console runs the dashboard's first app "
-                       "only; run another app's script with inJob: true")  # fmt: skip
-    console: ScriptConsole = request.app.state.console
+    consoles: dict[str, ScriptConsole] = request.app.state.consoles
+    console = consoles[host_of(request).app_key]  # the switcher's app (a token's: its own)
     result = await run_in_threadpool(console.run, source, timeout)
     return Reply({"result": result})
 

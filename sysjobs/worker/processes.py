@@ -13,7 +13,7 @@ A child's stderr passes through the supervisor, which keeps its last lines: when
 dies, the supervisor knows whose leases to take back and why (``memoryLimit`` when V8 or
 the allocator reported running out of memory, ``crashed`` otherwise), says so in each of
 its jobs' logs and results (``error: {code, message}``) — no need to wait for the leases to
-expire — and starts a replacement.
+expire —, shows it gone in the workers registry at once, and starts a replacement.
 SIGTERM stops gracefully.
 """
 
@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from sysjobs.jobs import Engine, EngineSettings, new_owner
 from sysjobs.jobs.settings import Caps
+from sysjobs.jobs.workers import mark_gone
 from sysjobs.runtime.process import reported_out_of_memory
 from sysjobs.worker.joblines import log_jobs
 from sysjobs.worker.loader import load
@@ -317,6 +318,7 @@ class WorkerProcesses:
         cause = death_cause(child.proc.pid, child.proc.returncode, tail)
         log.warning("sysjobs: %s; recovering its jobs and starting another", cause)
         self.engine.leases.release_owner(owner, cause, death_code(tail))
+        mark_gone(self.engine, owner)
         del self.children[owner]
 
     def _backoff(self, child: _Child) -> float:
@@ -345,6 +347,7 @@ class WorkerProcesses:
         for owner, child in self.children.items():
             child.end(wait)
             self.engine.leases.release_owner(owner, f"worker process {child.proc.pid} was stopped")
+            mark_gone(self.engine, owner)  # a child that stopped cleanly removed its row
         self.children.clear()
         if self._owns_engine:
             self.engine.close()

@@ -64,3 +64,29 @@ def test_the_wrapper_keeps_the_first_line_and_adds_one_after() -> None:
     lines = wrapped.splitlines()
     assert lines[0].endswith(" a") and lines[1] == "b // a comment at the end"
     assert len(lines) == 3  # the body's lines, then one line for the call
+
+
+def _frames(stack: str) -> list[str]:
+    return [line.strip() for line in stack.splitlines() if line.startswith("    at ")]
+
+
+def test_an_actions_stack_read_in_its_script_shows_its_file_only(
+    db_url: str, tmp_path: Path
+) -> None:
+    with Host(db_url, _app(tmp_path / "app")) as host:
+        entity = _stack_of(host, host.app.execute_action("things", {}, "x", {}))
+        global_ = _stack_of(host, host.app.execute_action(None, {}, "g", {}))
+    for stack, file in ((entity, "actions/x.js"), (global_, "actions/g.js")):
+        frames = _frames(stack)
+        assert frames and all(f"({file}:" in frame for frame in frames), stack
+        assert "sysjobs:bootstrap" not in stack and "<anonymous>" not in stack
+
+
+def test_a_script_jobs_stack_read_in_the_script_is_named_by_its_label(
+    db_url: str, tmp_path: Path
+) -> None:
+    with Host(db_url, _app(tmp_path / "app")) as host:
+        job = host.start_script_job("try { null.x } catch (e) { log(e.stack) }",
+                                    label="nightly.js")  # fmt: skip
+        stack = _stack_of(host, job.id)
+    assert stack == "TypeError: Cannot read properties of null (reading 'x')\n    at eval (nightly.js:1:12)"

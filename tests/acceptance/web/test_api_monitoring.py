@@ -12,6 +12,7 @@ from prometheus_client.samples import Sample
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
+from sysjobs.jobs import new_owner
 from sysjobs.store.schema import jobs as jobs_table
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
@@ -307,3 +308,16 @@ def test_the_favicon_is_an_svg(client: TestClient) -> None:
         assert reply.status_code == 200
         assert reply.headers["content-type"].startswith("image/svg+xml")
         assert reply.text.startswith("<svg")
+
+
+def test_metrics_count_a_lease_lost_with_its_worker(client: TestClient, host: Host) -> None:
+    """A worker that vanished while running a job (its supervisor took the job back): one
+    lost lease, in the total and in the window."""
+    job = host.engine.enqueue("STEPS", {"steps": 1})
+    owner = new_owner()
+    (claimed,) = host.engine.leases.claim(owner, limit=1)
+    assert claimed.job.id == job.id
+    assert host.engine.leases.release_owner(owner, "worker process 1 died", "crashed") == 1
+    found = samples(client)
+    assert value(found, "sysjobs_lost_leases") == 1
+    assert value(found, "sysjobs_lost_leases_window") == 1

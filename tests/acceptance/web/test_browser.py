@@ -505,7 +505,9 @@ def test_the_favicon_is_served(page: Page, server: str) -> None:
         assert reply.headers["content-type"].startswith("image/svg+xml")
 
 
-def test_app_log_page_lists_and_filters_the_app_log(page: Page, server: str, host: Host) -> None:
+def test_app_log_page_lists_and_filters_the_app_log(
+    page: Page, server: str, host: Host, tmp_path: Path
+) -> None:
     written = host.run("sys.logs.info('all good'); sys.logs.warn('Disk almost full', {pct: 91})")
     assert written.ok, written.error
     page.goto(f"{server}/app-logs#token={ADMIN}")
@@ -516,3 +518,4 @@ def test_app_log_page_lists_and_filters_the_app_log(page: Page, server: str, hos
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Disk almost full")
     expect(rows.first).to_contain_text('{"pct":91}')
+    shot(page, "app-logs", tmp_path)

@@ -102,3 +102,20 @@ def test_an_apps_token_sees_no_switcher_and_only_its_app(
         expect(beta.get_by_test_id("app-switch")).to_be_hidden()
         expect(beta.locator("body")).to_have_attribute("data-app", "beta")
         shot(beta, "switcher-app-token", tmp_path)
+
+
+def test_the_console_runs_in_the_app_the_switcher_picked(
+    page: Page, two_apps: TwoApps, tmp_path: Path
+) -> None:
+    page.goto(f"{two_apps.url}/console#token={ADMIN}")
+    page.get_by_test_id("app-switch").select_option("beta")  # the page reloads, on beta
+    expect(page.locator("body")).to_have_attribute("data-app", "beta")
+    page.get_by_test_id("source").fill(
+        f"var b = sys.jobs.findById('{two_apps.jobs['beta']}'),"
+        f" a = sys.jobs.findById('{two_apps.jobs['alpha']}');"
+        " log('sees ' + b.label() + ', not alpha: ' + (a === null))"
+    )
+    page.click("#run")
+    output = page.get_by_test_id("output")
+    expect(output).to_contain_text("sees beta job, not alpha: true")
+    shot(page, "console-beta", tmp_path)

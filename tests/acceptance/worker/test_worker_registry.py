@@ -1,15 +1,19 @@
 """Worker processes in the workers registry: each child registers its own row (its pid, its
 slots, the app it serves), a clean stop takes the rows away, and the row of a child killed
-with SIGKILL stays, shown gone once its last heartbeat is older than GONE_AFTER_LEASES of
-its lease periods and pruned past PRUNED_AFTER_LEASES. The children read the system clock;
+with SIGKILL stays: shown gone at once when its supervisor reaps it, or — when the supervisor
+died too — once its last heartbeat is older than GONE_AFTER_LEASES of its lease periods;
+pruned past PRUNED_AFTER_LEASES either way. The children read the system clock;
 the test's engine reads a manual one, stepped from the dead child's last heartbeat."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +23,7 @@ from sysjobs.jobs.workers import GONE_AFTER_LEASES, PRUNED_AFTER_LEASES, WorkerI
 from sysjobs.worker import WorkerConfig, WorkerProcesses
 from tests.integration.engine.helpers import ManualClock, open_engine
 
+ROOT = Path(__file__).resolve().parents[3]
 LEASE_S = 1.0
 LEASE_MS = 1000
 PATIENCE_S = 60.0
@@ -61,17 +66,66 @@ def test_each_worker_process_registers_and_a_clean_stop_removes_them(
     assert list_workers(eng) == []
 
 
-def test_a_killed_worker_process_shows_gone_after_n_lease_periods_then_is_pruned(
+def _reaped(supervisor: WorkerProcesses, owner: str) -> None:
+    """Wait for the supervisor to reap the child ``owner`` (its watcher thread does)."""
+    deadline = time.monotonic() + PATIENCE_S
+    while owner in supervisor.children:
+        assert time.monotonic() < deadline, f"the supervisor did not reap {owner}"
+        time.sleep(0.05)
+
+
+def _pruned_on_time(eng: Engine, clock: ManualClock, dead: WorkerInfo) -> None:
+    """``dead``'s row stays until PRUNED_AFTER_LEASES lease periods after its last heartbeat."""
+    last_seen = to_ms(dead.last_seen_at) or 0
+    clock.advance(last_seen + PRUNED_AFTER_LEASES * LEASE_MS - clock.now_ms())
+    assert eng.prune().workers == 0
+    assert [w.id for w in list_workers(eng)] == [dead.id]
+    clock.advance(1)
+    assert eng.prune().workers == 1
+    assert list_workers(eng) == []
+
+
+def test_a_killed_worker_process_shows_gone_at_once_when_reaped_then_is_pruned(
     eng: Engine, db_url: str, clock: ManualClock
 ) -> None:
+    """Its supervisor reaps it and marks its row gone: no lease periods to wait (before,
+    the row read alive for GONE_AFTER_LEASES lease periods after the kill)."""
     config = WorkerConfig(db_url, concurrency=2, lease_s=LEASE_S, shutdown_grace_s=2.0,
                           engine_settings={"app": eng.app})  # fmt: skip
     supervisor = WorkerProcesses(config, processes=1, engine=eng).start()
     try:
         [first] = _registered(eng, 1)
         os.kill(first.pid, signal.SIGKILL)
+        _reaped(supervisor, first.id)
+        dead = next(w for w in list_workers(eng) if w.id == first.id)
+        assert (dead.pid, dead.state, dead.busy, dead.job_ids) == (first.pid, "gone", 0, [])
+        assert dead.last_seen_at >= first.last_seen_at  # its last heartbeat, kept
     finally:
-        supervisor.stop(timeout_s=20)  # (its replacement, if any, stops cleanly)
+        supervisor.stop(timeout_s=20)  # (its replacement stops cleanly: its row goes)
+    assert [w.id for w in list_workers(eng)] == [first.id]
+    _pruned_on_time(eng, clock, dead)
+
+
+def test_a_worker_process_that_died_with_its_supervisor_shows_gone_after_n_lease_periods(
+    eng: Engine, db_url: str, clock: ManualClock
+) -> None:
+    """Nobody reaped it (its supervisor was stopped, then both were killed, as when their
+    machine goes): the row reads alive until GONE_AFTER_LEASES lease periods passed since its
+    last heartbeat, gone after, and is pruned past PRUNED_AFTER_LEASES."""
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "sysjobs.cli", "worker", "--db", db_url, "--concurrency", "1",
+         "--slots", "1", "--lease", str(LEASE_S), "--setup",
+         "tests.integration.engine.jobtypes:register", "--runner", ""],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        [first] = _registered(eng, 1)
+        os.kill(supervisor.pid, signal.SIGSTOP)  # it can reap nothing now
+        os.kill(first.pid, signal.SIGKILL)
+    finally:
+        supervisor.kill()
+        supervisor.wait(timeout=20)
     [dead] = list_workers(eng)
     assert dead.id == first.id and dead.pid == first.pid
     last_seen = to_ms(dead.last_seen_at) or 0
@@ -80,6 +134,4 @@ def test_a_killed_worker_process_shows_gone_after_n_lease_periods_then_is_pruned
     clock.advance(1)
     assert [w.state for w in list_workers(eng)] == ["gone"]
     assert eng.prune().workers == 0
-    clock.advance((PRUNED_AFTER_LEASES - GONE_AFTER_LEASES) * LEASE_MS)
-    assert eng.prune().workers == 1
-    assert list_workers(eng) == []
+    _pruned_on_time(eng, clock, dead)

@@ -22,6 +22,7 @@ from sysjobs.jobs.workers import (
     Registration,
     WorkerInfo,
     list_workers,
+    mark_gone,
 )
 from sysjobs.store.workers import WorkerStore
 from sysjobs.worker.served import ServedApp
@@ -157,6 +158,27 @@ def test_a_worker_that_stopped_beating_shows_gone_after_n_lease_periods(
     [gone] = list_workers(eng)
     assert still.state == "alive" and gone.state == "gone"
     assert gone.last_seen_ago_ms == GONE_AFTER_LEASES * LEASE_MS + 1
+
+
+def test_a_worker_its_supervisor_marked_gone_is_gone_at_once_and_pruned_on_time(
+    eng: Engine, clock: ManualClock
+) -> None:
+    dead = _dead_worker(eng)
+    assert mark_gone(eng, dead.beat.id) is True
+    [gone] = list_workers(eng)
+    assert (gone.state, gone.busy, gone.job_ids, gone.last_seen_ago_ms) == ("gone", 0, [], 0)
+    clock.advance(PRUNED_AFTER_LEASES * LEASE_MS)
+    assert eng.prune().workers == 0
+    clock.advance(1)
+    assert eng.prune().workers == 1
+
+
+def test_marking_a_worker_without_a_row_gone_changes_nothing(eng: Engine) -> None:
+    with running_pool(eng, concurrency=1) as pool:
+        assert mark_gone(eng, new_owner()) is False
+        [alive] = list_workers(eng)
+    assert alive.id == pool.owner and alive.state == "alive"
+    assert mark_gone(eng, pool.owner) is False  # a clean stop removed its row
 
 
 def test_retention_prunes_a_gone_worker_after_its_pruning_age_only(

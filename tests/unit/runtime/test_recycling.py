@@ -84,7 +84,7 @@ JSON.stringify([
   Object.getPrototypeOf(function* () {}).leaked, typeof Promise.prototype.then,
 ])
 """
-CLEAN = '[null,null,"undefined",2,[2],false,"object",10,"undefined",null,null,"function"]'
+CLEAN = '[null,null,"undefined",2,[2],false,"object",10,"function",null,null,"function"]'
 
 
 @pytest.mark.parametrize("script", POLLUTIONS.values(), ids=POLLUTIONS.keys())

@@ -123,3 +123,107 @@ def test_a_job_runners_scripts_carry_its_name_in_runs_and_sessions(sandbox: Sand
     assert alone.error is not None and shared.error is not None
     assert _frames(alone.error.stack or "") == ["    at eval (archive:1:6)"]
     assert _frames(shared.error.stack or "") == ["    at eval (archive:2:6)"]
+
+
+# ---- e.stack read by the script itself ---------------------------------------------------
+
+CAUGHT = "try { null.x } catch (e) { log(e.stack) }"
+
+
+def _logged_frames(sandbox: Sandbox, source: str, name: str = "report.js") -> list[str]:
+    result = sandbox.run(source, name=name)
+    assert result.ok, result.error
+    (line,) = result.logs
+    return _frames(line)
+
+
+def test_a_stack_the_script_reads_names_it_and_shows_no_bootstrap_frame(
+    sandbox: Sandbox,
+) -> None:
+    result = sandbox.run(CAUGHT, name="report.js")
+    assert result.logs == ["TypeError: Cannot read properties of null (reading 'x')\n"
+                           "    at eval (report.js:1:12)"]  # fmt: skip
+
+
+def test_a_read_stack_keeps_the_users_frames_and_native_calls(sandbox: Sandbox) -> None:
+    source = "function f() {\n  null.x;\n}\ntry { [1].map(f) } catch (e) { log(e.stack) }"
+    assert _logged_frames(sandbox, source, "job-label") == [
+        "    at f (job-label:2:8)", "    at Array.map (<anonymous>)", "    at eval (job-label:4:11)",
+    ]  # fmt: skip
+
+
+def test_a_platform_errors_read_stack_shows_no_bootstrap_frame(sandbox: Sandbox) -> None:
+    source = "try { sys.test.notFound() } catch (e) { log(e.stack) }"
+    assert _logged_frames(sandbox, source, "finder.js") == ["    at eval (finder.js:1:16)"]
+
+
+def test_new_error_and_capture_stack_trace_hide_the_bootstrap_too(sandbox: Sandbox) -> None:
+    source = "var o = {}; Error.captureStackTrace(o); log(new Error('b').stack + '\\n' + o.stack)"
+    frames = _logged_frames(sandbox, source, "c.js")
+    assert frames == ["    at eval (c.js:1:45)", "    at eval (c.js:1:19)"]
+
+
+def test_a_stack_read_after_deep_recursion_is_still_the_scripts(sandbox: Sandbox) -> None:
+    source = "function r() { r() }\ntry { r() } catch (e) { log(e.name + ' ' + e.stack) }"
+    frames = _logged_frames(sandbox, source, "deep.js")
+    assert frames and all(f == "    at r (deep.js:1:16)" for f in frames[:-1]), frames[-2:]
+    assert not any(BOOTSTRAP_URL in f for f in frames)
+
+
+HOOK_TRICKS = {
+    "hook replaced": "Error.prepareStackTrace = () => 'spoofed'",
+    "hook deleted": "delete Error.prepareStackTrace",
+    "hook put back, CallSite changed": (
+        "var ours = Error.prepareStackTrace;"
+        "Error.prepareStackTrace = function (e, sites) {"
+        "  var p = Object.getPrototypeOf(sites[0]);"
+        "  try { p.toString = function () { return 'spoofed' } } catch (_) {}"
+        "  try { p.getScriptNameOrSourceURL = function () { return 'sysjobs:bootstrap' } } catch (_) {}"
+        "  return 'x' };"
+        "new Error('a').stack; Error.prepareStackTrace = ours"
+    ),
+    "header intrinsics replaced": "Error.prototype.toString = () => 'spoofed'",
+    "stack limit": "Error.stackTraceLimit = 0",
+}
+
+
+@pytest.mark.parametrize("trick", HOOK_TRICKS.values(), ids=HOOK_TRICKS.keys())
+def test_no_script_changes_what_the_next_runs_stacks_say(sandbox: Sandbox, trick: str) -> None:
+    assert sandbox.run(trick + "; 1").ok
+    result = sandbox.run(CAUGHT, name="next.js")
+    assert result.logs == ["TypeError: Cannot read properties of null (reading 'x')\n"
+                           "    at eval (next.js:1:12)"]  # fmt: skip
+
+
+def test_the_hook_hands_out_no_host_path_nor_anything_but_text(sandbox: Sandbox) -> None:
+    source = """
+      var seen = [];
+      Error.prepareStackTrace = function (e, sites) {
+        sites.forEach(function (s) {
+          seen.push([s.getFileName(), s.getScriptNameOrSourceURL(), typeof s.getFunction(),
+                     typeof s.getThis()]);
+        });
+        return '';
+      };
+      try { sys.test.notFound() } catch (e) { e.stack }
+      seen"""
+    seen = sandbox.run(source, name="probe.js").value
+    import sysjobs
+
+    home = str(__import__("pathlib").Path(sysjobs.__file__).parent)
+    assert seen and not any(home in str(part) for frame in seen for part in frame)
+    assert all(frame[0] in (None, "<anonymous>") for frame in seen), seen
+
+
+HOOK_CALLS = [
+    "Error.prepareStackTrace(null, [])",
+    "Error.prepareStackTrace({}, [{}])",
+    "Error.prepareStackTrace({get name() { throw 1 }}, [])",
+    "Error.prepareStackTrace(new Error('m'), {length: 1e9})",
+]
+
+
+@pytest.mark.parametrize("call", HOOK_CALLS, ids=range(len(HOOK_CALLS)))
+def test_calling_the_hook_with_junk_is_a_plain_error_or_text(sandbox: Sandbox, call: str) -> None:
+    result = sandbox.run(f"try {{ typeof {call} }} catch (e) {{ e instanceof TypeError }}")
+    assert result.ok and result.value in ("string", True), result

@@ -1,0 +1,99 @@
+"""The dashboard's script console runs in the app the request is about (the switcher's
+``X-Sysjobs-App``): a run for app B sees B's jobs and none of A's, whether it runs now (in
+B's console child process) or in a job; an app's token runs in its own app only. Both
+databases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from sysjobs.host import Host
+from sysjobs.web.app import create_app
+from sysjobs.web.auth import AuthConfig
+from tests.integration.apps.conftest import app_folder
+
+OPERATOR, ALPHA, BETA = "op-token", "alpha-token", "beta-token"
+
+
+class Console:
+    """A dashboard over apps alpha (its first) and beta, one job in each."""
+
+    def __init__(self, db_url: str, root: Path) -> None:
+        self.hosts = {name: Host(db_url, app_folder(root, name), pool_size=1)
+                      for name in ("alpha", "beta")}  # fmt: skip
+        self.jobs = {name: host.start_script_job("1", label=f"{name} job").id
+                     for name, host in self.hosts.items()}  # fmt: skip
+        auth = AuthConfig(OPERATOR, app_tokens={ALPHA: "alpha", BETA: "beta"})
+        app = create_app(self.hosts["alpha"], auth, db_url=db_url, apps=[self.hosts["beta"]])
+        self.client = TestClient(app, raise_server_exceptions=False)
+        self.client.__enter__()  # the lifespan: it ends the console child processes
+
+    def run(self, token: str, app: str | None, source: str, **body: Any) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"}
+        if app is not None:
+            headers["X-Sysjobs-App"] = app
+        reply = self.client.post("/api/scripts", json={"source": source, **body},
+                                 headers=headers)  # fmt: skip
+        return reply.status_code, reply.json()
+
+    def labels(self, token: str, app: str | None) -> dict[str, Any]:
+        """What a run sees of each app's job: its label, or None (not found)."""
+        source = f"""
+            var seen = {{}};
+            {json.dumps(list(self.jobs.items()))}.forEach(function (pair) {{
+                var job = sys.jobs.findById(pair[1]);
+                seen[pair[0]] = job === null ? null : job.label();
+            }});
+            seen"""
+        status, body = self.run(token, app, source)
+        assert status == 200, body
+        assert body["result"]["outcome"] == "ok", body
+        value: dict[str, Any] = body["result"]["value"]
+        return value
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+        for host in self.hosts.values():
+            host.close()
+
+
+@pytest.fixture
+def console(db_url: str, tmp_path: Path) -> Iterator[Console]:
+    opened = Console(db_url, tmp_path)
+    yield opened
+    opened.close()
+
+
+def test_a_console_run_for_app_b_sees_bs_data_only(console: Console) -> None:
+    assert console.labels(OPERATOR, "beta") == {"alpha": None, "beta": "beta job"}
+    assert console.labels(OPERATOR, "alpha") == {"alpha": "alpha job", "beta": None}
+    assert console.labels(OPERATOR, None) == {"alpha": "alpha job", "beta": None}
+
+
+def test_an_apps_token_runs_the_console_in_its_own_app(console: Console) -> None:
+    assert console.labels(BETA, None) == {"alpha": None, "beta": "beta job"}
+    assert console.labels(BETA, "beta") == {"alpha": None, "beta": "beta job"}
+    assert console.labels(ALPHA, None) == {"alpha": "alpha job", "beta": None}
+
+
+@pytest.mark.parametrize("in_job", [False, True])
+def test_an_apps_token_cannot_run_a_script_in_another_app(console: Console, in_job: bool) -> None:
+    before = {name: len(list(host.engine.find({}))) for name, host in console.hosts.items()}
+    status, body = console.run(ALPHA, "beta", "sys.jobs.find({})", inJob=in_job)
+    assert status == 403, body
+    assert body["code"] == "forbidden"
+    assert {name: len(list(host.engine.find({}))) for name, host in console.hosts.items()} == before
+
+
+def test_a_script_job_from_the_console_is_the_chosen_apps(console: Console) -> None:
+    status, body = console.run(OPERATOR, "beta", "1", inJob=True, label="console in beta")
+    assert status == 202, body
+    job_id = body["job"]["id"]
+    assert console.hosts["beta"].engine.require(job_id).label == "console in beta"
+    assert console.hosts["alpha"].engine.get(job_id) is None
