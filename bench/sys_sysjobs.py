@@ -107,6 +107,7 @@ def make(args: argparse.Namespace) -> harness.System:
         extra_env={"BENCH_SYSJOBS_URL": args.target},
         cleanup=driver.cleanup,
         settle=driver.settle,
+        settings={"processes": args.workers, "slots": CONCURRENCY},
     )
 
 
