@@ -7,7 +7,8 @@ in reverse order, so a drift of the machine's load falls on every case alike):
 
 * sysjobs on SQLite and on PostgreSQL, worker processes x slots per process
   (``BENCH_PEERS_PROCESSES``, ``BENCH_PEERS_SLOTS``);
-* Procrastinate at concurrency ``BENCH_PEERS_PROCRASTINATE`` (1, 8, 32);
+* Procrastinate at concurrency ``BENCH_PEERS_PROCRASTINATE`` (1, 8, 32), an ``async def``
+  task, and at ``BENCH_PEERS_PROCRASTINATE_SYNC`` (1) with a plain ``def`` task;
 * pgqueuer at batch size ``BENCH_PEERS_PGQUEUER`` (10, 50, 250);
 * RQ as it is (``BENCH_PEERS_RQ_N`` jobs: it drains ~100-200 jobs/s here);
 * with ``BENCH_NOOP_BEFORE=/path/to/checkout``: sysjobs of that checkout on both databases
@@ -44,6 +45,9 @@ ROUNDS = _ints("BENCH_PEERS_ROUNDS", "3", "1")[0]
 PROCESSES = _ints("BENCH_PEERS_PROCESSES", "1,2,4", "2")
 SLOTS = _ints("BENCH_PEERS_SLOTS", "8,32", "32")
 PROCRASTINATE = _ints("BENCH_PEERS_PROCRASTINATE", "1,8,32", "1,32")
+#: Concurrencies run with a plain ``def`` task too (the task of the rounds before the eighth).
+_SYNC = os.environ.get("BENCH_PEERS_PROCRASTINATE_SYNC", "" if QUICK else "1")
+PROCRASTINATE_SYNC = tuple(int(v) for v in _SYNC.split(",") if v)
 PGQUEUER = _ints("BENCH_PEERS_PGQUEUER", "10,50,250", "10,250")
 #: Another checkout (its repository root): its sysjobs measured beside this one's.
 BEFORE = os.environ.get("BENCH_NOOP_BEFORE")
@@ -90,6 +94,9 @@ def cases() -> list[Case]:
                 for db in MINE]  # fmt: skip
     out += [Case("procrastinate", "procrastinate", f"concurrency {c}",
                  env={"BENCH_PROCRASTINATE_CONCURRENCY": str(c)}) for c in PROCRASTINATE]
+    out += [Case("procrastinate", "procrastinate", f"concurrency {c}, sync task",
+                 env={"BENCH_PROCRASTINATE_CONCURRENCY": str(c),
+                      "BENCH_PROCRASTINATE_TASK": "sync"}) for c in PROCRASTINATE_SYNC]
     out += [Case("pgqueuer", "pgqueuer", f"batch {b}", env={"BENCH_PGQUEUER_BATCH": str(b)})
             for b in PGQUEUER]  # fmt: skip
     out.append(Case("rq", "rq", "default worker", n=RQ_N))

@@ -27,11 +27,22 @@ POOL = max(4, CONCURRENCY)
 app = App(connector=PsycopgConnector(conninfo=CONNINFO, min_size=4, max_size=POOL))
 
 
-@app.task(name="noop")
-async def noop(i: int = 0) -> None:
+ASYNC = os.environ.get("BENCH_PROCRASTINATE_TASK", "async") == "async"
+
+
+def _noop(i: int = 0) -> None:
     """Does nothing (records its start in latency runs)."""
     if i >= 0:
         harness.record_start(i)
+
+
+async def _async_noop(i: int = 0) -> None:
+    """Does nothing (records its start in latency runs)."""
+    _noop(i)
+
+
+#: ``BENCH_PROCRASTINATE_TASK=sync``: a plain ``def`` task (run in a thread) instead.
+noop = app.task(name="noop")(_async_noop if ASYNC else _noop)
 
 
 def _prepare() -> None:
@@ -66,7 +77,7 @@ def make(args: argparse.Namespace) -> harness.System:
         enqueue=_enqueue,
         done=_done,
         settings={"concurrency": CONCURRENCY, "pool_max_size": POOL, "listen_notify": True,
-                  "task": "async"},
+                  "task": "async" if ASYNC else "sync"},
     )
 
 
