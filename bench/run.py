@@ -352,6 +352,9 @@ def peers(runner: Runner) -> dict[str, Any]:
         best.add_row(family, row["setting"], _fmt([r for r in pb.rates(per[key]) if r == r]),
                      *(_x(out["ratios"].get(m, {}).get(family)) for m in pb.MINE))
     console.print(best)
+    if pb.QUICK:
+        console.print("  (a quick look: one round of 1,000 jobs is too few to judge a goal — "
+                      "pgqueuer in particular drains far below its rate at 5,000)")
     for goal in out["goals"]:
         verdict = "[green]met[/green]" if goal["met"] else "[red]not met[/red]"
         console.print(f"  goal: best {goal['system']} ≥ {goal['bound']:g}x the best "
