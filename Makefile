@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest install system-deps browser-deps bench bench-quick chaos clean
+.PHONY: demo test lint typecheck pytest install system-deps browser-deps bench bench-quick bench-quick-host chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,10 +58,17 @@ bench: install system-deps
 	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
 	cd bench && ../$(PY) run.py
 
+# One quick round of no-op jobs/s against the peers (bench/peers_bench.py, BENCH_PEERS_QUICK:
+# 1,000 jobs, sysjobs at 2 processes x 32 slots, Procrastinate at concurrency 1 and 32,
+# pgqueuer at batch 10 and 250, RQ 200 jobs): a look within two minutes.
+bench-quick: install system-deps
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
+	cd bench && BENCH_ONLY=peers BENCH_PEERS_QUICK=1 BENCH_OUT=results-quick.json ../$(PY) run.py
+
 # One quick round of what needs no peer: the bridge, the command line against `node -e`
 # (sysjobs run, jobs ls, jobs show, import sysjobs), and record work per second on SQLite and
 # a throwaway PostgreSQL (500 records a row); a few minutes.
-bench-quick: install
+bench-quick-host: install
 	cd bench && BENCH_ONLY=bridge,cli,records BENCH_CLI_N=5 BENCH_RECORDS_N=500 \
 		BENCH_OUT=results-quick.json ../$(PY) run.py
 

@@ -76,6 +76,8 @@ class System:
     #: After a backlog was queued: what the database does on its own soon after a bulk
     #: insert (PostgreSQL: autovacuum's ANALYZE), done now so the steady state is measured.
     settle: Callable[[], None] = lambda: None
+    #: The settings this run used (concurrency, batch size…), echoed in the JSON line.
+    settings: dict[str, object] = field(default_factory=dict)
 
 
 def _start_workers(
@@ -246,6 +248,7 @@ def main(make: Callable[[argparse.Namespace], System]) -> None:
     args = parser.parse_args()
     system = make(args)
     result = run(system, args)
-    summary = {"system": system.name, "mode": args.mode, "workers": args.workers, **result}
+    summary = {"system": system.name, "mode": args.mode, "workers": args.workers,
+               "settings": system.settings, **result}
     print(json.dumps(summary), flush=True)
     sys.exit(0)

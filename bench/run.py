@@ -1,9 +1,13 @@
 """``make bench``: sysjobs side by side with Procrastinate, pgqueuer and RQ, in one run.
 
-Sections (``BENCH_ONLY=throughput,latency,wait,bridge,scale,workers,backlog,apps,cli,records``
-picks some):
+Sections (``BENCH_ONLY=throughput,peers,latency,wait,bridge,scale,workers,backlog,apps,cli,
+records`` picks some):
 
 * throughput — N no-op jobs enqueued then drained by 2 worker processes, interleaved, 3 times;
+* peers — ``bench/peers_bench.py``: no-op jobs/s of every system at several settings
+  (sysjobs processes x slots, Procrastinate's concurrency, pgqueuer's batch size), the best
+  of each and the ratios between them, in interleaved rounds; ``BENCH_NOOP_BEFORE=checkout``
+  adds another checkout's sysjobs on both databases;
 * latency — enqueue→start p50/p99, one job every 100 ms on idle workers;
 * wait — ``waitForJob`` wake-up after another process changes the status;
 * bridge — ``bench/bridge_bench.py``'s figures (raw vs bridged call, pinned, sandbox ready);
@@ -64,7 +68,8 @@ BACKLOGS = (10_000, 100_000) if FULL else (10_000, 40_000)
 BACKLOG_N = 3_000 if FULL else 1_000
 APPS_BACKLOG = 50_000
 SECTIONS = os.environ.get(
-    "BENCH_ONLY", "throughput,latency,wait,bridge,scale,workers,backlog,apps,cli,records"
+    "BENCH_ONLY",
+    "throughput,peers,latency,wait,bridge,scale,workers,backlog,apps,cli,records",
 )
 #: Sections that need neither the peers nor the servers.
 STANDALONE = {"bridge", "cli", "records"}
@@ -313,6 +318,53 @@ def apps_section(runner: Runner) -> list[dict[str, Any]]:
     return rows
 
 
+def _x(ratio: dict[str, float] | None) -> str:
+    if not ratio or ratio["median"] != ratio["median"]:
+        return "-"
+    return f"{ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f})"
+
+
+def peers(runner: Runner) -> dict[str, Any]:
+    """``bench/peers_bench.py``: every system at several settings, the best of each, the
+    ratios and issue 19's goals; with ``BENCH_NOOP_BEFORE`` another checkout's sysjobs too."""
+    import peers_bench as pb
+
+    all_cases = pb.cases()
+    per = pb.measure(runner, all_cases, pb.ROUNDS, console.print)
+    out = pb.summarize(per, all_cases)
+    table = Table(title=f"No-op jobs/s by setting ({pb.N:,} jobs, RQ {pb.RQ_N:,}), "
+                        f"{pb.ROUNDS} interleaved rounds — median (min-max), 1-min load")
+    for col in ("system", "setting", "jobs/s", "load"):
+        table.add_column(col, justify="right" if col in ("jobs/s", "load") else "left")
+    for key, row in out["rows"].items():
+        mark = " *" if out["best"].get(row["family"]) == key else ""
+        loads = row["load1"]
+        table.add_row(row["family"], row["setting"] + mark, _fmt(
+            [r for r in pb.rates(per[key]) if r == r]),
+            f"{statistics.median(loads):.1f}" if loads else "-")  # fmt: skip
+    console.print(table)
+    console.print("  (* the best setting of each system: the highest median)")
+    best = Table(title="The best of each, ratios paired round by round — median (min-max)")
+    for col in ("system", "best setting", "jobs/s", *(f"{m} / system" for m in pb.MINE)):
+        best.add_column(col)
+    for family, key in out["best"].items():
+        row = out["rows"][key]
+        best.add_row(family, row["setting"], _fmt([r for r in pb.rates(per[key]) if r == r]),
+                     *(_x(out["ratios"].get(m, {}).get(family)) for m in pb.MINE))
+    console.print(best)
+    if pb.QUICK:
+        console.print("  (a quick look: one round of 1,000 jobs is too few to judge a goal — "
+                      "pgqueuer in particular drains far below its rate at 5,000)")
+    for goal in out["goals"]:
+        verdict = "[green]met[/green]" if goal["met"] else "[red]not met[/red]"
+        console.print(f"  goal: best {goal['system']} ≥ {goal['bound']:g}x the best "
+                      f"{goal['peer']}: {_x(goal['ratio'])} — {verdict}")
+    for db, ratio in out["now_over_before"].items():
+        console.print(f"  {db}, this checkout / {pb.BEFORE} at 2 proc x 32 slots: {_x(ratio)}")
+    out["per_round"] = per
+    return out
+
+
 def cli() -> dict[str, Any]:
     import cli_bench
 
@@ -352,6 +404,7 @@ def main() -> None:
             runner = Runner(pg, redis_port, tmp)
             _run_sections(results, {
                 "throughput": lambda: throughput(runner),
+                "peers": lambda: peers(runner),
                 "latency": lambda: latency(runner),
                 "wait": lambda: wait(runner),
                 "bridge": bridge,

@@ -1,13 +1,17 @@
 """pgqueuer (pinned in ``bench/.venv-peers``): a no-op entrypoint on the shared PostgreSQL.
 
-Workers run ``PgQueuer.run`` with the library's defaults (batch size 10, LISTEN/NOTIFY),
-through its psycopg driver.
+Workers run ``PgQueuer.run`` through its psycopg driver, LISTEN/NOTIFY on, with
+``batch_size`` from ``BENCH_PGQUEUER_BATCH`` (the library's default is 10): a worker picks up
+to that many jobs per dequeue and buffers their status rows, flushed ``batch_size`` at a
+time. The entrypoint and the worker have no concurrency limit (the library's defaults:
+``concurrency_limit=0``, ``max_concurrent_tasks=None``), so every picked job runs at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -18,6 +22,7 @@ from pgqueuer import PgQueuer, PsycopgDriver, Queries
 from pgqueuer.models import Job
 
 CONNINFO = sys.argv[sys.argv.index("--target") + 1] if "--target" in sys.argv else ""
+BATCH = int(os.environ.get("BENCH_PGQUEUER_BATCH", "10"))
 
 
 async def _with_queries(action: str, ids: Sequence[int] = ()) -> None:
@@ -68,7 +73,7 @@ async def _worker() -> None:
 
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, pgq.shutdown.set)
-    await pgq.run()
+    await pgq.run(batch_size=BATCH)
 
 
 def make(args: argparse.Namespace) -> harness.System:
@@ -78,6 +83,7 @@ def make(args: argparse.Namespace) -> harness.System:
         worker_argv=lambda _i: [sys.executable, __file__, "worker", "--target", CONNINFO],
         enqueue=_enqueue,
         done=_done,
+        settings={"batch_size": BATCH, "listen_notify": True},
     )
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import harness
 import sqlalchemy as sa
+from pydantic import BaseModel
 
-from sysjobs.jobs import Engine, ScriptRunner, new_owner
+from sysjobs.jobs import Engine, JobContext, JobType, ScriptRunner, new_owner
 from sysjobs.store.database import normalize_url
 from sysjobs.worker import DEFAULT_SLOTS
 from sysjobs.worker.processes import WorkerConfig, child_main
@@ -26,12 +27,24 @@ from sysjobs.worker.scripts import script_job_type
 
 TARGET = sys.argv[sys.argv.index("--target") + 1] if "--target" in sys.argv else ""
 SOURCE = "1"
+#: ``BENCH_SYSJOBS_JOB=python``: a Python no-op job type instead of the JavaScript one — the
+#: engine and the pool alone, without V8 (to tell the engine's cost from the runtime's).
+PYTHON_JOBS = os.environ.get("BENCH_SYSJOBS_JOB") == "python"
 CONCURRENCY = int(os.environ.get("BENCH_SYSJOBS_CONCURRENCY", str(DEFAULT_SLOTS)))
+
+
+class _Empty(BaseModel):
+    pass
+
+
+def _noop(_ctx: JobContext, _data: _Empty) -> None:
+    """The Python no-op job (``BENCH_SYSJOBS_JOB=python``)."""
 
 
 def setup(engine: Engine) -> None:
     """Worker hook: the job types this worker runs."""
     engine.register(script_job_type())
+    engine.register(JobType("BENCH_NOOP", _Empty, _noop))
 
 
 def runner() -> ScriptRunner:
@@ -64,8 +77,11 @@ class Driver:
 
     def enqueue(self, numbers: Sequence[int]) -> None:
         assert self.engine is not None
-        data = [{"_source": SOURCE, "_timeout_s": 30.0} for _ in numbers]
-        jobs = self.engine.enqueue_many("RUN_SCRIPT", data, label="bench")
+        if PYTHON_JOBS:
+            jobs = self.engine.enqueue_many("BENCH_NOOP", [{} for _ in numbers], label="bench")
+        else:
+            data = [{"_source": SOURCE, "_timeout_s": 30.0} for _ in numbers]
+            jobs = self.engine.enqueue_many("RUN_SCRIPT", data, label="bench")
         if len(numbers) == 1:
             self.ids[jobs[0].id] = numbers[0]
 
@@ -107,6 +123,8 @@ def make(args: argparse.Namespace) -> harness.System:
         extra_env={"BENCH_SYSJOBS_URL": args.target},
         cleanup=driver.cleanup,
         settle=driver.settle,
+        settings={"processes": args.workers, "slots": CONCURRENCY,
+                  "job": "python" if PYTHON_JOBS else "javascript"},
     )
 
 
