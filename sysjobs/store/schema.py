@@ -83,6 +83,10 @@ jobs = sa.Table(
     sa.Index("ix_jobs_started", "started_ms"),
     sa.Index("ix_jobs_ended", "ended_ms"),
     sa.Index("ix_jobs_parent", "parent_id"),
+    # The job tree (revision 0015): a page's children counts (index-only), a job's
+    # children, a subtree's walk; a root's tree newest first (``sysjobs.store.tree``).
+    sa.Index("ix_jobs_app_parent", "app", "parent_id", "status"),
+    sa.Index("ix_jobs_app_root", "app", "root_id", "created_ms", "id"),
 )
 
 job_results = sa.Table(

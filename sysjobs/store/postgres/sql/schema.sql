@@ -220,7 +220,11 @@ CREATE INDEX ix_job_logs_message_trgm ON job_logs USING gin (message gin_trgm_op
 
 CREATE INDEX ix_jobs_app_created ON jobs USING btree (app, created_ms, id);
 
+CREATE INDEX ix_jobs_app_parent ON jobs USING btree (app, parent_id, status);
+
 CREATE INDEX ix_jobs_app_pending_order ON jobs USING btree (app, created_ms, id) WHERE ((status)::text = 'PENDING'::text);
+
+CREATE INDEX ix_jobs_app_root ON jobs USING btree (app, root_id, created_ms, id);
 
 CREATE INDEX ix_jobs_created ON jobs USING btree (created_ms, id);
 
