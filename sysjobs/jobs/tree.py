@@ -30,8 +30,11 @@ from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.status import TREE_TRANSITIONS, illegal, paths_for
+from sysjobs.jobs.values import check_int
 from sysjobs.store.tree import TreeMove, TreeStore
 
+#: Most jobs one page of a tree may hold.
+MAX_TREE_PAGE = 100_000
 #: ``(parent_id, root_id)`` of a new job.
 Lineage = tuple[str | None, str | None]
 
@@ -129,6 +132,7 @@ class Tree:
         """A page of the jobs below a job, newest first, and how many there are: every job
         of the tree of a root (``badRequest`` for a job that is not one), or a job's direct
         children with ``children_only``."""
+        size = check_int(size, "_size", 1, MAX_TREE_PAGE, f"1 to {MAX_TREE_PAGE}")
         top = self.parts.require(job_id)
         if not children_only and top.root_id is not None:
             raise BadRequest(
