@@ -19,6 +19,7 @@ var started = [];
 started.push(sys.data.executeAction('companies', """ + NOTHING + """, 'countByType', {}));
 started.push(sys.data.delete('companies', """ + NOTHING + """));
 started.push(sys.jobs.executeInJob([1, 2], 'default', function (item) { log(item); }));
+started.push(sys.data.importRecords('companies', FILE_ID));
 var saved = sys.data.createRecord('companies');
 saved.field('name').val('Tree Co');
 sys.data.save(saved);
@@ -42,16 +43,17 @@ def _children(host: Host, job_id: str) -> list[Job]:
 
 
 def test_every_job_a_running_script_starts_is_its_child(host: Host) -> None:
+    file_id = host.app.files.put("companies.csv", b"name\nImported Co\n")
     with host.workers(1):
-        job = host.start_script_job(SCRIPT)
+        job = host.start_script_job(SCRIPT.replace("FILE_ID", repr(file_id)))
         host.engine.wait(job.id, "FINISHED", 120)
     children = _children(host, job.id)
     types = sorted(c.type for c in children)
     assert types == ["DELETE_RECORDS", "EXECUTE_ACTION", "EXECUTE_IN_JOB",
-                     "EXECUTE_LISTENER", "EXECUTE_LISTENER"]  # fmt: skip
+                     "EXECUTE_LISTENER", "EXECUTE_LISTENER", "IMPORT_RECORDS"]  # fmt: skip
     assert {(c.parent_id, c.root_id) for c in children} == {(job.id, job.id)}
     info = host.engine.tree_info([job])[job.id]
-    assert info.children == 5 and info.parent is None and info.root is None
+    assert info.children == 6 and info.parent is None and info.root is None
 
 
 def test_a_job_started_by_a_child_has_the_childs_parent_and_the_same_root(host: Host) -> None:
