@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from sysjobs.jobs import Job, JobLog
-    from sysjobs.jobs.tree import TreeInfo
     from sysjobs.jobs.stats import EngineStats
+    from sysjobs.jobs.tree import TreeInfo
     from sysjobs.jobs.workers import WorkerInfo
 
 

@@ -144,7 +144,9 @@ class TreeStore:
         first, after the keyset ``(created_ms, id)``."""
         where = [jobs.c[column] == job_id, *of_app(jobs.c.app, apps)]
         if after is not None:
-            where.append(sa.tuple_(jobs.c.created_ms, jobs.c.id) < sa.tuple_(*after))
+            where.append(
+                sa.tuple_(jobs.c.created_ms, jobs.c.id) < sa.tuple_(*map(sa.literal, after))
+            )
         query = (
             job_select().where(*where)
             .order_by(jobs.c.created_ms.desc(), jobs.c.id.desc()).limit(limit)
@@ -177,8 +179,9 @@ def lineage_statuses(conn: sa.Connection, parent_ids: Sequence[str]) -> dict[str
 
 
 def _lock(*where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """The matching jobs' id, status, root and times (their events' too), locked to the transaction's end, in
-    id order (as the heartbeat locks its rows: no two writers wait on each other)."""
+    """The matching jobs' id, status, root and times (their events' too), locked to the
+    transaction's end in id order (as the heartbeat locks its rows: no two writers wait on
+    each other)."""
     return (
         sa.select(jobs.c.id, jobs.c.app, jobs.c.status, jobs.c.root_id, jobs.c.created_ms,
                   jobs.c.started_ms, jobs.c.ended_ms, last_event_ms())
@@ -192,8 +195,8 @@ def _below(top: sa.Row[Any], statuses: Mapping[str, Sequence[str]], apps: Apps) 
     mine = of_app(jobs.c.app, apps)
     if top.root_id is None:
         return _lock(jobs.c.root_id == top.id, jobs.c.status.in_(list(statuses)), *mine)
-    walk = sa.select(jobs.c.id).where(jobs.c.parent_id == top.id, *mine).cte(
-        "below", recursive=True
+    walk = (
+        sa.select(jobs.c.id).where(jobs.c.parent_id == top.id, *mine).cte("below", recursive=True)
     )
     child = jobs.alias("child")
     walk = walk.union_all(

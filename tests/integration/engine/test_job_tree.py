@@ -5,6 +5,8 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
+
 import pytest
 
 from sysjobs.errors import Conflict, NotFound
@@ -38,7 +40,7 @@ def test_a_chain_fifty_deep_records_each_parent_and_the_one_root(eng: Engine) ->
     chain = [root]
     for _ in range(50):
         chain.append(eng.enqueue("NOOP", {}, parent_id=chain[-1].id))
-    for parent, child in zip(chain, chain[1:], strict=False):
+    for parent, child in pairwise(chain):
         assert child.parent_id == parent.id and child.root_id == root.id
     info = eng.tree_info(chain)
     assert info[root.id].parent is None and info[root.id].root is None

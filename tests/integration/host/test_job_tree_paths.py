@@ -14,10 +14,15 @@ from sysjobs.jobs import Job
 
 NOTHING = "{name: '\"no such company\"'}"
 
-SCRIPT = """
+SCRIPT = (
+    """
 var started = [];
-started.push(sys.data.executeAction('companies', """ + NOTHING + """, 'countByType', {}));
-started.push(sys.data.delete('companies', """ + NOTHING + """));
+started.push(sys.data.executeAction('companies', """
+    + NOTHING
+    + """, 'countByType', {}));
+started.push(sys.data.delete('companies', """
+    + NOTHING
+    + """));
 started.push(sys.jobs.executeInJob([1, 2], 'default', function (item) { log(item); }));
 started.push(sys.data.importRecords('companies', FILE_ID));
 var saved = sys.data.createRecord('companies');
@@ -28,6 +33,7 @@ grouped.field('name').val('Grouped Co');
 sys.data.save(grouped);
 started
 """
+)
 
 
 @pytest.fixture
