@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from sysjobs.host import Host
-from sysjobs.jobs import Job
+from sysjobs.jobs import EngineSettings, Job
 
 NOTHING = "{name: '\"no such company\"'}"
 
@@ -80,3 +80,34 @@ def test_a_script_run_outside_a_job_starts_root_jobs(host: Host) -> None:
     assert result.ok, result.error
     started = host.engine.require(str(result.value))
     assert started.parent_id is None and started.root_id is None
+
+
+def test_a_script_that_keeps_starting_jobs_cannot_escape_its_trees_cancel(db_url: str) -> None:
+    """The script starts actions in an endless loop; its job is canceled while it does: every
+    job it started, before or after the cancel landed, ends CANCELED — none runs."""
+    action = "sys.data.executeAction('companies', " + NOTHING + ", 'countByType', {})"
+    loop = f"var first = {action}; sys.jobs.logInfo(first); for (;;) {{ {action}; }}"
+    with Host(db_url, settings=EngineSettings(stop_grace_s=0.5)) as host:
+        with host.workers(1):
+            job = host.start_script_job(loop, timeout_s=600)
+            host.engine.wait(job.id, "RUNNING", 60)
+            (first,) = _first_log_lines(host, job.id)
+            host.engine.cancel(job.id)
+            host.engine.wait(job.id, "CANCELED", 60)
+        started, total = host.engine.tree_jobs(job.id, size=100_000)
+    assert total == len(started) and first in {j.id for j in started}
+    assert {j.status for j in started} == {"CANCELED"}
+
+
+def _first_log_lines(host: Host, job_id: str) -> list[str]:
+    """The job's first log line, once written (waits on the job's own wake-ups)."""
+    from sysjobs.jobs.waiting import wait_until
+
+    def read() -> list[str] | None:
+        lines = [e.message for e in host.engine.logs(job_id, {"_size": 1})]
+        return lines or None
+
+    found = wait_until(read, hub=host.engine.hub, keys=[f"job:{job_id}"], timeout_s=60,
+                       poll=host.engine.backend.poll_interval)  # fmt: skip
+    assert found is not None
+    return found
