@@ -176,3 +176,28 @@ def test_no_child_escapes_a_cancel_that_lands_while_children_are_enqueued(
     assert total == len(tree) > 1
     assert {j.status for j in tree} <= {S.CANCELED, S.CANCELING}
     assert {j.status for j in tree if j.id != first.id} == {S.CANCELED}
+
+
+def test_a_pages_children_are_counted_in_one_query_over_the_parent_index(eng: Engine) -> None:
+    """Bounded reads: a page of 50 jobs costs two queries (labels, counts), and the counts
+    read ``ix_jobs_app_parent`` only, however many jobs the table holds."""
+    import sqlalchemy as sa
+
+    from tests.integration.engine.test_listing_indexes import _plan, _statements
+
+    roots = eng.enqueue_many("NOOP", [{}] * 2_000)
+    children = [eng.enqueue_many("NOOP", [{}] * 20, parent_id=r.id) for r in roots[:49]]
+    page = [*roots[:49], children[0][0]]
+    if eng.database.name != "sqlite":  # statistics and a visibility map, as autovacuum keeps
+        with eng.database.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                sa.text("VACUUM ANALYZE jobs")
+            )
+    with _statements(eng) as seen:
+        info = eng.tree_info(page)
+    assert [info[j.id].children for j in page] == [20] * 49 + [0]
+    selects = [(s, p) for s, p in seen if s.lstrip().upper().startswith("SELECT")]
+    counts = [(s, p) for s, p in selects if "count(" in s]
+    assert len(selects) == 2 and len(counts) == 1
+    plan = _plan(eng, *counts[0])
+    assert "ix_jobs_app_parent" in plan, plan
