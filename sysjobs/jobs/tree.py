@@ -133,7 +133,7 @@ class Tree:
         of the tree of a root (``badRequest`` for a job that is not one), or a job's direct
         children with ``children_only``."""
         size = check_int(size, "_size", 1, MAX_TREE_PAGE, f"1 to {MAX_TREE_PAGE}")
-        top = self.parts.require(job_id)
+        top = self.parts.require(job_id, parameter="jobId" if children_only else "root")
         if not children_only and top.root_id is not None:
             raise BadRequest(
                 f"Invalid value '{job_id}' for parameter 'root': job {job_id} is not a root "
