@@ -10,6 +10,8 @@
     "force-stop": ["Force stop this job? Its handler is interrupted where it is.", "Yes, force stop"],
   };
   const jobId = location.pathname.split("/").pop();
+  const ENDED = new Set(["FINISHED", "CANCELED"]);
+  const TREE_VERBS = new Set(["stop", "resume", "cancel"]);
   const logForm = document.getElementById("log-filters");
   let canWrite = false;
   let job = null;
@@ -71,9 +73,12 @@
     const fileLink = j.results && j.results.fileLink;  // an export: downloaded with the token
     document.getElementById("file").hidden = !fileLink;
     if (fileLink) document.getElementById("file-link").dataset.href = fileLink;
+    // An ended job whose children are not all processed still reaches them: stop, resume
+    // and cancel act on the jobs below it (docs/jobs-api.md, "The job tree").
+    const below = ENDED.has(j.status) && j.childrenJobsCount > j.childrenJobsProcessed;
     for (const button of document.querySelectorAll("button[data-verb]")) {
       const key = button.dataset.verb.replace(/-(\w)/g, (_, c) => c.toUpperCase());
-      button.disabled = !canWrite || !j.actions[key];
+      button.disabled = !canWrite || !(j.actions[key] || (below && TREE_VERBS.has(key)));
     }
     document.getElementById("lp").textContent = j.lowPriority ? "on" : "off";
     document.getElementById("btn-low-priority").disabled = !canWrite || !j.actions.lowPriority;

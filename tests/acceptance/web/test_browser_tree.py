@@ -41,3 +41,20 @@ def test_a_job_page_links_parent_and_root_and_lists_the_children(
     expect(page.get_by_test_id("children-counts")).to_have_text("1 (1 processed)")
     expect(rows.first).to_contain_text("CANCELED")
     assert host.engine.require(grandchild.id).status in ("CANCELED", "FINISHED")
+
+
+def test_a_finished_jobs_page_still_cancels_its_running_children(
+    page: Page, server: str, host: Host
+) -> None:
+    root = host.engine.enqueue("STEPS", {"steps": 1, "step_s": 0.0}, label="Done root")
+    host.engine.wait(root.id, "FINISHED", 30)
+    child = host.engine.enqueue("STEPS", LONG, label="Late child", parent_id=root.id)
+    host.engine.wait(child.id, "RUNNING", 30)
+    page.goto(f"{server}/jobs/{root.id}#token={ADMIN}")
+    expect(page.get_by_test_id("children-counts")).to_have_text("1 (0 processed)")
+    expect(page.locator("#btn-cancel")).to_be_enabled()
+    page.click("#btn-cancel")
+    page.get_by_role("button", name="Yes, cancel it").click()
+    expect(page.get_by_test_id("children-counts")).to_have_text("1 (1 processed)")
+    expect(page.get_by_test_id("status")).to_have_text("FINISHED")
+    assert host.engine.require(child.id).status == "CANCELED"
