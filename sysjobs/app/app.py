@@ -144,12 +144,14 @@ class App:
                                           if k.startswith("_")}}
         return self._enqueue("EXECUTE_LISTENER", data, f"Execute listener {name}", **kw)
 
-    def execute_listeners(self, name: str, many: list[dict[str, Any]]) -> list[str]:
-        """Start EXECUTE_LISTENER of ``name`` once per inputs, in one insert."""
+    def execute_listeners(self, name: str, many: list[dict[str, Any]],
+                          parent_id: str | None = None) -> list[str]:  # fmt: skip
+        """Start EXECUTE_LISTENER of ``name`` once per inputs, in one insert (children of
+        the running job ``parent_id``, if any)."""
         self.definition.listener(name)
         items = [{"listenerName": name, **{k: v for k, v in inputs.items() if k.startswith("_")}}
                  for inputs in many]  # fmt: skip
-        jobs = self.engine.enqueue_many("EXECUTE_LISTENER", items,
+        jobs = self.engine.enqueue_many("EXECUTE_LISTENER", items, parent_id=parent_id,
                                         label=f"Execute listener {name}")  # fmt: skip
         return [str(job.id) for job in jobs]
 

@@ -25,8 +25,9 @@ MAX_INLINE_DEPTH = 8
 
 #: Starts an EXECUTE_LISTENER job: ``(listener name, private inputs)`` → job id.
 StartListener = Callable[[str, dict[str, Any]], str]
-#: Starts one EXECUTE_LISTENER job per inputs, all in one insert → their job ids.
-StartListeners = Callable[[str, list[dict[str, Any]]], list[str]]
+#: Starts one EXECUTE_LISTENER job per inputs, all in one insert, as children of the
+#: running job given (or roots) → their job ids.
+StartListeners = Callable[[str, list[dict[str, Any]], str | None], list[str]]
 
 
 class ListenerDispatcher:
@@ -37,7 +38,7 @@ class ListenerDispatcher:
         self.wire = wire
         self.start = start
         self.start_many: StartListeners = start_many or (
-            lambda name, many: [start(name, inputs) for inputs in many]
+            lambda name, many, _parent: [start(name, inputs) for inputs in many]
         )
         #: Runs inline listeners in the calling process (set by the host), or None.
         self.inline_runner: ScriptRunner | None = None
@@ -50,14 +51,15 @@ class ListenerDispatcher:
         ``record``'s entity for ``event``."""
         self._on_data(event, record, old, as_jobs=False)
 
-    def on_records_written(self, event: str, changed: list[tuple[Record, Record | None]]
-                           ) -> None:  # fmt: skip
+    def on_records_written(self, event: str, changed: list[tuple[Record, Record | None]],
+                           parent_id: str | None = None) -> None:  # fmt: skip
         """Record hook, inside the change's own transaction: start the listener jobs, so
         the records and their jobs are committed together (or none is) — one insert per
-        listener for all the records."""
+        listener for all the records. They are children of ``parent_id``, the running job
+        that changed the records, if any (the job tree)."""
         entity = changed[0][0].entity
         for name, _ in self._listening(event, entity, as_jobs=True):
-            self.start_many(name, [self._inputs(event, r, old) for r, old in changed])
+            self.start_many(name, [self._inputs(event, r, old) for r, old in changed], parent_id)
 
     def _as_job(self, listener: ListenerDef) -> bool:
         return listener.background or self.inline_runner is None

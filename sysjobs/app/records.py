@@ -59,8 +59,9 @@ class Record:
 
 #: ``(event, record, old_record)`` with event ``created`` | ``changed`` | ``deleted``.
 RecordHook = Callable[[str, Record, "Record | None"], None]
-#: ``(event, [(record, old_record), …])``: the records one transaction changed alike.
-WrittenHook = Callable[[str, list[tuple[Record, "Record | None"]]], None]
+#: ``(event, [(record, old_record), …], parent_id)``: the records one transaction changed
+#: alike, and the running job that changed them (the parent of the jobs they start), if any.
+WrittenHook = Callable[[str, list[tuple[Record, "Record | None"]], "str | None"], None]
 
 
 class RecordsService:
@@ -83,9 +84,11 @@ class RecordsService:
         for hook in self.hooks:
             hook(event, record, old)
 
-    def _written(self, event: str, changed: list[tuple[Record, Record | None]]) -> None:
+    def _written(
+        self, event: str, changed: list[tuple[Record, Record | None]], parent_id: str | None
+    ) -> None:
         for hook in self.written_hooks if changed else ():
-            hook(event, changed)
+            hook(event, changed, parent_id)
 
     def find(self, entity: str, query: Any) -> tuple[Iterator[Record], Callable[[], int]]:
         """Matching records (lazy) and a count of all matches ignoring ``_size``."""
@@ -160,13 +163,14 @@ class RecordsService:
                         1, now, now)  # fmt: skip
         return Record.from_row(row)
 
-    def insert_prepared(self, records: list[Record]) -> None:
+    def insert_prepared(self, records: list[Record], *, parent_id: str | None = None) -> None:
         """Insert :meth:`prepare`'d records and start their listener jobs, all in one
-        transaction; then the inline listeners run, record by record."""
+        transaction; then the inline listeners run, record by record. ``parent_id``: the
+        running job that saves them (the listener jobs' parent), if any."""
         rows = [self._row_of(r) for r in records]
         with self.store.transaction():
             self.store.insert(rows)
-            self._written("created", [(r, None) for r in records])
+            self._written("created", [(r, None) for r in records], parent_id)
         for record in records:
             self._announce("created", record, None)
 
@@ -177,11 +181,12 @@ class RecordsService:
         return RecordRow(record.id, record.entity, record.label, record.fields, record.version,
                          now, now)  # fmt: skip
 
-    def save(self, record: Record) -> Record:
-        """Insert a new record or update an existing one (optimistic on ``version``)."""
+    def save(self, record: Record, *, parent_id: str | None = None) -> Record:
+        """Insert a new record or update an existing one (optimistic on ``version``);
+        ``parent_id`` as for :meth:`insert_prepared`."""
         if record.id is None:
             saved = self.prepare(record)
-            self.insert_prepared([saved])  # the record and its listener jobs, one commit
+            self.insert_prepared([saved], parent_id=parent_id)  # record and jobs, one commit
             return saved
         values = self.validate(record.entity, record.fields)
         label = self._label(record.entity, values)
@@ -195,7 +200,7 @@ class RecordsService:
         with self.store.transaction():
             if not self.store.update(row, version):
                 raise OptimisticLocking(f"Record '{record.id}' was changed by someone else.")
-            self._written("changed", [(saved, old)])
+            self._written("changed", [(saved, old)], parent_id)
         self._announce("changed", saved, old)
         return saved
 
@@ -211,30 +216,33 @@ class RecordsService:
         records = [Record.from_row(r) for r in built]
         with self.store.transaction():
             self.store.insert(built)
-            self._written("created", [(r, None) for r in records] if announce else [])
+            self._written("created", [(r, None) for r in records] if announce else [], None)
         for record in records if announce else ():
             self._announce("created", record, None)
         return records
 
-    def remove(self, entity: str, record_id: Any) -> Record:
-        """Delete a record and return it; ``NotFound`` when there is none."""
+    def remove(self, entity: str, record_id: Any, *, parent_id: str | None = None) -> Record:
+        """Delete a record and return it; ``NotFound`` when there is none (``parent_id``
+        as for :meth:`insert_prepared`)."""
         record = self.find_by_id(entity, record_id)
         if record is None:
             raise NotFound(f"Record '{record_id}' of entity '{entity}' not found.")
         with self.store.transaction():
             if not self.store.delete(str(record_id)):
                 raise NotFound(f"Record '{record_id}' of entity '{entity}' not found.")
-            self._written("deleted", [(record, record)])
+            self._written("deleted", [(record, record)], parent_id)
         self._announce("deleted", record, record)
         return record
 
-    def remove_many(self, entity: str, records: list[Record]) -> set[str]:
+    def remove_many(
+        self, entity: str, records: list[Record], *, parent_id: str | None = None
+    ) -> set[str]:
         """Delete ``records`` of ``entity`` in one transaction (with the listener jobs of
-        each); the ids that were still there and are now deleted."""
+        each, children of ``parent_id``); the ids that were still there and are now deleted."""
         with self.store.transaction():
             gone = self.store.delete_many([r.id for r in records if r.id is not None])
             removed = [r for r in records if r.id in gone]
-            self._written("deleted", [(r, r) for r in removed])
+            self._written("deleted", [(r, r) for r in removed], parent_id)
         for record in removed:
             self._announce("deleted", record, record)
         return gone

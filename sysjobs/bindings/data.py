@@ -130,7 +130,7 @@ class _PendingCreations:
     def flush(self) -> None:
         records, self.records = self.records, []
         if records:
-            self.app.records.insert_prepared(records)
+            self.app.records.insert_prepared(records, parent_id=self.ctx.job_id)
 
 
 def _pending_creations(ctx: CallContext, app: App) -> _PendingCreations:
@@ -186,7 +186,7 @@ class _Ops:
             _pending_creations(ctx, self.app).add(prepared)
             return self.encode(prepared)
         ctx.flush()  # (``save`` defers: what this run created before is written first)
-        return self.encode(self.app.records.save(record))
+        return self.encode(self.app.records.save(record, parent_id=ctx.job_id))
 
     def _groups_creations(self, entity: str) -> bool:
         """Whether a new record of ``entity`` may wait for the run's group commit: not when
@@ -201,7 +201,7 @@ class _Ops:
 
     def remove(self, ctx: CallContext, a: IdArgs) -> dict[str, Any] | None:
         self._charge_listener_jobs(ctx, a.entityName, "deleted")
-        return self.encode(self.app.records.remove(a.entityName, a.id))
+        return self.encode(self.app.records.remove(a.entityName, a.id, parent_id=ctx.job_id))
 
     def _charge_listener_jobs(self, ctx: CallContext, entity: str, event: str) -> None:
         """A record event starts a job per data listener not run inline: they count as jobs

@@ -46,6 +46,9 @@
   }
 
   function fresh(id) { return host.call("jobs.get", { id: id }); }
+  // Where the job is in its tree, read when asked: {parentJob, rootJob, childrenJobsCount,
+  // childrenJobsProcessed}.
+  function tree(id) { return host.call("jobs.tree", { id: id }); }
 
   class Job {
     #id;
@@ -67,6 +70,10 @@
     runBy() { return fresh(this.#id).runBy; }
     data() { return fresh(this.#id).data; }
     results() { return fresh(this.#id).results; }
+    parentJob() { return tree(this.#id).parentJob; }
+    rootJob() { return tree(this.#id).rootJob; }
+    childrenJobsCount() { return tree(this.#id).childrenJobsCount; }
+    childrenJobsProcessed() { return tree(this.#id).childrenJobsProcessed; }
     logs(query) {
       const handle = host.call("jobs.jobLogs", { jobId: this.#id, query: query === undefined ? {} : query });
       return host.ns("commons").resultSet(handle, wrapLog);

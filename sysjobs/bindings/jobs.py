@@ -80,6 +80,11 @@ class _Jobs:
     def get(self, ctx: CallContext, args: a.FindByIdArgs) -> dict[str, Any]:
         return encode_job(self.engine.require(args.id))
 
+    def tree(self, ctx: CallContext, args: a.FindByIdArgs) -> dict[str, Any]:
+        """``parentJob``/``rootJob`` (``{id, label}`` or null) and the children counts."""
+        job = self.engine.require(args.id)
+        return self.engine.tree_info([job])[job.id].as_json()
+
     def find(self, ctx: CallContext, args: a.FindArgs) -> dict[str, Any]:
         reads = self._reads(ctx)
         with reads():
@@ -187,6 +192,7 @@ def jobs_namespace(engine: Engine) -> Namespace:
     ops: tuple[Operation[Any], ...] = (
         bounded(Operation("findById", a.FindByIdArgs, j.find_by_id)),
         bounded(Operation("get", a.FindByIdArgs, j.get)),
+        bounded(Operation("tree", a.FindByIdArgs, j.tree)),
         bounded(Operation("find", a.FindArgs, j.find)),
         bounded(Operation("logs", a.LogsArgs, j.logs)),
         bounded(Operation("jobLogs", a.JobLogsArgs, j.logs)),

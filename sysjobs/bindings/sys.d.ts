@@ -102,6 +102,14 @@ declare namespace sys {
       runBy(): { id: string; name: string } | null;
       data(): Record<string, any>;
       results(): Record<string, any> | null;
+      /** The job that was running when this one was created; null for a root job. */
+      parentJob(): { id: string; label: string | null } | null;
+      /** The top of the chain of parents; null for a root job. */
+      rootJob(): { id: string; label: string | null } | null;
+      /** How many jobs this job started (its direct children). */
+      childrenJobsCount(): number;
+      /** How many of its children are FINISHED or CANCELED. */
+      childrenJobsProcessed(): number;
       logs(query?: LogQuery): sys.commons.ResultSet<JobLog>;
       logInfo(message: string): void;
       logError(message: string): void;

@@ -78,8 +78,9 @@ def _run(
             job = host.engine.require(job_id)
         if after is not None:
             after(host.app, job)
+        tree = host.engine.tree_info([job])[job.id]
     if as_json:
-        view.print_json(job_json(job))
+        view.print_json(job_json(job, tree))
     elif wait:
         view.job_detail(job)
     else:

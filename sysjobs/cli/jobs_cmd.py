@@ -31,18 +31,20 @@ from sysjobs.cli.options import AppOption, DbOption, JsonOption, cli_message, fa
 from sysjobs.errors import SysError, code_of
 
 if TYPE_CHECKING:
-    from sysjobs.jobs import Job
+    from sysjobs.jobs import Engine, Job
+    from sysjobs.jobs.tree import TreeInfo
 
 
 #: The longest ``jobs wait --timeout`` (a year): a finite number, never NaN or infinity.
 MAX_WAIT_S = 365 * 86_400.0
 
 
-def job_json(job: Job) -> dict[str, Any]:
-    """The dashboard API's shape of ``job`` (``sysjobs.web.views`` is imported on use)."""
+def job_json(job: Job, tree: TreeInfo | None = None) -> dict[str, Any]:
+    """The dashboard API's shape of ``job``, with its ``tree`` when given
+    (``sysjobs.web.views`` is imported on use)."""
     from sysjobs.web.views import job_json as shape
 
-    return shape(job)
+    return shape(job, tree)
 
 
 def _csv(values: list[str] | None) -> str | None:
@@ -73,23 +75,41 @@ def ls(
         bool | None, typer.Option("--has-errors/--no-errors", help="Only with / without errors.")
     ] = None,
     size: Annotated[int, typer.Option("--size", "-n", help="At most this many jobs.")] = 50,
+    root: Annotated[str | None, typer.Option(
+        "--root", "--tree", metavar="ID",
+        help="The jobs of the tree of this root job (newest first; alone, or with --size).",
+    )] = None,
     db: DbOption = None,
     app_dir: AppOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List jobs, newest first, filtered by the spec's find parameters."""
+    """List jobs, newest first, filtered by the spec's find parameters — or a root job's
+    tree with ``--root``."""
     options = {
         "type": type, "status": status, "startFrom": start_from, "startTo": start_to,
         "endFrom": end_from, "endTo": end_to, "createFrom": create_from,
         "createTo": create_to, "has_errors": has_errors, "size": size,
     }  # fmt: skip
+    query = find_query(options)
+    if root is not None and set(query) - {"_size"}:
+        fail("badRequest", "Option '--root' lists a tree on its own. Allowed with it: "
+             f"--size, --json (not {', '.join(sorted(set(query) - {'_size'}))})")  # fmt: skip
     with opened_engine(db, app_dir) as engine:
-        cursor = engine.find(find_query(options))
-        found, total = list(cursor), cursor.count()
+        found, total = _listed(engine, query, root, size)
+        trees = engine.tree_info(found)
     if as_json:
-        view.print_json({"count": total, "jobs": [job_json(j) for j in found]})
+        view.print_json({"count": total, "jobs": [job_json(j, trees[j.id]) for j in found]})
     else:
         view.jobs_table(found, total)
+
+
+def _listed(engine: Engine, query: dict[str, Any], root: str | None, size: int
+            ) -> tuple[list[Job], int]:  # fmt: skip
+    """The jobs ``ls`` shows and how many match: found by the query, or ``root``'s tree."""
+    if root is not None:
+        return engine.tree_jobs(root, size=size)
+    cursor = engine.find(query)
+    return list(cursor), cursor.count()
 
 
 @jobs_app.command("show")
@@ -97,7 +117,8 @@ def show(job_ids: IdsArg, db: DbOption = None, app_dir: AppOption = None,
          as_json: JsonOption = False) -> None:  # fmt: skip
     """Show jobs: status, progress, times, data (without private inputs) and results."""
     with opened_engine(db, app_dir) as engine:
-        for_each(job_ids, engine.require, as_json, _apart(view.job_detail))
+        detail = _apart(lambda job: view.job_detail(job, engine.tree_info([job])[job.id]))
+        for_each(job_ids, engine.require, as_json, detail, engine)
 
 
 def _apart(show: Callable[[Job], None]) -> Callable[[Job], None]:
@@ -113,12 +134,13 @@ def _apart(show: Callable[[Job], None]) -> Callable[[Job], None]:
 
 
 def for_each(
-    job_ids: list[str], act: Callable[[str], Job], as_json: bool, show: Callable[[Job], None]
+    job_ids: list[str], act: Callable[[str], Job], as_json: bool, show: Callable[[Job], None],
+    engine: Engine,
 ) -> None:
     """Apply ``act`` to each id in turn, each outcome reported as it comes: the job (a line,
     or a JSON object per line with ``--json``), or its ``code: message`` on stderr — which
     names the id — and, with ``--json``, ``{"id", "error"}`` on stdout too. Every id is
-    tried; the exit code is 2 when any of them failed."""
+    tried; the exit code is 2 when any of them failed. JSON carries each job's tree."""
     failed = 0
     for job_id in job_ids:
         try:
@@ -128,7 +150,7 @@ def for_each(
             _report_error(job_id, exc, as_json)
             continue
         if as_json:
-            view.print_json(job_json(job))
+            view.print_json(job_json(job, engine.tree_info([job])[job.id]))
         else:
             show(job)
     if failed:
@@ -156,12 +178,12 @@ def wait(
     """Wait until the job reaches one of the statuses (else exit 2 with a timeout line)."""
     wanted = [s.strip() for item in status for s in item.split(",") if s.strip()]
     with opened_engine(db, app_dir) as engine:
-        _report(engine.wait(job_id, wanted, timeout), as_json)
+        _report(engine.wait(job_id, wanted, timeout), as_json, engine)
 
 
-def _report(job: Job, as_json: bool) -> None:
+def _report(job: Job, as_json: bool, engine: Engine) -> None:
     if as_json:
-        view.print_json(job_json(job))
+        view.print_json(job_json(job, engine.tree_info([job])[job.id]))
     else:
         _status_line(job)
 
@@ -175,16 +197,18 @@ def _verb(name: str, doc: str) -> None:
                 as_json: JsonOption = False) -> None:  # fmt: skip
         with opened_host(db, app_dir, existing=True) as host:
             act = getattr(host.engine, name.replace("-", "_"))
-            for_each(job_ids, act, as_json, _status_line)
+            for_each(job_ids, act, as_json, _status_line, host.engine)
 
     command.__doc__ = doc
     jobs_app.command(name)(command)
 
 
-_verb("stop", "Ask RUNNING jobs to stop at their next safe point (resumable).")
+_verb("stop", "Ask RUNNING jobs to stop at their next safe point (resumable), with every "
+      "job below each (its tree): pending ones are held STOPPED.")
 _verb("force-stop", "Stop RUNNING or STOPPING jobs now, terminating their scripts.")
-_verb("resume", "Put STOPPED jobs back to PENDING; each continues where it stopped.")
-_verb("cancel", "Cancel PENDING, RUNNING or STOPPED jobs for good.")
+_verb("resume", "Put STOPPED jobs back to PENDING, with the stopped jobs below each; each "
+      "continues where it stopped.")
+_verb("cancel", "Cancel PENDING, RUNNING or STOPPED jobs for good, with every job below each.")
 _verb("kill", "End jobs now, for good: terminate their scripts without a grace period "
       "(CANCELED).")  # fmt: skip
 
@@ -207,7 +231,7 @@ def low_priority(
     flag = switch == Switch.on
     with opened_host(db, app_dir, existing=True) as host:
         for_each(job_ids, lambda job_id: host.engine.change_priority(job_id, flag), as_json,
-                 _priority_line)  # fmt: skip
+                 _priority_line, host.engine)  # fmt: skip
 
 
 def _priority_line(job: Job) -> None:

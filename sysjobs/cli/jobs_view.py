@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from sysjobs.jobs import Job, JobLog
     from sysjobs.jobs.stats import EngineStats
+    from sysjobs.jobs.tree import TreeInfo
     from sysjobs.jobs.workers import WorkerInfo
 
 
@@ -124,8 +125,9 @@ def jobs_table(jobs: list[Job], total: int) -> None:
     console().print(table)
 
 
-def job_detail(job: Job) -> None:
-    """``jobs show``: every field of the job, its data (without ``_`` keys) and results."""
+def job_detail(job: Job, tree: TreeInfo | None = None) -> None:
+    """``jobs show``: every field of the job, its place in the job tree (parent, root,
+    children: when ``tree`` is given), its data (without ``_`` keys) and results."""
     from rich.table import Table
 
     from sysjobs.web.views import job_json
@@ -142,9 +144,13 @@ def job_detail(job: Job) -> None:
         table.add_row(key, when(moment))
     table.add_row("waiting", age(job.waiting_ms()))
     table.add_row("duration", age(job.duration_ms()))
-    for key in ("runBy", "parentId", "data", "results"):
+    for key in ("runBy", "data", "results") if tree else ("runBy", "parentId", "data", "results"):
         if shown[key] not in (None, {}):
             table.add_row(key, plain(json.dumps(shown[key], ensure_ascii=False, default=str)))
+    if tree is not None:
+        for key, ref in (("parent", tree.parent), ("root", tree.root)):
+            table.add_row(key, "-" if ref is None else plain(f"{ref.id} {ref.label or ''}".strip()))
+        table.add_row("children", f"{tree.children} ({tree.children_processed} processed)")
     console().print(table)
 
 

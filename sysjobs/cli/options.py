@@ -133,6 +133,7 @@ FLAG_OF: Mapping[str, str] = {
     "maxTimeToWait": "option '--timeout'",
     "window": "option '--window'",
     "query": "option '--query'",
+    "root": "option '--root'",
 }
 _PARAMETER = re.compile(r"parameter '([A-Za-z_]+)'")
 

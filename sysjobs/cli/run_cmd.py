@@ -145,7 +145,7 @@ def _in_job(host: Host, source: str, args: dict[str, Any], as_json: bool) -> boo
     headline = _headline(error) if error else _no_result(host, ended)
     entries = sorted(host.engine.logs(ended.id, {"_size": 100_000}), key=lambda e: e.timestamp)
     if as_json:
-        _print_job_json(ended, entries)
+        _print_job_json(ended, entries, host)
     else:
         said = {headline, error and error.get("message")}
         for entry in entries:
@@ -163,11 +163,12 @@ def _headline(error: dict[str, Any]) -> str:
     return message if code in message else f"{code}: {message}"
 
 
-def _print_job_json(job: Job, entries: list[JobLog]) -> None:
+def _print_job_json(job: Job, entries: list[JobLog], host: Host) -> None:
     from sysjobs.cli.jobs_view import print_json
     from sysjobs.web.views import job_json, log_json
 
-    print_json({"job": job_json(job), "logs": [log_json(entry) for entry in entries]})
+    shown = job_json(job, host.engine.tree_info([job])[job.id])
+    print_json({"job": shown, "logs": [log_json(entry) for entry in entries]})
 
 
 def _no_result(host: Host, ended: Job) -> str | None:

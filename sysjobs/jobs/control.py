@@ -24,6 +24,7 @@ from sysjobs.jobs.models import Job
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.registry import QUEUES, JobType
 from sysjobs.jobs.status import PRIORITY_STATUSES, illegal, paths_for
+from sysjobs.jobs.tree import Lineage, Tree
 from sysjobs.jobs.values import log_row, shown
 
 
@@ -34,11 +35,14 @@ class Control:
         self.parts = parts
         self.settings = parts.settings
         self.store = parts.store
+        #: The verbs that act on a job's tree (stop, resume, cancel) and the tree's reads.
+        self.tree = Tree(parts)
 
     def stop(self, job_id: str) -> Job:
-        """Ask a RUNNING job to stop at its next safe point (forced after the grace period)."""
+        """Ask a RUNNING job to stop at its next safe point (forced after the grace period),
+        with every job below it (``sysjobs.jobs.tree``)."""
         grace = self.settings.clock.now_ms() + int(self.settings.stop_grace_s * 1000)
-        return self._move("stop", job_id, {"STOPPING": {"force_at_ms": grace}})
+        return self.tree.move("stop", job_id, {"STOPPING": {"force_at_ms": grace}})
 
     def force_stop(self, job_id: str) -> Job:
         """Stop a RUNNING/STOPPING job now: its worker terminates the execution."""
@@ -46,16 +50,18 @@ class Control:
         return self._move("force_stop", job_id, {"STOPPING": {"force_at_ms": now}})
 
     def resume(self, job_id: str) -> Job:
-        """Put a STOPPED job back to PENDING; it continues from its checkpoint."""
-        return self._move("resume", job_id, {"PENDING": {"ended_ms": None}})
+        """Put a STOPPED job back to PENDING, with the stopped jobs below it; it continues
+        from its checkpoint."""
+        return self.tree.move("resume", job_id, {"PENDING": {"ended_ms": None}})
 
     def cancel(self, job_id: str) -> Job:
         """Cancel for good: at once when not running, else at the worker's next safe point.
 
-        (The end date of a job canceled at once is the store's: read under the row lock.)"""
+        With every job below it. (The end date of a job canceled at once is the store's:
+        read under the row lock.)"""
         grace = self.settings.clock.now_ms() + int(self.settings.stop_grace_s * 1000)
         values = {"CANCELING": {"force_at_ms": grace}}
-        return self._move("cancel", job_id, values)
+        return self.tree.move("cancel", job_id, values)
 
     def kill(self, job_id: str) -> Job:
         """End a job now, for good: CANCELED, with no grace period.
@@ -125,9 +131,10 @@ def new_job_row(
     run_by: Mapping[str, Any] | None,
     low_priority: bool,
     queue: str | None,
-    parent_id: str | None,
+    lineage: Lineage,
 ) -> dict[str, Any]:
-    """The ``jobs`` row of a new PENDING job (validated data, parent/root resolved)."""
+    """The ``jobs`` row of a new PENDING job (validated data; ``lineage``: its parent and
+    root, resolved by ``sysjobs.jobs.tree.lineage``)."""
     _validate_data(job_type, data)
     queue = queue or job_type.queue
     if queue not in QUEUES:
@@ -135,10 +142,7 @@ def new_job_row(
             f"Invalid value {shown(queue)} for parameter 'queue'. "
             f"Allowed values: {', '.join(QUEUES)}"
         )
-    root_id = None
-    if parent_id is not None:
-        parent = parts.require(parent_id, parameter="parentId")
-        root_id = parent.root_id or parent.id
+    parent_id, root_id = lineage
     created = parts.clock.now_ms()
     return {
         "id": parts.ids.new(created),

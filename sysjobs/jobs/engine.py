@@ -32,6 +32,7 @@ from sysjobs.jobs.registry import JobType
 from sysjobs.jobs.schedules import Scheduler
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
+from sysjobs.jobs.tree import TreeInfo, lineage
 from sysjobs.jobs.values import log_row, shown
 from sysjobs.jobs.waiting import wait_all, wait_until
 from sysjobs.store.app_logs import prune_app_logs
@@ -137,13 +138,15 @@ class Engine:
         queue: str | None = None,
         parent_id: str | None = None,
     ) -> Job:
-        """Create a PENDING job; ``data`` is validated by the type's model."""
+        """Create a PENDING job; ``data`` is validated by the type's model. ``parent_id``:
+        the running job that starts it (its parent in the job tree; a child of a stopping
+        or canceling job is created STOPPED or CANCELED)."""
         row = control.new_job_row(
             self.parts, self.registry.require(type), data, label=label, run_by=run_by,
-            low_priority=low_priority, queue=queue, parent_id=parent_id,
+            low_priority=low_priority, queue=queue, lineage=lineage(self.parts, parent_id),
         )  # fmt: skip
-        self.backend.insert_jobs([row], reason="enqueued")
-        job = Job.from_row({**row, "results": None})
+        (stored,) = self.backend.insert_jobs([row], reason="enqueued")
+        job = Job.from_row({**stored, "results": None})
         fire(self.hooks, lambda hook: hook.job_enqueued(job))
         return job
 
@@ -153,9 +156,10 @@ class Engine:
         """Create many PENDING jobs of one type in one transaction (same options for all)."""
         job_type = self.registry.require(type)
         options = _enqueue_options(options)
+        options["lineage"] = lineage(self.parts, options.pop("parent_id"))  # once for all
         rows = [control.new_job_row(self.parts, job_type, data, **options) for data in items]
-        self.backend.insert_jobs(rows, reason="enqueued")
-        jobs = [Job.from_row({**row, "results": None}) for row in rows]
+        stored = self.backend.insert_jobs(rows, reason="enqueued")
+        jobs = [Job.from_row({**row, "results": None}) for row in stored]
         for job in jobs if self.hooks else ():
             fire(self.hooks, methodcaller("job_enqueued", job))
         return jobs
@@ -302,6 +306,20 @@ class Engine:
         self.require(job_id)
         events = self.store.events(check_job_id(job_id), apps=self.apps)
         return [JobEvent.from_row(r) for r in events]
+
+    def tree_info(self, jobs: Sequence[Job]) -> dict[str, TreeInfo]:
+        """Parent, root and children counts of each job of a page (two queries in all;
+        ``sysjobs.jobs.tree``)."""
+        return self.control.tree.info(jobs)
+
+    def tree_jobs(
+        self, job_id: str, *, children_only: bool = False, size: int = 50,
+        after: tuple[int, str] | None = None,
+    ) -> tuple[list[Job], int]:  # fmt: skip
+        """A page of the tree of a root job (or a job's direct children), newest first,
+        and how many jobs it holds (``Tree.jobs``)."""
+        return self.control.tree.jobs(job_id, children_only=children_only, size=size,
+                                      after=after)  # fmt: skip
 
     def prune(
         self, *, jobs_days: float | None = None, logs_days: float | None = None,

@@ -64,6 +64,16 @@ USER_TRANSITIONS: dict[str, dict[JobStatus, tuple[JobStatus, ...]]] = {
 }
 
 
+#: verb -> {status of a job *below* the one named: path} — stop, resume and cancel act on
+#: a job's tree (``sysjobs.jobs.tree``). A pending job of a stopped tree is STOPPED (it
+#: must not start while its tree is stopped) and resumes with it.
+TREE_TRANSITIONS: dict[str, dict[JobStatus, tuple[JobStatus, ...]]] = {
+    "stop": {S.RUNNING: (S.STOPPING,), S.PENDING: (S.STOPPED,)},
+    "resume": {S.STOPPED: (S.PENDING,)},
+    "cancel": USER_TRANSITIONS["cancel"],
+}
+
+
 def allowed_from(verb: str) -> tuple[str, ...]:
     """The statuses ``verb`` may start from."""
     return tuple(s.value for s in USER_TRANSITIONS[verb])

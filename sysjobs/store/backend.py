@@ -87,10 +87,13 @@ class JobBackend(Protocol):
     transaction and clamps what it stores to the job's own earlier times (created ≤ started
     ≤ ended; see ``store/leases.py``)."""
 
-    def insert_jobs(self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None) -> None:
+    def insert_jobs(
+        self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None
+    ) -> list[Row]:
         """Enqueue: new PENDING jobs, their empty results rows and creation events, in one
         transaction; wakes claimers (``work``). Each row carries its app's key (``app``),
-        which its results row and creation event get too."""
+        which its results row and creation event get too. Returns the rows as stored: a
+        child of a stopping or canceling job is born STOPPED or CANCELED (the job tree)."""
 
     def claim(self, spec: ClaimSpec) -> list[Row]:
         """Lease up to ``spec.limit`` pending jobs of ``spec.apps``, fairly across the apps

@@ -46,9 +46,11 @@ class CoreBackend:
         self._jobs = JobStore(db, now=now)
         self._listing = ListingStore(db)
 
-    def insert_jobs(self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None) -> None:
+    def insert_jobs(
+        self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None
+    ) -> list[Row]:
         """See ``JobBackend.insert_jobs``."""
-        self._jobs.insert_jobs(rows, reason=reason)
+        return self._jobs.insert_jobs(rows, reason=reason)
 
     def heartbeat(
         self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None,

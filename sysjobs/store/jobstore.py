@@ -32,6 +32,7 @@ from sysjobs.store.rows import (
     wall_ms,
 )  # fmt: skip
 from sysjobs.store.schema import job_events, job_logs, job_results, jobs
+from sysjobs.store.tree import lineage_statuses
 
 
 class JobStore:
@@ -41,19 +42,28 @@ class JobStore:
         self.db = db
         self.now = now
 
-    def insert_jobs(self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None) -> None:
-        """Insert new PENDING jobs, their empty results rows and creation events (one tx)."""
+    def insert_jobs(
+        self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None
+    ) -> list[Row]:
+        """Insert new PENDING jobs, their empty results rows and creation events (one tx);
+        the rows as stored. A child of a job stopping or stopped is created STOPPED, of one
+        canceling or canceled CANCELED (its parent's status read under a share lock:
+        ``sysjobs.store.tree``), so no child escapes its tree's stop or cancel."""
         if not rows:
-            return
+            return []
         with self.db.write() as tx:
+            parents = lineage_statuses(tx.connection, [r["parent_id"] for r in rows
+                                                       if r.get("parent_id")])  # fmt: skip
+            stored = [_born(r, parents.get(r.get("parent_id") or "")) for r in rows]
             insert = self.db.dialect.insert_rows
-            insert(tx.connection, jobs, rows)
+            insert(tx.connection, jobs, [row for row, _ in stored])
             insert(tx.connection, job_results, [{"job_id": r["id"], "app": r["app"]} for r in rows])
             insert(tx.connection, job_events, [
-                event(r["id"], r["created_ms"], None, r["status"], app=r["app"], reason=reason)
-                for r in rows
+                event(r["id"], r["created_ms"], a, b, app=r["app"], reason=why)
+                for r, steps in stored for a, b, why in _birth(steps, reason)
             ])  # fmt: skip
             tx.hint("work", *(f"job:{r['id']}" for r in rows[:50]))
+        return [row for row, _ in stored]
 
     def get_job(self, job_id: str, *, apps: Apps) -> Row | None:
         """One job by primary key, with its results; None when it is not one of ``apps``."""
@@ -185,6 +195,31 @@ class JobStore:
 
 #: Statuses a transition gives an end date.
 _ENDED = frozenset({"FINISHED", "STOPPED", "CANCELED"})
+#: ``(from, to, reason)`` of a new job's events.
+_Steps = list[tuple[str | None, str, str | None]]
+#: A parent's status -> the statuses its new child passes through after PENDING, and why.
+_INHERITED: dict[str, tuple[tuple[str, ...], str]] = {
+    "STOPPING": (("STOPPED",), "parent stopped"),
+    "STOPPED": (("STOPPED",), "parent stopped"),
+    "CANCELING": (("CANCELING", "CANCELED"), "parent canceled"),
+    "CANCELED": (("CANCELING", "CANCELED"), "parent canceled"),
+}
+
+
+def _born(row: Mapping[str, Any], parent_status: str | None) -> tuple[Row, _Steps]:
+    """A new row as stored under its parent's status, and the inherited steps after its
+    creation (``(from, to, reason)``, none for a child of a job going on)."""
+    inherited = _INHERITED.get(parent_status or "")
+    if inherited is None:
+        return dict(row), []
+    path, why = inherited
+    stored = {**row, "status": path[-1], "ended_ms": row["created_ms"]}
+    return stored, [(a, b, why) for a, b in pairwise(["PENDING", *path])]
+
+
+def _birth(steps: _Steps, reason: str | None) -> _Steps:
+    """The creation event's step, then the inherited ones."""
+    return [(None, "PENDING", reason), *steps]
 
 
 def _locked(connection: sa.Connection, where: sa.ColumnElement[bool]) -> sa.Row[Any] | None:

@@ -82,7 +82,29 @@ jobs = sa.Table(
     sa.Index("ix_jobs_type_created", "type", "created_ms"),
     sa.Index("ix_jobs_started", "started_ms"),
     sa.Index("ix_jobs_ended", "ended_ms"),
-    sa.Index("ix_jobs_parent", "parent_id"),
+    # The job tree (revision 0015, which dropped ``ix_jobs_parent``): a page's children
+    # counts (index-only), a job's children, a subtree's walk; a root's tree newest first
+    # (``sysjobs.store.tree``).
+    # Partial: roots (most jobs) are not in them, and no claim can take them for its walk
+    # of an app's pending rows (it did, ranking (app, parent_id, status) above the
+    # pending index once statistics were in).
+    sa.Index(
+        "ix_jobs_app_parent",
+        "app",
+        "parent_id",
+        "status",
+        postgresql_where=sa.text("parent_id IS NOT NULL"),
+        sqlite_where=sa.text("parent_id IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_jobs_app_root",
+        "app",
+        "root_id",
+        "created_ms",
+        "id",
+        postgresql_where=sa.text("root_id IS NOT NULL"),
+        sqlite_where=sa.text("root_id IS NOT NULL"),
+    ),
 )
 
 job_results = sa.Table(

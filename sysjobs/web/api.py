@@ -133,7 +133,7 @@ def list_jobs(request: Request) -> Reply:
         raise ApiError(400, "badRequest", "Parameter 'label' searches on its own. "
                        f"Allowed with it: after, _size (not {', '.join(query)})")  # fmt: skip
     fetch, count = _source(engine, query, label)
-    jobs = list(_listed(fetch, size + 1, after, limits))
+    jobs = list(_listed(engine, fetch, size + 1, after, limits))
     last = jobs[size - 1] if len(jobs) > size else None
     next_key = None if last is None else f"{last['createdAt']}:{last['id']}"
     return Reply({"count": count, "jobs": jobs[:size], "next": next_key})
@@ -154,14 +154,16 @@ def _source(engine: Engine, query: dict[str, Any], label: str | None) -> tuple[F
     return found, engine.find(query).count()
 
 
-def _listed(fetch: Fetch, size: int, after: tuple[int, str] | None,
+def _listed(engine: Engine, fetch: Fetch, size: int, after: tuple[int, str] | None,
             limits: WebLimits) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Up to ``size`` jobs as the list shows them, read a few rows at a time (a job's
-    results may weigh a megabyte) with ``data``/``results`` clipped past the list's bound."""
+    results may weigh a megabyte) with ``data``/``results`` clipped past the list's bound;
+    each batch's tree (parents, roots, children counts) in one read."""
     while size > 0:
         batch = list(fetch(min(limits.jobs_fetch, size), after))
+        trees = engine.tree_info(batch)
         for job in batch:
-            yield _clipped(job_json(job), limits.list_field_bytes)
+            yield _clipped(job_json(job, trees[job.id]), limits.list_field_bytes)
         if len(batch) < min(limits.jobs_fetch, size):
             return
         size -= len(batch)
@@ -176,6 +178,32 @@ def _clipped(job: dict[str, Any], limit: int) -> dict[str, Any]:
     return job
 
 
+def shown(engine: Engine, job: Job) -> dict[str, Any]:
+    """One job as the API shows it, with its tree."""
+    return job_json(job, engine.tree_info([job])[job.id])
+
+
+def tree_jobs(request: Request) -> Reply:
+    """GET /api/jobs/{id}/children — a page of the job's direct children, newest first;
+    with ``tree=true`` every job of the tree of a root job. ``after`` (the reply's
+    ``next``) reads the next page."""
+    require(request)
+    limits = limits_of(request)
+    checks = {"after": params.job_cursor, "tree": params.flag,
+              "_size": params.size(limits.max_jobs_page)}  # fmt: skip
+    query: dict[str, Any] = Params(checks).parse(request)
+    size: int = query.get("_size", limits.jobs_page)
+    engine = host_of(request).engine
+    found, total = engine.tree_jobs(job_id_of(request), children_only=query.get("tree") != "true",
+                                    size=size + 1, after=query.get("after"))  # fmt: skip
+    page = found[:size]
+    trees = engine.tree_info(page)
+    jobs = [_clipped(job_json(j, trees[j.id]), limits.list_field_bytes) for j in page]
+    last = page[-1] if len(found) > size else None
+    next_key = None if last is None else f"{to_ms(last.created_at)}:{last.id}"
+    return Reply({"count": total, "jobs": jobs, "next": next_key})
+
+
 def show_job(request: Request) -> Reply:
     """GET /api/jobs/{id} — the job, plus its transitions."""
     require(request)
@@ -183,7 +211,7 @@ def show_job(request: Request) -> Reply:
     engine = host_of(request).engine
     job = engine.require(job_id_of(request))
     events = [event_json(e) for e in engine.events(job.id)]
-    return Reply({**job_json(job), "events": events})
+    return Reply({**shown(engine, job), "events": events})
 
 
 def job_logs(request: Request) -> Reply:
@@ -225,7 +253,7 @@ def job_verb(request: Request) -> Reply:
                        f"Allowed: {', '.join(VERB_METHODS)}")  # fmt: skip
     engine = host_of(request).engine
     job = getattr(engine, VERB_METHODS[verb])(job_id_of(request))
-    return Reply(job_json(job))
+    return Reply(shown(engine, job))
 
 
 async def low_priority(request: Request) -> Reply:
@@ -234,7 +262,7 @@ async def low_priority(request: Request) -> Reply:
     params.NONE.parse(request)
     flag: bool = LOW_PRIORITY.parse(await json_object(request))["lowPriority"]
     engine = host_of(request).engine
-    return Reply(job_json(engine.change_priority(job_id_of(request), flag)))
+    return Reply(shown(engine, engine.change_priority(job_id_of(request), flag)))
 
 
 def stats(request: Request) -> Reply:

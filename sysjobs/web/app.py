@@ -82,6 +82,7 @@ def routes() -> list[Route | Mount]:
         Route("/api/jobs", api.list_jobs),
         Route("/api/jobs/{job_id}", api.show_job),
         Route("/api/jobs/{job_id}/logs", api.job_logs),
+        Route("/api/jobs/{job_id}/children", api.tree_jobs),
         Route("/api/jobs/{job_id}/low-priority", api.low_priority, methods=["POST"]),
         Route("/api/jobs/{job_id}/{verb}", api.job_verb, methods=["POST"]),
         Route("/api/scripts", scripts.run_script, methods=["POST"]),

@@ -25,6 +25,11 @@ FIND_PARAMS = {
     "label": "Jobs whose label contains this text, any case (at most 255 characters); "
     "combines with after and _size only",
 }
+TREE_PARAMS = {
+    "tree": "true: every job of the root job's tree; false (default): direct children",
+    "_size": "Maximum number of jobs: 1 to 500 (default 50)",
+    "after": "<created ms>:<job id> — the 'next' of the previous reply: the page after it",
+}
 LOGS_PARAMS = {
     "level": "INFO or ERROR",
     "message": "Case-insensitive substring of the message (at most 1000 characters)",
@@ -140,7 +145,16 @@ def document() -> dict[str, Any]:
                     _query(FIND_PARAMS),
                 )
             },
-            "/api/jobs/{jobId}": {"get": _op("One job with its transitions", job)},
+            "/api/jobs/{jobId}": {"get": _op(
+                "One job with its transitions and its place in the job tree: parentJob and "
+                "rootJob ({id, label} or null), childrenJobsCount, childrenJobsProcessed "
+                "(children FINISHED or CANCELED); listed jobs carry these too", job)},
+            "/api/jobs/{jobId}/children": {"get": _op(
+                "The job's direct children, newest first ({count, jobs, next}: pass next "
+                "back as after); with tree=true every job of the tree of a root job "
+                "(400 for a job that is not a root)",
+                [*job, *_query(TREE_PARAMS)],
+            )},
             "/api/app-logs": {
                 "get": _op(
                     "One page of the app's own log (sys.logs), oldest first; level is one of "

@@ -107,7 +107,8 @@ async def run_script(request: Request) -> Reply:
         host = host_of(request)
         job = host.start_script_job(source, label=label, timeout_s=timeout)
         if not body["wait"]:
-            return Reply({"job": job_json(job)}, status_code=202)
+            return Reply({"job": job_json(job, host.engine.tree_info([job])[job.id])},
+                         status_code=202)  # fmt: skip
         return Reply(await run_in_threadpool(_job_output, host, job.id, timeout, limits))
     consoles: dict[str, ScriptConsole] = request.app.state.consoles
     console = consoles[host_of(request).app_key]  # the switcher's app (a token's: its own)
@@ -120,7 +121,7 @@ def _job_output(host: Host, job_id: str, timeout_s: float, limits: WebLimits) ->
     page of its log (``next``/``more`` as in ``/api/jobs/{id}/logs``, for the rest)."""
     ended = host.engine.wait(job_id, ENDED, timeout_s + JOB_WAIT_MARGIN_S)
     page = log_page(host.engine, job_id, {}, after=None, size=limits.logs_page, limits=limits)
-    return {"job": job_json(ended), **page}
+    return {"job": job_json(ended, host.engine.tree_info([ended])[ended.id]), **page}
 
 
 def download_file(request: Request) -> Response:

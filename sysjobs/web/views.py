@@ -14,6 +14,7 @@ from sysjobs.jobs import AppLog, Job, JobEvent, JobLog
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.stats import EngineStats, Series
 from sysjobs.jobs.status import PRIORITY_STATUSES, USER_TRANSITIONS
+from sysjobs.jobs.tree import TreeInfo
 from sysjobs.jobs.workers import GONE_AFTER_LEASES, WorkerInfo
 
 #: Status in which each user verb is allowed (the dashboard enables buttons with these).
@@ -29,9 +30,11 @@ def actions_for(status: str) -> dict[str, bool]:
     return allowed
 
 
-def job_json(job: Job) -> dict[str, Any]:
-    """A job as the API and ``--json`` show it."""
-    return {
+def job_json(job: Job, tree: TreeInfo | None = None) -> dict[str, Any]:
+    """A job as the API and ``--json`` show it; with its ``tree`` (``Engine.tree_info``, a
+    page's in one read), also ``parentJob``/``rootJob`` (``{id, label}`` or null) and
+    ``childrenJobsCount``/``childrenJobsProcessed``."""
+    shown = {
         "id": job.id,
         "type": job.type,
         "label": job.label,
@@ -52,6 +55,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "results": job.results,
         "actions": actions_for(str(job.status)),
     }
+    return shown if tree is None else {**shown, **tree.as_json()}
 
 
 def log_json(entry: JobLog) -> dict[str, Any]:

@@ -73,7 +73,8 @@ job_ids = st.sampled_from(["0123456789abcdef01234567", "x", "\u0661\u0662\u0663"
                                                                              max_size=40)  # fmt: skip
 VERBS = ["stop", "force-stop", "resume", "cancel", "kill", "low-priority", "delete", "x"]
 ROUTES = ["/api/me", "/api/stats", "/api/stats/series", "/api/jobs", "/api/jobs/{id}",
-          "/api/jobs/{id}/logs", "/api/jobs/{id}/{verb}", "/api/scripts", "/api/files/{id}/download",
+          "/api/jobs/{id}/logs", "/api/jobs/{id}/children", "/api/jobs/{id}/{verb}", "/api/scripts",
+          "/api/files/{id}/download",
           "/api/openapi.json", "/api/workers"]  # fmt: skip
 
 

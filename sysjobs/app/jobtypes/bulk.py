@@ -25,7 +25,7 @@ BATCH = 100
 
 def delete_records(app: App, ctx: JobContext, data: DeleteRecordsData) -> None:
     def per_chunk(records: list[Record]) -> dict[str, dict[str, Any]]:
-        gone = app.records.remove_many(data.entityName, records)
+        gone = app.records.remove_many(data.entityName, records, parent_id=ctx.job.id)
         return {r.id: {"status": "ok"} if r.id in gone else _gone(r.id)
                 for r in records if r.id is not None}  # fmt: skip
 

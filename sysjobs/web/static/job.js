@@ -10,6 +10,8 @@
     "force-stop": ["Force stop this job? Its handler is interrupted where it is.", "Yes, force stop"],
   };
   const jobId = location.pathname.split("/").pop();
+  const ENDED = new Set(["FINISHED", "CANCELED"]);
+  const TREE_VERBS = new Set(["stop", "resume", "cancel"]);
   const logForm = document.getElementById("log-filters");
   let canWrite = false;
   let job = null;
@@ -21,9 +23,40 @@
       ["id", j.id], ["type", j.type], ["queue", j.queue], ["created", when(j.createdAt)],
       ["started", when(j.startedAt)], ["ended", when(j.endedAt)], ["waiting", age(j.waitingMs)],
       ["duration", age(j.durationMs)], ["has errors", j.hasErrors ? "yes" : "no"],
-      ["run by", j.runBy ? j.runBy.name || j.runBy.id : ""], ["parent", j.parentId || ""],
+      ["run by", j.runBy ? j.runBy.name || j.runBy.id : ""],
     ];
     return rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { class: "mono" }, String(v))]);
+  }
+
+  // A link to another job of the tree (its label, else its id), or "none".
+  function jobLink(ref, testid) {
+    if (!ref) return el("span", { class: "muted", "data-testid": testid }, "none (a root job)");
+    return el("a", { href: "/jobs/" + ref.id, "data-testid": testid }, ref.label || ref.id);
+  }
+
+  function renderTree(j) {
+    const rows = [
+      ["parent", jobLink(j.parentJob, "parent-link")], ["root", jobLink(j.rootJob, "root-link")],
+      ["children", el("span", { "data-testid": "children-counts" },
+        j.childrenJobsCount + " (" + j.childrenJobsProcessed + " processed)")],
+    ];
+    document.getElementById("tree-fields").replaceChildren(
+      ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  }
+
+  function childRow(c) {
+    return el("tr", { "data-testid": "child-row" },
+      el("td", {}, el("a", { href: "/jobs/" + c.id, class: "mono" }, c.id)),
+      el("td", {}, c.label || c.type), el("td", {}, el("span", { class: "status " + c.status.toLowerCase() }, c.status)), el("td", { class: "mono" }, when(c.createdAt)),
+      el("td", {}, String(c.childrenJobsCount)));
+  }
+
+  // The newest children, one page (the counts above say how many there are in all).
+  async function refreshChildren() {
+    const page = await api("/api/jobs/" + jobId + "/children?_size=50");
+    document.getElementById("children").replaceChildren(...page.jobs.map(childRow));
+    document.getElementById("children-count").textContent = page.count
+      ? "Showing the newest " + page.jobs.length + " of " + page.count + " children" : "No children";
   }
 
   function render(j) {
@@ -34,14 +67,18 @@
     bar.classList.add("big");
     document.getElementById("bar").replaceChildren(bar);
     document.getElementById("fields").replaceChildren(...fields(j));
+    renderTree(j);
     document.getElementById("data").textContent = JSON.stringify(j.data, null, 2);
     document.getElementById("results").textContent = j.results ? JSON.stringify(j.results, null, 2) : "none yet";
     const fileLink = j.results && j.results.fileLink;  // an export: downloaded with the token
     document.getElementById("file").hidden = !fileLink;
     if (fileLink) document.getElementById("file-link").dataset.href = fileLink;
+    // An ended job whose children are not all processed still reaches them: stop, resume
+    // and cancel act on the jobs below it (docs/jobs-api.md, "The job tree").
+    const below = ENDED.has(j.status) && j.childrenJobsCount > j.childrenJobsProcessed;
     for (const button of document.querySelectorAll("button[data-verb]")) {
       const key = button.dataset.verb.replace(/-(\w)/g, (_, c) => c.toUpperCase());
-      button.disabled = !canWrite || !j.actions[key];
+      button.disabled = !canWrite || !(j.actions[key] || (below && TREE_VERBS.has(key)));
     }
     document.getElementById("lp").textContent = j.lowPriority ? "on" : "off";
     document.getElementById("btn-low-priority").disabled = !canWrite || !j.actions.lowPriority;
@@ -93,6 +130,7 @@
   async function refresh() {
     job = await api("/api/jobs/" + jobId);
     render(job);
+    await refreshChildren();
     await refreshLogs(false);
   }
 

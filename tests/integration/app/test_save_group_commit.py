@@ -118,7 +118,7 @@ def test_the_script_childs_operations_defer_as_the_real_ones_do(quiet: AppEnv) -
 def test_a_record_and_its_listener_jobs_commit_together_or_not_at_all(quiet: AppEnv) -> None:
     records = quiet.app.records
 
-    def fails_after_the_jobs(_event: str, _changed: list[Any]) -> None:
+    def fails_after_the_jobs(_event: str, _changed: list[Any], _parent: str | None) -> None:
         raise RuntimeError("the transaction fails after the listener jobs were inserted")
 
     prepared = records.prepare(Record("companies", {"name": "atomic"}))

@@ -239,15 +239,17 @@ CREATE INDEX ix_job_logs_message_trgm ON job_logs USING gin (message gin_trgm_op
 
 CREATE INDEX ix_jobs_app_created ON jobs USING btree (app, created_ms, id);
 
+CREATE INDEX ix_jobs_app_parent ON jobs USING btree (app, parent_id, status) WHERE (parent_id IS NOT NULL);
+
 CREATE INDEX ix_jobs_app_pending_order ON jobs USING btree (app, created_ms, id) WHERE ((status)::text = 'PENDING'::text);
+
+CREATE INDEX ix_jobs_app_root ON jobs USING btree (app, root_id, created_ms, id) WHERE (root_id IS NOT NULL);
 
 CREATE INDEX ix_jobs_created ON jobs USING btree (created_ms, id);
 
 CREATE INDEX ix_jobs_ended ON jobs USING btree (ended_ms);
 
 CREATE INDEX ix_jobs_leased ON jobs USING btree (lease_expires_ms) WHERE (owner IS NOT NULL);
-
-CREATE INDEX ix_jobs_parent ON jobs USING btree (parent_id);
 
 CREATE INDEX ix_jobs_started ON jobs USING btree (started_ms);
 

@@ -1,0 +1,150 @@
+"""The job tree: who started whom, and the verbs that act on a job with everything below it.
+
+A job created while another job runs is that job's child: ``parent_id`` is the running
+job, ``root_id`` the top of the chain (None for a root). Both are resolved once per
+enqueue, inside the app: a parent id of another app is ``notFound`` (never linked).
+
+Stop, resume and cancel act on the job named **and every job below it** — for a root, its
+whole tree; for a child, its subtree (docs/jobs-api.md, "The job tree"). The job named moves
+by the state machine's usual rule (anything else is ``Conflict`` naming its status, and
+nothing moves), except that a job already final lets the verb reach the jobs below it; the
+jobs below move by :data:`~sysjobs.jobs.status.TREE_TRANSITIONS` (a PENDING child of a
+stopped tree is STOPPED, so that it does not run until the tree is resumed).
+
+``childrenJobsCount`` is the number of a job's direct children; ``childrenJobsProcessed``
+the number of them in a final status (FINISHED or CANCELED). They are counted when read,
+over an index, a page of jobs in one query — never stored on the parent's row, which
+would turn every child's end into a write on one hot row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from sysjobs.errors import BadRequest, NotFound
+from sysjobs.jobs.hooks import fire
+from sysjobs.jobs.ids import check_job_id
+from sysjobs.jobs.models import Job
+from sysjobs.jobs.parts import EngineParts
+from sysjobs.jobs.status import TREE_TRANSITIONS, illegal, paths_for
+from sysjobs.jobs.values import check_int
+from sysjobs.store.tree import TreeMove, TreeStore
+
+#: Most jobs one page of a tree may hold.
+MAX_TREE_PAGE = 100_000
+#: ``(parent_id, root_id)`` of a new job.
+Lineage = tuple[str | None, str | None]
+
+
+class JobRef(BaseModel):
+    """Another job as a job shows it: its id and label (None if it is gone, pruned)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    label: str | None
+
+
+class TreeInfo(BaseModel):
+    """Where a job is in its tree."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: The job that was running when this one was created, or None.
+    parent: JobRef | None
+    #: The top of that chain, or None (for a root job).
+    root: JobRef | None
+    #: Direct children created so far.
+    children: int
+    #: Direct children in a final status (FINISHED or CANCELED).
+    children_processed: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape scripts, the HTTP API and the CLI show."""
+        return {
+            "parentJob": _ref(self.parent),
+            "rootJob": _ref(self.root),
+            "childrenJobsCount": self.children,
+            "childrenJobsProcessed": self.children_processed,
+        }
+
+
+def _ref(ref: JobRef | None) -> dict[str, Any] | None:
+    return None if ref is None else {"id": ref.id, "label": ref.label}
+
+
+def lineage(parts: EngineParts, parent_id: str | None) -> Lineage:
+    """The parent and root a new child of ``parent_id`` records (``notFound`` when the
+    parent is not a job of this engine's app)."""
+    if parent_id is None:
+        return None, None
+    parent = parts.require(parent_id, parameter="parentId")
+    return parent.id, parent.root_id or parent.id
+
+
+class Tree:
+    """The tree's reads and verbs, over the engine's parts."""
+
+    def __init__(self, parts: EngineParts) -> None:
+        self.parts = parts
+        self.store = TreeStore(parts.database, parts.clock.now_ms)
+
+    def move(self, verb: str, job_id: str, values: Mapping[str, Mapping[str, Any]]) -> Job:
+        """``verb`` (stop, resume, cancel) on the job and every job below it."""
+        move = TreeMove(top=paths_for(verb), below=_below(verb), reason=verb, values=values)
+        moved = self.store.move(check_job_id(job_id), apps=self.parts.apps, move=move)
+        if moved.row is not None:
+            job = Job.from_row(moved.row)
+            fire(self.parts.hooks, lambda hook: hook.job_changed(job, verb))
+            return job
+        if moved.refused_status is None:
+            raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
+        raise illegal(verb, job_id, moved.refused_status)
+
+    def info(self, jobs: Sequence[Job]) -> dict[str, TreeInfo]:
+        """:class:`TreeInfo` of each job: two queries for the whole page (labels of the
+        parents and roots, children counts)."""
+        others = {i for j in jobs for i in (j.parent_id, j.root_id) if i is not None}
+        labels = self.store.labels(sorted(others), apps=self.parts.apps)
+        counts = self.store.children_counts([j.id for j in jobs], apps=self.parts.apps)
+
+        def ref(job_id: str | None) -> JobRef | None:
+            return None if job_id is None else JobRef(id=job_id, label=labels.get(job_id))
+
+        return {
+            j.id: TreeInfo(parent=ref(j.parent_id), root=ref(j.root_id),
+                           children=counts.get(j.id, (0, 0))[0],
+                           children_processed=counts.get(j.id, (0, 0))[1])
+            for j in jobs
+        }  # fmt: skip
+
+    def of(self, job: Job) -> TreeInfo:
+        """:class:`TreeInfo` of one job."""
+        return self.info([job])[job.id]
+
+    def jobs(
+        self, job_id: str, *, children_only: bool = False, size: int = 50,
+        after: tuple[int, str] | None = None,
+    ) -> tuple[list[Job], int]:  # fmt: skip
+        """A page of the jobs below a job, newest first, and how many there are: every job
+        of the tree of a root (``badRequest`` for a job that is not one), or a job's direct
+        children with ``children_only``."""
+        size = check_int(size, "_size", 1, MAX_TREE_PAGE, f"1 to {MAX_TREE_PAGE}")
+        top = self.parts.require(job_id, parameter="jobId" if children_only else "root")
+        if not children_only and top.root_id is not None:
+            raise BadRequest(
+                f"Invalid value '{job_id}' for parameter 'root': job {job_id} is not a root "
+                f"job, its root is {top.root_id}. Allowed values: the id of a root job",
+                info={"rootId": top.root_id},
+            )
+        column = "parent_id" if children_only else "root_id"
+        apps = self.parts.apps
+        rows = self.store.tree_page(column, top.id, apps=apps, after=after, limit=size)
+        return [Job.from_row(r) for r in rows], self.store.tree_count(column, top.id, apps=apps)
+
+
+def _below(verb: str) -> dict[str, tuple[str, ...]]:
+    return {a.value: tuple(s.value for s in p) for a, p in TREE_TRANSITIONS[verb].items()}
