@@ -11,8 +11,7 @@ are not in them, and a claim's walk of an app's pending rows cannot pick them (i
 ``(app, parent_id, status)`` over the pending index once the table had statistics).
 
 Revision ID: 0015
-Revises: 0013 (a placeholder: revisions 0014 and 0016 are written alongside; the merge
-re-points this one)
+Revises: 0014
 Create Date: 2026-12-06
 """
 
@@ -24,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,4 +1,4 @@
--- The current PostgreSQL schema of sysjobs: what revisions 0001-0014 applied in order leave,
+-- The current PostgreSQL schema of sysjobs: what revisions 0001-0015 applied in order leave,
 -- tables, sequences, constraints, indexes and the lease functions (Alembic's own
 -- alembic_version table aside). tests/integration/store/test_pg_schema.py holds the two equal,
 -- comparing the catalogs; after a new revision, bring this file along (pg_dump --schema-only
