@@ -29,11 +29,19 @@ from sysjobs.app.jobtypes.loop import StopCheck, each_record, error_entry, run_r
 from sysjobs.app.jobtypes.models import ExecuteActionData
 from sysjobs.app.manifest import ActionDef, ActionKind
 from sysjobs.app.records import Record
-from sysjobs.app.scripts import error_text, run_script, run_script_each, script_session
+from sysjobs.app.scripts import (
+    SCRIPT_TIMEOUT_S,
+    error_text,
+    run_script,
+    run_script_each,
+    script_session,
+)
 from sysjobs.errors import SysError
 from sysjobs.jobs import JobContext, ScriptOutcome
 from sysjobs.jobs.scripts import EachScriptRunner
 
+#: Seconds one record's action may run (each record its own limit).
+RECORD_TIMEOUT_S = SCRIPT_TIMEOUT_S
 #: What a record's ``timeout`` says when the work its chunk's actions left pending ran on.
 PENDING_WORK = (
     "the action returned but work it left pending (a promise chain or microtask loop) in "
@@ -91,6 +99,7 @@ class _PerRecord:
         tail = run_script_each(
             self.runner, self.source, [{"record": w, "oldRecord": w} for w in wired], on_item,
             job_id=self.ctx.job.id, globals={"action": self.params}, name=self.action.script,
+            timeout_s=RECORD_TIMEOUT_S,
         )  # fmt: skip
         if not tail.ok:
             self._pending_work_failed(entries, tail)
@@ -102,7 +111,7 @@ class _PerRecord:
     def _one(self, record: Record) -> dict[str, Any]:
         wired = self.app.records.wire(record)
         globals_ = {"record": wired, "oldRecord": wired, "action": self.params}
-        return _run(self.ctx, self.action, self.source, globals_)
+        return _run(self.ctx, self.action, self.source, globals_, RECORD_TIMEOUT_S)
 
     def _entry(self, record_id: str, outcome: ScriptOutcome) -> dict[str, Any]:
         if not outcome.ok:
@@ -128,10 +137,10 @@ def _id(record: Record) -> str:
     return record.id
 
 
-def _run(ctx: JobContext, action: ActionDef, source: str,
-         globals_: dict[str, Any]) -> dict[str, Any]:
+def _run(ctx: JobContext, action: ActionDef, source: str, globals_: dict[str, Any],
+         timeout_s: float = SCRIPT_TIMEOUT_S) -> dict[str, Any]:  # fmt: skip
     outcome = run_script(ctx.script_runner, source, job_id=ctx.job.id, globals=globals_,
-                         name=action.script)  # fmt: skip
+                         name=action.script, timeout_s=timeout_s)  # fmt: skip
     if not outcome.ok:
         raise ActionFailed(error_text(outcome))
     entry: dict[str, Any] = {"status": "ok"}
