@@ -17,12 +17,16 @@ The goals (issue 19): the save loop and EXECUTE_ACTION ≥ 3,000 records/s on bo
 EXECUTE_ACTION within 3x the floor (the ratio is taken per database, in the same run).
 
 Run alone: ``python bench/records_bench.py`` (``BENCH_RECORDS_N`` records, default 2,000;
-``BENCH_RECORDS_DB=sqlite`` or ``postgresql`` for one database).
+``BENCH_RECORDS_DB=sqlite`` or ``postgresql`` for one database; ``BENCH_RECORDS_REPEAT``
+rounds of every row, the table showing medians; ``BENCH_RECORDS_ROWS`` some rows only).
+Each row also reports the CPU time it took per row (every thread of the process that did
+the work): on a loaded machine the wall clock measures the load as much as the code.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +42,10 @@ N = int(os.environ.get("BENCH_RECORDS_N", "2000"))
 DATABASES = tuple(os.environ.get("BENCH_RECORDS_DB", "sqlite,postgresql").split(","))
 #: Another checkout (its repository root) to measure too, row by row: the "before" figures.
 BEFORE = os.environ.get("BENCH_RECORDS_BEFORE")
+#: Rounds of every row (the table shows each row's median): ``BENCH_RECORDS_REPEAT``.
+REPEAT = int(os.environ.get("BENCH_RECORDS_REPEAT", "1"))
+#: Only these rows (comma-separated names), for a look at one lever: ``BENCH_RECORDS_ROWS``.
+ONLY_ROWS = tuple(r for r in os.environ.get("BENCH_RECORDS_ROWS", "").split(",") if r)
 GOAL_RATE = 3000.0
 GOAL_FLOOR_RATIO = 3.0
 
@@ -232,17 +240,26 @@ def measure(pg: Any, n: int = N) -> tuple[dict[str, dict[str, float]], dict[str,
     trees: list[tuple[str, str | None]] = [("", None)]
     if BEFORE:
         trees.append((" (before)", BEFORE))
-    out: dict[str, dict[str, float]] = {db + tag: {} for db in DATABASES for tag, _ in trees}
-    cpu: dict[str, dict[str, float]] = {db + tag: {} for db in DATABASES for tag, _ in trees}
+    columns = [db + tag for db in DATABASES for tag, _ in trees]
+    rates: dict[str, dict[str, list[float]]] = {column: {} for column in columns}
+    cpus: dict[str, dict[str, list[float]]] = {column: {} for column in columns}
+    names = [name for name in ROWS if not ONLY_ROWS or name in ONLY_ROWS]
     with databases(pg) as fresh:
-        for i, name in enumerate(ROWS):
-            for db in DATABASES:
-                for j, (tag, tree) in enumerate(trees):
-                    rate, us = _one_row(name, fresh(db, f"rec{i}{j}{db[:2]}"), tree)
-                    out[db + tag][name], cpu[db + tag][name] = rate, us
-                    print(f"  {db + tag:21s} {name:32s} {rate:10,.0f} /s {us:8,.0f} µs CPU/row",
-                          flush=True)  # fmt: skip
-    return out, cpu
+        for k in range(REPEAT):
+            for i, name in enumerate(names):
+                for db in DATABASES:
+                    for j, (tag, tree) in enumerate(trees):
+                        rate, us = _one_row(name, fresh(db, f"rec{k}{i}{j}{db[:2]}"), tree)
+                        rates[db + tag].setdefault(name, []).append(rate)
+                        cpus[db + tag].setdefault(name, []).append(us)
+                        print(f"  {db + tag:21s} {name:32s} {rate:10,.0f} /s {us:8,.0f} µs CPU/row",
+                              flush=True)  # fmt: skip
+    return _medians(rates), _medians(cpus)
+
+
+def _medians(runs: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    return {db: {name: statistics.median(v) for name, v in rows.items()}
+            for db, rows in runs.items()}  # fmt: skip
 
 
 def table(out: dict[str, dict[str, float]], cpu: dict[str, dict[str, float]] | None = None,
@@ -256,7 +273,7 @@ def table(out: dict[str, dict[str, float]], cpu: dict[str, dict[str, float]] | N
         cells = [name, *(f"{out[db][name]:,.0f}" for db in out)]
         cells += [f"{cpu[db].get(name, float('nan')):,.0f}" for db in cpu]
         for db in out:
-            base = out[db]["floor: action JS in one script"]
+            base = out[db].get("floor: action JS in one script", float("nan"))
             cells.append(f"{base / out[db][name]:.2f}x" if name.startswith("EXECUTE") else "-")
         goal = {"sys.data.save loop": "≥ 3,000/s",
                 "EXECUTE_ACTION logSomething": "≥ 3,000/s, ≤ 3x floor"}.get(name, "")
