@@ -6,6 +6,7 @@ shared by the records of one job (its session), never by two jobs. Both database
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from tests.integration.app.conftest import AppEnv, make_env
 CHUNK_APP = """
 name: chunks
 entities:
+  marks:
+    labelField: name
+    fields:
+      name: {type: text, required: true}
   items:
     labelField: name
     fields:
@@ -30,6 +35,7 @@ entities:
       leaves: {script: leaves.js, returnsResponse: true}
       counts: {script: counts.js, returnsResponse: true}
       wedges: {script: wedges.js, returnsResponse: true}
+      waits: {script: waits.js, returnsResponse: true}
 """
 SCRIPTS = {
     "each.js": "log('item ' + record.field('n').val()); return record.field('n').val();",
@@ -50,6 +56,15 @@ SCRIPTS = {
     ),
     "counts.js": (
         "globalThis.count = (typeof count === 'number' ? count : 0) + 1; return count;"
+    ),
+    "waits.js": (
+        "var n = record.field('n').val();\n"
+        "if (n === 40) { var me = sys.jobs.getCurrentJobId();\n"
+        "  var m = sys.data.createRecord('marks'); m.field('name').val('at 40'); sys.data.save(m);\n"
+        "  while (sys.jobs.findById(me).status() !== 'STOPPING') {} }\n"
+        "var until = Date.now() + 10; while (Date.now() < until) {}\n"
+        "log('did ' + n);\n"
+        "return n;"
     ),
     "wedges.js": (
         "if (record.field('name').val() === 'bad') {"
@@ -151,3 +166,27 @@ def test_work_a_record_leaves_running_past_the_limit_fails_its_chunk_and_the_res
         ids[i]: {"status": "ok", "response": i} for i in range(100, 130)
     }
     assert len(job.errors()) == 100
+
+
+def test_a_stop_lands_between_two_records_of_a_chunk_and_the_resumed_job_does_each_once(
+    chunk_env: AppEnv, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Record 40's action waits until the job is asked to stop; the stop check between two
+    records (at most every 0.1 s) ends the job within its first chunks, each record taking
+    10 ms — not after all 400; the resumed job runs the rest, no record twice."""
+    monkeypatch.setattr(actions, "RECORD_TIMEOUT_S", 120.0)
+    ids = _seed(chunk_env, 400)
+    job_id = chunk_env.app.execute_action("items", {}, "waits", {})
+    while chunk_env.app.records.count("marks", {}) == 0:  # record 40's action is waiting
+        time.sleep(0.005)
+    chunk_env.engine.stop(job_id)
+    stopped = chunk_env.wait(job_id, "STOPPED")
+    done = len((stopped.results or {}).get("results", {}))
+    assert 41 <= done < 400 and stopped.progress < 100, done
+    chunk_env.engine.resume(job_id)
+    job = chunk_env.jobs.run(job_id)
+    assert job.status == "FINISHED" and not job.has_errors
+    results = (job.results or {})["results"]
+    assert results == {ids[i]: {"status": "ok", "response": i} for i in range(400)}
+    did = sorted(m for level, m in job.logs if m.startswith("did "))
+    assert did == sorted(f"did {i}" for i in range(400)), "each record's line once"
