@@ -17,12 +17,16 @@ The goals (issue 19): the save loop and EXECUTE_ACTION ≥ 3,000 records/s on bo
 EXECUTE_ACTION within 3x the floor (the ratio is taken per database, in the same run).
 
 Run alone: ``python bench/records_bench.py`` (``BENCH_RECORDS_N`` records, default 2,000;
-``BENCH_RECORDS_DB=sqlite`` or ``postgresql`` for one database).
+``BENCH_RECORDS_DB=sqlite`` or ``postgresql`` for one database; ``BENCH_RECORDS_REPEAT``
+rounds of every row, the table showing medians; ``BENCH_RECORDS_ROWS`` some rows only).
+Each row also reports the CPU time it took per row (every thread of the process that did
+the work): on a loaded machine the wall clock measures the load as much as the code.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +42,10 @@ N = int(os.environ.get("BENCH_RECORDS_N", "2000"))
 DATABASES = tuple(os.environ.get("BENCH_RECORDS_DB", "sqlite,postgresql").split(","))
 #: Another checkout (its repository root) to measure too, row by row: the "before" figures.
 BEFORE = os.environ.get("BENCH_RECORDS_BEFORE")
+#: Rounds of every row (the table shows each row's median): ``BENCH_RECORDS_REPEAT``.
+REPEAT = int(os.environ.get("BENCH_RECORDS_REPEAT", "1"))
+#: Only these rows (comma-separated names), for a look at one lever: ``BENCH_RECORDS_ROWS``.
+ONLY_ROWS = tuple(r for r in os.environ.get("BENCH_RECORDS_ROWS", "").split(",") if r)
 GOAL_RATE = 3000.0
 GOAL_FLOOR_RATIO = 3.0
 
@@ -81,30 +89,45 @@ def _seed(host: Any, n: int) -> int:
     return int(host.app.records.count("companies", {}))
 
 
-def save_loop(url: str, n: int) -> float:
+#: A row's rate (rows/s, wall clock) and the CPU it took a row (µs; every thread of the
+#: process that did the work): on a loaded machine the wall clock measures the load as
+#: much as the code, the CPU time much less so.
+Measured = tuple[float, float]
+
+
+def _cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system, every thread) of this process or of ``pid``."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def save_loop(url: str, n: int) -> Measured:
     host = _host(url, n)  # one listener job per record: the run starts N jobs
     try:
         host.run("1")  # a warm context
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_s()
         result = host.run(SAVE_LOOP % n, timeout_s=600)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
         assert result.ok, result.error
         assert host.engine.find({"type": "EXECUTE_LISTENER"}).count() == n
-        return n / elapsed
+        return n / elapsed, cpu / n * 1e6
     finally:
         host.close()
 
 
-def floor(url: str, n: int) -> float:
+def floor(url: str, n: int) -> Measured:
     host = _host(url)
     try:
         total = _seed(host, n)
         lines: list[str] = []
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_s()
         result = host.run(FLOOR, timeout_s=600, log_sink=lines.append)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
         assert result.ok and result.value == total and len(lines) == total, result.error
-        return total / elapsed
+        return total / elapsed, cpu / total * 1e6
     finally:
         host.close()
 
@@ -147,20 +170,20 @@ JOBS: dict[str, Start] = {
 }
 
 
-def job_rate(url: str, n: int, start: Start) -> float:
-    """Rows/s of one job, run by one warm worker process."""
+def job_rate(url: str, n: int, start: Start) -> Measured:
+    """Rows/s of one job, run by one warm worker process, and its CPU per row (µs)."""
     host = _host(url)
     try:
         with host.workers(processes=1, relay_stderr=False) as workers:
-            del workers
             warm = host.start_script_job("1")
             host.engine.wait(warm.id, ["FINISHED"], 120)
+            (pid,) = workers.pids()
             job_id, rows = start(host, n)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_s(pid)
             job = host.engine.wait(job_id, ["FINISHED", "STOPPED", "CANCELED"], 600)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, _cpu_s(pid) - cpu
             assert job.status == "FINISHED" and not job.has_errors, (job.status, job.id)
-        return rows / elapsed
+        return rows / elapsed, cpu / rows * 1e6
     finally:
         host.close()
 
@@ -183,16 +206,20 @@ def databases(pg: Any) -> Iterator[Callable[[str, str], str]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-ROWS: dict[str, Callable[[str, int], float]] = {
+def _job_row(start: Start) -> Callable[[str, int], Measured]:
+    return lambda url, n: job_rate(url, n, start)
+
+
+ROWS: dict[str, Callable[[str, int], Measured]] = {
     "sys.data.save loop": save_loop,
     "floor: action JS in one script": floor,
-    **{name: (lambda url, n, s=start: job_rate(url, n, s)) for name, start in JOBS.items()},
+    **{name: _job_row(start) for name, start in JOBS.items()},
 }
 
 
-def _one_row(name: str, url: str, tree: str | None) -> float:
-    """One row's rate, measured in a fresh process (on the code of ``tree`` when given:
-    another checkout, for a before/after pair taken in the same run)."""
+def _one_row(name: str, url: str, tree: str | None) -> Measured:
+    """One row's rate and CPU per row, measured in a fresh process (on the code of ``tree``
+    when given: another checkout, for a before/after pair taken in the same run)."""
     env = {**os.environ, "PYTHONPATH": tree or str(HERE.parent)}
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--row", name, url, str(N)],
@@ -201,35 +228,52 @@ def _one_row(name: str, url: str, tree: str | None) -> float:
     lines = [line for line in done.stdout.splitlines() if line.startswith("rate ")]
     if done.returncode != 0 or not lines:
         print(done.stderr[-2000:], file=sys.stderr)
-        return float("nan")
-    return float(lines[-1].split()[1])
+        return float("nan"), float("nan")
+    words = lines[-1].split()
+    return float(words[1]), float(words[3]) if len(words) > 3 else float("nan")
 
 
-def measure(pg: Any, n: int = N) -> dict[str, dict[str, float]]:
-    """{database[ (before)]: {row: rate}}: each row on each database, then (with
-    ``BENCH_RECORDS_BEFORE=/path/to/checkout``) the same row on that code, interleaved."""
+def measure(pg: Any, n: int = N) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """({database[ (before)]: {row: rate}}, the same of CPU µs per row): each row on each
+    database, then (with ``BENCH_RECORDS_BEFORE=/path/to/checkout``) the same row on that
+    code, interleaved."""
     trees: list[tuple[str, str | None]] = [("", None)]
     if BEFORE:
         trees.append((" (before)", BEFORE))
-    out: dict[str, dict[str, float]] = {db + tag: {} for db in DATABASES for tag, _ in trees}
+    columns = [db + tag for db in DATABASES for tag, _ in trees]
+    rates: dict[str, dict[str, list[float]]] = {column: {} for column in columns}
+    cpus: dict[str, dict[str, list[float]]] = {column: {} for column in columns}
+    names = [name for name in ROWS if not ONLY_ROWS or name in ONLY_ROWS]
     with databases(pg) as fresh:
-        for i, name in enumerate(ROWS):
-            for db in DATABASES:
-                for j, (tag, tree) in enumerate(trees):
-                    rate = _one_row(name, fresh(db, f"rec{i}{j}{db[:2]}"), tree)
-                    out[db + tag][name] = rate
-                    print(f"  {db + tag:21s} {name:32s} {rate:10,.0f} /s", flush=True)
-    return out
+        for k in range(REPEAT):
+            for i, name in enumerate(names):
+                for db in DATABASES:
+                    for j, (tag, tree) in enumerate(trees):
+                        rate, us = _one_row(name, fresh(db, f"rec{k}{i}{j}{db[:2]}"), tree)
+                        rates[db + tag].setdefault(name, []).append(rate)
+                        cpus[db + tag].setdefault(name, []).append(us)
+                        print(f"  {db + tag:21s} {name:32s} {rate:10,.0f} /s {us:8,.0f} µs CPU/row",
+                              flush=True)  # fmt: skip
+    return _medians(rates), _medians(cpus)
 
 
-def table(out: dict[str, dict[str, float]], n: int = N) -> list[list[str]]:
-    """Rows of the summary: rate per database, the floor ratio, the goal."""
-    lines = [["row", *(f"{db} /s" for db in out), *(f"{db} floor/x" for db in out), "goal"]]
+def _medians(runs: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    return {db: {name: statistics.median(v) for name, v in rows.items()}
+            for db, rows in runs.items()}  # fmt: skip
+
+
+def table(out: dict[str, dict[str, float]], cpu: dict[str, dict[str, float]] | None = None,
+          n: int = N) -> list[list[str]]:  # fmt: skip
+    """Rows of the summary: rate per database, CPU µs per row, the floor ratio, the goal."""
+    cpu = cpu or {}
+    lines = [["row", *(f"{db} /s" for db in out), *(f"{db} µs CPU" for db in cpu),
+              *(f"{db} floor/x" for db in out), "goal"]]  # fmt: skip
     names = list(next(iter(out.values())))
     for name in names:
         cells = [name, *(f"{out[db][name]:,.0f}" for db in out)]
+        cells += [f"{cpu[db].get(name, float('nan')):,.0f}" for db in cpu]
         for db in out:
-            base = out[db]["floor: action JS in one script"]
+            base = out[db].get("floor: action JS in one script", float("nan"))
             cells.append(f"{base / out[db][name]:.2f}x" if name.startswith("EXECUTE") else "-")
         goal = {"sys.data.save loop": "≥ 3,000/s",
                 "EXECUTE_ACTION logSomething": "≥ 3,000/s, ≤ 3x floor"}.get(name, "")
@@ -246,8 +290,8 @@ def main(pg: Any = None) -> dict[str, Any]:
 
         with servers.postgres() as started:
             return main(started)
-    out = measure(pg)
-    lines = table(out)
+    out, cpu = measure(pg)
+    lines = table(out, cpu)
     t = Table(title=f"Record work: {N:,} records per row, demo app, records/s "
                     "(floor/x: the floor's rate / this row's)")  # fmt: skip
     for col in lines[0]:
@@ -255,13 +299,14 @@ def main(pg: Any = None) -> dict[str, Any]:
     for line in lines[1:]:
         t.add_row(*line)
     Console(width=200).print(t)
-    return {"n": N, "rates": out}
+    return {"n": N, "rates": out, "cpu_us_per_row": cpu}
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE))
     if sys.argv[1:2] == ["--row"]:  # one row in this process: ``--row NAME URL N``
         row, target, count = sys.argv[2], sys.argv[3], int(sys.argv[4])
-        print(f"rate {ROWS[row](target, count)}")
+        rate, us = ROWS[row](target, count)
+        print(f"rate {rate} cpu {us}")
     else:
         main()

@@ -12,12 +12,13 @@ named by that file. Only columns on the first line are shifted, by the head's le
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sysjobs.errors import SystemException
 from sysjobs.jobs import ScriptOutcome, ScriptRunner
-from sysjobs.jobs.scripts import SessionScriptRunner
+from sysjobs.jobs.scripts import EachScriptRunner, ItemOutcome, SessionScriptRunner
 
 #: Seconds one action/listener run may take.
 SCRIPT_TIMEOUT_S = 30.0
@@ -55,6 +56,24 @@ def run_script(
         raise SystemException("No script runner is available to run app scripts.")
     return runner.run(wrap(source), job_id=job_id, globals=globals, timeout_s=timeout_s,
                       name=name)  # fmt: skip
+
+
+def run_script_each(
+    runner: EachScriptRunner,
+    source: str,
+    items: Sequence[dict[str, Any]],
+    on_item: ItemOutcome,
+    *,
+    job_id: str,
+    globals: dict[str, Any],
+    timeout_s: float = SCRIPT_TIMEOUT_S,
+    name: str | None = None,
+) -> ScriptOutcome:
+    """Run ``source`` wrapped, once per item, as :func:`run_script` would run it with the
+    item's globals over ``globals`` — in as few sandbox calls as the runner can
+    (``EachScriptRunner.run_each``: each item's outcome to ``on_item``, in order)."""
+    return runner.run_each(wrap(source), items, on_item, job_id=job_id, globals=globals,
+                           timeout_s=timeout_s, name=name)  # fmt: skip
 
 
 def script_session(runner: ScriptRunner | None, job_id: str) -> AbstractContextManager[object]:

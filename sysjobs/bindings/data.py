@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sysjobs.app.app import App
-from sysjobs.app.manifest import FieldType
+from sysjobs.app.manifest import FieldType, ListenerDef
 from sysjobs.app.records import Record
 from sysjobs.bindings.commons import bounded, each_within, open_result_set, within
 from sysjobs.jobs.values import INT64_MAX, check_json
@@ -145,6 +145,20 @@ class _Ops:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        #: Per (entity, event) of the definition in use: the data listeners it starts.
+        #: Every save asked the manifest (a scan of every listener, twice); a definition
+        #: never changes once loaded, so the answer is kept while it is the app's.
+        self._listeners: dict[tuple[str, str], list[tuple[str, ListenerDef]]] = {}
+        self._listeners_of: object = None
+
+    def _data_listeners(self, entity: str, event: str) -> list[tuple[str, ListenerDef]]:
+        definition = self.app.definition
+        if self._listeners_of is not definition:
+            self._listeners, self._listeners_of = {}, definition
+        found = self._listeners.get((entity, event))
+        if found is None:
+            found = self._listeners[(entity, event)] = definition.data_listeners(entity, event)
+        return found
 
     def encode(self, record: Record | None) -> dict[str, Any] | None:
         return None if record is None else self.app.records.wire(record)
@@ -193,7 +207,7 @@ class _Ops:
         one of its listeners runs inline (it would run later than the script expects), nor
         when its relationship fields must find records the run saved before."""
         inline = self.app.listeners.inline_runner is not None
-        listeners = self.app.definition.data_listeners(entity, "created")
+        listeners = self._data_listeners(entity, "created")
         if inline and any(not li.background for _, li in listeners):
             return False
         fields = self.app.definition.entity(entity).fields.values()
@@ -207,7 +221,7 @@ class _Ops:
         """A record event starts a job per data listener not run inline: they count as jobs
         the script started, before the record changes."""
         inline = self.app.listeners.inline_runner is not None
-        listeners = self.app.definition.data_listeners(entity, event)
+        listeners = self._data_listeners(entity, event)
         jobs = sum(1 for _, li in listeners if li.background or not inline)
         if jobs:
             ctx.charge(JOBS_STARTED, jobs)

@@ -6,6 +6,7 @@ inside a worker process; job handlers receive it on their :class:`~sysjobs.jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -57,4 +58,26 @@ class SessionScriptRunner(ScriptRunner, Protocol):
 
     def session(self, job_id: str) -> AbstractContextManager[object]:
         """While open, this runner's runs for ``job_id`` share one context."""
+        ...
+
+
+#: Receives one item's outcome in :meth:`EachScriptRunner.run_each` (its index among the
+#: items); False stops the items there.
+ItemOutcome = Callable[[int, ScriptOutcome], bool]
+
+
+@runtime_checkable
+class EachScriptRunner(ScriptRunner, Protocol):
+    """A runner that runs one script once per item in few sandbox calls (an action over a
+    chunk of records): each item a run of its own — its time limit, budget and errors —
+    without a sandbox round trip per item."""
+
+    def run_each(
+        self, source: str, items: Sequence[dict[str, Any]], on_item: ItemOutcome, *,
+        job_id: str, globals: dict[str, Any], timeout_s: float, name: str | None = None,
+    ) -> ScriptOutcome:
+        """Run ``source`` per item (the item's globals over ``globals``), handing each
+        item's outcome to ``on_item`` before the next item starts. Returns the outcome of
+        what the items left running after their last one (a ``then``): ok, or the limit
+        it hit."""
         ...

@@ -525,32 +525,66 @@
     }
   }
 
+  function failed(e) {
+    try { return jStringify({ __proto__: null, ok: false, error: describe(e) }); }
+    catch (_) { return '{"ok":false,"error":{"code":null,"name":"Uncaught","message":"unprintable error"}}'; }
+  }
+
+  function defineGlobals(globals) {
+    const names = oKeys(globals);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      const adapt = globalAdapters[name];
+      const value = adapt ? adapt(globals[name]) : globals[name];
+      rDefine(G, name, { value: value, writable: true, enumerable: false, configurable: true });
+    }
+  }
+
+  // An item's outcome goes to the host before the next item starts; the host answers
+  // whether to go on (a stop, a cancel, a failed write). The mark (see isolate.py
+  // REPORT_MARK) starts no request a script can make: those are all `{"op": …}`.
+  const REPORT_MARK = "\x01";
+  function report(index, envelope) {
+    return transport(REPORT_MARK + index + REPORT_MARK + envelope) === "1";
+  }
+
+  function runEach(source, items) {
+    // One call, many runs of the same script (an action over a chunk of records): each
+    // item's globals, then the script, its outcome reported as data — a throw fails that
+    // item only. Microtasks cannot run inside this call: what an item leaves pending runs
+    // after the last item, never inside another item's run.
+    for (let i = 0; i < items.length; i++) {
+      let envelope;
+      try {
+        defineGlobals(items[i]);
+        envelope = serialize(indirectEval(source));
+      } catch (e) {
+        envelope = failed(e);
+      }
+      if (!report(i, envelope)) break;
+    }
+    return '{"ok":true}';
+  }
+
   function run() {
     // Runs the user's script as a global script (indirect eval), serialises its
     // completion value inside the same timed call, and reports every throw as data.
-    // The input, {"source": …, "globals": {…}, "reset": bool}, is waiting in the transport buffer as if
-    // it were a reply: passing it as arguments would cost a round trip per argument.
+    // The input, {"source": …, "globals": {…}, "reset": bool, "each"?: [{…}, …]}, is
+    // waiting in the transport buffer as if it were a reply: passing it as arguments
+    // would cost a round trip per argument.
     try {
       const input = jParse(readReply());
       // A recycled context is proven clean here, in the same call as the script it is
       // for: no round trip of its own, and nothing can run in between.
       if (input.reset === true && !reset()) return '{"dirty":true}';
-      const source = input.source;
-      const globals = input.globals;
-      const names = oKeys(globals);
-      for (let i = 0; i < names.length; i++) {
-        const name = names[i];
-        const adapt = globalAdapters[name];
-        const value = adapt ? adapt(globals[name]) : globals[name];
-        rDefine(G, name, { value: value, writable: true, enumerable: false, configurable: true });
-      }
+      defineGlobals(input.globals);
       // Appended, not prepended: the script's lines keep their numbers. The host passes
       // a sanitised name (one line, no quotes or spaces: see isolate.py script_url).
       const url = typeof input.name === "string" ? "\n//# sourceURL=" + input.name : "";
-      return serialize(indirectEval(source + url));
+      if (isArray(input.each)) return runEach(input.source + url, input.each);
+      return serialize(indirectEval(input.source + url));
     } catch (e) {
-      try { return jStringify({ __proto__: null, ok: false, error: describe(e) }); }
-      catch (_) { return '{"ok":false,"error":{"code":null,"name":"Uncaught","message":"unprintable error"}}'; }
+      return failed(e);
     }
   }
 

@@ -90,6 +90,8 @@ Dispatch = Callable[[bytes | memoryview], bytes]
 A one-chunk request arrives as a view of the transport buffer: it must be decoded before
 the dispatch returns (the reply overwrites it)."""
 _HEADER = struct.Struct("<III")
+#: A ``time.monotonic()`` value, read when a wait reaches it (it may move on meanwhile).
+Deadline = Callable[[], float]
 
 
 #: Trusted sources this short (the per-run canary) keep their V8 value between evals.
@@ -251,12 +253,16 @@ class Bridge:
         return code
 
     def call(
-        self, fn: Any, *args: Any, timeout_s: float | None = None, then_canary: bool = False
+        self, fn: Any, *args: Any, timeout_s: float | None = None, then_canary: bool = False,
+        deadline: Deadline | None = None,
     ) -> Any:
         """Call a JS function handle obtained from a trusted evaluation.
 
         The call can be cut short from another thread with :meth:`terminate`. With
         ``then_canary`` a canary eval is queued right behind it, for :meth:`wait_idle`.
+        ``deadline`` (instead of ``timeout_s``) is read again whenever it passes: a call
+        that runs many units of work, each with its own time limit, moves it on as each
+        unit starts (the host call that ends one unit and starts the next).
         """
         self._check_usable()
         ctx = self._ctx
@@ -267,11 +273,12 @@ class Bridge:
             this = self._undefined = ctx._python_to_value_handle(JSUndefined)
         return self._run_task(
             lambda cid: self._dll.mr_call_function(ctx._ctx, func.raw, this.raw, argv.raw, cid),
-            timeout_s, then_canary=then_canary,
+            timeout_s, then_canary=then_canary, deadline=deadline,
         )  # fmt: skip
 
     def call_with_input(
-        self, fn: Any, payload: str, *, timeout_s: float | None = None, then_canary: bool = False
+        self, fn: Any, payload: str, *, timeout_s: float | None = None, then_canary: bool = False,
+        deadline: Deadline | None = None,
     ) -> Any:
         """Call ``fn()`` with ``payload`` waiting in the transport buffer as a reply.
 
@@ -280,7 +287,7 @@ class Bridge:
         """
         self._check_usable()
         self._send(payload.encode("utf-16-le", "surrogatepass"))
-        return self.call(fn, timeout_s=timeout_s, then_canary=then_canary)
+        return self.call(fn, timeout_s=timeout_s, then_canary=then_canary, deadline=deadline)
 
     def wait_idle(self, timeout_s: float) -> None:
         """Return once the isolate has run everything queued before now, including the
@@ -341,7 +348,8 @@ class Bridge:
         ctx._value_handle_to_python(ctx._wrap_raw_handle(raw))
 
     def _run_task(
-        self, start: Callable[[int], int], timeout_s: float | None, *, then_canary: bool = False
+        self, start: Callable[[int], int], timeout_s: float | None, *, then_canary: bool = False,
+        deadline: Deadline | None = None,
     ) -> Any:
         """Start a mini-racer task and wait for its result on this thread.
 
@@ -354,7 +362,7 @@ class Bridge:
         task = self._post(start)
         # A canary queued earlier ran before this task: it proves nothing about it.
         self._canary = self._post_canary() if then_canary else None
-        handle = self._wait(task, timeout_s)
+        handle = self._wait(task, timeout_s, deadline=deadline)
         return self._translate(lambda: self._ctx._value_handle_to_python(handle))
 
     def _post(self, start: Callable[[int], int]) -> _Task:
@@ -364,13 +372,15 @@ class Bridge:
         return task
 
     def _wait(
-        self, task: _Task, timeout_s: float | None, *, cancel_wait_s: float = _CANCEL_WAIT_S
+        self, task: _Task, timeout_s: float | None, *, cancel_wait_s: float = _CANCEL_WAIT_S,
+        deadline: Deadline | None = None,
     ) -> Any:
-        """``task``'s value handle; cancels it after ``timeout_s`` (``ScriptTimeout``), or
-        when :meth:`terminate` was called meanwhile (``ScriptTerminated``)."""
+        """``task``'s value handle; cancels it after ``timeout_s`` or once ``deadline()``
+        has passed (``ScriptTimeout``), or when :meth:`terminate` was called meanwhile
+        (``ScriptTerminated``)."""
         self._running = task
         try:
-            if not task.arrived.acquire(timeout=-1 if timeout_s is None else timeout_s):
+            if not _arrives(task, timeout_s, deadline):
                 task.reason = task.reason or "timeout"
                 self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
                 task.arrived.acquire(timeout=cancel_wait_s)
@@ -513,6 +523,19 @@ class Bridge:
 
     def _mr_call_quietly(self, fn: Any) -> None:
         self.call(fn, timeout_s=0.5)
+
+
+def _arrives(task: _Task, timeout_s: float | None, deadline: Deadline | None) -> bool:
+    """Wait for ``task``'s result until ``timeout_s`` — or ``deadline()``, read again each
+    time the wait reaches it (it may have moved on meanwhile). False when time ran out."""
+    if deadline is None:
+        return task.arrived.acquire(timeout=-1 if timeout_s is None else timeout_s)
+    while True:
+        left = deadline() - time.monotonic()
+        if left <= 0:
+            return task.arrived.acquire(blocking=False)
+        if task.arrived.acquire(timeout=left):
+            return True
 
 
 def configure_v8(*, max_old_space_mb: int | None = None) -> bool:

@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from sysjobs.runtime import dispatch
-from sysjobs.runtime.bridge import Bridge
+from sysjobs.runtime.bridge import Bridge, Deadline
 from sysjobs.runtime.namespace import CallContext, Namespace
 from sysjobs.runtime.result import Limits
 
@@ -31,6 +31,15 @@ _REFUSED = json.dumps(
     {"err": {"code": "terminated", "message": "The run this call belongs to has ended.",
              "info": None}}
 ).encode("utf-16-le")
+
+#: Starts an item's report (the bootstrap's ``run`` over ``each``): ``MARK index MARK
+#: envelope``. No host call can start with it: every request a script can make is a JSON
+#: object the bootstrap serialised (``{"op": …}``), and only the bootstrap sends reports.
+REPORT_MARK = "\x01"
+_GO_ON = "1".encode("utf-16-le")
+_STOP = "0".encode("utf-16-le")
+#: Receives an item's report (index, that item's JSON envelope); False stops the items.
+Reporter = Callable[[int, str], bool]
 
 #: What the bootstrap's own stack frames are named; a script's stack leaves them out.
 BOOTSTRAP_URL = "sysjobs:bootstrap"
@@ -129,6 +138,8 @@ class Isolate:
         self.grown_bytes = 0
         #: Past this many ``grown_bytes`` the context is not reused (the sandbox sets it).
         self.max_grown_bytes = DEFAULT_MAX_GROWN_BYTES
+        #: Receives the items' reports of a run over many items (None: reports stop them).
+        self.reporter: Reporter | None = None
         self.bridge = Bridge(heap_limit_bytes=limits.heap_bytes, pin_thread_state=pin)
         try:
             factory = self.bridge.eval(source)
@@ -145,13 +156,21 @@ class Isolate:
                 self.refused = True
                 return _REFUSED
             text = str(request, "utf-16-le", "surrogatepass")
+            if text[:1] == REPORT_MARK:
+                return _GO_ON if self._report(text) else _STOP
             reply = dispatch.handle(table, self.ctx, text)
             return reply.encode("utf-16-le", "surrogatepass")
 
         return serve
 
+    def _report(self, text: str) -> bool:
+        index, _, envelope = text[1:].partition(REPORT_MARK)
+        reporter = self.reporter
+        return reporter is not None and reporter(int(index), envelope)
+
     def run_envelope(
-        self, source: str, globals: dict[str, Any], timeout_s: float, name: str | None = None
+        self, source: str, globals: dict[str, Any], timeout_s: float, name: str | None = None,
+        *, each: list[dict[str, Any]] | None = None, deadline: Deadline | None = None,
     ) -> Any:
         """Call the bootstrap's ``run`` for ``source``; its JSON envelope (or a bridge error).
 
@@ -159,14 +178,22 @@ class Isolate:
         (the bootstrap's ``reset``): the envelope is then ``{"dirty": true}`` when it is
         not, and the script did not run. From this call on the isolate serves host calls
         for this run, until the caller sets :attr:`serving` back (after the canary).
+
+        With ``each`` the script runs once per item, in this one call: the item's globals
+        over ``globals``, each item's outcome reported to :attr:`reporter` before the next
+        one starts (which answers whether to go on). ``deadline`` then replaces
+        ``timeout_s``: the current item's, moved on by the reporter.
         """
-        payload = json.dumps({"source": source, "globals": globals, "reset": self.dirty,
-                              "name": script_url(name)})  # fmt: skip
+        input_: dict[str, Any] = {"source": source, "globals": globals, "reset": self.dirty,
+                                  "name": script_url(name)}  # fmt: skip
+        if each is not None:
+            input_["each"] = each
+        payload = json.dumps(input_)
         self.dirty = False
         # Served from here until the caller has seen the canary run (then it clears this).
         self.serving, self.proven_idle = True, False
         return self.bridge.call_with_input(
-            self.run_fn, payload, timeout_s=timeout_s, then_canary=True
+            self.run_fn, payload, timeout_s=timeout_s, then_canary=True, deadline=deadline
         )
 
     def count_growth(self, before: int, after: int) -> None:

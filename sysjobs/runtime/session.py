@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sysjobs.runtime.bridge import (
@@ -49,6 +49,9 @@ _KEEPS_ISOLATE = (Outcome.OK, Outcome.ERROR)
 _DIRTY = '{"dirty":true}'
 
 Verdict = tuple[Outcome, Any, ScriptError | None]
+#: Receives one item's result (its index in the items, its outcome) in
+#: :meth:`Session.run_each`; False stops the items (the rest are not run).
+ItemReport = Callable[[int, RunResult], bool]
 
 
 class Session:
@@ -109,6 +112,64 @@ class Session:
         return RunResult(outcome, value, capture.lines, capture.dropped_lines, error, elapsed,
                          capture.dropped_bytes)  # fmt: skip
 
+    def run_each(
+        self, source: str, items: Sequence[dict[str, Any]], on_item: ItemReport, *,
+        globals: dict[str, Any] | None = None, timeout_s: float | None = None,
+        name: str | None = None,
+    ) -> RunResult:  # fmt: skip
+        """Run ``source`` once per item — ``globals`` with the item's own over them — as
+        :meth:`run` would, one run after the other, but in as few V8 calls as the items
+        allow: one, unless an item hits a limit.
+
+        Each item is a run of its own: its own time limit (from its start), governance
+        budget, pending writes (flushed when it ends) and cleanups, a throw that fails it
+        alone. ``on_item`` receives each item's result, in order, before the next item
+        starts; False (a stop) ends the items there. An item that hits a limit (timeout,
+        memory, a crash) is reported with that outcome, its context discarded, and the
+        items after it go on in a fresh one; a terminated item ends them all. Microtasks
+        cannot run inside a V8 call: what items leave pending (a ``then``) runs after the
+        call's last item, never inside another item's run. The result returned is that
+        leftover work's: ``ok``, or the limit it hit (``timeout`` when it outlived the time
+        limit). An exception ``on_item`` raises stops the items and is raised here.
+        """
+        timeout = timeout_s if timeout_s is not None else self._sandbox.limits.timeout_s
+        items = list(items)
+        tail = RunResult(Outcome.OK)
+        start = 0
+        while start < len(items):
+            each = _Items(self, items, start, on_item, timeout)
+            tail, start = self._each_call(each, source, globals or {}, name)
+            if each.error is not None:
+                raise each.error
+            if each.stopped:
+                break
+        return tail
+
+    def _each_call(
+        self, each: _Items, source: str, globals: dict[str, Any], name: str | None
+    ) -> tuple[RunResult, int]:
+        """One V8 call over the items from ``each.index``: the leftover work's result and
+        where the next call starts."""
+        iso = self._isolate()
+        each.begin(each.index)
+        try:
+            verdict = self._execute(iso, each.ctx, source, globals, each.timeout, name, each)
+        finally:
+            if self._iso is not None:
+                self._iso.reporter = None
+        unfinished = each.index < len(each.items) and not each.stopped
+        if not each.returned or (unfinished and verdict[0] is not Outcome.OK):
+            each.finish(verdict)  # the item that was running when the call ended
+            if verdict[0] is Outcome.TERMINATED:
+                each.stopped = True
+            if verdict[0] not in _KEEPS_ISOLATE:
+                self._discard()
+            return RunResult(Outcome.OK), each.index + 1
+        tail = each.close_tail(verdict)
+        if verdict[0] not in _KEEPS_ISOLATE:
+            self._discard()
+        return tail, each.index
+
     def terminate(self) -> bool:
         """Terminate the running script (from any thread); False when none runs."""
         iso = self._iso
@@ -146,11 +207,11 @@ class Session:
 
     def _execute(
         self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
-        timeout: float, name: str | None,
+        timeout: float, name: str | None, each: _Items | None = None,
     ) -> Verdict:  # fmt: skip
         """Serve one run in ``iso`` (or, when a recycled one fails its proof, in others)."""
         try:
-            return self._serve(iso, ctx, source, globals, timeout, name)
+            return self._serve(iso, ctx, source, globals, timeout, name, each)
         except ScriptTimeout:
             return _limit(Outcome.TIMEOUT, f"The script ran longer than {timeout:g} s.")
         except ScriptMemoryLimit:
@@ -168,29 +229,32 @@ class Session:
 
     def _serve(
         self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
-        timeout: float, name: str | None,
+        timeout: float, name: str | None, each: _Items | None,
     ) -> Verdict:  # fmt: skip
         iso.ctx, iso.domain = ctx, self._domain
         meter = self._sandbox.data_meter
         before = meter.read()
         try:
-            return self._serve_counted(iso, ctx, source, globals, timeout, name)
+            return self._serve_counted(iso, ctx, source, globals, timeout, name, each)
         finally:
             if self._iso is not None:  # the context that ran it (a limit closed none)
                 self._iso.count_growth(before, meter.read())
 
     def _serve_counted(
         self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
-        timeout: float, name: str | None,
+        timeout: float, name: str | None, each: _Items | None,
     ) -> Verdict:  # fmt: skip
-        envelope = iso.run_envelope(source, globals, timeout, name)
+        envelope = self._envelope(iso, source, globals, timeout, name, each)
         while envelope == _DIRTY:  # a recycled context failed its proof: another one
             iso.serving = False
             self._sandbox.reject(iso)
             iso = self._iso = self._sandbox.take(self._domain)
             iso.ctx, iso.domain = ctx, self._domain
-            envelope = iso.run_envelope(source, globals, timeout, name)
-        iso.runs += 1
+            envelope = self._envelope(iso, source, globals, timeout, name, each)
+        iso.runs += 1 if each is None else max(1, each.index - each.first)
+        if each is not None:
+            each.returned = True
+            ctx = each.ctx  # what the items left pending runs under the tail's context
         if not _canary_passes(iso, ctx):
             return _limit(
                 Outcome.TIMEOUT,
@@ -202,9 +266,121 @@ class Session:
             return self._memory_limit()
         return _decode(envelope)
 
+    @staticmethod
+    def _envelope(
+        iso: Isolate, source: str, globals: dict[str, Any], timeout: float, name: str | None,
+        each: _Items | None,
+    ) -> Any:  # fmt: skip
+        if each is None:
+            return iso.run_envelope(source, globals, timeout, name)
+        iso.reporter = each.report
+        each.iso = iso
+        return iso.run_envelope(source, globals, timeout, name, each=each.pending(),
+                                deadline=each.deadline)  # fmt: skip
+
     def _memory_limit(self) -> Verdict:
         mib = self._sandbox.limits.heap_bytes // (1024 * 1024)
         return _limit(Outcome.MEMORY_LIMIT, f"The script exceeded its memory limit of {mib} MiB.")
+
+
+class _Items:
+    """The items of one V8 call of :meth:`Session.run_each`, and the item running now.
+
+    ``report`` runs on the isolate's thread, inside the bootstrap's report of an item: it
+    ends that item's run (its pending writes flushed, its cleanups run), hands its result
+    to ``on_item``, and starts the next item's context — a new deadline, budget and log
+    capture — or, after the last one, the *tail*'s: the context that what the items left
+    pending runs under.
+    """
+
+    def __init__(self, session: Session, items: list[dict[str, Any]], first: int,
+                 on_item: ItemReport, timeout: float) -> None:  # fmt: skip
+        self.session, self.items, self.on_item, self.timeout = session, items, on_item, timeout
+        #: The first item of this call, and the item running now (or the tail's index).
+        self.first = self.index = first
+        self.ctx = CallContext(deadline=0.0)
+        self.capture = LogCapture(session._sandbox.limits)
+        self.started = 0.0
+        self.iso: Isolate | None = None
+        #: The V8 call returned (else a limit or a failure cut it short).
+        self.returned = False
+        #: ``on_item`` said stop (or raised, or an item was terminated): no more items.
+        self.stopped = False
+        self.error: BaseException | None = None
+
+    def pending(self) -> list[dict[str, Any]]:
+        return self.items[self.first :]
+
+    def deadline(self) -> float:
+        return self.ctx.deadline
+
+    def begin(self, index: int) -> None:
+        """Item ``index``'s run starts now (past the last item: the tail's)."""
+        session = self.session
+        limits = session._sandbox.limits
+        self.index, self.started = index, time.monotonic()
+        capture = self.capture = LogCapture(limits)
+
+        def sink(line: str) -> None:
+            capture.add(line)
+            if session._log_sink is not None:
+                session._log_sink(line)
+
+        self.ctx = CallContext(
+            deadline=self.started + self.timeout, job_id=session._job_id, user=session._user,
+            log_sink=sink, job_log=session._job_log, extras=dict(session._extras),
+            governor=Governor(limits.governance),
+        )  # fmt: skip
+        if self.iso is not None:
+            self.iso.ctx = self.ctx
+
+    def report(self, index: int, envelope: str) -> bool:
+        """The bootstrap reports item ``first + index``: end it, tell ``on_item``, start
+        the next. Never raises (it runs inside a host call)."""
+        try:
+            if self.first + index != self.index:  # never: the bootstrap reports in order
+                raise RuntimeError(f"item {self.first + index} reported, {self.index} running")
+            verdict = _decode(envelope)
+            if verdict[0] is Outcome.OK and self.iso is not None \
+                    and self.iso.bridge.heap_limit_reached():  # fmt: skip
+                verdict = self.session._memory_limit()
+            go_on = self.finish(verdict)
+        except BaseException as exc:
+            self.error, go_on = exc, False
+        if not go_on:
+            self.stopped = True
+        self.begin(self.index + 1)
+        return go_on and self.index < len(self.items)
+
+    def finish(self, verdict: Verdict) -> bool:
+        """The running item ended with ``verdict``: its writes, cleanups, ``on_item``."""
+        ctx = self.ctx
+        try:
+            verdict = _flushed(ctx, verdict)
+        finally:
+            ctx.close()
+        outcome, value, error = verdict
+        elapsed = round((time.monotonic() - self.started) * 1000, 3)
+        capture = self.capture
+        result = RunResult(outcome, value, capture.lines, capture.dropped_lines, error, elapsed,
+                           capture.dropped_bytes)  # fmt: skip
+        try:
+            return self.on_item(self.index, result)
+        except BaseException as exc:
+            self.error = exc
+            return False
+
+    def close_tail(self, verdict: Verdict) -> RunResult:
+        """The call returned and its leftover work ran (or hit ``verdict``'s limit)."""
+        ctx = self.ctx
+        try:
+            outcome, value, error = _flushed(ctx, verdict)
+        finally:
+            ctx.close()
+        elapsed = round((time.monotonic() - self.started) * 1000, 3)
+        return RunResult(outcome, None if outcome is Outcome.OK else value, self.capture.lines,
+                         self.capture.dropped_lines, error, elapsed,
+                         self.capture.dropped_bytes)  # fmt: skip
 
 
 def _canary_passes(iso: Isolate, ctx: CallContext) -> bool:

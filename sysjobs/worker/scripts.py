@@ -8,7 +8,7 @@ V8 execution by job id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sysjobs.errors import SystemException
 from sysjobs.jobs import Job, JobContext, JobType
 from sysjobs.jobs.registry import SCRIPT_JOB_TYPE
-from sysjobs.jobs.scripts import ScriptOutcome, ScriptRunner
+from sysjobs.jobs.scripts import ItemOutcome, ScriptOutcome, ScriptRunner
 from sysjobs.runtime import RunResult, Sandbox, Session
 
 #: Writes one ``log()`` line of a job's script: ``(job_id, line)``.
@@ -136,6 +136,25 @@ class SandboxScriptRunner:
             log_sink=self._sink(job_id), run_id=job_id, job_log=self.job_log,
             domain=self.domain, name=named,
         )  # fmt: skip
+
+    def run_each(
+        self, source: str, items: Sequence[dict[str, Any]], on_item: ItemOutcome, *,
+        job_id: str, globals: dict[str, Any], timeout_s: float, name: str | None = None,
+    ) -> ScriptOutcome:
+        """Each item a run of ``source`` in the job's session (:meth:`session`; one of its
+        own when none is open), in as few V8 calls as the items allow
+        (:meth:`Session.run_each`)."""
+        named = name or self.name
+        session = self._sessions.get(job_id)
+        if session is None:
+            with self.session(job_id):
+                return self.run_each(source, items, on_item, job_id=job_id, globals=globals,
+                                     timeout_s=timeout_s, name=name)  # fmt: skip
+        tail = session.run_each(
+            source, items, lambda index, result: on_item(index, to_outcome(result)),
+            globals=globals, timeout_s=timeout_s, name=named,
+        )  # fmt: skip
+        return to_outcome(tail)
 
     def terminate(self, job_id: str) -> None:
         """End the V8 execution of ``job_id``'s script now (forced stop or cancel)."""

@@ -80,15 +80,19 @@ class StopCheck:
         return self.ctx.should_stop()
 
 
-def run_record_loop(ctx: JobContext, records: RecordsService, entity: str,
-                    query: dict[str, Any], per_record: PerRecord | None = None, *,
-                    per_chunk: PerChunk | None = None) -> None:  # fmt: skip
-    """Walk the matches a chunk at a time, with ``per_record`` for each record or
-    ``per_chunk`` for each chunk at once (then its results entry per record id)."""
-    step: Step = (
-        _Each(ctx, _required(per_record)) if per_chunk is None
-        else lambda chunk, _stop: per_chunk(chunk)
-    )  # fmt: skip
+def run_record_loop(
+    ctx: JobContext, records: RecordsService, entity: str, query: dict[str, Any],
+    per_record: PerRecord | None = None, *, per_chunk: PerChunk | None = None,
+    step: Step | None = None,
+) -> None:  # fmt: skip
+    """Walk the matches a chunk at a time, with ``per_record`` for each record,
+    ``per_chunk`` for each chunk at once (then its results entry per record id), or
+    ``step`` for each chunk with the stop check (it checks between two records itself)."""
+    if step is None:
+        step = (
+            _Each(ctx, _required(per_record)) if per_chunk is None
+            else lambda chunk, _stop: per_chunk(chunk)
+        )  # fmt: skip
     cp: dict[str, Any] = dict(ctx.checkpoint or {})
     size = query.get("_size")  # at most this many records (validated at enqueue)
     limit = None if size is None else int(size)
@@ -135,6 +139,13 @@ def _chunks(ctx: JobContext, records: RecordsService, entity: str, query: dict[s
         ctx.set_progress(min(99, state.done * 100 // max(state.total, 1)))
     _save(ctx, state)
     return True
+
+
+def each_record(ctx: JobContext, per_record: PerRecord) -> Step:
+    """The step that runs ``per_record`` record by record (what ``run_record_loop`` does
+    with ``per_record``): a failing record is an ``error`` entry, the stop check between
+    two records."""
+    return _Each(ctx, per_record)
 
 
 class _Each:
