@@ -32,6 +32,7 @@ from sysjobs.store.rows import (
     wall_ms,
 )  # fmt: skip
 from sysjobs.store.schema import job_events, job_logs, job_results, jobs
+from sysjobs.store.turns import with_turns
 
 
 class JobStore:
@@ -42,12 +43,13 @@ class JobStore:
         self.now = now
 
     def insert_jobs(self, rows: Sequence[Mapping[str, Any]], *, reason: str | None = None) -> None:
-        """Insert new PENDING jobs, their empty results rows and creation events (one tx)."""
+        """Insert new PENDING jobs, their empty results rows and creation events (one tx);
+        each job gets its turn in its app's pending order (``store/turns.py``)."""
         if not rows:
             return
         with self.db.write() as tx:
             insert = self.db.dialect.insert_rows
-            insert(tx.connection, jobs, rows)
+            insert(tx.connection, jobs, with_turns(tx.connection, rows))
             insert(tx.connection, job_results, [{"job_id": r["id"], "app": r["app"]} for r in rows])
             insert(tx.connection, job_events, [
                 event(r["id"], r["created_ms"], None, r["status"], app=r["app"], reason=reason)
