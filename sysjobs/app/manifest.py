@@ -15,6 +15,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from sysjobs.errors import SysError
+from sysjobs.jobs.queues import BUILTIN_QUEUES, MAX_CONCURRENCY, QueueDef, check_queue_name
+from sysjobs.jobs.values import shown
+
 #: The public job types, as the spec lists them; job listeners may only name these.
 PUBLIC_JOB_TYPES = (
     "IMPORT_RECORDS", "EXPORT_RECORDS", "EXECUTE_ACTION", "DELETE_RECORDS", "EXECUTE_LISTENER",
@@ -126,6 +130,8 @@ class ListenerDef(_Model):
     job_type: str | None = None
     #: Run as an EXECUTE_LISTENER job instead of inline.
     background: bool = False
+    #: The queue of its EXECUTE_LISTENER jobs (default: the type's, ``light``).
+    queue: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ListenerDef:
@@ -189,6 +195,9 @@ class JobsDef(_Model):
     max_message_chars: int | None = Field(default=None, ge=1, strict=True)
     #: Bytes of JSON kept as a job's results.
     max_result_bytes: int | None = Field(default=None, ge=1, strict=True)
+    #: The most of this app's jobs running at once, across every worker on the database
+    #: (a fleet shared with other apps; none: no cap).
+    max_concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY, strict=True)
 
     def retention(self) -> dict[str, float]:
         """The retention keys the app sets, by their ``EngineSettings`` name."""
@@ -203,12 +212,39 @@ class JobsDef(_Model):
         return {k: v for k, v in kept.items() if v is not None}
 
 
+class QueueSpec(_Model):
+    """One of the app's own queues (``queues:`` in the manifest, keyed by its name)."""
+
+    #: Slots each worker pool keeps for this queue while fewer of its jobs run there.
+    min_concurrency: int = Field(default=0, ge=0, le=MAX_CONCURRENCY, strict=True)
+    #: The most of the app's jobs of this queue running at once, across every worker.
+    max_concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY, strict=True)
+    #: The longest an idle pool serving the queue waits before it looks for its jobs (ms).
+    poll_interval_ms: int | None = Field(default=None, ge=10, le=3_600_000, strict=True)
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> QueueSpec:
+        if self.max_concurrency is not None and self.min_concurrency > self.max_concurrency:
+            raise ValueError(
+                f"minConcurrency {self.min_concurrency} is above maxConcurrency "
+                f"{self.max_concurrency}"
+            )
+        return self
+
+    def definition(self, name: str) -> QueueDef:
+        """The engine's view of the queue called ``name``."""
+        poll = None if self.poll_interval_ms is None else self.poll_interval_ms / 1000
+        return QueueDef(name, self.min_concurrency, self.max_concurrency, poll)
+
+
 class Manifest(_Model):
     name: str
     #: Per-run governance limits of this app's scripts (stricter than the Host's, or none).
     governance: GovernanceDef = Field(default_factory=GovernanceDef)
     #: Retention and caps of this app's jobs (the Host's where left out).
     jobs: JobsDef = Field(default_factory=JobsDef)
+    #: The app's own queues, next to the built-in ones (mix, light, heavy, system).
+    queues: dict[str, QueueSpec] = Field(default_factory=dict)
     entities: dict[str, EntityDef] = Field(default_factory=dict)
     #: Global actions (kind ``global``).
     actions: dict[str, ActionDef] = Field(default_factory=dict)
@@ -235,4 +271,31 @@ class Manifest(_Model):
         for aname, action in self.actions.items():
             if action.kind is not ActionKind.GLOBAL:
                 raise ValueError(f"actions.{aname}.kind: a top-level action must be 'global'")
+        self._check_queues()
         return self
+
+    def _check_queues(self) -> None:
+        """Queue names are well formed and not the built-ins'; what names a queue names one
+        of the app's."""
+        for qname in self.queues:
+            try:
+                check_queue_name(qname)
+            except SysError as exc:
+                raise ValueError(f"queues: {exc.message}") from None
+        known = (*BUILTIN_QUEUES, *self.queues)
+        named = [(f"actions.{a}.queue", d.queue) for a, d in self.actions.items()]
+        named += [(f"entities.{e}.actions.{a}.queue", d.queue)
+                  for e, ent in self.entities.items() for a, d in ent.actions.items()]
+        named += [(f"listeners.{n}.queue", d.queue) for n, d in self.listeners.items()
+                  if d.queue is not None]  # fmt: skip
+        for where, queue in named:
+            if queue not in known:
+                raise ValueError(
+                    f"{where}: Invalid value {shown(queue)} for parameter 'queue'. "
+                    f"Allowed values: {', '.join(known)}"
+                )
+
+    def queue_defs(self) -> tuple[QueueDef, ...]:
+        """The app's own queues as the engine knows them."""
+        return tuple(spec.definition(name) for name, spec in self.queues.items())
+

@@ -35,7 +35,9 @@ from sysjobs.store.schema import jobs
 _PENDING: sa.ColumnClause[str] = sa.literal_column("'PENDING'")  # (see sqlite/leases.py)
 
 
-def with_turns(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def with_turns(
+    connection: sa.Connection, rows: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
     """``rows`` (new pending jobs, in the order given) with their ``turn``; a row that has
     one keeps it. Reads the head once per app and each tree's last turn once."""
     heads: dict[str, int] = {}

@@ -113,7 +113,7 @@ def _claims_json(claims: Sequence[ClaimSpec], now: int) -> str:
             "app_types": {app: list(types) for app, types in c.app_types.items()},
             "limit": c.limit, "allow_low": c.allow_low, "aged_before": c.aged_before_ms,
             "now": now, "lease_ms": c.lease_ms,
-            "queue_caps": {app: dict(caps) for app, caps in c.queue_caps.items()},
+            "queue_caps": {app: dict(caps) for app, caps in c.queue_caps.items() if caps},
             "app_caps": dict(c.app_caps),
         }
         for c in claims
