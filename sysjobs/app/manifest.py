@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from sysjobs.errors import SysError
-from sysjobs.jobs.queues import BUILTIN_QUEUES, MAX_CONCURRENCY, QueueDef, check_queue_name
-from sysjobs.jobs.values import shown
+
+if TYPE_CHECKING:
+    from sysjobs.jobs.queues import QueueDef
 
 #: The public job types, as the spec lists them; job listeners may only name these.
 PUBLIC_JOB_TYPES = (
@@ -26,6 +27,11 @@ PUBLIC_JOB_TYPES = (
     "UNDEPLOY_ENDPOINT",
 )
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: The built-in queues and the largest concurrency, as ``sysjobs.jobs.queues`` has them
+#: (spelled here so that reading a manifest loads no engine — a script process reads one
+#: without a database; a unit test keeps them equal).
+BUILTIN_QUEUES = ("mix", "light", "heavy", "system")
+MAX_CONCURRENCY = 100_000
 
 
 class _Model(BaseModel):
@@ -233,6 +239,8 @@ class QueueSpec(_Model):
 
     def definition(self, name: str) -> QueueDef:
         """The engine's view of the queue called ``name``."""
+        from sysjobs.jobs.queues import QueueDef
+
         poll = None if self.poll_interval_ms is None else self.poll_interval_ms / 1000
         return QueueDef(name, self.min_concurrency, self.max_concurrency, poll)
 
@@ -277,11 +285,14 @@ class Manifest(_Model):
     def _check_queues(self) -> None:
         """Queue names are well formed and not the built-ins'; what names a queue names one
         of the app's."""
-        for qname in self.queues:
-            try:
-                check_queue_name(qname)
-            except SysError as exc:
-                raise ValueError(f"queues: {exc.message}") from None
+        if self.queues:
+            from sysjobs.jobs.queues import check_queue_name
+
+            for qname in self.queues:
+                try:
+                    check_queue_name(qname)
+                except SysError as exc:
+                    raise ValueError(f"queues: {exc.message}") from None
         known = (*BUILTIN_QUEUES, *self.queues)
         named = [(f"actions.{a}.queue", d.queue) for a, d in self.actions.items()]
         named += [(f"entities.{e}.actions.{a}.queue", d.queue)
@@ -290,6 +301,8 @@ class Manifest(_Model):
                   if d.queue is not None]  # fmt: skip
         for where, queue in named:
             if queue not in known:
+                from sysjobs.jobs.values import shown
+
                 raise ValueError(
                     f"{where}: Invalid value {shown(queue)} for parameter 'queue'. "
                     f"Allowed values: {', '.join(known)}"
