@@ -19,12 +19,13 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol, Unpack
 
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, new_owner
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.leases import ClaimCriteria
+from sysjobs.jobs.queues import QueueDef
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.workers import Registration
 from sysjobs.worker.execution import Running, force_end, run_job
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 DEFAULT_SLOTS = 32
 #: Pause after a failed claim before trying again (seconds).
 RETRY_S = 1.0
+#: The idle poll of a pool serving a limited queue or a capped app that sets no poll
+#: interval of its own (seconds).
+LIMITED_POLL_S = 1.0
 
 
 class Workers(Protocol):
@@ -94,10 +98,8 @@ class WorkerPool:
         self.app_queues = merged_queues(a.engine.registry.queues() for a in self.served.values())
         self.limits = dict(queues or default_limits(self.concurrency, self.app_queues))
         self._reserved = reserved_slots(self.app_queues)
-        polls = [q.poll_interval_s for q in self.app_queues
-                 if q.poll_interval_s is not None and q.name in self.limits]  # fmt: skip
         #: The shortest poll interval of a served queue (None: the pool's own pace).
-        self.queue_poll_s = min(polls) if polls else None
+        self.queue_poll_s = _queue_poll_s(self.app_queues, self.limits, self.served.values())
         self.lease_s = lease_s or engine.settings.lease_s
         self.script_runner = script_runner
         self.shutdown_grace_s = shutdown_grace_s
@@ -371,6 +373,21 @@ class WorkerPool:
                     app = self._app_of(running)
                     force_end(app.engine, running, app.script_runner)
                     self._forget(running)
+
+
+def _queue_poll_s(
+    app_queues: list[QueueDef], limits: Mapping[str, int], served: Iterable[ServedApp]
+) -> float | None:
+    """How often at least an idle pool looks for work: the shortest poll interval of the app
+    queues it serves; :data:`LIMITED_POLL_S` when it serves a limited queue or a capped app
+    without one (a place freed by another process's job wakes no one); else None."""
+    polls = [q.poll_interval_s for q in app_queues
+             if q.poll_interval_s is not None and q.name in limits]  # fmt: skip
+    if polls:
+        return min(polls)
+    limited = any(q.max_concurrency is not None and q.name in limits for q in app_queues)
+    capped = any(app.engine.registry.app_cap is not None for app in served)
+    return LIMITED_POLL_S if limited or capped else None
 
 
 def _flush_progress(engine: Engine, running: Running) -> None:
