@@ -25,6 +25,7 @@ catch up with older trees before they interleave (docs/many-apps.md).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,24 +66,33 @@ def with_turns(
 def _head(connection: sa.Connection, app: str, now_ms: int) -> int:
     """The lowest pending turn of ``app`` (the first entry of its pending order), or
     ``now_ms`` when it has none pending."""
-    query = (
-        sa.select(jobs.c.turn)
-        .where(jobs.c.status == _PENDING, jobs.c.app == app)
-        .order_by(jobs.c.turn, jobs.c.id)
-        .limit(1)
-    )
-    found = connection.execute(query).scalar()
+    found = connection.execute(_head_statement(), {"b_app": app}).scalar()
     return now_ms if found is None else int(found)
 
 
 def _tree_last(connection: sa.Connection, root_id: str) -> int | None:
     """The highest pending turn of the tree of ``root_id`` (its children), if any."""
-    query = (
+    found = connection.execute(_tree_statement(), {"b_root": root_id}).scalar()
+    return None if found is None else int(found)
+
+
+# Built once each: an enqueue pays for neither the statement's construction nor its cache key.
+@functools.cache
+def _head_statement() -> sa.Select[Any]:
+    return (
         sa.select(jobs.c.turn)
-        .where(jobs.c.status == _PENDING, jobs.c.root_id == root_id,
+        .where(jobs.c.status == _PENDING, jobs.c.app == sa.bindparam("b_app"))
+        .order_by(jobs.c.turn, jobs.c.id)
+        .limit(1)
+    )
+
+
+@functools.cache
+def _tree_statement() -> sa.Select[Any]:
+    return (
+        sa.select(jobs.c.turn)
+        .where(jobs.c.status == _PENDING, jobs.c.root_id == sa.bindparam("b_root"),
                jobs.c.root_id.is_not(None))
         .order_by(jobs.c.turn.desc())
         .limit(1)
     )  # fmt: skip
-    found = connection.execute(query).scalar()
-    return None if found is None else int(found)
