@@ -21,7 +21,9 @@ from sysjobs.host import Host
 from sysjobs.jobs import Engine, EngineSettings, JobContext, JobType
 from sysjobs.jobs.queues import QueueDef
 from sysjobs.worker import WorkerPool
+from sysjobs.worker.processes import WorkerConfig
 from tests.integration.apps.conftest import app_folder, js
+from tests.integration.apps.test_worker_cli_apps import configs, worker  # noqa: F401
 from tests.integration.engine.helpers import running_pool
 
 QUEUES = """queues:
@@ -154,3 +156,24 @@ def test_two_pools_on_their_own_engines_run_a_limited_queue_two_at_a_time(db_url
         holding.release.set()
         second.close()
         first.close()
+
+
+# ---- sysjobs worker --queues --------------------------------------------------------------
+
+
+def test_worker_queues_may_name_the_served_apps_queues(
+    tmp_path: Path, configs: list[WorkerConfig]  # noqa: F811 (the fixture)
+) -> None:
+    done = worker(tmp_path, "--app", str(_with_queues(tmp_path, "queued")),
+                  "--queues", "reports=1,mix")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert configs[0].queues == "reports=1,mix"
+
+
+@pytest.mark.parametrize("queues", ["nope", "reports=-1", "reports=x", "r\ud800"])
+def test_worker_queues_naming_no_queue_of_the_served_apps_is_refused(
+    tmp_path: Path, configs: list[WorkerConfig], queues: str  # noqa: F811 (the fixture)
+) -> None:
+    done = worker(tmp_path, "--app", str(_with_queues(tmp_path, "queued")), "--queues", queues)
+    assert done.returncode == 2 and "--queues" in done.stderr
+    assert "Traceback" not in done.stderr and configs == []
