@@ -22,6 +22,7 @@ from sysjobs.jobs import Engine, EngineSettings, JobContext, JobType
 from sysjobs.jobs.queues import QueueDef
 from sysjobs.worker import WorkerPool
 from sysjobs.worker.processes import WorkerConfig
+from sysjobs.worker.served import ServedApp
 from tests.integration.apps.conftest import app_folder, js
 from tests.integration.apps.test_worker_cli_apps import configs, worker  # noqa: F401
 from tests.integration.engine.helpers import running_pool
@@ -177,3 +178,42 @@ def test_worker_queues_naming_no_queue_of_the_served_apps_is_refused(
     done = worker(tmp_path, "--app", str(_with_queues(tmp_path, "queued")), "--queues", queues)
     assert done.returncode == 2 and "--queues" in done.stderr
     assert "Traceback" not in done.stderr and configs == []
+
+
+class PerApp(Holding):
+    """:class:`Holding`, counting the running jobs of each app."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_app: dict[str, int] = {}
+
+    def handler(self, ctx: JobContext, data: Empty) -> None:
+        with self.changed:
+            self.by_app[ctx.job.app] = self.by_app.get(ctx.job.app, 0) + 1
+        super().handler(ctx, data)
+
+
+def test_a_capped_app_in_a_shared_pool_runs_its_cap_and_the_other_app_the_rest(
+    db_url: str,
+) -> None:
+    holding = PerApp()
+    engine = Engine.open(db_url, settings=EngineSettings(app="capped", lease_s=60))
+    other = engine.for_app("free")
+    try:
+        for app_engine in (engine, other):
+            app_engine.register(JobType("HOLD", Empty, holding.handler))
+        engine.registry.use_queues([], app_cap=1)
+        capped = [engine.enqueue("HOLD", {}).id for _ in range(4)]
+        free = [other.enqueue("HOLD", {}).id for _ in range(4)]
+        served = {"capped": ServedApp(engine), "free": ServedApp(other)}
+        with running_pool(engine, concurrency=4, apps=served):
+            with holding.changed:
+                assert holding.changed.wait_for(lambda: holding.running == 4, 60)
+                assert holding.by_app == {"capped": 1, "free": 3}
+            holding.release.set()
+            ended = [*engine.wait_all(capped, ["FINISHED"], 120),
+                     *other.wait_all(free, ["FINISHED"], 120)]  # fmt: skip
+        assert [j.status for j in ended] == ["FINISHED"] * 8
+    finally:
+        holding.release.set()
+        engine.close()
