@@ -1,4 +1,5 @@
-"""Many apps, one fleet: app B's enqueue→start latency while app A has a long backlog.
+"""Many apps, one fleet: app B's enqueue→start latency while app A has a long backlog —
+and, within one app, a fresh job's latency while one root job has a long backlog of children.
 
     .venv/bin/python bench/apps_bench.py [--backlog 50000] [--samples 50] [--pg URL]
 
@@ -10,6 +11,12 @@ gives B a turn in every claim. Also measured: the same B jobs with no backlog, a
 of A's backlog the pool ran meanwhile. Without ``--pg`` (or ``SYSJOBS_BENCH_PG_URL``) a
 throwaway PostgreSQL cluster is started when the machine has the binaries. Numbers are
 printed (and returned to ``bench/run.py``), never asserted.
+
+The tree measure (fair share per root job, ``sysjobs/store/turns.py``): one app, a running
+root job with ``--backlog`` pending children, then the same pool of 8 slots and a fresh job
+of no tree every 20 ms; each fresh job's latency is the time from its enqueue to its
+handler's start. Claiming oldest first would keep each one behind every child enqueued
+before it; the turns give it the head of the queue.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from sysjobs.jobs import Engine, EngineSettings, JobContext, JobType
+from sysjobs.jobs import Engine, EngineSettings, JobContext, JobType, control
 from sysjobs.worker import WorkerPool
 from sysjobs.worker.served import ServedApp
 
@@ -91,6 +98,71 @@ def measure(url: str, backlog: int, samples: int) -> dict[str, Any]:
         engine.close()
 
 
+def _children(engine: Engine, root: str, count: int) -> None:
+    """``count`` pending children of ``root``, as ``enqueue_many(parent_id=root)`` writes
+    them, 5,000 an insert (without reading the parent once per child)."""
+    first = control.new_job_row(engine.parts, engine.registry.require("BENCH_NOOP"), {},
+                                label=None, run_by=None, low_priority=False, queue=None,
+                                parent_id=root)  # fmt: skip
+    for done in range(0, count, 5_000):
+        rows = [{**first, "id": engine.parts.ids.new(first["created_ms"])}
+                for _ in range(min(5_000, count - done))]  # fmt: skip
+        engine.backend.insert_jobs(rows, reason="enqueued")
+
+
+def measure_tree(url: str, backlog: int, samples: int) -> dict[str, Any]:
+    """A fresh job's latency (ms) while a root job has ``backlog`` pending children, and
+    how many children the pool ran meanwhile."""
+    starts = Starts()
+    engine = Engine.open(url, settings=EngineSettings(app="bench-tree", lease_s=600))
+    try:
+        engine.register(JobType("BENCH_NOOP", Empty, starts.handler))
+        root = engine.enqueue("BENCH_NOOP", {})
+        (running,) = engine.leases.claim("w-bench-root", limit=1)  # the root runs meanwhile
+        _children(engine, running.job.id, backlog)
+        latencies: list[float] = []
+        with WorkerPool(engine, concurrency=SLOTS):
+            for _ in range(samples):
+                enqueued = time.perf_counter()
+                job = engine.enqueue("BENCH_NOOP", {})
+                starts.wait_for([job.id], 60)
+                latencies.append((starts.at.get(job.id, float("nan")) - enqueued) * 1000)
+                time.sleep(GAP_S)
+            ran = len(starts.at) - samples
+        assert root.id == running.job.id
+        return {
+            "backlog": backlog, "samples": samples,
+            "p50_ms": statistics.median(latencies), "p99_ms": _pct(latencies, 0.99),
+            "max_ms": max(latencies), "a_jobs_run_meanwhile": ran,
+        }  # fmt: skip
+    finally:
+        engine.close()
+
+
+def run_trees(pg_url: str | None, backlog: int, samples: int) -> list[dict[str, Any]]:
+    """:func:`measure_tree` on both databases (PostgreSQL when ``pg_url``)."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out.append({"database": "sqlite", **measure_tree(f"sqlite:///{tmp}/tree.db", backlog,
+                                                        samples)})  # fmt: skip
+        if pg_url is not None:
+            out.append({"database": "postgresql",
+                        **measure_tree(_fresh(pg_url, "tree"), backlog, samples)})  # fmt: skip
+    return out
+
+
+def tree_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title=f"a fresh job's enqueue→start while one root has a backlog of children "
+                    f"({SLOTS} slots, one pool)")  # fmt: skip
+    for col in ("database", "children pending", "fresh p50 ms", "fresh p99 ms", "fresh max ms",
+                "children run"):  # fmt: skip
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["database"], f"{r['backlog']:,}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
+                  f"{r['max_ms']:.1f}", f"{r['a_jobs_run_meanwhile']:,}")  # fmt: skip
+    return t
+
+
 def run(pg_url: str | None, backlog: int, samples: int) -> list[dict[str, Any]]:
     out = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,10 +209,13 @@ def main() -> list[dict[str, Any]]:
     if args.pg is None and pg_bindir() is not None:
         with pg_cluster() as cluster:
             rows = run(cluster.url(), args.backlog, args.samples)
+            trees = run_trees(cluster.url(), args.backlog, args.samples)
     else:
         rows = run(args.pg, args.backlog, args.samples)
+        trees = run_trees(args.pg, args.backlog, args.samples)
     Console(width=140).print(table(rows))
-    return rows
+    Console(width=140).print(tree_table(trees))
+    return rows + [{"measure": "tree", **r} for r in trees]
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ records`` picks some):
 * engine — ``bench/engine_bench.py`` (the engine alone, Python no-op jobs); only when named
   in ``BENCH_ONLY``;
 * apps — ``bench/apps_bench.py``: app B's enqueue→start p50/p99 while app A has 50,000
-  jobs queued, one pool serving both apps, on both databases;
+  jobs queued, one pool serving both apps, on both databases; and a fresh job's while one
+  root job has 50,000 pending children (fair share per root job);
 * cli — ``bench/cli_bench.py``: ``sysjobs run hi.js``, ``jobs ls``, ``jobs show ID`` and
   ``import sysjobs`` against ``node -e``, pair by pair;
 * records — ``bench/records_bench.py``: ``sys.data.save`` in a loop, EXECUTE_ACTION against
@@ -310,12 +311,16 @@ def backlog(runner: Runner) -> list[dict[str, Any]]:
 
 def apps_section(runner: Runner) -> list[dict[str, Any]]:
     """``bench/apps_bench.py``: app B's enqueue→start latency while app A has a backlog of
-    ``APPS_BACKLOG`` jobs, one pool serving both, on SQLite and PostgreSQL."""
+    ``APPS_BACKLOG`` jobs, one pool serving both, on SQLite and PostgreSQL; and a fresh
+    job's while one root job has as many pending children (fair share per root job)."""
     import apps_bench
 
-    rows = apps_bench.run(runner.target("sysjobs-postgresql"), APPS_BACKLOG, 50)
+    pg = runner.target("sysjobs-postgresql")
+    rows = apps_bench.run(pg, APPS_BACKLOG, 50)
     console.print(apps_bench.table(rows))
-    return rows
+    trees = apps_bench.run_trees(pg, APPS_BACKLOG, 50)
+    console.print(apps_bench.tree_table(trees))
+    return rows + [{"measure": "tree", **r} for r in trees]
 
 
 def _x(ratio: dict[str, float] | None) -> str:

@@ -61,6 +61,9 @@ class App:
         stores = AppStores.for_db(engine.database, engine.app)
         stores.misc.claim_unowned()
         app = cls(definition or load_demo_app(), stores, engine)
+        manifest = app.definition.manifest
+        # the app's own queues and its cap, which every claim of its jobs respects
+        engine.registry.use_queues(manifest.queue_defs(), app_cap=manifest.jobs.max_concurrency)
         app.seed()
         engine.schedules.define(app_schedules(app.definition))  # (docs/schedules.md)
         return app
@@ -139,19 +142,22 @@ class App:
 
     def execute_listener(self, name: str, inputs: Mapping[str, Any] | None = None,
                          **kw: Any) -> str:
-        self.definition.listener(name)
+        listener = self.definition.listener(name)
         data = {"listenerName": name, **{k: v for k, v in (inputs or {}).items()
                                           if k.startswith("_")}}
+        if listener.queue is not None:
+            kw.setdefault("queue", listener.queue)
         return self._enqueue("EXECUTE_LISTENER", data, f"Execute listener {name}", **kw)
 
     def execute_listeners(self, name: str, many: list[dict[str, Any]],
                           parent_id: str | None = None) -> list[str]:  # fmt: skip
         """Start EXECUTE_LISTENER of ``name`` once per inputs, in one insert (children of
         the running job ``parent_id``, if any)."""
-        self.definition.listener(name)
+        listener = self.definition.listener(name)
         items = [{"listenerName": name, **{k: v for k, v in inputs.items() if k.startswith("_")}}
                  for inputs in many]  # fmt: skip
         jobs = self.engine.enqueue_many("EXECUTE_LISTENER", items, parent_id=parent_id,
+                                        queue=listener.queue,
                                         label=f"Execute listener {name}")  # fmt: skip
         return [str(job.id) for job in jobs]
 

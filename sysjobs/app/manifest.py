@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from sysjobs.app.schedule_defs import ScheduleDef, check_schedule_names, check_schedule_targets
+from sysjobs.errors import SysError
+
+if TYPE_CHECKING:
+    from sysjobs.jobs.queues import QueueDef
 
 #: The public job types, as the spec lists them; job listeners may only name these.
 PUBLIC_JOB_TYPES = (
@@ -24,6 +28,11 @@ PUBLIC_JOB_TYPES = (
     "UNDEPLOY_ENDPOINT",
 )
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: The built-in queues and the largest concurrency, as ``sysjobs.jobs.queues`` has them
+#: (spelled here so that reading a manifest loads no engine — a script process reads one
+#: without a database; a unit test keeps them equal).
+BUILTIN_QUEUES = ("mix", "light", "heavy", "system")
+MAX_CONCURRENCY = 100_000
 
 
 class _Model(BaseModel):
@@ -128,6 +137,8 @@ class ListenerDef(_Model):
     job_type: str | None = None
     #: Run as an EXECUTE_LISTENER job instead of inline.
     background: bool = False
+    #: The queue of its EXECUTE_LISTENER jobs (default: the type's, ``light``).
+    queue: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ListenerDef:
@@ -191,6 +202,9 @@ class JobsDef(_Model):
     max_message_chars: int | None = Field(default=None, ge=1, strict=True)
     #: Bytes of JSON kept as a job's results.
     max_result_bytes: int | None = Field(default=None, ge=1, strict=True)
+    #: The most of this app's jobs running at once, across every worker on the database
+    #: (a fleet shared with other apps; none: no cap).
+    max_concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY, strict=True)
 
     def retention(self) -> dict[str, float]:
         """The retention keys the app sets, by their ``EngineSettings`` name."""
@@ -205,12 +219,41 @@ class JobsDef(_Model):
         return {k: v for k, v in kept.items() if v is not None}
 
 
+class QueueSpec(_Model):
+    """One of the app's own queues (``queues:`` in the manifest, keyed by its name)."""
+
+    #: Slots each worker pool keeps for this queue while fewer of its jobs run there.
+    min_concurrency: int = Field(default=0, ge=0, le=MAX_CONCURRENCY, strict=True)
+    #: The most of the app's jobs of this queue running at once, across every worker.
+    max_concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY, strict=True)
+    #: The longest an idle pool serving the queue waits before it looks for its jobs (ms).
+    poll_interval_ms: int | None = Field(default=None, ge=10, le=3_600_000, strict=True)
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> QueueSpec:
+        if self.max_concurrency is not None and self.min_concurrency > self.max_concurrency:
+            raise ValueError(
+                f"minConcurrency {self.min_concurrency} is above maxConcurrency "
+                f"{self.max_concurrency}"
+            )
+        return self
+
+    def definition(self, name: str) -> QueueDef:
+        """The engine's view of the queue called ``name``."""
+        from sysjobs.jobs.queues import QueueDef
+
+        poll = None if self.poll_interval_ms is None else self.poll_interval_ms / 1000
+        return QueueDef(name, self.min_concurrency, self.max_concurrency, poll)
+
+
 class Manifest(_Model):
     name: str
     #: Per-run governance limits of this app's scripts (stricter than the Host's, or none).
     governance: GovernanceDef = Field(default_factory=GovernanceDef)
     #: Retention and caps of this app's jobs (the Host's where left out).
     jobs: JobsDef = Field(default_factory=JobsDef)
+    #: The app's own queues, next to the built-in ones (mix, light, heavy, system).
+    queues: dict[str, QueueSpec] = Field(default_factory=dict)
     entities: dict[str, EntityDef] = Field(default_factory=dict)
     #: Global actions (kind ``global``).
     actions: dict[str, ActionDef] = Field(default_factory=dict)
@@ -239,6 +282,7 @@ class Manifest(_Model):
         for aname, action in self.actions.items():
             if action.kind is not ActionKind.GLOBAL:
                 raise ValueError(f"actions.{aname}.kind: a top-level action must be 'global'")
+        self._check_queues()
         return self
 
     @field_validator("schedules", mode="before")
@@ -250,3 +294,34 @@ class Manifest(_Model):
     def _schedule_targets(self) -> Manifest:
         check_schedule_targets(self.schedules, set(self.listeners))
         return self
+
+    def _check_queues(self) -> None:
+        """Queue names are well formed and not the built-ins'; what names a queue names one
+        of the app's."""
+        if self.queues:
+            from sysjobs.jobs.queues import check_queue_name
+
+            for qname in self.queues:
+                try:
+                    check_queue_name(qname)
+                except SysError as exc:
+                    raise ValueError(f"queues: {exc.message}") from None
+        known = (*BUILTIN_QUEUES, *self.queues)
+        named = [(f"actions.{a}.queue", d.queue) for a, d in self.actions.items()]
+        named += [(f"entities.{e}.actions.{a}.queue", d.queue)
+                  for e, ent in self.entities.items() for a, d in ent.actions.items()]
+        named += [(f"listeners.{n}.queue", d.queue) for n, d in self.listeners.items()
+                  if d.queue is not None]  # fmt: skip
+        for where, queue in named:
+            if queue not in known:
+                from sysjobs.jobs.values import shown
+
+                raise ValueError(
+                    f"{where}: Invalid value {shown(queue)} for parameter 'queue'. "
+                    f"Allowed values: {', '.join(known)}"
+                )
+
+    def queue_defs(self) -> tuple[QueueDef, ...]:
+        """The app's own queues as the engine knows them."""
+        return tuple(spec.definition(name) for name, spec in self.queues.items())
+

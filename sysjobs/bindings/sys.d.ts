@@ -64,7 +64,8 @@ declare namespace sys {
     /**
      * Runs `callback(item)` for every item in a background job of `queue` and returns that
      * job's id at once. `items`: an array of JSON values (at most 10,000). `queue`:
-     * `'default'` (the app's default queue, `mix`), `mix`, `light`, `heavy` or `system`.
+     * `'default'` (the app's default queue, `mix`), `mix`, `light`, `heavy`, `system` or one
+     * of the app's own queues (its manifest's `queues:`).
      * `callback`: a plain function or arrow function (not native, bound, async, generator,
      * a class or a method); its source runs anew in the job, so it sees `sys` and `log` but
      * not the caller's variables (using one is a ReferenceError naming it, logged as an

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from sysjobs.cli.options import (
     reported_errors,
 )
 from sysjobs.errors import SysError
+
+if TYPE_CHECKING:
+    from sysjobs.jobs.queues import QueueDef
 
 #: The host's hooks (``sysjobs.host.WORKER_SETUP`` / ``WORKER_RUNNER``, spelled here so that
 #: registering this command imports no engine; a unit test keeps them equal): load the app
@@ -84,16 +87,16 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations: quiet unless wrong
-    try:
-        parse_queues(queues, slots)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--queues") from exc
     for path in namespaces or ():  # a wrong path fails here, not in every child
         try:
             load_object(path, Namespace, "--namespace")
         except SysError as exc:
             fail("badRequest", exc.message)
     served = served_app_folders(app_dirs or [])
+    try:
+        parse_queues(queues, slots, _app_queues(served))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--queues") from exc
     config = WorkerConfig(
         db, concurrency=slots, queues=queues, lease_s=lease, setup=setup or None,
         setup_args={"namespaces": namespaces} if namespaces else {},
@@ -107,6 +110,24 @@ def worker(
     typer.echo(f"sysjobs worker: {processes} process(es), {slots} slot(s) each, on {where}"
                + (f", serving {', '.join(served)}" if served else ""))  # fmt: skip
     supervisor.serve_forever()
+
+
+def _app_queues(served: dict[str, str | None]) -> list[QueueDef]:
+    """The own queues of the apps a worker serves (their manifests' ``queues:``), which
+    ``--queues`` may name too; none when the queues name only built-in ones."""
+    import os
+
+    from sysjobs.app.definition import load_app
+    from sysjobs.worker.queues import merged_queues
+
+    folders = [f for f in served.values() if f] or [os.environ.get("SYSJOBS_APP") or ""]
+    per_app: list[tuple[QueueDef, ...]] = []
+    for folder in (f for f in folders if f):
+        try:
+            per_app.append(load_app(folder).manifest.queue_defs())
+        except SysError as exc:
+            fail("badRequest", exc.message)
+    return merged_queues(per_app)
 
 
 def _app_key() -> str:

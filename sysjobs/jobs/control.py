@@ -22,7 +22,7 @@ from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.parts import EngineParts
-from sysjobs.jobs.registry import QUEUES, JobType
+from sysjobs.jobs.registry import JobType
 from sysjobs.jobs.status import PRIORITY_STATUSES, illegal, paths_for
 from sysjobs.jobs.tree import Lineage, Tree
 from sysjobs.jobs.values import log_row, shown
@@ -136,12 +136,7 @@ def new_job_row(
     """The ``jobs`` row of a new PENDING job (validated data; ``lineage``: its parent and
     root, resolved by ``sysjobs.jobs.tree.lineage``)."""
     _validate_data(job_type, data)
-    queue = queue or job_type.queue
-    if queue not in QUEUES:
-        raise BadRequest(
-            f"Invalid value {shown(queue)} for parameter 'queue'. "
-            f"Allowed values: {', '.join(QUEUES)}"
-        )
+    queue = parts.registry.require_queue(job_type.queue if queue is None else queue)
     parent_id, root_id = lineage
     created = parts.clock.now_ms()
     return {

@@ -4,7 +4,8 @@ The engine only starts the job and knows its inputs; the app registers the type
 (:data:`IN_JOB_TYPE`, ``sysjobs.app.jobtypes.in_job``) whose handler runs the callback's
 source in the sandbox through the job's script runner. ``'default'`` names the queue the
 registered type declares (the app's default queue, ``mix``), so the issue's samples run
-verbatim; any other value must be one of :data:`~sysjobs.jobs.registry.QUEUES`.
+verbatim; any other value must be one of the app's queues — a built-in one or one of its
+manifest's (``Registry.queue_names``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sysjobs.jobs.models import Job
-from sysjobs.jobs.registry import QUEUES, Registry
+from sysjobs.jobs.queues import DEFAULT_QUEUE_ALIAS
+from sysjobs.jobs.registry import Registry
 from sysjobs.jobs.values import bad
 
 #: The job type ``executeInJob`` starts.
 IN_JOB_TYPE = "EXECUTE_IN_JOB"
 #: The name that stands for the type's own (the app's default) queue.
-DEFAULT_QUEUE = "default"
+DEFAULT_QUEUE = DEFAULT_QUEUE_ALIAS
 #: Items one call may hand over (they are stored in the job's row).
 MAX_ITEMS = 10_000
 #: Characters of a callback's source.
@@ -40,9 +42,15 @@ class _Enqueues(Protocol):
     ) -> Job: ...  # fmt: skip
 
 
-def check_queue(value: object) -> str:
-    """``'default'`` or one of the queues; ``BadRequest`` naming ``queue`` otherwise."""
-    allowed = (DEFAULT_QUEUE, *QUEUES)
+def check_queue(value: object, queues: Sequence[str] | None = None) -> str:
+    """``'default'`` or one of ``queues`` (the app's; None: any text, for the argument's
+    shape — :func:`start_in_job` checks the name); ``BadRequest`` naming ``queue``
+    otherwise."""
+    if queues is None:
+        if not isinstance(value, str) or not value:
+            raise bad("queue", value, f"'{DEFAULT_QUEUE}' or the name of one of the app's queues")
+        return value
+    allowed = (DEFAULT_QUEUE, *queues)
     if not isinstance(value, str) or value not in allowed:
         raise bad("queue", value, ", ".join(allowed))
     return value
@@ -59,7 +67,7 @@ def start_in_job(
     *, parent_id: str | None = None, run_by: Mapping[str, Any] | None = None,
 ) -> Job:  # fmt: skip
     """Enqueue the job that runs ``callback`` over ``items`` (inputs already validated)."""
-    named = check_queue(queue)
+    named = check_queue(queue, engine.registry.queue_names())
     resolved = engine.registry.require(IN_JOB_TYPE).queue if named == DEFAULT_QUEUE else named
     data = {
         "itemsCount": len(items), "step": step, "queue": named,

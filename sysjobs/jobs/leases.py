@@ -23,7 +23,7 @@ from sysjobs.jobs.clock import Clock
 from sysjobs.jobs.lease import Lease, check_progress
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.reaping import decide_lost
-from sysjobs.jobs.registry import QUEUES, Registry
+from sysjobs.jobs.registry import Registry
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.values import escape_surrogates_in, log_row
 from sysjobs.store.backend import ClaimSpec, FinishSpec, JobBackend
@@ -73,7 +73,7 @@ TARGETS: dict[Outcome, dict[str, str]] = {
 class ClaimCriteria(TypedDict, total=False):
     """Which jobs a claim may take (the keyword arguments of :meth:`Leases.claim`)."""
 
-    #: Queues to take from (default: all).
+    #: Queues to take from (default: all of the app's, ``Registry.queue_names``).
     queues: tuple[str, ...]
     #: Job types to take (default: every type registered and claimable now).
     types: list[str] | None
@@ -86,6 +86,11 @@ class ClaimCriteria(TypedDict, total=False):
     apps: Sequence[str]
     #: Each app's types when they differ from ``types`` (an app's held types left out).
     app_types: Mapping[str, Sequence[str]]
+    #: Each app's limited queues: {app: {queue: most leased at once}} (default: the
+    #: engine's own app's, from its registry; see ``ClaimSpec``).
+    queue_caps: Mapping[str, Mapping[str, int]]
+    #: Each app's cap on its leased jobs (default: the engine's own app's).
+    app_caps: Mapping[str, int]
 
 
 @dataclass(frozen=True)
@@ -158,9 +163,12 @@ class Leases:
         now = self.clock.now_ms()  # for the ageing guard; the claim's own time is the store's
         types = criteria.get("types")
         lease_s = criteria.get("lease_s")
+        registry, app = self.registry, settings.app
+        own_cap = {app: registry.app_cap} if registry.app_cap is not None else {}
+        own_queues = registry.queue_caps()
         spec = ClaimSpec(
             owner=owner,
-            queues=criteria.get("queues", QUEUES),
+            queues=criteria.get("queues", registry.queue_names()),
             types=types if types is not None else self.registry.claimable(),
             limit=limit,
             allow_low=criteria.get("allow_low", True),
@@ -168,6 +176,8 @@ class Leases:
             lease_ms=int((lease_s or settings.lease_s) * 1000),
             apps=tuple(criteria.get("apps", (settings.app,))),
             app_types=dict(criteria.get("app_types", {})),
+            queue_caps=dict(criteria.get("queue_caps", {app: own_queues} if own_queues else {})),
+            app_caps=dict(criteria.get("app_caps", own_cap)),
         )
         if limit <= 0 or not spec.queues or not spec.apps:
             return None

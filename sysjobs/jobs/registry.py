@@ -8,14 +8,15 @@ the 11 public types; tests register their own.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from sysjobs.errors import BadRequest
-from sysjobs.jobs.values import shown
+from sysjobs.jobs.queues import BUILTIN_DEFS, BUILTIN_QUEUES, QueueDef, check_concurrency
+from sysjobs.jobs.values import bad, shown
 
 if TYPE_CHECKING:
     from sysjobs.jobs.context import JobContext
@@ -31,8 +32,9 @@ PUBLIC_JOB_TYPES: tuple[str, ...] = (
 #: always a name ``find`` accepts, also from an engine opened without the host that runs it.
 SCRIPT_JOB_TYPE = "RUN_SCRIPT"
 
-#: The queues every pool serves unless told otherwise.
-QUEUES: tuple[str, ...] = ("mix", "light", "heavy", "system")
+#: The built-in queues, which every pool serves unless told otherwise (an app may add its
+#: own: ``sysjobs.jobs.queues``).
+QUEUES: tuple[str, ...] = BUILTIN_QUEUES
 #: Retries granted to an idempotent type whose worker vanished (poison pills stop here).
 IDEMPOTENT_RETRIES = 2
 
@@ -87,11 +89,51 @@ class Hold:
 
 
 class Registry:
-    """The job types one engine (or worker process) can run."""
+    """The job types one engine (or worker process) can run, and the queues its jobs may
+    run in with their concurrency limits (``sysjobs.jobs.queues``)."""
 
     def __init__(self) -> None:
         self._types: dict[str, JobType] = {}
         self._holds: list[Hold] = []
+        self._queues: dict[str, QueueDef] = {q.name: q for q in BUILTIN_DEFS}
+        self._app_cap: int | None = None
+
+    def use_queues(self, queues: Iterable[QueueDef], *, app_cap: int | None = None) -> None:
+        """The app's own queues, next to the built-ins (which they replace none of), and
+        the most of its jobs running at once (None: no cap). Called again, it replaces
+        what the last call set (a reloaded manifest)."""
+        mine = {q.name: q for q in BUILTIN_DEFS}
+        for queue in queues:
+            if queue.name in mine:
+                raise bad("queue", queue.name, "a name no other queue of the app has")
+            mine[queue.name] = queue
+        self._app_cap = check_concurrency(app_cap, "maxConcurrency", minimum=1)
+        self._queues = mine
+
+    def queues(self) -> tuple[QueueDef, ...]:
+        """Every queue the app's jobs may run in: the built-ins first, then the app's."""
+        return tuple(self._queues.values())
+
+    def queue_names(self) -> tuple[str, ...]:
+        """The names of :meth:`queues`."""
+        return tuple(self._queues)
+
+    def require_queue(self, name: object) -> str:
+        """``name`` when it is one of the app's queues, else ``BadRequest`` naming ``queue``
+        and listing them."""
+        if not isinstance(name, str) or name not in self._queues:
+            raise bad("queue", name, ", ".join(self._queues))
+        return name
+
+    def queue_caps(self) -> dict[str, int]:
+        """The most jobs running at once per limited queue (across every worker)."""
+        return {q.name: q.max_concurrency for q in self._queues.values()
+                if q.max_concurrency is not None}  # fmt: skip
+
+    @property
+    def app_cap(self) -> int | None:
+        """The most of the app's jobs running at once, across every worker (None: no cap)."""
+        return self._app_cap
 
     def hold(
         self,

@@ -39,6 +39,13 @@ class ClaimSpec:
     The claimer rotates the order from one claim to the next. No apps: nothing is claimed.
     ``app_types`` gives an app its own types instead of ``types`` (an app whose jobs are
     held, say, claims fewer).
+
+    Concurrency limits, across every claimer on the database: ``queue_caps[app][queue]`` is
+    the most jobs of that app's queue leased at once, ``app_caps[app]`` the most of that
+    app's jobs in all. A claim that meets a limit counts the app's leased jobs under a lock
+    that orders every claim meeting the same limit (SQLite's write lock; on PostgreSQL an
+    advisory lock per capped app and per limited queue), and takes no more than the limit
+    leaves. Without limits a claim neither locks nor counts.
     """
 
     owner: str
@@ -50,6 +57,8 @@ class ClaimSpec:
     lease_ms: int
     apps: Sequence[str]
     app_types: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    queue_caps: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    app_caps: Mapping[str, int] = field(default_factory=dict)
 
     def types_of(self, app: str) -> Sequence[str]:
         """The types this claim takes of ``app``'s jobs."""
@@ -97,8 +106,9 @@ class JobBackend(Protocol):
 
     def claim(self, spec: ClaimSpec) -> list[Row]:
         """Lease up to ``spec.limit`` pending jobs of ``spec.apps``, fairly across the apps
-        and oldest first within each: normal (and aged) first, then low priority while
-        slots are left. Rows carry ``results`` and ``checkpoint``."""
+        and in turn order within each (``store/turns.py``: fair per root job), within the
+        spec's concurrency limits: normal (and aged) first, then low priority while slots
+        are left. Rows carry ``results`` and ``checkpoint``."""
 
     def finish(
         self, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec] = (), *, rows: bool = True

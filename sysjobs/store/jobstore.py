@@ -33,6 +33,7 @@ from sysjobs.store.rows import (
 )  # fmt: skip
 from sysjobs.store.schema import job_events, job_logs, job_results, jobs
 from sysjobs.store.tree import lineage_statuses
+from sysjobs.store.turns import with_turns
 
 
 class JobStore:
@@ -48,7 +49,8 @@ class JobStore:
         """Insert new PENDING jobs, their empty results rows and creation events (one tx);
         the rows as stored. A child of a job stopping or stopped is created STOPPED, of one
         canceling or canceled CANCELED (its parent's status read under a share lock:
-        ``sysjobs.store.tree``), so no child escapes its tree's stop or cancel."""
+        ``sysjobs.store.tree``), so no child escapes its tree's stop or cancel. Each job gets
+        its turn in its app's pending order (``store/turns.py``)."""
         if not rows:
             return []
         with self.db.write() as tx:
@@ -56,7 +58,7 @@ class JobStore:
                                                        if r.get("parent_id")])  # fmt: skip
             stored = [_born(r, parents.get(r.get("parent_id") or "")) for r in rows]
             insert = self.db.dialect.insert_rows
-            insert(tx.connection, jobs, [row for row, _ in stored])
+            insert(tx.connection, jobs, with_turns(tx.connection, [row for row, _ in stored]))
             insert(tx.connection, job_results, [{"job_id": r["id"], "app": r["app"]} for r in rows])
             insert(tx.connection, job_events, [
                 event(r["id"], r["created_ms"], a, b, app=r["app"], reason=why)

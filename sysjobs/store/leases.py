@@ -65,12 +65,45 @@ def fair_rounds(
     return rows
 
 
+def capped_take(
+    spec: ClaimSpec, app: str, want: int, running: Callable[[], Mapping[str, int]],
+    take: Callable[[Sequence[str], int], list[Row]],
+) -> list[Row]:
+    """Up to ``want`` of ``app``'s jobs within the spec's concurrency limits.
+
+    ``take(queues, n)`` leases up to ``n`` jobs of those queues; ``running()`` counts the
+    app's leased jobs per queue — read under the lock that orders the claims meeting these
+    limits (the caller holds it). Each limited queue takes at most what its limit leaves,
+    the app's cap bounds them all, and the unlimited queues take the rest in one go. No
+    limit in play: one ``take``, and nothing counted.
+    """
+    caps = spec.queue_caps.get(app, {})
+    app_cap = spec.app_caps.get(app)
+    limited = [q for q in spec.queues if q in caps]
+    if app_cap is None and not limited:
+        return take(spec.queues, want)
+    counts = running()
+    if app_cap is not None:
+        want = min(want, app_cap - sum(counts.values()))
+    rows: list[Row] = []
+    for queue in limited:
+        n = min(caps[queue] - counts.get(queue, 0), want - len(rows))
+        if n > 0:
+            rows += take([queue], n)
+    free = [q for q in spec.queues if q not in caps]
+    if free and len(rows) < want:
+        rows += take(free, want - len(rows))
+    return rows
+
+
 def claim_groups(claims: Sequence[ClaimSpec]) -> list[list[int]]:
     """Indexes of ``claims`` that differ only in ``limit``: each group is one claim."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, spec in enumerate(claims):
         key = (spec.owner, tuple(spec.queues), tuple(spec.types), spec.allow_low, spec.lease_ms,
-               tuple(spec.apps), tuple((a, tuple(t)) for a, t in sorted(spec.app_types.items())))
+               tuple(spec.apps), tuple((a, tuple(t)) for a, t in sorted(spec.app_types.items())),
+               tuple((a, tuple(sorted(c.items()))) for a, c in sorted(spec.queue_caps.items())),
+               tuple(sorted(spec.app_caps.items())))
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 

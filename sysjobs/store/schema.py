@@ -59,16 +59,39 @@ jobs = sa.Table(
     # Lost-lease retries: how many times the worker vanished, and how many retries allowed.
     sa.Column("lost_count", sa.Integer(), nullable=False, default=0),
     sa.Column("max_retries", sa.Integer(), nullable=False, default=0),
+    # The job's turn in its app's pending order (revision 0016): the claim takes the lowest
+    # turns first, so the trees of root jobs share the workers (``store/turns.py``). Set
+    # at enqueue; rows from before the revision have their creation time, and a row written
+    # without one (a worker of an earlier release) turn 0: it goes first, as a resumed job.
+    sa.Column("turn", sa.BigInteger(), nullable=False, server_default=sa.text("0")),
     # An app's claim (revision 0010): every claim is one app's, walking its pending jobs
-    # in order (0011 dropped the unscoped pending indexes, and the app's per-queue one that
-    # the planner, misled by stale statistics, read and sorted a backlog from per claim).
+    # in turn order (0011 dropped the unscoped pending indexes, and the app's per-queue one
+    # that the planner, misled by stale statistics, read and sorted a backlog from per
+    # claim; 0016 made the order the turn's).
     sa.Index(
         "ix_jobs_app_pending_order",
         "app",
-        "created_ms",
+        "turn",
         "id",
         postgresql_where=sa.text("status = 'PENDING'"),
         sqlite_where=sa.text("status = 'PENDING'"),
+    ),
+    # The last pending turn of a tree, read at enqueue of a job of that tree (0016).
+    sa.Index(
+        "ix_jobs_root_pending",
+        "root_id",
+        "turn",
+        postgresql_where=sa.text("status = 'PENDING' AND root_id IS NOT NULL"),
+        sqlite_where=sa.text("status = 'PENDING' AND root_id IS NOT NULL"),
+    ),
+    # Leased jobs of an app by queue: the running count a claim under a concurrency limit
+    # reads (0016).
+    sa.Index(
+        "ix_jobs_app_leased",
+        "app",
+        "queue",
+        postgresql_where=sa.text("owner IS NOT NULL"),
+        sqlite_where=sa.text("owner IS NOT NULL"),
     ),
     sa.Index(
         "ix_jobs_leased",

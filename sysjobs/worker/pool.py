@@ -21,18 +21,19 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol, Unpack
 
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, Job, new_owner
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.leases import ClaimCriteria
+from sysjobs.jobs.queues import QueueDef
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.workers import Registration
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
-from sysjobs.worker.queues import default_limits, free_slots
+from sysjobs.worker.queues import default_limits, free_slots, merged_queues, reserved_slots
 from sysjobs.worker.served import ServedApp, served_apps
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 DEFAULT_SLOTS = 32
 #: Pause after a failed claim before trying again (seconds).
 RETRY_S = 1.0
+#: The idle poll of a pool serving a limited queue or a capped app that sets no poll
+#: interval of its own (seconds).
+LIMITED_POLL_S = 1.0
 
 
 class Workers(Protocol):
@@ -92,7 +96,12 @@ class WorkerPool:
         self._keys = tuple(self.served)
         self._turns = itertools.count()  # rotates the apps' order from claim to claim
         self.concurrency = max(1, concurrency)
-        self.limits = dict(queues or default_limits(self.concurrency))
+        #: The served apps' own queues (manifest ``queues:``), one per name.
+        self.app_queues = merged_queues(a.engine.registry.queues() for a in self.served.values())
+        self.limits = dict(queues or default_limits(self.concurrency, self.app_queues))
+        self._reserved = reserved_slots(self.app_queues)
+        #: The shortest poll interval of a served queue (None: the pool's own pace).
+        self.queue_poll_s = _queue_poll_s(self.app_queues, self.limits, self.served.values())
         self.lease_s = lease_s or engine.settings.lease_s
         self.script_runner = script_runner
         self.shutdown_grace_s = shutdown_grace_s
@@ -201,11 +210,15 @@ class WorkerPool:
         return min([w for w in waits if w is not None], default=math.inf)
 
     def _safety_poll(self, idle_rounds: int) -> float:
-        """Slow while other processes' commits wake the pool; else the dialect's pace."""
+        """Slow while other processes' commits wake the pool; else the dialect's pace — and
+        never slower than the shortest poll interval of a served queue (a slot another
+        process frees in a limited queue wakes no one)."""
         database = self.engine.database
         if database.hears_others:
-            return max(self.safety_poll_s, database.poll_interval(idle_rounds))
-        return database.poll_interval(idle_rounds)
+            pace = max(self.safety_poll_s, database.poll_interval(idle_rounds))
+        else:
+            pace = database.poll_interval(idle_rounds)
+        return pace if self.queue_poll_s is None else min(pace, self.queue_poll_s)
 
     def _claim(self) -> list[Claimed] | None:
         """Claim for every queue with free slots; None when nothing was taken."""
@@ -236,15 +249,20 @@ class WorkerPool:
 
     def _whose(self, **criteria: Unpack[ClaimCriteria]) -> ClaimCriteria:
         """``criteria`` and whose jobs a claim takes: the served apps, in this claim's turn
-        order, each with the types its own engine may claim now (held types left out)."""
+        order, each with the types its own engine may claim now (held types left out) and
+        its concurrency limits (its queues' maximums, its cap: held across the fleet)."""
         keys = self._keys
+        registries = {k: self.served[k].engine.registry for k in keys}
+        queue_caps = {k: caps for k, r in registries.items() if (caps := r.queue_caps())}
+        app_caps = {k: r.app_cap for k, r in registries.items() if r.app_cap is not None}
+        limits: ClaimCriteria = {"queue_caps": queue_caps, "app_caps": app_caps}
         if len(keys) == 1:
-            types = self.served[keys[0]].engine.registry.claimable()
-            return {**criteria, "apps": keys, "types": types}
+            types = registries[keys[0]].claimable()
+            return {**criteria, **limits, "apps": keys, "types": types}
         turn = next(self._turns) % len(keys)
         order = keys[turn:] + keys[:turn]
-        app_types = {k: self.served[k].engine.registry.claimable() for k in order}
-        return {**criteria, "apps": order, "types": [], "app_types": app_types}
+        app_types = {k: registries[k].claimable() for k in order}
+        return {**criteria, **limits, "apps": order, "types": [], "app_types": app_types}
 
     def _app_of(self, running: Running) -> ServedApp:
         """The served app whose job ``running`` is (a claim takes no other app's)."""
@@ -262,7 +280,8 @@ class WorkerPool:
         total = self.concurrency - sum(busy.values())
         if total <= 0:
             return {}, 0, False
-        free = {q: n for q, n in free_slots(self.limits, busy, self.concurrency).items() if n}
+        slots = free_slots(self.limits, busy, self.concurrency, self._reserved)
+        free = {q: n for q, n in slots.items() if n}
         allow_low = total > 1 or self.concurrency == 1  # low priority never takes the last slot
         return free, total, allow_low
 
@@ -376,6 +395,21 @@ class WorkerPool:
                     app = self._app_of(running)
                     force_end(app.engine, running, app.script_runner)
                     self._forget(running)
+
+
+def _queue_poll_s(
+    app_queues: list[QueueDef], limits: Mapping[str, int], served: Iterable[ServedApp]
+) -> float | None:
+    """How often at least an idle pool looks for work: the shortest poll interval of the app
+    queues it serves; :data:`LIMITED_POLL_S` when it serves a limited queue or a capped app
+    without one (a place freed by another process's job wakes no one); else None."""
+    polls = [q.poll_interval_s for q in app_queues
+             if q.poll_interval_s is not None and q.name in limits]  # fmt: skip
+    if polls:
+        return min(polls)
+    limited = any(q.max_concurrency is not None and q.name in limits for q in app_queues)
+    capped = any(app.engine.registry.app_cap is not None for app in served)
+    return LIMITED_POLL_S if limited or capped else None
 
 
 def _flush_progress(engine: Engine, running: Running) -> None:

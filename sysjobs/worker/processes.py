@@ -38,7 +38,7 @@ from sysjobs.runtime.process import reported_out_of_memory
 from sysjobs.worker.joblines import log_jobs
 from sysjobs.worker.loader import load
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
-from sysjobs.worker.queues import parse_queues
+from sysjobs.worker.queues import merged_queues, parse_queues
 from sysjobs.worker.served import ServedApp
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,9 @@ def child_main(config: WorkerConfig) -> None:
                 log_jobs(app.engine)
         pool = WorkerPool(
             engine, concurrency=config.concurrency,
-            queues=parse_queues(config.queues, config.concurrency), lease_s=config.lease_s,
+            queues=parse_queues(config.queues, config.concurrency, merged_queues(
+                a.engine.registry.queues() for a in served.values())),
+            lease_s=config.lease_s,
             shutdown_grace_s=config.shutdown_grace_s, owner=config.owner, apps=served,
         )  # fmt: skip
         pool.start()

@@ -39,7 +39,7 @@ def test_every_manifest_key_is_documented() -> None:
     documented = set(re.findall(r"^\| `(\w+)` \|", text, re.M))
     classes = [models.Manifest, models.GovernanceDef, models.EntityDef, models.FieldDef,
                models.ActionDef, models.ParameterDef, models.ListenerDef, models.EndpointDef,
-               models.UserDef, ScheduleDef]
+               models.UserDef, ScheduleDef, models.QueueSpec]
     keys: set[str] = set()
     for cls in classes:
         assert issubclass(cls, BaseModel)

@@ -1,6 +1,6 @@
 """PostgreSQL's claim and end-and-claim: one call of the server function ``FUNCTION``.
 
-The function (``sql/schema.sql``; created by revision 0011 from ``sql/0011_lease_v4.sql``)
+The function (``sql/schema.sql``; created by revision 0016 from ``sql/0016_lease_v5.sql``)
 does in the server what ``store/sqlite/leases.py`` does statement by statement on SQLite —
 the same fences, status maps, events and hints — as one statement in autocommit: one round
 trip for a worker's whole group commit, and plans that do not depend on the table's
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from sysjobs.store.database import Database
 
 #: The lease function this release calls (its text: ``sql/schema.sql``).
-FUNCTION = "sysjobs_end_and_claim_v4"
+FUNCTION = "sysjobs_end_and_claim_v5"
 _CALL = f"SELECT {FUNCTION}(%s::json, %s::json, %s, %s)"
 #: What an end may set besides the lease's own columns (what the function knows).
 _VALUES = frozenset({"has_errors", "progress"})
@@ -113,6 +113,8 @@ def _claims_json(claims: Sequence[ClaimSpec], now: int) -> str:
             "app_types": {app: list(types) for app, types in c.app_types.items()},
             "limit": c.limit, "allow_low": c.allow_low, "aged_before": c.aged_before_ms,
             "now": now, "lease_ms": c.lease_ms,
+            "queue_caps": {app: dict(caps) for app, caps in c.queue_caps.items() if caps},
+            "app_caps": dict(c.app_caps),
         }
         for c in claims
     ])  # fmt: skip

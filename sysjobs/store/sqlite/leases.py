@@ -21,6 +21,7 @@ from sysjobs.store.backend import ClaimSpec, Finished, FinishSpec
 from sysjobs.store.core import CoreBackend
 from sysjobs.store.database import Tx
 from sysjobs.store.leases import (
+    capped_take,
     claim_groups,
     fair_rounds,
     merged,
@@ -84,7 +85,7 @@ def _claim_statement(low: bool) -> sa.Update:
     """The claim, built once per kind (its cache key is then memoised).
 
     ``'PENDING'`` is written as a literal so the planner can use the partial index
-    ``ix_jobs_app_pending_order`` (``app, created_ms, id``: one app's pending jobs in order;
+    ``ix_jobs_app_pending_order`` (``app, turn, id``: one app's pending jobs in turn order;
     a bound parameter hides the value from SQLite's planner); the UPDATE's own re-check is
     written so that no index on ``status`` drives its plan — SQLite otherwise walked every
     pending row to find the few ids of the CTE.
@@ -111,7 +112,7 @@ def _claim_statement(low: bool) -> sa.Update:
     ids = (
         sa.select(jobs.c.id)
         .where(pending)
-        .order_by(jobs.c.created_ms, jobs.c.id)
+        .order_by(jobs.c.turn, jobs.c.id)
         .limit(sa.bindparam("limit", type_=sa.Integer()))
         .cte("claimable")
     )
@@ -137,16 +138,16 @@ def _claim_statement(low: bool) -> sa.Update:
 
 
 def _claim_in(
-    tx: Tx, spec: ClaimSpec, now: int, *, app: str, low: bool, limit: int,
-    events: list[dict[str, Any]],
+    tx: Tx, spec: ClaimSpec, now: int, *, app: str, queues: Sequence[str], low: bool,
+    limit: int, events: list[dict[str, Any]],
 ) -> list[Row]:
-    """The claim statement for ``app``'s jobs in the open write transaction ``tx`` at
-    ``now`` (read under its lock); rows oldest first.
+    """The claim statement for ``app``'s jobs of ``queues`` in the open write transaction
+    ``tx`` at ``now`` (read under its lock); rows oldest first.
 
     The claim events are appended to ``events`` for the caller to insert with its own.
     """
     params = {
-        "queues": list(spec.queues), "types": list(spec.types_of(app)), "limit": limit,
+        "queues": list(queues), "types": list(spec.types_of(app)), "limit": limit,
         "aged_before": spec.aged_before_ms, "owner": spec.owner, "now": now,
         "expires": now + spec.lease_ms, "b_app": app,
     }  # fmt: skip
@@ -166,15 +167,35 @@ def _claim_in(
 
 def _claim_both(tx: Tx, spec: ClaimSpec, now: int, events: list[dict[str, Any]]) -> list[Row]:
     """Normal (and aged) jobs first, then low priority while slots are left; each fairly
-    across ``spec.apps`` (:func:`~sysjobs.store.leases.fair_rounds`)."""
+    across ``spec.apps`` (:func:`~sysjobs.store.leases.fair_rounds`) and within the spec's
+    concurrency limits (:func:`~sysjobs.store.leases.capped_take`: the write lock held
+    orders every claim, so the count it reads stays true until the commit)."""
 
     def taker(low: bool) -> Callable[[str, int], list[Row]]:
-        return lambda app, n: _claim_in(tx, spec, now, app=app, low=low, limit=n, events=events)
+        def take(app: str, n: int) -> list[Row]:
+            return capped_take(
+                spec, app, n, lambda: _running(tx.connection, app),
+                lambda queues, k: _claim_in(tx, spec, now, app=app, queues=queues, low=low,
+                                            limit=k, events=events),
+            )  # fmt: skip
+
+        return take
 
     rows = fair_rounds(spec.apps, spec.limit, taker(False))
     if spec.allow_low and len(rows) < spec.limit:
         rows += fair_rounds(spec.apps, spec.limit - len(rows), taker(True))
     return rows
+
+
+def _running(connection: sa.Connection, app: str) -> dict[str, int]:
+    """``app``'s leased jobs per queue (``ix_jobs_app_leased``), this transaction's claims
+    included."""
+    query = (
+        sa.select(jobs.c.queue, sa.func.count())
+        .where(jobs.c.app == app, jobs.c.owner.is_not(None))
+        .group_by(jobs.c.queue)
+    )
+    return {str(queue): int(n) for queue, n in connection.execute(query)}
 
 
 def _end_leases(
