@@ -103,7 +103,7 @@ def _children(engine: Engine, root: str, count: int) -> None:
     them, 5,000 an insert (without reading the parent once per child)."""
     first = control.new_job_row(engine.parts, engine.registry.require("BENCH_NOOP"), {},
                                 label=None, run_by=None, low_priority=False, queue=None,
-                                parent_id=root)  # fmt: skip
+                                lineage=(root, root))  # fmt: skip
     for done in range(0, count, 5_000):
         rows = [{**first, "id": engine.parts.ids.new(first["created_ms"])}
                 for _ in range(min(5_000, count - done))]  # fmt: skip

@@ -42,7 +42,7 @@ def _children(engine: Engine, root: str, count: int) -> list[str]:
     them (without reading the parent once per child: 10,000 reads would be the test)."""
     first = control.new_job_row(engine.parts, engine.registry.require("NOOP"), {},
                                 label=None, run_by=None, low_priority=False, queue=None,
-                                parent_id=root)  # fmt: skip
+                                lineage=(root, root))  # fmt: skip
     rows = [{**first, "id": engine.parts.ids.new(first["created_ms"])} for _ in range(count)]
     engine.backend.insert_jobs(rows, reason="enqueued")
     return [r["id"] for r in rows]
