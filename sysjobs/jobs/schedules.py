@@ -169,7 +169,7 @@ class Scheduler:
         job_type = self.parts.registry.require(schedule.job_type)
         return control.new_job_row(
             self.parts, job_type, data, label=tick.label, run_by=None, low_priority=False,
-            queue=schedule.queue, parent_id=None,
+            queue=schedule.queue, lineage=(None, None),
         )  # fmt: skip
 
     @staticmethod
