@@ -97,3 +97,35 @@ def test_a_script_job_from_the_console_is_the_chosen_apps(console: Console) -> N
     job_id = body["job"]["id"]
     assert console.hosts["beta"].engine.require(job_id).label == "console in beta"
     assert console.hosts["alpha"].engine.get(job_id) is None
+
+
+# ---- header tricks: the app a run goes to is the one the checks looked at -------------
+
+SEES_ALPHA_ONLY = {"alpha": "alpha job", "beta": None}
+
+
+def _post(console: Console, token: str, headers: list[tuple[str, str | bytes]]) -> Any:
+    source = f"var j = sys.jobs.findById({json.dumps(console.jobs['beta'])}); j && j.label()"
+    return console.client.post("/api/scripts", json={"source": source},
+                               headers=[("Authorization", f"Bearer {token}"), *headers])  # fmt: skip
+
+
+@pytest.mark.parametrize("values", [["alpha", "beta"], ["beta", "alpha"], ["", "beta"]])
+def test_two_app_headers_never_take_an_apps_token_into_another_app(
+    console: Console, values: list[str]
+) -> None:
+    reply = _post(console, ALPHA, [("X-Sysjobs-App", v) for v in values])
+    assert reply.status_code in (200, 403), reply.text
+    if reply.status_code == 200:
+        assert reply.json()["result"]["value"] is None  # ran in alpha: beta's job unseen
+
+
+@pytest.mark.parametrize("value", ["Beta", "BETA", " beta", "beta ", "nope", "x" * 10_000,
+                                   "b\u00e9ta".encode("latin-1"), "alpha\tbeta"])  # fmt: skip
+def test_an_app_key_that_is_not_exactly_one_served_is_refused_not_guessed(
+    console: Console, value: str | bytes
+) -> None:
+    for token in (OPERATOR, ALPHA):
+        reply = _post(console, token, [("x-SYSJOBS-app", value)])
+        assert reply.status_code in (403, 404, 431), reply.text
+        assert len(reply.content) < 2_000
