@@ -16,6 +16,8 @@ from starlette.testclient import TestClient
 from sysjobs.host import Host
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
+from sysjobs.web.limits import WebLimits
+from sysjobs.web.scripts import Consoles
 from tests.integration.apps.conftest import app_folder
 
 OPERATOR, ALPHA, BETA = "op-token", "alpha-token", "beta-token"
@@ -129,3 +131,44 @@ def test_an_app_key_that_is_not_exactly_one_served_is_refused_not_guessed(
         reply = _post(console, token, [("x-SYSJOBS-app", value)])
         assert reply.status_code in (403, 404, 431), reply.text
         assert len(reply.content) < 2_000
+
+
+# ---- one console child per app: bounded, and a crashed one replaced -------------------
+
+
+def test_console_children_alive_at_once_are_bounded_whatever_the_apps_used(
+    db_url: str, tmp_path: Path
+) -> None:
+    names = ("alpha", "beta", "gamma")
+    hosts = [Host(db_url, app_folder(tmp_path, name), pool_size=1) for name in names]
+    app = create_app(hosts[0], AuthConfig(OPERATOR), db_url=db_url, apps=hosts[1:],
+                     limits=WebLimits(max_consoles=2))  # fmt: skip
+    consoles: Consoles = app.state.consoles
+    alive: list[int] = []
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            for name in (*names, "alpha"):
+                reply = client.post("/api/scripts", json={"source": "sys.jobs.find({}).length"},
+                                    headers={"Authorization": f"Bearer {OPERATOR}",
+                                             "X-Sysjobs-App": name})  # fmt: skip
+                assert reply.status_code == 200 and reply.json()["result"]["outcome"] == "ok"
+                alive.append(sum(consoles[n].started for n in names))
+            last_two = [consoles[n].started for n in names]
+    finally:
+        for host in hosts:
+            host.close()
+    assert alive == [1, 2, 2, 2]
+    assert last_two == [True, False, True]  # beta was the least recently used
+
+
+def test_a_console_run_that_kills_its_child_leaves_the_next_run_a_fresh_one(
+    console: Console,
+) -> None:
+    status, body = console.run(OPERATOR, "beta", "globalThis.left = 'beta'; var a = []; "
+                               "for (;;) a.push(new Array(1e6).fill(1))", timeoutS=20)  # fmt: skip
+    assert status == 200, body
+    assert body["result"]["outcome"] in ("memoryLimit", "crashed"), body
+    after = console.run(OPERATOR, "beta", "typeof left")
+    assert after == (200, after[1]) and after[1]["result"]["value"] == "undefined", after
+    assert console.labels(OPERATOR, "beta") == {"alpha": None, "beta": "beta job"}
+    assert console.labels(OPERATOR, "alpha") == SEES_ALPHA_ONLY
