@@ -84,7 +84,7 @@ class ScheduleStore:
         with self.db.write() as tx:
             return tx.connection.execute(update).rowcount
 
-    def fire(self, name: str, spec: str, due_ms: int, next_ms: int,
+    def fire(self, name: str, spec: str, due_ms: int, next_ms: int | None,
              job_row: Mapping[str, Any], tick_ms: int) -> bool:  # fmt: skip
         """Move the schedule from its due tick ``due_ms`` to ``next_ms`` and insert the
         tick's job, in one transaction; False (nothing written) when another worker moved

@@ -338,3 +338,21 @@ def test_a_failed_tick_is_tried_again_later_not_at_once(
         clock.advance(RECHECK_MS)
         [job] = one.engine.schedules.tick()
     assert job.data["_schedule"]["tick"] == "2027-01-15T09:00:00Z"
+
+
+def test_a_clock_past_the_last_tick_a_calendar_holds_opens_the_app_and_fires_the_last_one(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Year 9999's last hour: the app opens, its last tick fires, then no next run (an
+    engine clock past year 9999 is an operator's mistake; it must not stop the app)."""
+    clock = ManualClock(253_402_297_200_000 - HOUR_MS // 2)  # 9999-12-31T22:30Z
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, clock) as one:
+        clock.advance(HOUR_MS)  # 23:00 fell due, and there is no 00:00 of year 10000
+        [job] = one.engine.schedules.tick()
+        assert one.engine.schedules.tick() == []
+        [info] = list_schedules(one.engine.parts)
+    with opened(db_url, folder, ManualClock(253_402_300_799_999)) as again:
+        assert again.engine.schedules.tick() == []
+    assert job.data["_schedule"]["tick"] == "9999-12-31T23:00:00Z"
+    assert info.next_run_at is None and info.state == "active"
