@@ -356,3 +356,20 @@ def test_a_clock_past_the_last_tick_a_calendar_holds_opens_the_app_and_fires_the
         assert again.engine.schedules.tick() == []
     assert job.data["_schedule"]["tick"] == "9999-12-31T23:00:00Z"
     assert info.next_run_at is None and info.state == "active"
+
+
+def test_a_worker_still_on_the_old_manifest_never_fires_a_schedule_whose_target_changed(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    """A rolling deploy changes only what 'hourly' starts (listener → script): the last
+    process to open the app decides the row, and the old manifest's workers stop firing it
+    (docs/schedules.md) — they must not start the old listener for half of the ticks."""
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, clock) as old:
+        write_app(folder, "clocks", '  hourly: {cron: "0 * * * *", source: "log(1)"}\n')
+        with opened(db_url, folder, clock) as new:
+            fired: list[Job] = []
+            for _ in range(3):
+                clock.advance(HOUR_MS)
+                fired += old.engine.schedules.tick() + new.engine.schedules.tick()
+    assert [job.type for job in fired] == ["RUN_SCRIPT"] * 3
