@@ -373,3 +373,20 @@ def test_a_worker_still_on_the_old_manifest_never_fires_a_schedule_whose_target_
                 clock.advance(HOUR_MS)
                 fired += old.engine.schedules.tick() + new.engine.schedules.tick()
     assert [job.type for job in fired] == ["RUN_SCRIPT"] * 3
+
+
+def test_an_every_minute_schedule_of_an_app_stopped_for_days_starts_one_job(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", '  often: {cron: "* * * * *", listener: tidy}\n')
+    with opened(db_url, folder, clock) as one:
+        one.app.status.set_app(AppStatus.STOPPED)
+        clock.advance(3 * 24 * HOUR_MS)  # 4,320 ticks fall due while stopped
+        assert one.engine.schedules.tick() == []
+        one.app.status.set_app(AppStatus.STARTED)
+        clock.advance(RECHECK_MS)
+        [job] = one.engine.schedules.tick()
+        assert one.engine.schedules.tick() == []
+        assert len(one.jobs()) == 1
+    assert job.data["_schedule"]["missedSince"] == "2027-01-15T08:01:00Z"
+    assert job.data["_schedule"]["tick"] == "2027-01-18T08:00:00Z"
