@@ -253,3 +253,17 @@ def test_the_hosts_report_of_an_uncaught_error_keeps_its_frames_when_the_script_
     after = sandbox.run(CAUGHT, name="next.js")
     assert after.logs == ["TypeError: Cannot read properties of null (reading 'x')\n"
                           "    at eval (next.js:1:12)"]  # fmt: skip
+
+
+def test_a_hook_wrapped_and_put_back_is_invisible_to_the_next_run_of_any_domain(
+    sandbox: Sandbox,
+) -> None:
+    wrap = ("var ours = Error.prepareStackTrace, seen = [];"
+            "Error.prepareStackTrace = function (e, s) { seen.push(e); return 'spoofed' };"
+            "try { null.x } catch (e) { e.stack } Error.prepareStackTrace = ours; seen.length")  # fmt: skip
+    for first, second in (("app-a", "app-a"), ("app-a", "app-b")):
+        assert sandbox.run(wrap, domain=first).value == 1
+        after = sandbox.run(CAUGHT + "; typeof seen", name="next.js", domain=second)
+        assert after.value == "undefined"
+        assert after.logs == ["TypeError: Cannot read properties of null (reading 'x')\n"
+                              "    at eval (next.js:1:12)"]  # fmt: skip
