@@ -76,7 +76,7 @@ def test_a_schedule_starts_exactly_one_thing(target: dict[str, str]) -> None:
     assert "schedules.n: a schedule starts exactly one of listener, script or source" in message
 
 
-@pytest.mark.parametrize("name", ["\ud800", "1abc", "a b", "a.b", "x" * 101, "\u00e9t\u00e9"])
+@pytest.mark.parametrize("name", ["\ud800", "1abc", "a b", "a.b", "x" * 101, "\u00e9t\u00e9", "nightly\n"])
 def test_a_bad_schedule_name_is_refused_and_shown_escaped(name: str) -> None:
     message = refused(manifest(**{name: {"cron": "0 2 * * *", "listener": "tidy"}}))
     assert "schedules: invalid schedule name" in message
