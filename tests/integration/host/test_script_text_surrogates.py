@@ -76,3 +76,11 @@ def test_a_stack_a_script_made_with_nul_ends_the_job(host: Host) -> None:
     assert results == {"error": {"code": "TypeError",
                                  "message": "Cannot read properties of null (reading 'x')"}}
     assert len(lines) == 1 and lines[0].startswith("ERROR TypeError")
+
+
+def test_a_huge_stack_the_script_made_ends_the_job_with_its_line_capped(host: Host) -> None:
+    source = ("var e = new Error('m'); Error.prepareStackTrace = () => 'a'.repeat(5e6);"
+              "e.stack; throw e")  # fmt: skip
+    results, lines = run(host, source)
+    assert results == {"error": {"code": "Error", "message": "m"}}
+    assert len(lines) == 1 and len(lines[0]) < 1_100_000
