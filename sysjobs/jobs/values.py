@@ -164,6 +164,16 @@ def check_json(value: Any, parameter: str) -> Any:
     return value
 
 
+def check_no_nul(value: Any, parameter: str) -> Any:
+    """``value`` (JSON data) if no string or key in it holds NUL, else ``badRequest``
+    naming ``parameter``: a job's data holding one could not be written on PostgreSQL
+    (``\\u0000 cannot be converted to text``), and SQLite would keep what PostgreSQL cannot."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if "\\u0000" in text and any(m.group() == "\\u0000" for m in _ESCAPE.finditer(text)):
+        raise bad(parameter, value, "JSON data without NUL characters ('\\u0000')")
+    return value
+
+
 def _walk(value: Any, path: str, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise BadRequest(

@@ -84,3 +84,17 @@ def test_a_huge_stack_the_script_made_ends_the_job_with_its_line_capped(host: Ho
     results, lines = run(host, source)
     assert results == {"error": {"code": "Error", "message": "m"}}
     assert len(lines) == 1 and len(lines[0]) < 1_100_000
+
+
+def test_execute_in_job_refuses_items_holding_nul_with_bad_request(host: Host) -> None:
+    source = ("var out = [];"
+              "[['a\\u0000b'], [{'k\\u0000': 1}], [{k: ['\\u0000']}]].forEach(function (items) {"
+              "  try { sys.jobs.executeInJob(items, 'default', function (x) {}); out.push('started') }"
+              "  catch (e) { out.push(sys.exceptions.getCode(e) + ': ' + e.message) } });"
+              "out")  # fmt: skip
+    results, lines = run(host, source)
+    assert isinstance(results, dict) and len(results["value"]) == 3, results
+    for said in results["value"]:
+        assert said.startswith("badRequest: Invalid value ") and "parameter 'items'" in said, said
+        assert "NUL" in said, said
+    assert lines == []
