@@ -48,6 +48,15 @@ class ScheduleDef(BaseModel):
     def _cron(cls, value: str) -> str:
         return check_expression(value)
 
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        # Each tick's job carries it in its data, which PostgreSQL cannot hold with a NUL.
+        if value is not None and "\x00" in value:
+            raise ValueError("a NUL character. Allowed values: JavaScript without NUL "
+                             "characters (write '\\u0000' in a string literal)")  # fmt: skip
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:

@@ -108,3 +108,11 @@ def test_the_apps_schedules_carry_their_file_source(tmp_path: Path) -> None:
     [schedule] = app_schedules(load_app(tmp_path))
     assert (schedule.name, schedule.job_type, schedule.target) == ("n", "RUN_SCRIPT",
                                                                    "script:report.js")
+
+
+@pytest.mark.parametrize("source", ["log('a\u0000b')", "\ud800"])
+def test_an_inline_source_no_job_data_can_hold_is_refused_at_load(source: str) -> None:
+    """Each tick's job carries the source in its data: one with NUL (PostgreSQL cannot
+    store it) or a lone surrogate (no encoder writes it) could never start."""
+    message = refused(manifest(n={"cron": "* * * * *", "source": source}))
+    assert "schedules.n.source:" in message, message
