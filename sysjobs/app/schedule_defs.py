@@ -53,7 +53,8 @@ class ScheduleDef(BaseModel):
     def _source(cls, value: str | None) -> str | None:
         # Each tick's job carries it in its data, which PostgreSQL cannot hold with a NUL.
         if value is not None and "\x00" in value:
-            raise ValueError("a NUL character. Allowed values: JavaScript without NUL "
+            raise ValueError("invalid source (it holds a NUL character). Allowed values: "
+                             "JavaScript without NUL "
                              "characters (write '\\u0000' in a string literal)")  # fmt: skip
         return value
 
