@@ -75,6 +75,10 @@ class Scheduler:
             self.store.create(schedule.name, values, schedule.first_after(now))
             return
         if row["active"] and all(row[key] == values[key] for key in DEFINED):
+            if row["next_ms"] is None and schedule.enabled:  # a clock once past year 9999
+                next_ms = schedule.first_after(now)  # (see sysjobs.cron.LAST_MS)
+                if next_ms is not None:
+                    self.store.redefine(schedule.name, row, values, next_ms)
             return
         keep = row["active"] and row["spec"] == schedule.spec  # (only the target changed)
         next_ms = row["next_ms"] if keep else schedule.first_after(now)

@@ -390,3 +390,19 @@ def test_an_every_minute_schedule_of_an_app_stopped_for_days_starts_one_job(
         assert len(one.jobs()) == 1
     assert job.data["_schedule"]["missedSince"] == "2027-01-15T08:01:00Z"
     assert job.data["_schedule"]["tick"] == "2027-01-18T08:00:00Z"
+
+
+def test_a_schedule_left_without_next_run_by_a_clock_past_year_9999_resumes_once_it_is_set_right(
+    db_url: str, tmp_path: Path
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, ManualClock(253_402_300_000_000)) as wrong:  # 9999-12-31T23:46Z
+        [before] = list_schedules(wrong.engine.parts)
+    clock = ManualClock(START_MS)
+    with opened(db_url, folder, clock) as right:
+        [after] = list_schedules(right.engine.parts)
+        clock.advance(HOUR_MS)
+        [job] = right.engine.schedules.tick()
+    assert before.next_run_at is None
+    assert after.next_run_at is not None and after.next_run_at.timestamp() * 1000 == START_MS + HOUR_MS
+    assert job.data["_schedule"]["tick"] == "2027-01-15T09:00:00Z"
