@@ -406,3 +406,26 @@ def test_a_schedule_left_without_next_run_by_a_clock_past_year_9999_resumes_once
     assert before.next_run_at is None
     assert after.next_run_at is not None and after.next_run_at.timestamp() * 1000 == START_MS + HOUR_MS
     assert job.data["_schedule"]["tick"] == "2027-01-15T09:00:00Z"
+
+
+def test_a_schedules_listener_that_throws_ends_its_job_in_error_and_the_next_tick_still_fires(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    (folder / "tidy.js").write_text(
+        "Error.prepareStackTrace = () => 'x'; throw new Error('tidy failed');\n"
+    )
+    with Host(db_url, folder, settings=EngineSettings(clock=clock), pool_size=1) as host:
+        started = _Started()
+        host.engine.hooks.append(started)
+        with host.workers(concurrency=1, in_process=True) as pool:
+            ended = []
+            for _ in range(2):
+                clock.advance(HOUR_MS)
+                host.engine.hub.notify([f"pool:{pool.owner}"])
+                ended.append(host.engine.wait(started.ids.get(timeout=60), ["FINISHED"], 60))
+            lines = [entry.message for entry in host.engine.logs(ended[0].id, {})]
+    assert [job.label for job in ended] == ["Schedule hourly at 2027-01-15T09:00:00Z",
+                                            "Schedule hourly at 2027-01-15T10:00:00Z"]
+    assert all(job.has_errors for job in ended)
+    assert lines == ["Listener tidy failed: Error: tidy failed"]
