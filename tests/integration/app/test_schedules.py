@@ -429,3 +429,20 @@ def test_a_schedules_listener_that_throws_ends_its_job_in_error_and_the_next_tic
                                             "Schedule hourly at 2027-01-15T10:00:00Z"]
     assert all(job.has_errors for job in ended)
     assert lines == ["Listener tidy failed: Error: tidy failed"]
+
+
+def test_two_processes_with_different_expressions_start_one_job_per_tick_of_the_last_opened(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_app(first, "clocks", HOURLY)
+    write_app(second, "clocks", '  hourly: {cron: "*/30 * * * *", listener: tidy}\n')
+    with opened(db_url, first, clock) as old, opened(db_url, second, clock) as new:
+        for _ in range(6):
+            clock.advance(HOUR_MS // 2)
+            for _ in range(2):
+                old.engine.schedules.tick()
+                new.engine.schedules.tick()
+        ticks = [job.data["_schedule"]["tick"] for job in new.jobs()]
+    assert ticks == [f"2027-01-15T{t}:00Z" for t in ("08:30", "09:00", "09:30", "10:00", "10:30",
+                                                      "11:00")]  # fmt: skip
