@@ -172,3 +172,14 @@ def test_a_console_run_that_kills_its_child_leaves_the_next_run_a_fresh_one(
     assert after == (200, after[1]) and after[1]["result"]["value"] == "undefined", after
     assert console.labels(OPERATOR, "beta") == {"alpha": None, "beta": "beta job"}
     assert console.labels(OPERATOR, "alpha") == SEES_ALPHA_ONLY
+
+
+@pytest.mark.parametrize("field", [{"label": "a\u0000b"}, {"source": "'a\u0000b'"}])
+def test_a_console_script_job_with_nul_in_its_text_is_a_bad_request(
+    console: Console, field: dict[str, str]
+) -> None:
+    """A job's label and source are stored as text: PostgreSQL cannot hold a NUL in one."""
+    body = {"source": "1", "inJob": True, **field}
+    status, reply = console.run(OPERATOR, "beta", body.pop("source"), **body)
+    assert status == 400 and reply["code"] == "badRequest", reply
+    assert next(iter(field)) in reply["message"], reply
