@@ -35,6 +35,9 @@ _FIELD_CHARS = re.compile(r"^[A-Za-z0-9*,/\-#?LW ]+$")
 _SEARCH_YEARS = 8
 #: Steps taken to get past ``after`` when a zone's jump hands back an earlier instant.
 _MAX_STEPS = 16
+#: The last second (in ms) a calendar date holds (9999-12-31T23:59:59Z): no tick after it.
+LAST_MS = 253_402_300_799_000
+_YEAR_MS = 366 * 86_400_000
 #: The allowed forms, as an error message states them.
 ALLOWED_EXPRESSIONS = (
     "five fields 'minute hour day-of-month month day-of-week' (e.g. '0 2 * * *') "
@@ -62,30 +65,41 @@ class Cron:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def next_after(self, after_ms: int) -> int:
-        """The first tick strictly after ``after_ms`` (ms since the epoch, UTC)."""
-        start = datetime.fromtimestamp(after_ms // 1000, UTC).astimezone(self.zone)
+    def next_after(self, after_ms: int) -> int | None:
+        """The first tick strictly after ``after_ms`` (ms since the epoch, UTC); None when
+        none falls before :data:`LAST_MS` (a clock near the end of year 9999)."""
+        if after_ms >= LAST_MS:
+            return None
         try:
+            start = datetime.fromtimestamp(after_ms // 1000, UTC).astimezone(self.zone)
             ticks = croniter(self.expression, start, max_years_between_matches=_SEARCH_YEARS)
             for _ in range(_MAX_STEPS):
                 found = int(ticks.get_next(datetime).timestamp()) * 1000
+                if found > LAST_MS:
+                    return None
                 if found > after_ms:
                     return found
         except CroniterBadDateError as exc:
+            if after_ms >= LAST_MS - (_SEARCH_YEARS + 1) * _YEAR_MS:
+                return None
             raise ValueError(
                 f"cron expression '{self.expression}' matches no date within "
                 f"{_SEARCH_YEARS} years. Allowed values: an expression that matches a date"
             ) from exc
+        except (ValueError, OverflowError):  # past year 9999: what a date holds
+            return None
         raise ValueError(f"cron expression '{self.expression}' does not move past {after_ms}")
 
-    def latest_until(self, first_ms: int, next_ms: int) -> int:
+    def latest_until(self, first_ms: int, next_ms: int | None) -> int:
         """The last tick before ``next_ms`` and not before ``first_ms``: the most recent of
-        the ticks due from ``first_ms`` on, when the next one to come is ``next_ms``."""
-        start = datetime.fromtimestamp(next_ms // 1000, UTC).astimezone(self.zone)
+        the ticks due from ``first_ms`` on, when the next one to come is ``next_ms`` (None:
+        none comes, see :meth:`next_after`)."""
+        next_ms = LAST_MS if next_ms is None else min(next_ms, LAST_MS)
         try:
+            start = datetime.fromtimestamp(next_ms // 1000, UTC).astimezone(self.zone)
             before = croniter(self.expression, start, max_years_between_matches=_SEARCH_YEARS)
             found = int(before.get_prev(datetime).timestamp()) * 1000
-        except CroniterError:
+        except (ValueError, OverflowError):  # (croniter's errors are ValueErrors)
             return first_ms
         return found if first_ms <= found < next_ms else first_ms
 

@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 from sysjobs.cron import Cron, check_expression, check_timezone
 
 #: A schedule's name: what the CLI, the dashboard and its jobs' labels call it.
-SCHEDULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
+SCHEDULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}")  # (fullmatch: "$" lets "\n" end it)
 SCHEDULE_NAME_FORM = "a letter or '_', then letters, digits, '_' or '-' (at most 100)"
 
 
@@ -47,6 +47,16 @@ class ScheduleDef(BaseModel):
     @classmethod
     def _cron(cls, value: str) -> str:
         return check_expression(value)
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        # Each tick's job carries it in its data, which PostgreSQL cannot hold with a NUL.
+        if value is not None and "\x00" in value:
+            raise ValueError("invalid source (it holds a NUL character). Allowed values: "
+                             "JavaScript without NUL "
+                             "characters (write '\\u0000' in a string literal)")  # fmt: skip
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -81,7 +91,7 @@ def check_schedule_names(value: Any) -> Any:
     no message ever quotes a bad name raw)."""
     if isinstance(value, dict):
         for name in value:
-            if not isinstance(name, str) or not SCHEDULE_NAME.match(name):
+            if not isinstance(name, str) or not SCHEDULE_NAME.fullmatch(name):
                 raise ValueError(f"invalid schedule name {ascii(name)[:80]}. "
                                  f"Allowed values: {SCHEDULE_NAME_FORM}")  # fmt: skip
     return value

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.in_job import MAX_CALLBACK_CHARS, MAX_ITEMS, check_queue
 from sysjobs.jobs.status import check_statuses
-from sysjobs.jobs.values import INT64_MAX, check_json, check_text
+from sysjobs.jobs.values import INT64_MAX, check_json, check_no_nul, check_text
 from sysjobs.jobs.waiting import check_job_ids
 
 
@@ -134,7 +134,7 @@ class ExecuteInJobArgs(_Args):
     @field_validator("items", mode="before")
     @classmethod
     def _items(cls, v: object) -> object:
-        return check_json(v, "items")
+        return check_no_nul(check_json(v, "items"), "items")
 
     @field_validator("queue", mode="before")
     @classmethod
@@ -144,4 +144,4 @@ class ExecuteInJobArgs(_Args):
     @field_validator("callback", mode="before")
     @classmethod
     def _callback(cls, v: object) -> object:
-        return check_text(v, "callback") if isinstance(v, str) else v
+        return check_no_nul(check_text(v, "callback"), "callback") if isinstance(v, str) else v

@@ -75,6 +75,10 @@ class Scheduler:
             self.store.create(schedule.name, values, schedule.first_after(now))
             return
         if row["active"] and all(row[key] == values[key] for key in DEFINED):
+            if row["next_ms"] is None and schedule.enabled:  # a clock once past year 9999
+                next_ms = schedule.first_after(now)  # (see sysjobs.cron.LAST_MS)
+                if next_ms is not None:
+                    self.store.redefine(schedule.name, row, values, next_ms)
             return
         keep = row["active"] and row["spec"] == schedule.spec  # (only the target changed)
         next_ms = row["next_ms"] if keep else schedule.first_after(now)
@@ -158,7 +162,7 @@ class Scheduler:
                 self._next[schedule.name] = None
             return None
         if not self.store.fire(schedule.name, schedule.spec, due_ms, next_ms, job_row,
-                               tick.tick_ms):  # fmt: skip
+                               tick.tick_ms, target=schedule.target):  # fmt: skip
             return None
         job = Job.from_row({**job_row, "results": None})
         fire(self.parts.hooks, lambda hook: hook.job_enqueued(job))
@@ -175,8 +179,10 @@ class Scheduler:
     @staticmethod
     def _fires(schedule: Schedule, row: Row) -> bool:
         """Whether this definition fires the row: active, and defined as this one is (a
-        process with another manifest redefined it: the row follows that one)."""
-        return bool(row["active"]) and row["spec"] == schedule.spec
+        process with another manifest redefined it: the row follows that one — also when
+        only its target changed, else the old manifest's workers start the old target)."""
+        return (bool(row["active"]) and row["spec"] == schedule.spec
+                and row["target"] == schedule.target)  # fmt: skip
 
     def _remember(self, rows: Sequence[Row]) -> None:
         defined = self._snapshot()

@@ -53,6 +53,8 @@ MS_ALLOWED = f"a timestamp in milliseconds since the epoch (integer from 0 to {M
 #: Digits of a whole number given as text (2^63 has 19; Python refuses to read 4300+).
 _MAX_DIGITS = 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: One escape sequence of JSON text (a backslash and what it escapes, ``\\uXXXX`` whole).
+_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
 
 
 def shown(value: Any) -> str:
@@ -92,14 +94,19 @@ def escape_surrogates(text: str) -> str:
 
 
 def escape_surrogates_in(value: Any) -> Any:
-    """``value`` (JSON data) with :func:`escape_surrogates` applied to every string and key.
+    """``value`` (JSON data) with :func:`escape_surrogates` applied to every string and key,
+    and each NUL character written as U+FFFD (as in log lines: PostgreSQL cannot turn
+    ``\\u0000`` into text, and a job whose results hold one could never end).
 
-    The common case costs one ``json.dumps`` and one search; only a value that holds a lone
-    surrogate is rebuilt (each one written into the JSON text as an escaped backslash, so
-    it reads back as the six characters ``\\udXXX``)."""
+    The common case costs one ``json.dumps`` and two searches; only a value that holds a
+    lone surrogate or a NUL is rebuilt (each surrogate written into the JSON text as an
+    escaped backslash, so it reads back as the six characters ``\\udXXX``)."""
     text = json.dumps(value, ensure_ascii=False, default=str)
-    if not has_lone_surrogate(text):
+    nul = "\\u0000" in text
+    if not nul and not has_lone_surrogate(text):
         return value
+    if nul:  # every backslash in JSON text starts an escape: match them whole, in order
+        text = _ESCAPE.sub(lambda m: "\ufffd" if m.group() == "\\u0000" else m.group(), text)
     return json.loads(_SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text))
 
 
@@ -154,6 +161,16 @@ def check_json(value: Any, parameter: str) -> Any:
     is free of lone surrogates and it nests at most :data:`MAX_DEPTH` deep. A refusal names
     the path to the value (``query.employees``), as the script spelled it."""
     _walk(value, parameter, 0)
+    return value
+
+
+def check_no_nul(value: Any, parameter: str) -> Any:
+    """``value`` (JSON data) if no string or key in it holds NUL, else ``badRequest``
+    naming ``parameter``: a job's data holding one could not be written on PostgreSQL
+    (``\\u0000 cannot be converted to text``), and SQLite would keep what PostgreSQL cannot."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if "\\u0000" in text and any(m.group() == "\\u0000" for m in _ESCAPE.finditer(text)):
+        raise bad(parameter, value, "JSON data without NUL characters ('\\u0000')")
     return value
 
 

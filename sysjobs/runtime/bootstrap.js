@@ -472,7 +472,18 @@
   }
 
   function safeStack(e) {
+    // The host's report formats an unread stack with the bootstrap's hook (defined below),
+    // whatever the script put on Error.prepareStackTrace (a hook returning CallSites or
+    // throwing left no stack at all); the script's property is put back afterwards.
+    const saved = rGetOwnDesc(ErrorCtor, "prepareStackTrace");
+    const swapped = rDefine(ErrorCtor, "prepareStackTrace", {
+      value: prepareStackTrace, writable: true, enumerable: false, configurable: true,
+    });
     try { const s = e.stack; return typeof s === "string" ? userStack(s) : null; } catch (_) { return null; }
+    finally {
+      if (swapped && saved !== undefined) rDefine(ErrorCtor, "prepareStackTrace", saved);
+      else if (swapped) rDeleteProperty(ErrorCtor, "prepareStackTrace");
+    }
   }
 
   // `e.stack` read by the script itself leaves out the same frames. V8 formats a stack at

@@ -84,15 +84,16 @@ class ScheduleStore:
         with self.db.write() as tx:
             return tx.connection.execute(update).rowcount
 
-    def fire(self, name: str, spec: str, due_ms: int, next_ms: int,
-             job_row: Mapping[str, Any], tick_ms: int) -> bool:  # fmt: skip
+    def fire(self, name: str, spec: str, due_ms: int, next_ms: int | None,
+             job_row: Mapping[str, Any], tick_ms: int, *, target: str) -> bool:  # fmt: skip
         """Move the schedule from its due tick ``due_ms`` to ``next_ms`` and insert the
         tick's job, in one transaction; False (nothing written) when another worker moved
-        it first, or the definition changed meanwhile."""
+        it first, or the definition (its spec or target) changed meanwhile."""
         update = (
             schedules.update()
             .where(*self._key(name), schedules.c.next_ms == due_ms,
-                   schedules.c.spec == spec, schedules.c.active.is_(True))
+                   schedules.c.spec == spec, schedules.c.target == target,
+                   schedules.c.active.is_(True))
             .values(next_ms=next_ms, last_tick_ms=tick_ms, last_fired_ms=job_row["created_ms"],
                     last_job_id=job_row["id"], updated_ms=job_row["created_ms"])
         )

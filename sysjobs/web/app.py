@@ -103,16 +103,16 @@ def create_app(
     limits = limits or WebLimits()
     db_url = db_url if db_url is not None else host.engine.url  # the dashboard's database
     first = app_dir if app_dir is not None else host.app_dir
-    consoles = {h.app_key: scripts.ScriptConsole(db_url, h.app_dir) for h in apps}
-    consoles[host.app_key] = scripts.ScriptConsole(db_url, first)
+    each = {h.app_key: scripts.ScriptConsole(db_url, h.app_dir) for h in apps}
+    each[host.app_key] = scripts.ScriptConsole(db_url, first)
+    consoles = scripts.Consoles(each, limits.max_consoles)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            for console in consoles.values():
-                console.close()
+            consoles.close()
 
     app = Starlette(
         routes=routes(),

@@ -39,7 +39,12 @@ class WebLimits:
     logs_fetch: int = 32
     #: Characters of a console script's source.
     max_source_chars: int = 256 * 1024
+    #: Console child processes alive at once (one per app used, each a V8 and a Host): a
+    #: run in one more app ends the least recently used app's child first.
+    max_consoles: int = 4
 
     def __post_init__(self) -> None:
         if not 0 < self.log_line_bytes <= self.logs_page_bytes:
             raise ValueError("log_line_bytes must be > 0 and <= logs_page_bytes")
+        if self.max_consoles < 1:
+            raise ValueError("max_consoles must be >= 1")

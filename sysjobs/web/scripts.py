@@ -24,6 +24,7 @@ its own. The dashboard's download button fetches the file with the header and sa
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -75,6 +76,44 @@ class ScriptConsole:
                 self._sandbox.close()
                 self._sandbox = None
 
+    @property
+    def started(self) -> bool:
+        """Whether a child process is kept (started and not closed)."""
+        return self._sandbox is not None
+
+
+class Consoles:
+    """The dashboard's consoles, one per app it serves, each child started on first use —
+    and at most ``max_live`` of them alive: an operator trying the console in each of 100
+    apps must not leave 100 child processes behind. A run in another app ends the least
+    recently used app's child first (its next run starts a fresh one)."""
+
+    def __init__(self, consoles: Mapping[str, ScriptConsole], max_live: int) -> None:
+        self._consoles = dict(consoles)
+        self._max_live = max_live
+        self._lock = threading.Lock()
+        self._recent: list[str] = []  # apps whose child may be alive, least recent first
+
+    def __getitem__(self, app_key: str) -> ScriptConsole:
+        return self._consoles[app_key]
+
+    def run(self, app_key: str, source: str, timeout_s: float) -> dict[str, Any]:
+        """Run ``source`` now in ``app_key``'s console (see :meth:`ScriptConsole.run`)."""
+        with self._lock:
+            if app_key in self._recent:
+                self._recent.remove(app_key)
+            self._recent.append(app_key)
+            ended = self._recent[: -self._max_live]
+            del self._recent[: -self._max_live]
+        for key in ended:
+            self._consoles[key].close()
+        return self._consoles[app_key].run(source, timeout_s)
+
+    def close(self) -> None:
+        """End every console's child."""
+        for console in self._consoles.values():
+            console.close()
+
 
 def script_fields(limits: WebLimits) -> Fields:
     """The body of ``POST /api/scripts``: each field with its check and default."""
@@ -110,9 +149,9 @@ async def run_script(request: Request) -> Reply:
             return Reply({"job": job_json(job, host.engine.tree_info([job])[job.id])},
                          status_code=202)  # fmt: skip
         return Reply(await run_in_threadpool(_job_output, host, job.id, timeout, limits))
-    consoles: dict[str, ScriptConsole] = request.app.state.consoles
-    console = consoles[host_of(request).app_key]  # the switcher's app (a token's: its own)
-    result = await run_in_threadpool(console.run, source, timeout)
+    consoles: Consoles = request.app.state.consoles
+    app_key = host_of(request).app_key  # the switcher's app (a token's: its own)
+    result = await run_in_threadpool(consoles.run, app_key, source, timeout)
     return Reply({"result": result})
 
 

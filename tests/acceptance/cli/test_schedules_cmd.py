@@ -92,3 +92,30 @@ def test_a_bad_schedule_in_the_app_folder_is_one_bad_request_line(
     write_app(folder, "clocks", '  n: {cron: "@daily", timezone: "Mars/Olympus", listener: tidy}\n')
     done = cli("schedules", "--app", str(folder))
     assert "badRequest: app.yaml: schedules.n.timezone: unknown time zone 'Mars/Olympus'" in done.stderr
+
+
+def _everything(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to tell whether a command wrote anything."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {name: sorted(map(tuple, conn.execute(sa.text(f'SELECT * FROM "{name}"'))), key=repr)
+                    for name in sa.inspect(conn).get_table_names()}  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_read_only_commands_on_an_unchanged_app_write_nothing(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    folder = write_app(tmp_path / "clocks", "clocks", HOURLY + NIGHTLY)
+    listed(cli, "--app", str(folder))  # the first look defines the app's schedules
+    before = _everything(db_url)
+    for args in (("schedules", "--app", str(folder)), ("schedules", "--json", "--app", str(folder)),
+                 ("jobs", "ls", "--app", str(folder)), ("workers", "--app", str(folder)),
+                 ("logs", "app", "--app", str(folder))):  # fmt: skip
+        done = cli(*args)
+        assert done.returncode == 0, (args, done.stderr)
+        assert _everything(db_url) == before, args

@@ -338,3 +338,111 @@ def test_a_failed_tick_is_tried_again_later_not_at_once(
         clock.advance(RECHECK_MS)
         [job] = one.engine.schedules.tick()
     assert job.data["_schedule"]["tick"] == "2027-01-15T09:00:00Z"
+
+
+def test_a_clock_past_the_last_tick_a_calendar_holds_opens_the_app_and_fires_the_last_one(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Year 9999's last hour: the app opens, its last tick fires, then no next run (an
+    engine clock past year 9999 is an operator's mistake; it must not stop the app)."""
+    clock = ManualClock(253_402_297_200_000 - HOUR_MS // 2)  # 9999-12-31T22:30Z
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, clock) as one:
+        clock.advance(HOUR_MS)  # 23:00 fell due, and there is no 00:00 of year 10000
+        [job] = one.engine.schedules.tick()
+        assert one.engine.schedules.tick() == []
+        [info] = list_schedules(one.engine.parts)
+    with opened(db_url, folder, ManualClock(253_402_300_799_999)) as again:
+        assert again.engine.schedules.tick() == []
+    assert job.data["_schedule"]["tick"] == "9999-12-31T23:00:00Z"
+    assert info.next_run_at is None and info.state == "active"
+
+
+def test_a_worker_still_on_the_old_manifest_never_fires_a_schedule_whose_target_changed(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    """A rolling deploy changes only what 'hourly' starts (listener → script): the last
+    process to open the app decides the row, and the old manifest's workers stop firing it
+    (docs/schedules.md) — they must not start the old listener for half of the ticks."""
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, clock) as old:
+        write_app(folder, "clocks", '  hourly: {cron: "0 * * * *", source: "log(1)"}\n')
+        with opened(db_url, folder, clock) as new:
+            fired: list[Job] = []
+            for _ in range(3):
+                clock.advance(HOUR_MS)
+                fired += old.engine.schedules.tick() + new.engine.schedules.tick()
+    assert [job.type for job in fired] == ["RUN_SCRIPT"] * 3
+
+
+def test_an_every_minute_schedule_of_an_app_stopped_for_days_starts_one_job(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", '  often: {cron: "* * * * *", listener: tidy}\n')
+    with opened(db_url, folder, clock) as one:
+        one.app.status.set_app(AppStatus.STOPPED)
+        clock.advance(3 * 24 * HOUR_MS)  # 4,320 ticks fall due while stopped
+        assert one.engine.schedules.tick() == []
+        one.app.status.set_app(AppStatus.STARTED)
+        clock.advance(RECHECK_MS)
+        [job] = one.engine.schedules.tick()
+        assert one.engine.schedules.tick() == []
+        assert len(one.jobs()) == 1
+    assert job.data["_schedule"]["missedSince"] == "2027-01-15T08:01:00Z"
+    assert job.data["_schedule"]["tick"] == "2027-01-18T08:00:00Z"
+
+
+def test_a_schedule_left_without_next_run_by_a_clock_past_year_9999_resumes_once_it_is_set_right(
+    db_url: str, tmp_path: Path
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    with opened(db_url, folder, ManualClock(253_402_300_000_000)) as wrong:  # 9999-12-31T23:46Z
+        [before] = list_schedules(wrong.engine.parts)
+    clock = ManualClock(START_MS)
+    with opened(db_url, folder, clock) as right:
+        [after] = list_schedules(right.engine.parts)
+        clock.advance(HOUR_MS)
+        [job] = right.engine.schedules.tick()
+    assert before.next_run_at is None
+    assert after.next_run_at is not None and after.next_run_at.timestamp() * 1000 == START_MS + HOUR_MS
+    assert job.data["_schedule"]["tick"] == "2027-01-15T09:00:00Z"
+
+
+def test_a_schedules_listener_that_throws_ends_its_job_in_error_and_the_next_tick_still_fires(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    folder = write_app(tmp_path / "a", "clocks", HOURLY)
+    (folder / "tidy.js").write_text(
+        "Error.prepareStackTrace = () => 'x'; throw new Error('tidy failed');\n"
+    )
+    with Host(db_url, folder, settings=EngineSettings(clock=clock), pool_size=1) as host:
+        started = _Started()
+        host.engine.hooks.append(started)
+        with host.workers(concurrency=1, in_process=True) as pool:
+            ended = []
+            for _ in range(2):
+                clock.advance(HOUR_MS)
+                host.engine.hub.notify([f"pool:{pool.owner}"])
+                ended.append(host.engine.wait(started.ids.get(timeout=60), ["FINISHED"], 60))
+            lines = [entry.message for entry in host.engine.logs(ended[0].id, {})]
+    assert [job.label for job in ended] == ["Schedule hourly at 2027-01-15T09:00:00Z",
+                                            "Schedule hourly at 2027-01-15T10:00:00Z"]
+    assert all(job.has_errors for job in ended)
+    assert lines == ["Listener tidy failed: Error: tidy failed"]
+
+
+def test_two_processes_with_different_expressions_start_one_job_per_tick_of_the_last_opened(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_app(first, "clocks", HOURLY)
+    write_app(second, "clocks", '  hourly: {cron: "*/30 * * * *", listener: tidy}\n')
+    with opened(db_url, first, clock) as old, opened(db_url, second, clock) as new:
+        for _ in range(6):
+            clock.advance(HOUR_MS // 2)
+            for _ in range(2):
+                old.engine.schedules.tick()
+                new.engine.schedules.tick()
+        ticks = [job.data["_schedule"]["tick"] for job in new.jobs()]
+    assert ticks == [f"2027-01-15T{t}:00Z" for t in ("08:30", "09:00", "09:30", "10:00", "10:30",
+                                                      "11:00")]  # fmt: skip

@@ -16,6 +16,8 @@ from starlette.testclient import TestClient
 from sysjobs.host import Host
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
+from sysjobs.web.limits import WebLimits
+from sysjobs.web.scripts import Consoles
 from tests.integration.apps.conftest import app_folder
 
 OPERATOR, ALPHA, BETA = "op-token", "alpha-token", "beta-token"
@@ -97,3 +99,87 @@ def test_a_script_job_from_the_console_is_the_chosen_apps(console: Console) -> N
     job_id = body["job"]["id"]
     assert console.hosts["beta"].engine.require(job_id).label == "console in beta"
     assert console.hosts["alpha"].engine.get(job_id) is None
+
+
+# ---- header tricks: the app a run goes to is the one the checks looked at -------------
+
+SEES_ALPHA_ONLY = {"alpha": "alpha job", "beta": None}
+
+
+def _post(console: Console, token: str, headers: list[tuple[str, str | bytes]]) -> Any:
+    source = f"var j = sys.jobs.findById({json.dumps(console.jobs['beta'])}); j && j.label()"
+    return console.client.post("/api/scripts", json={"source": source},
+                               headers=[("Authorization", f"Bearer {token}"), *headers])  # fmt: skip
+
+
+@pytest.mark.parametrize("values", [["alpha", "beta"], ["beta", "alpha"], ["", "beta"]])
+def test_two_app_headers_never_take_an_apps_token_into_another_app(
+    console: Console, values: list[str]
+) -> None:
+    reply = _post(console, ALPHA, [("X-Sysjobs-App", v) for v in values])
+    assert reply.status_code in (200, 403), reply.text
+    if reply.status_code == 200:
+        assert reply.json()["result"]["value"] is None  # ran in alpha: beta's job unseen
+
+
+@pytest.mark.parametrize("value", ["Beta", "BETA", " beta", "beta ", "nope", "x" * 10_000,
+                                   "b\u00e9ta".encode("latin-1"), "alpha\tbeta"])  # fmt: skip
+def test_an_app_key_that_is_not_exactly_one_served_is_refused_not_guessed(
+    console: Console, value: str | bytes
+) -> None:
+    for token in (OPERATOR, ALPHA):
+        reply = _post(console, token, [("x-SYSJOBS-app", value)])
+        assert reply.status_code in (403, 404, 431), reply.text
+        assert len(reply.content) < 2_000
+
+
+# ---- one console child per app: bounded, and a crashed one replaced -------------------
+
+
+def test_console_children_alive_at_once_are_bounded_whatever_the_apps_used(
+    db_url: str, tmp_path: Path
+) -> None:
+    names = ("alpha", "beta", "gamma")
+    hosts = [Host(db_url, app_folder(tmp_path, name), pool_size=1) for name in names]
+    app = create_app(hosts[0], AuthConfig(OPERATOR), db_url=db_url, apps=hosts[1:],
+                     limits=WebLimits(max_consoles=2))  # fmt: skip
+    consoles: Consoles = app.state.consoles
+    alive: list[int] = []
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            for name in (*names, "alpha"):
+                reply = client.post("/api/scripts", json={"source": "sys.jobs.find({}).length"},
+                                    headers={"Authorization": f"Bearer {OPERATOR}",
+                                             "X-Sysjobs-App": name})  # fmt: skip
+                assert reply.status_code == 200 and reply.json()["result"]["outcome"] == "ok"
+                alive.append(sum(consoles[n].started for n in names))
+            last_two = [consoles[n].started for n in names]
+    finally:
+        for host in hosts:
+            host.close()
+    assert alive == [1, 2, 2, 2]
+    assert last_two == [True, False, True]  # beta was the least recently used
+
+
+def test_a_console_run_that_kills_its_child_leaves_the_next_run_a_fresh_one(
+    console: Console,
+) -> None:
+    status, body = console.run(OPERATOR, "beta", "globalThis.left = 'beta'; var a = []; "
+                               "for (;;) a.push(new Array(1e6).fill(1))", timeoutS=20)  # fmt: skip
+    assert status == 200, body
+    assert body["result"]["outcome"] in ("memoryLimit", "crashed"), body
+    after = console.run(OPERATOR, "beta", "typeof left")
+    assert after == (200, after[1]) and after[1]["result"]["value"] == "undefined", after
+    assert console.labels(OPERATOR, "beta") == {"alpha": None, "beta": "beta job"}
+    assert console.labels(OPERATOR, "alpha") == SEES_ALPHA_ONLY
+
+
+@pytest.mark.parametrize("field", [{"label": "a\u0000b"}, {"source": "'a\u0000b'"}])
+def test_a_console_script_job_with_nul_in_its_text_is_a_bad_request(
+    console: Console, field: dict[str, str]
+) -> None:
+    """A job's label and source are stored as text: PostgreSQL cannot hold a NUL in one."""
+    body = {"source": "1", "inJob": True, **field}
+    status, reply = console.run(OPERATOR, "beta", body.pop("source"), **body)
+    assert status == 400 and reply["code"] == "badRequest", reply
+    assert next(iter(field)) in reply["message"], reply

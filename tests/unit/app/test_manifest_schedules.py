@@ -76,7 +76,7 @@ def test_a_schedule_starts_exactly_one_thing(target: dict[str, str]) -> None:
     assert "schedules.n: a schedule starts exactly one of listener, script or source" in message
 
 
-@pytest.mark.parametrize("name", ["\ud800", "1abc", "a b", "a.b", "x" * 101, "\u00e9t\u00e9"])
+@pytest.mark.parametrize("name", ["\ud800", "1abc", "a b", "a.b", "x" * 101, "\u00e9t\u00e9", "nightly\n"])
 def test_a_bad_schedule_name_is_refused_and_shown_escaped(name: str) -> None:
     message = refused(manifest(**{name: {"cron": "0 2 * * *", "listener": "tidy"}}))
     assert "schedules: invalid schedule name" in message
@@ -108,3 +108,11 @@ def test_the_apps_schedules_carry_their_file_source(tmp_path: Path) -> None:
     [schedule] = app_schedules(load_app(tmp_path))
     assert (schedule.name, schedule.job_type, schedule.target) == ("n", "RUN_SCRIPT",
                                                                    "script:report.js")
+
+
+@pytest.mark.parametrize("source", ["log('a\u0000b')", "\ud800"])
+def test_an_inline_source_no_job_data_can_hold_is_refused_at_load(source: str) -> None:
+    """Each tick's job carries the source in its data: one with NUL (PostgreSQL cannot
+    store it) or a lone surrogate (no encoder writes it) could never start."""
+    message = refused(manifest(n={"cron": "* * * * *", "source": source}))
+    assert "schedules.n.source:" in message, message

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sysjobs.cron import Cron
+from sysjobs.cron import LAST_MS, Cron
 
 
 def ms(text: str) -> int:
@@ -146,3 +146,17 @@ def test_ticks_always_move_forward_and_none_is_skipped_between_two(
     assert after < first < second
     assert cron.next_after(first - 1) == first  # no tick between 'after' and 'first'
     assert cron.latest_until(first, second) == first
+
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Australia/Lord_Howe", "Pacific/Apia", "Etc/GMT+12"])
+@pytest.mark.parametrize("expression", ["@yearly", "0 0 29 2 *", "*/30 * * * *", "0 0 L * *"])
+def test_past_the_last_tick_a_calendar_holds_there_is_no_next_one(
+    expression: str, zone: str
+) -> None:
+    """A clock near the end of year 9999 (what a date holds): no next tick, not an error."""
+    cron = Cron.parse(expression, zone)
+    assert cron.next_after(ms("9999-12-31T23:59:00+00:00")) is None
+    assert cron.next_after(LAST_MS + 1) is None
+    due = ms("9999-12-01T00:00:00+00:00")
+    assert due <= cron.latest_until(due, None) <= LAST_MS

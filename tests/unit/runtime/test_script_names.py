@@ -227,3 +227,43 @@ HOOK_CALLS = [
 def test_calling_the_hook_with_junk_is_a_plain_error_or_text(sandbox: Sandbox, call: str) -> None:
     result = sandbox.run(f"try {{ typeof {call} }} catch (e) {{ e instanceof TypeError }}")
     assert result.ok and result.value in ("string", True), result
+
+
+BROKEN_HOOKS = {
+    "returns the CallSites": "Error.prepareStackTrace = (e, sites) => sites",
+    "returns a number": "Error.prepareStackTrace = () => 42",
+    "throws": "Error.prepareStackTrace = () => { throw new Error('no') }",
+    "recurses": "Error.prepareStackTrace = function h(e) { return new Error('again').stack }",
+    "is a getter that throws": (
+        "Object.defineProperty(Error, 'prepareStackTrace', { get() { throw 1 }, configurable: true })"
+    ),
+    "is not a function": "Error.prepareStackTrace = 'text'",
+}
+
+
+@pytest.mark.parametrize("hook", BROKEN_HOOKS.values(), ids=BROKEN_HOOKS.keys())
+def test_the_hosts_report_of_an_uncaught_error_keeps_its_frames_when_the_script_broke_the_hook(
+    sandbox: Sandbox, hook: str
+) -> None:
+    result = sandbox.run(hook + "\nfunction f() { null.x }\nf()", name="broken.js")
+    assert result.error is not None and result.error.name == "TypeError"
+    assert result.error.stack == ("TypeError: Cannot read properties of null (reading 'x')\n"
+                                  "    at f (broken.js:2:21)\n"
+                                  "    at eval (broken.js:3:1)")  # fmt: skip
+    after = sandbox.run(CAUGHT, name="next.js")
+    assert after.logs == ["TypeError: Cannot read properties of null (reading 'x')\n"
+                          "    at eval (next.js:1:12)"]  # fmt: skip
+
+
+def test_a_hook_wrapped_and_put_back_is_invisible_to_the_next_run_of_any_domain(
+    sandbox: Sandbox,
+) -> None:
+    wrap = ("var ours = Error.prepareStackTrace, seen = [];"
+            "Error.prepareStackTrace = function (e, s) { seen.push(e); return 'spoofed' };"
+            "try { null.x } catch (e) { e.stack } Error.prepareStackTrace = ours; seen.length")  # fmt: skip
+    for first, second in (("app-a", "app-a"), ("app-a", "app-b")):
+        assert sandbox.run(wrap, domain=first).value == 1
+        after = sandbox.run(CAUGHT + "; typeof seen", name="next.js", domain=second)
+        assert after.value == "undefined"
+        assert after.logs == ["TypeError: Cannot read properties of null (reading 'x')\n"
+                              "    at eval (next.js:1:12)"]  # fmt: skip
