@@ -69,10 +69,12 @@ bench-quick: install
 		BENCH_OUT=results-quick.json ../$(PY) run.py
 
 # The chaos and hostile-input harness with its heavy variants (and the consecutive-run
-# races of the recycling rules, repeated hundreds of times); prints a summary at the end.
+# races of the recycling rules, repeated hundreds of times, and the exactly-once soak of four
+# worker processes at 8,000 jobs); prints a summary at the end.
 chaos: install system-deps
 	SYSJOBS_CHAOS_HEAVY=1 $(VENV)/bin/pytest -q tests/chaos tests/hostile tests/properties \
-		tests/unit/runtime/test_recycling_rules.py tests/integration/host/test_run_isolation.py
+		tests/unit/runtime/test_recycling_rules.py tests/integration/host/test_run_isolation.py \
+		tests/acceptance/worker/test_worker_processes.py::test_four_worker_processes_run_every_job_of_a_shared_queue_exactly_once
 
 clean:
 	rm -rf $(VENV) .sysjobs .mypy_cache .ruff_cache .pytest_cache
