@@ -48,8 +48,11 @@ browser-deps:
 # The slowest tests are listed at the end, to see where the suite's time goes. The fault
 # scenarios of tests/chaos (SIGKILL, SIGSTOP, server restarts, races with random timing)
 # run under `make chaos`; a plain `pytest` still collects them.
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: without it every test process
+# compiles and assertion-rewrites the ~200 test modules again (collection went from 3.6 s to
+# 8.7 s of CPU per process), and every worker process and CLI child compiles sysjobs again.
 pytest: install system-deps browser-deps node_modules/.bin/tsc
-	$(VENV)/bin/pytest -q -n 2 --durations=15 --ignore=tests/chaos
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n 2 --durations=15 --ignore=tests/chaos
 
 test: lint typecheck pytest
 
@@ -73,10 +76,12 @@ bench-quick-host: install
 		BENCH_OUT=results-quick.json ../$(PY) run.py
 
 # The chaos and hostile-input harness with its heavy variants (and the consecutive-run
-# races of the recycling rules, repeated hundreds of times); prints a summary at the end.
+# races of the recycling rules, repeated hundreds of times, and the exactly-once soak of four
+# worker processes at 8,000 jobs); prints a summary at the end.
 chaos: install system-deps
 	SYSJOBS_CHAOS_HEAVY=1 $(VENV)/bin/pytest -q tests/chaos tests/hostile tests/properties \
-		tests/unit/runtime/test_recycling_rules.py tests/integration/host/test_run_isolation.py
+		tests/unit/runtime/test_recycling_rules.py tests/integration/host/test_run_isolation.py \
+		tests/acceptance/worker/test_worker_processes.py::test_four_worker_processes_run_every_job_of_a_shared_queue_exactly_once
 
 clean:
 	rm -rf $(VENV) .sysjobs .mypy_cache .ruff_cache .pytest_cache

@@ -279,8 +279,7 @@ class Engine:
         self.require(job_id)
 
         def read() -> Job | None:
-            job = self.require(job_id)
-            return job if job.status in wanted else None
+            return self.parts.reached(job_id, wanted)
 
         found = wait_until(
             read, hub=self.hub, keys=[f"job:{job_id}"], timeout_s=timeout_s,

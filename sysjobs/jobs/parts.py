@@ -8,6 +8,7 @@ and the dependencies stop being readable from the signatures.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 from sysjobs.errors import NotFound
@@ -89,6 +90,21 @@ class EngineParts:
         malformed id."""
         row = self.store.get_job(check_job_id(job_id, parameter), apps=self.apps)
         return None if row is None else Job.from_row(row)
+
+    def reached(
+        self, job_id: str, wanted: Collection[str], *, parameter: str = "jobId"
+    ) -> Job | None:
+        """The job once its status is one of ``wanted``, else None; ``NotFound`` when it
+        is not there. Waiters call it on every wake-up, so only the status is read until
+        it matches: re-reading the whole row each time made waiting on a long action
+        quadratic in its records (its checkpoint and results grow as it goes)."""
+        status = self.store.job_status(check_job_id(job_id, parameter), apps=self.apps)
+        if status is None:
+            self.require(job_id, parameter=parameter)
+        if status not in wanted:
+            return None
+        job = self.require(job_id, parameter=parameter)
+        return job if job.status in wanted else None
 
     def require(self, job_id: str, *, parameter: str = "jobId") -> Job:
         """The job, or ``NotFound``."""

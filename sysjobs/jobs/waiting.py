@@ -98,8 +98,8 @@ def wait_all(
     def read() -> list[Job] | None:
         for job_id in ids:
             if job_id not in seen:
-                job = parts.require(job_id, parameter="jobIds")
-                if job.status in wanted:
+                job = parts.reached(job_id, wanted, parameter="jobIds")
+                if job is not None:
                     seen[job_id] = job
         return [seen[i] for i in ids] if len(seen) == len(ids) else None
 

@@ -74,6 +74,15 @@ class JobStore:
             found = conn.execute(query).first()
         return as_row(found) if found is not None else None
 
+    def job_status(self, job_id: str, *, apps: Apps) -> str | None:
+        """Only the job's status; None when it is not one of ``apps``. What a waiter
+        re-reads on every wake-up: a job that reports progress often wakes it often, and
+        its whole row (data, checkpoint, results) grows with its work."""
+        query = sa.select(jobs.c.status).where(jobs.c.id == job_id, *of_app(jobs.c.app, apps))
+        with self.db.read() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        return None if found is None else str(found)
+
     def transition(
         self,
         job_id: str,

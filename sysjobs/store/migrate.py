@@ -13,6 +13,7 @@ second of every command.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,11 +93,26 @@ def _alembic_heads() -> set[str]:
 
 def _revision_graph() -> tuple[set[str], set[str]] | None:
     """Every revision and every revision something revises, from the files' literals."""
+    paths = sorted((MIGRATIONS / "versions").glob("*.py"))
+    graph = _graph_of(tuple(_stamp(path) for path in paths if path.name != "__init__.py"))
+    return None if graph is None else (set(graph[0]), set(graph[1]))
+
+
+def _stamp(path: Path) -> tuple[Path, int, int]:
+    stat = path.stat()
+    return path, stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=4)
+def _graph_of(
+    files: tuple[tuple[Path, int, int], ...],
+) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The graph of these revision files, parsed once per process while they stay the same
+    (keyed by path, modification time and size): every engine that opens a database asks
+    for the heads, and parsing the files was half of ``Engine.open`` on SQLite."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
-        if path.name == "__init__.py":
-            continue
+    for path, _mtime_ns, _size in files:
         values = _literals(path)
         revision, down = values.get("revision"), values.get("down_revision")
         if not isinstance(revision, str):
@@ -108,7 +124,7 @@ def _revision_graph() -> tuple[set[str], set[str]] | None:
             parents.update(str(d) for d in down)
         elif down is not None:
             return None
-    return revisions, parents
+    return frozenset(revisions), frozenset(parents)
 
 
 def _literals(path: Path) -> dict[str, object]:

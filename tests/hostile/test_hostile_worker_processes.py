@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sysjobs.host import Host
+from sysjobs.host import Host, limits_to_json
+from sysjobs.runtime import Limits
 from sysjobs.worker import WorkerConfig, WorkerProcesses
 from tests.hostile.catalog import ALL, Hostile
 from tests.hostile.conftest import DONE
@@ -75,10 +76,13 @@ def test_a_script_that_kills_its_worker_process_ends_with_a_reason_and_work_goes
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     # One huge allocation is fatal to V8: the worker process dies, the supervisor takes
-    # its job back (ending it with the reason) and starts another process.
+    # its job back (ending it with the reason) and starts another process. A small heap and
+    # data limit get it there sooner (the default 256 MiB heap: ~20 s of CPU in GC).
     url = f"sqlite:///{tmp_path_factory.mktemp('killer') / 'k.db'}"
+    small = {"limits": limits_to_json(Limits(heap_bytes=32 * 1024 * 1024)), "data_limit_mb": 1024}
     config = WorkerConfig(url, concurrency=1, lease_s=5.0, shutdown_grace_s=2.0,
-                          setup="sysjobs.host:worker_setup", runner_factory="sysjobs.host:worker_runner")  # fmt: skip
+                          setup="sysjobs.host:worker_setup", setup_args=small,
+                          runner_factory="sysjobs.host:worker_runner")  # fmt: skip
     with Host(url) as host:
         supervisor = WorkerProcesses(config, processes=1).start()
         try:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 import sqlalchemy as sa
 
 from sysjobs.store.dialect import Ending, HintSink, Listener, column_defaults
@@ -93,6 +92,8 @@ class PostgresDialect:
         keys = ending.keys if self.hints else []
         if not statements and not inserts and not keys:
             return
+        import psycopg  # (here, not at the top: a process on SQLite never loads the driver)
+
         raw = connection.connection.driver_connection
         assert raw is not None
         try:
@@ -194,6 +195,8 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     instead, which is a database error the callers already survive (the server can always
     die mid-transaction), and SQLAlchemy then invalidates the whole pool.
     """
+    import psycopg
+
     idle_since = record.info.get("idle_since")
     if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_S:
         return
@@ -229,6 +232,8 @@ class PgListener:
         self._thread.join(timeout=2.0)
 
     def _run(self) -> None:
+        import psycopg
+
         backoff = 0.1
         while not self._closed.is_set():
             try:
@@ -240,6 +245,8 @@ class PgListener:
                 backoff = min(backoff * 2, 5.0)
 
     def _listen_once(self) -> None:
+        import psycopg
+
         with psycopg.connect(self._conninfo, autocommit=True) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             self.ready.set()

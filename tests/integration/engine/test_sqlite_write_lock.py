@@ -28,12 +28,14 @@ def test_a_write_waits_for_a_lock_another_connection_holds_and_then_commits(
 ) -> None:
     other = sqlite3.connect(tmp_path / "lock.db", isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
-    threading.Timer(0.2, other.execute, args=("COMMIT",)).start()
+    commit = threading.Timer(0.2, other.execute, args=("COMMIT",))
+    commit.start()
     with db.write() as tx:
         timeout_ms = tx.connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
         tx.connection.exec_driver_sql("CREATE TABLE waited (x INTEGER)")
     assert timeout_ms == int(BUSY_TIMEOUT_S * 1000)
     with db.read() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM waited").scalar() == 0
+    commit.join()  # COMMIT frees the lock before its call returns: close only after that
     other.close()
     db.close()
