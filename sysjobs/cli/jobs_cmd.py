@@ -84,7 +84,7 @@ def ls(
     as_json: JsonOption = False,
 ) -> None:
     """List jobs, newest first, filtered by the spec's find parameters — or a root job's
-    tree with ``--root``."""
+    tree with --root."""
     options = {
         "type": type, "status": status, "startFrom": start_from, "startTo": start_to,
         "endFrom": end_from, "endTo": end_to, "createFrom": create_from,
