@@ -18,6 +18,7 @@ its items, which count as failed. Progress is items done / items.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -32,6 +33,8 @@ from sysjobs.jobs.in_job import IN_JOB_TYPE, auto_step, plan_parts
 FINAL_STATUSES = ("FINISHED", "CANCELED")
 #: Longest single wait for the parts between looks for a stop (a hint ends it sooner).
 PART_WAIT_S = 1.0
+#: The reason a part taken over by its owner shows in its events.
+TAKEN_REASON = "taken over by its owner"
 #: Most children an owner looks through for the parts an earlier run started.
 MAX_PART_SCAN = 1000
 #: Item failures logged per chunk (the rest are counted, not each logged).
@@ -64,6 +67,11 @@ def chunk_source(callback: str, items: list[Any]) -> str:
     return _CHUNK.format(callback=callback, items=text, max_lines=MAX_FAILURE_LINES)
 
 
+Tally = tuple[int, int, int]
+"""Items done, items failed, chunks run."""
+_ZERO: Tally = (0, 0, 0)
+
+
 def execute_in_job(app: App, ctx: JobContext, data: ExecuteInJobData) -> None:
     if ctx.script_runner is None:
         raise SystemException("This worker has no script runner.")
@@ -71,110 +79,187 @@ def execute_in_job(app: App, ctx: JobContext, data: ExecuteInJobData) -> None:
     parts = [range(0, total)] if data.part else plan_parts(
         total, data.step, app.engine.registry.queue_caps().get(ctx.job.queue))
     if len(parts) == 1:
-        tally = _run_items(ctx, data, data.items, data.first, total)
+        tally = _run_items(ctx, data, range(0, total), _tally(ctx.checkpoint),
+                           lambda t: ctx.save_checkpoint(_saved(t)))  # fmt: skip
         if tally is not None:
             _end(ctx, total, tally)
         return
-    _run_owner(app, ctx, data, parts)
+    _Owner(app, ctx, data, parts).run()
 
 
-def _run_owner(app: App, ctx: JobContext, data: ExecuteInJobData, parts: list[range]) -> None:
-    """The owner of a call split in parts: start the other parts as its children (once,
-    whatever crashes), run the first part itself, then wait for the children — on the job
-    hub, looking for a stop between waits — and add their counts to its own."""
-    total = len(data.items)
-    children = _start_parts(app, ctx, data, parts[1:])
-    own = parts[0]
-    tally = _run_items(ctx, data, data.items[own.start : own.stop], own.start, total,
-                       keep={"parts": children})  # fmt: skip
-    if tally is None:
-        return
-    jobs = _wait_parts(app, ctx, children, total, tally[0])
-    if jobs is None:
-        return
-    done, failed, chunks = tally
-    for job in jobs:
-        counts = job.results or {}
-        done += int(counts.get("itemsProcessed", 0))
-        failed += int(counts.get("itemsFailed", 0))
-        chunks += int(counts.get("chunks", 0))
-        if job.has_errors:
-            ctx.log_error(f"Part {job.id}: {int(counts.get('itemsFailed', 0))} item(s) failed",
-                          {"part": job.id})  # fmt: skip
-        if job.status != "FINISHED":
-            ctx.log_error(f"Part {job.id} ended {job.status}; its items did not all run",
-                          {"part": job.id})  # fmt: skip
-    _end(ctx, total, (done, failed, chunks))
-
-
-def _start_parts(
-    app: App, ctx: JobContext, data: ExecuteInJobData, parts: list[range]
-) -> list[str]:
-    """The ids of the child jobs running ``parts``: those the checkpoint names, else those
-    an earlier run started before it died (found by their first item), else new ones."""
-    saved = ctx.checkpoint.get("parts")
-    if isinstance(saved, list) and len(saved) == len(parts):
-        return [str(i) for i in saved]
-    engine = app.engine
-    found, _ = engine.tree_jobs(ctx.job.id, children_only=True, size=MAX_PART_SCAN)
-    started = {int(j.data.get("_first", -1)): j.id for j in found if j.data.get("_part")}
-    ids: list[str] = []
-    for part in parts:
-        if part.start not in started:
-            child = ctx.enqueue(IN_JOB_TYPE, {
-                "itemsCount": len(part), "step": auto_step(len(data.items)), "queue": data.queue,
-                "_items": data.items[part.start : part.stop], "_callback": data.callback,
-                "_first": part.start, "_part": True,
-            }, label=f"Execute in job: items {part.start} to {part.stop - 1}",
-               queue=ctx.job.queue, run_by=ctx.job.run_by)  # fmt: skip
-            started[part.start] = child.id
-        ids.append(started[part.start])
-    ctx.save_checkpoint({**ctx.checkpoint, "parts": ids})
-    return ids
-
-
-def _wait_parts(
-    app: App, ctx: JobContext, ids: list[str], total: int, own_done: int
-) -> list[Job] | None:
-    """The child jobs once every one is final (FINISHED or CANCELED), progress moving with
-    theirs meanwhile; None when this job is to stop (its tree is stopped with it)."""
-    engine = app.engine
-    while True:
-        jobs = [engine.require(i) for i in ids]
-        if all(j.status in FINAL_STATUSES for j in jobs):
-            return jobs
-        done = own_done + sum(len(j.data.get("_items", [])) * j.progress // 100 for j in jobs)
-        ctx.set_progress(min(99, done * 100 // max(1, total)))
-        if ctx.should_stop():
-            return None
-        with suppress(Timeout):
-            engine.wait_all(ids, list(FINAL_STATUSES), PART_WAIT_S)
-
-
-def _run_items(
-    ctx: JobContext, data: ExecuteInJobData, items: list[Any], first: int, total: int,
-    keep: dict[str, Any] | None = None,
-) -> tuple[int, int, int] | None:  # fmt: skip
-    """Run ``items`` (the call's from index ``first``) a chunk at a time, a checkpoint
-    after each; (done, failed, chunks), or None when the job is to stop."""
-    assert ctx.script_runner is not None
-    step = data.step or auto_step(total)
-    cp = ctx.checkpoint
-    done, failed, chunks = (int(cp.get(key, 0)) for key in ("done", "failed", "chunks"))
-    with script_session(ctx.script_runner, ctx.job.id):
-        while done < len(items):
-            if ctx.should_stop():
-                return None  # the checkpoint already says where to go on
-            chunk = items[done : done + step]
-            failed += _run_chunk(ctx, data.callback, chunk, first + done)
-            done, chunks = done + len(chunk), chunks + 1
-            ctx.save_checkpoint({**(keep or {}), "done": done, "failed": failed,
-                                 "chunks": chunks})  # fmt: skip
-            ctx.set_progress(min(99, done * 100 // max(1, total)))
+def _tally(saved: Any) -> Tally:
+    saved = saved if isinstance(saved, dict) else {}
+    done, failed, chunks = (int(saved.get(k, 0)) for k in ("done", "failed", "chunks"))
     return done, failed, chunks
 
 
-def _end(ctx: JobContext, total: int, tally: tuple[int, int, int]) -> None:
+def _saved(tally: Tally) -> dict[str, int]:
+    return {"done": tally[0], "failed": tally[1], "chunks": tally[2]}
+
+
+class _Owner:
+    """The job ``executeInJob`` returned, when its items are split in parts.
+
+    It starts the other parts as its children (once, whatever crashes: the checkpoint
+    names them, or they are found by their first item), runs the first part itself, then
+    **takes over every part no worker has claimed yet** (``Engine.take_pending``: the part
+    ends CANCELED, atomically with the claims, and the owner goes on from its checkpoint)
+    and waits — on the job hub, looking for a stop between waits — only for parts that a
+    worker is running. So an owner never waits for a part that needs its slot: one worker
+    thread alone runs the whole call, in turn. Its checkpoint: the parts, its own part's
+    tally (``done``, ``failed``, ``chunks``), ``taking`` (the part being taken, noted
+    before the take) and ``taken`` (each taken part's tally).
+    """
+
+    def __init__(self, app: App, ctx: JobContext, data: ExecuteInJobData,
+                 parts: list[range]) -> None:  # fmt: skip
+        self.app, self.ctx, self.data, self.parts = app, ctx, data, parts
+        cp = ctx.checkpoint
+        self.taken: dict[str, Tally] = {
+            str(k): _tally(v) for k, v in (cp.get("taken") or {}).items()
+        }  # fmt: skip
+        self.taking: str | None = cp.get("taking")
+        self.own: Tally = _tally(cp)
+        self.ids: list[str] = []
+
+    def run(self) -> None:
+        self.ids = self._start_parts()
+        own = self._items(self.parts[0], self.own, "own")
+        if own is None:
+            return
+        jobs = self._settle()
+        if jobs is None:
+            return
+        self._end(own, jobs)
+
+    def _save(self) -> None:
+        self.ctx.save_checkpoint({
+            **_saved(self.own), "parts": self.ids, "taking": self.taking,
+            "taken": {k: _saved(v) for k, v in self.taken.items()},
+        })  # fmt: skip
+
+    def _items(self, part: range, start: Tally, key: str) -> Tally | None:
+        def save(tally: Tally) -> None:
+            if key == "own":
+                self.own = tally
+            else:
+                self.taken[key] = tally
+            self._save()
+
+        return _run_items(self.ctx, self.data, part, start, save)
+
+    def _start_parts(self) -> list[str]:
+        """The ids of the children running ``parts[1:]``."""
+        ctx, data, parts = self.ctx, self.data, self.parts[1:]
+        saved = ctx.checkpoint.get("parts")
+        if isinstance(saved, list) and len(saved) == len(parts):
+            return [str(i) for i in saved]
+        found, _ = self.app.engine.tree_jobs(ctx.job.id, children_only=True, size=MAX_PART_SCAN)
+        started = {int(j.data.get("_first", -1)): j.id for j in found if j.data.get("_part")}
+        step = auto_step(len(data.items))
+        for part in parts:
+            if part.start not in started:
+                child = ctx.enqueue(IN_JOB_TYPE, {
+                    "itemsCount": len(part), "step": step, "queue": data.queue,
+                    "_items": data.items[part.start : part.stop], "_callback": data.callback,
+                    "_first": part.start, "_part": True,
+                }, label=f"Execute in job: items {part.start} to {part.stop - 1}",
+                   queue=ctx.job.queue, run_by=ctx.job.run_by)  # fmt: skip
+                started[part.start] = child.id
+        self.ids = [started[p.start] for p in parts]
+        self._save()
+        return self.ids
+
+    def _settle(self) -> list[Job] | None:
+        """The children once every one is final (FINISHED, or CANCELED), taking over those
+        still PENDING; None when this job is to stop (its tree is stopped with it)."""
+        engine, ctx = self.app.engine, self.ctx
+        by_id = dict(zip(self.ids, self.parts[1:], strict=True))
+        while True:
+            jobs = [engine.require(i) for i in self.ids]
+            for job in jobs:
+                if not self._take(job, by_id[job.id]):
+                    return None
+            jobs = [engine.require(i) for i in self.ids]
+            if all(j.status in FINAL_STATUSES for j in jobs):
+                return jobs
+            ctx.set_progress(self._progress(jobs))
+            if ctx.should_stop():
+                return None
+            with suppress(Timeout):
+                engine.wait_all(self.ids, list(FINAL_STATUSES), PART_WAIT_S)
+
+    def _take(self, job: Job, part: range) -> bool:
+        """Run ``job``'s part here if it is taken (now or by an earlier run) or can be;
+        False when this job is to stop."""
+        if job.id not in self.taken:
+            if job.status != "PENDING" and not (self.taking == job.id and job.status == "CANCELED"):
+                return True
+            self.taking = job.id
+            self._save()
+            taken = self.app.engine.take_pending(job.id, TAKEN_REASON)
+            if taken is None and job.status != "CANCELED":
+                self.taking = None
+                self._save()
+                return True
+            checkpoint = taken[1] if taken is not None else \
+                self.app.engine.store.checkpoint(job.id) or {}
+            self.taking, self.taken[job.id] = None, _tally(checkpoint)
+            self._save()
+        done = self._items(part, self.taken[job.id], job.id)
+        return done is not None
+
+    def _progress(self, jobs: list[Job]) -> int:
+        done = self.own[0] + sum(t[0] for t in self.taken.values())
+        done += sum(len(j.data.get("_items", [])) * j.progress // 100
+                    for j in jobs if j.id not in self.taken)  # fmt: skip
+        return min(99, done * 100 // max(1, len(self.data.items)))
+
+    def _end(self, own: Tally, jobs: list[Job]) -> None:
+        ctx = self.ctx
+        tallies = [own, *self.taken.values()]
+        for job in jobs:
+            if job.id in self.taken:
+                continue
+            counts = job.results or {}
+            tally = _tally({"done": counts.get("itemsProcessed", 0),
+                            "failed": counts.get("itemsFailed", 0),
+                            "chunks": counts.get("chunks", 0)})  # fmt: skip
+            tallies.append(tally)
+            if tally[1]:
+                ctx.log_error(f"Part {job.id}: {tally[1]} item(s) failed (see its log)",
+                              {"part": job.id})  # fmt: skip
+            if job.status != "FINISHED":
+                ctx.log_error(f"Part {job.id} ended {job.status}: its items did not all run",
+                              {"part": job.id})  # fmt: skip
+        total = tuple(sum(t[i] for t in tallies) for i in range(3))
+        _end(ctx, len(self.data.items), (total[0], total[1], total[2]))
+
+
+def _run_items(
+    ctx: JobContext, data: ExecuteInJobData, part: range, start: Tally,
+    save: Callable[[Tally], None],
+) -> Tally | None:  # fmt: skip
+    """Run the items of ``part`` (indexes into ``data.items``; numbered from
+    ``data.first`` in log lines) a chunk at a time from ``start``, ``save``-ing the tally
+    after each chunk; the tally, or None when the job is to stop."""
+    assert ctx.script_runner is not None
+    step = data.step or auto_step(len(data.items))
+    done, failed, chunks = start
+    with script_session(ctx.script_runner, ctx.job.id):
+        while done < len(part):
+            if ctx.should_stop():
+                return None  # the checkpoint already says where to go on
+            at = part.start + done
+            chunk = data.items[at : min(part.stop, at + step)]
+            failed += _run_chunk(ctx, data.callback, chunk, data.first + at)
+            done, chunks = done + len(chunk), chunks + 1
+            save((done, failed, chunks))
+            ctx.set_progress(min(99, done * 100 // max(1, len(data.items))))
+    return done, failed, chunks
+
+
+def _end(ctx: JobContext, total: int, tally: Tally) -> None:
     done, failed, chunks = tally
     results = {"itemsCount": total, "itemsProcessed": done, "itemsFailed": failed,
                "chunks": chunks}  # fmt: skip

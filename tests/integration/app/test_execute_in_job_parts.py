@@ -1,0 +1,199 @@
+"""executeInJob without ``step`` over many items: parts in child jobs, each item once.
+
+Past ``PARALLEL_MIN_ITEMS`` items the owner (the job ``executeInJob`` returns) splits the
+chunks in parts — as many as its queue runs jobs at once — starts the others as its
+children, runs the first itself, takes over the parts no worker claimed and waits for the
+rest (docs/jobs-api.md, "Parts"). On SQLite and PostgreSQL, with an injected clock; the
+owner is driven as a worker drives it where a test needs a stop, a cancel or a crash at a
+chosen chunk, by in-process workers elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sysjobs.app.jobtypes.in_job import TAKEN_REASON
+from sysjobs.host import Host
+from sysjobs.jobs import EngineSettings, Job, JobContext, LeaseLost, Outcome, new_owner
+from sysjobs.jobs.in_job import PARALLEL_MIN_ITEMS, THREADS_WITHOUT_LIMIT, plan_parts
+from sysjobs.worker.scripts import bind_to_job
+from tests.integration.app.test_execute_in_job_resume import AfterChunk, Crash
+from tests.integration.apps.test_app_queues import _with_queues
+from tests.integration.engine.helpers import ManualClock
+
+COUNT = 250  # 10 chunks of 25; four parts in 'mix': items 0-49, 50-124, 125-174, 175-249
+CALLBACK = "function (item) { sys.logs.info('item ' + item); }"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def host(db_url: str, clock: ManualClock) -> Iterator[Host]:
+    with Host(db_url, pool_size=0, settings=EngineSettings(clock=clock, lease_s=30)) as opened:
+        yield opened
+
+
+def start(host: Host, count: int = COUNT, queue: str = "default") -> str:
+    source = (f"var a = []; for (var i = 1; i <= {count}; i++) a.push(i); "
+              f"sys.jobs.executeInJob(a, '{queue}', {CALLBACK})")  # fmt: skip
+    result = host.run(source)
+    assert result.ok, result.error
+    return str(result.value)
+
+
+def counts(host: Host, count: int = COUNT) -> list[int]:
+    """How many times each item 1..count was processed (its app-log line)."""
+    lines = [e.message for e in host.engine.app_logs({"_size": 100_000})]
+    return [lines.count(f"item {n}") for n in range(1, count + 1)]
+
+
+def parts_of(host: Host, owner: str) -> list[Job]:
+    jobs, _ = host.engine.tree_jobs(owner, children_only=True, size=100)
+    return sorted(jobs, key=lambda j: int(j.data["_first"]))
+
+
+def run_owner(host: Host, wrap: Any = None) -> tuple[JobContext, Outcome | None]:
+    """Claim the owner (the only PENDING job) and run its handler as a worker does."""
+    (claimed,) = host.engine.leases.claim(new_owner(), limit=1)
+    ctx = JobContext(host.engine, claimed.lease, claimed.job, checkpoint=claimed.checkpoint,
+                     script_runner=host.runner)  # fmt: skip
+    ctx.script_runner = bind_to_job(host.runner, ctx)
+    if wrap is not None:
+        ctx.script_runner = wrap(ctx)
+    job_type = host.engine.registry.require("EXECUTE_IN_JOB")
+    try:
+        job_type.handler(ctx, job_type.data_model.model_validate(claimed.job.data))
+    except (Crash, LeaseLost):
+        return ctx, None
+    outcome = Outcome.STOPPED if ctx.state.acknowledged else Outcome.COMPLETED
+    host.engine.leases.finish(ctx.lease, outcome, results=ctx.state.results,
+                              progress=ctx.state.progress)  # fmt: skip
+    return ctx, outcome
+
+
+def run_to_end(host: Host, job_id: str) -> Job:
+    with host.workers(3, in_process=True):
+        return host.engine.wait(job_id, ["FINISHED"], 120)
+
+
+@pytest.mark.parametrize(
+    ("count", "step", "limit", "parts"),
+    [(250, None, None, THREADS_WITHOUT_LIMIT), (250, None, 2, 2), (250, None, 1, 1),
+     (250, 2, None, 1), (PARALLEL_MIN_ITEMS, None, None, 1), (101, None, None, 4),
+     (10_000, None, 100_000, 100), (0, None, None, 1), (250, None, 7, 7)],
+)  # fmt: skip
+def test_parts_are_whole_chunks_at_most_the_queues_limit(
+    count: int, step: int | None, limit: int | None, parts: int
+) -> None:
+    ranges = plan_parts(count, step, limit)
+    assert len(ranges) == parts
+    assert [i for r in ranges for i in r] == list(range(count))  # every item, in one part
+
+
+def test_many_items_run_in_parts_children_of_the_owner_each_item_once(host: Host) -> None:
+    owner = start(host)
+    done = run_to_end(host, owner)
+    parts = parts_of(host, owner)
+    assert len(parts) == THREADS_WITHOUT_LIMIT - 1  # the owner runs the first part itself
+    assert {p.parent_id for p in parts} == {owner} and {p.root_id for p in parts} == {owner}
+    assert [p.data["_first"] for p in parts] == [50, 125, 175]
+    assert all(str(p.status) in ("FINISHED", "CANCELED") for p in parts)
+    assert counts(host) == [1] * COUNT
+    assert done.progress == 100 and not done.has_errors
+    assert done.results == {"itemsCount": COUNT, "itemsProcessed": COUNT, "itemsFailed": 0,
+                            "chunks": 10}  # fmt: skip
+    assert done.ended_at is not None
+    assert all(p.ended_at is not None and p.ended_at <= done.ended_at for p in parts)
+    assert host.engine.tree_info([done])[owner].children_processed == len(parts)
+
+
+def test_a_queue_of_two_runs_the_call_in_two_parts(db_url: str, tmp_path: Path) -> None:
+    with Host(db_url, _with_queues(tmp_path, "queued"), pool_size=0) as host:
+        owner = start(host, queue="reports")
+        done = run_to_end(host, owner)
+        assert [p.queue for p in parts_of(host, owner)] == ["reports"]
+        assert counts(host) == [1] * COUNT and done.progress == 100
+
+
+def test_one_worker_thread_runs_the_whole_call_taking_over_its_parts(host: Host) -> None:
+    owner = start(host)
+    _, outcome = run_owner(host)  # no other worker: every part is still PENDING
+    assert outcome is Outcome.COMPLETED
+    parts = parts_of(host, owner)
+    assert [str(p.status) for p in parts] == ["CANCELED"] * 3
+    assert all(e.reason == TAKEN_REASON for p in parts
+               for e in host.engine.events(p.id) if e.to_status == "CANCELED")  # fmt: skip
+    done = host.engine.require(owner)
+    assert str(done.status) == "FINISHED" and done.progress == 100 and not done.has_errors
+    lines = [e.message for e in host.engine.app_logs({"_size": 100_000})]
+    assert lines == [f"item {n}" for n in range(1, COUNT + 1)]  # in turn, in order
+    assert done.results == {"itemsCount": COUNT, "itemsProcessed": COUNT, "itemsFailed": 0,
+                            "chunks": 10}  # fmt: skip
+
+
+def test_stopping_the_owner_stops_its_parts_and_resuming_runs_each_item_once(
+    host: Host,
+) -> None:
+    owner = start(host)
+
+    def stop(ctx: JobContext) -> None:
+        host.engine.stop(owner)
+        ctx.state.stop_requested.set()  # what the heartbeat delivers
+
+    _, outcome = run_owner(host, lambda ctx: AfterChunk(ctx, 1, stop))
+    assert outcome is Outcome.STOPPED
+    assert str(host.engine.require(owner).status) == "STOPPED"
+    assert [str(p.status) for p in parts_of(host, owner)] == ["STOPPED"] * 3
+    assert counts(host)[:25] == [1] * 25 and sum(counts(host)) == 25
+    host.engine.resume(owner)
+    assert [str(p.status) for p in parts_of(host, owner)] == ["PENDING"] * 3
+    done = run_to_end(host, owner)
+    assert counts(host) == [1] * COUNT and done.progress == 100
+
+
+def test_canceling_the_owner_cancels_its_parts(host: Host) -> None:
+    owner = start(host)
+
+    def cancel(ctx: JobContext) -> None:
+        host.engine.cancel(owner)
+        ctx.state.stop_requested.set()
+
+    run_owner(host, lambda ctx: AfterChunk(ctx, 1, cancel))
+    assert str(host.engine.require(owner).status) == "CANCELED"
+    assert [str(p.status) for p in parts_of(host, owner)] == ["CANCELED"] * 3
+    assert sum(counts(host)) == 25  # the chunk that ran; nothing after the cancel
+
+
+def test_a_part_whose_worker_died_goes_on_from_its_checkpoint(
+    host: Host, clock: ManualClock
+) -> None:
+    owner = start(host)
+    crashed: list[Job] = []
+
+    def crash_a_part_then_the_owner(ctx: JobContext) -> None:
+        (claimed,) = host.engine.leases.claim(new_owner(), limit=1)  # a part: the owner runs
+        crashed.append(claimed.job)
+        part = JobContext(host.engine, claimed.lease, claimed.job, script_runner=host.runner)
+        part.script_runner = AfterChunk(part, 2, lambda _: (_ for _ in ()).throw(Crash()))
+        part.script_runner.inner = bind_to_job(host.runner, part)
+        job_type = host.engine.registry.require("EXECUTE_IN_JOB")
+        with pytest.raises(Crash):
+            job_type.handler(part, job_type.data_model.model_validate(claimed.job.data))
+        raise Crash  # the owner's worker dies too (its first chunk has no checkpoint)
+
+    run_owner(host, lambda ctx: AfterChunk(ctx, 1, crash_a_part_then_the_owner))
+    clock.advance(31_000)  # the dead workers' leases run out
+    assert host.engine.reap() == 2  # both retried: EXECUTE_IN_JOB is idempotent
+    done = run_to_end(host, owner)
+    first = int(crashed[0].data["_first"])
+    twice = set(range(1, 26)) | set(range(first + 26, first + 51))  # the chunks in flight
+    assert counts(host) == [2 if n in twice else 1 for n in range(1, COUNT + 1)]
+    assert done.progress == 100 and done.results is not None
+    assert done.results["itemsProcessed"] == COUNT
