@@ -18,17 +18,24 @@ its items, which count as failed. Progress is items done / items.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sysjobs.app.app import App
 from sysjobs.app.jobtypes.models import ExecuteInJobData
 from sysjobs.app.scripts import SCRIPT_TIMEOUT_S, error_text, script_session
-from sysjobs.errors import SystemException, Timeout
+from sysjobs.errors import SysError, SystemException, Timeout
 from sysjobs.jobs import Job, JobContext
 from sysjobs.jobs.in_job import IN_JOB_TYPE, auto_step, plan_parts
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+#: How long a write of the job waits for the database to answer again (seconds).
+DB_RETRY_S = 120.0
 #: Statuses a part ends in.
 FINAL_STATUSES = ("FINISHED", "CANCELED")
 #: Longest single wait for the parts between looks for a stop (a hint ends it sooner).
@@ -80,7 +87,7 @@ def execute_in_job(app: App, ctx: JobContext, data: ExecuteInJobData) -> None:
         total, data.step, app.engine.registry.queue_caps().get(ctx.job.queue))
     if len(parts) == 1:
         tally = _run_items(ctx, data, range(0, total), _tally(ctx.checkpoint),
-                           lambda t: ctx.save_checkpoint(_saved(t)))  # fmt: skip
+                           lambda t: _steady(lambda: ctx.save_checkpoint(_saved(t))))  # fmt: skip
         if tally is not None:
             _end(ctx, total, tally)
         return
@@ -123,7 +130,7 @@ class _Owner:
         self.ids: list[str] = []
 
     def run(self) -> None:
-        self.ids = self._start_parts()
+        self.ids = _steady(self._start_parts)
         own = self._items(self.parts[0], self.own, "own")
         if own is None:
             return
@@ -133,10 +140,11 @@ class _Owner:
         self._end(own, jobs)
 
     def _save(self) -> None:
-        self.ctx.save_checkpoint({
+        saved = {
             **_saved(self.own), "parts": self.ids, "taking": self.taking,
             "taken": {k: _saved(v) for k, v in self.taken.items()},
-        })  # fmt: skip
+        }  # fmt: skip
+        _steady(lambda: self.ctx.save_checkpoint(saved))
 
     def _items(self, part: range, start: Tally, key: str) -> Tally | None:
         def save(tally: Tally) -> None:
@@ -176,18 +184,18 @@ class _Owner:
         engine, ctx = self.app.engine, self.ctx
         by_id = dict(zip(self.ids, self.parts[1:], strict=True))
         while True:
-            jobs = [engine.require(i) for i in self.ids]
+            jobs = _steady(lambda: [engine.require(i) for i in self.ids])
             for job in jobs:
                 if not self._take(job, by_id[job.id]):
                     return None
-            jobs = [engine.require(i) for i in self.ids]
+            jobs = _steady(lambda: [engine.require(i) for i in self.ids])
             if all(j.status in FINAL_STATUSES for j in jobs):
                 return jobs
-            ctx.set_progress(self._progress(jobs))
-            if ctx.should_stop():
+            _steady(partial(ctx.set_progress, self._progress(jobs)))
+            if _steady(ctx.should_stop):
                 return None
             with suppress(Timeout):
-                engine.wait_all(self.ids, list(FINAL_STATUSES), PART_WAIT_S)
+                _steady(lambda: engine.wait_all(self.ids, list(FINAL_STATUSES), PART_WAIT_S))
 
     def _take(self, job: Job, part: range) -> bool:
         """Run ``job``'s part here if it is taken (now or by an earlier run) or can be;
@@ -197,13 +205,15 @@ class _Owner:
                 return True
             self.taking = job.id
             self._save()
-            taken = self.app.engine.take_pending(job.id, TAKEN_REASON)
-            if taken is None and job.status != "CANCELED":
+            engine = self.app.engine
+            taken = _steady(lambda: engine.take_pending(job.id, TAKEN_REASON))
+            # None: a worker has it — or the take committed and its answer was lost
+            if taken is None and _steady(partial(engine.require, job.id)).status != "CANCELED":
                 self.taking = None
                 self._save()
                 return True
-            checkpoint = taken[1] if taken is not None else \
-                self.app.engine.store.checkpoint(job.id) or {}
+            checkpoint: Any = taken[1] if taken is not None else \
+                _steady(partial(engine.store.checkpoint, job.id))
             self.taking, self.taken[job.id] = None, _tally(checkpoint)
             self._save()
         done = self._items(part, self.taken[job.id], job.id)
@@ -248,14 +258,14 @@ def _run_items(
     done, failed, chunks = start
     with script_session(ctx.script_runner, ctx.job.id):
         while done < len(part):
-            if ctx.should_stop():
+            if _steady(ctx.should_stop):
                 return None  # the checkpoint already says where to go on
             at = part.start + done
             chunk = data.items[at : min(part.stop, at + step)]
             failed += _run_chunk(ctx, data.callback, chunk, data.first + at)
             done, chunks = done + len(chunk), chunks + 1
             save((done, failed, chunks))
-            ctx.set_progress(min(99, done * 100 // max(1, len(data.items))))
+            _steady(partial(ctx.set_progress, min(99, done * 100 // max(1, len(data.items)))))
     return done, failed, chunks
 
 
@@ -267,6 +277,27 @@ def _end(ctx: JobContext, total: int, tally: Tally) -> None:
     ctx.set_progress(100)
 
 
+def _steady(call: Callable[[], T]) -> T:
+    """``call()``, again while the database does not answer (a PostgreSQL restart, a cut
+    connection), for up to :data:`DB_RETRY_S`: the job's lease outlives a short outage
+    (its heartbeat retries too), so giving up would fail the job for nothing. Errors of
+    sysjobs' own (``LeaseLost``, ``Timeout``…) are answers, not outages: raised at once.
+    Every call retried so is idempotent (a checkpoint written twice is the same one)."""
+    deadline = time.monotonic() + DB_RETRY_S
+    pause = 0.1
+    while True:
+        try:
+            return call()
+        except SysError:
+            raise
+        except Exception:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("sysjobs: the database did not answer an executeInJob write; retrying")
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
 def _run_chunk(ctx: JobContext, callback: str, chunk: list[Any], first: int) -> int:
     """Run one chunk; how many of its items failed (each logged, up to a limit)."""
     assert ctx.script_runner is not None
@@ -276,10 +307,11 @@ def _run_chunk(ctx: JobContext, callback: str, chunk: list[Any], first: int) -> 
     )  # fmt: skip
     if not outcome.ok:
         last = first + len(chunk) - 1
-        ctx.log_error(f"Items {first} to {last}: {error_text(outcome)}",
-                      {"from": first, "to": last})  # fmt: skip
+        text = f"Items {first} to {last}: {error_text(outcome)}"
+        _steady(lambda: ctx.log_error(text, {"from": first, "to": last}))
         return len(chunk)
     value: dict[str, Any] = outcome.value if isinstance(outcome.value, dict) else {}
     for index, text in value.get("failed", []):
-        ctx.log_error(f"Item {first + int(index)}: {text}", {"item": first + int(index)})
+        at = first + int(index)
+        _steady(lambda: ctx.log_error(f"Item {at}: {text}", {"item": at}))  # noqa: B023
     return int(value.get("count", 0))
