@@ -86,8 +86,11 @@ def execute_in_job(app: App, ctx: JobContext, data: ExecuteInJobData) -> None:
     parts = [range(0, total)] if data.part else plan_parts(
         total, data.step, app.engine.registry.queue_caps().get(ctx.job.queue))
     if len(parts) == 1:
-        tally = _run_items(ctx, data, range(0, total), _tally(ctx.checkpoint),
-                           lambda t: _steady(lambda: ctx.save_checkpoint(_saved(t))))  # fmt: skip
+        def save(tally: Tally) -> None:
+            _steady(partial(ctx.save_checkpoint, _saved(tally)))
+            _steady(partial(ctx.set_progress, min(99, tally[0] * 100 // max(1, total))))
+
+        tally = _run_items(ctx, data, range(0, total), _tally(ctx.checkpoint), save)
         if tally is not None:
             _end(ctx, total, tally)
         return
@@ -153,6 +156,9 @@ class _Owner:
             else:
                 self.taken[key] = tally
             self._save()
+            done = self.own[0] + sum(t[0] for t in self.taken.values())
+            pct = min(99, done * 100 // max(1, len(self.data.items)))
+            _steady(partial(self.ctx.set_progress, max(pct, self.ctx.state.progress or 0)))
 
         return _run_items(self.ctx, self.data, part, start, save)
 
@@ -223,7 +229,8 @@ class _Owner:
         done = self.own[0] + sum(t[0] for t in self.taken.values())
         done += sum(len(j.data.get("_items", [])) * j.progress // 100
                     for j in jobs if j.id not in self.taken)  # fmt: skip
-        return min(99, done * 100 // max(1, len(self.data.items)))
+        pct = min(99, done * 100 // max(1, len(self.data.items)))
+        return max(pct, self.ctx.state.progress or 0)  # never back: a part's is throttled
 
     def _end(self, own: Tally, jobs: list[Job]) -> None:
         ctx = self.ctx
@@ -252,7 +259,8 @@ def _run_items(
 ) -> Tally | None:  # fmt: skip
     """Run the items of ``part`` (indexes into ``data.items``; numbered from
     ``data.first`` in log lines) a chunk at a time from ``start``, ``save``-ing the tally
-    after each chunk; the tally, or None when the job is to stop."""
+    (checkpoint and progress) after each chunk; the tally, or None when the job is to
+    stop."""
     assert ctx.script_runner is not None
     step = data.step or auto_step(len(data.items))
     done, failed, chunks = start
@@ -265,7 +273,6 @@ def _run_items(
             failed += _run_chunk(ctx, data.callback, chunk, data.first + at)
             done, chunks = done + len(chunk), chunks + 1
             save((done, failed, chunks))
-            _steady(partial(ctx.set_progress, min(99, done * 100 // max(1, len(data.items)))))
     return done, failed, chunks
 
 

@@ -197,3 +197,27 @@ def test_a_part_whose_worker_died_goes_on_from_its_checkpoint(
     assert counts(host) == [2 if n in twice else 1 for n in range(1, COUNT + 1)]
     assert done.progress == 100 and done.results is not None
     assert done.results["itemsProcessed"] == COUNT
+
+
+def test_the_owners_progress_is_items_done_over_all_items_and_never_goes_back(
+    host: Host,
+) -> None:
+    owner = start(host)
+    seen: list[int] = []
+
+    def look(ctx: JobContext) -> None:
+        seen.append(int(ctx.state.progress or 0))
+
+    class Every:
+        def __init__(self, ctx: JobContext) -> None:
+            self.inner, self.ctx = ctx.script_runner, ctx
+
+        def run(self, source: str, **kw: Any) -> Any:
+            assert self.inner is not None
+            look(self.ctx)
+            return self.inner.run(source, **kw)
+
+    run_owner(host, Every)  # alone: it runs its part, then takes the three others
+    assert seen == sorted(seen) and seen[0] == 0
+    assert seen[1:] == [n * 10 for n in range(1, 10)]  # 25 of 250 items a chunk
+    assert host.engine.require(owner).progress == 100
