@@ -221,3 +221,19 @@ def test_the_owners_progress_is_items_done_over_all_items_and_never_goes_back(
     assert seen == sorted(seen) and seen[0] == 0
     assert seen[1:] == [n * 10 for n in range(1, 10)]  # 25 of 250 items a chunk
     assert host.engine.require(owner).progress == 100
+
+
+def test_items_that_throw_in_parts_keep_the_one_job_rule_for_the_owner(host: Host) -> None:
+    source = ("var a = []; for (var i = 1; i <= 250; i++) a.push(i); sys.jobs.executeInJob(a, "
+              "'default', function (n) { if (n % 2) throw new TypeError('odd ' + n); })")  # fmt: skip
+    result = host.run(source)
+    assert result.ok, result.error
+    owner = str(result.value)
+    done = run_to_end(host, owner)
+    assert done.has_errors and str(done.status) == "FINISHED" and done.progress == 100
+    assert done.results == {"itemsCount": 250, "itemsProcessed": 250, "itemsFailed": 125,
+                            "chunks": 10}  # fmt: skip
+    lines = [e.message for j in [done, *parts_of(host, owner)]
+             for e in host.engine.logs(j.id, {"level": "ERROR", "_size": 1000})]  # fmt: skip
+    assert sum(1 for m in lines if m.startswith("Item ")) == 125
+    assert "Item 0: TypeError: odd 1" in lines and "Item 248: TypeError: odd 249" in lines
