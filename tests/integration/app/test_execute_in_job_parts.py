@@ -114,12 +114,51 @@ def test_many_items_run_in_parts_children_of_the_owner_each_item_once(host: Host
     assert host.engine.tree_info([done])[owner].children_processed == len(parts)
 
 
-def test_a_queue_of_two_runs_the_call_in_two_parts(db_url: str, tmp_path: Path) -> None:
+def most_running_at_once(host: Host, jobs: list[Job]) -> int:
+    """The most of ``jobs`` RUNNING at one time, from their recorded transitions (an end
+    and a start at the same millisecond do not overlap)."""
+    marks: list[tuple[Any, int]] = []
+    for job in jobs:
+        for e in host.engine.events(job.id):
+            if e.to_status == "RUNNING":
+                marks.append((e.at, 1))
+            elif e.from_status in ("RUNNING", "STOPPING", "CANCELING") and e.to_status not in (
+                "STOPPING", "CANCELING"):
+                marks.append((e.at, -1))
+    running = most = 0
+    for _, step in sorted(marks):
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_a_queue_of_two_runs_the_call_in_two_parts_never_more_at_once(
+    db_url: str, tmp_path: Path
+) -> None:
     with Host(db_url, _with_queues(tmp_path, "queued"), pool_size=0) as host:
         owner = start(host, queue="reports")
-        done = run_to_end(host, owner)
-        assert [p.queue for p in parts_of(host, owner)] == ["reports"]
+        with host.workers(4, in_process=True, queues={"reports": 4}):
+            done = host.engine.wait(owner, ["FINISHED"], 120)
+        parts = parts_of(host, owner)
+        assert [p.queue for p in parts] == ["reports"]
         assert counts(host) == [1] * COUNT and done.progress == 100
+        assert most_running_at_once(host, [done, *parts]) <= 2
+
+
+def test_two_calls_filling_a_queue_of_two_both_finish_never_more_than_two_at_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Both owners hold the queue's two slots: each takes over its own pending part
+    instead of waiting for a slot that would never free up."""
+    with Host(db_url, _with_queues(tmp_path, "queued"), pool_size=0) as host:
+        owners = [start(host, queue="reports"), start(host, queue="reports")]
+        with host.workers(4, in_process=True, queues={"reports": 4}):
+            done = host.engine.wait_all(owners, ["FINISHED"], 120)
+        jobs = [*done, *(p for o in owners for p in parts_of(host, o))]
+        assert len(jobs) == 4
+        assert counts(host) == [2] * COUNT  # each call's items once
+        assert most_running_at_once(host, jobs) <= 2
+        assert all(j.progress == 100 for j in done)
 
 
 def test_one_worker_thread_runs_the_whole_call_taking_over_its_parts(host: Host) -> None:
