@@ -13,6 +13,12 @@ run again. A chunk cut short — the worker died, a forced stop terminated it, t
 out of time — has no checkpoint: a resumed or retried job runs that chunk again, and a chunk
 that failed as a whole (its time limit, a syntax error in the callback) is an ERROR line for
 its items, which count as failed. Progress is items done / items.
+
+Parts: without ``step`` and past ``PARALLEL_MIN_ITEMS`` items, the chunks are split in
+parts (``plan_parts``, as many as the queue runs at once) and the job is their owner
+(:class:`_Owner`): the other parts run as its children, each with its own checkpoint; the
+owner runs the first, takes over those no worker claimed, waits for the rest and adds up
+their results (docs/jobs-api.md, "Parts").
 """
 
 from __future__ import annotations
