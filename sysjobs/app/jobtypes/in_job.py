@@ -228,8 +228,9 @@ class _Owner:
                 _steady(partial(engine.store.checkpoint, job.id))
             self.taking, self.taken[job.id] = None, _tally(checkpoint)
             self._save()
-        done = self._items(part, self.taken[job.id], job.id)
-        return done is not None
+        if self.taken[job.id][0] >= len(part):
+            return True  # ran to its end already
+        return self._items(part, self.taken[job.id], job.id) is not None
 
     def _progress(self, jobs: list[Job]) -> int:
         done = self.own[0] + sum(t[0] for t in self.taken.values())
