@@ -276,3 +276,24 @@ def test_items_that_throw_in_parts_keep_the_one_job_rule_for_the_owner(host: Hos
              for e in host.engine.logs(j.id, {"level": "ERROR", "_size": 1000})]  # fmt: skip
     assert sum(1 for m in lines if m.startswith("Item ")) == 125
     assert "Item 0: TypeError: odd 1" in lines and "Item 248: TypeError: odd 249" in lines
+
+
+def test_hostile_items_reach_the_callback_as_they_were_in_every_part(host: Host) -> None:
+    """Lone surrogates, huge numbers, nesting and a 100 kB string, split over parts."""
+    source = r"""
+      var a = [];
+      for (var i = 0; i < 250; i++) {
+        a.push({n: i, s: '\ud83d\ude00' + i + '\u2028', big: 1e308, neg: -0, deep: [[[[{i: i}]]]],
+                long: i % 50 ? '' : 'x'.repeat(100000)});
+      }
+      sys.jobs.executeInJob(a, 'default', function (item) {
+        if (item.s !== '\ud83d\ude00' + item.n + '\u2028' || item.big !== 1e308 ||
+            item.deep[0][0][0][0].i !== item.n ||
+            item.long.length !== (item.n % 50 ? 0 : 100000)) throw new Error('changed ' + item.n);
+        sys.logs.info('item ' + (item.n + 1));
+      })"""
+    result = host.run(source)
+    assert result.ok, result.error
+    done = run_to_end(host, str(result.value))
+    assert done.results is not None and done.results["itemsFailed"] == 0
+    assert counts(host) == [1] * COUNT
