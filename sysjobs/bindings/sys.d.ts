@@ -70,7 +70,8 @@ declare namespace sys {
      * a class or a method); its source runs anew in the job, so it sees `sys` and `log` but
      * not the caller's variables (using one is a ReferenceError naming it, logged as an
      * ERROR line of the job). `step`: items per chunk, a positive integer; without it the
-     * items go in about 10 chunks of at most 100. Each item runs exactly once: the job saves
+     * items go in about 10 chunks of at most 100 and, past 100 items, in parts run in
+     * parallel by child jobs (as many as the queue runs at once). Each item runs exactly once: the job saves
      * a checkpoint after each chunk (a chunk cut short by a worker crash runs again).
      * Progress is items done / items. badRequest for a bad parameter, naming it.
      */

@@ -311,6 +311,16 @@ class Engine:
         ``sysjobs.jobs.tree``)."""
         return self.control.tree.info(jobs)
 
+    def take_pending(self, job_id: str, reason: str) -> tuple[Job, dict[str, Any]] | None:
+        """Take over a PENDING job no worker claimed yet: it ends CANCELED (``reason`` in
+        its events) and its last checkpoint is returned, for the caller to go on from; None
+        when it was not PENDING (``Tree.take``). ``executeInJob``'s owner takes its parts
+        so."""
+        job = self.control.tree.take(job_id, reason)
+        if job is None:
+            return None
+        return job, dict(self.store.checkpoint(job.id) or {})
+
     def tree_jobs(
         self, job_id: str, *, children_only: bool = False, size: int = 50,
         after: tuple[int, str] | None = None,

@@ -76,3 +76,25 @@ def start_in_job(
     label = f"Execute in job ({len(items)} item{'s' if len(items) != 1 else ''})"
     return engine.enqueue(IN_JOB_TYPE, data, label=label, queue=resolved, parent_id=parent_id,
                           run_by=run_by)  # fmt: skip
+
+
+#: Without ``step``, the items of a call spread over parallel parts (child jobs) only past
+#: this many: below it the chunks run in turn, in order, in the one job.
+PARALLEL_MIN_ITEMS = 100
+#: Parts of a call whose queue sets no limit (the built-in queues).
+THREADS_WITHOUT_LIMIT = 4
+
+
+def plan_parts(count: int, step: int | None, max_concurrency: int | None) -> list[range]:
+    """The item ranges of a call's parts, the owner's first: one range (everything in the
+    owner, in turn) with ``step`` or up to :data:`PARALLEL_MIN_ITEMS` items; otherwise the
+    chunks of :func:`auto_step` dealt into as many parts as the queue runs jobs at once
+    (its ``max_concurrency``, :data:`THREADS_WITHOUT_LIMIT` without one) — never more
+    parts than chunks, each part whole chunks."""
+    if step is not None or count <= PARALLEL_MIN_ITEMS:
+        return [range(0, count)]
+    size = auto_step(count)
+    chunks = -(-count // size)
+    parts = max(1, min(chunks, max_concurrency or THREADS_WITHOUT_LIMIT))
+    bounds = [(chunks * i // parts) * size for i in range(parts + 1)]
+    return [range(bounds[i], min(count, bounds[i + 1])) for i in range(parts)]

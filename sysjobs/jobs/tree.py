@@ -104,6 +104,18 @@ class Tree:
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         raise illegal(verb, job_id, moved.refused_status)
 
+    def take(self, job_id: str, reason: str) -> Job | None:
+        """End a job no worker has claimed — PENDING, and only then — as CANCELED (with
+        ``reason``), so that the caller runs its work instead; None when it was not PENDING
+        (a worker has it, or it ended). Atomic with the claims: one of them wins."""
+        move = TreeMove(top={"PENDING": ("CANCELING", "CANCELED")}, below={}, reason=reason)
+        moved = self.store.move(check_job_id(job_id), apps=self.parts.apps, move=move)
+        if moved.row is None:
+            return None
+        job = Job.from_row(moved.row)
+        fire(self.parts.hooks, lambda hook: hook.job_changed(job, "cancel"))
+        return job
+
     def info(self, jobs: Sequence[Job]) -> dict[str, TreeInfo]:
         """:class:`TreeInfo` of each job: two queries for the whole page (labels of the
         parents and roots, children counts)."""

@@ -13,20 +13,43 @@ run again. A chunk cut short — the worker died, a forced stop terminated it, t
 out of time — has no checkpoint: a resumed or retried job runs that chunk again, and a chunk
 that failed as a whole (its time limit, a syntax error in the callback) is an ERROR line for
 its items, which count as failed. Progress is items done / items.
+
+Parts: without ``step`` and past ``PARALLEL_MIN_ITEMS`` items, the chunks are split in
+parts (``plan_parts``, as many as the queue runs at once) and the job is their owner
+(:class:`_Owner`): the other parts run as its children, each with its own checkpoint; the
+owner runs the first, takes over those no worker claimed, waits for the rest and adds up
+their results (docs/jobs-api.md, "Parts").
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from functools import partial
+from typing import Any, TypeVar
 
 from sysjobs.app.app import App
 from sysjobs.app.jobtypes.models import ExecuteInJobData
 from sysjobs.app.scripts import SCRIPT_TIMEOUT_S, error_text, script_session
-from sysjobs.errors import SystemException
-from sysjobs.jobs import JobContext
-from sysjobs.jobs.in_job import auto_step
+from sysjobs.errors import SysError, SystemException, Timeout
+from sysjobs.jobs import Job, JobContext
+from sysjobs.jobs.in_job import IN_JOB_TYPE, auto_step, plan_parts
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+#: How long a write of the job waits for the database to answer again (seconds).
+DB_RETRY_S = 120.0
+#: Statuses a part ends in.
+FINAL_STATUSES = ("FINISHED", "CANCELED")
+#: Longest single wait for the parts between looks for a stop (a hint ends it sooner).
+PART_WAIT_S = 1.0
+#: The reason a part taken over by its owner shows in its events.
+TAKEN_REASON = "taken over by its owner"
+#: Most children an owner looks through for the parts an earlier run started.
+MAX_PART_SCAN = 1000
 #: Item failures logged per chunk (the rest are counted, not each logged).
 MAX_FAILURE_LINES = 100
 
@@ -57,27 +80,236 @@ def chunk_source(callback: str, items: list[Any]) -> str:
     return _CHUNK.format(callback=callback, items=text, max_lines=MAX_FAILURE_LINES)
 
 
+Tally = tuple[int, int, int]
+"""Items done, items failed, chunks run."""
+_ZERO: Tally = (0, 0, 0)
+
+
 def execute_in_job(app: App, ctx: JobContext, data: ExecuteInJobData) -> None:
-    runner = ctx.script_runner
-    if runner is None:
+    if ctx.script_runner is None:
         raise SystemException("This worker has no script runner.")
     total = len(data.items)
-    step = data.step or auto_step(total)
-    cp = ctx.checkpoint
-    done, failed, chunks = (int(cp.get(key, 0)) for key in ("done", "failed", "chunks"))
-    with script_session(runner, ctx.job.id):
-        while done < total:
-            if ctx.should_stop():
-                return  # the checkpoint already says where to go on
-            chunk = data.items[done : done + step]
-            failed += _run_chunk(ctx, data.callback, chunk, done)
+    parts = [range(0, total)] if data.part else plan_parts(
+        total, data.step, app.engine.registry.queue_caps().get(ctx.job.queue))
+    if len(parts) == 1:
+        def save(tally: Tally) -> None:
+            _steady(partial(ctx.save_checkpoint, _saved(tally)))
+            _steady(partial(ctx.set_progress, min(99, tally[0] * 100 // max(1, total))))
+
+        tally = _run_items(ctx, data, range(0, total), _tally(ctx.checkpoint), save)
+        if tally is not None:
+            _end(ctx, total, tally)
+        return
+    _Owner(app, ctx, data, parts).run()
+
+
+def _tally(saved: Any) -> Tally:
+    saved = saved if isinstance(saved, dict) else {}
+    done, failed, chunks = (int(saved.get(k, 0)) for k in ("done", "failed", "chunks"))
+    return done, failed, chunks
+
+
+def _saved(tally: Tally) -> dict[str, int]:
+    return {"done": tally[0], "failed": tally[1], "chunks": tally[2]}
+
+
+class _Owner:
+    """The job ``executeInJob`` returned, when its items are split in parts.
+
+    It starts the other parts as its children (once, whatever crashes: the checkpoint
+    names them, or they are found by their first item), runs the first part itself, then
+    **takes over every part no worker has claimed yet** (``Engine.take_pending``: the part
+    ends CANCELED, atomically with the claims, and the owner goes on from its checkpoint)
+    and waits — on the job hub, looking for a stop between waits — only for parts that a
+    worker is running. So an owner never waits for a part that needs its slot: one worker
+    thread alone runs the whole call, in turn. Its checkpoint: the parts, its own part's
+    tally (``done``, ``failed``, ``chunks``), ``taking`` (the part being taken, noted
+    before the take) and ``taken`` (each taken part's tally).
+    """
+
+    def __init__(self, app: App, ctx: JobContext, data: ExecuteInJobData,
+                 parts: list[range]) -> None:  # fmt: skip
+        self.app, self.ctx, self.data, self.parts = app, ctx, data, parts
+        cp = ctx.checkpoint
+        self.taken: dict[str, Tally] = {
+            str(k): _tally(v) for k, v in (cp.get("taken") or {}).items()
+        }  # fmt: skip
+        self.taking: str | None = cp.get("taking")
+        self.own: Tally = _tally(cp)
+        self.ids: list[str] = []
+
+    def run(self) -> None:
+        self.ids = _steady(self._start_parts)
+        own = self._items(self.parts[0], self.own, "own")
+        if own is None:
+            return
+        jobs = self._settle()
+        if jobs is None:
+            return
+        self._end(own, jobs)
+
+    def _save(self) -> None:
+        saved = {
+            **_saved(self.own), "parts": self.ids, "taking": self.taking,
+            "taken": {k: _saved(v) for k, v in self.taken.items()},
+        }  # fmt: skip
+        _steady(lambda: self.ctx.save_checkpoint(saved))
+
+    def _items(self, part: range, start: Tally, key: str) -> Tally | None:
+        def save(tally: Tally) -> None:
+            if key == "own":
+                self.own = tally
+            else:
+                self.taken[key] = tally
+            self._save()
+            done = self.own[0] + sum(t[0] for t in self.taken.values())
+            pct = min(99, done * 100 // max(1, len(self.data.items)))
+            _steady(partial(self.ctx.set_progress, max(pct, self.ctx.state.progress or 0)))
+
+        return _run_items(self.ctx, self.data, part, start, save)
+
+    def _start_parts(self) -> list[str]:
+        """The ids of the children running ``parts[1:]``."""
+        ctx, data, parts = self.ctx, self.data, self.parts[1:]
+        saved = ctx.checkpoint.get("parts")
+        if isinstance(saved, list) and len(saved) == len(parts):
+            return [str(i) for i in saved]
+        found, _ = self.app.engine.tree_jobs(ctx.job.id, children_only=True, size=MAX_PART_SCAN)
+        started = {int(j.data.get("_first", -1)): j.id for j in found if j.data.get("_part")}
+        step = auto_step(len(data.items))
+        for part in parts:
+            if part.start not in started:
+                child = ctx.enqueue(IN_JOB_TYPE, {
+                    "itemsCount": len(part), "step": step, "queue": data.queue,
+                    "_items": data.items[part.start : part.stop], "_callback": data.callback,
+                    "_first": part.start, "_part": True,
+                }, label=f"Execute in job: items {part.start} to {part.stop - 1}",
+                   queue=ctx.job.queue, run_by=ctx.job.run_by)  # fmt: skip
+                started[part.start] = child.id
+        self.ids = [started[p.start] for p in parts]
+        self._save()
+        return self.ids
+
+    def _settle(self) -> list[Job] | None:
+        """The children once every one is final (FINISHED, or CANCELED), taking over those
+        still PENDING; None when this job is to stop (its tree is stopped with it)."""
+        engine, ctx = self.app.engine, self.ctx
+        by_id = dict(zip(self.ids, self.parts[1:], strict=True))
+        while True:
+            jobs = _steady(lambda: [engine.require(i) for i in self.ids])
+            for job in jobs:
+                if not self._take(job, by_id[job.id]):
+                    return None
+            jobs = _steady(lambda: [engine.require(i) for i in self.ids])
+            if all(j.status in FINAL_STATUSES for j in jobs):
+                return jobs
+            _steady(partial(ctx.set_progress, self._progress(jobs)))
+            if _steady(ctx.should_stop):
+                return None
+            with suppress(Timeout):
+                _steady(lambda: engine.wait_all(self.ids, list(FINAL_STATUSES), PART_WAIT_S))
+
+    def _take(self, job: Job, part: range) -> bool:
+        """Run ``job``'s part here if it is taken (now or by an earlier run) or can be;
+        False when this job is to stop."""
+        if job.id not in self.taken:
+            if job.status != "PENDING" and not (self.taking == job.id and job.status == "CANCELED"):
+                return True
+            self.taking = job.id
+            self._save()
+            engine = self.app.engine
+            taken = _steady(lambda: engine.take_pending(job.id, TAKEN_REASON))
+            # None: a worker has it — or the take committed and its answer was lost
+            if taken is None and _steady(partial(engine.require, job.id)).status != "CANCELED":
+                self.taking = None
+                self._save()
+                return True
+            checkpoint: Any = taken[1] if taken is not None else \
+                _steady(partial(engine.store.checkpoint, job.id))
+            self.taking, self.taken[job.id] = None, _tally(checkpoint)
+            self._save()
+        if self.taken[job.id][0] >= len(part):
+            return True  # ran to its end already
+        return self._items(part, self.taken[job.id], job.id) is not None
+
+    def _progress(self, jobs: list[Job]) -> int:
+        done = self.own[0] + sum(t[0] for t in self.taken.values())
+        done += sum(len(j.data.get("_items", [])) * j.progress // 100
+                    for j in jobs if j.id not in self.taken)  # fmt: skip
+        pct = min(99, done * 100 // max(1, len(self.data.items)))
+        return max(pct, self.ctx.state.progress or 0)  # never back: a part's is throttled
+
+    def _end(self, own: Tally, jobs: list[Job]) -> None:
+        ctx = self.ctx
+        tallies = [own, *self.taken.values()]
+        for job in jobs:
+            if job.id in self.taken:
+                continue
+            counts = job.results or {}
+            tally = _tally({"done": counts.get("itemsProcessed", 0),
+                            "failed": counts.get("itemsFailed", 0),
+                            "chunks": counts.get("chunks", 0)})  # fmt: skip
+            tallies.append(tally)
+            if tally[1]:
+                ctx.log_error(f"Part {job.id}: {tally[1]} item(s) failed (see its log)",
+                              {"part": job.id})  # fmt: skip
+            if job.status != "FINISHED":
+                ctx.log_error(f"Part {job.id} ended {job.status}: its items did not all run",
+                              {"part": job.id})  # fmt: skip
+        total = tuple(sum(t[i] for t in tallies) for i in range(3))
+        _end(ctx, len(self.data.items), (total[0], total[1], total[2]))
+
+
+def _run_items(
+    ctx: JobContext, data: ExecuteInJobData, part: range, start: Tally,
+    save: Callable[[Tally], None],
+) -> Tally | None:  # fmt: skip
+    """Run the items of ``part`` (indexes into ``data.items``; numbered from
+    ``data.first`` in log lines) a chunk at a time from ``start``, ``save``-ing the tally
+    (checkpoint and progress) after each chunk; the tally, or None when the job is to
+    stop."""
+    assert ctx.script_runner is not None
+    step = data.step or auto_step(len(data.items))
+    done, failed, chunks = start
+    with script_session(ctx.script_runner, ctx.job.id):
+        while done < len(part):
+            if _steady(ctx.should_stop):
+                return None  # the checkpoint already says where to go on
+            at = part.start + done
+            chunk = data.items[at : min(part.stop, at + step)]
+            failed += _run_chunk(ctx, data.callback, chunk, data.first + at)
             done, chunks = done + len(chunk), chunks + 1
-            ctx.save_checkpoint({"done": done, "failed": failed, "chunks": chunks})
-            ctx.set_progress(min(99, done * 100 // total))
+            save((done, failed, chunks))
+    return done, failed, chunks
+
+
+def _end(ctx: JobContext, total: int, tally: Tally) -> None:
+    done, failed, chunks = tally
     results = {"itemsCount": total, "itemsProcessed": done, "itemsFailed": failed,
-               "chunks": chunks}
+               "chunks": chunks}  # fmt: skip
     ctx.set_results(results, at_end=True)
     ctx.set_progress(100)
+
+
+def _steady(call: Callable[[], T]) -> T:
+    """``call()``, again while the database does not answer (a PostgreSQL restart, a cut
+    connection), for up to :data:`DB_RETRY_S`: the job's lease outlives a short outage
+    (its heartbeat retries too), so giving up would fail the job for nothing. Errors of
+    sysjobs' own (``LeaseLost``, ``Timeout``…) are answers, not outages: raised at once.
+    Every call retried so is idempotent (a checkpoint written twice is the same one)."""
+    deadline = time.monotonic() + DB_RETRY_S
+    pause = 0.1
+    while True:
+        try:
+            return call()
+        except SysError:
+            raise
+        except Exception:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("sysjobs: the database did not answer an executeInJob write; retrying")
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def _run_chunk(ctx: JobContext, callback: str, chunk: list[Any], first: int) -> int:
@@ -89,10 +321,11 @@ def _run_chunk(ctx: JobContext, callback: str, chunk: list[Any], first: int) -> 
     )  # fmt: skip
     if not outcome.ok:
         last = first + len(chunk) - 1
-        ctx.log_error(f"Items {first} to {last}: {error_text(outcome)}",
-                      {"from": first, "to": last})  # fmt: skip
+        text = f"Items {first} to {last}: {error_text(outcome)}"
+        _steady(lambda: ctx.log_error(text, {"from": first, "to": last}))
         return len(chunk)
     value: dict[str, Any] = outcome.value if isinstance(outcome.value, dict) else {}
     for index, text in value.get("failed", []):
-        ctx.log_error(f"Item {first + int(index)}: {text}", {"item": first + int(index)})
+        at = first + int(index)
+        _steady(lambda: ctx.log_error(f"Item {at}: {text}", {"item": at}))  # noqa: B023
     return int(value.get("count", 0))

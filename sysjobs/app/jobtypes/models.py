@@ -76,6 +76,10 @@ class ExecuteInJobData(_Data):
     queue: str
     items: list[Any] = Field(alias="_items")
     callback: str = Field(alias="_callback")
+    #: A part (a child job of the owner): the index of its first item among the call's.
+    first: int = Field(default=0, alias="_first")
+    #: Whether this job is a part: it runs its items in turn and never splits them further.
+    part: bool = Field(default=False, alias="_part")
 
 
 # ---- results: the exact shapes of the spec's results() (the engine validates them) ----
