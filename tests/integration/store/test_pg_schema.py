@@ -115,14 +115,15 @@ def test_the_revisions_in_order_leave_the_schema_file(new_database: Callable[[],
     _apply_schema_file(from_file)
     expected, found = _catalog(from_file), _catalog(migrated)
     assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
-    # and the comparison sees what matters: the current lease functions (0016's _v5) and the
-    # release before's (0011's _v4) only (0011 dropped the _v3 ones, which claim across
-    # apps), every table
+    # and the comparison sees what matters: the current lease functions (0017's _v6) and the
+    # two releases before's (0016's _v5, 0011's _v4) only (0011 dropped the _v3 ones, which
+    # claim across apps), every table
     names = {row[0] for row in found["functions"]}
     assert names == {
         "sysjobs_claim_batch_v4", "sysjobs_claim_fair_v4", "sysjobs_end_and_claim_v4",
         "sysjobs_claim_take_v5", "sysjobs_claim_batch_v5", "sysjobs_claim_fair_v5",
-        "sysjobs_end_and_claim_v5",
+        "sysjobs_end_and_claim_v5", "sysjobs_claim_take_v6", "sysjobs_claim_batch_v6",
+        "sysjobs_claim_fair_v6", "sysjobs_end_and_claim_v6",
     }  # fmt: skip
     assert {"jobs", "job_logs", "job_events", "job_results"} <= {r[0] for r in found["tables"]}
 
