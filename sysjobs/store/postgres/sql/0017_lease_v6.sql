@@ -4,8 +4,10 @@
 -- put back to PENDING (no end date) looks its events up in RETURNING. sysjobs_claim_fair_v6
 -- with one app calls that app's claim straight away (one app's rounds are one call), and
 -- sysjobs_claim_batch_v6 with no limits in play goes to the take before it looks for limited
--- queues. Claim order, app scoping, limits and their locks, fences, events and hints are
--- 0016's. The _v5 functions stay for workers of the previous release.
+-- queues; sysjobs_claim_take_v6 looks up earlier results only for a job claimed again
+-- (0016's joined them for every claimed job, then dropped them). Claim order, app
+-- scoping, limits and their locks, fences, events and hints are 0016's. The _v5 functions
+-- stay for workers of the previous release.
 
 CREATE OR REPLACE FUNCTION sysjobs_claim_take_v6(
   p_owner text, p_app text, p_queues text[], p_types text[], p_limit int, p_low boolean,
@@ -50,8 +52,8 @@ BEGIN
            to_json(u), r.results, r.checkpoint) ORDER BY u.created_ms, u.id), '[]')
   INTO v_rows
   FROM upd u LEFT JOIN LATERAL (
-    SELECT r.results, r.checkpoint FROM job_results r WHERE r.job_id = u.id
-  ) r ON u.attempt > 1;
+    SELECT r.results, r.checkpoint FROM job_results r WHERE u.attempt > 1 AND r.job_id = u.id
+  ) r ON true;
   RETURN v_rows;
 END
 $fn$;

@@ -861,8 +861,8 @@ BEGIN
            to_json(u), r.results, r.checkpoint) ORDER BY u.created_ms, u.id), '[]')
   INTO v_rows
   FROM upd u LEFT JOIN LATERAL (
-    SELECT r.results, r.checkpoint FROM job_results r WHERE r.job_id = u.id
-  ) r ON u.attempt > 1;
+    SELECT r.results, r.checkpoint FROM job_results r WHERE u.attempt > 1 AND r.job_id = u.id
+  ) r ON true;
   RETURN v_rows;
 END
 $fn$;
