@@ -22,12 +22,12 @@ from typing import Any
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pgcluster import pg_cluster  # noqa: E402
-from pydantic import BaseModel  # noqa: E402
+from pgcluster import pg_cluster
+from pydantic import BaseModel
 
-from sysjobs.jobs import Engine, JobContext, JobType  # noqa: E402
-from sysjobs.store.backend import FinishSpec  # noqa: E402
-from sysjobs.store.postgres.leases import _claims_json, _ends_json  # noqa: E402
+from sysjobs.jobs import Engine, JobContext, JobType
+from sysjobs.store.backend import FinishSpec
+from sysjobs.store.postgres.leases import _claims_json, _ends_json
 
 OWNER = "bench-owner"
 
@@ -42,7 +42,8 @@ def _noop(ctx: JobContext, data: Empty) -> None:
 
 def _call(conn: sa.Connection, function: str, ends: str, claims: str) -> tuple[float, int, Any]:
     """One call under EXPLAIN: (ms, shared buffers hit + read, the function's answer)."""
-    sql = f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT {function}(%s::json, %s::json, NULL, true)"
+    sql = (f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
+           f"SELECT {function}(%s::json, %s::json, NULL, true)")  # fmt: skip
     plan = conn.exec_driver_sql(sql, (ends, claims)).scalar_one()[0]
     top = plan["Plan"]
     buffers = int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0))
@@ -59,10 +60,15 @@ def _explain(conn: sa.Connection, functions: list[str], spec: Any, leased: Any) 
     raw = conn.connection.dbapi_connection
     assert raw is not None
     raw.add_notice_handler(lambda d: notices.append(d.message_primary or ""))  # type: ignore[attr-defined]
-    for setting in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
-                    "SET auto_explain.log_analyze = on", "SET auto_explain.log_buffers = on",
-                    "SET auto_explain.log_nested_statements = on",
-                    "SET auto_explain.log_level = notice", "SET client_min_messages = notice"):
+    for setting in (
+        "LOAD 'auto_explain'",
+        "SET auto_explain.log_min_duration = 0",
+        "SET auto_explain.log_analyze = on",
+        "SET auto_explain.log_buffers = on",
+        "SET auto_explain.log_nested_statements = on",
+        "SET auto_explain.log_level = notice",
+        "SET client_min_messages = notice",
+    ):
         conn.exec_driver_sql(setting)
     for i, function in enumerate(functions):
         now = 1_950_000_000_000 + i
@@ -86,8 +92,11 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=32)
     parser.add_argument("--calls", type=int, default=40, help="calls per function")
     parser.add_argument("--functions", default="sysjobs_end_and_claim_v5,sysjobs_end_and_claim_v6")
-    parser.add_argument("--explain", action="store_true",
-                        help="then print auto_explain's plan of every statement of one more call each")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="then auto_explain's plans of every statement of one more call each",
+    )
     args = parser.parse_args()
     functions = args.functions.split(",")
     with pg_cluster(settings=["fsync=off", "track_functions=pl"]) as cluster:
