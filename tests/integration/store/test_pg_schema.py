@@ -128,6 +128,23 @@ def test_the_revisions_in_order_leave_the_schema_file(new_database: Callable[[],
     assert {"jobs", "job_logs", "job_events", "job_results"} <= {r[0] for r in found["tables"]}
 
 
+def test_revision_0017_downgrades_to_the_v5_functions_and_upgrades_back(
+    new_database: Callable[[], str],
+) -> None:
+    migrated, from_file = new_database(), new_database()
+    _migrate(migrated)
+    engine = sa.create_engine(migrated, poolclass=sa.NullPool)
+    migrate.downgrade(engine, "0016")
+    engine.dispose()
+    names = {row[0] for row in _catalog(migrated)["functions"]}
+    assert {n for n in names if n.endswith("_v6")} == set()
+    assert "sysjobs_end_and_claim_v5" in names
+    _migrate(migrated)
+    _apply_schema_file(from_file)
+    expected, found = _catalog(from_file), _catalog(migrated)
+    assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
+
+
 def test_the_catalog_comparison_sees_a_changed_function_body(
     new_database: Callable[[], str],
 ) -> None:
