@@ -157,9 +157,15 @@ def check_json(value: Any, parameter: str) -> Any:
     A quick pass without paths decides first (a record's save walked its every key into a
     path string: most of the check's cost); only a value it does not pass walks again,
     building the paths, for the refusal's message — or to find nothing wrong after all."""
-    if not _clean(value, 0):
+    if not surely_json_clean(value):
         _walk(value, parameter, 0)
     return value
+
+
+def surely_json_clean(value: Any) -> bool:
+    """True when :func:`check_json` surely refuses nothing in ``value`` (a quick pass, no
+    paths built); False says only "maybe": let ``check_json`` decide and word it."""
+    return _clean(value, 0)
 
 
 def _clean(value: Any, depth: int) -> bool:

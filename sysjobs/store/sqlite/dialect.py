@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,8 +163,10 @@ class _InsertPlan:
     """An ``INSERT`` of the rows' keys plus the defaulted columns, and how a value binds."""
 
     sql: str
-    #: Per key of the rows: its name and its column's bind processor (None: as it is).
-    steps: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    #: The rows' values in column order, in one call.
+    values: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    #: The positions whose column has a bind processor, and that processor.
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
     #: The defaulted columns' values, already bound (the same for every row).
     defaults: tuple[Any, ...]
 
@@ -178,19 +181,25 @@ class _InsertPlan:
         defaulted = [c for c in table.columns if c.name in defaults]
         names = ", ".join(f'"{c.name}"' for c in [*given, *defaulted])
         marks = ", ".join("?" for _ in [*given, *defaulted])
+        processors = [c.type._cached_bind_processor(dialect) for c in given]
+        getter = itemgetter(*keys)
         return _InsertPlan(
             sql=f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-            steps=tuple((c.name, c.type._cached_bind_processor(dialect)) for c in given),
+            values=getter if len(keys) > 1 else lambda row: (getter(row),),
+            processed=tuple((i, p) for i, p in enumerate(processors) if p is not None),
             defaults=tuple(bound(c, defaults[c.name]) for c in defaulted),
         )
 
     def params(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         """Each row as the tuple the driver binds, through the columns' processors."""
-        steps, defaults = self.steps, self.defaults
-        return [
-            (*(row[key] if proc is None else proc(row[key]) for key, proc in steps), *defaults)
-            for row in rows
-        ]
+        values, processed, defaults = self.values, self.processed, self.defaults
+        out: list[tuple[Any, ...]] = []
+        for row in rows:
+            bound = list(values(row))
+            for i, processor in processed:
+                bound[i] = processor(bound[i])
+            out.append((*bound, *defaults))
+        return out
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
