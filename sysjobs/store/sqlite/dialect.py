@@ -56,7 +56,7 @@ class SqliteDialect:
 
     def __init__(self) -> None:
         #: Per (table, the rows' keys): its insert (see :meth:`insert_rows`).
-        self._insert_plans: dict[tuple[str, tuple[str, ...]], _InsertPlan] = {}
+        self._insert_plans: dict[tuple[sa.Table, tuple[str, ...]], _InsertPlan] = {}
 
     def serves(self, url: sa.URL) -> bool:
         """``sqlite:///file``."""
@@ -105,9 +105,9 @@ class SqliteDialect:
         self, dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...]
     ) -> _InsertPlan:
         """The insert of ``keys`` into ``table``, built once (the tables are fixed)."""
-        plan = self._insert_plans.get((table.name, keys))
+        plan = self._insert_plans.get((table, keys))
         if plan is None:
-            plan = self._insert_plans[(table.name, keys)] = _InsertPlan.of(dialect, table, keys)
+            plan = self._insert_plans[(table, keys)] = _InsertPlan.of(dialect, table, keys)
         return plan
 
     def poll_interval(self, idle_rounds: int) -> float:
@@ -207,7 +207,8 @@ def _processor(dialect: sa.Dialect, column: sa.Column[Any]) -> Callable[[Any], A
     """``column``'s bind processor; for a JSON column, one that writes a map the way
     SQLAlchemy's would (``json.dumps`` with its defaults) through a C encoder made once —
     ``json.dumps`` makes a new one per value, which was most of the cost of encoding a
-    listener job's data."""
+    listener job's data. Without the circular-reference table: a map that contains itself
+    ends in ``RecursionError`` instead of ``ValueError`` (neither is stored)."""
     processor = column.type._cached_bind_processor(dialect)
     json_type = isinstance(column.type.dialect_impl(dialect), sa.JSON)
     serializer = getattr(dialect, "_json_serializer", None)
