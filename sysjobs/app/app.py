@@ -156,10 +156,9 @@ class App:
         listener = self.definition.listener(name)
         items = [{"listenerName": name, **{k: v for k, v in inputs.items() if k.startswith("_")}}
                  for inputs in many]  # fmt: skip
-        jobs = self.engine.enqueue_many("EXECUTE_LISTENER", items, parent_id=parent_id,
-                                        queue=listener.queue,
-                                        label=f"Execute listener {name}")  # fmt: skip
-        return [str(job.id) for job in jobs]
+        return self.engine.enqueue_ids("EXECUTE_LISTENER", items, parent_id=parent_id,
+                                       queue=listener.queue,
+                                       label=f"Execute listener {name}")  # fmt: skip
 
     def _start_listener(self, name: str, inputs: dict[str, Any]) -> str:
         return self.execute_listener(name, inputs)

@@ -31,7 +31,7 @@ from sysjobs.app.app import App
 from sysjobs.app.manifest import FieldType, ListenerDef
 from sysjobs.app.records import Record
 from sysjobs.bindings.commons import bounded, each_within, open_result_set, within
-from sysjobs.jobs.values import INT64_MAX, check_json
+from sysjobs.jobs.values import INT64_MAX, check_json, surely_json_clean
 from sysjobs.runtime.governor import JOBS_STARTED
 from sysjobs.runtime.namespace import CallContext, Namespace, Operation
 
@@ -74,6 +74,49 @@ class WireRecord(_Model):
 
 class SaveArgs(_Args):
     record: WireRecord
+
+
+_WIRE_KEYS = frozenset(WireRecord.model_fields)
+
+
+def quick_save_args(args: Any) -> SaveArgs | None:
+    """``save``'s arguments in the shape the prelude sends (every key of the record of
+    JSON's own exact type, within the rules of :func:`check_json`), built without
+    pydantic's validation; None for anything else, which ``SaveArgs`` then validates (and
+    refuses in its own words). pydantic plus the walk of the record were a fifth of a
+    save loop's host handlers."""
+    if type(args) is not dict or len(args) != 1 or type(r := args.get("record")) is not dict:
+        return None
+    if not (r.keys() <= _WIRE_KEYS and _optional_str(r.get("id"))
+            and type(r.get("entityName")) is str and _optional_str(r.get("label"))):
+        return None  # fmt: skip
+    version, fields, names = r.get("version", 0), r.get("fields", {}), r.get("fieldNames", [])
+    if type(version) is not int or not 0 <= version < INT64_MAX:
+        return None
+    if type(fields) is not dict or any(type(k) is not str for k in fields):
+        return None
+    if type(names) is not list or any(type(n) is not str for n in names):
+        return None
+    if not surely_json_clean(r):
+        return None
+    record = WireRecord.model_construct(**{**r, "fields": dict(fields), "fieldNames": list(names)})
+    return SaveArgs.model_construct(record=record)
+
+
+def quick_entity_args(args: Any) -> EntityArgs | None:
+    """``createRecord``'s arguments as the prelude sends them (one entity name, text
+    without lone surrogates) without pydantic; None for anything else (see
+    :func:`quick_save_args`)."""
+    if type(args) is not dict or len(args) != 1:
+        return None
+    name = args.get("entityName")
+    if type(name) is not str or not surely_json_clean(name):
+        return None
+    return EntityArgs.model_construct(entityName=name)
+
+
+def _optional_str(value: Any) -> bool:
+    return value is None or type(value) is str
 
 
 class JobOptions(_Model):
@@ -257,8 +300,10 @@ def data_namespace(app: App) -> Namespace:
             bounded(Operation("findOne", QueryArgs, ops.find_one)),
             bounded(Operation("findById", IdArgs, ops.find_by_id)),
             bounded(Operation("count", QueryArgs, ops.count)),
-            bounded(Operation("createRecord", EntityArgs, ops.create, defers=True)),
-            bounded(Operation("save", SaveArgs, ops.save, defers=True)),
+            bounded(Operation("createRecord", EntityArgs, ops.create, defers=True,
+                              quick_args=quick_entity_args)),
+            bounded(Operation("save", SaveArgs, ops.save, defers=True,
+                              quick_args=quick_save_args)),
             bounded(Operation("remove", IdArgs, ops.remove)),
             bounded(Operation("executeAction", ExecuteActionArgs, ops.execute_action)),
             bounded(Operation("delete", DeleteArgs, ops.delete)),

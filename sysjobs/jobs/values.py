@@ -159,8 +159,13 @@ def check_ms(value: Any, parameter: str) -> int:
 def check_json(value: Any, parameter: str) -> Any:
     """``value`` if every number in it is finite and fits 64 bits, every string (and key)
     is free of lone surrogates and it nests at most :data:`MAX_DEPTH` deep. A refusal names
-    the path to the value (``query.employees``), as the script spelled it."""
-    _walk(value, parameter, 0)
+    the path to the value (``query.employees``), as the script spelled it.
+
+    A quick pass without paths decides first (a record's save walked its every key into a
+    path string: most of the check's cost); only a value it does not pass walks again,
+    building the paths, for the refusal's message — or to find nothing wrong after all."""
+    if not surely_json_clean(value):
+        _walk(value, parameter, 0)
     return value
 
 
@@ -172,6 +177,34 @@ def check_no_nul(value: Any, parameter: str) -> Any:
     if "\\u0000" in text and any(m.group() == "\\u0000" for m in _ESCAPE.finditer(text)):
         raise bad(parameter, value, "JSON data without NUL characters ('\\u0000')")
     return value
+
+
+def surely_json_clean(value: Any) -> bool:
+    """True when :func:`check_json` surely refuses nothing in ``value`` (a quick pass, no
+    paths built); False says only "maybe": let ``check_json`` decide and word it."""
+    return _clean(value, 0)
+
+
+def _clean(value: Any, depth: int) -> bool:
+    """True when :func:`_walk` surely finds nothing to refuse in ``value`` (JSON's own
+    types only; anything else is left to the walk)."""
+    if depth > MAX_DEPTH:
+        return False
+    kind = type(value)
+    if kind is str:
+        return _SURROGATE.search(value) is None
+    if kind is dict:
+        return all(
+            type(key) is str and _SURROGATE.search(key) is None and _clean(item, depth + 1)
+            for key, item in value.items()
+        )
+    if kind is list:
+        return all(_clean(item, depth + 1) for item in value)
+    if kind is int:
+        return bool(-INT64_MAX - 1 <= value <= INT64_MAX)
+    if kind is float:
+        return math.isfinite(value)
+    return value is None or kind is bool
 
 
 def _walk(value: Any, path: str, depth: int) -> None:

@@ -48,6 +48,10 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> s
 
 
 def validate(op: Operation[Any], args: Any) -> BaseModel:
+    if op.quick_args is not None:
+        quick: BaseModel | None = op.quick_args(args)
+        if quick is not None:
+            return quick
     try:
         model: BaseModel = op.args.model_validate(args if args is not None else {})
         return model

@@ -103,6 +103,10 @@ class Operation(Generic[A]):
     #: Whether the run's pending writes (:attr:`CallContext.flushes`) may stay pending
     #: across this call; every other operation writes them first (read your writes).
     defers: bool = False
+    #: A quick validator for the common shape of the arguments: the model, or None to let
+    #: ``args``' full validation decide (and word any refusal). It may accept only what
+    #: the full validation accepts, as the full validation would read it.
+    quick_args: Callable[[Any], A | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -93,8 +93,6 @@ def _where(group: Group) -> sa.ColumnElement[bool]:
 
 
 _COLUMNS = [c for c in app_records.c if c.name != "app"]
-#: Built once: executing the same statement object skips SQLAlchemy's construction work.
-_INSERT = sa.insert(app_records)
 
 
 class RecordStore:
@@ -157,11 +155,12 @@ class RecordStore:
         return self.db.write(joinable=True)
 
     def insert(self, rows: list[RecordRow]) -> None:
-        """Insert records in one transaction (all or nothing)."""
+        """Insert records in one transaction (all or nothing), through the dialect's bulk
+        insert (one statement on PostgreSQL, plain tuples on SQLite)."""
         if rows:
             with self.db.write() as tx:
                 values = [{**_values(r), "app": self.app} for r in rows]
-                tx.connection.execute(_INSERT, values)
+                self.db.dialect.insert_rows(tx.connection, app_records, values)
 
     def update(self, row: RecordRow, expected_version: int) -> bool:
         """Overwrite a record if nobody changed it since ``expected_version``."""

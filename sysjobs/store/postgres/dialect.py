@@ -7,6 +7,7 @@ and a slow poll stands behind them for lost notifications (reconnects, ``notify=
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -52,8 +53,17 @@ def _bulk_insert(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> tuple[st
     """The statement and its one parameter (a JSON array) that insert ``rows``."""
     defaults = column_defaults(table, rows[0].keys())
     names = [c.name for c in table.columns if c.name in rows[0] or c.name in defaults]
-    payload = json.dumps([{**defaults, **r} for r in rows], separators=(",", ":"))
+    payload = json.dumps([{**defaults, **r} for r in rows], separators=(",", ":"),
+                         default=_json_time)  # fmt: skip
     return _bulk_insert_sql(table.name, ", ".join(f'"{n}"' for n in names)), (payload,)
+
+
+def _json_time(value: object) -> str:
+    """A ``datetime`` in the JSON array of a bulk insert: ISO 8601, which the server reads
+    into a ``timestamptz`` column at the same microsecond (records' creation times)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 class PostgresDialect:
