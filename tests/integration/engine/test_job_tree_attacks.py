@@ -1,0 +1,88 @@
+"""Attacks on the job tree: verbs across apps, a tree whose middle job retention would
+prune, take-overs racing claims — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sysjobs.errors import NotFound
+from sysjobs.jobs import Engine, EngineSettings, JobStatus, Outcome, new_owner
+from tests.integration.engine.helpers import ManualClock
+from tests.integration.engine.jobtypes import register
+
+S = JobStatus
+DAY_MS = 86_400_000
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def eng(db_url: str, clock: ManualClock) -> Iterator[Engine]:
+    with Engine.open(db_url, settings=EngineSettings(clock=clock)) as opened:
+        register(opened)
+        yield opened
+
+
+def _run_to_end(eng: Engine, job_id: str) -> None:
+    (claimed,) = eng.leases.claim(new_owner(), limit=1)
+    assert claimed.job.id == job_id
+    eng.leases.finish(claimed.lease, Outcome.COMPLETED)
+
+
+def test_a_finished_job_with_a_live_job_below_it_is_not_pruned(
+    eng: Engine, clock: ManualClock
+) -> None:
+    """Root → middle → child → grandchild: the middle and the child finished long ago, the
+    grandchild still waits. Pruning them would cut the parent chain the subtree verbs walk:
+    a cancel of the root's direct child would miss the grandchild."""
+    root = eng.enqueue("NOOP", {})
+    top = eng.enqueue("NOOP", {}, parent_id=root.id)
+    middle = eng.enqueue("NOOP", {}, parent_id=top.id)
+    child = eng.enqueue("NOOP", {}, parent_id=middle.id)
+    grandchild = eng.enqueue("NOOP", {}, parent_id=child.id)
+    _run_to_end(eng, root.id)
+    (claimed_top,) = eng.leases.claim(new_owner(), limit=1)  # top runs on
+    assert claimed_top.job.id == top.id
+    _run_to_end(eng, middle.id)
+    _run_to_end(eng, child.id)
+    clock.advance(30 * DAY_MS)
+    eng.prune(jobs_days=7)
+    assert eng.get(middle.id) is not None and eng.get(child.id) is not None
+    assert eng.cancel(top.id).status is S.CANCELING
+    assert eng.require(grandchild.id).status is S.CANCELED
+
+
+def test_a_finished_tree_is_pruned_whole(eng: Engine, clock: ManualClock) -> None:
+    root = eng.enqueue("NOOP", {})
+    chain = [root]
+    for _ in range(5):
+        chain.append(eng.enqueue("NOOP", {}, parent_id=chain[-1].id))
+    for job in chain:
+        _run_to_end(eng, job.id)
+    clock.advance(30 * DAY_MS)
+    assert eng.prune(jobs_days=7).jobs == 6
+    assert all(eng.get(j.id) is None for j in chain)
+
+
+@pytest.mark.parametrize("verb", ["stop", "resume", "cancel", "kill", "force_stop"])
+def test_a_verb_on_a_job_of_another_app_is_not_found_and_moves_nothing(
+    eng: Engine, verb: str
+) -> None:
+    other = eng.for_app("other")
+    register(other)
+    root = other.enqueue("NOOP", {})
+    (claimed,) = other.leases.claim(new_owner(), limit=1)
+    assert claimed.job.id == root.id
+    child = other.enqueue("NOOP", {}, parent_id=root.id)
+    with pytest.raises(NotFound):
+        getattr(eng, verb)(root.id)
+    with pytest.raises(NotFound):
+        getattr(eng, verb)(child.id)
+    assert eng.take_pending(child.id, "taken") is None  # not one of its jobs: not taken
+    assert other.require(root.id).status is S.RUNNING
+    assert other.require(child.id).status is S.PENDING
