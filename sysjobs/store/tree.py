@@ -39,6 +39,7 @@ from sysjobs.store.rows import (
     of_app,
 )  # fmt: skip
 from sysjobs.store.schema import jobs
+from sysjobs.store.turns import catch_up, head
 
 #: Statuses a child has reached for good (``childrenJobsProcessed`` counts these).
 FINAL = ("FINISHED", "CANCELED")
@@ -95,6 +96,8 @@ class TreeStore:
             status = str(top.status)
             if status not in move.top and status not in FINAL:
                 return TreeMoved(None, refused_status=status)
+            resumes = any(p[-1] == "PENDING" for p in (*move.top.values(), *move.below.values()))
+            head_turn = head(conn, str(top.app), self.now()) if resumes else None
             moved: list[str] = []
             if status in move.top:
                 moved += _apply(conn, [top], move.top, move, self.now())
@@ -108,6 +111,8 @@ class TreeStore:
                 moved += ids
             if not moved:
                 return TreeMoved(None, refused_status=status)
+            if head_turn is not None:
+                catch_up(conn, moved, head_turn)
             wakes = ["work"] if any(p[-1] == "PENDING" for p in move.below.values()) else []
             tx.hint(*(f"job:{i}" for i in moved[:MAX_HINTS]), *wakes)
             after = conn.execute(job_select().where(jobs.c.id == job_id)).one()

@@ -86,3 +86,26 @@ def test_a_verb_on_a_job_of_another_app_is_not_found_and_moves_nothing(
     assert eng.take_pending(child.id, "taken") is None  # not one of its jobs: not taken
     assert other.require(root.id).status is S.RUNNING
     assert other.require(child.id).status is S.PENDING
+
+
+def test_a_tree_resumed_after_a_long_stop_shares_the_claims_with_the_trees_pending_now(
+    eng: Engine, clock: ManualClock
+) -> None:
+    """A stopped tree keeps its turns; resumed a day later, its twenty children must not all
+    go before the children another tree enqueued meanwhile (that tree would starve until
+    the resumed one is done): the two interleave from the head."""
+    old = eng.enqueue("NOOP", {})
+    (old_claim,) = eng.leases.claim(new_owner(), limit=1)
+    old_children = {c.id for c in eng.enqueue_many("NOOP", [{}] * 20, parent_id=old.id)}
+    eng.stop(old.id)
+    eng.leases.finish(old_claim.lease, Outcome.STOPPED)
+    clock.advance(DAY_MS)
+    new = eng.enqueue("NOOP", {})
+    (new_claim,) = eng.leases.claim(new_owner(), limit=1)
+    assert new_claim.job.id == new.id
+    new_children = {c.id for c in eng.enqueue_many("NOOP", [{}] * 20, parent_id=new.id)}
+    assert eng.resume(old.id).status is S.PENDING
+    first = [c.job.id for _ in range(10) for c in eng.leases.claim(new_owner(), limit=1)]
+    assert len(first) == 10
+    assert len(set(first) & new_children) >= 4
+    assert len(set(first) & (old_children | {old.id})) >= 4
