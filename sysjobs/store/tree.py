@@ -63,6 +63,9 @@ class TreeMove:
     below: Mapping[str, Sequence[str]]
     reason: str
     values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Statuses of a job below that refuse the verb (a resume while a job below is still
+    #: STOPPING: it would land STOPPED after the resume, under a running tree, for good).
+    refused_below: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class TreeMoved:
     row: Row | None
     moved_below: int = 0
     refused_status: str | None = None
+    #: A job below whose status refused the verb (``TreeMove.refused_below``), and it.
+    refused_by: tuple[str, str] | None = None
 
 
 class TreeStore:
@@ -96,6 +101,10 @@ class TreeStore:
             status = str(top.status)
             if status not in move.top and status not in FINAL:
                 return TreeMoved(None, refused_status=status)
+            if move.refused_below:
+                busy = conn.execute(_below(top, {s: () for s in move.refused_below}, apps)).first()
+                if busy is not None:
+                    return TreeMoved(None, refused_by=(str(busy.id), str(busy.status)))
             resumes = any(p[-1] == "PENDING" for p in (*move.top.values(), *move.below.values()))
             head_turn = head(conn, str(top.app), self.now()) if resumes else None
             moved: list[str] = []

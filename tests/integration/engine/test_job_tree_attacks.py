@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sysjobs.errors import NotFound
+from sysjobs.errors import Conflict, NotFound
 from sysjobs.jobs import Engine, EngineSettings, JobStatus, Outcome, new_owner
 from tests.integration.engine.helpers import ManualClock
 from tests.integration.engine.jobtypes import register
@@ -109,3 +109,25 @@ def test_a_tree_resumed_after_a_long_stop_shares_the_claims_with_the_trees_pendi
     assert len(first) == 10
     assert len(set(first) & new_children) >= 4
     assert len(set(first) & (old_children | {old.id})) >= 4
+
+
+def test_a_resume_while_a_job_below_is_still_stopping_is_refused_and_moves_nothing(
+    eng: Engine,
+) -> None:
+    """The root acknowledged its stop, a child's worker has not yet: resuming the root then
+    would leave that child STOPPED for good under a running tree (an executeInJob owner
+    would wait for its part forever). The resume is refused until the child is STOPPED."""
+    root = eng.enqueue("NOOP", {})
+    (root_claim,) = eng.leases.claim(new_owner(), limit=1)
+    child = eng.enqueue("NOOP", {}, parent_id=root.id)
+    (child_claim,) = eng.leases.claim(new_owner(), limit=1)
+    assert child_claim.job.id == child.id
+    eng.stop(root.id)
+    eng.leases.finish(root_claim.lease, Outcome.STOPPED)
+    with pytest.raises(Conflict, match=child.id):
+        eng.resume(root.id)
+    assert eng.require(root.id).status is S.STOPPED
+    assert eng.require(child.id).status is S.STOPPING
+    eng.leases.finish(child_claim.lease, Outcome.STOPPED)
+    assert eng.resume(root.id).status is S.PENDING
+    assert eng.require(child.id).status is S.PENDING
