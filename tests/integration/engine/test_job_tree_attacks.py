@@ -3,6 +3,7 @@ prune, take-overs racing claims — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -131,3 +132,43 @@ def test_a_resume_while_a_job_below_is_still_stopping_is_refused_and_moves_nothi
     eng.leases.finish(child_claim.lease, Outcome.STOPPED)
     assert eng.resume(root.id).status is S.PENDING
     assert eng.require(child.id).status is S.PENDING
+
+
+def test_a_take_over_racing_claims_gives_each_child_to_exactly_one_of_them(
+    eng: Engine,
+) -> None:
+    """The owner takes over its children one by one while another process claims them:
+    each child is run by the claimer or taken by the owner — never both, never neither."""
+    root = eng.enqueue("NOOP", {})
+    (root_claim,) = eng.leases.claim(new_owner(), limit=1)
+    children = [c.id for c in eng.enqueue_many("NOOP", [{}] * 60, parent_id=root.id)]
+    claimer = Engine.open(eng.url)
+    register(claimer)
+    claimed: list[str] = []
+    taken: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def claim() -> None:
+        try:
+            start.wait(timeout=30)
+            for _ in range(60):
+                claimed.extend(c.job.id for c in claimer.leases.claim(new_owner(), limit=1))
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=claim)
+    thread.start()
+    start.wait(timeout=30)
+    for child in children:
+        if eng.take_pending(child, "taken over by its owner") is not None:
+            taken.append(child)
+    thread.join(timeout=120)
+    claimer.close()
+    assert errors == [] and not thread.is_alive()
+    assert set(claimed).isdisjoint(taken)
+    assert sorted([*claimed, *taken]) == sorted(children)
+    statuses = {i: eng.require(i).status for i in children}
+    assert all(statuses[i] is S.RUNNING for i in claimed)
+    assert all(statuses[i] is S.CANCELED for i in taken)
+    assert root_claim.job.id == root.id
