@@ -172,3 +172,38 @@ def test_a_take_over_racing_claims_gives_each_child_to_exactly_one_of_them(
     assert all(statuses[i] is S.RUNNING for i in claimed)
     assert all(statuses[i] is S.CANCELED for i in taken)
     assert root_claim.job.id == root.id
+
+
+def test_a_root_canceled_while_its_children_finish_leaves_every_child_ended(
+    eng: Engine,
+) -> None:
+    """Another process ends the children's leases while the root's tree is canceled: each
+    child ends FINISHED (its end came first) or CANCELED, none is left leased or pending."""
+    root = eng.enqueue("NOOP", {})
+    eng.leases.claim(new_owner(), limit=1)
+    children = eng.enqueue_many("NOOP", [{}] * 40, parent_id=root.id)
+    claims = eng.leases.claim(new_owner(), limit=40)
+    assert len(claims) == 40
+    other = Engine.open(eng.url)
+    register(other)
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def finish() -> None:
+        try:
+            start.wait(timeout=30)
+            for claim in claims:
+                other.leases.finish(claim.lease, Outcome.COMPLETED)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=finish)
+    thread.start()
+    start.wait(timeout=30)
+    eng.cancel(root.id)
+    thread.join(timeout=120)
+    other.close()
+    assert errors == [] and not thread.is_alive()
+    ended = [eng.require(c.id) for c in children]
+    assert {j.status for j in ended} <= {S.FINISHED, S.CANCELED}
+    assert eng.find({"status": ["RUNNING", "CANCELING", "PENDING"]}).count() == 1  # the root
