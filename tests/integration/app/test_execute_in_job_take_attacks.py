@@ -69,3 +69,17 @@ def test_a_part_canceled_while_its_owner_was_dead_mid_take_is_not_run(
     assert done.results is not None
     assert done.results["itemsProcessed"] == COUNT - len(part)
     assert done.has_errors  # "Part …: ended CANCELED: its items did not all run"
+
+
+def test_ten_thousand_items_of_a_kilobyte_each_run_once_in_parts(host: Host) -> None:
+    source = ("var a = []; for (var i = 0; i < 10000; i++) a.push(i + ':' + 'x'.repeat(1024)); "
+              "sys.jobs.executeInJob(a, 'default', function (item) { "
+              "if (item.length !== 1024 + String(parseInt(item)).length + 1) "
+              "throw new Error('changed ' + item.length); })")  # fmt: skip
+    result = host.run(source)
+    assert result.ok, result.error
+    with host.workers(3, in_process=True):
+        done = host.engine.wait(str(result.value), ["FINISHED"], 300)
+    assert done.results == {"itemsCount": 10_000, "itemsProcessed": 10_000, "itemsFailed": 0,
+                            "chunks": 100}  # fmt: skip
+    assert not done.has_errors
