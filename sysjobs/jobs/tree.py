@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from sysjobs.errors import BadRequest, NotFound
+from sysjobs.errors import BadRequest, Conflict, NotFound
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.models import Job
@@ -94,8 +94,16 @@ class Tree:
 
     def move(self, verb: str, job_id: str, values: Mapping[str, Mapping[str, Any]]) -> Job:
         """``verb`` (stop, resume, cancel) on the job and every job below it."""
-        move = TreeMove(top=paths_for(verb), below=_below(verb), reason=verb, values=values)
+        move = TreeMove(top=paths_for(verb), below=_below(verb), reason=verb, values=values,
+                        refused_below=("STOPPING",) if verb == "resume" else ())  # fmt: skip
         moved = self.store.move(check_job_id(job_id), apps=self.parts.apps, move=move)
+        if moved.refused_by is not None:
+            busy, status = moved.refused_by
+            raise Conflict(
+                f"Cannot {verb} job {job_id}: job {busy} below it is still {status}. "
+                f"Allowed once every job below it has stopped (try again shortly)",
+                info={"jobId": busy, "status": status},
+            )
         if moved.row is not None:
             job = Job.from_row(moved.row)
             fire(self.parts.hooks, lambda hook: hook.job_changed(job, verb))

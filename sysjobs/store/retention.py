@@ -38,15 +38,21 @@ class RetentionStore:
 
     def prune_jobs(self, ended_before_ms: int, *, apps: Apps = None) -> int:
         """Delete FINISHED/CANCELED jobs of ``apps`` (None: of every app) that ended before
-        the cut-off (``ix_jobs_ended``)."""
+        the cut-off (``ix_jobs_ended``) and have no child left (``ix_jobs_app_parent``).
+
+        A tree goes leaves first: a job below a pruned one would be out of reach of the
+        subtree verbs, which walk down by ``parent_id`` (``store/tree.py``) — a cancel of
+        a job above it would miss it. A batch that freed parents is followed by another."""
         total = 0
+        child = jobs.alias("child")
+        childless = ~sa.exists().where(child.c.app == jobs.c.app, child.c.parent_id == jobs.c.id)
         while True:
             with self.db.write() as tx:
                 ids = list(
                     tx.connection.execute(
                         sa.select(jobs.c.id)
                         .where(jobs.c.status.in_(ENDED), jobs.c.ended_ms < ended_before_ms,
-                               *of_app(jobs.c.app, apps))
+                               *of_app(jobs.c.app, apps), childless)
                         .limit(BATCH)
                     ).scalars()
                 )
@@ -54,7 +60,7 @@ class RetentionStore:
                     tx.connection.execute(table.delete().where(table.c.job_id.in_(ids)))
                 tx.connection.execute(jobs.delete().where(jobs.c.id.in_(ids)))
             total += len(ids)
-            if len(ids) < BATCH:
+            if not ids:
                 return total
 
     def prune_logs(self, before_ms: int, *, apps: Apps = None) -> int:

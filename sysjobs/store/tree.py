@@ -39,6 +39,7 @@ from sysjobs.store.rows import (
     of_app,
 )  # fmt: skip
 from sysjobs.store.schema import jobs
+from sysjobs.store.turns import catch_up, head
 
 #: Statuses a child has reached for good (``childrenJobsProcessed`` counts these).
 FINAL = ("FINISHED", "CANCELED")
@@ -62,6 +63,9 @@ class TreeMove:
     below: Mapping[str, Sequence[str]]
     reason: str
     values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Statuses of a job below that refuse the verb (a resume while a job below is still
+    #: STOPPING: it would land STOPPED after the resume, under a running tree, for good).
+    refused_below: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class TreeMoved:
     row: Row | None
     moved_below: int = 0
     refused_status: str | None = None
+    #: A job below whose status refused the verb (``TreeMove.refused_below``), and it.
+    refused_by: tuple[str, str] | None = None
 
 
 class TreeStore:
@@ -95,6 +101,12 @@ class TreeStore:
             status = str(top.status)
             if status not in move.top and status not in FINAL:
                 return TreeMoved(None, refused_status=status)
+            if move.refused_below:
+                busy = conn.execute(_below(top, {s: () for s in move.refused_below}, apps)).first()
+                if busy is not None:
+                    return TreeMoved(None, refused_by=(str(busy.id), str(busy.status)))
+            resumes = any(p[-1] == "PENDING" for p in (*move.top.values(), *move.below.values()))
+            head_turn = head(conn, str(top.app), self.now()) if resumes else None
             moved: list[str] = []
             if status in move.top:
                 moved += _apply(conn, [top], move.top, move, self.now())
@@ -108,6 +120,8 @@ class TreeStore:
                 moved += ids
             if not moved:
                 return TreeMoved(None, refused_status=status)
+            if head_turn is not None:
+                catch_up(conn, moved, head_turn)
             wakes = ["work"] if any(p[-1] == "PENDING" for p in move.below.values()) else []
             tx.hint(*(f"job:{i}" for i in moved[:MAX_HINTS]), *wakes)
             after = conn.execute(job_select().where(jobs.c.id == job_id)).one()

@@ -17,7 +17,10 @@ the backlog. Two such trees interleave one to one. Within a tree, jobs keep thei
 jobs of equal turn go by id (creation order). No wall clock paces it: how fast the workers
 go does not matter, only the order.
 
-A job put back to PENDING (resumed, retried after a lost lease) keeps its turn. A pending
+A job retried after a lost lease keeps its turn. Jobs a resume puts back to PENDING (a
+job with its stopped tree) keep their order but start no earlier than the head
+(:func:`catch_up`): a tree stopped for a day would otherwise go before every job pending
+now, and starve the other trees until it is done. A pending
 job that no worker takes (its queue served by none, low priority behind a backlog until it
 ages) holds the head back: jobs enqueued meanwhile take its turn, and trees started then
 catch up with older trees before they interleave (docs/many-apps.md).
@@ -61,6 +64,25 @@ def with_turns(
             last[tree] = turn
         out.append({**row, "turn": turn})
     return out
+
+
+def head(connection: sa.Connection, app: str, now_ms: int) -> int:
+    """The app's head (see the module docstring): where a job enqueued now would go."""
+    return _head(connection, app, now_ms)
+
+
+def catch_up(connection: sa.Connection, ids: Sequence[str], head_turn: int) -> None:
+    """Shift the turns of those of ``ids`` that are PENDING (just resumed) so that the
+    lowest is ``head_turn`` (the app's head before the resume) when it was lower, keeping
+    their order: the resumed tree then interleaves with the trees pending now, as a tree
+    started now would."""
+    if not ids:
+        return
+    mine = (jobs.c.id.in_(list(ids)), jobs.c.status == _PENDING)
+    low = connection.execute(sa.select(sa.func.min(jobs.c.turn)).where(*mine)).scalar()
+    if low is not None and int(low) < head_turn:
+        shift = head_turn - int(low)
+        connection.execute(jobs.update().where(*mine).values(turn=jobs.c.turn + shift))
 
 
 def _head(connection: sa.Connection, app: str, now_ms: int) -> int:

@@ -219,8 +219,9 @@ class _Owner:
             self._save()
             engine = self.app.engine
             taken = _steady(lambda: engine.take_pending(job.id, TAKEN_REASON))
-            # None: a worker has it — or the take committed and its answer was lost
-            if taken is None and _steady(partial(engine.require, job.id)).status != "CANCELED":
+            # None: a worker has it, a user canceled it — or the take committed and its
+            # answer was lost (only then is the cancel the owner's own)
+            if taken is None and not _steady(partial(_taken_by_owner, self.app, job.id)):
                 self.taking = None
                 self._save()
                 return True
@@ -258,6 +259,13 @@ class _Owner:
                               {"part": job.id})  # fmt: skip
         total = tuple(sum(t[i] for t in tallies) for i in range(3))
         _end(ctx, len(self.data.items), (total[0], total[1], total[2]))
+
+
+def _taken_by_owner(app: App, job_id: str) -> bool:
+    """Whether the part was canceled by its owner's take (the event's reason says so), not
+    by a user's cancel — whose items must then not run."""
+    return any(e.to_status == "CANCELED" and e.reason == TAKEN_REASON
+               for e in app.engine.events(job_id))  # fmt: skip
 
 
 def _run_items(
