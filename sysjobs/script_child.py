@@ -47,7 +47,7 @@ JOB_ENQUEUED = "jobEnqueued"
 #: equal to the namespaces a host builds: the bindings import the engine, which is what is
 #: deferred).
 DEFERRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
-    "jobs": ("findById", "get", "find", "logs", "jobLogs", "log", "jobLog", "waitForJob",
+    "jobs": ("findById", "get", "tree", "find", "logs", "jobLogs", "log", "jobLog", "waitForJob",
              "waitForJobs", "executeInJob", "setLowPriority", "removeLowPriority",
              "getCurrentJobId", "getCurrentJob"),
     "data": ("find", "findOne", "findById", "count", "createRecord", "save", "remove",
