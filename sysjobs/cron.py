@@ -13,6 +13,8 @@ instants. Every tick is a distinct instant, so "one job per tick" still holds.
 
 This module imports neither the engine nor the database: the manifest (which a script's
 child process reads) validates schedules with it, and the engine computes ticks with it.
+croniter is imported where a tick or an expression is computed: the engine's import (every
+read command's) carries this module but never asks it for a tick.
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from croniter import CroniterBadDateError, CroniterError, croniter
 
 #: The macros accepted besides five fields.
 MACROS = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually")
@@ -70,6 +70,8 @@ class Cron:
         none falls before :data:`LAST_MS` (a clock near the end of year 9999)."""
         if after_ms >= LAST_MS:
             return None
+        from croniter import CroniterBadDateError, croniter  # on use: a read never ticks
+
         try:
             start = datetime.fromtimestamp(after_ms // 1000, UTC).astimezone(self.zone)
             ticks = croniter(self.expression, start, max_years_between_matches=_SEARCH_YEARS)
@@ -95,6 +97,8 @@ class Cron:
         the ticks due from ``first_ms`` on, when the next one to come is ``next_ms`` (None:
         none comes, see :meth:`next_after`)."""
         next_ms = LAST_MS if next_ms is None else min(next_ms, LAST_MS)
+        from croniter import croniter
+
         try:
             start = datetime.fromtimestamp(next_ms // 1000, UTC).astimezone(self.zone)
             before = croniter(self.expression, start, max_years_between_matches=_SEARCH_YEARS)
@@ -124,6 +128,8 @@ def check_expression(value: object) -> str:
     fields = text.split(" ")
     if len(fields) != 5:
         raise ValueError(_refused(value, f"{len(fields)} fields"))
+    from croniter import CroniterError, croniter
+
     try:
         croniter(text)
     except (CroniterError, ValueError, OverflowError) as exc:

@@ -27,12 +27,14 @@ import typer
 
 from sysjobs.cli.app import app
 from sysjobs.cli.options import AppOption, DbOption, JsonOption, fail, reported_errors
-from sysjobs.runtime.process import ProcessSandbox, SandboxFactory, StartedChild
-from sysjobs.runtime.result import Limits, RunResult
 
 if TYPE_CHECKING:
+    # The sandbox's parent side is imported by ``sysjobs run`` alone, on use: every other
+    # command registers this one and never runs a script.
     from sysjobs.host import Host
     from sysjobs.jobs import Job, JobLog
+    from sysjobs.runtime.process import StartedChild
+    from sysjobs.runtime.result import RunResult
     from sysjobs.worker.pool import Workers
 
 #: What the script's child process builds (the module is imported in the child only).
@@ -46,6 +48,9 @@ def prestart(argv: list[str]) -> StartedChild | None:
     """
     if argv[:1] != ["run"] or {"--in-job", "--help"} & set(argv):
         return None
+    from sysjobs.runtime.process import SandboxFactory, StartedChild
+    from sysjobs.runtime.result import Limits
+
     return StartedChild.start((SandboxFactory(CHILD_SANDBOX).module,), limits=Limits())
 
 
@@ -84,6 +89,7 @@ class LazyWorkers:
         """Start the workers when the script enqueued its first job."""
         if self.host is None:
             from sysjobs.host import Host  # the engine, the app, the worker code: on use
+            from sysjobs.runtime.result import Limits
 
             self.host = Host(self.db, self.args["app"],
                              limits=Limits(timeout_s=self.args["timeout"]))  # fmt: skip
@@ -101,6 +107,9 @@ class LazyWorkers:
 def _run_direct(db: str | None, source: str, args: dict[str, Any], opts: dict[str, Any]) -> bool:
     """The child starts first; this process only relays its lines and, when asked, starts
     the worker process."""
+    from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
+    from sysjobs.runtime.result import Limits
+
     factory = SandboxFactory(
         CHILD_SANDBOX,
         {"db_url": db, "app_dir": args["app"], "timeout_s": args["timeout"]},
@@ -122,6 +131,7 @@ def _run_direct(db: str | None, source: str, args: dict[str, Any], opts: dict[st
 
 def _run_in_job(db: str | None, source: str, args: dict[str, Any], opts: dict[str, Any]) -> bool:
     from sysjobs.host import Host
+    from sysjobs.runtime.result import Limits
 
     with Host(db, args["app"], limits=Limits(timeout_s=args["timeout"])) as host:
         pool = None if opts["no_worker"] else _workers(host, opts["in_process"])
@@ -223,6 +233,8 @@ def run(
     except OSError as exc:
         fail("badRequest", f"cannot read script '{script}': {exc.strerror}")
     args = {"app": str(app_dir) if app_dir else None, "timeout": timeout, "label": script.name}
+    from sysjobs.runtime.process import StartedChild
+
     child = ctx.obj if isinstance(ctx.obj, StartedChild) and not in_job else None
     opts = {"no_worker": no_worker, "in_process": in_process, "as_json": as_json, "child": child}
     with reported_errors():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -127,10 +128,27 @@ def _graph_of(
     return frozenset(revisions), frozenset(parents)
 
 
+#: A one-line module-level assignment of a revision file's graph names.
+_GRAPH_LINE = re.compile(r"^(?:down_)?revision\s*(?::[^=\n]*)?=[^\n]*$", re.MULTILINE)
+
+
 def _literals(path: Path) -> dict[str, object]:
-    """The module-level ``name = literal`` (or ``name: T = literal``) assignments of a file."""
+    """The ``revision`` and ``down_revision`` literals of a revision file: from their own
+    lines when both are one-line literals (parsing whole files was most of a read command's
+    database open), else from every module-level assignment of the file."""
+    text = path.read_text("utf-8")
+    try:
+        found = _assigned("\n".join(_GRAPH_LINE.findall(text)))
+    except SyntaxError:
+        found = {}
+    return found if {"revision", "down_revision"} <= set(found) else _assigned(text)
+
+
+def _assigned(source: str) -> dict[str, object]:
+    """The module-level ``name = literal`` (or ``name: T = literal``) assignments of
+    ``source``."""
     found: dict[str, object] = {}
-    for node in ast.parse(path.read_text("utf-8")).body:
+    for node in ast.parse(source).body:
         target, value = _assignment(node)
         if target is not None and value is not None:
             try:

@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from sysjobs.jobs import Engine
+from sysjobs.jobs import Engine, JobType
 
 #: Modules none of the imports below may load (typer and click are allowed: they are the CLI).
 HEAVY = (
@@ -28,6 +29,15 @@ HEAVY = (
 #: What the script's child of ``sysjobs run`` may not load before the script touches
 #: ``sys.jobs`` or ``sys.data``.
 DATABASE = ("sqlalchemy", "alembic", "psycopg", "sysjobs.store", "sysjobs.jobs", "sysjobs.host")
+#: What the read commands (``jobs ls``, ``jobs show``) may not load on a current SQLite
+#: database: they read rows through the engine and print them (the detail in the shape of
+#: ``sysjobs.web.views``, which holds no web server), nothing more.
+NOT_READ = (
+    "alembic", "psycopg", "sqlalchemy.orm", "py_mini_racer", "starlette", "uvicorn", "fastapi",
+    "yaml", "croniter", "sysjobs.host", "sysjobs.app", "sysjobs.web.app", "sysjobs.worker",
+    "sysjobs.bindings", "sysjobs.runtime.sandbox", "sysjobs.runtime.bridge",
+    "sysjobs.runtime.process", "sysjobs.script_child",
+)  # fmt: skip
 
 
 def loaded_after(statement: str, candidates: tuple[str, ...]) -> list[str]:
@@ -108,3 +118,50 @@ def test_a_fresh_database_is_at_no_revision_and_a_migrated_one_at_the_heads(
         assert migrate.is_current(engine)
     finally:
         engine.dispose()
+
+
+class Empty(BaseModel):
+    """The input of a job that takes none."""
+
+
+def read_command(args: list[str]) -> str:
+    """``sysjobs ARGS`` run by the CLI's entry point in the checking interpreter (its
+    output kept apart from the check's)."""
+    return (
+        f"import contextlib, io\nsys.argv = ['sysjobs', *{args!r}]\n"
+        "from sysjobs.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    try:\n        main(fast_exit=False)\n    except SystemExit as exc:\n"
+        "        assert exc.code == 0, exc.code\n"
+        "assert 'NOOP' in out.getvalue(), out.getvalue()"
+    )
+
+
+def test_listing_and_showing_jobs_load_no_migration_sandbox_web_or_scheduler_code(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'read.db'}"
+    with Engine.open(url) as engine:  # created and migrated here, as a worker would
+        engine.register(JobType("NOOP", Empty, lambda ctx, data: None))
+        job_id = engine.enqueue("NOOP", {}).id
+    for args in (["jobs", "ls", "--db", url], ["jobs", "show", job_id, "--db", url]):
+        assert loaded_after(read_command(args), NOT_READ) == [], args
+
+
+def test_a_revision_file_is_read_from_its_graph_lines_or_whole_when_they_span_lines(
+    tmp_path: Path,
+) -> None:
+    from sysjobs.store import migrate
+
+    one_line = tmp_path / "one.py"
+    one_line.write_text('"""Docstring.\nrevision = "not this"\n"""\n'
+                        'revision: str = "0002"\ndown_revision: str | None = "0001"\n'
+                        'x = "revision = 1"\n')  # fmt: skip
+    spanning = tmp_path / "merge.py"
+    spanning.write_text('revision = "0009"\ndown_revision = (\n    "0007",\n    "0008",\n)\n')
+    broken = tmp_path / "broken.py"
+    broken.write_text('revision = "0003"\ndown_revision = "0002" + \n')
+    assert migrate._literals(one_line) == {"revision": "0002", "down_revision": "0001"}
+    assert migrate._literals(spanning) == {"revision": "0009", "down_revision": ("0007", "0008")}
+    with pytest.raises(SyntaxError):
+        migrate._literals(broken)
