@@ -1,11 +1,15 @@
 """The pytest plugin (entry point ``pytest11``): docs' samples as test items when asked for
 with ``--sysjobs-samples`` or the ``sysjobs_samples`` ini key, and nothing otherwise.
 
-Each case runs pytest in a separate folder with its own ini file, as a user's project would.
+Each case runs pytest in a separate folder with its own ini file, as a user's project would:
+in this process through ``pytester`` (a second interpreter costs about a second of CPU per
+run), except the case that checks what the plugin leaves out of ``sys.modules``, which needs
+an interpreter of its own.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
@@ -13,7 +17,17 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
+pytest_plugins = ("pytester",)
+
 ROOT = Path(__file__).resolve().parents[2]
+
+#: What a samples run imports late. ``pytester`` forgets every module an in-process run
+#: imported; a second import of these would define their tables again on the shared metadata.
+LATE_IMPORTS = ("sysjobs.cli.demo_host", "sysjobs.cli.sample_checks", "sysjobs.cli.sample_runner",
+                "sysjobs.cli.sample_sources", "sysjobs.errors", "sysjobs.store.core",
+                "sysjobs.store.leases", "sysjobs.store.postgres.sql", "sysjobs.store.sqlite.leases")
 
 PAGE = """# Guide
 
@@ -43,15 +57,39 @@ def _pytest(cwd: Path, *args: str, ini: str = "") -> subprocess.CompletedProcess
     )
 
 
+@pytest.fixture(scope="module")
+def late_imports() -> None:
+    """Imported before ``pytester`` takes its first snapshot of ``sys.modules`` (a wider
+    scope is set up first), so no run forgets them."""
+    for name in LATE_IMPORTS:
+        importlib.import_module(name)
+
+
+@pytest.fixture
+def inner(
+    late_imports: None, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
+    """A folder for a user's project; ``_run`` runs pytest there in this process."""
+    monkeypatch.setenv("COLUMNS", "200")
+    return pytester
+
+
+def _run(pytester: pytest.Pytester, *args: str, ini: str = "") -> pytest.RunResult:
+    (pytester.path / "pytest.ini").write_text(f"[pytest]\n{ini}\n")
+    return pytester.runpytest_inprocess(
+        "-p", "sysjobs.pytest_plugin", "-p", "no:cacheprovider", "-p", "no:randomly", *args
+    )
+
+
 def test_samples_of_a_page_become_items_and_a_failure_shows_expected_beside_printed(
-    tmp_path: Path,
+    inner: pytest.Pytester,
 ) -> None:
+    tmp_path = inner.path
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "guide.md").write_text(PAGE)
-    result = _pytest(tmp_path, "--sysjobs-samples", "docs/guide.md", "-rA",
-                     "--junitxml", "junit.xml")
-    out = result.stdout
-    assert result.returncode == 1, out + result.stderr
+    result = _run(inner, "--sysjobs-samples", "docs/guide.md", "-rA", "--junitxml", "junit.xml")
+    out = result.stdout.str()
+    assert result.ret == 1, out + result.stderr.str()
     assert "1 failed, 1 passed" in out
     assert "PASSED docs/guide.md::guide.md:4[as commented]" in out
     assert "FAILED docs/guide.md::guide.md:9[as commented]" in out
@@ -62,21 +100,22 @@ def test_samples_of_a_page_become_items_and_a_failure_shows_expected_beside_prin
     assert [c.get("name") for c in cases] == ["guide.md:4[as commented]", "guide.md:9[as commented]"]
 
 
-def test_the_ini_key_collects_samples_and_k_selects_among_them(tmp_path: Path) -> None:
+def test_the_ini_key_collects_samples_and_k_selects_among_them(inner: pytest.Pytester) -> None:
+    tmp_path = inner.path
     (tmp_path / "samples").mkdir()
     (tmp_path / "samples" / "hello.js").write_text("// expect-log: ^hi$\nlog('hi');\n")
     (tmp_path / "samples" / "bare.js").write_text("var x = 1;\n")
     (tmp_path / "test_plain.py").write_text("def test_plain():\n    assert True\n")
     ini = "sysjobs_samples = samples"
-    collected = _pytest(tmp_path, "--collect-only", "-q", ini=ini)
-    assert collected.stdout.splitlines()[:3] == [
+    collected = _run(inner, "--collect-only", "-q", ini=ini)
+    assert collected.outlines[:3] == [
         "test_plain.py::test_plain",
         "samples::bare[runs without an uncaught error]",
         "samples::hello[as commented]",
     ]
-    result = _pytest(tmp_path, "-k", "hello", "-q", ini=ini)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed, 2 deselected" in result.stdout
+    result = _run(inner, "-k", "hello", "-q", ini=ini)
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert "1 passed, 2 deselected" in result.stdout.str()
 
 
 def test_without_the_option_or_ini_key_the_plugin_adds_nothing(tmp_path: Path) -> None:
@@ -89,16 +128,21 @@ def test_without_the_option_or_ini_key_the_plugin_adds_nothing(tmp_path: Path) -
     assert "1 passed" in result.stdout and "sample" not in result.stdout
 
 
-def test_an_invalid_sidecar_stops_collection_with_a_line_naming_it(tmp_path: Path) -> None:
+def test_an_invalid_sidecar_stops_collection_with_a_line_naming_it(
+    inner: pytest.Pytester,
+) -> None:
+    tmp_path = inner.path
     (tmp_path / "s.js").write_text("log(1);\n")
     (tmp_path / "s.expected.yaml").write_text("function: f\nruns: [{name: a, expcet: {}}]\n")
-    result = _pytest(tmp_path, "--sysjobs-samples", ".", "-q")
-    assert result.returncode == 4, result.stdout + result.stderr
-    assert f"sysjobs samples: {tmp_path / 's.expected.yaml'}: runs.0.expect" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    result = _run(inner, "--sysjobs-samples", ".", "-q")
+    out, err = result.stdout.str(), result.stderr.str()
+    assert result.ret == 4, out + err
+    assert f"sysjobs samples: {tmp_path / 's.expected.yaml'}: runs.0.expect" in err
+    assert "Traceback" not in err + out
 
 
-def test_the_samples_run_against_the_app_given(tmp_path: Path) -> None:
+def test_the_samples_run_against_the_app_given(inner: pytest.Pytester) -> None:
+    tmp_path = inner.path
     app = tmp_path / "library"
     app.mkdir()
     (app / "app.yaml").write_text(
@@ -109,6 +153,6 @@ def test_the_samples_run_against_the_app_given(tmp_path: Path) -> None:
         "// expect-log: ^Dune$\nvar b = sys.data.createRecord('books');\n"
         "b.field('title').val('Dune');\nlog(sys.data.save(b).label());\n"
     )
-    result = _pytest(tmp_path, "-q", ini="sysjobs_samples = book.js\nsysjobs_samples_app = library")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    result = _run(inner, "-q", ini="sysjobs_samples = book.js\nsysjobs_samples_app = library")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert "1 passed" in result.stdout.str()

@@ -7,6 +7,7 @@ resumes from its checkpoint, so tests can watch progress move, stop it and resum
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -24,6 +25,8 @@ from sysjobs.jobs import JobContext, JobType
 from sysjobs.store.schema import job_logs
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
+from tests.conftest import PgServer
+from tests.pgdatabases import PgDatabases
 
 ADMIN = "admin-secret-token"
 READER = "read-only-token"
@@ -63,6 +66,43 @@ def host(db_url: str) -> Iterator[Host]:
 def client(host: Host, db_url: str) -> Iterator[TestClient]:
     """The dashboard app with an admin and a read-only token (no token set by default)."""
     app = create_app(host, AuthConfig(ADMIN, READER), db_url=db_url)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``db_url`` for a whole module: one migrated database its read-only tests share."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "sysjobs.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    databases: PgDatabases = request.getfixturevalue("pg_databases")
+    name = databases.take()
+    try:
+        yield server.url(name)
+    finally:
+        databases.give_back(name)
+
+
+@pytest.fixture(scope="module")
+def shared_host(module_db_url: str) -> Iterator[Host]:
+    """``host`` for a module whose tests only read, or only add what no other test counts:
+    opening a host per test was most of such a test's CPU."""
+    with Host(module_db_url, job_types=[STEPS]) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def shared_client(shared_host: Host, module_db_url: str) -> Iterator[TestClient]:
+    """``client`` over ``shared_host``, for the same tests."""
+    app = create_app(shared_host, AuthConfig(ADMIN, READER), db_url=module_db_url)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

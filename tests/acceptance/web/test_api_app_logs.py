@@ -66,8 +66,9 @@ def test_a_long_line_is_clipped_in_the_page(host: Host, db_url: str) -> None:
     ({"_size": "1e3"}, "_size"), ({"from": "NaN"}, "from"), ({"period": "forever"}, "period"),
     ({"after": "x"}, "after"), ({"colour": "red"}, "colour"), ({"message": "a" * 5000}, "message"),
 ])  # fmt: skip
-def test_a_bad_parameter_is_a_400_naming_it(client: TestClient, host: Host,
+def test_a_bad_parameter_is_a_400_naming_it(shared_client: TestClient,
                                             params: dict[str, str], fragment: str) -> None:  # fmt: skip
+    client = shared_client
     reply = client.get("/api/app-logs", params=params, headers=auth(READER))
     assert reply.status_code == 400, reply.text
     assert reply.json()["code"] == "badRequest" and fragment in reply.json()["message"]

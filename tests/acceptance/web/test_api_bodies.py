@@ -138,9 +138,9 @@ def test_a_chunked_body_is_refused_once_it_passes_the_cap(host: Host, db_url: st
         (b"\xff\xfe{", None),
     ],
 )
-def test_hostile_json_bodies_are_400_naming_the_field(client: TestClient, raw: bytes,
+def test_hostile_json_bodies_are_400_naming_the_field(shared_client: TestClient, raw: bytes,
                                                       field: str | None) -> None:  # fmt: skip
-    reply = client.post("/api/scripts", content=raw, headers=auth())
+    reply = shared_client.post("/api/scripts", content=raw, headers=auth())
     assert reply.status_code == 400, reply.text
     body = reply.json()
     assert body["code"] == "badRequest"

@@ -136,8 +136,10 @@ def test_a_console_job_output_is_a_bounded_first_page(client: TestClient, host: 
 
 @pytest.mark.parametrize("period", ["1" * 5000, "1 " * 3000 + "d", "9" * 39 + "d", "d" * 41,
                                     "1d\n", "\u0661\u0662h", "2h\u00a030m"])  # fmt: skip
-def test_a_period_is_capped_before_anything_parses_it(client: TestClient, host: Host,
+def test_a_period_is_capped_before_anything_parses_it(shared_client: TestClient, shared_host: Host,
                                                      period: str) -> None:  # fmt: skip
+    client = shared_client
+    host = shared_host
     job_id = job_with_log(host, ["x"])
     reply = client.get(f"/api/jobs/{job_id}/logs", params={"period": period}, headers=auth(READER))
     assert reply.status_code == 400

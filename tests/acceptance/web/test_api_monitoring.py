@@ -215,7 +215,8 @@ def test_series_places_a_job_by_its_creation_start_and_end(client: TestClient,
 
 @pytest.mark.parametrize("query", ["step=0.5", "window=86400&step=1", "step=NaN", "step=-1",
                                    "step=1e3", "window=%ED%A0%80", "step=" + "9" * 400])
-def test_series_refuses_bad_windows_and_steps(client: TestClient, query: str) -> None:
+def test_series_refuses_bad_windows_and_steps(shared_client: TestClient, query: str) -> None:
+    client = shared_client
     reply = client.get(f"/api/stats/series?{query}", headers=auth())
     assert (reply.status_code, reply.json()["code"]) == (400, "badRequest")
     assert "Traceback" not in reply.text
@@ -237,7 +238,8 @@ def test_jobs_are_found_by_a_part_of_their_label_in_any_case(client: TestClient,
 
 
 @pytest.mark.parametrize("label", ["x" * 256, "a\x00b", "x" * 60_000])
-def test_a_label_search_refuses_what_no_label_holds(client: TestClient, label: str) -> None:
+def test_a_label_search_refuses_what_no_label_holds(shared_client: TestClient, label: str) -> None:
+    client = shared_client
     reply = client.get("/api/jobs", params={"label": label}, headers=auth())
     assert reply.status_code == 400
     assert reply.json()["message"].startswith("Invalid value")
@@ -288,7 +290,8 @@ def test_an_exact_last_page_has_no_next(client: TestClient, host: Host) -> None:
 @pytest.mark.parametrize("after", ["1:x", "99999999999999999999:0123456789abcdef01234567",
                                    "1:0123456789ABCDEF01234567", "\u0661:0123456789abcdef01234567",
                                    "", "1:" + "a" * 10_000])
-def test_a_bad_after_is_refused_naming_it(client: TestClient, after: str) -> None:
+def test_a_bad_after_is_refused_naming_it(shared_client: TestClient, after: str) -> None:
+    client = shared_client
     reply = client.get("/api/jobs", params={"after": after}, headers=auth())
     assert reply.status_code == 400
     assert "'after'" in reply.json()["message"]

@@ -49,12 +49,12 @@ def assert_names(reply: object, name: str) -> None:
 
 @pytest.mark.parametrize("value", NOT_NUMBERS)
 def test_every_numeric_parameter_refuses_what_is_not_ascii_digits_in_range(
-    client: TestClient, host: Host, value: str
+    shared_client: TestClient, shared_host: Host, value: str
 ) -> None:
-    job_id = host.engine.enqueue("STEPS", {"steps": 1}).id
+    job_id = shared_host.engine.enqueue("STEPS", {"steps": 1}).id
     for route, names in NUMERIC.items():
         for name in names:
-            reply = client.get(url(route, job_id), params={name: value}, headers=auth())
+            reply = shared_client.get(url(route, job_id), params={name: value}, headers=auth())
             assert_names(reply, name)
 
 
@@ -121,7 +121,8 @@ def test_unknown_and_repeated_parameters_are_refused(client: TestClient, host: H
 
 @pytest.mark.parametrize("job_id", ["\u0661\u0662\u0663", "0" * 5000, "0123456789ABCDEF01234567",
                                     "0123456789abcdef0123456\u0661", "0123456789abcdef01234567\n"])  # fmt: skip
-def test_a_bad_job_id_in_the_path_names_jobId(client: TestClient, job_id: str) -> None:
+def test_a_bad_job_id_in_the_path_names_jobId(shared_client: TestClient, job_id: str) -> None:
+    client = shared_client
     for suffix in ("", "/logs"):
         reply = client.get(f"/api/jobs/{quote(job_id, safe='')}{suffix}", headers=auth())
         assert_names(reply, "jobId")

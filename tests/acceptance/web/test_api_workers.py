@@ -126,8 +126,9 @@ HOSTILE = [
 @pytest.mark.parametrize(("name", "value"), HOSTILE, ids=[f"{n}-{i}" for i, (n, _) in
                                                           enumerate(HOSTILE)])  # fmt: skip
 def test_a_hostile_parameter_is_a_bad_request_naming_it(
-    client: TestClient, name: str, value: str
+    shared_client: TestClient, name: str, value: str
 ) -> None:
+    client = shared_client
     reply = client.get("/api/workers", params={name: value}, headers=auth(ADMIN))
     assert reply.status_code == 400
     body = reply.json()
@@ -141,7 +142,8 @@ def test_a_lone_surrogate_app_is_a_bad_request_naming_it(client: TestClient) -> 
 
 
 @pytest.mark.parametrize("query", ["?app=a&app=b", "?state=alive&state=gone", "?color=red"])
-def test_repeated_or_unknown_parameters_are_bad_requests(client: TestClient, query: str) -> None:
+def test_repeated_or_unknown_parameters_are_bad_requests(shared_client: TestClient, query: str) -> None:
+    client = shared_client
     reply = client.get("/api/workers" + query, headers=auth(ADMIN))
     assert reply.status_code == 400 and reply.json()["code"] == "badRequest"
 
