@@ -90,7 +90,8 @@ def test_an_apps_token_sees_no_switcher_and_only_its_app(
     with browsing(browser) as beta:
         beta.goto(f"{two_apps.url}/#token={ADMIN}")
         expect(beta.get_by_test_id("app-switch")).to_have_value("alpha")
-        beta.get_by_test_id("app-switch").select_option("alpha")  # remembered: alpha
+        with beta.expect_navigation():  # the switch reloads the page: wait for it, not race it
+            beta.get_by_test_id("app-switch").select_option("alpha")  # remembered: alpha
         beta.goto(f"{two_apps.url}/workers#token={BETA_TOKEN}")  # a new page, a new token
         expect(beta.get_by_test_id("worker-scope")).to_contain_text("serving app beta")
         expect(beta.get_by_test_id("app-switch")).to_be_hidden()
