@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from .helpers import JS, Jobs
+import sqlalchemy as sa
+
+from sysjobs.store.schema import job_events, job_logs, job_results
+from sysjobs.store.schema import jobs as jobs_table
+
+from .helpers import JS, Jobs, clock_past
 
 
 def _call(js: JS, job: str, method: str) -> object:
@@ -65,7 +70,26 @@ def test_tree_methods_read_the_tree_when_called(js: JS, jobs: Jobs) -> None:
 
 
 def test_a_parent_removed_by_retention_keeps_its_id_with_a_null_label(js: JS, jobs: Jobs) -> None:
+    """Retention now prunes a tree bottom-up (a parent goes after its children), so a
+    missing parent is one an earlier release's retention pruned: its rows are removed here
+    as that release did."""
     parent = jobs.finished(label="Gone soon")
     child = _child(jobs, parent)
-    jobs.delete(parent)
+    _remove_rows(jobs, parent)
+    assert jobs.engine.get(parent) is None
     assert _call(js, child, "parentJob()") == {"id": parent, "label": None}
+
+
+def test_retention_keeps_a_parent_while_a_child_of_it_lives(jobs: Jobs) -> None:
+    parent = jobs.finished(label="Kept")
+    child = _child(jobs, parent)
+    clock_past(jobs.ms(parent, "ended_at"))
+    jobs.engine.prune(jobs_days=0)
+    assert jobs.engine.get(parent) is not None and jobs.engine.get(child) is not None
+
+
+def _remove_rows(jobs: Jobs, job_id: str) -> None:
+    with jobs.engine.database.write() as tx:
+        for table in (job_logs, job_events, job_results):
+            tx.connection.execute(sa.delete(table).where(table.c.job_id == job_id))
+        tx.connection.execute(sa.delete(jobs_table).where(jobs_table.c.id == job_id))
