@@ -280,6 +280,9 @@ class WalWatcher:
         self._wal = wal
         self._sink = sink
         self._closed = threading.Event()
+        # The baseline is taken here, not in the thread: a thread scheduled late would take
+        # a commit made meanwhile as its baseline and never hint it.
+        self._seen = self._signature()
         self._thread = threading.Thread(target=self._run, name="sysjobs-wal-watch", daemon=True)
         self._thread.start()
 
@@ -291,7 +294,7 @@ class WalWatcher:
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def _run(self) -> None:
-        seen = self._signature()
+        seen = self._seen
         while not self._closed.wait(WATCH_S):
             now = self._signature()
             if now != seen:
