@@ -197,13 +197,15 @@ class _Owner:
         by_id = dict(zip(self.ids, self.parts[1:], strict=True))
         while True:
             jobs = _steady(lambda: [engine.require(i) for i in self.ids])
+            taken_before = len(self.taken)
             for job in jobs:
                 if not self._take(job, by_id[job.id]):
                     return None
-            jobs = _steady(lambda: [engine.require(i) for i in self.ids])
+            if len(self.taken) != taken_before:  # a part ran here meanwhile: read them again
+                jobs = _steady(lambda: [engine.require(i) for i in self.ids])
             if all(j.status in FINAL_STATUSES for j in jobs):
                 return jobs
-            _steady(partial(ctx.set_progress, self._progress(jobs)))
+            _steady(partial(ctx.set_progress, self._progress(jobs, by_id)))
             if _steady(ctx.should_stop):
                 return None
             with suppress(Timeout):
@@ -233,9 +235,9 @@ class _Owner:
             return True  # ran to its end already
         return self._items(part, self.taken[job.id], job.id) is not None
 
-    def _progress(self, jobs: list[Job]) -> int:
+    def _progress(self, jobs: list[Job], parts: dict[str, range]) -> int:
         done = self.own[0] + sum(t[0] for t in self.taken.values())
-        done += sum(len(j.data.get("_items", [])) * j.progress // 100
+        done += sum(len(parts[j.id]) * j.progress // 100
                     for j in jobs if j.id not in self.taken)  # fmt: skip
         pct = min(99, done * 100 // max(1, len(self.data.items)))
         return max(pct, self.ctx.state.progress or 0)  # never back: a part's is throttled
