@@ -73,14 +73,15 @@ class Hold:
         self._lock = threading.Lock()
         self._cached: tuple[Hashable, frozenset[str]] | None = None
 
-    def types(self) -> frozenset[str]:
-        """The held types now (re-asked only when the version moved)."""
+    def types(self, *, fresh: bool = False) -> frozenset[str]:
+        """The held types now (re-asked only when the version moved, or ``fresh``: asked
+        again in any case, and kept)."""
         if self._version is None:
             return frozenset(self._held_types())
         version = self._version()  # read before the answer: a change after it moves it again
         with self._lock:
             cached = self._cached
-        if cached is not None and cached[0] == version:
+        if not fresh and cached is not None and cached[0] == version:
             return cached[1]
         answer = frozenset(self._held_types())
         with self._lock:
@@ -150,6 +151,15 @@ class Registry:
         still cannot slip through, and a busy worker does not read the status per job.
         """
         self._holds.append(Hold(held_types, version))
+
+    def held_now(self) -> frozenset[str]:
+        """The types every hold keeps back, asked afresh (no cached answer): what a claimer
+        checks its claimed jobs against *after* the claim. The holds are read before a
+        claim, and a claimer paused between that read and the claim — or one that has not
+        yet heard another process change the app's status — would otherwise run a job of
+        an app stopped in between. The fresh answers are kept, so the claims that follow
+        use them until the version moves again."""
+        return frozenset(name for hold in self._holds for name in hold.types(fresh=True))
 
     def claimable(self) -> list[str]:
         """Registered type names that no hold keeps back now, sorted."""
