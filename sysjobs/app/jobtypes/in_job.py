@@ -26,17 +26,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from contextlib import suppress
 from functools import partial
 from typing import Any, TypeVar
 
 from sysjobs.app.app import App
 from sysjobs.app.jobtypes.models import ExecuteInJobData
 from sysjobs.app.scripts import SCRIPT_TIMEOUT_S, error_text, script_session
-from sysjobs.errors import SysError, SystemException, Timeout
-from sysjobs.jobs import Job, JobContext
+from sysjobs.errors import SysError, SystemException
+from sysjobs.jobs import JobContext
 from sysjobs.jobs.clock import Clock, sleep
 from sysjobs.jobs.in_job import IN_JOB_TYPE, auto_step, plan_parts
+from sysjobs.jobs.models import JobState
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -197,28 +197,29 @@ class _Owner:
         self._save()
         return self.ids
 
-    def _settle(self) -> list[Job] | None:
-        """The children once every one is final (FINISHED, or CANCELED), taking over those
-        still PENDING; None when this job is to stop (its tree is stopped with it)."""
+    def _settle(self) -> list[JobState] | None:
+        """The children's states once every one is final (FINISHED, or CANCELED), taking
+        over those still PENDING; None when this job is to stop (its tree is stopped with
+        it). Each look reads the parts' status and progress only, in one query: their
+        rows' data, checkpoints and results are not needed until the end (``_end``)."""
         engine, ctx = self.app.engine, self.ctx
         by_id = dict(zip(self.ids, self.parts[1:], strict=True))
         while True:
-            jobs = self._steady(lambda: [engine.require(i) for i in self.ids])
+            jobs = self._steady(lambda: engine.states(self.ids))
             taken_before = len(self.taken)
             for job in jobs:
                 if not self._take(job, by_id[job.id]):
                     return None
             if len(self.taken) != taken_before:  # a part ran here meanwhile: read them again
-                jobs = self._steady(lambda: [engine.require(i) for i in self.ids])
+                jobs = self._steady(lambda: engine.states(self.ids))
             if all(j.status in FINAL_STATUSES for j in jobs):
                 return jobs
             self._steady(partial(ctx.set_progress, self._progress(jobs, by_id)))
             if self._steady(ctx.should_stop):
                 return None
-            with suppress(Timeout):
-                self._steady(lambda: engine.wait_all(self.ids, list(FINAL_STATUSES), PART_WAIT_S))
+            self._steady(lambda: engine.wait_states(self.ids, FINAL_STATUSES, PART_WAIT_S))
 
-    def _take(self, job: Job, part: range) -> bool:
+    def _take(self, job: JobState, part: range) -> bool:
         """Run ``job``'s part here if it is taken (now or by an earlier run) or can be;
         False when this job is to stop."""
         if job.id not in self.taken:
@@ -242,20 +243,22 @@ class _Owner:
             return True  # ran to its end already
         return self._items(part, self.taken[job.id], job.id) is not None
 
-    def _progress(self, jobs: list[Job], parts: dict[str, range]) -> int:
+    def _progress(self, jobs: list[JobState], parts: dict[str, range]) -> int:
         done = self.own[0] + sum(t[0] for t in self.taken.values())
         done += sum(len(parts[j.id]) * j.progress // 100
                     for j in jobs if j.id not in self.taken)  # fmt: skip
         pct = min(99, done * 100 // max(1, len(self.data.items)))
         return max(pct, self.ctx.state.progress or 0)  # never back: a part's is throttled
 
-    def _end(self, own: Tally, jobs: list[Job]) -> None:
+    def _end(self, own: Tally, jobs: list[JobState]) -> None:
         ctx = self.ctx
         tallies = [own, *self.taken.values()]
+        ran = [job.id for job in jobs if job.id not in self.taken]
+        results = self._steady(lambda: self.app.engine.results_of(ran)) if ran else {}
         for job in jobs:
             if job.id in self.taken:
                 continue
-            counts = job.results or {}
+            counts = results.get(job.id) or {}
             tally = _tally({"done": counts.get("itemsProcessed", 0),
                             "failed": counts.get("itemsFailed", 0),
                             "chunks": counts.get("chunks", 0)})  # fmt: skip
