@@ -15,7 +15,8 @@ Which types a claim may take is read before the claim (the app's status, cached 
 does not change): a claimer paused between that read and its claim, or one that has not yet
 heard another process stop the app, may lease a job of an app stopped in between. So every
 claim's jobs are checked against the holds read afresh once it returned (one read per app
-per claim, not per job), and a job now held is given back — to waiting, as it was before
+per claim, not per job, and none when a claim's jobs are of no type a hold may name),
+and a job now held is given back — to waiting, as it was before
 the claim (``Leases.give_back``) — instead of run. Runs inside each worker process, and in the
 host's own process only when asked (``in_process=True``: trusted code).
 """
@@ -262,9 +263,12 @@ class WorkerPool:
         no heartbeat: at worst the reaper takes it back)."""
         if not claimed:
             return claimed
+        types: dict[str, set[str]] = {}
+        for item in claimed:
+            types.setdefault(item.job.app, set()).add(item.job.type)
         try:
-            held = {app: self.served[app].engine.registry.held_now()
-                    for app in {c.job.app for c in claimed}}  # fmt: skip
+            held = {app: self.served[app].engine.registry.held_now(names)
+                    for app, names in types.items()}  # fmt: skip
         except Exception:
             log.exception("sysjobs: could not read which job types are held; giving back")
             held = None

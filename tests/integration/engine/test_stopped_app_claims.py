@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 
-from sysjobs.jobs import Claimed, ClaimSpec, Engine, Job
+from sysjobs.jobs import Claimed, ClaimSpec, Engine, Job, Lease
 from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.store.app_misc import AppMiscStore, AppStores
 from sysjobs.worker import WorkerPool
@@ -146,3 +147,63 @@ def test_in_one_claim_only_the_stopped_apps_jobs_are_given_back(
     for item in claimed:  # the other app's jobs run as claimed
         pool._run(pool._adopt(item))
     assert [(other.require(j.id).attempt, _runs(other, j.id)) for j in theirs] == [(1, 1)] * 3
+
+
+def test_a_give_back_that_fails_is_retried_before_the_next_claim_and_the_job_never_runs(
+    eng: Engine, elsewhere: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = eng.enqueue(HELD, {})
+    pool = PausedPool(eng, elsewhere, concurrency=2)
+    give_back = eng.leases.give_back
+    outage = [sa.exc.OperationalError("UPDATE jobs", {}, ConnectionError("server closed"))]
+
+    def flaky(leases: list[Lease]) -> list[str]:
+        if outage:
+            raise outage.pop()
+        return give_back(leases)
+
+    monkeypatch.setattr(eng.leases, "give_back", flaky)
+    assert pool.dispatch_once(True) == []  # held: not run, though its lease stays for now
+    assert eng.require(job.id).status == "RUNNING" and _runs(eng, job.id) == 0
+    assert pool.dispatch_once(True) == []  # the give-back again, first: and no new claim
+    _waiting_as_enqueued(eng, job)
+    _resume_and_run(eng, job)
+
+
+def test_when_the_status_cannot_be_read_after_a_claim_its_jobs_go_back_unrun(
+    db_url: str,
+) -> None:
+    with open_engine(db_url) as engine:
+        failing: list[bool] = []
+
+        def held() -> frozenset[str]:
+            if failing:
+                raise sa.exc.OperationalError("SELECT app_state", {}, ConnectionError("gone"))
+            return frozenset()
+
+        engine.registry.hold(held, version=engine.table_changes("app_state"))
+        job = engine.enqueue(HELD, {})
+        pool = PausedPool(engine, lambda: failing.append(True), concurrency=2)
+        assert pool.dispatch_once(True) == []
+        _waiting_as_enqueued(engine, job)
+        failing.clear()
+        (claimed,) = pool.dispatch_once(True)  # readable again: claimed, and runnable
+        assert claimed.job.id == job.id
+
+
+def test_a_claim_of_types_no_hold_may_name_asks_no_status_afresh(db_url: str) -> None:
+    with open_engine(db_url) as engine:
+        asked: list[int] = []
+
+        def held() -> frozenset[str]:
+            asked.append(1)
+            return frozenset()
+
+        engine.registry.hold(held, version=engine.table_changes("app_state"), within={HELD})
+        pool = WorkerPool(engine, concurrency=2)
+        engine.enqueue("NOOP", {})
+        assert len(pool.dispatch_once(True)) == 1
+        assert len(asked) == 1  # the claim's own (cached) read only
+        engine.enqueue(HELD, {})
+        assert len(pool.dispatch_once(True)) == 1
+        assert len(asked) == 2  # a job it may hold: asked again once claimed
