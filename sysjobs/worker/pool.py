@@ -158,6 +158,10 @@ class WorkerPool:
             app = self._app_of(running)
             force_end(app.engine, running, app.script_runner, released=True)
             self._forget(running)
+        try:
+            self._retry_give_backs()  # a last try; else the reaper takes them back
+        except Exception:
+            log.exception("sysjobs: claimed jobs could not be given back; their leases expire")
         self._closed.set()
         for thread in self._threads[1:]:
             thread.join(timeout=5.0)
@@ -284,6 +288,7 @@ class WorkerPool:
             log.exception("sysjobs: giving back %d claimed job(s) failed; retrying", len(leases))
             with self._lock:
                 self._giving_back += leases
+            self.engine.hub.notify([f"pool:{self.owner}"])  # the dispatcher retries it
 
     def _retry_give_backs(self) -> None:
         """Give back what an earlier give-back could not (raises while it still cannot:

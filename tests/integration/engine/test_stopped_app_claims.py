@@ -207,3 +207,23 @@ def test_a_claim_of_types_no_hold_may_name_asks_no_status_afresh(db_url: str) ->
         engine.enqueue(HELD, {})
         assert len(pool.dispatch_once(True)) == 1
         assert len(asked) == 2  # a job it may hold: asked again once claimed
+
+
+def test_a_pool_that_stops_gives_back_what_it_could_not_give_back_yet(
+    eng: Engine, elsewhere: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = eng.enqueue(HELD, {})
+    pool = PausedPool(eng, elsewhere, concurrency=2)
+    give_back = eng.leases.give_back
+    outage = [sa.exc.OperationalError("UPDATE jobs", {}, ConnectionError("server closed"))]
+
+    def flaky(leases: list[Lease]) -> list[str]:
+        if outage:
+            raise outage.pop()
+        return give_back(leases)
+
+    monkeypatch.setattr(eng.leases, "give_back", flaky)
+    assert pool.dispatch_once(True) == []
+    assert eng.require(job.id).status == "RUNNING"
+    pool.stop(grace_s=0)  # (never started: only its way out)
+    _waiting_as_enqueued(eng, job)
