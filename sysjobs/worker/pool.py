@@ -11,14 +11,11 @@ finishes, the transaction that writes its end also leases the slot's next job (u
 same queue and priority rules), which the thread then runs: a busy worker pays one write
 transaction per job, and no thread start.
 
-Which types a claim may take is read before the claim (the app's status, cached while it
-does not change): a claimer paused between that read and its claim, or one that has not yet
-heard another process stop the app, may lease a job of an app stopped in between. So every
-claim's jobs are checked against the holds read afresh once it returned (one read per app
-per claim, not per job, and none when a claim's jobs are of no type a hold may name),
-and a job now held is given back — to waiting, as it was before
-the claim (``Leases.give_back``) — instead of run. Runs inside each worker process, and in the
-host's own process only when asked (``in_process=True``: trusted code).
+Every claim's jobs — the dispatcher's and those leased in a finishing transaction — are
+checked against the apps' holds asked afresh once the claim returned, and a job of an app
+stopped since the claim was specified is given back instead of run
+(``sysjobs.worker.recheck``). Runs inside each worker process, and in the host's own
+process only when asked (``in_process=True``: trusted code).
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, Unpack
 
-from sysjobs.jobs import Claimed, ClaimSpec, Engine, FinishRequest, Job, Lease, new_owner
+from sysjobs.jobs import Claimed, ClaimSpec, Engine, FinishRequest, Job, new_owner
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.jobs.queues import QueueDef
@@ -42,6 +39,7 @@ from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
 from sysjobs.worker.queues import default_limits, free_slots, merged_queues, reserved_slots
+from sysjobs.worker.recheck import ClaimCheck
 from sysjobs.worker.served import ServedApp, served_apps
 
 log = logging.getLogger(__name__)
@@ -126,8 +124,11 @@ class WorkerPool:
         self.safety_poll_s = check_safety_poll(safety_poll_s)
         self._pacer = ClaimPacer(engine.clock, self._safety_poll)
         self._finisher = GroupFinisher(self._finish_batch)
-        #: Leases to give back that a failed write left held (retried before each claim).
-        self._giving_back: list[Lease] = []
+        #: Each claim's jobs against the holds asked afresh (``sysjobs.worker.recheck``).
+        self._check = ClaimCheck(
+            engine.leases, {k: a.engine.registry for k, a in self.served.items()},
+            wake=lambda: engine.hub.notify([f"pool:{self.owner}"]),
+        )  # fmt: skip
         #: This pool's row in the workers registry, naming the apps it serves.
         self.registration = Registration(
             engine, self.owner, slots=self.concurrency, queues=self.limits,
@@ -159,7 +160,7 @@ class WorkerPool:
             force_end(app.engine, running, app.script_runner, released=True)
             self._forget(running)
         try:
-            self._retry_give_backs()  # a last try; else the reaper takes them back
+            self._check.retry()  # a last try; else the reaper takes them back
         except Exception:
             log.exception("sysjobs: claimed jobs could not be given back; their leases expire")
         self._closed.set()
@@ -200,7 +201,7 @@ class WorkerPool:
         due by the engine's clock, else nothing (and no statement)."""
         if not self._pacer.due(hinted):
             return []
-        self._retry_give_backs()
+        self._check.retry()
         claimed = self._claim() or []
         self._pacer.claimed(bool(claimed))
         return claimed
@@ -244,7 +245,7 @@ class WorkerPool:
             names = queues if isinstance(queues, tuple) else (queues,)
             criteria = self._whose(queues=names, allow_low=allow_low, lease_s=self.lease_s)
             claimed += self._lease(min(limit, total - len(claimed)), criteria)
-        return self._runnable(claimed) or None
+        return self._check.runnable(claimed) or None
 
     def _lease(self, limit: int, criteria: ClaimCriteria) -> list[Claimed]:
         """The claim itself, once ``criteria`` were read (a seam: a test pauses here)."""
@@ -256,53 +257,8 @@ class WorkerPool:
         """The group commit's write: the ends, and the jobs leased with them that may run
         (those of an app stopped since their claim was specified are given back)."""
         ended = self.engine.leases.finish_many(requests, ended_jobs=False)
-        runnable = {c.lease for c in self._runnable([c for _, cs in ended for c in cs])}
+        runnable = {c.lease for c in self._check.runnable([c for _, cs in ended for c in cs])}
         return [(job, [c for c in cs if c.lease in runnable]) for job, cs in ended]
-
-    def _runnable(self, claimed: list[Claimed]) -> list[Claimed]:
-        """``claimed`` less the jobs their app holds now, by holds read afresh after the
-        claim; those are given back. Never raises: when the holds cannot be read or the
-        give-back cannot be written, every job not known to be runnable is kept from
-        running and given back before the next claim (until then its lease is renewed by
-        no heartbeat: at worst the reaper takes it back)."""
-        if not claimed:
-            return claimed
-        types: dict[str, set[str]] = {}
-        for item in claimed:
-            types.setdefault(item.job.app, set()).add(item.job.type)
-        try:
-            held = {app: self.served[app].engine.registry.held_now(names)
-                    for app, names in types.items()}  # fmt: skip
-        except Exception:
-            log.exception("sysjobs: could not read which job types are held; giving back")
-            held = None
-        back = [c for c in claimed if held is None or c.job.type in held[c.job.app]]
-        if back:
-            self._give_back([c.lease for c in back])
-        return [c for c in claimed if held is not None and c.job.type not in held[c.job.app]]
-
-    def _give_back(self, leases: list[Lease]) -> None:
-        try:
-            self.engine.leases.give_back(leases)
-        except Exception:
-            log.exception("sysjobs: giving back %d claimed job(s) failed; retrying", len(leases))
-            with self._lock:
-                self._giving_back += leases
-            self.engine.hub.notify([f"pool:{self.owner}"])  # the dispatcher retries it
-
-    def _retry_give_backs(self) -> None:
-        """Give back what an earlier give-back could not (raises while it still cannot:
-        the dispatcher then pauses, as after a failed claim)."""
-        with self._lock:
-            leases, self._giving_back = self._giving_back, []
-        if not leases:
-            return
-        try:
-            self.engine.leases.give_back(leases)
-        except Exception:
-            with self._lock:
-                self._giving_back = leases + self._giving_back
-            raise
 
     def _next_claim(self, leaving: Running) -> ClaimSpec | None:
         """What the slot ``leaving`` frees can take, leased in its finishing transaction.
