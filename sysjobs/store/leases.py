@@ -238,23 +238,24 @@ def give_back(tx: Tx, leases: Sequence[LeaseKey], now_ms: int) -> list[Row]:
 
 
 def _undo_claim(connection: sa.Connection, row: sa.Row[Any], after: str, now_ms: int) -> None:
+    """Write one give-back (see :func:`give_back`): the lease cleared, attempt and start as
+    before the claim; the claim's event deleted, or the landing's event added."""
     attempt = int(row.attempt) - 1
     started = None if attempt == 0 else row.started_ms
-    values: dict[str, Any] = {
-        **released(after, 0, {}), "attempt": attempt, "started_ms": started,
-    }
-    if after == "PENDING":
-        connection.execute(
-            job_events.delete().where(
-                job_events.c.job_id == row.id, job_events.c.attempt == row.attempt,
-                job_events.c.owner == row.owner, job_events.c.to_status == "RUNNING",
-                job_events.c.from_status == "PENDING",
-            )
-        )  # fmt: skip
-    else:
-        at = stamp(now_ms, row.created_ms, started, row.last_event_ms)
-        values["ended_ms"] = at
+    at = stamp(now_ms, row.created_ms, started, row.last_event_ms)
+    connection.execute(
+        jobs.update().where(jobs.c.id == row.id)
+        .values(released(after, at, {"attempt": attempt, "started_ms": started}))
+    )  # fmt: skip
+    if after != "PENDING":
         add_events(connection, [event(row.id, at, row.status, after, app=row.app,
                                       attempt=row.attempt, owner=row.owner,
                                       reason=GIVE_BACK_REASON)])  # fmt: skip
-    connection.execute(jobs.update().where(jobs.c.id == row.id).values(values))
+        return
+    connection.execute(
+        job_events.delete().where(
+            job_events.c.job_id == row.id, job_events.c.attempt == row.attempt,
+            job_events.c.owner == row.owner, job_events.c.to_status == "RUNNING",
+            job_events.c.from_status == "PENDING",
+        )
+    )  # fmt: skip
