@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
-from sysjobs.app.app import App
+from sysjobs.app.app import HELD_WHEN_STOPPED, App
 from sysjobs.app.definition import load_app, load_demo_app
 from sysjobs.app.jobtypes import register_app_job_types
 from sysjobs.bindings import core_namespaces
@@ -109,7 +109,8 @@ class Host:
             # The app's status is cached per claim until app_state is written or another
             # process is heard from: a busy worker does not read it per job.
             self.engine.registry.hold(
-                self.app.held_job_types, version=self.engine.table_changes("app_state")
+                self.app.held_job_types, version=self.engine.table_changes("app_state"),
+                within=HELD_WHEN_STOPPED,
             )
             self.engine.register(script_job_type())
             for job_type in self.extensions.job_types:

@@ -8,8 +8,9 @@ transaction and never lets it fall before the times the job already has.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sysjobs.jobs import ids
 
@@ -22,6 +23,15 @@ class Clock(Protocol):
         ...
 
 
+@runtime_checkable
+class Sleeper(Protocol):
+    """A clock that also waits: a test's clock steps its own time instead of sleeping."""
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass on this clock."""
+        ...
+
+
 @dataclass(frozen=True)
 class SystemClock:
     """The machine's wall clock (the default)."""
@@ -29,6 +39,20 @@ class SystemClock:
     def now_ms(self) -> int:
         """``time.time_ns()`` in milliseconds."""
         return ids.now_ms()
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep``."""
+        time.sleep(seconds)
+
+
+def sleep(clock: Clock, seconds: float) -> None:
+    """Wait ``seconds`` on ``clock``: a :class:`Sleeper` waits itself (a test's clock steps
+    its time, so a retry loop timed by the clock runs at once); another clock sleeps on
+    the machine's time, as its ``now_ms`` moves with it."""
+    if isinstance(clock, Sleeper):
+        clock.sleep(seconds)
+    else:
+        time.sleep(seconds)
 
 
 #: The clock an engine uses unless its settings say otherwise.

@@ -25,7 +25,7 @@ from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.leases import Leases
-from sysjobs.jobs.models import AppLog, Job, JobEvent, JobLog
+from sysjobs.jobs.models import AppLog, Job, JobEvent, JobLog, JobState
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.queries import FindQuery, LogsQuery
 from sysjobs.jobs.registry import JobType
@@ -34,7 +34,7 @@ from sysjobs.jobs.settings import EngineSettings
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.tree import TreeInfo, lineage
 from sysjobs.jobs.values import log_row, shown
-from sysjobs.jobs.waiting import wait_all, wait_until
+from sysjobs.jobs.waiting import wait_all, wait_states, wait_until
 from sysjobs.store.app_logs import prune_app_logs
 from sysjobs.store.database import Database
 from sysjobs.store.listing import JobFilter, LogFilter
@@ -314,6 +314,24 @@ class Engine:
     ) -> list[Job]:
         """``wait`` for several jobs on one watch (``sysjobs.jobs.waiting.wait_all``)."""
         return wait_all(self.parts, job_ids, statuses, timeout_s)
+
+    def states(self, job_ids: Sequence[str]) -> list[JobState]:
+        """Status and progress of each job, in order, in one query (``NotFound`` for one
+        not there): what a job polling others needs, without their whole rows."""
+        return self.parts.states(job_ids)
+
+    def wait_states(
+        self, job_ids: Sequence[str], statuses: Sequence[str], timeout_s: float
+    ) -> list[JobState] | None:
+        """The jobs' states once all are in ``statuses``, or None at the timeout
+        (``sysjobs.jobs.waiting.wait_states``: status and progress reads only)."""
+        return wait_states(self.parts, job_ids, statuses, timeout_s)
+
+    def results_of(self, job_ids: Sequence[str]) -> dict[str, Any]:
+        """{id: results} of those of ``job_ids`` that are this app's jobs, without their
+        rows (an owner adding up its finished parts' counts)."""
+        ids = [check_job_id(job_id, "jobIds") for job_id in job_ids]
+        return self.store.results_of(ids, apps=self.apps)
 
     def events(self, job_id: str) -> list[JobEvent]:
         """Every transition of the job, oldest first."""

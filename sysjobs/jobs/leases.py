@@ -192,6 +192,16 @@ class Leases:
             for r in rows
         ]
 
+    def give_back(self, leases: Sequence[Lease]) -> list[str]:
+        """Undo claims that must not run: each job whose lease still holds returns to
+        waiting as it was before the claim (``JobBackend.give_back``). The ids given back;
+        a lease already taken back or over is left to its new holder.
+
+        For a claimer that learns after its claim that a job may not run now — its app was
+        stopped between the moment the claimer read what it may take and the claim."""
+        keys = [(lease.job_id, lease.owner, lease.attempt) for lease in leases]
+        return [row["id"] for row in self.store.give_back(keys)]
+
     def heartbeat(
         self, owner: str, lease_s: float | None = None, *, job_ids: Collection[str] | None = None,
         worker: WorkerBeat | None = None,

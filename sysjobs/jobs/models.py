@@ -1,4 +1,5 @@
-"""Frozen value objects handed across the engine's boundary: ``Job``, ``JobLog``, ``JobEvent``.
+"""Frozen value objects handed across the engine's boundary: ``Job``, ``JobState``, ``JobLog``,
+``JobEvent``.
 
 A ``Job`` is a snapshot of one row at the moment it was read; ``waiting_ms`` and
 ``duration_ms`` are computed against the clock when called, so they keep growing while the
@@ -7,6 +8,7 @@ job is PENDING / RUNNING, as the spec says.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -157,6 +159,24 @@ class AppLog(BaseModel):
             additional_info=row["additional_info"],
             job_id=row["job_id"],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """A job's status and progress, read without the rest of its row: what a job that
+    waits on others (``executeInJob``'s owner on its parts) reads again and again — a
+    whole row carries the data, checkpoint and results, which grow with the job's work."""
+
+    #: 24 lowercase hex.
+    id: str
+    status: JobStatus
+    #: 0-100.
+    progress: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> JobState:
+        """Build from a row of ``id``, ``status`` and ``progress``."""
+        return cls(str(row["id"]), JobStatus(row["status"]), int(row["progress"]))
 
 
 class JobEvent(BaseModel):

@@ -8,7 +8,7 @@ and the dependencies stop being readable from the signatures.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from sysjobs.errors import NotFound
@@ -18,7 +18,7 @@ from sysjobs.jobs.clock import Clock
 from sysjobs.jobs.hooks import EngineHooks
 from sysjobs.jobs.hub import Hub
 from sysjobs.jobs.ids import JobIds, check_job_id
-from sysjobs.jobs.models import Job
+from sysjobs.jobs.models import Job, JobState
 from sysjobs.jobs.registry import Registry
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.store.backend import JobBackend
@@ -105,6 +105,16 @@ class EngineParts:
             return None
         job = self.require(job_id, parameter=parameter)
         return job if job.status in wanted else None
+
+    def states(self, job_ids: Sequence[str], *, parameter: str = "jobIds") -> list[JobState]:
+        """Status and progress of each of ``job_ids``, in their order, in one query (no
+        data, checkpoint or results); ``NotFound`` names the first that is not there."""
+        ids = [check_job_id(job_id, parameter) for job_id in job_ids]
+        found = {row["id"]: row for row in self.store.states(ids, apps=self.apps)}
+        for job_id in ids:
+            if job_id not in found:
+                raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
+        return [JobState.from_row(found[job_id]) for job_id in ids]
 
     def require(self, job_id: str, *, parameter: str = "jobId") -> Job:
         """The job, or ``NotFound``."""

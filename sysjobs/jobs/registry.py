@@ -66,21 +66,29 @@ class Hold:
     """One hold on job types, its answer kept while its version stays the same."""
 
     def __init__(
-        self, held_types: Callable[[], Collection[str]], version: Callable[[], Hashable] | None
-    ) -> None:
+        self, held_types: Callable[[], Collection[str]], version: Callable[[], Hashable] | None,
+        within: Collection[str] | None = None,
+    ) -> None:  # fmt: skip
         self._held_types = held_types
         self._version = version
+        #: Every type this hold may ever name (None: any).
+        self._within = None if within is None else frozenset(within)
         self._lock = threading.Lock()
         self._cached: tuple[Hashable, frozenset[str]] | None = None
 
-    def types(self) -> frozenset[str]:
-        """The held types now (re-asked only when the version moved)."""
+    def may_hold(self, types: Collection[str]) -> bool:
+        """Whether this hold may name any of ``types``."""
+        return self._within is None or not self._within.isdisjoint(types)
+
+    def types(self, *, fresh: bool = False) -> frozenset[str]:
+        """The held types now (re-asked only when the version moved, or ``fresh``: asked
+        again in any case, and kept)."""
         if self._version is None:
             return frozenset(self._held_types())
         version = self._version()  # read before the answer: a change after it moves it again
         with self._lock:
             cached = self._cached
-        if cached is not None and cached[0] == version:
+        if not fresh and cached is not None and cached[0] == version:
             return cached[1]
         answer = frozenset(self._held_types())
         with self._lock:
@@ -140,6 +148,7 @@ class Registry:
         held_types: Callable[[], Collection[str]],
         *,
         version: Callable[[], Hashable] | None = None,
+        within: Collection[str] | None = None,
     ) -> None:
         """Keep workers from claiming the types ``held_types()`` names at claim time.
 
@@ -148,8 +157,25 @@ class Registry:
         value — it must move whenever the answer may (the app's status written by this
         process, a hint from another one), so a job enqueued right after STOP_APP finished
         still cannot slip through, and a busy worker does not read the status per job.
+        ``within``: every type ``held_types()`` may ever name (None: any) — a claim whose
+        jobs are all of other types needs no fresh answer (:meth:`held_now`).
         """
-        self._holds.append(Hold(held_types, version))
+        self._holds.append(Hold(held_types, version, within))
+
+    def held_now(self, types: Collection[str]) -> frozenset[str]:
+        """Those of ``types`` (a claim's jobs' types) that a hold keeps back, asked afresh
+        (no cached answer): what a claimer checks its claimed jobs against *after* the
+        claim. The holds are read before a claim, and a claimer paused between that read
+        and the claim — or one that has not yet heard another process change the app's
+        status — would otherwise run a job of an app stopped in between. A hold that can
+        name none of ``types`` is not asked (a claim of system jobs reads no status); the
+        fresh answers are kept, so the claims that follow use them until the version
+        moves again."""
+        held: set[str] = set()
+        for hold in self._holds:
+            if hold.may_hold(types):
+                held |= hold.types(fresh=True)
+        return frozenset(held.intersection(types))
 
     def claimable(self) -> list[str]:
         """Registered type names that no hold keeps back now, sorted."""

@@ -17,7 +17,7 @@ from typing import TypeVar
 from sysjobs.errors import Timeout
 from sysjobs.jobs.hub import Hub
 from sysjobs.jobs.ids import is_job_id
-from sysjobs.jobs.models import Job
+from sysjobs.jobs.models import Job, JobState
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import bad
@@ -110,6 +110,28 @@ def wait_all(
     if found is not None:
         return found
     raise _outstanding_timeout(parts, [i for i in ids if i not in seen], wanted, timeout_s)
+
+
+def wait_states(
+    parts: EngineParts, job_ids: Sequence[str], statuses: Sequence[str], timeout_s: float
+) -> list[JobState] | None:
+    """The states of ``job_ids`` (in their order) once one read finds every job in one of
+    ``statuses``; None when ``timeout_s`` passes first. A light :func:`wait_all` for a
+    caller that waits for final statuses (which do not move on) again and again — an
+    ``executeInJob`` owner on its parts: each wake-up reads status and progress of all
+    the jobs in one query, never a whole row, and a timeout is an answer, not an error
+    whose message costs a read per job. ``NotFound`` when a job is not there."""
+    wanted = check_statuses(statuses)
+    _check_timeout(timeout_s)
+
+    def read() -> list[JobState] | None:
+        states = parts.states(job_ids)
+        return states if all(s.status in wanted for s in states) else None
+
+    return wait_until(
+        read, hub=parts.hub, keys=[f"job:{i}" for i in job_ids], timeout_s=timeout_s,
+        poll=parts.backend.poll_interval,
+    )  # fmt: skip
 
 
 def _check_timeout(timeout_s: object) -> None:

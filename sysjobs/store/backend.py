@@ -25,7 +25,7 @@ from sysjobs.store.listing import JobFilter, LogFilter
 from sysjobs.store.rows import Apps, Row
 from sysjobs.store.workers import WorkerBeat
 
-__all__ = ["ClaimSpec", "FinishSpec", "Finished", "JobBackend", "Recovery"]
+__all__ = ["ClaimSpec", "FinishSpec", "Finished", "JobBackend", "LeaseKey", "Recovery"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,9 @@ class FinishSpec:
 #: the error to add to its results as ``error`` — or None to leave them as they are).
 Recovery = tuple[str, str, str, str, Mapping[str, Any] | None]
 
+#: One lease as its holder names it: (job id, owner, attempt) — the fence of its writes.
+LeaseKey = tuple[str, str, int]
+
 #: What ``finish`` returns: each end's row (None when fenced off), each claim's rows.
 Finished = tuple[list[Row | None], list[list[Row]]]
 
@@ -116,6 +119,15 @@ class JobBackend(Protocol):
         """End-and-claim: end ``ends`` (each fenced by owner and attempt and mapped by its
         ``targets``; None when fenced off), then lease for each of ``claims``, at once. The
         claims do not see the ends. ``rows=False``: an ended row is only ``id``/``status``."""
+
+    def give_back(self, leases: Sequence[LeaseKey]) -> list[Row]:
+        """Undo claims the claimer must not run (their app was stopped before the claim):
+        each job whose lease still holds returns to waiting exactly as before its claim —
+        PENDING, attempt not counted, no start left (unless an earlier attempt started
+        it), no owner or lease, its turn kept, its claim event gone; a stop or cancel asked
+        meanwhile lands it STOPPED or CANCELED. A lease taken back (the reaper) or taken
+        over (another claim) is left alone. Returns ``id``/``status`` of each given back;
+        wakes claimers (``work``)."""
 
     def heartbeat(
         self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None,

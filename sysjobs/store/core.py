@@ -15,11 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sysjobs.store.backend import Recovery
+from sysjobs.store.backend import LeaseKey, Recovery
 from sysjobs.store.database import Database
 from sysjobs.store.dialect import HintSink
 from sysjobs.store.jobstore import JobStore
-from sysjobs.store.leases import recover_one
+from sysjobs.store.leases import give_back, recover_one
 from sysjobs.store.listing import JobFilter, ListingStore, LogFilter
 from sysjobs.store.rows import (
     LEASED,
@@ -51,6 +51,14 @@ class CoreBackend:
     ) -> list[Row]:
         """See ``JobBackend.insert_jobs``."""
         return self._jobs.insert_jobs(rows, reason=reason)
+
+    def give_back(self, leases: Sequence[LeaseKey]) -> list[Row]:
+        """See ``JobBackend.give_back``: one short write transaction, its time read under
+        the write lock (rare: a claim that raced a stop of its app)."""
+        if not leases:
+            return []
+        with self.db.write() as tx:
+            return give_back(tx, leases, self.now())
 
     def heartbeat(
         self, owner: str, lease_ms: int, *, job_ids: Collection[str] | None = None,

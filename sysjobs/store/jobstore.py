@@ -83,6 +83,29 @@ class JobStore:
             found = conn.execute(query).scalar_one_or_none()
         return None if found is None else str(found)
 
+    def states(self, job_ids: Sequence[str], *, apps: Apps) -> list[Row]:
+        """``id``, ``status`` and ``progress`` of those of ``job_ids`` that are jobs of
+        ``apps``, in no order (primary key): what an owner polls of its parts, without
+        their data, checkpoints and results."""
+        if not job_ids:
+            return []
+        query = sa.select(jobs.c.id, jobs.c.status, jobs.c.progress).where(
+            jobs.c.id.in_(list(job_ids)), *of_app(jobs.c.app, apps)
+        )
+        with self.db.read() as conn:
+            return [as_row(r) for r in conn.execute(query)]
+
+    def results_of(self, job_ids: Sequence[str], *, apps: Apps) -> dict[str, Any]:
+        """{id: results} of those of ``job_ids`` that are jobs of ``apps`` (results None
+        when the job set none), without the jobs' rows."""
+        if not job_ids:
+            return {}
+        query = sa.select(job_results.c.job_id, job_results.c.results).where(
+            job_results.c.job_id.in_(list(job_ids)), *of_app(job_results.c.app, apps)
+        )
+        with self.db.read() as conn:
+            return {str(i): results for i, results in conn.execute(query)}
+
     def transition(
         self,
         job_id: str,

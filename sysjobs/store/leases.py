@@ -2,8 +2,9 @@
 
 The claim and the end of a lease are each backend's own (``store/sqlite/leases.py``:
 statements in a write transaction; ``store/postgres/leases.py``: one call of the server
-function). What is written once here: releasing a lease, recovering a lost one, and how
-a worker's claims are grouped and shared out.
+function). What is written once here: releasing a lease, recovering a lost one, giving
+back a claim the worker must not run (:func:`give_back`), and how a worker's claims are
+grouped and shared out.
 
 Time. A job's times must read in order — created ≤ started ≤ ended, and each event's time
 no earlier than the job's times before it — or ``find({createTo: started})`` misses a job
@@ -30,9 +31,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sysjobs.store.backend import ClaimSpec, Recovery
-from sysjobs.store.rows import Row, add_events, event
-from sysjobs.store.schema import job_logs, job_results, jobs
+from sysjobs.store.backend import ClaimSpec, LeaseKey, Recovery
+from sysjobs.store.database import Tx
+from sysjobs.store.rows import LEASED, Row, add_events, event, last_event_ms, stamp
+from sysjobs.store.schema import job_events, job_logs, job_results, jobs
 
 
 def fair_rounds(
@@ -191,3 +193,69 @@ def _add_error(connection: sa.Connection, job_id: str, error: Mapping[str, Any])
     connection.execute(
         job_results.update().where(job_results.c.job_id == job_id).values(results=merged)
     )
+
+
+#: Where a job given back lands, by its status then: back to waiting, or — when a stop or
+#: a cancel was asked for between the claim and the give-back — where that request takes a
+#: job that is not running (as a worker that shuts down puts a job back).
+GIVEN_BACK = {"RUNNING": "PENDING", "STOPPING": "STOPPED", "CANCELING": "CANCELED"}
+#: The reason the events of a given-back stopped or canceled job carry.
+GIVE_BACK_REASON = "given back"
+
+
+def give_back(tx: Tx, leases: Sequence[LeaseKey], now_ms: int) -> list[Row]:
+    """Undo the claims of ``leases`` in the open write transaction ``tx``: each job whose
+    lease still holds (same owner, same attempt, leased) returns to waiting as it was
+    before the claim; the others are left alone. Returns ``{id, status}`` of each job
+    given back.
+
+    Before the claim a job was PENDING with no owner, lease or end, its attempts one fewer,
+    and no start unless an earlier attempt made one (a claim sets ``started_ms`` only on
+    the first). Its turn is the claim's untouched one, so it keeps its place in its app's
+    pending order (the front, since it was taken); the limits count leased jobs, one fewer
+    now. The claim's event is deleted: job listeners never hear of a run that did not
+    happen. A job a stop or cancel reached meanwhile lands where :data:`GIVEN_BACK` says,
+    with an event. The rows are locked in id order, as every lease writer locks them.
+    """
+    wanted = {job_id: (owner, attempt) for job_id, owner, attempt in leases}
+    if not wanted:
+        return []
+    locked = (
+        sa.select(jobs.c.id, jobs.c.app, jobs.c.status, jobs.c.owner, jobs.c.attempt,
+                  jobs.c.created_ms, jobs.c.started_ms, last_event_ms())
+        .where(jobs.c.id.in_(sorted(wanted)), jobs.c.status.in_(LEASED))
+        .order_by(jobs.c.id).with_for_update()
+    )  # fmt: skip
+    out: list[Row] = []
+    for row in tx.connection.execute(locked).all():
+        if (row.owner, row.attempt) != wanted[row.id]:
+            continue  # the lease was taken back, or taken over: not this claimer's to undo
+        after = GIVEN_BACK[row.status]
+        _undo_claim(tx.connection, row, after, now_ms)
+        tx.hint(f"job:{row.id}", *(["work"] if after == "PENDING" else []))
+        out.append({"id": row.id, "status": after})
+    return out
+
+
+def _undo_claim(connection: sa.Connection, row: sa.Row[Any], after: str, now_ms: int) -> None:
+    """Write one give-back (see :func:`give_back`): the lease cleared, attempt and start as
+    before the claim; the claim's event deleted, or the landing's event added."""
+    attempt = int(row.attempt) - 1
+    started = None if attempt == 0 else row.started_ms
+    at = stamp(now_ms, row.created_ms, started, row.last_event_ms)
+    connection.execute(
+        jobs.update().where(jobs.c.id == row.id)
+        .values(released(after, at, {"attempt": attempt, "started_ms": started}))
+    )  # fmt: skip
+    if after != "PENDING":
+        add_events(connection, [event(row.id, at, row.status, after, app=row.app,
+                                      attempt=row.attempt, owner=row.owner,
+                                      reason=GIVE_BACK_REASON)])  # fmt: skip
+        return
+    connection.execute(
+        job_events.delete().where(
+            job_events.c.job_id == row.id, job_events.c.attempt == row.attempt,
+            job_events.c.owner == row.owner, job_events.c.to_status == "RUNNING",
+            job_events.c.from_status == "PENDING",
+        )
+    )  # fmt: skip

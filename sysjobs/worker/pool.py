@@ -9,8 +9,13 @@ running JavaScript cannot block it; and one thread per busy slot. The dispatcher
 the served apps' cron schedules (``sysjobs.jobs.schedules``) before each claim. When a slot's job
 finishes, the transaction that writes its end also leases the slot's next job (under the
 same queue and priority rules), which the thread then runs: a busy worker pays one write
-transaction per job, and no thread start. Runs inside each worker process, and in the
-host's own process only when asked (``in_process=True``: trusted code).
+transaction per job, and no thread start.
+
+Every claim's jobs — the dispatcher's and those leased in a finishing transaction — are
+checked against the apps' holds asked afresh once the claim returned, and a job of an app
+stopped since the claim was specified is given back instead of run
+(``sysjobs.worker.recheck``). Runs inside each worker process, and in the host's own
+process only when asked (``in_process=True``: trusted code).
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, Unpack
 
-from sysjobs.jobs import Claimed, ClaimSpec, Engine, Job, new_owner
+from sysjobs.jobs import Claimed, ClaimSpec, Engine, FinishRequest, Job, new_owner
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.jobs.queues import QueueDef
@@ -34,6 +39,7 @@ from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
 from sysjobs.worker.queues import default_limits, free_slots, merged_queues, reserved_slots
+from sysjobs.worker.recheck import ClaimCheck
 from sysjobs.worker.served import ServedApp, served_apps
 
 log = logging.getLogger(__name__)
@@ -117,9 +123,12 @@ class WorkerPool:
         #: Seconds between idle claims while other processes' commits wake the pool.
         self.safety_poll_s = check_safety_poll(safety_poll_s)
         self._pacer = ClaimPacer(engine.clock, self._safety_poll)
-        self._finisher = GroupFinisher(
-            lambda requests: engine.leases.finish_many(requests, ended_jobs=False)
-        )
+        self._finisher = GroupFinisher(self._finish_batch)
+        #: Each claim's jobs against the holds asked afresh (``sysjobs.worker.recheck``).
+        self._check = ClaimCheck(
+            engine.leases, {k: a.engine.registry for k, a in self.served.items()},
+            wake=lambda: engine.hub.notify([f"pool:{self.owner}"]),
+        )  # fmt: skip
         #: This pool's row in the workers registry, naming the apps it serves.
         self.registration = Registration(
             engine, self.owner, slots=self.concurrency, queues=self.limits,
@@ -150,6 +159,10 @@ class WorkerPool:
             app = self._app_of(running)
             force_end(app.engine, running, app.script_runner, released=True)
             self._forget(running)
+        try:
+            self._check.retry()  # a last try; else the reaper takes them back
+        except Exception:
+            log.exception("sysjobs: claimed jobs could not be given back; their leases expire")
         self._closed.set()
         for thread in self._threads[1:]:
             thread.join(timeout=5.0)
@@ -188,6 +201,7 @@ class WorkerPool:
         due by the engine's clock, else nothing (and no statement)."""
         if not self._pacer.due(hinted):
             return []
+        self._check.retry()
         claimed = self._claim() or []
         self._pacer.claimed(bool(claimed))
         return claimed
@@ -230,10 +244,21 @@ class WorkerPool:
         for queues, limit in groups:
             names = queues if isinstance(queues, tuple) else (queues,)
             criteria = self._whose(queues=names, allow_low=allow_low, lease_s=self.lease_s)
-            claimed += self.engine.leases.claim(
-                self.owner, limit=min(limit, total - len(claimed)), **criteria
-            )
-        return claimed or None
+            claimed += self._lease(min(limit, total - len(claimed)), criteria)
+        return self._check.runnable(claimed) or None
+
+    def _lease(self, limit: int, criteria: ClaimCriteria) -> list[Claimed]:
+        """The claim itself, once ``criteria`` were read (a seam: a test pauses here)."""
+        return self.engine.leases.claim(self.owner, limit=limit, **criteria)
+
+    def _finish_batch(
+        self, requests: Sequence[FinishRequest]
+    ) -> list[tuple[Job | None, list[Claimed]]]:
+        """The group commit's write: the ends, and the jobs leased with them that may run
+        (those of an app stopped since their claim was specified are given back)."""
+        ended = self.engine.leases.finish_many(requests, ended_jobs=False)
+        runnable = {c.lease for c in self._check.runnable([c for _, cs in ended for c in cs])}
+        return [(job, [c for c in cs if c.lease in runnable]) for job, cs in ended]
 
     def _next_claim(self, leaving: Running) -> ClaimSpec | None:
         """What the slot ``leaving`` frees can take, leased in its finishing transaction.

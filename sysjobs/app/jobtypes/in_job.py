@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
-from contextlib import suppress
 from functools import partial
 from typing import Any, TypeVar
 
 from sysjobs.app.app import App
 from sysjobs.app.jobtypes.models import ExecuteInJobData
 from sysjobs.app.scripts import SCRIPT_TIMEOUT_S, error_text, script_session
-from sysjobs.errors import SysError, SystemException, Timeout
-from sysjobs.jobs import Job, JobContext
+from sysjobs.errors import SysError, SystemException
+from sysjobs.jobs import JobContext
+from sysjobs.jobs.clock import Clock, sleep
 from sysjobs.jobs.in_job import IN_JOB_TYPE, auto_step, plan_parts
+from sysjobs.jobs.models import JobState
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -92,11 +92,13 @@ def execute_in_job(app: App, ctx: JobContext, data: ExecuteInJobData) -> None:
     parts = [range(0, total)] if data.part else plan_parts(
         total, data.step, app.engine.registry.queue_caps().get(ctx.job.queue))
     if len(parts) == 1:
-        def save(tally: Tally) -> None:
-            _steady(partial(ctx.save_checkpoint, _saved(tally)))
-            _steady(partial(ctx.set_progress, min(99, tally[0] * 100 // max(1, total))))
+        clock = app.engine.clock
 
-        tally = _run_items(ctx, data, range(0, total), _tally(ctx.checkpoint), save)
+        def save(tally: Tally) -> None:
+            _steady(clock, partial(ctx.save_checkpoint, _saved(tally)))
+            _steady(clock, partial(ctx.set_progress, min(99, tally[0] * 100 // max(1, total))))
+
+        tally = _run_items(ctx, clock, data, range(0, total), _tally(ctx.checkpoint), save)
         if tally is not None:
             _end(ctx, total, tally)
         return
@@ -130,6 +132,8 @@ class _Owner:
     def __init__(self, app: App, ctx: JobContext, data: ExecuteInJobData,
                  parts: list[range]) -> None:  # fmt: skip
         self.app, self.ctx, self.data, self.parts = app, ctx, data, parts
+        #: The engine's clock: it times the retries through a database outage (``_steady``).
+        self.clock = app.engine.clock
         cp = ctx.checkpoint
         self.taken: dict[str, Tally] = {
             str(k): _tally(v) for k, v in (cp.get("taken") or {}).items()
@@ -138,8 +142,11 @@ class _Owner:
         self.own: Tally = _tally(cp)
         self.ids: list[str] = []
 
+    def _steady(self, call: Callable[[], T]) -> T:
+        return _steady(self.clock, call)
+
     def run(self) -> None:
-        self.ids = _steady(self._start_parts)
+        self.ids = self._steady(self._start_parts)
         own = self._items(self.parts[0], self.own, "own")
         if own is None:
             return
@@ -153,7 +160,7 @@ class _Owner:
             **_saved(self.own), "parts": self.ids, "taking": self.taking,
             "taken": {k: _saved(v) for k, v in self.taken.items()},
         }  # fmt: skip
-        _steady(lambda: self.ctx.save_checkpoint(saved))
+        self._steady(lambda: self.ctx.save_checkpoint(saved))
 
     def _items(self, part: range, start: Tally, key: str) -> Tally | None:
         def save(tally: Tally) -> None:
@@ -164,9 +171,9 @@ class _Owner:
             self._save()
             done = self.own[0] + sum(t[0] for t in self.taken.values())
             pct = min(99, done * 100 // max(1, len(self.data.items)))
-            _steady(partial(self.ctx.set_progress, max(pct, self.ctx.state.progress or 0)))
+            self._steady(partial(self.ctx.set_progress, max(pct, self.ctx.state.progress or 0)))
 
-        return _run_items(self.ctx, self.data, part, start, save)
+        return _run_items(self.ctx, self.clock, self.data, part, start, save)
 
     def _start_parts(self) -> list[str]:
         """The ids of the children running ``parts[1:]``."""
@@ -190,28 +197,29 @@ class _Owner:
         self._save()
         return self.ids
 
-    def _settle(self) -> list[Job] | None:
-        """The children once every one is final (FINISHED, or CANCELED), taking over those
-        still PENDING; None when this job is to stop (its tree is stopped with it)."""
+    def _settle(self) -> list[JobState] | None:
+        """The children's states once every one is final (FINISHED, or CANCELED), taking
+        over those still PENDING; None when this job is to stop (its tree is stopped with
+        it). Each look reads the parts' status and progress only, in one query: their
+        rows' data, checkpoints and results are not needed until the end (``_end``)."""
         engine, ctx = self.app.engine, self.ctx
         by_id = dict(zip(self.ids, self.parts[1:], strict=True))
         while True:
-            jobs = _steady(lambda: [engine.require(i) for i in self.ids])
+            jobs = self._steady(lambda: engine.states(self.ids))
             taken_before = len(self.taken)
             for job in jobs:
                 if not self._take(job, by_id[job.id]):
                     return None
             if len(self.taken) != taken_before:  # a part ran here meanwhile: read them again
-                jobs = _steady(lambda: [engine.require(i) for i in self.ids])
+                jobs = self._steady(lambda: engine.states(self.ids))
             if all(j.status in FINAL_STATUSES for j in jobs):
                 return jobs
-            _steady(partial(ctx.set_progress, self._progress(jobs, by_id)))
-            if _steady(ctx.should_stop):
+            self._steady(partial(ctx.set_progress, self._progress(jobs, by_id)))
+            if self._steady(ctx.should_stop):
                 return None
-            with suppress(Timeout):
-                _steady(lambda: engine.wait_all(self.ids, list(FINAL_STATUSES), PART_WAIT_S))
+            self._steady(lambda: engine.wait_states(self.ids, FINAL_STATUSES, PART_WAIT_S))
 
-    def _take(self, job: Job, part: range) -> bool:
+    def _take(self, job: JobState, part: range) -> bool:
         """Run ``job``'s part here if it is taken (now or by an earlier run) or can be;
         False when this job is to stop."""
         if job.id not in self.taken:
@@ -220,35 +228,37 @@ class _Owner:
             self.taking = job.id
             self._save()
             engine = self.app.engine
-            taken = _steady(lambda: engine.take_pending(job.id, TAKEN_REASON))
+            taken = self._steady(lambda: engine.take_pending(job.id, TAKEN_REASON))
             # None: a worker has it, a user canceled it — or the take committed and its
             # answer was lost (only then is the cancel the owner's own)
-            if taken is None and not _steady(partial(_taken_by_owner, self.app, job.id)):
+            if taken is None and not self._steady(partial(_taken_by_owner, self.app, job.id)):
                 self.taking = None
                 self._save()
                 return True
             checkpoint: Any = taken[1] if taken is not None else \
-                _steady(partial(engine.store.checkpoint, job.id))
+                self._steady(partial(engine.store.checkpoint, job.id))
             self.taking, self.taken[job.id] = None, _tally(checkpoint)
             self._save()
         if self.taken[job.id][0] >= len(part):
             return True  # ran to its end already
         return self._items(part, self.taken[job.id], job.id) is not None
 
-    def _progress(self, jobs: list[Job], parts: dict[str, range]) -> int:
+    def _progress(self, jobs: list[JobState], parts: dict[str, range]) -> int:
         done = self.own[0] + sum(t[0] for t in self.taken.values())
         done += sum(len(parts[j.id]) * j.progress // 100
                     for j in jobs if j.id not in self.taken)  # fmt: skip
         pct = min(99, done * 100 // max(1, len(self.data.items)))
         return max(pct, self.ctx.state.progress or 0)  # never back: a part's is throttled
 
-    def _end(self, own: Tally, jobs: list[Job]) -> None:
+    def _end(self, own: Tally, jobs: list[JobState]) -> None:
         ctx = self.ctx
         tallies = [own, *self.taken.values()]
+        ran = [job.id for job in jobs if job.id not in self.taken]
+        results = self._steady(lambda: self.app.engine.results_of(ran)) if ran else {}
         for job in jobs:
             if job.id in self.taken:
                 continue
-            counts = job.results or {}
+            counts = results.get(job.id) or {}
             tally = _tally({"done": counts.get("itemsProcessed", 0),
                             "failed": counts.get("itemsFailed", 0),
                             "chunks": counts.get("chunks", 0)})  # fmt: skip
@@ -271,7 +281,7 @@ def _taken_by_owner(app: App, job_id: str) -> bool:
 
 
 def _run_items(
-    ctx: JobContext, data: ExecuteInJobData, part: range, start: Tally,
+    ctx: JobContext, clock: Clock, data: ExecuteInJobData, part: range, start: Tally,
     save: Callable[[Tally], None],
 ) -> Tally | None:  # fmt: skip
     """Run the items of ``part`` (indexes into ``data.items``; numbered from
@@ -283,11 +293,11 @@ def _run_items(
     done, failed, chunks = start
     with script_session(ctx.script_runner, ctx.job.id):
         while done < len(part):
-            if _steady(ctx.should_stop):
+            if _steady(clock, ctx.should_stop):
                 return None  # the checkpoint already says where to go on
             at = part.start + done
             chunk = data.items[at : min(part.stop, at + step)]
-            failed += _run_chunk(ctx, data.callback, chunk, data.first + at)
+            failed += _run_chunk(ctx, clock, data.callback, chunk, data.first + at)
             done, chunks = done + len(chunk), chunks + 1
             save((done, failed, chunks))
     return done, failed, chunks
@@ -301,13 +311,15 @@ def _end(ctx: JobContext, total: int, tally: Tally) -> None:
     ctx.set_progress(100)
 
 
-def _steady(call: Callable[[], T]) -> T:
+def _steady(clock: Clock, call: Callable[[], T]) -> T:
     """``call()``, again while the database does not answer (a PostgreSQL restart, a cut
-    connection), for up to :data:`DB_RETRY_S`: the job's lease outlives a short outage
-    (its heartbeat retries too), so giving up would fail the job for nothing. Errors of
-    sysjobs' own (``LeaseLost``, ``Timeout``…) are answers, not outages: raised at once.
-    Every call retried so is idempotent (a checkpoint written twice is the same one)."""
-    deadline = time.monotonic() + DB_RETRY_S
+    connection), for up to :data:`DB_RETRY_S` by ``clock`` — the engine's, which also
+    times the pauses between tries (``sysjobs.jobs.clock.sleep``: a test's clock steps
+    through them): the job's lease outlives a short outage (its heartbeat retries too),
+    so giving up would fail the job for nothing. Errors of sysjobs' own (``LeaseLost``,
+    ``Timeout``…) are answers, not outages: raised at once. Every call retried so is
+    idempotent (a checkpoint written twice is the same one)."""
+    deadline_ms = clock.now_ms() + int(DB_RETRY_S * 1000)
     pause = 0.1
     while True:
         try:
@@ -315,14 +327,16 @@ def _steady(call: Callable[[], T]) -> T:
         except SysError:
             raise
         except Exception:
-            if time.monotonic() + pause > deadline:
+            if clock.now_ms() + int(pause * 1000) > deadline_ms:
                 raise
             log.warning("sysjobs: the database did not answer an executeInJob write; retrying")
-            time.sleep(pause)
+            sleep(clock, pause)
             pause = min(pause * 2, 2.0)
 
 
-def _run_chunk(ctx: JobContext, callback: str, chunk: list[Any], first: int) -> int:
+def _run_chunk(
+    ctx: JobContext, clock: Clock, callback: str, chunk: list[Any], first: int
+) -> int:
     """Run one chunk; how many of its items failed (each logged, up to a limit)."""
     assert ctx.script_runner is not None
     outcome = ctx.script_runner.run(
@@ -332,10 +346,10 @@ def _run_chunk(ctx: JobContext, callback: str, chunk: list[Any], first: int) -> 
     if not outcome.ok:
         last = first + len(chunk) - 1
         text = f"Items {first} to {last}: {error_text(outcome)}"
-        _steady(lambda: ctx.log_error(text, {"from": first, "to": last}))
+        _steady(clock, lambda: ctx.log_error(text, {"from": first, "to": last}))
         return len(chunk)
     value: dict[str, Any] = outcome.value if isinstance(outcome.value, dict) else {}
     for index, text in value.get("failed", []):
         at = first + int(index)
-        _steady(lambda: ctx.log_error(f"Item {at}: {text}", {"item": at}))  # noqa: B023
+        _steady(clock, lambda: ctx.log_error(f"Item {at}: {text}", {"item": at}))  # noqa: B023
     return int(value.get("count", 0))

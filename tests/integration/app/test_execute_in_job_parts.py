@@ -297,3 +297,39 @@ def test_hostile_items_reach_the_callback_as_they_were_in_every_part(host: Host)
     done = run_to_end(host, str(result.value))
     assert done.results is not None and done.results["itemsFailed"] == 0
     assert counts(host) == [1] * COUNT
+
+
+def test_the_owner_reads_its_parts_status_and_progress_not_their_rows(
+    host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While it waits for its parts the owner looks at them again and again: it reads
+    their status and progress only, and the results of the parts another worker ran once,
+    at the end — never their whole rows (data, checkpoint and results grow with a part)."""
+    owner = start(host)
+    rows_read: list[str] = []
+    read_row = host.engine.parts.store.get_job
+
+    def get_job(job_id: str, **kw: Any) -> Any:
+        rows_read.append(job_id)
+        return read_row(job_id, **kw)
+
+    monkeypatch.setattr(host.engine.parts.store, "get_job", get_job)
+
+    def run_a_part_elsewhere(ctx: JobContext) -> None:
+        (claimed,) = host.engine.leases.claim(new_owner(), limit=1)  # another worker's
+        part = JobContext(host.engine, claimed.lease, claimed.job, script_runner=host.runner)
+        part.script_runner = bind_to_job(host.runner, part)
+        job_type = host.engine.registry.require("EXECUTE_IN_JOB")
+        job_type.handler(part, job_type.data_model.model_validate(claimed.job.data))
+        host.engine.leases.finish(part.lease, Outcome.COMPLETED, results=part.state.results,
+                                  progress=part.state.progress)  # fmt: skip
+
+    _, outcome = run_owner(host, lambda ctx: AfterChunk(ctx, 1, run_a_part_elsewhere))
+    assert outcome is Outcome.COMPLETED
+    parts = parts_of(host, owner)
+    assert sorted(str(p.status) for p in parts) == ["CANCELED", "CANCELED", "FINISHED"]
+    assert not {p.id for p in parts} & set(rows_read)
+    done = host.engine.require(owner)
+    assert done.results == {"itemsCount": COUNT, "itemsProcessed": COUNT, "itemsFailed": 0,
+                            "chunks": 10}  # fmt: skip
+    assert counts(host) == [1] * COUNT and done.progress == 100

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from sysjobs.app.status import AppStatus
 from sysjobs.host import Host
+from tests.integration.engine.test_stopped_app_claims import PausedPool
 
 
 @pytest.fixture
@@ -27,6 +29,28 @@ def test_while_the_app_is_stopped_its_jobs_wait_and_system_jobs_still_run(host: 
         started = host.engine.wait(host.app.start_app(), ["FINISHED"], 30)
         assert started.status == "FINISHED"
         assert host.engine.wait(action, ["FINISHED"], 30).status == "FINISHED"
+
+
+def test_an_action_claimed_while_another_process_stops_the_app_waits_and_runs_once_resumed(
+    host: Host, db_url: str
+) -> None:
+    """The race behind the test above, made to happen: the claimer read the app's status
+    (running), then paused; meanwhile STOP_APP finished in another process (whose write this
+    process has not heard); then the claim ran. The job goes back to waiting, unrun."""
+    action = host.app.execute_action("companies", {}, "logSomething", {"param1": "a", "param2": "b"})
+    with Host(db_url, pool_size=0) as other:
+        stop = lambda: other.app.status.set_app(AppStatus.STOPPED)  # noqa: E731 (STOP_APP's write)
+        pool = PausedPool(host.engine, stop, script_runner=host.runner, concurrency=2)
+        assert pool.dispatch_once(True) == []
+    waiting = host.engine.require(action)
+    assert (waiting.status, waiting.attempt, waiting.started_at) == ("PENDING", 0, None)
+    assert not host.app.is_running()
+    host.app.status.set_app(AppStatus.STARTED)  # START_APP's write
+    with host.workers(1, in_process=True):
+        done = host.engine.wait(action, ["FINISHED"], 30)
+    assert (done.status, done.attempt, done.has_errors) == ("FINISHED", 1, False)
+    claims = [e for e in host.engine.events(action) if e.to_status == "RUNNING"]
+    assert len(claims) == 1  # it ran once
 
 
 def test_a_script_job_runs_with_the_full_sys_global(host: Host) -> None:
