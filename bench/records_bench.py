@@ -252,8 +252,10 @@ def measure(pg: Any, n: int = N) -> tuple[dict[str, dict[str, float]], dict[str,
                         rate, us = _one_row(name, fresh(db, f"rec{k}{i}{j}{db[:2]}"), tree)
                         rates[db + tag].setdefault(name, []).append(rate)
                         cpus[db + tag].setdefault(name, []).append(us)
-                        print(f"  {db + tag:21s} {name:32s} {rate:10,.0f} /s {us:8,.0f} µs CPU/row",
-                              flush=True)  # fmt: skip
+                        # The load average beside each row: what the wall-clock rate shared
+                        # the two cores with (the CPU a row is what to compare under load).
+                        print(f"  {db + tag:21s} {name:32s} {rate:10,.0f} /s {us:8,.0f} µs CPU/row"
+                              f"  load {os.getloadavg()[0]:5.1f}", flush=True)  # fmt: skip
     return _medians(rates), _medians(cpus)
 
 

@@ -5,8 +5,15 @@
   "use strict";
   const secret = {};
   const hasOwn = Object.prototype.hasOwnProperty;
+  const oCreate = Object.create;
+  const oKeys = Object.keys;
+  const isArray = Array.isArray;
 
-  function copy(v) { return v === undefined ? null : host.parse(host.stringify(v)); }
+  // A primitive is its own copy (a stored value is JSON already: no NaN, no -0 in it).
+  function copy(v) {
+    if (v === undefined) return null;
+    return typeof v === "object" && v !== null ? host.parse(host.stringify(v)) : v;
+  }
 
   // A value given to field(path).val(v) is copied at once, under the rule of every host
   // call's arguments (see the bootstrap): NaN, ±Infinity, BigInt and circular values are a
@@ -18,6 +25,14 @@
   const Str = String;
   const MAX_DEPTH = 1000;  // as deep as a host call's arguments may go
   function copyIn(v, field) {
+    // What JSON.stringify then JSON.parse would give, without them, for the values most
+    // set: a string (lone surrogates and all), a finite number (-0 becomes 0), a boolean,
+    // null. A primitive has no toJSON that stringify would call (only objects and BigInts
+    // do), so the result is the same; NaN, ±Infinity, BigInt, symbols and every object
+    // take the checked path below.
+    const kind = typeof v;
+    if (kind === "string" || kind === "boolean" || v === null) return v;
+    if (kind === "number" && isFinite(v)) return v === 0 ? 0 : v;
     if (v === undefined) return null;
     const path = [];
     function refuse(shown, allowed) {
@@ -100,6 +115,55 @@
   }
 
   function wrap(d) { return d === null || d === undefined ? null : new Record(secret, d); }
+
+  // createRecord's answer depends only on the entity, whose definition a run does not see
+  // change: the host is asked once per entity and run (it validates the name; an error is
+  // never kept), and the next records of that entity are parsed from a text of that answer
+  // — each a record of its own, as the host's would be — without a host call. A new run
+  // forgets them (a recycled context may serve a newer definition).
+  let created = oCreate(null);
+  host.onRunStart(function () { created = oCreate(null); });
+  function createRecord(entityName) {
+    const known = typeof entityName === "string" ? created[entityName] : undefined;
+    if (known !== undefined) return new Record(secret, host.parse(known));
+    const d = host.call("createRecord", { entityName: entityName });
+    const text = typeof entityName === "string" ? newRecordText(d) : undefined;
+    if (text !== undefined) created[entityName] = text;
+    return wrap(d);
+  }
+
+  // The text of a host's new record, written here from its own data properties (a parsed
+  // answer has no others): JSON.stringify of the object would call a toJSON a script put
+  // on Object.prototype or Array.prototype, but it looks up none for a string. Undefined
+  // for any other shape, which is then not kept.
+  const quote = host.stringify;
+  function newRecordText(d) {
+    if (d === null || typeof d !== "object" || oKeys(d).length !== 6) return undefined;
+    const fields = d.fields, names = d.fieldNames;
+    if (d.id !== null || d.label !== null || d.version !== 0 || typeof d.entityName !== "string"
+        || fields === null || typeof fields !== "object" || oKeys(fields).length !== 0
+        || !isArray(names)) return undefined;
+    let text = '{"id":null,"entityName":' + quote(d.entityName)
+      + ',"label":null,"version":0,"fields":{},"fieldNames":[';
+    for (let i = 0; i < names.length; i++) {
+      if (typeof names[i] !== "string") return undefined;
+      text += (i === 0 ? "" : ",") + quote(names[i]);
+    }
+    return text + "]}";
+  }
+
+  // save's request leaves out a record's null id and label (the host's defaults): the
+  // request then usually has no `null` in it, and the bootstrap sends it after one plain
+  // stringify instead of a second, checking one (a null may hide a NaN).
+  function saved(d) {
+    const out = { __proto__: null };
+    const keys = oKeys(d);
+    for (let i = 0; i < keys.length; i++) {
+      const v = d[keys[i]];
+      if (v !== null || (keys[i] !== "id" && keys[i] !== "label")) out[keys[i]] = v;
+    }
+    return out;
+  }
   function wireOf(record, param) {
     if (!(record instanceof Record)) {
       throw host.error("badRequest", "Invalid value for parameter '" + param + "': expected a record from sys.data");
@@ -136,10 +200,8 @@
     count: function (entityName, query) {
       return host.call("count", { entityName: entityName, query: q(query) });
     },
-    createRecord: function (entityName) {
-      return wrap(host.call("createRecord", { entityName: entityName }));
-    },
-    save: function (record) { return wrap(host.call("save", { record: wireOf(record, "record") })); },
+    createRecord: createRecord,
+    save: function (record) { return wrap(host.call("save", { record: saved(wireOf(record, "record")) })); },
     remove: function (recordOrEntity, id) {
       const args = recordOrEntity instanceof Record
         ? { entityName: recordOrEntity.entityName(), id: recordOrEntity.id() }

@@ -93,6 +93,10 @@ def escape_surrogates(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+#: Values without text (``bool``, ``int``, ``float``: json.dumps writes them without a string).
+_PLAIN = (bool, int, float)
+
+
 def escape_surrogates_in(value: Any) -> Any:
     """``value`` (JSON data) with :func:`escape_surrogates` applied to every string and key,
     and each NUL character written as U+FFFD (as in log lines: PostgreSQL cannot turn
@@ -101,6 +105,8 @@ def escape_surrogates_in(value: Any) -> Any:
     The common case costs one ``json.dumps`` and two searches; only a value that holds a
     lone surrogate or a NUL is rebuilt (each surrogate written into the JSON text as an
     escaped backslash, so it reads back as the six characters ``\\udXXX``)."""
+    if value is None or type(value) in _PLAIN:  # no text in it: nothing to escape
+        return value
     text = json.dumps(value, ensure_ascii=False, default=str)
     nul = "\\u0000" in text
     if not nul and not has_lone_surrogate(text):

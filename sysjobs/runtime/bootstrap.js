@@ -216,6 +216,9 @@
 
   const globalAdapters = oCreate(null);
   const namespaces = oCreate(null);
+  // What a prelude keeps for one run only (sys.data's createRecord answers) is dropped by
+  // its hook when the next run starts: a recycled context may serve a newer definition.
+  const runStartHooks = [];
 
   // Each namespace's prelude gets its own host: `host.call("findById", …)` in the jobs
   // prelude reaches the Python operation "jobs.findById" and nothing else's.
@@ -238,6 +241,7 @@
       parse: jParse,
       ns: function (name) { return namespaces[name]; },
       adaptGlobal: function (name, fn) { globalAdapters[name] = fn; },
+      onRunStart: function (fn) { runStartHooks[runStartHooks.length] = fn; },
     });
   }
 
@@ -588,6 +592,7 @@
       // A recycled context is proven clean here, in the same call as the script it is
       // for: no round trip of its own, and nothing can run in between.
       if (input.reset === true && !reset()) return '{"dirty":true}';
+      for (let i = 0; i < runStartHooks.length; i++) runStartHooks[i]();
       defineGlobals(input.globals);
       // Appended, not prepended: the script's lines keep their numbers. The host passes
       // a sanitised name (one line, no quotes or spaces: see isolate.py script_url).

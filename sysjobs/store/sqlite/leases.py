@@ -46,12 +46,27 @@ class SqliteBackend(CoreBackend):
     """``JobBackend`` on SQLite: claims and ends as statements under the write lock."""
 
     def claim(self, spec: ClaimSpec) -> list[Row]:
-        """Lease up to ``limit`` pending jobs: normal (and aged) first, then low priority."""
+        """Lease up to ``limit`` pending jobs: normal (and aged) first, then low priority.
+
+        A read first: with no pending job of the apps at all, nothing is leased and no
+        write lock taken. Every commit to the write-ahead log wakes the idle pools of the
+        processes sharing the file (``WalWatcher``), a busy job's own group commits
+        included; their claims took the write lock each time, and the running job's next
+        commit waited behind them (an action over records paid ~40 µs of CPU a record for
+        claims that found nothing). A job enqueued after the read commits later, and that
+        commit wakes the pool again."""
+        if not self._any_pending(spec.apps):
+            return []
         events: list[dict[str, Any]] = []
         with self.db.write() as tx:
             rows = _claim_both(tx, spec, self.now(), events)
             add_events(tx.connection, events)
         return rows
+
+    def _any_pending(self, apps: Sequence[str]) -> bool:
+        with self.db.read() as connection:
+            return any(connection.execute(_ANY_PENDING, {"b_app": app}).first() is not None
+                       for app in apps)  # fmt: skip
 
     def finish(
         self, ends: Sequence[FinishSpec], claims: Sequence[ClaimSpec] = (), *, rows: bool = True
@@ -78,6 +93,13 @@ class SqliteBackend(CoreBackend):
 
 
 _PENDING: sa.ColumnClause[str] = sa.literal_column("'PENDING'")
+#: A pending job of one app, if any: one probe of the partial index of pending jobs per
+#: app (``app IN (…)`` of two apps or more walks every pending job by status instead).
+_ANY_PENDING = (
+    sa.select(jobs.c.id)
+    .where(jobs.c.status == _PENDING, jobs.c.app == sa.bindparam("b_app"))
+    .limit(1)
+)
 
 
 @functools.cache

@@ -6,7 +6,7 @@ shared by the records of one job (its session), never by two jobs. Both database
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,9 +176,12 @@ def test_a_stop_lands_between_two_records_of_a_chunk_and_the_resumed_job_does_ea
     10 ms — not after all 400; the resumed job runs the rest, no record twice."""
     monkeypatch.setattr(actions, "RECORD_TIMEOUT_S", 120.0)
     ids = _seed(chunk_env, 400)
+    marked = threading.Event()  # record 40's action saved its mark and waits for the stop
+    chunk_env.app.records.hooks.append(
+        lambda _event, record, _old: marked.set() if record.entity == "marks" else None
+    )
     job_id = chunk_env.app.execute_action("items", {}, "waits", {})
-    while chunk_env.app.records.count("marks", {}) == 0:  # record 40's action is waiting
-        time.sleep(0.005)
+    assert marked.wait(timeout=120), "record 40's action never saved its mark"
     chunk_env.engine.stop(job_id)
     stopped = chunk_env.wait(job_id, "STOPPED")
     done = len((stopped.results or {}).get("results", {}))

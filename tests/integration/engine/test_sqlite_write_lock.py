@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from sysjobs.jobs import Engine
 from sysjobs.store.database import Database
 from sysjobs.store.sqlite.dialect import BUSY_TIMEOUT_S
+from tests.integration.engine.jobtypes import register
 
 
 @pytest.fixture
@@ -39,3 +41,23 @@ def test_a_write_waits_for_a_lock_another_connection_holds_and_then_commits(
     commit.join()  # COMMIT frees the lock before its call returns: close only after that
     other.close()
     db.close()
+
+
+def test_a_claim_with_no_pending_job_takes_no_write_lock(tmp_path: Path) -> None:
+    """Another connection holds the write lock (as a busy job's commit does): a claim that
+    has nothing to lease answers at once instead of queueing for the lock; once a job is
+    pending, the claim takes the lock and leases it."""
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    with Engine.open(url) as engine:
+        register(engine)
+        other = sqlite3.connect(tmp_path / "claims.db", isolation_level=None,
+                                check_same_thread=False)  # fmt: skip
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            assert engine.leases.claim("w", limit=4, types=["NOOP"], queues=["mix"]) == []
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        job = engine.enqueue("NOOP", {})
+        [claimed] = engine.leases.claim("w", limit=4, types=["NOOP"], queues=["mix"])
+        assert claimed.lease.job_id == job.id
