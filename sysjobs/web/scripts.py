@@ -61,20 +61,50 @@ class ScriptConsole:
         )
         self._lock = threading.Lock()
         self._sandbox: ProcessSandbox | None = None
+        #: Guards the two flags below, never held while a script runs.
+        self._state = threading.Lock()
+        self._busy = False
+        #: :meth:`retire` came while a run was under way: the child ends after it.
+        self._retired = False
 
     def run(self, source: str, timeout_s: float) -> dict[str, Any]:
         """Run ``source`` now; the whole run result (outcome, value, logs, error)."""
         with self._lock:
-            if self._sandbox is None:
-                self._sandbox = ProcessSandbox(self.factory, Limits(timeout_s=MAX_TIMEOUT_S))
-            return self._sandbox.run(source, timeout_s=timeout_s).to_json()
+            with self._state:
+                self._busy = True
+            try:
+                if self._sandbox is None:
+                    self._sandbox = ProcessSandbox(self.factory, Limits(timeout_s=MAX_TIMEOUT_S))
+                return self._sandbox.run(source, timeout_s=timeout_s).to_json()
+            finally:
+                with self._state:
+                    self._busy = False
+                    retired, self._retired = self._retired, False
+                if retired:
+                    self._close_child()
+
+    def retire(self) -> None:
+        """End the child without waiting for a run: now when idle, else right after the
+        run under way (another app's request must not wait up to a script's time limit
+        for it, and that script is not cut short)."""
+        with self._state:
+            if self._busy or not self._lock.acquire(blocking=False):
+                self._retired = True  # (a run starting or ending now: it ends the child)
+                return
+        try:
+            self._close_child()
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
-        """End the child process, if one was started."""
+        """End the child process, if one was started (after the run under way, if any)."""
         with self._lock:
-            if self._sandbox is not None:
-                self._sandbox.close()
-                self._sandbox = None
+            self._close_child()
+
+    def _close_child(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
 
     @property
     def started(self) -> bool:
@@ -86,7 +116,8 @@ class Consoles:
     """The dashboard's consoles, one per app it serves, each child started on first use —
     and at most ``max_live`` of them alive: an operator trying the console in each of 100
     apps must not leave 100 child processes behind. A run in another app ends the least
-    recently used app's child first (its next run starts a fresh one)."""
+    recently used app's child first (its next run starts a fresh one); a child that is
+    running a script then ends right after it (:meth:`ScriptConsole.retire`)."""
 
     def __init__(self, consoles: Mapping[str, ScriptConsole], max_live: int) -> None:
         self._consoles = dict(consoles)
@@ -106,7 +137,7 @@ class Consoles:
             ended = self._recent[: -self._max_live]
             del self._recent[: -self._max_live]
         for key in ended:
-            self._consoles[key].close()
+            self._consoles[key].retire()
         return self._consoles[app_key].run(source, timeout_s)
 
     def close(self) -> None:
