@@ -363,8 +363,10 @@ class _Items:
             self.error, go_on = exc, False
         if not go_on:
             self.stopped = True
-        self.begin(self.index + 1)
-        self.reporting = False
+        try:
+            self.begin(self.index + 1)
+        finally:
+            self.reporting = False  # from here the next item's deadline holds
         return go_on and self.index < len(self.items)
 
     def finish(self, verdict: Verdict) -> bool:
