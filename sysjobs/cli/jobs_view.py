@@ -74,10 +74,12 @@ def parse_time(value: str | None, parameter: str) -> int | None:
 
 
 def print_json(value: Any) -> None:
-    """One JSON document on stdout."""
+    """One JSON document on stdout (DEL and the C1 controls, which JSON leaves as they are
+    but some terminals act on, written as ``\\u00NN`` escapes: the same JSON value)."""
     from sysjobs.jobs.values import escape_surrogates
 
-    typer.echo(escape_surrogates(json.dumps(value, ensure_ascii=False, default=str)))
+    text = escape_surrogates(json.dumps(value, ensure_ascii=False, default=str))
+    typer.echo(_C1.sub(_json_escape, text))
 
 
 def plain(value: str) -> str:
@@ -98,6 +100,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def _visible(match: re.Match[str]) -> str:
     return f"\\x{ord(match.group()):02x}"
+
+
+#: What JSON writes as it is and a terminal may act on: DEL and the C1 controls.
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def when(moment: datetime | None) -> str:

@@ -7,6 +7,7 @@ visible ``\\x1b``-style escape; line breaks and tabs are not escaped. Both datab
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,9 @@ def stored(db_url: str) -> tuple[str, str]:
     return db_url, job.id
 
 
-@pytest.mark.parametrize("command", ["jobs ls", "jobs show {id}", "jobs logs {id}", "logs app"])
+@pytest.mark.parametrize("command", ["jobs ls", "jobs show {id}", "jobs logs {id}", "logs app",
+                                     "jobs show {id} --json", "jobs logs {id} --json",
+                                     "logs app --json"])  # fmt: skip
 def test_stored_control_characters_never_reach_the_terminal_raw(
     stored: tuple[str, str], tmp_path: Path, command: str
 ) -> None:
@@ -38,7 +41,7 @@ def test_stored_control_characters_never_reach_the_terminal_raw(
     assert ran.returncode == 0, ran.stderr
     raw = [c for c in ran.stdout if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0]
     assert raw == [], ran.stdout
-    assert "\\x1b" in ran.stdout
+    assert "\\x1b" in ran.stdout or "\\u001b" in ran.stdout
 
 
 def test_a_log_lines_line_breaks_and_tabs_stay(stored: tuple[str, str], tmp_path: Path) -> None:
@@ -46,3 +49,11 @@ def test_a_log_lines_line_breaks_and_tabs_stay(stored: tuple[str, str], tmp_path
     ran = sysjobs_in_process("jobs", "logs", job_id, "--db", url, cwd=tmp_path,
                              env={"HOME": str(tmp_path)})  # fmt: skip
     assert "\nsecond" in ran.stdout and "\\x09" not in ran.stdout  # (rich expands the tab)
+
+
+def test_json_output_reads_back_to_the_stored_text(stored: tuple[str, str], tmp_path: Path) -> None:
+    url, job_id = stored
+    ran = sysjobs_in_process("jobs", "logs", job_id, "--json", "--db", url, cwd=tmp_path,
+                             env={"HOME": str(tmp_path)})  # fmt: skip
+    [line] = [json.loads(text) for text in ran.stdout.splitlines() if text.strip()]
+    assert line["message"] == "line " + HOSTILE + "\nsecond\tline"
