@@ -30,6 +30,12 @@ MACROS = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@
 MAX_EXPRESSION_CHARS = 200
 #: What an IANA zone name looks like; anything else is refused before zoneinfo reads a file.
 _ZONE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
+#: Names in a host's zoneinfo folder that are that host's settings or copies, not IANA zones:
+#: ``localtime`` (the machine's own zone), ``posixrules`` (a distribution's choice), and the
+#: ``posix/`` and ``right/`` trees some distributions ship. Ticks must mean the same instant
+#: on every worker, and a manifest must load on each of them.
+_HOST_ZONES = ("localtime", "posixrules")
+_HOST_ZONE_TREES = ("posix/", "right/")
 _FIELD_CHARS = re.compile(r"^[A-Za-z0-9*,/\-#?LW ]+$")
 #: Years croniter searches for a next tick before saying there is none (``0 0 31 2 *``).
 _SEARCH_YEARS = 8
@@ -141,6 +147,9 @@ def check_timezone(value: object) -> str:
     """``value`` as an IANA time zone zoneinfo knows, else ``ValueError``."""
     if not isinstance(value, str) or len(value) > 64 or not _ZONE_FORM.match(value):
         raise ValueError(f"invalid time zone {_shown(value)}. Allowed values: {ALLOWED_ZONES}")
+    if value in _HOST_ZONES or value.startswith(_HOST_ZONE_TREES):
+        raise ValueError(f"time zone {_shown(value)} is a host's setting, not an IANA zone. "
+                         f"Allowed values: {ALLOWED_ZONES}")  # fmt: skip
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sysjobs.jobs.ids import check_job_id
-from sysjobs.jobs.in_job import MAX_CALLBACK_CHARS, MAX_ITEMS, check_queue
+from sysjobs.jobs.in_job import MAX_CALLBACK_CHARS, MAX_ITEMS, check_items_bytes, check_queue
 from sysjobs.jobs.status import check_statuses
 from sysjobs.jobs.values import INT64_MAX, check_json, check_no_nul, check_text
 from sysjobs.jobs.waiting import check_job_ids
@@ -134,7 +134,8 @@ class ExecuteInJobArgs(_Args):
     @field_validator("items", mode="before")
     @classmethod
     def _items(cls, v: object) -> object:
-        return check_no_nul(check_json(v, "items"), "items")
+        return check_no_nul(check_json(check_items_bytes(v) if isinstance(v, list) else v,
+                                       "items"), "items")  # fmt: skip
 
     @field_validator("queue", mode="before")
     @classmethod

@@ -5,7 +5,8 @@ and so the JSON printed by ``--json`` is exactly the dashboard API's (``sysjobs.
 
 Stored text (messages, labels, data) may hold lone UTF-16 surrogates — JSON columns keep
 them faithfully — which no terminal encoding can write: every user string goes through
-:func:`plain` (rich markup escaped, each lone surrogate written as ``\\udXXX``), and JSON is
+:func:`plain` (rich markup escaped, each lone surrogate written as ``\\udXXX``, control
+characters as ``\\xNN`` so that none acts on the terminal), and JSON is
 printed with the same escape, which a JSON reader turns back into the original text.
 
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -72,19 +74,40 @@ def parse_time(value: str | None, parameter: str) -> int | None:
 
 
 def print_json(value: Any) -> None:
-    """One JSON document on stdout."""
+    """One JSON document on stdout (DEL and the C1 controls, which JSON leaves as they are
+    but some terminals act on, written as ``\\u00NN`` escapes: the same JSON value)."""
     from sysjobs.jobs.values import escape_surrogates
 
-    typer.echo(escape_surrogates(json.dumps(value, ensure_ascii=False, default=str)))
+    text = escape_surrogates(json.dumps(value, ensure_ascii=False, default=str))
+    typer.echo(_C1.sub(_json_escape, text))
 
 
 def plain(value: str) -> str:
-    """User text for a rich table or line: markup escaped, lone surrogates as ``\\udXXX``."""
+    """User text for a rich table or line: markup escaped, lone surrogates as ``\\udXXX``,
+    control characters as ``\\xNN`` (line breaks and tabs kept): a script's label or log
+    line must not send the operator's terminal a sequence (ESC, C1 CSI) — clear the screen,
+    retitle it, rewrite earlier lines, write the clipboard."""
     from rich.markup import escape
 
     from sysjobs.jobs.values import escape_surrogates
 
-    return escape(escape_surrogates(value))
+    return escape(_CONTROL.sub(_visible, escape_surrogates(value)))
+
+
+#: What a terminal acts on: C0 controls but line feed and tab, DEL, and the C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+#: What JSON writes as it is and a terminal may act on: DEL and the C1 controls.
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def when(moment: datetime | None) -> str:

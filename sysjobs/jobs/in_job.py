@@ -10,6 +10,7 @@ manifest's (``Registry.queue_names``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -26,6 +27,9 @@ DEFAULT_QUEUE = DEFAULT_QUEUE_ALIAS
 MAX_ITEMS = 10_000
 #: Characters of a callback's source.
 MAX_CALLBACK_CHARS = 100_000
+#: Bytes of the items' JSON (UTF-8) one call may hand over: they are held by the host while
+#: the call is served, stored in the job's row and copied into its parts.
+MAX_ITEMS_BYTES = 16 * 1024 * 1024
 #: Without ``step``: chunks per job (progress moves in as many steps) …
 CHUNKS_WITHOUT_STEP = 10
 #: … each of at most this many items (what a worker crash may make run again).
@@ -54,6 +58,16 @@ def check_queue(value: object, queues: Sequence[str] | None = None) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise bad("queue", value, ", ".join(allowed))
     return value
+
+
+def check_items_bytes(items: Sequence[Any]) -> Sequence[Any]:
+    """``items`` when their JSON is at most :data:`MAX_ITEMS_BYTES` bytes, else
+    ``BadRequest`` naming ``items`` (a script repeats one string at no cost of its own)."""
+    size = len(json.dumps(items, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
+    if size > MAX_ITEMS_BYTES:
+        raise bad("items", f"{size} bytes of JSON",
+                  f"at most {MAX_ITEMS_BYTES} bytes of JSON in all (16 MiB)")  # fmt: skip
+    return items
 
 
 def auto_step(count: int) -> int:

@@ -27,6 +27,7 @@ from sysjobs.jobs.models import to_datetime
 from sysjobs.jobs.settings import EngineSettings
 from sysjobs.store.database import Database
 from sysjobs.store.rows import Row
+from sysjobs.store.tree import TreeStore
 from sysjobs.store.workers import (
     GONE_AFTER_LEASES,
     GONE_BUSY,
@@ -37,7 +38,7 @@ from sysjobs.store.workers import (
 
 __all__ = [
     "GONE_AFTER_LEASES", "PRUNED_AFTER_LEASES", "Registration", "Source", "WorkerInfo",
-    "list_workers", "mark_gone", "prune_workers",
+    "list_workers", "mark_gone", "prune_workers", "seen_by_app",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,25 @@ def list_workers(engine: Source, app: str | None = None) -> list[WorkerInfo]:
     now = clock.now_ms()
     rows = WorkerStore(engine.database, clock.now_ms).rows()
     return [WorkerInfo.from_row(r, now) for r in rows if app is None or app in r["apps"]]
+
+
+def seen_by_app(engine: Source, workers: Sequence[WorkerInfo], app: str) -> list[WorkerInfo]:
+    """``workers`` (serving ``app``) as that app alone may see them — an app's own token: a
+    pool serving other apps too shows ``app`` among its apps, its jobs of ``app`` among its
+    current jobs and busy slots; the other apps' keys and running jobs are not its business.
+    One read for the whole list (which of the jobs are ``app``'s)."""
+    ids = sorted({job_id for w in workers for job_id in w.job_ids})
+    store = TreeStore(engine.database, engine.settings.clock.now_ms)
+    own = set(store.labels(ids, apps=(app,))) if ids else set()
+    seen = []
+    for worker in workers:
+        if worker.apps == [app]:
+            seen.append(worker)
+            continue
+        job_ids = [job_id for job_id in worker.job_ids if job_id in own]
+        seen.append(worker.model_copy(update={"apps": [app], "job_ids": job_ids,
+                                              "busy": len(job_ids)}))  # fmt: skip
+    return seen
 
 
 def mark_gone(engine: Source, worker_id: str) -> bool:

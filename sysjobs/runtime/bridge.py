@@ -85,6 +85,14 @@ class ReentrancyError(BridgeError):
 _CREATE_LOCK = threading.Lock()
 
 Dispatch = Callable[[bytes | memoryview], bytes]
+#: Answers a request larger than :data:`MAX_REQUEST_UNITS` (given its size in UTF-16
+#: units), which is not kept: the reply the script gets instead of a dispatch.
+Refuse = Callable[[int], bytes]
+#: The longest request (UTF-16 units of its JSON) a host call may make: 32 Mi units, 64 MiB
+#: in the buffer. A script repeats a string at no cost of its own, and the host would hold
+#: every chunk, then copies, a decoded text and a parse of the whole — several times its
+#: size — before any handler looked at it.
+MAX_REQUEST_UNITS = 32 * 1024 * 1024
 """Takes a request as UTF-16-LE JSON bytes and returns the reply as UTF-16-LE bytes.
 
 A one-chunk request arrives as a view of the transport buffer: it must be decoded before
@@ -204,6 +212,9 @@ class Bridge:
         self._buf: memoryview | None = None
         self._capacity = 0
         self._request = bytearray()
+        #: The request being received is past MAX_REQUEST_UNITS: its chunks are dropped.
+        self._oversized = False
+        self._refuse: Refuse | None = None
         self._reply_rest = b""
         self._pinned: int | None = None
         self._pin = pin_thread_state
@@ -227,13 +238,17 @@ class Bridge:
         raw = self._ctx._dll.mr_make_js_callback(self._ctx._ctx, self._callback_id)
         return self._ctx._value_handle_to_python(self._ctx._wrap_raw_handle(raw))
 
-    def attach(self, buffer: Any, dispatch: Dispatch, unpin_fn: Any) -> None:
-        """Start serving calls: ``buffer`` is the bootstrap's SharedArrayBuffer view."""
+    def attach(self, buffer: Any, dispatch: Dispatch, unpin_fn: Any,
+               refuse: Refuse | None = None) -> None:  # fmt: skip
+        """Start serving calls: ``buffer`` is the bootstrap's SharedArrayBuffer view;
+        ``refuse`` answers a request past :data:`MAX_REQUEST_UNITS` (without it, such a
+        request is dispatched as it is)."""
         if not isinstance(buffer, memoryview):
             raise BridgeError("bootstrap did not return the transport buffer")
         self._buf = buffer
         self._capacity = (len(buffer) - HEADER_BYTES) // 2
         self._dispatch = dispatch
+        self._refuse = refuse
         self._unpin_fn = unpin_fn
 
     # ---- evaluation --------------------------------------------------------------
@@ -465,14 +480,22 @@ class Bridge:
         buf = self._buf
         if buf is None or self._dispatch is None:  # closed meanwhile: nothing to answer
             return
-        kind, units, _total = _HEADER.unpack_from(buf, 0)
+        kind, units, total = _HEADER.unpack_from(buf, 0)
         if kind == KIND_END:
             self._unpin()
         elif kind == KIND_PIN:
             pass  # pinned above
         elif kind == KIND_PART:
-            self._request += buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
+            if self._refuse is not None and total > MAX_REQUEST_UNITS:
+                self._oversized, self._request = True, bytearray()  # nothing of it is kept
+            elif not self._oversized:
+                self._request += buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
         elif kind == KIND_CALL:
+            refuse = self._refuse
+            if refuse is not None and (self._oversized or total > MAX_REQUEST_UNITS):
+                self._oversized, self._request = False, bytearray()
+                self._send(refuse(total))
+                return
             request: bytes | memoryview = buf[HEADER_BYTES : HEADER_BYTES + 2 * units]
             if self._request:  # the last chunk of a long request
                 self._request += request

@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from sysjobs.runtime import dispatch
-from sysjobs.runtime.bridge import Bridge, Deadline
+from sysjobs.runtime.bridge import MAX_REQUEST_UNITS, Bridge, Deadline
 from sysjobs.runtime.namespace import CallContext, Namespace
 from sysjobs.runtime.result import Limits
 
@@ -31,6 +31,15 @@ _REFUSED = json.dumps(
     {"err": {"code": "terminated", "message": "The run this call belongs to has ended.",
              "info": None}}
 ).encode("utf-16-le")
+
+def _too_large(units: int) -> bytes:
+    """The reply to a host call whose arguments are past the bridge's bound (not kept)."""
+    message = (f"The call's arguments are {units} UTF-16 units of JSON, more than a call may "
+               f"send ({MAX_REQUEST_UNITS}). Allowed values: smaller arguments (send large "
+               "data in parts)")  # fmt: skip
+    reply = {"err": {"code": "badRequest", "message": message, "info": None}}
+    return json.dumps(reply).encode("utf-16-le")
+
 
 #: Starts an item's report (the bootstrap's ``run`` over ``each``): ``MARK index MARK
 #: envelope``. No host call can start with it: every request a script can make is a JSON
@@ -145,7 +154,7 @@ class Isolate:
             factory = self.bridge.eval(source)
             parts = self.bridge.call(factory, self.bridge.js_callback(), limits.buffer_bytes)
             buffer, self.run_fn, unpin_fn = parts[0], parts[1], parts[2]
-            self.bridge.attach(buffer, self._serve(table), unpin_fn)
+            self.bridge.attach(buffer, self._serve(table), unpin_fn, _too_large)
         except BaseException:
             self.bridge.close()
             raise

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("sysjobs.runtime")
 
 _CANARY_FLOOR_S = 0.05
+#: While the host takes an item's report, how often the call's time limit is looked at
+#: again (no item runs then: the limit is the next item's, set when the report ends).
+_REPORT_POLL_S = 0.05
 #: Uncaught RangeErrors that mean "out of memory" rather than a bug in the script.
 _ALLOCATION_FAILURES = ("Array buffer allocation failed",)
 _KEEPS_ISOLATE = (Outcome.OK, Outcome.ERROR)
@@ -307,11 +310,16 @@ class _Items:
         #: ``on_item`` said stop (or raised, or an item was terminated): no more items.
         self.stopped = False
         self.error: BaseException | None = None
+        #: The host is taking an item's report: no item runs (see :meth:`report`).
+        self.reporting = False
 
     def pending(self) -> list[dict[str, Any]]:
         return self.items[self.first :]
 
     def deadline(self) -> float:
+        """The running item's deadline (the bridge reads it again whenever it passes)."""
+        if self.reporting:
+            return time.monotonic() + _REPORT_POLL_S
         return self.ctx.deadline
 
     def begin(self, index: int) -> None:
@@ -336,7 +344,13 @@ class _Items:
 
     def report(self, index: int, envelope: str) -> bool:
         """The bootstrap reports item ``first + index``: end it, tell ``on_item``, start
-        the next. Never raises (it runs inside a host call)."""
+        the next. Never raises (it runs inside a host call).
+
+        The time it takes (the item's writes, the stop check: a loaded database) is no
+        item's: while it lasts :meth:`deadline` keeps moving ahead, so the call is not cut
+        short for it — else the next item would end with ``timeout`` without having run.
+        """
+        self.reporting = True
         try:
             if self.first + index != self.index:  # never: the bootstrap reports in order
                 raise RuntimeError(f"item {self.first + index} reported, {self.index} running")
@@ -349,7 +363,10 @@ class _Items:
             self.error, go_on = exc, False
         if not go_on:
             self.stopped = True
-        self.begin(self.index + 1)
+        try:
+            self.begin(self.index + 1)
+        finally:
+            self.reporting = False  # from here the next item's deadline holds
         return go_on and self.index < len(self.items)
 
     def finish(self, verdict: Verdict) -> bool:

@@ -105,7 +105,7 @@ def create_app(
     first = app_dir if app_dir is not None else host.app_dir
     each = {h.app_key: scripts.ScriptConsole(db_url, h.app_dir) for h in apps}
     each[host.app_key] = scripts.ScriptConsole(db_url, first)
-    consoles = scripts.Consoles(each, limits.max_consoles)
+    consoles = scripts.Consoles(each, limits.max_consoles, limits.max_script_requests)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

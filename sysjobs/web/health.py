@@ -7,23 +7,27 @@ dashboard's app and sent a heartbeat within their last few lease periods — idl
 included, since a pool refreshes its row whether it runs jobs or not; ``gone`` counts the
 rows of workers that stopped beating (died) and are not yet pruned. No worker seen is not a
 failure on its own; it is one when jobs have waited longer than :data:`STALE_PENDING_S`:
-the queue is not moving.
+the queue is not moving. It reports the dashboard's first app; another one
+(``X-Sysjobs-App``) needs a token that reaches that app (401 without one).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
+from sysjobs.host import Host
 from sysjobs.jobs.stats import engine_stats
 from sysjobs.jobs.workers import list_workers
 from sysjobs.web import params
-from sysjobs.web.api import host_of
-from sysjobs.web.errors import Reply
+from sysjobs.web.api import APP_HEADER, host_of
+from sysjobs.web.auth import AuthConfig, bearer
+from sysjobs.web.errors import ApiError, Reply
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ class Health:
 
 def check(request: Request) -> Health:
     """Read the figures; a database that cannot answer is the one problem then."""
-    engine = host_of(request).engine
+    engine = _host(request).engine
     try:
         stats = engine_stats(engine, WINDOW_S)
         states = [w.state for w in list_workers(engine, engine.app)]
@@ -65,6 +69,19 @@ def check(request: Request) -> Health:
         if stuck and oldest is not None else ()
     )  # fmt: skip
     return Health(body, problems)
+
+
+def _host(request: Request) -> Host:
+    """The app reported: the dashboard's first without a token; another one (the
+    ``X-Sysjobs-App`` header's) only for a token that reaches it — else any caller would
+    learn which apps are served (200 or 404) and their queues (401, whatever the app)."""
+    hosts: Mapping[str, Host] = request.app.state.hosts
+    auth: AuthConfig = request.app.state.auth
+    named = request.headers.get(APP_HEADER)
+    if named and named != next(iter(hosts)) and auth.role_of(bearer(request)) is None:
+        raise ApiError(401, "unauthorized", "Another app's health (X-Sysjobs-App) needs a "
+                       "valid bearer token that reaches it")  # fmt: skip
+    return host_of(request)
 
 
 def health(request: Request) -> Reply:

@@ -42,9 +42,15 @@ class WebLimits:
     #: Console child processes alive at once (one per app used, each a V8 and a Host): a
     #: run in one more app ends the least recently used app's child first.
     max_consoles: int = 4
+    #: Console script requests of one app held at once — running, waiting for the app's
+    #: console or for their job's end (``wait``): each holds a thread of the pool every
+    #: request shares, for up to a script's time limit. One more is a 429 at once.
+    max_script_requests: int = 4
 
     def __post_init__(self) -> None:
         if not 0 < self.log_line_bytes <= self.logs_page_bytes:
             raise ValueError("log_line_bytes must be > 0 and <= logs_page_bytes")
         if self.max_consoles < 1:
             raise ValueError("max_consoles must be >= 1")
+        if self.max_script_requests < 1:
+            raise ValueError("max_script_requests must be >= 1")

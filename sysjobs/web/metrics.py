@@ -30,10 +30,10 @@ from starlette.responses import Response
 
 from sysjobs.jobs.stats import MonitorStats, monitor_stats
 from sysjobs.jobs.status import ALL_STATUSES
-from sysjobs.jobs.workers import WorkerInfo, list_workers
+from sysjobs.jobs.workers import WorkerInfo, list_workers, seen_by_app
 from sysjobs.web import params
 from sysjobs.web.api import host_of
-from sysjobs.web.auth import require
+from sysjobs.web.auth import bearer, require
 
 #: The window of the histograms and of ``sysjobs_lost_leases_window``.
 WINDOW_S = 3600.0
@@ -136,5 +136,7 @@ def metrics(request: Request) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     engine = host_of(request).engine
     stats, workers = monitor_stats(engine, WINDOW_S), list_workers(engine, engine.app)
+    if request.app.state.auth.app_of(bearer(request)) is not None:  # an app's own token
+        workers = seen_by_app(engine, workers, engine.app)
     registry.register(EngineCollector(stats, workers))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -210,7 +210,9 @@ def document() -> dict[str, Any]:
                 "post": _op(
                     "Run a script {source (<= 256 Ki characters), inJob?, wait?, timeoutS? "
                     "(0 < s <= 300), label? (<= 200 characters)}; with inJob and wait, the "
-                    "reply holds the first page of the job's log (count, logs, next, more)",
+                    "reply holds the first page of the job's log (count, logs, next, more). "
+                    "429 limitExceeded when the app already holds its most script requests "
+                    "at once (running, or waiting for its console or its job)",
                     body=True,
                 )
             },

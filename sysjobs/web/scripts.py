@@ -24,7 +24,8 @@ its own. The dashboard's download button fetches the file with the header and sa
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -37,7 +38,7 @@ from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
 from sysjobs.web.api import host_of, limits_of
 from sysjobs.web.auth import require, require_admin_token
 from sysjobs.web.body import Fields, boolean, json_object, number, string
-from sysjobs.web.errors import Reply
+from sysjobs.web.errors import ApiError, Reply
 from sysjobs.web.limits import WebLimits
 from sysjobs.web.logpages import log_page
 from sysjobs.web.params import NONE
@@ -61,20 +62,50 @@ class ScriptConsole:
         )
         self._lock = threading.Lock()
         self._sandbox: ProcessSandbox | None = None
+        #: Guards the two flags below, never held while a script runs.
+        self._state = threading.Lock()
+        self._busy = False
+        #: :meth:`retire` came while a run was under way: the child ends after it.
+        self._retired = False
 
     def run(self, source: str, timeout_s: float) -> dict[str, Any]:
         """Run ``source`` now; the whole run result (outcome, value, logs, error)."""
         with self._lock:
-            if self._sandbox is None:
-                self._sandbox = ProcessSandbox(self.factory, Limits(timeout_s=MAX_TIMEOUT_S))
-            return self._sandbox.run(source, timeout_s=timeout_s).to_json()
+            with self._state:
+                self._busy = True
+            try:
+                if self._sandbox is None:
+                    self._sandbox = ProcessSandbox(self.factory, Limits(timeout_s=MAX_TIMEOUT_S))
+                return self._sandbox.run(source, timeout_s=timeout_s).to_json()
+            finally:
+                with self._state:
+                    self._busy = False
+                    retired, self._retired = self._retired, False
+                if retired:
+                    self._close_child()
+
+    def retire(self) -> None:
+        """End the child without waiting for a run: now when idle, else right after the
+        run under way (another app's request must not wait up to a script's time limit
+        for it, and that script is not cut short)."""
+        with self._state:
+            if self._busy or not self._lock.acquire(blocking=False):
+                self._retired = True  # (a run starting or ending now: it ends the child)
+                return
+        try:
+            self._close_child()
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
-        """End the child process, if one was started."""
+        """End the child process, if one was started (after the run under way, if any)."""
         with self._lock:
-            if self._sandbox is not None:
-                self._sandbox.close()
-                self._sandbox = None
+            self._close_child()
+
+    def _close_child(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
 
     @property
     def started(self) -> bool:
@@ -82,15 +113,53 @@ class ScriptConsole:
         return self._sandbox is not None
 
 
+class Admission:
+    """At most ``limit`` script requests of one app held at once (running, waiting for the
+    app's console or for their job's end): each holds a thread of the pool every request
+    of the dashboard shares, for up to a script's time limit — one app's flood of them
+    must not take every thread from the other apps. One more is a 429 at once."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+
+    @contextmanager
+    def held(self, app_key: str) -> Iterator[None]:
+        """One request of ``app_key`` held for the block (429 ``limitExceeded`` when the
+        app holds its limit already)."""
+        with self._lock:
+            held = self._held.get(app_key, 0)
+            if held >= self._limit:
+                raise ApiError(429, "limitExceeded",
+                               f"App '{app_key}' has {held} console script requests running or "
+                               f"waiting, the most it may hold at once: try again once one "
+                               f"has ended")  # fmt: skip
+            self._held[app_key] = held + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._held[app_key] - 1
+                if left:
+                    self._held[app_key] = left
+                else:
+                    del self._held[app_key]
+
+
 class Consoles:
     """The dashboard's consoles, one per app it serves, each child started on first use —
     and at most ``max_live`` of them alive: an operator trying the console in each of 100
     apps must not leave 100 child processes behind. A run in another app ends the least
-    recently used app's child first (its next run starts a fresh one)."""
+    recently used app's child first (its next run starts a fresh one); a child that is
+    running a script then ends right after it (:meth:`ScriptConsole.retire`)."""
 
-    def __init__(self, consoles: Mapping[str, ScriptConsole], max_live: int) -> None:
+    def __init__(self, consoles: Mapping[str, ScriptConsole], max_live: int,
+                 max_requests: int = 4) -> None:  # fmt: skip
         self._consoles = dict(consoles)
         self._max_live = max_live
+        #: Script requests (direct or waiting for their job) held per app.
+        self.admission = Admission(max_requests)
         self._lock = threading.Lock()
         self._recent: list[str] = []  # apps whose child may be alive, least recent first
 
@@ -106,7 +175,7 @@ class Consoles:
             ended = self._recent[: -self._max_live]
             del self._recent[: -self._max_live]
         for key in ended:
-            self._consoles[key].close()
+            self._consoles[key].retire()
         return self._consoles[app_key].run(source, timeout_s)
 
     def close(self) -> None:
@@ -142,16 +211,17 @@ async def run_script(request: Request) -> Reply:
     limits = limits_of(request)
     body = script_fields(limits).parse(await json_object(request))
     source, timeout, label = body["source"], body["timeoutS"], body["label"]
-    if body["inJob"]:
-        host = host_of(request)
-        job = host.start_script_job(source, label=label, timeout_s=timeout)
-        if not body["wait"]:
-            return Reply({"job": job_json(job, host.engine.tree_info([job])[job.id])},
-                         status_code=202)  # fmt: skip
-        return Reply(await run_in_threadpool(_job_output, host, job.id, timeout, limits))
     consoles: Consoles = request.app.state.consoles
-    app_key = host_of(request).app_key  # the switcher's app (a token's: its own)
-    result = await run_in_threadpool(consoles.run, app_key, source, timeout)
+    host = host_of(request)  # the switcher's app (a token's: its own)
+    if body["inJob"] and not body["wait"]:
+        job = host.start_script_job(source, label=label, timeout_s=timeout)
+        return Reply({"job": job_json(job, host.engine.tree_info([job])[job.id])},
+                     status_code=202)  # fmt: skip
+    with consoles.admission.held(host.app_key):
+        if body["inJob"]:
+            job = host.start_script_job(source, label=label, timeout_s=timeout)
+            return Reply(await run_in_threadpool(_job_output, host, job.id, timeout, limits))
+        result = await run_in_threadpool(consoles.run, host.app_key, source, timeout)
     return Reply({"result": result})
 
 

@@ -7,7 +7,8 @@ few lease periods: it died). By default the workers that serve the request's app
 ``X-Sysjobs-App`` header's, else an app token's own). Any other ``app`` — ``*`` for every
 worker of the database — is for the operator's tokens (admin or read, which reach every
 app); an app's own token sees only the workers serving its app, as other apps' workers are
-not its business.
+not its business — and a pool serving other apps too as its app's part only (its key, its
+jobs: ``seen_by_app``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.requests import Request
 
 from sysjobs.errors import BadRequest
 from sysjobs.jobs.apps import KEY_FORM, check_app_key
-from sysjobs.jobs.workers import list_workers
+from sysjobs.jobs.workers import list_workers, seen_by_app
 from sysjobs.web.api import host_of
 from sysjobs.web.auth import AuthConfig, bearer, require
 from sysjobs.web.errors import ApiError, Reply, bad_parameter
@@ -58,15 +59,22 @@ def workers(request: Request) -> Reply:
     app: str = query.get("app", engine.app)
     _require_reach(request, app)
     found = list_workers(engine, None if app == EVERY_APP else app)
+    if _app_token(request) is not None:  # a pool serving other apps too: this app's part
+        found = seen_by_app(engine, found, app)
     state = query.get("state")
     return Reply(workers_json(app, [w for w in found if state is None or w.state == state]))
 
 
 def _require_reach(request: Request, app: str) -> None:
     """403 when an app's token asks for another app's workers or every app's (``*``)."""
-    config: AuthConfig = request.app.state.auth
-    own = config.app_of(bearer(request))
+    own = _app_token(request)
     if own is not None and app != own:
         raise ApiError(403, "forbidden", f"This token reaches app '{own}' only: it sees the "
                        f"workers serving '{own}', not those of app {app[:100]!r} "
                        "(parameter 'app')")  # fmt: skip
+
+
+def _app_token(request: Request) -> str | None:
+    """The app of the caller's app token (None: an operator's token)."""
+    config: AuthConfig = request.app.state.auth
+    return config.app_of(bearer(request))

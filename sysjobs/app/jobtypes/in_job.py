@@ -348,8 +348,40 @@ def _run_chunk(
         text = f"Items {first} to {last}: {error_text(outcome)}"
         _steady(clock, lambda: ctx.log_error(text, {"from": first, "to": last}))
         return len(chunk)
-    value: dict[str, Any] = outcome.value if isinstance(outcome.value, dict) else {}
-    for index, text in value.get("failed", []):
-        at = first + int(index)
+    report = _chunk_report(outcome.value, len(chunk))
+    if report is None:
+        last = first + len(chunk) - 1
+        text = (f"Items {first} to {last}: the chunk's report of the items that threw was "
+                "changed by the callback (e.g. Array.prototype.push or a toJSON replaced); "
+                "its items count as failed")  # fmt: skip
+        _steady(clock, lambda: ctx.log_error(text, {"from": first, "to": last}))
+        return len(chunk)
+    failures, count = report
+    for index, text in failures:
+        at = first + index
         _steady(clock, lambda: ctx.log_error(f"Item {at}: {text}", {"item": at}))  # noqa: B023
-    return int(value.get("count", 0))
+    return count
+
+
+def _chunk_report(value: Any, size: int) -> tuple[list[tuple[int, str]], int] | None:
+    """The chunk script's ``{failed: [[index, text]…], count}`` for a chunk of ``size``
+    items, or None when it is not that shape: the callback runs in the same realm as the
+    code building it and can change it, so it is read as untrusted data."""
+    if not isinstance(value, dict):
+        return None
+    failed, count = value.get("failed"), value.get("count")
+    if not isinstance(failed, list) or not isinstance(count, int) or not _index(count, size + 1) \
+            or len(failed) > size:  # fmt: skip
+        return None
+    failures: list[tuple[int, str]] = []
+    for entry in failed:
+        if not (isinstance(entry, list) and len(entry) == 2 and _index(entry[0], size)
+                and isinstance(entry[1], str)):  # fmt: skip
+            return None
+        failures.append((entry[0], entry[1]))
+    return failures, count
+
+
+def _index(value: Any, size: int) -> bool:
+    """Whether ``value`` is a whole number from 0 to ``size - 1``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < size

@@ -182,9 +182,19 @@ def _done(state: LoopState, record_id: str, entry: dict[str, Any]) -> None:
     state.after = record_id
 
 
+#: Characters of a record's ``errorMessage`` in the results (its log line keeps more, up to
+#: the per-line cap). The results map holds up to 1,000 records within the results' byte
+#: cap, past which none are kept: one record throwing a megabyte message must not leave
+#: every other record of the job without its result.
+RESULT_MESSAGE_CHARS = 1000
+
+
 def error_entry(ctx: JobContext, record_id: str, message: str) -> dict[str, Any]:
     """Log the failure of one record and return its results entry."""
     ctx.log_error(f"Record {record_id}: {message}", {"recordId": record_id})
+    if len(message) > RESULT_MESSAGE_CHARS:
+        cut = len(message) - RESULT_MESSAGE_CHARS
+        message = f"{message[:RESULT_MESSAGE_CHARS]}… [{cut} more characters cut]"
     return {"status": "error", "errorMessage": message}
 
 
