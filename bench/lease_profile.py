@@ -3,7 +3,7 @@
 On a throwaway cluster (``track_functions = 'pl'``), a backlog of ``--backlog`` no-op jobs
 (5,000), then rounds that each end the ``--slots`` (32) jobs the previous call leased and
 lease as many again — one worker's group commit at a full backlog — alternating the
-functions named (``sysjobs_end_and_claim_v5``, ``…_v6``) call by call. Each call runs under
+functions named (``sysjobs_end_and_claim_v6``, ``…_v7``) call by call. Each call runs under
 ``EXPLAIN (ANALYZE, BUFFERS)``: the buffers of every statement inside the function count
 toward the top node. Prints per function the median time per call, the shared buffers hit
 per call, and ``pg_stat_user_functions``' totals (the nested functions' too).
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=5000)
     parser.add_argument("--slots", type=int, default=32)
     parser.add_argument("--calls", type=int, default=40, help="calls per function")
-    parser.add_argument("--functions", default="sysjobs_end_and_claim_v5,sysjobs_end_and_claim_v6")
+    parser.add_argument("--functions", default="sysjobs_end_and_claim_v6,sysjobs_end_and_claim_v7")
     parser.add_argument(
         "--explain",
         action="store_true",

@@ -115,15 +115,16 @@ def test_the_revisions_in_order_leave_the_schema_file(new_database: Callable[[],
     _apply_schema_file(from_file)
     expected, found = _catalog(from_file), _catalog(migrated)
     assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
-    # and the comparison sees what matters: the current lease functions (0017's _v6) and the
-    # two releases before's (0016's _v5, 0011's _v4) only (0011 dropped the _v3 ones, which
-    # claim across apps), every table
+    # and the comparison sees what matters: the current lease functions (0018's _v7) and the
+    # three releases before's (0017's _v6, 0016's _v5, 0011's _v4) only (0011 dropped the
+    # _v3 ones, which claim across apps), every table
     names = {row[0] for row in found["functions"]}
     assert names == {
         "sysjobs_claim_batch_v4", "sysjobs_claim_fair_v4", "sysjobs_end_and_claim_v4",
         "sysjobs_claim_take_v5", "sysjobs_claim_batch_v5", "sysjobs_claim_fair_v5",
         "sysjobs_end_and_claim_v5", "sysjobs_claim_take_v6", "sysjobs_claim_batch_v6",
-        "sysjobs_claim_fair_v6", "sysjobs_end_and_claim_v6",
+        "sysjobs_claim_fair_v6", "sysjobs_end_and_claim_v6", "sysjobs_claim_take_v7",
+        "sysjobs_claim_batch_v7", "sysjobs_claim_fair_v7", "sysjobs_end_and_claim_v7",
     }  # fmt: skip
     assert {"jobs", "job_logs", "job_events", "job_results"} <= {r[0] for r in found["tables"]}
 
@@ -139,6 +140,23 @@ def test_revision_0017_downgrades_to_the_v5_functions_and_upgrades_back(
     names = {row[0] for row in _catalog(migrated)["functions"]}
     assert {n for n in names if n.endswith("_v6")} == set()
     assert "sysjobs_end_and_claim_v5" in names
+    _migrate(migrated)
+    _apply_schema_file(from_file)
+    expected, found = _catalog(from_file), _catalog(migrated)
+    assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
+
+
+def test_revision_0018_downgrades_to_the_v6_functions_and_upgrades_back(
+    new_database: Callable[[], str],
+) -> None:
+    migrated, from_file = new_database(), new_database()
+    _migrate(migrated)
+    engine = sa.create_engine(migrated, poolclass=sa.NullPool)
+    migrate.downgrade(engine, "0017")
+    engine.dispose()
+    names = {row[0] for row in _catalog(migrated)["functions"]}
+    assert {n for n in names if n.endswith("_v7")} == set()
+    assert {"sysjobs_end_and_claim_v6", "sysjobs_claim_take_v6"} <= names
     _migrate(migrated)
     _apply_schema_file(from_file)
     expected, found = _catalog(from_file), _catalog(migrated)
