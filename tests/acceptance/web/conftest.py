@@ -186,17 +186,33 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that says when its start-up is over, listening or failed."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.settled = threading.Event()
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            super().run(sockets)
+        finally:
+            self.settled.set()  # start-up failed (the port was taken): no need to wait on
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.settled.set()
+
+
 @contextmanager
 def serving(app: Starlette) -> Iterator[str]:
     """``app`` served by uvicorn on a free local port in a thread; its base URL."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
+    uv = _Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.05)
+    uv.settled.wait(20)
     assert uv.started, "the dashboard did not start"
     try:
         yield f"http://127.0.0.1:{port}"
