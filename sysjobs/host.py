@@ -425,6 +425,9 @@ _process_host: Host | None = None
 
 #: Data limit of a worker process (MiB), from ``SYSJOBS_WORKER_DATA_LIMIT_MB``; 0 = none.
 WORKER_DATA_LIMIT_MB = 4096
+#: When set, the V8 heap limit (MiB) of job scripts in worker processes, whatever the
+#: host's ``Limits.heap_bytes``: the commands (``serve``, ``run``) have no option for it.
+WORKER_HEAP_ENV = "SYSJOBS_WORKER_HEAP_MB"
 
 
 def worker_setup(
@@ -458,6 +461,8 @@ def worker_setup(
     if data_limit_mb > 0:
         resource.setrlimit(resource.RLIMIT_DATA, (data_limit_mb << 20, data_limit_mb << 20))
     run_limits = limits_from_json(limits) if limits else Limits()
+    if heap_mb := os.environ.get(WORKER_HEAP_ENV):
+        run_limits = replace(run_limits, heap_bytes=int(heap_mb) << 20)
     configure_v8(max_old_space_mb=max(64, 2 * run_limits.heap_bytes // (1024 * 1024)))
     folder = app_dir or os.environ.get("SYSJOBS_APP") or None
     definition = load_app(folder) if folder is not None else load_demo_app()

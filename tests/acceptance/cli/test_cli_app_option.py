@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import typer
 
 import sysjobs.cli  # noqa: F401  (registers every command)
@@ -17,26 +18,29 @@ from tests.acceptance.cli.test_cli_help import COMMANDS
 WITHOUT_APP = {("demo",)}
 
 
-def _command(path: tuple[str, ...]) -> Any:
-    command: Any = typer.main.get_command(app)
+@pytest.fixture(scope="module")
+def root() -> Any:
+    """The click command tree of ``sysjobs``, built once: building it was most of the time
+    (once per command looked up, ~3 s of CPU)."""
+    return typer.main.get_command(app)
+
+
+def _command(root: Any, path: tuple[str, ...]) -> Any:
+    command = root
     for name in path:
         command = command.commands[name]
     return command
 
 
-def _is_group(path: tuple[str, ...]) -> bool:
-    return hasattr(_command(path), "commands")
-
-
-def test_every_command_takes_app_but_the_groups_and_demo() -> None:
-    leaves = [p for p in COMMANDS if not _is_group(p)]
+def test_every_command_takes_app_but_the_groups_and_demo(root: Any) -> None:
+    leaves = [p for p in COMMANDS if not hasattr(_command(root, p), "commands")]
     missing = {p for p in leaves
-               if not any("--app" in param.opts for param in _command(p).params)}  # fmt: skip
+               if not any("--app" in param.opts for param in _command(root, p).params)}  # fmt: skip
     assert missing == WITHOUT_APP
     assert {("db", "upgrade"), ("db", "prune"), ("serve",), ("worker",)} <= set(leaves)
 
 
-def test_serve_and_worker_take_app_repeated() -> None:
+def test_serve_and_worker_take_app_repeated(root: Any) -> None:
     for path in (("serve",), ("worker",)):
-        (option,) = [p for p in _command(path).params if "--app" in p.opts]
+        (option,) = [p for p in _command(root, path).params if "--app" in p.opts]
         assert option.multiple, path

@@ -77,7 +77,8 @@ def test_serve_without_a_token_makes_one_and_prints_it(tmp_path: Path) -> None:
 
 
 ADMIN = {"Authorization": "Bearer s3cret"}
-ARRAY_BOMB = "new Array(2 ** 27).fill(1.5); 1"
+#: One huge allocation: 2 ** 25 doubles (256 MB), four times the worker's V8 old space.
+ARRAY_BOMB = "new Array(2 ** 25).fill(1.5); 1"
 BUFFER_BOMB = (
     "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1"
 )
@@ -95,8 +96,9 @@ def test_memory_bombs_from_the_console_end_their_jobs_while_the_server_keeps_ser
     tmp_path: Path,
 ) -> None:
     # serve runs jobs in a supervised worker process (1 here; the data limit keeps the
-    # ArrayBuffer bomb small): one huge array ends that process, never the server.
-    limit = {"SYSJOBS_WORKER_DATA_LIMIT_MB": "1024"}
+    # ArrayBuffer bomb small, the 32 MB heap its old space at 64 MB): one huge array ends
+    # that process at once, never the server.
+    limit = {"SYSJOBS_WORKER_DATA_LIMIT_MB": "1024", "SYSJOBS_WORKER_HEAP_MB": "32"}
     with serving(tmp_path, "--token", "s3cret", "--slots", "2", workers=1, env=limit) as (
         base,
         proc,

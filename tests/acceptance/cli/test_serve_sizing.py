@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ from sysjobs.cli.options import MAX_DEFAULT_PROCESSES, default_processes, usable
 from sysjobs.jobs import Engine
 from sysjobs.jobs.workers import WorkerInfo, list_workers
 from tests.acceptance.cli.test_serve import _free_port
-
-PATIENCE_S = 60.0
+from tests.acceptance.worker.waits import registered
 
 
 @pytest.mark.parametrize(("cpus", "processes"), [
@@ -56,12 +54,9 @@ def _registered(url: str, count: int, proc: subprocess.Popen[str]) -> list[Worke
     """The registry's rows once ``count`` pools registered (the server is still up)."""
     assert proc.stdout is not None
     assert "sysjobs dashboard on" in proc.stdout.readline()  # migrated, now starting workers
-    deadline = time.monotonic() + PATIENCE_S
+
+    def serving() -> None:
+        assert proc.poll() is None, proc.communicate()[1]
+
     with Engine.open(url, migrate=False) as engine:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.communicate()[1]
-            found = list_workers(engine)
-            if len(found) >= count:
-                return found
-            time.sleep(0.2)  # another process registers: nothing here to wait on
-    raise AssertionError(f"{count} worker processes did not register within {PATIENCE_S}s")
+        return registered(engine, count, check=serving)

@@ -10,11 +10,16 @@ from sysjobs.runtime import Limits, Outcome
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory, classify_exit
 
 FACTORY = SandboxFactory("sysjobs.host:core_sandbox", {"pool_size": 0})
+#: A small V8 heap: the child's old space is capped at twice that (64 MB), so one huge
+#: allocation ends it at once, where the default 512 MB took seconds of garbage collection.
+SMALL_HEAP = 32 * 1024 * 1024
+#: One huge allocation: 2 ** 25 doubles, a 256 MB backing store, four times that old space.
+ARRAY_BOMB = "new Array(2 ** 25).fill(1.5); 1"
 
 
 @pytest.fixture(scope="module")
 def process_sandbox() -> Iterator[ProcessSandbox]:
-    sandbox = ProcessSandbox(FACTORY, Limits(timeout_s=5.0))
+    sandbox = ProcessSandbox(FACTORY, Limits(timeout_s=5.0, heap_bytes=SMALL_HEAP))
     yield sandbox
     sandbox.close()
 
@@ -35,8 +40,7 @@ def test_a_script_runs_in_the_child_and_streams_its_log_lines(process_sandbox: P
 def test_one_huge_allocation_is_a_memory_limit_and_the_child_is_replaced(
     process_sandbox: ProcessSandbox,
 ) -> None:
-    # A loaded machine takes seconds to fill the array up to the heap limit.
-    result = process_sandbox.run("new Array(2 ** 27).fill(1.5); 1", timeout_s=30)
+    result = process_sandbox.run(ARRAY_BOMB, timeout_s=30)
     assert result.outcome is Outcome.MEMORY_LIMIT
     assert result.error is not None and result.error.code == "memoryLimit"
     assert_next_script_runs(process_sandbox)
@@ -95,9 +99,9 @@ def test_a_child_flooding_log_before_it_dies_leaves_the_parent_a_capped_capture(
     # The parent keeps the lines of a run whose child died (nothing else reports them):
     # bounded like the child's own capture — lines cut with a marker, bytes capped —
     # while every line still streams to the caller's sink.
-    limits = Limits(timeout_s=30.0, heap_bytes=32 * 1024 * 1024, max_log_bytes=64 * 1024,
+    limits = Limits(timeout_s=30.0, heap_bytes=SMALL_HEAP, max_log_bytes=64 * 1024,
                     max_log_line_bytes=16 * 1024)  # fmt: skip
-    flood = "for (var i = 0; i < 40; i++) log('x'.repeat(100 * 1024)); new Array(2 ** 27).fill(1.5)"
+    flood = "for (var i = 0; i < 40; i++) log('x'.repeat(100 * 1024)); " + ARRAY_BOMB
     streamed: list[int] = []
     with ProcessSandbox(FACTORY, limits) as sandbox:
         result = sandbox.run(flood, log_sink=lambda line: streamed.append(len(line)))

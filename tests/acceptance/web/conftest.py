@@ -11,8 +11,9 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
@@ -28,8 +29,75 @@ from sysjobs.web.auth import AuthConfig
 from tests.conftest import PgServer
 from tests.pgdatabases import PgDatabases
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
+
 ADMIN = "admin-secret-token"
 READER = "read-only-token"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+#: How long an ``expect(…)`` waits for what it expects (Playwright's default is 5 s, which a
+#: loaded machine's first script run in a fresh host can take): the same bound as actions.
+PATIENCE_MS = 20_000
+
+
+class Chromium:
+    """One Chromium (Debian's, never a downloaded build) for the browser tests a test process
+    runs in a row, whichever module they are in: a launch costs ~1.5 s of CPU, and each
+    browser module launched its own.
+
+    Closed as soon as the next test is not a browser test (:func:`pytest_runtest_teardown`):
+    a live ``sync_playwright()`` leaves its event loop as this thread's running loop, and a
+    later test's ``asyncio.run()`` would fail ("cannot be called from a running event loop").
+    """
+
+    def __init__(self) -> None:
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    def browser(self) -> Browser:
+        """The running browser, launched on first use."""
+        if self._browser is None:
+            from playwright.sync_api import expect, sync_playwright
+
+            expect.set_options(timeout=PATIENCE_MS)
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=CHROMIUM, args=ARGS, headless=True
+            )
+        return self._browser
+
+    def close(self) -> None:
+        """Close the browser and stop Playwright (its loop with it); a no-op when closed."""
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
+        if browser is not None:
+            browser.close()
+        if playwright is not None:
+            playwright.stop()
+
+
+CHROMIUM_KEY = pytest.StashKey[Chromium]()
+
+
+@pytest.fixture(scope="session")
+def chromium(pytestconfig: pytest.Config) -> Iterator[Chromium]:
+    """This test process's :class:`Chromium` (closed between runs of browser tests)."""
+    holder = pytestconfig.stash.setdefault(CHROMIUM_KEY, Chromium())
+    yield holder
+    holder.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, None, None]:
+    """After a browser test's own teardown: close the browser unless the next test uses it."""
+    yield
+    holder = item.config.stash.get(CHROMIUM_KEY, None)
+    if holder is not None and "browser" not in getattr(nextitem, "fixturenames", ()):
+        holder.close()
 
 
 class Steps(BaseModel):
@@ -118,17 +186,33 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that says when its start-up is over, listening or failed."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.settled = threading.Event()
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            super().run(sockets)
+        finally:
+            self.settled.set()  # start-up failed (the port was taken): no need to wait on
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.settled.set()
+
+
 @contextmanager
 def serving(app: Starlette) -> Iterator[str]:
     """``app`` served by uvicorn on a free local port in a thread; its base URL."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
+    uv = _Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.05)
+    uv.settled.wait(20)
     assert uv.started, "the dashboard did not start"
     try:
         yield f"http://127.0.0.1:{port}"

@@ -16,16 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from sysjobs.errors import SysError
 from sysjobs.host import Host
 from sysjobs.store.schema import job_logs
-from tests.acceptance.web.conftest import ADMIN, READER, bulk_log
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+from tests.acceptance.web.conftest import ADMIN, CHROMIUM, PATIENCE_MS, READER, Chromium, bulk_log
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
@@ -33,19 +29,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-#: How long an ``expect(…)`` waits for what it expects (Playwright's default is 5 s, which a
-#: loaded machine's first script run in a fresh host can take): the same bound as actions.
-PATIENCE_MS = 20_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module; never a downloaded browser build."""
-    expect.set_options(timeout=PATIENCE_MS)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield launched
-        launched.close()
+@pytest.fixture
+def browser(chromium: Chromium) -> Browser:
+    """The test process's Chromium, shared by the browser tests it runs in a row."""
+    return chromium.browser()
 
 
 @contextmanager

@@ -28,7 +28,7 @@ LIMITS = Limits(heap_bytes=32 * 1024 * 1024)
 #: The host's engine settings and governance: worker processes must apply the same.
 SETTINGS = EngineSettings(caps=caps.Caps(max_log_lines=20))
 GOVERNANCE = Governance(max_jobs_started=3)
-ARRAY_BOMB = "new Array(2 ** 27).fill(1.5); 1"
+ARRAY_BOMB = "new Array(2 ** 25).fill(1.5); 1"
 BUFFER_BOMB = (
     "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1"
 )

@@ -11,9 +11,12 @@ from pathlib import Path
 
 from tests.hostile.conftest import app_dir
 
-ARRAY_BOMB = "log('before'); new Array(2 ** 27).fill(1.5); log('never');"
-#: The worker process's data limit: what a bomb may take stays small on a shared machine.
-SMALL = {"SYSJOBS_WORKER_DATA_LIMIT_MB": "1024"}
+#: One huge allocation: 2 ** 25 doubles, a 256 MB backing store, four times the worker
+#: process's V8 old space (twice its heap limit below), so V8 ends the process at once.
+ARRAY_BOMB = "log('before'); new Array(2 ** 25).fill(1.5); log('never');"
+#: The worker process's data limit and V8 heap: what a bomb may take stays small on a shared
+#: machine (with the default 256 MB heap, V8 took seconds of garbage collection to give up).
+SMALL = {"SYSJOBS_WORKER_DATA_LIMIT_MB": "1024", "SYSJOBS_WORKER_HEAP_MB": "32"}
 
 
 def sysjobs(

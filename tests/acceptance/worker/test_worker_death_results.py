@@ -13,7 +13,7 @@ from sysjobs.runtime import Limits
 from sysjobs.worker import WorkerProcesses
 
 #: One huge allocation: fatal to V8, so it ends the worker process (a small heap: sooner).
-ARRAY_BOMB = "new Array(2 ** 27).fill(1.5); 1"
+ARRAY_BOMB = "new Array(2 ** 25).fill(1.5); 1"
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -13,9 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from sysjobs.jobs import Engine, EngineSettings, JobStatus
-from sysjobs.jobs.waiting import wait_until
-from sysjobs.jobs.workers import WorkerInfo, list_workers
 from sysjobs.worker import WorkerConfig, WorkerProcesses
+from tests.acceptance.worker.waits import registered, wait_for
 from tests.integration.engine.helpers import open_engine
 
 SETUP = "tests.integration.engine.jobtypes:register"
@@ -44,11 +42,10 @@ def _messages(engine: Engine, job_id: str) -> list[str]:
     return [entry.message for entry in engine.logs(job_id, {})]
 
 
-def _wait_for_log(engine: Engine, job_id: str, text: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while text not in _messages(engine, job_id):
-        assert time.monotonic() < deadline, f"no log {text!r} in {_messages(engine, job_id)}"
-        time.sleep(0.05)
+def _wait_for_log(engine: Engine, job_id: str, text: str) -> None:
+    """Until the child wrote the line ``text`` for the job (read again on each commit hint)."""
+    wait_for(engine, lambda: text in _messages(engine, job_id) or None, f"log {text!r}",
+             keys=[f"job:{job_id}"])  # fmt: skip
 
 
 def test_a_worker_process_runs_jobs_of_types_registered_by_the_setup_hook(
@@ -113,29 +110,16 @@ def test_four_worker_processes_run_every_job_of_a_shared_queue_exactly_once(
         supervisor = WorkerProcesses(config, processes=4).start()
         try:
             # All four claim from the first job on (not the first one up alone).
-            assert _registered(engine, 4), "the four worker processes did not register"
+            registered(engine, 4)
             jobs = engine.enqueue_many("RECORD_RUN", [{} for _ in range(SOAK_JOBS)])
-            deadline = time.monotonic() + 240
-            while engine.find({"status": "FINISHED"}).count() < SOAK_JOBS:
-                assert time.monotonic() < deadline, "jobs did not finish in time"
-                time.sleep(0.25)
+            wait_for(engine, lambda: engine.find({"status": "FINISHED"}).count() >= SOAK_JOBS
+                     or None, f"{SOAK_JOBS} jobs finished", timeout_s=240)  # fmt: skip
         finally:
             supervisor.stop(timeout_s=20)
         runs, claims, pids = _tally(db_url)
     assert runs == Counter({j.id: 1 for j in jobs})  # one execution per job
     assert claims == Counter({j.id: 1 for j in jobs})  # one claim per job
     assert len(pids) == 4  # the work was shared by all four processes
-
-
-def _registered(engine: Engine, count: int) -> list[WorkerInfo] | None:
-    """The registry's rows once ``count`` worker pools registered (None after a minute)."""
-
-    def read() -> list[WorkerInfo] | None:
-        found = list_workers(engine)
-        return found if len(found) >= count else None
-
-    return wait_until(read, hub=engine.hub, keys=["*"], timeout_s=60,
-                      poll=engine.backend.poll_interval)  # fmt: skip
 
 
 def _tally(url: str) -> tuple[Counter[str], Counter[str], set[str]]:

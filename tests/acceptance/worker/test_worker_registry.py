@@ -21,12 +21,12 @@ from sysjobs.jobs import Engine, EngineSettings
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.workers import GONE_AFTER_LEASES, PRUNED_AFTER_LEASES, WorkerInfo, list_workers
 from sysjobs.worker import WorkerConfig, WorkerProcesses
+from tests.acceptance.worker.waits import registered, shown_gone
 from tests.integration.engine.helpers import ManualClock, open_engine
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASE_S = 1.0
 LEASE_MS = 1000
-PATIENCE_S = 60.0
 
 
 @pytest.fixture
@@ -40,16 +40,6 @@ def eng(db_url: str, clock: ManualClock) -> Iterator[Engine]:
         yield engine
 
 
-def _registered(engine: Engine, count: int) -> list[WorkerInfo]:
-    """The registry once ``count`` children registered (they run in other processes: there
-    is nothing in this one to wait on)."""
-    deadline = time.monotonic() + PATIENCE_S
-    while len(found := list_workers(engine)) < count:
-        assert time.monotonic() < deadline, f"{count} workers did not register: {found}"
-        time.sleep(0.05)
-    return found
-
-
 def test_each_worker_process_registers_and_a_clean_stop_removes_them(
     eng: Engine, db_url: str
 ) -> None:
@@ -57,21 +47,13 @@ def test_each_worker_process_registers_and_a_clean_stop_removes_them(
                           engine_settings={"app": eng.app})  # fmt: skip
     supervisor = WorkerProcesses(config, processes=2, engine=eng).start()
     try:
-        found = _registered(eng, 2)
+        found = registered(eng, 2)
         pids = set(supervisor.pids())
     finally:
         supervisor.stop(timeout_s=20)
     assert {w.pid for w in found} == pids and os.getpid() not in pids
     assert [(w.slots, w.apps, w.lease_s) for w in found] == [(3, [eng.app], LEASE_S)] * 2
     assert list_workers(eng) == []
-
-
-def _reaped(supervisor: WorkerProcesses, owner: str) -> None:
-    """Wait for the supervisor to reap the child ``owner`` (its watcher thread does)."""
-    deadline = time.monotonic() + PATIENCE_S
-    while owner in supervisor.children:
-        assert time.monotonic() < deadline, f"the supervisor did not reap {owner}"
-        time.sleep(0.05)
 
 
 def _pruned_on_time(eng: Engine, clock: ManualClock, dead: WorkerInfo) -> None:
@@ -94,11 +76,10 @@ def test_a_killed_worker_process_shows_gone_at_once_when_reaped_then_is_pruned(
                           engine_settings={"app": eng.app})  # fmt: skip
     supervisor = WorkerProcesses(config, processes=1, engine=eng).start()
     try:
-        [first] = _registered(eng, 1)
+        [first] = registered(eng, 1)
         os.kill(first.pid, signal.SIGKILL)
-        _reaped(supervisor, first.id)
-        dead = next(w for w in list_workers(eng) if w.id == first.id)
-        assert (dead.pid, dead.state, dead.busy, dead.job_ids) == (first.pid, "gone", 0, [])
+        dead = shown_gone(eng, first.id)  # once the supervisor reaped it (its watcher thread)
+        assert (dead.pid, dead.busy, dead.job_ids) == (first.pid, 0, [])
         assert dead.last_seen_at >= first.last_seen_at  # its last heartbeat, kept
     finally:
         supervisor.stop(timeout_s=20)  # (its replacement stops cleanly: its row goes)
@@ -120,7 +101,7 @@ def test_a_worker_process_that_died_with_its_supervisor_shows_gone_after_n_lease
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     try:
-        [first] = _registered(eng, 1)
+        [first] = registered(eng, 1)
         os.kill(supervisor.pid, signal.SIGSTOP)  # it can reap nothing now
         os.kill(first.pid, signal.SIGKILL)
     finally:
