@@ -290,6 +290,7 @@ class Host:
             "or run jobs in this process, for trusted code only (workers(in_process=True), "
             "--in-process-workers)"
         )
+        check_worker_env()
         if processes < 1:
             raise BadRequest(f"Invalid value {processes} for parameter 'processes'. "
                              "Allowed values: 1 or more")  # fmt: skip
@@ -428,6 +429,30 @@ WORKER_DATA_LIMIT_MB = 4096
 #: When set, the V8 heap limit (MiB) of job scripts in worker processes, whatever the
 #: host's ``Limits.heap_bytes``: the commands (``serve``, ``run``) have no option for it.
 WORKER_HEAP_ENV = "SYSJOBS_WORKER_HEAP_MB"
+WORKER_DATA_LIMIT_ENV = "SYSJOBS_WORKER_DATA_LIMIT_MB"
+
+
+def env_mib(name: str, default: int | None) -> int | None:
+    """A MiB figure from the environment variable ``name`` (``default`` when unset or
+    empty). Read in the parent before any worker process starts, so a typo is a clear
+    error there instead of worker processes that die at start and jobs that wait forever."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise BadRequest(f"Invalid value {raw[:40]!r} for environment variable {name!r}. "
+                         "Allowed values: MiB as a whole number from 0 to 999999999 "
+                         "(0: no limit)")  # fmt: skip
+    return int(raw)
+
+
+def check_worker_env() -> None:
+    """Refuse a malformed ``SYSJOBS_WORKER_DATA_LIMIT_MB`` / ``SYSJOBS_WORKER_HEAP_MB``."""
+    env_mib(WORKER_DATA_LIMIT_ENV, WORKER_DATA_LIMIT_MB)
+    heap = env_mib(WORKER_HEAP_ENV, None)
+    if heap == 0:
+        raise BadRequest(f"Invalid value '0' for environment variable {WORKER_HEAP_ENV!r}. "
+                         "Allowed values: MiB as a whole number from 1 to 999999999")  # fmt: skip
 
 
 def worker_setup(
@@ -456,13 +481,14 @@ def worker_setup(
 
     from sysjobs.runtime.bridge import configure_v8
 
+    check_worker_env()
     if data_limit_mb is None:
-        data_limit_mb = int(os.environ.get("SYSJOBS_WORKER_DATA_LIMIT_MB", WORKER_DATA_LIMIT_MB))
+        data_limit_mb = env_mib(WORKER_DATA_LIMIT_ENV, WORKER_DATA_LIMIT_MB) or 0
     if data_limit_mb > 0:
         resource.setrlimit(resource.RLIMIT_DATA, (data_limit_mb << 20, data_limit_mb << 20))
     run_limits = limits_from_json(limits) if limits else Limits()
-    if heap_mb := os.environ.get(WORKER_HEAP_ENV):
-        run_limits = replace(run_limits, heap_bytes=int(heap_mb) << 20)
+    if heap_mb := env_mib(WORKER_HEAP_ENV, None):
+        run_limits = replace(run_limits, heap_bytes=heap_mb << 20)
     configure_v8(max_old_space_mb=max(64, 2 * run_limits.heap_bytes // (1024 * 1024)))
     folder = app_dir or os.environ.get("SYSJOBS_APP") or None
     definition = load_app(folder) if folder is not None else load_demo_app()

@@ -105,6 +105,10 @@ def worker(
     )  # fmt: skip
     processes = default_processes() if concurrency is None else concurrency
     with reported_errors():
+        if setup == DEFAULT_SETUP:  # its limits' variables: a typo fails here, not in each child
+            from sysjobs.host import check_worker_env
+
+            check_worker_env()
         supervisor = open_or_fail(lambda: WorkerProcesses(config, processes=processes), db)
     where = supervisor.engine.database.url.render_as_string(hide_password=True)
     typer.echo(f"sysjobs worker: {processes} process(es), {slots} slot(s) each, on {where}"
