@@ -31,9 +31,10 @@ HEAVY = (
 DATABASE = ("sqlalchemy", "alembic", "psycopg", "sysjobs.store", "sysjobs.jobs", "sysjobs.host")
 #: What the read commands (``jobs ls``, ``jobs show``) may not load on a current SQLite
 #: database: they read rows through the engine and print them (the detail in the shape of
-#: ``sysjobs.web.views``, which holds no web server), nothing more.
+#: ``sysjobs.web.views``, which holds no web server), nothing more — not even SQLAlchemy's
+#: PostgreSQL dialect, which a ``postgresql_*`` keyword on an index used to load.
 NOT_READ = (
-    "alembic", "psycopg", "sqlalchemy.orm", "py_mini_racer", "starlette", "uvicorn", "fastapi",
+    "alembic", "psycopg", "sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "py_mini_racer", "starlette", "uvicorn", "fastapi",
     "yaml", "croniter", "sysjobs.host", "sysjobs.app", "sysjobs.web.app", "sysjobs.worker",
     "sysjobs.bindings", "sysjobs.runtime.sandbox", "sysjobs.runtime.bridge",
     "sysjobs.runtime.process", "sysjobs.script_child",
