@@ -45,13 +45,21 @@ def prestart(argv: list[str]) -> StartedChild | None:
     """For ``sysjobs run`` (not ``--in-job``, not ``--help``): the script's child, started
     before this process parses its arguments — typer's parsing alone costs about as much as
     the child's start, and the two run on two cores. Handed to the command as ``ctx.obj``.
+    Forked when this process holds nothing yet (:func:`~sysjobs.runtime.process.may_fork`),
+    else a fresh interpreter.
     """
     if argv[:1] != ["run"] or {"--in-job", "--help"} & set(argv):
         return None
+    # Parsing the arguments needs pydantic (typer's adapters), and so does the child: the
+    # child is forked from this process (nothing is open yet) once pydantic is imported,
+    # so it is imported once, not in both interpreters.
+    import pydantic  # noqa: F401
+
     from sysjobs.runtime.process import SandboxFactory, StartedChild
     from sysjobs.runtime.result import Limits
 
-    return StartedChild.start((SandboxFactory(CHILD_SANDBOX).module,), limits=Limits())
+    return StartedChild.start((SandboxFactory(CHILD_SANDBOX).module,), limits=Limits(),
+                              fork=True)  # fmt: skip
 
 
 def exit_now(code: int) -> NoReturn:
