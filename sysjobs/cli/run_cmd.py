@@ -50,10 +50,10 @@ def prestart(argv: list[str]) -> StartedChild | None:
     """
     if argv[:1] != ["run"] or {"--in-job", "--help"} & set(argv):
         return None
-    # Parsing the arguments needs pydantic (typer's adapters), and so does the child: the
-    # child is forked from this process (nothing is open yet) once pydantic is imported,
-    # so it is imported once, not in both interpreters.
-    import pydantic  # noqa: F401
+    # Parsing the arguments needs pydantic's models and adapters (typer's), and so does the
+    # child (the bindings' and the manifest's models): the child is forked from this
+    # process (nothing is open yet) once they are imported, so they load once, not twice.
+    from pydantic import BaseModel, TypeAdapter, types  # noqa: F401
 
     from sysjobs.runtime.process import SandboxFactory, StartedChild
     from sysjobs.runtime.result import Limits
