@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,3 +47,25 @@ def test_a_parent_that_holds_a_thread_v8_or_a_file_starts_a_fresh_interpreter(
     holding: str,
 ) -> None:
     assert probe(holding) == {"before": True, "may_fork": False, "kind": "Popen", "value": 42}
+
+
+def test_sysjobs_run_with_its_forked_child_reads_and_starts_jobs_on_either_database(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The command line forks its child (a fresh process holds nothing): the script's first
+    ``sys.jobs`` call opens the database there, and the job it starts runs in the worker
+    process the command starts."""
+    script = tmp_path / "job.js"
+    script.write_text(
+        "log(sys.jobs.find({}).count());\n"
+        "var id = sys.data.executeAction('companies', {}, 'logSomething',"
+        " {param1: 'a', param2: 'b'});\n"
+        "sys.jobs.waitForJob(id, 'FINISHED', 60000);\n"
+        "log(sys.jobs.findById(id).status());\n"
+    )
+    done = subprocess.run([sys.executable, "-m", "sysjobs.cli", "run", "--db", db_url,
+                           str(script)], capture_output=True, text=True, timeout=180,
+                          cwd=tmp_path)  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (0, "0\nFINISHED\n", ""), (
+        done.stderr[-2000:]
+    )
