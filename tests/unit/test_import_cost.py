@@ -72,6 +72,13 @@ def test_registering_every_command_for_help_loads_no_heavy_module() -> None:
     assert loaded_after(statement, HEAVY) == []
 
 
+@pytest.mark.parametrize("argv", [["run", "x.js"], ["jobs", "ls"], ["jobs", "show", "ID"]])
+def test_building_the_one_command_a_line_runs_loads_no_heavy_module(argv: list[str]) -> None:
+    statement = ("from sysjobs.cli.app import app, for_argv\nimport sysjobs.cli, typer.main\n"
+                 f"typer.main.get_command(for_argv(app, {argv!r}))")  # fmt: skip
+    assert loaded_after(statement, HEAVY) == []
+
+
 def test_the_script_child_loads_no_database_until_the_script_asks() -> None:
     statement = (
         "from sysjobs.script_child import script_sandbox\n"
