@@ -52,7 +52,10 @@ def prestart(argv: list[str]) -> StartedChild | None:
         return None
     # Parsing the arguments needs pydantic's models and adapters (typer's), and so does the
     # child (the bindings' and the manifest's models): the child is forked from this
-    # process (nothing is open yet) once they are imported, so they load once, not twice.
+    # process (nothing is open yet) once they are imported, so they load once, not twice
+    # (``importlib.metadata``: pydantic's plugin loader reads entry points with it, on both).
+    import importlib.metadata  # noqa: F401
+
     from pydantic import BaseModel, TypeAdapter, types  # noqa: F401
 
     from sysjobs.runtime.process import SandboxFactory, StartedChild
