@@ -16,7 +16,7 @@ import sysjobs.cli.serve_cmd  # registers `sysjobs serve`
 import sysjobs.cli.worker_cmd  # registers `sysjobs worker`
 import sysjobs.cli.workers_cmd  # noqa: F401  (registers `sysjobs workers`)
 from sysjobs.cli import run_cmd  # registers `sysjobs run`
-from sysjobs.cli.app import app
+from sysjobs.cli.app import app, for_argv
 
 
 def main(*, fast_exit: bool = True) -> None:
@@ -41,7 +41,7 @@ def main(*, fast_exit: bool = True) -> None:
 
     early = run_cmd.prestart(sys.argv[1:])
     try:
-        code = app(standalone_mode=False, obj=early)
+        code = for_argv(app, sys.argv[1:])(standalone_mode=False, obj=early)
     except TyperException as exc:  # typer's (vendored click) usage errors
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""

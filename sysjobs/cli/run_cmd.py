@@ -45,13 +45,24 @@ def prestart(argv: list[str]) -> StartedChild | None:
     """For ``sysjobs run`` (not ``--in-job``, not ``--help``): the script's child, started
     before this process parses its arguments — typer's parsing alone costs about as much as
     the child's start, and the two run on two cores. Handed to the command as ``ctx.obj``.
+    Forked when this process holds nothing yet (:func:`~sysjobs.runtime.process.may_fork`),
+    else a fresh interpreter.
     """
     if argv[:1] != ["run"] or {"--in-job", "--help"} & set(argv):
         return None
+    # Parsing the arguments needs pydantic's models and adapters (typer's), and so does the
+    # child (the bindings' and the manifest's models): the child is forked from this
+    # process (nothing is open yet) once they are imported, so they load once, not twice
+    # (``importlib.metadata``: pydantic's plugin loader reads entry points with it, on both).
+    import importlib.metadata  # noqa: F401
+
+    from pydantic import BaseModel, TypeAdapter, types  # noqa: F401
+
     from sysjobs.runtime.process import SandboxFactory, StartedChild
     from sysjobs.runtime.result import Limits
 
-    return StartedChild.start((SandboxFactory(CHILD_SANDBOX).module,), limits=Limits())
+    return StartedChild.start((SandboxFactory(CHILD_SANDBOX).module,), limits=Limits(),
+                              fork=True)  # fmt: skip
 
 
 def exit_now(code: int) -> NoReturn:

@@ -12,7 +12,6 @@ passed, 1 when one failed, 2 when a path, page or sidecar cannot be read.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,6 +83,8 @@ def _database(db: str | None) -> Iterator[str]:
     if db:
         yield db
         return
+    import tempfile  # random and shutil: for `samples` alone
+
     with tempfile.TemporaryDirectory(prefix="sysjobs-samples-") as folder:
         yield f"sqlite:///{Path(folder) / 'samples.db'}"
 

@@ -14,7 +14,6 @@ end or wedge the server — one process per usable CPU unless told
 from __future__ import annotations
 
 import os
-import secrets
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
@@ -86,6 +85,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the live dashboard and its JSON API (OpenAPI at /api/openapi.json)."""
+    import secrets  # (hashlib, hmac: for `serve` alone, not every command line)
+
     import uvicorn
 
     from sysjobs.web.app import create_app

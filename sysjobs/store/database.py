@@ -27,6 +27,7 @@ from sysjobs.store import migrate
 from sysjobs.store.dialect import WRITE_OPTION, Dialect, Ending, HintSink, Listener
 from sysjobs.store.postgres.dialect import PostgresDialect
 from sysjobs.store.rows import Now
+from sysjobs.store.schema import declare_dialect_options
 from sysjobs.store.sqlite.dialect import SqliteDialect
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class Database:
         self.url = normalize_url(url)
         self.dialect = dialect_for(self.url, hints=hints)
         self.engine = self.dialect.create_engine(self.url)
+        declare_dialect_options(self.dialect.name)  # the schema's indexes, on this database
         self.local_sink: HintSink | None = None
         self._listener: Listener | None = None
         self._listening = False

@@ -30,6 +30,39 @@ def app_column() -> sa.Column[str]:
     return sa.Column("app", sa.String(64), nullable=False, server_default="")
 
 
+#: ``Index.info`` key of the options an index has on one database only: ``{dialect name:
+#: {option: value}}``, declared on its indexes by :func:`declare_dialect_options`.
+DIALECT_OPTIONS = "sysjobs_dialect_options"
+
+
+def partial_index(name: str, *columns: str, where: str) -> sa.Index:
+    """An index over the rows matching ``where`` (the same SQL on both databases).
+
+    The condition is kept in the index's ``info``, not passed as ``postgresql_where`` /
+    ``sqlite_where``: SQLAlchemy loads a dialect to validate its keyword arguments, and
+    the PostgreSQL one (with asyncio, for its asyncpg driver) was a sixth of what a SQLite
+    command line such as ``sysjobs jobs ls`` loaded. Each backend declares the options of
+    its own dialect when it opens a database.
+    """
+    options = {"where": where}
+    return sa.Index(name, *columns, info={DIALECT_OPTIONS: {"sqlite": options,
+                                                            "postgresql": options}})  # fmt: skip
+
+
+def declare_dialect_options(dialect_name: str) -> None:
+    """Give every index of :data:`metadata` its options on ``dialect_name`` (the partial
+    indexes' ``WHERE``, the trigram index's ``USING gin``), as the keyword arguments would
+    have: DDL built from the schema, and its comparison with the migrations, see them.
+    Idempotent; a backend calls it when it opens a database, after SQLAlchemy loaded the
+    dialect anyway."""
+    for table in metadata.tables.values():
+        for index in table.indexes:
+            declared = index.info.get(DIALECT_OPTIONS, {}).get(dialect_name, {})
+            for option, value in declared.items():
+                shown = sa.text(value) if option == "where" else value
+                index.dialect_options[dialect_name][option] = shown
+
+
 jobs = sa.Table(
     "jobs",
     metadata,
@@ -68,36 +101,32 @@ jobs = sa.Table(
     # in turn order (0011 dropped the unscoped pending indexes, and the app's per-queue one
     # that the planner, misled by stale statistics, read and sorted a backlog from per
     # claim; 0016 made the order the turn's).
-    sa.Index(
+    partial_index(
         "ix_jobs_app_pending_order",
         "app",
         "turn",
         "id",
-        postgresql_where=sa.text("status = 'PENDING'"),
-        sqlite_where=sa.text("status = 'PENDING'"),
+        where="status = 'PENDING'",
     ),
     # The last pending turn of a tree, read at enqueue of a job of that tree (0016).
-    sa.Index(
+    partial_index(
         "ix_jobs_root_pending",
         "root_id",
         "turn",
-        postgresql_where=sa.text("status = 'PENDING' AND root_id IS NOT NULL"),
-        sqlite_where=sa.text("status = 'PENDING' AND root_id IS NOT NULL"),
+        where="status = 'PENDING' AND root_id IS NOT NULL",
     ),
     # Leased jobs of an app by queue: the running count a claim under a concurrency limit
     # reads (0016).
-    sa.Index(
+    partial_index(
         "ix_jobs_app_leased",
         "app",
         "queue",
-        postgresql_where=sa.text("owner IS NOT NULL"),
-        sqlite_where=sa.text("owner IS NOT NULL"),
+        where="owner IS NOT NULL",
     ),
-    sa.Index(
+    partial_index(
         "ix_jobs_leased",
         "lease_expires_ms",
-        postgresql_where=sa.text("owner IS NOT NULL"),
-        sqlite_where=sa.text("owner IS NOT NULL"),
+        where="owner IS NOT NULL",
     ),
     sa.Index("ix_jobs_created", "created_ms", "id"),
     sa.Index("ix_jobs_app_created", "app", "created_ms", "id"),
@@ -111,22 +140,20 @@ jobs = sa.Table(
     # Partial: roots (most jobs) are not in them, and no claim can take them for its walk
     # of an app's pending rows (it did, ranking (app, parent_id, status) above the
     # pending index once statistics were in).
-    sa.Index(
+    partial_index(
         "ix_jobs_app_parent",
         "app",
         "parent_id",
         "status",
-        postgresql_where=sa.text("parent_id IS NOT NULL"),
-        sqlite_where=sa.text("parent_id IS NOT NULL"),
+        where="parent_id IS NOT NULL",
     ),
-    sa.Index(
+    partial_index(
         "ix_jobs_app_root",
         "app",
         "root_id",
         "created_ms",
         "id",
-        postgresql_where=sa.text("root_id IS NOT NULL"),
-        sqlite_where=sa.text("root_id IS NOT NULL"),
+        where="root_id IS NOT NULL",
     ),
 )
 
@@ -160,8 +187,9 @@ job_logs = sa.Table(
     sa.Index(
         "ix_job_logs_message_trgm",
         "message",
-        postgresql_using="gin",
-        postgresql_ops={"message": "gin_trgm_ops"},
+        info={
+            DIALECT_OPTIONS: {"postgresql": {"using": "gin", "ops": {"message": "gin_trgm_ops"}}}
+        },
     ).ddl_if(dialect="postgresql"),
 )
 

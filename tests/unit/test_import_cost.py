@@ -31,9 +31,10 @@ HEAVY = (
 DATABASE = ("sqlalchemy", "alembic", "psycopg", "sysjobs.store", "sysjobs.jobs", "sysjobs.host")
 #: What the read commands (``jobs ls``, ``jobs show``) may not load on a current SQLite
 #: database: they read rows through the engine and print them (the detail in the shape of
-#: ``sysjobs.web.views``, which holds no web server), nothing more.
+#: ``sysjobs.web.views``, which holds no web server), nothing more — not even SQLAlchemy's
+#: PostgreSQL dialect, which a ``postgresql_*`` keyword on an index used to load.
 NOT_READ = (
-    "alembic", "psycopg", "sqlalchemy.orm", "py_mini_racer", "starlette", "uvicorn", "fastapi",
+    "alembic", "psycopg", "sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "py_mini_racer", "starlette", "uvicorn", "fastapi",
     "yaml", "croniter", "sysjobs.host", "sysjobs.app", "sysjobs.web.app", "sysjobs.worker",
     "sysjobs.bindings", "sysjobs.runtime.sandbox", "sysjobs.runtime.bridge",
     "sysjobs.runtime.process", "sysjobs.script_child",
@@ -68,6 +69,13 @@ def test_importing_the_package_or_the_command_line_loads_no_heavy_module(stateme
 
 def test_registering_every_command_for_help_loads_no_heavy_module() -> None:
     statement = "from sysjobs.cli import app\nimport typer.main\ntyper.main.get_command(app)"
+    assert loaded_after(statement, HEAVY) == []
+
+
+@pytest.mark.parametrize("argv", [["run", "x.js"], ["jobs", "ls"], ["jobs", "show", "ID"]])
+def test_building_the_one_command_a_line_runs_loads_no_heavy_module(argv: list[str]) -> None:
+    statement = ("from sysjobs.cli.app import app, for_argv\nimport sysjobs.cli, typer.main\n"
+                 f"typer.main.get_command(for_argv(app, {argv!r}))")  # fmt: skip
     assert loaded_after(statement, HEAVY) == []
 
 

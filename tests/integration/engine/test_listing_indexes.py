@@ -495,3 +495,22 @@ def test_revision_0004_succeeds_without_pg_trgm(pg_server: Any) -> None:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
+
+
+def test_the_schema_declares_each_index_as_the_migrations_build_it_on_the_database_in_use(
+    engine: Engine,
+) -> None:
+    """The partial indexes' conditions and the trigram index's ``USING gin`` are declared by
+    the backend that opens the database (SQLAlchemy would load the PostgreSQL dialect on
+    SQLite to validate ``postgresql_*`` keywords): the DDL built from the schema has them."""
+    dialect = engine.database.engine.dialect
+
+    def ddl(name: str) -> str:
+        return str(sa.schema.CreateIndex(DECLARED[name]).compile(dialect=dialect))
+
+    assert ddl("ix_jobs_app_pending_order").endswith("WHERE status = 'PENDING'")
+    assert ddl("ix_jobs_leased").endswith("WHERE owner IS NOT NULL")
+    assert ddl("ix_jobs_app_root").endswith("WHERE root_id IS NOT NULL")
+    assert ddl("ix_jobs_created").endswith("(created_ms, id)")
+    if engine.database.name == "postgresql":
+        assert "USING gin (message gin_trgm_ops)" in ddl("ix_job_logs_message_trgm")
