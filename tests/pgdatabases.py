@@ -150,11 +150,12 @@ class PgDatabases:
     def _reset(self, name: str) -> bool:
         """Truncate ``name``'s tables; whether it now looks exactly like the template."""
         engine = sa.create_engine(self._url(name), poolclass=sa.NullPool)
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # a lock left held
-                conn.exec_driver_sql(TRUNCATE)
-            return self._fingerprint_with(engine) == self._fingerprint
+        try:  # one session for both: a second would start (and warm) a server process again
+            with engine.connect() as conn:
+                with conn.begin():
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # a lock left held
+                    conn.exec_driver_sql(TRUNCATE)
+                return str(conn.exec_driver_sql(FINGERPRINT).scalar_one()) == self._fingerprint
         except sa.exc.DBAPIError:
             return False  # e.g. alembic_version dropped: not reusable
         finally:

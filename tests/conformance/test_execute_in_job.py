@@ -2,7 +2,8 @@
 
 One test per sentence of that page, on SQLite and PostgreSQL (the ``db_url`` fixture): a
 real Host with the demo app and in-process workers runs the EXECUTE_IN_JOB jobs; what the
-callback did is read back from the app's own log (``sys.logs``).
+callback did is read back from the app's own log (``sys.logs``). The module's tests share
+that Host; its database is emptied before each of them.
 """
 
 from __future__ import annotations
@@ -19,10 +20,18 @@ SAMPLE_ITEMS = "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"
 LOG_ITEM = "function(item) { sys.logs.info('Processing item: ' + item); }"
 
 
-@pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
-    with Host(db_url, pool_size=0) as opened:
+@pytest.fixture(scope="module")
+def shared_host(module_db_url: str) -> Iterator[Host]:
+    with Host(module_db_url, pool_size=0) as opened:
         yield opened
+
+
+@pytest.fixture
+def host(db_url: str, shared_host: Host) -> Host:
+    """The module's Host, on its database emptied for this test (``conftest.py``): no job,
+    no log line and no record of an earlier test is left — not even the demo app's seed
+    records, which no test here reads."""
+    return shared_host
 
 
 def start(host: Host, source: str) -> str:

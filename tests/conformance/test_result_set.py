@@ -15,8 +15,7 @@ def test_has_next_and_next_walk_every_job_across_pages(js: JS, jobs: Jobs) -> No
 
 
 def test_size_bounds_iteration_but_not_count(js: JS, jobs: Jobs) -> None:
-    for _ in range(120):
-        jobs.pending()
+    jobs.many_pending(120)
     src = ("var r = sys.jobs.find({_size: 105}), n = 0; while (r.hasNext()) { r.next(); n++; }"
            " [n, r.count()]")
     assert js.value(src) == [105, 120]
@@ -38,8 +37,7 @@ def test_to_array_returns_the_jobs(js: JS, jobs: Jobs) -> None:
 def test_to_array_refuses_more_than_1000_items_with_system_exception(
     js: JS, jobs: Jobs
 ) -> None:
-    for _ in range(1001):
-        jobs.pending()
+    jobs.many_pending(1001)
     code, message = js.error("sys.jobs.find({}).toArray()")
     assert code == "systemException" and "1000" in message
 

@@ -59,7 +59,7 @@ class AppEnv:
 
 def make_env(url: str, definition: AppDefinition | None = None, *, workers: bool = True
              ) -> AppEnv:
-    engine = Engine.open(url)
+    engine = Engine.open(url, migrate=False)  # a copy of the migrated template
     app = App.open(engine, definition)
     register_app_job_types(engine, app)
     env = AppEnv(engine, app, app_runner(app, engine), None, LiveJobs(engine))

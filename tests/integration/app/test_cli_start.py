@@ -1,16 +1,38 @@
-"""``sysjobs jobs start …``: every public job type from the command line."""
+"""``sysjobs jobs start …``: every public job type from the command line.
+
+``--wait`` runs the workers of the command: a supervised worker process, as the first test
+shows. The other tests check what each job type does and what the command prints, not the
+process: their workers run in the test's own process (``workers_here``) — a worker process
+per test was most of their CPU (its interpreter, imports and V8), and worker processes have
+tests of their own (``tests/acceptance/worker``).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from sysjobs.cli import app as cli
+from sysjobs.host import Host
+from sysjobs.worker.pool import DEFAULT_SLOTS, Workers
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def workers_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's workers run in this process (``Host.workers(in_process=True)``)."""
+    real = Host.workers
+
+    def in_process(self: Host, concurrency: int = DEFAULT_SLOTS, **kw: Any) -> Workers:
+        workers: Workers = real(self, concurrency, **{**kw, "in_process": True})
+        return workers
+
+    monkeypatch.setattr(Host, "workers", in_process)
 
 
 def start(db: str, *args: str) -> tuple[int, str]:
@@ -39,7 +61,9 @@ def test_global_action_and_job_id_without_wait(app_url: str) -> None:
     assert code == 0 and len(out.strip()) == 24
 
 
-def test_import_and_export_records_through_files(app_url: str, tmp_path: Path) -> None:
+def test_import_and_export_records_through_files(
+    app_url: str, tmp_path: Path, workers_here: None
+) -> None:
     source = tmp_path / "in.csv"
     source.write_text("name,type\nAlpha,a\nBeta,zz\n")
     job = started(app_url, "import-records", "companies", str(source))
@@ -61,13 +85,15 @@ def test_import_and_export_records_through_files(app_url: str, tmp_path: Path) -
     ("deploy-endpoint", "hello"),
     ("undeploy-endpoint", "hello"),
 ])
-def test_other_job_types_start_and_settle(app_url: str, args: tuple[str, ...]) -> None:
+def test_other_job_types_start_and_settle(
+    app_url: str, args: tuple[str, ...], workers_here: None
+) -> None:
     code, out = start(app_url, *args, "--wait", "--json", "--timeout", "120")
     assert code == 0, out
     assert json.loads(out)["status"] == "FINISHED"
 
 
-def test_import_users_from_a_csv(app_url: str, tmp_path: Path) -> None:
+def test_import_users_from_a_csv(app_url: str, tmp_path: Path, workers_here: None) -> None:
     users = tmp_path / "users.csv"
     users.write_text("email,firstName,lastName\nnew@example.com,New,User\n")
     job = started(app_url, "import-users", str(users), "--notify")

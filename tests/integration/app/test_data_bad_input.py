@@ -16,10 +16,12 @@ from tests.integration.app.conftest import AppEnv, make_env
 LIMIT_S = 10.0
 
 
-@pytest.fixture
-def quiet(app_url: str) -> Iterator[AppEnv]:
-    """The demo app without workers: jobs started from scripts stay PENDING."""
-    env = make_env(app_url, workers=False)
+@pytest.fixture(scope="module")
+def quiet(module_db_url: str) -> Iterator[AppEnv]:
+    """The demo app without workers: jobs started from scripts stay PENDING. One for the
+    module: every script here is refused or only reads, and the tests that could write
+    assert that nothing was (opening the app per test was most of a test's CPU)."""
+    env = make_env(module_db_url, workers=False)
     yield env
     env.close()
 

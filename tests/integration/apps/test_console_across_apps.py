@@ -72,25 +72,40 @@ def console(db_url: str, tmp_path: Path) -> Iterator[Console]:
     opened.close()
 
 
-def test_a_console_run_for_app_b_sees_bs_data_only(console: Console) -> None:
-    assert console.labels(OPERATOR, "beta") == {"alpha": None, "beta": "beta job"}
-    assert console.labels(OPERATOR, "alpha") == {"alpha": "alpha job", "beta": None}
-    assert console.labels(OPERATOR, None) == {"alpha": "alpha job", "beta": None}
+@pytest.fixture(scope="module")
+def shared_console(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """``console`` for the module's tests that only read or are refused: none adds a job,
+    none ends a console child, so each sees what a console of its own would (each child
+    started once per module: starting them per test was most of these tests' CPU)."""
+    opened = Console(module_db_url, tmp_path_factory.mktemp("console"))
+    yield opened
+    opened.close()
 
 
-def test_an_apps_token_runs_the_console_in_its_own_app(console: Console) -> None:
-    assert console.labels(BETA, None) == {"alpha": None, "beta": "beta job"}
-    assert console.labels(BETA, "beta") == {"alpha": None, "beta": "beta job"}
-    assert console.labels(ALPHA, None) == {"alpha": "alpha job", "beta": None}
+def test_a_console_run_for_app_b_sees_bs_data_only(shared_console: Console) -> None:
+    assert shared_console.labels(OPERATOR, "beta") == {"alpha": None, "beta": "beta job"}
+    assert shared_console.labels(OPERATOR, "alpha") == {"alpha": "alpha job", "beta": None}
+    assert shared_console.labels(OPERATOR, None) == {"alpha": "alpha job", "beta": None}
+
+
+def test_an_apps_token_runs_the_console_in_its_own_app(shared_console: Console) -> None:
+    assert shared_console.labels(BETA, None) == {"alpha": None, "beta": "beta job"}
+    assert shared_console.labels(BETA, "beta") == {"alpha": None, "beta": "beta job"}
+    assert shared_console.labels(ALPHA, None) == {"alpha": "alpha job", "beta": None}
 
 
 @pytest.mark.parametrize("in_job", [False, True])
-def test_an_apps_token_cannot_run_a_script_in_another_app(console: Console, in_job: bool) -> None:
-    before = {name: len(list(host.engine.find({}))) for name, host in console.hosts.items()}
-    status, body = console.run(ALPHA, "beta", "sys.jobs.find({})", inJob=in_job)
+def test_an_apps_token_cannot_run_a_script_in_another_app(
+    shared_console: Console, in_job: bool
+) -> None:
+    hosts = shared_console.hosts
+    before = {name: len(list(host.engine.find({}))) for name, host in hosts.items()}
+    status, body = shared_console.run(ALPHA, "beta", "sys.jobs.find({})", inJob=in_job)
     assert status == 403, body
     assert body["code"] == "forbidden"
-    assert {name: len(list(host.engine.find({}))) for name, host in console.hosts.items()} == before
+    assert {name: len(list(host.engine.find({}))) for name, host in hosts.items()} == before
 
 
 def test_a_script_job_from_the_console_is_the_chosen_apps(console: Console) -> None:
@@ -114,9 +129,9 @@ def _post(console: Console, token: str, headers: list[tuple[str, str | bytes]]) 
 
 @pytest.mark.parametrize("values", [["alpha", "beta"], ["beta", "alpha"], ["", "beta"]])
 def test_two_app_headers_never_take_an_apps_token_into_another_app(
-    console: Console, values: list[str]
+    shared_console: Console, values: list[str]
 ) -> None:
-    reply = _post(console, ALPHA, [("X-Sysjobs-App", v) for v in values])
+    reply = _post(shared_console, ALPHA, [("X-Sysjobs-App", v) for v in values])
     assert reply.status_code in (200, 403), reply.text
     if reply.status_code == 200:
         assert reply.json()["result"]["value"] is None  # ran in alpha: beta's job unseen
@@ -125,10 +140,10 @@ def test_two_app_headers_never_take_an_apps_token_into_another_app(
 @pytest.mark.parametrize("value", ["Beta", "BETA", " beta", "beta ", "nope", "x" * 10_000,
                                    "b\u00e9ta".encode("latin-1"), "alpha\tbeta"])  # fmt: skip
 def test_an_app_key_that_is_not_exactly_one_served_is_refused_not_guessed(
-    console: Console, value: str | bytes
+    shared_console: Console, value: str | bytes
 ) -> None:
     for token in (OPERATOR, ALPHA):
-        reply = _post(console, token, [("x-SYSJOBS-app", value)])
+        reply = _post(shared_console, token, [("x-SYSJOBS-app", value)])
         assert reply.status_code in (403, 404, 431), reply.text
         assert len(reply.content) < 2_000
 
@@ -176,10 +191,10 @@ def test_a_console_run_that_kills_its_child_leaves_the_next_run_a_fresh_one(
 
 @pytest.mark.parametrize("field", [{"label": "a\u0000b"}, {"source": "'a\u0000b'"}])
 def test_a_console_script_job_with_nul_in_its_text_is_a_bad_request(
-    console: Console, field: dict[str, str]
+    shared_console: Console, field: dict[str, str]
 ) -> None:
     """A job's label and source are stored as text: PostgreSQL cannot hold a NUL in one."""
     body = {"source": "1", "inJob": True, **field}
-    status, reply = console.run(OPERATOR, "beta", body.pop("source"), **body)
+    status, reply = shared_console.run(OPERATOR, "beta", body.pop("source"), **body)
     assert status == 400 and reply["code"] == "badRequest", reply
     assert next(iter(field)) in reply["message"], reply

@@ -19,6 +19,14 @@ def _ms(job: Job, field: str) -> int:
     return value
 
 
+
+@pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): taking a new
+    one from the pool and checking it on the way back cost more than most tests here."""
+    return reused_db_url
+
+
 @pytest.fixture
 def world(engine: Engine) -> dict[str, Any]:
     """Five jobs: two finished (one with errors), one running, one pending, one canceled."""

@@ -53,8 +53,8 @@ def test_killing_an_ended_job_is_refused_naming_its_status(host: Host, end: str)
     job = host.start_script_job("1")
     if end == "CANCELED":
         host.engine.cancel(job.id)
-    else:
-        with host.workers(1):
+    else:  # how it finished does not matter here: in this process (no worker process)
+        with host.workers(1, in_process=True):
             host.engine.wait(job.id, "FINISHED", 60)
     with pytest.raises(Conflict) as refused:
         host.engine.kill(job.id)

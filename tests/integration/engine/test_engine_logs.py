@@ -14,6 +14,13 @@ from tests.integration.engine.jobtypes import register
 
 
 @pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): taking a new
+    one from the pool and checking it on the way back cost more than most tests here."""
+    return reused_db_url
+
+
+@pytest.fixture
 def logged(engine: Engine) -> tuple[Engine, str, list[JobLog]]:
     register(engine)
     job = engine.enqueue("NOOP", {})

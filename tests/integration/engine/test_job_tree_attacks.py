@@ -17,6 +17,14 @@ S = JobStatus
 DAY_MS = 86_400_000
 
 
+
+@pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): taking a new
+    one from the pool and checking it on the way back cost more than most tests here."""
+    return reused_db_url
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()

@@ -16,15 +16,17 @@ import pytest
 from sysjobs.host import Host
 
 
-@pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
-    with Host(db_url, pool_size=1) as h:
+@pytest.fixture(scope="module")
+def host(module_db_url: str) -> Iterator[Host]:
+    """One Host and one worker process for the module's tests: each reads back only its own
+    job, and starting a worker process per test was most of a test's CPU. The worker
+    recycles a context between jobs only when proven clean, as it does in production."""
+    with Host(module_db_url, pool_size=1) as h, h.workers(1):
         yield h
 
 
 def run(host: Host, source: str) -> tuple[object, list[str]]:
-    with host.workers(1):
-        job = host.run_in_job(source, label="surrogates", wait_s=60)
+    job = host.run_in_job(source, label="surrogates", wait_s=60)
     assert job.status == "FINISHED"
     return job.results, [f"{e.level} {e.message}" for e in host.engine.logs(job.id, {})]
 
