@@ -107,18 +107,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated, empty database per test: a SQLite file, or a PostgreSQL database."""
-    if request.param == "sqlite":
-        path = tmp_path / "sysjobs.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    server: PgServer = request.getfixturevalue("pg_server")
-    databases: PgDatabases = request.getfixturevalue("pg_databases")
-    name = databases.take()
-    try:
-        yield server.url(name)
-    finally:
-        databases.give_back(name)
+    with _migrated_database(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(
@@ -129,8 +119,16 @@ def module_db_url(
 ) -> Iterator[str]:
     """``db_url`` for a whole module: one migrated database its tests share — emptied between
     them by ``reused_db_url`` (``tests/emptying.py``), or only read."""
+    with _migrated_database(request, tmp_path_factory.mktemp("module-db")) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _migrated_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """A migrated, empty database of ``request.param``: a copy of the SQLite template in
+    ``folder``, or a database of the PostgreSQL pool, given back (emptied) afterwards."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("module-db") / "sysjobs.db"
+        path = folder / "sysjobs.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return

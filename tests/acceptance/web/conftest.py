@@ -7,7 +7,6 @@ resumes from its checkpoint, so tests can watch progress move, stop it and resum
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -26,8 +25,6 @@ from sysjobs.jobs import JobContext, JobType
 from sysjobs.store.schema import job_logs
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
-from tests.conftest import PgServer
-from tests.pgdatabases import PgDatabases
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -136,27 +133,6 @@ def client(host: Host, db_url: str) -> Iterator[TestClient]:
     app = create_app(host, AuthConfig(ADMIN, READER), db_url=db_url)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def module_db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """``db_url`` for a whole module: one migrated database its read-only tests share."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("module-db") / "sysjobs.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    server: PgServer = request.getfixturevalue("pg_server")
-    databases: PgDatabases = request.getfixturevalue("pg_databases")
-    name = databases.take()
-    try:
-        yield server.url(name)
-    finally:
-        databases.give_back(name)
 
 
 @pytest.fixture(scope="module")
