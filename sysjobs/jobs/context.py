@@ -52,6 +52,11 @@ class LeaseWrites(Protocol):
         self, lease: Lease, results: Any, *, type_name: str | None = None
     ) -> dict[str, Any] | None: ...
 
+    @property
+    def max_result_bytes(self) -> int:
+        """Bytes of JSON a job's results may take (the engine's ``caps``)."""
+        ...
+
 
 class JobsAccess(Protocol):
     """What a running job uses of its engine: the fenced writes and ``enqueue`` (for its

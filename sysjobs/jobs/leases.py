@@ -263,6 +263,12 @@ class Leases:
             lease.job_id, lease.owner, lease.attempt, {"results": kept}
         )
 
+    @property
+    def max_result_bytes(self) -> int:
+        """Bytes of JSON a job's results may take: a job that collects results as it goes
+        (the record jobs' per-record map) keeps under it itself."""
+        return self.caps.caps.max_result_bytes
+
     def checked_results(
         self, lease: Lease, results: Any, *, type_name: str | None = None
     ) -> dict[str, Any] | None:

@@ -72,10 +72,6 @@ def test_hostile_text_a_record_hands_back_is_that_records_alone(text_env: AppEnv
     assert not any("systemException" in m or "Job failed" in m for _, m in job.logs), job.logs
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the results' byte cap is applied to the whole map (sysjobs.jobs.caps.cap_results, on "
-    "the lease's commit path): past it no record's result is kept, so one record's large "
-    "response erases the others'; keeping the others needs the cap to clip entries"))
 def test_one_records_megabyte_response_leaves_the_other_records_results(
     text_env: AppEnv,
 ) -> None:
@@ -88,3 +84,26 @@ def test_one_records_megabyte_response_leaves_the_other_records_results(
     results = (job.results or {}).get("results") or {}
     assert {ids[i]: results.get(ids[i]) for i in (0, 2, 3)} == {
         ids[i]: {"status": "ok", "response": f"item {i}"} for i in (0, 2, 3)}  # fmt: skip
+    big = results[ids[1]]
+    assert big["status"] == "ok" and big["response"]["truncated"] is True, big
+    assert big["response"]["bytes"] > 1 << 20
+
+
+def test_large_responses_share_the_results_and_every_record_keeps_its_status(
+    text_env: AppEnv,
+) -> None:
+    # 30 records answering 64 KiB each: twice the results' cap together. The first ones
+    # fit and keep their response; the rest keep their status with a marker, and the job's
+    # results stay under the cap instead of being dropped whole.
+    rows = [{"name": f"{i:02d}" + "y" * (64 * 1024), "n": i} for i in range(30)]
+    text_env.app.records.insert_many("items", rows, announce=False)
+    job = text_env.jobs.run(text_env.app.execute_action("items", {}, "echoes", {}))
+    assert job.status == "FINISHED" and not job.has_errors, job
+    results = (job.results or {}).get("results")
+    assert isinstance(results, dict) and len(results) == 30, job.results
+    assert all(entry["status"] == "ok" for entry in results.values())
+    kept = [e for e in results.values() if isinstance(e["response"], str)]
+    marked = [e for e in results.values() if isinstance(e["response"], dict)]
+    assert kept and marked and len(kept) + len(marked) == 30
+    assert all(e["response"]["truncated"] is True for e in marked)
+    assert all(len(e["response"]) == 2 + 64 * 1024 for e in kept)

@@ -18,6 +18,7 @@ again when the chunk re-runs.)
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class LoopState:
     results: dict[str, Any] = field(default_factory=dict)
     #: How many results entries the job's stored results hold (-1: not written yet).
     written: int = -1
+    #: Bytes of JSON the entries hold so far (their share of the job's results cap).
+    result_bytes: int = 0
 
     def checkpoint(self) -> dict[str, Any]:
         return {"total": self.total, "after": self.after, "done": self.done}
@@ -60,8 +63,9 @@ class LoopState:
         (a checkpoint written before they moved out of it still carries them)."""
         stored = (ctx.job.results or {}).get("results")
         results = cp.get("results", stored if isinstance(stored, dict) else {})
+        used = sum(_entry_bytes(key, entry) for key, entry in results.items())
         return LoopState(int(cp["total"]), cp.get("after"), int(cp.get("done", 0)),
-                         dict(results), written=len(results))  # fmt: skip
+                         dict(results), written=len(results), result_bytes=used)  # fmt: skip
 
 
 class StopCheck:
@@ -130,8 +134,9 @@ def _chunks(ctx: JobContext, records: RecordsService, entity: str, query: dict[s
             _save(ctx, state)
             return False
         entries = step(chunk, should_stop)
+        budget = _results_budget(ctx)
         for record_id, entry in entries.items():
-            _done(state, record_id, entry)
+            _done(state, record_id, entry, budget)
         if len(entries) < len(chunk):  # the step saw a stop
             _save(ctx, state)
             return False
@@ -175,11 +180,53 @@ def _one(ctx: JobContext, record: Record, per_record: PerRecord) -> dict[str, An
         return error_entry(ctx, record.id, f"{type(exc).__name__}: {exc}")
 
 
-def _done(state: LoopState, record_id: str, entry: dict[str, Any]) -> None:
+def _done(state: LoopState, record_id: str, entry: dict[str, Any], budget: int) -> None:
     if len(state.results) < MAX_RESULTS:
+        size = _entry_bytes(record_id, entry)
+        if state.result_bytes + size > budget:
+            entry = _clipped(entry, size, budget - state.result_bytes)
+            size = _entry_bytes(record_id, entry)
         state.results[record_id] = entry
+        state.result_bytes += size
     state.done += 1
     state.after = record_id
+
+
+#: Bytes of the job's results cap kept back for the map's own syntax and the entries that
+#: carry no response (a status, a cut error message): the responses share the rest.
+RESULTS_HEADROOM = 256 * 1024
+
+
+def _results_budget(ctx: JobContext) -> int:
+    """Bytes the records' entries may take in the results. The engine's cap applies to the
+    whole results and keeps none of them past it, so one record's large response would
+    erase every other record's entry: a response that does not fit what is left is
+    replaced by a marker instead, and the other records keep theirs."""
+    limit = ctx.engine.leases.max_result_bytes
+    return max(limit - min(RESULTS_HEADROOM, limit // 4), 0)
+
+
+def _entry_bytes(record_id: str, entry: Any) -> int:
+    """The JSON bytes one entry adds to the results map (as the cap counts them)."""
+    text = json.dumps({record_id: entry}, ensure_ascii=False, default=str)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+#: Characters of an error message kept once the results are full.
+CLIPPED_MESSAGE_CHARS = 100
+
+
+def _clipped(entry: dict[str, Any], size: int, left: int) -> dict[str, Any]:
+    """``entry`` made small once the results are full: its status stays; a response becomes
+    a marker saying how large it was, an error message its first characters."""
+    clipped = dict(entry)
+    if "response" in clipped:
+        clipped["response"] = {"truncated": True, "bytes": size, "limit": max(left, 0)}
+    message = clipped.get("errorMessage")
+    if isinstance(message, str) and len(message) > CLIPPED_MESSAGE_CHARS:
+        cut = message[:CLIPPED_MESSAGE_CHARS]
+        clipped["errorMessage"] = f"{cut}… [cut: the job's results are full]"
+    return clipped
 
 
 #: Characters of a record's ``errorMessage`` in the results (its log line keeps more, up to
