@@ -64,12 +64,21 @@ def test_the_logs_message_filter_searches_the_same_prefix(app_url: str) -> None:
         assert engine.logs(job.id, {"message": NEEDLE.upper()}).count() == 1  # ignoring case
 
 
-def test_a_huge_single_row_with_a_slow_pattern_ends_with_timeout_and_the_host_goes_on(
+def test_a_huge_single_row_with_a_slow_pattern_is_bounded_and_the_host_goes_on(
     env_only: AppEnv,
 ) -> None:
+    # Without the searched prefix, this one LIKE retried the pattern at each of the row's
+    # four million positions in one call the deadline cannot interrupt: minutes. Bounded by
+    # the prefix, it answers within an ordinary script limit; under a deadline it cannot
+    # meet, the run ends with timeout or answers (how long 50 ms is depends on the machine:
+    # either outcome is right, a hang is not), and the host goes on.
     env_only.app.records.save(Record("companies", {"name": "ab" * 2_000_000}))
     source = "sys.data.count('companies', {name: 'like(' + 'ab'.repeat(400) + 'z)'})"
-    result = env_only.runner.sandbox.run(source, timeout_s=0.05)
-    assert result.error is not None and result.error.code == "timeout", result.error
+    bounded = env_only.runner.sandbox.run(source, timeout_s=60)
+    assert bounded.ok and bounded.value == 0, bounded.error
+    short = env_only.runner.sandbox.run(source, timeout_s=0.05)
+    assert (short.ok and short.value == 0) or (
+        short.error is not None and short.error.code == "timeout"
+    ), short
     after = env_only.runner.sandbox.run("sys.data.count('companies', {})", timeout_s=60)
     assert after.ok and after.value >= 1
