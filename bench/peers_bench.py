@@ -18,7 +18,10 @@ in reverse order, so a drift of the machine's load falls on every case alike):
 Each peer runs 2 worker processes, as in the throughput section. The best setting of each
 system is the case with the highest median; the ratios pair round *i* of one best case with
 round *i* of the other. Each run records the 1-minute load average before it starts: on a
-shared machine only ratios taken in the same run mean anything.
+shared machine only ratios taken in the same run mean anything. Each throughput run also
+reports the CPU a job of its workers, its driver and (PostgreSQL) the server over its timed
+window (``harness.py``); with ``BENCH_NOOP_BEFORE`` those are paired round by round too —
+on a loaded machine the CPU a job moves much less than the rate.
 """
 
 from __future__ import annotations

@@ -142,7 +142,8 @@ class Runner:
         script = "sys_sysjobs.py" if system.startswith("sysjobs") else f"sys_{system}.py"
         python = sys.executable if system.startswith("sysjobs") else str(PEER_PY)
         argv = [python, script, "run", "--target", self.target(system), *args]
-        extra = {} if system in ("sysjobs-sqlite", "rq") else {"BENCH_SERVER_PID": self.server_pid()}
+        on_pg = system not in ("sysjobs-sqlite", "rq")
+        extra = {"BENCH_SERVER_PID": self.server_pid()} if on_pg else {}
         done = subprocess.run(
             argv, cwd=HERE, capture_output=True, text=True,
             env={**os.environ, **extra, **(env or {})},
