@@ -173,24 +173,96 @@ def run(system: System, args: argparse.Namespace) -> dict[str, object]:
         system.enqueue(range(-WARMUP_JOBS, 0))
         wait_done(system, WARMUP_JOBS, 180)
         if args.mode == "throughput":
-            return _throughput(system, args.n)
+            clock = CpuClock(tuple(p.pid for p in procs), _server_pid())
+            return _throughput(system, args.n, clock)
         return _latency(system, args.n, args.interval, lat_dir)
     finally:
         _stop_workers(procs)
         system.cleanup()
 
 
-def _throughput(system: System, n: int) -> dict[str, object]:
+def _ticks(pid: int, reaped: bool = False) -> int:
+    """User + system clock ticks of ``pid`` (all its threads); with ``reaped`` also those of
+    the children it waited for. 0 when the process is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    # fields[0] is the state (field 3): utime, stime, cutime, cstime are fields 14-17
+    own = int(fields[11]) + int(fields[12])
+    return own + (int(fields[13]) + int(fields[14]) if reaped else 0)
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and every process below it (from ``/proc/*/stat``'s parent ids)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(parents.get(pid, []))
+    return out
+
+
+@dataclass(frozen=True)
+class CpuClock:
+    """CPU seconds (user + system) of the processes a throughput run is made of.
+
+    The rate of a run on a shared machine moves with the load; the CPU its processes burn
+    for the same jobs moves much less, so each run reports both over the same window (after
+    the warm-up, from the first enqueue to the last job seen done): the worker processes
+    (and anything they started), the driver (this process: the enqueue and the polls), and
+    with ``BENCH_SERVER_PID`` the database server (its postmaster, every backend and
+    background process below it, and the children it reaped meanwhile).
+    """
+
+    workers: tuple[int, ...]
+    server: int | None
+
+    def sample(self) -> dict[str, float]:
+        hz = os.sysconf("SC_CLK_TCK")
+        out = {
+            "workers": sum(_ticks(p) for w in self.workers for p in _tree(w)) / hz,
+            "driver": time.process_time(),
+        }
+        if self.server is not None:
+            tree = _tree(self.server)
+            out["server"] = (_ticks(self.server, reaped=True)
+                             + sum(_ticks(p) for p in tree[1:])) / hz  # fmt: skip
+        return out
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {k: round(after[k] - before[k], 3) for k in before}
+
+
+def _server_pid() -> int | None:
+    value = os.environ.get("BENCH_SERVER_PID")
+    return int(value) if value else None
+
+
+def _throughput(system: System, n: int, clock: CpuClock) -> dict[str, object]:
+    cpu_before = clock.sample()
     started = time.perf_counter()
     for first in range(0, n, BATCH):
         system.enqueue(range(first, min(n, first + BATCH)))
     enqueued = time.perf_counter()
     ended = wait_done(system, WARMUP_JOBS + n, timeout_s=max(600, n / 10))
+    cpu = CpuClock.spent(cpu_before, clock.sample())
     return {
         "jobs": n,
         "seconds": ended - started,
         "jobs_per_s": n / (ended - started),
         "enqueue_s": enqueued - started,
+        "cpu_s": cpu,
+        "cpu_us_per_job": {k: round(v / n * 1e6, 1) for k, v in cpu.items()},
     }
 
 

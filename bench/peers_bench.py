@@ -18,7 +18,10 @@ in reverse order, so a drift of the machine's load falls on every case alike):
 Each peer runs 2 worker processes, as in the throughput section. The best setting of each
 system is the case with the highest median; the ratios pair round *i* of one best case with
 round *i* of the other. Each run records the 1-minute load average before it starts: on a
-shared machine only ratios taken in the same run mean anything.
+shared machine only ratios taken in the same run mean anything. Each throughput run also
+reports the CPU a job of its workers, its driver and (PostgreSQL) the server over its timed
+window (``harness.py``); with ``BENCH_NOOP_BEFORE`` those are paired round by round too —
+on a loaded machine the CPU a job moves much less than the rate.
 """
 
 from __future__ import annotations
@@ -116,13 +119,36 @@ def measure(runner: Runner, all_cases: list[Case], rounds: int,
             result["load1"] = load1
             per[case.key].append(result)
             rate = result.get("jobs_per_s", float("nan"))
-            say(f"  round {rnd + 1}: {case.key:48s} {rate:8.1f} jobs/s  (load {load1:.1f})")
+            cpu = result.get("cpu_us_per_job", {})
+            cpu_text = ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
+            say(f"  round {rnd + 1}: {case.key:48s} {rate:8.1f} jobs/s  (load {load1:.1f})"
+                f"  CPU µs a job: {cpu_text}")
     return per
 
 
 def rates(results: list[dict[str, Any]]) -> list[float]:
     """jobs/s per round, NaN where a run failed (keeps rounds aligned for pairing)."""
     return [float(r.get("jobs_per_s", float("nan"))) for r in results]
+
+
+def cpu_per_job(results: list[dict[str, Any]], part: str) -> list[float]:
+    """CPU µs a job per round of one part (``workers``, ``server``, ``driver``, or ``engine``
+    = workers + server: what the jobs themselves cost), NaN where a run did not report it."""
+    out = []
+    for r in results:
+        per = r.get("cpu_us_per_job", {})
+        if part == "engine":
+            value = per.get("workers", math.nan) + per.get("server", 0.0)
+        else:
+            value = per.get(part, math.nan)
+        out.append(float(value))
+    return out
+
+
+def rounds(a: list[float], b: list[float]) -> list[float]:
+    """a/b of each round (NaN where either side failed), in round order."""
+    return [x / y if y and not math.isnan(x) and not math.isnan(y) else math.nan
+            for x, y in zip(a, b, strict=False)]  # fmt: skip
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -151,7 +177,12 @@ def best(per: dict[str, list[dict[str, Any]]], all_cases: list[Case]) -> dict[st
 
 
 def summarize(per: dict[str, list[dict[str, Any]]], all_cases: list[Case]) -> dict[str, Any]:
-    """Every case's figures, the best of each system, the ratios and the goals."""
+    """Every case's figures, the best of each system, the ratios and the goals.
+
+    ``now_over_before`` (with ``BENCH_NOOP_BEFORE``): per database, this checkout's jobs/s
+    over the other's, each round's ratio, their median and range; and the same for CPU a job
+    (``before / now``'s inverse: a ratio below 1 is less CPU a job now) of the workers, the
+    server, both (``engine``) and the driver."""
     rows = {
         c.key: {**spread(rates(per[c.key])), "family": c.family, "setting": c.setting,
                 "n": c.n, "load1": [r["load1"] for r in per[c.key]]}
@@ -172,7 +203,17 @@ def summarize(per: dict[str, list[dict[str, Any]]], all_cases: list[Case]) -> di
                     and (c.workers, int(c.env["BENCH_SYSJOBS_CONCURRENCY"])) == DEFAULT_SETTING),
                    None)  # fmt: skip
         if old is not None and now is not None:
-            before[db] = paired(rates(per[now.key]), rates(per[old.key]))
+            new_r, old_r = per[now.key], per[old.key]
+            before[db] = {
+                **paired(rates(new_r), rates(old_r)),
+                "rounds": rounds(rates(new_r), rates(old_r)),
+                "cpu": {part: {**spread(rounds(cpu_per_job(new_r, part), cpu_per_job(old_r, part))),
+                               "rounds": rounds(cpu_per_job(new_r, part),
+                                                cpu_per_job(old_r, part)),
+                               "now_us": cpu_per_job(new_r, part),
+                               "before_us": cpu_per_job(old_r, part)}
+                        for part in ("workers", "server", "engine", "driver")},
+            }  # fmt: skip
     goals = _goals(ratios)
     return {"rows": rows, "best": {f: c.key for f, c in top.items()}, "ratios": ratios,
             "now_over_before": before, "goals": goals}  # fmt: skip

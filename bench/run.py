@@ -132,13 +132,22 @@ class Runner:
         name = self.pg.fresh_database(f"b{self.count}")
         return self.pg.url(name) if system.startswith("sysjobs") else self.pg.conninfo(name)
 
+    def server_pid(self) -> str:
+        """The postmaster's pid (the first line of its socket's lock file): ``harness.py``
+        counts the CPU of the cluster's processes during a run (``BENCH_SERVER_PID``)."""
+        lock = Path(self.pg.host) / f".s.PGSQL.{self.pg.port}.lock"
+        return lock.read_text().split("\n", 1)[0].strip()
+
     def run(self, system: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
         script = "sys_sysjobs.py" if system.startswith("sysjobs") else f"sys_{system}.py"
         python = sys.executable if system.startswith("sysjobs") else str(PEER_PY)
         argv = [python, script, "run", "--target", self.target(system), *args]
+        on_pg = system not in ("sysjobs-sqlite", "rq")
+        extra = {"BENCH_SERVER_PID": self.server_pid()} if on_pg else {}
         done = subprocess.run(
-            argv, cwd=HERE, capture_output=True, text=True, env={**os.environ, **(env or {})}
-        )
+            argv, cwd=HERE, capture_output=True, text=True,
+            env={**os.environ, **extra, **(env or {})},
+        )  # fmt: skip
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         if done.returncode != 0 or not lines:
             console.print(f"[red]{system} failed[/red]\n{done.stderr[-3000:]}")
@@ -329,6 +338,10 @@ def _x(ratio: dict[str, float] | None) -> str:
     return f"{ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f})"
 
 
+def _rounds(values: list[float], digits: int = 2) -> str:
+    return " / ".join(f"{v:,.{digits}f}" if v == v else "-" for v in values)
+
+
 def peers(runner: Runner) -> dict[str, Any]:
     """``bench/peers_bench.py``: every system at several settings, the best of each, the
     ratios and issue 19's goals; with ``BENCH_NOOP_BEFORE`` another checkout's sysjobs too."""
@@ -366,6 +379,12 @@ def peers(runner: Runner) -> dict[str, Any]:
                       f"{goal['peer']}: {_x(goal['ratio'])} — {verdict}")
     for db, ratio in out["now_over_before"].items():
         console.print(f"  {db}, this checkout / {pb.BEFORE} at 2 proc x 32 slots: {_x(ratio)}")
+        console.print("    jobs/s ratio per round: " + _rounds(ratio["rounds"]))
+        for part, cpu in ratio["cpu"].items():
+            if any(v == v for v in cpu["rounds"]):
+                console.print(f"    CPU a job, {part}: now / before {_x(cpu)}; per round "
+                              f"{_rounds(cpu['rounds'])}; now {_rounds(cpu['now_us'], 0)} µs, "
+                              f"before {_rounds(cpu['before_us'], 0)} µs")
     out["per_round"] = per
     return out
 

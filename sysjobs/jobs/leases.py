@@ -163,12 +163,9 @@ class Leases:
         now = self.clock.now_ms()  # for the ageing guard; the claim's own time is the store's
         types = criteria.get("types")
         lease_s = criteria.get("lease_s")
-        registry, app = self.registry, settings.app
-        own_cap = {app: registry.app_cap} if registry.app_cap is not None else {}
-        own_queues = registry.queue_caps()
         spec = ClaimSpec(
             owner=owner,
-            queues=criteria.get("queues", registry.queue_names()),
+            queues=criteria["queues"] if "queues" in criteria else self.registry.queue_names(),
             types=types if types is not None else self.registry.claimable(),
             limit=limit,
             allow_low=criteria.get("allow_low", True),
@@ -176,14 +173,29 @@ class Leases:
             lease_ms=int((lease_s or settings.lease_s) * 1000),
             apps=tuple(criteria.get("apps", (settings.app,))),
             app_types=dict(criteria.get("app_types", {})),
-            queue_caps=dict(criteria.get("queue_caps", {app: own_queues} if own_queues else {})),
-            app_caps=dict(criteria.get("app_caps", own_cap)),
+            **self._limits(criteria),
         )
         if limit <= 0 or not spec.queues or not spec.apps:
             return None
         if not spec.types and not any(spec.app_types.get(a) for a in spec.apps):
             return None
         return spec
+
+    def _limits(self, criteria: ClaimCriteria) -> dict[str, Any]:
+        """``queue_caps`` and ``app_caps`` of a claim: the criteria's, else this engine's
+        app's own (asked of the registry only then: a pool passes them with every claim,
+        one per finishing job)."""
+        registry, app = self.registry, self.settings.app
+        if "queue_caps" in criteria:
+            queue_caps = criteria["queue_caps"]
+        else:
+            own_queues = registry.queue_caps()
+            queue_caps = {app: own_queues} if own_queues else {}
+        if "app_caps" in criteria:
+            app_caps = criteria["app_caps"]
+        else:
+            app_caps = {app: registry.app_cap} if registry.app_cap is not None else {}
+        return {"queue_caps": dict(queue_caps), "app_caps": dict(app_caps)}
 
     @staticmethod
     def _claimed(owner: str, rows: list[dict[str, Any]]) -> list[Claimed]:

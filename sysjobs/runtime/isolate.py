@@ -14,6 +14,7 @@ in it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -81,8 +82,17 @@ def script_url(name: str | None) -> str:
     unpaired surrogate characters become ``_``, ``*/`` cannot appear, nor the bootstrap's
     name (whose frames a stack leaves out), and it is at most
     :data:`MAX_SCRIPT_URL` characters. An empty name is :data:`DEFAULT_SCRIPT_URL`.
+
+    Every run asks this of its job's name, and a worker's jobs share a few names (the
+    label, the action): the answer is remembered for the name's first
+    :data:`MAX_SCRIPT_URL` characters (all it depends on), for the last few hundred names.
     """
-    text = "".join(ch if _url_char(ch) else "_" for ch in (name or "")[:MAX_SCRIPT_URL])
+    return _sanitised_url((name or "")[:MAX_SCRIPT_URL])
+
+
+@functools.lru_cache(maxsize=512)
+def _sanitised_url(prefix: str) -> str:
+    text = "".join(ch if _url_char(ch) else "_" for ch in prefix)
     text = text.replace("*/", "*_").replace(BOOTSTRAP_URL, "sysjobs_bootstrap")
     return text or DEFAULT_SCRIPT_URL
 

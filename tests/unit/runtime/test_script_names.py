@@ -103,6 +103,20 @@ def test_a_plain_name_is_kept_as_it_is() -> None:
     assert script_url(None) == "script"
 
 
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+def test_a_name_asked_again_gets_the_same_answer_as_its_first_characters(name: str) -> None:
+    # every run asks for its job's name: the answer is remembered by the name's first
+    # MAX_SCRIPT_URL characters (all it depends on), so a huge name keeps nothing more
+    first = script_url(name)
+    assert script_url(name) == first
+    assert script_url(name[:MAX_SCRIPT_URL]) == first
+
+
+def test_names_past_the_cap_that_share_their_first_characters_are_named_alike() -> None:
+    head = "\ud800 head*/" * 50
+    assert script_url(head + "x" * 1_000_000) == script_url(head + "\n") == script_url(head)
+
+
 def _job(type_: str, label: str | None, data: dict[str, object]) -> Job:
     return Job.model_construct(type=type_, label=label, data=data)
 
