@@ -22,11 +22,27 @@ from sysjobs.errors import SysError
 from sysjobs.host import Host
 from sysjobs.store.schema import job_logs
 from tests.acceptance.web.conftest import ADMIN, CHROMIUM, PATIENCE_MS, READER, Chromium, bulk_log
+from tests.conftest import _migrated_database
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
     reason="Debian's chromium is missing (make pytest installs it)",
 )
+
+#: The browser tests' database: SQLite only, but for one smoke test per view marked
+#: ``ON_BOTH_DATABASES``. A browser test shows the HTML and JavaScript; the HTTP API they
+#: call is shown on both databases by the ``test_api_*`` modules (docs/testing.md).
+ON_BOTH_DATABASES = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """``db_url`` of tests/conftest.py on SQLite alone (``ON_BOTH_DATABASES`` adds
+    PostgreSQL back for a test): the browser modules share it as they share ``page``."""
+    with _migrated_database(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -65,6 +81,7 @@ def progress_of(page: Page) -> int:
     return int(page.locator("#bar .progress").get_attribute("data-value") or 0)
 
 
+@ON_BOTH_DATABASES
 def test_list_filter_and_open_a_job(page: Page, server: str, host: Host, tmp_path: Path) -> None:
     done = host.engine.enqueue("STEPS", {"steps": 2, "step_s": 0.01, "_secret": "x"},
                                label="Nightly report")  # fmt: skip
@@ -94,6 +111,7 @@ def test_list_filter_and_open_a_job(page: Page, server: str, host: Host, tmp_pat
         expect(page.locator(f"#btn-{verb}")).to_be_disabled()
 
 
+@ON_BOTH_DATABASES
 def test_watch_progress_then_stop_and_resume(page: Page, server: str, host: Host,
                                              tmp_path: Path) -> None:  # fmt: skip
     job = host.engine.enqueue("STEPS", {"steps": 60, "step_s": 0.15}, label="Long import")
@@ -147,6 +165,7 @@ def test_logs_filter_by_level_and_message(page: Page, server: str, host: Host) -
     expect(rows.first).to_contain_text("step 2 of 3")
 
 
+@ON_BOTH_DATABASES
 def test_script_console_runs_now_and_in_a_job(page: Page, server: str, tmp_path: Path) -> None:
     page.goto(f"{server}/console#token={ADMIN}")
     page.get_by_test_id("source").fill("log('hello from the console'); 6 * 7")
@@ -492,6 +511,7 @@ def test_the_favicon_is_served(page: Page, server: str) -> None:
         assert reply.headers["content-type"].startswith("image/svg+xml")
 
 
+@ON_BOTH_DATABASES
 def test_app_log_page_lists_and_filters_the_app_log(
     page: Page, server: str, host: Host, tmp_path: Path
 ) -> None:
