@@ -541,3 +541,21 @@ def test_app_log_page_lists_and_filters_the_app_log(
     expect(rows.first).to_contain_text("Disk almost full")
     expect(rows.first).to_contain_text('{"pct":91}')
     shot(page, "app-logs", tmp_path)
+
+
+#: Stored ``sysjobsRefreshMs`` values and the pace a view asking for 1000 ms then gets.
+PACES = [("200", 200), ("100", 100), ("60000", 60000), ("99", 1000), ("60001", 1000),
+         ("0", 1000), ("-200", 1000), ("250.5", 1000), ("1e9", 1000), ("NaN", 1000),
+         ("Infinity", 1000), ("", 1000), ("abc", 1000), ("9" * 400, 1000),
+         ("\ud800", 1000)]  # fmt: skip
+
+
+def test_a_chosen_refresh_pace_outside_100_to_60000_ms_is_ignored(page: Page, server: str) -> None:
+    page.goto(f"{server}/#token={ADMIN}")
+    expect(page.get_by_test_id("count")).to_have_text("0 of 0 jobs")
+    for stored, pace in PACES:
+        chosen = page.evaluate(
+            "(v) => { localStorage.setItem('sysjobsRefreshMs', v); return Sysjobs.pace(1000); }",
+            stored,
+        )
+        assert chosen == pace, stored
