@@ -8,6 +8,7 @@
 const Sysjobs = (() => {
   const KEY = "sysjobsToken";
   const APP_KEY = "sysjobsApp";
+  const REFRESH_KEY = "sysjobsRefreshMs";
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) {
     localStorage.setItem(KEY, fromHash);
@@ -158,12 +159,22 @@ const Sysjobs = (() => {
     return bar;
   }
 
-  // Calls fn now and then every ms, never overlapping itself; returns a stop function.
+  // The pace of the live views: each view's own (1 s for jobs, 2 s for workers, 5 s for
+  // schedules) unless localStorage holds sysjobsRefreshMs, an integer from 100 to 60000 —
+  // a faster dashboard for a person watching a job, and for the browser tests, which wait
+  // on what the next refresh shows. Anything else there is ignored.
+  function pace(ms) {
+    const chosen = Number(localStorage.getItem(REFRESH_KEY));
+    return Number.isInteger(chosen) && chosen >= 100 && chosen <= 60000 ? chosen : ms;
+  }
+
+  // Calls fn now and then every ms (or the chosen pace), never overlapping itself; returns
+  // a stop function.
   function every(ms, fn) {
     let timer = null, stopped = false;
     const tick = async () => {
       try { await fn(); showError(null); } catch (e) { showError(e); }
-      if (!stopped) timer = setTimeout(tick, ms);
+      if (!stopped) timer = setTimeout(tick, pace(ms));
     };
     tick();
     return () => { stopped = true; clearTimeout(timer); };
@@ -201,5 +212,5 @@ const Sysjobs = (() => {
     return me.role;
   }
 
-  return { api, app, ask, download, el, when, age, badge, progressBar, every, role, showError, token };
+  return { api, app, ask, download, el, when, age, badge, progressBar, every, pace, role, showError, token };
 })();

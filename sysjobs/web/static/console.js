@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, role, showError } = Sysjobs;
+  const { api, el, pace, role, showError } = Sysjobs;
   const form = document.getElementById("script");
   const output = document.getElementById("output");
   const outcome = document.getElementById("outcome");
@@ -33,7 +33,7 @@
       output.textContent = lines.join("\n");
       document.getElementById("job-status").textContent = current.status;
       if (ENDED.includes(current.status)) return;
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await new Promise((resolve) => setTimeout(resolve, pace(700)));
     }
   }
 

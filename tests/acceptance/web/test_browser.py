@@ -22,11 +22,27 @@ from sysjobs.errors import SysError
 from sysjobs.host import Host
 from sysjobs.store.schema import job_logs
 from tests.acceptance.web.conftest import ADMIN, CHROMIUM, PATIENCE_MS, READER, Chromium, bulk_log
+from tests.conftest import _migrated_database
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
     reason="Debian's chromium is missing (make pytest installs it)",
 )
+
+#: The browser tests' database: SQLite only, but for one smoke test per view marked
+#: ``ON_BOTH_DATABASES``. A browser test shows the HTML and JavaScript; the HTTP API they
+#: call is shown on both databases by the ``test_api_*`` modules (docs/testing.md).
+ON_BOTH_DATABASES = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """``db_url`` of tests/conftest.py on SQLite alone (``ON_BOTH_DATABASES`` adds
+    PostgreSQL back for a test): the browser modules share it as they share ``page``."""
+    with _migrated_database(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -35,10 +51,19 @@ def browser(chromium: Chromium) -> Browser:
     return chromium.browser()
 
 
+#: The dashboard's refresh pace in the browser tests (``sysjobsRefreshMs``, common.js): a
+#: test waits on what the next refresh shows, up to a whole period per step at the views'
+#: own 1 to 5 s; every view reads it, so the behaviour shown is the same, only sooner.
+REFRESH_MS = 200
+#: Sets that pace before any page script reads it (about:blank has no localStorage).
+PACE_SCRIPT = f"try {{ localStorage.setItem('sysjobsRefreshMs', '{REFRESH_MS}'); }} catch (e) {{}}"
+
+
 @contextmanager
 def browsing(browser: Browser, **options: Any) -> Iterator[Page]:
     """A page in a fresh context; no script error and no CSP refusal may happen in it."""
     context = browser.new_context(**{"viewport": {"width": 1400, "height": 900}, **options})
+    context.add_init_script(PACE_SCRIPT)
     opened = context.new_page()
     opened.set_default_timeout(PATIENCE_MS)
     problems: list[str] = []
@@ -65,6 +90,7 @@ def progress_of(page: Page) -> int:
     return int(page.locator("#bar .progress").get_attribute("data-value") or 0)
 
 
+@ON_BOTH_DATABASES
 def test_list_filter_and_open_a_job(page: Page, server: str, host: Host, tmp_path: Path) -> None:
     done = host.engine.enqueue("STEPS", {"steps": 2, "step_s": 0.01, "_secret": "x"},
                                label="Nightly report")  # fmt: skip
@@ -94,6 +120,7 @@ def test_list_filter_and_open_a_job(page: Page, server: str, host: Host, tmp_pat
         expect(page.locator(f"#btn-{verb}")).to_be_disabled()
 
 
+@ON_BOTH_DATABASES
 def test_watch_progress_then_stop_and_resume(page: Page, server: str, host: Host,
                                              tmp_path: Path) -> None:  # fmt: skip
     job = host.engine.enqueue("STEPS", {"steps": 60, "step_s": 0.15}, label="Long import")
@@ -147,6 +174,7 @@ def test_logs_filter_by_level_and_message(page: Page, server: str, host: Host) -
     expect(rows.first).to_contain_text("step 2 of 3")
 
 
+@ON_BOTH_DATABASES
 def test_script_console_runs_now_and_in_a_job(page: Page, server: str, tmp_path: Path) -> None:
     page.goto(f"{server}/console#token={ADMIN}")
     page.get_by_test_id("source").fill("log('hello from the console'); 6 * 7")
@@ -461,6 +489,13 @@ def test_dark_mode_follows_the_system_setting(browser: Browser, server: str, hos
         assert light.evaluate(BACKGROUND) == "rgb(246, 248, 251)"
 
 
+#: A row's style, found and read in one task of the page: each refresh replaces the rows,
+#: and a row found first and read after its replacement has no computed style at all.
+CARD_DISPLAY = "() => getComputedStyle(document.querySelector('[data-testid=job-row]')).display"
+LABEL_BEFORE = ("() => getComputedStyle(document.querySelector("
+                "'[data-testid=job-row] td[data-label=Label]'), '::before').content")  # fmt: skip
+
+
 def test_a_narrow_screen_shows_jobs_as_cards(browser: Browser, server: str, host: Host,
                                              tmp_path: Path) -> None:  # fmt: skip
     job = host.engine.enqueue("STEPS", {"steps": 1}, label="On a phone")
@@ -470,9 +505,8 @@ def test_a_narrow_screen_shows_jobs_as_cards(browser: Browser, server: str, host
         row = phone.get_by_test_id("job-row")
         expect(row).to_have_count(1)
         expect(phone.locator("table.jobs thead")).to_be_hidden()
-        assert row.evaluate("(r) => getComputedStyle(r).display") == "grid"
-        label = row.locator("td[data-label=Label]")
-        assert label.evaluate("(td) => getComputedStyle(td, '::before').content") == '"Label"'
+        assert phone.evaluate(CARD_DISPLAY) == "grid"
+        assert phone.evaluate(LABEL_BEFORE) == '"Label"'
         expect(phone.locator("form#filters")).to_be_hidden()  # folded away
         expect(phone.get_by_test_id("search")).to_be_visible()
         assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
@@ -492,6 +526,7 @@ def test_the_favicon_is_served(page: Page, server: str) -> None:
         assert reply.headers["content-type"].startswith("image/svg+xml")
 
 
+@ON_BOTH_DATABASES
 def test_app_log_page_lists_and_filters_the_app_log(
     page: Page, server: str, host: Host, tmp_path: Path
 ) -> None:
@@ -506,3 +541,21 @@ def test_app_log_page_lists_and_filters_the_app_log(
     expect(rows.first).to_contain_text("Disk almost full")
     expect(rows.first).to_contain_text('{"pct":91}')
     shot(page, "app-logs", tmp_path)
+
+
+#: Stored ``sysjobsRefreshMs`` values and the pace a view asking for 1000 ms then gets.
+PACES = [("200", 200), ("100", 100), ("60000", 60000), ("99", 1000), ("60001", 1000),
+         ("0", 1000), ("-200", 1000), ("250.5", 1000), ("1e9", 1000), ("NaN", 1000),
+         ("Infinity", 1000), ("", 1000), ("abc", 1000), ("9" * 400, 1000),
+         ("\ud800", 1000)]  # fmt: skip
+
+
+def test_a_chosen_refresh_pace_outside_100_to_60000_ms_is_ignored(page: Page, server: str) -> None:
+    page.goto(f"{server}/#token={ADMIN}")
+    expect(page.get_by_test_id("count")).to_have_text("0 of 0 jobs")
+    for stored, pace in PACES:
+        chosen = page.evaluate(
+            "(v) => { localStorage.setItem('sysjobsRefreshMs', v); return Sysjobs.pace(1000); }",
+            stored,
+        )
+        assert chosen == pace, stored

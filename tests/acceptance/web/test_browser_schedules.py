@@ -16,11 +16,19 @@ from sysjobs.jobs import EngineSettings, Job
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 from tests.acceptance.web.conftest import ADMIN, READER, serving
-from tests.acceptance.web.test_browser import browser, browsing, page, pytestmark, shot
+from tests.acceptance.web.test_browser import (
+    ON_BOTH_DATABASES,
+    browser,
+    browsing,
+    db_url,
+    page,
+    pytestmark,
+    shot,
+)
 from tests.integration.app.schedule_apps import HOUR_MS, HOURLY, START_MS, write_app
 from tests.integration.engine.helpers import ManualClock
 
-__all__ = ["browser", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
 
 NIGHTLY = '  nightly: {cron: "30 2 * * *", timezone: Europe/Paris, source: "log(1)"}\n'
 OLD = '  weekly: {cron: "@weekly", listener: tidy}\n'
@@ -41,6 +49,7 @@ def scheduled(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Job]]:
             yield url, job
 
 
+@ON_BOTH_DATABASES
 def test_the_schedules_view_shows_next_and_last_runs_and_a_removed_schedule(
     page: Page, scheduled: tuple[str, Job], tmp_path: Path
 ) -> None:

@@ -17,10 +17,10 @@ from sysjobs.host import Host
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 from tests.acceptance.web.conftest import ADMIN, READER, serving
-from tests.acceptance.web.test_browser import browser, browsing, page, pytestmark, shot
+from tests.acceptance.web.test_browser import browser, browsing, db_url, page, pytestmark, shot
 from tests.integration.apps.conftest import app_folder
 
-__all__ = ["browser", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
 
 BETA_TOKEN = "beta-app-token"
 PAGES = ("/", "/workers", "/app-logs", "/console")

@@ -10,9 +10,9 @@ from playwright.sync_api import Page, expect
 
 from sysjobs.host import Host
 from tests.acceptance.web.conftest import ADMIN
-from tests.acceptance.web.test_browser import browser, page, pytestmark, shot
+from tests.acceptance.web.test_browser import browser, db_url, page, pytestmark, shot
 
-__all__ = ["browser", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
 
 #: A job that runs long enough to be watched (and canceled) from its page.
 LONG = {"steps": 400, "step_s": 0.05}

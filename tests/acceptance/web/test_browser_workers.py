@@ -14,11 +14,20 @@ from sysjobs.worker import WorkerPool
 from sysjobs.worker.served import ServedApp
 from tests.acceptance.web.conftest import ADMIN, READER
 from tests.acceptance.web.test_api_workers import gone_worker
-from tests.acceptance.web.test_browser import browser, browsing, page, pytestmark, shot
+from tests.acceptance.web.test_browser import (
+    ON_BOTH_DATABASES,
+    browser,
+    browsing,
+    db_url,
+    page,
+    pytestmark,
+    shot,
+)
 
-__all__ = ["browser", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
 
 
+@ON_BOTH_DATABASES
 def test_the_workers_view_shows_the_pool_its_current_job_and_a_gone_worker(
     page: Page, server: str, host: Host, tmp_path: Path
 ) -> None:
