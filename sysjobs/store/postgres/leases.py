@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from sysjobs.store.backend import ClaimSpec, Finished, FinishSpec
 from sysjobs.store.core import CoreBackend
-from sysjobs.store.postgres import chunks
 from sysjobs.store.leases import claim_groups, merged, share
+from sysjobs.store.postgres import chunks
 from sysjobs.store.rows import Now, Row
 
 if TYPE_CHECKING:
