@@ -282,6 +282,21 @@ def test_a_chunks_group_commit_is_one_statement_on_postgresql_one_transaction_on
     assert _chunk_traces(s, job) == ({"done": 2}, {"r": 2}, True, ["chunk 0", "chunk 1"])
 
 
+def test_a_chunk_is_written_and_fenced_with_hints_off(db_url: str) -> None:
+    db = Database(db_url, hints=False)
+    try:
+        clock = ManualClock()
+        quiet = Setup(db, db.backend(clock.now_ms), clock, [])
+        job = quiet.enqueue()
+        (row,) = quiet.claim("w1", 1)
+        lines = _chunk_lines(quiet)
+        assert quiet.backend.write_chunk(job, "w1", row["attempt"], lines, {"checkpoint": {"n": 1}})
+        assert quiet.backend.write_chunk(job, "w2", row["attempt"], lines, {}) is False
+        assert _chunk_traces(quiet, job) == ({"n": 1}, None, True, ["chunk 0", "chunk 1"])
+    finally:
+        db.close()
+
+
 def test_a_claim_after_a_lost_lease_carries_the_results_and_checkpoint(s: Setup) -> None:
     s.enqueue()
     (first,) = s.claim("w1", 1)
