@@ -188,9 +188,13 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """A read-only snapshot, rolled back at the end (on SQLite a deferred transaction,
-        which never waits for another connection's write lock). Within
+        which never waits for another connection's write lock; on PostgreSQL, outside
+        :meth:`statements_until`, each statement in autocommit — its own snapshot, as at
+        READ COMMITTED in a transaction, without the BEGIN and ROLLBACK round trips). Within
         :meth:`statements_until`, its statements stop at that deadline (``Timeout``)."""
-        with self.engine.connect() as connection, self._bounded(connection):
+        with self.engine.connect() as connection, self._bounded(connection) as bounded:
+            if not bounded and self.dialect.reads_in_autocommit():
+                connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
     @contextmanager
@@ -206,17 +210,18 @@ class Database:
             self._deadline.at = previous
 
     @contextmanager
-    def _bounded(self, connection: sa.Connection) -> Iterator[None]:
+    def _bounded(self, connection: sa.Connection) -> Iterator[bool]:
+        """Bound the statements by this thread's deadline, if it has one (then True)."""
         deadline: float | None = getattr(self._deadline, "at", None)
         if deadline is None:
-            yield
+            yield False
             return
         left = deadline - time.monotonic()
         if left <= 0:
             raise Timeout("The script's time limit was reached before a database query.")
         lift = self.dialect.bound_statements(connection, left)
         try:
-            yield
+            yield True
         except sa.exc.OperationalError as exc:
             if time.monotonic() < deadline:
                 raise

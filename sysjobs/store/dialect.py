@@ -102,6 +102,11 @@ class Dialect(Protocol):
         """This database's implementation of the engine's contract (``store/backend.py``),
         reading time from ``now``."""
 
+    def reads_in_autocommit(self) -> bool:
+        """Whether a read without a time bound may run each statement as its own
+        transaction: true where a read transaction would give its statements nothing more
+        (each statement its own snapshot) and costs a BEGIN and a ROLLBACK round trip."""
+
     def estimates_ranges(self) -> bool:
         """Whether the planner estimates how many rows a range keeps (histograms); without,
         a page with a start/end range is steered by hand (``listing.py``)."""

@@ -127,6 +127,11 @@ class SqliteDialect:
 
         return SqliteBackend(db, now)
 
+    def reads_in_autocommit(self) -> bool:
+        """No: a read is a deferred transaction, one snapshot for all its statements (and
+        in process, a BEGIN costs no round trip)."""
+        return False
+
     def estimates_ranges(self) -> bool:
         """No: ``sqlite_stat1`` only (no ``STAT4`` in Python's build), no histograms."""
         return False

@@ -242,3 +242,35 @@ def _sqlite_closed(raw: object) -> bool:
     except Exception as exc:  # sqlite3.ProgrammingError: Cannot operate on a closed database
         return "closed" in str(exc)
     return False
+
+
+def _in_transaction(conn: sa.Connection) -> bool:
+    """Whether the read's statements run inside one transaction (PostgreSQL: two statements
+    see the same transaction id; SQLite: the connection is in one)."""
+    if conn.dialect.name == "postgresql":
+        ids = [conn.exec_driver_sql("SELECT pg_current_xact_id()").scalar_one() for _ in "ab"]
+        return bool(ids[0] == ids[1])
+    conn.exec_driver_sql("SELECT 1").all()
+    return bool(conn.connection.driver_connection.in_transaction)  # type: ignore[union-attr]
+
+
+def test_a_read_is_a_transaction_on_sqlite_and_each_statement_its_own_on_postgresql(
+    eng: Engine,
+) -> None:
+    """PostgreSQL reads at READ COMMITTED, where every statement takes its own snapshot: a
+    read transaction gave nothing but a BEGIN and a ROLLBACK round trip. A read bounded by
+    a script's deadline keeps its transaction, which scopes its ``statement_timeout``."""
+    postgres = eng.database.name == "postgresql"
+    job_id = eng.enqueue("NOOP", {}).id
+    with eng.database.read() as conn:
+        assert _in_transaction(conn) is not postgres
+        assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+    with eng.database.statements_until(time.monotonic() + 30), eng.database.read() as conn:
+        assert _in_transaction(conn) is True
+        if postgres:
+            timeout = conn.exec_driver_sql("SHOW statement_timeout").scalar_one()
+            assert timeout != "0"
+    with eng.database.read() as conn:
+        if postgres:  # the bound did not outlive its transaction on the pooled connection
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() == "0"
+    assert eng.require(job_id).id == job_id

@@ -16,10 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from sysjobs.jobs.ids import new_job_id
 from sysjobs.store.backend import ClaimSpec, FinishSpec, JobBackend, Recovery
 from sysjobs.store.database import Database
+from sysjobs.store.jobstore import JobStore
 from sysjobs.store.listing import JobFilter, LogFilter
 from sysjobs.store.rows import Row
 from sysjobs.store.workers import WorkerBeat, WorkerStore
@@ -184,6 +186,115 @@ def test_a_chunks_group_commit_is_written_whole_or_refused_whole(s: Setup) -> No
     assert [r["message"] for r in page if r["message"].startswith("line")] == [
         "line 0", "line 1", "line 2"]
     assert s.job(job)["has_errors"]
+
+
+def _chunk_lines(s: Setup) -> list[Row]:
+    return [{"ts_ms": s.clock.now_ms(), "level": level, "message": f"chunk {i}",
+             "additional_info": {"i": i}} for i, level in enumerate(["INFO", "ERROR"])]
+
+
+def _chunk_traces(s: Setup, job: str) -> tuple[Any, Any, bool, list[str]]:
+    """What a chunk writes: checkpoint, results, has_errors, its lines."""
+    page = s.backend.logs_page(LogFilter(job), None, 100)
+    row = s.job(job)
+    store = JobStore(s.db)
+    return store.checkpoint(job), store.results_of([job], apps=None)[job], bool(row["has_errors"]), [
+        r["message"] for r in page if r["message"].startswith("chunk")]
+
+
+@pytest.mark.parametrize("lost", ["taken back, waiting", "ended", "cancel ended it"])
+def test_a_chunk_of_a_lease_no_longer_held_writes_nothing_and_says_so(
+    s: Setup, lost: str
+) -> None:
+    job = s.enqueue()
+    (row,) = s.claim("w1", 1)
+    lease = (job, "w1", row["attempt"])
+    if lost == "taken back, waiting":  # no owner now, PENDING
+        s.backend.recover(lambda r: ("PENDING", "lost", "INFO", "taken back", None), owner="w1")
+    elif lost == "ended":
+        assert s.backend.finish([end(row)])[0][0] is not None
+    else:
+        assert s.backend.finish([end(row, {"RUNNING": "CANCELED"})])[0][0] is not None
+    s.hints.clear()
+    values = {"checkpoint": {"done": 2}, "results": {"r": 2}}
+    assert s.backend.write_chunk(*lease, _chunk_lines(s), values) is False
+    assert s.backend.write_chunk(*lease, [], {}) is False
+    assert _chunk_traces(s, job) == (None, None, False, [])
+    assert s.hints == []
+
+
+def test_a_chunk_sets_only_the_result_fields_it_carries(s: Setup) -> None:
+    job = s.enqueue()
+    (row,) = s.claim("w1", 1)
+    lease = (job, "w1", row["attempt"])
+    assert s.backend.write_chunk(*lease, [], {"checkpoint": {"done": 1}, "results": {"r": 1}})
+    assert s.backend.write_chunk(*lease, [], {"checkpoint": {"done": 2}}) is True
+    assert _chunk_traces(s, job) == ({"done": 2}, {"r": 1}, False, [])
+    assert s.backend.write_chunk(*lease, _chunk_lines(s)[:1], {"results": {"r": 3}}) is True
+    assert _chunk_traces(s, job) == ({"done": 2}, {"r": 3}, False, ["chunk 0"])
+    s.hints.clear()
+    assert s.backend.write_chunk(*lease, _chunk_lines(s)[1:], {}) is True
+    assert _chunk_traces(s, job) == ({"done": 2}, {"r": 3}, True, ["chunk 0", "chunk 1"])
+    assert s.hints == [f"job:{job}"]
+
+
+def test_a_chunks_lines_keep_their_order_and_hostile_text(s: Setup) -> None:
+    job = s.enqueue()
+    (row,) = s.claim("w1", 1)
+    hostile = ["chunk \\ud800 escaped", "chunk '); DROP TABLE jobs;--", "chunk %(id)s %s {}",
+               "chunk " + "x" * 1_000_000, *(f"chunk {i}" for i in range(200))]
+    lines = [{"ts_ms": s.clock.now_ms() - i % 3, "level": "INFO", "message": m,
+              "additional_info": {"deep": [[[m[:20]]]], "n": 2**62}}
+             for i, m in enumerate(hostile)]  # fmt: skip
+    assert s.backend.write_chunk(job, "w1", row["attempt"], lines, {}) is True
+    page = s.backend.logs_page(LogFilter(job), None, 1000)
+    mine = [r for r in page if r["message"].startswith("chunk")]
+    assert sorted((r["ts_ms"], r["id"]) for r in mine) == [(r["ts_ms"], r["id"]) for r in mine]
+    assert sorted(mine, key=lambda r: r["id"]) == sorted(
+        mine, key=lambda r: hostile.index(r["message"]))
+    assert {r["message"] for r in mine} == set(hostile)
+    assert mine[0]["additional_info"]["n"] == 2**62
+
+
+def test_a_chunks_group_commit_is_one_statement_on_postgresql_one_transaction_on_sqlite(
+    s: Setup,
+) -> None:
+    job = s.enqueue()
+    (row,) = s.claim("w1", 1)
+    sent: list[tuple[str, bool]] = []
+    transactions: list[str] = []
+
+    def statement(conn: sa.Connection, _cursor: Any, text: str, *_args: Any) -> None:
+        sent.append((text.split()[0].upper(), bool(conn.connection.driver_connection.autocommit)
+                     if s.db.name == "postgresql" else False))  # fmt: skip
+
+    sa.event.listen(s.db.engine, "before_cursor_execute", statement)
+    sa.event.listen(s.db.engine, "begin", lambda _conn: transactions.append("begin"))
+    try:
+        values = {"checkpoint": {"done": 2}, "results": {"r": 2}}
+        assert s.backend.write_chunk(job, "w1", row["attempt"], _chunk_lines(s), values) is True
+    finally:
+        sa.event.remove(s.db.engine, "before_cursor_execute", statement)
+    if s.db.name == "postgresql":  # one round trip: no BEGIN, no COMMIT of its own
+        assert sent == [("WITH", True)]
+    else:  # in process: the fence, the flag, the lines, the results in one transaction
+        assert len(transactions) == 1 and len(sent) >= 3
+    assert _chunk_traces(s, job) == ({"done": 2}, {"r": 2}, True, ["chunk 0", "chunk 1"])
+
+
+def test_a_chunk_is_written_and_fenced_with_hints_off(db_url: str) -> None:
+    db = Database(db_url, hints=False)
+    try:
+        clock = ManualClock()
+        quiet = Setup(db, db.backend(clock.now_ms), clock, [])
+        job = quiet.enqueue()
+        (row,) = quiet.claim("w1", 1)
+        lines = _chunk_lines(quiet)
+        assert quiet.backend.write_chunk(job, "w1", row["attempt"], lines, {"checkpoint": {"n": 1}})
+        assert quiet.backend.write_chunk(job, "w2", row["attempt"], lines, {}) is False
+        assert _chunk_traces(quiet, job) == ({"n": 1}, None, True, ["chunk 0", "chunk 1"])
+    finally:
+        db.close()
 
 
 def test_a_claim_after_a_lost_lease_carries_the_results_and_checkpoint(s: Setup) -> None:
