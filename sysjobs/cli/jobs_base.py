@@ -22,6 +22,8 @@ from sysjobs.errors import NotFound, SysError
 if TYPE_CHECKING:
     from sysjobs.host import Host
     from sysjobs.jobs import Engine
+    from sysjobs.jobs.reads import JobReads, Reads
+    from sysjobs.store.sqlite.reader import SqliteReader
 
 jobs_app = typer.Typer(
     name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True,
@@ -92,6 +94,48 @@ def opened_engine(
             yield from _one_line_errors(engine)
 
 
+@contextmanager
+def opened_reads(db: str | None, app_dir: Path | None) -> Iterator[Reads]:
+    """What ``jobs ls`` and ``jobs show`` read jobs with: on a plain SQLite file at the
+    shipped revisions, scoped to the demo app or an app key, the store's statements run
+    through ``sqlite3`` (``sysjobs.jobs.reads.JobReads`` over
+    ``sysjobs.store.sqlite.reader``: no SQLAlchemy, no engine — ``docs/cli-read-path.md``);
+    anything else — PostgreSQL, an app folder, a database to migrate or that cannot be
+    read — the engine of :func:`opened_engine`, as before. Both give the same output and
+    the same errors."""
+    quick = _quick_reads(db, app_dir)
+    if quick is None:
+        with opened_engine(db, app_dir) as engine:
+            yield engine
+        return
+    reads, reader = quick
+    with reported_errors():
+        try:
+            yield from _one_line_errors(reads)
+        finally:
+            reader.close()
+
+
+def _quick_reads(db: str | None, app_dir: Path | None) -> tuple[JobReads, SqliteReader] | None:
+    """The read path without the engine, when it serves ``db`` (see :func:`opened_reads`)."""
+    from sysjobs.store.sqlite.reader import SqliteReader, plain_sqlite_path
+    from sysjobs.store.urls import DEFAULT_URL
+
+    key = app_key_given(app_dir)
+    path = plain_sqlite_path(db or DEFAULT_URL)
+    if (app_dir is not None and key is None) or path is None:
+        return None
+    with reported_errors():
+        require_database(db)
+    reader = SqliteReader.open(path)
+    if reader is None:
+        return None
+    from sysjobs.jobs.apps import DEFAULT_APP
+    from sysjobs.jobs.reads import JobReads
+
+    return JobReads(reader, key or DEFAULT_APP), reader
+
+
 T = TypeVar("T")
 
 
@@ -116,7 +160,7 @@ def require_database(db: str | None) -> None:
 
 def missing_sqlite_file(db: str | None) -> Path | None:
     """The file of a SQLite URL when it does not exist (None: there, in memory, or not SQLite)."""
-    from sysjobs.store.database import DEFAULT_URL
+    from sysjobs.store.urls import DEFAULT_URL
 
     path = sqlite_file(db or DEFAULT_URL)
     return None if path is None or path.exists() else path
