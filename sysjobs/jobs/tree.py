@@ -28,7 +28,9 @@ from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.status import TREE_TRANSITIONS, illegal, paths_for
-from sysjobs.jobs.tree_info import JobRef, TreeInfo, tree_infos  # noqa: F401  (JobRef: its old home)
+from sysjobs.jobs.tree_info import JobRef as JobRef  # (its home before ``tree_info``)
+from sysjobs.jobs.tree_info import TreeInfo as TreeInfo
+from sysjobs.jobs.tree_info import tree_infos
 from sysjobs.jobs.values import check_int
 from sysjobs.store.tree import TreeMove, TreeStore
 

@@ -62,8 +62,8 @@ def _terms() -> dict[str, str]:
         "has_errors=1": JobFilter(has_errors=True), "has_errors=0": JobFilter(has_errors=False),
     }  # fmt: skip
     for column in ("created", "started", "ended"):
-        one_each[f"{column}_ms>="] = JobFilter(**{column: (1, None)})
-        one_each[f"{column}_ms<="] = JobFilter(**{column: (None, 1)})
+        one_each[f"{column}_ms>="] = _ranged(column, (1, None))
+        one_each[f"{column}_ms<="] = _ranged(column, (None, 1))
     for name, f in one_each.items():
         terms[name] = _one(_job_where(f))
         terms[f"+{name}"] = _one(_job_where(f, steer=_plus))
@@ -73,6 +73,13 @@ def _terms() -> dict[str, str]:
         with_after = compiled(page_statement(JobFilter(), plan, (1, "i"), 1))
         terms[key] = _cut(with_after, compiled(job_select())).split(" ORDER BY ")[0]
     return terms
+
+
+def _ranged(column: str, bounds: Range) -> JobFilter:
+    """A filter with only ``column``'s range."""
+    if column == "created":
+        return JobFilter(created=bounds)
+    return JobFilter(started=bounds) if column == "started" else JobFilter(ended=bounds)
 
 
 def _cut(statement: str, head: str) -> str:
