@@ -6,7 +6,6 @@ connection): it becomes one ``code: message`` line, like every other error of th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -131,32 +130,10 @@ def _quick_reads(db: str | None, app_dir: Path | None) -> tuple[JobReads, Sqlite
     reader = SqliteReader.open(path)
     if reader is None:
         return None
-    with _without_pydantic_plugins():
-        from sysjobs.jobs.apps import DEFAULT_APP
-        from sysjobs.jobs.reads import JobReads
+    from sysjobs.jobs.apps import DEFAULT_APP
+    from sysjobs.jobs.reads import JobReads
 
-        return JobReads(reader, key or DEFAULT_APP), reader
-
-
-@contextmanager
-def _without_pydantic_plugins() -> Iterator[None]:
-    """Build the engine's models for this read without looking for pydantic plugins, as
-    typer builds its own: the first model built looks them up in every installed package's
-    metadata (``importlib.metadata``), a seventh of a read command, to observe validation
-    that a command which only prints what it read has no use for."""
-    previous = os.environ.get(_PLUGINS)
-    os.environ[_PLUGINS] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ[_PLUGINS]
-        else:
-            os.environ[_PLUGINS] = previous
-
-
-#: pydantic's switch for its plugins.
-_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
+    return JobReads(reader, key or DEFAULT_APP), reader
 
 
 T = TypeVar("T")
