@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from sysjobs.host import Host
     from sysjobs.jobs import Engine
     from sysjobs.jobs.reads import JobReads, Reads
-    from sysjobs.store.sqlite.reader import SqliteReader
 
 jobs_app = typer.Typer(
     name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True,
@@ -103,37 +102,35 @@ def opened_reads(db: str | None, app_dir: Path | None) -> Iterator[Reads]:
     anything else — PostgreSQL, an app folder, a database to migrate or that cannot be
     read — the engine of :func:`opened_engine`, as before. Both give the same output and
     the same errors."""
-    quick = _quick_reads(db, app_dir)
-    if quick is None:
+    reads = _quick_reads(db, app_dir)
+    if reads is None:
         with opened_engine(db, app_dir) as engine:
             yield engine
         return
-    reads, reader = quick
     with reported_errors():
         try:
             yield from _one_line_errors(reads)
         finally:
-            reader.close()
+            reads.close()
 
 
-def _quick_reads(db: str | None, app_dir: Path | None) -> tuple[JobReads, SqliteReader] | None:
+def _quick_reads(db: str | None, app_dir: Path | None) -> JobReads | None:
     """The read path without the engine, when it serves ``db`` (see :func:`opened_reads`)."""
-    from sysjobs.store.sqlite.reader import SqliteReader, plain_sqlite_path
+    from sysjobs.store.read_path import quick_reader
     from sysjobs.store.urls import DEFAULT_URL
 
     key = app_key_given(app_dir)
-    path = plain_sqlite_path(db or DEFAULT_URL)
-    if (app_dir is not None and key is None) or path is None:
-        return None
+    if app_dir is not None and key is None:
+        return None  # an app folder: the host's path
     with reported_errors():
         require_database(db)
-    reader = SqliteReader.open(path)
+    reader = quick_reader(db or DEFAULT_URL)
     if reader is None:
         return None
     from sysjobs.jobs.apps import DEFAULT_APP
     from sysjobs.jobs.reads import JobReads
 
-    return JobReads(reader, key or DEFAULT_APP), reader
+    return JobReads(reader, key or DEFAULT_APP)
 
 
 T = TypeVar("T")

@@ -57,6 +57,8 @@ class ReadStore(Protocol):
         self, ids: Sequence[str], *, apps: Sequence[str] | None
     ) -> dict[str, tuple[int, int]]: ...
 
+    def close(self) -> None: ...
+
 
 def find(
     query: Mapping[str, Any], job_types: Collection[str], apps: Sequence[str],
@@ -101,6 +103,10 @@ class JobReads:
         if row is None:
             raise NotFound(f"Job {job_id} not found", info={"jobId": job_id})
         return Job.from_row(row)
+
+    def close(self) -> None:
+        """Release the store."""
+        self.store.close()
 
     def tree_info(self, jobs: Sequence[Job]) -> dict[str, TreeInfo]:
         """``Engine.tree_info``: two reads for the whole page."""

@@ -163,8 +163,7 @@ def test_the_quick_reader_serves_sqlite_only_and_leaves_postgresql_to_the_engine
     quick = sysjobs.cli.jobs_base._quick_reads(module_db_url, None)
     if module_db_url.startswith("sqlite"):
         assert quick is not None
-        _reads, reader = quick
-        reader.close()
+        quick.close()
     else:
         assert quick is None
 
