@@ -22,6 +22,7 @@ from sysjobs.errors import NotFound, SysError
 if TYPE_CHECKING:
     from sysjobs.host import Host
     from sysjobs.jobs import Engine
+    from sysjobs.jobs.reads import JobReads, Reads
 
 jobs_app = typer.Typer(
     name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True,
@@ -92,6 +93,46 @@ def opened_engine(
             yield from _one_line_errors(engine)
 
 
+@contextmanager
+def opened_reads(db: str | None, app_dir: Path | None) -> Iterator[Reads]:
+    """What ``jobs ls`` and ``jobs show`` read jobs with: on a plain SQLite file at the
+    shipped revisions, scoped to the demo app or an app key, the store's statements run
+    through ``sqlite3`` (``sysjobs.jobs.reads.JobReads`` over
+    ``sysjobs.store.sqlite.reader``: no SQLAlchemy, no engine — ``docs/cli-read-path.md``);
+    anything else — PostgreSQL, an app folder, a database to migrate or that cannot be
+    read — the engine of :func:`opened_engine`, as before. Both give the same output and
+    the same errors."""
+    reads = _quick_reads(db, app_dir)
+    if reads is None:
+        with opened_engine(db, app_dir) as engine:
+            yield engine
+        return
+    with reported_errors():
+        try:
+            yield from _one_line_errors(reads)
+        finally:
+            reads.close()
+
+
+def _quick_reads(db: str | None, app_dir: Path | None) -> JobReads | None:
+    """The read path without the engine, when it serves ``db`` (see :func:`opened_reads`)."""
+    from sysjobs.store.read_path import quick_reader
+    from sysjobs.store.urls import DEFAULT_URL
+
+    key = app_key_given(app_dir)
+    if app_dir is not None and key is None:
+        return None  # an app folder: the host's path
+    with reported_errors():
+        require_database(db)
+    reader = quick_reader(db or DEFAULT_URL)
+    if reader is None:
+        return None
+    from sysjobs.jobs.apps import DEFAULT_APP
+    from sysjobs.jobs.reads import JobReads
+
+    return JobReads(reader, key or DEFAULT_APP)
+
+
 T = TypeVar("T")
 
 
@@ -116,7 +157,7 @@ def require_database(db: str | None) -> None:
 
 def missing_sqlite_file(db: str | None) -> Path | None:
     """The file of a SQLite URL when it does not exist (None: there, in memory, or not SQLite)."""
-    from sysjobs.store.database import DEFAULT_URL
+    from sysjobs.store.urls import DEFAULT_URL
 
     path = sqlite_file(db or DEFAULT_URL)
     return None if path is None or path.exists() else path

@@ -26,13 +26,15 @@ from sysjobs.cli.jobs_base import (
     jobs_app,
     opened_engine,
     opened_host,
+    opened_reads,
 )  # fmt: skip
 from sysjobs.cli.options import AppOption, DbOption, JsonOption, cli_message, fail
 from sysjobs.errors import SysError, code_of
 
 if TYPE_CHECKING:
     from sysjobs.jobs import Engine, Job
-    from sysjobs.jobs.tree import TreeInfo
+    from sysjobs.jobs.reads import Reads
+    from sysjobs.jobs.tree_info import TreeInfo
 
 
 #: The longest ``jobs wait --timeout`` (a year): a finite number, never NaN or infinity.
@@ -94,31 +96,35 @@ def ls(
     if root is not None and set(query) - {"_size"}:
         fail("badRequest", "Option '--root' lists a tree on its own. Allowed with it: "
              f"--size, --json (not {', '.join(sorted(set(query) - {'_size'}))})")  # fmt: skip
-    with opened_engine(db, app_dir) as engine:
-        found, total = _listed(engine, query, root, size)
-        trees = engine.tree_info(found)
+    with opened_engine(db, app_dir) if root is not None else opened_reads(db, app_dir) as reads:
+        found, total = _listed(reads, query) if root is None else _tree(reads, root, size)
+        trees = reads.tree_info(found)
     if as_json:
         view.print_json({"count": total, "jobs": [job_json(j, trees[j.id]) for j in found]})
     else:
         view.jobs_table(found, total)
 
 
-def _listed(engine: Engine, query: dict[str, Any], root: str | None, size: int
-            ) -> tuple[list[Job], int]:  # fmt: skip
-    """The jobs ``ls`` shows and how many match: found by the query, or ``root``'s tree."""
-    if root is not None:
-        return engine.tree_jobs(root, size=size)
-    cursor = engine.find(query)
+def _listed(reads: Reads, query: dict[str, Any]) -> tuple[list[Job], int]:
+    """The jobs ``ls`` shows, found by the query, and how many match."""
+    cursor = reads.find(query)
     return list(cursor), cursor.count()
+
+
+def _tree(reads: Reads, root: str, size: int) -> tuple[list[Job], int]:
+    """A page of ``root``'s tree and how many jobs it holds (the engine's read:
+    ``opened_engine``)."""
+    tree_jobs: Callable[..., tuple[list[Job], int]] = getattr(reads, "tree_jobs")  # noqa: B009
+    return tree_jobs(root, size=size)
 
 
 @jobs_app.command("show")
 def show(job_ids: IdsArg, db: DbOption = None, app_dir: AppOption = None,
          as_json: JsonOption = False) -> None:  # fmt: skip
     """Show jobs: status, progress, times, data (without private inputs) and results."""
-    with opened_engine(db, app_dir) as engine:
-        detail = _apart(lambda job: view.job_detail(job, engine.tree_info([job])[job.id]))
-        for_each(job_ids, engine.require, as_json, detail, engine)
+    with opened_reads(db, app_dir) as reads:
+        detail = _apart(lambda job: view.job_detail(job, reads.tree_info([job])[job.id]))
+        for_each(job_ids, reads.require, as_json, detail, reads)
 
 
 def _apart(show: Callable[[Job], None]) -> Callable[[Job], None]:
@@ -135,7 +141,7 @@ def _apart(show: Callable[[Job], None]) -> Callable[[Job], None]:
 
 def for_each(
     job_ids: list[str], act: Callable[[str], Job], as_json: bool, show: Callable[[Job], None],
-    engine: Engine,
+    reads: Reads,
 ) -> None:
     """Apply ``act`` to each id in turn, each outcome reported as it comes: the job (a line,
     or a JSON object per line with ``--json``), or its ``code: message`` on stderr — which
@@ -150,7 +156,7 @@ def for_each(
             _report_error(job_id, exc, as_json)
             continue
         if as_json:
-            view.print_json(job_json(job, engine.tree_info([job])[job.id]))
+            view.print_json(job_json(job, reads.tree_info([job])[job.id]))
         else:
             show(job)
     if failed:

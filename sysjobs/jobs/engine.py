@@ -19,7 +19,7 @@ from operator import methodcaller
 from typing import Any
 
 from sysjobs.errors import BadRequest, Timeout
-from sysjobs.jobs import control
+from sysjobs.jobs import control, reads
 from sysjobs.jobs.applogs import AppLogs
 from sysjobs.jobs.cursor import Cursor
 from sysjobs.jobs.hooks import fire
@@ -27,7 +27,7 @@ from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.leases import Leases
 from sysjobs.jobs.models import AppLog, Job, JobEvent, JobLog, JobState
 from sysjobs.jobs.parts import EngineParts
-from sysjobs.jobs.queries import FindQuery, LogsQuery
+from sysjobs.jobs.queries import LogsQuery
 from sysjobs.jobs.registry import JobType
 from sysjobs.jobs.schedules import Scheduler
 from sysjobs.jobs.settings import EngineSettings
@@ -37,7 +37,7 @@ from sysjobs.jobs.values import log_row, shown
 from sysjobs.jobs.waiting import wait_all, wait_states, wait_until
 from sysjobs.store.app_logs import prune_app_logs
 from sysjobs.store.database import Database
-from sysjobs.store.listing import JobFilter, LogFilter
+from sysjobs.store.listing import LogFilter
 from sysjobs.store.retention import PruneCounts, RetentionStore
 from sysjobs.store.rows import Row
 from sysjobs.store.workers import WorkerStore
@@ -197,17 +197,9 @@ class Engine:
     ) -> Cursor[Job]:
         """Jobs matching the spec's ``find`` query, newest first, streamed; with ``after`` (a
         job's ``(created ms, id)``) only the older ones, so a reader pages by keyset."""
-        q = FindQuery.parse(query, self.registry.queryable())
-        f = JobFilter(q.types, q.statuses, q.created, q.started, q.ended, q.has_errors,
-                      apps=self.apps)  # fmt: skip
-        return Cursor(
-            lambda after, limit: self.backend.jobs_page(f, after, limit),
-            lambda row: (row["created_ms"], row["id"]),
-            Job.from_row,
-            lambda: self.backend.jobs_count(f),
-            q.size,
-            after,
-        )
+        backend = self.backend
+        return reads.find(query, self.registry.queryable(), self.apps, backend.jobs_page,
+                          backend.jobs_count, after)  # fmt: skip
 
     def logs(
         self, job_id: str, query: Mapping[str, Any], *, after: tuple[int, int] | None = None

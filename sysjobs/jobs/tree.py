@@ -22,14 +22,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from sysjobs.errors import BadRequest, Conflict, NotFound
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.ids import check_job_id
 from sysjobs.jobs.models import Job
 from sysjobs.jobs.parts import EngineParts
 from sysjobs.jobs.status import TREE_TRANSITIONS, illegal, paths_for
+from sysjobs.jobs.tree_info import JobRef as JobRef  # (its home before ``tree_info``)
+from sysjobs.jobs.tree_info import TreeInfo as TreeInfo
+from sysjobs.jobs.tree_info import tree_infos
 from sysjobs.jobs.values import check_int
 from sysjobs.store.tree import TreeMove, TreeStore
 
@@ -37,43 +38,6 @@ from sysjobs.store.tree import TreeMove, TreeStore
 MAX_TREE_PAGE = 100_000
 #: ``(parent_id, root_id)`` of a new job.
 Lineage = tuple[str | None, str | None]
-
-
-class JobRef(BaseModel):
-    """Another job as a job shows it: its id and label (None if it is gone, pruned)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    label: str | None
-
-
-class TreeInfo(BaseModel):
-    """Where a job is in its tree."""
-
-    model_config = ConfigDict(frozen=True)
-
-    #: The job that was running when this one was created, or None.
-    parent: JobRef | None
-    #: The top of that chain, or None (for a root job).
-    root: JobRef | None
-    #: Direct children created so far.
-    children: int
-    #: Direct children in a final status (FINISHED or CANCELED).
-    children_processed: int
-
-    def as_json(self) -> dict[str, Any]:
-        """The shape scripts, the HTTP API and the CLI show."""
-        return {
-            "parentJob": _ref(self.parent),
-            "rootJob": _ref(self.root),
-            "childrenJobsCount": self.children,
-            "childrenJobsProcessed": self.children_processed,
-        }
-
-
-def _ref(ref: JobRef | None) -> dict[str, Any] | None:
-    return None if ref is None else {"id": ref.id, "label": ref.label}
 
 
 def lineage(parts: EngineParts, parent_id: str | None) -> Lineage:
@@ -127,19 +91,9 @@ class Tree:
     def info(self, jobs: Sequence[Job]) -> dict[str, TreeInfo]:
         """:class:`TreeInfo` of each job: two queries for the whole page (labels of the
         parents and roots, children counts)."""
-        others = {i for j in jobs for i in (j.parent_id, j.root_id) if i is not None}
-        labels = self.store.labels(sorted(others), apps=self.parts.apps)
-        counts = self.store.children_counts([j.id for j in jobs], apps=self.parts.apps)
-
-        def ref(job_id: str | None) -> JobRef | None:
-            return None if job_id is None else JobRef(id=job_id, label=labels.get(job_id))
-
-        return {
-            j.id: TreeInfo(parent=ref(j.parent_id), root=ref(j.root_id),
-                           children=counts.get(j.id, (0, 0))[0],
-                           children_processed=counts.get(j.id, (0, 0))[1])
-            for j in jobs
-        }  # fmt: skip
+        apps = self.parts.apps
+        return tree_infos(jobs, lambda ids: self.store.labels(ids, apps=apps),
+                          lambda ids: self.store.children_counts(ids, apps=apps))  # fmt: skip
 
     def of(self, job: Job) -> TreeInfo:
         """:class:`TreeInfo` of one job."""

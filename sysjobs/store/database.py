@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -29,12 +28,11 @@ from sysjobs.store.postgres.dialect import PostgresDialect
 from sysjobs.store.rows import Now
 from sysjobs.store.schema import declare_dialect_options
 from sysjobs.store.sqlite.dialect import SqliteDialect
+from sysjobs.store.urls import DEFAULT_URL
 
 if TYPE_CHECKING:
     from sysjobs.store.backend import JobBackend
 
-#: Where ``sysjobs`` keeps its database when no URL is given.
-DEFAULT_URL = "sqlite:///" + str(Path(".sysjobs") / "sysjobs.db")
 
 
 def normalize_url(url: str | None) -> sa.URL:

@@ -69,9 +69,8 @@ class JobStore:
 
     def get_job(self, job_id: str, *, apps: Apps) -> Row | None:
         """One job by primary key, with its results; None when it is not one of ``apps``."""
-        query = job_select().where(jobs.c.id == job_id, *of_app(jobs.c.app, apps))
         with self.db.read() as conn:
-            found = conn.execute(query).first()
+            found = conn.execute(job_statement(job_id, apps)).first()
         return as_row(found) if found is not None else None
 
     def job_status(self, job_id: str, *, apps: Apps) -> str | None:
@@ -229,6 +228,13 @@ class JobStore:
 
 #: Statuses a transition gives an end date.
 _ENDED = frozenset({"FINISHED", "STOPPED", "CANCELED"})
+
+
+def job_statement(job_id: str, apps: Apps) -> sa.Select[Any]:
+    """One job by primary key, with its results, if it is one of ``apps``."""
+    return job_select().where(jobs.c.id == job_id, *of_app(jobs.c.app, apps))
+
+
 #: ``(from, to, reason)`` of a new job's events.
 _Steps = list[tuple[str | None, str, str | None]]
 #: A parent's status -> the statuses its new child passes through after PENDING, and why.

@@ -17,25 +17,20 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from sysjobs.store.database import Database
 from sysjobs.store.dialect import Dialect
+from sysjobs.store.filters import (  # (JobFilter, CLOCK_SLACK_MS: read from here too)
+    CLOCK_SLACK_MS,
+    PLANNER,
+    RANGE_PROBE,
+    JobFilter,
+    PagePlan,
+    Range,
+    created_bound_ms,
+    sqlite_page_plan,
+)  # fmt: skip
 from sysjobs.store.rows import Apps, Row, as_row, fence, job_select, of_app
 from sysjobs.store.schema import job_logs, jobs
 
-#: An inclusive millisecond range; either end may be open.
-Range = tuple[int | None, int | None]
-
-
-@dataclass(frozen=True)
-class JobFilter:
-    """The find filters, already validated: empty tuples / None mean "any"."""
-
-    types: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    created: Range = (None, None)
-    started: Range = (None, None)
-    ended: Range = (None, None)
-    has_errors: bool | None = None
-    #: The apps whose jobs are listed (None: every app, the operator's view).
-    apps: Apps = None
+__all__ = ["CLOCK_SLACK_MS", "RANGE_PROBE", "JobFilter", "ListingStore", "LogFilter"]
 
 
 @dataclass(frozen=True)
@@ -84,12 +79,6 @@ def _job_where(
     return where
 
 
-#: How far the clocks of two hosts may disagree about one job (created on one, started or
-#: ended on another). Leases already assume they agree to well within a lease (30 s).
-CLOCK_SLACK_MS = 3_600_000
-_BIGINT_END = 2**63  # a bound past BIGINT is no bound: leave it out rather than overflow
-
-
 def _created_bound(f: JobFilter) -> list[sa.ColumnElement[bool]]:
     """``created_ms <= startTo/endTo + slack``: implied, since no job starts or ends before
     it is created.
@@ -100,18 +89,12 @@ def _created_bound(f: JobFilter) -> list[sa.ColumnElement[bool]]:
     spread evenly. With it the walk starts just after the range's end. Counts do not need it
     (``ix_jobs_started`` / ``ix_jobs_ended`` serve them).
     """
-    highs = [high for _, high in (f.started, f.ended) if high is not None]
-    if not highs or min(highs) + CLOCK_SLACK_MS >= _BIGINT_END:
-        return []
-    return [jobs.c.created_ms <= min(highs) + CLOCK_SLACK_MS]
+    bound = created_bound_ms(f)
+    return [] if bound is None else [jobs.c.created_ms <= bound]
 
 
 #: A page's order, newest first, and its keyset cursor: ``ix_jobs_created``.
 _ORDER_KEY = (jobs.c.created_ms, jobs.c.id)
-
-#: On SQLite a start/end range with fewer matches than this is read from its own index and
-#: sorted; with more, the page walks ``ix_jobs_created`` (see :func:`_sqlite_page_steering`).
-RANGE_PROBE = 2_000
 
 
 def _plus(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -120,11 +103,10 @@ def _plus(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
-def _sqlite_page_steering(
-    conn: sa.Connection, f: JobFilter
-) -> tuple[list[sa.ColumnElement[bool]], Sequence[sa.ColumnElement[Any]]] | None:
-    """WHERE and order key (``created_ms, id``, newest first) of a SQLite page with a
-    start/end range; None without one.
+def _sqlite_page_steering(conn: sa.Connection, f: JobFilter) -> PagePlan:
+    """The plan of a SQLite page (``filters.sqlite_page_plan``, which the CLI's read path
+    shares): its WHERE and order key (``created_ms, id``, newest first) with a start/end
+    range; the planner's own without one.
 
     SQLite's planner has no histograms (``sqlite_stat1`` only, no ``STAT4`` in Python's
     build): it guesses a two-sided range keeps 1/64 of the table and always prefers reading
@@ -152,24 +134,46 @@ def _sqlite_page_steering(
     ``INDEXED BY`` would say the same but fails the statement when the index is missing, and
     SQLAlchemy does not render SQLite table hints.
     """
-    ranges = [(c, b) for c, b in ((jobs.c.started_ms, f.started), (jobs.c.ended_ms, f.ended))
-              if b != (None, None)]  # fmt: skip
-    if not ranges:
-        return None
-    counts = []
-    for column, bounds in ranges:
-        probe = sa.select(sa.literal(1)).where(*_in_range(column, bounds)).limit(RANGE_PROBE)
-        found = conn.execute(sa.select(sa.func.count()).select_from(probe.subquery()))
-        counts.append((int(found.scalar_one()), column))
-    fewest, by = min(counts, key=lambda c: c[0])
-    if fewest < RANGE_PROBE:
-        where = _job_where(f, steer=lambda c: c if c is by else _plus(c))
-        return where, [_plus(jobs.c.created_ms), _plus(jobs.c.id)]
-    if f.types or f.statuses or f.has_errors is not None:
-        return None  # the planner's own choice, as before: see the docstring
-    ranged = {id(jobs.c.started_ms), id(jobs.c.ended_ms)}
-    where = _job_where(f, steer=lambda c: _plus(c) if id(c) in ranged else c)
-    return where + _created_bound(f), _ORDER_KEY
+    return sqlite_page_plan(f, lambda column, bounds: _probe(conn, column, bounds))
+
+
+def probe_statement(column: str, bounds: Range) -> sa.Select[Any]:
+    """How many jobs ``column``'s range holds, counted up to :data:`RANGE_PROBE` over its
+    own index (covering)."""
+    probe = sa.select(sa.literal(1)).where(*_in_range(jobs.c[column], bounds)).limit(RANGE_PROBE)
+    return sa.select(sa.func.count()).select_from(probe.subquery())
+
+
+def _probe(conn: sa.Connection, column: str, bounds: Range) -> int:
+    return int(conn.execute(probe_statement(column, bounds)).scalar_one())
+
+
+def _planned(f: JobFilter, plan: PagePlan
+             ) -> tuple[list[sa.ColumnElement[bool]], Sequence[sa.ColumnElement[Any]]]:  # fmt: skip
+    """WHERE and order key of a page read as ``plan`` says."""
+
+    def steer(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return _plus(column) if getattr(column, "name", None) in plan.plussed else column
+
+    where = _job_where(f, steer=steer) + (_created_bound(f) if plan.created_bound else [])
+    key = [_plus(k) for k in _ORDER_KEY] if plan.plussed_order else _ORDER_KEY
+    return where, key
+
+
+def page_statement(
+    f: JobFilter, plan: PagePlan, after: tuple[int, str] | None, limit: int
+) -> sa.Select[Any]:
+    """A page of jobs matching ``f``, newest first, after the keyset ``after``."""
+    where, key = _planned(f, plan)
+    query = job_select().where(*where)
+    if after is not None:
+        query = query.where(sa.tuple_(*key) < sa.tuple_(*map(sa.literal, after)))
+    return query.order_by(*(k.desc() for k in key)).limit(limit)
+
+
+def count_statement(f: JobFilter) -> sa.Select[Any]:
+    """How many jobs match ``f``."""
+    return sa.select(sa.func.count()).select_from(jobs).where(*_job_where(f))
 
 
 def _log_where(f: LogFilter, dialect: Dialect) -> list[sa.ColumnElement[bool]]:
@@ -194,19 +198,13 @@ class ListingStore:
         on SQLite a start/end range as :func:`_sqlite_page_steering` decides."""
         with self.db.read() as conn:
             blind = not self.db.dialect.estimates_ranges()
-            steered = _sqlite_page_steering(conn, f) if blind else None
-            where, key = steered or (_job_where(f) + _created_bound(f), _ORDER_KEY)
-            query = job_select().where(*where)
-            if after is not None:
-                query = query.where(sa.tuple_(*key) < sa.tuple_(*map(sa.literal, after)))
-            query = query.order_by(*(k.desc() for k in key)).limit(limit)
-            return [as_row(r) for r in conn.execute(query)]
+            plan = _sqlite_page_steering(conn, f) if blind else PLANNER
+            return [as_row(r) for r in conn.execute(page_statement(f, plan, after, limit))]
 
     def jobs_count(self, f: JobFilter) -> int:
         """How many jobs match, ignoring any page size."""
-        query = sa.select(sa.func.count()).select_from(jobs).where(*_job_where(f))
         with self.db.read() as conn:
-            return int(conn.execute(query).scalar_one())
+            return int(conn.execute(count_statement(f)).scalar_one())
 
     def logs_page(self, f: LogFilter, after: tuple[int, int] | None, limit: int) -> list[Row]:
         """Oldest first; served by ``ix_job_logs_job_ts``, and on PostgreSQL a ``message``

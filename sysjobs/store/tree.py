@@ -131,9 +131,7 @@ class TreeStore:
         """``{id: label}`` of the jobs among ``ids`` that exist (primary key)."""
         if not ids:
             return {}
-        query = sa.select(jobs.c.id, jobs.c.label).where(
-            jobs.c.id.in_(sorted(set(ids))), *of_app(jobs.c.app, apps)
-        )
+        query = labels_statement(ids, apps)
         with self.db.read() as conn:
             return {str(r.id): r.label for r in conn.execute(query)}
 
@@ -142,12 +140,7 @@ class TreeStore:
         grouped query over ``ix_jobs_app_parent`` (index-only: app, parent_id, status)."""
         if not ids:
             return {}
-        final = sa.case((jobs.c.status.in_(FINAL), 1), else_=0)
-        query = (
-            sa.select(jobs.c.parent_id, sa.func.count(), sa.func.sum(final))
-            .where(*of_app(jobs.c.app, apps), jobs.c.parent_id.in_(sorted(set(ids))))
-            .group_by(jobs.c.parent_id)
-        )
+        query = children_counts_statement(ids, apps)
         with self.db.read() as conn:
             return {str(p): (int(n), int(f or 0)) for p, n, f in conn.execute(query)}
 
@@ -175,6 +168,24 @@ class TreeStore:
         )
         with self.db.read() as conn:
             return int(conn.execute(query).scalar() or 0)
+
+
+def labels_statement(ids: Sequence[str], apps: Apps) -> sa.Select[Any]:
+    """The ids and labels of the jobs among ``ids`` (:meth:`TreeStore.labels`)."""
+    return sa.select(jobs.c.id, jobs.c.label).where(
+        jobs.c.id.in_(sorted(set(ids))), *of_app(jobs.c.app, apps)
+    )
+
+
+def children_counts_statement(ids: Sequence[str], apps: Apps) -> sa.Select[Any]:
+    """Per parent among ``ids``: its children, and those in a final status
+    (:meth:`TreeStore.children_counts`)."""
+    final = sa.case((jobs.c.status.in_(FINAL), 1), else_=0)
+    return (
+        sa.select(jobs.c.parent_id, sa.func.count(), sa.func.sum(final))
+        .where(*of_app(jobs.c.app, apps), jobs.c.parent_id.in_(sorted(set(ids))))
+        .group_by(jobs.c.parent_id)
+    )
 
 
 def lineage_statuses(conn: sa.Connection, parent_ids: Sequence[str]) -> dict[str, str]:

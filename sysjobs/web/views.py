@@ -3,19 +3,22 @@
 One function per shape, so the CLI's ``--json`` and the dashboard's API never drift apart.
 Keys are camelCase and times are milliseconds since the epoch, as the spec's ``find`` and
 ``logs`` parameters are; ``data`` never carries the handler's private ``_`` inputs. This
-module imports no web framework: the CLI uses it too.
+module imports no web framework: the CLI uses it too, and no store (``job_json`` serves the
+CLI's read commands, which run without SQLAlchemy on SQLite).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sysjobs.jobs import AppLog, Job, JobEvent, JobLog
 from sysjobs.jobs.models import to_ms
-from sysjobs.jobs.stats import EngineStats, Series
 from sysjobs.jobs.status import PRIORITY_STATUSES, USER_TRANSITIONS
-from sysjobs.jobs.tree import TreeInfo
-from sysjobs.jobs.workers import GONE_AFTER_LEASES, WorkerInfo
+
+if TYPE_CHECKING:  # (the stats and workers modules open stores: imported where used)
+    from sysjobs.jobs.models import AppLog, Job, JobEvent, JobLog
+    from sysjobs.jobs.stats import EngineStats, Series
+    from sysjobs.jobs.tree_info import TreeInfo
+    from sysjobs.jobs.workers import WorkerInfo
 
 #: Status in which each user verb is allowed (the dashboard enables buttons with these).
 VERBS = ("stop", "force_stop", "resume", "cancel")
@@ -114,6 +117,8 @@ def series_json(series: Series) -> dict[str, Any]:
 def workers_json(app: str, workers: list[WorkerInfo]) -> dict[str, Any]:
     """The workers registry as ``GET /api/workers`` and ``sysjobs workers --json`` show it
     (``app``: whose workers, ``*`` for every app's)."""
+    from sysjobs.jobs.workers import GONE_AFTER_LEASES
+
     return {"app": app, "goneAfterLeases": GONE_AFTER_LEASES, "count": len(workers),
             "workers": [worker_json(w) for w in workers]}  # fmt: skip
 

@@ -156,6 +156,30 @@ def test_listing_and_showing_jobs_load_no_migration_sandbox_web_or_scheduler_cod
         assert loaded_after(read_command(args), NOT_READ) == [], args
 
 
+#: What the read commands may not load on a current SQLite database, beyond ``NOT_READ``:
+#: they read through ``sqlite3`` with the store's statements compiled to text
+#: (``sysjobs.store.sqlite.reader``) and no typer parse (``sysjobs.cli.read_argv``).
+NOT_READ_ON_SQLITE = (
+    "sqlalchemy", "sysjobs.jobs.engine", "sysjobs.jobs.parts", "sysjobs.store.database",
+    "sysjobs.store.listing", "sysjobs.store.backend", "sysjobs.store.sqlite.dialect",
+    "sysjobs.store.migrate", "typer._adapters",
+)  # fmt: skip
+
+
+def test_listing_and_showing_jobs_on_sqlite_load_no_sqlalchemy_nor_the_engine(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'read.db'}"
+    with Engine.open(url) as engine:
+        engine.register(JobType("NOOP", Empty, lambda ctx, data: None))
+        parent = engine.enqueue("NOOP", {}).id
+        job_id = engine.enqueue("NOOP", {}, parent_id=parent).id
+    for args in (["jobs", "ls", "--db", url], ["jobs", "ls", "--json", "--db", url],
+                 ["jobs", "show", job_id, "--db", url], ["jobs", "show", parent, "--json", "--db", url],
+                 ["jobs", "ls", "--status", "PENDING", "--create-from", "0", "--db", url]):  # fmt: skip
+        assert loaded_after(read_command(args), NOT_READ + NOT_READ_ON_SQLITE) == [], args
+
+
 def test_a_revision_file_is_read_from_its_graph_lines_or_whole_when_they_span_lines(
     tmp_path: Path,
 ) -> None:
