@@ -71,10 +71,12 @@ def settle(
     """
     deadline = time.monotonic() + timeout_s
     quiet = 0
-    while quiet < 2 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         pumped = pump() if pump is not None else 0
         idle = pumped == 0 and engine.find({"status": _ACTIVE}).count() == 0
         quiet = quiet + 1 if idle else 0
+        if quiet == 2:  # settled: no pause after the second quiet look
+            return
         time.sleep(0.1)
 
 
