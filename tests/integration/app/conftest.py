@@ -21,11 +21,10 @@ import pytest
 from sysjobs.app.app import App
 from sysjobs.app.definition import AppDefinition
 from sysjobs.app.jobtypes import register_app_job_types
-from sysjobs.app.schedules import app_schedules
 from sysjobs.jobs import Engine, Job
 from sysjobs.worker.pool import WorkerPool
 from sysjobs.worker.scripts import SandboxScriptRunner
-from tests.integration.app.harness import LiveJobs, app_runner
+from tests.integration.app.harness import KeptInMemory, LiveJobs, app_runner, write_as_opened
 
 
 @pytest.fixture
@@ -105,15 +104,11 @@ def reseeded(reused_db_url: str, shared_quiet: AppEnv) -> Iterator[AppEnv]:
     one (the unowned rows claimed, the seed, the schedules): what ``make_env(…,
     workers=False)`` on a new database holds. What a test changes in memory — hooks, the
     definition records read, workers it started — is put back after it."""
-    e = shared_quiet
-    App.claim_unowned(e.engine)
-    e.app.seed()
-    e.engine.schedules.define(app_schedules(e.app.definition))
-    records = e.app.records
-    hooks, written, definition = list(records.hooks), list(records.written_hooks), records.definition
-    yield e
-    e.stop_workers()
-    records.hooks[:], records.written_hooks[:], records.definition = hooks, written, definition
+    write_as_opened(shared_quiet.app)
+    kept = KeptInMemory(shared_quiet.app)
+    yield shared_quiet
+    shared_quiet.stop_workers()
+    kept.put_back()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
