@@ -65,7 +65,8 @@ def test_a_run_that_throws_after_saving_keeps_what_it_saved(quiet: AppEnv) -> No
 
 
 def test_a_run_that_times_out_after_saving_keeps_what_it_saved(quiet: AppEnv) -> None:
-    result = quiet.runner.sandbox.run(SAVE.format(name="slow") + "while (true) {}", timeout_s=3)
+    # (a 1 s limit: the save before the loop is one call of milliseconds; 3 s spun 3 s of CPU)
+    result = quiet.runner.sandbox.run(SAVE.format(name="slow") + "while (true) {}", timeout_s=1)
     assert result.outcome == "timeout"
     assert _named(quiet, "slow") == 1
 
