@@ -1,6 +1,13 @@
 """Fixtures of the app tests: the real engine, an in-process worker pool, the demo app and
 a V8 script runner, on a fresh database per test — SQLite and PostgreSQL (``db_url`` of
 ``tests/conftest.py``).
+
+A module whose tests only run scripts and read or write records (no workers of their own)
+shares one of these per backend instead (``shared_quiet``/``reseeded``): before each test its
+database is emptied and checked (``reused_db_url``, ``tests/emptying.py``) and the app writes
+again what opening it on a new database writes — the seed — so a test sees what it saw on a
+new database. Opening the engine, the app and a V8 isolate per test was most of a short
+test's CPU.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from sysjobs.app.jobtypes import register_app_job_types
 from sysjobs.jobs import Engine, Job
 from sysjobs.worker.pool import WorkerPool
 from sysjobs.worker.scripts import SandboxScriptRunner
-from tests.integration.app.harness import LiveJobs, app_runner
+from tests.integration.app.harness import KeptInMemory, LiveJobs, app_runner, write_as_opened
 
 
 @pytest.fixture
@@ -48,11 +55,15 @@ class AppEnv:
         if self.pool is None:
             self.pool = WorkerPool(self.engine, concurrency=4, script_runner=self.runner).start()
 
-    def close(self) -> None:
+    def stop_workers(self) -> None:
         if self.pool is not None:
             self.pool.stop(grace_s=5)
             alive = [t.name for t in self.pool._threads if t.is_alive()]
             assert not alive, f"worker threads still running after stop: {alive}"
+            self.pool = None
+
+    def close(self) -> None:
+        self.stop_workers()
         self.runner.sandbox.close()
         self.engine.close()
 
@@ -77,6 +88,27 @@ def env(app_url: str) -> Iterator[AppEnv]:
 
 #: The same fixture under the name the JS-driven tests read best with.
 live = env
+
+
+@pytest.fixture(scope="module")
+def shared_quiet(module_db_url: str) -> Iterator[AppEnv]:
+    """The demo app without workers, for the module's tests (see ``reseeded``)."""
+    e = make_env(module_db_url, workers=False)
+    yield e
+    e.close()
+
+
+@pytest.fixture
+def reseeded(reused_db_url: str, shared_quiet: AppEnv) -> Iterator[AppEnv]:
+    """``shared_quiet`` on its database emptied, then written as ``App.open`` writes a new
+    one (the unowned rows claimed, the seed, the schedules): what ``make_env(…,
+    workers=False)`` on a new database holds. What a test changes in memory — hooks, the
+    definition records read, workers it started — is put back after it."""
+    write_as_opened(shared_quiet.app)
+    kept = KeptInMemory(shared_quiet.app)
+    yield shared_quiet
+    shared_quiet.stop_workers()
+    kept.put_back()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

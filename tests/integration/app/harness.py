@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sysjobs.app.app import App
+from sysjobs.app.schedules import app_schedules
 from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.data import data_namespace
 from sysjobs.bindings.jobs import jobs_namespace
@@ -23,6 +24,29 @@ def app_runner(app: App, engine: Engine) -> SandboxScriptRunner:
     bound to ``app``/``engine``; ``log()`` lines go to the job's log."""
     namespaces = [*core_namespaces(), data_namespace(app), jobs_namespace(engine)]
     return SandboxScriptRunner(Sandbox(namespaces, pool_size=2), engine.log_info)
+
+
+def write_as_opened(app: App) -> None:
+    """Write again what ``App.open`` writes on a new database (the unowned rows claimed,
+    the seed, the schedules): after the database was emptied (``tests/emptying.py``), the
+    app's rows are a new database's."""
+    App.claim_unowned(app.engine)
+    app.seed()
+    app.engine.schedules.define(app_schedules(app.definition))
+
+
+class KeptInMemory:
+    """What a test may change in an app's memory (record hooks, the definition records
+    read), taken before the test and put back after it, for an app the module shares."""
+
+    def __init__(self, app: App) -> None:
+        self.records = app.records
+        self.hooks, self.written = list(app.records.hooks), list(app.records.written_hooks)
+        self.definition = app.records.definition
+
+    def put_back(self) -> None:
+        self.records.hooks[:], self.records.written_hooks[:] = self.hooks, self.written
+        self.records.definition = self.definition
 
 
 @dataclass

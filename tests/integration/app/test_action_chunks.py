@@ -62,7 +62,7 @@ SCRIPTS = {
         "if (n === 40) { var me = sys.jobs.getCurrentJobId();\n"
         "  var m = sys.data.createRecord('marks'); m.field('name').val('at 40'); sys.data.save(m);\n"
         "  while (sys.jobs.findById(me).status() !== 'STOPPING') {} }\n"
-        "var until = Date.now() + 10; while (Date.now() < until) {}\n"
+        "var until = Date.now() + 5; while (Date.now() < until) {}\n"
         "log('did ' + n);\n"
         "return n;"
     ),
@@ -83,7 +83,9 @@ def write_chunk_app(folder: Path) -> AppDefinition:
 
 @pytest.fixture
 def chunk_env(app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppEnv]:
-    monkeypatch.setattr(actions, "RECORD_TIMEOUT_S", 2.0)  # the looping record ends soon
+    # the looping record ends soon: the loops and wedges tests spin until this limit, and a
+    # record of the other actions takes milliseconds (1 s was 2 s: half of their CPU)
+    monkeypatch.setattr(actions, "RECORD_TIMEOUT_S", 1.0)
     env = make_env(app_url, write_chunk_app(tmp_path))
     yield env
     env.close()
@@ -173,9 +175,12 @@ def test_a_stop_lands_between_two_records_of_a_chunk_and_the_resumed_job_does_ea
 ) -> None:
     """Record 40's action waits until the job is asked to stop; the stop check between two
     records (at most every 0.1 s) ends the job within its first chunks, each record taking
-    10 ms — not after all 400; the resumed job runs the rest, no record twice."""
+    5 ms — not after all 200 (two chunks of 100: a stop only at the end of a chunk could not
+    show it, and the resumed job's rest spans a chunk boundary); the resumed job runs the
+    rest, no record twice."""
     monkeypatch.setattr(actions, "RECORD_TIMEOUT_S", 120.0)
-    ids = _seed(chunk_env, 400)
+    total = 200  # (was 400 records of 10 ms: the same chunks and stop, a quarter of the CPU)
+    ids = _seed(chunk_env, total)
     marked = threading.Event()  # record 40's action saved its mark and waits for the stop
     chunk_env.app.records.hooks.append(
         lambda _event, record, _old: marked.set() if record.entity == "marks" else None
@@ -185,11 +190,11 @@ def test_a_stop_lands_between_two_records_of_a_chunk_and_the_resumed_job_does_ea
     chunk_env.engine.stop(job_id)
     stopped = chunk_env.wait(job_id, "STOPPED")
     done = len((stopped.results or {}).get("results", {}))
-    assert 41 <= done < 400 and stopped.progress < 100, done
+    assert 41 <= done < total and stopped.progress < 100, done
     chunk_env.engine.resume(job_id)
     job = chunk_env.jobs.run(job_id)
     assert job.status == "FINISHED" and not job.has_errors
     results = (job.results or {})["results"]
-    assert results == {ids[i]: {"status": "ok", "response": i} for i in range(400)}
+    assert results == {ids[i]: {"status": "ok", "response": i} for i in range(total)}
     did = sorted(m for level, m in job.logs if m.startswith("did "))
-    assert did == sorted(f"did {i}" for i in range(400)), "each record's line once"
+    assert did == sorted(f"did {i}" for i in range(total)), "each record's line once"

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.integration.app.conftest import AppEnv
 
 
 @pytest.fixture
-def quiet(app_url: str) -> Any:
-    """The demo app without workers: jobs started from scripts stay PENDING."""
-    from tests.integration.app.conftest import make_env
+def app_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``)."""
+    return reused_db_url
 
-    env = make_env(app_url, workers=False)
-    yield env
-    env.close()
+
+@pytest.fixture
+def quiet(reseeded: AppEnv) -> AppEnv:
+    """The demo app without workers: jobs started from scripts stay PENDING. One for the module, its
+    database emptied and seeded again before each test (``reseeded``)."""
+    return reseeded
 
 
 def error_of(env: AppEnv, source: str) -> tuple[str, str]:

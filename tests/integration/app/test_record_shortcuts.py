@@ -8,23 +8,27 @@ toJSON on the prototypes, a Proxy."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 
 from sysjobs.host import Host
 from sysjobs.runtime import Governance, Limits
-from tests.integration.app.conftest import AppEnv, make_env
+from tests.integration.app.conftest import AppEnv
 
 LIMIT_S = 30.0
 
 
 @pytest.fixture
-def quiet(app_url: str) -> Iterator[AppEnv]:
-    """The demo app without workers: jobs started from scripts stay PENDING."""
-    env = make_env(app_url, workers=False)
-    yield env
-    env.close()
+def app_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``)."""
+    return reused_db_url
+
+
+@pytest.fixture
+def quiet(reseeded: AppEnv) -> AppEnv:
+    """The demo app without workers: jobs started from scripts stay PENDING. One for the module, its
+    database emptied and seeded again before each test (``reseeded``)."""
+    return reseeded
 
 
 def outcome(env: AppEnv, source: str) -> tuple[str | None, str]:

@@ -5,25 +5,29 @@ whatever way it ends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sysjobs.app.records import Record
 from sysjobs.bindings import data
-from tests.integration.app.conftest import AppEnv, make_env
+from tests.integration.app.conftest import AppEnv
 
 SAVE = ("var c = sys.data.createRecord('companies'); c.field('name').val('{name}'); "
         "c = sys.data.save(c);")
 
 
 @pytest.fixture
-def quiet(app_url: str) -> Iterator[AppEnv]:
-    """The app on a fresh database, no worker running (listener jobs stay PENDING)."""
-    e = make_env(app_url, workers=False)
-    yield e
-    e.close()
+def app_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``)."""
+    return reused_db_url
+
+
+@pytest.fixture
+def quiet(reseeded: AppEnv) -> AppEnv:
+    """The app, no worker running (listener jobs stay PENDING). One for the module, its
+    database emptied and seeded again before each test (``reseeded``)."""
+    return reseeded
 
 
 def _named(env: AppEnv, prefix: str) -> int:
@@ -61,7 +65,8 @@ def test_a_run_that_throws_after_saving_keeps_what_it_saved(quiet: AppEnv) -> No
 
 
 def test_a_run_that_times_out_after_saving_keeps_what_it_saved(quiet: AppEnv) -> None:
-    result = quiet.runner.sandbox.run(SAVE.format(name="slow") + "while (true) {}", timeout_s=3)
+    # (a 1 s limit: the save before the loop is one call of milliseconds; 3 s spun 3 s of CPU)
+    result = quiet.runner.sandbox.run(SAVE.format(name="slow") + "while (true) {}", timeout_s=1)
     assert result.outcome == "timeout"
     assert _named(quiet, "slow") == 1
 

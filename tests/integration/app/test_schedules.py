@@ -23,6 +23,14 @@ from tests.integration.engine.helpers import ManualClock
 
 
 @pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied and checked before each test (``tests/emptying.py``):
+    every test opens its Hosts and engines on it and closes them before it ends, so an
+    empty migrated database is all it needs — taking a new one per test cost more."""
+    return reused_db_url
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START_MS)
 

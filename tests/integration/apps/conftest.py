@@ -1,5 +1,11 @@
 """Fixtures of the many-apps tests: copies of the demo app under other names, opened on one
-shared database (SQLite and PostgreSQL, ``db_url`` of ``tests/conftest.py``)."""
+shared database (SQLite and PostgreSQL, ``db_url`` of ``tests/conftest.py``).
+
+A module whose tests use ``two`` without workers, subprocesses or schema changes shares two
+Hosts per backend (``shared_two``/``two_reseeded``): before each test the database is emptied
+and checked (``reused_db_url``, ``tests/emptying.py``) and both apps write again what opening
+them on a new database writes, in the order they were opened; opening two Hosts (two engines,
+two apps, two V8 isolates) per test was most of a short test's CPU."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from sysjobs.app.app import App
 from sysjobs.app.definition import demo_app_path, load_app
 from sysjobs.host import Host
 from sysjobs.jobs import Engine, EngineSettings
+from tests.integration.app.harness import KeptInMemory, write_as_opened
 
 
 def app_folder(root: Path, name: str) -> Path:
@@ -62,6 +69,35 @@ def two(db_url: str, tmp_path: Path) -> Iterator[tuple[Host, Host]]:
     yield a, b
     b.close()
     a.close()
+
+
+@pytest.fixture(scope="module")
+def shared_two(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Host, Host]]:
+    """``two`` for the module's tests (see ``two_reseeded``)."""
+    root = tmp_path_factory.mktemp("two")
+    a = Host(module_db_url, app_folder(root, "alpha"), pool_size=1)
+    b = Host(module_db_url, app_folder(root, "beta"), pool_size=1)
+    yield a, b
+    b.close()
+    a.close()
+
+
+@pytest.fixture
+def two_reseeded(
+    reused_db_url: str, shared_two: tuple[Host, Host]
+) -> Iterator[tuple[Host, Host]]:
+    """``shared_two`` on the module's database emptied, then written as two Hosts opened on
+    a new one write it (alpha, then beta); what a test changes in the apps' memory is put
+    back after it."""
+    kept = []
+    for host in shared_two:
+        write_as_opened(host.app)
+        kept.append(KeptInMemory(host.app))
+    yield shared_two
+    for each in kept:
+        each.put_back()
 
 
 def js(host: Host, source: str) -> Any:

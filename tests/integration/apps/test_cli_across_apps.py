@@ -13,34 +13,58 @@ import pytest
 
 from sysjobs.host import Host
 from tests.acceptance.inprocess import Ran, sysjobs_in_process
+from tests.integration.app.harness import write_as_opened
 from tests.integration.apps.conftest import app_folder
 
 
 class TwoApps:
+    """Hosts of apps alpha and beta on one database, two jobs of each (the first with a log
+    line); the command line runs in ``home``."""
+
     def __init__(self, db_url: str, root: Path) -> None:
-        self.db_url, self.root = db_url, root
+        self.db_url, self.home = db_url, root
         self.folders = {name: app_folder(root, name) for name in ("alpha", "beta")}
         self.hosts = {name: Host(db_url, folder, pool_size=1)
                       for name, folder in self.folders.items()}  # fmt: skip
+        self.jobs: dict[str, list[str]] = {}
+
+    def add_jobs(self) -> None:
         self.jobs = {name: [host.start_script_job("1", label=f"{name} job").id for _ in range(2)]
                      for name, host in self.hosts.items()}  # fmt: skip
         for name, host in self.hosts.items():
             host.engine.log_info(self.jobs[name][0], f"a line of {name}")
 
     def cli(self, *args: str) -> Ran:
-        return sysjobs_in_process(*args, "--db", self.db_url, cwd=self.root,
-                                  env={"HOME": str(self.root), "SYSJOBS_APP": None})  # fmt: skip
+        return sysjobs_in_process(*args, "--db", self.db_url, cwd=self.home,
+                                  env={"HOME": str(self.home), "SYSJOBS_APP": None})  # fmt: skip
 
     def close(self) -> None:
         for host in self.hosts.values():
             host.close()
 
 
-@pytest.fixture
-def two(db_url: str, tmp_path: Path) -> Iterator[TwoApps]:
-    opened = TwoApps(db_url, tmp_path)
+@pytest.fixture(scope="module")
+def shared_two(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwoApps]:
+    """The two apps' Hosts for the module's tests: opening them per test was most of a
+    test's CPU (see ``two``)."""
+    opened = TwoApps(module_db_url, tmp_path_factory.mktemp("two"))
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def two(reused_db_url: str, shared_two: TwoApps, tmp_path: Path) -> Iterator[TwoApps]:
+    """``shared_two`` on the module's database emptied (``tests/emptying.py``), written
+    again as opening alpha then beta on a new one writes it, with two new jobs of each; the
+    command line runs in this test's own folder."""
+    for host in shared_two.hosts.values():
+        write_as_opened(host.app)
+    shared_two.home = tmp_path
+    shared_two.add_jobs()
+    yield shared_two
+    shared_two.home = shared_two.folders["alpha"].parent
 
 
 def _listed(done: Ran) -> list[str]:

@@ -17,6 +17,19 @@ from sysjobs.host import Host
 from tests.integration.apps.conftest import code_of, js
 
 
+@pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``)."""
+    return reused_db_url
+
+
+@pytest.fixture
+def two(two_reseeded: tuple[Host, Host]) -> tuple[Host, Host]:
+    """Two Hosts of two apps (``alpha``, ``beta``) on the module's database, emptied and
+    written again as opening them on a new one writes it (``two_reseeded``)."""
+    return two_reseeded
+
+
 def make_company(host: Host, name: str) -> str:
     return str(js(host, f"""
         var r = sys.data.createRecord('companies');

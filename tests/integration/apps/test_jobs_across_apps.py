@@ -18,6 +18,19 @@ from sysjobs.jobs.stats import engine_stats
 from tests.integration.apps.conftest import app_folder, code_of, js
 
 
+@pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``)."""
+    return reused_db_url
+
+
+@pytest.fixture
+def two(two_reseeded: tuple[Host, Host]) -> tuple[Host, Host]:
+    """Two Hosts of two apps (``alpha``, ``beta``) on the module's database, emptied and
+    written again as opening them on a new one writes it (``two_reseeded``)."""
+    return two_reseeded
+
+
 def a_job(host: Host, label: str = "alpha's job") -> str:
     """A PENDING job of ``host``'s app with one log line (no worker runs it)."""
     job = host.start_script_job("1", label=label)
