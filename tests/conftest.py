@@ -107,7 +107,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated, empty database per test: a SQLite file, or a PostgreSQL database."""
-    with _migrated_database(request, tmp_path) as url:
+    with _migrated_database(request.param, request, tmp_path) as url:
         yield url
 
 
@@ -119,15 +119,26 @@ def module_db_url(
 ) -> Iterator[str]:
     """``db_url`` for a whole module: one migrated database its tests share — emptied between
     them by ``reused_db_url`` (``tests/emptying.py``), or only read."""
-    with _migrated_database(request, tmp_path_factory.mktemp("module-db")) as url:
+    with _migrated_database(request.param, request, tmp_path_factory.mktemp("module-db")) as url:
+        yield url
+
+
+@pytest.fixture
+def own_db_url(request: pytest.FixtureRequest, module_db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A new migrated database of ``module_db_url``'s backend, for one test of a module that
+    shares ``module_db_url``: a test that changes what the module's other tests read."""
+    backend = "sqlite" if module_db_url.startswith("sqlite") else "postgres"
+    with _migrated_database(backend, request, tmp_path) as url:
         yield url
 
 
 @contextlib.contextmanager
-def _migrated_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
-    """A migrated, empty database of ``request.param``: a copy of the SQLite template in
+def _migrated_database(
+    backend: str, request: pytest.FixtureRequest, folder: Path
+) -> Iterator[str]:
+    """A migrated, empty database of ``backend``: a copy of the SQLite template in
     ``folder``, or a database of the PostgreSQL pool, given back (emptied) afterwards."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         path = folder / "sysjobs.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"

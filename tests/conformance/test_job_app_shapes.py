@@ -1,5 +1,13 @@
 """Job.data() and Job.results() for jobs the app really ran: the shapes the spec prints for
-"Execute action" (one record and many records), read from a script with workers running."""
+"Execute action" (one record and many records), read from a script with workers running.
+
+The module's tests share one demo host (its app seeded once, its in-process workers and
+event pump running) on the module's database: they only add jobs and read their own, and
+nothing they start creates or changes a record the others count. A host per test was most
+of the module's time — opening it, and closing it only once its listener jobs have settled.
+The two tests that delete the seeded contacts each get a host of their own on a new
+database (``own_db_url``), so every other test still counts the seeded records.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +19,17 @@ import pytest
 from sysjobs.cli.demo_host import DemoHost, open_demo_host
 
 
+@pytest.fixture(scope="module")
+def host(module_db_url: str) -> Iterator[DemoHost]:
+    """The module's demo host (see the module docstring)."""
+    with open_demo_host(module_db_url, in_process=True) as opened:
+        yield opened
+
+
 @pytest.fixture
-def host(db_url: str) -> Iterator[DemoHost]:
-    with open_demo_host(db_url, in_process=True) as opened:
+def own_host(own_db_url: str) -> Iterator[DemoHost]:
+    """A demo host of its own on a new database: for a test that deletes seeded records."""
+    with open_demo_host(own_db_url, in_process=True) as opened:
         yield opened
 
 
@@ -71,22 +87,25 @@ def _data_and_results(host: DemoHost, job_id: str) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("start", "expected_data"),
+    ("start", "expected_data", "which_host"),
     [
-        (lambda app: app.export_records("companies"), {"entityName": "companies"}),
-        (lambda app: app.delete_records("contacts", {}), {"entityName": "contacts"}),
-        (lambda app: app.start_app(), {"pushChanges": False, "wakingUp": False}),
-        (lambda app: app.deploy_endpoint("hello"), {"endpointName": "hello"}),
-        (lambda app: app.undeploy_endpoint("hello"), {"endpointName": "hello"}),
+        (lambda app: app.export_records("companies"), {"entityName": "companies"}, "host"),
+        (lambda app: app.delete_records("contacts", {}), {"entityName": "contacts"}, "own_host"),
+        (lambda app: app.start_app(), {"pushChanges": False, "wakingUp": False}, "host"),
+        (lambda app: app.deploy_endpoint("hello"), {"endpointName": "hello"}, "host"),
+        (lambda app: app.undeploy_endpoint("hello"), {"endpointName": "hello"}, "host"),
         (lambda app: app.execute_listener("onCompanyCreated"),
-         {"listenerName": "onCompanyCreated"}),
+         {"listenerName": "onCompanyCreated"}, "host"),
     ],
     ids=["export records", "delete records", "start app", "deploy endpoint",
          "undeploy endpoint", "execute listener"],
 )
 def test_data_returns_the_documented_parameters_of_each_job_type(
-    host: DemoHost, start: Any, expected_data: dict[str, Any]
+    request: pytest.FixtureRequest, host: DemoHost, start: Any, expected_data: dict[str, Any],
+    which_host: str,
 ) -> None:
+    if which_host == "own_host":
+        host = request.getfixturevalue("own_host")
     data, _ = _data_and_results(host, start(host.host.app))
     assert data == expected_data
 
@@ -99,9 +118,9 @@ def test_export_records_results_have_file_link_file_id_and_records_exported(
     assert results["recordsExported"] == 5
 
 
-def test_delete_records_results_map_each_record_to_its_status(host: DemoHost) -> None:
-    contacts = _run(host, "sys.data.count('contacts', {})")
-    _, results = _data_and_results(host, host.host.app.delete_records("contacts", {}))
+def test_delete_records_results_map_each_record_to_its_status(own_host: DemoHost) -> None:
+    contacts = _run(own_host, "sys.data.count('contacts', {})")
+    _, results = _data_and_results(own_host, own_host.host.app.delete_records("contacts", {}))
     entries = results["results"]
     assert len(entries) == contacts > 0
     assert all(e == {"status": "ok"} for e in entries.values())

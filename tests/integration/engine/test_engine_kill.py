@@ -16,17 +16,28 @@ LONG_GRACE_S = 3600.0
 
 
 @pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
-    with Host(db_url, settings=EngineSettings(stop_grace_s=LONG_GRACE_S)) as opened:
+def host(own_db_url: str) -> Iterator[Host]:
+    """A host without workers, on a database of its own (no worker of ``running`` claims)."""
+    with Host(own_db_url, settings=EngineSettings(stop_grace_s=LONG_GRACE_S)) as opened:
         yield opened
 
 
-def test_kill_ends_a_script_stuck_in_an_endless_loop_at_once(host: Host) -> None:
-    with host.workers(1):
-        job = host.start_script_job("while (true) {}", timeout_s=3600)
-        host.engine.wait(job.id, "RUNNING", 60)
-        assert host.engine.kill(job.id).status == "CANCELING"
-        ended = host.engine.wait(job.id, "CANCELED", 60)
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[Host]:
+    """A host with one worker process, shared by the tests that kill a running script: each
+    kills its own job, which frees the slot for the next; a worker process per test was most
+    of their CPU."""
+    settings = EngineSettings(stop_grace_s=LONG_GRACE_S)
+    with Host(module_db_url, settings=settings) as opened, opened.workers(1):
+        yield opened
+
+
+def test_kill_ends_a_script_stuck_in_an_endless_loop_at_once(running: Host) -> None:
+    host = running
+    job = host.start_script_job("while (true) {}", timeout_s=3600)
+    host.engine.wait(job.id, "RUNNING", 60)
+    assert host.engine.kill(job.id).status == "CANCELING"
+    ended = host.engine.wait(job.id, "CANCELED", 60)
     assert ended.status == "CANCELED" and ended.ended_at is not None
     reasons = [e.reason for e in host.engine.events(job.id)]
     assert "kill" in reasons
@@ -39,13 +50,13 @@ def test_kill_ends_a_pending_job_canceled_at_once(host: Host) -> None:
     assert host.engine.kill(job.id).status == "CANCELED"
 
 
-def test_kill_ends_a_job_already_canceling_without_waiting_for_its_grace(host: Host) -> None:
-    with host.workers(1):
-        job = host.start_script_job("while (true) {}", timeout_s=3600)
-        host.engine.wait(job.id, "RUNNING", 60)
-        host.engine.cancel(job.id)  # its grace is an hour
-        host.engine.kill(job.id)
-        assert host.engine.wait(job.id, "CANCELED", 60).status == "CANCELED"
+def test_kill_ends_a_job_already_canceling_without_waiting_for_its_grace(running: Host) -> None:
+    host = running
+    job = host.start_script_job("while (true) {}", timeout_s=3600)
+    host.engine.wait(job.id, "RUNNING", 60)
+    host.engine.cancel(job.id)  # its grace is an hour
+    host.engine.kill(job.id)
+    assert host.engine.wait(job.id, "CANCELED", 60).status == "CANCELED"
 
 
 @pytest.mark.parametrize("end", ["FINISHED", "CANCELED"])

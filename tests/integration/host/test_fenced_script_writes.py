@@ -14,6 +14,14 @@ from sysjobs.worker.scripts import bind_to_job
 
 
 @pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): these tests need
+    only an empty migrated database and close every host and worker they open; taking a new
+    one from the pool and checking it on the way back cost more than many tests here."""
+    return reused_db_url
+
+
+@pytest.fixture
 def host(db_url: str) -> Iterator[Host]:
     with Host(db_url, pool_size=0) as h:
         yield h

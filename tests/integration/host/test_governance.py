@@ -37,6 +37,14 @@ def job_count(host: Host) -> int:
 
 
 @pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): these tests need
+    only an empty migrated database and close every host and worker they open; taking a new
+    one from the pool and checking it on the way back cost more than many tests here."""
+    return reused_db_url
+
+
+@pytest.fixture
 def host(db_url: str) -> Iterator[Host]:
     with Host(db_url, pool_size=1, governance=Governance(max_jobs_started=7)) as h:
         yield h

@@ -36,9 +36,12 @@ started
 )
 
 
-@pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
-    with Host(db_url) as opened:
+@pytest.fixture(scope="module")
+def host(module_db_url: str) -> Iterator[Host]:
+    """One host and its worker process for the module's tests on each database: each test
+    reads only the tree of the jobs it started, and a worker process per test was most of
+    its CPU. The test whose script never ends has a host of its own."""
+    with Host(module_db_url) as opened, opened.workers(1):
         yield opened
 
 
@@ -50,9 +53,8 @@ def _children(host: Host, job_id: str) -> list[Job]:
 
 def test_every_job_a_running_script_starts_is_its_child(host: Host) -> None:
     file_id = host.app.files.put("companies.csv", b"name\nImported Co\n")
-    with host.workers(1):
-        job = host.start_script_job(SCRIPT.replace("FILE_ID", repr(file_id)))
-        host.engine.wait(job.id, "FINISHED", 120)
+    job = host.start_script_job(SCRIPT.replace("FILE_ID", repr(file_id)))
+    host.engine.wait(job.id, "FINISHED", 120)
     children = _children(host, job.id)
     types = sorted(c.type for c in children)
     assert types == ["DELETE_RECORDS", "EXECUTE_ACTION", "EXECUTE_IN_JOB",
@@ -65,11 +67,10 @@ def test_every_job_a_running_script_starts_is_its_child(host: Host) -> None:
 def test_a_job_started_by_a_child_has_the_childs_parent_and_the_same_root(host: Host) -> None:
     inner = "sys.data.executeAction('companies', " + NOTHING + ", 'countByType', {})"
     outer = f"sys.jobs.executeInJob([1], 'default', function (item) {{ {inner}; }})"
-    with host.workers(1):
-        job = host.start_script_job(outer)
-        host.engine.wait(job.id, "FINISHED", 120)
-        (in_job,) = _children(host, job.id)
-        host.engine.wait(in_job.id, "FINISHED", 120)
+    job = host.start_script_job(outer)
+    host.engine.wait(job.id, "FINISHED", 120)
+    (in_job,) = _children(host, job.id)
+    host.engine.wait(in_job.id, "FINISHED", 120)
     (action,) = _children(host, in_job.id)
     assert action.type == "EXECUTE_ACTION"
     assert (action.parent_id, action.root_id) == (in_job.id, job.id)
@@ -82,12 +83,12 @@ def test_a_script_run_outside_a_job_starts_root_jobs(host: Host) -> None:
     assert started.parent_id is None and started.root_id is None
 
 
-def test_a_script_that_keeps_starting_jobs_cannot_escape_its_trees_cancel(db_url: str) -> None:
+def test_a_script_that_keeps_starting_jobs_cannot_escape_its_trees_cancel(own_db_url: str) -> None:
     """The script starts actions in an endless loop; its job is canceled while it does: every
     job it started, before or after the cancel landed, ends CANCELED — none runs."""
     action = "sys.data.executeAction('companies', " + NOTHING + ", 'countByType', {})"
     loop = f"var first = {action}; sys.jobs.logInfo(first); for (;;) {{ {action}; }}"
-    with Host(db_url, settings=EngineSettings(stop_grace_s=0.5)) as host:
+    with Host(own_db_url, settings=EngineSettings(stop_grace_s=0.5)) as host:
         with host.workers(1):
             job = host.start_script_job(loop, timeout_s=600)
             host.engine.wait(job.id, "RUNNING", 60)

@@ -58,10 +58,13 @@ def reply(result: RunResult) -> tuple[Any, ...]:
             None if error is None else (error.code, error.name, error.message))  # fmt: skip
 
 
-@pytest.fixture
-def both(db_url: str) -> Iterator[tuple[Sandbox, Sandbox]]:
-    with Host(db_url, pool_size=1) as host:
-        child = script_sandbox(db_url, timeout_s=20.0)
+@pytest.fixture(scope="module")
+def both(module_db_url: str) -> Iterator[tuple[Sandbox, Sandbox]]:
+    """Both sandboxes on one database, for every script: the scripts only read (each error
+    is refused before anything is written), so a host and a child per script showed the
+    same replies at the cost of opening them 23 times on each database."""
+    with Host(module_db_url, pool_size=1) as host:
+        child = script_sandbox(module_db_url, timeout_s=20.0)
         try:
             yield host.sandbox, child
         finally:

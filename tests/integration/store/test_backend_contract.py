@@ -81,6 +81,14 @@ def _row(job_id: str, created: int, *, low: bool, queue: str, type_: str) -> dic
 
 
 @pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): these tests need
+    only an empty migrated database and close every connection they open; taking a new one
+    from the pool and checking it on the way back cost more than most tests here."""
+    return reused_db_url
+
+
+@pytest.fixture
 def s(db_url: str) -> Iterator[Setup]:
     db = Database(db_url)
     hints: list[str] = []
