@@ -21,7 +21,7 @@ ACTIONS = {
     "forged": "throw {code: 'notFound', message: 'forged'};",
     "forgedError": "var e = new Error('plain'); e.code = 'timeout'; throw e;",
     "sysMutation": "'use strict'; sys.data = null;",
-    "logFlood": "for (var i = 0; i < 1000; i++) log('flood ' + i); return 'flooded';",
+    "logFlood": "for (var i = 0; i < 300; i++) log('flood ' + i); return 'flooded';",  # cap: 200
     "pollute": "Object.prototype.leak = 'yes'; Array.prototype.push = null; return 'polluted';",
     "checkClean": "return [typeof ({}).leak, typeof [].push].join(',');",
     "child": "return 'child done';",
