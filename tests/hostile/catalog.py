@@ -33,6 +33,12 @@ class Hostile:
     job_code: str | None = None
 
 
+#: The limit of a script that never ends by itself: any limit shows the same ``timeout``
+#: (its outcome, the reason and the host going on), and it spins until the limit — a short
+#: one is that much less CPU.
+SPIN_S = 0.25
+
+
 def h(
     name: str, source: str, code: str, value: Any = None, message: str | None = None,
     timeout_s: float = 1.0, job_code: str | None = None,
@@ -41,14 +47,14 @@ def h(
 
 
 CPU = [
-    h("infinite loop", "while (true) {}", "timeout"),
-    h("busy for loop with work", "var x = 0; for (;;) { x += Math.random() }", "timeout"),
-    h("catastrophic regex backtracking", "/^(a+)+$/.test('a'.repeat(40) + '!')", "timeout"),
-    h("sort comparator that never returns", "[3, 2, 1].sort(function () { while (true) {} })", "timeout"),
-    h("getter trap on the completion value", "({ get x() { while (true) {} } })", "timeout"),
-    h("toJSON trap on a log argument", "log({ toJSON: function () { while (true) {} } })", "timeout"),
+    h("infinite loop", "while (true) {}", "timeout", timeout_s=SPIN_S),
+    h("busy for loop with work", "var x = 0; for (;;) { x += Math.random() }", "timeout", timeout_s=SPIN_S),
+    h("catastrophic regex backtracking", "/^(a+)+$/.test('a'.repeat(40) + '!')", "timeout", timeout_s=SPIN_S),
+    h("sort comparator that never returns", "[3, 2, 1].sort(function () { while (true) {} })", "timeout", timeout_s=SPIN_S),
+    h("getter trap on the completion value", "({ get x() { while (true) {} } })", "timeout", timeout_s=SPIN_S),
+    h("toJSON trap on a log argument", "log({ toJSON: function () { while (true) {} } })", "timeout", timeout_s=SPIN_S),
     h("toString trap on a bridge argument", "sys.jobs.findById({ toString: function () { while (true) {} } })", "badRequest"),
-    h("proxy trap on a bridge argument", "sys.jobs.find(new Proxy({}, { ownKeys: function () { while (true) {} } }))", "timeout"),
+    h("proxy trap on a bridge argument", "sys.jobs.find(new Proxy({}, { ownKeys: function () { while (true) {} } }))", "timeout", timeout_s=SPIN_S),
     h("infinite generator spread", "function* g() { for (;;) yield 1 } [...g()].length", "memoryLimit", timeout_s=10.0),
 ]
 
@@ -67,20 +73,22 @@ RECURSION = [
     h("recursion through a getter", "var o = { get x() { return this.x } }; o.x", "RangeError", message="call stack"),
     h("recursion through toString", "var o = { toString: function () { return '' + o } }; '' + o", "RangeError", message="call stack"),
     h("recursion through the bridge", "function f() { sys.exceptions.getCode(null); return f() } f()", "RangeError"),
-    # As a job, each of the ~10k frames writes one fenced log line (~0.4 ms each on
-    # SQLite), so the stack overflow comes after seconds: the budget is generous.
-    h("recursion through log", "function f(n) { log(n); return f(n + 1) } f(0)", "RangeError", timeout_s=30.0),
+    # As a job, each frame writes one fenced log line (~0.4 ms each on SQLite; past the
+    # job's cap a dropped line still asks the fence). Each frame carries 200 arguments, so
+    # the stack runs out inside a log call after ~550 frames instead of ~10,000 (seconds of
+    # writes); the budget is still generous.
+    h("recursion through log", "var pad = Array(200).fill(0); function f(n) { log(n); return f(n + 1, ...pad) } f(0)", "RangeError", timeout_s=30.0),
     h("deeply nested completion value", "var o = {}; for (var i = 0; i < 5000; i++) o = {a: o}; o", "RangeError", timeout_s=5.0),
     h("deeply nested bridge argument", "var o = []; for (var i = 0; i < 5000; i++) o = [o]; sys.jobs.find({type: o})", "badRequest", timeout_s=5.0),
 ]
 
 ASYNC = [
-    h("await loop after return", "(async function () { while (true) { await 0 } })(); 1", "timeout"),
+    h("await loop after return", "(async function () { while (true) { await 0 } })(); 1", "timeout", timeout_s=SPIN_S),
     h("growing promise chain after return", "function f() { return Promise.resolve().then(f) } f(); 1", "memoryLimit", timeout_s=10.0),
-    h("busy microtask after return", "Promise.resolve().then(function () { while (true) {} }); 1", "timeout"),
+    h("busy microtask after return", "Promise.resolve().then(function () { while (true) {} }); 1", "timeout", timeout_s=SPIN_S),
     h("unhandled rejection", "Promise.reject(new Error('nobody listens')); 'done'", "ok", value="done"),
     h("async throw after return", "(async function () { await 0; throw new Error('late') })(); 7", "ok", value=7),
-    h("then getter on Object.prototype", "Object.defineProperty(Object.prototype, 'then', { get: function () { while (true) {} } }); Promise.resolve({}); 1", "timeout"),
+    h("then getter on Object.prototype", "Object.defineProperty(Object.prototype, 'then', { get: function () { while (true) {} } }); Promise.resolve({}); 1", "timeout", timeout_s=SPIN_S),
 ]
 
 POLLUTION = [
@@ -101,8 +109,8 @@ FORGED = [
     h("Error with a code method", "var e = new Error('x'); e.code = function () { return 'notFound' }; throw e", "Error"),
     h("thrown null", "throw null", "Uncaught"),
     h("thrown object without prototype", "throw Object.create(null)", "Uncaught"),
-    h("thrown object whose message loops", "throw { get message() { while (true) {} } }", "timeout"),
-    h("thrown proxy", "throw new Proxy({}, { get: function () { while (true) {} } })", "timeout"),
+    h("thrown object whose message loops", "throw { get message() { while (true) {} } }", "timeout", timeout_s=SPIN_S),
+    h("thrown proxy", "throw new Proxy({}, { get: function () { while (true) {} } })", "timeout", timeout_s=SPIN_S),
     h("forged brand via getCode override", "sys.exceptions.getCode = function () { return 'notFound' }; throw new Error('plain')", "Error"),
 ]
 
@@ -124,8 +132,11 @@ BRIDGE_INPUT = [
 ]
 
 FLOODS = [
-    h("huge log flood", "for (;;) log('flood')", "timeout", timeout_s=2.0),
-    h("logInfo flood", "for (var i = 0; i < 3000; i++) sys.jobs.logInfo('line ' + i); 'flooded'", "ok", value="flooded", timeout_s=15.0),
+    # Past a job's log cap (200 lines in these tests) each line is dropped, still fenced.
+    # The endless flood shows its ``timeout`` under any limit (it floods until it); the
+    # logInfo flood's 600 lines are three times the cap.
+    h("huge log flood", "for (;;) log('flood')", "timeout", timeout_s=0.5),
+    h("logInfo flood", "for (var i = 0; i < 600; i++) sys.jobs.logInfo('line ' + i); 'flooded'", "ok", value="flooded", timeout_s=15.0),
     h("one huge log line", "log('y'.repeat(2000000)); 'logged'", "ok", value="logged", timeout_s=5.0),
     h("huge result", "'z'.repeat(3000000)", "ok"),
 ]
@@ -137,22 +148,30 @@ ALL: list[Hostile] = [
 
 #: Scripts that end their process: only ever run in a child (``ProcessSandbox``, workers).
 PROCESS_KILLERS = [
-    h("one huge array", "new Array(2 ** 27).fill(1.5); 1", "memoryLimit"),
+    # One 256 MB backing store, four times the 64 MB old space a 32 MB heap gives a child:
+    # V8's fatal out-of-memory at once (2 ** 27 elements grow a dictionary entry by entry:
+    # seconds of garbage collection near the limit before the same end).
+    h("one huge array", "new Array(2 ** 25).fill(1.5); 1", "memoryLimit"),
     h("ArrayBuffers past the data limit", "var keep = []; for (var i = 0; i < 64; i++) keep.push(new ArrayBuffer(256 * 1024 * 1024)); 1", "memoryLimit"),
 ]
 
 #: Governance floods run on a host with these per-run limits (small, so that each flood
-#: reaches its limit in a fraction of a second; the defaults are 1,000 jobs, 10 MiB and
-#: 1,000,000 calls): each stops at its limit with ``limitExceeded``, not at the time limit.
+#: reaches its limit in a fraction of a second, well within :data:`RETRY_S` for the floods
+#: that retry; the defaults are 1,000 jobs, 10 MiB and 1,000,000 calls): each stops at its
+#: limit with ``limitExceeded``, not at the time limit.
 #: They are not in :data:`ALL`, whose host keeps the default limits.
-FLOOD_GOVERNANCE = {"max_jobs_started": 25, "max_log_bytes": 4 * 1024 * 1024, "max_host_calls": 20_000}
+FLOOD_GOVERNANCE = {"max_jobs_started": 25, "max_log_bytes": 4 * 1024 * 1024, "max_host_calls": 2_000}
+
+#: The limit of a flood that catches ``limitExceeded`` and retries: it reaches the
+#: governance limit well within it, then spins on the refusals until it.
+RETRY_S = 0.5
 
 GOVERNANCE_FLOODS = [
     h("job start flood", "for (;;) sys.data.delete('companies', {name: '\"nobody\"'}, {lowPriority: true})", "limitExceeded", message="may start at most 25 jobs", timeout_s=30.0),
-    h("job start flood that catches and retries", "for (;;) { try { sys.data.executeAction('companies', {name: '\"nobody\"'}, 'countByType', {}, {lowPriority: true}) } catch (e) { if (sys.exceptions.getCode(e) !== 'limitExceeded') throw e } }", "timeout"),
+    h("job start flood that catches and retries", "for (;;) { try { sys.data.executeAction('companies', {name: '\"nobody\"'}, 'countByType', {}, {lowPriority: true}) } catch (e) { if (sys.exceptions.getCode(e) !== 'limitExceeded') throw e } }", "timeout", timeout_s=RETRY_S),
     h("log byte flood", "var s = 'x'.repeat(1 << 20); for (;;) log(s)", "limitExceeded", message="bytes of log lines", timeout_s=30.0),
     h("log byte flood into another job", "var id = sys.data.delete('companies', {name: '\"nobody\"'}, {lowPriority: true}); var s = 'x'.repeat(1 << 20); for (;;) sys.jobs.logInfo(id, s)", "limitExceeded", message="bytes of log lines", timeout_s=30.0),
     h("multi-byte log flood", "var s = '\\u20ac'.repeat(1 << 18); for (;;) log(s)", "limitExceeded", message="bytes of log lines", timeout_s=30.0),
-    h("host call flood", "for (;;) sys.jobs.getCurrentJobId()", "limitExceeded", message="make at most 20000 host calls", timeout_s=30.0),
-    h("host call flood that catches and retries", "for (;;) { try { sys.jobs.getCurrentJobId() } catch (e) {} }", "timeout"),
+    h("host call flood", "for (;;) sys.jobs.getCurrentJobId()", "limitExceeded", message="make at most 2000 host calls", timeout_s=30.0),
+    h("host call flood that catches and retries", "for (;;) { try { sys.jobs.getCurrentJobId() } catch (e) {} }", "timeout", timeout_s=RETRY_S),
 ]

@@ -87,7 +87,8 @@ def test_a_script_that_kills_its_worker_process_ends_with_a_reason_and_work_goes
         supervisor = WorkerProcesses(config, processes=1).start()
         try:
             first = supervisor.pids()
-            killer = host.start_script_job("new Array(2 ** 27).fill(1.5); 1", label="killer", timeout_s=60)
+            # One 256 MB backing store, four times the 64 MB old space: fatal at once.
+            killer = host.start_script_job("new Array(2 ** 25).fill(1.5); 1", label="killer", timeout_s=60)
             ended = host.engine.wait(killer.id, DONE, 120)
             assert ended.has_errors
             reasons = " ".join(e.message for e in host.engine.logs(killer.id, {"level": "ERROR"}))

@@ -75,10 +75,15 @@ def make_test_namespace(holder: dict[str, Sandbox]) -> Namespace:
 
 @pytest.fixture(autouse=True)
 def no_leaked_contexts() -> Iterator[None]:
-    """Every context a test creates is freed by the end of the test."""
+    """Every context a test creates is freed by the end of the test.
+
+    A full collection walks every object of the process — in the whole suite's process,
+    the collected items and every imported module: ~0.15 s a test — so it runs only when
+    the count differs without it (a context held in a reference cycle is freed by it)."""
     before = context_count()
     yield
-    gc.collect()
+    if context_count() != before:
+        gc.collect()
     assert context_count() == before, "a V8 context outlived its test"
 
 

@@ -39,9 +39,9 @@ class Reports:
 
 @pytest.fixture
 def short_sandbox() -> Iterator[Sandbox]:
-    """A 2 s limit per run: the items that loop end quickly."""
+    """A 1 s limit per run: the items that loop end quickly."""
     holder: dict[str, Sandbox] = {}
-    sb = Sandbox([*core_namespaces(), make_test_namespace(holder)], Limits(timeout_s=2.0),
+    sb = Sandbox([*core_namespaces(), make_test_namespace(holder)], Limits(timeout_s=1.0),
                  pool_size=0)  # fmt: skip
     holder["sandbox"] = sb
     yield sb
@@ -106,10 +106,10 @@ def test_an_item_that_loops_times_out_and_the_next_items_run_in_a_fresh_context(
 
 
 def test_each_item_has_its_own_time_limit(short_sandbox: Sandbox) -> None:
-    """Three items of 0.8 s each run 2.4 s in one call: a limit of 2 s per item is not
+    """Three items of 0.4 s each run 1.2 s in one call: a limit of 1 s per item is not
     one for the call."""
     reports = Reports()
-    source = "var end = Date.now() + 800; while (Date.now() < end) {} n"
+    source = "var end = Date.now() + 400; while (Date.now() < end) {} n"
     with short_sandbox.session() as session:
         session.run_each(source, _items(3), reports)
     assert reports.outcomes() == [(0, "ok"), (1, "ok"), (2, "ok")]
