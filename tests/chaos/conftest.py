@@ -96,20 +96,6 @@ def heavy_on_postgres(url: str) -> None:
         pytest.skip("heavy chaos variant on PostgreSQL: run with make chaos")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Heavy variants run only under ``make chaos`` (``SYSJOBS_CHAOS_HEAVY=1``).
-
-    No scenario is rerun: each places its fault at the step it aims at (a held write lock,
-    a worker frozen outside its transactions, a wait on the log line it follows), so a
-    failure is a finding, not a missed window.
-    """
-    heavy = os.environ.get("SYSJOBS_CHAOS_HEAVY") == "1"
-    skip = pytest.mark.skip(reason="heavy chaos variant: run with make chaos")
-    for item in items:
-        if not heavy and item.get_closest_marker("chaos_heavy"):
-            item.add_marker(skip)
-
-
 @pytest.fixture
 def private_pg_url() -> Iterator[str]:
     """A migrated database on a PostgreSQL cluster of its own, for scenarios that restart
