@@ -41,7 +41,7 @@ ON_BOTH_DATABASES = pytest.mark.parametrize(
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """``db_url`` of tests/conftest.py on SQLite alone (``ON_BOTH_DATABASES`` adds
     PostgreSQL back for a test): the browser modules share it as they share ``page``."""
-    with _migrated_database(request, tmp_path) as url:
+    with _migrated_database(request.param, request, tmp_path) as url:
         yield url
 
 

@@ -76,4 +76,23 @@ def test_the_other_checkout_is_compared_at_the_shared_default_setting() -> None:
 
     out = summarize(per, [SQLITE, SQLITE_SMALL, BEFORE])
 
-    assert out["now_over_before"]["sysjobs-sqlite"] == {"median": 1.0, "min": 0.9, "max": 1.1}
+    ratio = out["now_over_before"]["sysjobs-sqlite"]
+    assert {k: ratio[k] for k in ("median", "min", "max")} == {"median": 1.0, "min": 0.9, "max": 1.1}
+    assert ratio["rounds"] == [0.9, 1.1]
+
+
+def test_the_cpu_a_job_is_compared_round_by_round_beside_the_rate() -> None:
+    def runs(*cpu: dict[str, float]) -> list[dict[str, Any]]:
+        return [{"jobs_per_s": 1000.0, "load1": 1.0, "cpu_us_per_job": c} for c in cpu]
+
+    per = {SQLITE.key: runs({"workers": 300.0, "server": 0.0, "driver": 50.0},
+                            {"workers": 330.0, "server": 0.0, "driver": 50.0}),
+           BEFORE.key: runs({"workers": 300.0, "server": 0.0, "driver": 40.0},
+                            {"workers": 300.0, "server": 0.0, "driver": 50.0})}  # fmt: skip
+
+    cpu = summarize(per, [SQLITE, BEFORE])["now_over_before"]["sysjobs-sqlite"]["cpu"]
+
+    assert cpu["workers"]["rounds"] == [1.0, 1.1]
+    assert cpu["workers"]["now_us"] == [300.0, 330.0] and cpu["workers"]["before_us"] == [300.0, 300.0]
+    assert cpu["engine"]["median"] == 1.05
+    assert cpu["driver"]["rounds"] == [1.25, 1.0]
