@@ -221,6 +221,9 @@ class Bridge:
         #: The thread serving a host call right now (the isolate's thread), else None.
         self._callback_thread: int | None = None
         self._closed = False
+        #: A cancelled task's result never arrived: a microtask loop holds the isolate
+        #: thread, and nothing queued behind it runs until the context is freed.
+        self._wedged = False
         self._unpin_fn: Any = None
         self._dll: Any = _GilHeldDll.of(ctx._dll)
         object.__setattr__(ctx, "_dll", self._dll)
@@ -398,7 +401,8 @@ class Bridge:
             if not _arrives(task, timeout_s, deadline):
                 task.reason = task.reason or "timeout"
                 self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
-                task.arrived.acquire(timeout=cancel_wait_s)
+                if not task.arrived.acquire(timeout=cancel_wait_s):
+                    self._wedged = True
         finally:
             self._running = None
             self._tasks.pop(task.callback_id, None)
@@ -527,10 +531,18 @@ class Bridge:
 
     # ---- teardown -----------------------------------------------------------------
     def close(self) -> None:
-        """Free the context. Releases the pinned thread state first when still held."""
+        """Free the context. Releases the pinned thread state first when still held.
+
+        Not when the isolate is wedged (a microtask loop left running past the run's
+        deadline): the release is a call queued behind that loop, which runs only when
+        the loop ends — and only freeing the context ends it (mini-racer terminates the
+        execution, then disposes of the isolate and joins its thread). Nothing cancelled
+        by a task stops it: the loop runs between tasks. Waiting for the release would
+        only burn a core; the thread state (a few KB) dies with the process.
+        """
         if self._closed:
             return
-        if self._pinned is not None and self._unpin_fn is not None:
+        if self._pinned is not None and self._unpin_fn is not None and not self._wedged:
             try:
                 self._mr_call_quietly(self._unpin_fn)
             except Exception:
