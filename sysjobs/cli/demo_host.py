@@ -83,14 +83,19 @@ class DemoHost:
 
     @contextmanager
     def workers_paused(self) -> Iterator[None]:
-        """No job is claimed while inside (a job started meanwhile stays PENDING)."""
-        running = self.pool is not None
-        self.stop_workers()
+        """No job is claimed while inside (a job started meanwhile stays PENDING); on the
+        way out the workers claim it at once. The workers keep running, paused: no worker
+        process to stop and start again (a fresh interpreter importing the stack each time).
+        """
+        pool = self.pool
+        if pool is None:
+            yield
+            return
+        pool.pause()
         try:
             yield
         finally:
-            if running:
-                self.start_workers()
+            pool.resume()
 
     def settle(self) -> None:
         """Until no job is active and the app's listeners have seen every transition."""

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Protocol, Unpack
 
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, FinishRequest, Job, new_owner
@@ -37,6 +38,7 @@ from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.workers import Registration
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
+from sysjobs.worker.gate import ClaimGate
 from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
 from sysjobs.worker.queues import default_limits, free_slots, merged_queues, reserved_slots
 from sysjobs.worker.recheck import ClaimCheck
@@ -66,6 +68,16 @@ class Workers(Protocol):
 
     def stop(self, grace_s: float | None = None) -> None:
         """Stop claiming; running jobs get ``grace_s`` to reach a safe point."""
+        ...
+
+    def pause(self) -> None:
+        """Claim nothing until :meth:`resume` (running jobs go on); returns once no claim
+        is under way. Pausing twice is harmless."""
+        ...
+
+    def resume(self) -> None:
+        """Claim again, at once (what was started meanwhile is pending). Harmless when
+        not paused."""
         ...
 
     def __enter__(self) -> Workers: ...
@@ -124,6 +136,7 @@ class WorkerPool:
         self.safety_poll_s = check_safety_poll(safety_poll_s)
         self._pacer = ClaimPacer(engine.clock, self._safety_poll)
         self._finisher = GroupFinisher(self._finish_batch)
+        self._gate = ClaimGate()  # every claim passes it: :meth:`pause` closes it
         #: Each claim's jobs against the holds asked afresh (``sysjobs.worker.recheck``).
         self._check = ClaimCheck(
             engine.leases, {k: a.engine.registry for k, a in self.served.items()},
@@ -167,6 +180,23 @@ class WorkerPool:
         for thread in self._threads[1:]:
             thread.join(timeout=5.0)
         self.registration.remove()
+
+    def pause(self) -> None:
+        """Claim nothing — neither the dispatcher nor a finishing slot — until
+        :meth:`resume`; running jobs go on. Returns once the claims under way returned, so
+        no job is leased after it (``sysjobs.worker.gate``). Pausing twice is harmless."""
+        self._gate.pause()
+
+    def resume(self) -> None:
+        """Claim again: the dispatcher is woken, so what was started meanwhile is claimed at
+        once (no poll to wait for). Harmless when not paused."""
+        if self._gate.resume():
+            self.engine.hub.notify([f"pool:{self.owner}"])
+
+    @property
+    def paused(self) -> bool:
+        """Whether claiming is paused (:meth:`pause`)."""
+        return self._gate.paused
 
     def __enter__(self) -> WorkerPool:
         return self.start()
@@ -235,7 +265,15 @@ class WorkerPool:
         return pace if self.queue_poll_s is None else min(pace, self.queue_poll_s)
 
     def _claim(self) -> list[Claimed] | None:
-        """Claim for every queue with free slots; None when nothing was taken."""
+        """Claim for every queue with free slots; None when nothing was taken (or paused)."""
+        if not self._gate.enter():
+            return None
+        try:
+            return self._claim_free()
+        finally:
+            self._gate.leave()
+
+    def _claim_free(self) -> list[Claimed] | None:
         free, total, allow_low = self._capacity()
         if not free:
             return None
@@ -255,9 +293,17 @@ class WorkerPool:
         self, requests: Sequence[FinishRequest]
     ) -> list[tuple[Job | None, list[Claimed]]]:
         """The group commit's write: the ends, and the jobs leased with them that may run
-        (those of an app stopped since their claim was specified are given back)."""
-        ended = self.engine.leases.finish_many(requests, ended_jobs=False)
-        runnable = {c.lease for c in self._check.runnable([c for _, cs in ended for c in cs])}
+        (those of an app stopped since their claim was specified are given back). While
+        paused, the ends alone: the claims specified before the pause are dropped."""
+        claims = self._gate.enter()
+        try:
+            if not claims:
+                requests = [replace(r, then_claim=None) for r in requests]
+            ended = self.engine.leases.finish_many(requests, ended_jobs=False)
+            runnable = {c.lease for c in self._check.runnable([c for _, cs in ended for c in cs])}
+        finally:
+            if claims:
+                self._gate.leave()
         return [(job, [c for c in cs if c.lease in runnable]) for job, cs in ended]
 
     def _next_claim(self, leaving: Running) -> ClaimSpec | None:
@@ -295,8 +341,8 @@ class WorkerPool:
 
     def _capacity(self, leaving: Running | None = None) -> tuple[dict[str, int], int, bool]:
         """Free slots per queue, free slots in all, and whether low priority may take one —
-        counting ``leaving``'s slot as free; nothing while the pool stops."""
-        if self._stopping.is_set():
+        counting ``leaving``'s slot as free; nothing while the pool stops or is paused."""
+        if self._stopping.is_set() or self._gate.paused:
             return {}, 0, False
         with self._lock:
             busy = dict(self._busy)  # (Counter.copy() goes through Counter.__init__)

@@ -15,6 +15,12 @@ the allocator reported running out of memory, ``crashed`` otherwise), says so in
 its jobs' logs and results (``error: {code, message}``) — no need to wait for the leases to
 expire —, shows it gone in the workers registry at once, and starts a replacement.
 SIGTERM stops gracefully.
+
+Each child also gets a control socket (one end of a socket pair, passed by descriptor): the
+supervisor writes ``pause`` or ``resume`` on a line, the child pauses or resumes its pool's
+claims (``WorkerPool.pause``) and answers ``ok`` once done — so a pause holds, with no claim
+under way, when :meth:`WorkerProcesses.pause` returns. A child started while paused (a
+replacement) starts paused.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -85,6 +92,10 @@ class WorkerConfig:
     #: each set up with ``setup`` (``app_dir``: its folder, when it has one) on an engine
     #: of its own app. Empty: the one app of ``engine_settings`` as ``setup_args`` say.
     apps: dict[str, str | None] = field(default_factory=dict)
+    #: The descriptor of the child's end of its control socket (-1: none).
+    control_fd: int = -1
+    #: Start with claiming paused (the supervisor's workers are paused).
+    paused: bool = False
 
 
 def child_entry(raw: dict[str, Any]) -> None:
@@ -117,12 +128,35 @@ def child_main(config: WorkerConfig) -> None:
             shutdown_grace_s=config.shutdown_grace_s, owner=config.owner, apps=served,
         )  # fmt: skip
         _freeze_start_up()
+        if config.paused:
+            pool.pause()
+        if config.control_fd >= 0:
+            _obey(config.control_fd, pool)
         pool.start()
         while _supervised(config) and not stop.wait(0.5):
             pass  # an orphaned worker (its supervisor was killed) stops too
         pool.stop()
     finally:
         engine.close()
+
+
+def _obey(fd: int, pool: WorkerPool) -> None:
+    """Carry out the supervisor's ``pause`` / ``resume`` lines on ``pool``, answering ``ok``
+    to each once done, in a thread that ends with the socket."""
+    control = socket.socket(fileno=fd)
+
+    def serve() -> None:
+        with control, control.makefile("rwb") as stream:
+            for line in stream:
+                command = line.strip()
+                if command == b"pause":
+                    pool.pause()
+                elif command == b"resume":
+                    pool.resume()
+                stream.write(b"ok\n")
+                stream.flush()
+
+    threading.Thread(target=serve, name="sysjobs-control", daemon=True).start()
 
 
 def _freeze_start_up() -> None:
@@ -215,10 +249,15 @@ class _Child:
         self.owner = config.owner
         self.relay = relay
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD_CODE], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True,  # a terminal's Ctrl-C goes to the supervisor alone
-        )  # fmt: skip
+        self.control, theirs = socket.socketpair()
+        config = replace(config, control_fd=theirs.fileno())
+        with theirs:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", CHILD_CODE], stdin=subprocess.PIPE,
+                stderr=subprocess.PIPE, pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # a terminal's Ctrl-C goes to the supervisor alone
+            )  # fmt: skip
+        self._replies = self.control.makefile("rb")
         self._tail = b""
         self._relay = threading.Thread(
             target=self._relay_stderr, name=f"sysjobs-stderr-{self.proc.pid}", daemon=True
@@ -241,6 +280,20 @@ class _Child:
                 if self.relay:
                     _write_stderr(chunk)
 
+    def command(self, word: str) -> None:
+        """Send ``word`` (``pause`` / ``resume``) and wait until the child carried it out —
+        or died (a dead child claims nothing; the supervisor replaces it)."""
+        try:
+            self.control.sendall(word.encode("ascii") + b"\n")
+            self._replies.readline()  # ``ok``, or b"" once the child is gone
+        except (OSError, ValueError):  # (ValueError: buried, its socket closed, meanwhile)
+            pass
+
+    def close_control(self) -> None:
+        """Close this end of the control socket (the child sees the end of its commands)."""
+        self._replies.close()
+        self.control.close()
+
     def stderr_tail(self) -> str:
         """The last lines the child wrote to stderr (all of them, once it has died)."""
         self._relay.join(timeout=5.0)
@@ -254,6 +307,7 @@ class _Child:
             self.proc.kill()
             self.proc.wait()
         self._relay.join(timeout=5.0)
+        self.close_control()
 
 
 class WorkerProcesses:
@@ -281,6 +335,8 @@ class WorkerProcesses:
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
         self._quick_deaths = 0
+        self._paused = False
+        self._control = threading.Lock()  # a pause and a child's spawn happen one at a time
 
     def start(self) -> WorkerProcesses:
         """Spawn the children and a thread that replaces the ones that die."""
@@ -300,10 +356,29 @@ class WorkerProcesses:
         """Process ids of the current children."""
         return [child.proc.pid for child in list(self.children.values())]
 
+    def pause(self) -> None:
+        """Every child stops claiming (running jobs go on); returns once each one paused,
+        with no claim under way (``WorkerPool.pause``). A child started meanwhile starts
+        paused. Pausing twice is harmless."""
+        self._tell_children("pause", paused=True)
+
+    def resume(self) -> None:
+        """Every child claims again, at once. Harmless when not paused."""
+        self._tell_children("resume", paused=False)
+
+    def _tell_children(self, word: str, *, paused: bool) -> None:
+        with self._control:
+            self._paused = paused
+            for child in list(self.children.values()):
+                child.command(word)
+
     def _spawn(self) -> None:
         owner = new_owner()
-        config = replace(self.config, owner=owner, supervisor_pid=os.getpid())
-        self.children[owner] = _Child(config, relay=self.relay_stderr)
+        with self._control:
+            config = replace(
+                self.config, owner=owner, supervisor_pid=os.getpid(), paused=self._paused
+            )
+            self.children[owner] = _Child(config, relay=self.relay_stderr)
 
     def _watch(self) -> None:
         """Every 0.2 s: take back the jobs of children that died, then start replacements
@@ -333,6 +408,7 @@ class WorkerProcesses:
         log.warning("sysjobs: %s; recovering its jobs and starting another", cause)
         self.engine.leases.release_owner(owner, cause, death_code(tail))
         mark_gone(self.engine, owner)
+        child.close_control()
         del self.children[owner]
 
     def _backoff(self, child: _Child) -> float:
