@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from unittest.mock import patch
 
 import pytest
+
+from sysjobs.jobs.hub import Watch
 
 from .helpers import JS, Jobs
 
@@ -17,26 +20,48 @@ WAIT_STATUSES = ["PENDING", "RUNNING", "FINISHED", "STOPPING", "STOPPED", "CANCE
 
 
 @contextmanager
-def later(seconds: float, action: Callable[[], object]) -> Iterator[None]:
-    """Run ``action`` on another thread after ``seconds`` (while the script waits)."""
-    timer = threading.Timer(seconds, action)
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.join()
+def once_waiting(keys: Iterable[str], action: Callable[[], object]) -> Iterator[None]:
+    """Run ``action`` on another thread once a wait watching every one of ``keys`` has read
+    the jobs and is about to block on the hub — the moment a change must wake it.
+
+    Why not a timer: a fixed delay either wastes its length on every run or, on a loaded
+    machine, fires before the script reached its wait, when the wait is not what is shown.
+    """
+    wanted = frozenset(keys)
+    blocked, leaving = threading.Event(), threading.Event()
+    plain_wait = Watch.wait
+
+    def wait(watch: Watch, timeout: float) -> bool:
+        if wanted <= frozenset(watch._keys):
+            blocked.set()
+        return plain_wait(watch, timeout)
+
+    def act() -> None:
+        blocked.wait()
+        if not leaving.is_set():
+            action()
+
+    thread = threading.Thread(target=act)
+    with patch.object(Watch, "wait", wait):
+        thread.start()
+        try:
+            yield
+        finally:
+            leaving.set()
+            blocked.set()
+            thread.join()
 
 
 def test_returns_when_the_job_reaches_the_status(js: JS, jobs: Jobs) -> None:
     job = jobs.pending()
-    with later(0.3, lambda: jobs.cancel(job)):
+    with once_waiting([f"job:{job}"], lambda: jobs.cancel(job)):
         js.run_ok(f"sys.jobs.waitForJob('{job}', 'CANCELED', 10000)")
     assert str(jobs.get(job).status) == "CANCELED"
 
 
 def test_returns_when_the_job_reaches_one_of_the_statuses(js: JS, jobs: Jobs) -> None:
     job = jobs.pending()
-    with later(0.3, lambda: jobs.cancel(job)):
+    with once_waiting([f"job:{job}"], lambda: jobs.cancel(job)):
         js.run_ok(f"sys.jobs.waitForJob('{job}', ['FINISHED', 'CANCELED'], 10000)")
 
 
@@ -55,7 +80,7 @@ def test_valid_statuses(js: JS, jobs: Jobs, status: str) -> None:
 
 def test_throws_timeout_if_maximum_wait_time_is_reached(js: JS, jobs: Jobs) -> None:
     job = jobs.pending()
-    code, message = js.error(f"sys.jobs.waitForJob('{job}', 'FINISHED', 200)")
+    code, message = js.error(f"sys.jobs.waitForJob('{job}', 'FINISHED', 50)")
     assert code == "timeout"
     assert job in message and "PENDING" in message
 
@@ -72,7 +97,7 @@ def test_never_outlives_the_scripts_own_deadline(js: JS, jobs: Jobs) -> None:
     src = (f"try {{ sys.jobs.waitForJob('{job}', 'FINISHED', 600000); }}"
            " catch (e) { log(sys.exceptions.getCode(e)); }")
     started = time.monotonic()
-    assert js.logs(src, timeout_s=1.5) == ["timeout"]
+    assert js.logs(src, timeout_s=0.75) == ["timeout"]
     assert time.monotonic() - started < 60
 
 

@@ -10,7 +10,7 @@ import pytest
 from sysjobs.jobs import Engine
 
 from .helpers import JS, Jobs
-from .test_wait_for_job import UNKNOWN, WAIT_STATUSES, later
+from .test_wait_for_job import UNKNOWN, WAIT_STATUSES, once_waiting
 
 
 def _ids(*ids: str) -> str:
@@ -19,21 +19,26 @@ def _ids(*ids: str) -> str:
 
 def test_returns_when_every_job_reaches_the_status(js: JS, jobs: Jobs) -> None:
     a, b = jobs.pending(), jobs.pending()
-    with later(0.3, lambda: (jobs.cancel(a), jobs.cancel(b))):
+
+    def cancel_both() -> None:
+        jobs.cancel(a)
+        jobs.cancel(b)
+
+    with once_waiting([f"job:{a}", f"job:{b}"], cancel_both):
         js.run_ok(f"sys.jobs.waitForJobs({_ids(a, b)}, 'CANCELED', 10000)")
     assert {str(jobs.get(i).status) for i in (a, b)} == {"CANCELED"}
 
 
 def test_keeps_waiting_while_one_job_is_not_there_yet(js: JS, jobs: Jobs) -> None:
     done, waiting = jobs.canceled(), jobs.pending()
-    code, message = js.error(f"sys.jobs.waitForJobs({_ids(done, waiting)}, 'CANCELED', 200)")
+    code, message = js.error(f"sys.jobs.waitForJobs({_ids(done, waiting)}, 'CANCELED', 50)")
     assert code == "timeout"
     assert waiting in message and "PENDING" in message and done not in message
 
 
 def test_returns_when_every_job_reaches_one_of_the_statuses(js: JS, jobs: Jobs) -> None:
     a, b = jobs.finished(), jobs.pending()
-    with later(0.3, lambda: jobs.cancel(b)):
+    with once_waiting([f"job:{a}", f"job:{b}"], lambda: jobs.cancel(b)):
         js.run_ok(f"sys.jobs.waitForJobs({_ids(a, b)}, ['FINISHED', 'CANCELED'], 10000)")
 
 
@@ -53,7 +58,7 @@ def test_a_job_counts_once_seen_in_the_status_even_if_it_moves_on(
         jobs_engine.cancel(ran)  # leaves RUNNING for CANCELING
         jobs_engine.cancel(later_job)
 
-    with later(0.3, move):
+    with once_waiting([f"job:{ran}", f"job:{later_job}"], move):
         found = jobs_engine.wait_all([ran, later_job], ["RUNNING", "CANCELED"], 10)
     assert [j.id for j in found] == [ran, later_job]
 
@@ -68,7 +73,7 @@ def test_one_wait_watches_every_id_at_once(jobs_engine: Engine, jobs: Jobs) -> N
         jobs.cancel(a)
         jobs.cancel(b)
 
-    with later(0.3, look_then_cancel):
+    with once_waiting([f"job:{a}", f"job:{b}"], look_then_cancel):
         jobs_engine.wait_all([a, b], "CANCELED", 10)
     assert {f"job:{a}", f"job:{b}"} <= seen[0]
 
@@ -84,7 +89,7 @@ def test_an_empty_array_returns_at_once(js: JS) -> None:
 
 def test_throws_timeout_if_maximum_wait_time_is_reached(js: JS, jobs: Jobs) -> None:
     a, b = jobs.pending(), jobs.pending()
-    code, message = js.error(f"sys.jobs.waitForJobs({_ids(a, b)}, 'FINISHED', 200)")
+    code, message = js.error(f"sys.jobs.waitForJobs({_ids(a, b)}, 'FINISHED', 50)")
     assert code == "timeout"
     assert a in message and b in message and "2 of 2 jobs" in message
 
@@ -106,7 +111,7 @@ def test_never_outlives_the_scripts_own_deadline(js: JS, jobs: Jobs) -> None:
     a, b = jobs.pending(), jobs.pending()
     src = (f"try {{ sys.jobs.waitForJobs({_ids(a, b)}, 'FINISHED', 600000); }}"
            " catch (e) { log(sys.exceptions.getCode(e) + ' ' + e.message); }")
-    (line,) = js.logs(src, timeout_s=1.5)
+    (line,) = js.logs(src, timeout_s=0.75)
     assert line.startswith("timeout ") and "before the script's time limit" in line
 
 

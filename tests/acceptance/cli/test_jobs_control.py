@@ -23,10 +23,10 @@ def test_follow_streams_logs_with_a_progress_bar_until_the_job_ends(cli: Cli, ho
 
 def test_wait_returns_when_the_status_is_reached_or_times_out(cli: Cli, host: Host) -> None:
     job = host.engine.enqueue("STEPS", {"steps": 3, "step_s": 0.1})
-    timed_out = cli("jobs", "wait", job.id, "--status", "FINISHED", "--timeout", "0.3")
+    timed_out = cli("jobs", "wait", job.id, "--status", "FINISHED", "--timeout", "0.05")
     assert timed_out.returncode == 2
     assert timed_out.stderr == (
-        f"timeout: Job {job.id} did not reach FINISHED within 0.3s; its status is PENDING\n"
+        f"timeout: Job {job.id} did not reach FINISHED within 0.05s; its status is PENDING\n"
     )
     with host.workers(1, in_process=True):
         done = cli("jobs", "wait", job.id, "--status", "FINISHED,CANCELED", "--json")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 
 from sysjobs.jobs import Engine, JobStatus
-from tests.integration.engine.helpers import open_engine, running_pool
+from tests.integration.engine.helpers import FAST, ManualClock, open_engine, running_pool
 
 S = JobStatus
 
@@ -73,14 +75,21 @@ def test_cancel_of_a_running_job_ends_canceled_at_the_next_safe_point(eng: Engin
     assert canceled.status is S.CANCELED and canceled.ended_at is not None
 
 
-def test_a_job_that_ignores_stop_is_forced_after_the_grace_period(eng: Engine) -> None:
-    job = eng.enqueue("STUBBORN", {"seconds": 30})
-    with running_pool(eng):
-        eng.wait(job.id, ["RUNNING"], 10)
-        eng.stop(job.id)
-        stopped = eng.wait(job.id, ["STOPPED"], 10)
-    assert stopped.status is S.STOPPED
-    assert any(m.startswith("Forced: the job did not stop") for m in _messages(eng, job.id))
+def test_a_job_that_ignores_stop_is_forced_after_the_grace_period(db_url: str) -> None:
+    """The grace is the engine clock's: the test moves that clock past it and runs the
+    heartbeat that forces overdue jobs, rather than sleeping through the grace and waiting
+    for the heartbeat's next tick."""
+    clock = ManualClock(start_ms=time.time_ns() // 1_000_000)
+    with open_engine(db_url, replace(FAST, clock=clock)) as eng:
+        job = eng.enqueue("STUBBORN", {"seconds": 30})
+        with running_pool(eng) as pool:
+            eng.wait(job.id, ["RUNNING"], 10)
+            eng.stop(job.id)
+            clock.advance(int(FAST.stop_grace_s * 1000))
+            pool.beat()
+            stopped = eng.wait(job.id, ["STOPPED"], 10)
+        assert stopped.status is S.STOPPED
+        assert any(m.startswith("Forced: the job did not stop") for m in _messages(eng, job.id))
 
 
 def test_force_stop_ends_a_running_job_without_waiting_for_the_grace(eng: Engine) -> None:
