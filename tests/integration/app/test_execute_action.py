@@ -48,6 +48,15 @@ def write_loop_app(folder: Path) -> AppDefinition:
 
 
 @pytest.fixture
+def app_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): each test opens
+    its app and workers (``env``/``loop_env``) and closes them, the workers stopped and
+    joined, so it needs only an empty migrated database; taking a new one from the pool cost
+    more than several of these tests."""
+    return reused_db_url
+
+
+@pytest.fixture
 def loop_env(app_url: str, tmp_path: Path) -> Iterator[AppEnv]:
     env = make_env(app_url, write_loop_app(tmp_path))
     yield env
