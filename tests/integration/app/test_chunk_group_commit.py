@@ -25,6 +25,15 @@ RECORDS = 250  # three chunks of loop.CHUNK (100)
 
 
 @pytest.fixture
+def app_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): each test opens
+    its app (``quiet``, no workers: the test is the worker) and closes it, so it needs only
+    an empty migrated database; taking a new one from the pool cost more than several of
+    these tests."""
+    return reused_db_url
+
+
+@pytest.fixture
 def quiet(app_url: str) -> Iterator[AppEnv]:
     """The app on a fresh database, no worker running: the test is the worker."""
     e = make_env(app_url, workers=False)

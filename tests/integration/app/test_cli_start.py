@@ -35,6 +35,15 @@ def workers_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Host, "workers", in_process)
 
 
+@pytest.fixture
+def app_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): each command
+    opens and closes its own Host (and its workers: in this process, or the one
+    supervised worker process, ended before the command returns), so a test needs only an
+    empty migrated database; taking a new one from the pool cost more than the command."""
+    return reused_db_url
+
+
 def start(db: str, *args: str) -> tuple[int, str]:
     result = runner.invoke(cli, ["jobs", "start", *args, "--db", db])
     return result.exit_code, result.output

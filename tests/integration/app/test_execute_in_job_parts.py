@@ -30,6 +30,15 @@ CALLBACK = "function (item) { sys.logs.info('item ' + item); }"
 
 
 @pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): each test opens
+    its Host (and in-process workers, stopped before it closes) and closes it, so it needs
+    only an empty migrated database; taking a new one from the pool cost more than several
+    of these tests."""
+    return reused_db_url
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
 

@@ -10,6 +10,15 @@ from sysjobs.errors import BadRequest
 from tests.integration.app.conftest import AppEnv, make_env
 
 
+@pytest.fixture
+def app_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): each test opens
+    its app and workers (``env``) and closes them, the workers stopped and their threads
+    joined, so it needs only an empty migrated database; taking a new one from the pool
+    cost more than several of these tests."""
+    return reused_db_url
+
+
 def test_record_created_fires_the_background_listener_as_a_job(env: AppEnv) -> None:
     saved = env.app.records.save(Record("companies", {"name": "Newco", "type": "a"}))
     [job] = env.jobs.of_type("EXECUTE_LISTENER")

@@ -12,6 +12,15 @@ from sysjobs.errors import BadRequest, NotFound
 from tests.integration.app.conftest import AppEnv
 
 
+@pytest.fixture
+def app_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): each test opens
+    its app and workers (``env``) and closes them, the workers stopped and their threads
+    joined, so it needs only an empty migrated database; taking a new one from the pool
+    cost more than several of these tests."""
+    return reused_db_url
+
+
 def test_delete_records_deletes_matches_with_per_record_results(env: AppEnv) -> None:
     ids = [r.id for r in env.app.records.find("companies", {"type": "a"})[0]]
     job = env.jobs.run(env.app.delete_records("companies", {"type": "a"}))

@@ -51,6 +51,14 @@ def _with_queues(root: Path, name: str) -> Path:
 
 
 @pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): these tests need
+    only an empty migrated database and close every engine, pool and Host they open; taking
+    a new one from the pool and checking it on the way back cost more than many tests here."""
+    return reused_db_url
+
+
+@pytest.fixture
 def host(db_url: str, tmp_path: Path) -> Iterator[Host]:
     opened = Host(db_url, _with_queues(tmp_path, "queued"), pool_size=1)
     yield opened

@@ -100,6 +100,14 @@ class Claimers:
 
 
 @pytest.fixture
+def db_url(reused_db_url: str) -> str:
+    """The module's database, emptied for this test (``tests/emptying.py``): these tests need
+    only an empty migrated database and close every engine, pool and Host they open; taking
+    a new one from the pool and checking it on the way back cost more than many tests here."""
+    return reused_db_url
+
+
+@pytest.fixture
 def claimers(db_url: str) -> Iterator[Claimers]:
     opened = Claimers(db_url)
     yield opened
