@@ -9,10 +9,14 @@ transaction and never lets it fall before the times the job already has.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
+from sysjobs.errors import SysError
 from sysjobs.jobs import ids
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -53,6 +57,39 @@ def sleep(clock: Clock, seconds: float) -> None:
         clock.sleep(seconds)
     else:
         time.sleep(seconds)
+
+
+def while_unanswered(
+    clock: Clock, call: Callable[[], T], *, within_s: float, warn: Callable[[], None]
+) -> T:
+    """``call()``, again while the database does not answer (a restart, a cut connection),
+    with pauses of 0.1 s doubling up to 2 s, for up to ``within_s``; then its error.
+
+    Errors of sysjobs' own (``LeaseLost``, ``Timeout``…) are answers, not outages: raised at
+    once. The window and the pauses are on ``clock`` when it is a :class:`Sleeper` (the
+    engine's injected clock: a test steps through an outage of minutes without sleeping);
+    on another clock the pauses are the machine's sleeps, so the window is timed on the
+    machine's monotonic clock too — a clock that neither waits nor moves with the machine
+    would otherwise never reach the window's end. ``warn`` is called before each pause.
+    """
+    if isinstance(clock, Sleeper):
+        now_s: Callable[[], float] = lambda: clock.now_ms() / 1000  # noqa: E731
+        pause_for: Callable[[float], None] = clock.sleep
+    else:
+        now_s, pause_for = time.monotonic, time.sleep
+    deadline = now_s() + within_s
+    pause = 0.1
+    while True:
+        try:
+            return call()
+        except SysError:
+            raise
+        except Exception:
+            if now_s() + pause > deadline:
+                raise
+            warn()
+            pause_for(pause)
+            pause = min(pause * 2, 2.0)
 
 
 #: The clock an engine uses unless its settings say otherwise.

@@ -10,11 +10,9 @@ thread is abandoned, and anything it still tries to write is refused.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sysjobs.errors import SysError
 from sysjobs.jobs import (
     Claimed,
     ClaimSpec,
@@ -27,6 +25,7 @@ from sysjobs.jobs import (
     Outcome,
     RunState,
 )
+from sysjobs.jobs.clock import while_unanswered
 from sysjobs.jobs.scripts import ScriptRunner, TerminableScriptRunner
 from sysjobs.worker.scripts import bind_to_job
 
@@ -79,26 +78,23 @@ def _finish(
     """Write the end, retrying while the database does not answer (a restart, a cut
     connection): the job stays in the pool meanwhile, so its heartbeat keeps the lease —
     giving up early would leave it RUNNING under a lease renewed for nobody."""
-    deadline = time.monotonic() + FINISH_RETRY_S
-    pause = 0.1
     request = FinishRequest(
         running.claimed.lease, outcome, reason=error, has_errors=bool(error),
         results=running.state.results, progress=running.state.progress, then_claim=then_claim,
     )  # fmt: skip
-    while True:
-        try:
-            if unlogged and error is not None:  # the reason goes in the job's log first
-                unlogged = not engine.leases.log(running.claimed.lease, "ERROR", error)
-            _ended, claimed = write(request)
-            return claimed
-        except SysError:
-            raise
-        except Exception:
-            if time.monotonic() + pause > deadline:
-                raise
-            log.warning("sysjobs: could not end job %s yet; retrying", running.job_id)
-            time.sleep(pause)
-            pause = min(pause * 2, 2.0)
+    logged = not unlogged
+
+    def end() -> list[Claimed]:
+        nonlocal logged
+        if not logged and error is not None:  # the reason goes in the job's log first
+            logged = engine.leases.log(running.claimed.lease, "ERROR", error)
+        _ended, claimed = write(request)
+        return claimed
+
+    def warn() -> None:
+        log.warning("sysjobs: could not end job %s yet; retrying", running.job_id)
+
+    return while_unanswered(engine.clock, end, within_s=FINISH_RETRY_S, warn=warn)
 
 
 def _run_handler(

@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 from sysjobs.app.app import App
 from sysjobs.app.jobtypes.models import ExecuteInJobData
 from sysjobs.app.scripts import SCRIPT_TIMEOUT_S, error_text, script_session
-from sysjobs.errors import SysError, SystemException
+from sysjobs.errors import SystemException
 from sysjobs.jobs import JobContext
-from sysjobs.jobs.clock import Clock, sleep
+from sysjobs.jobs.clock import Clock, while_unanswered
 from sysjobs.jobs.in_job import IN_JOB_TYPE, auto_step, plan_parts
 from sysjobs.jobs.models import JobState
 
@@ -312,26 +312,16 @@ def _end(ctx: JobContext, total: int, tally: Tally) -> None:
 
 
 def _steady(clock: Clock, call: Callable[[], T]) -> T:
-    """``call()``, again while the database does not answer (a PostgreSQL restart, a cut
-    connection), for up to :data:`DB_RETRY_S` by ``clock`` — the engine's, which also
-    times the pauses between tries (``sysjobs.jobs.clock.sleep``: a test's clock steps
-    through them): the job's lease outlives a short outage (its heartbeat retries too),
-    so giving up would fail the job for nothing. Errors of sysjobs' own (``LeaseLost``,
-    ``Timeout``…) are answers, not outages: raised at once. Every call retried so is
-    idempotent (a checkpoint written twice is the same one)."""
-    deadline_ms = clock.now_ms() + int(DB_RETRY_S * 1000)
-    pause = 0.1
-    while True:
-        try:
-            return call()
-        except SysError:
-            raise
-        except Exception:
-            if clock.now_ms() + int(pause * 1000) > deadline_ms:
-                raise
-            log.warning("sysjobs: the database did not answer an executeInJob write; retrying")
-            sleep(clock, pause)
-            pause = min(pause * 2, 2.0)
+    """``call()``, again while the database does not answer, for up to :data:`DB_RETRY_S`
+    by the engine's ``clock`` (``sysjobs.jobs.clock.while_unanswered``): the job's lease
+    outlives a short outage (its heartbeat retries too), so giving up would fail the job
+    for nothing. Every call retried so is idempotent (a checkpoint written twice is the
+    same one)."""
+    return while_unanswered(clock, call, within_s=DB_RETRY_S, warn=_warn_unanswered)
+
+
+def _warn_unanswered() -> None:
+    log.warning("sysjobs: the database did not answer an executeInJob write; retrying")
 
 
 def _run_chunk(
