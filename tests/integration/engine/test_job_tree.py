@@ -155,12 +155,16 @@ def test_no_child_escapes_a_cancel_that_lands_while_children_are_enqueued(
     errors: list[BaseException] = []
 
     def enqueue_children(parent: str) -> None:
-        started.wait()
+        # One batch before the cancel may land (else a fast cancel could find the threads
+        # not yet started and the tree without children), then more until it has landed.
         try:
+            eng.enqueue_many("NOOP", [{}] * 5, parent_id=parent)
+            started.wait()
             while not done.is_set():
                 eng.enqueue_many("NOOP", [{}] * 5, parent_id=parent)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
+            started.abort()
 
     threads = [threading.Thread(target=enqueue_children, args=(p,))
                for p in (root_id, root_id, first.id, first.id)]  # fmt: skip
