@@ -55,6 +55,19 @@ class ManualClock:
             self._ms += delta_ms
 
 
+
+class SteppingClock(ManualClock):
+    """A :class:`ManualClock` that also waits (a ``Sleeper``): each wait steps its time
+    instead of sleeping, and is counted — a retry loop timed by it runs at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.advance(round(seconds * 1000))
+
 class JitteryClock:
     """The wall clock, off by a different amount at each reading (-90 to +90 ms in a fixed
     cycle): consecutive readings go backwards as often as forwards, as the clocks of several

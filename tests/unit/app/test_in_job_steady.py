@@ -15,19 +15,7 @@ import sqlalchemy as sa
 from sysjobs.app.jobtypes.in_job import DB_RETRY_S, _steady
 from sysjobs.jobs import LeaseLost
 from sysjobs.jobs.clock import SYSTEM_CLOCK, Sleeper
-from tests.integration.engine.helpers import ManualClock
-
-
-class SteppingClock(ManualClock):
-    """A test clock whose waits step its time, and are counted."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.waits: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.advance(round(seconds * 1000))
+from tests.integration.engine.helpers import ManualClock, SteppingClock
 
 
 class Outage:

@@ -13,19 +13,7 @@ import sqlalchemy as sa
 
 from sysjobs.errors import BadRequest
 from sysjobs.jobs.clock import while_unanswered
-from tests.integration.engine.helpers import ManualClock
-
-
-class SteppingClock(ManualClock):
-    """A test clock whose waits step its time, and are counted."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.waits: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.advance(round(seconds * 1000))
+from tests.integration.engine.helpers import ManualClock, SteppingClock
 
 
 def _unanswered() -> str:
