@@ -132,8 +132,10 @@ jobs = sa.Table(
     sa.Index("ix_jobs_app_created", "app", "created_ms", "id"),
     sa.Index("ix_jobs_status_created", "status", "created_ms", "id"),
     sa.Index("ix_jobs_type_created", "type", "created_ms"),
-    sa.Index("ix_jobs_started", "started_ms"),
-    sa.Index("ix_jobs_ended", "ended_ms"),
+    # Only the jobs that have the time (revision 0019): every query on them bounds the
+    # column, which implies IS NOT NULL; a pending job writes an entry in neither.
+    partial_index("ix_jobs_started", "started_ms", where="started_ms IS NOT NULL"),
+    partial_index("ix_jobs_ended", "ended_ms", where="ended_ms IS NOT NULL"),
     # The job tree (revision 0015, which dropped ``ix_jobs_parent``): a page's children
     # counts (index-only), a job's children, a subtree's walk; a root's tree newest first
     # (``sysjobs.store.tree``).

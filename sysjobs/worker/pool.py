@@ -112,6 +112,8 @@ class WorkerPool:
         #: The apps whose jobs this pool claims and runs, by key.
         self.served = served_apps(engine, script_runner, apps)
         self._keys = tuple(self.served)
+        #: Each served app's registry, by key (read at every claim: built once).
+        self._registries = {k: a.engine.registry for k, a in self.served.items()}
         self._turns = itertools.count()  # rotates the apps' order from claim to claim
         self.concurrency = max(1, concurrency)
         #: The served apps' own queues (manifest ``queues:``), one per name.
@@ -139,7 +141,7 @@ class WorkerPool:
         self._gate = ClaimGate()  # every claim passes it: :meth:`pause` closes it
         #: Each claim's jobs against the holds asked afresh (``sysjobs.worker.recheck``).
         self._check = ClaimCheck(
-            engine.leases, {k: a.engine.registry for k, a in self.served.items()},
+            engine.leases, self._registries,
             wake=lambda: engine.hub.notify([f"pool:{self.owner}"]),
         )  # fmt: skip
         #: This pool's row in the workers registry, naming the apps it serves.
@@ -322,14 +324,16 @@ class WorkerPool:
         """``criteria`` and whose jobs a claim takes: the served apps, in this claim's turn
         order, each with the types its own engine may claim now (held types left out) and
         its concurrency limits (its queues' maximums, its cap: held across the fleet)."""
-        keys = self._keys
-        registries = {k: self.served[k].engine.registry for k in keys}
+        keys, registries = self._keys, self._registries
+        if len(keys) == 1:  # (every finishing job asks: one app's answer without the loops)
+            key, registry = keys[0], registries[keys[0]]
+            caps, cap = registry.queue_caps(), registry.app_cap
+            return {**criteria, "queue_caps": {key: caps} if caps else {},
+                    "app_caps": {key: cap} if cap is not None else {},
+                    "apps": keys, "types": registry.claimable()}  # fmt: skip
         queue_caps = {k: caps for k, r in registries.items() if (caps := r.queue_caps())}
         app_caps = {k: r.app_cap for k, r in registries.items() if r.app_cap is not None}
         limits: ClaimCriteria = {"queue_caps": queue_caps, "app_caps": app_caps}
-        if len(keys) == 1:
-            types = registries[keys[0]].claimable()
-            return {**criteria, **limits, "apps": keys, "types": types}
         turn = next(self._turns) % len(keys)
         order = keys[turn:] + keys[:turn]
         app_types = {k: registries[k].claimable() for k in order}

@@ -514,3 +514,20 @@ def test_the_schema_declares_each_index_as_the_migrations_build_it_on_the_databa
     assert ddl("ix_jobs_created").endswith("(created_ms, id)")
     if engine.database.name == "postgresql":
         assert "USING gin (message gin_trgm_ops)" in ddl("ix_job_logs_message_trgm")
+
+
+def test_the_start_and_end_indexes_hold_only_jobs_that_have_the_time(engine: Engine) -> None:
+    """Revision 0019: ``ix_jobs_started`` / ``ix_jobs_ended`` are partial on their column
+    being set — a pending job writes an entry in neither (every query on them bounds the
+    column; their plans are the tests above). Declared so, and built so by the migrations."""
+    dialect = engine.database.engine.dialect
+    if engine.database.name == "postgresql":
+        built = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+    else:
+        built = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
+    for name, column in (("ix_jobs_started", "started_ms"), ("ix_jobs_ended", "ended_ms")):
+        declared = str(sa.schema.CreateIndex(DECLARED[name]).compile(dialect=dialect))
+        assert declared.endswith(f"WHERE {column} IS NOT NULL")
+        with engine.database.engine.connect() as conn:
+            ddl = conn.execute(sa.text(built), {"name": name}).scalar_one()
+        assert f"{column} IS NOT NULL" in ddl.replace("(", "").replace(")", "")

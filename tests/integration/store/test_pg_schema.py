@@ -163,6 +163,25 @@ def test_revision_0018_downgrades_to_the_v6_functions_and_upgrades_back(
     assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
 
 
+def test_revision_0019_downgrades_to_full_time_indexes_and_upgrades_back(
+    new_database: Callable[[], str],
+) -> None:
+    migrated, from_file = new_database(), new_database()
+    _migrate(migrated)
+    engine = sa.create_engine(migrated, poolclass=sa.NullPool)
+    migrate.downgrade(engine, "0018")
+    engine.dispose()
+    indexes = {row[1]: row[2] for row in _catalog(migrated)["indexes"]}
+    assert indexes["ix_jobs_started"].endswith("USING btree (started_ms)")
+    assert indexes["ix_jobs_ended"].endswith("USING btree (ended_ms)")
+    _migrate(migrated)
+    _apply_schema_file(from_file)
+    expected, found = _catalog(from_file), _catalog(migrated)
+    assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
+    indexes = {row[1]: row[2] for row in found["indexes"]}
+    assert indexes["ix_jobs_started"].endswith("WHERE (started_ms IS NOT NULL)")
+
+
 def test_the_catalog_comparison_sees_a_changed_function_body(
     new_database: Callable[[], str],
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from sysjobs.errors import BadRequest
-from sysjobs.jobs.clock import while_unanswered
+from sysjobs.jobs.clock import SYSTEM_CLOCK, Sleeper, waits, while_unanswered
 from tests.integration.engine.helpers import ManualClock, SteppingClock
 
 
@@ -66,3 +66,11 @@ def test_a_call_answered_after_an_outage_returns_its_answer() -> None:
 
     assert while_unanswered(clock, later, within_s=10.0, warn=lambda: None) == "answered"
     assert clock.waits == [0.1, 0.2]
+
+
+def test_a_clock_waits_when_its_class_has_sleep_whatever_the_instance() -> None:
+    """``waits`` decides by the class, once (the protocol's own check costs ~10 µs a call,
+    paid at every job's end): the same answers as ``isinstance(clock, Sleeper)``."""
+    clocks = [SteppingClock(), SteppingClock(), ManualClock(), ManualClock(), SYSTEM_CLOCK]
+    assert [waits(c) for c in clocks] == [isinstance(c, Sleeper) for c in clocks]
+    assert [waits(c) for c in clocks] == [True, True, False, False, True]

@@ -1,4 +1,4 @@
--- The current PostgreSQL schema of sysjobs: what revisions 0001-0018 applied in order leave,
+-- The current PostgreSQL schema of sysjobs: what revisions 0001-0019 applied in order leave,
 -- tables, sequences, constraints, indexes and the lease functions (Alembic's own
 -- alembic_version table aside). tests/integration/store/test_pg_schema.py holds the two equal,
 -- comparing the catalogs; after a new revision, bring this file along (pg_dump --schema-only
@@ -252,13 +252,13 @@ CREATE INDEX ix_jobs_app_root ON jobs USING btree (app, root_id, created_ms, id)
 
 CREATE INDEX ix_jobs_created ON jobs USING btree (created_ms, id);
 
-CREATE INDEX ix_jobs_ended ON jobs USING btree (ended_ms);
+CREATE INDEX ix_jobs_ended ON jobs USING btree (ended_ms) WHERE (ended_ms IS NOT NULL);
 
 CREATE INDEX ix_jobs_leased ON jobs USING btree (lease_expires_ms) WHERE (owner IS NOT NULL);
 
 CREATE INDEX ix_jobs_root_pending ON jobs USING btree (root_id, turn) WHERE (((status)::text = 'PENDING'::text) AND (root_id IS NOT NULL));
 
-CREATE INDEX ix_jobs_started ON jobs USING btree (started_ms);
+CREATE INDEX ix_jobs_started ON jobs USING btree (started_ms) WHERE (started_ms IS NOT NULL);
 
 CREATE INDEX ix_jobs_status_created ON jobs USING btree (status, created_ms, id);
 
