@@ -21,9 +21,10 @@ PICKED = {"infinite loop", "deep recursion" , "plain recursion", "thrown object 
 CHOSEN = [h for h in ALL if h.name in PICKED]
 
 
-#: A small heap and data limit (the hostile host's 32 MB heap; the default 256 MiB heap took
-#: ~20 s of CPU in GC before one huge allocation ended the process): the killer below ends
-#: its process at once, the ArrayBuffer bomb reaches its limit after fewer buffers.
+#: A small heap and data limit (a 32 MB heap, whose 64 MB old space the killer's 256 MB array
+#: is four times; the default 256 MiB heap took ~20 s of CPU in GC before one huge
+#: allocation ended the process): the killer below ends its process at once, the
+#: ArrayBuffer bomb reaches its limit after fewer buffers.
 SMALL = {"limits": limits_to_json(Limits(heap_bytes=32 * 1024 * 1024)), "data_limit_mb": 1024}
 
 
