@@ -103,9 +103,7 @@ def test_sigkill_mid_job_retries_an_idempotent_job_on_the_replacement(
 
 def test_sigterm_puts_a_running_job_back_at_a_safe_point(own_db_url: str) -> None:
     # A database of its own: the job it leaves PENDING would run under the module's workers.
-    config = WorkerConfig(
-        own_db_url, concurrency=1, lease_s=2.0, shutdown_grace_s=5.0, setup=SETUP
-    )
+    config = WorkerConfig(own_db_url, concurrency=1, lease_s=2.0, shutdown_grace_s=5.0, setup=SETUP)
     with open_engine(own_db_url, EngineSettings(lease_s=2.0)) as eng:
         supervisor = WorkerProcesses(config, processes=1).start()
         try:
