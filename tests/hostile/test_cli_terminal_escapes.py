@@ -20,13 +20,16 @@ from tests.acceptance.inprocess import sysjobs_in_process
 HOSTILE = "x\x1b[2J\x1b]0;pwned\x07\x1b[31mred\x1b]52;c;aGk=\x07\u009b2Jc1\x7fdel\x08bs"
 
 
-@pytest.fixture
-def stored(db_url: str) -> tuple[str, str]:
-    with Host(db_url, pool_size=0) as host:
+@pytest.fixture(scope="module")
+def stored(module_db_url: str) -> tuple[str, str]:
+    """One database per module and backend holding the hostile text: every test only reads
+    it through a command (nothing here writes), so each reads what a database of its own
+    would hold."""
+    with Host(module_db_url, pool_size=0) as host:
         job = host.start_script_job("1", label="label " + HOSTILE[:60])
         host.engine.log_info(job.id, "line " + HOSTILE + "\nsecond\tline")
         host.run(f"sys.logs.warn({HOSTILE!r})")
-    return db_url, job.id
+    return module_db_url, job.id
 
 
 @pytest.mark.parametrize("command", ["jobs ls", "jobs show {id}", "jobs logs {id}", "logs app",

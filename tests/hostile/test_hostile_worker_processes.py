@@ -21,11 +21,22 @@ PICKED = {"infinite loop", "deep recursion" , "plain recursion", "thrown object 
 CHOSEN = [h for h in ALL if h.name in PICKED]
 
 
+#: A small heap and data limit (a 32 MB heap, whose 64 MB old space the killer's 256 MB array
+#: is four times; the default 256 MiB heap took ~20 s of CPU in GC before one huge
+#: allocation ended the process): the killer below ends its process at once, the
+#: ArrayBuffer bomb reaches its limit after fewer buffers.
+SMALL = {"limits": limits_to_json(Limits(heap_bytes=32 * 1024 * 1024)), "data_limit_mb": 1024}
+
+
 @pytest.fixture(scope="module")
 def process_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host, WorkerProcesses]]:
+    """One host and one supervised worker process for the module: each test reads back only
+    its own jobs, and the test whose script kills the process leaves the replacement it shows
+    serving for the next (whose own pids are read when it starts)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('hostile-procs') / 'p.db'}"
     config = WorkerConfig(url, concurrency=2, lease_s=5.0, shutdown_grace_s=2.0,
-                          setup="sysjobs.host:worker_setup", runner_factory="sysjobs.host:worker_runner")  # fmt: skip
+                          setup="sysjobs.host:worker_setup", setup_args=SMALL,
+                          runner_factory="sysjobs.host:worker_runner")  # fmt: skip
     with Host(url) as host:
         supervisor = WorkerProcesses(config, processes=1).start()
         try:
@@ -73,28 +84,18 @@ def test_an_array_buffer_bomb_in_a_worker_process_is_a_memory_limit(
 
 
 def test_a_script_that_kills_its_worker_process_ends_with_a_reason_and_work_goes_on(
-    tmp_path_factory: pytest.TempPathFactory,
+    process_host: tuple[Host, WorkerProcesses],
 ) -> None:
     # One huge allocation is fatal to V8: the worker process dies, the supervisor takes
-    # its job back (ending it with the reason) and starts another process. A small heap and
-    # data limit get it there sooner (the default 256 MiB heap: ~20 s of CPU in GC).
-    url = f"sqlite:///{tmp_path_factory.mktemp('killer') / 'k.db'}"
-    small = {"limits": limits_to_json(Limits(heap_bytes=32 * 1024 * 1024)), "data_limit_mb": 1024}
-    config = WorkerConfig(url, concurrency=1, lease_s=5.0, shutdown_grace_s=2.0,
-                          setup="sysjobs.host:worker_setup", setup_args=small,
-                          runner_factory="sysjobs.host:worker_runner")  # fmt: skip
-    with Host(url) as host:
-        supervisor = WorkerProcesses(config, processes=1).start()
-        try:
-            first = supervisor.pids()
-            # One 256 MB backing store, four times the 64 MB old space: fatal at once.
-            killer = host.start_script_job("new Array(2 ** 25).fill(1.5); 1", label="killer", timeout_s=60)
-            ended = host.engine.wait(killer.id, DONE, 120)
-            assert ended.has_errors
-            reasons = " ".join(e.message for e in host.engine.logs(killer.id, {"level": "ERROR"}))
-            assert "worker process" in reasons and "died" in reasons, reasons
-            nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE, 60)
-            assert nxt.results == {"value": 42}
-            assert supervisor.pids() != first
-        finally:
-            supervisor.stop(timeout_s=10)
+    # its job back (ending it with the reason) and starts another process.
+    host, supervisor = process_host
+    first = supervisor.pids()
+    # One 256 MB backing store, four times the 64 MB old space: fatal at once.
+    killer = host.start_script_job("new Array(2 ** 25).fill(1.5); 1", label="killer", timeout_s=60)
+    ended = host.engine.wait(killer.id, DONE, 120)
+    assert ended.has_errors
+    reasons = " ".join(e.message for e in host.engine.logs(killer.id, {"level": "ERROR"}))
+    assert "worker process" in reasons and "died" in reasons, reasons
+    nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE, 60)
+    assert nxt.results == {"value": 42}
+    assert supervisor.pids() != first

@@ -37,15 +37,27 @@ class Reports:
         return [r.value for _, r in self.results]
 
 
-@pytest.fixture
-def short_sandbox() -> Iterator[Sandbox]:
-    """A 1 s limit per run: the items that loop end quickly."""
+def _limited(timeout_s: float) -> Iterator[Sandbox]:
     holder: dict[str, Sandbox] = {}
-    sb = Sandbox([*core_namespaces(), make_test_namespace(holder)], Limits(timeout_s=1.0),
+    sb = Sandbox([*core_namespaces(), make_test_namespace(holder)], Limits(timeout_s=timeout_s),
                  pool_size=0)  # fmt: skip
     holder["sandbox"] = sb
     yield sb
     sb.close()
+
+
+@pytest.fixture
+def short_sandbox() -> Iterator[Sandbox]:
+    """A 1 s limit per run: items of 0.4 s each fit it with room to spare."""
+    yield from _limited(1.0)
+
+
+@pytest.fixture
+def spin_sandbox() -> Iterator[Sandbox]:
+    """A 0.25 s limit per run, for items that loop until it: any limit shows the same
+    ``timeout`` (and the items around them, which end at once, the same ``ok``), and the
+    loop spins until it — a short one is that much less CPU."""
+    yield from _limited(0.25)
 
 
 def _items(n: int) -> list[dict[str, Any]]:
@@ -94,15 +106,15 @@ def test_a_thrown_non_error_and_an_unserialisable_value_are_that_items_outcome(
 
 
 def test_an_item_that_loops_times_out_and_the_next_items_run_in_a_fresh_context(
-    short_sandbox: Sandbox,
+    spin_sandbox: Sandbox,
 ) -> None:
     reports = Reports()
     source = "if (n === 1) { while (true) {} } globalThis.before = typeof before; n"
-    with short_sandbox.session() as session:
+    with spin_sandbox.session() as session:
         session.run_each(source, _items(4), reports)
     assert reports.outcomes() == [(0, "ok"), (1, "timeout"), (2, "ok"), (3, "ok")]
     assert reports.values() == [0, None, 2, 3]
-    assert short_sandbox.counts["built"] == 2, "the looping item's context was discarded"
+    assert spin_sandbox.counts["built"] == 2, "the looping item's context was discarded"
 
 
 def test_each_item_has_its_own_time_limit(short_sandbox: Sandbox) -> None:
@@ -159,18 +171,18 @@ def test_an_async_function_an_item_leaves_runs_after_the_last_item(sandbox: Sand
 
 
 def test_a_microtask_loop_an_item_leaves_ends_the_call_with_timeout(
-    short_sandbox: Sandbox,
+    spin_sandbox: Sandbox,
 ) -> None:
     reports = Reports()
     source = "if (n === 1) { (async function () { while (true) { await 0; } })(); } n"
-    with short_sandbox.session() as session:
+    with spin_sandbox.session() as session:
         tail = session.run_each(source, _items(3), reports)
         nxt = session.run("'still serving'")
     assert reports.outcomes() == [(0, "ok"), (1, "ok"), (2, "ok")]
     assert tail.outcome is Outcome.TIMEOUT
     assert tail.error is not None and "asynchronous work" in tail.error.message
     assert nxt.value == "still serving"
-    assert short_sandbox.counts["built"] == 2, "the wedged context was discarded"
+    assert spin_sandbox.counts["built"] == 2, "the wedged context was discarded"
 
 
 def test_globals_an_item_sets_are_there_for_the_next_items_of_the_same_session(
