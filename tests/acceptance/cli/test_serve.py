@@ -54,8 +54,6 @@ def serving(
             proc.communicate(timeout=20)
 
 
-
-
 def test_serve_without_a_token_makes_one_and_prints_it(tmp_path: Path) -> None:
     with serving(tmp_path, "--read-only") as (base, proc):
         assert httpx.get(base + "/api/me").status_code == 401
