@@ -9,11 +9,13 @@ from tests.acceptance.cli.conftest import Cli
 
 
 def test_follow_streams_logs_with_a_progress_bar_until_the_job_ends(cli: Cli, host: Host) -> None:
-    job = host.engine.enqueue("STEPS", {"steps": 8, "step_s": 0.2}, label="Followed")
+    # In-process: the follower starts at once, so the job need not outlive a process start;
+    # its eight steps still span more than one of the follower's re-reads (0.5 s).
+    job = host.engine.enqueue("STEPS", {"steps": 8, "step_s": 0.1}, label="Followed")
     with host.workers(1, in_process=True):
         host.engine.wait(job.id, "RUNNING", 30)
-        follower = cli.popen("jobs", "logs", job.id, "--follow")
-        out, err = follower.communicate(timeout=120)
+        follower = cli("jobs", "logs", job.id, "--follow")
+    out, err = follower.stdout, follower.stderr
     assert follower.returncode == 0, err
     lines = [f"step {n} of 8" for n in range(1, 9)]
     assert all(line in out for line in lines)

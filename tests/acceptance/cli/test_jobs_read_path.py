@@ -12,6 +12,7 @@ same figures.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,21 +100,29 @@ def ls_lines(ids: dict[str, str]) -> list[tuple[str, ...]]:
     ]  # fmt: skip
 
 
+#: Refused once the database is open (statuses, the app's types, sizes, roots): both databases.
 BAD_LS: list[tuple[str, ...]] = [
     ("--status", "BOGUS"), ("--type", "NOPE"), ("--type", ","),
     ("--type", "STEPS"), ("--app", "other", "--type", "NOOP"),
-    ("--start-from", "yesterday"), ("--create-from", "5", "--create-to", "1"),
-    ("--end-to", "1e20"), ("--start-from", "99999999999999999999"), ("--size", "0"),
-    ("--size", "-1"), ("--size", "abc"), ("--size", "1" * 25), ("--bogus",), ("extra",),
-    ("--root", "nope"), ("--root", "f" * 24), ("--status", "PENDING", "--root", "f" * 24),
-    ("--app", "Bad Key!"), ("--type",), ("--", "x"), ("--type", "\ud800"),
-    ("--status", "x" * 10_000), ("--json=1",),
+    ("--create-from", "5", "--create-to", "1"), ("--size", "0"),
+    ("--size", "-1"), ("--size", "1" * 25),
+    ("--root", "nope"), ("--root", "f" * 24),
+    ("--type", "\ud800"), ("--status", "x" * 10_000),
+]  # fmt: skip
+#: Refused while the command line is read, before any database is opened (times, a size
+#: that is no number, unknown options and arguments, options that exclude each other):
+#: the same on either database, so on SQLite only.
+BAD_LS_BEFORE_THE_DATABASE: list[tuple[str, ...]] = [
+    ("--start-from", "yesterday"), ("--end-to", "1e20"), ("--start-from", "99999999999999999999"),
+    ("--size", "abc"), ("--bogus",), ("extra",), ("--status", "PENDING", "--root", "f" * 24),
+    ("--app", "Bad Key!"), ("--type",), ("--", "x"), ("--json=1",),
 ]  # fmt: skip
 #: Command lines the quick path leaves to typer although they are not errors.
 UNUSUAL_LS: list[tuple[str, ...]] = [
-    ("--help",), ("--json", "--json"), ("--has-errors", "--no-errors"),
+    ("--json", "--json"), ("--has-errors", "--no-errors"),
     ("--size", "1", "--size", "2"), ("--size", "007"),
 ]  # fmt: skip
+UNUSUAL_LS_BEFORE_THE_DATABASE: list[tuple[str, ...]] = [("--help",)]
 
 
 def test_ls_prints_the_same_bytes_for_every_option(
@@ -133,6 +142,17 @@ def test_ls_refuses_bad_input_with_the_same_line_and_exit_code(
     for args in BAD_LS + UNUSUAL_LS:
         quick, engine = both_ways(monkeypatch, module_db_url, tmp_path, "jobs", "ls", *args)
         assert engine.returncode == (2 if args in BAD_LS else 0), (args, engine)
+        assert quick == engine, args
+
+
+def test_ls_refuses_bad_input_before_the_database_with_the_same_line_and_exit_code(
+    monkeypatch: pytest.MonkeyPatch, sqlite_template: Path, tmp_path: Path, still_clock: None
+) -> None:  # fmt: skip
+    db_url = f"sqlite:///{tmp_path / 'sysjobs.db'}"
+    shutil.copyfile(sqlite_template, tmp_path / "sysjobs.db")
+    for args in BAD_LS_BEFORE_THE_DATABASE + UNUSUAL_LS_BEFORE_THE_DATABASE:
+        quick, engine = both_ways(monkeypatch, db_url, tmp_path, "jobs", "ls", *args)
+        assert engine.returncode == (2 if args in BAD_LS_BEFORE_THE_DATABASE else 0), (args, engine)
         assert quick == engine, args
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.acceptance.inprocess import sysjobs_in_process
 
@@ -53,17 +54,6 @@ def serving(
             proc.communicate(timeout=20)
 
 
-def test_serve_with_a_token_and_a_read_token(tmp_path: Path) -> None:
-    with serving(tmp_path, "--token", "s3cret", "--read-token", "look") as (base, _proc):
-        assert httpx.get(base + "/api/jobs").status_code == 401
-        me = httpx.get(base + "/api/me", headers={"Authorization": "Bearer s3cret"})
-        assert me.json() == {"role": "admin"}
-        reader = httpx.get(base + "/api/me", headers={"Authorization": "Bearer look"})
-        assert reader.json() == {"role": "read"}
-        page = httpx.get(base + "/")
-        assert page.status_code == 200 and "sysjobs" in page.text
-
-
 def test_serve_without_a_token_makes_one_and_prints_it(tmp_path: Path) -> None:
     with serving(tmp_path, "--read-only") as (base, proc):
         assert httpx.get(base + "/api/me").status_code == 401
@@ -92,29 +82,45 @@ def _job_from_the_console(base: str, source: str) -> dict[str, Any]:
     return dict(reply.json())
 
 
-def test_memory_bombs_from_the_console_end_their_jobs_while_the_server_keeps_serving(
-    tmp_path: Path,
-) -> None:
-    # serve runs jobs in a supervised worker process (1 here; the data limit keeps the
-    # ArrayBuffer bomb small, the 32 MB heap its old space at 64 MB): one huge array ends
-    # that process at once, never the server.
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """One ``serve`` with a token and a read token for the tests that neither stop it nor
+    change what the others see: it runs jobs in a supervised worker process (1 here; the
+    data limit keeps the ArrayBuffer bomb small, the 32 MB heap its old space at 64 MB)."""
     limit = {"SYSJOBS_WORKER_DATA_LIMIT_MB": "1024", "SYSJOBS_WORKER_HEAP_MB": "32"}
-    with serving(tmp_path, "--token", "s3cret", "--slots", "2", workers=1, env=limit) as (
-        base,
-        proc,
-    ):
-        array = _job_from_the_console(base, ARRAY_BOMB)
-        assert (array["job"]["status"], array["job"]["hasErrors"]) == ("FINISHED", True)
-        reasons = " ".join(line["message"] for line in array["logs"] if line["level"] == "ERROR")
-        assert "worker process" in reasons and "died" in reasons, reasons
-        assert "memoryLimit" in reasons, reasons
-        assert _job_from_the_console(base, "6 * 7")["job"]["results"] == {"value": 42}
-        buffers = _job_from_the_console(base, BUFFER_BOMB)["job"]
-        assert buffers["status"] == "FINISHED"
-        assert buffers["results"]["error"]["code"] == "memoryLimit", buffers
-        assert _job_from_the_console(base, "6 * 7")["job"]["results"] == {"value": 42}
-        assert httpx.get(base + "/api/me", headers=ADMIN).json() == {"role": "admin"}
-        assert proc.poll() is None
+    with serving(tmp_path_factory.mktemp("serve"), "--token", "s3cret", "--read-token", "look",
+                 "--slots", "2", workers=1, env=limit) as running:  # fmt: skip
+        yield running
+
+
+def test_serve_with_a_token_and_a_read_token(served: tuple[str, subprocess.Popen[str]]) -> None:
+    base, _proc = served
+    assert httpx.get(base + "/api/jobs").status_code == 401
+    me = httpx.get(base + "/api/me", headers={"Authorization": "Bearer s3cret"})
+    assert me.json() == {"role": "admin"}
+    reader = httpx.get(base + "/api/me", headers={"Authorization": "Bearer look"})
+    assert reader.json() == {"role": "read"}
+    page = httpx.get(base + "/")
+    assert page.status_code == 200 and "sysjobs" in page.text
+
+
+def test_memory_bombs_from_the_console_end_their_jobs_while_the_server_keeps_serving(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    # One huge array ends the worker process at once, never the server.
+    base, proc = served
+    array = _job_from_the_console(base, ARRAY_BOMB)
+    assert (array["job"]["status"], array["job"]["hasErrors"]) == ("FINISHED", True)
+    reasons = " ".join(line["message"] for line in array["logs"] if line["level"] == "ERROR")
+    assert "worker process" in reasons and "died" in reasons, reasons
+    assert "memoryLimit" in reasons, reasons
+    assert _job_from_the_console(base, "6 * 7")["job"]["results"] == {"value": 42}
+    buffers = _job_from_the_console(base, BUFFER_BOMB)["job"]
+    assert buffers["status"] == "FINISHED"
+    assert buffers["results"]["error"]["code"] == "memoryLimit", buffers
+    assert _job_from_the_console(base, "6 * 7")["job"]["results"] == {"value": 42}
+    assert httpx.get(base + "/api/me", headers=ADMIN).json() == {"role": "admin"}
+    assert proc.poll() is None
 
 
 def test_in_process_workers_are_an_explicit_opt_in_of_serve(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ def test_on_a_terminal_watch_redraws_in_place(
     assert "\x1b[2K" in shown or "\x1b[1A" in shown  # the second frame erased the first
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # refused before it is opened
 @pytest.mark.parametrize(
     ("args", "message"),
     [

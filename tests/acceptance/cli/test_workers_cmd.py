@@ -7,20 +7,18 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from sysjobs.cli import stats_cmd
 from sysjobs.host import Host
+from sysjobs.jobs.workers import WorkerInfo, list_workers
 from sysjobs.worker import WorkerPool
 from sysjobs.worker.served import ServedApp
 from tests.acceptance.cli.conftest import Cli
 from tests.acceptance.web.test_api_workers import gone_worker
-
-PATIENCE_S = 20.0
+from tests.acceptance.worker.waits import wait_for
 
 
 def workers_json(cli: Cli, *args: str) -> dict[str, Any]:
@@ -30,14 +28,8 @@ def workers_json(cli: Cli, *args: str) -> dict[str, Any]:
     return body
 
 
-def eventually(read: Callable[[], dict[str, Any]],
-               ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:  # fmt: skip
-    deadline = time.monotonic() + PATIENCE_S
-    while True:
-        found = read()
-        if ok(found) or time.monotonic() > deadline:
-            assert ok(found), found
-            return found
+def _busy_row(host: Host) -> WorkerInfo | None:
+    return next((w for w in list_workers(host.engine) if w.busy == 1), None)
 
 
 def test_workers_lists_the_running_pool_as_a_table_and_as_json(cli: Cli, host: Host) -> None:
@@ -61,8 +53,11 @@ def test_workers_shows_a_busy_pool_and_a_gone_worker(cli: Cli, host: Host) -> No
     job = host.engine.enqueue("STEPS", {"steps": 400, "step_s": 0.05})
     with host.workers(2, in_process=True) as pool:  # trusted test job types
         host.engine.wait(job.id, "RUNNING", 30)
-        body = eventually(lambda: workers_json(cli, "--state", "alive"),
-                          lambda b: b["workers"][0]["busy"] == 1)  # fmt: skip
+        # The row says busy at the pool's next registry write (its heartbeat): waited for on
+        # the engine's wake-ups, then read by the command.
+        wait_for(host.engine, lambda: _busy_row(host), "a busy registry row")
+        body = workers_json(cli, "--state", "alive")
+        assert body["workers"][0]["busy"] == 1, body
         gone = workers_json(cli, "--state", "gone")
         table = cli("workers").stdout
         host.engine.cancel(job.id)
@@ -82,6 +77,7 @@ def test_all_apps_lists_the_workers_of_other_apps_too(cli: Cli, host: Host) -> N
     assert every["app"] == "*" and {w["id"] for w in every["workers"]} == {mine.owner, other.owner}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # refused before it is opened
 @pytest.mark.parametrize("state", ["dead", "ALIVE", "", "\ud800"])
 def test_a_bad_state_is_refused_naming_the_flag(cli: Cli, state: str) -> None:
     done = cli("workers", "--state", state)

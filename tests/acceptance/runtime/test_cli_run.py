@@ -1,17 +1,24 @@
 """``sysjobs run SCRIPT.js``: log lines on stdout, ``code: message`` on stderr, exit codes.
 
 Most run the console script in-process (tests/acceptance/inprocess.py); two run it as the
-process a user starts, end to end.
+process a user starts, end to end. One ``--in-job`` run starts its own worker process, as a
+user's does; the others that only read what ``--in-job`` prints leave their jobs
+(``--no-worker``) to one worker process this module shares on a database of its own.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from sysjobs.host import Host
 from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
 
@@ -26,6 +33,22 @@ def sysjobs_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "sysjobs.cli", *args], capture_output=True, text=True,
         timeout=120, cwd=cwd,
     )
+
+
+@pytest.fixture(scope="module")
+def shared_worker(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated SQLite database (the embedded default's kind) served by one worker process
+    of the default app, as ``sysjobs run --in-job`` would start for itself: its URL."""
+    path = tmp_path_factory.mktemp("in-job") / "sysjobs.db"
+    shutil.copyfile(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    with Host(url) as host, host.workers(relay_stderr=False):
+        yield url
+
+
+def in_job(*args: str, url: str, cwd: Path) -> Ran:
+    """``sysjobs run --in-job ARGS`` on the shared database, its job left to the shared worker."""
+    return sysjobs("run", "--in-job", "--no-worker", "--db", url, *args, cwd=cwd)
 
 
 def test_run_prints_log_lines_and_exits_zero(tmp_path: Path) -> None:
@@ -102,10 +125,12 @@ def test_in_job_runs_the_script_as_a_job_whose_log_gets_its_lines(tmp_path: Path
     assert re.fullmatch("job [0-9a-f]{24}\n", done.stderr)
 
 
-def test_in_job_error_is_reported_and_the_exit_code_is_non_zero(tmp_path: Path) -> None:
+def test_in_job_error_is_reported_and_the_exit_code_is_non_zero(
+    shared_worker: str, tmp_path: Path
+) -> None:
     script = tmp_path / "fails.js"
     script.write_text("log('before'); sys.jobs.findById('nope')")
-    done = sysjobs("run", "--in-job", str(script), cwd=tmp_path)
+    done = in_job(str(script), url=shared_worker, cwd=tmp_path)
     assert done.returncode == 1
     assert done.stdout == "before\n"
     job_line, error = done.stderr.splitlines()
@@ -113,13 +138,15 @@ def test_in_job_error_is_reported_and_the_exit_code_is_non_zero(tmp_path: Path) 
     assert error.startswith("badRequest: ") and "'nope'" in error
 
 
-def test_in_job_says_the_job_id_first_and_json_has_the_job_and_its_log(tmp_path: Path) -> None:
+def test_in_job_says_the_job_id_first_and_json_has_the_job_and_its_log(
+    shared_worker: str, tmp_path: Path
+) -> None:
     script = tmp_path / "ids.js"
     script.write_text("log('mine: ' + sys.jobs.getCurrentJobId())")
-    done = sysjobs("run", "--in-job", str(script), cwd=tmp_path)
+    done = in_job(str(script), url=shared_worker, cwd=tmp_path)
     job_id = done.stderr.removeprefix("job ").strip()
     assert done.stdout == f"mine: {job_id}\n"
-    as_json = sysjobs("run", "--in-job", "--json", str(script), cwd=tmp_path)
+    as_json = in_job("--json", str(script), url=shared_worker, cwd=tmp_path)
     assert (as_json.returncode, as_json.stderr) == (0, "")
     shown = json.loads(as_json.stdout)
     assert shown["job"]["status"] == "FINISHED" and shown["job"]["type"] == "RUN_SCRIPT"

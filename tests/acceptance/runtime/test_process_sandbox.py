@@ -17,9 +17,17 @@ SMALL_HEAP = 32 * 1024 * 1024
 ARRAY_BOMB = "new Array(2 ** 25).fill(1.5); 1"
 
 
+#: The module's limits: small log caps (64 KB a run, 16 KB a line) that only the flood test
+#: reaches — every other script logs a few bytes — and a 30 s deadline that no script here
+#: is meant to reach (the timeout tests pass their own): a replacement child's start on a
+#: loaded machine stays within it.
+LIMITS = Limits(timeout_s=30.0, heap_bytes=SMALL_HEAP, max_log_bytes=64 * 1024,
+                max_log_line_bytes=16 * 1024)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def process_sandbox() -> Iterator[ProcessSandbox]:
-    sandbox = ProcessSandbox(FACTORY, Limits(timeout_s=5.0, heap_bytes=SMALL_HEAP))
+    sandbox = ProcessSandbox(FACTORY, LIMITS)
     yield sandbox
     sandbox.close()
 
@@ -95,21 +103,20 @@ def test_a_loop_of_host_calls_left_behind_ends_its_run_not_the_child(
         assert_next_script_runs(process_sandbox)
 
 
-def test_a_child_flooding_log_before_it_dies_leaves_the_parent_a_capped_capture() -> None:
+def test_a_child_flooding_log_before_it_dies_leaves_the_parent_a_capped_capture(
+    process_sandbox: ProcessSandbox,
+) -> None:
     # The parent keeps the lines of a run whose child died (nothing else reports them):
     # bounded like the child's own capture — lines cut with a marker, bytes capped —
     # while every line still streams to the caller's sink.
-    limits = Limits(timeout_s=30.0, heap_bytes=SMALL_HEAP, max_log_bytes=64 * 1024,
-                    max_log_line_bytes=16 * 1024)  # fmt: skip
     flood = "for (var i = 0; i < 40; i++) log('x'.repeat(100 * 1024)); " + ARRAY_BOMB
     streamed: list[int] = []
-    with ProcessSandbox(FACTORY, limits) as sandbox:
-        result = sandbox.run(flood, log_sink=lambda line: streamed.append(len(line)))
-        assert result.outcome is Outcome.MEMORY_LIMIT, result
-        kept = sum(len(line.encode("utf-8")) for line in result.logs)
-        assert kept <= limits.max_log_bytes, kept
-        assert result.logs and all(line.endswith("more bytes cut]") for line in result.logs)
-        assert result.logs_dropped == 40 - len(result.logs) and result.logs_dropped > 0
-        assert result.logs_dropped_bytes >= 40 * 100 * 1024 - kept
-        assert streamed == [100 * 1024] * 40
-        assert_next_script_runs(sandbox)
+    result = process_sandbox.run(flood, log_sink=lambda line: streamed.append(len(line)))
+    assert result.outcome is Outcome.MEMORY_LIMIT, result
+    kept = sum(len(line.encode("utf-8")) for line in result.logs)
+    assert kept <= LIMITS.max_log_bytes, kept
+    assert result.logs and all(line.endswith("more bytes cut]") for line in result.logs)
+    assert result.logs_dropped == 40 - len(result.logs) and result.logs_dropped > 0
+    assert result.logs_dropped_bytes >= 40 * 100 * 1024 - kept
+    assert streamed == [100 * 1024] * 40
+    assert_next_script_runs(process_sandbox)
