@@ -59,9 +59,9 @@ REFRESH_MS = 200
 PACE_SCRIPT = f"try {{ localStorage.setItem('sysjobsRefreshMs', '{REFRESH_MS}'); }} catch (e) {{}}"
 
 
-@contextmanager
-def browsing(browser: Browser, **options: Any) -> Iterator[Page]:
-    """A page in a fresh context; no script error and no CSP refusal may happen in it."""
+def _opened(browser: Browser, **options: Any) -> tuple[Page, list[str]]:
+    """A page in a fresh context at the tests' pace, and the script errors and CSP refusals
+    it reports."""
     context = browser.new_context(**{"viewport": {"width": 1400, "height": 900}, **options})
     context.add_init_script(PACE_SCRIPT)
     opened = context.new_page()
@@ -69,16 +69,52 @@ def browsing(browser: Browser, **options: Any) -> Iterator[Page]:
     problems: list[str] = []
     opened.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     opened.on("pageerror", lambda e: problems.append(str(e)))
-    yield opened
-    context.close()
+    return opened, problems
+
+
+def _assert_no_problem(problems: list[str]) -> None:
     blocked = [p for p in problems if "Content Security Policy" in p or "Error" in p]
     assert not blocked, blocked
 
 
+@contextmanager
+def browsing(browser: Browser, **options: Any) -> Iterator[Page]:
+    """A page in a fresh context (its own viewport, colour scheme…); no script error and no
+    CSP refusal may happen in it."""
+    opened, problems = _opened(browser, **options)
+    yield opened
+    opened.context.close()
+    _assert_no_problem(problems)
+
+
+#: Forgets what a test's pages stored for the origin the page is on (the token, the chosen
+#: app); the page is then left on about:blank, where no refresh runs.
+FORGET = "() => { localStorage.clear(); sessionStorage.clear(); }"
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with browsing(browser) as opened:
-        yield opened
+def page(chromium: Chromium, browser: Browser) -> Iterator[Page]:
+    """The page of ``browsing``, one for the browser tests a test process runs in a row:
+    each test starts on about:blank with no cookie, and each test's dashboard is served on
+    a new port, a new origin whose storage is empty; the storage of the origin a test ends
+    on is cleared as it ends (a later server may get that port again). A page that cannot
+    be taken back so is closed and the next test gets a new one."""
+    if chromium.shared is None or chromium.shared[0].is_closed():
+        chromium.shared = _opened(browser)
+    opened, problems = chromium.shared
+    assert opened.url == "about:blank", opened.url
+    problems.clear()
+    opened.context.clear_cookies()
+    yield opened
+    try:
+        if opened.url.startswith("http"):
+            opened.evaluate(FORGET)
+        opened.goto("about:blank")
+    except Exception:
+        opened.context.close()
+        chromium.shared = None
+        raise
+    _assert_no_problem(problems)
 
 
 def shot(page: Page, name: str, tmp_path: Path) -> None:
