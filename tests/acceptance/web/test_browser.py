@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from sysjobs.errors import SysError
 from sysjobs.host import Host
@@ -59,10 +59,14 @@ REFRESH_MS = 200
 PACE_SCRIPT = f"try {{ localStorage.setItem('sysjobsRefreshMs', '{REFRESH_MS}'); }} catch (e) {{}}"
 
 
+#: The browser tests' screen (a test may narrow the shared page's for a while).
+VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
+
+
 def _opened(browser: Browser, **options: Any) -> tuple[Page, list[str]]:
     """A page in a fresh context at the tests' pace, and the script errors and CSP refusals
     it reports."""
-    context = browser.new_context(**{"viewport": {"width": 1400, "height": 900}, **options})
+    context = browser.new_context(**{"viewport": VIEWPORT, **options})
     context.add_init_script(PACE_SCRIPT)
     opened = context.new_page()
     opened.set_default_timeout(PATIENCE_MS)
@@ -98,7 +102,8 @@ def page(chromium: Chromium, browser: Browser) -> Iterator[Page]:
     each test starts on about:blank with no cookie, and each test's dashboard is served on
     a new port, a new origin whose storage is empty; the storage of the origin a test ends
     on is cleared as it ends (a later server may get that port again). A page that cannot
-    be taken back so is closed and the next test gets a new one."""
+    be taken back so is closed and the next test gets a new one. A test may narrow the
+    viewport or choose the dark scheme: both are set back as it ends."""
     if chromium.shared is None or chromium.shared[0].is_closed():
         chromium.shared = _opened(browser)
     opened, problems = chromium.shared
@@ -110,6 +115,8 @@ def page(chromium: Chromium, browser: Browser) -> Iterator[Page]:
         if opened.url.startswith("http"):
             opened.evaluate(FORGET)
         opened.goto("about:blank")
+        opened.set_viewport_size(VIEWPORT)
+        opened.emulate_media(color_scheme="light")  # a context's own default
     except Exception:
         opened.context.close()
         chromium.shared = None
@@ -509,20 +516,20 @@ def test_the_read_token_cannot_act_in_bulk(page: Page, server: str, host: Host) 
 BACKGROUND = "() => getComputedStyle(document.body).backgroundColor"
 
 
-def test_dark_mode_follows_the_system_setting(browser: Browser, server: str, host: Host,
+def test_dark_mode_follows_the_system_setting(page: Page, server: str, host: Host,
                                               tmp_path: Path) -> None:  # fmt: skip
     host.engine.cancel(host.engine.enqueue("STEPS", {"steps": 1}, label="Seen at night").id)
-    with browsing(browser, color_scheme="dark") as dark:
-        dark.goto(f"{server}/#token={ADMIN}")
-        expect(dark.get_by_test_id("job-row")).to_have_count(1)
-        expect(dark.get_by_test_id("chart-depth").locator("canvas")).to_have_count(1)
-        assert dark.evaluate(BACKGROUND) == "rgb(17, 21, 28)"
-        assert dark.evaluate("() => getComputedStyle(document.body).color") == "rgb(227, 232, 240)"
-        shot(dark, "dark", tmp_path)
-    with browsing(browser, color_scheme="light") as light:
-        light.goto(f"{server}/#token={ADMIN}")
-        expect(light.get_by_test_id("job-row")).to_have_count(1)
-        assert light.evaluate(BACKGROUND) == "rgb(246, 248, 251)"
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{server}/#token={ADMIN}")
+    expect(page.get_by_test_id("job-row")).to_have_count(1)
+    expect(page.get_by_test_id("chart-depth").locator("canvas")).to_have_count(1)
+    assert page.evaluate(BACKGROUND) == "rgb(17, 21, 28)"
+    assert page.evaluate("() => getComputedStyle(document.body).color") == "rgb(227, 232, 240)"
+    shot(page, "dark", tmp_path)
+    page.emulate_media(color_scheme="light")
+    page.reload()  # a new load, as a new visit in daylight
+    expect(page.get_by_test_id("job-row")).to_have_count(1)
+    assert page.evaluate(BACKGROUND) == "rgb(246, 248, 251)"
 
 
 #: A row's style, found and read in one task of the page: each refresh replaces the rows,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings, Job
@@ -19,7 +19,6 @@ from tests.acceptance.web.conftest import ADMIN, READER, serving
 from tests.acceptance.web.test_browser import (
     ON_BOTH_DATABASES,
     browser,
-    browsing,
     db_url,
     page,
     pytestmark,
@@ -74,11 +73,11 @@ def test_the_schedules_view_shows_next_and_last_runs_and_a_removed_schedule(
 
 
 def test_the_schedules_view_fits_a_narrow_screen(
-    browser: Browser, scheduled: tuple[str, Job], tmp_path: Path
+    page: Page, scheduled: tuple[str, Job], tmp_path: Path
 ) -> None:
     url, _job = scheduled
-    with browsing(browser, viewport={"width": 380, "height": 800}) as narrow:
-        narrow.goto(f"{url}/schedules#token={ADMIN}")
-        expect(narrow.get_by_test_id("schedule-row")).to_have_count(3)
-        assert narrow.evaluate("() => document.documentElement.scrollWidth") <= 380
-        shot(narrow, "schedules-narrow", tmp_path)
+    page.set_viewport_size({"width": 380, "height": 800})  # set back as the test ends
+    page.goto(f"{url}/schedules#token={ADMIN}")
+    expect(page.get_by_test_id("schedule-row")).to_have_count(3)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 380
+    shot(page, "schedules-narrow", tmp_path)
