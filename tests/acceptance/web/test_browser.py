@@ -541,8 +541,9 @@ LABEL_BEFORE = ("() => getComputedStyle(document.querySelector("
 
 def test_a_narrow_screen_shows_jobs_as_cards(browser: Browser, server: str, host: Host,
                                              tmp_path: Path) -> None:  # fmt: skip
-    job = host.engine.enqueue("STEPS", {"steps": 1}, label="On a phone")
-    host.engine.cancel(job.id)
+    job = host.engine.enqueue("STEPS", {"steps": 600, "step_s": 0.1}, label="On a phone")
+    host.engine.cancel(job.id)  # a job this long cannot finish first
+    host.engine.wait(job.id, "CANCELED", 30)
     with browsing(browser, viewport={"width": 390, "height": 844}, is_mobile=True) as phone:
         phone.goto(f"{server}/#token={ADMIN}")
         row = phone.get_by_test_id("job-row")
