@@ -53,10 +53,11 @@ class Chromium:
     def __init__(self) -> None:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
-        #: The page the browser tests share (``page`` of test_browser.py) and the script
-        #: errors it reported: a new context per test is a new renderer process, ~0.4 s of
-        #: Chromium's CPU and ~1 s of wall time a test, against ~0.1 s for a page load.
-        self.shared: tuple[Page, list[str]] | None = None
+        #: The pages the browser tests share (``page`` of test_browser.py), one for each
+        #: refresh pace, and the script errors each reported: a new context per test is a
+        #: new renderer process, ~0.4 s of Chromium's CPU and ~1 s of wall time a test,
+        #: against ~0.1 s for a page load.
+        self.shared: dict[int, tuple[Page, list[str]]] = {}
 
     def browser(self) -> Browser:
         """The running browser, launched on first use."""
@@ -74,7 +75,7 @@ class Chromium:
         """Close the browser and stop Playwright (its loop with it); a no-op when closed."""
         browser, playwright = self._browser, self._playwright
         self._browser = self._playwright = None
-        self.shared = None
+        self.shared = {}
         if browser is not None:
             browser.close()
         if playwright is not None:

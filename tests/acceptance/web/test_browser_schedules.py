@@ -18,16 +18,18 @@ from sysjobs.web.auth import AuthConfig
 from tests.acceptance.web.conftest import ADMIN, READER, serving
 from tests.acceptance.web.test_browser import (
     ON_BOTH_DATABASES,
+    SETTLED,
     browser,
     db_url,
     page,
     pytestmark,
+    settled,
     shot,
 )
 from tests.integration.app.schedule_apps import HOUR_MS, HOURLY, START_MS, write_app
 from tests.integration.engine.helpers import ManualClock
 
-__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark", "settled"]  # the fixtures and the Chromium check, shared
 
 NIGHTLY = '  nightly: {cron: "30 2 * * *", timezone: Europe/Paris, source: "log(1)"}\n'
 OLD = '  weekly: {cron: "@weekly", listener: tidy}\n'
@@ -48,6 +50,7 @@ def scheduled(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Job]]:
             yield url, job
 
 
+@SETTLED
 @ON_BOTH_DATABASES
 def test_the_schedules_view_shows_next_and_last_runs_and_a_removed_schedule(
     page: Page, scheduled: tuple[str, Job], tmp_path: Path
@@ -70,6 +73,7 @@ def test_the_schedules_view_shows_next_and_last_runs_and_a_removed_schedule(
     shot(page, "schedules", tmp_path)
     hourly.locator(f'a[href="/jobs/{job.id}"]').click()
     expect(page.locator("#label")).to_have_text("Schedule hourly at 2027-01-15T09:00:00Z")
+@SETTLED
 
 
 def test_the_schedules_view_fits_a_narrow_screen(

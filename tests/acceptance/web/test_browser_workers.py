@@ -16,14 +16,16 @@ from tests.acceptance.web.conftest import ADMIN, READER
 from tests.acceptance.web.test_api_workers import gone_worker
 from tests.acceptance.web.test_browser import (
     ON_BOTH_DATABASES,
+    SETTLED,
     browser,
     db_url,
     page,
     pytestmark,
+    settled,
     shot,
 )
 
-__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark", "settled"]  # the fixtures and the Chromium check, shared
 
 
 @ON_BOTH_DATABASES
@@ -49,6 +51,7 @@ def test_the_workers_view_shows_the_pool_its_current_job_and_a_gone_worker(
     alive.locator(f'a[href="/jobs/{job.id}"]').click()
     expect(page.locator("#label")).to_have_text("Long import")
     host.engine.cancel(job.id)
+@SETTLED
 
 
 def test_the_admin_token_switches_to_every_apps_workers(
@@ -64,6 +67,7 @@ def test_the_admin_token_switches_to_every_apps_workers(
         expect(page.locator(f'tr[data-id="{other.owner}"]')).to_contain_text("billing")
         expect(page.get_by_test_id("worker-scope")).to_contain_text("Every app's workers")
         shot(page, "workers-every-app", tmp_path)
+@SETTLED
 
 
 def test_the_workers_view_fits_a_narrow_screen(page: Page, server: str, tmp_path: Path) -> None:
