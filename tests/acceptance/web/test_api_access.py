@@ -54,7 +54,8 @@ def test_read_only_mode_refuses_every_change(host: Host, db_url: str) -> None:
             assert reply.json()["message"].endswith("the dashboard runs read-only")
 
 
-def test_run_a_script_now_returns_its_output(client: TestClient) -> None:
+def test_run_a_script_now_returns_its_output(console_client: TestClient) -> None:
+    client = console_client
     reply = client.post("/api/scripts", headers=auth(),
                         json={"source": "log('hello'); sys.jobs.find({}).count() + 41"})  # fmt: skip
     assert reply.status_code == 200
@@ -62,7 +63,8 @@ def test_run_a_script_now_returns_its_output(client: TestClient) -> None:
     assert (result["outcome"], result["logs"], result["value"]) == ("ok", ["hello"], 41)
 
 
-def test_a_failing_script_reports_its_code(client: TestClient) -> None:
+def test_a_failing_script_reports_its_code(console_client: TestClient) -> None:
+    client = console_client
     source = "sys.exceptions.throwException('notFound', 'no such thing')"
     result = client.post("/api/scripts", json={"source": source}, headers=auth()).json()["result"]
     assert result["outcome"] == "error"
@@ -124,8 +126,9 @@ def test_users_export_is_refused_to_the_read_token(client: TestClient, host: Hos
 
 
 def test_a_script_reading_an_export_gets_a_link_useless_without_a_token(
-    client: TestClient, host: Host
+    console_client: TestClient, shared_host: Host
 ) -> None:
+    client, host = console_client, shared_host
     job_id = host.app.export_users()
     with host.workers(1, in_process=True):
         host.engine.wait(job_id, "FINISHED", 60)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from sysjobs.host import Host
 from sysjobs.jobs import new_owner
 from sysjobs.jobs.workers import GONE_AFTER_LEASES, Registration
 from sysjobs.store.schema import workers as workers_table
+from sysjobs.store.workers import WorkerBeat
 from sysjobs.worker import WorkerPool
 from sysjobs.worker.served import ServedApp
 from tests.acceptance.web.conftest import ADMIN, READER, auth
@@ -34,15 +36,33 @@ def listed(client: TestClient, query: str = "", token: str = READER) -> dict[str
     return body
 
 
-def eventually(read: Callable[[], dict[str, Any]],
-               ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:  # fmt: skip
-    """Read until ``ok`` holds (a heartbeat thread's write), or fail after PATIENCE_S."""
+def row_writes(pool: WorkerPool, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set each time ``pool``'s heartbeat has written its registry row: what a reader of the
+    registry waits for (a write comes up to a heartbeat tick, 1 s, after a claim)."""
+    wrote = threading.Event()
+    written = pool.registration.written
+
+    def noted(beat: WorkerBeat) -> None:
+        written(beat)
+        wrote.set()
+
+    monkeypatch.setattr(pool.registration, "written", noted)
+    return wrote
+
+
+def eventually(read: Callable[[], dict[str, Any]], ok: Callable[[dict[str, Any]], bool],
+               wrote: threading.Event) -> dict[str, Any]:  # fmt: skip
+    """Read until ``ok`` holds, again after each write of the row (``row_writes``) rather
+    than in a busy loop; fail after PATIENCE_S."""
     deadline = time.monotonic() + PATIENCE_S
     while True:
+        wrote.clear()  # a write from here on is read by the next loop
         found = read()
-        if ok(found) or time.monotonic() > deadline:
+        left = deadline - time.monotonic()
+        if ok(found) or left <= 0:
             assert ok(found), found
             return found
+        wrote.wait(left)
 
 
 def gone_worker(host: Host, app: str | None = None) -> str:
@@ -74,11 +94,14 @@ def test_the_read_token_lists_a_running_pool_with_its_slots_and_apps(
     assert listed(client)["workers"] == []  # a clean stop removed it
 
 
-def test_a_busy_pool_shows_its_current_jobs(client: TestClient, host: Host) -> None:
+def test_a_busy_pool_shows_its_current_jobs(
+    client: TestClient, host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
     job = host.engine.enqueue("STEPS", {"steps": 200, "step_s": 0.05})
-    with host.workers(2, in_process=True):  # trusted test job types
+    with host.workers(2, in_process=True) as pool:  # trusted test job types
+        wrote = row_writes(pool, monkeypatch)
         host.engine.wait(job.id, "RUNNING", 30)
-        body = eventually(lambda: listed(client), lambda b: b["workers"][0]["busy"] == 1)
+        body = eventually(lambda: listed(client), lambda b: b["workers"][0]["busy"] == 1, wrote)
         host.engine.cancel(job.id)
     assert body["workers"][0]["jobIds"] == [job.id]
 
@@ -157,12 +180,15 @@ def test_health_counts_the_registry_workers_seen_and_gone(client: TestClient, ho
     assert after == {"seen": 0, "gone": 1}
 
 
-def test_metrics_count_the_workers_by_state_and_their_slots(client: TestClient, host: Host) -> None:
+def test_metrics_count_the_workers_by_state_and_their_slots(
+    client: TestClient, host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gone_worker(host)
     job = host.engine.enqueue("STEPS", {"steps": 200, "step_s": 0.05})
-    with host.workers(3, in_process=True):  # trusted test job types
+    with host.workers(3, in_process=True) as pool:  # trusted test job types
+        wrote = row_writes(pool, monkeypatch)
         host.engine.wait(job.id, "RUNNING", 30)
-        eventually(lambda: listed(client), lambda b: b["workers"][-1]["busy"] == 1)
+        eventually(lambda: listed(client), lambda b: b["workers"][-1]["busy"] == 1, wrote)
         found = samples(client)
         host.engine.cancel(job.id)
     assert value(found, "sysjobs_workers", state="alive") == 1

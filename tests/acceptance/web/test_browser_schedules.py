@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings, Job
@@ -18,17 +18,18 @@ from sysjobs.web.auth import AuthConfig
 from tests.acceptance.web.conftest import ADMIN, READER, serving
 from tests.acceptance.web.test_browser import (
     ON_BOTH_DATABASES,
+    SETTLED,
     browser,
-    browsing,
     db_url,
     page,
     pytestmark,
+    settled,
     shot,
 )
 from tests.integration.app.schedule_apps import HOUR_MS, HOURLY, START_MS, write_app
 from tests.integration.engine.helpers import ManualClock
 
-__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark", "settled"]  # the fixtures and the Chromium check, shared
 
 NIGHTLY = '  nightly: {cron: "30 2 * * *", timezone: Europe/Paris, source: "log(1)"}\n'
 OLD = '  weekly: {cron: "@weekly", listener: tidy}\n'
@@ -49,6 +50,7 @@ def scheduled(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Job]]:
             yield url, job
 
 
+@SETTLED
 @ON_BOTH_DATABASES
 def test_the_schedules_view_shows_next_and_last_runs_and_a_removed_schedule(
     page: Page, scheduled: tuple[str, Job], tmp_path: Path
@@ -71,14 +73,15 @@ def test_the_schedules_view_shows_next_and_last_runs_and_a_removed_schedule(
     shot(page, "schedules", tmp_path)
     hourly.locator(f'a[href="/jobs/{job.id}"]').click()
     expect(page.locator("#label")).to_have_text("Schedule hourly at 2027-01-15T09:00:00Z")
+@SETTLED
 
 
 def test_the_schedules_view_fits_a_narrow_screen(
-    browser: Browser, scheduled: tuple[str, Job], tmp_path: Path
+    page: Page, scheduled: tuple[str, Job], tmp_path: Path
 ) -> None:
     url, _job = scheduled
-    with browsing(browser, viewport={"width": 380, "height": 800}) as narrow:
-        narrow.goto(f"{url}/schedules#token={ADMIN}")
-        expect(narrow.get_by_test_id("schedule-row")).to_have_count(3)
-        assert narrow.evaluate("() => document.documentElement.scrollWidth") <= 380
-        shot(narrow, "schedules-narrow", tmp_path)
+    page.set_viewport_size({"width": 380, "height": 800})  # set back as the test ends
+    page.goto(f"{url}/schedules#token={ADMIN}")
+    expect(page.get_by_test_id("schedule-row")).to_have_count(3)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 380
+    shot(page, "schedules-narrow", tmp_path)

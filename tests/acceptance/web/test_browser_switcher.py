@@ -11,16 +11,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from sysjobs.host import Host
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 from tests.acceptance.web.conftest import ADMIN, READER, serving
-from tests.acceptance.web.test_browser import browser, browsing, db_url, page, pytestmark, shot
+from tests.acceptance.web.test_browser import (
+    SETTLED,
+    browser,
+    db_url,
+    page,
+    pytestmark,
+    settled,
+    shot,
+)
 from tests.integration.apps.conftest import app_folder
 
-__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark", "settled"]  # the fixtures and the Chromium check, shared
 
 BETA_TOKEN = "beta-app-token"
 PAGES = ("/", "/workers", "/app-logs", "/console")
@@ -47,6 +55,7 @@ def two_apps(db_url: str, tmp_path: Path) -> Iterator[TwoApps]:
     finally:
         for host in hosts:
             host.close()
+@SETTLED
 
 
 def test_switching_the_app_shows_the_other_apps_jobs_and_is_remembered(
@@ -74,6 +83,7 @@ def test_switching_the_app_shows_the_other_apps_jobs_and_is_remembered(
     page.get_by_test_id("app-switch").select_option("alpha")  # a job page goes to the list
     expect(page).to_have_url(two_apps.url + "/")
     expect(rows).to_contain_text("alpha job")
+@SETTLED
 
 
 def test_the_workers_view_follows_the_switcher(page: Page, two_apps: TwoApps) -> None:
@@ -82,27 +92,28 @@ def test_the_workers_view_follows_the_switcher(page: Page, two_apps: TwoApps) ->
     expect(page.get_by_test_id("all-apps")).to_be_visible()  # an operator's token: every app
     page.get_by_test_id("app-switch").select_option("beta")
     expect(page.get_by_test_id("worker-scope")).to_contain_text("serving app beta")
+@SETTLED
 
 
 def test_an_apps_token_sees_no_switcher_and_only_its_app(
-    browser: Browser, two_apps: TwoApps, tmp_path: Path
+    page: Page, two_apps: TwoApps, tmp_path: Path
 ) -> None:
-    with browsing(browser) as beta:
-        beta.goto(f"{two_apps.url}/#token={ADMIN}")
-        expect(beta.get_by_test_id("app-switch")).to_have_value("alpha")
-        with beta.expect_navigation():  # the switch reloads the page: wait for it, not race it
-            beta.get_by_test_id("app-switch").select_option("alpha")  # remembered: alpha
-        beta.goto(f"{two_apps.url}/workers#token={BETA_TOKEN}")  # a new page, a new token
-        expect(beta.get_by_test_id("worker-scope")).to_contain_text("serving app beta")
-        expect(beta.get_by_test_id("app-switch")).to_be_hidden()
-        expect(beta.get_by_test_id("all-apps")).to_be_hidden()  # its own app's workers only
-        beta.goto(f"{two_apps.url}/")
-        rows = beta.get_by_test_id("job-row")
-        expect(rows).to_have_count(1)
-        expect(rows).to_contain_text("beta job")
-        expect(beta.get_by_test_id("app-switch")).to_be_hidden()
-        expect(beta.locator("body")).to_have_attribute("data-app", "beta")
-        shot(beta, "switcher-app-token", tmp_path)
+    page.goto(f"{two_apps.url}/#token={ADMIN}")
+    expect(page.get_by_test_id("app-switch")).to_have_value("alpha")
+    with page.expect_navigation():  # the switch reloads the page: wait for it, not race it
+        page.get_by_test_id("app-switch").select_option("alpha")  # remembered: alpha
+    page.goto(f"{two_apps.url}/workers#token={BETA_TOKEN}")  # a new page, a new token
+    expect(page.get_by_test_id("worker-scope")).to_contain_text("serving app beta")
+    expect(page.get_by_test_id("app-switch")).to_be_hidden()
+    expect(page.get_by_test_id("all-apps")).to_be_hidden()  # its own app's workers only
+    page.goto(f"{two_apps.url}/")
+    rows = page.get_by_test_id("job-row")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("beta job")
+    expect(page.get_by_test_id("app-switch")).to_be_hidden()
+    expect(page.locator("body")).to_have_attribute("data-app", "beta")
+    shot(page, "switcher-app-token", tmp_path)
+@SETTLED
 
 
 def test_the_console_runs_in_the_app_the_switcher_picked(

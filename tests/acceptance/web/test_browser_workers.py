@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from sysjobs.host import Host
 from sysjobs.worker import WorkerPool
@@ -16,15 +16,16 @@ from tests.acceptance.web.conftest import ADMIN, READER
 from tests.acceptance.web.test_api_workers import gone_worker
 from tests.acceptance.web.test_browser import (
     ON_BOTH_DATABASES,
+    SETTLED,
     browser,
-    browsing,
     db_url,
     page,
     pytestmark,
+    settled,
     shot,
 )
 
-__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
+__all__ = ["browser", "db_url", "page", "pytestmark", "settled"]  # the fixtures and the Chromium check, shared
 
 
 @ON_BOTH_DATABASES
@@ -50,29 +51,29 @@ def test_the_workers_view_shows_the_pool_its_current_job_and_a_gone_worker(
     alive.locator(f'a[href="/jobs/{job.id}"]').click()
     expect(page.locator("#label")).to_have_text("Long import")
     host.engine.cancel(job.id)
+@SETTLED
 
 
 def test_the_admin_token_switches_to_every_apps_workers(
-    browser: Browser, server: str, host: Host, tmp_path: Path
+    page: Page, server: str, host: Host, tmp_path: Path
 ) -> None:
     billing = {"billing": ServedApp(host.engine.for_app("billing"))}
-    with WorkerPool(host.engine, concurrency=1, apps=billing) as other, \
-            browsing(browser) as admin:  # fmt: skip
-        admin.goto(f"{server}/workers#token={ADMIN}")
-        rows = admin.get_by_test_id("worker-row")
+    with WorkerPool(host.engine, concurrency=1, apps=billing) as other:
+        page.goto(f"{server}/workers#token={ADMIN}")
+        rows = page.get_by_test_id("worker-row")
         expect(rows).to_have_count(1)
-        admin.get_by_test_id("all-apps").check()
+        page.get_by_test_id("all-apps").check()
         expect(rows).to_have_count(2)
-        expect(admin.locator(f'tr[data-id="{other.owner}"]')).to_contain_text("billing")
-        expect(admin.get_by_test_id("worker-scope")).to_contain_text("Every app's workers")
-        shot(admin, "workers-every-app", tmp_path)
+        expect(page.locator(f'tr[data-id="{other.owner}"]')).to_contain_text("billing")
+        expect(page.get_by_test_id("worker-scope")).to_contain_text("Every app's workers")
+        shot(page, "workers-every-app", tmp_path)
+@SETTLED
 
 
-def test_the_workers_view_fits_a_narrow_screen(browser: Browser, server: str,
-                                               tmp_path: Path) -> None:  # fmt: skip
-    with browsing(browser, viewport={"width": 380, "height": 800}) as narrow:
-        narrow.goto(f"{server}/workers#token={ADMIN}")
-        expect(narrow.get_by_test_id("worker-row")).to_have_count(1)
-        width = narrow.evaluate("() => document.documentElement.scrollWidth")
-        assert width <= 380
-        shot(narrow, "workers-narrow", tmp_path)
+def test_the_workers_view_fits_a_narrow_screen(page: Page, server: str, tmp_path: Path) -> None:
+    page.set_viewport_size({"width": 380, "height": 800})  # set back as the test ends
+    page.goto(f"{server}/workers#token={ADMIN}")
+    expect(page.get_by_test_id("worker-row")).to_have_count(1)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 380
+    shot(page, "workers-narrow", tmp_path)
