@@ -9,6 +9,9 @@ cursor moved, its listener jobs not started yet) cannot make it return early.
 from __future__ import annotations
 
 import threading
+from typing import Any
+
+import pytest
 
 from sysjobs.app.job_events import JobEventPump
 from sysjobs.cli.demo_host import open_demo_host
@@ -42,21 +45,21 @@ def test_settle_returns_after_the_listener_job_an_ended_action_starts_has_ended(
             assert pump() == 0  # every transition was handed to the listeners
 
 
-def test_settle_on_a_quiet_host_returns_at_once_without_a_second_look(db_url: str) -> None:
+def test_settle_on_a_quiet_host_returns_at_once_without_a_second_look(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with open_demo_host(db_url, in_process=True) as host:
         host.settle()
-        looks: list[int] = []
-        original = host.engine.find
+        looks: list[object] = []
+        find = host.engine.find
 
-        def counted(query: dict[str, object]) -> object:
-            looks.append(1)
-            return original(query)
+        def counted(query: Any) -> Any:
+            looks.append(query)
+            return find(query)
 
-        host.engine.find = counted  # type: ignore[method-assign,assignment]
-        try:
-            host.settle()
-        finally:
-            del host.engine.find
+        monkeypatch.setattr(host.engine, "find", counted)
+        host.settle()
+        monkeypatch.undo()
         assert len(looks) == 1
 
 
