@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sysjobs.app.listeners import ListenerDispatcher
 from sysjobs.store.app_events import JobEventsStore, Transition
@@ -53,13 +54,18 @@ class JobEventPump:
     """A daemon thread that pumps job transitions to listeners every ``interval_s``.
 
     For hosts without a loop of their own; a failing round is logged and retried, so a
-    database hiccup never kills the pump.
+    database hiccup never kills the pump. :meth:`held` lets a caller pump on its own with
+    no round of the thread half done beside it.
     """
 
     def __init__(self, pump_once: Callable[[], int], interval_s: float = 0.5) -> None:
         self._pump_once = pump_once
         self._interval_s = interval_s
         self._stop = threading.Event()
+        #: Held through each round: a round moves the cursor first and starts the listener
+        #: jobs after, so a pump beside it may find nothing left while those jobs are not
+        #: there yet.
+        self._round = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="sysjobs-job-events",
                                         daemon=True)
 
@@ -71,12 +77,22 @@ class JobEventPump:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    @contextmanager
+    def held(self) -> Iterator[Callable[[], int]]:
+        """While inside, the thread runs no round (one in progress ends first); yields the
+        pump for the caller's own rounds. Waiting for quiet (``sysjobs.cli.sample_runner.
+        settle``) needs it: once no job is active and a round of its own takes nothing,
+        nothing is left to start a job."""
+        with self._round:
+            yield self._pump_once
+
     def _loop(self) -> None:
         while not self._stop.is_set():
-            try:
-                busy = self._pump_once() > 0
-            except Exception:  # keep pumping after a transient database error
-                _log.exception("job event pump failed; retrying")
-                busy = False
+            with self._round:
+                try:
+                    busy = self._pump_once() > 0
+                except Exception:  # keep pumping after a transient database error
+                    _log.exception("job event pump failed; retrying")
+                    busy = False
             if not busy:
                 self._stop.wait(self._interval_s)

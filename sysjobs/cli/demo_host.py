@@ -98,8 +98,10 @@ class DemoHost:
             pool.resume()
 
     def settle(self) -> None:
-        """Until no job is active and the app's listeners have seen every transition."""
-        settle(self.engine, self.host.app.pump_job_events)
+        """Until no job is active and the app's listeners have seen every transition (the
+        background pump paused meanwhile: no round of it half done beside ours)."""
+        with self._events.held() as pump:
+            settle(self.engine, pump)
 
     def close(self) -> None:
         """Let started jobs end first: a handler thread outliving its database is a leak."""

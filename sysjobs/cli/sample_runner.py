@@ -19,8 +19,12 @@ from sysjobs.errors import SysError, code_of
 from sysjobs.jobs import Engine, Job
 from sysjobs.runtime import RunResult
 
-#: Statuses after which a job changes no more on its own.
+#: Statuses in which a job still changes on its own (a worker's or the reaper's move).
 _ACTIVE = "PENDING,RUNNING,STOPPING,CANCELING"
+#: Statuses it leaves them for.
+_DONE = ("FINISHED", "STOPPED", "CANCELED")
+#: Active jobs one wait watches; more are waited for in the next round.
+_WATCHED = 100
 _LOOKBACK_MS = 60_000
 
 
@@ -63,21 +67,23 @@ class Report:
 def settle(
     engine: Engine, pump: Callable[[], int] | None = None, timeout_s: float = 60.0
 ) -> None:
-    """Wait until no job is active twice in a row.
+    """Return once no job is active and ``pump`` has nothing left to hand out.
 
     ``pump`` fires the app's job listeners for transitions not yet seen (it returns how
-    many it handled): listener jobs start *after* the job they react to ended, so a
-    quiet engine is only settled once the pump has nothing left either.
+    many it handled): listener jobs start *after* the job they react to ended, so a quiet
+    engine is only settled once the pump has nothing left either. No job active, then a
+    round that takes nothing: nothing is left that could start a job — provided nobody
+    else pumps meanwhile (``JobEventPump.held``). The waits are on the active jobs' own
+    ends (the engine's wake-ups: this process's commits, the WAL watch, LISTEN), not on a
+    pace: a run that leaves nothing behind settles after one look.
     """
     deadline = time.monotonic() + timeout_s
-    quiet = 0
-    while time.monotonic() < deadline:
-        pumped = pump() if pump is not None else 0
-        idle = pumped == 0 and engine.find({"status": _ACTIVE}).count() == 0
-        quiet = quiet + 1 if idle else 0
-        if quiet == 2:  # settled: no pause after the second quiet look
+    while (left := deadline - time.monotonic()) > 0:
+        active = [j.id for j in engine.find({"status": _ACTIVE, "_size": _WATCHED})]
+        if active:
+            engine.wait_states(active, _DONE, left)
+        elif pump is None or pump() == 0:
             return
-        time.sleep(0.1)
 
 
 def _ids_since(engine: Engine, since_ms: int) -> Iterator[Job]:

@@ -23,13 +23,13 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.testclient import TestClient
 
 from sysjobs.host import Host
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 from sysjobs.web.limits import WebLimits
 from sysjobs.web.openapi import document
+from tests.properties.inloop import InLoopClient
 from tests.properties.test_sys_bad_input import INJECTIONS, snapshot
 
 ADMIN = {"Authorization": "Bearer props-admin-token"}
@@ -83,7 +83,7 @@ ROUTES = ["/api/me", "/api/stats", "/api/stats/series", "/api/jobs", "/api/jobs/
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def web(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host, TestClient]]:
+def web(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host, InLoopClient]]:
     if request.param == "sqlite":
         url, drop = f"sqlite:///{tmp_path_factory.mktemp('web-props') / 'web.db'}", None
     else:
@@ -100,8 +100,11 @@ def web(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             host.app.files.put("x.csv", b"a\n")
             app = create_app(host, AuthConfig("props-admin-token"), db_url=url,
                              limits=WebLimits(max_body_bytes=CAP))  # fmt: skip
-            with TestClient(app, raise_server_exceptions=False) as client:
+            client = InLoopClient(app)  # not TestClient: no thread hop per request
+            try:
                 yield host, client
+            finally:
+                client.close()
     finally:
         if drop is not None:
             with drop[0].connect() as conn:
@@ -117,7 +120,7 @@ def check(reply: Any) -> None:
         assert set(body) == {"code", "message"} and body["code"] in ALLOWED, body
 
 
-def healthy(client: TestClient) -> None:
+def healthy(client: InLoopClient) -> None:
     """The server still answers a plain request normally."""
     assert client.get("/api/me", headers=ADMIN).json() == {"role": "admin"}
     assert client.get("/api/jobs", params={"_size": "1"}, headers=ADMIN).status_code == 200
@@ -156,7 +159,7 @@ def documented_params(route: str) -> list[str]:
 
 @ROUTE_EXAMPLES
 @given(job_id=job_ids, verb=st.sampled_from(VERBS), raw=raw_queries, data=st.data())
-def test_every_route_with_any_query_string(web: tuple[Host, TestClient], job_id: str, verb: str,
+def test_every_route_with_any_query_string(web: tuple[Host, InLoopClient], job_id: str, verb: str,
                                            raw: str, data: st.DataObject) -> None:  # fmt: skip
     host, client = web
     for route in ROUTES:
@@ -174,7 +177,7 @@ def test_every_route_with_any_query_string(web: tuple[Host, TestClient], job_id:
 
 @EXAMPLES
 @given(job_id=job_ids, verb=st.sampled_from(VERBS), body=bodies)
-def test_every_post_route_with_any_json_like_body(web: tuple[Host, TestClient], job_id: str,
+def test_every_post_route_with_any_json_like_body(web: tuple[Host, InLoopClient], job_id: str,
                                                   verb: str, body: object) -> None:  # fmt: skip
     host, client = web
     raw = json_bytes(body)
@@ -197,7 +200,7 @@ scripts = st.dictionaries(
 
 @EXAMPLES
 @given(body=scripts)
-def test_scripts_endpoint_with_any_body(web: tuple[Host, TestClient], body: object) -> None:
+def test_scripts_endpoint_with_any_body(web: tuple[Host, InLoopClient], body: object) -> None:
     _, client = web
     if isinstance(body, dict) and isinstance(body.get("timeoutS"), int | float):
         body["timeoutS"] = min(max(float(body["timeoutS"]), 0.0), 2.0)  # keep examples quick
@@ -207,7 +210,7 @@ def test_scripts_endpoint_with_any_body(web: tuple[Host, TestClient], body: obje
     healthy(client)
 
 
-def test_malformed_bodies_are_bad_requests(web: tuple[Host, TestClient]) -> None:
+def test_malformed_bodies_are_bad_requests(web: tuple[Host, InLoopClient]) -> None:
     host, client = web
     for raw in RAW_BODIES:
         for path in ("/api/scripts", f"/api/jobs/{first_job(host)}/low-priority"):
@@ -219,7 +222,7 @@ def test_malformed_bodies_are_bad_requests(web: tuple[Host, TestClient]) -> None
 
 @pytest.mark.parametrize("text", INJECTIONS)
 def test_sql_injection_in_every_http_text_parameter_is_inert(
-    web: tuple[Host, TestClient], text: str
+    web: tuple[Host, InLoopClient], text: str
 ) -> None:
     host, client = web
     before = snapshot(host)

@@ -7,7 +7,11 @@ verbatim in a fresh sandbox context, and judges only the jobs it created (the ru
 the jobs that existed before it). Opening and closing a host per run (an engine, the app,
 its workers and their shutdown) was most of each run's time. The runs without workers end
 on the script's own deadline, with a quarter of a second to catch the timeout: each keeps a
-new host and database of its own, as before, with nothing an earlier run left beside it.
+new host and database of its own, as before, with nothing an earlier run left beside it —
+and no worker at all (``workers: false``): its jobs stay PENDING, and nothing has to run
+them before the host closes (a started, paused pool ran them then, 0.1 to 0.3 s of CPU and up
+to a second or so per run). The paused pool is ``sysjobs demo``'s way, shown end to end by
+``test_wheel.py``'s demo of every run.
 """
 
 from __future__ import annotations
@@ -35,8 +39,12 @@ def shared_host(module_db_url: str) -> Iterator[DemoHost]:
 
 @pytest.fixture
 def own_host(db_url: str) -> Iterator[DemoHost]:
-    with open_demo_host(db_url, in_process=True) as opened:
+    """A host whose workers are never started; the database goes with the test."""
+    opened = DemoHost(db_url, in_process=True)
+    try:
         yield opened
+    finally:
+        opened.close()
 
 
 def _judge(run: SampleRun, host: DemoHost) -> None:
