@@ -73,6 +73,37 @@ def once_waiting(keys: Iterable[str], action: Callable[[], object]) -> Iterator[
             thread.join()
 
 
+class Beats:
+    """Counts the heartbeats ``pool``'s own thread has completed, so a test reads what a
+    heartbeat writes (the registry row, a job's progress) again after each one rather than
+    in a busy loop (which took a core while the thread slept to its next tick)."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._cond = threading.Condition()
+        self._count = 0
+        plain = pool.beat
+
+        def beat() -> None:
+            try:
+                plain()
+            finally:
+                with self._cond:
+                    self._count += 1
+                    self._cond.notify_all()
+
+        pool.beat = beat  # type: ignore[method-assign]
+
+    @property
+    def count(self) -> int:
+        with self._cond:
+            return self._count
+
+    def wait_past(self, seen: int, timeout_s: float) -> bool:
+        """Wait until a heartbeat after the ``seen``-th one has completed."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._count > seen, max(0.0, timeout_s))
+
+
 class ManualClock:
     """A clock the test sets: it moves only when told, forwards or backwards."""
 
