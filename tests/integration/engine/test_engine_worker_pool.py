@@ -60,10 +60,10 @@ def test_stop_then_resume_continues_from_the_checkpoint(eng: Engine) -> None:
             assert beats.wait_past(seen, 10)
             seen = beats.count
         eng.stop(job.id)
-        stopped = eng.wait(job.id, ["STOPPED"], 10)
+        stopped = eng.wait(job.id, ["STOPPED"], 60)
         assert 0 < stopped.progress < 100 and stopped.ended_at is not None
         eng.resume(job.id)
-        done = eng.wait(job.id, ["FINISHED"], 10)
+        done = eng.wait(job.id, ["FINISHED"], 60)  # (a limit only bounds a failure)
     steps = [m for m in _messages(eng, job.id) if m.startswith("step ")]
     assert steps == [f"step {n}" for n in range(1, 41)]  # every unit once, none repeated
     assert done.results == {"done": 40}
