@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sysjobs.jobs import Engine, new_owner
 from sysjobs.store.postgres.dialect import CHANNEL, PING_AFTER_IDLE_S
 from sysjobs.store.schema import job_events
-from tests.integration.engine.helpers import open_engine
+from tests.integration.engine.helpers import once_waiting, open_engine
 from tests.integration.engine.jobtypes import register
 
 PG_ONLY = pytest.mark.parametrize(
@@ -217,10 +217,10 @@ def test_an_engine_listens_from_its_first_wait_on_and_not_before(db_url: str) ->
         heard = threading.Event()  # the other engine's hint for the job, via LISTEN
         eng.hub.notify = _noting(eng.hub.notify, f"job:{job.id}", heard)  # type: ignore[method-assign]
         owner = new_owner()
-        timer = threading.Timer(0.3, lambda: other.leases.claim(owner, limit=1))
-        timer.start()
-        assert eng.wait(job.id, "RUNNING", timeout_s=5).status == "RUNNING"
-        timer.join()
+        # The claim comes once the wait blocks: its first watch returned only once the
+        # LISTEN connection listened (Database.listen), so the claim's hint reaches it.
+        with once_waiting([f"job:{job.id}"], lambda: other.leases.claim(owner, limit=1)):
+            assert eng.wait(job.id, "RUNNING", timeout_s=5).status == "RUNNING"
         assert _listening(eng) == 1
         assert heard.wait(5)
 
