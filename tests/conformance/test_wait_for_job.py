@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from unittest.mock import patch
 
 import pytest
 
-from sysjobs.jobs.hub import Watch
+from tests.integration.engine.helpers import once_waiting
 
 from .helpers import JS, Jobs
 
 UNKNOWN = "0123456789abcdef01234567"
 WAIT_STATUSES = ["PENDING", "RUNNING", "FINISHED", "STOPPING", "STOPPED", "CANCELING",
                  "CANCELED"]
-
-
-@contextmanager
-def once_waiting(keys: Iterable[str], action: Callable[[], object]) -> Iterator[None]:
-    """Run ``action`` on another thread once a wait watching every one of ``keys`` has read
-    the jobs and is about to block on the hub — the moment a change must wake it.
-
-    Why not a timer: a fixed delay either wastes its length on every run or, on a loaded
-    machine, fires before the script reached its wait, when the wait is not what is shown.
-    """
-    wanted = frozenset(keys)
-    blocked, leaving = threading.Event(), threading.Event()
-    plain_wait = Watch.wait
-
-    def wait(watch: Watch, timeout: float) -> bool:
-        if wanted <= frozenset(watch._keys):
-            blocked.set()
-        return plain_wait(watch, timeout)
-
-    def act() -> None:
-        blocked.wait()
-        if not leaving.is_set():
-            action()
-
-    thread = threading.Thread(target=act)
-    with patch.object(Watch, "wait", wait):
-        thread.start()
-        try:
-            yield
-        finally:
-            leaving.set()
-            blocked.set()
-            thread.join()
 
 
 def test_returns_when_the_job_reaches_the_status(js: JS, jobs: Jobs) -> None:

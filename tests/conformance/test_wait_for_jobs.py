@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 
 from sysjobs.jobs import Engine
+from tests.integration.engine.helpers import once_waiting
 
 from .helpers import JS, Jobs
-from .test_wait_for_job import UNKNOWN, WAIT_STATUSES, once_waiting
+from .test_wait_for_job import UNKNOWN, WAIT_STATUSES
 
 
 def _ids(*ids: str) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from unittest.mock import patch
 
 from sysjobs.jobs import Engine, EngineSettings
+from sysjobs.jobs.hub import Watch
 from sysjobs.worker import WorkerPool
 from tests.integration.engine.jobtypes import register
 
@@ -36,6 +38,70 @@ def running_pool(engine: Engine, concurrency: int = 4, **options: object) -> Ite
         yield pool
     finally:
         pool.stop(grace_s=2.0)
+
+
+@contextmanager
+def once_waiting(keys: Iterable[str], action: Callable[[], object]) -> Iterator[None]:
+    """Run ``action`` on another thread once a wait watching every one of ``keys`` has read
+    the jobs and is about to block on the hub — the moment a change must wake it.
+
+    Why not a timer: a fixed delay either wastes its length on every run or, on a loaded
+    machine, fires before the script reached its wait, when the wait is not what is shown.
+    """
+    wanted = frozenset(keys)
+    blocked, leaving = threading.Event(), threading.Event()
+    plain_wait = Watch.wait
+
+    def wait(watch: Watch, timeout: float) -> bool:
+        if wanted <= frozenset(watch._keys):
+            blocked.set()
+        return plain_wait(watch, timeout)
+
+    def act() -> None:
+        blocked.wait()
+        if not leaving.is_set():
+            action()
+
+    thread = threading.Thread(target=act)
+    with patch.object(Watch, "wait", wait):
+        thread.start()
+        try:
+            yield
+        finally:
+            leaving.set()
+            blocked.set()
+            thread.join()
+
+
+class Beats:
+    """Counts the heartbeats ``pool``'s own thread has completed, so a test reads what a
+    heartbeat writes (the registry row, a job's progress) again after each one rather than
+    in a busy loop (which took a core while the thread slept to its next tick)."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._cond = threading.Condition()
+        self._count = 0
+        plain = pool.beat
+
+        def beat() -> None:
+            try:
+                plain()
+            finally:
+                with self._cond:
+                    self._count += 1
+                    self._cond.notify_all()
+
+        pool.beat = beat  # type: ignore[method-assign]
+
+    @property
+    def count(self) -> int:
+        with self._cond:
+            return self._count
+
+    def wait_past(self, seen: int, timeout_s: float) -> bool:
+        """Wait until a heartbeat after the ``seen``-th one has completed."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._count > seen, max(0.0, timeout_s))
 
 
 class ManualClock:

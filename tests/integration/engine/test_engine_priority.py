@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sysjobs.jobs import Engine, EngineSettings, JobStatus, new_owner
+from sysjobs.jobs import Engine, EngineHooks, EngineSettings, Job, JobStatus, new_owner
 from tests.integration.engine.helpers import ManualClock, open_engine, running_pool
 
 #: A low-priority job older than this competes as a normal one.
@@ -72,17 +72,18 @@ def test_low_priority_never_takes_the_last_free_slot(eng: Engine) -> None:
 def test_a_low_priority_job_does_not_starve_under_constant_load(
     eng: Engine, clock: ManualClock
 ) -> None:
-    stop = threading.Event()
+    stop, fed = threading.Event(), threading.Event()
 
     def feed() -> None:  # keeps normal work waiting all the time
         while not stop.is_set():
             eng.enqueue_many("STEPPER", [{"steps": 1, "step_s": 0.01}] * 4)
+            fed.set()
             time.sleep(0.02)
 
     feeder = threading.Thread(target=feed)
     feeder.start()
     try:
-        time.sleep(0.1)
+        fed.wait(10)  # normal work waits before the low-priority job is enqueued
         low = eng.enqueue("NOOP", {}, low_priority=True)
         with running_pool(eng, concurrency=2):
             # The pool serves the normal jobs the feeder keeps adding; time passes, the
@@ -97,13 +98,34 @@ def test_a_low_priority_job_does_not_starve_under_constant_load(
     assert still_waiting > 0  # normal jobs were waiting when the low-priority one ran
 
 
+class Concurrency(EngineHooks):
+    """Counts the jobs a pool runs at once, from its own hooks: ``job_started`` fires before
+    a job runs and ``job_ended`` after, before its slot is counted free again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 0
+        self.peak = 0
+
+    def job_started(self, job: Job, owner: str) -> None:
+        with self._lock:
+            self._now += 1
+            self.peak = max(self.peak, self._now)
+
+    def job_ended(self, job: Job | None, job_id: str, owner: str) -> None:
+        with self._lock:
+            self._now -= 1
+
+
 def test_a_queue_limit_caps_how_many_of_its_jobs_a_pool_runs_at_once(eng: Engine) -> None:
-    jobs = eng.enqueue_many("STUBBORN", [{"seconds": 0.3}] * 4, queue="heavy")
-    with running_pool(eng, concurrency=4, queues={"heavy": 1, "mix": 4}) as pool:
-        peak = 0
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and eng.find({"status": "FINISHED"}).count() < 4:
-            peak = max(peak, len(pool.running))
-            time.sleep(0.02)
-    assert peak == 1
+    """Every start and end is counted (hooks), not sampled: the jobs need to last only long
+    enough for a second one to start beside them if the limit let it (the four are claimable
+    at once and the pool has four slots)."""
+    counted = Concurrency()
+    eng.hooks.append(counted)
+    jobs = eng.enqueue_many("STUBBORN", [{"seconds": 0.05}] * 4, queue="heavy")
+    with running_pool(eng, concurrency=4, queues={"heavy": 1, "mix": 4}):
+        ended = [eng.wait(j.id, ["FINISHED"], 10).status for j in jobs]
+    assert counted.peak == 1
+    assert ended == [JobStatus.FINISHED] * 4
     assert all(eng.require(j.id).status is JobStatus.FINISHED for j in jobs)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from sysjobs.errors import BadRequest, NotFound, Timeout
 from sysjobs.jobs import Engine, EngineSettings, JobStatus, new_owner
-from tests.integration.engine.helpers import open_engine
+from tests.integration.engine.helpers import once_waiting, open_engine
 from tests.integration.engine.jobtypes import register
 
 
@@ -36,26 +35,28 @@ def test_wait_for_job_times_out_with_timeout_code_and_the_current_status(eng: En
     job = eng.enqueue("NOOP", {})
     started = time.monotonic()
     with pytest.raises(Timeout, match="its status is PENDING") as raised:
-        eng.wait(job.id, ["FINISHED"], 0.2)
-    assert time.monotonic() - started >= 0.2
+        eng.wait(job.id, ["FINISHED"], 0.05)  # (the shortest limit shows the same timeout)
+    assert time.monotonic() - started >= 0.05
     assert raised.value.code == "timeout" and raised.value.info["status"] == "PENDING"
 
 
 def test_wait_wakes_when_another_thread_changes_the_job(eng: Engine) -> None:
     job = eng.enqueue("NOOP", {})
-    threading.Timer(0.1, lambda: eng.cancel(job.id)).start()
     # the change ends the wait, not its limit: a limit far beyond any test's time would
-    # raise Timeout at its end, so no elapsed time needs asserting
-    assert eng.wait(job.id, ["CANCELED"], 600).status is JobStatus.CANCELED
+    # raise Timeout at its end, so no elapsed time needs asserting. The change comes once
+    # the wait has read the job and blocks (not after a timer, which could fire first).
+    with once_waiting([f"job:{job.id}"], lambda: eng.cancel(job.id)):
+        assert eng.wait(job.id, ["CANCELED"], 600).status is JobStatus.CANCELED
 
 
 def test_wait_wakes_on_a_change_made_through_another_engine(db_url: str, eng: Engine) -> None:
     job = eng.enqueue("NOOP", {})
-    with open_engine(db_url) as other:  # another connection pool: a hint or the poll
-        claim = threading.Timer(0.1, lambda: other.leases.claim(new_owner(), limit=1))
-        claim.start()
+    with (
+        open_engine(db_url) as other,  # another connection pool: a hint or the poll
+        # (once_waiting joins the claim's thread: it hands its connection back first)
+        once_waiting([f"job:{job.id}"], lambda: other.leases.claim(new_owner(), limit=1)),
+    ):
         assert eng.wait(job.id, ["RUNNING"], 10).status is JobStatus.RUNNING
-        claim.join(10)  # (the wait can end before the claim hands its connection back)
 
 
 def test_wait_rejects_bad_statuses_and_timeouts_and_unknown_jobs(eng: Engine) -> None:
@@ -76,7 +77,5 @@ def test_wait_still_wakes_with_notifications_switched_off(db_url: str) -> None:
     quiet = EngineSettings(hints=False)
     with open_engine(db_url, quiet) as waiter, open_engine(db_url, quiet) as changer:
         job = changer.enqueue("NOOP", {})
-        cancel = threading.Timer(0.1, lambda: changer.cancel(job.id))
-        cancel.start()
-        assert waiter.wait(job.id, ["CANCELED"], 10).status is JobStatus.CANCELED
-        cancel.join(10)
+        with once_waiting([f"job:{job.id}"], lambda: changer.cancel(job.id)):
+            assert waiter.wait(job.id, ["CANCELED"], 10).status is JobStatus.CANCELED

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from sysjobs.jobs import Engine, JobStatus
-from tests.integration.engine.helpers import FAST, ManualClock, open_engine, running_pool
+from tests.integration.engine.helpers import FAST, Beats, ManualClock, open_engine, running_pool
 
 S = JobStatus
 
@@ -52,15 +52,18 @@ def test_a_failing_handler_finishes_the_job_with_errors_and_the_reason(eng: Engi
 
 def test_stop_then_resume_continues_from_the_checkpoint(eng: Engine) -> None:
     job = eng.enqueue("STEPPER", {"steps": 40, "step_s": 0.02})
-    with running_pool(eng):
+    with running_pool(eng) as pool:
         eng.wait(job.id, ["RUNNING"], 10)
+        beats = Beats(pool)  # the heartbeat writes the progress: read it after each one
+        seen = beats.count
         while eng.require(job.id).progress < 10:
-            pass
+            assert beats.wait_past(seen, 10)
+            seen = beats.count
         eng.stop(job.id)
-        stopped = eng.wait(job.id, ["STOPPED"], 10)
+        stopped = eng.wait(job.id, ["STOPPED"], 60)
         assert 0 < stopped.progress < 100 and stopped.ended_at is not None
         eng.resume(job.id)
-        done = eng.wait(job.id, ["FINISHED"], 10)
+        done = eng.wait(job.id, ["FINISHED"], 60)  # (a limit only bounds a failure)
     steps = [m for m in _messages(eng, job.id) if m.startswith("step ")]
     assert steps == [f"step {n}" for n in range(1, 41)]  # every unit once, none repeated
     assert done.results == {"done": 40}

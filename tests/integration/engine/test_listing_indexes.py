@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -28,6 +29,11 @@ PG_ONLY = pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+#: The tests that read the module's filled database (``filled``), on one backend.
+FILLED_PG = pytest.mark.parametrize(
+    "module_db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+FILLED_SQLITE = pytest.mark.parametrize("module_db_url", ["sqlite"], indirect=True)
 DECLARED = {i.name: i for t in metadata.tables.values() for i in t.indexes}
 DAY_MS = 86_400_000
 BIG_JOB = "e" * 24
@@ -158,6 +164,39 @@ def _fill(engine: Engine, jobs: int, logs: int) -> int:
         )
         conn.exec_driver_sql("ANALYZE")
     return base
+
+
+@dataclass(frozen=True)
+class Filled:
+    """The module's database after :data:`FILL_JOBS` jobs and :data:`FILL_LINES` log lines
+    were written and analysed, an engine on it, and the first creation time."""
+
+    engine: Engine
+    base: int
+
+
+#: Jobs over 30 days, and lines of one job's log, in the shared filled database.
+FILL_JOBS, FILL_LINES = 20_000, 20_000
+
+
+@pytest.fixture(scope="module")
+def filled(module_db_url: str) -> Iterator[Filled]:
+    """One filled, analysed database per backend, shared by the tests that only read it
+    (``find``, ``logs``, ``count()`` and the plans of what they send; a ``SET`` for a plan is
+    rolled back). Filling and analysing it was most of each such test: 20,000 jobs and
+    20,000 lines serve both the range tests (which read ``jobs``) and the message tests
+    (which read ``job_logs``), whose plans depend only on the table they read. Afterwards the
+    module checks that no test wrote: the row counts are those of the fill."""
+    engine = Engine.open(module_db_url, migrate=False)
+    try:
+        fill = _fill if engine.database.name == "postgresql" else _fill_sqlite
+        yield Filled(engine, fill(engine, FILL_JOBS, FILL_LINES))
+        with engine.database.read() as conn:
+            jobs = conn.exec_driver_sql("SELECT count(*) FROM jobs").scalar_one()
+            lines = conn.exec_driver_sql("SELECT count(*) FROM job_logs").scalar_one()
+        assert (jobs, lines) == (FILL_JOBS + 1, FILL_LINES)  # (+1: the job with the log)
+    finally:
+        engine.close()
 
 
 def _history(engine: Engine) -> list[str]:
@@ -304,11 +343,11 @@ def test_the_group_commit_reads_only_its_own_rows_whatever_the_plan_cache_chose(
         assert "Hash Join" not in plan and "Merge Join" not in plan, plan
 
 
-@PG_ONLY
-def test_the_message_filter_reads_the_trigram_index(engine: Engine) -> None:
+@FILLED_PG
+def test_the_message_filter_reads_the_trigram_index(filled: Filled) -> None:
     """20,000 lines of one job, 20 of them match: the planner picks the trigram index on its
     own (no ``enable_*`` setting), for the page and for ``count()``."""
-    _fill(engine, 100, 20_000)
+    engine = filled.engine
     cursor = engine.logs(BIG_JOB, {"message": "DUPLICATE", "_size": 50})
 
     def read() -> None:
@@ -322,18 +361,18 @@ def test_the_message_filter_reads_the_trigram_index(engine: Engine) -> None:
         assert "Seq Scan" not in plan, plan
 
 
-@PG_ONLY
-def test_a_common_message_still_walks_the_job_in_order(engine: Engine) -> None:
+@FILLED_PG
+def test_a_common_message_still_walks_the_job_in_order(filled: Filled) -> None:
     """A text on every line is cheaper to find along ``ix_job_logs_job_ts`` (first 50)."""
-    _fill(engine, 100, 20_000)
+    engine = filled.engine
     plans = _sent(engine, lambda: list(engine.logs(BIG_JOB, {"message": "record"})), "job_logs")
     assert "ix_job_logs_job_ts" in plans[0] and "Seq Scan" not in plans[0], plans[0]
 
 
-@PG_ONLY
+@FILLED_PG
 @pytest.mark.parametrize(("low", "high"), [("startFrom", "startTo"), ("endFrom", "endTo")])
 def test_a_start_or_end_range_bounds_the_newest_first_walk(
-    engine: Engine, low: str, high: str
+    filled: Filled, low: str, high: str
 ) -> None:
     """20,000 jobs over 30 days, a one-day range in the middle. By default the planner reads
     the range from ``ix_jobs_started`` / ``ix_jobs_ended`` and sorts its ~670 rows; with more
@@ -341,7 +380,7 @@ def test_a_start_or_end_range_bounds_the_newest_first_walk(
     shown here with ``SET enable_sort = off``: ``created_ms <= …`` is its index condition, so
     it starts just after the range rather than at the newest job. ``count()`` reads the range
     index."""
-    base = _fill(engine, 20_000, 10)
+    engine, base = filled.engine, filled.base
     day = base + 15 * DAY_MS
     by_range = "ix_jobs_started" if low == "startFrom" else "ix_jobs_ended"
 
@@ -359,16 +398,16 @@ def test_a_start_or_end_range_bounds_the_newest_first_walk(
     assert "Index Cond: (created_ms <=" in walk, walk
 
 
-@SQLITE_ONLY
+@FILLED_SQLITE
 @pytest.mark.parametrize(("low", "high"), [("startFrom", "startTo"), ("endFrom", "endTo")])
 def test_sqlite_walks_a_wide_start_or_end_range_newest_first(
-    engine: Engine, low: str, high: str
+    filled: Filled, low: str, high: str
 ) -> None:
     """20,000 jobs over 30 days, a five-day range (3,333 jobs, more than ``RANGE_PROBE``): the
     page walks the app's ``ix_jobs_app_created`` below the ``created_ms`` bound with no sort (SQLite's
     planner alone reads the range index and sorts it); ``count()`` reads the range index.
     Every page of the walk matches the jobs' own order."""
-    base = _fill_sqlite(engine, 20_000, 10)
+    engine, base = filled.engine, filled.base
     day = base + 15 * DAY_MS
     query = {low: day, high: day + 5 * DAY_MS}
     cursor = engine.find({**query, "_size": 50})
@@ -392,7 +431,7 @@ def _reference(engine: Engine, column: str, low: int | None, high: int | None) -
     return [r[0] for r in sorted(found, key=lambda r: (r[1], r[0]), reverse=True)]
 
 
-@SQLITE_ONLY
+@FILLED_SQLITE
 @pytest.mark.parametrize(
     "query",
     [
@@ -402,10 +441,10 @@ def _reference(engine: Engine, column: str, low: int | None, high: int | None) -
     ],
     ids=["narrow", "from-only", "empty"],
 )
-def test_sqlite_reads_a_narrow_range_from_its_index(engine: Engine, query: dict[str, int]) -> None:
+def test_sqlite_reads_a_narrow_range_from_its_index(filled: Filled, query: dict[str, int]) -> None:
     """Fewer matches than ``RANGE_PROBE``: the range's own index, then a sort of its rows —
     never the newest-first walk, which would read every older job to find them."""
-    base = _fill_sqlite(engine, 20_000, 10)
+    engine, base = filled.engine, filled.base
     shifted = {k: base + v for k, v in query.items()}
     cursor = engine.find({**shifted, "_size": 50})
     page, _ = _sent(engine, lambda: (list(cursor), cursor.count()), "jobs")[-2:]
@@ -419,11 +458,11 @@ def test_sqlite_reads_a_narrow_range_from_its_index(engine: Engine, query: dict[
     assert [j.id for j in engine.find(shifted)] == _reference(engine, column, low, high)
 
 
-@SQLITE_ONLY
-def test_sqlite_message_filter_walks_the_job_in_order(engine: Engine) -> None:
+@FILLED_SQLITE
+def test_sqlite_message_filter_walks_the_job_in_order(filled: Filled) -> None:
     """The message filter reads the job's lines along ``ix_job_logs_job_ts`` and stops at the
     page; it is a plain ``LIKE`` (no ``lower()`` per line), and still ignores case."""
-    _fill_sqlite(engine, 100, 20_000)
+    engine = filled.engine
     cursor = engine.logs(BIG_JOB, {"message": "DUPLICATE", "_size": 50})
     with _statements(engine) as seen:
         assert len(list(cursor)) == 20

@@ -25,8 +25,9 @@ from sysjobs.jobs.workers import (
     mark_gone,
 )
 from sysjobs.store.workers import WorkerStore
+from sysjobs.worker import WorkerPool
 from sysjobs.worker.served import ServedApp
-from tests.integration.engine.helpers import ManualClock, open_engine, running_pool
+from tests.integration.engine.helpers import Beats, ManualClock, open_engine, running_pool
 
 LEASE_S = 1.0
 LEASE_MS = int(LEASE_S * 1000)
@@ -70,15 +71,18 @@ def eng(db_url: str, clock: ManualClock, gate: threading.Event) -> Iterator[Engi
         yield engine
 
 
-def _eventually(read: Callable[[], list[WorkerInfo]],
+def _eventually(pool: WorkerPool, read: Callable[[], list[WorkerInfo]],
                 ok: Callable[[list[WorkerInfo]], bool]) -> list[WorkerInfo]:  # fmt: skip
-    """Read until ``ok`` holds (the heartbeat thread's write), or fail after PATIENCE_S."""
+    """Read until ``ok`` holds (the heartbeat thread's write), reading again after each
+    heartbeat of ``pool``; fail after PATIENCE_S."""
+    beats = Beats(pool)
     deadline = time.monotonic() + PATIENCE_S
     while True:
+        seen = beats.count
         found = read()
-        if ok(found) or time.monotonic() > deadline:
-            assert ok(found), found
+        if ok(found):
             return found
+        assert beats.wait_past(seen, deadline - time.monotonic()), found
 
 
 def test_a_started_pool_appears_with_its_host_pid_slots_queues_and_apps(
@@ -98,10 +102,10 @@ def test_its_heartbeat_refreshes_last_seen_on_the_engine_clock(
     eng: Engine, clock: ManualClock
 ) -> None:
     started = clock.now_ms()
-    with running_pool(eng):
+    with running_pool(eng) as pool:
         clock.advance(LEASE_MS)
         [worker] = _eventually(
-            lambda: list_workers(eng), lambda ws: to_ms(ws[0].last_seen_at) == started + LEASE_MS
+            pool, lambda: list_workers(eng), lambda ws: to_ms(ws[0].last_seen_at) == started + LEASE_MS
         )
     assert to_ms(worker.started_at) == started and worker.state == "alive"
     assert worker.last_seen_ago_ms == 0
@@ -111,15 +115,15 @@ def test_a_busy_pool_shows_its_current_jobs(
     eng: Engine, clock: ManualClock, gate: threading.Event
 ) -> None:
     jobs = [eng.enqueue("HELD", {}) for _ in range(2)]
-    with running_pool(eng, concurrency=4):
+    with running_pool(eng, concurrency=4) as pool:
         for job in jobs:
             eng.wait(job.id, ["RUNNING"], 10)
-        [busy] = _eventually(lambda: list_workers(eng), lambda ws: ws[0].busy == 2)
+        [busy] = _eventually(pool, lambda: list_workers(eng), lambda ws: ws[0].busy == 2)
         gate.set()
         for job in jobs:
             eng.wait(job.id, ["FINISHED"], 10)
         clock.advance(LEASE_MS)
-        [idle] = _eventually(lambda: list_workers(eng), lambda ws: ws[0].busy == 0)
+        [idle] = _eventually(pool, lambda: list_workers(eng), lambda ws: ws[0].busy == 0)
     assert busy.job_ids == sorted(j.id for j in jobs)
     assert idle.job_ids == []
 
@@ -206,7 +210,7 @@ def test_a_live_pool_heartbeat_prunes_the_rows_of_long_gone_workers(
     dead = _dead_worker(eng)
     clock.advance(PRUNED_AFTER_LEASES * LEASE_MS + 1)
     with running_pool(eng) as pool:
-        listed = _eventually(lambda: list_workers(eng), lambda ws: len(ws) == 1)
+        listed = _eventually(pool, lambda: list_workers(eng), lambda ws: len(ws) == 1)
     assert [w.id for w in listed] == [pool.owner] != [dead.beat.id]
 
 
@@ -217,5 +221,5 @@ def test_a_row_pruned_while_its_pool_was_away_comes_back_at_its_next_heartbeat(
         started = list_workers(eng)[0].started_at
         WorkerStore(eng.database, clock.now_ms).remove(pool.owner)  # (as a prune would)
         clock.advance(LEASE_MS)
-        [back] = _eventually(lambda: list_workers(eng), lambda ws: len(ws) == 1)
+        [back] = _eventually(pool, lambda: list_workers(eng), lambda ws: len(ws) == 1)
     assert back.id == pool.owner and back.started_at == started
