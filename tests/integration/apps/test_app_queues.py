@@ -23,6 +23,7 @@ from sysjobs.jobs.queues import QueueDef
 from sysjobs.worker import WorkerPool
 from sysjobs.worker.processes import WorkerConfig
 from sysjobs.worker.served import ServedApp
+from tests.integration.app.harness import KeptInMemory, write_as_opened
 from tests.integration.apps.conftest import app_folder, js
 from tests.integration.apps.test_worker_cli_apps import configs, worker  # noqa: F401
 from tests.integration.engine.helpers import running_pool
@@ -58,11 +59,27 @@ def db_url(reused_db_url: str) -> str:
     return reused_db_url
 
 
-@pytest.fixture
-def host(db_url: str, tmp_path: Path) -> Iterator[Host]:
-    opened = Host(db_url, _with_queues(tmp_path, "queued"), pool_size=1)
+@pytest.fixture(scope="module")
+def shared_host(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Host]:
+    """The queued app's Host for the module's tests (see ``host``)."""
+    opened = Host(module_db_url, _with_queues(tmp_path_factory.mktemp("queued"), "queued"),
+                  pool_size=1)  # fmt: skip
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def host(db_url: str, shared_host: Host) -> Iterator[Host]:
+    """The module's Host on its database emptied (``db_url``), then written again as
+    opening it on a new database writes it; what a test changes in the app's memory is put
+    back after it. Opening a Host (engine, app, V8 isolate) per test was most of a short
+    test's CPU; the pool a test starts on it ends within the test."""
+    write_as_opened(shared_host.app)
+    kept = KeptInMemory(shared_host.app)
+    yield shared_host
+    kept.put_back()
 
 
 def test_the_apps_registry_has_its_queues_and_cap(host: Host) -> None:

@@ -58,11 +58,27 @@ class Dashboard:
             host.close()
 
 
-@pytest.fixture
-def dashboard(db_url: str, tmp_path: Path) -> Iterator[Dashboard]:
-    opened = Dashboard(db_url, tmp_path)
+@pytest.fixture(scope="module")
+def shared_dashboard(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Dashboard]:
+    opened = Dashboard(module_db_url, tmp_path_factory.mktemp("dashboard"))
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def dashboard(shared_dashboard: Dashboard) -> Dashboard:
+    """The module's dashboard (two Hosts, a web app and its thread pool opened once per
+    module, not per test), checked idle before each test: no job of either app is waiting
+    or running (every gate an earlier test opened was canceled, so every console run it
+    started has ended) and at most one console child is alive. Each test asserts which
+    children are alive after its runs, whichever were alive before: a run in an app whose
+    child is alive reuses it, as the second run of a dashboard of its own would."""
+    for host in shared_dashboard.hosts.values():
+        assert [job.id for job in host.engine.find({}) if job.status in ("PENDING", "RUNNING")] == []
+    assert sum(shared_dashboard.consoles[n].started for n in shared_dashboard.hosts) <= 1
+    return shared_dashboard
 
 
 def _line_logged(host: Host, job_id: str, text: str) -> None:

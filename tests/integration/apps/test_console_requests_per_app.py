@@ -41,6 +41,8 @@ class Dashboard:
         self.client = TestClient(app, raise_server_exceptions=False)
         self.client.__enter__()
         self.pool = ThreadPoolExecutor(max_workers=FLOOD + 2)
+        #: Every request sent, so a test can check that none is still held.
+        self.sent: list[Future[Any]] = []
 
     def post(self, token: str, body: dict[str, Any]) -> Future[tuple[int, Any]]:
         def send() -> tuple[int, Any]:
@@ -48,11 +50,15 @@ class Dashboard:
                                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
             return reply.status_code, reply.json()
 
-        return self.pool.submit(send)
+        future = self.pool.submit(send)
+        self.sent.append(future)
+        return future
 
     def get(self, path: str, app: str) -> Future[int]:
         headers = {"Authorization": f"Bearer {OPERATOR}", "X-Sysjobs-App": app}
-        return self.pool.submit(lambda: self.client.get(path, headers=headers).status_code)
+        future = self.pool.submit(lambda: self.client.get(path, headers=headers).status_code)
+        self.sent.append(future)
+        return future
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -61,11 +67,25 @@ class Dashboard:
             host.close()
 
 
-@pytest.fixture
-def dashboard(db_url: str, tmp_path: Path) -> Iterator[Dashboard]:
-    opened = Dashboard(db_url, tmp_path)
+@pytest.fixture(scope="module")
+def shared_dashboard(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Dashboard]:
+    opened = Dashboard(module_db_url, tmp_path_factory.mktemp("dashboard"))
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def dashboard(shared_dashboard: Dashboard) -> Dashboard:
+    """The module's dashboard (two Hosts, a web app, alpha's console child and the thread
+    pool opened once per module, not per test: a console child's start is ~0.75 s of CPU),
+    checked idle before each test: every request an earlier test sent has been answered (so
+    none holds a place of alpha's limit) and no job of either app is waiting or running."""
+    assert all(future.done() for future in shared_dashboard.sent)
+    for host in shared_dashboard.hosts.values():
+        assert [job.id for job in host.engine.find({}) if job.status in ("PENDING", "RUNNING")] == []
+    return shared_dashboard
 
 
 def _line_logged(host: Host, job_id: str, text: str) -> None:

@@ -18,14 +18,18 @@ from sysjobs.jobs import Engine, EngineSettings, JobContext, JobType
 from sysjobs.store.schema import job_events, jobs
 from sysjobs.worker import WorkerConfig, WorkerPool, WorkerProcesses
 from sysjobs.worker.served import ServedApp
-from tests.integration.engine.helpers import FAST, running_pool
+from tests.integration.engine.helpers import running_pool
 from tests.integration.engine.jobtypes import Empty, register
 
 DONE = ["FINISHED"]
+#: No test here waits for a lease to expire: each job must run once. A 1 s lease lost a
+#: job ("stopped renewing its lease") when the heartbeat thread was starved on a loaded
+#: machine, and made every pool renew three times a second.
+LEASE_S = 30.0
 
 
 def _open(url: str, app: str) -> Engine:
-    engine = Engine.open(url, settings=EngineSettings(lease_s=FAST.lease_s, app=app))
+    engine = Engine.open(url, settings=EngineSettings(lease_s=LEASE_S, app=app))
     register(engine)
     return engine
 
@@ -154,7 +158,7 @@ def test_worker_processes_serve_the_apps_of_their_config(engine: Engine) -> None
     ids = {key: [j.id for j in app.engine.enqueue_many("RECORD_RUN", [{}] * 5)]
            for key, app in served.items()}  # fmt: skip
     config = WorkerConfig(
-        engine.url, concurrency=2, lease_s=FAST.lease_s,
+        engine.url, concurrency=2, lease_s=LEASE_S,
         setup="tests.integration.engine.jobtypes:register",
         apps={"alpha": None, "beta": None}, engine_settings={"app": "alpha"},
     )  # fmt: skip

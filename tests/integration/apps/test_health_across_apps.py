@@ -49,9 +49,12 @@ class Dashboard:
             host.close()
 
 
-@pytest.fixture
-def dash(db_url: str, tmp_path: Path) -> Iterator[Dashboard]:
-    opened = Dashboard(db_url, tmp_path)
+@pytest.fixture(scope="module")
+def dash(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """One dashboard per module and database: every test here only reads ``/health`` (it
+    writes nothing: it reads the queue's figures and the workers' registry), so each sees
+    what a dashboard of its own shows, without opening two Hosts and four jobs per test."""
+    opened = Dashboard(module_db_url, tmp_path_factory.mktemp("health"))
     yield opened
     opened.close()
 

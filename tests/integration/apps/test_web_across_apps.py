@@ -5,7 +5,6 @@ app: 403; another app's job id: 404), and the operator's tokens reach every app.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -15,20 +14,24 @@ from sysjobs.jobs import new_owner
 from sysjobs.jobs.workers import Registration
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
-from tests.integration.apps.conftest import app_folder
 
 OPERATOR, READER, ALPHA, BETA = "op-token", "read-token", "alpha-token", "beta-token"
 
 
 class Dashboard:
-    def __init__(self, db_url: str, root: Path) -> None:
-        self.hosts = {name: Host(db_url, app_folder(root, name), pool_size=1)
-                      for name in ("alpha", "beta")}  # fmt: skip
+    """The dashboard over the Hosts of apps alpha (its first) and beta, one job in each."""
+
+    def __init__(self, alpha: Host, beta: Host) -> None:
+        self.hosts = {"alpha": alpha, "beta": beta}
+        auth = AuthConfig(OPERATOR, READER, app_tokens={ALPHA: "alpha", BETA: "beta"})
+        app = create_app(alpha, auth, apps=[beta])
+        self.client = TestClient(app, raise_server_exceptions=False)
+        self.jobs: dict[str, str] = {}
+
+    def start_jobs(self) -> None:
+        """One job in each app (no worker: PENDING)."""
         self.jobs = {name: host.start_script_job("1", label=f"{name} job").id
                      for name, host in self.hosts.items()}  # fmt: skip
-        auth = AuthConfig(OPERATOR, READER, app_tokens={ALPHA: "alpha", BETA: "beta"})
-        app = create_app(self.hosts["alpha"], auth, apps=[self.hosts["beta"]])
-        self.client = TestClient(app, raise_server_exceptions=False)
 
     def get(self, path: str, token: str, app: str | None = None) -> tuple[int, object]:
         headers = {"Authorization": f"Bearer {token}"}
@@ -43,17 +46,23 @@ class Dashboard:
         assert isinstance(body, dict)
         return [job["id"] for job in body["jobs"]]
 
-    def close(self) -> None:
-        self.client.close()
-        for host in self.hosts.values():
-            host.close()
+@pytest.fixture(scope="module")
+def shared_dash(shared_two: tuple[Host, Host]) -> Iterator[Dashboard]:
+    """One dashboard over the module's two Hosts (``shared_two``): opening two Hosts and
+    the web app per test was most of a test's CPU. Nothing the web app keeps between
+    requests is read by these tests (no console is run)."""
+    opened = Dashboard(*shared_two)
+    yield opened
+    opened.client.close()
 
 
 @pytest.fixture
-def dash(db_url: str, tmp_path: Path) -> Iterator[Dashboard]:
-    opened = Dashboard(db_url, tmp_path)
-    yield opened
-    opened.close()
+def dash(two_reseeded: tuple[Host, Host], shared_dash: Dashboard) -> Dashboard:
+    """The module's dashboard on its database emptied and written again as two Hosts opened
+    on a new one write it (``two_reseeded``), then one new job in each app: what a
+    dashboard of its own would show."""
+    shared_dash.start_jobs()
+    return shared_dash
 
 
 def test_the_switcher_picks_the_app_each_request_is_about(dash: Dashboard) -> None:
