@@ -3,6 +3,7 @@ with the app's bindings, and a view of settled jobs that reads like the spec."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,29 @@ def write_as_opened(app: App) -> None:
     App.claim_unowned(app.engine)
     app.seed()
     app.engine.schedules.define(app_schedules(app.definition))
+
+
+class StopAt:
+    """Holds the job's worker at a chosen point until the test has asked the job to stop.
+
+    With the job's stop check at every record or row (``loop.STOP_CHECK_S`` 0; it is at
+    most every 0.1 s otherwise), the stop then lands at the next one: the job stops where
+    the test says, whatever the machine's pace — not after however many records a busy
+    machine ran before a polling test noticed."""
+
+    def __init__(self) -> None:
+        self.reached, self.stop_sent = threading.Event(), threading.Event()
+
+    def hold(self) -> None:
+        """In the job's worker thread: say the point is reached, wait for the stop."""
+        self.reached.set()
+        assert self.stop_sent.wait(timeout=120), "the test never asked the job to stop"
+
+    def stop(self, engine: Engine, job_id: str) -> None:
+        """In the test: once the point is reached, ask the job to stop, then let it go on."""
+        assert self.reached.wait(timeout=120), "the job never reached its stopping point"
+        engine.stop(job_id)
+        self.stop_sent.set()
 
 
 class KeptInMemory:

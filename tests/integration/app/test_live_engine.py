@@ -3,7 +3,6 @@ samples do, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from sysjobs.app.jobtypes import bulk, loop
 from sysjobs.app.records import Record
 from tests.integration.app.conftest import AppEnv, make_env
+from tests.integration.app.harness import StopAt
 from tests.integration.app.test_execute_action import write_loop_app
 
 
@@ -56,28 +56,6 @@ def test_delete_and_import_from_javascript_with_low_priority(live: AppEnv) -> No
     assert live.app.records.count("companies", {"type": "c"}) == 0
 
 
-class StopAt:
-    """Holds the job's worker at a chosen point until the test has asked the job to stop.
-
-    With the job's stop check at every record or row (``loop.STOP_CHECK_S`` 0; it is at
-    most every 0.1 s otherwise), the stop then lands at the next one: the job stops where
-    the test says, whatever the machine's pace — not after however many records a busy
-    machine ran before a polling test noticed."""
-
-    def __init__(self) -> None:
-        self.reached, self.stop_sent = threading.Event(), threading.Event()
-
-    def hold(self) -> None:
-        """In the job's worker thread: say the point is reached, wait for the stop."""
-        self.reached.set()
-        assert self.stop_sent.wait(timeout=120), "the test never asked the job to stop"
-
-    def stop(self, live: AppEnv, job_id: str) -> None:
-        assert self.reached.wait(timeout=120), "the job never reached its stopping point"
-        live.engine.stop(job_id)
-        self.stop_sent.set()
-
-
 #: Records of the long action: three chunks of 100 (``loop.CHUNK``); the stop lands in the
 #: first, after the 50th record, so the resumed job's rest spans two chunk boundaries.
 #: (It was 600 records and a test polling until 50 were touched: the same stop and resume.)
@@ -102,7 +80,7 @@ def test_long_action_stops_and_resumes_without_redoing_records(
 
         live.app.records.hooks.append(count)
         job_id = live.app.execute_action("items", {}, "touch", {})
-        at_50.stop(live, job_id)
+        at_50.stop(live.engine, job_id)
         stopped = live.wait(job_id, "STOPPED")
         done = live.app.records.count("items", {"touched": "1"})
         assert 50 <= done < total and stopped.progress < 100
@@ -138,7 +116,7 @@ def test_stopped_import_resumes_after_the_last_line_written(
     rows = "".join(f"n{i},{'abc'[i % 3]}\n" for i in range(total))
     file_id = live.app.files.put("big.csv", ("name,type\n" + rows).encode())
     job_id = live.app.import_records("companies", file_id)
-    after_first_batch.stop(live, job_id)
+    after_first_batch.stop(live.engine, job_id)
     stopped = live.wait(job_id, "STOPPED", "FINISHED")
     if stopped.status == "STOPPED":
         assert live.app.records.count("companies", {}) - 5 < total
