@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sysjobs.app.definition import AppDefinition, load_app
-from sysjobs.app.jobtypes import actions
+from sysjobs.app.jobtypes import actions, loop
 from tests.integration.app.conftest import AppEnv, make_env
 
 CHUNK_APP = """
@@ -62,7 +62,6 @@ SCRIPTS = {
         "if (n === 40) { var me = sys.jobs.getCurrentJobId();\n"
         "  var m = sys.data.createRecord('marks'); m.field('name').val('at 40'); sys.data.save(m);\n"
         "  while (sys.jobs.findById(me).status() !== 'STOPPING') {} }\n"
-        "var until = Date.now() + 5; while (Date.now() < until) {}\n"
         "log('did ' + n);\n"
         "return n;"
     ),
@@ -174,11 +173,16 @@ def test_a_stop_lands_between_two_records_of_a_chunk_and_the_resumed_job_does_ea
     chunk_env: AppEnv, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Record 40's action waits until the job is asked to stop; the stop check between two
-    records (at most every 0.1 s) ends the job within its first chunks, each record taking
-    5 ms — not after all 200 (two chunks of 100: a stop only at the end of a chunk could not
-    show it, and the resumed job's rest spans a chunk boundary); the resumed job runs the
-    rest, no record twice."""
+    records ends the job there, inside its first chunk — not after all 200 (two chunks of
+    100: a stop only at the end of a chunk could not show it, and the resumed job's rest
+    spans a chunk boundary); the resumed job runs the rest, no record twice.
+
+    The check runs between every two records here (``loop.STOP_CHECK_S`` 0; at most every
+    0.1 s otherwise), so the stop lands at record 41 whatever the machine's pace. (Each
+    record spun 5 ms so that a check 0.1 s apart still came before the chunk's end: a
+    second of CPU per run, and no longer needed.)"""
     monkeypatch.setattr(actions, "RECORD_TIMEOUT_S", 120.0)
+    monkeypatch.setattr(loop, "STOP_CHECK_S", 0.0)
     total = 200  # (was 400 records of 10 ms: the same chunks and stop, a quarter of the CPU)
     ids = _seed(chunk_env, total)
     marked = threading.Event()  # record 40's action saved its mark and waits for the stop
