@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from sysjobs.app.definition import AppDefinition, load_app
-from sysjobs.app.jobtypes import actions, loop
+from sysjobs.app.jobtypes import actions
 from tests.integration.app.conftest import AppEnv, make_env
+from tests.integration.app.harness import stop_checks_at_every_record
 
 CHUNK_APP = """
 name: chunks
@@ -177,12 +178,12 @@ def test_a_stop_lands_between_two_records_of_a_chunk_and_the_resumed_job_does_ea
     100: a stop only at the end of a chunk could not show it, and the resumed job's rest
     spans a chunk boundary); the resumed job runs the rest, no record twice.
 
-    The check runs between every two records here (``loop.STOP_CHECK_S`` 0; at most every
-    0.1 s otherwise), so the stop lands at record 41 whatever the machine's pace. (Each
-    record spun 5 ms so that a check 0.1 s apart still came before the chunk's end: a
-    second of CPU per run, and no longer needed.)"""
+    The job's status is read between every two records here
+    (``stop_checks_at_every_record``; at most every 0.1 s otherwise), so the stop lands at
+    record 41 whatever the machine's pace. (Each record spun 5 ms so that a check 0.1 s
+    apart still came before the end of the first chunk: a second of CPU per run.)"""
     monkeypatch.setattr(actions, "RECORD_TIMEOUT_S", 120.0)
-    monkeypatch.setattr(loop, "STOP_CHECK_S", 0.0)
+    stop_checks_at_every_record(monkeypatch)
     total = 200  # (was 400 records of 10 ms: the same chunks and stop, a quarter of the CPU)
     ids = _seed(chunk_env, total)
     marked = threading.Event()  # record 40's action saved its mark and waits for the stop

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from sysjobs.app.jobtypes import bulk, loop
+from sysjobs.app.jobtypes import bulk
 from sysjobs.app.records import Record
 from tests.integration.app.conftest import AppEnv, make_env
-from tests.integration.app.harness import StopAt
+from tests.integration.app.harness import StopAt, stop_checks_at_every_record
 from tests.integration.app.test_execute_action import write_loop_app
 
 
@@ -65,7 +65,7 @@ LONG_ACTION_RECORDS = 250
 def test_long_action_stops_and_resumes_without_redoing_records(
     app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loop, "STOP_CHECK_S", 0.0)
+    stop_checks_at_every_record(monkeypatch)
     total = LONG_ACTION_RECORDS
     live = make_env(app_url, write_loop_app(tmp_path))
     try:
@@ -104,7 +104,7 @@ def test_stopped_import_resumes_after_the_last_line_written(
     live: AppEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     total = IMPORT_ROWS
-    monkeypatch.setattr(loop, "STOP_CHECK_S", 0.0)
+    stop_checks_at_every_record(monkeypatch)
     after_first_batch, flush = StopAt(), bulk._flush
 
     def flushed(*args: Any) -> None:

@@ -11,7 +11,7 @@ from sysjobs.app.jobtypes import loop
 from sysjobs.app.records import Record
 from sysjobs.errors import BadRequest, NotFound
 from tests.integration.app.conftest import AppEnv
-from tests.integration.app.harness import StopAt
+from tests.integration.app.harness import StopAt, stop_checks_at_every_record
 
 
 @pytest.fixture
@@ -39,7 +39,10 @@ def test_delete_records_deletes_matches_with_per_record_results(env: AppEnv) -> 
 DELETED = 1100
 
 
-def test_stopped_delete_resumes_without_redoing_work(env: AppEnv) -> None:
+def test_stopped_delete_resumes_without_redoing_work(
+    env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop_checks_at_every_record(monkeypatch)
     total = DELETED
     env.app.records.insert_many(
         "companies", [{"name": f"c{i}", "type": "c"} for i in range(total)], announce=False
