@@ -3,10 +3,15 @@ with the app's bindings, and a view of settled jobs that reads like the spec."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
+import sysjobs.jobs.context as job_context
 from sysjobs.app.app import App
+from sysjobs.app.jobtypes import loop
 from sysjobs.app.schedules import app_schedules
 from sysjobs.bindings import core_namespaces
 from sysjobs.bindings.data import data_namespace
@@ -33,6 +38,38 @@ def write_as_opened(app: App) -> None:
     App.claim_unowned(app.engine)
     app.seed()
     app.engine.schedules.define(app_schedules(app.definition))
+
+
+def stop_checks_at_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job's stop check reads its status at every record, row or chunk: both throttles
+    (``loop.STOP_CHECK_S`` between two records, ``context.STOP_POLL_S`` between two reads
+    of the job's row; 0.1 s each otherwise) set to 0, so a stop lands at the next safe
+    point whatever the machine's pace."""
+    monkeypatch.setattr(loop, "STOP_CHECK_S", 0.0)
+    monkeypatch.setattr(job_context, "STOP_POLL_S", 0.0)
+
+
+class StopAt:
+    """Holds the job's worker at a chosen point until the test has asked the job to stop.
+
+    With the stop checked at every record or row (:func:`stop_checks_at_every_record`),
+    the stop then lands at the next one: the job stops where the test says, whatever the
+    machine's pace — not after however many records a busy machine ran before a polling
+    test noticed."""
+
+    def __init__(self) -> None:
+        self.reached, self.stop_sent = threading.Event(), threading.Event()
+
+    def hold(self) -> None:
+        """In the job's worker thread: say the point is reached, wait for the stop."""
+        self.reached.set()
+        assert self.stop_sent.wait(timeout=120), "the test never asked the job to stop"
+
+    def stop(self, engine: Engine, job_id: str) -> None:
+        """In the test: once the point is reached, ask the job to stop, then let it go on."""
+        assert self.reached.wait(timeout=120), "the job never reached its stopping point"
+        engine.stop(job_id)
+        self.stop_sent.set()
 
 
 class KeptInMemory:

@@ -15,6 +15,7 @@ import pytest
 from sysjobs.app.definition import AppDefinition, load_app
 from sysjobs.app.jobtypes import actions
 from tests.integration.app.conftest import AppEnv, make_env
+from tests.integration.app.harness import stop_checks_at_every_record
 
 CHUNK_APP = """
 name: chunks
@@ -62,7 +63,6 @@ SCRIPTS = {
         "if (n === 40) { var me = sys.jobs.getCurrentJobId();\n"
         "  var m = sys.data.createRecord('marks'); m.field('name').val('at 40'); sys.data.save(m);\n"
         "  while (sys.jobs.findById(me).status() !== 'STOPPING') {} }\n"
-        "var until = Date.now() + 5; while (Date.now() < until) {}\n"
         "log('did ' + n);\n"
         "return n;"
     ),
@@ -174,11 +174,16 @@ def test_a_stop_lands_between_two_records_of_a_chunk_and_the_resumed_job_does_ea
     chunk_env: AppEnv, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Record 40's action waits until the job is asked to stop; the stop check between two
-    records (at most every 0.1 s) ends the job within its first chunks, each record taking
-    5 ms — not after all 200 (two chunks of 100: a stop only at the end of a chunk could not
-    show it, and the resumed job's rest spans a chunk boundary); the resumed job runs the
-    rest, no record twice."""
+    records ends the job there, inside its first chunk — not after all 200 (two chunks of
+    100: a stop only at the end of a chunk could not show it, and the resumed job's rest
+    spans a chunk boundary); the resumed job runs the rest, no record twice.
+
+    The job's status is read between every two records here
+    (``stop_checks_at_every_record``; at most every 0.1 s otherwise), so the stop lands at
+    record 41 whatever the machine's pace. (Each record spun 5 ms so that a check 0.1 s
+    apart still came before the end of the first chunk: a second of CPU per run.)"""
     monkeypatch.setattr(actions, "RECORD_TIMEOUT_S", 120.0)
+    stop_checks_at_every_record(monkeypatch)
     total = 200  # (was 400 records of 10 ms: the same chunks and stop, a quarter of the CPU)
     ids = _seed(chunk_env, total)
     marked = threading.Event()  # record 40's action saved its mark and waits for the stop

@@ -111,14 +111,9 @@ def test_import_users_from_a_csv(app_url: str, tmp_path: Path, workers_here: Non
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (("execute-action", "companies", "logSomething", "--query", "{type"),
-     "badRequest: Invalid JSON for --query"),
     (("execute-action", "nope", "logSomething"), "badRequest: Invalid value 'nope'"),
-    (("execute-action", "companies", "logSomething", "--param", "oops"),
-     "badRequest: Invalid value 'oops' for --param"),
     (("delete-records", "companies", "--query", '{"colour": "red"}'),
      "badRequest: Invalid field 'colour'"),
-    (("export-records", "companies", "--out", "x.csv"), "badRequest: --out needs --wait"),
     (("deploy-endpoint", "nope"), "badRequest: Invalid value 'nope' for parameter"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -126,3 +121,22 @@ def test_bad_input_is_one_line_and_exit_code_2(
 ) -> None:
     code, out = start(app_url, *args)
     assert code == 2 and out.strip().startswith(expected), out
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("execute-action", "companies", "logSomething", "--query", "{type"),
+     "badRequest: Invalid JSON for --query"),
+    (("execute-action", "companies", "logSomething", "--param", "oops"),
+     "badRequest: Invalid value 'oops' for --param"),
+    (("export-records", "companies", "--out", "x.csv"), "badRequest: --out needs --wait"),
+])
+def test_bad_arguments_are_one_line_and_exit_code_2_before_the_database_is_opened(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    """Refused while the command reads its arguments: no database is opened — the SQLite
+    file named is not even created — so these run on SQLite only (on PostgreSQL the same
+    code refuses them before the same first access)."""
+    db = tmp_path / "never.db"
+    code, out = start(f"sqlite:///{db}", *args)
+    assert code == 2 and out.strip().startswith(expected), out
+    assert not db.exists()

@@ -31,22 +31,42 @@ CALLBACK = "function (item) { sys.logs.info('item ' + item); }"
 
 @pytest.fixture
 def db_url(reused_db_url: str) -> str:
-    """The module's database, emptied for this test (``tests/emptying.py``): each test opens
-    its Host (and in-process workers, stopped before it closes) and closes it, so it needs
-    only an empty migrated database; taking a new one from the pool cost more than several
-    of these tests."""
+    """The module's database, emptied for this test (``tests/emptying.py``): no job, log
+    line or record of an earlier test is left — not even the demo app's seed records, which
+    no test here reads. The tests that open a Host of their own (other queues) close it,
+    its in-process workers stopped, before the test ends."""
     return reused_db_url
 
 
-@pytest.fixture
-def clock() -> ManualClock:
+@pytest.fixture(scope="module")
+def module_clock() -> ManualClock:
     return ManualClock()
 
 
 @pytest.fixture
-def host(db_url: str, clock: ManualClock) -> Iterator[Host]:
-    with Host(db_url, pool_size=0, settings=EngineSettings(clock=clock, lease_s=30)) as opened:
+def clock(module_clock: ManualClock) -> ManualClock:
+    """The shared Host's clock. A test moves it on (a dead worker's lease running out);
+    it only ever goes forward, and every lease a test reads was taken in that test."""
+    return module_clock
+
+
+@pytest.fixture(scope="module")
+def shared_host(module_db_url: str, module_clock: ManualClock) -> Iterator[Host]:
+    settings = EngineSettings(clock=module_clock, lease_s=30)
+    with Host(module_db_url, pool_size=0, settings=settings) as opened:
         yield opened
+
+
+@pytest.fixture
+def host(db_url: str, shared_host: Host) -> Host:
+    """The module's Host (engine, demo app, sandbox), on its database emptied for this test.
+
+    Opening one per test (an engine, the app, a V8 isolate, and the isolates of its
+    in-process workers) was a large share of these tests' CPU. A test changes nothing of
+    the Host itself: its monkeypatches are undone after it, its workers (``run_to_end``)
+    stopped and joined before it ends, and a run it breaks off on purpose (``Crash``,
+    ``LeaseLost``) leaves its script session as a worker's crash leaves it — closed."""
+    return shared_host
 
 
 def start(host: Host, count: int = COUNT, queue: str = "default") -> str:

@@ -14,13 +14,18 @@ from tests.integration.app.test_execute_in_job_parts import (
     COUNT,
     clock,
     counts,
+    db_url,
     host,
+    module_clock,
     parts_of,
+    shared_host,
     start,
 )
 from tests.integration.engine.helpers import ManualClock
 
-__all__ = ["clock", "host"]  # the fixtures, shared with the parts' tests
+#: The fixtures, shared with the parts' tests: this module's Host on its database, emptied
+#: before each test.
+__all__ = ["clock", "db_url", "host", "module_clock", "shared_host"]
 
 
 class Died(BaseException):

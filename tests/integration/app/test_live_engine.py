@@ -3,10 +3,15 @@ samples do, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from sysjobs.app.jobtypes import bulk
+from sysjobs.app.records import Record
 from tests.integration.app.conftest import AppEnv, make_env
+from tests.integration.app.harness import StopAt, stop_checks_at_every_record
 from tests.integration.app.test_execute_action import write_loop_app
 
 
@@ -51,45 +56,72 @@ def test_delete_and_import_from_javascript_with_low_priority(live: AppEnv) -> No
     assert live.app.records.count("companies", {"type": "c"}) == 0
 
 
+#: Records of the long action: three chunks of 100 (``loop.CHUNK``); the stop lands in the
+#: first, after the 50th record, so the resumed job's rest spans two chunk boundaries.
+#: (It was 600 records and a test polling until 50 were touched: the same stop and resume.)
+LONG_ACTION_RECORDS = 250
+
+
 def test_long_action_stops_and_resumes_without_redoing_records(
-    app_url: str, tmp_path: Path
+    app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    stop_checks_at_every_record(monkeypatch)
+    total = LONG_ACTION_RECORDS
     live = make_env(app_url, write_loop_app(tmp_path))
     try:
         live.app.records.insert_many(
-            "items", [{"name": f"i{i}", "n": i} for i in range(600)], announce=False)
+            "items", [{"name": f"i{i}", "n": i} for i in range(total)], announce=False)
+        at_50, touched = StopAt(), [0]
+
+        def count(_event: str, record: Record, _old: Record | None) -> None:
+            touched[0] += record.entity == "items"
+            if touched[0] == 50:
+                at_50.hold()
+
+        live.app.records.hooks.append(count)
         job_id = live.app.execute_action("items", {}, "touch", {})
-        live.wait(job_id, "RUNNING")
-        while live.app.records.count("items", {"touched": "1"}) < 50:
-            time.sleep(0.01)
-        live.engine.stop(job_id)
+        at_50.stop(live.engine, job_id)
         stopped = live.wait(job_id, "STOPPED")
         done = live.app.records.count("items", {"touched": "1"})
-        assert 50 <= done < 600 and stopped.progress < 100
+        assert 50 <= done < total and stopped.progress < 100
         live.engine.resume(job_id)
         finished = live.wait(job_id, "FINISHED")
         assert finished.progress == 100 and not finished.has_errors
-        assert live.app.records.count("items", {"touched": "1"}) == 600
+        assert live.app.records.count("items", {"touched": "1"}) == total
         assert live.app.records.count("items", {"touched": "greater(1)"}) == 0
-        assert finished.results is not None and len(finished.results["results"]) == 600
+        assert finished.results is not None and len(finished.results["results"]) == total
     finally:
         live.close()
 
 
-def test_stopped_import_resumes_after_the_last_line_written(live: AppEnv) -> None:
-    rows = "".join(f"n{i},{'abc'[i % 3]}\n" for i in range(20_000))
+#: Rows of the stopped import: five batches of 100 (``bulk.BATCH``); the stop lands after
+#: the first batch, so the resumed import writes four more. (It was 20,000 rows, so that a
+#: stop sent once a polling test saw 500 rows landed before the end.)
+IMPORT_ROWS = 500
+
+
+def test_stopped_import_resumes_after_the_last_line_written(
+    live: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    total = IMPORT_ROWS
+    stop_checks_at_every_record(monkeypatch)
+    after_first_batch, flush = StopAt(), bulk._flush
+
+    def flushed(*args: Any) -> None:
+        flush(*args)
+        if not after_first_batch.reached.is_set():
+            after_first_batch.hold()
+
+    monkeypatch.setattr(bulk, "_flush", flushed)
+    rows = "".join(f"n{i},{'abc'[i % 3]}\n" for i in range(total))
     file_id = live.app.files.put("big.csv", ("name,type\n" + rows).encode())
     job_id = live.app.import_records("companies", file_id)
-    deadline = time.monotonic() + 60
-    while (live.engine.require(job_id).results or {}).get("rowsImported", 0) < 500:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    live.engine.stop(job_id)
+    after_first_batch.stop(live.engine, job_id)
     stopped = live.wait(job_id, "STOPPED", "FINISHED")
     if stopped.status == "STOPPED":
-        assert live.app.records.count("companies", {}) - 5 < 20_000
+        assert live.app.records.count("companies", {}) - 5 < total
         live.engine.resume(job_id)
     done = live.wait(job_id)
-    assert done.results == {"rowsImported": 20_000, "rowsWithErrors": 0}
-    assert live.app.records.count("companies", {}) == 20_005
-    assert live.app.records.count("companies", {"name": "n0,n19999"}) == 2
+    assert done.results == {"rowsImported": total, "rowsWithErrors": 0}
+    assert live.app.records.count("companies", {}) == total + 5
+    assert live.app.records.count("companies", {"name": f"n0,n{total - 1}"}) == 2

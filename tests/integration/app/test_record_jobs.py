@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 import pytest
 
+from sysjobs.app.jobtypes import loop
+from sysjobs.app.records import Record
 from sysjobs.errors import BadRequest, NotFound
 from tests.integration.app.conftest import AppEnv
+from tests.integration.app.harness import StopAt, stop_checks_at_every_record
 
 
 @pytest.fixture
@@ -31,18 +33,33 @@ def test_delete_records_deletes_matches_with_per_record_results(env: AppEnv) -> 
     assert env.app.records.count("companies", {}) == 3
 
 
-def test_stopped_delete_resumes_without_redoing_work(env: AppEnv) -> None:
+#: Records of the stopped delete: past the results cap of 1,000 entries, in eleven chunks of
+#: 100; the stop lands after the first. (It was 3,000 records and a test polling until 50
+#: were gone: the same stop, the same capped results.)
+DELETED = 1100
+
+
+def test_stopped_delete_resumes_without_redoing_work(
+    env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop_checks_at_every_record(monkeypatch)
+    total = DELETED
     env.app.records.insert_many(
-        "companies", [{"name": f"c{i}", "type": "c"} for i in range(3000)], announce=False
+        "companies", [{"name": f"c{i}", "type": "c"} for i in range(total)], announce=False
     )
+    first_chunk, gone = StopAt(), [0]
+
+    def count(event: str, record: Record, _old: Record | None) -> None:
+        gone[0] += event == "deleted"
+        if gone[0] == loop.CHUNK:  # the first chunk's records are deleted (one transaction)
+            first_chunk.hold()
+
+    env.app.records.hooks.append(count)
     job_id = env.app.delete_records("companies", {"type": "c"})
-    env.wait(job_id, "RUNNING")
-    while env.app.records.count("companies", {"type": "c"}) > 2950:
-        time.sleep(0.005)
-    env.engine.stop(job_id)
+    first_chunk.stop(env.engine, job_id)  # seen at the next chunk's stop check
     stopped = env.wait(job_id, "STOPPED")
     left = env.app.records.count("companies", {"type": "c"})
-    assert 0 < left < 3001 and stopped.progress < 100
+    assert 0 < left < total + 1 and stopped.progress < 100
     env.engine.resume(job_id)
     job = env.jobs.run(job_id)
     assert job.status == "FINISHED" and not job.has_errors and job.progress == 100
