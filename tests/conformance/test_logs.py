@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 
-from .helpers import JS, Jobs, clock_past, next_ms
+from sysjobs.jobs import Engine, EngineSettings
+from tests.integration.engine.helpers import ManualClock
+
+from .helpers import JS, Jobs, clock_past, next_ms, register_public_types
 
 UNKNOWN = "0123456789abcdef01234567"
 
@@ -126,43 +130,66 @@ def test_bad_request_if_query_is_missing(js: JS, job: str) -> None:
     assert code == "badRequest" and "'query'" in message
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _local_midnight_ms() -> int:
-    now = datetime.now().astimezone()
-    return int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+#: The engine's time in the calendar-day tests: local noon of a fixed day, so "3h ago" is
+#: today and "yesterday" is the day before whatever the machine's own time (the engine reads
+#: ``now`` for a period from its clock; a run just after midnight read the wall clock).
+NOON_MS = int(datetime(2026, 6, 15, 12, 0).astimezone().timestamp() * 1000)
+HOUR_MS = 3_600_000
 
 
 @pytest.fixture
-def dated(jobs: Jobs) -> str:
-    """A job with logs from yesterday (local noon), 3 h, 2 h, 11 min and 5 min ago."""
+def at_noon(db_url: str) -> Iterator[tuple[JS, Jobs]]:
+    """A sandbox over an engine of its own on the emptied database, its clock at ``NOON_MS``."""
+    opened = Engine.open(db_url, settings=EngineSettings(clock=ManualClock(NOON_MS)))
+    register_public_types(opened)
+    runner = JS(opened)
+    try:
+        yield runner, Jobs(opened)
+    finally:
+        runner.close()
+        opened.close()
+
+
+@pytest.fixture
+def dated(at_noon: tuple[JS, Jobs]) -> str:
+    """A job with logs from the day before yesterday's last millisecond, yesterday noon,
+    yesterday's last millisecond, 3 h, 2 h, 11 min and 5 min before the engine's noon."""
+    _, jobs = at_noon
     job_id = jobs.pending()
-    now = _now_ms()
-    jobs.log_at(job_id, "INFO", "yesterday", _local_midnight_ms() - 12 * 3_600_000)
+    midnight = NOON_MS - 12 * HOUR_MS
+    jobs.log_at(job_id, "INFO", "before yesterday", midnight - 24 * HOUR_MS - 1)
+    jobs.log_at(job_id, "INFO", "yesterday", midnight - 12 * HOUR_MS)
+    jobs.log_at(job_id, "INFO", "yesterday's last ms", midnight - 1)
     for label, minutes in (("3h ago", 180), ("2h ago", 120), ("11m ago", 11), ("5m ago", 5)):
-        jobs.log_at(job_id, "INFO", label, now - minutes * 60_000)
+        jobs.log_at(job_id, "INFO", label, NOON_MS - minutes * 60_000)
     return job_id
 
 
-def test_period_yesterday_reads_the_logs_of_yesterday(js: JS, dated: str) -> None:
-    assert _messages(js, dated, {"period": "yesterday"}) == ["yesterday"]
+def test_period_yesterday_reads_the_logs_of_yesterday(at_noon: tuple[JS, Jobs], dated: str) -> None:
+    assert _messages(at_noon[0], dated, {"period": "yesterday"}) == [
+        "yesterday", "yesterday's last ms"
+    ]
 
 
-def test_period_today_leaves_out_yesterday(js: JS, dated: str) -> None:
-    assert "yesterday" not in _messages(js, dated, {"period": "today"})
+def test_period_today_leaves_out_yesterday(at_noon: tuple[JS, Jobs], dated: str) -> None:
+    assert _messages(at_noon[0], dated, {"period": "today"}) == [
+        "3h ago", "2h ago", "11m ago", "5m ago"
+    ]
 
 
-def test_period_10m_reads_the_last_ten_minutes(js: JS, dated: str) -> None:
-    assert _messages(js, dated, {"period": "10m"}) == ["5m ago"]
+def test_period_10m_reads_the_last_ten_minutes(at_noon: tuple[JS, Jobs], dated: str) -> None:
+    assert _messages(at_noon[0], dated, {"period": "10m"}) == ["5m ago"]
 
 
-def test_period_2h_30m_reads_the_last_two_and_a_half_hours(js: JS, dated: str) -> None:
-    assert _messages(js, dated, {"period": "2h 30m"}) == ["2h ago", "11m ago", "5m ago"]
+def test_period_2h_30m_reads_the_last_two_and_a_half_hours(
+    at_noon: tuple[JS, Jobs], dated: str
+) -> None:
+    assert _messages(at_noon[0], dated, {"period": "2h 30m"}) == [
+        "2h ago", "11m ago", "5m ago"
+    ]
 
 
-def test_from_and_to_bound_an_inclusive_range(js: JS, jobs: Jobs, dated: str) -> None:
+def test_from_and_to_bound_an_inclusive_range(js: JS, jobs: Jobs) -> None:
     job = jobs.pending()
     for ts in (1_000, 2_000, 3_000):
         jobs.log_at(job, "INFO", f"at {ts}", ts)
