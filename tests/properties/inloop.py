@@ -28,14 +28,16 @@ _ORIGIN = "http://testserver"
 
 class InLoopClient:
     """``get``/``post``/``request`` like ``TestClient``'s; :meth:`close` ends the app's
-    lifespan and the loop. Server errors come back as 500 replies, not exceptions."""
+    lifespan and the loop. Server errors come back as 500 replies, not exceptions, and
+    redirects are followed, as ``TestClient`` does (a job id of ``/`` reaches a path the
+    router answers with a redirect: the properties judge where it leads)."""
 
     def __init__(self, app: Starlette) -> None:
         self._loop = asyncio.new_event_loop()
         self._lifespan: AbstractAsyncContextManager[Any] = app.router.lifespan_context(app)
         self._run(self._lifespan.__aenter__())
         transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
-        self._client = httpx2.AsyncClient(transport=transport)
+        self._client = httpx2.AsyncClient(transport=transport, follow_redirects=True)
 
     def _run(self, step: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(step)

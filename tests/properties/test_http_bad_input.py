@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sysjobs.host import Host
@@ -177,6 +177,7 @@ def test_every_route_with_any_query_string(web: tuple[Host, InLoopClient], job_i
 
 @EXAMPLES
 @given(job_id=job_ids, verb=st.sampled_from(VERBS), body=bodies)
+@example(job_id="/", verb="stop", body={})  # a path the router answers with a redirect
 def test_every_post_route_with_any_json_like_body(web: tuple[Host, InLoopClient], job_id: str,
                                                   verb: str, body: object) -> None:  # fmt: skip
     host, client = web
