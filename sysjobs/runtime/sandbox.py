@@ -21,8 +21,9 @@ The recycling rules (each answers an attack; the README's security model lists t
   microtask loop or host call left), no host call ever arrived outside a run, and no
   limit was hit;
 * only while the heap it retains after a GC stays within ``max_retained_bytes`` of a fresh
-  context's — state hidden where the proof cannot look (private fields stamped onto
-  intrinsics) is bounded by that;
+  context's, and within a quarter of the heap limit — state hidden where the proof cannot
+  look (private fields stamped onto intrinsics) is bounded by that, and so is the garbage
+  the next run inherits (V8's hard limit counts it until a GC takes it);
 * only while the process's data size (``RLIMIT_DATA``'s measure) grew by at most
   ``max_grown_bytes`` in all over the context's runs (net of what they freed): ArrayBuffers
   live outside V8's heap, so 128 MiB of them stashed in a private field passed the heap
@@ -96,7 +97,12 @@ class Sandbox:
     def _new_isolate(self) -> Isolate:
         iso = Isolate(self._source, self._table, self.limits, pin=self._pin)
         if self._retained_limit is None:  # a fresh context's heap, measured once
-            self._retained_limit = iso.bridge.heap_used_bytes() + self._max_retained
+            # V8's hard limit counts garbage a GC has not yet taken: a context reused with
+            # the last run's garbage would end the next run with ``memoryLimit`` though that
+            # run stayed within its limit. Past a quarter of the limit at the last GC the
+            # context is not reused, so the next run has at least three quarters of it.
+            allowance = min(self._max_retained, self.limits.heap_bytes // 4)
+            self._retained_limit = iso.bridge.heap_used_bytes() + allowance
         iso.bridge.set_retained_limit(self._retained_limit)
         iso.max_grown_bytes = self._max_grown
         self.counts["built"] += 1
