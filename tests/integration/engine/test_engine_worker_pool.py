@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -142,10 +143,10 @@ def test_jobs_started_by_a_running_job_run_too(eng: Engine) -> None:
 def test_a_busy_slot_pays_one_write_transaction_per_job(eng: Engine) -> None:
     """The finishing transaction leases the slot's next job: no claim of its own."""
     jobs = eng.enqueue_many("NOOP", [{} for _ in range(40)])
-    commits: list[object] = []
+    commits: list[str] = []
 
     def count(connection: object) -> None:
-        commits.append(connection)
+        commits.append(threading.current_thread().name)
 
     sa.event.listen(eng.database.engine, "commit", count)
     try:
@@ -154,6 +155,8 @@ def test_a_busy_slot_pays_one_write_transaction_per_job(eng: Engine) -> None:
                 eng.wait(job.id, ["FINISHED"], 20)
     finally:
         sa.event.remove(eng.database.engine, "commit", count)
-    # 40 finishes, the first claim, and a few heartbeats, reaps and empty claims; two
-    # transactions per job would be 80 or more.
-    assert len(commits) < 40 + 15
+    # 40 finishes, the first claim, and a few reaps and empty claims; two transactions per
+    # job would be 80 or more. The heartbeat thread's commits are not counted: it beats
+    # once a second, so their number follows the machine's speed, not the jobs.
+    per_job = [name for name in commits if name != "sysjobs-beat"]
+    assert len(per_job) < 40 + 15, per_job
