@@ -59,6 +59,9 @@ CHILD_CODE = (
 TAIL_BYTES = 16_384
 #: A child that dies sooner than this after its start counts towards the restart backoff.
 QUICK_DEATH_S = 5.0
+#: How long a pause or resume waits for the children's answers: a pause waits for a claim
+#: under way, which a database outage may stretch; past this a child is taken as hung.
+COMMAND_TIMEOUT_S = 30.0
 #: Longest pause before restarting a child that keeps dying at start (seconds).
 MAX_BACKOFF_S = 30.0
 
@@ -280,13 +283,26 @@ class _Child:
                 if self.relay:
                     _write_stderr(chunk)
 
-    def command(self, word: str) -> None:
-        """Send ``word`` (``pause`` / ``resume``) and wait until the child carried it out —
-        or died (a dead child claims nothing; the supervisor replaces it)."""
+    def send(self, word: str) -> bool:
+        """Send ``word`` (``pause`` / ``resume``); False when the child is gone already."""
         try:
             self.control.sendall(word.encode("ascii") + b"\n")
-            self._replies.readline()  # ``ok``, or b"" once the child is gone
         except (OSError, ValueError):  # (ValueError: buried, its socket closed, meanwhile)
+            return False
+        return True
+
+    def await_reply(self, deadline: float) -> None:
+        """Wait until the child carried out the word sent — or died (a dead child claims
+        nothing; the supervisor replaces it). A child that does not answer by ``deadline``
+        (stopped, hung) is killed: left alone it would hold every later pause, and the
+        spawn of every replacement, for as long as it hangs."""
+        try:
+            self.control.settimeout(max(0.001, deadline - time.monotonic()))
+            self._replies.readline()  # ``ok``, or b"" once the child is gone
+        except TimeoutError:
+            log.warning("sysjobs: worker process %s did not answer; ending it", self.proc.pid)
+            self.proc.kill()  # the supervisor takes back its jobs and starts another
+        except (OSError, ValueError):
             pass
 
     def close_control(self) -> None:
@@ -322,9 +338,10 @@ class WorkerProcesses:
 
     def __init__(
         self, config: WorkerConfig, processes: int = 2, *, engine: Engine | None = None,
-        relay_stderr: bool = True,
+        relay_stderr: bool = True, command_timeout_s: float = COMMAND_TIMEOUT_S,
     ) -> None:  # fmt: skip
         self.config = config
+        self.command_timeout_s = command_timeout_s
         self.processes = processes
         self.relay_stderr = relay_stderr
         self._owns_engine = engine is None
@@ -337,6 +354,9 @@ class WorkerProcesses:
         self._quick_deaths = 0
         self._paused = False
         self._control = threading.Lock()  # a pause and a child's spawn happen one at a time
+        #: Children started so far, replacements included (:meth:`wait_spawned`).
+        self.spawned = 0
+        self._spawn_seen = threading.Condition()
 
     def start(self) -> WorkerProcesses:
         """Spawn the children and a thread that replaces the ones that die."""
@@ -367,10 +387,14 @@ class WorkerProcesses:
         self._tell_children("resume", paused=False)
 
     def _tell_children(self, word: str, *, paused: bool) -> None:
+        """Tell every child at once, then wait for their answers (``command_timeout_s`` in
+        all; a child that does not answer by then is ended and replaced)."""
         with self._control:
             self._paused = paused
-            for child in list(self.children.values()):
-                child.command(word)
+            told = [child for child in list(self.children.values()) if child.send(word)]
+            deadline = time.monotonic() + self.command_timeout_s
+            for child in told:
+                child.await_reply(deadline)
 
     def _spawn(self) -> None:
         owner = new_owner()
@@ -379,6 +403,15 @@ class WorkerProcesses:
                 self.config, owner=owner, supervisor_pid=os.getpid(), paused=self._paused
             )
             self.children[owner] = _Child(config, relay=self.relay_stderr)
+        with self._spawn_seen:
+            self.spawned += 1
+            self._spawn_seen.notify_all()
+
+    def wait_spawned(self, beyond: int, timeout_s: float) -> bool:
+        """Wait until more than ``beyond`` children were started in all (a replacement of
+        one that died or was ended); False after ``timeout_s``."""
+        with self._spawn_seen:
+            return self._spawn_seen.wait_for(lambda: self.spawned > beyond, timeout_s)
 
     def _watch(self) -> None:
         """Every 0.2 s: take back the jobs of children that died, then start replacements

@@ -6,6 +6,8 @@ returned, a running job finishes — is shown in tests/integration/engine/test_p
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -45,3 +47,33 @@ def test_paused_worker_processes_leave_a_job_pending_and_run_it_once_resumed(
     workers.resume()
     assert eng.wait(job.id, ["FINISHED"], 60).results == {"echo": "while paused"}
     assert workers.pids() == pids  # the same process throughout
+
+
+@pytest.fixture
+def impatient(db_url: str) -> Iterator[WorkerProcesses]:
+    """One worker process whose supervisor waits 2 s for a pause or resume to be answered (a starting replacement answers within it)."""
+    config = WorkerConfig(db_url, concurrency=2, lease_s=2.0, shutdown_grace_s=2.0, setup=SETUP)
+    supervisor = WorkerProcesses(config, processes=1, command_timeout_s=2.0).start()
+    yield supervisor
+    supervisor.stop(timeout_s=10)
+
+
+def test_a_worker_process_that_does_not_answer_a_pause_is_ended_and_replaced_paused(
+    eng: Engine, impatient: WorkerProcesses
+) -> None:
+    first = eng.enqueue("ECHO", {"text": "before"})
+    assert eng.wait(first.id, ["FINISHED"], 60).status == "FINISHED"
+    [hung] = impatient.children.values()
+    started = impatient.spawned
+    os.kill(hung.proc.pid, signal.SIGSTOP)
+    _, status = os.waitpid(hung.proc.pid, os.WUNTRACED)  # a stop lands asynchronously
+    assert os.WIFSTOPPED(status)  # every thread stopped: it can answer nothing now
+    impatient.pause()  # returns: the hung child was ended instead of waited for
+    assert hung.proc.wait(10) == -signal.SIGKILL
+    job = eng.enqueue("ECHO", {"text": "while paused"})
+    assert impatient.wait_spawned(started, 30)  # its replacement, started paused
+    assert hung.proc.pid not in impatient.pids()
+    impatient.pause()  # a round trip through the replacement: it is up and paused
+    assert eng.get(job.id).status == "PENDING"
+    impatient.resume()
+    assert eng.wait(job.id, ["FINISHED"], 60).results == {"echo": "while paused"}
