@@ -378,8 +378,9 @@ class WorkerProcesses:
 
     def pause(self) -> None:
         """Every child stops claiming (running jobs go on); returns once each one paused,
-        with no claim under way (``WorkerPool.pause``). A child started meanwhile starts
-        paused. Pausing twice is harmless."""
+        with no claim under way (``WorkerPool.pause``) — or, silent for ``command_timeout_s``,
+        was ended (its replacement starts paused). A child started meanwhile starts paused.
+        Pausing twice is harmless."""
         self._tell_children("pause", paused=True)
 
     def resume(self) -> None:
