@@ -25,12 +25,16 @@ def eng(db_url: str) -> Iterator[Engine]:
         yield engine
 
 
-@pytest.fixture
-def workers(db_url: str) -> Iterator[WorkerProcesses]:
+def _one_worker_process(db_url: str, **options: float) -> Iterator[WorkerProcesses]:
     config = WorkerConfig(db_url, concurrency=2, lease_s=2.0, shutdown_grace_s=2.0, setup=SETUP)
-    supervisor = WorkerProcesses(config, processes=1).start()
+    supervisor = WorkerProcesses(config, processes=1, **options).start()
     yield supervisor
     supervisor.stop(timeout_s=10)
+
+
+@pytest.fixture
+def workers(db_url: str) -> Iterator[WorkerProcesses]:
+    yield from _one_worker_process(db_url)
 
 
 def test_paused_worker_processes_leave_a_job_pending_and_run_it_once_resumed(
@@ -51,11 +55,9 @@ def test_paused_worker_processes_leave_a_job_pending_and_run_it_once_resumed(
 
 @pytest.fixture
 def impatient(db_url: str) -> Iterator[WorkerProcesses]:
-    """One worker process whose supervisor waits 2 s for a pause or resume to be answered (a starting replacement answers within it)."""
-    config = WorkerConfig(db_url, concurrency=2, lease_s=2.0, shutdown_grace_s=2.0, setup=SETUP)
-    supervisor = WorkerProcesses(config, processes=1, command_timeout_s=2.0).start()
-    yield supervisor
-    supervisor.stop(timeout_s=10)
+    """One worker process whose supervisor waits 2 s for a pause or resume to be answered
+    (a starting replacement answers within it)."""
+    yield from _one_worker_process(db_url, command_timeout_s=2.0)
 
 
 def test_a_worker_process_that_does_not_answer_a_pause_is_ended_and_replaced_paused(
