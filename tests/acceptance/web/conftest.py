@@ -53,7 +53,7 @@ class Chromium:
     def __init__(self) -> None:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
-        #: The pages the browser tests share (``page`` of test_browser.py), one for each
+        #: The pages the browser tests share (``page`` of browser/conftest.py), one for each
         #: refresh pace, and the script errors each reported: a new context per test is a
         #: new renderer process, ~0.4 s of Chromium's CPU and ~1 s of wall time a test,
         #: against ~0.1 s for a page load.

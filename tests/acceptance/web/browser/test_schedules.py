@@ -15,24 +15,20 @@ from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings, Job
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
-from tests.acceptance.web.conftest import ADMIN, READER, serving
-from tests.acceptance.web.test_browser import (
+from tests.acceptance.web.browser.browsing import (
+    NEEDS_CHROMIUM,
     ON_BOTH_DATABASES,
     SETTLED,
-    browser,
-    db_url,
-    page,
-    pytestmark,
-    settled,
     shot,
 )
+from tests.acceptance.web.conftest import ADMIN, READER, serving
 from tests.integration.app.schedule_apps import HOUR_MS, HOURLY, START_MS, write_app
 from tests.integration.engine.helpers import ManualClock
 
-__all__ = ["browser", "db_url", "page", "pytestmark", "settled"]  # the fixtures and the Chromium check, shared
-
 NIGHTLY = '  nightly: {cron: "30 2 * * *", timezone: Europe/Paris, source: "log(1)"}\n'
 OLD = '  weekly: {cron: "@weekly", listener: tidy}\n'
+
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
@@ -68,14 +64,15 @@ def test_the_schedules_view_shows_next_and_last_runs_and_a_removed_schedule(
     expect(nightly.locator("td").nth(3)).to_have_text("script:(inline)")
     expect(nightly.locator("td").nth(5)).to_have_text("2027-01-16 02:30 +01:00")
     expect(page.locator('tr[data-name="weekly"]').get_by_test_id("schedule-state")).to_have_text(
-        "removed")
+        "removed"
+    )
     expect(page.get_by_test_id("schedule-scope")).to_contain_text("Schedules of app clocks (3)")
     shot(page, "schedules", tmp_path)
     hourly.locator(f'a[href="/jobs/{job.id}"]').click()
     expect(page.locator("#label")).to_have_text("Schedule hourly at 2027-01-15T09:00:00Z")
+
+
 @SETTLED
-
-
 def test_the_schedules_view_fits_a_narrow_screen(
     page: Page, scheduled: tuple[str, Job], tmp_path: Path
 ) -> None:

@@ -12,20 +12,16 @@ from playwright.sync_api import Page, expect
 from sysjobs.host import Host
 from sysjobs.worker import WorkerPool
 from sysjobs.worker.served import ServedApp
-from tests.acceptance.web.conftest import ADMIN, READER
-from tests.acceptance.web.test_api_workers import gone_worker
-from tests.acceptance.web.test_browser import (
+from tests.acceptance.web.browser.browsing import (
+    NEEDS_CHROMIUM,
     ON_BOTH_DATABASES,
     SETTLED,
-    browser,
-    db_url,
-    page,
-    pytestmark,
-    settled,
     shot,
 )
+from tests.acceptance.web.conftest import ADMIN, READER
+from tests.acceptance.web.test_api_workers import gone_worker
 
-__all__ = ["browser", "db_url", "page", "pytestmark", "settled"]  # the fixtures and the Chromium check, shared
+pytestmark = NEEDS_CHROMIUM
 
 
 @ON_BOTH_DATABASES
@@ -42,7 +38,9 @@ def test_the_workers_view_shows_the_pool_its_current_job_and_a_gone_worker(
     expect(alive.locator("td").nth(2)).to_have_text("2")  # the server's pool: 2 slots
     expect(alive.locator("td").nth(3)).to_have_text("1")
     expect(alive.locator(f'a[href="/jobs/{job.id}"]')).to_have_text(job.id)
-    expect(page.locator(f'tr[data-id="{dead}"]').get_by_test_id("worker-state")).to_have_text("gone")
+    expect(page.locator(f'tr[data-id="{dead}"]').get_by_test_id("worker-state")).to_have_text(
+        "gone"
+    )
     expect(page.locator("#wk-alive")).to_have_text("1")
     expect(page.locator("#wk-gone")).to_have_text("1")
     expect(page.get_by_test_id("worker-scope")).to_contain_text(f"serving app {host.engine.app}")
@@ -51,9 +49,9 @@ def test_the_workers_view_shows_the_pool_its_current_job_and_a_gone_worker(
     alive.locator(f'a[href="/jobs/{job.id}"]').click()
     expect(page.locator("#label")).to_have_text("Long import")
     host.engine.cancel(job.id)
+
+
 @SETTLED
-
-
 def test_the_admin_token_switches_to_every_apps_workers(
     page: Page, server: str, host: Host, tmp_path: Path
 ) -> None:
@@ -67,9 +65,9 @@ def test_the_admin_token_switches_to_every_apps_workers(
         expect(page.locator(f'tr[data-id="{other.owner}"]')).to_contain_text("billing")
         expect(page.get_by_test_id("worker-scope")).to_contain_text("Every app's workers")
         shot(page, "workers-every-app", tmp_path)
+
+
 @SETTLED
-
-
 def test_the_workers_view_fits_a_narrow_screen(page: Page, server: str, tmp_path: Path) -> None:
     page.set_viewport_size({"width": 380, "height": 800})  # set back as the test ends
     page.goto(f"{server}/workers#token={ADMIN}")

@@ -9,13 +9,16 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from sysjobs.host import Host
+from tests.acceptance.web.browser.browsing import (
+    NEEDS_CHROMIUM,
+    shot,
+)
 from tests.acceptance.web.conftest import ADMIN
-from tests.acceptance.web.test_browser import browser, db_url, page, pytestmark, shot
-
-__all__ = ["browser", "db_url", "page", "pytestmark"]  # the fixtures and the Chromium check, shared
 
 #: A job that runs long enough to be watched (and canceled) from its page.
 LONG = {"steps": 400, "step_s": 0.05}
+
+pytestmark = NEEDS_CHROMIUM
 
 
 def test_a_job_page_links_parent_and_root_and_lists_the_children(

@@ -1,156 +1,30 @@
 """The dashboard in a real headless Chromium (Debian's ``chromium``, driven by Playwright):
 list, filter, search, page, open a job, watch its progress move, stop and resume it, cancel
 in bulk, run a script; charts, the dark theme and the narrow layout.
-
-Screenshots go to each test's pytest temporary directory (``pytest --basetemp=DIR`` keeps
-them somewhere chosen) so a person can look at what the browser saw.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 
 from sysjobs.errors import SysError
 from sysjobs.host import Host
 from sysjobs.store.schema import job_logs
-from tests.acceptance.web.conftest import ADMIN, CHROMIUM, PATIENCE_MS, READER, Chromium, bulk_log
-from tests.conftest import _migrated_database
-
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
-    reason="Debian's chromium is missing (make pytest installs it)",
+from tests.acceptance.web.browser.browsing import (
+    NEEDS_CHROMIUM,
+    ON_BOTH_DATABASES,
+    SETTLED,
+    SETTLED_MS,
+    browsing,
+    progress_of,
+    shot,
 )
+from tests.acceptance.web.conftest import ADMIN, READER, bulk_log
 
-#: The browser tests' database: SQLite only, but for one smoke test per view marked
-#: ``ON_BOTH_DATABASES``. A browser test shows the HTML and JavaScript; the HTTP API they
-#: call is shown on both databases by the ``test_api_*`` modules (docs/testing.md).
-ON_BOTH_DATABASES = pytest.mark.parametrize(
-    "db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
-
-
-@pytest.fixture(params=["sqlite"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """``db_url`` of tests/conftest.py on SQLite alone (``ON_BOTH_DATABASES`` adds
-    PostgreSQL back for a test): the browser modules share it as they share ``page``."""
-    with _migrated_database(request.param, request, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def browser(chromium: Chromium) -> Browser:
-    """The test process's Chromium, shared by the browser tests it runs in a row."""
-    return chromium.browser()
-
-
-#: The dashboard's refresh pace in the browser tests (``sysjobsRefreshMs``, common.js): a
-#: test waits on what the next refresh shows, up to a whole period per step at the views'
-#: own 1 to 5 s; every view reads it, so the behaviour shown is the same, only sooner.
-REFRESH_MS = 200
-#: The pace for a test marked ``SETTLED``: all it waits on is there as the page loads, or
-#: fetched at once by its own clicks (a filter, a search, a page, a switch, a reload), so
-#: no refresh needs to run while it does — each costs both Chromium and the server's
-#: thread CPU (measured: ~0.14 s a second of waiting at 200 ms, for both together).
-SETTLED_MS = 60_000
-
-
-def pace_script(ms: int) -> str:
-    """Sets the pace before any page script reads it (about:blank has no localStorage)."""
-    return f"try {{ localStorage.setItem('sysjobsRefreshMs', '{ms}'); }} catch (e) {{}}"
-
-
-@pytest.fixture
-def settled() -> None:
-    """Asks ``page`` for its page at ``SETTLED_MS`` (see ``SETTLED``)."""
-
-
-#: A browser test whose page needs no refresh while it runs (``SETTLED_MS``): one that
-#: waits on what another process changes (a job's progress or status, a worker's heartbeat,
-#: a log line) keeps the default pace.
-SETTLED = pytest.mark.usefixtures("settled")
-#: The browser tests' screen (a test may narrow the shared page's for a while).
-VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
-
-
-def _opened(browser: Browser, pace_ms: int = REFRESH_MS,
-            **options: Any) -> tuple[Page, list[str]]:  # fmt: skip
-    """A page in a fresh context at ``pace_ms``, and the script errors and CSP refusals it
-    reports."""
-    context = browser.new_context(**{"viewport": VIEWPORT, **options})
-    context.add_init_script(pace_script(pace_ms))
-    opened = context.new_page()
-    opened.set_default_timeout(PATIENCE_MS)
-    problems: list[str] = []
-    opened.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: problems.append(str(e)))
-    return opened, problems
-
-
-def _assert_no_problem(problems: list[str]) -> None:
-    blocked = [p for p in problems if "Content Security Policy" in p or "Error" in p]
-    assert not blocked, blocked
-
-
-@contextmanager
-def browsing(browser: Browser, pace_ms: int = REFRESH_MS, **options: Any) -> Iterator[Page]:
-    """A page in a fresh context (its own viewport, colour scheme…); no script error and no
-    CSP refusal may happen in it."""
-    opened, problems = _opened(browser, pace_ms, **options)
-    yield opened
-    opened.context.close()
-    _assert_no_problem(problems)
-
-
-#: Forgets what a test's pages stored for the origin the page is on (the token, the chosen
-#: app); the page is then left on about:blank, where no refresh runs.
-FORGET = "() => { localStorage.clear(); sessionStorage.clear(); }"
-
-
-@pytest.fixture
-def page(request: pytest.FixtureRequest, chromium: Chromium, browser: Browser) -> Iterator[Page]:
-    """The page of ``browsing``, one a pace for the browser tests a test process runs in a row:
-    each test starts on about:blank with no cookie, and each test's dashboard is served on
-    a new port, a new origin whose storage is empty; the storage of the origin a test ends
-    on is cleared as it ends (a later server may get that port again). A page that cannot
-    be taken back so is closed and the next test gets a new one. A test may narrow the
-    viewport or choose the dark scheme: both are set back as it ends."""
-    pace = SETTLED_MS if "settled" in request.fixturenames else REFRESH_MS
-    shared = chromium.shared.get(pace)
-    if shared is None or shared[0].is_closed():
-        shared = chromium.shared[pace] = _opened(browser, pace)
-    opened, problems = shared
-    assert opened.url == "about:blank", opened.url
-    problems.clear()
-    opened.context.clear_cookies()
-    yield opened
-    try:
-        if opened.url.startswith("http"):
-            opened.evaluate(FORGET)
-        opened.goto("about:blank")
-        opened.set_viewport_size(VIEWPORT)
-        opened.emulate_media(color_scheme="light")  # a context's own default
-    except Exception:
-        opened.context.close()
-        chromium.shared.pop(pace, None)
-        raise
-    _assert_no_problem(problems)
-
-
-def shot(page: Page, name: str, tmp_path: Path) -> None:
-    """What the browser shows, for a person to look at (never committed)."""
-    page.screenshot(path=str(tmp_path / f"dashboard-{name}.png"), full_page=True)
-
-
-def progress_of(page: Page) -> int:
-    return int(page.locator("#bar .progress").get_attribute("data-value") or 0)
+pytestmark = NEEDS_CHROMIUM
 
 
 @SETTLED
@@ -218,9 +92,9 @@ def test_watch_progress_then_stop_and_resume(page: Page, server: str, host: Host
     expect(status).to_have_text("CANCELED")
     for verb in ("stop", "resume", "cancel"):
         expect(page.locator(f"#btn-{verb}")).to_be_disabled()
+
+
 @SETTLED
-
-
 def test_logs_filter_by_level_and_message(page: Page, server: str, host: Host) -> None:
     job = host.engine.enqueue("STEPS", {"steps": 3, "step_s": 0.01})
     host.engine.wait(job.id, "FINISHED", 30)
@@ -262,9 +136,9 @@ def test_read_only_token_sees_disabled_controls(page: Page, server: str, host: H
     expect(page.locator("#role")).to_have_text("read-only")
     expect(page.locator("#btn-stop")).to_be_disabled()
     host.engine.cancel(job.id)
+
+
 @SETTLED
-
-
 def test_wrong_token_asks_for_one(page: Page, server: str) -> None:
     page.goto(f"{server}/#token=wrong")
     expect(page.locator("#login")).to_be_visible()
@@ -290,9 +164,9 @@ def test_queue_stats_show_depth_and_running(page: Page, server: str, host: Host,
     shot(page, "list-live", tmp_path)
     for job in jobs:
         host.engine.cancel(job.id)
+
+
 @SETTLED
-
-
 def test_an_export_job_page_downloads_its_file(page: Page, server: str, host: Host) -> None:
     job_id = host.app.export_records("companies")
     host.engine.wait(job_id, "FINISHED", 60)
@@ -328,9 +202,9 @@ def test_a_long_log_is_followed_page_by_page(page: Page, server: str, host: Host
     expect(page.get_by_test_id("log-more")).to_be_hidden()
     host.engine.log_info(job.id, "a late line")
     expect(rows.last).to_contain_text("a late line")
+
+
 @SETTLED
-
-
 def test_without_follow_more_lines_load_on_demand(page: Page, server: str, host: Host) -> None:
     job = host.engine.require(canceled_without_logs(host))
     bulk_log(host, job.id, [f"line {n}" for n in range(450)])
@@ -348,9 +222,9 @@ def test_without_follow_more_lines_load_on_demand(page: Page, server: str, host:
     expect(rows).to_have_count(450)
     expect(more).to_be_hidden()
     expect(rows.last).to_contain_text("line 449")
+
+
 @SETTLED
-
-
 def test_a_read_token_cannot_download_an_export(page: Page, server: str, host: Host) -> None:
     job_id = host.app.export_users()
     host.engine.wait(job_id, "FINISHED", 60)
@@ -392,9 +266,9 @@ def test_charts_draw_throughput_and_queue_depth(page: Page, server: str, host: H
     expect(throughput.locator(".u-legend")).to_contain_text("finished")
     shot(page, "charts", tmp_path)
     cancel_all(host, busy)
+
+
 @SETTLED
-
-
 def test_search_finds_a_job_by_id_and_by_label(page: Page, server: str, host: Host,
                                                tmp_path: Path) -> None:  # fmt: skip
     report = host.engine.enqueue("STEPS", {"steps": 1}, label="Nightly Report")
@@ -420,9 +294,9 @@ def test_search_finds_a_job_by_id_and_by_label(page: Page, server: str, host: Ho
     expect(page.get_by_test_id("count")).to_have_text("0 of 0 jobs found")
     page.click("form#search button[type=reset]")
     expect(rows).to_have_count(2)
+
+
 @SETTLED
-
-
 def test_pages_walk_older_and_back(page: Page, server: str, host: Host, tmp_path: Path) -> None:
     made = [host.engine.enqueue("STEPS", {"steps": 1}, label=f"Job {n}").id for n in range(7)]
     for job_id in made:
@@ -506,7 +380,9 @@ def test_bulk_stop_asks_and_reports_the_jobs_it_could_not_stop(page: Page, serve
     page.locator("#select-all").check()
     expect(page.get_by_test_id("selected")).to_have_text("3 selected")
     page.click("#bulk-stop")
-    expect(page.get_by_test_id("confirm")).to_contain_text("Stop 3 jobs? They can be resumed later.")
+    expect(page.get_by_test_id("confirm")).to_contain_text(
+        "Stop 3 jobs? They can be resumed later."
+    )
     page.get_by_test_id("confirm-yes").click()
     result = page.get_by_test_id("bulk-result")
     expect(result).to_contain_text("2 stopped; not changed: " + done.id + ": badRequest")
@@ -542,9 +418,9 @@ def test_the_read_token_cannot_act_in_bulk(page: Page, server: str, host: Host) 
 
 
 BACKGROUND = "() => getComputedStyle(document.body).backgroundColor"
+
+
 @SETTLED
-
-
 def test_dark_mode_follows_the_system_setting(page: Page, server: str, host: Host,
                                               tmp_path: Path) -> None:  # fmt: skip
     host.engine.cancel(host.engine.enqueue("STEPS", {"steps": 1}, label="Seen at night").id)
@@ -589,9 +465,9 @@ def test_a_narrow_screen_shows_jobs_as_cards(browser: Browser, server: str, host
         expect(phone.get_by_test_id("status")).to_have_text("CANCELED")
         assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
         shot(phone, "narrow-job", tmp_path)
+
+
 @SETTLED
-
-
 def test_the_favicon_is_served(page: Page, server: str) -> None:
     page.goto(f"{server}/#token={ADMIN}")
     href = page.locator("link[rel=icon]").get_attribute("href")
@@ -624,9 +500,9 @@ PACES = [("200", 200), ("100", 100), ("60000", 60000), ("99", 1000), ("60001", 1
          ("0", 1000), ("-200", 1000), ("250.5", 1000), ("1e9", 1000), ("NaN", 1000),
          ("Infinity", 1000), ("", 1000), ("abc", 1000), ("9" * 400, 1000),
          ("\ud800", 1000)]  # fmt: skip
+
+
 @SETTLED
-
-
 def test_a_chosen_refresh_pace_outside_100_to_60000_ms_is_ignored(page: Page, server: str) -> None:
     page.goto(f"{server}/#token={ADMIN}")
     expect(page.get_by_test_id("count")).to_have_text("0 of 0 jobs")

@@ -16,22 +16,18 @@ from playwright.sync_api import Page, expect
 from sysjobs.host import Host
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
-from tests.acceptance.web.conftest import ADMIN, READER, serving
-from tests.acceptance.web.test_browser import (
+from tests.acceptance.web.browser.browsing import (
+    NEEDS_CHROMIUM,
     SETTLED,
-    browser,
-    db_url,
-    page,
-    pytestmark,
-    settled,
     shot,
 )
+from tests.acceptance.web.conftest import ADMIN, READER, serving
 from tests.integration.apps.conftest import app_folder
-
-__all__ = ["browser", "db_url", "page", "pytestmark", "settled"]  # the fixtures and the Chromium check, shared
 
 BETA_TOKEN = "beta-app-token"
 PAGES = ("/", "/workers", "/app-logs", "/console")
+
+pytestmark = NEEDS_CHROMIUM
 
 
 @dataclass(frozen=True)
@@ -55,9 +51,9 @@ def two_apps(db_url: str, tmp_path: Path) -> Iterator[TwoApps]:
     finally:
         for host in hosts:
             host.close()
+
+
 @SETTLED
-
-
 def test_switching_the_app_shows_the_other_apps_jobs_and_is_remembered(
     page: Page, two_apps: TwoApps, tmp_path: Path
 ) -> None:
@@ -83,18 +79,18 @@ def test_switching_the_app_shows_the_other_apps_jobs_and_is_remembered(
     page.get_by_test_id("app-switch").select_option("alpha")  # a job page goes to the list
     expect(page).to_have_url(two_apps.url + "/")
     expect(rows).to_contain_text("alpha job")
+
+
 @SETTLED
-
-
 def test_the_workers_view_follows_the_switcher(page: Page, two_apps: TwoApps) -> None:
     page.goto(f"{two_apps.url}/workers#token={READER}")
     expect(page.get_by_test_id("worker-scope")).to_contain_text("serving app alpha")
     expect(page.get_by_test_id("all-apps")).to_be_visible()  # an operator's token: every app
     page.get_by_test_id("app-switch").select_option("beta")
     expect(page.get_by_test_id("worker-scope")).to_contain_text("serving app beta")
+
+
 @SETTLED
-
-
 def test_an_apps_token_sees_no_switcher_and_only_its_app(
     page: Page, two_apps: TwoApps, tmp_path: Path
 ) -> None:
@@ -113,9 +109,9 @@ def test_an_apps_token_sees_no_switcher_and_only_its_app(
     expect(page.get_by_test_id("app-switch")).to_be_hidden()
     expect(page.locator("body")).to_have_attribute("data-app", "beta")
     shot(page, "switcher-app-token", tmp_path)
+
+
 @SETTLED
-
-
 def test_the_console_runs_in_the_app_the_switcher_picked(
     page: Page, two_apps: TwoApps, tmp_path: Path
 ) -> None:
