@@ -13,7 +13,9 @@ end or wedge the server — one process per usable CPU unless told
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
@@ -107,8 +109,9 @@ def serve(
         extra = [stack.enter_context(opened_host(db, Path(f))) for f in others.values() if f]
         web = create_app(host, auth, db_url=db, app_dir=str(app_dir) if app_dir else None,
                          apps=extra)  # fmt: skip
+        listening = stack.enter_context(_listening(bind, port))
         shown = "#token=" + chosen if token is None else ""
-        typer.echo(f"sysjobs dashboard on http://{bind}:{port}/{shown}"
+        typer.echo(f"sysjobs dashboard on http://{bind}:{listening.getsockname()[1]}/{shown}"
                    + (" (read-only)" if read_only else ""))  # fmt: skip
         pool = (
             host.workers(slots, processes=processes, in_process=in_process,
@@ -117,10 +120,32 @@ def serve(
             else None
         )
         try:
-            uvicorn.run(web, host=bind, port=port, log_level="warning")
+            uvicorn.Server(uvicorn.Config(web, log_level="warning")).run(sockets=[listening])
         finally:
             if pool is not None:
                 pool.stop()
+
+
+def _listening(bind: str, port: int) -> socket.socket:
+    """The server's socket, bound and listening before the dashboard's line is printed: the
+    URL printed answers from then on (a connection waits in the backlog until the server
+    accepts it), ``--port 0`` prints the port the system chose, and a port that cannot be
+    listened on is said instead of the line."""
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((bind, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+            fail("badRequest", f"Invalid value for '--host': {bind!r} is not an address of "
+                 f"this machine ({reason}). Allowed values: an address or name of this machine")
+        fail("badRequest", f"Invalid value for '--port': {port} cannot be listened on at {bind} "
+             f"({reason}). Allowed values: a free port, 0 for one the system picks")
+    return sock
 
 
 def _served(app_dirs: list[Path], more_apps: list[Path]) -> tuple[Path | None, dict[str, str]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sysjobs.host import Host
@@ -35,8 +34,9 @@ def test_serve_shows_and_runs_the_jobs_of_every_app_it_serves(
     alpha, beta = app_folder(root, "alpha"), app_folder(root, "beta")
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     named = [arg.format(alpha=alpha, beta=beta, root=root) for arg in spelling]
-    with serving(tmp_path, "--token", "s3cret", *named, workers=1) as (base, _proc):
-        assert httpx.get(base + "/api/apps", headers=TOKEN).json() == {"apps": ["alpha", "beta"]}
+    with serving(tmp_path, "--token", "s3cret", *named, workers=1) as served:
+        base, http = served.base, served.http
+        assert http.get(base + "/api/apps", headers=TOKEN).json() == {"apps": ["alpha", "beta"]}
         ended = {}
         for folder in (alpha, beta):
             with Host(db, folder, pool_size=1) as host:
@@ -45,10 +45,10 @@ def test_serve_shows_and_runs_the_jobs_of_every_app_it_serves(
                 ended[host.app_key] = host.engine.wait(job.id, ["FINISHED"], 120)
         for key, job in ended.items():
             assert job.results is not None and job.has_errors is False, job
-            shown = httpx.get(f"{base}/api/jobs/{job.id}", headers={**TOKEN, "X-Sysjobs-App": key})
+            shown = http.get(f"{base}/api/jobs/{job.id}", headers={**TOKEN, "X-Sysjobs-App": key})
             assert shown.status_code == 200 and shown.json()["label"] == f"count of {key}"
             other = "beta" if key == "alpha" else "alpha"
-            hidden = httpx.get(f"{base}/api/jobs/{job.id}", headers={**TOKEN, "X-Sysjobs-App": other})
+            hidden = http.get(f"{base}/api/jobs/{job.id}", headers={**TOKEN, "X-Sysjobs-App": other})
             assert hidden.status_code == 404
 
 
