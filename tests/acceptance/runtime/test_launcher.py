@@ -1,0 +1,141 @@
+"""The pre-imported launcher: it forks children that hold nothing of it nor of each other,
+reports how each one ended, and, once dead, makes the next request fail (so the requester
+starts a fresh interpreter) while the children it started go on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
+
+TARGET = "tests.acceptance.runtime.launched:report"
+
+
+@pytest.fixture(scope="module")
+def launcher() -> Iterator[Launcher]:
+    with Launcher.start(("sqlalchemy",)) as started:
+        yield started
+
+
+def _launch(launcher: Launcher, **payload: Any) -> tuple[LaunchedChild, socket.socket, dict[str, Any]]:
+    """A child of ``launcher`` and what it reports holding."""
+    ours, theirs = socket.socketpair()
+    try:
+        with theirs:
+            child = launcher.launch(TARGET, {"end": "exit", **payload}, (theirs.fileno(),))
+    except LauncherUnavailable:
+        ours.close()
+        raise
+    seen = json.loads(ours.makefile("rb").readline())
+    return child, ours, seen
+
+
+def _end(sock: socket.socket) -> None:
+    with sock:
+        sock.sendall(b"go\n")
+
+
+def test_a_launched_child_is_the_launchers_own_in_a_session_of_its_own(launcher: Launcher) -> None:
+    child, sock, seen = _launch(launcher)
+    _end(sock)
+    assert child.wait(60) == 0
+    assert seen["pid"] == child.pid and seen["ppid"] == launcher.proc.pid
+    assert seen["sid"] == child.pid  # setsid: a terminal's Ctrl-C is not its business
+    assert seen["sqlalchemy"]  # imported ahead, by the launcher
+
+
+def test_a_launched_child_holds_only_its_standard_streams_and_what_was_passed(
+    launcher: Launcher,
+) -> None:
+    child, sock, seen = _launch(launcher)
+    _end(sock)
+    child.wait(60)
+    listing = seen["fds"]
+    (own,) = seen["own"]
+    # 0, 1, 2, its socket, and the descriptor listing /proc/self/fd itself (the last).
+    assert listing[:3] == [0, 1, 2] and own in listing and len(listing) == 5
+    assert seen["stdin"] == os.devnull
+
+
+def test_two_children_of_one_launcher_share_no_state(launcher: Launcher) -> None:
+    first, sock1, one = _launch(launcher)
+    second, sock2, two = _launch(launcher)
+    _end(sock1)
+    _end(sock2)
+    assert (first.wait(60), second.wait(60)) == (0, 0)
+    assert one["random"] != two["random"]  # reseeded after each fork
+    assert one["pid"] != two["pid"] and one["sid"] != two["sid"]
+    # Neither holds the other's socket (nor the launcher's status sockets, held meanwhile).
+    assert len(one["fds"]) == len(two["fds"]) == 5
+
+
+def test_a_child_takes_the_requesters_environment_folder_and_path(
+    launcher: Launcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYSJOBS_LAUNCH_MARKER", "set after the launcher started")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    child, sock, seen = _launch(launcher)
+    _end(sock)
+    child.wait(60)
+    assert seen["marker"] == "set after the launcher started"
+    assert seen["cwd"] == str(tmp_path) and seen["sys_path"][0] == str(tmp_path)
+
+
+@pytest.mark.parametrize(("payload", "status"), [
+    ({"end": "exit", "code": 3}, 3), ({"end": "abort"}, -signal.SIGABRT),
+])  # fmt: skip
+def test_the_launcher_reports_how_a_child_ended(
+    launcher: Launcher, payload: dict[str, Any], status: int
+) -> None:
+    read, write = os.pipe()
+    ours, theirs = socket.socketpair()
+    with theirs:
+        child = launcher.launch(TARGET, {**payload, "say": "last words"}, (theirs.fileno(),),
+                                stderr=write)  # fmt: skip
+    os.close(write)
+    ours.makefile("rb").readline()
+    _end(ours)
+    assert child.wait(60) == status and child.poll() == status
+    with open(read, "rb") as stderr:
+        assert b"last words" in stderr.read()  # its stderr is the pipe it was given
+
+
+def test_a_killed_child_reads_as_killed_and_wait_times_out_before(launcher: Launcher) -> None:
+    child, sock, _seen = _launch(launcher)
+    with pytest.raises(Exception, match="timed out"):
+        child.wait(0.01)
+    assert child.poll() is None
+    child.kill()
+    assert child.wait(60) == -signal.SIGKILL
+    child.kill()  # harmless once it ended
+    sock.close()
+
+
+def test_a_launcher_that_loaded_the_v8_binding_refuses_to_fork() -> None:
+    with Launcher.start(("py_mini_racer",)) as loaded, pytest.raises(
+        LauncherUnavailable, match="py_mini_racer"
+    ):  # fmt: skip
+        _launch(loaded)
+
+
+def test_a_dead_launchers_children_go_on_and_the_next_request_is_refused() -> None:
+    launcher = Launcher.start(())
+    child, sock, _seen = _launch(launcher)
+    launcher.proc.kill()
+    launcher.proc.wait()
+    with pytest.raises(LauncherUnavailable):
+        _launch(launcher)
+    assert not launcher.available
+    assert child.poll() is None  # still running: its launcher's death is not its end
+    _end(sock)
+    assert child.wait(60) == LOST_STATUS  # its end is known; how, only its parent knew
+    launcher.close()
