@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
 
@@ -36,13 +37,15 @@ def sysjobs_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def shared_worker(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shared_worker(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
+) -> Iterator[str]:
     """A migrated SQLite database (the embedded default's kind) served by one worker process
     of the default app, as ``sysjobs run --in-job`` would start for itself: its URL."""
     path = tmp_path_factory.mktemp("in-job") / "sysjobs.db"
     shutil.copyfile(sqlite_template, path)
     url = f"sqlite:///{path}"
-    with Host(url) as host, host.workers(relay_stderr=False):
+    with Host(url, launcher=launcher) as host, host.workers(relay_stderr=False):
         yield url
 
 
