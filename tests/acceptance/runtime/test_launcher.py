@@ -8,6 +8,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 
 from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
+from sysjobs.worker.processes import LAUNCH_PRELOAD
 
 TARGET = "tests.acceptance.runtime.launched:report"
 
@@ -139,3 +142,18 @@ def test_a_dead_launchers_children_go_on_and_the_next_request_is_refused() -> No
     _end(sock)
     assert child.wait(60) == LOST_STATUS  # its end is known; how, only its parent knew
     launcher.close()
+
+
+def test_what_the_worker_launcher_preloads_loads_no_v8_binding_and_no_thread() -> None:
+    """A module of the list that came to import ``py_mini_racer`` would make the launcher
+    refuse every fork (each child then a fresh interpreter again): fail here instead."""
+    probe = (
+        "import importlib, json, sys, threading\n"
+        "names = json.loads(sys.argv[1])\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(json.dumps(['py_mini_racer' in sys.modules, threading.active_count()]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, json.dumps(LAUNCH_PRELOAD)],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})  # fmt: skip
+    assert json.loads(out.stdout) == [False, 1]
