@@ -224,8 +224,7 @@ class Launcher:
             for fd in pidfds:
                 os.close(fd)
             status.close()
-            if not answer:
-                self._give_up()
+            self._give_up()  # dead, hung, or refusing for good (what it loaded stays loaded)
             raise LauncherUnavailable(reply.get("refused", "the launcher did not answer"))
         return LaunchedChild(int(reply["pid"]), pidfds[0], status)
 

@@ -123,11 +123,11 @@ def test_a_killed_child_reads_as_killed_and_wait_times_out_before(launcher: Laun
     sock.close()
 
 
-def test_a_launcher_that_loaded_the_v8_binding_refuses_to_fork() -> None:
-    with Launcher.start(("py_mini_racer",)) as loaded, pytest.raises(
-        LauncherUnavailable, match="py_mini_racer"
-    ):  # fmt: skip
-        _launch(loaded)
+def test_a_launcher_that_loaded_the_v8_binding_refuses_to_fork_and_is_used_no_more() -> None:
+    with Launcher.start(("py_mini_racer",)) as loaded:
+        with pytest.raises(LauncherUnavailable, match="py_mini_racer"):
+            _launch(loaded)
+        assert not loaded.available  # the next request goes to a fresh interpreter at once
 
 
 def test_a_dead_launchers_children_go_on_and_the_next_request_is_refused() -> None:
