@@ -16,8 +16,11 @@ request, reads stdin from ``/dev/null``, takes the requester's environment, work
 and ``sys.path`` (sent as data, as ``subprocess`` would pass them), starts a new session
 (as ``start_new_session=True`` did: a terminal's Ctrl-C goes to the supervisor alone), and
 never returns into the launcher's code (it ends with ``os._exit``). Python reseeds
-:mod:`random` in a forked child; two children of one launcher share no connection, file or
-state but the imported modules' code.
+:mod:`random` in a forked child, and sysjobs' id sources draw their per-process part again
+when they see another pid; two children of one launcher share no connection, file or state
+but the imported modules. What a fork cannot renew they do share, as any zygote's children:
+the launcher's address-space layout and its ``str`` hash seed — nothing secret is made of
+either.
 
 Who owns it: whoever starts it (``sysjobs worker``, ``sysjobs serve``, a test session) and
 passes it explicitly to what starts children (``WorkerProcesses(…, launcher=…)``,

@@ -10,6 +10,8 @@ import socket
 import sys
 from typing import Any
 
+from sysjobs.app.ids import new_id
+
 
 def report(fds: list[int], payload: dict[str, Any]) -> None:
     """Tell the test what this child holds on the socket ``fds[0]``, then end as
@@ -21,7 +23,7 @@ def report(fds: list[int], payload: dict[str, Any]) -> None:
             "random": random.random(), "fds": sorted(int(n) for n in os.listdir("/proc/self/fd")),
             "own": fds, "cwd": os.getcwd(), "marker": os.environ.get("SYSJOBS_LAUNCH_MARKER"),
             "sys_path": sys.path, "sqlalchemy": "sqlalchemy" in sys.modules,
-            "stdin": os.readlink("/proc/self/fd/0"),
+            "stdin": os.readlink("/proc/self/fd/0"), "record_id": new_id(),
         }  # fmt: skip
         stream.write(json.dumps(seen).encode() + b"\n")
         stream.flush()

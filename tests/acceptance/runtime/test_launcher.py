@@ -24,7 +24,7 @@ TARGET = "tests.acceptance.runtime.launched:report"
 
 @pytest.fixture(scope="module")
 def launcher() -> Iterator[Launcher]:
-    with Launcher.start(("sqlalchemy",)) as started:
+    with Launcher.start(("sqlalchemy", "sysjobs.app.ids")) as started:
         yield started
 
 
@@ -75,6 +75,8 @@ def test_two_children_of_one_launcher_share_no_state(launcher: Launcher) -> None
     _end(sock2)
     assert (first.wait(60), second.wait(60)) == (0, 0)
     assert one["random"] != two["random"]  # reseeded after each fork
+    # Record ids: the per-process part, drawn at the launcher's import, drawn again in each.
+    assert one["record_id"][8:18] != two["record_id"][8:18]
     assert one["pid"] != two["pid"] and one["sid"] != two["sid"]
     # Neither holds the other's socket (nor the launcher's status sockets, held meanwhile).
     assert len(one["fds"]) == len(two["fds"]) == 5
