@@ -77,7 +77,10 @@ LOST_STATUS = 256
 #: How long a request waits for the launcher's answer (it may still be importing, on a busy
 #: machine) before it is taken as hung: killed, and the request falls back.
 ANSWER_TIMEOUT_S = 30.0
-#: Largest request or answer message (the requester's environment and ``sys.path`` included).
+#: Largest request (the requester's environment and ``sys.path`` included): one datagram,
+#: within the socket's send buffer. A larger one is started as a fresh interpreter.
+REQUEST_BYTES = 128 * 1024
+#: Room for any message received (a request, an answer).
 _MESSAGE_BYTES = 1 << 20
 
 
@@ -193,13 +196,16 @@ class Launcher:
         paths = [p for p in sys.path if isinstance(p, str)]
         request = {"target": target, "payload": payload, "env": dict(os.environ),
                    "cwd": os.getcwd(), "sys_path": paths}  # fmt: skip
+        message = json.dumps(request).encode("utf-8")
+        if len(message) > REQUEST_BYTES:  # this child only: the launcher serves on
+            too_large = f"a request of {len(message)} bytes (at most {REQUEST_BYTES})"
+            raise LauncherUnavailable(too_large)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs, contextlib.ExitStack() as stack:
             std = [_std_fd(1, stack), stderr if stderr is not None else _std_fd(2, stack)]
             try:
                 with self._lock:
-                    socket.send_fds(self._requests, [json.dumps(request).encode("utf-8")],
-                                    [theirs.fileno(), *std, *fds])  # fmt: skip
+                    socket.send_fds(self._requests, [message], [theirs.fileno(), *std, *fds])
             except OSError as exc:
                 ours.close()
                 self._give_up()

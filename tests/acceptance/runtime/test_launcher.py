@@ -159,3 +159,16 @@ def test_what_the_worker_launcher_preloads_loads_no_v8_binding_and_no_thread() -
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})  # fmt: skip
     assert json.loads(out.stdout) == [False, 1]
+
+
+def test_a_request_too_large_for_the_launcher_falls_back_alone(
+    launcher: Launcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYSJOBS_LAUNCH_MARKER", "x" * (1 << 20))  # a 1 MB environment
+    with pytest.raises(LauncherUnavailable, match="bytes"):
+        _launch(launcher)
+    monkeypatch.delenv("SYSJOBS_LAUNCH_MARKER")
+    assert launcher.available
+    child, sock, seen = _launch(launcher)  # the next one is forked as before
+    _end(sock)
+    assert child.wait(60) == 0 and seen["ppid"] == launcher.proc.pid
