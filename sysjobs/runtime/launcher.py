@@ -161,15 +161,22 @@ class Launcher:
     """The requester's side: :meth:`start` the launcher, :meth:`launch` children through it,
     :meth:`close` it. Thread-safe; usable by several supervisors and sandboxes at once."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], requests: socket.socket) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], requests: socket.socket,
+        answer_timeout_s: float = ANSWER_TIMEOUT_S,
+    ) -> None:  # fmt: skip
         self.proc = proc
+        self.answer_timeout_s = answer_timeout_s
         self._requests = requests
         self._lock = threading.Lock()
         self._gone = False
 
     @classmethod
-    def start(cls, preload: Sequence[str]) -> Launcher:
-        """Start a launcher that imports ``preload`` (modules that load no V8) ahead."""
+    def start(
+        cls, preload: Sequence[str], *, answer_timeout_s: float = ANSWER_TIMEOUT_S
+    ) -> Launcher:
+        """Start a launcher that imports ``preload`` (modules that load no V8) ahead; one
+        that does not answer a request within ``answer_timeout_s`` is taken as hung."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
             paths = [p for p in sys.path if isinstance(p, str)]
@@ -177,7 +184,7 @@ class Launcher:
                        json.dumps(list(preload))]  # fmt: skip
             proc = subprocess.Popen(command, pass_fds=(theirs.fileno(),),
                                     stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-        return cls(proc, ours)
+        return cls(proc, ours, answer_timeout_s)
 
     @property
     def available(self) -> bool:
@@ -214,7 +221,7 @@ class Launcher:
 
     def _answer(self, status: socket.socket) -> LaunchedChild:
         """The launcher's answer on ``status``: the child's pid and pidfd."""
-        status.settimeout(ANSWER_TIMEOUT_S)
+        status.settimeout(self.answer_timeout_s)
         try:
             answer, pidfds, _flags, _addr = socket.recv_fds(status, _MESSAGE_BYTES, 1)
         except TimeoutError:

@@ -172,3 +172,11 @@ def test_a_request_too_large_for_the_launcher_falls_back_alone(
     child, sock, seen = _launch(launcher)  # the next one is forked as before
     _end(sock)
     assert child.wait(60) == 0 and seen["ppid"] == launcher.proc.pid
+
+
+def test_a_hung_launcher_is_ended_and_the_request_refused() -> None:
+    with Launcher.start((), answer_timeout_s=0.5) as hung:
+        os.kill(hung.proc.pid, signal.SIGSTOP)
+        with pytest.raises(LauncherUnavailable, match="did not answer"):
+            _launch(hung)  # (a stopped launcher forks nothing: no child is left behind)
+        assert not hung.available and hung.proc.returncode == -signal.SIGKILL
