@@ -294,6 +294,10 @@ class _Child:
         try:
             with theirs:
                 self.proc = _start(config, theirs.fileno(), their_stderr, launcher)
+        except BaseException:  # no process to be had: nothing of this one is left open
+            os.close(stderr)
+            self.control.close()
+            raise
         finally:
             os.close(their_stderr)
         self._replies = self.control.makefile("rb")
