@@ -371,6 +371,7 @@ def _child(request: dict[str, Any], fds: list[int], sockets: list[socket.socket]
         os.environ.clear()
         os.environ.update(request["env"])
         sys.path[:] = request["sys_path"]
+        sys.argv[:] = ["-c"]  # as ``python -c CODE`` has it, not the launcher's arguments
         module, _, name = request["target"].partition(":")
         getattr(importlib.import_module(module), name)(own, request["payload"])
         code = 0

@@ -93,6 +93,7 @@ def test_a_child_takes_the_requesters_environment_folder_and_path(
     child.wait(60)
     assert seen["marker"] == "set after the launcher started"
     assert seen["cwd"] == str(tmp_path) and seen["sys_path"][0] == str(tmp_path)
+    assert seen["argv"] == ["-c"]  # a fresh ``python -c``'s, not the launcher's arguments
 
 
 @pytest.mark.parametrize(("payload", "status"), [
