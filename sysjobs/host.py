@@ -36,6 +36,7 @@ from sysjobs.errors import BadRequest
 from sysjobs.jobs import Engine, EngineSettings, Job, JobType
 from sysjobs.jobs.apps import DEFAULT_APP, check_app_key
 from sysjobs.runtime import Governance, Limits, Namespace, RunResult, Sandbox
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.worker.loader import Extensions
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool, Workers
 from sysjobs.worker.processes import WorkerConfig, WorkerProcesses, settings_to_json
@@ -77,12 +78,15 @@ class Host:
         governance: Governance | None = None,
         settings: EngineSettings | None = None,
         recycle_scope: RecycleScope = "app",
+        launcher: Launcher | None = None,
     ) -> None:
         """``governance`` (default: ``limits.governance``) bounds each script run; the app's
         manifest may tighten it. ``settings`` configure the engine this Host opens (caps,
         leases, retention); an ``engine`` passed in keeps its own. ``recycle_scope`` is the
         trust domain within which V8 contexts are recycled: ``"app"``, or ``"user"`` (only
-        between runs of one user: a job's ``runBy``, :meth:`run`'s ``user``).
+        between runs of one user: a job's ``runBy``, :meth:`run`'s ``user``). ``launcher``
+        (its owner's; the Host does not close it) forks :meth:`workers`' processes ready-imported
+        (:mod:`sysjobs.runtime.launcher`).
 
         Many Hosts may share one database: each reads and writes only its app's rows, keyed
         by the app's manifest ``name`` (:data:`~sysjobs.jobs.apps.DEFAULT_APP` without an
@@ -95,6 +99,7 @@ class Host:
         self.extensions = Extensions.of(namespaces, job_types)
         self.app_dir = str(Path(app_dir).resolve()) if app_dir is not None else None
         self._pool_size = pool_size
+        self.launcher = launcher
         self._owns_engine = engine is None
         definition = load_app(app_dir) if app_dir is not None else load_demo_app()
         #: The key of this Host's app on the shared database.
@@ -282,7 +287,8 @@ class Host:
             runner_factory=WORKER_RUNNER,
             apps={self.app_key: self.app_dir, **other_apps} if other_apps else {},
         )  # fmt: skip
-        return WorkerProcesses(config, processes, engine=self.engine, relay_stderr=relay_stderr)
+        return WorkerProcesses(config, processes, engine=self.engine, relay_stderr=relay_stderr,
+                               launcher=self.launcher)  # fmt: skip
 
     def _check_spawnable(self, processes: int, data_limit_mb: int | None) -> None:
         """Worker processes must open the same database and build the same namespaces."""

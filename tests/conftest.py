@@ -20,6 +20,7 @@ import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -29,6 +30,9 @@ from sysjobs.jobs import Engine
 from sysjobs.store import migrate
 from tests.emptying import Emptier
 from tests.pgdatabases import PgDatabases
+
+if TYPE_CHECKING:
+    from sysjobs.runtime.launcher import Launcher
 
 TEMPLATE_DB = "sysjobs_template"
 #: The test cluster's server settings (``bench/pgcluster.py`` starts it). No autovacuum: a
@@ -211,3 +215,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if not heavy and item.get_closest_marker("chaos_heavy"):
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def launcher() -> Iterator[Launcher]:
+    """This test process's pre-imported launcher (``sysjobs/runtime/launcher.py``): tests
+    that are not about how a child starts fork their worker processes and script children
+    from it, sparing each child ~0.6 s of CPU of imports. (Imported here: a test process
+    that starts no child does not import the worker side.)"""
+    from sysjobs.runtime.launcher import Launcher
+    from sysjobs.worker.processes import LAUNCH_PRELOAD
+
+    with Launcher.start(LAUNCH_PRELOAD) as started:
+        yield started

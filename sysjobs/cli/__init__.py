@@ -6,6 +6,7 @@ imported here.
 
 import errno
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,13 +22,18 @@ import sysjobs.cli.workers_cmd  # noqa: F401  (registers `sysjobs workers`)
 from sysjobs.cli import read_argv, run_cmd  # run_cmd registers `sysjobs run`
 from sysjobs.cli.app import app, for_argv
 
+if TYPE_CHECKING:
+    from sysjobs.runtime.launcher import Launcher
 
-def main(*, fast_exit: bool = True) -> None:
+
+def main(*, fast_exit: bool = True, launcher: "Launcher | None" = None) -> None:
     """Entry point of the ``sysjobs`` console script.
 
     ``sysjobs run`` ends its process without the interpreter's teardown once its output is
     out (``fast_exit``); a caller that runs the CLI inside its own process (tests) passes
-    ``fast_exit=False`` and gets ``SystemExit`` instead.
+    ``fast_exit=False`` and gets ``SystemExit`` instead; such a caller, which may not fork
+    ``sysjobs run``'s script child itself, may pass a ``launcher`` to fork it from
+    (:mod:`sysjobs.runtime.launcher`).
 
     Usage errors (a missing argument, an unknown option or value) are one
     ``badRequest: …`` line with exit code 2, like every other error of the CLI; so is a
@@ -42,7 +48,7 @@ def main(*, fast_exit: bool = True) -> None:
     from sysjobs.cli.options import cli_message
     from sysjobs.errors import SysError, code_of
 
-    early = run_cmd.prestart(sys.argv[1:])
+    early = run_cmd.prestart(sys.argv[1:], launcher=launcher)
     try:
         code = _run(sys.argv[1:], early)
     except TyperException as exc:  # typer's (vendored click) usage errors

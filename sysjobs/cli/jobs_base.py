@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sysjobs.host import Host
     from sysjobs.jobs import Engine
     from sysjobs.jobs.reads import JobReads, Reads
+    from sysjobs.runtime.launcher import Launcher
 
 jobs_app = typer.Typer(
     name="jobs", help="List, inspect, follow and control background jobs.", no_args_is_help=True,
@@ -47,9 +48,13 @@ class Switch(StrEnum):
 
 
 @contextmanager
-def opened_host(db: str | None, app_dir: Path | None, *, existing: bool = False) -> Iterator[Host]:
+def opened_host(
+    db: str | None, app_dir: Path | None, *, existing: bool = False,
+    launcher: Launcher | None = None,
+) -> Iterator[Host]:  # fmt: skip
     """The host of ``--db``/``--app``; any failure, opening or later, is one line.
-    ``existing``: the database must be there already (a command about jobs that exist)."""
+    ``existing``: the database must be there already (a command about jobs that exist);
+    ``launcher``: the Host's (:class:`~sysjobs.host.Host`), the caller's to close."""
     from sysjobs.host import Host  # the engine, the app and the sandbox: on use only
 
     key = app_key_given(app_dir)
@@ -59,7 +64,7 @@ def opened_host(db: str | None, app_dir: Path | None, *, existing: bool = False)
     with reported_errors():
         if existing:
             require_database(db)
-        host = open_or_fail(lambda: Host(db, app_dir), db)
+        host = open_or_fail(lambda: Host(db, app_dir, launcher=launcher), db)
         with host:
             yield from _one_line_errors(host)
 

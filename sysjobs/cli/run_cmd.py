@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     # command registers this one and never runs a script.
     from sysjobs.host import Host
     from sysjobs.jobs import Job, JobLog
+    from sysjobs.runtime.launcher import Launcher
     from sysjobs.runtime.process import StartedChild
     from sysjobs.runtime.result import RunResult
     from sysjobs.worker.pool import Workers
@@ -41,12 +42,12 @@ if TYPE_CHECKING:
 CHILD_SANDBOX = "sysjobs.script_child:script_sandbox"
 
 
-def prestart(argv: list[str]) -> StartedChild | None:
+def prestart(argv: list[str], *, launcher: Launcher | None = None) -> StartedChild | None:
     """For ``sysjobs run`` (not ``--in-job``, not ``--help``): the script's child, started
     before this process parses its arguments — typer's parsing alone costs about as much as
     the child's start, and the two run on two cores. Handed to the command as ``ctx.obj``.
     Forked when this process holds nothing yet (:func:`~sysjobs.runtime.process.may_fork`),
-    else a fresh interpreter.
+    else a fresh interpreter — or forked by ``launcher`` when one is given.
     """
     if argv[:1] != ["run"] or {"--in-job", "--help"} & set(argv):
         return None
@@ -62,7 +63,7 @@ def prestart(argv: list[str]) -> StartedChild | None:
     from sysjobs.runtime.result import Limits
 
     return StartedChild.start((SandboxFactory(CHILD_SANDBOX).module,), limits=Limits(),
-                              fork=True)  # fmt: skip
+                              fork=True, launcher=launcher)  # fmt: skip
 
 
 def exit_now(code: int) -> NoReturn:

@@ -91,8 +91,10 @@ def serve(
 
     import uvicorn
 
+    from sysjobs.runtime.launcher import Launcher
     from sysjobs.web.app import create_app
     from sysjobs.web.auth import AuthConfig
+    from sysjobs.worker.processes import LAUNCH_PRELOAD
 
     if token is not None and not token.strip():
         fail("badRequest", "Invalid value '' for parameter '--token'. Allowed values: non-empty")
@@ -104,9 +106,14 @@ def serve(
         flag = "--also-app" if more_apps else "--app"
         fail("badRequest", f"Invalid value for option '{flag}': --in-process-workers serve "
              "one app only. Allowed values: worker processes (the default)")  # fmt: skip
-    with opened_host(db, app_dir) as host, ExitStack() as stack:
+    # Forks the worker processes, their replacements and the console's script children
+    # ready-imported, for the command's lifetime.
+    with Launcher.start(LAUNCH_PRELOAD) as launcher, opened_host(
+        db, app_dir, launcher=launcher
+    ) as host, ExitStack() as stack:  # fmt: skip
         others.pop(host.app_key, None)
-        extra = [stack.enter_context(opened_host(db, Path(f))) for f in others.values() if f]
+        extra = [stack.enter_context(opened_host(db, Path(f), launcher=launcher))
+                 for f in others.values() if f]  # fmt: skip
         web = create_app(host, auth, db_url=db, app_dir=str(app_dir) if app_dir else None,
                          apps=extra)  # fmt: skip
         listening = stack.enter_context(_listening(bind, port))

@@ -81,8 +81,10 @@ def worker(
 ) -> None:
     """Run worker processes that claim and execute background jobs."""
     from sysjobs.runtime import Namespace
+    from sysjobs.runtime.launcher import Launcher
     from sysjobs.worker import WorkerConfig, WorkerProcesses
     from sysjobs.worker.loader import load_object
+    from sysjobs.worker.processes import LAUNCH_PRELOAD
     from sysjobs.worker.queues import parse_queues
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -104,16 +106,24 @@ def worker(
         engine_settings={"app": next(iter(served), None) or _app_key()}, apps=served,
     )  # fmt: skip
     processes = default_processes() if concurrency is None else concurrency
-    with reported_errors():
-        if setup == DEFAULT_SETUP:  # its limits' variables: a typo fails here, not in each child
-            from sysjobs.host import check_worker_env
+    # Forks the worker processes, and every replacement, ready-imported; it imports while
+    # the supervisor opens its engine.
+    launcher = Launcher.start(LAUNCH_PRELOAD)
+    try:
+        with reported_errors():
+            if setup == DEFAULT_SETUP:  # its limits' variables: a typo fails here, not in a child
+                from sysjobs.host import check_worker_env
 
-            check_worker_env()
-        supervisor = open_or_fail(lambda: WorkerProcesses(config, processes=processes), db)
-    where = supervisor.engine.database.url.render_as_string(hide_password=True)
-    typer.echo(f"sysjobs worker: {processes} process(es), {slots} slot(s) each, on {where}"
-               + (f", serving {', '.join(served)}" if served else ""))  # fmt: skip
-    supervisor.serve_forever()
+                check_worker_env()
+            supervisor = open_or_fail(
+                lambda: WorkerProcesses(config, processes=processes, launcher=launcher), db
+            )
+        where = supervisor.engine.database.url.render_as_string(hide_password=True)
+        typer.echo(f"sysjobs worker: {processes} process(es), {slots} slot(s) each, on {where}"
+                   + (f", serving {', '.join(served)}" if served else ""))  # fmt: skip
+        supervisor.serve_forever()
+    finally:
+        launcher.close()
 
 
 def _app_queues(served: dict[str, str | None]) -> list[QueueDef]:

@@ -15,7 +15,10 @@ no V8, no open file but its standard streams, as ``sysjobs run`` when it starts 
 ``fork()`` the child instead (:class:`StartedChild`, ``fork=True``), which then starts with
 the modules the parent has imported. The parent maps the child's death to an
 outcome (``memoryLimit`` when V8 reported running out of memory, ``crashed`` otherwise),
-then starts a fresh child for the next run.
+then starts a fresh child for the next run. Given a
+:class:`~sysjobs.runtime.launcher.Launcher` (``ProcessSandbox(…, launcher=…)``), the child is
+forked from it instead, already past the imports (``sysjobs serve``'s console): the same
+isolation, and a fresh interpreter when the launcher is gone.
 
 The child builds its :class:`~sysjobs.runtime.sandbox.Sandbox` from a *factory*: an
 importable ``"module:function"`` plus keyword arguments, so it opens its own database
@@ -49,6 +52,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from sysjobs.errors import ERROR_CODES, SysError, SystemException, code_of
+from sysjobs.runtime.launcher import LOST_STATUS, Launcher, LauncherUnavailable
 from sysjobs.runtime.result import Limits, LogCapture, Outcome, RunResult, ScriptError
 
 #: Extra seconds the parent waits past the script's own limit before killing the child.
@@ -193,6 +197,9 @@ class StartedChild:
     isolation as a fresh interpreter: its own data limit, V8 initialised in it only, stdin
     from ``/dev/null``, no descriptor of the parent's but the standard streams, and it
     never returns into the parent's code (it ends with ``os._exit``).
+
+    ``launcher`` forks it from that pre-imported launcher (``preload`` is then imported after
+    the fork, if the launcher has not already); when the launcher cannot, as without it.
     """
 
     proc: ChildProcess
@@ -204,14 +211,18 @@ class StartedChild:
     def start(
         cls, preload: Sequence[str] = (), *, limits: Limits | None = None,
         data_limit_bytes: int = DATA_LIMIT_BYTES, fork: bool = False,
+        launcher: Launcher | None = None,
     ) -> StartedChild:  # fmt: skip
         configured = None if limits is None else (limits.heap_bytes, data_limit_bytes)
         forking = fork and may_fork()
         parent, child = socket.socketpair()
         with child:
             fd = child.fileno()
-            if forking:
-                proc: ChildProcess = _fork(parent, fd, preload, configured)
+            launched = _launch(launcher, fd, preload, configured)
+            if launched is not None:
+                proc: ChildProcess = launched
+            elif forking:
+                proc = _fork(parent, fd, preload, configured)
             else:
                 command = [sys.executable, "-c", _CHILD_ENTRY, str(fd), json.dumps(sys.path),
                            json.dumps([list(preload), configured])]  # fmt: skip
@@ -229,6 +240,26 @@ class StartedChild:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+def _launch(
+    launcher: Launcher | None, fd: int, preload: Sequence[str], configured: tuple[int, int] | None
+) -> ChildProcess | None:
+    """The child forked by ``launcher``; None without one, or when it cannot."""
+    if launcher is None:
+        return None
+    try:
+        return launcher.launch(
+            "sysjobs.runtime.process:launched_child", [list(preload), configured], (fd,)
+        )
+    except LauncherUnavailable:
+        return None
+
+
+def launched_child(fds: list[int], payload: list[Any]) -> None:
+    """What a child forked by a launcher calls: ``fds`` holds its socket to the parent."""
+    preload, configured = payload
+    serve_child(fds[0], preload, configured)
 
 
 def _fork(
@@ -332,10 +363,13 @@ class ProcessSandbox:
         *,
         data_limit_bytes: int = DATA_LIMIT_BYTES,
         child: StartedChild | None = None,
+        launcher: Launcher | None = None,
     ) -> None:
         """``child``: an interpreter started ahead (:meth:`StartedChild.start`) to use for
-        the first run if it fits these limits; this sandbox owns it from now on."""
+        the first run if it fits these limits; this sandbox owns it from now on.
+        ``launcher`` (its owner's; not closed here) forks every child ready-imported."""
         self.factory = factory
+        self.launcher = launcher
         self.limits = limits or Limits()
         self.data_limit_bytes = data_limit_bytes
         self._spare = child
@@ -350,6 +384,11 @@ class ProcessSandbox:
         self._ensure_child()
         return self
 
+    @property
+    def pid(self) -> int | None:
+        """The current child's process id (None before the first start, or once it died)."""
+        return self._proc.pid if self._proc is not None else None
+
     def _ensure_child(self) -> Connection:
         if self._proc is None or self._proc.poll() is not None:
             if self._conn is not None:
@@ -358,7 +397,7 @@ class ProcessSandbox:
             if spare is not None and not spare.fits(self.limits, self.data_limit_bytes):
                 spare.close()
                 spare = None
-            started = spare or StartedChild.start((self.factory.module,))
+            started = spare or StartedChild.start((self.factory.module,), launcher=self.launcher)
             self._proc, self._conn = started.proc, started.conn
             self._conn.send((self.factory, self.limits, self.data_limit_bytes, self._stderr_path))
         assert self._conn is not None
@@ -491,6 +530,8 @@ def _error(code: str, message: str) -> SysError:
 def _death_message(outcome: Outcome, exitcode: int | None) -> str:
     signalled = exitcode is not None and exitcode < 0
     how = f"signal {-exitcode}" if signalled and exitcode else f"exit code {exitcode}"
+    if exitcode == LOST_STATUS:
+        how = "how: unknown, its launcher died before it"
     if outcome is Outcome.MEMORY_LIMIT:
         return f"The script ran out of memory and its process was ended ({how})."
     return f"The script's process crashed ({how}); the host replaced it."

@@ -99,12 +99,14 @@ def create_app(
     each request is about one app, picked by the ``X-Sysjobs-App`` header, ``GET
     /api/apps`` lists them); ``db_url``/``app_dir`` let console scripts open the same (by
     default the host's database and app folder; each other app's console its Host's);
+    a console forks its script child from its Host's launcher, if it has one;
     ``limits`` caps bodies and pages (the defaults of :class:`WebLimits` when None)."""
     limits = limits or WebLimits()
     db_url = db_url if db_url is not None else host.engine.url  # the dashboard's database
     first = app_dir if app_dir is not None else host.app_dir
-    each = {h.app_key: scripts.ScriptConsole(db_url, h.app_dir) for h in apps}
-    each[host.app_key] = scripts.ScriptConsole(db_url, first)
+    each = {h.app_key: scripts.ScriptConsole(db_url, h.app_dir, launcher=h.launcher)
+            for h in apps}  # fmt: skip
+    each[host.app_key] = scripts.ScriptConsole(db_url, first, launcher=host.launcher)
     consoles = scripts.Consoles(each, limits.max_consoles, limits.max_script_requests)
 
     @asynccontextmanager

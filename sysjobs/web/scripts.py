@@ -34,6 +34,7 @@ from starlette.responses import Response
 
 from sysjobs.host import Host
 from sysjobs.runtime import Limits
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
 from sysjobs.web.api import host_of, limits_of
 from sysjobs.web.auth import require, require_admin_token
@@ -56,7 +57,11 @@ class ScriptConsole:
     """One reusable child process for one app's direct runs, used by one request at a time
     (the dashboard has one per app it serves, each started on first use)."""
 
-    def __init__(self, db_url: str | None, app_dir: str | None) -> None:
+    def __init__(
+        self, db_url: str | None, app_dir: str | None, *, launcher: Launcher | None = None
+    ) -> None:
+        """``launcher`` (its owner's) forks the child ready-imported."""
+        self.launcher = launcher
         self.factory = SandboxFactory(
             "sysjobs.host:host_sandbox", {"db_url": db_url, "app_dir": app_dir}
         )
@@ -75,7 +80,8 @@ class ScriptConsole:
                 self._busy = True
             try:
                 if self._sandbox is None:
-                    self._sandbox = ProcessSandbox(self.factory, Limits(timeout_s=MAX_TIMEOUT_S))
+                    self._sandbox = ProcessSandbox(self.factory, Limits(timeout_s=MAX_TIMEOUT_S),
+                                                   launcher=self.launcher)  # fmt: skip
                 return self._sandbox.run(source, timeout_s=timeout_s).to_json()
             finally:
                 with self._state:

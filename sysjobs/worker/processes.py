@@ -9,6 +9,15 @@ engine, registers job types through the ``setup`` hook, builds its script runner
 ``runner_factory`` (both import paths, resolved in the child), and runs a
 :class:`WorkerPool` under an owner id chosen by the supervisor.
 
+Given a :class:`~sysjobs.runtime.launcher.Launcher` (``sysjobs worker`` and ``sysjobs
+serve`` start one for their lifetime), a child is forked from it instead: an interpreter that
+has imported :data:`LAUNCH_PRELOAD` already — everything a child imports but what loads V8 —,
+so a child or a replacement starts without ~0.6 s of imports. The config then travels as
+data with the request, the control socket and the stderr pipe's end as descriptors. When the
+launcher is gone, the child is a fresh interpreter as without one: no child is ever lost to
+it. Such a child's parent is the launcher, not the supervisor: every child stops when its
+control socket ends (the supervisor closed it or died), rather than by watching its parent.
+
 A child's stderr passes through the supervisor, which keeps its last lines: when a child
 dies, the supervisor knows whose leases to take back and why (``memoryLimit`` when V8 or
 the allocator reported running out of memory, ``crashed`` otherwise), says so in each of
@@ -37,11 +46,12 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 from sysjobs.jobs import Engine, EngineSettings, new_owner
 from sysjobs.jobs.settings import Caps
 from sysjobs.jobs.workers import mark_gone
+from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
 from sysjobs.runtime.process import reported_out_of_memory
 from sysjobs.worker.joblines import log_jobs
 from sysjobs.worker.loader import load
@@ -55,6 +65,21 @@ CHILD_CODE = (
     "import json, sys; config = json.load(sys.stdin); sys.path[:] = config.pop('sys_path'); "
     "from sysjobs.worker.processes import child_entry; child_entry(config)"
 )
+#: What a :class:`~sysjobs.runtime.launcher.Launcher` serving worker processes imports ahead:
+#: what a child imports (SQLAlchemy and its dialects, pydantic, the engine, the app, the
+#: bindings' argument models) but for the modules that import ``py_mini_racer`` (the sandbox,
+#: the pool that runs it) — those ~50 ms are imported by the child after the fork.
+LAUNCH_PRELOAD = (
+    "sqlalchemy.dialects.sqlite.pysqlite", "sqlalchemy.dialects.postgresql.psycopg",
+    "sysjobs.jobs.engine", "sysjobs.jobs.reaping", "sysjobs.jobs.workers",
+    "sysjobs.store.migrate", "sysjobs.store.sqlite.dialect", "sysjobs.store.postgres.dialect",
+    "sysjobs.app.app", "sysjobs.app.jobtypes.actions", "sysjobs.app.jobtypes.bulk",
+    "sysjobs.app.jobtypes.in_job", "sysjobs.app.jobtypes.loop", "sysjobs.app.jobtypes.system",
+    "sysjobs.app.listeners", "sysjobs.app.schedules", "sysjobs.app.users", "sysjobs.cron",
+    "sysjobs.bindings.commons", "sysjobs.bindings.data", "sysjobs.bindings.exceptions",
+    "sysjobs.bindings.jobs", "sysjobs.bindings.log", "sysjobs.bindings.logs",
+    "sysjobs.runtime.dispatch", "sysjobs.runtime.governor", "sysjobs.runtime.process",
+)  # fmt: skip
 #: Bytes of a child's stderr kept to tell why it died.
 TAIL_BYTES = 16_384
 #: A child that dies sooner than this after its start counts towards the restart backoff.
@@ -106,6 +131,11 @@ def child_entry(raw: dict[str, Any]) -> None:
     child_main(WorkerConfig(**raw))
 
 
+def launched_entry(fds: list[int], raw: dict[str, Any]) -> None:
+    """What a child forked by the launcher calls: ``fds`` holds its control socket."""
+    child_main(WorkerConfig(**{**raw, "control_fd": fds[0]}))
+
+
 def child_main(config: WorkerConfig) -> None:
     """Entry point of a worker process: build everything here, then serve until SIGTERM."""
     stop = threading.Event()
@@ -134,7 +164,7 @@ def child_main(config: WorkerConfig) -> None:
         if config.paused:
             pool.pause()
         if config.control_fd >= 0:
-            _obey(config.control_fd, pool)
+            _obey(config.control_fd, pool, stop)
         pool.start()
         while _supervised(config) and not stop.wait(0.5):
             pass  # an orphaned worker (its supervisor was killed) stops too
@@ -143,9 +173,11 @@ def child_main(config: WorkerConfig) -> None:
         engine.close()
 
 
-def _obey(fd: int, pool: WorkerPool) -> None:
+def _obey(fd: int, pool: WorkerPool, stop: threading.Event) -> None:
     """Carry out the supervisor's ``pause`` / ``resume`` lines on ``pool``, answering ``ok``
-    to each once done, in a thread that ends with the socket."""
+    to each once done, in a thread that ends with the socket — and then ``stop``s the
+    worker: the supervisor closed its end, or died (a child forked by a launcher is not the
+    supervisor's child, so its parent says nothing)."""
     control = socket.socket(fileno=fd)
 
     def serve() -> None:
@@ -158,6 +190,7 @@ def _obey(fd: int, pool: WorkerPool) -> None:
                     pool.resume()
                 stream.write(b"ok\n")
                 stream.flush()
+        stop.set()
 
     threading.Thread(target=serve, name="sysjobs-control", daemon=True).start()
 
@@ -218,6 +251,8 @@ def describe_exit(code: int | None) -> str:
     """``killed by SIGKILL`` / ``exit code 3``: what a job's log says about its worker."""
     if code is None:
         return "still running"
+    if code == LOST_STATUS:
+        return "how: unknown, its launcher died before it"
     if code < 0:
         return f"killed by {signal.Signals(-code).name}"
     return f"exit code {code}"
@@ -248,37 +283,34 @@ def _write_stderr(chunk: bytes) -> None:
 class _Child:
     """One worker process, and the thread relaying its stderr (whose tail it keeps)."""
 
-    def __init__(self, config: WorkerConfig, *, relay: bool = True) -> None:
+    def __init__(
+        self, config: WorkerConfig, *, relay: bool = True, launcher: Launcher | None = None
+    ) -> None:
         self.owner = config.owner
         self.relay = relay
         self.started = time.monotonic()
         self.control, theirs = socket.socketpair()
-        config = replace(config, control_fd=theirs.fileno())
-        with theirs:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", CHILD_CODE], stdin=subprocess.PIPE,
-                stderr=subprocess.PIPE, pass_fds=(theirs.fileno(),),
-                start_new_session=True,  # a terminal's Ctrl-C goes to the supervisor alone
-            )  # fmt: skip
+        stderr, their_stderr = os.pipe()
+        try:
+            with theirs:
+                self.proc = _start(config, theirs.fileno(), their_stderr, launcher)
+        except BaseException:  # no process to be had: nothing of this one is left open
+            os.close(stderr)
+            self.control.close()
+            raise
+        finally:
+            os.close(their_stderr)
         self._replies = self.control.makefile("rb")
         self._tail = b""
         self._relay = threading.Thread(
-            target=self._relay_stderr, name=f"sysjobs-stderr-{self.proc.pid}", daemon=True
-        )
+            target=self._relay_stderr, args=(stderr,), name=f"sysjobs-stderr-{self.proc.pid}",
+            daemon=True,
+        )  # fmt: skip
         self._relay.start()
-        payload = {**asdict(config), "sys_path": [p for p in sys.path if isinstance(p, str)]}
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(payload).encode("utf-8"))
-            self.proc.stdin.close()
-        except OSError:  # it died at once; the supervisor sees that and says why
-            pass
 
-    def _relay_stderr(self) -> None:
-        stream: IO[bytes] | None = self.proc.stderr
-        assert stream is not None
-        with stream:
-            while chunk := os.read(stream.fileno(), 65_536):
+    def _relay_stderr(self, fd: int) -> None:
+        with open(fd, "rb", buffering=0) as stream:
+            while chunk := stream.read(65_536):
                 self._tail = (self._tail + chunk)[-TAIL_BYTES:]
                 if self.relay:
                     _write_stderr(chunk)
@@ -326,11 +358,40 @@ class _Child:
         self.close_control()
 
 
+def _start(
+    config: WorkerConfig, control: int, stderr: int, launcher: Launcher | None
+) -> subprocess.Popen[bytes] | LaunchedChild:
+    """A worker process forked by ``launcher``, else (none, or gone) a fresh interpreter
+    that reads its config on stdin; its stderr is ``stderr``, its control socket ``control``."""
+    if launcher is not None:
+        try:
+            return launcher.launch("sysjobs.worker.processes:launched_entry",
+                                   asdict(replace(config, supervisor_pid=0)), (control,),
+                                   stderr=stderr)  # fmt: skip
+        except LauncherUnavailable as exc:
+            log.warning("sysjobs: %s; starting a worker process without it", exc)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD_CODE], stdin=subprocess.PIPE, stderr=stderr,
+        pass_fds=(control,),
+        start_new_session=True,  # a terminal's Ctrl-C goes to the supervisor alone
+    )  # fmt: skip
+    config = replace(config, control_fd=control)
+    payload = {**asdict(config), "sys_path": [p for p in sys.path if isinstance(p, str)]}
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(json.dumps(payload).encode("utf-8"))
+        proc.stdin.close()
+    except OSError:  # it died at once; the supervisor sees that and says why
+        pass
+    return proc
+
+
 class WorkerProcesses:
     """Start, watch and replace ``processes`` worker processes.
 
     ``engine`` (the host's own, optional) takes back the jobs of a child that died; without
-    it the supervisor opens one on ``config.url`` and closes it on :meth:`stop`. With
+    it the supervisor opens one on ``config.url`` and closes it on :meth:`stop`. ``launcher``
+    (its owner's: it is not closed here) forks the children ready-imported. With
     ``relay_stderr`` false, the children's stderr is only kept (its last lines say why one
     died), not passed on: a command whose user reads its stderr (``sysjobs run``) shows the
     job's outcome, not V8's crash report.
@@ -339,8 +400,10 @@ class WorkerProcesses:
     def __init__(
         self, config: WorkerConfig, processes: int = 2, *, engine: Engine | None = None,
         relay_stderr: bool = True, command_timeout_s: float = COMMAND_TIMEOUT_S,
+        launcher: Launcher | None = None,
     ) -> None:  # fmt: skip
         self.config = config
+        self.launcher = launcher
         self.command_timeout_s = command_timeout_s
         self.processes = processes
         self.relay_stderr = relay_stderr
@@ -403,7 +466,7 @@ class WorkerProcesses:
             config = replace(
                 self.config, owner=owner, supervisor_pid=os.getpid(), paused=self._paused
             )
-            self.children[owner] = _Child(config, relay=self.relay_stderr)
+            self.children[owner] = _Child(config, relay=self.relay_stderr, launcher=self.launcher)
         with self._spawn_seen:
             self.spawned += 1
             self._spawn_seen.notify_all()
@@ -465,7 +528,7 @@ class WorkerProcesses:
             self._watcher.join()
         for child in self.children.values():
             if child.proc.poll() is None:
-                child.proc.send_signal(signal.SIGTERM)
+                child.proc.terminate()
         grace = self.config.shutdown_grace_s if grace_s is None else grace_s
         wait = timeout_s if timeout_s is not None else grace + 10
         for owner, child in self.children.items():

@@ -24,6 +24,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 import sysjobs.cli
+from sysjobs.runtime.launcher import Launcher
 
 
 @dataclass(frozen=True)
@@ -36,26 +37,28 @@ class Ran:
 
 
 def sysjobs_in_process(
-    *args: str, cwd: Path, env: Mapping[str, str | None] | None = None
-) -> Ran:
-    """Run ``sysjobs ARGS`` in ``cwd`` as the console script would, and collect its output."""
+    *args: str, cwd: Path, env: Mapping[str, str | None] | None = None,
+    launcher: Launcher | None = None,
+) -> Ran:  # fmt: skip
+    """Run ``sysjobs ARGS`` in ``cwd`` as the console script would, and collect its output
+    (``sysjobs run``'s script child forked by ``launcher``: this process may not fork it)."""
     runner = CliRunner()
     with _chdir(cwd), _logging_kept(), runner.isolation(env={"COLUMNS": "200", **(env or {})}) as (
         out,
         err,
         _mixed,
     ):
-        code = _exit_code_of(args)
+        code = _exit_code_of(args, launcher)
         sys.stdout.flush()
         sys.stderr.flush()
         return Ran(code, out.getvalue().decode(), err.getvalue().decode())
 
 
-def _exit_code_of(args: tuple[str, ...]) -> int:
+def _exit_code_of(args: tuple[str, ...], launcher: Launcher | None) -> int:
     saved = sys.argv
     sys.argv = ["sysjobs", *args]
     try:
-        sysjobs.cli.main(fast_exit=False)
+        sysjobs.cli.main(fast_exit=False, launcher=launcher)
     except SystemExit as exited:
         return _code(exited.code)
     finally:

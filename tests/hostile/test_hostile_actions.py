@@ -11,6 +11,7 @@ import pytest
 from sysjobs.host import Host
 from sysjobs.jobs import Job
 from sysjobs.runtime import Limits, Outcome
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
 from tests.hostile.catalog import PROCESS_KILLERS, Hostile
 from tests.hostile.conftest import CAPS, DONE, LIMITS, SETTINGS, app_dir, lines_of
@@ -109,14 +110,17 @@ def test_waiting_on_its_own_child_with_one_slot_times_out_without_deadlock(
 
 
 @pytest.fixture(scope="module")
-def process_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessSandbox]:
+def process_sandbox(
+    tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
+) -> Iterator[ProcessSandbox]:
     url = f"sqlite:///{tmp_path_factory.mktemp('killers') / 'k.db'}"
     Host(url).close()  # migrate once in the parent
     factory = SandboxFactory("sysjobs.host:host_sandbox", {"db_url": url, "timeout_s": 5.0})
     # A 32 MB heap caps the child's V8 old space at 64 MB (twice the heap, as in worker
     # processes): the one huge array is four times that; the ArrayBuffers still meet the
     # data limit.
-    sandbox = ProcessSandbox(factory, Limits(timeout_s=5.0, heap_bytes=32 * 1024 * 1024))
+    limits = Limits(timeout_s=5.0, heap_bytes=32 * 1024 * 1024)
+    sandbox = ProcessSandbox(factory, limits, launcher=launcher)
     yield sandbox
     sandbox.close()
 

@@ -10,6 +10,7 @@ import pytest
 
 from sysjobs.host import Host, limits_to_json
 from sysjobs.runtime import Limits
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.worker import WorkerConfig, WorkerProcesses
 from tests.hostile.catalog import ALL, Hostile
 from tests.hostile.conftest import DONE
@@ -29,7 +30,9 @@ SMALL = {"limits": limits_to_json(Limits(heap_bytes=32 * 1024 * 1024)), "data_li
 
 
 @pytest.fixture(scope="module")
-def process_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host, WorkerProcesses]]:
+def process_host(
+    tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
+) -> Iterator[tuple[Host, WorkerProcesses]]:
     """One host and one supervised worker process for the module: each test reads back only
     its own jobs, and the test whose script kills the process leaves the replacement it shows
     serving for the next (whose own pids are read when it starts)."""
@@ -38,7 +41,7 @@ def process_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hos
                           setup="sysjobs.host:worker_setup", setup_args=SMALL,
                           runner_factory="sysjobs.host:worker_runner")  # fmt: skip
     with Host(url) as host:
-        supervisor = WorkerProcesses(config, processes=1).start()
+        supervisor = WorkerProcesses(config, processes=1, launcher=launcher).start()
         try:
             yield host, supervisor
         finally:

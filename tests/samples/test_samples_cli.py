@@ -19,15 +19,18 @@ from pathlib import Path
 
 import pytest
 
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.samples import SAMPLES_DIR
 from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
 SAMPLES = SAMPLES_DIR
 
 
-def _run(db_url: str, tmp_path: Path, sample: str, *flags: str) -> Ran:
+def _run(db_url: str, tmp_path: Path, launcher: Launcher, sample: str, *flags: str) -> Ran:
+    """``sysjobs run`` in-process, its script's child forked by ``launcher``."""
     return sysjobs_in_process(
-        "run", "--db", db_url, *flags, str(SAMPLES / f"{sample}.js"), cwd=tmp_path
+        "run", "--db", db_url, *flags, str(SAMPLES / f"{sample}.js"), cwd=tmp_path,
+        launcher=launcher,
     )
 
 
@@ -51,9 +54,10 @@ def _run_process(
     ],
 )
 def test_sample_prints_its_documented_lines(
-    db_url: str, tmp_path: Path, sample: str, flags: tuple[str, ...], expected: list[str]
+    db_url: str, tmp_path: Path, sample: str, flags: tuple[str, ...], expected: list[str],
+    launcher: Launcher,
 ) -> None:
-    result = _run(db_url, tmp_path, sample, *flags)
+    result = _run(db_url, tmp_path, launcher, sample, *flags)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == len(expected), lines
@@ -62,9 +66,9 @@ def test_sample_prints_its_documented_lines(
 
 
 def test_get_current_job_outside_a_job_fails_on_the_documented_null(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, launcher: Launcher
 ) -> None:
-    result = _run(db_url, tmp_path, "get_current_job")
+    result = _run(db_url, tmp_path, launcher, "get_current_job")
     assert result.returncode != 0
     assert "null" in result.stderr
 

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 import pytest
 
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 from tests.acceptance.cli.conftest import Cli
 
 
 @pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
+def host(db_url: str, launcher: Launcher) -> Iterator[Host]:
     """A plain host: its scripts run in worker processes, the default for untrusted code."""
-    with Host(db_url) as opened:
+    with Host(db_url, launcher=launcher) as opened:
         yield opened
 
 

@@ -19,12 +19,14 @@ from pathlib import Path
 import pytest
 
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 from tests.acceptance.inprocess import Ran, sysjobs_in_process
 
 
-def sysjobs(*args: str, cwd: Path) -> Ran:
-    """The CLI in-process, in ``cwd`` (where its embedded ./.sysjobs/ database lives)."""
-    return sysjobs_in_process(*args, cwd=cwd)
+def sysjobs(*args: str, cwd: Path, launcher: Launcher | None = None) -> Ran:
+    """The CLI in-process, in ``cwd`` (where its embedded ./.sysjobs/ database lives);
+    ``sysjobs run``'s script child forked by ``launcher``."""
+    return sysjobs_in_process(*args, cwd=cwd, launcher=launcher)
 
 
 def sysjobs_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -36,13 +38,15 @@ def sysjobs_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def shared_worker(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shared_worker(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
+) -> Iterator[str]:
     """A migrated SQLite database (the embedded default's kind) served by one worker process
     of the default app, as ``sysjobs run --in-job`` would start for itself: its URL."""
     path = tmp_path_factory.mktemp("in-job") / "sysjobs.db"
     shutil.copyfile(sqlite_template, path)
     url = f"sqlite:///{path}"
-    with Host(url) as host, host.workers(relay_stderr=False):
+    with Host(url, launcher=launcher) as host, host.workers(relay_stderr=False):
         yield url
 
 
@@ -58,19 +62,19 @@ def test_run_prints_log_lines_and_exits_zero(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "hello\nworld 1\n", "")
 
 
-def test_uncaught_error_prints_code_and_message_and_exits_non_zero(tmp_path: Path) -> None:
+def test_uncaught_error_prints_code_and_message_and_exits_non_zero(tmp_path: Path, launcher: Launcher) -> None:
     script = tmp_path / "bad.js"
     script.write_text("log('before'); sys.exceptions.throwException('badRequest', 'Invalid id')")
-    done = sysjobs("run", str(script), cwd=tmp_path)
+    done = sysjobs("run", str(script), cwd=tmp_path, launcher=launcher)
     assert done.returncode == 1
     assert done.stdout == "before\n"
     assert done.stderr == "badRequest: Invalid id\n"
 
 
-def test_json_prints_the_run_result(tmp_path: Path) -> None:
+def test_json_prints_the_run_result(tmp_path: Path, launcher: Launcher) -> None:
     script = tmp_path / "value.js"
     script.write_text("log('x'); ({answer: 42})")
-    done = sysjobs("run", "--json", str(script), cwd=tmp_path)
+    done = sysjobs("run", "--json", str(script), cwd=tmp_path, launcher=launcher)
     result = json.loads(done.stdout)
     assert done.returncode == 0
     assert (result["outcome"], result["value"], result["logs"]) == ("ok", {"answer": 42}, ["x"])
@@ -78,16 +82,16 @@ def test_json_prints_the_run_result(tmp_path: Path) -> None:
                            "error", "durationMs"}  # camelCase, as the HTTP API  # fmt: skip
 
 
-def test_timeout_option_ends_a_runaway_script(tmp_path: Path) -> None:
+def test_timeout_option_ends_a_runaway_script(tmp_path: Path, launcher: Launcher) -> None:
     script = tmp_path / "loop.js"
     script.write_text("while (true) {}")
-    done = sysjobs("run", "--timeout", "0.5", str(script), cwd=tmp_path)
+    done = sysjobs("run", "--timeout", "0.5", str(script), cwd=tmp_path, launcher=launcher)
     assert done.returncode == 1
     assert done.stderr.startswith("timeout: ")
 
 
-def test_missing_script_is_one_clear_line(tmp_path: Path) -> None:
-    done = sysjobs("run", str(tmp_path / "nope.js"), cwd=tmp_path)
+def test_missing_script_is_one_clear_line(tmp_path: Path, launcher: Launcher) -> None:
+    done = sysjobs("run", str(tmp_path / "nope.js"), cwd=tmp_path, launcher=launcher)
     assert done.returncode == 2
     assert done.stderr.startswith("badRequest: cannot read script")
     assert "Traceback" not in done.stderr
@@ -105,10 +109,10 @@ def test_embedded_default_runs_jobs_the_script_starts(tmp_path: Path) -> None:
     assert (tmp_path / ".sysjobs" / "sysjobs.db").exists()
 
 
-def test_without_in_job_there_is_no_current_job(tmp_path: Path) -> None:
+def test_without_in_job_there_is_no_current_job(tmp_path: Path, launcher: Launcher) -> None:
     script = tmp_path / "current.js"
     script.write_text("log('job id: ' + sys.jobs.getCurrentJobId())")
-    done = sysjobs("run", str(script), cwd=tmp_path)
+    done = sysjobs("run", str(script), cwd=tmp_path, launcher=launcher)
     assert done.stdout == "job id: null\n"
 
 
@@ -154,9 +158,9 @@ def test_in_job_says_the_job_id_first_and_json_has_the_job_and_its_log(
     assert {"createdAt", "endedAt", "durationMs", "hasErrors"} <= shown["job"].keys()
 
 
-def test_usage_errors_are_one_bad_request_line(tmp_path: Path) -> None:
-    missing = sysjobs("run", cwd=tmp_path)
-    unknown = sysjobs("run", "--bogus", "x.js", cwd=tmp_path)
+def test_usage_errors_are_one_bad_request_line(tmp_path: Path, launcher: Launcher) -> None:
+    missing = sysjobs("run", cwd=tmp_path, launcher=launcher)
+    unknown = sysjobs("run", "--bogus", "x.js", cwd=tmp_path, launcher=launcher)
     for done in (missing, unknown):
         assert done.returncode == 2
         assert done.stderr.startswith("badRequest: ") and done.stderr.count("\n") == 1

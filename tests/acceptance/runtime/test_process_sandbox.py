@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from sysjobs.runtime import Limits, Outcome
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory, classify_exit
 
 FACTORY = SandboxFactory("sysjobs.host:core_sandbox", {"pool_size": 0})
@@ -26,8 +27,8 @@ LIMITS = Limits(timeout_s=30.0, heap_bytes=SMALL_HEAP, max_log_bytes=64 * 1024,
 
 
 @pytest.fixture(scope="module")
-def process_sandbox() -> Iterator[ProcessSandbox]:
-    sandbox = ProcessSandbox(FACTORY, LIMITS)
+def process_sandbox(launcher: Launcher) -> Iterator[ProcessSandbox]:
+    sandbox = ProcessSandbox(FACTORY, LIMITS, launcher=launcher)
     yield sandbox
     sandbox.close()
 

@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 
 from sysjobs.host import Host
 from sysjobs.jobs import JobContext, JobType
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.store.schema import job_logs
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
@@ -128,9 +129,10 @@ STEPS = JobType("STEPS", Steps, steps)
 
 
 @pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
-    """A host on the test database with the STEPS type registered."""
-    with Host(db_url, job_types=[STEPS]) as opened:
+def host(db_url: str, launcher: Launcher) -> Iterator[Host]:
+    """A host on the test database with the STEPS type registered (its console's and
+    workers' children forked by the session's launcher)."""
+    with Host(db_url, job_types=[STEPS], launcher=launcher) as opened:
         yield opened
 
 
@@ -143,10 +145,10 @@ def client(host: Host, db_url: str) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def shared_host(module_db_url: str) -> Iterator[Host]:
+def shared_host(module_db_url: str, launcher: Launcher) -> Iterator[Host]:
     """``host`` for a module whose tests only read, or only add what no other test counts:
     opening a host per test was most of such a test's CPU."""
-    with Host(module_db_url, job_types=[STEPS]) as opened:
+    with Host(module_db_url, job_types=[STEPS], launcher=launcher) as opened:
         yield opened
 
 

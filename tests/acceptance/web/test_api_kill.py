@@ -8,14 +8,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 
 from .conftest import READER, auth
 
 
 @pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
+def host(db_url: str, launcher: Launcher) -> Iterator[Host]:
     """A plain host: its scripts run in worker processes, the default for untrusted code."""
-    with Host(db_url) as opened:
+    with Host(db_url, launcher=launcher) as opened:
         yield opened
 
 

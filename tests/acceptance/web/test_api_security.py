@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 
@@ -21,13 +22,13 @@ UNKNOWN = "0123456789abcdef01234567"
 
 
 @pytest.fixture
-def host(tmp_path: object, sqlite_template: object) -> Iterator[Host]:
+def host(tmp_path: object, sqlite_template: object, launcher: Launcher) -> Iterator[Host]:
     import shutil
     from pathlib import Path
 
     path = Path(str(tmp_path)) / "web.db"
     shutil.copyfile(str(sqlite_template), path)
-    with Host(f"sqlite:///{path}") as opened:
+    with Host(f"sqlite:///{path}", launcher=launcher) as opened:
         yield opened
 
 

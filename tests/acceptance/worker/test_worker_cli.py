@@ -11,7 +11,9 @@ from pathlib import Path
 
 from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings
+from sysjobs.jobs.workers import list_workers
 from tests.acceptance.inprocess import sysjobs_in_process
+from tests.acceptance.worker.test_worker_orphans import _exits
 from tests.integration.engine.helpers import open_engine
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -20,6 +22,11 @@ CLI = [sys.executable, "-m", "sysjobs.cli"]
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rpartition(")")[2].split()[1])
 
 
 def test_db_upgrade_creates_the_schema_and_prune_reports_counts(tmp_path: Path) -> None:
@@ -42,9 +49,13 @@ def test_sysjobs_worker_runs_jobs_and_exits_cleanly_on_sigterm(db_url: str) -> N
         )  # fmt: skip
         try:
             done = engine.wait(job.id, ["FINISHED"], 60)
+            (row,) = list_workers(engine)
+            launcher = _parent(row.pid)  # the child was forked by the command's launcher
+            assert launcher != worker.pid and _parent(launcher) == worker.pid
         finally:
             worker.send_signal(signal.SIGTERM)
             out, err = worker.communicate(timeout=60)
+    assert _exits(row.pid, 30) and _exits(launcher, 30)
     assert done.results == {"echo": "via the CLI"}
     assert worker.returncode == 0, err
     assert "1 process(es), 3 slot(s) each" in out  # both options reached the supervisor

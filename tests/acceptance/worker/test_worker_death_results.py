@@ -10,6 +10,7 @@ import pytest
 
 from sysjobs.host import DONE_STATUSES, Host
 from sysjobs.runtime import Limits
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.worker import WorkerProcesses
 
 #: One huge allocation: fatal to V8, so it ends the worker process (a small heap: sooner).
@@ -17,8 +18,9 @@ ARRAY_BOMB = "new Array(2 ** 25).fill(1.5); 1"
 
 
 @pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
-    with Host(db_url, limits=Limits(heap_bytes=32 * 1024 * 1024), pool_size=1) as opened:
+def host(db_url: str, launcher: Launcher) -> Iterator[Host]:
+    limits = Limits(heap_bytes=32 * 1024 * 1024)
+    with Host(db_url, limits=limits, pool_size=1, launcher=launcher) as opened:
         yield opened
 
 

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from sysjobs.jobs import Engine, EngineSettings, JobStatus
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.worker import WorkerConfig, WorkerProcesses
 from tests.acceptance.worker.waits import registered, wait_for
 from tests.integration.engine.helpers import open_engine
@@ -33,7 +34,7 @@ def eng(module_db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
-def workers(module_db_url: str) -> Iterator[WorkerProcesses]:
+def workers(module_db_url: str, launcher: Launcher) -> Iterator[WorkerProcesses]:
     """One supervisor and its one worker process per module and backend (a process start is
     ~0.6 s of CPU of imports): each test reads back only the jobs it enqueued, and a test
     that kills the process leaves its replacement serving (what that test shows) for the
@@ -41,7 +42,7 @@ def workers(module_db_url: str) -> Iterator[WorkerProcesses]:
     config = WorkerConfig(
         module_db_url, concurrency=2, lease_s=2.0, shutdown_grace_s=2.0, setup=SETUP
     )
-    supervisor = WorkerProcesses(config, processes=1).start()
+    supervisor = WorkerProcesses(config, processes=1, launcher=launcher).start()
     yield supervisor
     supervisor.stop(timeout_s=10)
 
@@ -101,11 +102,13 @@ def test_sigkill_mid_job_retries_an_idempotent_job_on_the_replacement(
     assert any(m.startswith("Retrying: worker process") for m in messages)
 
 
-def test_sigterm_puts_a_running_job_back_at_a_safe_point(own_db_url: str) -> None:
+def test_sigterm_puts_a_running_job_back_at_a_safe_point(
+    own_db_url: str, launcher: Launcher
+) -> None:
     # A database of its own: the job it leaves PENDING would run under the module's workers.
     config = WorkerConfig(own_db_url, concurrency=1, lease_s=2.0, shutdown_grace_s=5.0, setup=SETUP)
     with open_engine(own_db_url, EngineSettings(lease_s=2.0)) as eng:
-        supervisor = WorkerProcesses(config, processes=1).start()
+        supervisor = WorkerProcesses(config, processes=1, launcher=launcher).start()
         try:
             job = eng.enqueue("STEPPER", {"steps": 2000, "step_s": 0.01})
             _wait_for_log(eng, job.id, "step 3")
@@ -120,11 +123,11 @@ def test_sigterm_puts_a_running_job_back_at_a_safe_point(own_db_url: str) -> Non
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_four_worker_processes_run_every_job_of_a_shared_queue_exactly_once(
-    db_url: str,
+    db_url: str, launcher: Launcher
 ) -> None:
     with open_engine(db_url, EngineSettings(lease_s=10.0)) as engine:
         config = WorkerConfig(db_url, concurrency=8, lease_s=10.0, setup=SETUP)
-        supervisor = WorkerProcesses(config, processes=4).start()
+        supervisor = WorkerProcesses(config, processes=4, launcher=launcher).start()
         try:
             # All four claim from the first job on (not the first one up alone).
             registered(engine, 4)

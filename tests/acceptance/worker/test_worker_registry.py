@@ -20,6 +20,7 @@ import pytest
 from sysjobs.jobs import Engine, EngineSettings
 from sysjobs.jobs.models import to_ms
 from sysjobs.jobs.workers import GONE_AFTER_LEASES, PRUNED_AFTER_LEASES, WorkerInfo, list_workers
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.worker import WorkerConfig, WorkerProcesses
 from tests.acceptance.worker.waits import registered, shown_gone
 from tests.integration.engine.helpers import ManualClock, open_engine
@@ -41,11 +42,11 @@ def eng(db_url: str, clock: ManualClock) -> Iterator[Engine]:
 
 
 def test_each_worker_process_registers_and_a_clean_stop_removes_them(
-    eng: Engine, db_url: str
+    eng: Engine, db_url: str, launcher: Launcher
 ) -> None:
     config = WorkerConfig(db_url, concurrency=3, lease_s=LEASE_S, shutdown_grace_s=2.0,
                           engine_settings={"app": eng.app})  # fmt: skip
-    supervisor = WorkerProcesses(config, processes=2, engine=eng).start()
+    supervisor = WorkerProcesses(config, processes=2, engine=eng, launcher=launcher).start()
     try:
         found = registered(eng, 2)
         pids = set(supervisor.pids())
@@ -68,13 +69,13 @@ def _pruned_on_time(eng: Engine, clock: ManualClock, dead: WorkerInfo) -> None:
 
 
 def test_a_killed_worker_process_shows_gone_at_once_when_reaped_then_is_pruned(
-    eng: Engine, db_url: str, clock: ManualClock
+    eng: Engine, db_url: str, clock: ManualClock, launcher: Launcher
 ) -> None:
     """Its supervisor reaps it and marks its row gone: no lease periods to wait (before,
     the row read alive for GONE_AFTER_LEASES lease periods after the kill)."""
     config = WorkerConfig(db_url, concurrency=2, lease_s=LEASE_S, shutdown_grace_s=2.0,
                           engine_settings={"app": eng.app})  # fmt: skip
-    supervisor = WorkerProcesses(config, processes=1, engine=eng).start()
+    supervisor = WorkerProcesses(config, processes=1, engine=eng, launcher=launcher).start()
     try:
         [first] = registered(eng, 1)
         os.kill(first.pid, signal.SIGKILL)
@@ -88,7 +89,7 @@ def test_a_killed_worker_process_shows_gone_at_once_when_reaped_then_is_pruned(
 
 
 def test_a_worker_process_that_died_with_its_supervisor_shows_gone_after_n_lease_periods(
-    eng: Engine, db_url: str, clock: ManualClock
+    eng: Engine, db_url: str, clock: ManualClock, launcher: Launcher
 ) -> None:
     """Nobody reaped it (its supervisor was stopped, then both were killed, as when their
     machine goes): the row reads alive until GONE_AFTER_LEASES lease periods passed since its

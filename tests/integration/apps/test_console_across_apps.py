@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 from sysjobs.web.limits import WebLimits
@@ -26,8 +27,8 @@ OPERATOR, ALPHA, BETA = "op-token", "alpha-token", "beta-token"
 class Console:
     """A dashboard over apps alpha (its first) and beta, one job in each."""
 
-    def __init__(self, db_url: str, root: Path) -> None:
-        self.hosts = {name: Host(db_url, app_folder(root, name), pool_size=1)
+    def __init__(self, db_url: str, root: Path, launcher: Launcher) -> None:
+        self.hosts = {name: Host(db_url, app_folder(root, name), pool_size=1, launcher=launcher)
                       for name in ("alpha", "beta")}  # fmt: skip
         self.jobs = {name: host.start_script_job("1", label=f"{name} job").id
                      for name, host in self.hosts.items()}  # fmt: skip
@@ -67,7 +68,7 @@ class Console:
 
 @pytest.fixture(scope="module")
 def shared_console(
-    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
 ) -> Iterator[Console]:
     """One console for the module's tests, so each child starts once per module, not once
     per test (a console child's start — a fresh interpreter importing sysjobs and opening
@@ -76,7 +77,7 @@ def shared_console(
     that adds a job counts or looks up only its own; a test whose script ends its child's
     V8 context (or the child) is followed by a fresh one, as any run would be; the web app
     of the test that bounds the children alive is its own (its own consoles)."""
-    opened = Console(module_db_url, tmp_path_factory.mktemp("console"))
+    opened = Console(module_db_url, tmp_path_factory.mktemp("console"), launcher)
     yield opened
     opened.close()
 
@@ -155,7 +156,8 @@ def test_console_children_alive_at_once_are_bounded_whatever_the_apps_used(
     """A dashboard of its own (its own consoles, none started) over the module's Hosts of
     alpha and beta and a Host of gamma."""
     names = ("alpha", "beta", "gamma")
-    gamma = Host(module_db_url, app_folder(tmp_path, "gamma"), pool_size=1)
+    gamma = Host(module_db_url, app_folder(tmp_path, "gamma"), pool_size=1,
+                 launcher=shared_console.hosts["alpha"].launcher)
     hosts = [shared_console.hosts["alpha"], shared_console.hosts["beta"], gamma]
     app = create_app(hosts[0], AuthConfig(OPERATOR), db_url=module_db_url, apps=hosts[1:],
                      limits=WebLimits(max_consoles=2))  # fmt: skip

@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.web.app import create_app
 from sysjobs.web.auth import AuthConfig
 from sysjobs.web.limits import WebLimits
@@ -30,8 +31,8 @@ EVENT_S = 60.0
 class Dashboard:
     """Apps alpha and beta behind one dashboard that keeps one console child alive."""
 
-    def __init__(self, db_url: str, root: Path) -> None:
-        self.hosts = {name: Host(db_url, app_folder(root, name), pool_size=1)
+    def __init__(self, db_url: str, root: Path, launcher: Launcher) -> None:
+        self.hosts = {name: Host(db_url, app_folder(root, name), pool_size=1, launcher=launcher)
                       for name in ("alpha", "beta")}  # fmt: skip
         app = create_app(self.hosts["alpha"], AuthConfig(OPERATOR), db_url=db_url,
                          apps=[self.hosts["beta"]], limits=WebLimits(max_consoles=1))  # fmt: skip
@@ -60,9 +61,9 @@ class Dashboard:
 
 @pytest.fixture(scope="module")
 def shared_dashboard(
-    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory, launcher: Launcher
 ) -> Iterator[Dashboard]:
-    opened = Dashboard(module_db_url, tmp_path_factory.mktemp("dashboard"))
+    opened = Dashboard(module_db_url, tmp_path_factory.mktemp("dashboard"), launcher)
     yield opened
     opened.close()
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from sysjobs.errors import BadRequest
 from sysjobs.jobs import Engine, EngineSettings, JobContext, JobType
+from sysjobs.runtime.launcher import Launcher
 from sysjobs.store.schema import job_events, jobs
 from sysjobs.worker import WorkerConfig, WorkerPool, WorkerProcesses
 from sysjobs.worker.served import ServedApp
@@ -153,7 +154,7 @@ def test_two_pools_serving_overlapping_apps_run_each_job_once_on_a_server_of_its
     assert set(map(tuple, lines.values())) == {(f"ran in {os.getpid()}",)}  # each ran once
 
 
-def test_worker_processes_serve_the_apps_of_their_config(engine: Engine) -> None:
+def test_worker_processes_serve_the_apps_of_their_config(engine: Engine, launcher: Launcher) -> None:
     served = _serving(engine, "alpha", "beta", "gamma")
     ids = {key: [j.id for j in app.engine.enqueue_many("RECORD_RUN", [{}] * 5)]
            for key, app in served.items()}  # fmt: skip
@@ -162,7 +163,8 @@ def test_worker_processes_serve_the_apps_of_their_config(engine: Engine) -> None
         setup="tests.integration.engine.jobtypes:register",
         apps={"alpha": None, "beta": None}, engine_settings={"app": "alpha"},
     )  # fmt: skip
-    with WorkerProcesses(config, processes=1, engine=engine, relay_stderr=False):
+    with WorkerProcesses(config, processes=1, engine=engine, relay_stderr=False,
+                         launcher=launcher):  # fmt: skip
         for key in ("alpha", "beta"):
             served[key].engine.wait_all(ids[key], DONE, 120)
     assert all(served["gamma"].engine.require(j).status == "PENDING" for j in ids["gamma"])

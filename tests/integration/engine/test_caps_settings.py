@@ -7,6 +7,7 @@ from sysjobs.errors import BadRequest
 from sysjobs.host import Host
 from sysjobs.jobs import Engine, EngineSettings, caps
 from sysjobs.jobs.leases import Lease
+from sysjobs.runtime.launcher import Launcher
 from tests.integration.engine.jobtypes import register
 
 SMALL = EngineSettings(caps=caps.Caps(max_log_lines=3, max_message_chars=5, max_result_bytes=40))
@@ -59,8 +60,8 @@ def test_each_engine_keeps_its_own_caps(db_url: str) -> None:
         assert default.settings.caps.max_log_lines == 10_000
 
 
-def test_a_host_passes_its_settings_to_the_engine_it_opens(db_url: str) -> None:
-    with Host(db_url, pool_size=1, settings=SMALL) as host:
+def test_a_host_passes_its_settings_to_the_engine_it_opens(db_url: str, launcher: Launcher) -> None:
+    with Host(db_url, pool_size=1, settings=SMALL, launcher=launcher) as host:
         assert host.engine.settings.caps == SMALL.caps
         with host.workers(1):
             job = host.run_in_job("for (var i = 0; i < 5; i++) log('line ' + i); 'done'", wait_s=60)

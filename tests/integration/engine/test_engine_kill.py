@@ -10,6 +10,7 @@ import pytest
 from sysjobs.errors import BadRequest, Conflict, NotFound
 from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings
+from sysjobs.runtime.launcher import Launcher
 
 #: A grace longer than any test: a job that ends CANCELED was killed, not cancel-forced.
 LONG_GRACE_S = 3600.0
@@ -23,12 +24,12 @@ def host(own_db_url: str) -> Iterator[Host]:
 
 
 @pytest.fixture(scope="module")
-def running(module_db_url: str) -> Iterator[Host]:
+def running(module_db_url: str, launcher: Launcher) -> Iterator[Host]:
     """A host with one worker process, shared by the tests that kill a running script: each
     kills its own job, which frees the slot for the next; a worker process per test was most
     of their CPU."""
     settings = EngineSettings(stop_grace_s=LONG_GRACE_S)
-    with Host(module_db_url, settings=settings) as opened, opened.workers(1):
+    with Host(module_db_url, settings=settings, launcher=launcher) as opened, opened.workers(1):
         yield opened
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from sysjobs.host import Host
 from sysjobs.runtime import Governance, Limits
+from sysjobs.runtime.launcher import Launcher
 
 #: A query that matches no company: each DELETE_RECORDS job it starts deletes nothing.
 NOTHING = "{name: '\"no such company\"'}"
@@ -45,8 +46,9 @@ def db_url(reused_db_url: str) -> str:
 
 
 @pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
-    with Host(db_url, pool_size=1, governance=Governance(max_jobs_started=7)) as h:
+def host(db_url: str, launcher: Launcher) -> Iterator[Host]:
+    governance = Governance(max_jobs_started=7)
+    with Host(db_url, pool_size=1, governance=governance, launcher=launcher) as h:
         yield h
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from sysjobs.app.status import AppStatus
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 from tests.integration.engine.test_stopped_app_claims import PausedPool
 
 
@@ -20,8 +21,8 @@ def db_url(reused_db_url: str) -> str:
 
 
 @pytest.fixture
-def host(db_url: str) -> Iterator[Host]:
-    with Host(db_url, pool_size=1) as h:
+def host(db_url: str, launcher: Launcher) -> Iterator[Host]:
+    with Host(db_url, pool_size=1, launcher=launcher) as h:
         yield h
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from sysjobs.host import Host
 from sysjobs.jobs import EngineSettings, Job
+from sysjobs.runtime.launcher import Launcher
 
 NOTHING = "{name: '\"no such company\"'}"
 
@@ -37,11 +38,11 @@ started
 
 
 @pytest.fixture(scope="module")
-def host(module_db_url: str) -> Iterator[Host]:
+def host(module_db_url: str, launcher: Launcher) -> Iterator[Host]:
     """One host and its worker process for the module's tests on each database: each test
     reads only the tree of the jobs it started, and a worker process per test was most of
     its CPU. The test whose script never ends has a host of its own."""
-    with Host(module_db_url) as opened, opened.workers(1):
+    with Host(module_db_url, launcher=launcher) as opened, opened.workers(1):
         yield opened
 
 
@@ -83,12 +84,15 @@ def test_a_script_run_outside_a_job_starts_root_jobs(host: Host) -> None:
     assert started.parent_id is None and started.root_id is None
 
 
-def test_a_script_that_keeps_starting_jobs_cannot_escape_its_trees_cancel(own_db_url: str) -> None:
+def test_a_script_that_keeps_starting_jobs_cannot_escape_its_trees_cancel(
+    own_db_url: str, launcher: Launcher
+) -> None:
     """The script starts actions in an endless loop; its job is canceled while it does: every
     job it started, before or after the cancel landed, ends CANCELED — none runs."""
     action = "sys.data.executeAction('companies', " + NOTHING + ", 'countByType', {})"
     loop = f"var first = {action}; sys.jobs.logInfo(first); for (;;) {{ {action}; }}"
-    with Host(own_db_url, settings=EngineSettings(stop_grace_s=0.5)) as host:
+    settings = EngineSettings(stop_grace_s=0.5)
+    with Host(own_db_url, settings=settings, launcher=launcher) as host:
         with host.workers(1):
             job = host.start_script_job(loop, timeout_s=600)
             host.engine.wait(job.id, "RUNNING", 60)

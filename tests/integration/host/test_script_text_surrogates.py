@@ -14,14 +14,15 @@ from collections.abc import Iterator
 import pytest
 
 from sysjobs.host import Host
+from sysjobs.runtime.launcher import Launcher
 
 
 @pytest.fixture(scope="module")
-def host(module_db_url: str) -> Iterator[Host]:
+def host(module_db_url: str, launcher: Launcher) -> Iterator[Host]:
     """One Host and one worker process for the module's tests: each reads back only its own
     job, and starting a worker process per test was most of a test's CPU. The worker
     recycles a context between jobs only when proven clean, as it does in production."""
-    with Host(module_db_url, pool_size=1) as h, h.workers(1):
+    with Host(module_db_url, pool_size=1, launcher=launcher) as h, h.workers(1):
         yield h
 
 

@@ -1,0 +1,387 @@
+"""A pre-imported launcher: one interpreter that imports once and forks children on request.
+
+Why: a worker process or a script's child is a fresh interpreter (``python -c``) that spends
+most of its start importing — SQLAlchemy ~0.4 s of CPU, sysjobs and pydantic ~0.3 s — before
+it does anything; a supervisor pays that for every child and for every replacement of one
+that died, and the console pays it for its script child. A :class:`Launcher` is a fresh
+interpreter started once, which imports what children need and then, on request, forks a
+child that starts with those modules already there.
+
+What makes the fork safe — the same rules as :func:`sysjobs.runtime.process.may_fork`:
+the launcher imports modules and nothing else. It never loads V8 (a ``MiniRacer`` inherited
+across ``fork()`` hangs; it refuses to fork once ``py_mini_racer`` is imported or more than
+one thread runs, and the requester then starts a fresh interpreter), holds no connection, and
+opens no file of its own. Its child closes every descriptor but the ones passed with the
+request, reads stdin from ``/dev/null``, takes the requester's environment, working folder
+and ``sys.path`` (sent as data, as ``subprocess`` would pass them), starts a new session
+(as ``start_new_session=True`` did: a terminal's Ctrl-C goes to the supervisor alone), and
+never returns into the launcher's code (it ends with ``os._exit``). Python reseeds
+:mod:`random` in a forked child, and sysjobs' id sources draw their per-process part again
+when they see another pid; two children of one launcher share no connection, file or state
+but the imported modules. What a fork cannot renew they do share, as any zygote's children:
+the launcher's address-space layout and its ``str`` hash seed — nothing secret is made of
+either.
+
+Who owns it: whoever starts it (``sysjobs worker``, ``sysjobs serve``, a test session) and
+passes it explicitly to what starts children (``WorkerProcesses(…, launcher=…)``,
+``ProcessSandbox(…, launcher=…)``); no module-level state. It lives in ``runtime`` — the
+lowest layer that both the worker supervisor and the script child's parent import; it knows
+nothing of what it preloads but module names.
+
+The protocol: requests travel over a ``SOCK_SEQPACKET`` socket pair, one message each, with
+descriptors passed by ``SCM_RIGHTS``: a status socket of the request's own, the requester's
+stdout and stderr (or a pipe end instead of stderr), and the child's own descriptors (a
+control socket, a script child's socket). The launcher answers on the status socket with the
+child's pid and a pidfd (so the requester can signal exactly that process, never a reused
+pid), reaps the child when it ends and sends its exit status there (``-N`` for a death by
+signal N, as :class:`subprocess.Popen` says). :class:`LaunchedChild` is the requester's
+handle, with what a supervisor and a :class:`~sysjobs.runtime.process.ProcessSandbox` use of
+:class:`subprocess.Popen`.
+
+The supervisor is no longer the child's parent: a child watches its control socket (its end
+comes when the supervisor closes it or dies) rather than ``os.getppid()``.
+
+When the launcher dies or stops answering: a request fails with :class:`LauncherUnavailable`,
+and the requester starts a fresh interpreter as before — no job waits on a launcher. The
+launcher is not used again (it is killed if it was only hung). Children it had started go on;
+the exit status of one that ends after the launcher died is lost (:data:`LOST_STATUS`), and
+its end is known from its pidfd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+#: What the launcher's interpreter runs: the parent's ``sys.path``, then :func:`serve`.
+_ENTRY = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
+    "from sysjobs.runtime.launcher import serve; serve(int(sys.argv[1]), json.loads(sys.argv[3]))"
+)
+#: The exit status reported for a child whose launcher died before it could say: no real
+#: one (0..255, or -N for a signal N) reads the same.
+LOST_STATUS = 256
+#: How long a request waits for the launcher's answer (it may still be importing, on a busy
+#: machine) before it is taken as hung: killed, and the request falls back.
+ANSWER_TIMEOUT_S = 30.0
+#: Largest request (the requester's environment and ``sys.path`` included): one datagram,
+#: within the socket's send buffer. A larger one is started as a fresh interpreter.
+REQUEST_BYTES = 128 * 1024
+#: Room for any message received (a request, an answer).
+_MESSAGE_BYTES = 1 << 20
+
+
+class LauncherUnavailable(Exception):
+    """The launcher cannot start this child (dead, hung, or it loaded what it must not)."""
+
+
+class LaunchedChild:
+    """A child forked by the launcher: ``pid``, ``returncode`` (``-N``: signal N), ``poll``,
+    ``wait(timeout)``, ``kill``, ``terminate``, ``send_signal`` — as :class:`subprocess.Popen`."""
+
+    def __init__(self, pid: int, pidfd: int, status: socket.socket) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._pidfd = pidfd
+        self._status: socket.socket | None = status
+        self._lock = threading.Lock()  # a kill from one thread, a poll from another
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self._ended(0.0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None and not self._ended(timeout):
+            raise subprocess.TimeoutExpired(f"process {self.pid}", timeout or 0.0)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        with self._lock:
+            if self.returncode is None:  # the pidfd still names this very process
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(self._pidfd, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def _ended(self, timeout: float | None) -> bool:
+        """Whether the child ended within ``timeout`` (its status then set): the launcher's
+        word, or — the launcher gone — the pidfd becoming readable."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            status = self._status
+            if status is not None:
+                if not select.select([status], [], [], timeout)[0]:
+                    return False
+                with contextlib.suppress(OSError):
+                    answer = status.recv(_MESSAGE_BYTES)
+                    if answer:
+                        self._finish(int(json.loads(answer)["exit"]))
+                        return True
+                self._status = None  # the launcher died without saying: only the end is known
+                status.close()
+            if self.returncode is None:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not select.select([self._pidfd], [], [], left)[0]:
+                    return False
+                self._finish(LOST_STATUS)
+        except (OSError, ValueError):  # another thread saw the end first and closed these
+            pass
+        return self.returncode is not None
+
+    def _finish(self, code: int) -> None:
+        with self._lock:
+            if self.returncode is None:
+                self.returncode = code
+                os.close(self._pidfd)
+                if self._status is not None:
+                    self._status.close()
+                    self._status = None
+
+
+class Launcher:
+    """The requester's side: :meth:`start` the launcher, :meth:`launch` children through it,
+    :meth:`close` it. Thread-safe; usable by several supervisors and sandboxes at once."""
+
+    def __init__(
+        self, proc: subprocess.Popen[bytes], requests: socket.socket,
+        answer_timeout_s: float = ANSWER_TIMEOUT_S,
+    ) -> None:  # fmt: skip
+        self.proc = proc
+        self.answer_timeout_s = answer_timeout_s
+        self._requests = requests
+        self._lock = threading.Lock()
+        self._gone = False
+
+    @classmethod
+    def start(
+        cls, preload: Sequence[str], *, answer_timeout_s: float = ANSWER_TIMEOUT_S
+    ) -> Launcher:
+        """Start a launcher that imports ``preload`` (modules that load no V8) ahead; one
+        that does not answer a request within ``answer_timeout_s`` is taken as hung."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs:
+            paths = [p for p in sys.path if isinstance(p, str)]
+            command = [sys.executable, "-c", _ENTRY, str(theirs.fileno()), json.dumps(paths),
+                       json.dumps(list(preload))]  # fmt: skip
+            proc = subprocess.Popen(command, pass_fds=(theirs.fileno(),),
+                                    stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        return cls(proc, ours, answer_timeout_s)
+
+    @property
+    def available(self) -> bool:
+        """Whether requests are still sent to it (False once it failed one)."""
+        return not self._gone and self.proc.poll() is None
+
+    def launch(
+        self, target: str, payload: Any, fds: Sequence[int] = (), *, stderr: int | None = None
+    ) -> LaunchedChild:
+        """Fork a child that calls ``target`` (``"module:function"``) with the numbers its
+        copies of ``fds`` got and ``payload`` (JSON data); its stderr is ``stderr`` (else
+        ours). Raises :class:`LauncherUnavailable` when the launcher cannot (the caller
+        then starts a fresh interpreter)."""
+        if not self.available:
+            raise LauncherUnavailable("the launcher is gone")
+        paths = [p for p in sys.path if isinstance(p, str)]
+        request = {"target": target, "payload": payload, "env": dict(os.environ),
+                   "cwd": os.getcwd(), "sys_path": paths}  # fmt: skip
+        message = json.dumps(request).encode("utf-8")
+        if len(message) > REQUEST_BYTES:  # this child only: the launcher serves on
+            too_large = f"a request of {len(message)} bytes (at most {REQUEST_BYTES})"
+            raise LauncherUnavailable(too_large)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs, contextlib.ExitStack() as stack:
+            std = [_std_fd(1, stack), stderr if stderr is not None else _std_fd(2, stack)]
+            try:
+                with self._lock:
+                    socket.send_fds(self._requests, [message], [theirs.fileno(), *std, *fds])
+            except OSError as exc:
+                ours.close()
+                self._give_up()
+                raise LauncherUnavailable("the launcher is gone") from exc
+        return self._answer(ours)
+
+    def _answer(self, status: socket.socket) -> LaunchedChild:
+        """The launcher's answer on ``status``: the child's pid and pidfd."""
+        status.settimeout(self.answer_timeout_s)
+        try:
+            answer, pidfds, _flags, _addr = socket.recv_fds(status, _MESSAGE_BYTES, 1)
+        except TimeoutError:
+            # Hung: end it; a child it forked meanwhile has said so by now, or never will.
+            self._give_up()
+            status.setblocking(False)
+            try:
+                answer, pidfds, _flags, _addr = socket.recv_fds(status, _MESSAGE_BYTES, 1)
+            except OSError:
+                answer, pidfds = b"", []
+        except OSError:
+            answer, pidfds = b"", []
+        status.setblocking(True)
+        reply = json.loads(answer) if answer else {}
+        if "pid" not in reply or not pidfds:
+            for fd in pidfds:
+                os.close(fd)
+            status.close()
+            self._give_up()  # dead, hung, or refusing for good (what it loaded stays loaded)
+            raise LauncherUnavailable(reply.get("refused", "the launcher did not answer"))
+        return LaunchedChild(int(reply["pid"]), pidfds[0], status)
+
+    def _give_up(self) -> None:
+        """Use it no more; a hung launcher is ended (and reaped)."""
+        self._gone = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def close(self) -> None:
+        """End the launcher (the children it started go on)."""
+        self._gone = True
+        self._requests.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _std_fd(fd: int, stack: contextlib.ExitStack) -> int:
+    """``fd`` if this process has it open, else ``/dev/null`` (as a child would get)."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        stack.callback(os.close, devnull)
+        return devnull
+    return fd
+
+
+# ---- the launcher's process ------------------------------------------------------------
+
+
+def serve(fd: int, preload: Sequence[str]) -> None:
+    """The launcher's loop: import ``preload``, then fork a child per request and report
+    each child's exit status; end when the owner closes its end."""
+    for name in preload:
+        with contextlib.suppress(Exception):  # the child reports a broken module itself
+            importlib.import_module(name)
+    gc.collect()
+    gc.freeze()  # the children share these pages: no collection of theirs touches them
+    requests = socket.socket(fileno=fd)
+    children: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, status socket)
+    while True:
+        for ready in select.select([requests.fileno(), *children], [], [])[0]:
+            if ready in children:
+                _report(ready, *children.pop(ready))
+            elif not _take_request(requests, children):
+                os._exit(0)  # the owner closed its end (or died)
+
+
+def _take_request(requests: socket.socket, children: dict[int, tuple[int, socket.socket]]) -> bool:
+    """Receive one request and fork its child; False at the end of the requests."""
+    try:
+        message, fds, _flags, _addr = socket.recv_fds(requests, _MESSAGE_BYTES, 64)
+    except OSError:
+        return False
+    if not message:
+        for fd in fds:
+            os.close(fd)
+        return False
+    status = socket.socket(fileno=fds[0])
+    refusal = _refusal()
+    if refusal or len(fds) < 3:
+        with contextlib.suppress(OSError):
+            status.send(json.dumps({"refused": refusal or "a malformed request"}).encode())
+        status.close()
+        for other in fds[1:]:
+            os.close(other)
+        return True
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    pid = os.fork()
+    if pid == 0:
+        _child(json.loads(message), fds[1:], [requests, status, *(s for _, s in children.values())])
+    for other in fds[1:]:
+        os.close(other)
+    pidfd = os.pidfd_open(pid)
+    with contextlib.suppress(OSError):  # a requester gone meanwhile: its child is still reaped
+        socket.send_fds(status, [json.dumps({"pid": pid}).encode()], [pidfd])
+    children[pidfd] = (pid, status)
+    return True
+
+
+def _refusal() -> str:
+    """Why this process may not fork a child now ('' when it may)."""
+    if threading.active_count() != 1:
+        return "the launcher runs a thread"
+    if "py_mini_racer" in sys.modules:
+        return "the launcher imported py_mini_racer"
+    return ""
+
+
+def _report(pidfd: int, pid: int, status: socket.socket) -> None:
+    """Reap the child that ended and tell its requester how."""
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    os.close(pidfd)
+    with contextlib.suppress(OSError):
+        status.send(json.dumps({"exit": code}).encode())
+    status.close()
+
+
+def _child(request: dict[str, Any], fds: list[int], sockets: list[socket.socket]) -> NoReturn:
+    """In the forked child: become what a fresh interpreter would be, then run the target."""
+    code = 1
+    try:
+        out, err, *own = fds
+        for sock in sockets:  # their numbers are closed below, never by a collected object
+            sock.detach()
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        for fd in {int(n) for n in os.listdir("/proc/self/fd")} - {0, 1, 2, *own}:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.path[:] = request["sys_path"]
+        sys.argv[:] = ["-c"]  # as ``python -c CODE`` has it, not the launcher's arguments
+        module, _, name = request["target"].partition(":")
+        getattr(importlib.import_module(module), name)(own, request["payload"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # a broken child says why on stderr, as a fresh interpreter would
+        with contextlib.suppress(Exception):
+            traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)

@@ -1,0 +1,183 @@
+"""The pre-imported launcher: it forks children that hold nothing of it nor of each other,
+reports how each one ended, and, once dead, makes the next request fail (so the requester
+starts a fresh interpreter) while the children it started go on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
+from sysjobs.worker.processes import LAUNCH_PRELOAD
+
+TARGET = "tests.acceptance.runtime.launched:report"
+
+
+@pytest.fixture(scope="module")
+def launcher() -> Iterator[Launcher]:
+    with Launcher.start(("sqlalchemy", "sysjobs.app.ids")) as started:
+        yield started
+
+
+def _launch(launcher: Launcher, **payload: Any) -> tuple[LaunchedChild, socket.socket, dict[str, Any]]:
+    """A child of ``launcher`` and what it reports holding."""
+    ours, theirs = socket.socketpair()
+    try:
+        with theirs:
+            child = launcher.launch(TARGET, {"end": "exit", **payload}, (theirs.fileno(),))
+    except LauncherUnavailable:
+        ours.close()
+        raise
+    seen = json.loads(ours.makefile("rb").readline())
+    return child, ours, seen
+
+
+def _end(sock: socket.socket) -> None:
+    with sock:
+        sock.sendall(b"go\n")
+
+
+def test_a_launched_child_is_the_launchers_own_in_a_session_of_its_own(launcher: Launcher) -> None:
+    child, sock, seen = _launch(launcher)
+    _end(sock)
+    assert child.wait(60) == 0
+    assert seen["pid"] == child.pid and seen["ppid"] == launcher.proc.pid
+    assert seen["sid"] == child.pid  # setsid: a terminal's Ctrl-C is not its business
+    assert seen["sqlalchemy"]  # imported ahead, by the launcher
+
+
+def test_a_launched_child_holds_only_its_standard_streams_and_what_was_passed(
+    launcher: Launcher,
+) -> None:
+    child, sock, seen = _launch(launcher)
+    _end(sock)
+    child.wait(60)
+    listing = seen["fds"]
+    (own,) = seen["own"]
+    # 0, 1, 2, its socket, and the descriptor listing /proc/self/fd itself (the last).
+    assert listing[:3] == [0, 1, 2] and own in listing and len(listing) == 5
+    assert seen["stdin"] == os.devnull
+
+
+def test_two_children_of_one_launcher_share_no_state(launcher: Launcher) -> None:
+    first, sock1, one = _launch(launcher)
+    second, sock2, two = _launch(launcher)
+    _end(sock1)
+    _end(sock2)
+    assert (first.wait(60), second.wait(60)) == (0, 0)
+    assert one["random"] != two["random"]  # reseeded after each fork
+    # Record ids: the per-process part, drawn at the launcher's import, drawn again in each.
+    assert one["record_id"][8:18] != two["record_id"][8:18]
+    assert one["pid"] != two["pid"] and one["sid"] != two["sid"]
+    # Neither holds the other's socket (nor the launcher's status sockets, held meanwhile).
+    assert len(one["fds"]) == len(two["fds"]) == 5
+
+
+def test_a_child_takes_the_requesters_environment_folder_and_path(
+    launcher: Launcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYSJOBS_LAUNCH_MARKER", "set after the launcher started")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    child, sock, seen = _launch(launcher)
+    _end(sock)
+    child.wait(60)
+    assert seen["marker"] == "set after the launcher started"
+    assert seen["cwd"] == str(tmp_path) and seen["sys_path"][0] == str(tmp_path)
+    assert seen["argv"] == ["-c"]  # a fresh ``python -c``'s, not the launcher's arguments
+
+
+@pytest.mark.parametrize(("payload", "status"), [
+    ({"end": "exit", "code": 3}, 3), ({"end": "abort"}, -signal.SIGABRT),
+])  # fmt: skip
+def test_the_launcher_reports_how_a_child_ended(
+    launcher: Launcher, payload: dict[str, Any], status: int
+) -> None:
+    read, write = os.pipe()
+    ours, theirs = socket.socketpair()
+    with theirs:
+        child = launcher.launch(TARGET, {**payload, "say": "last words"}, (theirs.fileno(),),
+                                stderr=write)  # fmt: skip
+    os.close(write)
+    ours.makefile("rb").readline()
+    _end(ours)
+    assert child.wait(60) == status and child.poll() == status
+    with open(read, "rb") as stderr:
+        assert b"last words" in stderr.read()  # its stderr is the pipe it was given
+
+
+def test_a_killed_child_reads_as_killed_and_wait_times_out_before(launcher: Launcher) -> None:
+    child, sock, _seen = _launch(launcher)
+    with pytest.raises(Exception, match="timed out"):
+        child.wait(0.01)
+    assert child.poll() is None
+    child.kill()
+    assert child.wait(60) == -signal.SIGKILL
+    child.kill()  # harmless once it ended
+    sock.close()
+
+
+def test_a_launcher_that_loaded_the_v8_binding_refuses_to_fork_and_is_used_no_more() -> None:
+    with Launcher.start(("py_mini_racer",)) as loaded:
+        with pytest.raises(LauncherUnavailable, match="py_mini_racer"):
+            _launch(loaded)
+        assert not loaded.available  # the next request goes to a fresh interpreter at once
+
+
+def test_a_dead_launchers_children_go_on_and_the_next_request_is_refused() -> None:
+    launcher = Launcher.start(())
+    child, sock, _seen = _launch(launcher)
+    launcher.proc.kill()
+    launcher.proc.wait()
+    with pytest.raises(LauncherUnavailable):
+        _launch(launcher)
+    assert not launcher.available
+    assert child.poll() is None  # still running: its launcher's death is not its end
+    _end(sock)
+    assert child.wait(60) == LOST_STATUS  # its end is known; how, only its parent knew
+    launcher.close()
+
+
+def test_what_the_worker_launcher_preloads_loads_no_v8_binding_and_no_thread() -> None:
+    """A module of the list that came to import ``py_mini_racer`` would make the launcher
+    refuse every fork (each child then a fresh interpreter again): fail here instead."""
+    probe = (
+        "import importlib, json, sys, threading\n"
+        "names = json.loads(sys.argv[1])\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(json.dumps(['py_mini_racer' in sys.modules, threading.active_count()]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, json.dumps(LAUNCH_PRELOAD)],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})  # fmt: skip
+    assert json.loads(out.stdout) == [False, 1]
+
+
+def test_a_request_too_large_for_the_launcher_falls_back_alone(
+    launcher: Launcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYSJOBS_LAUNCH_MARKER", "x" * (1 << 20))  # a 1 MB environment
+    with pytest.raises(LauncherUnavailable, match="bytes"):
+        _launch(launcher)
+    monkeypatch.delenv("SYSJOBS_LAUNCH_MARKER")
+    assert launcher.available
+    child, sock, seen = _launch(launcher)  # the next one is forked as before
+    _end(sock)
+    assert child.wait(60) == 0 and seen["ppid"] == launcher.proc.pid
+
+
+def test_a_hung_launcher_is_ended_and_the_request_refused() -> None:
+    with Launcher.start((), answer_timeout_s=0.5) as hung:
+        os.kill(hung.proc.pid, signal.SIGSTOP)
+        with pytest.raises(LauncherUnavailable, match="did not answer"):
+            _launch(hung)  # (a stopped launcher forks nothing: no child is left behind)
+        assert not hung.available and hung.proc.returncode == -signal.SIGKILL

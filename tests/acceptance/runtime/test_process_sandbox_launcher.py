@@ -1,0 +1,76 @@
+"""A script's child forked by a pre-imported launcher runs scripts, is told ``memoryLimit``
+or ``crashed`` when it dies, and is replaced by a fresh fork — or, the launcher gone, by a
+fresh interpreter."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from sysjobs.runtime import Limits, Outcome
+from sysjobs.runtime.launcher import Launcher
+from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
+from sysjobs.worker.processes import LAUNCH_PRELOAD
+
+FACTORY = SandboxFactory("sysjobs.host:core_sandbox", {"pool_size": 0})
+#: A small V8 heap: one huge allocation ends the child at once.
+LIMITS = Limits(timeout_s=30.0, heap_bytes=32 * 1024 * 1024)
+ARRAY_BOMB = "new Array(2 ** 25).fill(1.5); 1"
+BUFFER_BOMB = "var keep = []; for (;;) keep.push(new ArrayBuffer(64 * 1024 * 1024)); 1"
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rpartition(")")[2].split()[1])
+
+
+def _runs(sandbox: ProcessSandbox) -> int:
+    """The pid of the child that ran a script."""
+    result = sandbox.run("log('alive'); 6 * 7")
+    assert (result.outcome, result.value, result.logs) == (Outcome.OK, 42, ["alive"])
+    assert sandbox.pid is not None
+    return sandbox.pid
+
+
+def test_a_forked_script_child_runs_and_a_memory_bomb_gets_a_fresh_fork(launcher: Launcher) -> None:
+    with ProcessSandbox(FACTORY, LIMITS, launcher=launcher) as sandbox:
+        first = _runs(sandbox)
+        assert _parent(first) == launcher.proc.pid
+        bombed = sandbox.run(ARRAY_BOMB)
+        assert bombed.outcome is Outcome.MEMORY_LIMIT, bombed.error
+        second = _runs(sandbox)
+        assert second != first and _parent(second) == launcher.proc.pid
+
+
+def test_a_forked_script_child_keeps_its_data_limit(launcher: Launcher) -> None:
+    with ProcessSandbox(FACTORY, LIMITS, launcher=launcher) as sandbox:
+        result = sandbox.run(BUFFER_BOMB)  # ArrayBuffers: the data limit (1 GiB), not V8's heap
+        assert result.outcome is Outcome.MEMORY_LIMIT
+        assert result.error is not None and "allocate" in result.error.message
+        _runs(sandbox)
+
+
+def test_a_forked_script_child_that_crashed_is_told_so_and_replaced(launcher: Launcher) -> None:
+    with ProcessSandbox(FACTORY, LIMITS, launcher=launcher) as sandbox:
+        first = _runs(sandbox)
+        os.kill(first, signal.SIGSEGV)
+        result = sandbox.run("1")
+        assert result.outcome is Outcome.CRASHED
+        assert result.error is not None and "signal 11" in result.error.message
+        assert _runs(sandbox) != first
+
+
+def test_a_killed_launcher_makes_the_next_script_child_a_fresh_interpreter() -> None:
+    with Launcher.start(LAUNCH_PRELOAD) as own, ProcessSandbox(
+        FACTORY, LIMITS, launcher=own
+    ) as sandbox:  # fmt: skip
+        first = _runs(sandbox)
+        own.proc.kill()
+        own.proc.wait()
+        assert _runs(sandbox) == first  # the child goes on without its launcher
+        os.kill(first, signal.SIGKILL)
+        result = sandbox.run("1")
+        assert result.outcome is Outcome.CRASHED  # how it ended only its launcher knew
+        assert result.error is not None and "its launcher died" in result.error.message
+        fresh = _runs(sandbox)
+        assert _parent(fresh) == os.getpid()
