@@ -28,7 +28,7 @@ from contextlib import contextmanager
 #: How long a build waits for the open run windows to close before it goes ahead anyway.
 BUILD_WAIT_S = 0.1
 #: How long a run window waits for a pending or running build before it opens anyway.
-WINDOW_WAIT_S = 1.0
+WINDOW_WAIT_S = 0.25
 
 
 class BuildGate:
