@@ -376,14 +376,15 @@
     return front.concat(rest);
   }
 
-  function unchanged(record) {
+  function unchanged(record, ownKeys) {
+    // `ownKeys`: the object's own keys when the caller has just read them (else read here).
     // The descriptors' fields are read plainly: a field a descriptor lacks (`writable` of
     // an accessor's, `get` of a data property's) is looked up on Object.prototype, and
     // reset() proves Object.prototype first — its keys before any of its descriptors —
     // so by then no field name can reach a getter a script put there.
     const o = record[0], keys = record[3], checks = record[4];
     if (rGetPrototypeOf(o) !== record[1] || rIsExtensible(o) !== record[2]) return false;
-    const now = rOwnKeys(o);
+    const now = ownKeys === undefined ? rOwnKeys(o) : ownKeys;
     if (now.length !== keys.length) return false;
     for (let i = 0; i < keys.length; i++) if (now[i] !== keys[i]) return false;
     for (let j = 0; j < checks.length; j += 6) {
@@ -402,16 +403,22 @@
   function dropNewGlobals(baselineKeys) {
     // Globals a script declares come after the baseline's own, in order: one pass finds
     // them. A key out of place is looked for in the whole baseline (and the record's
-    // comparison of the global object's keys then decides).
+    // comparison of the global object's keys then decides). Answers the global object's
+    // own keys when it deleted none — the proof compares them next, and nothing that runs
+    // in between can change them — undefined when it deleted some (they are read again),
+    // false when a global could not be deleted.
     const now = rOwnKeys(G);
+    let deleted = false;
     for (let i = 0; i < now.length; i++) {
       const k = now[i];
       if (i < baselineKeys.length && baselineKeys[i] === k) continue;
       let known = false;
       for (let j = 0; j < baselineKeys.length && !known; j++) known = baselineKeys[j] === k;
-      if (!known && !rDeleteProperty(G, k)) return false;
+      if (known) continue;
+      if (!rDeleteProperty(G, k)) return false;
+      deleted = true;
     }
-    return true;
+    return deleted ? undefined : now;
   }
 
   let baseline = null;
@@ -421,9 +428,13 @@
     // is compared first (records[0], see snapshotRealm), the global object's next.
     try {
       if (!unchanged(baseline[0])) return false;
-      if (!dropNewGlobals(baseline[1][3])) return false;
+      const globalKeys = dropNewGlobals(baseline[1][3]);
+      if (globalKeys === false) return false;
+      // The RegExp legacy statics: the captured exec, on a regexp only this closure holds,
+      // runs no script code, so the global object's keys are still those just read.
       rApply(reExec, blankRe, [""]);
-      for (let i = 1; i < baseline.length; i++) if (!unchanged(baseline[i])) return false;
+      if (!unchanged(baseline[1], globalKeys)) return false;
+      for (let i = 2; i < baseline.length; i++) if (!unchanged(baseline[i])) return false;
       return true;
     } catch (_) {
       return false;

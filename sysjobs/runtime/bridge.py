@@ -325,8 +325,7 @@ class Bridge:
         # A canary that did not run means a microtask loop holds the isolate: cancelling
         # a queued eval cannot stop it, so its result is not waited for (the caller
         # discards the context, which ends the loop).
-        handle = self._wait(task, timeout_s, cancel_wait_s=0.0)
-        self._translate(lambda: self._ctx._value_handle_to_python(handle))
+        self._to_python(self._wait(task, timeout_s, cancel_wait_s=0.0))
 
     def _post_canary(self) -> _Task:
         code = self._code(CANARY_SOURCE)
@@ -380,8 +379,7 @@ class Bridge:
         task = self._post(start)
         # A canary queued earlier ran before this task: it proves nothing about it.
         self._canary = self._post_canary() if then_canary else None
-        handle = self._wait(task, timeout_s, deadline=deadline)
-        return self._translate(lambda: self._ctx._value_handle_to_python(handle))
+        return self._to_python(self._wait(task, timeout_s, deadline=deadline))
 
     def _post(self, start: Callable[[int], int]) -> _Task:
         task = _Task(next(self._ctx._next_async_callback_id))
@@ -437,9 +435,10 @@ class Bridge:
         if self._closed:
             raise BridgeError("the bridge is closed")
 
-    def _translate(self, fn: Callable[[], Any]) -> Any:
+    def _to_python(self, handle: Any) -> Any:
+        """A task's result as Python; mini-racer's errors become this module's."""
         try:
-            return fn()
+            return self._ctx._value_handle_to_python(handle)
         except JSTimeoutException as e:
             raise ScriptTimeout(str(e)) from None
         except JSOOMException as e:

@@ -28,7 +28,9 @@ The recycling rules (each answers an attack; the README's security model lists t
   ``max_grown_bytes`` in all over the context's runs (net of what they freed): ArrayBuffers
   live outside V8's heap, so 128 MiB of them stashed in a private field passed the heap
   check and piled up run after run. Concurrent runs in other threads count too — a
-  context is then discarded early, never kept wrongly;
+  context is then discarded early, never kept wrongly. Building a context grows it too
+  (~11 MiB): builds wait for a moment when no run is measured (``buildgate.py``), and
+  one that cannot wait long is counted by the runs it overlaps;
 * and only when the proof of cleanliness, run in the same call as the next script,
   finds the realm as the bootstrap left it.
 """
@@ -41,6 +43,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sysjobs.runtime import dispatch
+from sysjobs.runtime.buildgate import BuildGate
 from sysjobs.runtime.isolate import DEFAULT_MAX_GROWN_BYTES, DataMeter, Isolate, build_bootstrap
 from sysjobs.runtime.namespace import Namespace
 from sysjobs.runtime.result import Limits, RunResult
@@ -89,13 +92,16 @@ class Sandbox:
         self._max_grown = max_grown_bytes
         #: Reads the process's data size around each run (see the recycling rules).
         self.data_meter = DataMeter()
+        #: Keeps the building of contexts out of the runs' data-growth windows.
+        self.build_gate = BuildGate()
         self._retained_limit: int | None = None  # a fresh context's heap + max_retained
         #: What happened to isolates so far: built, reused, and closed after a failed reset.
         self.counts = {"built": 0, "reused": 0, "rejected": 0}
 
     # ---- pool ---------------------------------------------------------------------
     def _new_isolate(self) -> Isolate:
-        iso = Isolate(self._source, self._table, self.limits, pin=self._pin)
+        with self.build_gate.building():
+            iso = Isolate(self._source, self._table, self.limits, pin=self._pin)
         if self._retained_limit is None:  # a fresh context's heap, measured once
             # V8's hard limit counts garbage a GC has not yet taken: a context reused with
             # the last run's garbage would end the next run with ``memoryLimit`` though that

@@ -236,12 +236,13 @@ class Session:
     ) -> Verdict:  # fmt: skip
         iso.ctx, iso.domain = ctx, self._domain
         meter = self._sandbox.data_meter
-        before = meter.read()
-        try:
-            return self._serve_counted(iso, ctx, source, globals, timeout, name, each)
-        finally:
-            if self._iso is not None:  # the context that ran it (a limit closed none)
-                self._iso.count_growth(before, meter.read())
+        with self._sandbox.build_gate.window():
+            before = meter.read()
+            try:
+                return self._serve_counted(iso, ctx, source, globals, timeout, name, each)
+            finally:
+                if self._iso is not None:  # the context that ran it (a limit closed none)
+                    self._iso.count_growth(before, meter.read())
 
     def _serve_counted(
         self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
