@@ -76,6 +76,7 @@ def side(url: str, admin_conninfo: str, database: str, jobs: int, slots: int, gr
         with psycopg.connect(admin_conninfo, autocommit=True) as admin:
             if statements:
                 admin.execute("SELECT pg_stat_statements_reset()")
+            start = time.monotonic()  # CLOCK_MONOTONIC: ``perf record -k CLOCK_MONOTONIC``'s
             cpu0, ns0, t0 = time.process_time(), _backend_ns(admin, database), time.perf_counter()
             held = list(leases.claim(OWNER, limit=slots))
             calls, done = 1, 0
@@ -88,7 +89,7 @@ def side(url: str, admin_conninfo: str, database: str, jobs: int, slots: int, gr
                 calls += 1
                 done += len(batch)
             ns, wall = _backend_ns(admin, database) - ns0, time.perf_counter() - t0
-            cpu = time.process_time() - cpu0
+            cpu, window = time.process_time() - cpu0, (start, time.monotonic())
             top = [] if not statements else admin.execute(
                 "SELECT calls, round(total_exec_time::numeric, 1), plans,"
                 " round(total_plan_time::numeric, 1), shared_blks_hit, wal_records,"
@@ -97,7 +98,7 @@ def side(url: str, admin_conninfo: str, database: str, jobs: int, slots: int, gr
                 " WHERE d.datname = %s ORDER BY total_exec_time + total_plan_time DESC LIMIT 16",
                 (database,)).fetchall()  # fmt: skip
     print(json.dumps({"server_ns": ns, "calls": calls, "jobs": done, "client_cpu_s": cpu,
-                      "wall_s": wall, "statements": [list(map(str, s)) for s in top]}))
+                      "wall_s": wall, "window": window, "statements": [list(map(str, s)) for s in top]}))
 
 
 def _use_variant(engine: Any, variant: Path) -> None:
