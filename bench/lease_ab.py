@@ -6,10 +6,13 @@ commit; this bench makes exactly those calls, through each checkout's own engine
 pool's group commit does), and reads what the server's backends of that database spent on
 CPU (``/proc/<pid>/schedstat``: nanoseconds on a CPU, per process) — not the wall clock,
 which a loaded machine stretches. One throwaway cluster (``autovacuum=off``: no background
-work inside a window; ``pg_stat_statements`` and ``track_functions = 'pl'`` for the
-per-statement view), a fresh database per run, both checkouts in every round, the order
-alternating (ABBA). Prints per round and the medians: server µs a job and the ratio
-``now / before``, and with ``--statements`` the top statements of the last round of each.
+work inside a window; with ``--statements``, ``pg_stat_statements`` and
+``track_functions = 'pl'`` for the per-statement view), a fresh database per run, both
+checkouts in every round, the order alternating (ABBA). Prints per round and the medians:
+server µs a job and the ratio ``now / before``, and with ``--statements`` the top
+statements of the last round of each.
+``--variant FILE`` (``--before-variant FILE``): a ``.sql`` file whose ``-- function: NAME``
+the now (before) side calls instead of the release's lease function — one change ablated.
 
     PYTHONPATH=. .venv/bin/python bench/lease_ab.py --before /tmp/wt-old --rounds 6
 
@@ -52,7 +55,7 @@ def side(url: str, admin_conninfo: str, database: str, jobs: int, slots: int, gr
 
     ``variant``: a ``.sql`` file run on the database before the run, which creates a lease
     function of the same signature, called instead of the release's — to measure a change
-    of the function's text alone (``--variant``, the "now" side only)."""
+    of the function's text alone."""
     import psycopg
     from pydantic import BaseModel
 
@@ -98,7 +101,8 @@ def side(url: str, admin_conninfo: str, database: str, jobs: int, slots: int, gr
                 " WHERE d.datname = %s ORDER BY total_exec_time + total_plan_time DESC LIMIT 16",
                 (database,)).fetchall()  # fmt: skip
     print(json.dumps({"server_ns": ns, "calls": calls, "jobs": done, "client_cpu_s": cpu,
-                      "wall_s": wall, "window": window, "statements": [list(map(str, s)) for s in top]}))
+                      "wall_s": wall, "window": window,
+                      "statements": [list(map(str, s)) for s in top]}))
 
 
 def _use_variant(engine: Any, variant: Path) -> None:
