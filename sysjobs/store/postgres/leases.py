@@ -1,6 +1,6 @@
 """PostgreSQL's claim and end-and-claim: one call of the server function ``FUNCTION``.
 
-The function (``sql/schema.sql``; created by revision 0018 from ``sql/0018_lease_v7.sql``)
+The function (``sql/schema.sql``; created by revision 0020 from ``sql/0020_lease_v8.sql``)
 does in the server what ``store/sqlite/leases.py`` does statement by statement on SQLite —
 the same fences, status maps, events and hints — as one statement in autocommit: one round
 trip for a worker's whole group commit, and plans that do not depend on the table's
@@ -13,7 +13,7 @@ writes, so the function clamps every time it stores to the job's own earlier tim
 SQLite statements do.
 
 The function's name carries its version: a change of its text is a new revision with a new
-name (``…_v7``), so a database shared with workers still on the previous release keeps the
+name (``…_v8``), so a database shared with workers still on the previous release keeps the
 function those call until they are gone — unless the old one would break a rule that keeps
 apps apart (revision 0011 dropped ``_v3``, which claims across apps).
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from sysjobs.store.database import Database
 
 #: The lease function this release calls (its text: ``sql/schema.sql``).
-FUNCTION = "sysjobs_end_and_claim_v7"
+FUNCTION = "sysjobs_end_and_claim_v8"
 _CALL = f"SELECT {FUNCTION}(%s::json, %s::json, %s, %s)"
 #: What an end may set besides the lease's own columns (what the function knows).
 _VALUES = frozenset({"has_errors", "progress"})

@@ -115,9 +115,10 @@ def test_the_revisions_in_order_leave_the_schema_file(new_database: Callable[[],
     _apply_schema_file(from_file)
     expected, found = _catalog(from_file), _catalog(migrated)
     assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
-    # and the comparison sees what matters: the current lease functions (0018's _v7) and the
-    # three releases before's (0017's _v6, 0016's _v5, 0011's _v4) only (0011 dropped the
-    # _v3 ones, which claim across apps), every table
+    # and the comparison sees what matters: the current lease function (0020's _v8, which
+    # calls 0018's _v7 take and fair rounds) and the four releases before's (0018's _v7,
+    # 0017's _v6, 0016's _v5, 0011's _v4) only (0011 dropped the _v3 ones, which claim across
+    # apps), every table
     names = {row[0] for row in found["functions"]}
     assert names == {
         "sysjobs_claim_batch_v4", "sysjobs_claim_fair_v4", "sysjobs_end_and_claim_v4",
@@ -125,6 +126,7 @@ def test_the_revisions_in_order_leave_the_schema_file(new_database: Callable[[],
         "sysjobs_end_and_claim_v5", "sysjobs_claim_take_v6", "sysjobs_claim_batch_v6",
         "sysjobs_claim_fair_v6", "sysjobs_end_and_claim_v6", "sysjobs_claim_take_v7",
         "sysjobs_claim_batch_v7", "sysjobs_claim_fair_v7", "sysjobs_end_and_claim_v7",
+        "sysjobs_end_and_claim_v8",
     }  # fmt: skip
     assert {"jobs", "job_logs", "job_events", "job_results"} <= {r[0] for r in found["tables"]}
 
@@ -180,6 +182,23 @@ def test_revision_0019_downgrades_to_full_time_indexes_and_upgrades_back(
     assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
     indexes = {row[1]: row[2] for row in found["indexes"]}
     assert indexes["ix_jobs_started"].endswith("WHERE (started_ms IS NOT NULL)")
+
+
+def test_revision_0020_downgrades_to_the_v7_functions_and_upgrades_back(
+    new_database: Callable[[], str],
+) -> None:
+    migrated, from_file = new_database(), new_database()
+    _migrate(migrated)
+    engine = sa.create_engine(migrated, poolclass=sa.NullPool)
+    migrate.downgrade(engine, "0019")
+    engine.dispose()
+    names = {row[0] for row in _catalog(migrated)["functions"]}
+    assert {n for n in names if n.endswith("_v8")} == set()
+    assert {"sysjobs_end_and_claim_v7", "sysjobs_claim_take_v7", "sysjobs_claim_fair_v7"} <= names
+    _migrate(migrated)
+    _apply_schema_file(from_file)
+    expected, found = _catalog(from_file), _catalog(migrated)
+    assert {part: rows for part, rows in found.items() if rows != expected[part]} == {}
 
 
 def test_the_catalog_comparison_sees_a_changed_function_body(

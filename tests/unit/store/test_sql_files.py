@@ -35,7 +35,7 @@ def test_the_current_schema_defines_the_function_the_backend_calls() -> None:
 
     creates = [s for s in statements("schema.sql") if s.startswith("CREATE FUNCTION")]
     assert any(f"CREATE FUNCTION {FUNCTION}(" in s for s in creates)
-    assert any(f"FUNCTION {FUNCTION}(" in s for s in statements("0018_lease_v7.sql"))
+    assert any(f"FUNCTION {FUNCTION}(" in s for s in statements("0020_lease_v8.sql"))
 
 
 def test_split_cuts_at_statement_ends_only_outside_dollar_quotes() -> None:
