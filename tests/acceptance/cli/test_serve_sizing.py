@@ -14,7 +14,6 @@ import pytest
 from sysjobs.cli.options import MAX_DEFAULT_PROCESSES, default_processes, usable_cpus
 from sysjobs.jobs import Engine
 from sysjobs.jobs.workers import WorkerInfo, list_workers
-from tests.acceptance.cli.test_serve import _free_port
 from tests.acceptance.worker.waits import registered
 
 
@@ -34,7 +33,7 @@ def test_the_cpus_counted_are_those_this_process_may_use() -> None:
 def test_serve_without_workers_starts_one_registered_pool_per_cpu(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sysjobs.cli", "serve", "--port", str(_free_port()), "--db", url,
+        [sys.executable, "-m", "sysjobs.cli", "serve", "--port", "0", "--db", url,
          "--token", "s3cret", "--slots", "3"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )  # fmt: skip

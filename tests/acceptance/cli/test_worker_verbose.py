@@ -63,7 +63,7 @@ def test_worker_v_asks_its_processes_for_the_lines(
     class Supervisor:
         """Stands for WorkerProcesses: records the config each child would get."""
 
-        def __init__(self, config: WorkerConfig, processes: int) -> None:
+        def __init__(self, config: WorkerConfig, processes: int, launcher: object = None) -> None:
             configs.append(config)
             url = SimpleNamespace(render_as_string=lambda hide_password: "sqlite:///x.db")
             self.engine = SimpleNamespace(database=SimpleNamespace(url=url))

@@ -23,7 +23,7 @@ def configs(monkeypatch: pytest.MonkeyPatch) -> list[WorkerConfig]:
     class Supervisor:
         """Stands for WorkerProcesses: records the config each child would get."""
 
-        def __init__(self, config: WorkerConfig, processes: int) -> None:
+        def __init__(self, config: WorkerConfig, processes: int, launcher: object = None) -> None:
             seen.append(config)
             url = SimpleNamespace(render_as_string=lambda hide_password: "sqlite:///x.db")
             self.engine = SimpleNamespace(database=SimpleNamespace(url=url))
