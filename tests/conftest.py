@@ -2,7 +2,8 @@
 
 ``pg_server`` starts a throwaway PostgreSQL cluster from the machine's binaries for the whole
 session (``bench/pgcluster.py``, the starter the benchmarks share: as the ``postgres`` user
-when we are root, a free port, a private socket directory) and removes it afterwards. Each PostgreSQL test
+when we are root, a free port, a private socket directory) and removes it afterwards; under
+pytest-xdist the run's test processes share one (``tests/pgshared.py``). Each PostgreSQL test
 gets its own database cloned from a migrated template (``CREATE DATABASE … TEMPLATE``), which
 is much faster than migrating every time — and once a test is done with its database, it is
 emptied and renamed for the next test rather than dropped (``tests/pgdatabases.py``); each
