@@ -81,6 +81,17 @@ class PgCluster:
 def pg_cluster(prefix: str = "sysjobs-pg-", settings: Sequence[str] = ()) -> Iterator[PgCluster]:
     """Start a cluster (``settings``: extra ``name=value`` server settings), yield it, then
     stop it (``immediate``) and remove its files. ``PgUnavailable`` when it cannot start."""
+    cluster = start_cluster(prefix, settings)
+    try:
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
+def start_cluster(prefix: str = "sysjobs-pg-", settings: Sequence[str] = ()) -> PgCluster:
+    """A started cluster in a new directory named ``prefix…``, for a caller that stops it
+    later with :func:`stop_cluster` (``pg_cluster`` does both around a block; the test
+    processes of one run share a cluster that the last step of the run stops)."""
     bindir = pg_bindir()
     if bindir is None:
         raise PgUnavailable("no pg_ctl found (apt-get install postgresql)")
@@ -100,11 +111,13 @@ def pg_cluster(prefix: str = "sysjobs-pg-", settings: Sequence[str] = ()) -> Ite
     except PgUnavailable:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    try:
-        yield cluster
-    finally:
-        subprocess.run(cluster.pg_ctl("-m", "immediate", "stop"), capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    return cluster
+
+
+def stop_cluster(cluster: PgCluster) -> None:
+    """Stop ``cluster`` (``immediate``: nothing in it outlives the run) and remove its files."""
+    subprocess.run(cluster.pg_ctl("-m", "immediate", "stop"), capture_output=True)
+    shutil.rmtree(cluster.data.parent, ignore_errors=True)
 
 
 def _run(command: list[str]) -> None:

@@ -2,7 +2,8 @@
 
 ``pg_server`` starts a throwaway PostgreSQL cluster from the machine's binaries for the whole
 session (``bench/pgcluster.py``, the starter the benchmarks share: as the ``postgres`` user
-when we are root, a free port, a private socket directory) and removes it afterwards. Each PostgreSQL test
+when we are root, a free port, a private socket directory) and removes it afterwards; under
+pytest-xdist the run's test processes share one (``tests/pgshared.py``). Each PostgreSQL test
 gets its own database cloned from a migrated template (``CREATE DATABASE … TEMPLATE``), which
 is much faster than migrating every time — and once a test is done with its database, it is
 emptied and renamed for the next test rather than dropped (``tests/pgdatabases.py``); each
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 from bench.pgcluster import PgCluster, PgUnavailable, pg_cluster
 from sysjobs.jobs import Engine
 from sysjobs.store import migrate
+from tests import pgshared
 from tests.emptying import Emptier
 from tests.pgdatabases import PgDatabases
 
@@ -52,8 +54,18 @@ def missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """A PostgreSQL cluster for the session, with a migrated template database."""
+def pg_server(request: pytest.FixtureRequest) -> Iterator[PgServer]:
+    """A PostgreSQL cluster for the session, with a migrated template database — under
+    pytest-xdist one for the whole run, which its test processes share (``tests/pgshared.py``)."""
+    folder = pgshared.shared_folder(request.config)
+    if folder is not None:
+        try:
+            shared = pgshared.shared_cluster(folder, SETTINGS, _make_template)
+        except PgUnavailable as exc:
+            missing(str(exc))
+            return
+        yield shared
+        return
     with contextlib.ExitStack() as stack:
         try:
             server = stack.enter_context(pg_cluster("sysjobs-pg-", SETTINGS))
@@ -199,6 +211,21 @@ def _share_pg_with_other_suites(request: pytest.FixtureRequest) -> Iterator[None
         os.environ["SYSJOBS_TEST_PG_URL"] = server.url()
     yield
     os.environ.pop("SYSJOBS_TEST_PG_URL", None)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The controller of an xdist run stops the shared cluster on SIGTERM too."""
+    controller = pgshared.is_xdist_controller(session.config)
+    if controller and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller of an xdist run stops the cluster its test processes shared, once they
+    have all ended (and dropped their databases)."""
+    folder = pgshared.controller_folder(session.config)
+    if folder is not None:
+        pgshared.stop_shared(folder)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

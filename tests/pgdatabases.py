@@ -101,9 +101,15 @@ class PgDatabases:
         self._url = url
         self._template = template
         self._admin = sa.create_engine(url("postgres"), isolation_level="AUTOCOMMIT")
-        self._fingerprint = self._fingerprint_of(template)
         #: Emptied databases, ready for the next test.
         self._free: list[str] = []
+        # The template's fingerprint, read on a first clone (a file copy: the same catalog,
+        # statistics and sequences): a session on the template itself would make another
+        # test process's ``CREATE DATABASE … TEMPLATE`` on the shared cluster
+        # (``tests/pgshared.py``) fail while it lasts.
+        first = self.take()
+        self._fingerprint = self._fingerprint_of(first)
+        self._free.append(first)
 
     def take(self) -> str:
         """The name of an empty migrated database that no one else uses."""
