@@ -29,14 +29,17 @@ lowest layer that both the worker supervisor and the script child's parent impor
 nothing of what it preloads but module names.
 
 The protocol: requests travel over a ``SOCK_SEQPACKET`` socket pair, one message each, with
-descriptors passed by ``SCM_RIGHTS``: a status socket of the request's own, the requester's
-stdout and stderr (or a pipe end instead of stderr), and the child's own descriptors (a
-control socket, a script child's socket). The launcher answers on the status socket with the
-child's pid and a pidfd (so the requester can signal exactly that process, never a reused
-pid), reaps the child when it ends and sends its exit status there (``-N`` for a death by
-signal N, as :class:`subprocess.Popen` says). :class:`LaunchedChild` is the requester's
-handle, with what a supervisor and a :class:`~sysjobs.runtime.process.ProcessSandbox` use of
-:class:`subprocess.Popen`.
+descriptors passed by ``SCM_RIGHTS``: a status socket of the request's own, a pipe's read
+end, the requester's stdout and stderr (or a pipe end instead of stderr), and the child's own
+descriptors (a control socket, a script child's socket). The launcher answers on the status
+socket with the child's pid and a pidfd (so the requester can signal exactly that process,
+never a reused pid); the requester then writes a byte on the pipe, and only then does the
+child run its target — a child whose requester never got its handle ends without running
+(else it would serve, unseen, on the very descriptors the requester hands to the fresh
+interpreter it starts instead). The launcher reaps the child when it ends and sends its exit
+status there (``-N`` for a death by signal N, as :class:`subprocess.Popen` says).
+:class:`LaunchedChild` is the requester's handle, with what a supervisor and a
+:class:`~sysjobs.runtime.process.ProcessSandbox` use of :class:`subprocess.Popen`.
 
 The supervisor is no longer the child's parent: a child watches its control socket (its end
 comes when the supervisor closes it or dies) rather than ``os.getppid()``.
@@ -208,16 +211,28 @@ class Launcher:
             too_large = f"a request of {len(message)} bytes (at most {REQUEST_BYTES})"
             raise LauncherUnavailable(too_large)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        with theirs, contextlib.ExitStack() as stack:
-            std = [_std_fd(1, stack), stderr if stderr is not None else _std_fd(2, stack)]
-            try:
-                with self._lock:
-                    socket.send_fds(self._requests, [message], [theirs.fileno(), *std, *fds])
-            except OSError as exc:
-                ours.close()
-                self._give_up()
-                raise LauncherUnavailable("the launcher is gone") from exc
-        return self._answer(ours)
+        # The child calls ``target`` only once a byte comes on ``wait``: once we hold its
+        # handle. Should we get none (the launcher hung or died after the fork, or we are out
+        # of descriptors), it ends untouched — never a child of ours we cannot see, holding
+        # ``fds`` that the caller passes on to the fresh interpreter it starts instead.
+        wait, go = os.pipe()
+        with contextlib.ExitStack() as stack:
+            stack.callback(os.close, go)
+            with theirs, contextlib.ExitStack() as sent:
+                sent.callback(os.close, wait)
+                std = [_std_fd(1, sent), stderr if stderr is not None else _std_fd(2, sent)]
+                try:
+                    with self._lock:
+                        socket.send_fds(self._requests, [message],
+                                        [theirs.fileno(), wait, *std, *fds])  # fmt: skip
+                except OSError as exc:
+                    ours.close()
+                    self._give_up()
+                    raise LauncherUnavailable("the launcher is gone") from exc
+            child = self._answer(ours)
+            with contextlib.suppress(OSError):  # it died already: its status says so
+                os.write(go, b"g")
+        return child
 
     def _answer(self, status: socket.socket) -> LaunchedChild:
         """The launcher's answer on ``status``: the child's pid and pidfd."""
@@ -303,16 +318,18 @@ def serve(fd: int, preload: Sequence[str]) -> None:
 def _take_request(requests: socket.socket, children: dict[int, tuple[int, socket.socket]]) -> bool:
     """Receive one request and fork its child; False at the end of the requests."""
     try:
-        message, fds, _flags, _addr = socket.recv_fds(requests, _MESSAGE_BYTES, 64)
+        message, fds, flags, _addr = socket.recv_fds(requests, _MESSAGE_BYTES, 64)
     except OSError:
         return False
-    if not message:
+    if not message or not fds:  # the end, or not even a status socket came (out of descriptors)
         for fd in fds:
             os.close(fd)
-        return False
+        return bool(message)
     status = socket.socket(fileno=fds[0])
     refusal = _refusal()
-    if refusal or len(fds) < 3:
+    if flags & socket.MSG_CTRUNC:  # at its descriptor limit: the child would lack some
+        refusal = "the launcher is out of descriptors"
+    if refusal or len(fds) < 4:
         with contextlib.suppress(OSError):
             status.send(json.dumps({"refused": refusal or "a malformed request"}).encode())
         status.close()
@@ -356,7 +373,7 @@ def _child(request: dict[str, Any], fds: list[int], sockets: list[socket.socket]
     """In the forked child: become what a fresh interpreter would be, then run the target."""
     code = 1
     try:
-        out, err, *own = fds
+        wait, out, err, *own = fds
         for sock in sockets:  # their numbers are closed below, never by a collected object
             sock.detach()
         os.setsid()
@@ -364,9 +381,12 @@ def _child(request: dict[str, Any], fds: list[int], sockets: list[socket.socket]
         os.dup2(devnull, 0)
         os.dup2(out, 1)
         os.dup2(err, 2)
-        for fd in {int(n) for n in os.listdir("/proc/self/fd")} - {0, 1, 2, *own}:
+        for fd in {int(n) for n in os.listdir("/proc/self/fd")} - {0, 1, 2, wait, *own}:
             with contextlib.suppress(OSError):
                 os.close(fd)
+        if os.read(wait, 1) != b"g":  # its requester holds no handle on it: it never runs
+            os._exit(1)
+        os.close(wait)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])

@@ -24,7 +24,7 @@ def report(fds: list[int], payload: dict[str, Any]) -> None:
             "own": fds, "cwd": os.getcwd(), "marker": os.environ.get("SYSJOBS_LAUNCH_MARKER"),
             "sys_path": sys.path, "sqlalchemy": "sqlalchemy" in sys.modules,
             "stdin": os.readlink("/proc/self/fd/0"), "record_id": new_id(),
-            "argv": sys.argv,
+            "argv": sys.argv, "payload": payload,
         }  # fmt: skip
         stream.write(json.dumps(seen).encode() + b"\n")
         stream.flush()

@@ -1,0 +1,193 @@
+"""The pre-imported launcher (``sysjobs/runtime/launcher.py``) under attack: descriptor
+exhaustion on either side, many requests at once, an environment that changed since it
+started, children that end unread, and the death of the process that owns it. A child of
+it holds nothing of the launcher, of another child or of its requester's past; a child
+whose requester got no handle on it never runs; nothing outlives its owner."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
+from tests.acceptance.worker.test_worker_orphans import _exits
+
+TARGET = "tests.acceptance.runtime.launched:report"
+ROOT = Path(__file__).resolve().parents[2]
+RecvFds = Callable[..., tuple[bytes, list[int], int, Any]]
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[Launcher]:
+    with Launcher.start(("sysjobs.app.ids",)) as started:
+        yield started
+
+
+def _launch(launcher: Launcher, **payload: Any) -> tuple[LaunchedChild, socket.socket]:
+    """A child of ``launcher`` running the reporting target, and the test's end of its socket."""
+    ours, theirs = socket.socketpair()
+    try:
+        with theirs:
+            child = launcher.launch(TARGET, {"end": "exit", **payload}, (theirs.fileno(),))
+    except LauncherUnavailable:
+        ours.close()
+        raise
+    return child, ours
+
+
+def _report(sock: socket.socket) -> dict[str, Any]:
+    """What the child said it holds; ``{}`` when no child ever ran on ``sock``."""
+    line = sock.makefile("rb").readline()
+    return dict(json.loads(line)) if line else {}
+
+
+def _finish(child: LaunchedChild, sock: socket.socket) -> int:
+    with sock:
+        sock.sendall(b"go\n")
+    return child.wait(60)
+
+
+def _lowest_free_fd(pid: int) -> int:
+    taken = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
+    return next(n for n in range(len(taken) + 1) if n not in taken)
+
+
+def _at_our_descriptor_limit(recv: RecvFds) -> RecvFds:
+    """``socket.recv_fds`` run with this process's descriptor limit at its lowest free
+    number: the kernel then drops the descriptors of the message (``MSG_CTRUNC``)."""
+
+    def recv_fds(*args: Any) -> tuple[bytes, list[int], int, Any]:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (_lowest_free_fd(os.getpid()), hard))
+        try:
+            return recv(*args)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    return recv_fds
+
+
+def test_a_child_whose_requester_got_no_handle_on_it_never_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The requester at its descriptor limit receives the answer but not the pidfd: it gives
+    up and its caller hands the same descriptors to a fresh interpreter. The child already
+    forked must not serve on them unseen (two worker processes on one control socket and one
+    owner id, or two script children reading one parent's requests)."""
+    with Launcher.start(()) as launcher:
+        monkeypatch.setattr(socket, "recv_fds", _at_our_descriptor_limit(socket.recv_fds))
+        ours, theirs = socket.socketpair()
+        with ours:
+            with theirs, pytest.raises(LauncherUnavailable):
+                launcher.launch(TARGET, {"end": "exit"}, (theirs.fileno(),))
+            monkeypatch.undo()
+            assert _report(ours) == {}  # its socket ended with no word: the target never ran
+        assert not launcher.available
+
+
+def test_a_launcher_at_its_descriptor_limit_refuses_instead_of_forking_a_child_without_them() -> (
+    None
+):
+    """The launcher's own limit (2 descriptors per live child) cuts a request's descriptors
+    short: the child would start without its socket and crash, in a loop for a supervisor.
+    It refuses, and the requester starts a fresh interpreter instead."""
+    with Launcher.start(()) as launcher:
+        pid = launcher.proc.pid
+        first, sock = _launch(launcher)
+        assert _report(sock)["ppid"] == pid
+        limit = _lowest_free_fd(pid) + 3  # room for three of the five a request passes
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, hard))
+        with pytest.raises(LauncherUnavailable, match="out of descriptors"):
+            _launch(launcher)
+        assert not launcher.available
+        assert _finish(first, sock) == LOST_STATUS  # the earlier child went on without it
+
+
+def test_many_threads_launching_at_once_each_get_their_own_child_and_nothing_else(
+    shared: Launcher,
+) -> None:
+    def one(tag: int) -> tuple[int, dict[str, Any], int]:
+        child, sock = _launch(shared, tag=tag)
+        seen = _report(sock)
+        return tag, seen, _finish(child, sock)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(24)))
+    for tag, seen, status in results:
+        assert status == 0 and seen["payload"]["tag"] == tag
+        assert len(seen["fds"]) == 5  # 0, 1, 2, its socket, the listing's own: no other's
+    assert len({seen["pid"] for _tag, seen, _status in results}) == 24
+
+
+def test_a_variable_removed_from_the_requesters_environment_reaches_no_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The launcher's own environment is the one of its start: a secret dropped since then
+    (as a host drops a token once read) must not reach children forked later."""
+    monkeypatch.setenv("SYSJOBS_LAUNCH_MARKER", "a secret of the start")
+    with Launcher.start(()) as launcher:
+        monkeypatch.delenv("SYSJOBS_LAUNCH_MARKER")
+        child, sock = _launch(launcher)
+        assert _report(sock)["marker"] is None
+        assert _finish(child, sock) == 0
+
+
+def test_a_child_that_ended_unread_is_reaped_by_the_launcher(shared: Launcher) -> None:
+    """No zombie is left by a child whose requester never asked how it ended."""
+    child, sock = _launch(shared)
+    pid = _report(sock)["pid"]
+    with sock:
+        sock.sendall(b"go\n")
+    assert _exits(pid, 60)
+    status = child.wait(60)  # the launcher sent it after the reaping
+    assert status == 0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            parent = int(stat.read().rpartition(")")[2].split()[1])
+    except FileNotFoundError:
+        parent = 0
+    assert parent != shared.proc.pid  # gone, not a zombie of the launcher's
+
+
+HOST = textwrap.dedent(
+    """
+    import sys, time
+    from sysjobs.runtime import Limits
+    from sysjobs.runtime.launcher import Launcher
+    from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
+    from sysjobs.worker.processes import LAUNCH_PRELOAD
+    launcher = Launcher.start(LAUNCH_PRELOAD)
+    sandbox = ProcessSandbox(SandboxFactory("sysjobs.host:core_sandbox", {"pool_size": 0}),
+                             Limits(timeout_s=30.0), launcher=launcher)
+    assert sandbox.run("6 * 7").value == 42
+    print(sandbox.pid, launcher.proc.pid, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_a_script_child_and_its_launcher_end_when_their_host_process_is_killed() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", HOST], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert parent.stdout is not None
+    child, launcher = map(int, parent.stdout.readline().split())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    parent.stdout.close()
+    assert _exits(child, 30), "the orphaned script child kept running"
+    assert _exits(launcher, 30), "the orphaned launcher kept running"
