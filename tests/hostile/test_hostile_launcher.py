@@ -191,3 +191,22 @@ def test_a_script_child_and_its_launcher_end_when_their_host_process_is_killed()
     parent.stdout.close()
     assert _exits(child, 30), "the orphaned script child kept running"
     assert _exits(launcher, 30), "the orphaned launcher kept running"
+
+
+def test_a_worker_process_crashing_at_start_through_the_launcher_still_backs_off(
+    tmp_path: Path,
+) -> None:
+    """A setup hook that fails kills each forked child at start: the restarts slow down as
+    they did for fresh interpreters (a fork costs little, so a tight loop would cost a lot),
+    and the launcher, which did its part, serves on."""
+    from sysjobs.worker import WorkerConfig, WorkerProcesses
+    from sysjobs.worker.processes import LAUNCH_PRELOAD
+
+    config = WorkerConfig(f"sqlite:///{tmp_path / 'jobs.db'}", concurrency=1,
+                          setup="tests.hostile.no_such_module:register")  # fmt: skip
+    with Launcher.start(LAUNCH_PRELOAD) as launcher, WorkerProcesses(
+        config, processes=1, launcher=launcher, relay_stderr=False
+    ) as workers:  # fmt: skip
+        assert workers.wait_spawned(2, 120)  # two replacements of children that died at start
+        assert workers._quick_deaths >= 2  # each one counted: a growing pause before the next
+        assert launcher.available
