@@ -60,6 +60,7 @@ def _finish(child: LaunchedChild, sock: socket.socket) -> int:
 
 
 def _lowest_free_fd(pid: int) -> int:
+    """In another process (listing our own would take a number itself)."""
     taken = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
     return next(n for n in range(len(taken) + 1) if n not in taken)
 
@@ -70,7 +71,9 @@ def _at_our_descriptor_limit(recv: RecvFds) -> RecvFds:
 
     def recv_fds(*args: Any) -> tuple[bytes, list[int], int, Any]:
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (_lowest_free_fd(os.getpid()), hard))
+        lowest = os.dup(0)  # the number the next descriptor would get
+        os.close(lowest)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest, hard))
         try:
             return recv(*args)
         finally:
