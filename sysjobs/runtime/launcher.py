@@ -54,6 +54,7 @@ its end is known from its pidfd.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import importlib
 import json
@@ -227,6 +228,9 @@ class Launcher:
                                         [theirs.fileno(), wait, *std, *fds])  # fmt: skip
                 except OSError as exc:
                     ours.close()
+                    if exc.errno == errno.EMSGSIZE:  # past the socket's buffer: this one only
+                        too_large = f"a request of {len(message)} bytes (past the socket's buffer)"
+                        raise LauncherUnavailable(too_large) from exc
                     self._give_up()
                     raise LauncherUnavailable("the launcher is gone") from exc
             child = self._answer(ours)

@@ -213,3 +213,21 @@ def test_a_worker_process_crashing_at_start_through_the_launcher_still_backs_off
         assert workers.wait_spawned(2, 120)  # two replacements of children that died at start
         assert workers._quick_deaths >= 2  # each one counted: a growing pause before the next
         assert launcher.available
+
+
+def test_a_request_beyond_the_sockets_send_buffer_falls_back_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host whose default socket buffer (``net.core.wmem_default``) is smaller than the
+    request limit refuses a request within that limit (EMSGSIZE): that child starts as a
+    fresh interpreter, and the launcher serves on — it is not gone."""
+    with Launcher.start(()) as launcher:
+        launcher._requests.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
+        monkeypatch.setenv("SYSJOBS_LAUNCH_MARKER", "x" * (64 * 1024))
+        with pytest.raises(LauncherUnavailable, match="bytes"):
+            _launch(launcher)
+        monkeypatch.delenv("SYSJOBS_LAUNCH_MARKER")
+        assert launcher.available
+        child, sock = _launch(launcher)
+        assert _report(sock)["ppid"] == launcher.proc.pid
+        assert _finish(child, sock) == 0
