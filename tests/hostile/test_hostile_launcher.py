@@ -231,3 +231,32 @@ def test_a_request_beyond_the_sockets_send_buffer_falls_back_alone(
         child, sock = _launch(launcher)
         assert _report(sock)["ppid"] == launcher.proc.pid
         assert _finish(child, sock) == 0
+
+
+def test_a_forked_worker_process_out_of_memory_after_its_launcher_died_is_told_memory_limit(
+    db_url: str,
+) -> None:
+    """Its exit status died with the launcher, but why it died is in its stderr, which goes
+    to the supervisor: its job ends ``memoryLimit``, not ``crashed``, and a replacement (a
+    fresh interpreter) serves on."""
+    from sysjobs.host import DONE_STATUSES, Host
+    from sysjobs.runtime import Limits
+    from sysjobs.worker.processes import LAUNCH_PRELOAD
+
+    limits = Limits(heap_bytes=32 * 1024 * 1024)
+    with Launcher.start(LAUNCH_PRELOAD) as own, Host(
+        db_url, limits=limits, pool_size=1, launcher=own
+    ) as host, host.workers(
+        1, data_limit_mb=1024, shutdown_grace_s=2.0, relay_stderr=False
+    ) as workers:  # fmt: skip
+        (pid,) = workers.pids()
+        own.proc.kill()
+        own.proc.wait()
+        job = host.start_script_job("new Array(2 ** 25).fill(1.5); 1", label="bomb",
+                                    timeout_s=120)  # fmt: skip
+        ended = host.engine.wait(job.id, DONE_STATUSES, 240)
+        error = (ended.results or {}).get("error")
+        assert error is not None and error["code"] == "memoryLimit", ended.results
+        assert f"worker process {pid} died (how: unknown" in error["message"]
+        nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE_STATUSES, 120)
+        assert nxt.results == {"value": 42}
