@@ -6,6 +6,7 @@ whose requester got no handle on it never runs; nothing outlives its owner."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -260,3 +261,42 @@ def test_a_forked_worker_process_out_of_memory_after_its_launcher_died_is_told_m
         assert f"worker process {pid} died (how: unknown" in error["message"]
         nxt = host.engine.wait(host.start_script_job("6 * 7").id, DONE_STATUSES, 120)
         assert nxt.results == {"value": 42}
+
+
+def _sockets(pid: int) -> set[str]:
+    """The sockets ``pid`` holds (``socket:[inode]``): one held by two processes joins them."""
+    held = set()
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):  # one closed while we look
+            held.add(os.readlink(f"/proc/{pid}/fd/{name}"))
+    return {target for target in held if target.startswith("socket:")}
+
+
+def test_forked_worker_processes_and_a_script_child_share_no_socket_with_the_launcher_or_each_other(
+    db_url: str, launcher: Launcher
+) -> None:
+    """The real children, serving: a script that broke out of V8 in one of them would find no
+    way to the launcher (its requests, another child's status), to a sibling's control socket,
+    or to the script child of another sandbox."""
+    from sysjobs.runtime import Limits
+    from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
+    from sysjobs.worker import WorkerConfig, WorkerProcesses
+
+    config = WorkerConfig(db_url, concurrency=1, setup="tests.integration.engine.jobtypes:register")
+    factory = SandboxFactory("sysjobs.host:core_sandbox", {"pool_size": 0})
+    with WorkerProcesses(config, processes=2, launcher=launcher) as workers, ProcessSandbox(
+        factory, Limits(timeout_s=30.0), launcher=launcher
+    ) as sandbox:  # fmt: skip
+        assert sandbox.run("6 * 7").value == 42
+        assert sandbox.pid is not None
+        children = [*workers.pids(), sandbox.pid]
+        assert {_parent(pid) for pid in children} == {launcher.proc.pid}
+        held = {pid: _sockets(pid) for pid in [launcher.proc.pid, *children]}
+        for pid, sockets in held.items():
+            others = set().union(*(s for other, s in held.items() if other != pid))
+            assert not sockets & others, f"process {pid} shares a socket"
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rpartition(")")[2].split()[1])
