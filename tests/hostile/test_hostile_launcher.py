@@ -300,3 +300,19 @@ def test_forked_worker_processes_and_a_script_child_share_no_socket_with_the_lau
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as stat:
         return int(stat.read().rpartition(")")[2].split()[1])
+
+
+def test_a_launcher_killed_with_a_request_in_flight_refuses_it_at_once_and_forks_nothing() -> None:
+    """Stopped, then killed while a request waits in its socket: the requester hears the end
+    (not its answer timeout, here far away), and the request's socket has no child on it."""
+    with Launcher.start((), answer_timeout_s=3600) as launcher:
+        os.kill(launcher.proc.pid, signal.SIGSTOP)
+        ours, theirs = socket.socketpair()
+        with ThreadPoolExecutor(1) as pool, ours:
+            with theirs:
+                asked = pool.submit(launcher.launch, TARGET, {"end": "exit"}, (theirs.fileno(),))
+                os.kill(launcher.proc.pid, signal.SIGKILL)
+                with pytest.raises(LauncherUnavailable):
+                    asked.result(timeout=120)
+            assert _report(ours) == {}
+        assert not launcher.available
