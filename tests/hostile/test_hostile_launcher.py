@@ -316,3 +316,20 @@ def test_a_launcher_killed_with_a_request_in_flight_refuses_it_at_once_and_forks
                     asked.result(timeout=120)
             assert _report(ours) == {}
         assert not launcher.available
+
+
+def test_a_child_that_never_ends_is_still_killed_through_its_pidfd_once_its_launcher_died() -> None:
+    """Its parent gone (it now belongs to init), the requester's pidfd still names exactly
+    that process: kill ends it, and a later kill, once it was reaped by another, signals no
+    process that took its pid."""
+    launcher = Launcher.start(())
+    child, sock = _launch(launcher, end="hold")
+    pid = _report(sock)["pid"]
+    launcher.proc.kill()
+    launcher.proc.wait()
+    assert child.poll() is None
+    child.kill()
+    assert child.wait(60) == LOST_STATUS and _exits(pid, 60)
+    child.kill()  # its pidfd is closed with its end: nothing is signalled
+    sock.close()
+    launcher.close()
