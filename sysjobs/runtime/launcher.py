@@ -82,7 +82,8 @@ LOST_STATUS = 256
 #: machine) before it is taken as hung: killed, and the request falls back.
 ANSWER_TIMEOUT_S = 30.0
 #: Largest request (the requester's environment and ``sys.path`` included): one datagram,
-#: within the socket's send buffer. A larger one is started as a fresh interpreter.
+#: within the socket's send buffer. A larger one is started as a fresh interpreter — as is
+#: one within it that a host's smaller buffer (``net.core.wmem_default``) refuses.
 REQUEST_BYTES = 128 * 1024
 #: Room for any message received (a request, an answer).
 _MESSAGE_BYTES = 1 << 20
