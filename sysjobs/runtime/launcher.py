@@ -12,8 +12,9 @@ the launcher imports modules and nothing else. It never loads V8 (a ``MiniRacer`
 across ``fork()`` hangs; it refuses to fork once ``py_mini_racer`` is imported or more than
 one thread runs, and the requester then starts a fresh interpreter), holds no connection, and
 opens no file of its own. Its child closes every descriptor but the ones passed with the
-request, reads stdin from ``/dev/null``, takes the requester's environment, working folder
-and ``sys.path`` (sent as data, as ``subprocess`` would pass them), starts a new session
+request, reads stdin from ``/dev/null``, takes the requester's environment, working folder,
+``sys.path`` and resource limits (sent as data, as ``subprocess`` would pass them — the
+launcher's own are those of its start), starts a new session
 (as ``start_new_session=True`` did: a terminal's Ctrl-C goes to the supervisor alone), and
 never returns into the launcher's code (it ends with ``os._exit``). Python reseeds
 :mod:`random` in a forked child, and sysjobs' id sources draw their per-process part again
@@ -59,6 +60,7 @@ import gc
 import importlib
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -85,6 +87,12 @@ ANSWER_TIMEOUT_S = 30.0
 #: within the socket's send buffer. A larger one is started as a fresh interpreter — as is
 #: one within it that a host's smaller buffer (``net.core.wmem_default``) refuses.
 REQUEST_BYTES = 128 * 1024
+#: The resource limits a child takes from its requester at its start, as a fresh interpreter
+#: would inherit them (the launcher's are those of its own start).
+_INHERITED_LIMITS = (
+    resource.RLIMIT_AS, resource.RLIMIT_CORE, resource.RLIMIT_CPU, resource.RLIMIT_DATA,
+    resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_NPROC, resource.RLIMIT_STACK,
+)  # fmt: skip
 #: Room for any message received (a request, an answer).
 _MESSAGE_BYTES = 1 << 20
 
@@ -206,8 +214,9 @@ class Launcher:
         if not self.available:
             raise LauncherUnavailable("the launcher is gone")
         paths = [p for p in sys.path if isinstance(p, str)]
+        limits = {str(r): resource.getrlimit(r) for r in _INHERITED_LIMITS}
         request = {"target": target, "payload": payload, "env": dict(os.environ),
-                   "cwd": os.getcwd(), "sys_path": paths}  # fmt: skip
+                   "cwd": os.getcwd(), "sys_path": paths, "limits": limits}  # fmt: skip
         message = json.dumps(request).encode("utf-8")
         if len(message) > REQUEST_BYTES:  # this child only: the launcher serves on
             too_large = f"a request of {len(message)} bytes (at most {REQUEST_BYTES})"
@@ -395,6 +404,9 @@ def _child(request: dict[str, Any], fds: list[int], sockets: list[socket.socket]
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        for limit, (soft, hard) in request["limits"].items():  # as a fresh child inherits them
+            with contextlib.suppress(OSError, ValueError):  # not above the launcher's own hard
+                resource.setrlimit(int(limit), (soft, hard))
         sys.path[:] = request["sys_path"]
         sys.argv[:] = ["-c"]  # as ``python -c CODE`` has it, not the launcher's arguments
         module, _, name = request["target"].partition(":")

@@ -333,3 +333,18 @@ def test_a_child_that_never_ends_is_still_killed_through_its_pidfd_once_its_laun
     child.kill()  # its pidfd is closed with its end: nothing is signalled
     sock.close()
     launcher.close()
+
+
+def test_a_child_takes_the_resource_limits_its_requester_has_now(shared: Launcher) -> None:
+    """A fresh interpreter inherited its parent's limits at its start; a fork inherits the
+    launcher's, of the launcher's start. A limit the host set since (a file size, descriptors,
+    memory for children that get no data limit of their own) must bind the children too."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    lowered = 1 << 40 if soft == resource.RLIM_INFINITY else soft - 1
+    resource.setrlimit(resource.RLIMIT_FSIZE, (lowered, hard))
+    try:
+        child, sock = _launch(shared)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert _report(sock)["fsize"] == [lowered, hard]
+    assert _finish(child, sock) == 0

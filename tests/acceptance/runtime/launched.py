@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import sys
@@ -25,6 +26,7 @@ def report(fds: list[int], payload: dict[str, Any]) -> None:
             "sys_path": sys.path, "sqlalchemy": "sqlalchemy" in sys.modules,
             "stdin": os.readlink("/proc/self/fd/0"), "record_id": new_id(),
             "argv": sys.argv, "payload": payload,
+            "fsize": resource.getrlimit(resource.RLIMIT_FSIZE),
         }  # fmt: skip
         stream.write(json.dumps(seen).encode() + b"\n")
         stream.flush()
