@@ -12,8 +12,9 @@ the launcher imports modules and nothing else. It never loads V8 (a ``MiniRacer`
 across ``fork()`` hangs; it refuses to fork once ``py_mini_racer`` is imported or more than
 one thread runs, and the requester then starts a fresh interpreter), holds no connection, and
 opens no file of its own. Its child closes every descriptor but the ones passed with the
-request, reads stdin from ``/dev/null``, takes the requester's environment, working folder
-and ``sys.path`` (sent as data, as ``subprocess`` would pass them), starts a new session
+request, reads stdin from ``/dev/null``, takes the requester's environment, working folder,
+``sys.path`` and resource limits (sent as data, as ``subprocess`` would pass them — the
+launcher's own are those of its start), starts a new session
 (as ``start_new_session=True`` did: a terminal's Ctrl-C goes to the supervisor alone), and
 never returns into the launcher's code (it ends with ``os._exit``). Python reseeds
 :mod:`random` in a forked child, and sysjobs' id sources draw their per-process part again
@@ -29,14 +30,17 @@ lowest layer that both the worker supervisor and the script child's parent impor
 nothing of what it preloads but module names.
 
 The protocol: requests travel over a ``SOCK_SEQPACKET`` socket pair, one message each, with
-descriptors passed by ``SCM_RIGHTS``: a status socket of the request's own, the requester's
-stdout and stderr (or a pipe end instead of stderr), and the child's own descriptors (a
-control socket, a script child's socket). The launcher answers on the status socket with the
-child's pid and a pidfd (so the requester can signal exactly that process, never a reused
-pid), reaps the child when it ends and sends its exit status there (``-N`` for a death by
-signal N, as :class:`subprocess.Popen` says). :class:`LaunchedChild` is the requester's
-handle, with what a supervisor and a :class:`~sysjobs.runtime.process.ProcessSandbox` use of
-:class:`subprocess.Popen`.
+descriptors passed by ``SCM_RIGHTS``: a status socket of the request's own, a pipe's read
+end, the requester's stdout and stderr (or a pipe end instead of stderr), and the child's own
+descriptors (a control socket, a script child's socket). The launcher answers on the status
+socket with the child's pid and a pidfd (so the requester can signal exactly that process,
+never a reused pid); the requester then writes a byte on the pipe, and only then does the
+child run its target — a child whose requester never got its handle ends without running
+(else it would serve, unseen, on the very descriptors the requester hands to the fresh
+interpreter it starts instead). The launcher reaps the child when it ends and sends its exit
+status there (``-N`` for a death by signal N, as :class:`subprocess.Popen` says).
+:class:`LaunchedChild` is the requester's handle, with what a supervisor and a
+:class:`~sysjobs.runtime.process.ProcessSandbox` use of :class:`subprocess.Popen`.
 
 The supervisor is no longer the child's parent: a child watches its control socket (its end
 comes when the supervisor closes it or dies) rather than ``os.getppid()``.
@@ -51,10 +55,12 @@ its end is known from its pidfd.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import importlib
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -78,8 +84,15 @@ LOST_STATUS = 256
 #: machine) before it is taken as hung: killed, and the request falls back.
 ANSWER_TIMEOUT_S = 30.0
 #: Largest request (the requester's environment and ``sys.path`` included): one datagram,
-#: within the socket's send buffer. A larger one is started as a fresh interpreter.
+#: within the socket's send buffer. A larger one is started as a fresh interpreter — as is
+#: one within it that a host's smaller buffer (``net.core.wmem_default``) refuses.
 REQUEST_BYTES = 128 * 1024
+#: The resource limits a child takes from its requester at its start, as a fresh interpreter
+#: would inherit them (the launcher's are those of its own start).
+_INHERITED_LIMITS = (
+    resource.RLIMIT_AS, resource.RLIMIT_CORE, resource.RLIMIT_CPU, resource.RLIMIT_DATA,
+    resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_NPROC, resource.RLIMIT_STACK,
+)  # fmt: skip
 #: Room for any message received (a request, an answer).
 _MESSAGE_BYTES = 1 << 20
 
@@ -201,23 +214,39 @@ class Launcher:
         if not self.available:
             raise LauncherUnavailable("the launcher is gone")
         paths = [p for p in sys.path if isinstance(p, str)]
+        limits = {str(r): resource.getrlimit(r) for r in _INHERITED_LIMITS}
         request = {"target": target, "payload": payload, "env": dict(os.environ),
-                   "cwd": os.getcwd(), "sys_path": paths}  # fmt: skip
+                   "cwd": os.getcwd(), "sys_path": paths, "limits": limits}  # fmt: skip
         message = json.dumps(request).encode("utf-8")
         if len(message) > REQUEST_BYTES:  # this child only: the launcher serves on
             too_large = f"a request of {len(message)} bytes (at most {REQUEST_BYTES})"
             raise LauncherUnavailable(too_large)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        with theirs, contextlib.ExitStack() as stack:
-            std = [_std_fd(1, stack), stderr if stderr is not None else _std_fd(2, stack)]
-            try:
-                with self._lock:
-                    socket.send_fds(self._requests, [message], [theirs.fileno(), *std, *fds])
-            except OSError as exc:
-                ours.close()
-                self._give_up()
-                raise LauncherUnavailable("the launcher is gone") from exc
-        return self._answer(ours)
+        # The child calls ``target`` only once a byte comes on ``wait``: once we hold its
+        # handle. Should we get none (the launcher hung or died after the fork, or we are out
+        # of descriptors), it ends untouched — never a child of ours we cannot see, holding
+        # ``fds`` that the caller passes on to the fresh interpreter it starts instead.
+        wait, go = os.pipe()
+        with contextlib.ExitStack() as stack:
+            stack.callback(os.close, go)
+            with theirs, contextlib.ExitStack() as sent:
+                sent.callback(os.close, wait)
+                std = [_std_fd(1, sent), stderr if stderr is not None else _std_fd(2, sent)]
+                try:
+                    with self._lock:
+                        socket.send_fds(self._requests, [message],
+                                        [theirs.fileno(), wait, *std, *fds])  # fmt: skip
+                except OSError as exc:
+                    ours.close()
+                    if exc.errno == errno.EMSGSIZE:  # past the socket's buffer: this one only
+                        too_large = f"a request of {len(message)} bytes (past the socket's buffer)"
+                        raise LauncherUnavailable(too_large) from exc
+                    self._give_up()
+                    raise LauncherUnavailable("the launcher is gone") from exc
+            child = self._answer(ours)
+            with contextlib.suppress(OSError):  # it died already: its status says so
+                os.write(go, b"g")
+        return child
 
     def _answer(self, status: socket.socket) -> LaunchedChild:
         """The launcher's answer on ``status``: the child's pid and pidfd."""
@@ -303,16 +332,18 @@ def serve(fd: int, preload: Sequence[str]) -> None:
 def _take_request(requests: socket.socket, children: dict[int, tuple[int, socket.socket]]) -> bool:
     """Receive one request and fork its child; False at the end of the requests."""
     try:
-        message, fds, _flags, _addr = socket.recv_fds(requests, _MESSAGE_BYTES, 64)
+        message, fds, flags, _addr = socket.recv_fds(requests, _MESSAGE_BYTES, 64)
     except OSError:
         return False
-    if not message:
+    if not message or not fds:  # the end, or not even a status socket came (out of descriptors)
         for fd in fds:
             os.close(fd)
-        return False
+        return bool(message)
     status = socket.socket(fileno=fds[0])
     refusal = _refusal()
-    if refusal or len(fds) < 3:
+    if flags & socket.MSG_CTRUNC:  # at its descriptor limit: the child would lack some
+        refusal = "the launcher is out of descriptors"
+    if refusal or len(fds) < 4:
         with contextlib.suppress(OSError):
             status.send(json.dumps({"refused": refusal or "a malformed request"}).encode())
         status.close()
@@ -356,7 +387,7 @@ def _child(request: dict[str, Any], fds: list[int], sockets: list[socket.socket]
     """In the forked child: become what a fresh interpreter would be, then run the target."""
     code = 1
     try:
-        out, err, *own = fds
+        wait, out, err, *own = fds
         for sock in sockets:  # their numbers are closed below, never by a collected object
             sock.detach()
         os.setsid()
@@ -364,12 +395,18 @@ def _child(request: dict[str, Any], fds: list[int], sockets: list[socket.socket]
         os.dup2(devnull, 0)
         os.dup2(out, 1)
         os.dup2(err, 2)
-        for fd in {int(n) for n in os.listdir("/proc/self/fd")} - {0, 1, 2, *own}:
+        for fd in {int(n) for n in os.listdir("/proc/self/fd")} - {0, 1, 2, wait, *own}:
             with contextlib.suppress(OSError):
                 os.close(fd)
+        if os.read(wait, 1) != b"g":  # its requester holds no handle on it: it never runs
+            os._exit(1)
+        os.close(wait)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        for limit, (soft, hard) in request["limits"].items():  # as a fresh child inherits them
+            with contextlib.suppress(OSError, ValueError):  # not above the launcher's own hard
+                resource.setrlimit(int(limit), (soft, hard))
         sys.path[:] = request["sys_path"]
         sys.argv[:] = ["-c"]  # as ``python -c CODE`` has it, not the launcher's arguments
         module, _, name = request["target"].partition(":")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import sys
@@ -24,7 +25,8 @@ def report(fds: list[int], payload: dict[str, Any]) -> None:
             "own": fds, "cwd": os.getcwd(), "marker": os.environ.get("SYSJOBS_LAUNCH_MARKER"),
             "sys_path": sys.path, "sqlalchemy": "sqlalchemy" in sys.modules,
             "stdin": os.readlink("/proc/self/fd/0"), "record_id": new_id(),
-            "argv": sys.argv,
+            "argv": sys.argv, "payload": payload,
+            "fsize": resource.getrlimit(resource.RLIMIT_FSIZE),
         }  # fmt: skip
         stream.write(json.dumps(seen).encode() + b"\n")
         stream.flush()
