@@ -20,8 +20,11 @@ never returns into the launcher's code (it ends with ``os._exit``). Python resee
 :mod:`random` in a forked child, and sysjobs' id sources draw their per-process part again
 when they see another pid; two children of one launcher share no connection, file or state
 but the imported modules. What a fork cannot renew they do share, as any zygote's children:
-the launcher's address-space layout and its ``str`` hash seed — nothing secret is made of
-either.
+the launcher's address-space layout and its ``str`` hash seed. The layout matters to an
+attacker who can crash a child and try again (probing a layout a memory bug needs): a child
+that crashes — ends non-zero without its owner asking — makes the launcher :meth:`renew`
+itself, so the next child is forked from a fresh interpreter with a fresh layout, as every
+replacement was before the launcher; the hash seed is not observable from a script.
 
 Who owns it: whoever starts it (``sysjobs worker``, ``sysjobs serve``, a test session) and
 passes it explicitly to what starts children (``WorkerProcesses(…, launcher=…)``,
@@ -69,7 +72,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 #: What the launcher's interpreter runs: the parent's ``sys.path``, then :func:`serve`.
@@ -105,11 +108,16 @@ class LaunchedChild:
     """A child forked by the launcher: ``pid``, ``returncode`` (``-N``: signal N), ``poll``,
     ``wait(timeout)``, ``kill``, ``terminate``, ``send_signal`` — as :class:`subprocess.Popen`."""
 
-    def __init__(self, pid: int, pidfd: int, status: socket.socket) -> None:
+    def __init__(
+        self, pid: int, pidfd: int, status: socket.socket,
+        on_crash: Callable[[], None] | None = None,
+    ) -> None:  # fmt: skip
         self.pid = pid
         self.returncode: int | None = None
         self._pidfd = pidfd
         self._status: socket.socket | None = status
+        self._on_crash = on_crash
+        self._signalled = False  # its owner sent it a signal: an end it asked for
         self._lock = threading.Lock()  # a kill from one thread, a poll from another
 
     def poll(self) -> int | None:
@@ -126,6 +134,7 @@ class LaunchedChild:
     def send_signal(self, signum: int) -> None:
         with self._lock:
             if self.returncode is None:  # the pidfd still names this very process
+                self._signalled = True
                 with contextlib.suppress(OSError):
                     signal.pidfd_send_signal(self._pidfd, signum)
 
@@ -162,12 +171,16 @@ class LaunchedChild:
 
     def _finish(self, code: int) -> None:
         with self._lock:
-            if self.returncode is None:
-                self.returncode = code
-                os.close(self._pidfd)
-                if self._status is not None:
-                    self._status.close()
-                    self._status = None
+            if self.returncode is not None:
+                return
+            self.returncode = code
+            os.close(self._pidfd)
+            if self._status is not None:
+                self._status.close()
+                self._status = None
+            crashed = code not in (0, LOST_STATUS) and not self._signalled
+        if crashed and self._on_crash is not None:
+            self._on_crash()
 
 
 class Launcher:
@@ -175,12 +188,13 @@ class Launcher:
     :meth:`close` it. Thread-safe; usable by several supervisors and sandboxes at once."""
 
     def __init__(
-        self, proc: subprocess.Popen[bytes], requests: socket.socket,
-        answer_timeout_s: float = ANSWER_TIMEOUT_S,
-    ) -> None:  # fmt: skip
-        self.proc = proc
+        self, preload: Sequence[str], answer_timeout_s: float = ANSWER_TIMEOUT_S
+    ) -> None:
+        self.preload = tuple(preload)
         self.answer_timeout_s = answer_timeout_s
-        self._requests = requests
+        self.proc, self._requests = _spawn(self.preload)
+        #: Interpreters retired by :meth:`renew`, serving out the children they started.
+        self._retired: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
         self._gone = False
 
@@ -190,14 +204,23 @@ class Launcher:
     ) -> Launcher:
         """Start a launcher that imports ``preload`` (modules that load no V8) ahead; one
         that does not answer a request within ``answer_timeout_s`` is taken as hung."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        with theirs:
-            paths = [p for p in sys.path if isinstance(p, str)]
-            command = [sys.executable, "-c", _ENTRY, str(theirs.fileno()), json.dumps(paths),
-                       json.dumps(list(preload))]  # fmt: skip
-            proc = subprocess.Popen(command, pass_fds=(theirs.fileno(),),
-                                    stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-        return cls(proc, ours, answer_timeout_s)
+        return cls(preload, answer_timeout_s)
+
+    def renew(self) -> None:
+        """Fork later children from a fresh interpreter — a fresh address-space layout.
+
+        Called when a child it started crashed (ended non-zero, unasked): every child of one
+        interpreter shares its layout, so a script that crashes its process on purpose could
+        otherwise probe that layout again and again; now each crash meets a new one, as with
+        fresh interpreters. The interpreter retired serves out the children it started
+        (their exit statuses included), then ends."""
+        with self._lock:
+            if self._gone:
+                return
+            retired, requests = self.proc, self._requests
+            self.proc, self._requests = _spawn(self.preload)
+            requests.close()  # the retired one takes no request more
+            self._retired = [p for p in self._retired if p.poll() is None] + [retired]
 
     @property
     def available(self) -> bool:
@@ -271,7 +294,7 @@ class Launcher:
             status.close()
             self._give_up()  # dead, hung, or refusing for good (what it loaded stays loaded)
             raise LauncherUnavailable(reply.get("refused", "the launcher did not answer"))
-        return LaunchedChild(int(reply["pid"]), pidfds[0], status)
+        return LaunchedChild(int(reply["pid"]), pidfds[0], status, on_crash=self.renew)
 
     def _give_up(self) -> None:
         """Use it no more; a hung launcher is ended (and reaped)."""
@@ -281,20 +304,35 @@ class Launcher:
         self.proc.wait()
 
     def close(self) -> None:
-        """End the launcher (the children it started go on)."""
-        self._gone = True
-        self._requests.close()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        """End the launcher: it takes no request more and serves out its children for up to
+        5 s (the children go on past it; the status of one that ends later is lost)."""
+        with self._lock:
+            self._gone = True
+            self._requests.close()
+        for proc in [self.proc, *self._retired]:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def __enter__(self) -> Launcher:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _spawn(preload: Sequence[str]) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """A launcher's interpreter importing ``preload``, and our end of its requests."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with theirs:
+        paths = [p for p in sys.path if isinstance(p, str)]
+        command = [sys.executable, "-c", _ENTRY, str(theirs.fileno()), json.dumps(paths),
+                   json.dumps(list(preload))]  # fmt: skip
+        proc = subprocess.Popen(command, pass_fds=(theirs.fileno(),),
+                                stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    return proc, ours
 
 
 def _std_fd(fd: int, stack: contextlib.ExitStack) -> int:
@@ -321,12 +359,15 @@ def serve(fd: int, preload: Sequence[str]) -> None:
     gc.freeze()  # the children share these pages: no collection of theirs touches them
     requests = socket.socket(fileno=fd)
     children: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, status socket)
-    while True:
-        for ready in select.select([requests.fileno(), *children], [], [])[0]:
+    taking = True
+    while taking or children:
+        watched = [requests.fileno()] if taking else []
+        for ready in select.select([*watched, *children], [], [])[0]:
             if ready in children:
                 _report(ready, *children.pop(ready))
             elif not _take_request(requests, children):
-                os._exit(0)  # the owner closed its end (or died)
+                taking = False  # the owner closed its end (or died): serve out the children
+    os._exit(0)
 
 
 def _take_request(requests: socket.socket, children: dict[int, tuple[int, socket.socket]]) -> bool:

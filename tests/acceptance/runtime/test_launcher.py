@@ -181,3 +181,50 @@ def test_a_hung_launcher_is_ended_and_the_request_refused() -> None:
         with pytest.raises(LauncherUnavailable, match="did not answer"):
             _launch(hung)  # (a stopped launcher forks nothing: no child is left behind)
         assert not hung.available and hung.proc.returncode == -signal.SIGKILL
+
+
+def _libc_base(pid: int) -> str:
+    """Where the C library is mapped in ``pid`` (the address-space layout's witness)."""
+    with open(f"/proc/{pid}/maps") as maps:
+        return next(line.split("-")[0] for line in maps if "libc.so" in line or "libc-" in line)
+
+
+def test_a_child_that_crashes_makes_the_next_one_fork_from_a_fresh_interpreter() -> None:
+    # A script that crashes its process on purpose must not probe one layout again and again:
+    # after a crash the next child has a new parent and a new layout; the retired
+    # interpreter still reports its own children's ends, then ends.
+    with Launcher.start(("sqlalchemy",)) as own:
+        first_parent = own.proc
+        held, held_sock, held_seen = _launch(own)  # a child of the first interpreter, alive
+        crashing, sock, seen = _launch(own, end="abort")
+        layout = _libc_base(seen["pid"])
+        _end(sock)
+        assert crashing.wait(60) == -signal.SIGABRT
+        assert own.proc is not first_parent and own.available
+        after, sock_after, seen_after = _launch(own)
+        assert seen_after["ppid"] == own.proc.pid != first_parent.pid
+        if Path("/proc/sys/kernel/randomize_va_space").read_text().strip() != "0":
+            assert _libc_base(seen_after["pid"]) != layout
+        _end(sock_after)
+        assert after.wait(60) == 0
+        assert held_seen["ppid"] == first_parent.pid and first_parent.poll() is None
+        _end(held_sock)
+        assert held.wait(60) == 0  # its status, from the retired interpreter
+        assert first_parent.wait(60) == 0  # which then ends
+
+
+def test_a_child_ending_well_or_ended_by_its_owner_keeps_the_interpreter() -> None:
+    with Launcher.start(("sqlalchemy",)) as own:
+        parent = own.proc
+        done, sock, _seen = _launch(own)
+        _end(sock)
+        assert done.wait(60) == 0
+        killed, sock, _seen = _launch(own)
+        killed.kill()
+        assert killed.wait(60) == -signal.SIGKILL
+        sock.close()
+        stopped, sock, _seen = _launch(own)
+        stopped.terminate()
+        assert stopped.wait(60) == -signal.SIGTERM
+        sock.close()
+        assert own.proc is parent
