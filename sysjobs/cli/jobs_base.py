@@ -6,6 +6,7 @@ connection): it becomes one ``code: message`` line, like every other error of th
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -185,8 +186,23 @@ def open_or_fail(opener: Callable[[], T], db: str | None) -> T:
         raise
     except (ValueError, OSError) as exc:
         fail("badRequest", f"cannot open the database or app: {exc}")
-    except Exception as exc:  # e.g. the database server refuses the connection
+    except Exception as exc:
+        if not _from_the_database(exc):
+            raise  # a fault of sysjobs' own: systemException, with its type (cli.main)
         fail("databaseError", f"cannot open {db or 'the default database'}: {_first(exc)}")
+
+
+def _from_the_database(exc: Exception) -> bool:
+    """Whether ``exc`` came from the database, its driver or its migrations — the server
+    refused the connection, a file is not a database… — which ``databaseError`` names; any
+    other exception is a fault of sysjobs' own code and must not read as the user's database.
+    The modules are looked up, not imported: an error of one never imported cannot be here."""
+    kinds = [
+        getattr(sys.modules.get(name), attr, None)
+        for name, attr in (("sqlalchemy.exc", "SQLAlchemyError"), ("sqlite3", "Error"),
+                           ("psycopg", "Error"), ("alembic.util.exc", "CommandError"))
+    ]  # fmt: skip
+    return isinstance(exc, tuple(kind for kind in kinds if isinstance(kind, type)))
 
 
 def _first(exc: BaseException) -> str:

@@ -124,6 +124,22 @@ def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1
 
 
+def test_a_fault_of_sysjobs_while_opening_is_a_system_exception_not_the_databases(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug met while the database opens must not send the user to debug their database.
+    from sysjobs.jobs import Engine
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise TypeError("open() got an unexpected keyword argument 'x'")
+
+    monkeypatch.setattr(Engine, "open", broken)
+    done = cli("jobs", "stats")
+    assert done.returncode == 2
+    assert done.stderr == ("systemException: TypeError: open() got an unexpected keyword "
+                           "argument 'x' (SYSJOBS_DEBUG=1 shows the traceback)\n")  # fmt: skip
+
+
 def test_an_unexpected_failure_is_one_line_unless_debugging(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
