@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import signal
 
-from sysjobs.runtime import Limits, Outcome
+from sysjobs.runtime import Limits, Outcome, RunResult
 from sysjobs.runtime.launcher import Launcher
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
 from sysjobs.worker.processes import LAUNCH_PRELOAD
@@ -22,6 +22,17 @@ BUFFER_BOMB = "var keep = []; for (;;) keep.push(new ArrayBuffer(64 * 1024 * 102
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as stat:
         return int(stat.read().rpartition(")")[2].split()[1])
+
+
+#: A script that says it started, then runs until its child is ended under it.
+SPINS = "log('started'); for (;;) {}"
+
+
+def _ended_while_running(sandbox: ProcessSandbox, pid: int, signum: int) -> RunResult:
+    """A run during which its child ``pid`` gets ``signum``: sent once the script's first
+    line arrived, so the child dies inside the run, never between two runs (a child found
+    dead as a run starts is replaced without a word, and that run is not a crash)."""
+    return sandbox.run(SPINS, log_sink=lambda _line: os.kill(pid, signum))
 
 
 def _runs(sandbox: ProcessSandbox) -> int:
@@ -53,8 +64,7 @@ def test_a_forked_script_child_keeps_its_data_limit(launcher: Launcher) -> None:
 def test_a_forked_script_child_that_crashed_is_told_so_and_replaced(launcher: Launcher) -> None:
     with ProcessSandbox(FACTORY, LIMITS, launcher=launcher) as sandbox:
         first = _runs(sandbox)
-        os.kill(first, signal.SIGSEGV)
-        result = sandbox.run("1")
+        result = _ended_while_running(sandbox, first, signal.SIGSEGV)
         assert result.outcome is Outcome.CRASHED
         assert result.error is not None and "signal 11" in result.error.message
         assert _runs(sandbox) != first
@@ -68,8 +78,7 @@ def test_a_killed_launcher_makes_the_next_script_child_a_fresh_interpreter() -> 
         own.proc.kill()
         own.proc.wait()
         assert _runs(sandbox) == first  # the child goes on without its launcher
-        os.kill(first, signal.SIGKILL)
-        result = sandbox.run("1")
+        result = _ended_while_running(sandbox, first, signal.SIGKILL)
         assert result.outcome is Outcome.CRASHED  # how it ended only its launcher knew
         assert result.error is not None and "its launcher died" in result.error.message
         fresh = _runs(sandbox)
