@@ -51,7 +51,16 @@ def test_a_failing_handler_finishes_the_job_with_errors_and_the_reason(eng: Engi
     assert _messages(eng, job.id) == ["Job failed: RuntimeError: boom"]
 
 
-def test_stop_then_resume_continues_from_the_checkpoint(eng: Engine) -> None:
+def test_stop_then_resume_continues_from_the_checkpoint(db_url: str) -> None:
+    """The engine's clock stands still: the 1 s lease never runs out under the test. With
+    time moving, a heartbeat held off past the lease on a loaded machine let another slot
+    take the job, and fencing then refused the first attempt's last line (as it must)."""
+    clock = ManualClock(start_ms=time.time_ns() // 1_000_000)
+    with open_engine(db_url, replace(FAST, clock=clock)) as eng:
+        _stop_then_resume(eng)
+
+
+def _stop_then_resume(eng: Engine) -> None:
     job = eng.enqueue("STEPPER", {"steps": 40, "step_s": 0.02})
     with running_pool(eng) as pool:
         eng.wait(job.id, ["RUNNING"], 10)
