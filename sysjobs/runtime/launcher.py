@@ -352,9 +352,13 @@ def _std_fd(fd: int, stack: contextlib.ExitStack) -> int:
 def serve(fd: int, preload: Sequence[str]) -> None:
     """The launcher's loop: import ``preload``, then fork a child per request and report
     each child's exit status; end when the owner closes its end."""
-    for name in preload:
-        with contextlib.suppress(Exception):  # the child reports a broken module itself
-            importlib.import_module(name)
+    gc.disable()  # importing makes no garbage to speak of, and each collection walked it all
+    try:
+        for name in preload:
+            with contextlib.suppress(Exception):  # the child reports a broken module itself
+                importlib.import_module(name)
+    finally:
+        gc.enable()
     gc.collect()
     gc.freeze()  # the children share these pages: no collection of theirs touches them
     requests = socket.socket(fileno=fd)

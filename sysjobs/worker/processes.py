@@ -61,7 +61,8 @@ from sysjobs.worker.served import ServedApp
 
 log = logging.getLogger(__name__)
 #: What a child runs: read the config, take the parent's import path, serve.
-CHILD_CODE = (
+CHILD_CODE = (  # the collector is off until the start-up is built (``_freeze_start_up``)
+    "import gc; gc.disable(); "
     "import json, sys; config = json.load(sys.stdin); sys.path[:] = config.pop('sys_path'); "
     "from sysjobs.worker.processes import child_entry; child_entry(config)"
 )
@@ -200,7 +201,10 @@ def _freeze_start_up() -> None:
     the garbage collector's sight: it lives as long as the process, and each collection
     would otherwise walk it again while the jobs allocate. A no-op job's worker CPU fell
     8-15 % with this (bench/README.md, "Eleventh round"); objects made later are collected
-    as before."""
+    as before. A fresh interpreter built all that with the collector off
+    (:data:`CHILD_CODE`): each collection while importing walked every module object made
+    so far, ~10 % of the imports' CPU."""
+    gc.enable()
     gc.collect()
     gc.freeze()
 

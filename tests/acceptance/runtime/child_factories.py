@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from sysjobs.errors import BadRequest
@@ -19,4 +20,10 @@ def breaks() -> Sandbox:
 
 def announces(events: Callable[[str], None]) -> Sandbox:
     events("built")
+    return core_sandbox(pool_size=0)
+
+
+def announces_gc(events: Callable[[str], None]) -> Sandbox:
+    """Says whether the child collects garbage and froze its imports, as it builds."""
+    events(f"collecting={gc.isenabled()} frozen={gc.get_freeze_count() > 0}")
     return core_sandbox(pool_size=0)

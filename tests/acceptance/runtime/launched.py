@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -27,6 +28,7 @@ def report(fds: list[int], payload: dict[str, Any]) -> None:
             "stdin": os.readlink("/proc/self/fd/0"), "record_id": new_id(),
             "argv": sys.argv, "payload": payload,
             "fsize": resource.getrlimit(resource.RLIMIT_FSIZE),
+            "gc_enabled": gc.isenabled(), "gc_frozen": gc.get_freeze_count(),
         }  # fmt: skip
         stream.write(json.dumps(seen).encode() + b"\n")
         stream.flush()

@@ -55,6 +55,19 @@ def test_a_launched_child_is_the_launchers_own_in_a_session_of_its_own(launcher:
     assert seen["sqlalchemy"]  # imported ahead, by the launcher
 
 
+def test_a_launched_child_collects_garbage_and_leaves_what_its_launcher_imported_alone(
+    launcher: Launcher,
+) -> None:
+    """The launcher imports with the collector paused (~10 % of its start), then turns it
+    back on and freezes what it imported: its children collect their own garbage as any
+    process does, and never walk the shared modules."""
+    child, sock, seen = _launch(launcher)
+    _end(sock)
+    assert child.wait(60) == 0
+    assert seen["gc_enabled"] is True
+    assert seen["gc_frozen"] > 10_000  # sqlalchemy's objects among them
+
+
 def test_a_launched_child_holds_only_its_standard_streams_and_what_was_passed(
     launcher: Launcher,
 ) -> None:

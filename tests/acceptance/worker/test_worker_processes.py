@@ -72,6 +72,28 @@ def test_a_worker_process_runs_jobs_of_types_registered_by_the_setup_hook(
     assert done.results == {"echo": "from a child"}
 
 
+def test_a_worker_process_collects_garbage_once_started_whether_forked_or_fresh(
+    eng: Engine, workers: WorkerProcesses, module_db_url: str
+) -> None:
+    """A fresh interpreter imports and builds its start-up with the collector off (~10 % of
+    its imports' CPU), then turns it on and freezes the start-up, as the launcher does
+    before it forks: a worker process left collecting nothing would grow with every
+    reference cycle its jobs make."""
+    forked = eng.wait(eng.enqueue("GC_STATE", {}).id, ["FINISHED"], 60)
+    workers.pause()  # the module's (forked) process takes no job until the fresh one is done
+    try:
+        config = WorkerConfig(module_db_url, concurrency=1, lease_s=2.0, setup=SETUP)
+        fresh = WorkerProcesses(config, processes=1).start()
+        try:
+            started_fresh = eng.wait(eng.enqueue("GC_STATE", {}).id, ["FINISHED"], 60)
+        finally:
+            fresh.stop(timeout_s=10)
+    finally:
+        workers.resume()
+    for done in (forked, started_fresh):
+        assert done.results == {"collecting": True, "frozen": True}
+
+
 def test_sigkill_mid_job_ends_the_job_with_the_reason_and_keeps_its_logs(
     eng: Engine, workers: WorkerProcesses
 ) -> None:

@@ -6,6 +6,7 @@ Importable by path so worker *processes* (spawned) can register them too:
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 
@@ -71,6 +72,11 @@ def stubborn(ctx: JobContext, data: Sleep) -> None:
     ctx.log_info("woke up")
 
 
+def gc_state(ctx: JobContext, _data: Empty) -> None:
+    """Says whether this process collects garbage and holds a frozen start-up."""
+    ctx.set_results({"collecting": gc.isenabled(), "frozen": gc.get_freeze_count() > 0})
+
+
 TYPES = [
     JobType("NOOP", Empty, noop),
     JobType("RECORD_RUN", Empty, record_run),
@@ -80,6 +86,7 @@ TYPES = [
     JobType("STUBBORN", Sleep, stubborn),
     JobType("STUBBORN_IDEMPOTENT", Sleep, stubborn, idempotent=True),
     JobType("HEAVY", Empty, noop, queue="heavy"),
+    JobType("GC_STATE", Empty, gc_state),
 ]
 
 
