@@ -59,6 +59,8 @@ def test_a_worker_paused_past_its_lease_cannot_write_after_resuming(
             assert not ended.has_errors and (ended.results or {})["pid"] != paused
             steps = [m for _, _, m in lines_by_pid(engine, job.id) if " step " in m]
             assert steps[-1] == "unit 1 step 40"
-        else:  # not idempotent: ended once, with the reason
-            assert ended.has_errors and ended.results in (None, {})
+        else:  # not idempotent: ended once, with the reason, in its results too
+            error = (ended.results or {}).get("error") or {}
+            assert ended.has_errors and error.get("code") == "systemException", ended.results
+            assert str(error.get("message", "")).startswith("Job lost: "), ended.results
         audit(db_url, [job.id]).assert_clean()
