@@ -189,6 +189,7 @@ class WorkerPool:
         self._closed.set()
         for thread in self._threads[1:]:
             thread.join(timeout=5.0)
+        self._slots.join(timeout_s=5.0)  # the parked slots' threads have ended
         self.registration.remove()
 
     def pause(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -30,12 +31,14 @@ T = TypeVar("T")
 class _Parked(Generic[T]):
     """A parked thread's mailbox: ``handed`` is released once ``item`` is set (None: end)."""
 
-    __slots__ = ("handed", "item")
+    __slots__ = ("handed", "item", "thread")
 
     def __init__(self) -> None:
         self.handed = threading.Lock()
         self.handed.acquire()
         self.item: T | None = None
+        #: The thread that waits on it (set before the box is handed anything).
+        self.thread: threading.Thread | None = None
 
 
 class SlotThreads(Generic[T]):
@@ -48,17 +51,19 @@ class SlotThreads(Generic[T]):
         self._parking = threading.Condition(self._lock)  # notified as a thread parks
         self._parked: list[_Parked[T]] = []
         self._closed = False
+        self._ending: list[threading.Thread] = []  # woken by close(), for join()
         self._numbers = itertools.count(1)
 
     def start(self, count: int) -> None:
         """Start ``count`` threads, parked (ready to be handed work) when this returns."""
         for _ in range(count):
             box: _Parked[T] = _Parked()
+            box.thread = self._start(box, None)
             with self._lock:
                 if self._closed:
+                    box.handed.release()  # (item None: the thread ends)
                     return
                 self._parked.append(box)
-            self._start(box, None)
 
     def hand(self, item: T) -> None:
         """Run ``item`` in a parked thread, or in a new one when none is parked."""
@@ -87,15 +92,27 @@ class SlotThreads(Generic[T]):
         with self._lock:
             self._closed = True
             parked, self._parked = self._parked, []
+            self._ending += [box.thread for box in parked if box.thread is not None]
         for box in parked:
             box.handed.release()  # (item None: the thread ends)
 
-    def _start(self, box: _Parked[T] | None, item: T | None) -> None:
+    def join(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for the threads :meth:`close` woke to have ended (a
+        process left with one thread may fork its script children)."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            ending, self._ending = self._ending, []
+        for thread in ending:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _start(self, box: _Parked[T] | None, item: T | None) -> threading.Thread:
         thread = threading.Thread(
             target=self._loop, args=(box, item), name=f"{self._name}-{next(self._numbers)}",
             daemon=True,
         )  # fmt: skip
         thread.start()
+        return thread
 
     def _loop(self, box: _Parked[T] | None, item: T | None) -> None:
         while True:
@@ -112,6 +129,7 @@ class SlotThreads(Generic[T]):
     def _park(self) -> _Parked[T] | None:
         """This thread's mailbox, parked; None once closed (the thread ends)."""
         box: _Parked[T] = _Parked()
+        box.thread = threading.current_thread()
         with self._lock:
             if self._closed:
                 return None

@@ -125,3 +125,14 @@ def test_an_item_handed_after_closing_runs_in_a_thread_that_then_ends() -> None:
         t.join(timeout=30)
     assert 7 in record.ran
     assert not _named("test-late")
+
+
+def test_join_returns_once_the_threads_closing_woke_have_ended() -> None:
+    record = Recorder()
+    slots: SlotThreads[int] = SlotThreads(record, "test-join")
+    slots.start(4)
+    threads = _named("test-join")
+    slots.close()
+    slots.join(timeout_s=30)
+    assert len(threads) == 4
+    assert not any(t.is_alive() for t in threads)
