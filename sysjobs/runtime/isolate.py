@@ -134,10 +134,11 @@ class DataMeter:
     read keeps the GIL: ``os.pread`` lets it go around the system call, and each release
     there was a hand-off to another thread and a wait to get it back — for a read of ~1 µs
     (measured: 4.6 voluntary context switches a JavaScript no-op run with ``os.pread``,
-    2.5 without, fa76a45's count; 10.9 and 7.9 on 32 threads). Reading statm never sleeps (counters, no lock the reader could wait on), so
-    libc's ``pread`` is called through ``PyDLL``, which keeps the GIL. Holding the GIL
-    also serialises the reads of the one descriptor (whose kernel side has a mutex of its
-    own), and each thread reads into its own buffer, so a read is never another's.
+    2.5 without, fa76a45's count; 10.9 and 7.9 on 32 threads). Reading statm never
+    sleeps (counters, no lock the reader could wait on), so libc's ``pread`` is called
+    through ``PyDLL``, which keeps the GIL. Holding the GIL also serialises the reads of
+    the one descriptor (whose kernel side has a mutex of its own), and each thread reads
+    into its own buffer, so a read is never another's.
     """
 
     def __init__(self) -> None:
@@ -153,20 +154,19 @@ class DataMeter:
         if fd is None:
             return 0
         try:
-            return int(self._statm(fd).split()[5]) * _PAGE_BYTES
+            if _GIL_HELD_PREAD is None:
+                statm = os.pread(fd, _STATM_BYTES, 0)
+            else:
+                buf = getattr(self._buffers, "buf", None)
+                if buf is None:
+                    buf = self._buffers.buf = ctypes.create_string_buffer(_STATM_BYTES)
+                n = _GIL_HELD_PREAD(fd, buf, _STATM_BYTES, 0)
+                if n < 0:
+                    return 0
+                statm = buf.raw[:n]
+            return int(statm.split()[5]) * _PAGE_BYTES
         except (OSError, IndexError, ValueError):
             return 0
-
-    def _statm(self, fd: int) -> bytes:
-        if _GIL_HELD_PREAD is None:
-            return os.pread(fd, _STATM_BYTES, 0)
-        buf = getattr(self._buffers, "buf", None)
-        if buf is None:
-            buf = self._buffers.buf = ctypes.create_string_buffer(_STATM_BYTES)
-        n = _GIL_HELD_PREAD(fd, buf, _STATM_BYTES, 0)
-        if n < 0:
-            raise OSError(ctypes.get_errno(), "pread of /proc/self/statm failed")
-        return buf.raw[:n]
 
     def close(self) -> None:
         fd, self._fd = self._fd, None

@@ -106,7 +106,8 @@ class Session:
         )  # fmt: skip
         try:
             outcome, value, error = self._execute(iso, ctx, source, globals or {}, timeout, name)
-            outcome, value, error = _flushed(ctx, (outcome, value, error))
+            if ctx.flushes:
+                outcome, value, error = _flushed(ctx, (outcome, value, error))
         finally:
             ctx.close()
         if outcome not in _KEEPS_ISOLATE:
@@ -248,7 +249,8 @@ class Session:
         self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
         timeout: float, name: str | None, each: _Items | None,
     ) -> Verdict:  # fmt: skip
-        envelope = self._envelope(iso, source, globals, timeout, name, each)
+        envelope = (iso.run_envelope(source, globals, timeout, name) if each is None
+                    else self._envelope(iso, source, globals, timeout, name, each))  # fmt: skip
         while envelope == _DIRTY:  # a recycled context failed its proof: another one
             iso.serving = False
             self._sandbox.reject(iso)
@@ -402,8 +404,8 @@ class _Items:
 
 
 def _canary_passes(iso: Isolate, ctx: CallContext) -> bool:
-    try:
-        iso.bridge.wait_idle(max(_CANARY_FLOOR_S, ctx.remaining()))
+    try:  # (the time left to the run's deadline, at least the floor)
+        iso.bridge.wait_idle(max(_CANARY_FLOOR_S, ctx.deadline - time.monotonic()))
     except ScriptTimeout:
         return False
     return True
