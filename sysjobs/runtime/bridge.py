@@ -403,7 +403,11 @@ class Bridge:
         (``ScriptTerminated``)."""
         self._running = task
         try:
-            if not _arrives(task, timeout_s, deadline):
+            if deadline is None:  # (one call fewer for a run: _arrives's first case)
+                arrived = task.arrived.acquire(timeout=-1 if timeout_s is None else timeout_s)
+            else:
+                arrived = _arrives(task, timeout_s, deadline)
+            if not arrived:
                 task.reason = task.reason or "timeout"
                 self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
                 if not task.arrived.acquire(timeout=cancel_wait_s):

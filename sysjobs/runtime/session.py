@@ -98,7 +98,11 @@ class Session:
             if self._log_sink is not None:
                 self._log_sink(line)
 
-        iso = self._isolate()
+        iso = self._iso
+        if iso is None:  # (the session's first run: nothing to check before taking one)
+            iso = self._iso = self._sandbox.take(self._domain)
+        else:
+            iso = self._isolate()
         ctx = CallContext(
             deadline=started + timeout, job_id=self._job_id, user=self._user, log_sink=sink,
             job_log=self._job_log, extras=dict(self._extras),
