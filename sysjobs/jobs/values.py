@@ -97,6 +97,20 @@ def escape_surrogates(text: str) -> str:
 _PLAIN = (bool, int, float)
 
 
+def _plain_record(value: Any) -> bool:
+    """Whether ``value`` is a flat dict of ASCII keys without NUL and plain values (None,
+    bool, int, float): no text in it to escape. A script job's results are most often
+    ``{"value": <a number>}``, and every job's end asks this of them."""
+    if type(value) is not dict:
+        return False
+    for key, item in value.items():
+        if type(key) is not str or not key.isascii() or "\0" in key:
+            return False
+        if item is not None and type(item) not in _PLAIN:
+            return False
+    return True
+
+
 def escape_surrogates_in(value: Any) -> Any:
     """``value`` (JSON data) with :func:`escape_surrogates` applied to every string and key,
     and each NUL character written as U+FFFD (as in log lines: PostgreSQL cannot turn
@@ -105,7 +119,7 @@ def escape_surrogates_in(value: Any) -> Any:
     The common case costs one ``json.dumps`` and two searches; only a value that holds a
     lone surrogate or a NUL is rebuilt (each surrogate written into the JSON text as an
     escaped backslash, so it reads back as the six characters ``\\udXXX``)."""
-    if value is None or type(value) in _PLAIN:  # no text in it: nothing to escape
+    if value is None or type(value) in _PLAIN or _plain_record(value):  # no text to escape
         return value
     text = json.dumps(value, ensure_ascii=False, default=str)
     nul = "\\u0000" in text

@@ -283,6 +283,13 @@ class Bridge:
         unit starts (the host call that ends one unit and starts the next).
         """
         self._check_usable()
+        return self._call(fn, args, timeout_s, then_canary, deadline)
+
+    def _call(
+        self, fn: Any, args: tuple[Any, ...], timeout_s: float | None, then_canary: bool,
+        deadline: Deadline | None,
+    ) -> Any:  # fmt: skip
+        """:meth:`call`, once the bridge was found usable."""
         ctx = self._ctx
         argv = self._arguments(args)
         func = ctx._python_to_value_handle(fn)
@@ -305,7 +312,7 @@ class Bridge:
         """
         self._check_usable()
         self._send(payload.encode("utf-16-le", "surrogatepass"))
-        return self.call(fn, timeout_s=timeout_s, then_canary=then_canary, deadline=deadline)
+        return self._call(fn, (), timeout_s, then_canary, deadline)
 
     def wait_idle(self, timeout_s: float) -> None:
         """Return once the isolate has run everything queued before now, including the
@@ -396,7 +403,11 @@ class Bridge:
         (``ScriptTerminated``)."""
         self._running = task
         try:
-            if not _arrives(task, timeout_s, deadline):
+            if deadline is None:  # (one call fewer for a run: _arrives's first case)
+                arrived = task.arrived.acquire(timeout=-1 if timeout_s is None else timeout_s)
+            else:
+                arrived = _arrives(task, timeout_s, deadline)
+            if not arrived:
                 task.reason = task.reason or "timeout"
                 self._dll.mr_cancel_task(self._ctx._ctx, task.task_id)
                 if not task.arrived.acquire(timeout=cancel_wait_s):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 #: How long a build waits for the open run windows to close before it goes ahead anyway.
 BUILD_WAIT_S = 0.1
@@ -35,36 +35,33 @@ class BuildGate:
     """Run windows and context builds of one sandbox, kept apart (see the module)."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._windows = 0  # run windows open
         self._pending = 0  # builds waiting for the open windows to close
         self._clean = 0  # builds running while no window is open
         self._mine = threading.local()  # how many windows this thread has open
+        self._window = _Window(self)
         #: Builds so far that no run window overlapped, and builds that went ahead while
         #: windows were open (their growth counted by those runs).
         self.counts = {"clean": 0, "overlapped": 0}
 
-    @contextmanager
-    def window(self) -> Iterator[None]:
-        """A run's data-growth window (the meter read before and after it)."""
-        cond = self._cond
-        with cond:
-            deadline = time.monotonic() + WINDOW_WAIT_S
-            while self._pending or self._clean:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                cond.wait(left)
-            self._windows += 1
-        self._mine.open = getattr(self._mine, "open", 0) + 1
-        try:
-            yield
-        finally:
-            self._mine.open -= 1
-            with cond:
-                self._windows -= 1
-                if self._windows == 0:
-                    cond.notify_all()
+    def window(self) -> AbstractContextManager[None]:
+        """A run's data-growth window (the meter read before and after it).
+
+        Every run opens one, from every slot's thread at once: a context manager made
+        once (no generator a run), entered with the lock alone while no build waits or
+        runs, and closing wakes only a build waiting for the last window to close."""
+        return self._window
+
+    def _wait_for_builds(self) -> None:
+        """(Holding the lock.) Wait while a build waits or runs, at most WINDOW_WAIT_S."""
+        deadline = time.monotonic() + WINDOW_WAIT_S
+        while self._pending or self._clean:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._cond.wait(left)
 
     @contextmanager
     def building(self) -> Iterator[None]:
@@ -103,3 +100,30 @@ class BuildGate:
                 self._clean += 1
             cond.notify_all()  # windows waiting on this build's wait may re-check
             return clean
+
+
+class _Window(AbstractContextManager[None]):
+    """:meth:`BuildGate.window`'s context manager (one per gate; the count of windows a
+    thread has open is the gate's thread-local)."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: BuildGate) -> None:
+        self._gate = gate
+
+    def __enter__(self) -> None:
+        gate = self._gate
+        with gate._lock:
+            if gate._pending or gate._clean:
+                gate._wait_for_builds()
+            gate._windows += 1
+        mine = gate._mine
+        mine.open = getattr(mine, "open", 0) + 1
+
+    def __exit__(self, *exc: object) -> None:
+        gate = self._gate
+        gate._mine.open -= 1
+        with gate._lock:
+            gate._windows -= 1
+            if gate._windows == 0 and gate._pending:  # only builds wait for no window
+                gate._cond.notify_all()

@@ -222,11 +222,12 @@ class Sandbox:
     ) -> RunResult:
         """Run ``source`` once in a clean isolate; never raises for anything the script does.
         ``name`` names the script in its stack frames (a file name, a job's label)."""
-        with self.session(
-            job_id=job_id, user=user, log_sink=log_sink, extras=extras, run_id=run_id,
-            job_log=job_log, domain=domain,
-        ) as session:
+        session = Session(self, job_id=job_id, user=user, log_sink=log_sink, extras=extras,
+                          run_id=run_id, job_log=job_log, domain=domain)  # fmt: skip
+        try:
             return session.run(source, timeout_s=timeout_s, globals=globals, name=name)
+        finally:
+            session.close()
 
     def terminate(self, run_id: str) -> bool:
         """Terminate the V8 execution of the run named ``run_id`` (from any thread)."""

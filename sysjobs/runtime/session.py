@@ -98,7 +98,11 @@ class Session:
             if self._log_sink is not None:
                 self._log_sink(line)
 
-        iso = self._isolate()
+        iso = self._iso
+        if iso is None:  # (the session's first run: nothing to check before taking one)
+            iso = self._iso = self._sandbox.take(self._domain)
+        else:
+            iso = self._isolate()
         ctx = CallContext(
             deadline=started + timeout, job_id=self._job_id, user=self._user, log_sink=sink,
             job_log=self._job_log, extras=dict(self._extras),
@@ -106,7 +110,8 @@ class Session:
         )  # fmt: skip
         try:
             outcome, value, error = self._execute(iso, ctx, source, globals or {}, timeout, name)
-            outcome, value, error = _flushed(ctx, (outcome, value, error))
+            if ctx.flushes:
+                outcome, value, error = _flushed(ctx, (outcome, value, error))
         finally:
             ctx.close()
         if outcome not in _KEEPS_ISOLATE:
@@ -248,7 +253,8 @@ class Session:
         self, iso: Isolate, ctx: CallContext, source: str, globals: dict[str, Any],
         timeout: float, name: str | None, each: _Items | None,
     ) -> Verdict:  # fmt: skip
-        envelope = self._envelope(iso, source, globals, timeout, name, each)
+        envelope = (iso.run_envelope(source, globals, timeout, name) if each is None
+                    else self._envelope(iso, source, globals, timeout, name, each))  # fmt: skip
         while envelope == _DIRTY:  # a recycled context failed its proof: another one
             iso.serving = False
             self._sandbox.reject(iso)
@@ -402,8 +408,8 @@ class _Items:
 
 
 def _canary_passes(iso: Isolate, ctx: CallContext) -> bool:
-    try:
-        iso.bridge.wait_idle(max(_CANARY_FLOOR_S, ctx.remaining()))
+    try:  # (the time left to the run's deadline, at least the floor)
+        iso.bridge.wait_idle(max(_CANARY_FLOOR_S, ctx.deadline - time.monotonic()))
     except ScriptTimeout:
         return False
     return True

@@ -5,7 +5,9 @@ may be work (the engine's hints: this process's commits, PostgreSQL LISTEN, SQLi
 watch) or the slow safety poll is due (``sysjobs.worker.pacing``) — never in a busy loop —
 and reaps expired leases now and then; the heartbeat renews this pool's leases, relays
 stop/cancel requests and forces jobs whose grace period passed (by the engine's clock) —
-running JavaScript cannot block it; and one thread per busy slot. The dispatcher also ticks
+running JavaScript cannot block it; and one thread per slot, started with the pool and kept
+while it runs (``sysjobs.worker.slots``: a thread's stack is mapped once, before any script
+runs, not inside the runs whose data growth the recycling rule reads). The dispatcher also ticks
 the served apps' cron schedules (``sysjobs.jobs.schedules``) before each claim. When a slot's job
 finishes, the transaction that writes its end also leases the slot's next job (under the
 same queue and priority rules), which the thread then runs: a busy worker pays one write
@@ -43,6 +45,7 @@ from sysjobs.worker.pacing import SAFETY_POLL_S, ClaimPacer, check_safety_poll
 from sysjobs.worker.queues import default_limits, free_slots, merged_queues, reserved_slots
 from sysjobs.worker.recheck import ClaimCheck
 from sysjobs.worker.served import ServedApp, served_apps
+from sysjobs.worker.slots import SlotThreads
 
 log = logging.getLogger(__name__)
 #: Slots per pool when not told otherwise. Measured in bench/ (2 worker processes, 2 cores,
@@ -133,6 +136,8 @@ class WorkerPool:
         self._stopping = threading.Event()  # no more claims
         self._closed = threading.Event()  # no more heartbeats (after the running jobs left)
         self._threads: list[threading.Thread] = []
+        #: The slots' threads: each runs the jobs handed to it (:meth:`_run`).
+        self._slots: SlotThreads[Running] = SlotThreads(self._run, "sysjobs-slot")
         self._last_reap_ms: int | None = None
         #: Seconds between idle claims while other processes' commits wake the pool.
         self.safety_poll_s = check_safety_poll(safety_poll_s)
@@ -151,8 +156,10 @@ class WorkerPool:
         )  # fmt: skip
 
     def start(self) -> WorkerPool:
-        """Register in the workers registry; start the dispatcher and heartbeat threads."""
+        """Register in the workers registry; start the slots', the dispatcher's and the
+        heartbeat's threads."""
         self.registration.register()
+        self._slots.start(self.concurrency)
         for target, name in ((self._dispatch_loop, "dispatch"), (self._heartbeat_loop, "beat")):
             thread = threading.Thread(target=target, name=f"sysjobs-{name}", daemon=True)
             thread.start()
@@ -162,6 +169,7 @@ class WorkerPool:
     def stop(self, grace_s: float | None = None) -> None:
         """Graceful: stop claiming, ask running jobs to reach a safe point, put back the rest."""
         self._stopping.set()
+        self._slots.close()  # (a slot whose job is running ends once it is done)
         self.engine.hub.notify([f"pool:{self.owner}"])  # wake the dispatcher now
         for thread in self._threads[:1]:
             thread.join(timeout=10.0)
@@ -181,6 +189,7 @@ class WorkerPool:
         self._closed.set()
         for thread in self._threads[1:]:
             thread.join(timeout=5.0)
+        self._slots.join(timeout_s=5.0)  # the parked slots' threads have ended
         self.registration.remove()
 
     def pause(self) -> None:
@@ -361,11 +370,7 @@ class WorkerPool:
         return free, total, allow_low
 
     def _launch(self, claimed: Claimed) -> None:
-        running = self._adopt(claimed)
-        thread = threading.Thread(
-            target=self._run, args=(running,), name=f"sysjobs-job-{running.job_id}", daemon=True
-        )
-        thread.start()
+        self._slots.hand(self._adopt(claimed))
 
     def _adopt(self, claimed: Claimed) -> Running:
         running = Running(claimed)
@@ -377,7 +382,8 @@ class WorkerPool:
         return running
 
     def _run(self, running: Running) -> None:
-        """Run jobs in this thread: the claimed one, then each one leased as it finishes."""
+        """Run jobs in this slot's thread: the claimed one, then each one leased as it
+        finishes."""
         current: Running | None = running
         while current is not None:
             following: list[Claimed] = []
