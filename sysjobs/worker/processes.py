@@ -175,23 +175,30 @@ def child_main(config: WorkerConfig) -> None:
 
 
 def _obey(fd: int, pool: WorkerPool, stop: threading.Event) -> None:
-    """Carry out the supervisor's ``pause`` / ``resume`` lines on ``pool``, answering ``ok``
-    to each once done, in a thread that ends with the socket — and then ``stop``s the
+    """Say ``up`` (the start-up is built), then carry out the supervisor's ``pause`` /
+    ``resume`` lines on ``pool``, answering ``ok`` to each once done, in a thread that ends
+    with the socket — and then ``stop``s the
     worker: the supervisor closed its end, or died (a child forked by a launcher is not the
     supervisor's child, so its parent says nothing)."""
     control = socket.socket(fileno=fd)
 
     def serve() -> None:
-        with control, control.makefile("rwb") as stream:
-            for line in stream:
-                command = line.strip()
-                if command == b"pause":
-                    pool.pause()
-                elif command == b"resume":
-                    pool.resume()
-                stream.write(b"ok\n")
+        try:
+            with control, control.makefile("rwb") as stream:
+                stream.write(b"up\n")  # set up: a death from now on is not a failed start
                 stream.flush()
-        stop.set()
+                for line in stream:
+                    command = line.strip()
+                    if command == b"pause":
+                        pool.pause()
+                    elif command == b"resume":
+                        pool.resume()
+                    stream.write(b"ok\n")
+                    stream.flush()
+        except OSError:  # the supervisor is gone (a closed pipe): as at the end of its lines
+            pass
+        finally:
+            stop.set()
 
     threading.Thread(target=serve, name="sysjobs-control", daemon=True).start()
 
@@ -305,6 +312,8 @@ class _Child:
         finally:
             os.close(their_stderr)
         self._replies = self.control.makefile("rb")
+        #: The child said ``up``: its start-up was built (see :meth:`came_up`).
+        self.up = False
         self._tail = b""
         self._relay = threading.Thread(
             target=self._relay_stderr, args=(stderr,), name=f"sysjobs-stderr-{self.proc.pid}",
@@ -334,12 +343,24 @@ class _Child:
         spawn of every replacement, for as long as it hangs."""
         try:
             self.control.settimeout(max(0.001, deadline - time.monotonic()))
-            self._replies.readline()  # ``ok``, or b"" once the child is gone
+            while self._replies.readline() == b"up\n":  # then ``ok``, or b"" once it is gone
+                self.up = True
         except TimeoutError:
             log.warning("sysjobs: worker process %s did not answer; ending it", self.proc.pid)
             self.proc.kill()  # the supervisor takes back its jobs and starts another
         except (OSError, ValueError):
             pass
+
+    def came_up(self) -> bool:
+        """Whether this child, now dead, had said ``up`` — built its start-up — before it
+        died: the lines it wrote are still in the socket (its end closed with it)."""
+        try:
+            self.control.settimeout(0.05)
+            while not self.up and (line := self._replies.readline()):
+                self.up = line == b"up\n"
+        except (OSError, ValueError):  # (a timeout: nothing more came; ValueError: closed)
+            pass
+        return self.up
 
     def close_control(self) -> None:
         """Close this end of the control socket (the child sees the end of its commands)."""
@@ -490,6 +511,7 @@ class WorkerProcesses:
             for owner, child in list(self.children.items()):
                 if child.proc.poll() is None or self._stopping.is_set():
                     continue
+                child.came_up()  # (read before burying it closes the control socket)
                 try:
                     self._bury(owner, child)
                 except Exception:
@@ -513,9 +535,12 @@ class WorkerProcesses:
         del self.children[owner]
 
     def _backoff(self, child: _Child) -> float:
-        """No pause after a child that ran a while; a growing one while children die at start
-        (a setup hook that fails would otherwise restart in a tight loop)."""
-        if time.monotonic() - child.started >= QUICK_DEATH_S:
+        """No pause after a child that built its start-up or ran a while; a growing one while
+        children die at start (a setup hook that fails would otherwise restart in a tight
+        loop). A child killed once it was up — by a job's memory bomb, by an operator, by the
+        kernel — is no failed start: counting it let scripts that end their worker processes
+        on purpose slow every replacement of the fleet to one in 30 s."""
+        if child.came_up() or time.monotonic() - child.started >= QUICK_DEATH_S:
             self._quick_deaths = 0
             return 0.0
         self._quick_deaths += 1

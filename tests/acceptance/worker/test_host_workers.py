@@ -255,8 +255,14 @@ def test_children_that_die_at_start_are_restarted_after_a_growing_pause(tmp_path
     with Host(f"sqlite:///{tmp_path / 'b.db'}", pool_size=1) as host:
         supervisor = host.workers(1)  # never started: only its restart rule is asked
         now = time.monotonic()
-        quick, old = SimpleNamespace(started=now), SimpleNamespace(started=now - QUICK_DEATH_S)
+        def child(started: float, *, up: bool = False) -> SimpleNamespace:
+            return SimpleNamespace(started=started, came_up=lambda: up)
+
+        quick, old = child(now), child(now - QUICK_DEATH_S)
         pauses = [supervisor._backoff(quick) for _ in range(9)]  # type: ignore[arg-type]
         assert pauses == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
         assert supervisor._backoff(old) == 0.0  # type: ignore[arg-type]
         assert supervisor._backoff(quick) == 0.25  # type: ignore[arg-type]  # counted afresh
+        # one that built its start-up and then died (a bomb, a kill) is no failed start
+        assert supervisor._backoff(child(now, up=True)) == 0.0  # type: ignore[arg-type]
+        assert supervisor._backoff(quick) == 0.25  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from sysjobs.jobs import Engine, EngineSettings, JobStatus
 from sysjobs.runtime.launcher import Launcher
-from sysjobs.worker import WorkerConfig, WorkerProcesses
+from sysjobs.worker import WorkerConfig, WorkerProcesses, processes
 from tests.acceptance.worker.waits import registered, wait_for
 from tests.integration.engine.helpers import open_engine
 
@@ -92,6 +92,31 @@ def test_a_worker_process_collects_garbage_once_started_whether_forked_or_fresh(
         workers.resume()
     for done in (forked, started_fresh):
         assert done.results == {"collecting": True, "frozen": True}
+
+
+def test_a_worker_process_killed_once_up_is_replaced_without_a_pause(
+    eng: Engine, workers: WorkerProcesses, module_db_url: str, launcher: Launcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A process that built its start-up and then died — a job's memory bomb, a kill — is no
+    failed start: its replacement starts at once, however soon after its own start it died.
+    (Counted as one, scripts that end their worker processes on purpose slowed every
+    replacement of the fleet to one in 30 s.) Every death counts as "soon" here."""
+    monkeypatch.setattr(processes, "QUICK_DEATH_S", 3600.0)
+    config = WorkerConfig(module_db_url, concurrency=1, lease_s=2.0, setup=SETUP)
+    workers.pause()  # the module's process takes none of these jobs
+    try:
+        with WorkerProcesses(config, processes=1, launcher=launcher) as supervisor:
+            for _ in range(3):
+                (pid,) = supervisor.pids()
+                up = eng.enqueue("ECHO", {"text": "up"})  # it ran a job: its start-up is built
+                assert eng.wait(up.id, ["FINISHED"], 60).results == {"echo": "up"}
+                spawned = supervisor.spawned
+                os.kill(pid, signal.SIGKILL)
+                assert supervisor.wait_spawned(spawned, 60)
+            assert supervisor._quick_deaths == 0
+    finally:
+        workers.resume()
 
 
 def test_sigkill_mid_job_ends_the_job_with_the_reason_and_keeps_its_logs(
