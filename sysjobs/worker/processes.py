@@ -29,7 +29,8 @@ Each child also gets a control socket (one end of a socket pair, passed by descr
 supervisor writes ``pause`` or ``resume`` on a line, the child pauses or resumes its pool's
 claims (``WorkerPool.pause``) and answers ``ok`` once done — so a pause holds, with no claim
 under way, when :meth:`WorkerProcesses.pause` returns. A child started while paused (a
-replacement) starts paused.
+replacement) starts paused. A child says ``up`` there first, once its start-up is built: one
+that dies before saying it counts towards the restart backoff, one that dies after does not.
 """
 
 from __future__ import annotations
