@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
+from tests.acceptance.runtime.launched import TARGET, launch_reporter
 from tests.acceptance.worker.test_worker_orphans import _exits
 
-TARGET = "tests.acceptance.runtime.launched:report"
 ROOT = Path(__file__).resolve().parents[2]
 RecvFds = Callable[..., tuple[bytes, list[int], int, Any]]
 
@@ -34,18 +34,6 @@ RecvFds = Callable[..., tuple[bytes, list[int], int, Any]]
 def shared() -> Iterator[Launcher]:
     with Launcher.start(("sysjobs.app.ids",)) as started:
         yield started
-
-
-def _launch(launcher: Launcher, **payload: Any) -> tuple[LaunchedChild, socket.socket]:
-    """A child of ``launcher`` running the reporting target, and the test's end of its socket."""
-    ours, theirs = socket.socketpair()
-    try:
-        with theirs:
-            child = launcher.launch(TARGET, {"end": "exit", **payload}, (theirs.fileno(),))
-    except LauncherUnavailable:
-        ours.close()
-        raise
-    return child, ours
 
 
 def _report(sock: socket.socket) -> dict[str, Any]:
@@ -109,13 +97,13 @@ def test_a_launcher_at_its_descriptor_limit_refuses_instead_of_forking_a_child_w
     It refuses, and the requester starts a fresh interpreter instead."""
     with Launcher.start(()) as launcher:
         pid = launcher.proc.pid
-        first, sock = _launch(launcher)
+        first, sock = launch_reporter(launcher)
         assert _report(sock)["ppid"] == pid
         limit = _lowest_free_fd(pid) + 3  # room for three of the five a request passes
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, hard))
         with pytest.raises(LauncherUnavailable, match="out of descriptors"):
-            _launch(launcher)
+            launch_reporter(launcher)
         assert not launcher.available
         assert _finish(first, sock) == LOST_STATUS  # the earlier child went on without it
 
@@ -124,7 +112,7 @@ def test_many_threads_launching_at_once_each_get_their_own_child_and_nothing_els
     shared: Launcher,
 ) -> None:
     def one(tag: int) -> tuple[int, dict[str, Any], int]:
-        child, sock = _launch(shared, tag=tag)
+        child, sock = launch_reporter(shared, tag=tag)
         seen = _report(sock)
         return tag, seen, _finish(child, sock)
 
@@ -144,14 +132,14 @@ def test_a_variable_removed_from_the_requesters_environment_reaches_no_child(
     monkeypatch.setenv("SYSJOBS_LAUNCH_MARKER", "a secret of the start")
     with Launcher.start(()) as launcher:
         monkeypatch.delenv("SYSJOBS_LAUNCH_MARKER")
-        child, sock = _launch(launcher)
+        child, sock = launch_reporter(launcher)
         assert _report(sock)["marker"] is None
         assert _finish(child, sock) == 0
 
 
 def test_a_child_that_ended_unread_is_reaped_by_the_launcher(shared: Launcher) -> None:
     """No zombie is left by a child whose requester never asked how it ended."""
-    child, sock = _launch(shared)
+    child, sock = launch_reporter(shared)
     pid = _report(sock)["pid"]
     with sock:
         sock.sendall(b"go\n")
@@ -226,10 +214,10 @@ def test_a_request_beyond_the_sockets_send_buffer_falls_back_alone(
         launcher._requests.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
         monkeypatch.setenv("SYSJOBS_LAUNCH_MARKER", "x" * (64 * 1024))
         with pytest.raises(LauncherUnavailable, match="bytes"):
-            _launch(launcher)
+            launch_reporter(launcher)
         monkeypatch.delenv("SYSJOBS_LAUNCH_MARKER")
         assert launcher.available
-        child, sock = _launch(launcher)
+        child, sock = launch_reporter(launcher)
         assert _report(sock)["ppid"] == launcher.proc.pid
         assert _finish(child, sock) == 0
 
@@ -323,7 +311,7 @@ def test_a_child_that_never_ends_is_still_killed_through_its_pidfd_once_its_laun
     that process: kill ends it, and a later kill, once it was reaped by another, signals no
     process that took its pid."""
     launcher = Launcher.start(())
-    child, sock = _launch(launcher, end="hold")
+    child, sock = launch_reporter(launcher, end="hold")
     pid = _report(sock)["pid"]
     launcher.proc.kill()
     launcher.proc.wait()
@@ -343,7 +331,7 @@ def test_a_child_takes_the_resource_limits_its_requester_has_now(shared: Launche
     lowered = 1 << 40 if soft == resource.RLIM_INFINITY else soft - 1
     resource.setrlimit(resource.RLIMIT_FSIZE, (lowered, hard))
     try:
-        child, sock = _launch(shared)
+        child, sock = launch_reporter(shared)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert _report(sock)["fsize"] == [lowered, hard]

@@ -13,6 +13,10 @@ import sys
 from typing import Any
 
 from sysjobs.app.ids import new_id
+from sysjobs.runtime.launcher import LaunchedChild, Launcher, LauncherUnavailable
+
+#: This module's reporting child, as a launch target.
+TARGET = "tests.acceptance.runtime.launched:report"
 
 
 def report(fds: list[int], payload: dict[str, Any]) -> None:
@@ -38,3 +42,16 @@ def report(fds: list[int], payload: dict[str, Any]) -> None:
             os.kill(os.getpid(), signal.SIGABRT)
         if payload["end"] == "exit":
             raise SystemExit(payload.get("code", 0))
+
+
+def launch_reporter(launcher: Launcher, **payload: Any) -> tuple[LaunchedChild, socket.socket]:
+    """(The tests' side.) A child of ``launcher`` running :func:`report`, and the test's end of
+    its socket; ``payload`` as :func:`report` reads it (``end`` defaults to ``exit``)."""
+    ours, theirs = socket.socketpair()
+    try:
+        with theirs:
+            child = launcher.launch(TARGET, {"end": "exit", **payload}, (theirs.fileno(),))
+    except LauncherUnavailable:
+        ours.close()
+        raise
+    return child, ours

@@ -18,8 +18,7 @@ import pytest
 
 from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
 from sysjobs.worker.processes import LAUNCH_PRELOAD
-
-TARGET = "tests.acceptance.runtime.launched:report"
+from tests.acceptance.runtime.launched import TARGET, launch_reporter
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +29,7 @@ def launcher() -> Iterator[Launcher]:
 
 def _launch(launcher: Launcher, **payload: Any) -> tuple[LaunchedChild, socket.socket, dict[str, Any]]:
     """A child of ``launcher`` and what it reports holding."""
-    ours, theirs = socket.socketpair()
-    try:
-        with theirs:
-            child = launcher.launch(TARGET, {"end": "exit", **payload}, (theirs.fileno(),))
-    except LauncherUnavailable:
-        ours.close()
-        raise
+    child, ours = launch_reporter(launcher, **payload)
     seen = json.loads(ours.makefile("rb").readline())
     return child, ours, seen
 
