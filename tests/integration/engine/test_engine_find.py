@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sysjobs.errors import BadRequest
-from sysjobs.jobs import Engine, Job, Outcome, new_owner
+from sysjobs.jobs import Engine, EngineSettings, Job, Outcome, new_owner
 from sysjobs.jobs.models import to_ms
+from tests.integration.engine.helpers import ManualClock, open_engine
 from tests.integration.engine.jobtypes import register
 
 
@@ -28,7 +29,20 @@ def db_url(reused_db_url: str) -> str:
 
 
 @pytest.fixture
-def world(engine: Engine) -> dict[str, Any]:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def engine(db_url: str, clock: ManualClock) -> Iterator[Engine]:
+    """The module's engine on a clock the test moves: each job below is stamped 3 ms after
+    the one before it, so the date filters' bounds fall between two jobs exactly."""
+    with open_engine(db_url, EngineSettings(clock=clock)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def world(engine: Engine, clock: ManualClock) -> dict[str, Any]:
     """Five jobs: two finished (one with errors), one running, one pending, one canceled."""
     register(engine)
     owner = new_owner()
@@ -38,7 +52,7 @@ def world(engine: Engine) -> dict[str, Any]:
         ("wait", "ECHO", {"text": "y"}), ("gone", "NOOP", {}),
     ]:  # fmt: skip
         made[name] = engine.enqueue(job_type, data)
-        time.sleep(0.003)
+        clock.advance(3)
     for name in ("ok", "bad", "run"):
         (claimed,) = engine.leases.claim(owner, limit=1)
         assert claimed.job.id == made[name].id
@@ -46,7 +60,7 @@ def world(engine: Engine) -> dict[str, Any]:
             engine.log_error(claimed.job.id, "broken")
         if name != "run":
             engine.leases.finish(claimed.lease, Outcome.COMPLETED)
-        time.sleep(0.003)
+        clock.advance(3)
     engine.cancel(made["gone"].id)
     return {"engine": engine, **{k: engine.require(v.id) for k, v in made.items()}}
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sysjobs.errors import BadRequest, NotFound
-from sysjobs.jobs import Engine, JobLog
+from sysjobs.jobs import Engine, EngineSettings, JobLog
 from sysjobs.jobs.models import to_ms
+from tests.integration.engine.helpers import ManualClock, open_engine
 from tests.integration.engine.jobtypes import register
 
 
@@ -21,7 +22,20 @@ def db_url(reused_db_url: str) -> str:
 
 
 @pytest.fixture
-def logged(engine: Engine) -> tuple[Engine, str, list[JobLog]]:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def engine(db_url: str, clock: ManualClock) -> Iterator[Engine]:
+    """The module's engine on a clock the test moves: each line below is stamped 3 ms after
+    the one before it, so the period filters' bounds fall between two lines exactly."""
+    with open_engine(db_url, EngineSettings(clock=clock)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def logged(engine: Engine, clock: ManualClock) -> tuple[Engine, str, list[JobLog]]:
     register(engine)
     job = engine.enqueue("NOOP", {})
     for level, message in [
@@ -29,7 +43,7 @@ def logged(engine: Engine) -> tuple[Engine, str, list[JobLog]]:
         ("ERROR", "row 9: bad email_2"), ("INFO", "Import finished"),
     ]:  # fmt: skip
         (engine.log_error if level == "ERROR" else engine.log_info)(job.id, message, {"l": level})
-        time.sleep(0.003)
+        clock.advance(3)
     return engine, job.id, list(engine.logs(job.id, {}))
 
 
