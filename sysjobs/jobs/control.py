@@ -67,7 +67,8 @@ class Control:
         """End a job now, for good: CANCELED, with no grace period.
 
         A running job lands in CANCELING with its force time set to now, so the worker that
-        holds its lease terminates the V8 execution at its next heartbeat and ends it
+        holds its lease terminates the V8 execution at its next heartbeat (brought forward by
+        the kill's ``stop:<id>`` hint: ``sysjobs.worker.beats``) and ends it
         CANCELED (the state machine's only forced end that is final). A job not running is
         CANCELED at once. The transitions carry the reason ``kill`` and the job's log says
         who ended it. FINISHED or CANCELED jobs raise ``Conflict``.

@@ -1,16 +1,21 @@
 """The in-process wake-up hub: hints by key, waited on with a condition variable.
 
-Keys are ``job:<id>`` (that job changed) and ``work`` (a job became claimable); ``*`` means
-"anything may have changed" (a LISTEN reconnect, an oversized notification). A hint only says
-"re-read now"; the database row is always the truth. Only keys somebody is watching are
-tracked, so the hub stays small however many jobs pass through.
+Keys are ``job:<id>`` (that job changed), ``stop:<id>`` (a stop, cancel or kill asks that
+running job to end) and ``work`` (a job became claimable); ``*`` means "anything may have
+changed" (a LISTEN reconnect, an oversized notification). A hint only says "re-read now"; the
+database row is always the truth. Only keys somebody is watching are tracked, so the hub stays
+small however many jobs pass through.
+
+A pool does not wait on the ``stop:`` keys of the jobs it runs (that set changes with every
+job, and re-arming a watch for each would cost the hot path a wake-up): it *taps* the prefix,
+and its sink is called with each such key's id as the hint goes by (:meth:`Hub.tap`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 
@@ -25,8 +30,10 @@ class Hub:
         self._generation: dict[str, int] = {}
         self._everything = 0
         self._heard = 0
+        #: ``(prefix, sink)`` pairs (:meth:`tap`); replaced, never changed in place.
+        self._taps: tuple[tuple[str, Callable[[str], None]], ...] = ()
 
-    def notify(self, keys: Iterable[str]) -> None:
+    def notify(self, keys: Sequence[str]) -> None:
         """Bump the watched ``keys`` (all of them for ``*``) and wake every waiter — only
         when one of them was watched: a busy worker's commits name dozens of jobs nobody
         waits for, and each woke the idle dispatcher for nothing."""
@@ -41,8 +48,27 @@ class Hub:
                     bumped = True
             if bumped:
                 self._cond.notify_all()
+            taps = self._taps
+        for prefix, sink in taps:  # (outside the lock: a sink may take locks of its own)
+            for key in keys:
+                if key.startswith(prefix):
+                    sink(key[len(prefix) :])
 
-    def notify_heard(self, keys: Iterable[str]) -> None:
+    def tap(self, prefix: str, sink: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``sink`` with the rest of every hinted key that starts with ``prefix`` (not
+        for ``*``, which names nothing), on the notifying thread; returns the untap. A sink
+        must be quick and must not raise: it runs inside the commit's hand-off."""
+        entry = (prefix, sink)
+        with self._cond:
+            self._taps = (*self._taps, entry)
+
+        def untap() -> None:
+            with self._cond:
+                self._taps = tuple(t for t in self._taps if t is not entry)
+
+        return untap
+
+    def notify_heard(self, keys: Sequence[str]) -> None:
         """:meth:`notify` for keys heard from other processes (LISTEN, the WAL watch),
         counted in :attr:`heard`."""
         with self._cond:

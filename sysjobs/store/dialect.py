@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 WRITE_OPTION = "sysjobs_write"
 
 #: Called with the keys a hint names ("*" = anything may have changed).
-HintSink = Callable[[Iterable[str]], None]
+HintSink = Callable[[Sequence[str]], None]
 
 
 @dataclass

@@ -26,6 +26,7 @@ from sysjobs.store.rows import (
     event,
     fence,
     job_select,
+    landing_hints,
     last_event_ms,
     of_app,
     stamp,
@@ -142,7 +143,7 @@ class JobStore:
                 [event(job_id, now_ms, a, b, app=locked.app, reason=reason)
                  for a, b in pairwise([current, *path])],
             )
-            tx.hint(f"job:{job_id}", *(["work"] if path[-1] == "PENDING" else []))
+            tx.hint(f"job:{job_id}", *landing_hints(job_id, path[-1]))
             after = tx.connection.execute(job_select().where(jobs.c.id == job_id)).one()
         return as_row(after), None
 

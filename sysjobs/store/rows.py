@@ -15,6 +15,8 @@ Row = dict[str, Any]
 
 #: The statuses in which a job is held by a worker's lease.
 LEASED = ("RUNNING", "STOPPING", "CANCELING")
+#: The leased statuses of a job asked to end (stop, cancel, kill, force-stop).
+ASKED_TO_END = ("STOPPING", "CANCELING")
 
 #: The apps a query may see: their keys, or None for every app (an operator's view). Every
 #: read and write by job id takes one, so a job of another app is simply not there.
@@ -22,6 +24,15 @@ Apps = Sequence[str] | None
 
 #: Milliseconds since the epoch; the engine hands in its injected clock's ``now_ms``.
 Now = Callable[[], int]
+
+
+def landing_hints(job_id: str, landing: str) -> list[str]:
+    """The hints a job's landing in ``landing`` adds to its ``job:<id>``: ``work`` for a
+    claimable job; ``stop:<id>`` for a running job asked to end, which the pool running it
+    relays at once instead of at its next heartbeat (``sysjobs.jobs.hub``)."""
+    if landing == "PENDING":
+        return ["work"]
+    return [f"stop:{job_id}"] if landing in ASKED_TO_END else []
 
 
 def wall_ms() -> int:

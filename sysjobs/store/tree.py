@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from sysjobs.store.database import Database
 from sysjobs.store.rows import (
+    ASKED_TO_END,
     Apps,
     Now,
     Row,
@@ -51,6 +52,10 @@ _ENDED = frozenset({"FINISHED", "STOPPED", "CANCELED"})
 MAX_LOOKS = 1000
 #: ``job:<id>`` wake-ups sent per verb (waiters on the others are woken by their poll).
 MAX_HINTS = 100
+#: ``stop:<id>`` hints of one move (the running jobs asked to end), beside its ``job:``
+#: hints: together they still fit in one PostgreSQL notification (``MAX_PAYLOAD``); a pool
+#: whose job is past them relays the stop at its next heartbeat.
+MAX_STOP_HINTS = 20
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,9 @@ class TreeStore:
                     return TreeMoved(None, refused_by=(str(busy.id), str(busy.status)))
             resumes = any(p[-1] == "PENDING" for p in (*move.top.values(), *move.below.values()))
             head_turn = head(conn, str(top.app), self.now()) if resumes else None
-            moved: list[str] = []
+            landed: list[tuple[str, str]] = []  # (job id, its landing)
             if status in move.top:
-                moved += _apply(conn, [top], move.top, move, self.now())
+                landed += _apply(conn, [top], move.top, move, self.now())
             below = 0
             for _ in range(MAX_LOOKS):
                 found = list(conn.execute(_below(top, move.below, apps)))
@@ -117,13 +122,16 @@ class TreeStore:
                     break
                 ids = _apply(conn, found, move.below, move, self.now())
                 below += len(ids)
-                moved += ids
-            if not moved:
+                landed += ids
+            if not landed:
                 return TreeMoved(None, refused_status=status)
+            moved = [job_id for job_id, _ in landed]
             if head_turn is not None:
                 catch_up(conn, moved, head_turn)
             wakes = ["work"] if any(p[-1] == "PENDING" for p in move.below.values()) else []
-            tx.hint(*(f"job:{i}" for i in moved[:MAX_HINTS]), *wakes)
+            # The running jobs asked to end, first: their pools relay it at once.
+            stops = [f"stop:{i}" for i, landing in landed if landing in ASKED_TO_END]
+            tx.hint(*stops[:MAX_STOP_HINTS], *(f"job:{i}" for i in moved[:MAX_HINTS]), *wakes)
             after = conn.execute(job_select().where(jobs.c.id == job_id)).one()
         return TreeMoved(as_row(after), moved_below=below)
 
@@ -233,9 +241,10 @@ def _below(top: sa.Row[Any], statuses: Mapping[str, Sequence[str]], apps: Apps) 
 def _apply(
     conn: sa.Connection, found: Sequence[sa.Row[Any]], paths: Mapping[str, Sequence[str]],
     move: TreeMove, now: int,
-) -> list[str]:  # fmt: skip
+) -> list[tuple[str, str]]:  # fmt: skip
     """Move the locked jobs ``found`` along ``paths[status]``: one UPDATE per landing
-    status, one event per step. One time for all, never before any of their own times."""
+    status, one event per step; returns each job's id with its landing. One time for all,
+    never before any of their own times."""
     times = (t for r in found for t in (r.created_ms, r.started_ms, r.ended_ms, r.last_event_ms))
     at = max(now, *(t for t in times if t is not None))
     by_landing: dict[str, list[str]] = {}
@@ -251,4 +260,4 @@ def _apply(
             values["ended_ms"] = at
         conn.execute(jobs.update().where(jobs.c.id.in_(ids)).values(status=landing, **values))
     add_events(conn, events)
-    return [str(r.id) for r in found]
+    return [(job_id, landing) for landing, ids in by_landing.items() for job_id in ids]

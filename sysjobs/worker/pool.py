@@ -4,7 +4,8 @@ Three kinds of thread: the dispatcher claims jobs when slots are free and a wake
 may be work (the engine's hints: this process's commits, PostgreSQL LISTEN, SQLite's WAL
 watch) or the slow safety poll is due (``sysjobs.worker.pacing``) — never in a busy loop —
 and reaps expired leases now and then; the heartbeat renews this pool's leases, relays
-stop/cancel requests and forces jobs whose grace period passed (by the engine's clock) —
+stop/cancel requests (at once on their hint: ``sysjobs.worker.beats``) and forces jobs whose
+grace period passed (by the engine's clock) —
 running JavaScript cannot block it; and one thread per slot, started with the pool and kept
 while it runs (``sysjobs.worker.slots``: a thread's stack is mapped once, before any script
 runs, not inside the runs whose data growth the recycling rule reads). The dispatcher also ticks
@@ -38,6 +39,7 @@ from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.jobs.queues import QueueDef
 from sysjobs.jobs.scripts import ScriptRunner
 from sysjobs.jobs.workers import Registration
+from sysjobs.worker.beats import BeatTimer, beat_interval
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.gate import ClaimGate
@@ -110,6 +112,7 @@ class WorkerPool:
         owner: str | None = None,
         safety_poll_s: float = SAFETY_POLL_S,
         apps: Mapping[str, ServedApp] | None = None,
+        beat_s: float | None = None,
     ) -> None:
         self.engine = engine
         #: The apps whose jobs this pool claims and runs, by key.
@@ -135,6 +138,9 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._stopping = threading.Event()  # no more claims
         self._closed = threading.Event()  # no more heartbeats (after the running jobs left)
+        #: When the heartbeat runs: every ``beat_s`` (a third of the lease, at most 1 s),
+        #: and at once when a job this pool runs is asked to end (``sysjobs.worker.beats``).
+        self.beats = BeatTimer(beat_interval(beat_s, self.lease_s), self.running)
         self._threads: list[threading.Thread] = []
         #: The slots' threads: each runs the jobs handed to it (:meth:`_run`).
         self._slots: SlotThreads[Running] = SlotThreads(self._run, "sysjobs-slot")
@@ -159,6 +165,7 @@ class WorkerPool:
         """Register in the workers registry; start the slots', the dispatcher's and the
         heartbeat's threads."""
         self.registration.register()
+        self.beats.tap(app.engine.hub for app in self.served.values())
         self._slots.start(self.concurrency)
         for target, name in ((self._dispatch_loop, "dispatch"), (self._heartbeat_loop, "beat")):
             thread = threading.Thread(target=target, name=f"sysjobs-{name}", daemon=True)
@@ -187,6 +194,7 @@ class WorkerPool:
         except Exception:
             log.exception("sysjobs: claimed jobs could not be given back; their leases expire")
         self._closed.set()
+        self.beats.close()
         for thread in self._threads[1:]:
             thread.join(timeout=5.0)
         self._slots.join(timeout_s=5.0)  # the parked slots' threads have ended
@@ -379,6 +387,7 @@ class WorkerPool:
         with self._lock:
             self.running[running.job_id] = running
             self._busy[running.claimed.job.queue] += 1
+        self.beats.adopted(running.job_id)  # (a stop may have come since the claim)
         return running
 
     def _run(self, running: Running) -> None:
@@ -438,15 +447,14 @@ class WorkerPool:
 
     # ---- heartbeat ----------------------------------------------------------------
     def _heartbeat_loop(self) -> None:
-        tick = min(self.lease_s / 3, 1.0)
-        while not self._closed.wait(tick):
+        while self.beats.next_beat(self._closed):
             try:
                 self.beat()
             except Exception:  # keep beating: the lease outlives a short outage
                 log.exception("sysjobs: heartbeat failed; retrying")
 
     def beat(self) -> None:
-        """One heartbeat (the heartbeat thread's, every third of a lease or second): renew
+        """One heartbeat (the heartbeat thread's, see ``sysjobs.worker.beats``): renew
         leases, relay stop/cancel, force jobs past their grace, drop lost ones — and refresh
         this pool's registry row in the same write when it is due."""
         running_now = self._snapshot()

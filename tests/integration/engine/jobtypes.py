@@ -72,6 +72,15 @@ def stubborn(ctx: JobContext, data: Sleep) -> None:
     ctx.log_info("woke up")
 
 
+def until_signalled(ctx: JobContext, _data: Empty) -> None:
+    """Runs until its pool signals it — a relayed stop or cancel, a forced end, a shutdown —
+    and never reads its own status: only the pool's heartbeat can end it."""
+    state = ctx.state
+    while not (state.stop_requested.is_set() or state.lost.is_set() or state.shutdown.is_set()):
+        time.sleep(0.01)  # (signals are flags a handler polls at its safe points)
+    assert ctx.should_stop()  # (signalled: answers without a read, and acknowledges)
+
+
 def gc_state(ctx: JobContext, _data: Empty) -> None:
     """Says whether this process collects garbage and holds a frozen start-up."""
     ctx.set_results({"collecting": gc.isenabled(), "frozen": gc.get_freeze_count() > 0})
@@ -87,6 +96,7 @@ TYPES = [
     JobType("STUBBORN_IDEMPOTENT", Sleep, stubborn, idempotent=True),
     JobType("HEAVY", Empty, noop, queue="heavy"),
     JobType("GC_STATE", Empty, gc_state),
+    JobType("UNTIL_SIGNALLED", Empty, until_signalled),
 ]
 
 

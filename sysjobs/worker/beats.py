@@ -1,0 +1,108 @@
+"""When a pool's heartbeat runs: every ``beat_s`` seconds, and at once when a job it runs is
+asked to end.
+
+The heartbeat renews the pool's leases and relays stop, cancel and kill requests to the jobs
+it runs (``WorkerPool.beat``). On its tick alone a request waited up to a second to reach its
+job. A stop, cancel, kill or force-stop commits ``STOPPING``/``CANCELING`` and hints
+``stop:<id>`` (``sysjobs.store.rows.landing_hints``); the pool taps those hints on its
+engines' hubs (``sysjobs.jobs.hub.Hub.tap``). Made in this process, or heard from another
+over PostgreSQL's LISTEN, a hint for a job the pool runs brings the next beat forward, so the
+request reaches the job within milliseconds. SQLite's write-ahead-log watch names no keys
+(``*``): a request another process makes on SQLite still waits for the tick.
+
+A request can come between the claim that made its job RUNNING and the moment the pool
+holds that job: its hint is then kept (the last :data:`KEPT_HINTS` of them), and the pool's
+adoption of the job brings the beat forward instead.
+
+Early beats are at least :data:`EARLY_BEAT_GAP_S` apart: a script that asks its pool's jobs
+to stop in a loop cannot make the pool write more often than that.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Container, Iterable
+
+from sysjobs.jobs.hub import Hub
+from sysjobs.jobs.values import bad
+
+#: The longest default interval between heartbeats (seconds); shorter with a short lease.
+MAX_DEFAULT_BEAT_S = 1.0
+#: The shortest pause between two heartbeats brought forward by stop hints (seconds).
+EARLY_BEAT_GAP_S = 0.05
+#: Stop hints kept for jobs the pool does not hold (yet): most name other pools' jobs.
+KEPT_HINTS = 64
+
+
+def beat_interval(beat_s: object, lease_s: float) -> float:
+    """Seconds between heartbeats: ``beat_s`` (None: a third of the lease, at most
+    :data:`MAX_DEFAULT_BEAT_S`), else ``BadRequest`` naming the parameter. A beat must come
+    well within the lease it renews, so at most half of it."""
+    if beat_s is None:
+        return min(lease_s / 3, MAX_DEFAULT_BEAT_S)
+    allowed = f"a number of seconds > 0 and at most half the lease ({lease_s / 2:g})"
+    if isinstance(beat_s, bool) or not isinstance(beat_s, int | float):
+        raise bad("beat_s", beat_s, allowed)
+    if not 0 < beat_s <= lease_s / 2:  # (False for NaN)
+        raise bad("beat_s", beat_s, allowed)
+    return float(beat_s)
+
+
+class BeatTimer:
+    """Paces one heartbeat thread: :meth:`next_beat` returns when a beat is due."""
+
+    def __init__(self, interval_s: float, running: Container[str]) -> None:
+        self.interval_s = interval_s
+        #: The ids of the jobs the pool runs (its ``running`` map: read without its lock,
+        #: a single membership test).
+        self._running = running
+        self._wake = threading.Event()
+        self._early = False
+        #: Hinted ids the pool did not hold when their hint came, oldest first.
+        self._kept: dict[str, None] = {}
+        #: Orders a hint's look at ``running`` against the adoption of that job.
+        self._lock = threading.Lock()
+        self._untaps: list[Callable[[], None]] = []
+        #: Heartbeats a stop hint brought forward so far.
+        self.early_beats = 0
+
+    def tap(self, hubs: Iterable[Hub]) -> None:
+        """Listen for ``stop:<id>`` hints on ``hubs`` (each once)."""
+        for hub in {id(h): h for h in hubs}.values():
+            self._untaps.append(hub.tap("stop:", self._hinted))
+
+    def _hinted(self, job_id: str) -> None:
+        with self._lock:
+            if job_id in self._running:
+                self._wake.set()
+                return
+            self._kept[job_id] = None  # another pool's job, gone, or not adopted yet
+            if len(self._kept) > KEPT_HINTS:
+                del self._kept[next(iter(self._kept))]
+
+    def adopted(self, job_id: str) -> None:
+        """The pool holds ``job_id`` now (it is in ``running``): beat at once if a stop hint
+        came for it before."""
+        with self._lock:
+            if self._kept and job_id in self._kept:
+                del self._kept[job_id]
+                self._wake.set()
+
+    def next_beat(self, closed: threading.Event) -> bool:
+        """Block until the next beat is due — the interval passed, or a job this pool runs
+        was asked to end — and return True; False once ``closed`` is set."""
+        if self._early and closed.wait(EARLY_BEAT_GAP_S):
+            return False
+        self._early = self._wake.wait(self.interval_s)
+        self._wake.clear()
+        if closed.is_set():
+            return False
+        self.early_beats += self._early
+        return True
+
+    def close(self) -> None:
+        """Stop listening and wake the waiting thread (which then sees its ``closed``)."""
+        for untap in self._untaps:
+            untap()
+        self._untaps.clear()
+        self._wake.set()
