@@ -15,11 +15,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from sysjobs.errors import Timeout
 from sysjobs.jobs import Engine, Job
+from sysjobs.jobs.waiting import MAX_WAIT_IDS
 
 ENDED = ("FINISHED", "STOPPED", "CANCELED")
 
@@ -64,19 +67,18 @@ class Report:
 
 
 def wait_all_ended(engine: Engine, ids: Iterable[str], timeout_s: float) -> float:
-    """Seconds until every job ended (stops waiting at ``timeout_s``; the audit tells)."""
+    """Seconds until every job ended (stops waiting at ``timeout_s``; the audit tells).
+
+    Waits on the jobs' own wake-ups (``Engine.wait_all``: this process's commits, LISTEN,
+    the WAL watch, then the safety poll), a watch of at most ``MAX_WAIT_IDS`` jobs at a time.
+    """
     started = time.monotonic()
-    pending = set(ids)
-    while pending and time.monotonic() - started < timeout_s:
-        pending = {i for i in pending if _status(engine, i) not in ENDED}
-        if pending:
-            time.sleep(0.1)
+    wanted = list(dict.fromkeys(ids))
+    for first in range(0, len(wanted), MAX_WAIT_IDS):
+        left = max(0.0, timeout_s - (time.monotonic() - started))
+        with suppress(Timeout):
+            engine.wait_all(wanted[first : first + MAX_WAIT_IDS], ENDED, left)
     return time.monotonic() - started
-
-
-def _status(engine: Engine, job_id: str) -> str:
-    job = engine.get(job_id)
-    return "" if job is None else str(job.status)
 
 
 def audit(url: str, ids: Iterable[str], *, lines_per_run: int | None = None) -> Report:
