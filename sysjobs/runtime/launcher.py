@@ -48,11 +48,17 @@ status there (``-N`` for a death by signal N, as :class:`subprocess.Popen` says)
 The supervisor is no longer the child's parent: a child watches its control socket (its end
 comes when the supervisor closes it or dies) rather than ``os.getppid()``.
 
-When the launcher dies or stops answering: a request fails with :class:`LauncherUnavailable`,
-and the requester starts a fresh interpreter as before — no job waits on a launcher. The
-launcher is not used again (it is killed if it was only hung). Children it had started go on;
-the exit status of one that ends after the launcher died is lost (:data:`LOST_STATUS`), and
-its end is known from its pidfd.
+When the launcher dies, the next request starts a new one in its place (a fresh interpreter:
+a fresh layout too) and is served by it — a worker supervisor or console that runs for weeks
+does not go back to fresh interpreters for good after one out-of-memory kill. A launcher that
+keeps dying (:data:`RESTARTS` times within :data:`RESTART_WINDOW_S`) is broken, and is not
+started again. When a request finds no launcher (one that died past that budget, or died
+under the request), or the launcher stops answering (it is killed) or refuses (it loaded what
+it must not: a new one would load it again), the request fails with
+:class:`LauncherUnavailable` and the requester starts a fresh interpreter as before — no job
+waits on a launcher; one hung or refusing is not used again. Children a dead launcher had
+started go on; the exit status of one that ends after its launcher died is lost
+(:data:`LOST_STATUS`), and its end is known from its pidfd.
 """
 
 from __future__ import annotations
@@ -83,6 +89,11 @@ _ENTRY = (
 #: The exit status reported for a child whose launcher died before it could say: no real
 #: one (0..255, or -N for a signal N) reads the same.
 LOST_STATUS = 256
+#: Launchers started in place of dead ones within :data:`RESTART_WINDOW_S`, at most: one
+#: that dies more often than that (at its imports, say) would make every request pay a
+#: failed start; its requesters start fresh interpreters instead.
+RESTARTS = 3
+RESTART_WINDOW_S = 60.0
 #: How long a request waits for the launcher's answer (it may still be importing, on a busy
 #: machine) before it is taken as hung: killed, and the request falls back.
 ANSWER_TIMEOUT_S = 30.0
@@ -196,7 +207,9 @@ class Launcher:
         #: Interpreters retired by :meth:`renew`, serving out the children they started.
         self._retired: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
-        self._gone = False
+        self._gone = False  # closed, hung, refusing, or dead past its restarts: for good
+        #: When launchers were started in place of dead ones (``time.monotonic()``).
+        self._restarts: list[float] = []
 
     @classmethod
     def start(
@@ -224,8 +237,29 @@ class Launcher:
 
     @property
     def available(self) -> bool:
-        """Whether requests are still sent to it (False once it failed one)."""
+        """Whether requests are still sent to it (False once it failed one; a dead one is
+        available again once :meth:`launch` started a new one in its place)."""
         return not self._gone and self.proc.poll() is None
+
+    @property
+    def restarts(self) -> int:
+        """How many launchers were started in place of dead ones so far."""
+        with self._lock:
+            return len(self._restarts)
+
+    def _revive(self) -> None:
+        """Start a new launcher in place of one that died (not one ended as hung or that
+        refused), within the :data:`RESTARTS` budget; past it, use none again."""
+        with self._lock:
+            if self._gone or self.proc.poll() is None:
+                return
+            now = time.monotonic()
+            if sum(now - at < RESTART_WINDOW_S for at in self._restarts) >= RESTARTS:
+                self._gone = True
+                return
+            self._restarts.append(now)
+            self._requests.close()
+            self.proc, self._requests = _spawn(self.preload)
 
     def launch(
         self, target: str, payload: Any, fds: Sequence[int] = (), *, stderr: int | None = None
@@ -234,6 +268,7 @@ class Launcher:
         copies of ``fds`` got and ``payload`` (JSON data); its stderr is ``stderr`` (else
         ours). Raises :class:`LauncherUnavailable` when the launcher cannot (the caller
         then starts a fresh interpreter)."""
+        self._revive()
         if not self.available:
             raise LauncherUnavailable("the launcher is gone")
         paths = [p for p in sys.path if isinstance(p, str)]
@@ -264,7 +299,7 @@ class Launcher:
                     if exc.errno == errno.EMSGSIZE:  # past the socket's buffer: this one only
                         too_large = f"a request of {len(message)} bytes (past the socket's buffer)"
                         raise LauncherUnavailable(too_large) from exc
-                    self._give_up()
+                    self._give_up(unless_dead=True)
                     raise LauncherUnavailable("the launcher is gone") from exc
             child = self._answer(ours)
             with contextlib.suppress(OSError):  # it died already: its status says so
@@ -292,12 +327,17 @@ class Launcher:
             for fd in pidfds:
                 os.close(fd)
             status.close()
-            self._give_up()  # dead, hung, or refusing for good (what it loaded stays loaded)
+            # Hung or refusing: for good (what it loaded stays loaded); dead: the next
+            # request starts another.
+            self._give_up(unless_dead="refused" not in reply)
             raise LauncherUnavailable(reply.get("refused", "the launcher did not answer"))
         return LaunchedChild(int(reply["pid"]), pidfds[0], status, on_crash=self.renew)
 
-    def _give_up(self) -> None:
-        """Use it no more; a hung launcher is ended (and reaped)."""
+    def _give_up(self, *, unless_dead: bool = False) -> None:
+        """Use it no more; a hung launcher is ended (and reaped). ``unless_dead``: a launcher
+        that died on its own is left for :meth:`_revive` instead."""
+        if unless_dead and self.proc.poll() is not None:
+            return
         self._gone = True
         if self.proc.poll() is None:
             self.proc.kill()

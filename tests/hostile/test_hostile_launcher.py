@@ -226,8 +226,8 @@ def test_a_forked_worker_process_out_of_memory_after_its_launcher_died_is_told_m
     db_url: str,
 ) -> None:
     """Its exit status died with the launcher, but why it died is in its stderr, which goes
-    to the supervisor: its job ends ``memoryLimit``, not ``crashed``, and a replacement (a
-    fresh interpreter) serves on."""
+    to the supervisor: its job ends ``memoryLimit``, not ``crashed``, and a replacement
+    (forked by a launcher started in place of the dead one) serves on."""
     from sysjobs.host import DONE_STATUSES, Host
     from sysjobs.runtime import Limits
     from sysjobs.worker.processes import LAUNCH_PRELOAD

@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
+from sysjobs.runtime.launcher import (
+    LOST_STATUS,
+    RESTARTS,
+    LaunchedChild,
+    Launcher,
+    LauncherUnavailable,
+)
 from sysjobs.worker.processes import LAUNCH_PRELOAD
 from tests.acceptance.runtime.launched import TARGET, launch_reporter
 
@@ -139,18 +145,41 @@ def test_a_launcher_that_loaded_the_v8_binding_refuses_to_fork_and_is_used_no_mo
         assert not loaded.available  # the next request goes to a fresh interpreter at once
 
 
-def test_a_dead_launchers_children_go_on_and_the_next_request_is_refused() -> None:
+def test_a_dead_launchers_children_go_on_and_the_next_request_starts_a_new_launcher() -> None:
     launcher = Launcher.start(())
     child, sock, _seen = _launch(launcher)
+    dead = launcher.proc.pid
     launcher.proc.kill()
     launcher.proc.wait()
-    with pytest.raises(LauncherUnavailable):
-        _launch(launcher)
     assert not launcher.available
+    following, following_sock, seen = _launch(launcher)  # forked by a new launcher
+    assert launcher.available and launcher.restarts == 1
+    assert seen["ppid"] == launcher.proc.pid != dead
     assert child.poll() is None  # still running: its launcher's death is not its end
     _end(sock)
     assert child.wait(60) == LOST_STATUS  # its end is known; how, only its parent knew
+    _end(following_sock)
+    assert following.wait(60) == 0  # its launcher lives: it says how
     launcher.close()
+
+
+def test_a_launcher_that_keeps_dying_is_started_again_three_times_a_minute_then_no_more() -> None:
+    """Past the budget, a request is refused at once: the requester starts a fresh
+    interpreter rather than paying for a launcher that dies again."""
+    launcher = Launcher.start(())
+    try:
+        for restarts in range(RESTARTS + 1):
+            launcher.proc.kill()
+            launcher.proc.wait()
+            if restarts < RESTARTS:
+                child, sock, _seen = _launch(launcher)
+                _end(sock)
+                assert child.wait(60) == 0 and launcher.restarts == restarts + 1
+        with pytest.raises(LauncherUnavailable, match="gone"):
+            _launch(launcher)
+        assert not launcher.available and launcher.restarts == RESTARTS
+    finally:
+        launcher.close()
 
 
 def test_what_the_worker_launcher_preloads_loads_no_v8_binding_and_no_thread() -> None:

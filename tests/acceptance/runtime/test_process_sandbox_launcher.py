@@ -70,16 +70,17 @@ def test_a_forked_script_child_that_crashed_is_told_so_and_replaced(launcher: La
         assert _runs(sandbox) != first
 
 
-def test_a_killed_launcher_makes_the_next_script_child_a_fresh_interpreter() -> None:
+def test_a_killed_launcher_is_started_again_for_the_next_script_child() -> None:
     with Launcher.start(LAUNCH_PRELOAD) as own, ProcessSandbox(
         FACTORY, LIMITS, launcher=own
     ) as sandbox:  # fmt: skip
         first = _runs(sandbox)
+        dead = own.proc.pid
         own.proc.kill()
         own.proc.wait()
         assert _runs(sandbox) == first  # the child goes on without its launcher
         result = _ended_while_running(sandbox, first, signal.SIGKILL)
         assert result.outcome is Outcome.CRASHED  # how it ended only its launcher knew
         assert result.error is not None and "its launcher died" in result.error.message
-        fresh = _runs(sandbox)
-        assert _parent(fresh) == os.getpid()
+        following = _runs(sandbox)
+        assert _parent(following) == own.proc.pid != dead and own.restarts == 1

@@ -104,13 +104,14 @@ def test_forked_worker_processes_pause_and_resume(
         assert workers.pids() == pids
 
 
-def test_a_killed_launcher_makes_the_next_worker_process_a_fresh_one_and_loses_no_job(
+def test_a_killed_launcher_is_started_again_for_the_next_worker_process_and_loses_no_job(
     eng: Engine, db_url: str
 ) -> None:
     with Launcher.start(LAUNCH_PRELOAD) as own, WorkerProcesses(
         _config(db_url), processes=1, launcher=own, relay_stderr=False
     ) as workers:  # fmt: skip
         (pid,) = workers.pids()
+        dead = own.proc.pid
         own.proc.kill()
         own.proc.wait()
         stuck = eng.enqueue("STUBBORN", {"seconds": 60})
@@ -121,8 +122,8 @@ def test_a_killed_launcher_makes_the_next_worker_process_a_fresh_one_and_loses_n
         assert ended.has_errors  # its death is still seen, and its job ended with why
         assert f"worker process {pid} died (how: unknown" in _messages(eng, stuck.id)[-1]
         assert workers.wait_spawned(started, 30)
-        (fresh,) = workers.pids()
-        assert _parent(fresh) == os.getpid()  # a fresh interpreter, started directly
+        (following,) = workers.pids()
+        assert _parent(following) == own.proc.pid != dead  # forked by a new launcher
         job = eng.enqueue("ECHO", {"text": "after the launcher"})
         assert eng.wait(job.id, ["FINISHED"], 60).results == {"echo": "after the launcher"}
 
