@@ -8,7 +8,8 @@ small however many jobs pass through.
 
 A pool does not wait on the ``stop:`` keys of the jobs it runs (that set changes with every
 job, and re-arming a watch for each would cost the hot path a wake-up): it *taps* the prefix,
-and its sink is called with each such key's id as the hint goes by (:meth:`Hub.tap`).
+and its sink is called with each such key's id as the hint goes by (:meth:`Hub.tap`); it taps
+``*`` too (``sysjobs.worker.beats``).
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ class Hub:
                     sink(key[len(prefix) :])
 
     def tap(self, prefix: str, sink: Callable[[str], None]) -> Callable[[], None]:
-        """Call ``sink`` with the rest of every hinted key that starts with ``prefix`` (not
-        for ``*``, which names nothing), on the notifying thread; returns the untap. A sink
-        must be quick and must not raise: it runs inside the commit's hand-off."""
+        """Call ``sink`` with the rest of every hinted key that starts with ``prefix`` (the
+        prefix ``*`` taps the "anything may have changed" hint itself, with ``""``), on the
+        notifying thread; returns the untap. A sink must be quick and must not raise: it
+        runs inside the commit's hand-off."""
         entry = (prefix, sink)
         with self._cond:
             self._taps = (*self._taps, entry)

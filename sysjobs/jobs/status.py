@@ -40,6 +40,8 @@ ALL_STATUSES: tuple[str, ...] = tuple(s.value for s in JobStatus)
 FINAL = frozenset({JobStatus.FINISHED, JobStatus.CANCELED})
 #: Statuses in which a worker holds the job's lease.
 LEASED = frozenset({JobStatus.RUNNING, JobStatus.STOPPING, JobStatus.CANCELING})
+#: The leased statuses of a job asked to end: its worker stops it at a safe point, or forces it.
+ASKED_TO_END = frozenset({JobStatus.STOPPING, JobStatus.CANCELING})
 
 S = JobStatus
 #: verb -> {from status: path of statuses it passes through (last = where it lands)}.

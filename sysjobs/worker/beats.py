@@ -7,20 +7,25 @@ job. A stop, cancel, kill or force-stop commits ``STOPPING``/``CANCELING`` and h
 ``stop:<id>`` (``sysjobs.store.rows.landing_hints``); the pool taps those hints on its
 engines' hubs (``sysjobs.jobs.hub.Hub.tap``). Made in this process, or heard from another
 over PostgreSQL's LISTEN, a hint for a job the pool runs brings the next beat forward, so the
-request reaches the job within milliseconds. SQLite's write-ahead-log watch names no keys
-(``*``): a request another process makes on SQLite still waits for the tick.
+request reaches the job within milliseconds. SQLite's write-ahead-log watch names no keys:
+another process's commit there hints ``*``, "anything may have changed". On that hint the pool
+first *checks* — one read of its jobs' statuses, which on SQLite takes no lock — and beats (a
+write) only when one of them was asked to end: a beat on every ``*`` would answer each commit
+of the fleet with one of its own.
 
 A request can come between the claim that made its job RUNNING and the moment the pool
 holds that job: its hint is then kept (the last :data:`KEPT_HINTS` of them), and the pool's
 adoption of the job brings the beat forward instead.
 
-Early beats are at least :data:`EARLY_BEAT_GAP_S` apart: a script that asks its pool's jobs
-to stop in a loop cannot make the pool write more often than that.
+Early beats and checks are at least :data:`EARLY_BEAT_GAP_S` apart: a script that asks its
+pool's jobs to stop in a loop, or a busy fleet's commits, cannot make the pool read or write
+more often than that.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Container, Iterable
 
 from sysjobs.jobs.hub import Hub
@@ -32,6 +37,9 @@ MAX_DEFAULT_BEAT_S = 1.0
 EARLY_BEAT_GAP_S = 0.05
 #: Stop hints kept for jobs the pool does not hold (yet): most name other pools' jobs.
 KEPT_HINTS = 64
+#: What :meth:`BeatTimer.next_beat` says is due: the regular beat, a beat a stop hint brought
+#: forward, or a check of the jobs' statuses first (a hint that named nothing).
+TICK, STOP, CHECK = "tick", "stop", "check"
 
 
 def beat_interval(beat_s: object, lease_s: float) -> float:
@@ -57,7 +65,13 @@ class BeatTimer:
         #: a single membership test).
         self._running = running
         self._wake = threading.Event()
-        self._early = False
+        self._stop = False  # a stop hint named a job the pool holds
+        self._check = False  # a hint named nothing (``*``) while the pool held jobs
+        self._last = TICK
+        #: When the next regular beat is due (``time.monotonic()``): hints never push it
+        #: back, or a busy SQLite process's own commits (each one a ``*``) would keep its
+        #: leases from being renewed.
+        self._due = time.monotonic() + interval_s
         #: Hinted ids the pool did not hold when their hint came, oldest first.
         self._kept: dict[str, None] = {}
         #: Orders a hint's look at ``running`` against the adoption of that job.
@@ -70,10 +84,12 @@ class BeatTimer:
         """Listen for ``stop:<id>`` hints on ``hubs`` (each once)."""
         for hub in {id(h): h for h in hubs}.values():
             self._untaps.append(hub.tap("stop:", self._hinted))
+            self._untaps.append(hub.tap("*", self._anything))
 
     def _hinted(self, job_id: str) -> None:
         with self._lock:
             if job_id in self._running:
+                self._stop = True
                 self._wake.set()
                 return
             self._kept[job_id] = None  # another pool's job, gone, or not adopted yet
@@ -86,19 +102,38 @@ class BeatTimer:
         with self._lock:
             if self._kept and job_id in self._kept:
                 del self._kept[job_id]
+                self._stop = True
                 self._wake.set()
 
-    def next_beat(self, closed: threading.Event) -> bool:
-        """Block until the next beat is due — the interval passed, or a job this pool runs
-        was asked to end — and return True; False once ``closed`` is set."""
-        if self._early and closed.wait(EARLY_BEAT_GAP_S):
-            return False
-        self._early = self._wake.wait(self.interval_s)
+    def _anything(self, _rest: str) -> None:
+        if self._running:  # (nothing held: nothing to check)
+            with self._lock:
+                self._check = True
+            self._wake.set()
+
+    def next_beat(self, closed: threading.Event) -> str | None:
+        """Block until the next beat is due and say why: :data:`TICK` (the interval passed),
+        :data:`STOP` (a job this pool runs was asked to end) or :data:`CHECK` (a hint that
+        named nothing: read the jobs' statuses, beat if one was asked to end); None once
+        ``closed`` is set."""
+        if self._last != TICK and closed.wait(EARLY_BEAT_GAP_S):
+            return None
+        woken = self._wake.wait(max(0.0, self._due - time.monotonic()))
         self._wake.clear()
         if closed.is_set():
-            return False
-        self.early_beats += self._early
-        return True
+            return None
+        with self._lock:
+            stop, check = self._stop, self._check
+            self._stop = self._check = False
+        now = time.monotonic()
+        if now >= self._due or not woken:
+            self._last = TICK
+        else:
+            self._last = STOP if stop else CHECK if check else TICK
+        if self._last != CHECK:  # a beat, which renews every lease: the next is due later
+            self._due = now + self.interval_s
+        self.early_beats += self._last == STOP
+        return self._last
 
     def close(self) -> None:
         """Stop listening and wake the waiting thread (which then sees its ``closed``)."""

@@ -33,13 +33,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol, Unpack
 
+from sysjobs.errors import NotFound
 from sysjobs.jobs import Claimed, ClaimSpec, Engine, FinishRequest, Job, new_owner
 from sysjobs.jobs.hooks import fire
 from sysjobs.jobs.leases import ClaimCriteria
 from sysjobs.jobs.queues import QueueDef
 from sysjobs.jobs.scripts import ScriptRunner
+from sysjobs.jobs.status import ASKED_TO_END
 from sysjobs.jobs.workers import Registration
-from sysjobs.worker.beats import BeatTimer, beat_interval
+from sysjobs.worker.beats import CHECK, BeatTimer, beat_interval
 from sysjobs.worker.execution import Running, force_end, run_job
 from sysjobs.worker.finishing import GroupFinisher
 from sysjobs.worker.gate import ClaimGate
@@ -447,11 +449,28 @@ class WorkerPool:
 
     # ---- heartbeat ----------------------------------------------------------------
     def _heartbeat_loop(self) -> None:
-        while self.beats.next_beat(self._closed):
+        while (due := self.beats.next_beat(self._closed)) is not None:
             try:
+                if due == CHECK and not self._asked_to_end():
+                    continue
                 self.beat()
             except Exception:  # keep beating: the lease outlives a short outage
                 log.exception("sysjobs: heartbeat failed; retrying")
+
+    def _asked_to_end(self) -> bool:
+        """Whether a job this pool runs is STOPPING or CANCELING: one read of their statuses
+        per served app (no write, and on SQLite no lock), before a beat that writes."""
+        by_app: dict[str, list[str]] = {}
+        for running in self._snapshot():
+            by_app.setdefault(running.claimed.job.app, []).append(running.job_id)
+        try:
+            return any(
+                state.status in ASKED_TO_END
+                for key, ids in by_app.items()
+                for state in self.served[key].engine.states(ids)
+            )
+        except NotFound:  # one ended and went meanwhile: the beat sorts it out
+            return True
 
     def beat(self) -> None:
         """One heartbeat (the heartbeat thread's, see ``sysjobs.worker.beats``): renew

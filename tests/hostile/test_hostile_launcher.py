@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -295,10 +296,18 @@ def test_a_launcher_killed_with_a_request_in_flight_refuses_it_at_once_and_forks
     (not its answer timeout, here far away), and the request's socket has no child on it."""
     with Launcher.start((), answer_timeout_s=3600) as launcher:
         os.kill(launcher.proc.pid, signal.SIGSTOP)
+        sent, plain_answer = threading.Event(), launcher._answer
+
+        def answer(status: socket.socket) -> LaunchedChild:
+            sent.set()  # the request is in the launcher's socket: it waits for the answer
+            return plain_answer(status)
+
+        launcher._answer = answer  # type: ignore[method-assign]
         ours, theirs = socket.socketpair()
         with ThreadPoolExecutor(1) as pool, ours:
             with theirs:
                 asked = pool.submit(launcher.launch, TARGET, {"end": "exit"}, (theirs.fileno(),))
+                assert sent.wait(60)  # (killed before it, the next launcher would serve it)
                 os.kill(launcher.proc.pid, signal.SIGKILL)
                 with pytest.raises(LauncherUnavailable):
                     asked.result(timeout=120)

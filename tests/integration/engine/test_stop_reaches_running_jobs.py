@@ -7,13 +7,14 @@ each test would hang until its 60 s wait gave up — no threshold a loaded machi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from sysjobs.jobs import Engine, EngineSettings, JobStatus
 from sysjobs.worker.pool import WorkerPool
-from tests.integration.engine.helpers import open_engine, running_pool
+from tests.integration.engine.helpers import Beats, open_engine, running_pool
 
 S = JobStatus
 #: The pools' lease: long enough for a heartbeat an hour apart.
@@ -84,16 +85,45 @@ def test_stopping_a_parent_reaches_its_running_children(eng: Engine, pool: Worke
         assert eng.wait(job.id, ["STOPPED"], 60).status is S.STOPPED
 
 
-def test_a_stop_made_by_another_process_reaches_the_job_over_listen(
+def test_a_stop_made_by_another_process_reaches_the_job_through_the_databases_wake_ups(
     db_url: str, eng: Engine, pool: WorkerPool
 ) -> None:
     """Another engine on the database stands for another process. PostgreSQL's LISTEN
-    carries the hint; SQLite's write-ahead-log watch names no keys, so there a stop made
-    elsewhere reaches the job at the pool's next heartbeat (``sysjobs.worker.beats``)."""
-    if eng.database.name != "postgresql":
-        pytest.skip("SQLite's WAL watch names no keys: the stop waits for the heartbeat")
+    carries the stop's own hint; SQLite's write-ahead-log watch says only that something
+    changed, and the pool reads its jobs' statuses before it beats."""
     job = eng.enqueue(FOREVER, {})
     eng.wait(job.id, ["RUNNING"], 60)
     with open_engine(db_url, EngineSettings(lease_s=LEASE_S)) as elsewhere:
         elsewhere.stop(job.id)
+    assert eng.wait(job.id, ["STOPPED"], 60).status is S.STOPPED
+
+
+def test_a_hint_that_names_nothing_makes_the_pool_read_but_not_write(
+    eng: Engine, pool: WorkerPool
+) -> None:
+    """SQLite's WAL watch hints ``*`` for every commit of the fleet: with no job asked to
+    end, the pool's check reads and no beat (a write) follows — its commits do not answer
+    every commit of the others."""
+    held, plain_adopted = threading.Event(), pool.beats.adopted
+
+    def adopted(job_id: str) -> None:
+        plain_adopted(job_id)
+        held.set()
+
+    pool.beats.adopted = adopted  # type: ignore[method-assign]
+    job = eng.enqueue(FOREVER, {})
+    assert held.wait(60)  # the pool holds it (its claim said RUNNING a moment before)
+    beats, checked, answers = Beats(pool), threading.Event(), list[bool]()
+    plain = pool._asked_to_end
+
+    def check() -> bool:
+        answers.append(plain())
+        checked.set()
+        return answers[-1]
+
+    pool._asked_to_end = check  # type: ignore[method-assign]
+    eng.hub.notify(["*"])
+    assert checked.wait(60)
+    assert answers == [False] and beats.count == 0
+    eng.stop(job.id)
     assert eng.wait(job.id, ["STOPPED"], 60).status is S.STOPPED

@@ -9,7 +9,15 @@ import pytest
 
 from sysjobs.errors import BadRequest
 from sysjobs.jobs.hub import Hub
-from sysjobs.worker.beats import EARLY_BEAT_GAP_S, KEPT_HINTS, BeatTimer, beat_interval
+from sysjobs.worker.beats import (
+    CHECK,
+    EARLY_BEAT_GAP_S,
+    KEPT_HINTS,
+    STOP,
+    TICK,
+    BeatTimer,
+    beat_interval,
+)
 
 #: Longer than any test may take: a beat that comes anyway fails the test by hanging it.
 NEVER_S = 3600.0
@@ -60,7 +68,7 @@ def test_a_stop_hint_for_a_job_the_pool_does_not_run_brings_nothing_forward() ->
     hub, closed = Hub(), threading.Event()
     timer = BeatTimer(NEVER_S, {"j1": object()})
     timer.tap([hub])
-    hub.notify(["stop:other", "job:j1", "*"])
+    hub.notify(["stop:other", "job:j1"])
 
     def close_later() -> None:
         closed.set()
@@ -135,3 +143,47 @@ def test_hints_kept_for_jobs_not_held_are_bounded() -> None:
 
     threading.Timer(0.05, close_later).start()
     assert not timer.next_beat(closed) and len(timer._kept) == KEPT_HINTS
+
+
+def test_a_hint_that_names_nothing_asks_for_a_check_of_the_held_jobs_first() -> None:
+    """SQLite's WAL watch hints ``*`` for any commit: the pool reads its jobs' statuses
+    before it writes a beat."""
+    hub, closed = Hub(), threading.Event()
+    timer = BeatTimer(NEVER_S, {"j1": object()})
+    timer.tap([hub])
+    hub.notify(["*"])
+    assert timer.next_beat(closed) == CHECK and timer.early_beats == 0
+    hub.notify(["*", "stop:j1"])  # a stop named as well: a beat at once
+    assert timer.next_beat(closed) == STOP and timer.early_beats == 1
+
+
+def test_a_hint_that_names_nothing_asks_for_no_check_while_no_job_is_held() -> None:
+    hub, closed = Hub(), threading.Event()
+    timer = BeatTimer(0.01, {})
+    timer.tap([hub])
+    hub.notify(["*"])
+    assert timer.next_beat(closed) == TICK  # the interval's own beat (registry, leases)
+
+
+def test_hints_that_name_nothing_never_push_the_regular_beat_back() -> None:
+    """A busy SQLite process hints ``*`` for each of its own commits, far more often than
+    it beats: the regular beat (which renews the leases) still comes when due. Without its
+    fixed due time each check restarted the interval, and no beat came at all."""
+    hub, closed, stop = Hub(), threading.Event(), threading.Event()
+    timer = BeatTimer(0.2, {"j1": object()})
+    timer.tap([hub])
+
+    def commits() -> None:
+        while not stop.wait(0.005):
+            hub.notify(["*"])
+
+    thread = threading.Thread(target=commits)
+    thread.start()
+    try:
+        due = [timer.next_beat(closed)]
+        while due[-1] != TICK and len(due) < 1000:  # (checks are 50 ms apart: ~50 s)
+            due.append(timer.next_beat(closed))
+    finally:
+        stop.set()
+        thread.join()
+    assert due[-1] == TICK and CHECK in due
