@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sysjobs.errors import BadRequest
-from sysjobs.jobs import Engine, EngineSettings, Job, Outcome, new_owner
+from sysjobs.jobs import Engine, Job, Outcome, new_owner
 from sysjobs.jobs.models import to_ms
-from tests.integration.engine.helpers import ManualClock, open_engine
+from tests.integration.engine.helpers import ManualClock
 from tests.integration.engine.jobtypes import register
 
 
@@ -29,16 +28,10 @@ def db_url(reused_db_url: str) -> str:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def engine(db_url: str, clock: ManualClock) -> Iterator[Engine]:
+def engine(clocked_engine: Engine) -> Engine:
     """The module's engine on a clock the test moves: each job below is stamped 3 ms after
     the one before it, so the date filters' bounds fall between two jobs exactly."""
-    with open_engine(db_url, EngineSettings(clock=clock)) as opened:
-        yield opened
+    return clocked_engine
 
 
 @pytest.fixture

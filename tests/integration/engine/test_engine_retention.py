@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from sysjobs.jobs import Engine, EngineSettings, Outcome, new_owner
-from tests.integration.engine.helpers import ManualClock, open_engine
+from sysjobs.jobs import Engine, Outcome, new_owner
+from tests.integration.engine.helpers import ManualClock
 from tests.integration.engine.jobtypes import register
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def engine(db_url: str, clock: ManualClock) -> Iterator[Engine]:
+def engine(clocked_engine: Engine) -> Engine:
     """An engine on a clock the test moves: "older than the cut" is a step of the clock,
     not a pause long enough for the wall clock to tick."""
-    with open_engine(db_url, EngineSettings(clock=clock)) as opened:
-        yield opened
+    return clocked_engine
 
 
 def test_prune_removes_ended_jobs_past_retention_and_keeps_the_rest(
