@@ -11,6 +11,7 @@ from sysjobs.errors import BadRequest
 from sysjobs.jobs.hub import Hub
 from sysjobs.worker.beats import (
     CHECK,
+    CHECK_GAP_S,
     EARLY_BEAT_GAP_S,
     KEPT_HINTS,
     STOP,
@@ -187,3 +188,27 @@ def test_hints_that_name_nothing_never_push_the_regular_beat_back() -> None:
         stop.set()
         thread.join()
     assert due[-1] == TICK and CHECK in due
+
+
+def test_checks_are_spaced_however_many_hints_name_nothing() -> None:
+    """Each commit of a busy SQLite fleet hints ``*``; a check (a read) comes at most every
+    ``CHECK_GAP_S``: before the regular beat a second away, at most five of them, however
+    late a loaded machine runs this thread (a late thread checks less, never more)."""
+    hub, closed, stop = Hub(), threading.Event(), threading.Event()
+    timer = BeatTimer(1.0, {"j1": object()})
+    timer.tap([hub])
+
+    def commits() -> None:
+        while not stop.wait(0.005):
+            hub.notify(["*"])
+
+    thread = threading.Thread(target=commits)
+    thread.start()
+    try:
+        due = [timer.next_beat(closed)]
+        while due[-1] != TICK:
+            due.append(timer.next_beat(closed))
+    finally:
+        stop.set()
+        thread.join()
+    assert 1 <= due.count(CHECK) <= 1.0 / CHECK_GAP_S + 1
