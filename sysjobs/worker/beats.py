@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from sysjobs.jobs.hub import Hub
 from sysjobs.jobs.values import bad
@@ -64,7 +64,7 @@ def beat_interval(beat_s: object, lease_s: float) -> float:
 class BeatTimer:
     """Paces one heartbeat thread: :meth:`next_beat` returns when a beat is due."""
 
-    def __init__(self, interval_s: float, running: Container[str]) -> None:
+    def __init__(self, interval_s: float, running: Collection[str]) -> None:
         self.interval_s = interval_s
         #: The ids of the jobs the pool runs (its ``running`` map: read without its lock,
         #: a single membership test).
@@ -87,7 +87,7 @@ class BeatTimer:
         self.early_beats = 0
 
     def tap(self, hubs: Iterable[Hub]) -> None:
-        """Listen for ``stop:<id>`` hints on ``hubs`` (each once)."""
+        """Listen for ``stop:<id>`` and ``*`` hints on ``hubs`` (each hub once)."""
         for hub in {id(h): h for h in hubs}.values():
             self._untaps.append(hub.tap("stop:", self._hinted))
             self._untaps.append(hub.tap("*", self._anything))
