@@ -16,9 +16,13 @@ def test_a_lease_the_worker_does_not_know_about_is_not_renewed_forever(db_url: s
     with chaos_engine(db_url, lease_s=1.0) as engine:
         pool = WorkerPool(engine, concurrency=2, lease_s=1.0).start()
         try:
-            keeper = engine.enqueue("CHAOS_UNIT", {"n": 1, "lines": 0, "steps": 100, "work_s": 8.0})
+            # The keeper is of another type than the orphan: a pool checks the holds again
+            # after its claim and gives back a job held by then, so a hold on the keeper's
+            # own type could send it back to waiting before it starts (and the claim below
+            # would take it instead of the orphan).
+            keeper = engine.enqueue("CHAOS_ONCE", {"n": 1, "lines": 0, "steps": 100, "work_s": 8.0})
             engine.wait(keeper.id, ["RUNNING"], 30)  # the pool is busy: its heartbeat beats
-            # Hold the type so the pool's free slot cannot take the orphan first; the claim
+            # Hold the orphan's type so the pool's free slot cannot take it first; the claim
             # below names its types, so the hold does not apply to it.
             holding = {"on": True}
             engine.registry.hold(lambda: {"CHAOS_UNIT"} if holding["on"] else set())
