@@ -97,14 +97,38 @@ def reported_out_of_memory(stderr_tail: str) -> bool:
     return any(marker in stderr_tail for marker in _OOM_MARKERS)
 
 
+def trapped_silently(exitcode: int | None, stderr_tail: str) -> bool:
+    """Whether the process died by a trap (SIGTRAP) that no report of V8's came before:
+    the native allocator's out-of-memory crash.
+
+    V8 reports each of its own fatal errors before it traps — ``# Fatal JavaScript out of
+    memory: …``, ``# Fatal process out of memory: …``, ``# Fatal error in …`` for a failed
+    check. The allocator under it (PartitionAlloc) does not: when a native allocation
+    fails (the process is at its ``RLIMIT_DATA``) it traps at once, without a line. Seen
+    in about one in twenty array bombs on a loaded machine, where a garbage collection's
+    own allocation failed before V8's heap limit did; the kernel's trap line placed the
+    trap in ``partition_alloc::internal::OnNoMemoryInternal`` of ``libmini_racer.so``
+    (mini-racer 0.14.1), and every trap that V8 reported in ``v8::base::OS::Abort``.
+    """
+    trapped = exitcode in (-signal.SIGTRAP, 128 + signal.SIGTRAP)
+    return trapped and "# Fatal" not in stderr_tail
+
+
+def ran_out_of_memory(exitcode: int | None, stderr_tail: str) -> bool:
+    """Whether a process that ran V8 died of running out of memory, from what it said
+    (:func:`reported_out_of_memory`) or how it trapped (:func:`trapped_silently`)."""
+    return reported_out_of_memory(stderr_tail) or trapped_silently(exitcode, stderr_tail)
+
+
 def classify_exit(exitcode: int | None, stderr_tail: str) -> Outcome:
-    """``memoryLimit`` when V8 or the allocator said so, else ``crashed``.
+    """``memoryLimit`` when V8 or the allocator said so (or trapped as only the allocator
+    does), else ``crashed``.
 
     V8's fatal errors end in a trap (SIGTRAP/SIGILL, rc 133/132) or ``abort()``
     (SIGABRT, rc 134); a native fault is SIGSEGV (rc 139). The signal alone cannot tell
     an out-of-memory from a bug, so the child's last stderr lines decide.
     """
-    if reported_out_of_memory(stderr_tail):
+    if ran_out_of_memory(exitcode, stderr_tail):
         return Outcome.MEMORY_LIMIT
     if exitcode in (-signal.SIGKILL, 137):  # the kernel's OOM killer
         return Outcome.MEMORY_LIMIT

@@ -53,7 +53,7 @@ from sysjobs.jobs import Engine, EngineSettings, new_owner
 from sysjobs.jobs.settings import Caps
 from sysjobs.jobs.workers import mark_gone
 from sysjobs.runtime.launcher import LOST_STATUS, LaunchedChild, Launcher, LauncherUnavailable
-from sysjobs.runtime.process import reported_out_of_memory
+from sysjobs.runtime.process import ran_out_of_memory
 from sysjobs.worker.joblines import log_jobs
 from sysjobs.worker.loader import load
 from sysjobs.worker.pool import DEFAULT_SLOTS, WorkerPool
@@ -270,15 +270,16 @@ def describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def death_code(stderr_tail: str) -> str:
-    """The outcome code of a worker process's death: ``memoryLimit`` or ``crashed``."""
-    return "memoryLimit" if reported_out_of_memory(stderr_tail) else "crashed"
+def death_code(code: int | None, stderr_tail: str) -> str:
+    """The outcome code of a worker process's death (its exit ``code``, ``-N`` for a
+    signal N): ``memoryLimit`` or ``crashed``."""
+    return "memoryLimit" if ran_out_of_memory(code, stderr_tail) else "crashed"
 
 
 def death_cause(pid: int, code: int | None, stderr_tail: str) -> str:
     """Why a worker process's jobs ended: its exit, then ``memoryLimit`` or ``crashed``."""
     how = f"worker process {pid} died ({describe_exit(code)})"
-    if reported_out_of_memory(stderr_tail):
+    if ran_out_of_memory(code, stderr_tail):
         return f"{how}; memoryLimit: a script it ran exhausted its memory"
     return f"{how}; crashed"
 
@@ -530,7 +531,7 @@ class WorkerProcesses:
         tail = child.stderr_tail()
         cause = death_cause(child.proc.pid, child.proc.returncode, tail)
         log.warning("sysjobs: %s; recovering its jobs and starting another", cause)
-        self.engine.leases.release_owner(owner, cause, death_code(tail))
+        self.engine.leases.release_owner(owner, cause, death_code(child.proc.returncode, tail))
         mark_gone(self.engine, owner)
         child.close_control()
         del self.children[owner]

@@ -78,6 +78,13 @@ def test_timeouts_are_enforced_in_the_child(process_sandbox: ProcessSandbox) -> 
         (-11, "", Outcome.CRASHED),
         (139, "", Outcome.CRASHED),
         (-6, "some assertion", Outcome.CRASHED),
+        # A trap with no report of V8's before it: the native allocator out of memory.
+        (-5, "", Outcome.MEMORY_LIMIT),
+        (133, "a warning the child wrote earlier\n", Outcome.MEMORY_LIMIT),
+        # A trap after V8's report of a failed check: a crash, not memory.
+        (-5, "#\n# Fatal error in , line 0\n# Check failed: x.\n", Outcome.CRASHED),
+        (-6, "", Outcome.CRASHED),
+        (-4, "", Outcome.CRASHED),
     ],
 )
 def test_child_deaths_map_to_outcomes(exitcode: int, stderr: str, outcome: Outcome) -> None:

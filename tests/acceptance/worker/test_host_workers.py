@@ -240,6 +240,10 @@ def test_a_job_type_path_that_does_not_name_one_is_a_bad_request(tmp_path: Path)
         (-11, "", "crashed"),
         (-9, "", "crashed"),
         (1, "Traceback (most recent call last):\n", "crashed"),
+        # A trap no report of V8's came before: the native allocator out of memory.
+        (-5, "", "memoryLimit"),
+        (-5, "sysjobs: a line the process logged earlier\n", "memoryLimit"),
+        (-5, "#\n# Fatal error in , line 0\n# Check failed: x.\n", "crashed"),
     ],
 )
 def test_a_dead_worker_process_is_described_by_its_exit_and_its_last_stderr(

@@ -136,6 +136,21 @@ def test_sigkill_mid_job_ends_the_job_with_the_reason_and_keeps_its_logs(
     assert eng.wait(eng.enqueue("NOOP", {}).id, ["FINISHED"], 60).status is JobStatus.FINISHED
 
 
+def test_a_worker_process_that_traps_with_nothing_said_ends_its_job_as_out_of_memory(
+    eng: Engine, workers: WorkerProcesses
+) -> None:
+    # How the native allocator ends a process at its data limit: a trap, no line on stderr
+    # (sysjobs.runtime.process.trapped_silently); V8 says why before each of its own traps.
+    job = eng.enqueue("STUBBORN", {"seconds": 60})
+    _wait_for_log(eng, job.id, "started")
+    pid = _serving(workers)
+    os.kill(pid, signal.SIGTRAP)
+    ended = eng.wait(job.id, ["FINISHED"], 30)
+    last = _messages(eng, job.id)[-1]
+    assert f"worker process {pid} died (killed by SIGTRAP); memoryLimit" in last, last
+    assert (ended.results or {})["error"]["code"] == "memoryLimit", ended.results
+
+
 def test_sigkill_mid_job_retries_an_idempotent_job_on_the_replacement(
     eng: Engine, workers: WorkerProcesses
 ) -> None:
