@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from sysjobs.jobs import Engine, EngineSettings, JobStatus
+from sysjobs.jobs import Engine, EngineSettings, Job, JobStatus
 from sysjobs.runtime.launcher import Launcher
 from sysjobs.worker import WorkerConfig, WorkerProcesses, processes
 from tests.acceptance.worker.waits import registered, wait_for
@@ -119,16 +119,22 @@ def test_a_worker_process_killed_once_up_is_replaced_without_a_pause(
         workers.resume()
 
 
-def test_sigkill_mid_job_ends_the_job_with_the_reason_and_keeps_its_logs(
-    eng: Engine, workers: WorkerProcesses
-) -> None:
+def _signalled_mid_job(eng: Engine, workers: WorkerProcesses, signum: int) -> tuple[int, Job]:
+    """A long job started in a worker process, then ``signum`` sent to that process: its
+    pid, and the job once ended."""
     job = eng.enqueue("STUBBORN", {"seconds": 60})
     _wait_for_log(eng, job.id, "started")
     pid = _serving(workers)
-    os.kill(pid, signal.SIGKILL)
-    ended = eng.wait(job.id, ["FINISHED"], 30)
+    os.kill(pid, signum)
+    return pid, eng.wait(job.id, ["FINISHED"], 30)
+
+
+def test_sigkill_mid_job_ends_the_job_with_the_reason_and_keeps_its_logs(
+    eng: Engine, workers: WorkerProcesses
+) -> None:
+    pid, ended = _signalled_mid_job(eng, workers, signal.SIGKILL)
     assert ended.has_errors
-    messages = _messages(eng, job.id)
+    messages = _messages(eng, ended.id)
     assert messages[0] == "started"
     assert f"worker process {pid} died (killed by SIGKILL)" in messages[-1]
     assert "not retried because its type is not idempotent" in messages[-1]
@@ -141,12 +147,8 @@ def test_a_worker_process_that_traps_with_nothing_said_ends_its_job_as_out_of_me
 ) -> None:
     # How the native allocator ends a process at its data limit: a trap, no line on stderr
     # (sysjobs.runtime.process.trapped_silently); V8 says why before each of its own traps.
-    job = eng.enqueue("STUBBORN", {"seconds": 60})
-    _wait_for_log(eng, job.id, "started")
-    pid = _serving(workers)
-    os.kill(pid, signal.SIGTRAP)
-    ended = eng.wait(job.id, ["FINISHED"], 30)
-    last = _messages(eng, job.id)[-1]
+    pid, ended = _signalled_mid_job(eng, workers, signal.SIGTRAP)
+    last = _messages(eng, ended.id)[-1]
     assert f"worker process {pid} died (killed by SIGTRAP); memoryLimit" in last, last
     assert (ended.results or {})["error"]["code"] == "memoryLimit", ended.results
 
