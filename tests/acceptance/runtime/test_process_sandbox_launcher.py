@@ -70,6 +70,18 @@ def test_a_forked_script_child_that_crashed_is_told_so_and_replaced(launcher: La
         assert _runs(sandbox) != first
 
 
+def test_a_forked_script_child_that_trapped_with_nothing_said_ran_out_of_memory(
+    launcher: Launcher,
+) -> None:
+    # The native allocator's end at the data limit: a trap and no line (``trapped_silently``).
+    with ProcessSandbox(FACTORY, LIMITS, launcher=launcher) as sandbox:
+        first = _runs(sandbox)
+        result = _ended_while_running(sandbox, first, signal.SIGTRAP)
+        assert result.outcome is Outcome.MEMORY_LIMIT
+        assert result.error is not None and "ran out of memory" in result.error.message
+        assert _runs(sandbox) != first
+
+
 def test_a_killed_launcher_is_started_again_for_the_next_script_child() -> None:
     with Launcher.start(LAUNCH_PRELOAD) as own, ProcessSandbox(
         FACTORY, LIMITS, launcher=own
