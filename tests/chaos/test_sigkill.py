@@ -130,28 +130,25 @@ def checks_its_clients(url: str) -> None:
         db.dispose()
 
 
-def _lock_waiters(url: str) -> set[int]:
-    """The server processes of this database whose statement waits on a lock."""
+def _server_pids(url: str, where: str) -> set[int]:
+    """The server processes of ``pg_stat_activity`` that ``where`` picks."""
     db = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with db.connect() as conn:
-            return set(conn.execute(sa.text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )).scalars())  # fmt: skip
+            query = sa.text(f"SELECT pid FROM pg_stat_activity WHERE {where}")
+            return set(conn.execute(query).scalars())
     finally:
         db.dispose()
+
+
+def _lock_waiters(url: str) -> set[int]:
+    """The server processes of this database whose statement waits on a lock."""
+    return _server_pids(url, "datname = current_database() AND wait_event_type = 'Lock'")
 
 
 def _connected(url: str, backends: set[int]) -> set[int]:
     """Those of ``backends`` (server process ids) still serving a connection."""
-    db = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with db.connect() as conn:
-            rows = conn.execute(sa.text("SELECT pid FROM pg_stat_activity")).scalars()
-            return backends & set(rows)
-    finally:
-        db.dispose()
+    return backends & _server_pids(url, "true")
 
 
 def blocked_on_our_lock(url: str) -> set[int]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from sysjobs.runtime import Limits, Outcome, RunResult
 from sysjobs.runtime.launcher import Launcher
 from sysjobs.runtime.process import ProcessSandbox, SandboxFactory
@@ -61,24 +63,25 @@ def test_a_forked_script_child_keeps_its_data_limit(launcher: Launcher) -> None:
         _runs(sandbox)
 
 
-def test_a_forked_script_child_that_crashed_is_told_so_and_replaced(launcher: Launcher) -> None:
-    with ProcessSandbox(FACTORY, LIMITS, launcher=launcher) as sandbox:
-        first = _runs(sandbox)
-        result = _ended_while_running(sandbox, first, signal.SIGSEGV)
-        assert result.outcome is Outcome.CRASHED
-        assert result.error is not None and "signal 11" in result.error.message
-        assert _runs(sandbox) != first
-
-
-def test_a_forked_script_child_that_trapped_with_nothing_said_ran_out_of_memory(
-    launcher: Launcher,
+@pytest.mark.parametrize(
+    ("signum", "outcome", "said"),
+    [
+        pytest.param(signal.SIGSEGV, Outcome.CRASHED, "signal 11", id="a native crash"),
+        # The native allocator's end at the data limit: a trap and no line
+        # (``sysjobs.runtime.process.trapped_silently``).
+        pytest.param(
+            signal.SIGTRAP, Outcome.MEMORY_LIMIT, "ran out of memory", id="a trap with nothing said"
+        ),
+    ],
+)
+def test_a_forked_script_child_that_died_is_told_how_and_replaced(
+    launcher: Launcher, signum: int, outcome: Outcome, said: str
 ) -> None:
-    # The native allocator's end at the data limit: a trap and no line (``trapped_silently``).
     with ProcessSandbox(FACTORY, LIMITS, launcher=launcher) as sandbox:
         first = _runs(sandbox)
-        result = _ended_while_running(sandbox, first, signal.SIGTRAP)
-        assert result.outcome is Outcome.MEMORY_LIMIT
-        assert result.error is not None and "ran out of memory" in result.error.message
+        result = _ended_while_running(sandbox, first, signum)
+        assert result.outcome is outcome
+        assert result.error is not None and said in result.error.message
         assert _runs(sandbox) != first
 
 
