@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
+from dataclasses import replace
 
 from sysjobs.jobs import Engine, EngineSettings, new_owner
 from sysjobs.jobs.ids import now_ms
 from sysjobs.jobs.models import to_ms
 from tests.acceptance.cli.conftest import STEPS, Cli
+from tests.integration.engine.helpers import AheadClock
 
 SHORT = EngineSettings(lease_s=0.2, stop_grace_s=0.2)
 
@@ -30,10 +31,11 @@ def test_running_pending_age_and_a_lost_lease(cli: Cli, db_url: str) -> None:
         assert before - created <= held["oldestPendingAgeMs"] <= after_call - created
         by_queue = {q["queue"]: q for q in held["queues"]}
         assert (by_queue["mix"]["running"], by_queue["light"]["pending"]) == (1, 1)
-        # The lease's end is a wall-clock instant (EngineSettings has no injectable clock
-        # yet): wait until that instant has passed, not for a guessed duration.
-        time.sleep(max(0.0, (lease_expired_ms - now_ms()) / 1000))
-        assert engine.reap() == 1  # the worker went silent: its lease expired
+        # The worker goes silent: a reaper whose clock reads past the lease's end finds it
+        # expired (the time passes on the reaper's clock; the test does not wait for it).
+        ahead = AheadClock(max(0, lease_expired_ms - now_ms()))
+        with Engine.open(db_url, settings=replace(SHORT, clock=ahead)) as reaper:
+            assert reaper.reap() == 1
         after = json.loads(cli("jobs", "stats", "--json").stdout)
         engine.cancel(waiting.id)
     assert (after["running"], after["lostLeasesInWindow"], after["lostLeasesTotal"]) == (0, 1, 1)

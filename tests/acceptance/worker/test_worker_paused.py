@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ from sysjobs.jobs import Engine, EngineSettings, JobStatus
 from sysjobs.worker import WorkerConfig, WorkerProcesses
 from tests.acceptance.worker.waits import wait_for
 from tests.chaos.freezing import freeze_outside_writes
-from tests.integration.engine.helpers import open_engine
+from tests.integration.engine.helpers import AheadClock, open_engine
 
 SETUP = "tests.integration.engine.jobtypes:register"
 LEASE_S = 1.0
@@ -30,13 +29,13 @@ def _messages(engine: Engine, job_id: str) -> list[str]:
     return [entry.message for entry in engine.logs(job_id, {})]
 
 
-def _reaped_once_the_lease_expired(engine: Engine, timeout_s: float = 60) -> int:
-    """Reap until the frozen worker's lease has run out (a wall-clock instant: the engine
-    has no injectable clock), bounded by a generous deadline."""
-    deadline = time.monotonic() + timeout_s
-    while (reaped := engine.reap()) == 0 and time.monotonic() < deadline:
-        time.sleep(LEASE_S / 10)
-    return reaped
+def _reaped_past_the_lease(db_url: str) -> int:
+    """What a reaper whose clock reads a lease's length ahead takes back: the frozen worker's
+    last beat gave its lease at most ``LEASE_S`` from now, so on that clock it has run out —
+    the time passes on the reaper's clock, the test does not wait for it."""
+    ahead = AheadClock(int(LEASE_S * 1000) + 1)
+    with open_engine(db_url, EngineSettings(lease_s=LEASE_S, clock=ahead)) as reaper:
+        return reaper.reap()
 
 
 # PostgreSQL only: on SQLite a process frozen inside a write transaction holds the file's
@@ -58,7 +57,7 @@ def test_a_paused_worker_process_loses_its_job_and_its_late_writes_are_refused(
         wait_for(eng, lambda: "step 3" in _messages(eng, job.id) or None, "log 'step 3'",
                  keys=[f"job:{job.id}"])  # fmt: skip
         freeze_outside_writes(db_url, pid)
-        assert _reaped_once_the_lease_expired(eng) == 1
+        assert _reaped_past_the_lease(db_url) == 1
         lost = eng.require(job.id)
         assert lost.status is JobStatus.FINISHED and lost.has_errors
         logs_when_lost = _messages(eng, job.id)

@@ -121,7 +121,6 @@ class ManualClock:
             self._ms += delta_ms
 
 
-
 class SteppingClock(ManualClock):
     """A :class:`ManualClock` that also waits (a ``Sleeper``): each wait steps its time
     instead of sleeping, and is counted — a retry loop timed by it runs at once."""
@@ -133,6 +132,18 @@ class SteppingClock(ManualClock):
     def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
         self.advance(round(seconds * 1000))
+
+
+class AheadClock:
+    """The wall clock read ``ahead_ms`` later: an engine on it sees a lease, a deadline or a
+    window as that much further on — time a test lets pass without waiting for it."""
+
+    def __init__(self, ahead_ms: int) -> None:
+        self.ahead_ms = ahead_ms
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.ahead_ms
+
 
 class JitteryClock:
     """The wall clock, off by a different amount at each reading (-90 to +90 ms in a fixed
